@@ -1,0 +1,52 @@
+// Every tunable of the membership protocol, with the LAN-profile defaults (modelled on
+// hashicorp/memberlist's DefaultLANConfig).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "apiary/base/time.hpp"
+
+namespace apiary::gossip {
+
+using namespace std::chrono_literals;
+
+struct SwimConfig {
+  // Cluster name; every message carries it and messages for another cluster are dropped.
+  std::string cluster_name = "apiary";
+
+  // Failure detection.
+  Duration probe_interval = 1s;        // one probe round per interval (scaled by local health)
+  Duration probe_timeout = 500ms;      // direct ack deadline before indirect probing
+  std::size_t indirect_checks = 3;     // members asked to ping-req a silent target
+  std::size_t suspicion_mult = 4;      // suspicion timeout = mult * log10(max(1,n)) * interval
+  std::size_t suspicion_max_timeout_mult = 6;  // upper bound = this * the minimum timeout
+
+  // Lifeguard. Turning it off gives plain SWIM (the simulator compares the two).
+  bool lifeguard = true;
+  std::size_t awareness_max_multiplier = 8;  // local health score cap (probe interval * (1+s))
+
+  // Dissemination.
+  std::size_t retransmit_mult = 4;  // each update sent retransmit_mult * ceil(log10(n+1)) times
+  Duration gossip_interval = 200ms;
+  std::size_t gossip_nodes = 3;
+  Duration gossip_to_dead = 30s;        // keep gossiping to dead members this long
+  std::size_t max_packet_bytes = 1400;  // budget for one packet with piggybacked updates
+
+  // Anti-entropy: full state exchange with one random member.
+  Duration push_pull_interval = 30s;  // scaled up with cluster size (as memberlist does)
+
+  // Joining.
+  Duration join_retry_initial = 1s;  // backoff between attempts to reach the seeds
+  Duration join_retry_max = 30s;
+
+  // How long dead / left members are remembered before being forgotten.
+  Duration dead_reclaim_time = 60s;
+
+  // Hard caps applied when decoding messages from the network.
+  std::size_t max_members_per_message = 16384;
+  std::size_t max_message_bytes = 4 << 20;  // push-pull of a large cluster is the biggest
+};
+
+}  // namespace apiary::gossip
