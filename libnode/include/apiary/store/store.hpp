@@ -1,0 +1,191 @@
+// Store: the node's in-memory table of versioned entries.
+//
+// Keys and values are binary-safe byte strings. Each entry holds a DvvSet (siblings plus
+// clock, see apiary/data/dvv.hpp), an absolute expiry (WallTime, or none) and LRU/LFU
+// bookkeeping. The common case -- one value written by one actor -- is stored inline in a
+// single allocation with the key; anything else keeps a DvvSet behind the entry.
+//
+// Promises:
+//  - Deterministic: time comes from the caller (`now`), randomness from an Rng seeded by
+//    StoreConfig::seed. Iteration order is a function of the key hashes only.
+//  - Expired keys are never returned (lazy expiry on access); active_expire_cycle() removes
+//    them in bounded steps. Tombstones are invisible to reads and collected after
+//    StoreConfig::tombstone_grace.
+//  - used_memory() is a running total of per-entry estimates (key, values, clock, overhead)
+//    plus the table; with maxmemory set, writes first evict by the policy and fail with
+//    StatusCode::out_of_memory when nothing can be evicted. Deletes never fail.
+//  - scan_partition() visits each entry of a partition exactly once across batches, even
+//    with writes and deletes between batches (entries added or removed meanwhile may or may
+//    not be seen). scan() gives the same guarantee over all keys.
+//  - Views (string_view, const Sibling&) stay valid until the next non-const call.
+// Not thread-safe: one Store per node, owned by its event loop.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/base/hlc.hpp"
+#include "apiary/base/status.hpp"
+#include "apiary/base/time.hpp"
+#include "apiary/data/dvv.hpp"
+#include "apiary/store/store_config.hpp"
+
+namespace apiary::store {
+
+// What a put does to the key's expiry.
+struct ExpiryUpdate {
+  enum class Kind : unsigned char { clear, keep, set };
+  Kind kind = Kind::clear;
+  WallTime at{};
+  static ExpiryUpdate clear() { return {}; }               // Redis SET without KEEPTTL
+  static ExpiryUpdate keep() { return {Kind::keep, {}}; }  // KEEPTTL, INCR, APPEND
+  static ExpiryUpdate set(WallTime t) { return {Kind::set, t}; }
+};
+
+// A full read: every sibling, the context to write back with, and the expiry.
+struct ReadResult {
+  std::vector<data::Sibling> siblings;  // sorted by dot; never empty
+  data::VersionVector context;
+  std::optional<WallTime> expiry;
+  const data::Sibling& lww() const { return *data::lww_pick(siblings); }
+};
+
+// A versioned entry as replication, handoff and anti-entropy ship it. A tombstone is a
+// version with a clock and no siblings.
+struct VersionedEntry {
+  std::string key;
+  data::DvvSet version;
+  std::optional<WallTime> expiry;
+};
+
+struct KeyTtl {
+  bool exists = false;
+  std::optional<WallTime> expiry;  // none: the key never expires
+};
+
+struct StoreStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t expired = 0;  // removed by lazy or active expiry
+  std::uint64_t evicted = 0;
+  std::uint64_t tombstones_collected = 0;
+  std::uint64_t oom_rejections = 0;
+};
+
+// Work done by one active_expire_cycle() call.
+struct ExpireCycleReport {
+  std::size_t sampled = 0;
+  std::size_t expired = 0;
+  std::size_t tombstones_collected = 0;
+  bool budget_exhausted = false;  // more expired keys are probably waiting
+};
+
+// Resumable position in scan() / scan_partition(). Start from {} ; done() when finished.
+struct ScanCursor {
+  std::uint64_t position = 0;  // opaque; 0 = start (and, after a call, = done)
+  bool started = false;
+  bool done() const { return started && position == 0; }
+  // For SCAN replies: Redis cursors are one integer, 0 meaning start/done.
+  std::uint64_t to_redis() const { return position; }
+  static ScanCursor from_redis(std::uint64_t v) { return ScanCursor{v, false}; }
+};
+
+// 64 buckets per partition; bucket i sums a hash of (key, clock, sibling dots, expiry) of
+// the keys whose hash falls in bucket i. Replicas compare bucket by bucket and exchange only
+// the keys of differing buckets (scan_bucket).
+inline constexpr std::size_t kDigestBuckets = 64;
+struct PartitionDigest {
+  std::array<std::uint64_t, kDigestBuckets> buckets{};
+  std::uint64_t entries = 0;
+  friend bool operator==(const PartitionDigest&, const PartitionDigest&) = default;
+};
+
+class Store {
+ public:
+  explicit Store(StoreConfig config);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreConfig& config() const { return config_; }
+
+  // ---- Reads (lazy expiry; count hits/misses; touch LRU/LFU) -------------------------
+  // The LWW value without copying; nullopt when missing, expired or a tombstone.
+  std::optional<std::string_view> get_value(std::string_view key, WallTime now);
+  // Every sibling and the causal context; not_found when there is no live value.
+  Result<ReadResult> get(std::string_view key, WallTime now);
+  bool exists(std::string_view key, WallTime now);  // no hit/miss counting, no touch
+
+  // ---- Writes (may evict first; out_of_memory under noeviction when full) -------------
+  // Local coordinator put (RESP SET): supersedes every version this node holds for the key.
+  Status put_local(std::string_view key, std::string_view value, WallTime now,
+                   ExpiryUpdate expiry = ExpiryUpdate::clear());
+  // Coordinator put with a client's context: supersedes what the context covers only.
+  Status put(std::string_view key, std::string_view value, const data::VersionVector& context,
+             WallTime now, ExpiryUpdate expiry = ExpiryUpdate::clear());
+  // Merge a version received from another replica (replication, handoff, read repair,
+  // anti-entropy). Returns true when the local entry changed.
+  Result<bool> merge(std::string_view key, const data::DvvSet& remote,
+                     std::optional<WallTime> expiry, WallTime now);
+  // Local coordinator delete: leaves a tombstone with the clock. False when no live key.
+  bool del_local(std::string_view key, WallTime now);
+  // Delete with a client's context (siblings it did not see survive).
+  bool del(std::string_view key, const data::VersionVector& context, WallTime now);
+
+  // ---- Expiry (EXPIRE / PERSIST / TTL). Changing it is a local write (new dot). --------
+  bool set_expiry(std::string_view key, WallTime at, WallTime now);  // false: no such key
+  bool clear_expiry(std::string_view key, WallTime now);             // false: no key or no expiry
+  KeyTtl ttl(std::string_view key, WallTime now);
+  // Bounded work: at most `max_loops` loops of expire_samples_per_loop samples.
+  ExpireCycleReport active_expire_cycle(WallTime now, std::size_t max_loops = 16);
+
+  // ---- Keyspace (DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHALL, OBJECT, MEMORY USAGE) --------
+  std::size_t size() const { return live_keys_; }  // live keys (may include expired ones)
+  std::size_t tombstones() const { return tombstones_; }
+  // Up to about `count` live keys from `cursor` on; advances the cursor.
+  std::vector<std::string> scan(ScanCursor& cursor, std::size_t count, WallTime now);
+  void for_each_key(WallTime now, const std::function<void(std::string_view)>& fn) const;
+  std::optional<std::string> random_key(WallTime now);
+  void clear();
+  std::optional<std::uint8_t> lfu_frequency(std::string_view key, WallTime now) const;
+  std::optional<std::chrono::seconds> idle_time(std::string_view key, WallTime now) const;
+  std::optional<std::size_t> memory_usage(std::string_view key) const;
+
+  // ---- Partitions (handoff, anti-entropy) -----------------------------------------------
+  // Up to about `max_entries` entries (live and tombstones, not expired) of one partition.
+  std::vector<VersionedEntry> scan_partition(PartitionId partition, ScanCursor& cursor,
+                                             std::size_t max_entries, WallTime now);
+  PartitionDigest digest(PartitionId partition, WallTime now) const;
+  std::vector<VersionedEntry> scan_bucket(PartitionId partition, std::size_t bucket,
+                                          WallTime now) const;
+  std::optional<VersionedEntry> export_entry(std::string_view key, WallTime now) const;
+  // Drops every entry of a partition (after handoff was acknowledged).
+  std::size_t drop_partition(PartitionId partition);
+
+  // ---- Accounting --------------------------------------------------------------------
+  std::size_t used_memory() const;
+  std::size_t entries_memory() const { return entries_bytes_; }
+  std::size_t recompute_entries_memory() const;  // for tests: sum over all entries
+  const StoreStats& stats() const { return stats_; }
+  void reset_stats() { stats_ = {}; }
+  HybridLogicalClock& hlc() { return hlc_; }
+
+ private:
+  struct Impl;
+  StoreConfig config_;
+  HybridLogicalClock hlc_;
+  StoreStats stats_;
+  std::size_t live_keys_ = 0;
+  std::size_t tombstones_ = 0;
+  std::size_t entries_bytes_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace apiary::store
