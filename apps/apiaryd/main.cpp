@@ -1,0 +1,133 @@
+// apiaryd: one Apiary member as a daemon. See `apiaryd --help` and README.md.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "apiary/node.hpp"
+
+namespace {
+
+// CLI11 validator for "host:port".
+struct HostPort : CLI::Validator {
+  HostPort() {
+    name_ = "HOST:PORT";
+    func_ = [](std::string& value) -> std::string {
+      const auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+        return "'" + value + "' is not HOST:PORT";
+      }
+      const std::string port = value.substr(colon + 1);
+      if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+          std::stoi(port) > 65535) {
+        return "'" + value + "' has a bad port";
+      }
+      return {};
+    };
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  apiary::NodeConfig config;
+  std::string log_level = "info";
+  std::string seeds_csv;
+
+  CLI::App app{
+      "apiaryd - an Apiary cache node.\n"
+      "Starts a member that joins the cluster through --seeds (or starts a new cluster when\n"
+      "none are given). SIGTERM or SIGINT leaves the cluster gracefully."};
+  app.set_config("--config", "", "Read flags from a TOML/INI file (keys are the long flag names)");
+  const HostPort host_port;
+  app.add_option("--name", config.name,
+                 "Unique member name; reuse it when restarting a node (default: HOSTNAME-PORT)");
+  app.add_option("--gossip-addr", config.gossip_addr, "Address the gossip socket binds")
+      ->check(host_port)
+      ->capture_default_str();
+  app.add_option("--advertise-addr", config.advertise_addr,
+                 "Gossip address peers use to reach this node (default: --gossip-addr with "
+                 "0.0.0.0 replaced by this host's first non-loopback IPv4 address)")
+      ->check(host_port);
+  app.add_option("--seeds", seeds_csv,
+                 "Comma-separated gossip addresses of members to join through "
+                 "(HOST:PORT[,HOST:PORT...])");
+  app.add_option("--http-addr", config.http_addr,
+                 "HTTP admin address (/healthz, /v1/members); empty disables it")
+      ->check(host_port);
+  app.add_option("--cluster-name", config.cluster_name,
+                 "Members only talk to members with the same cluster name")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  if (!seeds_csv.empty()) {
+    std::size_t start = 0;
+    while (start <= seeds_csv.size()) {
+      const auto comma = seeds_csv.find(',', start);
+      std::string seed = seeds_csv.substr(start, comma == std::string::npos ? std::string::npos
+                                                                            : comma - start);
+      if (!seed.empty()) {
+        std::string checked = seed;
+        if (const std::string err = host_port(checked); !err.empty()) {
+          std::fprintf(stderr, "--seeds: %s\n", err.c_str());
+          return 2;
+        }
+        config.seeds.push_back(seed);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (config.cluster_name.empty() || config.cluster_name.size() > 64) {
+    std::fprintf(stderr, "--cluster-name must be 1 to 64 characters\n");
+    return 2;
+  }
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  // Block the shutdown signals in every thread; this thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto node = apiary::Node::start(config);
+  if (!node.ok()) {
+    spdlog::error("cannot start: {}", node.status().to_string());
+    return 1;
+  }
+  // Machine-readable line for scripts and tests that start nodes on port 0.
+  std::printf("apiaryd ready name=%s gossip=%s http=%s\n", (*node)->name().c_str(),
+              (*node)->gossip_addr().c_str(),
+              (*node)->http_addr().empty() ? "-" : (*node)->http_addr().c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: leaving the cluster", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  auto status = (*node)->leave();
+  if (!status.ok()) spdlog::warn("leave: {}", status.to_string());
+  node->reset();
+  spdlog::info("stopped");
+  return 0;
+}

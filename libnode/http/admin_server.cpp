@@ -1,0 +1,144 @@
+#include "apiary/http/admin_server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <thread>
+
+namespace apiary::http {
+
+struct AdminServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+std::string json_quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string members_json(const std::string& self, const std::vector<gossip::Member>& members) {
+  std::string out = "{\"self\":" + json_quote(self) + ",\"members\":[";
+  bool first = true;
+  for (const auto& m : members) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":" + json_quote(m.name);
+    out += ",\"addr\":" + json_quote(m.addr);
+    out += ",\"state\":" + json_quote(gossip::to_string(m.state));
+    out += ",\"incarnation\":" + std::to_string(m.incarnation.value);
+    out += ",\"client_addr\":" + json_quote(m.meta.client_addr);
+    out += ",\"http_addr\":" + json_quote(m.meta.http_addr);
+    out += ",\"data_addr\":" + json_quote(m.meta.data_addr);
+    out += ",\"tags\":{";
+    bool first_tag = true;
+    for (const auto& [k, v] : m.meta.tags) {
+      if (!first_tag) out += ',';
+      first_tag = false;
+      out += json_quote(k) + ":" + json_quote(v);
+    }
+    out += "}}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string members_table(const std::string& self, const std::vector<gossip::Member>& members) {
+  std::size_t name_w = 4, addr_w = 4, client_w = 6;
+  for (const auto& m : members) {
+    name_w = std::max(name_w, m.name.size() + 2);  // room for the "* " self marker
+    addr_w = std::max(addr_w, m.addr.size());
+    client_w = std::max(client_w, m.meta.client_addr.size());
+  }
+  auto pad = [](std::string s, std::size_t w) {
+    if (s.size() < w) s.append(w - s.size(), ' ');
+    return s;
+  };
+  std::string out = pad("NAME", name_w) + "  " + pad("ADDR", addr_w) + "  " + pad("STATE", 7) +
+                    "  " + pad("INC", 5) + "  " + pad("CLIENT", client_w) + "  HTTP\n";
+  for (const auto& m : members) {
+    out += pad((m.name == self ? "* " : "  ") + m.name, name_w) + "  " + pad(m.addr, addr_w) +
+           "  " + pad(std::string(gossip::to_string(m.state)), 7) + "  " +
+           pad(std::to_string(m.incarnation.value), 5) + "  " +
+           pad(m.meta.client_addr.empty() ? "-" : m.meta.client_addr, client_w) + "  " +
+           (m.meta.http_addr.empty() ? "-" : m.meta.http_addr) + "\n";
+  }
+  return out;
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
+                                                        AdminSources sources) {
+  const auto colon = addr.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    auto [p, ec] = std::from_chars(addr.data() + colon + 1, addr.data() + addr.size(), port);
+    if (ec != std::errc() || p != addr.data() + addr.size() || port < 0 || port > 65535) {
+      port = -1;
+    }
+  }
+  if (port < 0 || colon == 0) {
+    return make_error(StatusCode::invalid_argument, "HTTP address '" + addr + "' is not host:port");
+  }
+  const std::string host = addr.substr(0, colon);
+
+  std::unique_ptr<AdminServer> self(new AdminServer());
+  self->impl_ = std::make_unique<Impl>();
+  auto& server = self->impl_->server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server.Get("/v1/members", [sources](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_param_value("format") == "text") {
+      res.set_content(members_table(sources.self_name(), sources.members()), "text/plain");
+    } else {
+      res.set_content(members_json(sources.self_name(), sources.members()), "application/json");
+    }
+  });
+
+  int bound_port = port;
+  if (port == 0) {
+    bound_port = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    bound_port = -1;
+  }
+  if (bound_port <= 0) {
+    return make_error(StatusCode::io_error, "cannot bind HTTP admin port " + addr);
+  }
+  self->bound_addr_ = host + ":" + std::to_string(bound_port);
+  self->impl_->thread = std::thread([impl = self->impl_.get()] { impl->server.listen_after_bind(); });
+  return self;
+}
+
+void AdminServer::stop() {
+  if (!impl_) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+}  // namespace apiary::http

@@ -1,0 +1,53 @@
+// AdminServer: the node's HTTP admin port (cpp-httplib, its own small thread pool).
+//
+//   GET /healthz      200 "ok" while the node runs
+//   GET /v1/members   {"self": name, "members": [{"name", "addr", "state", "incarnation",
+//                      "client_addr", "http_addr", "data_addr", "tags"}...]}
+//                     with ?format=text: the same as an aligned text table
+//
+// Handlers never touch the node's cores: they read snapshots through the `Sources`
+// callbacks, which must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apiary/base/status.hpp"
+#include "apiary/gossip/member.hpp"
+
+namespace apiary::http {
+
+struct AdminSources {
+  std::function<std::string()> self_name;
+  std::function<std::vector<gossip::Member>()> members;
+};
+
+class AdminServer {
+ public:
+  // Binds `addr` ("host:port", port 0 picks a free one) and starts serving.
+  static Result<std::unique_ptr<AdminServer>> start(const std::string& addr,
+                                                    AdminSources sources);
+  ~AdminServer();  // stops and joins
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  const std::string& bound_addr() const { return bound_addr_; }
+  void stop();
+
+ private:
+  struct Impl;
+  AdminServer() = default;
+  std::unique_ptr<Impl> impl_;
+  std::string bound_addr_;
+};
+
+// JSON for the member table (also used by tests and the apiary CLI's --json).
+std::string members_json(const std::string& self, const std::vector<gossip::Member>& members);
+// The member table as aligned text (GET /v1/members?format=text, `apiary members`).
+std::string members_table(const std::string& self, const std::vector<gossip::Member>& members);
+// Escapes a string for inclusion in a JSON document (adds the quotes).
+std::string json_quote(std::string_view s);
+
+}  // namespace apiary::http

@@ -1,0 +1,36 @@
+// NodeConfig: everything needed to start one Apiary member, whether as the apiaryd daemon or
+// embedded in a service. The daemon's flags map one-to-one onto these fields and share these
+// defaults.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apiary/gossip/swim_config.hpp"
+
+namespace apiary {
+
+struct NodeConfig {
+  // Unique member name; a restarted node should reuse its name. Empty: "<hostname>-<port>".
+  std::string name;
+  // Where the gossip socket binds ("host:port"; port 0 picks a free port).
+  std::string gossip_addr = "0.0.0.0:7946";
+  // What peers use to reach this node; empty: gossip_addr, with 0.0.0.0 replaced by this
+  // host's first non-loopback IPv4 address and port 0 by the bound port.
+  std::string advertise_addr;
+  // Gossip addresses of existing members to join through; empty starts a new cluster.
+  std::vector<std::string> seeds;
+  // HTTP admin endpoint ("host:port"); empty turns it off.
+  std::string http_addr;
+  // Members only talk to members with the same cluster name.
+  std::string cluster_name = "apiary";
+  // Free-form labels published to other members.
+  std::map<std::string, std::string> tags;
+  // Membership protocol tunables (cluster_name above overrides swim.cluster_name).
+  gossip::SwimConfig swim;
+  // How long a graceful leave may take before the node stops anyway.
+  std::chrono::milliseconds leave_timeout{5000};
+};
+
+}  // namespace apiary

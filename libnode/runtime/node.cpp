@@ -1,0 +1,252 @@
+// The runtime driver of one member: binds the sockets, runs the event loop thread and moves
+// bytes and time between the network and the sans-IO cores.
+#include "apiary/node.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <zmq.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "apiary/http/admin_server.hpp"
+#include "apiary/runtime/event_loop.hpp"
+#include "apiary/zmq/mailbox.hpp"
+
+namespace apiary {
+
+namespace {
+
+using runtime::core_now;
+using runtime::EventLoop;
+
+std::string first_non_loopback_ipv4() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "127.0.0.1";
+  std::string found = "127.0.0.1";
+  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr || ifa->ifa_addr->sa_family != AF_INET) continue;
+    auto* sin = reinterpret_cast<sockaddr_in*>(ifa->ifa_addr);
+    if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127) continue;
+    char buf[INET_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) != nullptr) {
+      found = buf;
+      break;
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// Advertise address: explicit, else the bound address with a routable host.
+std::string resolve_advertise(const std::string& configured, const std::string& bound) {
+  const std::string base = configured.empty() ? bound : configured;
+  const auto colon = base.rfind(':');
+  std::string host = base.substr(0, colon);
+  std::string port = base.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0" || host == "*") host = first_non_loopback_ipv4();
+  if (port == "0") port = bound.substr(bound.rfind(':') + 1);
+  return host + ":" + port;
+}
+
+std::string default_name(const std::string& advertise) {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "node");
+  return std::string(host) + "-" + advertise.substr(advertise.rfind(':') + 1);
+}
+
+}  // namespace
+
+struct Node::Impl {
+  NodeConfig config;
+  std::string name;
+  std::string advertise;
+  std::string http_bound;
+
+  zmq::context_t context{1};  // outlives every socket below
+  std::unique_ptr<zmqx::Mailbox> gossip_box;
+  std::unique_ptr<gossip::Swim> swim;
+  EventLoop loop;
+  std::thread thread;
+  std::unique_ptr<http::AdminServer> admin;
+
+  EventLoop::TimerId swim_timer = 0;
+  TimePoint swim_timer_at = kNever;
+  std::vector<std::uint8_t> rx;
+
+  mutable std::mutex snapshot_mutex;
+  std::vector<gossip::Member> snapshot;
+  gossip::SwimStats stats_snapshot;
+
+  bool leaving = false;
+  TimePoint leave_deadline;
+  std::promise<void> left;
+  std::atomic<bool> leave_started{false};
+  std::once_flag stop_once;
+
+  void on_gossip_readable() {
+    while (gossip_box->receive(rx)) swim->handle_message(core_now(), rx);
+  }
+
+  void refresh_snapshot() {
+    auto members = swim->members();
+    std::lock_guard<std::mutex> lock(snapshot_mutex);
+    snapshot = std::move(members);
+    stats_snapshot = swim->stats();
+  }
+
+  // After every batch of callbacks: drain the core's output and re-arm its timer.
+  void pump() {
+    const TimePoint now = core_now();
+    on_gossip_readable();  // ZeroMQ's fd is edge-like: never leave messages unread
+    while (auto out = swim->poll_send()) gossip_box->send(out->to, out->bytes, now);
+    bool changed = false;
+    while (auto event = swim->poll_event()) {
+      changed = true;
+      const auto& m = event->member;
+      spdlog::info("member {} ({}) {} incarnation={}", m.name, m.addr,
+                   gossip::to_string(event->kind), m.incarnation.value);
+    }
+    if (changed) refresh_snapshot();
+    if (leaving && (swim->leave_done() || now >= leave_deadline)) {
+      leaving = false;
+      if (!swim->leave_done()) spdlog::warn("leave timed out before the announcement finished");
+      refresh_snapshot();
+      left.set_value();
+      loop.stop();
+      return;
+    }
+    const TimePoint deadline = swim->next_deadline();
+    if (deadline != swim_timer_at) {
+      if (swim_timer != 0) loop.cancel(swim_timer);
+      swim_timer = 0;
+      swim_timer_at = deadline;
+      if (deadline != kNever) {
+        swim_timer = loop.schedule(deadline, [this] {
+          swim_timer = 0;
+          swim_timer_at = kNever;
+          swim->handle_timeout(core_now());
+        });
+      }
+    }
+  }
+
+  void housekeeping() {
+    refresh_snapshot();
+    gossip_box->close_idle_peers(core_now());
+    loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });
+  }
+};
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = std::move(config);
+  auto& cfg = impl->config;
+  cfg.swim.cluster_name = cfg.cluster_name;
+
+  zmqx::MailboxOptions box_options;
+  box_options.max_message_bytes = cfg.swim.max_message_bytes;
+  auto box = zmqx::Mailbox::bind(impl->context, cfg.gossip_addr, box_options);
+  if (!box.ok()) return box.status();
+  impl->gossip_box = std::move(box).value();
+  impl->advertise = resolve_advertise(cfg.advertise_addr, impl->gossip_box->bound_addr());
+  impl->name = cfg.name.empty() ? default_name(impl->advertise) : cfg.name;
+
+  Impl* raw = impl.get();
+  if (!cfg.http_addr.empty()) {
+    http::AdminSources sources;
+    sources.self_name = [raw] { return raw->name; };
+    sources.members = [raw] {
+      std::lock_guard<std::mutex> lock(raw->snapshot_mutex);
+      return raw->snapshot;
+    };
+    auto admin = http::AdminServer::start(cfg.http_addr, sources);
+    if (!admin.ok()) return admin.status();
+    impl->admin = std::move(admin).value();
+    impl->http_bound = impl->admin->bound_addr();
+  }
+
+  gossip::LocalNode self;
+  self.name = impl->name;
+  self.addr = impl->advertise;
+  self.meta.http_addr = impl->http_bound;
+  self.meta.tags = cfg.tags;
+  std::random_device entropy;  // the runtime is where real randomness enters
+  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  const TimePoint now = core_now();
+  impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
+  impl->swim->join(now, cfg.seeds);
+  impl->refresh_snapshot();
+
+  auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable,
+                                 [raw](std::uint32_t) { raw->on_gossip_readable(); });
+  if (!status.ok()) return status;
+  impl->loop.set_after_batch([raw] { raw->pump(); });
+  impl->loop.post([raw] { raw->housekeeping(); });
+  spdlog::info("node {} gossip on {} (advertised {}), http {}, cluster '{}', {} seed(s)",
+               impl->name, impl->gossip_box->bound_addr(), impl->advertise,
+               impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name,
+               cfg.seeds.size());
+  impl->thread = std::thread([raw] { raw->loop.run(); });
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Status Node::leave() {
+  if (impl_->leave_started.exchange(true)) {
+    stop();
+    return Status::Ok();
+  }
+  auto done = impl_->left.get_future();
+  Impl* raw = impl_.get();
+  raw->loop.post([raw] {
+    const TimePoint now = core_now();
+    raw->swim->leave(now);
+    raw->leaving = true;
+    raw->leave_deadline = now + raw->config.leave_timeout;
+  });
+  const bool finished = done.wait_for(impl_->config.leave_timeout + std::chrono::seconds(2)) ==
+                        std::future_status::ready;
+  stop();
+  if (!finished) return make_error(StatusCode::timeout, "leave did not complete in time");
+  return Status::Ok();
+}
+
+void Node::stop() {
+  std::call_once(impl_->stop_once, [this] {
+    impl_->loop.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    if (impl_->admin) impl_->admin->stop();
+  });
+}
+
+Node::~Node() {
+  if (!impl_->leave_started.load()) {
+    [[maybe_unused]] auto s = leave();
+  }
+  stop();
+}
+
+const std::string& Node::name() const { return impl_->name; }
+const std::string& Node::gossip_addr() const { return impl_->advertise; }
+const std::string& Node::http_addr() const { return impl_->http_bound; }
+
+std::vector<gossip::Member> Node::members() const {
+  std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);
+  return impl_->snapshot;
+}
+
+gossip::SwimStats Node::gossip_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);
+  return impl_->stats_snapshot;
+}
+
+}  // namespace apiary
