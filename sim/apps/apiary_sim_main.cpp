@@ -1,0 +1,186 @@
+// apiary-sim: run a simulated Apiary cluster on virtual time and report what it measured.
+// Exit codes: 0 every invariant held, 1 an invariant failed (the replay command is printed),
+// 2 bad command line or scenario file.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "apiary/sim/run.hpp"
+#include "apiary/sim/scenario.hpp"
+
+namespace {
+
+using apiary::sim::ProtocolKind;
+using apiary::sim::RunOptions;
+
+int usage_error(const std::string& message) {
+  std::cerr << "apiary-sim: " << message << "\n(see apiary-sim --help)\n";
+  return 2;
+}
+
+bool parse_latency(const std::string& text, RunOptions& o) {
+  const auto dots = text.find("..");
+  try {
+    if (dots == std::string::npos) {
+      const double v = std::stod(text);
+      o.network.latency_min = o.network.latency_max = std::chrono::duration_cast<apiary::Duration>(
+          std::chrono::duration<double, std::milli>(v));
+      return v >= 0;
+    }
+    const double lo = std::stod(text.substr(0, dots));
+    const double hi = std::stod(text.substr(dots + 2));
+    if (lo < 0 || hi < lo) return false;
+    o.network.latency_min =
+        std::chrono::duration_cast<apiary::Duration>(std::chrono::duration<double, std::milli>(lo));
+    o.network.latency_max =
+        std::chrono::duration_cast<apiary::Duration>(std::chrono::duration<double, std::milli>(hi));
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RunOptions o;
+  CLI::App app{"apiary-sim: thousands of Apiary nodes on virtual time with injected faults"};
+  std::string latency = "1..5";
+  double jitter_ms = 1.0;
+  double pause_ms = 3000.0;
+  double probe_interval_ms = 0;
+  std::string protocol = "swim";
+  std::string scenario_path;
+  std::string json_path;
+  bool no_lifeguard = false;
+  bool progress = false;
+  bool quiet = false;
+  bool no_check = false;
+  double warmup = -1;
+
+  app.add_option("--nodes", o.nodes, "initial number of nodes")->check(CLI::Range(1u, 100000u));
+  app.add_option("--duration", o.duration_s, "measured window in simulated seconds")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--seed", o.seed, "master seed; the same seed replays the same run");
+  app.add_option("--loss", o.network.loss, "probability a datagram is lost")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--duplicate", o.network.duplicate, "probability a datagram is duplicated")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--latency-ms", latency, "per-link base latency range A..B in ms");
+  app.add_option("--jitter-ms", jitter_ms, "extra per-message delay, uniform 0..J ms (reorders)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--skew", o.clock_skew, "max clock-rate skew: node clocks run at 1±eps")
+      ->check(CLI::Range(0.0, 0.5));
+  app.add_option("--crash", o.crash, "crash K random nodes at random times");
+  app.add_option("--pause", o.pause, "pause K random nodes (GC-like stalls) at random times");
+  app.add_option("--pause-ms", pause_ms, "length of each --pause stall")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--partition", o.partition,
+                 "partition 'A|B' or 'A->B' (node sets like 0-49) for a quarter of the window");
+  app.add_option("--join", o.join, "K new nodes join at once a quarter into the window");
+  app.add_option("--leave", o.leave, "K random nodes leave gracefully at random times");
+  app.add_option("--restart", o.restart, "K random nodes restart at once mid-window");
+  app.add_option("--scenario", scenario_path, "fault schedule file (docs/simulator.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--json", json_path, "write the report as JSON to this file");
+  app.add_flag("--no-lifeguard", no_lifeguard, "plain SWIM: turn the Lifeguard extensions off");
+  app.add_option("--protocol", protocol, "swim (default) or heartbeat (test protocol)")
+      ->check(CLI::IsMember({"swim", "heartbeat"}));
+  app.add_option("--probe-interval-ms", probe_interval_ms, "SWIM probe interval override")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup", warmup, "bootstrap time limit in seconds (default: scales with N)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--settle", o.settle_s, "quiet seconds at the end needed to judge convergence")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed-nodes", o.seed_nodes, "seeds a joining node contacts")
+      ->check(CLI::Range(1u, 64u));
+  app.add_flag("--progress", progress, "show progress on stderr even when it is not a TTY");
+  app.add_flag("--quiet", quiet, "no summary on stdout");
+  app.add_flag("--no-check", no_check, "report only; never fail on invariants");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+
+  if (!parse_latency(latency, o)) return usage_error("--latency-ms wants A..B in ms, e.g. 1..5");
+  o.network.jitter = std::chrono::duration_cast<apiary::Duration>(
+      std::chrono::duration<double, std::milli>(jitter_ms));
+  o.pause_length = std::chrono::duration_cast<apiary::Duration>(
+      std::chrono::duration<double, std::milli>(pause_ms));
+  if (probe_interval_ms > 0) {
+    o.swim.probe_interval = std::chrono::duration_cast<apiary::Duration>(
+        std::chrono::duration<double, std::milli>(probe_interval_ms));
+  }
+  o.swim.lifeguard = !no_lifeguard;
+  o.protocol = protocol == "heartbeat" ? ProtocolKind::heartbeat : ProtocolKind::swim;
+  if (warmup >= 0) o.warmup_s = warmup;
+  o.check = !no_check;
+  if (!o.partition.empty()) {
+    if (auto rule = apiary::sim::parse_partition(o.partition); !rule) {
+      return usage_error("--partition: " + rule.status().message());
+    }
+  }
+  if (!scenario_path.empty()) {
+    std::ifstream in(scenario_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    o.scenario_text = text.str();
+    o.scenario_path = scenario_path;
+    if (auto sc = apiary::sim::parse_scenario(o.scenario_text); !sc) {
+      return usage_error(scenario_path + ": " + sc.status().message());
+    }
+  }
+
+  const bool show_progress = progress || isatty(STDERR_FILENO);
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto last_draw = wall_start;
+  if (show_progress) {
+    o.tick = [&](apiary::TimePoint now, apiary::TimePoint end, const apiary::sim::World& w) {
+      const auto t = std::chrono::steady_clock::now();
+      if (t - last_draw < std::chrono::milliseconds(500)) return;
+      last_draw = t;
+      std::fprintf(stderr, "\r[apiary-sim] t=%.0fs/%.0fs  running %u  events %llu  wall %.1fs   ",
+                   std::chrono::duration<double>(now.time_since_epoch()).count(),
+                   std::chrono::duration<double>(end.time_since_epoch()).count(), w.running_count(),
+                   static_cast<unsigned long long>(w.stats().events),
+                   std::chrono::duration<double>(t - wall_start).count());
+      std::fflush(stderr);
+    };
+  }
+
+  auto result = apiary::sim::run_simulation(o);
+  if (show_progress) std::fprintf(stderr, "\r%80s\r", "");
+  if (!result) return usage_error(result.status().message());
+  apiary::sim::RunReport report = std::move(*result);
+  report.wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  if (!quiet) std::cout << apiary::sim::summary(report);
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << apiary::sim::to_json(report);
+    if (!out) {
+      std::cerr << "apiary-sim: cannot write " << json_path << "\n";
+      return 2;
+    }
+  }
+  if (!report.failures.empty()) {
+    std::cerr << "apiary-sim: invariant failed with seed " << o.seed << "\n";
+    for (const auto& f : report.failures) std::cerr << "  " << f << "\n";
+    std::cerr << "replay: " << apiary::sim::replay_command(o) << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+// RunReport: what one simulation run measured, and its two renderings (human summary and the
+// JSON document `apiary-sim --json` writes). Plain values; safe to copy between threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apiary/sim/checker.hpp"
+
+namespace apiary::sim {
+
+struct Percentiles {
+  std::size_t count = 0;
+  double p50 = 0.0;
+  double p99 = 0.0;
+  double max = 0.0;
+};
+// Nearest-rank percentiles of `values` (any order).
+Percentiles percentiles(std::vector<double> values);
+
+struct ConvergenceTime {
+  std::string label;
+  double at_s = 0.0;      // when the disturbance happened, seconds into the measured window
+  double seconds = -1.0;  // -1: not converged by the end of the run
+};
+
+struct FalsePositiveRecord {
+  double at_s = 0.0;
+  std::string victim;
+  std::string declarer;
+};
+
+struct RunReport {
+  std::string protocol;
+  std::uint32_t nodes = 0;  // initial nodes
+  std::uint32_t nodes_ever = 0;
+  std::uint64_t seed = 0;
+  double duration_s = 0.0;  // measured window
+  double warmup_s = 0.0;    // bootstrap before it (excluded from load figures)
+  bool lifeguard = true;
+  bool bootstrap_converged = false;
+
+  std::size_t crashes = 0;
+  std::size_t crashes_detected = 0;    // dead/left in every live view before the run ended
+  Percentiles detection_s;             // crash -> not alive in every live view
+  Percentiles first_detection_s;       // crash -> first suspect/dead mark anywhere
+  Percentiles first_dead_s;            // crash -> first dead mark anywhere
+  Percentiles dissemination_s;         // first dead mark -> every live view
+  std::uint64_t false_positives = 0;   // healthy nodes newly dead in some view (episodes)
+  std::uint64_t false_dead_views = 0;  // every view that marked a healthy node dead
+  std::vector<FalsePositiveRecord> false_positive_samples;
+  std::vector<ConvergenceTime> convergence;
+
+  bool converged = false;  // every live view right at the end of the run
+  bool settled = false;    // the end came long enough after the last disturbance to judge
+  std::uint64_t wrong_pairs = 0;
+  double msgs_per_node_per_s = 0.0;
+  double bytes_per_node_per_s = 0.0;
+  std::uint64_t events = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t messages_dropped = 0;
+  double wall_s = 0.0;
+  std::uint64_t trace_hash = 0;
+  std::vector<std::string> failures;  // broken invariants; empty = pass
+};
+
+std::string to_json(const RunReport& report);
+std::string summary(const RunReport& report);
+std::string hex64(std::uint64_t v);
+
+}  // namespace apiary::sim

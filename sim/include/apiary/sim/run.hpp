@@ -1,0 +1,61 @@
+// run_simulation: one complete apiary-sim run as a library call (the CLI and the sim tests
+// both use it).
+//
+// Phases: bootstrap (initial nodes start a few ms apart, the first ones seed the rest) until
+// the cluster has converged or the warm-up limit passes; then the measured window of
+// `duration`, during which the scenario's actions run (their times are relative to the start
+// of the window) along with the random faults asked for by count; then the invariants are
+// judged. Deterministic for a given RunOptions. Not thread-safe (one run per thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "apiary/base/status.hpp"
+#include "apiary/gossip/swim_config.hpp"
+#include "apiary/sim/report.hpp"
+#include "apiary/sim/scenario.hpp"
+#include "apiary/sim/world.hpp"
+
+namespace apiary::sim {
+
+enum class ProtocolKind : std::uint8_t { swim, heartbeat };
+
+struct RunOptions {
+  std::uint32_t nodes = 100;
+  double duration_s = 60.0;
+  std::uint64_t seed = 1;
+  ProtocolKind protocol = ProtocolKind::swim;
+  gossip::SwimConfig swim;  // lifeguard switch included
+  NetworkConfig network;
+  double clock_skew = 0.0;
+
+  // Random faults, spread over the measured window (all leave `settle_s` at the end).
+  std::uint32_t crash = 0;
+  std::uint32_t pause = 0;
+  Duration pause_length = std::chrono::seconds(3);
+  std::uint32_t join = 0;  // one batch of new nodes at 1/4 of the window
+  std::uint32_t leave = 0;
+  std::uint32_t restart = 0;  // one batch of simultaneous restarts at 1/2 of the window
+  std::string partition;      // "0-49|50-99" (from 1/3 of the window, for 1/4 of it)
+
+  std::string scenario_text;  // parsed with parse_scenario
+  std::string scenario_path;  // only for the replay command line
+
+  std::optional<double> warmup_s;  // bootstrap limit; default scales with nodes
+  double settle_s = 40.0;          // quiet time needed at the end to judge convergence
+  std::uint32_t seed_nodes = 3;
+  bool check = true;  // turn unsettled-but-wrong ends into failures too
+  std::size_t fp_grace_s = 30;
+
+  // Called once per simulated second (progress display); virtual now and end time.
+  std::function<void(TimePoint now, TimePoint end, const World& world)> tick;
+};
+
+Result<RunReport> run_simulation(const RunOptions& options);
+// The apiary-sim command line that replays `options`.
+std::string replay_command(const RunOptions& options);
+
+}  // namespace apiary::sim

@@ -1,0 +1,157 @@
+// World: the single-threaded discrete-event simulation of a cluster.
+//
+// Virtual time jumps from one event to the next (EventQueue, ordered by time then sequence).
+// One master seed drives everything: each process instance gets an Rng split from it, and the
+// network and fault choices draw from their own splits, so a seed replays bit for bit. The
+// world drives each node's Process like the runtime does (deliver, timeout, drain), applies
+// the Network model to every datagram, executes the fault schedule (crash, restart, leave,
+// pause, join, partitions, network changes), and reports every membership event to the
+// Checker. Each node's local clock runs at rate 1+eps relative to virtual time.
+//
+// The trace hash folds every delivered message (time, sender, receiver, content hash) and
+// every membership event (time, observer, subject, kind, incarnation): two runs with the same
+// seed and configuration give the same hash. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "apiary/base/rng.hpp"
+#include "apiary/base/time.hpp"
+#include "apiary/sim/checker.hpp"
+#include "apiary/sim/event_queue.hpp"
+#include "apiary/sim/network.hpp"
+#include "apiary/sim/process.hpp"
+#include "apiary/sim/scenario.hpp"
+
+namespace apiary::sim {
+
+struct WorldConfig {
+  std::uint64_t seed = 1;
+  std::uint32_t initial_nodes = 10;
+  std::uint32_t capacity = 0;  // most nodes that ever exist (initial + joins); 0 = initial
+  NetworkConfig network;
+  double clock_skew = 0.0;       // each node's clock rate is uniform in [1-skew, 1+skew]
+  std::uint32_t seed_nodes = 3;  // a (re)joining node contacts this many running nodes
+  Duration start_spacing = 2ms;  // initial nodes after the first `seed_nodes` start this far apart
+  Duration leave_timeout = 10s;  // a leaving node is stopped after this even if not done
+  Duration false_positive_grace = 30s;  // after a restart or heal, dead marks are not counted
+};
+
+struct WorldStats {
+  std::uint64_t events = 0;  // events processed
+  std::uint64_t messages_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t dropped_loss = 0;
+  std::uint64_t dropped_partition = 0;
+  std::uint64_t dropped_dead = 0;  // arrived at a node that was not running
+  std::uint64_t unroutable = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t membership_events = 0;
+};
+
+// Message load since the last reset_load(), for per-node figures.
+struct LoadWindow {
+  TimePoint start;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  double node_seconds = 0.0;  // integral of the running node count
+};
+
+class World {
+ public:
+  World(WorldConfig config, ProcessFactory factory);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Adds a scheduled action (absolute virtual time). Random targets are drawn when it runs.
+  void schedule(Action action);
+  // Runs every event up to and including `end`. `tick` (optional) is called once per virtual
+  // second, e.g. for a progress display.
+  void run_until(TimePoint end, const std::function<void(TimePoint)>& tick = {});
+
+  TimePoint now() const { return now_; }
+  Checker& checker() { return checker_; }
+  const Checker& checker() const { return checker_; }
+  Network& network() { return network_; }
+  const WorldStats& stats() const { return stats_; }
+  std::uint64_t trace_hash() const { return hash_; }
+  std::uint32_t capacity() const { return config_.capacity; }
+  std::uint32_t started_nodes() const { return next_index_; }
+  std::uint32_t running_count() const { return running_; }
+  NodeStatus status(std::uint32_t node) const { return checker_.status(node); }
+  bool paused(std::uint32_t node) const;
+  // nullptr unless the node is running or leaving.
+  Process* process(std::uint32_t node);
+  TimePoint local_time(std::uint32_t node, TimePoint virtual_time) const;
+  // The last time a fault, heal or join disturbed the cluster (for settle checks).
+  TimePoint last_disturbance() const { return last_disturbance_; }
+
+  void reset_load();
+  LoadWindow load() const;
+
+ private:
+  struct Node;
+  struct Slot {
+    std::vector<std::uint8_t> bytes;
+    std::uint32_t from = 0;
+    std::uint32_t to = 0;
+  };
+  enum Control : std::uint32_t { kStartNode, kHealRule, kLeaveDeadline };
+
+  void dispatch(const Event& e);
+  void deliver(std::uint32_t slot);
+  void on_timer(std::uint32_t node, std::uint32_t generation, std::int64_t at);
+  void on_resume(std::uint32_t node, std::uint32_t generation);
+  void run_action(const Action& action);
+  void after_call(std::uint32_t node);
+  void reschedule(std::uint32_t node);
+  void process_one(std::uint32_t node, Slot& slot);
+
+  std::vector<std::uint32_t> pick(const NodeSelector& sel, bool running_only);
+  void start_node(std::uint32_t node);
+  void crash_node(std::uint32_t node);
+  void restart_node(std::uint32_t node);
+  void leave_node(std::uint32_t node);
+  void pause_node(std::uint32_t node, Duration length);
+  void stop_node(std::uint32_t node);
+  void drop_inbox(std::uint32_t node);
+  void set_status(std::uint32_t node, NodeStatus status);
+  bool healthy(std::uint32_t node) const;
+
+  std::uint32_t alloc_slot();
+  void free_slot(std::uint32_t slot);
+  std::int64_t to_virtual(std::uint32_t node, TimePoint local) const;
+  void fold(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d);
+  void disturb();
+
+  WorldConfig config_;
+  ProcessFactory factory_;
+  Rng master_;
+  Rng net_rng_;
+  Rng fault_rng_;
+  Network network_;
+  Checker checker_;
+  EventQueue queue_;
+  std::vector<Node> nodes_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<Action> actions_;
+  std::vector<Duration> delays_;  // scratch
+  TimePoint now_{};
+  TimePoint last_heal_{};
+  TimePoint last_disturbance_{};
+  bool healed_once_ = false;
+  std::uint32_t next_index_ = 0;
+  std::uint32_t running_ = 0;
+  std::uint64_t hash_ = 0x9e3779b97f4a7c15ULL;
+  WorldStats stats_;
+  LoadWindow load_;
+  TimePoint load_mark_{};
+};
+
+}  // namespace apiary::sim

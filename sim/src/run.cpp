@@ -1,0 +1,243 @@
+#include "apiary/sim/run.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "apiary/sim/heartbeat_process.hpp"
+#ifdef APIARY_SIM_HAS_SWIM
+#include "apiary/sim/swim_process.hpp"
+#endif
+
+namespace apiary::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+Duration from_seconds(double s) {
+  return Duration(static_cast<std::int64_t>(std::llround(s * 1e9)));
+}
+
+Status bad(std::string message) { return make_error(StatusCode::invalid_argument, message); }
+
+Result<ProcessFactory> make_factory(const RunOptions& o) {
+  if (o.protocol == ProtocolKind::heartbeat) return heartbeat_factory();
+#ifdef APIARY_SIM_HAS_SWIM
+  return swim_factory(o.swim);
+#else
+  return bad(
+      "this build has no Swim adapter (the gossip core was not built); use "
+      "--protocol heartbeat");
+#endif
+}
+
+Action random_action(ActionKind kind, Duration at, std::uint32_t count) {
+  Action a;
+  a.kind = kind;
+  a.at = at;
+  a.targets.random_count = count;
+  return a;
+}
+
+// Random faults from the counts in the options, relative to the start of the window.
+Result<std::vector<Action>> plan_random_faults(const RunOptions& o, Duration window_len) {
+  std::vector<Action> out;
+  Rng plan(o.seed ^ 0x706c616e66617531ULL);
+  const Duration first = std::min<Duration>(1s, window_len);
+  Duration last = window_len - from_seconds(o.settle_s);
+  if (last < first) last = first;
+  const Duration span = last - first;
+  auto at_random = [&] { return first + Duration(plan.uniform_between(0, span.count())); };
+  for (std::uint32_t i = 0; i < o.crash; ++i)
+    out.push_back(random_action(ActionKind::crash, at_random(), 1));
+  for (std::uint32_t i = 0; i < o.leave; ++i)
+    out.push_back(random_action(ActionKind::leave, at_random(), 1));
+  for (std::uint32_t i = 0; i < o.pause; ++i) {
+    Action a = random_action(ActionKind::pause, at_random(), 1);
+    a.length = o.pause_length;
+    out.push_back(a);
+  }
+  if (o.join > 0) {
+    Action a = random_action(ActionKind::join, first + span / 4, 0);
+    a.count = o.join;
+    out.push_back(a);
+  }
+  if (o.restart > 0) out.push_back(random_action(ActionKind::restart, first + span / 2, o.restart));
+  if (!o.partition.empty()) {
+    auto rule = parse_partition(o.partition);
+    if (!rule) return rule.status();
+    Action a;
+    a.kind = ActionKind::partition;
+    a.at = first + span / 3;
+    a.length = std::max<Duration>(1s, span / 4);
+    a.rule = std::move(*rule);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void fill_detection(RunReport& r, const Checker& c) {
+  std::vector<double> detection, first, first_dead, dissemination;
+  for (const auto& e : c.episodes()) {
+    if (e.graceful) continue;
+    ++r.crashes;
+    if (e.first_suspect) first.push_back(seconds(*e.first_suspect - e.crashed));
+    if (e.first_dead) first_dead.push_back(seconds(*e.first_dead - e.crashed));
+    if (e.everywhere) {
+      ++r.crashes_detected;
+      detection.push_back(seconds(*e.everywhere - e.crashed));
+      if (e.first_dead) dissemination.push_back(seconds(*e.everywhere - *e.first_dead));
+    }
+  }
+  r.detection_s = percentiles(std::move(detection));
+  r.first_detection_s = percentiles(std::move(first));
+  r.first_dead_s = percentiles(std::move(first_dead));
+  r.dissemination_s = percentiles(std::move(dissemination));
+}
+
+}  // namespace
+
+Result<RunReport> run_simulation(const RunOptions& o) {
+  if (o.nodes == 0) return bad("--nodes must be at least 1");
+  if (!(o.duration_s > 0)) return bad("--duration must be positive");
+  Scenario scenario;
+  if (!o.scenario_text.empty()) {
+    auto parsed = parse_scenario(o.scenario_text);
+    if (!parsed) return parsed.status();
+    scenario = std::move(*parsed);
+  }
+  auto factory = make_factory(o);
+  if (!factory) return factory.status();
+
+  std::uint32_t extra = o.join;
+  for (const auto& a : scenario.actions) {
+    if (a.kind == ActionKind::join) extra += a.count;
+  }
+  WorldConfig wc;
+  wc.seed = o.seed;
+  wc.initial_nodes = o.nodes;
+  wc.capacity = o.nodes + extra;
+  wc.network = o.network;
+  wc.clock_skew = scenario.has_skew ? scenario.clock_skew : o.clock_skew;
+  wc.seed_nodes = o.seed_nodes;
+  wc.false_positive_grace = std::chrono::seconds(o.fp_grace_s);
+  World world(wc, std::move(*factory));
+
+  // Bootstrap: start everyone, then wait (bounded) for the first convergence.
+  const Duration start_span = wc.start_spacing * o.nodes;
+  const double warmup_limit =
+      o.warmup_s.value_or(seconds(start_span) + 20.0 + 10.0 * std::log10(o.nodes + 1.0));
+  const TimePoint warmup_end = TimePoint{} + from_seconds(warmup_limit);
+  auto tick = [&](TimePoint now) {
+    if (o.tick) o.tick(now, warmup_end, world);
+  };
+  world.run_until(TimePoint{} + start_span, tick);
+  world.checker().open_convergence(world.now(), "bootstrap (last start)");
+  while (!world.checker().converged() && world.now() < warmup_end) {
+    world.run_until(std::min(warmup_end, world.now() + 1s), tick);
+  }
+  const TimePoint start = world.now();
+  const bool bootstrap_converged = world.checker().converged();
+  world.reset_load();
+
+  const Duration window = from_seconds(o.duration_s);
+  const TimePoint end = start + window;
+  auto faults = plan_random_faults(o, window);
+  if (!faults) return faults.status();
+  for (auto a : scenario.actions) {
+    a.at += start.time_since_epoch();
+    world.schedule(std::move(a));
+  }
+  for (auto a : *faults) {
+    a.at += start.time_since_epoch();
+    world.schedule(std::move(a));
+  }
+  world.run_until(end, [&](TimePoint now) {
+    if (o.tick) o.tick(now, end, world);
+  });
+
+  RunReport r;
+  r.protocol = o.protocol == ProtocolKind::swim ? "swim" : "heartbeat";
+  r.nodes = o.nodes;
+  r.nodes_ever = world.started_nodes();
+  r.seed = o.seed;
+  r.duration_s = o.duration_s;
+  r.warmup_s = seconds(start.time_since_epoch());
+  r.lifeguard = o.swim.lifeguard;
+  r.bootstrap_converged = bootstrap_converged;
+  const Checker& c = world.checker();
+  fill_detection(r, c);
+  r.false_dead_views = c.false_dead_views();
+  for (const auto& f : c.false_positives()) {
+    ++r.false_positives;
+    if (r.false_positive_samples.size() < 10) {
+      r.false_positive_samples.push_back(
+          {seconds(f.at - start), node_name(f.victim), node_name(f.declarer)});
+    }
+  }
+  for (const auto& cv : c.convergences()) {
+    r.convergence.push_back(
+        {cv.label, seconds(cv.start - start), cv.done ? seconds(*cv.done - cv.start) : -1.0});
+  }
+  r.converged = c.converged();
+  r.wrong_pairs = c.wrong_pairs();
+  bool any_paused = false;
+  for (std::uint32_t n = 0; n < world.started_nodes(); ++n)
+    any_paused = any_paused || world.paused(n);
+  r.settled = !any_paused && !world.network().partitioned() &&
+              seconds(world.now() - world.last_disturbance()) >= o.settle_s;
+  const LoadWindow load = world.load();
+  if (load.node_seconds > 0) {
+    r.msgs_per_node_per_s = static_cast<double>(load.messages) / load.node_seconds;
+    r.bytes_per_node_per_s = static_cast<double>(load.bytes) / load.node_seconds;
+  }
+  const WorldStats& st = world.stats();
+  r.events = st.events;
+  r.messages_sent = st.messages_sent;
+  r.messages_delivered = st.messages_delivered;
+  r.messages_dropped = st.dropped_loss + st.dropped_partition + st.dropped_dead + st.unroutable;
+  r.trace_hash = world.trace_hash();
+
+  if (o.check) {
+    if (!bootstrap_converged) {
+      r.failures.push_back("bootstrap did not converge within " + std::to_string(warmup_limit) +
+                           "s of warm-up");
+    }
+    if (r.settled && !r.converged) {
+      std::string what = "views not converged " + std::to_string(o.settle_s) +
+                         "s after the last disturbance (" + std::to_string(r.wrong_pairs) +
+                         " wrong pairs)";
+      for (const auto& d : c.disagreements(5)) what += "; " + d;
+      r.failures.push_back(what);
+    }
+  }
+  return r;
+}
+
+std::string replay_command(const RunOptions& o) {
+  std::ostringstream s;
+  s << "apiary-sim --nodes " << o.nodes << " --duration " << o.duration_s << " --seed " << o.seed;
+  if (o.protocol == ProtocolKind::heartbeat) s << " --protocol heartbeat";
+  if (!o.swim.lifeguard) s << " --no-lifeguard";
+  if (o.network.loss > 0) s << " --loss " << o.network.loss;
+  if (o.network.duplicate > 0) s << " --duplicate " << o.network.duplicate;
+  s << " --latency-ms " << seconds(o.network.latency_min) * 1e3 << ".."
+    << seconds(o.network.latency_max) * 1e3;
+  s << " --jitter-ms " << seconds(o.network.jitter) * 1e3;
+  if (o.clock_skew > 0) s << " --skew " << o.clock_skew;
+  if (o.crash) s << " --crash " << o.crash;
+  if (o.pause) s << " --pause " << o.pause << " --pause-ms " << seconds(o.pause_length) * 1e3;
+  if (o.join) s << " --join " << o.join;
+  if (o.leave) s << " --leave " << o.leave;
+  if (o.restart) s << " --restart " << o.restart;
+  if (!o.partition.empty()) s << " --partition '" << o.partition << "'";
+  if (!o.scenario_path.empty()) s << " --scenario '" << o.scenario_path << "'";
+  if (o.warmup_s) s << " --warmup " << *o.warmup_s;
+  s << " --settle " << o.settle_s;
+  if (o.seed_nodes != 3) s << " --seed-nodes " << o.seed_nodes;
+  return s.str();
+}
+
+}  // namespace apiary::sim
