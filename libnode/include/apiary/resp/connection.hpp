@@ -1,0 +1,136 @@
+// Connection: one Redis client, sans-IO.
+//
+// The driver hands it the bytes read from the socket with feed(); it parses every complete
+// request, executes it against the Server, and appends the replies to its output, which the
+// driver drains with output()/consume_output(). It never reads a clock (time comes with
+// every call) and never touches a socket. After a protocol error, QUIT, CLIENT KILL or a
+// limit, should_close() turns true: the driver writes what is left in output() and closes.
+//
+// A command may finish later (Outcome::reply_after / Outcome::pending in command.hpp): the
+// connection then stops executing, keeps buffering input, and resumes in order once
+// on_timer() passes wake_at() or complete() delivers the promised reply.
+// Not thread-safe: used only on the thread of the event loop that owns the Server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "apiary/base/time.hpp"
+#include "apiary/resp/command.hpp"
+#include "apiary/resp/request_parser.hpp"
+
+namespace apiary::resp {
+
+class Server;
+struct CommandSpec;
+
+using ClientId = std::uint64_t;
+
+struct ClientAddress {
+  std::string peer = "?:0";  // "127.0.0.1:52506", as CLIENT LIST shows it
+  std::string local = "?:0";
+  int fd = -1;  // shown by CLIENT LIST only
+};
+
+enum class ReplyMode : unsigned char { on, off, skip_next, skip_this };
+
+class Connection {
+ public:
+  // Use Server::connect().
+  Connection(Server& server, ClientId id, ClientAddress address, TimePoint now);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Bytes read from the client. Executes every complete command they finish.
+  void feed(TimePoint now, WallTime wall, std::string_view bytes);
+
+  // Reply bytes waiting to be written; consume_output(n) after writing n of them.
+  std::string_view output() const { return std::string_view(out_).substr(out_pos_); }
+  void consume_output(std::size_t n);
+  // True once the connection must be closed after output() is drained.
+  bool should_close() const { return close_ != CloseReason::none; }
+
+  // Deferred replies: when wake_at() has passed, on_timer() releases the reply and
+  // resumes executing buffered commands.
+  TimePoint wake_at() const { return wake_at_; }
+  void on_timer(TimePoint now, WallTime wall);
+  // Delivers the RESP-encoded reply promised by Outcome::pending(token) and resumes.
+  // Unknown tokens are ignored (the connection may have been reset or killed meanwhile).
+  void complete(PendingToken token, std::string_view reply, TimePoint now, WallTime wall);
+  bool waiting() const { return wait_ != Wait::none; }
+  // A token for a handler that is about to return Outcome::pending.
+  PendingToken next_token() { return PendingToken{++last_token_}; }
+
+  // Marks the connection for closing and drops unsent output (CLIENT KILL, idle timeout).
+  void kill();
+  // Replies with `error` (an addReplyError-style message) and closes after it is written;
+  // used for "max number of clients reached".
+  void reject(std::string_view error);
+
+  // State shown by CLIENT LIST / CLIENT INFO and changed by HELLO, CLIENT, RESET.
+  ClientId id() const { return id_; }
+  const ClientAddress& address() const { return address_; }
+  int protocol() const { return protocol_; }
+  void set_protocol(int p) { protocol_ = p; }
+  const std::string& name() const { return name_; }
+  void set_name(std::string_view name) { name_ = name; }
+  int db() const { return 0; }
+  bool no_evict() const { return no_evict_; }
+  void set_no_evict(bool on) { no_evict_ = on; }
+  void set_reply_mode(ReplyMode mode) { reply_mode_ = mode; }
+  TimePoint created() const { return created_; }
+  TimePoint last_activity() const { return last_activity_; }
+  // "client|list" style name of the last command, "NULL" before the first.
+  std::string_view last_command() const;
+  std::size_t query_buffer_size() const { return in_.size() - in_pos_; }
+  std::size_t output_buffer_size() const { return out_.size() - out_pos_; }
+  // Flags letters for CLIENT LIST ("N" for a normal client, "c"/"E" added when closing).
+  std::string flags() const;
+  // RESET: back to a fresh connection's settings (keeps id and addresses).
+  void reset_state();
+  // Closes after the reply of the current command (QUIT).
+  void close_after_reply() { close_ = CloseReason::after_reply; }
+
+ private:
+  enum class CloseReason : unsigned char { none, after_reply, killed };
+  enum class Wait : unsigned char { none, timer, token };
+
+  // Executes the complete requests at the front of `buf`; returns the bytes they used.
+  std::size_t run(std::string_view buf, TimePoint now, WallTime wall);
+  void resume(TimePoint now, WallTime wall);
+  void execute(std::span<const std::string_view> argv, TimePoint now, WallTime wall);
+  bool reject_unknown(std::span<const std::string_view> argv, ReplyWriter& reply);
+  void check_output_limit(TimePoint now);
+  void compact_input();
+  void append_output(std::string_view bytes);
+
+  Server& server_;
+  ClientId id_;
+  ClientAddress address_;
+  TimePoint created_;
+  TimePoint last_activity_;
+  int protocol_ = 2;
+  std::string name_;
+  bool no_evict_ = false;
+  ReplyMode reply_mode_ = ReplyMode::on;
+  const CommandSpec* last_command_ = nullptr;
+
+  std::string in_;
+  std::size_t in_pos_ = 0;  // start of the first unexecuted request
+  RequestParser parser_;
+  std::string out_;
+  std::size_t out_pos_ = 0;  // bytes already drained
+  TimePoint soft_limit_since_ = kNever;
+
+  CloseReason close_ = CloseReason::none;
+  Wait wait_ = Wait::none;
+  TimePoint wake_at_ = kNever;
+  std::string held_reply_;  // the reply of a reply_after command
+  PendingToken waiting_for_;
+  bool held_suppressed_ = false;  // CLIENT REPLY OFF/SKIP applied to a held reply
+  std::uint64_t last_token_ = 0;
+};
+
+}  // namespace apiary::resp

@@ -1,0 +1,116 @@
+// Server: what every connection's commands share — the command table, the client registry
+// (CLIENT LIST / KILL / ID), the configuration (CONFIG GET / SET), the statistics (INFO) and
+// the keyspace.
+//
+// Sans-IO like Connection: the driver creates connections with connect(), feeds them, and
+// calls on_timer() at next_deadline() for deferred replies and idle timeouts. Clients killed
+// by another client's command are reported through take_closing(). Not thread-safe: one per
+// node, used only on the node's event-loop thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/base/time.hpp"
+#include "apiary/resp/command_table.hpp"
+#include "apiary/resp/connection.hpp"
+#include "apiary/resp/server_config.hpp"
+
+namespace apiary::store {
+class Store;
+}
+
+namespace apiary::resp {
+
+struct ServerStats {
+  std::uint64_t connections_received = 0;
+  std::uint64_t rejected_connections = 0;
+  std::uint64_t commands_processed = 0;
+  std::uint64_t net_input_bytes = 0;
+  std::uint64_t net_output_bytes = 0;
+  std::uint64_t keyspace_hits = 0;
+  std::uint64_t keyspace_misses = 0;
+  std::uint64_t error_replies = 0;
+  std::uint64_t query_buffer_disconnections = 0;
+  std::uint64_t output_buffer_disconnections = 0;
+};
+
+struct ServerIdentity {
+  std::string version = "7.0.15";  // what INFO/HELLO report as redis_version, for clients
+  std::string apiary_version = "0.1.0";
+  std::string run_id = "0000000000000000000000000000000000000000";
+  std::string node_name;
+  std::int64_t tcp_port = 6379;
+};
+
+class Server {
+ public:
+  explicit Server(ServerIdentity identity = {},
+                  const CommandTable& commands = default_command_table());
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // A new client. Above maxclients the connection is created already rejected (it answers
+  // "max number of clients reached" and closes), as redis-server does.
+  std::unique_ptr<Connection> connect(TimePoint now, ClientAddress address);
+
+  // Deferred replies and idle timeouts. Returns the clients whose output or close state
+  // changed, so the driver can flush or close them.
+  TimePoint next_deadline() const;
+  std::vector<ClientId> on_timer(TimePoint now, WallTime wall);
+  // Clients that a command marked for closing (CLIENT KILL) since the last call.
+  std::vector<ClientId> take_closing();
+
+  // The keyspace the data commands run against. Without one they answer an error; the
+  // connection-level commands (PING, HELLO, CLIENT, CONFIG, ...) work either way.
+  // Defined with the data commands (libnode/resp/commands/keyspace_commands.cpp), so the
+  // connection layer builds without the store library.
+  void attach_store(store::Store* store);
+  store::Store* store() const { return store_; }
+
+  const CommandTable& commands() const { return commands_; }
+  ServerConfig& config() { return config_; }
+  ServerStats& stats() { return stats_; }
+  const ServerIdentity& identity() const { return identity_; }
+  TimePoint started() const { return started_; }
+  // CONFIG RESETSTAT: this layer's counters and the store's.
+  void reset_stats();
+
+  // Registry, ordered by id (CLIENT LIST order).
+  const std::map<ClientId, Connection*>& clients() const { return clients_; }
+  Connection* find_client(ClientId id) const;
+  void mark_closing(ClientId id) { closing_.push_back(id); }
+
+  // Extra INFO sections supplied by other components ("cluster": members and partitions).
+  // The function appends "key:value\r\n" lines.
+  using InfoSection = std::function<void(std::string&)>;
+  void set_info_section(std::string name, InfoSection section);
+  // INFO text for the requested sections ("default", "all", "everything" or names).
+  std::string info(const std::vector<std::string_view>& sections, TimePoint now) const;
+
+ private:
+  friend class Connection;
+  void register_client(Connection* c);
+  void unregister_client(ClientId id);
+
+  ServerIdentity identity_;
+  const CommandTable& commands_;
+  store::Store* store_ = nullptr;
+  void (*reset_store_stats_)(store::Store*) = nullptr;  // set by attach_store()
+  ServerConfig config_;
+  ServerStats stats_;
+  TimePoint started_{};
+  bool started_set_ = false;
+  ClientId next_id_ = 1;
+  std::map<ClientId, Connection*> clients_;
+  std::vector<ClientId> closing_;
+  std::map<std::string, InfoSection> info_sections_;
+};
+
+}  // namespace apiary::resp

@@ -1,0 +1,87 @@
+// The parameters CONFIG GET / CONFIG SET expose, with Redis's names, defaults, value syntax
+// ("100mb", "yes"/"no") and error texts.
+//
+// Some parameters belong to this layer (proto-max-bulk-len, client-query-buffer-limit,
+// client-output-buffer-limit, maxclients, timeout); others are kept here for the store or the
+// runtime to read (maxmemory, maxmemory-policy) and read-only ones are filled in by the
+// driver (port, bind). A listener is told after every successful CONFIG SET so the owner of a
+// parameter can apply it. Not thread-safe: owned by the node's event loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "apiary/base/status.hpp"
+
+namespace apiary::resp {
+
+struct OutputBufferLimit {
+  std::int64_t hard_bytes = 0;  // 0 = no limit
+  std::int64_t soft_bytes = 0;
+  std::int64_t soft_seconds = 0;
+};
+
+class ServerConfig {
+ public:
+  ServerConfig();
+
+  // CONFIG GET: every parameter whose name matches one of the glob patterns, as
+  // (name, value) pairs sorted by name.
+  std::vector<std::pair<std::string, std::string>> get(
+      const std::vector<std::string_view>& patterns) const;
+  // CONFIG SET of several pairs, all or nothing. The error is the full Redis error text.
+  Status set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs);
+  // A parameter only the driver may set (CONFIG SET answers that it is immutable).
+  void set_readonly(std::string name, std::string value);
+  std::string get_one(std::string_view name) const;
+
+  // Called after a successful CONFIG SET with the parameters that changed.
+  void set_listener(std::function<void(const std::vector<std::string>&)> listener) {
+    listener_ = std::move(listener);
+  }
+
+  std::int64_t maxmemory() const { return maxmemory_; }
+  const std::string& maxmemory_policy() const { return maxmemory_policy_; }
+  std::int64_t maxmemory_samples() const { return maxmemory_samples_; }
+  std::int64_t timeout_seconds() const { return timeout_; }
+  std::int64_t maxclients() const { return maxclients_; }
+  std::int64_t proto_max_bulk_len() const { return proto_max_bulk_len_; }
+  std::int64_t client_query_buffer_limit() const { return query_buffer_limit_; }
+  const OutputBufferLimit& output_buffer_limit() const { return output_limit_; }
+
+ private:
+  struct Param {
+    std::string name;
+    std::function<std::string(const ServerConfig&)> get;
+    // Returns the error detail ("argument must be a memory value"), empty on success.
+    std::function<std::string(ServerConfig&, std::string_view)> set;
+  };
+  const Param* find(std::string_view name) const;
+  std::vector<Param> params_;
+  std::map<std::string, std::string> readonly_;
+
+  std::int64_t maxmemory_ = 0;
+  std::string maxmemory_policy_ = "noeviction";
+  std::int64_t maxmemory_samples_ = 5;
+  std::int64_t timeout_ = 0;
+  std::int64_t maxclients_ = 10000;
+  std::int64_t proto_max_bulk_len_ = 512LL * 1024 * 1024;
+  std::int64_t query_buffer_limit_ = 1024LL * 1024 * 1024;
+  OutputBufferLimit output_limit_;
+  std::int64_t hz_ = 10;
+  std::int64_t lazyfree_lazy_user_flush_ = 0;
+  std::function<void(const std::vector<std::string>&)> listener_;
+};
+
+// Redis's memtoull: "100", "1k", "1kb", "5mb", "2gb" (k=1000, kb=1024). False if malformed.
+bool parse_memory(std::string_view s, std::int64_t& out);
+
+// Redis's glob matching (stringmatchlen): * ? [a-z] [^x] and \ escapes.
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
+
+}  // namespace apiary::resp

@@ -1,0 +1,51 @@
+// Internal to libnode/resp: registration of the built-in commands, one function per family,
+// and small helpers the handlers share.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "apiary/resp/command.hpp"
+#include "apiary/resp/command_table.hpp"
+
+namespace apiary::resp {
+
+void register_connection_commands(CommandTable& table);
+void register_server_commands(CommandTable& table);
+void register_string_commands(CommandTable& table);
+void register_keyspace_commands(CommandTable& table);
+
+// Shared reply texts, worded as in Redis 7.0.
+inline constexpr std::string_view kSyntaxError = "syntax error";
+inline constexpr std::string_view kNotInteger = "value is not an integer or out of range";
+inline constexpr std::string_view kNotFloat = "value is not a valid float";
+inline constexpr std::string_view kNoStore = "this node has no keyspace attached";
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_upper(std::string_view s);
+std::optional<std::int64_t> to_int(std::string_view s);
+
+// Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.
+void reply_help(ReplyWriter& reply, std::string_view command,
+                std::initializer_list<std::string_view> lines);
+
+struct SpecInit {
+  const char* name;
+  int arity;
+  std::uint32_t flags;
+  int first_key;
+  int last_key;
+  int key_step;
+  std::string_view acl;
+  std::string_view key_flags;
+  std::string_view group;
+  std::string_view summary;
+  std::string_view since;
+  std::string_view complexity;
+  CommandHandler handler;
+};
+CommandSpec make_spec(const SpecInit& init);
+
+}  // namespace apiary::resp

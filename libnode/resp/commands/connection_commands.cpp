@@ -1,0 +1,447 @@
+// PING, ECHO, HELLO, QUIT, RESET, SELECT, AUTH, TIME and CLIENT.
+#include <chrono>
+
+#include "apiary/resp/connection.hpp"
+#include "apiary/resp/server.hpp"
+#include "commands.hpp"
+
+namespace apiary::resp {
+namespace {
+
+Outcome ping(CommandContext& ctx) {
+  if (ctx.argv.size() > 2) {
+    ctx.reply.error("wrong number of arguments for 'ping' command");
+  } else if (ctx.argv.size() == 2) {
+    ctx.reply.bulk(ctx.argv[1]);
+  } else {
+    ctx.reply.simple("PONG");
+  }
+  return Outcome::done();
+}
+
+Outcome echo(CommandContext& ctx) {
+  ctx.reply.bulk(ctx.argv[1]);
+  return Outcome::done();
+}
+
+bool valid_client_name(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+// Applies CLIENT SETNAME / HELLO SETNAME; replies the error itself on a bad name.
+bool set_client_name(CommandContext& ctx, std::string_view name) {
+  if (!valid_client_name(name)) {
+    ctx.reply.error("Client names cannot contain spaces, newlines or special characters.");
+    return false;
+  }
+  ctx.client.set_name(name);
+  return true;
+}
+
+// Only the default user exists and it has no password, so AUTH default <anything> succeeds
+// as in a stock redis-server; any other user does not exist.
+bool check_credentials(std::string_view user) { return user == "default"; }
+
+constexpr std::string_view kWrongPass =
+    "-WRONGPASS invalid username-password pair or user is disabled.";
+
+Outcome hello(CommandContext& ctx) {
+  std::int64_t version = 0;
+  if (ctx.argv.size() >= 2) {
+    auto v = to_int(ctx.argv[1]);
+    if (!v) {
+      ctx.reply.error("Protocol version is not an integer or out of range");
+      return Outcome::done();
+    }
+    if (*v < 2 || *v > 3) {
+      ctx.reply.error("-NOPROTO unsupported protocol version");
+      return Outcome::done();
+    }
+    version = *v;
+  }
+  std::optional<std::string_view> user, name;
+  for (std::size_t j = 2; j < ctx.argv.size(); ++j) {
+    const std::size_t more = ctx.argv.size() - 1 - j;
+    if (iequals(ctx.argv[j], "AUTH") && more >= 2) {
+      user = ctx.argv[j + 1];
+      j += 2;
+    } else if (iequals(ctx.argv[j], "SETNAME") && more >= 1) {
+      name = ctx.argv[j + 1];
+      ++j;
+    } else {
+      ctx.reply.error("Syntax error in HELLO option '" + std::string(ctx.argv[j]) + "'");
+      return Outcome::done();
+    }
+  }
+  if (user && !check_credentials(*user)) {
+    ctx.reply.error(kWrongPass);
+    return Outcome::done();
+  }
+  if (name && !set_client_name(ctx, *name)) return Outcome::done();
+  if (version != 0) {
+    ctx.client.set_protocol(static_cast<int>(version));
+    ctx.reply.set_protocol(static_cast<int>(version));
+  }
+  const ServerIdentity& id = ctx.server.identity();
+  ctx.reply.map(7);
+  ctx.reply.bulk("server");
+  ctx.reply.bulk("redis");
+  ctx.reply.bulk("version");
+  ctx.reply.bulk(id.version);
+  ctx.reply.bulk("proto");
+  ctx.reply.integer(ctx.reply.protocol());
+  ctx.reply.bulk("id");
+  ctx.reply.integer(static_cast<std::int64_t>(ctx.client.id()));
+  ctx.reply.bulk("mode");
+  ctx.reply.bulk("standalone");
+  ctx.reply.bulk("role");
+  ctx.reply.bulk("master");
+  ctx.reply.bulk("modules");
+  ctx.reply.array(0);
+  return Outcome::done();
+}
+
+Outcome quit(CommandContext& ctx) {
+  ctx.reply.ok();
+  ctx.client.close_after_reply();
+  return Outcome::done();
+}
+
+Outcome reset(CommandContext& ctx) {
+  ctx.client.reset_state();
+  ctx.reply.set_protocol(2);
+  ctx.reply.simple("RESET");
+  return Outcome::done();
+}
+
+Outcome select(CommandContext& ctx) {
+  auto db = to_int(ctx.argv[1]);
+  if (!db || *db < std::numeric_limits<int>::min() || *db > std::numeric_limits<int>::max()) {
+    ctx.reply.error(kNotInteger);
+  } else if (*db != 0) {
+    // One keyspace per cluster, as in Redis Cluster.
+    ctx.reply.error("SELECT is not allowed in cluster mode");
+  } else {
+    ctx.reply.ok();
+  }
+  return Outcome::done();
+}
+
+Outcome auth(CommandContext& ctx) {
+  if (ctx.argv.size() > 3) {
+    ctx.reply.error(kSyntaxError);
+  } else if (ctx.argv.size() == 2) {
+    ctx.reply.error(
+        "AUTH <password> called without any password configured for the default user. Are you "
+        "sure your configuration is correct?");
+  } else if (check_credentials(ctx.argv[1])) {
+    ctx.reply.ok();
+  } else {
+    ctx.reply.error(kWrongPass);
+  }
+  return Outcome::done();
+}
+
+Outcome time_cmd(CommandContext& ctx) {
+  const std::int64_t ms = ctx.wall.ms;
+  ctx.reply.array(2);
+  ctx.reply.bulk(std::to_string(ms / 1000));
+  ctx.reply.bulk(std::to_string((ms % 1000) * 1000));
+  return Outcome::done();
+}
+
+// ---- CLIENT ---------------------------------------------------------------------------
+
+std::string client_info_line(const Connection& c, TimePoint now) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  const auto age = duration_cast<seconds>(now - c.created()).count();
+  const auto idle = duration_cast<seconds>(now - c.last_activity()).count();
+  std::string s;
+  s.reserve(256);
+  s += "id=" + std::to_string(c.id());
+  s += " addr=" + c.address().peer;
+  s += " laddr=" + c.address().local;
+  s += " fd=" + std::to_string(c.address().fd);
+  s += " name=" + c.name();
+  s += " age=" + std::to_string(age);
+  s += " idle=" + std::to_string(idle);
+  s += " flags=" + c.flags();
+  s += " db=0 sub=0 psub=0 ssub=0 multi=-1";
+  s += " qbuf=" + std::to_string(c.query_buffer_size());
+  s += " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0";
+  s += " obl=0 oll=0 omem=" + std::to_string(c.output_buffer_size());
+  s += " tot-mem=" + std::to_string(c.query_buffer_size() + c.output_buffer_size());
+  s += " events=r cmd=";
+  s += c.last_command();
+  s += " user=default redir=-1 resp=" + std::to_string(c.protocol());
+  s += '\n';
+  return s;
+}
+
+Outcome client_id(CommandContext& ctx) {
+  ctx.reply.integer(static_cast<std::int64_t>(ctx.client.id()));
+  return Outcome::done();
+}
+
+Outcome client_setname(CommandContext& ctx) {
+  if (set_client_name(ctx, ctx.argv[2])) ctx.reply.ok();
+  return Outcome::done();
+}
+
+Outcome client_getname(CommandContext& ctx) {
+  if (ctx.client.name().empty()) {
+    ctx.reply.null();
+  } else {
+    ctx.reply.bulk(ctx.client.name());
+  }
+  return Outcome::done();
+}
+
+Outcome client_info(CommandContext& ctx) {
+  ctx.reply.verbatim("txt", client_info_line(ctx.client, ctx.now));
+  return Outcome::done();
+}
+
+bool valid_client_type(std::string_view t) {
+  return iequals(t, "normal") || iequals(t, "master") || iequals(t, "replica") ||
+         iequals(t, "slave") || iequals(t, "pubsub");
+}
+
+Outcome client_list(CommandContext& ctx) {
+  std::optional<std::string_view> type;
+  std::vector<ClientId> ids;
+  bool by_id = false;
+  for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+    if (iequals(ctx.argv[i], "TYPE") && i + 1 < ctx.argv.size() && !by_id) {
+      type = ctx.argv[++i];
+      if (!valid_client_type(*type)) {
+        ctx.reply.error("Unknown client type '" + std::string(*type) + "'");
+        return Outcome::done();
+      }
+    } else if (iequals(ctx.argv[i], "ID") && i + 1 < ctx.argv.size() && !type) {
+      by_id = true;
+      for (++i; i < ctx.argv.size(); ++i) {
+        auto id = to_int(ctx.argv[i]);
+        if (!id || *id <= 0) {
+          ctx.reply.error("Invalid client ID");
+          return Outcome::done();
+        }
+        ids.push_back(static_cast<ClientId>(*id));
+      }
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  std::string text;
+  for (const auto& [id, c] : ctx.server.clients()) {
+    if (type && !iequals(*type, "normal")) continue;  // every client here is a normal one
+    if (by_id && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+    text += client_info_line(*c, ctx.now);
+  }
+  ctx.reply.verbatim("txt", text);
+  return Outcome::done();
+}
+
+void kill_client(CommandContext& ctx, Connection& target) {
+  if (&target == &ctx.client) {
+    ctx.client.close_after_reply();  // the killer still gets its reply
+  } else {
+    target.kill();
+    ctx.server.mark_closing(target.id());
+  }
+}
+
+Outcome client_kill(CommandContext& ctx) {
+  const auto& argv = ctx.argv;
+  if (argv.size() == 3) {  // old form: CLIENT KILL addr:port
+    for (const auto& [id, c] : ctx.server.clients()) {
+      if (c->address().peer == argv[2]) {
+        kill_client(ctx, *c);
+        ctx.reply.ok();
+        return Outcome::done();
+      }
+    }
+    ctx.reply.error("No such client");
+    return Outcome::done();
+  }
+  if ((argv.size() - 2) % 2 != 0) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  std::optional<ClientId> id;
+  std::optional<std::string_view> addr, laddr, type, user;
+  std::optional<std::int64_t> maxage;
+  bool skipme = true;
+  for (std::size_t i = 2; i + 1 < argv.size(); i += 2) {
+    const std::string_view key = argv[i], value = argv[i + 1];
+    if (iequals(key, "ID")) {
+      auto v = to_int(value);
+      if (!v || *v <= 0) {
+        ctx.reply.error("client-id should be greater than 0");
+        return Outcome::done();
+      }
+      id = static_cast<ClientId>(*v);
+    } else if (iequals(key, "TYPE")) {
+      if (!valid_client_type(value)) {
+        ctx.reply.error("Unknown client type '" + std::string(value) + "'");
+        return Outcome::done();
+      }
+      type = value;
+    } else if (iequals(key, "ADDR")) {
+      addr = value;
+    } else if (iequals(key, "LADDR")) {
+      laddr = value;
+    } else if (iequals(key, "USER")) {
+      if (value != "default") {
+        ctx.reply.error("No such user '" + std::string(value) + "'");
+        return Outcome::done();
+      }
+      user = value;
+    } else if (iequals(key, "SKIPME")) {
+      if (iequals(value, "yes")) {
+        skipme = true;
+      } else if (iequals(value, "no")) {
+        skipme = false;
+      } else {
+        ctx.reply.error(kSyntaxError);
+        return Outcome::done();
+      }
+    } else if (iequals(key, "MAXAGE")) {
+      auto v = to_int(value);
+      if (!v) {
+        ctx.reply.error(kNotInteger);
+        return Outcome::done();
+      }
+      maxage = *v;
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  std::vector<Connection*> victims;
+  for (const auto& [cid, c] : ctx.server.clients()) {
+    if (id && cid != *id) continue;
+    if (addr && c->address().peer != *addr) continue;
+    if (laddr && c->address().local != *laddr) continue;
+    if (type && !iequals(*type, "normal")) continue;
+    if (maxage && ctx.now - c->created() < std::chrono::seconds(*maxage)) continue;
+    if (skipme && c == &ctx.client) continue;
+    victims.push_back(c);
+  }
+  for (Connection* c : victims) kill_client(ctx, *c);
+  ctx.reply.integer(static_cast<std::int64_t>(victims.size()));
+  return Outcome::done();
+}
+
+Outcome client_no_evict(CommandContext& ctx) {
+  if (iequals(ctx.argv[2], "on")) {
+    ctx.client.set_no_evict(true);
+  } else if (iequals(ctx.argv[2], "off")) {
+    ctx.client.set_no_evict(false);
+  } else {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  ctx.reply.ok();
+  return Outcome::done();
+}
+
+Outcome client_reply(CommandContext& ctx) {
+  if (iequals(ctx.argv[2], "on")) {
+    ctx.client.set_reply_mode(ReplyMode::on);
+    ctx.reply.ok();
+  } else if (iequals(ctx.argv[2], "off")) {
+    ctx.client.set_reply_mode(ReplyMode::off);
+  } else if (iequals(ctx.argv[2], "skip")) {
+    ctx.client.set_reply_mode(ReplyMode::skip_next);
+  } else {
+    ctx.reply.error(kSyntaxError);
+  }
+  return Outcome::done();
+}
+
+Outcome client_help(CommandContext& ctx) {
+  reply_help(
+      ctx.reply, "CLIENT",
+      {"GETNAME", "    Return the name of the current connection.", "ID",
+       "    Return the ID of the current connection.", "INFO",
+       "    Return information about the current client connection.", "KILL <ip:port>",
+       "    Kill connection made from <ip:port>.", "KILL <option> <value> [<option> <value> [...]]",
+       "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
+       "LIST [options ...]", "    Return information about client connections.",
+       "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+       "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+       "SETNAME <name>", "    Assign the name <name> to the current connection."});
+  return Outcome::done();
+}
+
+Outcome container_help_only(CommandContext& ctx) {
+  ctx.reply.error("unknown subcommand");
+  return Outcome::done();
+}
+
+constexpr std::uint32_t kConnFlags = kNoScript | kLoading | kStale;
+constexpr std::string_view kConnAcl = "@slow @connection";
+constexpr std::string_view kClientAcl = "@admin @slow @dangerous @connection";
+constexpr std::uint32_t kClientAdmin = kAdmin | kNoScript | kLoading | kStale;
+
+}  // namespace
+
+void register_connection_commands(CommandTable& table) {
+  table.add(make_spec({"ping", -1, kFast | kSentinel, 0, 0, 0, "@fast @connection", "",
+                       "connection", "Ping the server", "1.0.0", "O(1)", ping}));
+  table.add(make_spec({"echo", 2, kFast, 0, 0, 0, "@fast @connection", "", "connection",
+                       "Echo the given string", "1.0.0", "O(1)", echo}));
+  table.add(make_spec({"hello", -1, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
+                       "@fast @connection", "", "connection", "Handshake with Redis", "6.0.0",
+                       "O(1)", hello}));
+  table.add(make_spec({"quit", -1, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
+                       "@fast @connection", "", "connection", "Close the connection", "1.0.0",
+                       "O(1)", quit}));
+  table.add(make_spec({"reset", 1, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
+                       "@fast @connection", "", "connection", "Reset the connection", "6.2.0",
+                       "O(1)", reset}));
+  table.add(make_spec({"select", 2, kLoading | kStale | kFast, 0, 0, 0, "@fast @connection", "",
+                       "connection", "Change the selected database for the current connection",
+                       "1.0.0", "O(1)", select}));
+  table.add(make_spec({"auth", -2, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
+                       "@fast @connection", "", "connection", "Authenticate to the server", "1.0.0",
+                       "O(N) where N is the number of passwords defined for the user", auth}));
+  table.add(make_spec({"time", 1, kLoading | kStale | kFast, 0, 0, 0, "@fast", "", "server",
+                       "Return the current server time", "2.6.0", "O(1)", time_cmd}));
+
+  CommandSpec client = make_spec({"client", -2, 0, 0, 0, 0, "@slow", "", "connection",
+                                  "A container for client connection commands", "2.4.0",
+                                  "Depends on subcommand.", container_help_only});
+  auto sub = [&](const char* name, int arity, std::uint32_t flags, std::string_view acl,
+                 std::string_view summary, std::string_view since, CommandHandler h) {
+    client.subcommands.push_back(
+        make_spec({name, arity, flags, 0, 0, 0, acl, "", "connection", summary, since, "O(1)", h}));
+  };
+  sub("client|getname", 2, kConnFlags, kConnAcl, "Get the current connection name", "2.6.9",
+      client_getname);
+  sub("client|help", 2, kLoading | kStale, "@slow @connection",
+      "Show helpful text about the different subcommands", "5.0.0", client_help);
+  sub("client|id", 2, kConnFlags, kConnAcl, "Returns the client ID for the current connection",
+      "5.0.0", client_id);
+  sub("client|info", 2, kConnFlags, kConnAcl,
+      "Returns information about the current client connection.", "6.2.0", client_info);
+  sub("client|kill", -3, kClientAdmin, kClientAcl, "Kill the connection of a client", "2.4.0",
+      client_kill);
+  sub("client|list", -2, kClientAdmin, kClientAcl, "Get the list of client connections", "2.4.0",
+      client_list);
+  sub("client|no-evict", 3, kClientAdmin, kClientAcl,
+      "Set client eviction mode for the current connection", "7.0.0", client_no_evict);
+  sub("client|reply", 3, kConnFlags, kConnAcl, "Instruct the server whether to reply to commands",
+      "3.2.0", client_reply);
+  sub("client|setname", 3, kConnFlags, kConnAcl, "Set the current connection name", "2.6.9",
+      client_setname);
+  table.add(std::move(client));
+}
+
+}  // namespace apiary::resp

@@ -1,0 +1,58 @@
+#include <initializer_list>
+
+#include "apiary/resp/request_parser.hpp"
+#include "commands.hpp"
+
+namespace apiary::resp {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return out;
+}
+
+std::optional<std::int64_t> to_int(std::string_view s) {
+  std::int64_t v = 0;
+  if (!parse_int64(s, v)) return std::nullopt;
+  return v;
+}
+
+void reply_help(ReplyWriter& reply, std::string_view command,
+                std::initializer_list<std::string_view> lines) {
+  reply.array(lines.size() + 3);
+  reply.simple(to_upper(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  for (std::string_view l : lines) reply.simple(l);
+  reply.simple("HELP");
+  reply.simple("    Print this help.");
+}
+
+CommandSpec make_spec(const SpecInit& init) {
+  CommandSpec s;
+  s.name = init.name;
+  s.arity = init.arity;
+  s.flags = init.flags;
+  s.first_key = init.first_key;
+  s.last_key = init.last_key;
+  s.key_step = init.key_step;
+  s.acl = init.acl;
+  s.key_flags = init.key_flags;
+  s.group = init.group;
+  s.summary = init.summary;
+  s.since = init.since;
+  s.complexity = init.complexity;
+  s.handler = init.handler;
+  return s;
+}
+
+}  // namespace apiary::resp

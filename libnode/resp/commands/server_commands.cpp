@@ -1,0 +1,337 @@
+// COMMAND, CONFIG, INFO and DEBUG.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "apiary/resp/connection.hpp"
+#include "apiary/resp/server.hpp"
+#include "commands.hpp"
+
+namespace apiary::resp {
+namespace {
+
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < s.size() && s[j] != ' ') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+void reply_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
+  if (!spec.has_keys()) {
+    reply.array(0);
+    return;
+  }
+  reply.array(1);
+  reply.map(3);
+  reply.bulk("flags");
+  const auto flags = words(spec.key_flags);
+  reply.set(flags.size());
+  for (auto f : flags) reply.simple(f);
+  reply.bulk("begin_search");
+  reply.map(2);
+  reply.bulk("type");
+  reply.bulk("index");
+  reply.bulk("spec");
+  reply.map(1);
+  reply.bulk("index");
+  reply.integer(spec.first_key);
+  reply.bulk("find_keys");
+  reply.map(2);
+  reply.bulk("type");
+  reply.bulk("range");
+  reply.bulk("spec");
+  reply.map(3);
+  reply.bulk("lastkey");
+  reply.integer(spec.last_key >= 0 ? spec.last_key - spec.first_key : spec.last_key);
+  reply.bulk("keystep");
+  reply.integer(spec.key_step);
+  reply.bulk("limit");
+  reply.integer(0);
+}
+
+void reply_command_info(ReplyWriter& reply, const CommandSpec& spec) {
+  reply.array(10);
+  reply.bulk(spec.name);
+  reply.integer(spec.arity);
+  const auto flags = flag_names(spec.flags);
+  reply.set(flags.size());
+  for (auto f : flags) reply.simple(f);
+  reply.integer(spec.first_key);
+  reply.integer(spec.last_key);
+  reply.integer(spec.key_step);
+  const auto acl = words(spec.acl);
+  reply.set(acl.size());
+  for (auto a : acl) reply.simple(a);
+  reply.set(0);  // tips
+  reply_key_specs(reply, spec);
+  reply.array(spec.subcommands.size());
+  for (const auto& sub : spec.subcommands) reply_command_info(reply, sub);
+}
+
+void reply_command_docs(ReplyWriter& reply, const CommandSpec& spec) {
+  const bool has_subs = !spec.subcommands.empty();
+  reply.map(has_subs ? 5 : 4);
+  reply.bulk("summary");
+  reply.bulk(spec.summary);
+  reply.bulk("since");
+  reply.bulk(spec.since);
+  reply.bulk("group");
+  reply.bulk(spec.group);
+  reply.bulk("complexity");
+  reply.bulk(spec.complexity);
+  if (has_subs) {
+    reply.bulk("subcommands");
+    reply.map(spec.subcommands.size());
+    for (const auto& sub : spec.subcommands) {
+      reply.bulk(sub.name);
+      reply_command_docs(reply, sub);
+    }
+  }
+}
+
+// "client|list" or "client list" style lookups for COMMAND INFO / DOCS.
+const CommandSpec* lookup(const CommandTable& table, std::string_view name) {
+  const auto bar = name.find('|');
+  if (bar == std::string_view::npos) return table.find(name);
+  const CommandSpec* parent = table.find(name.substr(0, bar));
+  return parent ? CommandTable::find_subcommand(*parent, name.substr(bar + 1)) : nullptr;
+}
+
+Outcome command(CommandContext& ctx) {
+  const auto& all = ctx.server.commands().all();
+  ctx.reply.array(all.size());
+  for (const auto& c : all) reply_command_info(ctx.reply, *c);
+  return Outcome::done();
+}
+
+Outcome command_count(CommandContext& ctx) {
+  ctx.reply.integer(static_cast<std::int64_t>(ctx.server.commands().all().size()));
+  return Outcome::done();
+}
+
+Outcome command_info(CommandContext& ctx) {
+  if (ctx.argv.size() == 2) return command(ctx);
+  ctx.reply.array(ctx.argv.size() - 2);
+  for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+    const CommandSpec* spec = lookup(ctx.server.commands(), ctx.argv[i]);
+    if (spec == nullptr) {
+      ctx.reply.null();
+    } else {
+      reply_command_info(ctx.reply, *spec);
+    }
+  }
+  return Outcome::done();
+}
+
+Outcome command_docs(CommandContext& ctx) {
+  std::vector<const CommandSpec*> specs;
+  if (ctx.argv.size() == 2) {
+    for (const auto& c : ctx.server.commands().all()) specs.push_back(c.get());
+  } else {
+    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+      if (const CommandSpec* s = lookup(ctx.server.commands(), ctx.argv[i])) specs.push_back(s);
+    }
+  }
+  ctx.reply.map(specs.size());
+  for (const CommandSpec* s : specs) {
+    ctx.reply.bulk(s->name);
+    reply_command_docs(ctx.reply, *s);
+  }
+  return Outcome::done();
+}
+
+Outcome command_list(CommandContext& ctx) {
+  std::vector<std::string_view> names;
+  for (const auto& c : ctx.server.commands().all()) {
+    names.push_back(c->name);
+    for (const auto& sub : c->subcommands) names.push_back(sub.name);
+  }
+  ctx.reply.array(names.size());
+  for (auto n : names) ctx.reply.bulk(n);
+  return Outcome::done();
+}
+
+Outcome command_getkeys(CommandContext& ctx) {
+  const auto args = ctx.argv.subspan(2);
+  const CommandSpec* spec = ctx.server.commands().find(args[0]);
+  if (spec == nullptr) {
+    ctx.reply.error("Invalid command specified");
+    return Outcome::done();
+  }
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    spec = CommandTable::find_subcommand(*spec, args[1]);
+    if (spec == nullptr) {
+      ctx.reply.error("Invalid command specified");
+      return Outcome::done();
+    }
+  }
+  const auto argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    ctx.reply.error("Invalid number of arguments specified for command");
+    return Outcome::done();
+  }
+  if (!spec->has_keys()) {
+    ctx.reply.error("The command has no key arguments");
+    return Outcome::done();
+  }
+  const int last = spec->last_key < 0 ? argc + spec->last_key : spec->last_key;
+  std::vector<std::string_view> keys;
+  for (int i = spec->first_key; i <= last && i < argc; i += spec->key_step) {
+    keys.push_back(args[static_cast<std::size_t>(i)]);
+  }
+  ctx.reply.array(keys.size());
+  for (auto k : keys) ctx.reply.bulk(k);
+  return Outcome::done();
+}
+
+Outcome command_help(CommandContext& ctx) {
+  reply_help(
+      ctx.reply, "COMMAND",
+      {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
+       "    Return the total number of commands in this Redis server.", "LIST",
+       "    Return a list of all commands in this Redis server.", "INFO [<command-name> ...]",
+       "    Return details about multiple Redis commands.", "DOCS [<command-name> ...]",
+       "    Return documentation details about multiple Redis commands.", "GETKEYS <full-command>",
+       "    Return the keys from a full Redis command."});
+  return Outcome::done();
+}
+
+// ---- CONFIG ---------------------------------------------------------------------------
+
+Outcome config_get(CommandContext& ctx) {
+  std::vector<std::string_view> patterns(ctx.argv.begin() + 2, ctx.argv.end());
+  const auto found = ctx.server.config().get(patterns);
+  ctx.reply.map(found.size());
+  for (const auto& [name, value] : found) {
+    ctx.reply.bulk(name);
+    ctx.reply.bulk(value);
+  }
+  return Outcome::done();
+}
+
+Outcome config_set(CommandContext& ctx) {
+  if ((ctx.argv.size() - 2) % 2 != 0) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  for (std::size_t i = 2; i + 1 < ctx.argv.size(); i += 2) {
+    pairs.emplace_back(ctx.argv[i], ctx.argv[i + 1]);
+  }
+  const Status st = ctx.server.config().set(pairs);
+  if (st.ok()) {
+    ctx.reply.ok();
+  } else {
+    ctx.reply.error(st.message());
+  }
+  return Outcome::done();
+}
+
+Outcome config_resetstat(CommandContext& ctx) {
+  ctx.server.reset_stats();
+  ctx.reply.ok();
+  return Outcome::done();
+}
+
+Outcome config_rewrite(CommandContext& ctx) {
+  ctx.reply.error("The server is running without a config file");
+  return Outcome::done();
+}
+
+Outcome config_help(CommandContext& ctx) {
+  reply_help(
+      ctx.reply, "CONFIG",
+      {"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+       "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT",
+       "    Reset statistics reported by the INFO command.", "REWRITE",
+       "    Rewrite the configuration file."});
+  return Outcome::done();
+}
+
+Outcome info(CommandContext& ctx) {
+  std::vector<std::string_view> sections(ctx.argv.begin() + 1, ctx.argv.end());
+  ctx.reply.verbatim("txt", ctx.server.info(sections, ctx.now));
+  return Outcome::done();
+}
+
+Outcome debug(CommandContext& ctx) {
+  if (iequals(ctx.argv[1], "sleep") && ctx.argv.size() == 3) {
+    // Redis parses the seconds with strtod and ignores trailing garbage; so do we. The reply
+    // is held back instead of blocking the event loop.
+    const std::string arg(ctx.argv[2]);
+    const double seconds = std::strtod(arg.c_str(), nullptr);
+    const auto micros = static_cast<std::int64_t>(seconds * 1000000);
+    ctx.reply.ok();
+    if (micros <= 0) return Outcome::done();
+    return Outcome::reply_after(std::chrono::microseconds(micros));
+  }
+  if (iequals(ctx.argv[1], "help")) {
+    reply_help(ctx.reply, "DEBUG",
+               {"SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed."});
+    return Outcome::done();
+  }
+  ctx.reply.error("Unknown subcommand or wrong number of arguments for '" +
+                  std::string(ctx.argv[1]) + "'. Try DEBUG HELP.");
+  return Outcome::done();
+}
+
+Outcome container(CommandContext& ctx) {
+  ctx.reply.error(kSyntaxError);
+  return Outcome::done();
+}
+
+constexpr std::uint32_t kAdminFlags = kAdmin | kNoScript | kLoading | kStale;
+
+}  // namespace
+
+void register_server_commands(CommandTable& table) {
+  CommandSpec cmd = make_spec({"command", -1, kLoading | kStale, 0, 0, 0, "@slow @connection", "",
+                               "server", "Get array of Redis command details", "2.8.13",
+                               "O(N) where N is the total number of Redis commands", command});
+  auto csub = [&](const char* name, int arity, std::string_view summary, CommandHandler h) {
+    cmd.subcommands.push_back(
+        make_spec({name, arity, kLoading | kStale, 0, 0, 0, "@slow @connection", "", "server",
+                   summary, "7.0.0", "O(N) where N is the number of commands", h}));
+  };
+  csub("command|count", 2, "Get total number of Redis commands", command_count);
+  csub("command|docs", -2, "Get array of specific Redis command documentation", command_docs);
+  csub("command|getkeys", -4, "Extract keys given a full Redis command", command_getkeys);
+  csub("command|help", 2, "Show helpful text about the different subcommands", command_help);
+  csub("command|info", -2,
+       "Get array of specific Redis command details, or all when no argument is given.",
+       command_info);
+  csub("command|list", -2, "Get an array of Redis command names", command_list);
+  table.add(std::move(cmd));
+
+  CommandSpec config = make_spec({"config", -2, 0, 0, 0, 0, "@slow", "", "server",
+                                  "A container for server configuration commands", "2.0.0",
+                                  "Depends on subcommand.", container});
+  auto fsub = [&](const char* name, int arity, std::string_view summary, CommandHandler h) {
+    config.subcommands.push_back(
+        make_spec({name, arity, kAdminFlags, 0, 0, 0, "@admin @slow @dangerous", "", "server",
+                   summary, "2.0.0", "O(N)", h}));
+  };
+  fsub("config|get", -3, "Get the values of configuration parameters", config_get);
+  fsub("config|help", 2, "Show helpful text about the different subcommands", config_help);
+  fsub("config|resetstat", 2, "Reset the stats returned by INFO", config_resetstat);
+  fsub("config|rewrite", 2, "Rewrite the configuration file with the in memory configuration",
+       config_rewrite);
+  fsub("config|set", -4, "Set configuration parameters to the given values", config_set);
+  table.add(std::move(config));
+
+  table.add(make_spec({"info", -1, kLoading | kStale | kSentinel, 0, 0, 0, "@slow @dangerous", "",
+                       "server", "Get information and statistics about the server", "1.0.0", "O(1)",
+                       info}));
+  table.add(
+      make_spec({"debug", -2, kAdminFlags, 0, 0, 0, "@admin @slow @dangerous", "", "server",
+                 "A container for debugging commands", "1.0.0", "Depends on subcommand.", debug}));
+}
+
+}  // namespace apiary::resp

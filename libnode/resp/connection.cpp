@@ -1,0 +1,248 @@
+#include "apiary/resp/connection.hpp"
+
+#include <cstring>
+
+#include "apiary/resp/command_table.hpp"
+#include "apiary/resp/server.hpp"
+
+namespace apiary::resp {
+namespace {
+
+// Input buffers above this size are released once empty, so one huge request does not pin
+// its memory for the life of the connection.
+constexpr std::size_t kKeepInputCapacity = 1024 * 1024;
+
+// printf's "%.*s" stops at a NUL byte; Redis builds these messages with it.
+std::string_view c_prefix(std::string_view s, std::size_t max) {
+  const void* nul = std::memchr(s.data(), '\0', s.size());
+  if (nul != nullptr)
+    s = s.substr(0, static_cast<std::size_t>(static_cast<const char*>(nul) - s.data()));
+  return s.substr(0, max);
+}
+
+}  // namespace
+
+Connection::Connection(Server& server, ClientId id, ClientAddress address, TimePoint now)
+    : server_(server), id_(id), address_(std::move(address)), created_(now), last_activity_(now) {
+  server_.register_client(this);
+  ParserLimits limits;
+  limits.max_bulk_len = server_.config().proto_max_bulk_len();
+  parser_.set_limits(limits);
+}
+
+Connection::~Connection() { server_.unregister_client(id_); }
+
+std::string_view Connection::last_command() const {
+  return last_command_ == nullptr ? std::string_view("NULL")
+                                  : std::string_view(last_command_->name);
+}
+
+std::string Connection::flags() const {
+  std::string f;
+  if (close_ != CloseReason::none) f += 'c';
+  if (no_evict_) f += 'e';
+  return f.empty() ? "N" : f;
+}
+
+void Connection::reset_state() {
+  protocol_ = 2;
+  name_.clear();
+  no_evict_ = false;
+  reply_mode_ = ReplyMode::on;
+}
+
+void Connection::kill() {
+  close_ = CloseReason::killed;
+  out_.clear();
+  out_pos_ = 0;
+  held_reply_.clear();
+  wait_ = Wait::none;
+  wake_at_ = kNever;
+}
+
+void Connection::reject(std::string_view error) {
+  ReplyWriter reply(out_, protocol_);
+  reply.error(error);
+  ++server_.stats_.error_replies;
+  close_ = CloseReason::after_reply;
+}
+
+void Connection::consume_output(std::size_t n) {
+  n = std::min(n, out_.size() - out_pos_);
+  out_pos_ += n;
+  server_.stats_.net_output_bytes += n;
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+}
+
+void Connection::feed(TimePoint now, WallTime wall, std::string_view bytes) {
+  last_activity_ = now;
+  server_.stats_.net_input_bytes += bytes.size();
+  if (close_ != CloseReason::none) return;  // Redis ignores what follows a fatal error
+  if (in_pos_ == in_.size() && wait_ == Wait::none) {
+    // Nothing buffered: parse straight from the caller's bytes and keep only an incomplete
+    // tail, so a read that holds whole commands is never copied.
+    in_.clear();
+    in_pos_ = 0;
+    const std::size_t used = run(bytes, now, wall);
+    if (close_ == CloseReason::none && used < bytes.size()) in_.append(bytes.substr(used));
+  } else {
+    in_.append(bytes);
+    if (wait_ == Wait::none) resume(now, wall);
+  }
+  if (close_ == CloseReason::none && static_cast<std::int64_t>(query_buffer_size()) >
+                                         server_.config().client_query_buffer_limit()) {
+    // Like redis-server: no reply, the client is dropped ("closing client that reached max
+    // query buffer length").
+    ++server_.stats_.query_buffer_disconnections;
+    kill();
+  }
+}
+
+void Connection::resume(TimePoint now, WallTime wall) {
+  const std::size_t used = run(std::string_view(in_).substr(in_pos_), now, wall);
+  in_pos_ += used;
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+    if (in_.capacity() > kKeepInputCapacity) in_.shrink_to_fit();
+  } else if (wait_ == Wait::none && in_pos_ > 0) {
+    in_.erase(0, in_pos_);  // the parser keeps offsets relative to the command start
+    in_pos_ = 0;
+  }
+}
+
+std::size_t Connection::run(std::string_view buf, TimePoint now, WallTime wall) {
+  std::size_t pos = 0;
+  while (wait_ == Wait::none && close_ == CloseReason::none && pos < buf.size()) {
+    const ParseStatus status = parser_.parse(buf.substr(pos));
+    if (status == ParseStatus::incomplete) break;
+    if (status == ParseStatus::error) {
+      ReplyWriter reply(out_, protocol_);
+      reply.error(parser_.error());
+      ++server_.stats_.error_replies;
+      close_ = CloseReason::after_reply;
+      parser_.reset();
+      return buf.size();  // the rest of the input is discarded
+    }
+    const std::size_t used = parser_.consumed();
+    if (!parser_.argv().empty()) execute(parser_.argv(), now, wall);
+    pos += used;
+    parser_.reset();
+  }
+  return pos;
+}
+
+bool Connection::reject_unknown(std::span<const std::string_view> argv, ReplyWriter& reply) {
+  std::string msg = "unknown command '";
+  msg.append(c_prefix(argv[0], 128));
+  msg.append("', with args beginning with: ");
+  std::size_t args_len = 0;
+  for (std::size_t i = 1; i < argv.size() && args_len < 128; ++i) {
+    const std::string_view a = c_prefix(argv[i], 128 - args_len);
+    msg += '\'';
+    msg.append(a);
+    msg.append("' ");
+    args_len += a.size() + 3;
+  }
+  reply.error(msg);
+  ++server_.stats_.error_replies;
+  return false;
+}
+
+void Connection::execute(std::span<const std::string_view> argv, TimePoint now, WallTime wall) {
+  ReplyWriter reply(out_, protocol_);
+  const std::size_t mark = out_.size();
+  const CommandSpec* spec = server_.commands().find(argv[0]);
+  if (spec == nullptr) {
+    reject_unknown(argv, reply);
+    return;
+  }
+  if (!spec->subcommands.empty() && argv.size() >= 2) {
+    const CommandSpec* sub = CommandTable::find_subcommand(*spec, argv[1]);
+    if (sub == nullptr) {
+      std::string upper(spec->name);
+      for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+      reply.error("unknown subcommand '" + std::string(c_prefix(argv[1], 128)) + "'. Try " + upper +
+                  " HELP.");
+      ++server_.stats_.error_replies;
+      return;
+    }
+    spec = sub;
+  }
+  const auto argc = static_cast<std::int64_t>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    reply.error("wrong number of arguments for '" + spec->name + "' command");
+    ++server_.stats_.error_replies;
+    return;
+  }
+  last_command_ = spec;
+  ++server_.stats_.commands_processed;
+  const bool skip_this = reply_mode_ == ReplyMode::skip_this;
+  if (skip_this) reply_mode_ = ReplyMode::on;
+
+  CommandContext ctx{server_, *this, reply, argv, now, wall};
+  const Outcome outcome = spec->handler(ctx);
+  protocol_ = reply.protocol();  // HELLO may have switched it
+
+  const bool suppress = skip_this || reply_mode_ == ReplyMode::off;
+  if (reply_mode_ == ReplyMode::skip_next) reply_mode_ = ReplyMode::skip_this;
+  switch (outcome.kind()) {
+    case Outcome::Kind::done:
+      if (suppress && close_ != CloseReason::killed) out_.resize(mark);
+      break;
+    case Outcome::Kind::reply_after:
+      held_reply_.assign(out_, mark, std::string::npos);
+      out_.resize(mark);
+      held_suppressed_ = suppress;
+      wait_ = Wait::timer;
+      wake_at_ = now + outcome.delay();
+      break;
+    case Outcome::Kind::pending:
+      out_.resize(mark);
+      held_suppressed_ = suppress;
+      wait_ = Wait::token;
+      waiting_for_ = outcome.token();
+      break;
+  }
+  if (close_ != CloseReason::killed) check_output_limit(now);
+}
+
+void Connection::check_output_limit(TimePoint now) {
+  const OutputBufferLimit& limit = server_.config().output_buffer_limit();
+  const auto pending = static_cast<std::int64_t>(out_.size() - out_pos_);
+  bool over = limit.hard_bytes > 0 && pending > limit.hard_bytes;
+  if (!over && limit.soft_bytes > 0 && pending > limit.soft_bytes) {
+    if (soft_limit_since_ == kNever) soft_limit_since_ = now;
+    over = now - soft_limit_since_ >= std::chrono::seconds(limit.soft_seconds);
+  } else if (pending <= limit.soft_bytes || limit.soft_bytes == 0) {
+    soft_limit_since_ = kNever;
+  }
+  if (over) {
+    ++server_.stats_.output_buffer_disconnections;
+    kill();
+  }
+}
+
+void Connection::on_timer(TimePoint now, WallTime wall) {
+  if (wait_ != Wait::timer || now < wake_at_) return;
+  if (!held_suppressed_) out_.append(held_reply_);
+  held_reply_.clear();
+  wait_ = Wait::none;
+  wake_at_ = kNever;
+  check_output_limit(now);
+  if (close_ == CloseReason::none) resume(now, wall);
+}
+
+void Connection::complete(PendingToken token, std::string_view reply, TimePoint now,
+                          WallTime wall) {
+  if (wait_ != Wait::token || !(token == waiting_for_)) return;
+  if (!held_suppressed_) out_.append(reply);
+  wait_ = Wait::none;
+  check_output_limit(now);
+  if (close_ == CloseReason::none) resume(now, wall);
+}
+
+}  // namespace apiary::resp

@@ -1,0 +1,197 @@
+#include "apiary/resp/server.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace apiary::resp {
+namespace {
+
+void line(std::string& out, std::string_view key, std::string_view value) {
+  out.append(key);
+  out.push_back(':');
+  out.append(value);
+  out.append("\r\n");
+}
+void line(std::string& out, std::string_view key, std::uint64_t value) {
+  line(out, key, std::to_string(value));
+}
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+}  // namespace
+
+Server::Server(ServerIdentity identity, const CommandTable& commands)
+    : identity_(std::move(identity)), commands_(commands) {
+  config_.set_readonly("port", std::to_string(identity_.tcp_port));
+}
+
+Server::~Server() = default;
+
+std::unique_ptr<Connection> Server::connect(TimePoint now, ClientAddress address) {
+  if (!started_set_) {
+    started_ = now;
+    started_set_ = true;
+  }
+  const bool full = static_cast<std::int64_t>(clients_.size()) >= config_.maxclients();
+  auto conn = std::make_unique<Connection>(*this, next_id_++, std::move(address), now);
+  if (full) {
+    ++stats_.rejected_connections;
+    conn->reject("max number of clients reached");
+  } else {
+    ++stats_.connections_received;
+  }
+  return conn;
+}
+
+void Server::reset_stats() {
+  stats_ = {};
+  if (store_ != nullptr && reset_store_stats_ != nullptr) reset_store_stats_(store_);
+}
+
+void Server::register_client(Connection* c) { clients_[c->id()] = c; }
+
+void Server::unregister_client(ClientId id) { clients_.erase(id); }
+
+Connection* Server::find_client(ClientId id) const {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
+std::vector<ClientId> Server::take_closing() {
+  std::vector<ClientId> out;
+  out.swap(closing_);
+  return out;
+}
+
+TimePoint Server::next_deadline() const {
+  TimePoint next = kNever;
+  const std::int64_t timeout = config_.timeout_seconds();
+  for (const auto& [id, c] : clients_) {
+    next = std::min(next, c->wake_at());
+    if (timeout > 0 && !c->waiting() && !c->should_close()) {
+      next = std::min(next, c->last_activity() + std::chrono::seconds(timeout));
+    }
+  }
+  return next;
+}
+
+std::vector<ClientId> Server::on_timer(TimePoint now, WallTime wall) {
+  std::vector<ClientId> touched;
+  const std::int64_t timeout = config_.timeout_seconds();
+  // Collect first: resuming a client runs commands that may kill or add other clients.
+  std::vector<ClientId> ids;
+  for (const auto& [id, c] : clients_) ids.push_back(id);
+  for (ClientId id : ids) {
+    Connection* c = find_client(id);
+    if (c == nullptr) continue;
+    if (c->waiting() && c->wake_at() <= now) {
+      c->on_timer(now, wall);
+      touched.push_back(id);
+    } else if (timeout > 0 && !c->waiting() && !c->should_close() &&
+               now - c->last_activity() >= std::chrono::seconds(timeout)) {
+      c->kill();
+      touched.push_back(id);
+    }
+  }
+  return touched;
+}
+
+void Server::set_info_section(std::string name, InfoSection section) {
+  info_sections_[lowered(name)] = std::move(section);
+}
+
+std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now) const {
+  static const std::vector<std::string> kDefault = {"server", "clients", "memory",
+                                                    "stats",  "cluster", "keyspace"};
+  std::vector<std::string> wanted;
+  bool everything = sections.empty();
+  for (std::string_view s : sections) {
+    const std::string name = lowered(s);
+    if (name == "default" || name == "all" || name == "everything") {
+      everything = true;
+    } else {
+      wanted.push_back(name);
+    }
+  }
+  auto want = [&](const std::string& name) {
+    return everything || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
+  };
+  std::string out;
+  auto header = [&](std::string_view title) {
+    if (!out.empty()) out.append("\r\n");
+    out.append("# ");
+    out.append(title);
+    out.append("\r\n");
+  };
+  for (const std::string& name : kDefault) {
+    if (!want(name)) continue;
+    if (name == "server") {
+      header("Server");
+      line(out, "redis_version", identity_.version);
+      line(out, "apiary_version", identity_.apiary_version);
+      line(out, "redis_mode", "standalone");
+      line(out, "node_name", identity_.node_name);
+      line(out, "run_id", identity_.run_id);
+      line(out, "tcp_port", std::to_string(identity_.tcp_port));
+      const auto up = std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
+      line(out, "uptime_in_seconds", std::to_string(up));
+      line(out, "uptime_in_days", std::to_string(up / 86400));
+      line(out, "hz", config_.get_one("hz"));
+    } else if (name == "clients") {
+      header("Clients");
+      line(out, "connected_clients", clients_.size());
+      line(out, "maxclients", static_cast<std::uint64_t>(config_.maxclients()));
+      std::size_t max_in = 0, max_out = 0, waiting = 0;
+      for (const auto& [id, c] : clients_) {
+        max_in = std::max(max_in, c->query_buffer_size());
+        max_out = std::max(max_out, c->output_buffer_size());
+        if (c->waiting()) ++waiting;
+      }
+      line(out, "client_recent_max_input_buffer", max_in);
+      line(out, "client_recent_max_output_buffer", max_out);
+      line(out, "blocked_clients", waiting);
+    } else if (name == "stats") {
+      header("Stats");
+      line(out, "total_connections_received", stats_.connections_received);
+      line(out, "total_commands_processed", stats_.commands_processed);
+      line(out, "total_net_input_bytes", stats_.net_input_bytes);
+      line(out, "total_net_output_bytes", stats_.net_output_bytes);
+      line(out, "rejected_connections", stats_.rejected_connections);
+      line(out, "total_error_replies", stats_.error_replies);
+      line(out, "client_query_buffer_limit_disconnections", stats_.query_buffer_disconnections);
+      line(out, "client_output_buffer_limit_disconnections", stats_.output_buffer_disconnections);
+    } else if (name == "cluster") {
+      header("Cluster");
+      line(out, "cluster_enabled", "0");
+    }
+    // Sections other components provide (memory, keyspace, cluster details) come after the
+    // built-in lines of the same section.
+    auto it = info_sections_.find(name);
+    if (it != info_sections_.end()) {
+      if (name != "server" && name != "clients" && name != "stats" && name != "cluster") {
+        std::string title = name;
+        title[0] = static_cast<char>(title[0] - 'a' + 'A');
+        header(title);
+      }
+      it->second(out);
+    } else if (name == "memory" || name == "keyspace") {
+      header(name == "memory" ? "Memory" : "Keyspace");
+    }
+  }
+  for (const auto& [name, fn] : info_sections_) {
+    if (std::find(kDefault.begin(), kDefault.end(), name) != kDefault.end()) continue;
+    if (!want(name)) continue;
+    std::string title = name;
+    title[0] =
+        static_cast<char>(title[0] >= 'a' && title[0] <= 'z' ? title[0] - 'a' + 'A' : title[0]);
+    header(title);
+    fn(out);
+  }
+  return out;
+}
+
+}  // namespace apiary::resp
