@@ -1,13 +1,25 @@
 // Swim: the SWIM + Lifeguard membership protocol as a sans-IO state machine.
 //
-// Input: join(), leave(), handle_message() and handle_timeout(), each with the current time.
-// Output, drained by the driver after every input: poll_send() (destination gossip address
-// and encoded bytes), poll_event() (member joined / suspect / alive / dead / left / updated),
-// and next_deadline() (when to call handle_timeout next).
+// Input: join(), leave(), update_meta(), handle_message() and handle_timeout(), each with the
+// current time. Output, drained by the driver after every input: poll_send() (destination
+// gossip address and encoded bytes), poll_event() (member joined / suspect / alive / dead /
+// left / updated), and next_deadline() (when to call handle_timeout next; calling it earlier
+// or more often is harmless).
+//
+// Events are about other members, plus three about this node itself so that a consumer that
+// mirrors the member list sees it too: `joined` on the first join(), `updated` on
+// update_meta(), `left` on leave(). Refuting a suspicion raises no event here; peers report
+// `alive` (or `joined` if they had declared this node dead).
 //
 // Deterministic: no clock, no sleeping, no threads, no sockets; randomness only from the
 // Rng passed in. The same inputs at the same times produce the same outputs.
-// Not thread-safe: one driver thread owns it.
+// Not thread-safe: one driver thread owns it. (Distinct instances may run on different
+// threads: the only state they share is the interned-metadata pool, which locks.)
+//
+// Limits: names and addresses up to 255 bytes; metadata addresses up to 255 bytes, at most 64
+// tags with keys up to 255 and values up to 1024 bytes (this node's own metadata is cut to
+// fit). Messages are decoded with those caps and SwimConfig's; anything else is dropped and
+// counted in stats().
 #pragma once
 
 #include <cstdint>
@@ -40,9 +52,9 @@ struct SwimStats {
   std::uint64_t foreign_cluster_dropped = 0;
   std::uint64_t unsupported_dropped = 0;    // unknown version or message type
   std::uint64_t probes = 0;
-  std::uint64_t indirect_probes = 0;
+  std::uint64_t indirect_probes = 0;        // probes that needed the ping-req phase
   std::uint64_t refutations = 0;            // times this node bumped its incarnation
-  std::uint64_t push_pulls = 0;
+  std::uint64_t push_pulls = 0;             // exchanges answered or completed
   std::uint32_t local_health = 0;           // Lifeguard awareness score (0 = healthy)
 };
 
@@ -59,19 +71,23 @@ class Swim {
   Swim(const Swim&) = delete;
   Swim& operator=(const Swim&) = delete;
 
-  // Start contacting seeds (host:port); retried with backoff until one answers. An empty
-  // list makes this node the first member of a new cluster.
+  // Start contacting seeds (host:port) with a push-pull each; retried with backoff
+  // (join_retry_initial doubling up to join_retry_max) until one answers or another member
+  // contacts us. An empty list (or one holding only our own address) makes this node the
+  // first member of a new cluster.
   void join(TimePoint now, std::vector<std::string> seeds);
-  // Announce a graceful leave. Keep driving the core until leave_done() (or a timeout the
-  // driver chooses) so the announcement goes out.
+  // Announce a graceful leave (a `left` update at a bumped incarnation). The node stops
+  // probing but keeps answering and gossiping: keep driving it until leave_done() (or a
+  // timeout the driver chooses) so the announcement goes out. A Swim cannot rejoin after
+  // leave(); a restarted node is a new Swim with the same name.
   void leave(TimePoint now);
   bool leave_done() const;
 
-  // Publish new metadata for this node (bumps its incarnation).
+  // Publish new metadata for this node (bumps its incarnation; peers emit `updated`).
   void update_meta(TimePoint now, MemberMeta meta);
 
-  // One datagram from the network. Malformed, foreign-cluster and unknown-version input is
-  // counted in stats() and dropped; never throws.
+  // One datagram from the network. Malformed, foreign-cluster and unknown-version input, and
+  // data-layer message types (>= 32), are counted in stats() and dropped; never throws.
   void handle_message(TimePoint now, std::span<const std::uint8_t> bytes);
   void handle_timeout(TimePoint now);
 
@@ -82,11 +98,15 @@ class Swim {
   // All known members including this node, sorted by name.
   std::vector<Member> members() const;
   std::optional<Member> find(std::string_view name) const;
-  std::size_t alive_count() const;  // alive + suspect, including this node
+  std::size_t alive_count() const;  // alive + suspect, including this node (until it leaves)
+  std::size_t member_count() const;  // every member known, dead and left ones included
   const LocalNode& self() const;
   Incarnation incarnation() const;
   const SwimStats& stats() const;
   const SwimConfig& config() const;
+  // Approximate bytes held by this instance's tables (not counting shared metadata or names
+  // and addresses too long for the small-string buffer); for memory reports.
+  std::size_t memory_bytes() const;
 
  private:
   struct State;

@@ -20,12 +20,16 @@ struct SwimConfig {
   Duration probe_interval = 1s;        // one probe round per interval (scaled by local health)
   Duration probe_timeout = 500ms;      // direct ack deadline before indirect probing
   std::size_t indirect_checks = 3;     // members asked to ping-req a silent target
-  std::size_t suspicion_mult = 4;      // suspicion timeout = mult * log10(max(1,n)) * interval
-  std::size_t suspicion_max_timeout_mult = 6;  // upper bound = this * the minimum timeout
+  // Minimum suspicion timeout = mult * max(1, log10(n)) * probe_interval (n = live members).
+  // With Lifeguard a suspicion starts at max_timeout_mult * that minimum and shrinks towards
+  // it as independent confirmations arrive (mult - 2 expected); plain SWIM uses the minimum.
+  std::size_t suspicion_mult = 4;
+  std::size_t suspicion_max_timeout_mult = 6;
 
   // Lifeguard. Turning it off gives plain SWIM (the simulator compares the two).
   bool lifeguard = true;
-  std::size_t awareness_max_multiplier = 8;  // local health score cap (probe interval * (1+s))
+  // Local health score s in [0, this - 1]; probe interval and timeout are scaled by (1 + s).
+  std::size_t awareness_max_multiplier = 8;
 
   // Dissemination.
   std::size_t retransmit_mult = 4;  // each update sent retransmit_mult * ceil(log10(n+1)) times
@@ -35,7 +39,9 @@ struct SwimConfig {
   std::size_t max_packet_bytes = 1400;  // budget for one packet with piggybacked updates
 
   // Anti-entropy: full state exchange with one random member.
-  Duration push_pull_interval = 30s;  // scaled up with cluster size (as memberlist does)
+  // Scaled up with cluster size as memberlist does: above 32 members multiplied by
+  // ceil(log2(n) - log2(32)) + 1.
+  Duration push_pull_interval = 30s;
 
   // Joining.
   Duration join_retry_initial = 1s;  // backoff between attempts to reach the seeds

@@ -1,0 +1,51 @@
+// BroadcastQueue: membership updates waiting to be piggybacked (memberlist's
+// TransmitLimitedQueue).
+//
+// At most one update per member is queued: a newer update about a member replaces the older
+// one (the owner only queues updates it has just accepted as newer). take() fills one
+// message: updates sent the fewest times first, the newest first among those, as many as fit
+// in the byte budget. Each update is sent `limit` times (retransmit_mult * ceil(log10(n+1)),
+// computed by the caller from the current cluster size) and then dropped.
+// Cost: O(log q) per queued update and O(k log q) per message carrying k updates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace apiary::gossip::detail {
+
+class BroadcastQueue {
+ public:
+  void push(std::string_view member, std::vector<std::uint8_t> update);
+
+  // Appends the chosen updates to `out` back to back; returns how many.
+  std::size_t take(std::size_t budget, std::uint32_t limit, std::vector<std::uint8_t>& out);
+
+  bool contains(std::string_view member) const { return by_member_.contains(member); }
+  bool empty() const { return queue_.empty(); }
+  std::size_t size() const { return queue_.size(); }
+
+ private:
+  struct Key {
+    std::uint32_t transmits = 0;
+    std::uint64_t id = 0;  // insertion order; higher is newer
+    friend bool operator<(const Key& a, const Key& b) {
+      return a.transmits != b.transmits ? a.transmits < b.transmits : a.id > b.id;
+    }
+  };
+  struct Item {
+    std::string member;
+    std::vector<std::uint8_t> bytes;
+  };
+
+  std::map<Key, Item> queue_;
+  std::map<std::string, Key, std::less<>> by_member_;
+  std::uint64_t next_id_ = 0;
+};
+
+}  // namespace apiary::gossip::detail

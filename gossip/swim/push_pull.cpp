@@ -1,0 +1,137 @@
+// Anti-entropy and the node's own lifecycle: periodic push-pull (full member-list exchange
+// with one random live member), join through seeds with exponential backoff, graceful leave,
+// and publishing new metadata.
+#include <algorithm>
+
+#include "meta_pool.hpp"
+#include "scaling.hpp"
+#include "state.hpp"
+
+namespace apiary::gossip {
+
+using detail::MemberRecord;
+using detail::Slot;
+
+void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs) {
+  if (left) return;
+  if (!announced) {
+    announced = true;
+    emit(MemberEventKind::joined, me());
+  }
+  queue_alive(me());
+  // Our own address in the seed list (a common static configuration) is not a seed for us.
+  seeds.clear();
+  for (auto& s : seed_addrs) {
+    if (!s.empty() && s != self.addr && std::find(seeds.begin(), seeds.end(), s) == seeds.end()) {
+      seeds.push_back(std::move(s));
+    }
+  }
+  if (seeds.empty()) {
+    join_state = JoinState::joined;  // the first member of a new cluster
+    return;
+  }
+  join_state = JoinState::joining;
+  join_backoff = config.join_retry_initial;
+  next_join_retry = now + join_backoff;
+  contact_seeds();
+}
+
+void Swim::State::contact_seeds() {
+  for (const auto& seed : seeds) send_push_pull(seed, wire::MessageType::push_pull, true);
+}
+
+void Swim::State::join_retry_tick(TimePoint now) {
+  if (join_state != JoinState::joining || now < next_join_retry) return;
+  if (alive_members > 1) {  // someone found us meanwhile: we are part of a cluster
+    join_state = JoinState::joined;
+    return;
+  }
+  join_backoff = std::min(join_backoff * 2, config.join_retry_max);
+  next_join_retry = now + join_backoff;
+  contact_seeds();
+}
+
+void Swim::State::push_pull_tick(TimePoint now) {
+  next_push_pull = now + detail::push_pull_scale(config.push_pull_interval, alive_members);
+  if (left) return;
+  const auto peer = random_members(1, [](const MemberRecord& r) {
+    return r.member_state() == MemberState::alive;
+  });
+  if (!peer.empty()) send_push_pull(members.at(peer.front()).addr, wire::MessageType::push_pull, false);
+}
+
+void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bool join_request) {
+  // This node first, so a list capped at max_members_per_message always carries it.
+  const std::size_t count = std::min(members.size(), config.max_members_per_message);
+  std::vector<std::uint8_t> payload;
+  payload.reserve(count * 48 + 16);
+  wire::VectorSink sink(payload);
+  wire::Packer p(sink);
+  detail::begin_push_pull(p, join_request, count);
+  auto pack = [&p](const MemberRecord& r) {
+    detail::pack_member_entry(p, r.member_state(), r.name, r.inc(), r.addr, r.meta.get());
+  };
+  pack(me());
+  std::size_t packed = 1;
+  for (Slot s = 0; s < members.slot_end() && packed < count; ++s) {
+    const MemberRecord& r = members.at(s);
+    if (s == self_slot || !r.in_use()) continue;
+    pack(r);
+    ++packed;
+  }
+  send(to, type, payload);
+}
+
+void Swim::State::on_push_pull(TimePoint now, const wire::EnvelopeHeader& from,
+                               const detail::Message& msg) {
+  ++stats.push_pulls;
+  merge_remote_state(now, msg.updates, from.sender_name);
+  if (msg.type == wire::MessageType::push_pull) {
+    send_push_pull(from.sender_addr, wire::MessageType::push_pull_reply, false);
+  } else if (join_state == JoinState::joining) {
+    join_state = JoinState::joined;
+  }
+}
+
+// We just refuted an accusation carried by a message from a member we do not hold alive, so
+// it has a view of us we do not share and may know members we do not (for example it remembers
+// our previous life, and our own seed list led elsewhere). A full exchange with it heals
+// that split; the rate limit bounds the cost.
+void Swim::State::contact_unknown_accuser(TimePoint now, const wire::EnvelopeHeader& from) {
+  if (left || now < next_contact) return;
+  const Slot slot = members.find(from.sender_name);
+  if (slot != detail::kNoSlot && members.at(slot).alive_or_suspect()) return;
+  next_contact = now + config.probe_interval;
+  send_push_pull(from.sender_addr, wire::MessageType::push_pull, false);
+}
+
+void Swim::State::leave(TimePoint now) {
+  if (left) return;
+  left = true;
+  MemberRecord& r = me();
+  r.set_inc(Incarnation{std::min(r.inc().value + 1, detail::kMaxIncarnation)});
+  set_state(r, MemberState::left, now);
+  probe.active = false;
+  next_probe = kNever;
+  if (join_state == JoinState::joining) join_state = JoinState::joined;
+  queue_accusation(MemberState::left, r.name, r.inc(), r.name);
+  emit(MemberEventKind::left, r);
+}
+
+bool Swim::State::leave_done() const {
+  // Done once the announcement has been sent its full retransmit count, or at once when
+  // nobody is left to tell.
+  return left && (alive_members == 0 || !broadcasts.contains(self.name));
+}
+
+void Swim::State::update_meta(MemberMeta meta) {
+  if (left) return;
+  MemberRecord& r = me();
+  self.meta = detail::within_limits(std::move(meta));
+  r.meta = detail::intern_meta(self.meta);
+  r.set_inc(Incarnation{std::min(r.inc().value + 1, detail::kMaxIncarnation)});
+  queue_alive(r);
+  emit(MemberEventKind::updated, r);
+}
+
+}  // namespace apiary::gossip
