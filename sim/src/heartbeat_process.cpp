@@ -87,12 +87,20 @@ void HeartbeatProcess::handle_timeout(TimePoint now) {
   if (left_ || now < next_tick_) return;
   ++counter_;
   std::vector<std::string> alive;
+  std::vector<std::string> dead;
   for (auto& [name, peer] : peers_) {
     if (peer.state == MemberState::alive && now - peer.heard > config_.fail_after) {
       peer.state = MemberState::dead;
       emit(name, MemberState::dead, MemberEventKind::dead);
     }
     if (peer.state == MemberState::alive) alive.push_back(name);
+    if (peer.state == MemberState::dead) dead.push_back(name);
+  }
+  // Now and then try a dead peer, so that a healed partition can merge again.
+  if (!dead.empty() && counter_ % 5 == 0) {
+    if (const auto n = parse_node_index(dead[rng_.uniform(dead.size())])) {
+      send_table(node_addr(*n));
+    }
   }
   if (alive.empty()) {
     for (const auto& s : seeds_) send_table(s);
