@@ -1,9 +1,668 @@
+// Keyspace commands: DEL/UNLINK, EXISTS, TYPE, TOUCH, the EXPIRE family, TTL/PTTL, PERSIST,
+// KEYS, SCAN, RANDOMKEY, RENAME(NX), COPY, DBSIZE, FLUSHDB/FLUSHALL, OBJECT, MEMORY; and the
+// store's INFO sections.
+#include <limits>
+#include <string>
+
+#include "apiary/resp/request_parser.hpp"
+#include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "store_access.hpp"
 
 namespace apiary::resp {
-void register_keyspace_commands(CommandTable&) {}
-}  // namespace apiary::resp
-#include "apiary/resp/server.hpp"
-namespace apiary::resp {
-void Server::attach_store(store::Store* store) { store_ = store; }
+
+store::Store* store_or_reply(CommandContext& ctx) {
+  store::Store* st = ctx.server.store();
+  if (st == nullptr) ctx.reply.error(kNoStore);
+  return st;
+}
+
+void reply_write_error(CommandContext& ctx, const Status& status) {
+  if (status.code() == StatusCode::out_of_memory) {
+    ctx.reply.error("-OOM command not allowed when used memory > 'maxmemory'.");
+  } else {
+    ctx.reply.error(status.message());
+  }
+}
+
+std::optional<WallTime> parse_expire(CommandContext& ctx, std::string_view arg, bool unit_seconds,
+                                     bool absolute, std::string_view command) {
+  const std::string invalid = "invalid expire time in '" + std::string(command) + "' command";
+  auto v = to_int(arg);
+  if (!v) {
+    ctx.reply.error(kNotInteger);
+    return std::nullopt;
+  }
+  std::int64_t ms = *v;
+  if (ms <= 0 || (unit_seconds && ms > std::numeric_limits<std::int64_t>::max() / 1000)) {
+    ctx.reply.error(invalid);
+    return std::nullopt;
+  }
+  if (unit_seconds) ms *= 1000;
+  if (!absolute) {
+    if (ms > std::numeric_limits<std::int64_t>::max() - ctx.wall.ms) {
+      ctx.reply.error(invalid);
+      return std::nullopt;
+    }
+    ms += ctx.wall.ms;
+  }
+  return WallTime{ms};
+}
+
+namespace {
+
+Outcome del(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < ctx.argv.size(); ++i) n += st->del_local(ctx.argv[i], ctx.wall);
+  ctx.reply.integer(n);
+  return Outcome::done();
+}
+
+Outcome exists(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < ctx.argv.size(); ++i) n += st->exists(ctx.argv[i], ctx.wall);
+  ctx.reply.integer(n);
+  return Outcome::done();
+}
+
+Outcome touch(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
+    n += st->get_value(ctx.argv[i], ctx.wall).has_value();  // a read touches LRU/LFU
+  }
+  ctx.reply.integer(n);
+  return Outcome::done();
+}
+
+Outcome type(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  ctx.reply.simple(st->exists(ctx.argv[1], ctx.wall) ? "string" : "none");
+  return Outcome::done();
+}
+
+// EXPIRE key t [NX|XX|GT|LT] and its PEXPIRE / EXPIREAT / PEXPIREAT variants (Redis 7.0).
+Outcome expire_generic(CommandContext& ctx, bool seconds, bool absolute, std::string_view name) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool nx = false, xx = false, gt = false, lt = false;
+  for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
+    const std::string_view o = ctx.argv[j];
+    if (iequals(o, "NX")) {
+      nx = true;
+    } else if (iequals(o, "XX")) {
+      xx = true;
+    } else if (iequals(o, "GT")) {
+      gt = true;
+    } else if (iequals(o, "LT")) {
+      lt = true;
+    } else {
+      ctx.reply.error("Unsupported option " + std::string(o));
+      return Outcome::done();
+    }
+  }
+  if (nx && (xx || gt || lt)) {
+    ctx.reply.error("NX and XX, GT or LT options at the same time are not compatible");
+    return Outcome::done();
+  }
+  if (gt && lt) {
+    ctx.reply.error("GT and LT options at the same time are not compatible");
+    return Outcome::done();
+  }
+  auto v = to_int(ctx.argv[2]);
+  if (!v) {
+    ctx.reply.error(kNotInteger);
+    return Outcome::done();
+  }
+  // Unlike SET, EXPIRE accepts zero and negative times (the key is deleted); only overflow
+  // is an error.
+  const std::string invalid = "invalid expire time in '" + std::string(name) + "' command";
+  std::int64_t when = *v;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  if (seconds) {
+    if (when > kMax / 1000 || when < kMin / 1000) {
+      ctx.reply.error(invalid);
+      return Outcome::done();
+    }
+    when *= 1000;
+  }
+  if (!absolute) {
+    if ((when > 0 && ctx.wall.ms > kMax - when) || (when < 0 && ctx.wall.ms < kMin - when)) {
+      ctx.reply.error(invalid);
+      return Outcome::done();
+    }
+    when += ctx.wall.ms;
+  }
+  const store::KeyTtl current = st->ttl(ctx.argv[1], ctx.wall);
+  if (!current.exists) {
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
+  if (nx && current.expiry) return ctx.reply.integer(0), Outcome::done();
+  if (xx && !current.expiry) return ctx.reply.integer(0), Outcome::done();
+  if (gt && (!current.expiry || when <= current.expiry->ms)) {
+    return ctx.reply.integer(0), Outcome::done();  // no expiry counts as infinite
+  }
+  if (lt && current.expiry && when >= current.expiry->ms) {
+    return ctx.reply.integer(0), Outcome::done();
+  }
+  if (when <= ctx.wall.ms) {
+    st->del_local(ctx.argv[1], ctx.wall);
+  } else {
+    st->set_expiry(ctx.argv[1], WallTime{when}, ctx.wall);
+  }
+  ctx.reply.integer(1);
+  return Outcome::done();
+}
+Outcome expire(CommandContext& ctx) { return expire_generic(ctx, true, false, "expire"); }
+Outcome pexpire(CommandContext& ctx) { return expire_generic(ctx, false, false, "pexpire"); }
+Outcome expireat(CommandContext& ctx) { return expire_generic(ctx, true, true, "expireat"); }
+Outcome pexpireat(CommandContext& ctx) { return expire_generic(ctx, false, true, "pexpireat"); }
+
+Outcome ttl_generic(CommandContext& ctx, bool millis, bool absolute) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const store::KeyTtl t = st->ttl(ctx.argv[1], ctx.wall);
+  if (!t.exists) {
+    ctx.reply.integer(-2);
+  } else if (!t.expiry) {
+    ctx.reply.integer(-1);
+  } else if (absolute) {
+    ctx.reply.integer(millis ? t.expiry->ms : t.expiry->ms / 1000);
+  } else {
+    const std::int64_t left = std::max<std::int64_t>(0, t.expiry->ms - ctx.wall.ms);
+    ctx.reply.integer(millis ? left : (left + 500) / 1000);
+  }
+  return Outcome::done();
+}
+Outcome ttl(CommandContext& ctx) { return ttl_generic(ctx, false, false); }
+Outcome pttl(CommandContext& ctx) { return ttl_generic(ctx, true, false); }
+Outcome expiretime(CommandContext& ctx) { return ttl_generic(ctx, false, true); }
+Outcome pexpiretime(CommandContext& ctx) { return ttl_generic(ctx, true, true); }
+
+Outcome persist(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  ctx.reply.integer(st->clear_expiry(ctx.argv[1], ctx.wall) ? 1 : 0);
+  return Outcome::done();
+}
+
+Outcome keys(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  std::vector<std::string> found;
+  const std::string_view pattern = ctx.argv[1];
+  const bool all = pattern == "*";
+  st->for_each_key(ctx.wall, [&](std::string_view k) {
+    if (all || glob_match(pattern, k)) found.emplace_back(k);
+  });
+  ctx.reply.array(found.size());
+  for (const auto& k : found) ctx.reply.bulk(k);
+  return Outcome::done();
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+Outcome scan(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const std::string_view cursor_arg = ctx.argv[1];
+  std::uint64_t cursor = 0;
+  for (char c : cursor_arg) {
+    if (c < '0' || c > '9' || cursor > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) {
+      ctx.reply.error("invalid cursor");
+      return Outcome::done();
+    }
+    cursor = cursor * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (cursor_arg.empty()) {
+    ctx.reply.error("invalid cursor");
+    return Outcome::done();
+  }
+  std::optional<std::string_view> match, type_filter;
+  std::int64_t count = 10;
+  for (std::size_t j = 2; j < ctx.argv.size(); j += 2) {
+    if (j + 1 >= ctx.argv.size()) {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+    if (iequals(ctx.argv[j], "COUNT")) {
+      auto c = to_int(ctx.argv[j + 1]);
+      if (!c) {
+        ctx.reply.error(kNotInteger);
+        return Outcome::done();
+      }
+      if (*c < 1) {
+        ctx.reply.error(kSyntaxError);
+        return Outcome::done();
+      }
+      count = *c;
+    } else if (iequals(ctx.argv[j], "MATCH")) {
+      match = ctx.argv[j + 1];
+    } else if (iequals(ctx.argv[j], "TYPE")) {
+      type_filter = ctx.argv[j + 1];
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  store::ScanCursor sc = store::ScanCursor::from_redis(cursor);
+  auto batch =
+      st->scan(sc, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), ctx.wall);
+  std::vector<std::string_view> out;
+  const bool type_ok = !type_filter || iequals(*type_filter, "string");
+  for (const auto& k : batch) {
+    if (!type_ok) continue;
+    if (match && *match != "*" && !glob_match(*match, k)) continue;
+    out.push_back(k);
+  }
+  ctx.reply.array(2);
+  ctx.reply.bulk(std::to_string(sc.to_redis()));
+  ctx.reply.array(out.size());
+  for (auto k : out) ctx.reply.bulk(k);
+  return Outcome::done();
+}
+
+Outcome randomkey(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  if (auto k = st->random_key(ctx.wall)) {
+    ctx.reply.bulk(*k);
+  } else {
+    ctx.reply.null();
+  }
+  return Outcome::done();
+}
+
+// Copies src's value and expiry to dst. False when src is missing.
+Result<bool> copy_key(store::Store& st, std::string_view src, std::string_view dst, WallTime now) {
+  auto v = st.get_value(src, now);
+  if (!v) return false;
+  const std::string value(*v);
+  const store::KeyTtl t = st.ttl(src, now);
+  const auto expiry = t.expiry ? store::ExpiryUpdate::set(*t.expiry) : store::ExpiryUpdate::clear();
+  Status s = st.put_local(dst, value, now, expiry);
+  if (!s.ok()) return s;
+  return true;
+}
+
+Outcome rename_generic(CommandContext& ctx, bool nx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const std::string_view src = ctx.argv[1], dst = ctx.argv[2];
+  if (!st->exists(src, ctx.wall)) {
+    ctx.reply.error("no such key");
+    return Outcome::done();
+  }
+  if (src == dst) {
+    if (nx) {
+      ctx.reply.integer(0);
+    } else {
+      ctx.reply.ok();
+    }
+    return Outcome::done();
+  }
+  if (nx && st->exists(dst, ctx.wall)) {
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
+  auto r = copy_key(*st, src, dst, ctx.wall);
+  if (!r.ok()) {
+    reply_write_error(ctx, r.status());
+    return Outcome::done();
+  }
+  st->del_local(src, ctx.wall);
+  if (nx) {
+    ctx.reply.integer(1);
+  } else {
+    ctx.reply.ok();
+  }
+  return Outcome::done();
+}
+Outcome rename(CommandContext& ctx) { return rename_generic(ctx, false); }
+Outcome renamenx(CommandContext& ctx) { return rename_generic(ctx, true); }
+
+// COPY source destination [DB destination-db] [REPLACE]
+Outcome copy(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool replace = false;
+  for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
+    if (iequals(ctx.argv[j], "REPLACE")) {
+      replace = true;
+    } else if (iequals(ctx.argv[j], "DB") && j + 1 < ctx.argv.size()) {
+      auto db = to_int(ctx.argv[++j]);
+      if (!db) {
+        ctx.reply.error(kNotInteger);
+        return Outcome::done();
+      }
+      if (*db != 0) {
+        ctx.reply.error("Copying to another database is not allowed in cluster mode");
+        return Outcome::done();
+      }
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  const std::string_view src = ctx.argv[1], dst = ctx.argv[2];
+  if (src == dst) {
+    ctx.reply.error("source and destination objects are the same");
+    return Outcome::done();
+  }
+  if (!replace && st->exists(dst, ctx.wall)) {
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
+  auto r = copy_key(*st, src, dst, ctx.wall);
+  if (!r.ok()) {
+    reply_write_error(ctx, r.status());
+  } else {
+    ctx.reply.integer(*r ? 1 : 0);
+  }
+  return Outcome::done();
+}
+
+Outcome dbsize(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  ctx.reply.integer(static_cast<std::int64_t>(st->size()));
+  return Outcome::done();
+}
+
+Outcome flush(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  if (ctx.argv.size() > 2 ||
+      (ctx.argv.size() == 2 && !iequals(ctx.argv[1], "ASYNC") && !iequals(ctx.argv[1], "SYNC"))) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  st->clear();  // ASYNC and SYNC alike: clearing the table is the whole job here
+  ctx.reply.ok();
+  return Outcome::done();
+}
+
+constexpr std::string_view kLfuSwitchNote =
+    " Please note that when switching between policies at runtime LRU and LFU data will take "
+    "some time to adjust.";
+
+Outcome object_encoding(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  auto v = st->get_value(ctx.argv[2], ctx.wall);
+  if (!v) {
+    ctx.reply.null();
+    return Outcome::done();
+  }
+  std::int64_t n = 0;
+  // Redis stores short decimal integers as "int", strings up to 44 bytes as "embstr".
+  if (v->size() <= 20 && parse_int64(*v, n)) {
+    ctx.reply.bulk("int");
+  } else {
+    ctx.reply.bulk(v->size() <= 44 ? "embstr" : "raw");
+  }
+  return Outcome::done();
+}
+
+bool lfu_policy(const store::Store& st) {
+  const auto p = st.config().policy;
+  return p == store::EvictionPolicy::allkeys_lfu || p == store::EvictionPolicy::volatile_lfu;
+}
+
+Outcome object_freq(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  if (!st->exists(ctx.argv[2], ctx.wall)) {
+    ctx.reply.null();
+    return Outcome::done();
+  }
+  if (!lfu_policy(*st)) {
+    ctx.reply.error(std::string("An LFU maxmemory policy is not selected, access frequency not "
+                                "tracked.") +
+                    std::string(kLfuSwitchNote));
+    return Outcome::done();
+  }
+  auto f = st->lfu_frequency(ctx.argv[2], ctx.wall);
+  ctx.reply.integer(f ? *f : 0);
+  return Outcome::done();
+}
+
+Outcome object_idletime(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  if (!st->exists(ctx.argv[2], ctx.wall)) {
+    ctx.reply.null();
+    return Outcome::done();
+  }
+  if (lfu_policy(*st)) {
+    ctx.reply.error(std::string("An LFU maxmemory policy is selected, idle time not tracked.") +
+                    std::string(kLfuSwitchNote));
+    return Outcome::done();
+  }
+  auto idle = st->idle_time(ctx.argv[2], ctx.wall);
+  ctx.reply.integer(idle ? idle->count() : 0);
+  return Outcome::done();
+}
+
+Outcome object_refcount(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  if (st->exists(ctx.argv[2], ctx.wall)) {
+    ctx.reply.integer(1);
+  } else {
+    ctx.reply.null();
+  }
+  return Outcome::done();
+}
+
+Outcome object_help(CommandContext& ctx) {
+  reply_help(ctx.reply, "OBJECT",
+             {"ENCODING <key>",
+              "    Return the kind of internal representation used in order to store the value",
+              "    associated with a <key>.", "FREQ <key>",
+              "    Return the access frequency index of the <key>. The returned integer is",
+              "    proportional to the logarithm of the recent access frequency of the key.",
+              "IDLETIME <key>",
+              "    Return the idle time of the <key>, that is the approximated number of",
+              "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+              "    Return the number of references of the value associated with the specified",
+              "    <key>."});
+  return Outcome::done();
+}
+
+Outcome memory_usage(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
+    if (iequals(ctx.argv[j], "SAMPLES") && j + 1 < ctx.argv.size()) {
+      auto n = to_int(ctx.argv[++j]);
+      if (!n) {
+        ctx.reply.error(kNotInteger);
+        return Outcome::done();
+      }
+      if (*n < 0) {
+        ctx.reply.error(kSyntaxError);
+        return Outcome::done();
+      }
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  if (!st->exists(ctx.argv[2], ctx.wall)) {
+    ctx.reply.null();
+    return Outcome::done();
+  }
+  auto bytes = st->memory_usage(ctx.argv[2]);
+  if (bytes) {
+    ctx.reply.integer(static_cast<std::int64_t>(*bytes));
+  } else {
+    ctx.reply.null();
+  }
+  return Outcome::done();
+}
+
+Outcome memory_help(CommandContext& ctx) {
+  reply_help(ctx.reply, "MEMORY",
+             {"USAGE <key> [SAMPLES <count>]",
+              "    Return memory in bytes used by <key> and its value. Nested values are",
+              "    sampled up to <count> times (default: 5, 0 means sample all)."});
+  return Outcome::done();
+}
+
+Outcome container(CommandContext& ctx) {
+  ctx.reply.error(kSyntaxError);
+  return Outcome::done();
+}
+
+std::string human_bytes(std::size_t n) {
+  char buf[32];
+  const double d = static_cast<double>(n);
+  if (n < 1024) {
+    std::snprintf(buf, sizeof(buf), "%zuB", n);
+  } else if (n < 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
+  } else if (n < 1024ULL * 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
+  }
+  return buf;
+}
+
+void info_memory(const Server& server, const store::Store& st, std::string& out) {
+  auto line = [&](std::string_view k, const std::string& v) {
+    out.append(k).append(":").append(v).append("\r\n");
+  };
+  line("used_memory", std::to_string(st.used_memory()));
+  line("used_memory_human", human_bytes(st.used_memory()));
+  line("used_memory_dataset", std::to_string(st.entries_memory()));
+  line("maxmemory", std::to_string(st.config().maxmemory));
+  line("maxmemory_human", human_bytes(st.config().maxmemory));
+  line("maxmemory_policy", std::string(store::to_string(st.config().policy)));
+  line("maxmemory_config", std::to_string(server.config().maxmemory()));
+}
+
+void info_keyspace(const store::Store& st, std::string& out) {
+  if (st.size() == 0) return;
+  out.append("db0:keys=" + std::to_string(st.size()) + ",expires=0,avg_ttl=0\r\n");
+}
+
+void info_stats(const store::Store& st, std::string& out) {
+  const auto& s = st.stats();
+  out.append("keyspace_hits:" + std::to_string(s.hits) + "\r\n");
+  out.append("keyspace_misses:" + std::to_string(s.misses) + "\r\n");
+  out.append("expired_keys:" + std::to_string(s.expired) + "\r\n");
+  out.append("evicted_keys:" + std::to_string(s.evicted) + "\r\n");
+}
+
+constexpr std::uint32_t kW = kWrite;
+constexpr std::uint32_t kR = kReadonly;
+
+}  // namespace
+
+void Server::attach_store(store::Store* store) {
+  store_ = store;
+  reset_store_stats_ = [](store::Store* s) { s->reset_stats(); };
+  if (store == nullptr) return;
+  set_info_section("memory", [this](std::string& out) { info_memory(*this, *store_, out); });
+  set_info_section("keyspace", [this](std::string& out) { info_keyspace(*store_, out); });
+  set_info_section("stats", [this](std::string& out) { info_stats(*store_, out); });
+}
+
+void register_keyspace_commands(CommandTable& t) {
+  const auto K = [&](const char* name, int arity, std::uint32_t flags, int first, int last,
+                     int step, std::string_view acl, std::string_view key_flags,
+                     std::string_view group, std::string_view summary, std::string_view since,
+                     std::string_view complexity, CommandHandler h) {
+    t.add(make_spec({name, arity, flags, first, last, step, acl, key_flags, group, summary, since,
+                     complexity, h}));
+  };
+  K("del", -2, kW, 1, -1, 1, "@keyspace @write @slow", "RM delete", "generic", "Delete a key",
+    "1.0.0", "O(N)", del);
+  K("unlink", -2, kW | kFast, 1, -1, 1, "@keyspace @write @fast", "RM delete", "generic",
+    "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+    "4.0.0", "O(1) for each key removed", del);
+  K("exists", -2, kR | kFast, 1, -1, 1, "@keyspace @read @fast", "RO", "generic",
+    "Determine if a key exists", "1.0.0", "O(N)", exists);
+  K("touch", -2, kR | kFast, 1, -1, 1, "@keyspace @read @fast", "RO", "generic",
+    "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+    "3.2.1", "O(N)", touch);
+  K("type", 2, kR | kFast, 1, 1, 1, "@keyspace @read @fast", "RO", "generic",
+    "Determine the type stored at key", "1.0.0", "O(1)", type);
+  K("expire", -3, kW | kFast, 1, 1, 1, "@keyspace @write @fast", "RW update", "generic",
+    "Set a key's time to live in seconds", "1.0.0", "O(1)", expire);
+  K("pexpire", -3, kW | kFast, 1, 1, 1, "@keyspace @write @fast", "RW update", "generic",
+    "Set a key's time to live in milliseconds", "2.6.0", "O(1)", pexpire);
+  K("expireat", -3, kW | kFast, 1, 1, 1, "@keyspace @write @fast", "RW update", "generic",
+    "Set the expiration for a key as a UNIX timestamp", "1.2.0", "O(1)", expireat);
+  K("pexpireat", -3, kW | kFast, 1, 1, 1, "@keyspace @write @fast", "RW update", "generic",
+    "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", "O(1)",
+    pexpireat);
+  K("expiretime", 2, kR | kFast, 1, 1, 1, "@keyspace @read @fast", "RO access", "generic",
+    "Get the expiration Unix timestamp for a key", "7.0.0", "O(1)", expiretime);
+  K("pexpiretime", 2, kR | kFast, 1, 1, 1, "@keyspace @read @fast", "RO access", "generic",
+    "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", "O(1)", pexpiretime);
+  K("ttl", 2, kR | kFast, 1, 1, 1, "@keyspace @read @fast", "RO access", "generic",
+    "Get the time to live for a key in seconds", "1.0.0", "O(1)", ttl);
+  K("pttl", 2, kR | kFast, 1, 1, 1, "@keyspace @read @fast", "RO access", "generic",
+    "Get the time to live for a key in milliseconds", "2.6.0", "O(1)", pttl);
+  K("persist", 2, kW | kFast, 1, 1, 1, "@keyspace @write @fast", "RW update", "generic",
+    "Remove the expiration from a key", "2.2.0", "O(1)", persist);
+  K("keys", 2, kR, 0, 0, 0, "@keyspace @read @slow @dangerous", "", "generic",
+    "Find all keys matching the given pattern", "1.0.0", "O(N)", keys);
+  K("scan", -2, kR, 0, 0, 0, "@keyspace @read @slow", "", "generic",
+    "Incrementally iterate the keys space", "2.8.0",
+    "O(1) for every call. O(N) for a complete iteration.", scan);
+  K("randomkey", 1, kR, 0, 0, 0, "@keyspace @read @slow", "", "generic",
+    "Return a random key from the keyspace", "1.0.0", "O(1)", randomkey);
+  K("rename", 3, kW, 1, 2, 1, "@keyspace @write @slow", "RW access delete", "generic",
+    "Rename a key", "1.0.0", "O(1)", rename);
+  K("renamenx", 3, kW | kFast, 1, 2, 1, "@keyspace @write @fast", "RW access delete", "generic",
+    "Rename a key, only if the new key does not exist", "1.0.0", "O(1)", renamenx);
+  K("copy", -3, kW | kDenyOom, 1, 2, 1, "@keyspace @write @slow", "RO access", "generic",
+    "Copy a key", "6.2.0", "O(N) worst case for collections", copy);
+  K("dbsize", 1, kR | kFast, 0, 0, 0, "@keyspace @read @fast", "", "server",
+    "Return the number of keys in the selected database", "1.0.0", "O(1)", dbsize);
+  K("flushdb", -1, kW, 0, 0, 0, "@keyspace @write @slow @dangerous", "", "server",
+    "Remove all keys from the current database", "1.0.0", "O(N)", flush);
+  K("flushall", -1, kW, 0, 0, 0, "@keyspace @write @slow @dangerous", "", "server",
+    "Remove all keys from all databases", "1.0.0", "O(N)", flush);
+
+  CommandSpec object = make_spec({"object", -2, 0, 0, 0, 0, "@slow", "", "generic",
+                                  "A container for object introspection commands", "2.2.3",
+                                  "Depends on subcommand.", container});
+  auto osub = [&](const char* name, std::string_view summary, CommandHandler h) {
+    object.subcommands.push_back(make_spec({name, 3, kR, 2, 2, 1, "@keyspace @read @slow", "RO",
+                                            "generic", summary, "2.2.3", "O(1)", h}));
+  };
+  osub("object|encoding", "Inspect the internal encoding of a Redis object", object_encoding);
+  osub("object|freq", "Get the logarithmic access frequency counter of a Redis object",
+       object_freq);
+  osub("object|idletime", "Get the time since a Redis object was last accessed", object_idletime);
+  osub("object|refcount", "Get the number of references to the value of the key", object_refcount);
+  object.subcommands.push_back(make_spec(
+      {"object|help", 2, kLoading | kStale, 0, 0, 0, "@keyspace @slow", "", "generic",
+       "Show helpful text about the different subcommands", "6.2.0", "O(1)", object_help}));
+  t.add(std::move(object));
+
+  CommandSpec memory = make_spec({"memory", -2, 0, 0, 0, 0, "@slow", "", "server",
+                                  "A container for memory diagnostics commands", "4.0.0",
+                                  "Depends on subcommand.", container});
+  memory.subcommands.push_back(make_spec({"memory|usage", -3, kR, 2, 2, 1, "@read @slow", "RO",
+                                          "server", "Estimate the memory usage of a key", "4.0.0",
+                                          "O(N) where N is the number of samples.", memory_usage}));
+  memory.subcommands.push_back(make_spec(
+      {"memory|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "", "server",
+       "Show helpful text about the different subcommands", "4.0.0", "O(1)", memory_help}));
+  t.add(std::move(memory));
+}
+
 }  // namespace apiary::resp

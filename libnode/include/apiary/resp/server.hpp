@@ -76,6 +76,7 @@ class Server {
 
   const CommandTable& commands() const { return commands_; }
   ServerConfig& config() { return config_; }
+  const ServerConfig& config() const { return config_; }
   ServerStats& stats() { return stats_; }
   const ServerIdentity& identity() const { return identity_; }
   TimePoint started() const { return started_; }
