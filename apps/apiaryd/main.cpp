@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -31,12 +32,35 @@ struct HostPort : CLI::Validator {
   }
 };
 
+// Redis's memory syntax: 1000, 1k (10^3), 1kb (2^10), 1m, 1mb, 1g, 1gb.
+bool parse_bytes(std::string text, std::size_t& out) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return false;
+  const std::string unit = text.substr(digits);
+  std::size_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k") mult = 1000;
+  else if (unit == "kb") mult = 1024;
+  else if (unit == "m") mult = 1000 * 1000;
+  else if (unit == "mb") mult = 1024 * 1024;
+  else if (unit == "g") mult = 1000 * 1000 * 1000;
+  else if (unit == "gb") mult = std::size_t{1024} * 1024 * 1024;
+  else return false;
+  out = std::stoull(text.substr(0, digits)) * mult;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   apiary::NodeConfig config;
   std::string log_level = "info";
   std::string seeds_csv;
+  std::string bind_ip = "0.0.0.0";
+  int port = 6379;
+  std::string maxmemory = "0";
 
   CLI::App app{
       "apiaryd - an Apiary cache node.\n"
@@ -59,6 +83,21 @@ int main(int argc, char** argv) {
   app.add_option("--http-addr", config.http_addr,
                  "HTTP admin address (/healthz, /v1/members); empty disables it")
       ->check(host_port);
+  app.add_option("--port", port, "Redis protocol (RESP) port; 0 picks a free port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--bind", bind_ip, "IPv4 address the Redis protocol port listens on")
+      ->check(CLI::ValidIPV4)
+      ->capture_default_str();
+  app.add_option("--maxmemory", maxmemory,
+                 "Memory limit for data, Redis syntax (100mb, 2gb); 0 means no limit")
+      ->capture_default_str();
+  app.add_option("--maxmemory-policy", config.maxmemory_policy,
+                 "What to do at the limit: noeviction, allkeys-lru, allkeys-lfu, "
+                 "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl")
+      ->check(CLI::IsMember({"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+                             "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}))
+      ->capture_default_str();
   app.add_option("--cluster-name", config.cluster_name,
                  "Members only talk to members with the same cluster name")
       ->capture_default_str();
@@ -95,6 +134,12 @@ int main(int argc, char** argv) {
       start = comma + 1;
     }
   }
+  if (!parse_bytes(maxmemory, config.maxmemory)) {
+    std::fprintf(stderr, "--maxmemory: '%s' is not a size (examples: 0, 100mb, 2gb)\n",
+                 maxmemory.c_str());
+    return 2;
+  }
+  config.client_addr = bind_ip + ":" + std::to_string(port);
   if (config.cluster_name.empty() || config.cluster_name.size() > 64) {
     std::fprintf(stderr, "--cluster-name must be 1 to 64 characters\n");
     return 2;
@@ -117,8 +162,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Machine-readable line for scripts and tests that start nodes on port 0.
-  std::printf("apiaryd ready name=%s gossip=%s http=%s\n", (*node)->name().c_str(),
-              (*node)->gossip_addr().c_str(),
+  std::printf("apiaryd ready name=%s gossip=%s redis=%s http=%s\n", (*node)->name().c_str(),
+              (*node)->gossip_addr().c_str(), (*node)->client_addr().c_str(),
               (*node)->http_addr().empty() ? "-" : (*node)->http_addr().c_str());
   std::fflush(stdout);
 

@@ -17,7 +17,10 @@
 #include <spdlog/spdlog.h>
 
 #include "apiary/http/admin_server.hpp"
+#include "apiary/resp/server.hpp"
 #include "apiary/runtime/event_loop.hpp"
+#include "apiary/runtime/resp_listener.hpp"
+#include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
 
 namespace apiary {
@@ -69,6 +72,7 @@ struct Node::Impl {
   std::string name;
   std::string advertise;
   std::string http_bound;
+  std::string client_bound;
 
   zmq::context_t context{1};  // outlives every socket below
   std::unique_ptr<zmqx::Mailbox> gossip_box;
@@ -76,6 +80,11 @@ struct Node::Impl {
   EventLoop loop;
   std::thread thread;
   std::unique_ptr<http::AdminServer> admin;
+  // Declared in dependency order: connections unregister from the server, the server points
+  // at the store, and the listener unwatches its fds from the loop when destroyed.
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<resp::Server> resp_server;
+  std::unique_ptr<runtime::RespListener> resp_listener;
 
   EventLoop::TimerId swim_timer = 0;
   TimePoint swim_timer_at = kNever;
@@ -143,6 +152,76 @@ struct Node::Impl {
     gossip_box->close_idle_peers(core_now());
     loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });
   }
+
+  // Redis runs its active expiry 10 times a second (hz 10); so do we.
+  void expire_cycle() {
+    store->active_expire_cycle(runtime::wall_now());
+    loop.schedule(core_now() + std::chrono::milliseconds(100), [this] { expire_cycle(); });
+  }
+
+  void cluster_info(std::string& out) {
+    std::lock_guard<std::mutex> lock(snapshot_mutex);
+    std::size_t alive = 0;
+    for (const auto& m : snapshot) {
+      if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) {
+        ++alive;
+      }
+    }
+    out += "cluster_enabled:1\r\n";
+    out += "cluster_name:" + config.cluster_name + "\r\n";
+    out += "cluster_node:" + name + "\r\n";
+    out += "cluster_known_members:" + std::to_string(snapshot.size()) + "\r\n";
+    out += "cluster_alive_members:" + std::to_string(alive) + "\r\n";
+    std::size_t i = 0;
+    for (const auto& m : snapshot) {
+      out += "member" + std::to_string(i++) + ":name=" + m.name + ",addr=" + m.addr +
+             ",state=" + std::string(gossip::to_string(m.state)) +
+             ",incarnation=" + std::to_string(m.incarnation.value) +
+             ",client_addr=" + (m.meta.client_addr.empty() ? "-" : m.meta.client_addr) + "\r\n";
+    }
+  }
+
+  Status start_data_path(std::uint64_t seed) {
+    store::StoreConfig store_config;
+    // One actor id per process lifetime: the name hashed with a random nonce, so a restarted
+    // node never reuses dots it issued before it lost its memory.
+    std::uint64_t mix = seed;
+    for (char c : name) mix = (mix ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    store_config.self = NodeId{splitmix64(mix)};
+    store_config.seed = seed;
+    store_config.maxmemory = config.maxmemory;
+    auto policy = store::parse_eviction_policy(config.maxmemory_policy);
+    if (!policy) {
+      return make_error(StatusCode::invalid_argument,
+                        "unknown maxmemory policy '" + config.maxmemory_policy + "'");
+    }
+    store_config.policy = *policy;
+    store = std::make_unique<store::Store>(store_config);
+    if (config.client_addr.empty()) return Status::Ok();
+
+    resp::ServerIdentity identity;
+    identity.node_name = name;
+    char run_id[41];
+    std::uint64_t id_state = seed;
+    for (int i = 0; i < 40; i += 16) {
+      std::snprintf(run_id + i, sizeof run_id - static_cast<std::size_t>(i), "%016llx",
+                    static_cast<unsigned long long>(splitmix64(id_state)));
+    }
+    run_id[40] = 0;
+    identity.run_id = run_id;
+    const auto colon = config.client_addr.rfind(':');
+    identity.tcp_port = std::atoi(config.client_addr.c_str() + colon + 1);
+    resp_server = std::make_unique<resp::Server>(identity);
+    resp_server->attach_store(store.get());
+    resp_server->set_info_section("cluster", [this](std::string& out) { cluster_info(out); });
+    auto listener = runtime::RespListener::start(loop, *resp_server, config.client_addr);
+    if (!listener.ok()) return listener.status();
+    resp_listener = std::move(listener).value();
+    client_bound = resp_listener->bound_addr();
+    resp_server->config().set_readonly("port", client_bound.substr(client_bound.rfind(':') + 1));
+    resp_server->config().set_readonly("bind", client_bound.substr(0, client_bound.rfind(':')));
+    return Status::Ok();
+  }
 };
 
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -175,13 +254,20 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->http_bound = impl->admin->bound_addr();
   }
 
+  std::random_device entropy;  // the runtime is where real randomness enters
+  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  if (auto data = impl->start_data_path(seed); !data.ok()) return data;
+
   gossip::LocalNode self;
   self.name = impl->name;
   self.addr = impl->advertise;
   self.meta.http_addr = impl->http_bound;
+  if (!impl->client_bound.empty()) {
+    // Publish a reachable client address: the advertised host with the bound port.
+    self.meta.client_addr = impl->advertise.substr(0, impl->advertise.rfind(':')) + ":" +
+                            impl->client_bound.substr(impl->client_bound.rfind(':') + 1);
+  }
   self.meta.tags = cfg.tags;
-  std::random_device entropy;  // the runtime is where real randomness enters
-  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
   const TimePoint now = core_now();
   impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
   impl->swim->join(now, cfg.seeds);
@@ -191,9 +277,13 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
                                  [raw](std::uint32_t) { raw->on_gossip_readable(); });
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
-  impl->loop.post([raw] { raw->housekeeping(); });
-  spdlog::info("node {} gossip on {} (advertised {}), http {}, cluster '{}', {} seed(s)",
+  impl->loop.post([raw] {
+    raw->housekeeping();
+    raw->expire_cycle();
+  });
+  spdlog::info("node {} gossip on {} (advertised {}), redis {}, http {}, cluster '{}', {} seed(s)",
                impl->name, impl->gossip_box->bound_addr(), impl->advertise,
+               impl->client_bound.empty() ? "off" : impl->client_bound,
                impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name,
                cfg.seeds.size());
   impl->thread = std::thread([raw] { raw->loop.run(); });
@@ -225,6 +315,7 @@ void Node::stop() {
     impl_->loop.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     if (impl_->admin) impl_->admin->stop();
+    if (impl_->resp_listener) impl_->resp_listener->shutdown();
   });
 }
 
@@ -238,6 +329,7 @@ Node::~Node() {
 const std::string& Node::name() const { return impl_->name; }
 const std::string& Node::gossip_addr() const { return impl_->advertise; }
 const std::string& Node::http_addr() const { return impl_->http_bound; }
+const std::string& Node::client_addr() const { return impl_->client_bound; }
 
 std::vector<gossip::Member> Node::members() const {
   std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);

@@ -37,6 +37,7 @@ class Node {
   const std::string& name() const;
   const std::string& gossip_addr() const;  // advertised host:port
   const std::string& http_addr() const;    // bound host:port, "" when off
+  const std::string& client_addr() const;  // bound RESP host:port, "" when off
 
   std::vector<gossip::Member> members() const;
   gossip::SwimStats gossip_stats() const;

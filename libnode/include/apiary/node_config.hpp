@@ -3,6 +3,8 @@
 // defaults.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +25,13 @@ struct NodeConfig {
   std::vector<std::string> seeds;
   // HTTP admin endpoint ("host:port"); empty turns it off.
   std::string http_addr;
+  // Redis protocol endpoint ("ipv4:port"; port 0 picks a free port); empty turns it off.
+  std::string client_addr;
+  // Memory limit for stored data in bytes (0 = none) and what to do when it is reached
+  // (Redis's policy names: noeviction, allkeys-lru, allkeys-lfu, allkeys-random,
+  // volatile-lru, volatile-lfu, volatile-random, volatile-ttl).
+  std::size_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
   // Free-form labels published to other members.

@@ -44,8 +44,9 @@ class Daemon {
  public:
   Daemon(std::string name, std::vector<std::string> extra_args) : name_(std::move(name)) {
     log_path_ = scratch_dir() / (name_ + "-" + std::to_string(counter()++) + ".log");
-    std::vector<std::string> args = {APIARYD_PATH, "--name", name_, "--gossip-addr",
-                                     "127.0.0.1:0", "--http-addr", "127.0.0.1:0"};
+    std::vector<std::string> args = {APIARYD_PATH,  "--name",      name_,         "--gossip-addr",
+                                     "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--bind",
+                                     "127.0.0.1",   "--port",      "0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     spawn(args);
     wait_ready();
@@ -57,6 +58,8 @@ class Daemon {
   const std::string& name() const { return name_; }
   const std::string& gossip() const { return gossip_; }
   const std::string& http() const { return http_; }
+  const std::string& redis() const { return redis_; }
+  std::string redis_port() const { return redis_.substr(redis_.rfind(':') + 1); }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
@@ -114,14 +117,16 @@ class Daemon {
   }
 
   void wait_ready() {
-    static const std::regex ready(R"(apiaryd ready name=(\S+) gossip=(\S+) http=(\S+))");
+    static const std::regex ready(
+        R"(apiaryd ready name=(\S+) gossip=(\S+) redis=(\S+) http=(\S+))");
     const auto end = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < end) {
       std::smatch m;
       const std::string text = log();
       if (std::regex_search(text, m, ready)) {
         gossip_ = m[2];
-        http_ = m[3];
+        redis_ = m[3];
+        http_ = m[4];
         return;
       }
       int status = 0;
@@ -138,6 +143,7 @@ class Daemon {
   std::filesystem::path log_path_;
   pid_t pid_ = -1;
   std::string gossip_;
+  std::string redis_;
   std::string http_;
 };
 

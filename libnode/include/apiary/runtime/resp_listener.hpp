@@ -1,0 +1,65 @@
+// RespListener: the TCP side of the Redis protocol. Accepts clients on one listening socket,
+// reads their bytes into resp::Connection objects, writes the replies back and closes
+// connections when the protocol layer says so. All of it runs on the node's event loop.
+//
+// I/O policy: one read of up to 64 KiB per readiness event and client, then one write
+// attempt right away; only a client whose reply did not fit in the socket buffer is watched
+// for writability, and it is not read from until its output drains (back-pressure, as
+// redis-server does).
+//
+// Thread safety: loop thread only (create it there or before the loop runs).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "apiary/base/status.hpp"
+#include "apiary/runtime/event_loop.hpp"
+
+namespace apiary::resp {
+class Server;
+class Connection;
+}  // namespace apiary::resp
+
+namespace apiary::runtime {
+
+class RespListener {
+ public:
+  // Binds "host:port" (port 0 picks a free port, see bound_addr()).
+  static Result<std::unique_ptr<RespListener>> start(EventLoop& loop, resp::Server& server,
+                                                     const std::string& bind_addr);
+  ~RespListener();
+  RespListener(const RespListener&) = delete;
+  RespListener& operator=(const RespListener&) = delete;
+
+  const std::string& bound_addr() const { return bound_addr_; }
+  std::size_t client_count() const { return clients_.size(); }
+
+  // Delivers a reply that a command promised (Outcome::pending) to client `id`.
+  void complete(std::uint64_t client_id, std::uint64_t token, std::string_view reply);
+  // Closes every client and the listening socket.
+  void shutdown();
+
+ private:
+  struct Client;
+  RespListener(EventLoop& loop, resp::Server& server);
+  void on_accept();
+  void on_client_event(int fd, std::uint32_t ready);
+  void flush(Client& c);
+  void close_client(int fd);
+  void after_server_changes();
+  void arm_timer();
+
+  EventLoop& loop_;
+  resp::Server& server_;
+  int listen_fd_ = -1;
+  std::string bound_addr_;
+  std::unordered_map<int, std::unique_ptr<Client>> clients_;
+  std::unordered_map<std::uint64_t, int> fd_by_id_;
+  EventLoop::TimerId timer_ = 0;
+  TimePoint timer_at_ = kNever;
+  std::string read_buffer_;
+};
+
+}  // namespace apiary::runtime

@@ -1,0 +1,221 @@
+#include "apiary/runtime/resp_listener.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "apiary/resp/connection.hpp"
+#include "apiary/resp/server.hpp"
+
+namespace apiary::runtime {
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+std::string sockaddr_text(const sockaddr_in& sin) {
+  char buf[INET_ADDRSTRLEN] = "?";
+  ::inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof buf);
+  return std::string(buf) + ":" + std::to_string(ntohs(sin.sin_port));
+}
+}  // namespace
+
+struct RespListener::Client {
+  int fd = -1;
+  std::unique_ptr<resp::Connection> conn;
+  bool want_write = false;
+};
+
+Result<std::unique_ptr<RespListener>> RespListener::start(EventLoop& loop, resp::Server& server,
+                                                          const std::string& bind_addr) {
+  const auto colon = bind_addr.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    auto [p, ec] = std::from_chars(bind_addr.data() + colon + 1,
+                                   bind_addr.data() + bind_addr.size(), port);
+    if (ec != std::errc() || p != bind_addr.data() + bind_addr.size() || port > 65535) port = -1;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  const std::string host = colon == std::string::npos ? "" : bind_addr.substr(0, colon);
+  if (port < 0 || ::inet_pton(AF_INET, host == "*" ? "0.0.0.0" : host.c_str(),
+                              &addr.sin_addr) != 1) {
+    return make_error(StatusCode::invalid_argument,
+                      "client address '" + bind_addr + "' is not IPV4:PORT");
+  }
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+
+  std::unique_ptr<RespListener> self(new RespListener(loop, server));
+  self->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (self->listen_fd_ < 0) {
+    return make_error(StatusCode::io_error, std::string("socket: ") + std::strerror(errno));
+  }
+  const int one = 1;
+  ::setsockopt(self->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(self->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(self->listen_fd_, 511) != 0) {
+    return make_error(StatusCode::io_error,
+                      "cannot listen on " + bind_addr + ": " + std::strerror(errno));
+  }
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(self->listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  self->bound_addr_ = host + ":" + std::to_string(ntohs(bound.sin_port));
+  RespListener* raw = self.get();
+  auto status = loop.watch(self->listen_fd_, EventLoop::kReadable,
+                           [raw](std::uint32_t) { raw->on_accept(); });
+  if (!status.ok()) return status;
+  self->read_buffer_.resize(kReadChunk);
+  return self;
+}
+
+RespListener::RespListener(EventLoop& loop, resp::Server& server) : loop_(loop), server_(server) {}
+
+RespListener::~RespListener() { shutdown(); }
+
+void RespListener::shutdown() {
+  while (!clients_.empty()) close_client(clients_.begin()->first);
+  if (listen_fd_ >= 0) {
+    loop_.unwatch(listen_fd_);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  if (timer_ != 0) loop_.cancel(timer_);
+  timer_ = 0;
+}
+
+void RespListener::on_accept() {
+  for (;;) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE...): try at the next event
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in local{};
+    socklen_t local_len = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len);
+
+    auto client = std::make_unique<Client>();
+    client->fd = fd;
+    client->conn = server_.connect(core_now(), {sockaddr_text(peer), sockaddr_text(local), fd});
+    fd_by_id_[client->conn->id()] = fd;
+    Client* raw = client.get();
+    clients_.emplace(fd, std::move(client));
+    if (!loop_.watch(fd, EventLoop::kReadable,
+                     [this, fd](std::uint32_t ready) { on_client_event(fd, ready); })
+             .ok()) {
+      close_client(fd);
+      continue;
+    }
+    flush(*raw);  // a rejected client (maxclients) gets its error right away
+  }
+}
+
+void RespListener::on_client_event(int fd, std::uint32_t ready) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if ((ready & EventLoop::kWritable) != 0) {
+    flush(c);
+    if (clients_.find(fd) == clients_.end()) return;
+  }
+  if ((ready & EventLoop::kReadable) != 0 && !c.want_write) {
+    const ssize_t n = ::read(fd, read_buffer_.data(), read_buffer_.size());
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      close_client(fd);
+      return;
+    }
+    if (n > 0) {
+      c.conn->feed(core_now(), wall_now(),
+                   std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+      flush(c);
+    }
+  }
+  after_server_changes();
+}
+
+void RespListener::flush(Client& c) {
+  const int fd = c.fd;
+  while (!c.conn->output().empty()) {
+    const auto out = c.conn->output();
+    const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      c.conn->consume_output(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    close_client(fd);
+    return;
+  }
+  const bool pending_output = !c.conn->output().empty();
+  if (!pending_output && c.conn->should_close()) {
+    close_client(fd);
+    return;
+  }
+  if (pending_output != c.want_write) {
+    c.want_write = pending_output;
+    // While output is stuck, stop reading: the client must drain its replies first.
+    (void)loop_.modify(fd, pending_output ? EventLoop::kWritable : EventLoop::kReadable);
+  }
+}
+
+void RespListener::close_client(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  loop_.unwatch(fd);
+  fd_by_id_.erase(it->second->conn->id());
+  clients_.erase(it);  // destroys the Connection, which unregisters from the Server
+  ::close(fd);
+}
+
+void RespListener::complete(std::uint64_t client_id, std::uint64_t token,
+                            std::string_view reply) {
+  auto id = fd_by_id_.find(client_id);
+  if (id == fd_by_id_.end()) return;
+  auto it = clients_.find(id->second);
+  if (it == clients_.end()) return;
+  it->second->conn->complete(resp::PendingToken{token}, reply, core_now(), wall_now());
+  flush(*it->second);
+  after_server_changes();
+}
+
+void RespListener::after_server_changes() {
+  for (resp::ClientId id : server_.take_closing()) {
+    auto fd = fd_by_id_.find(id);
+    if (fd == fd_by_id_.end()) continue;
+    auto it = clients_.find(fd->second);
+    if (it != clients_.end()) flush(*it->second);
+  }
+  arm_timer();
+}
+
+void RespListener::arm_timer() {
+  const TimePoint deadline = server_.next_deadline();
+  if (deadline == timer_at_) return;
+  if (timer_ != 0) loop_.cancel(timer_);
+  timer_ = 0;
+  timer_at_ = deadline;
+  if (deadline == kNever) return;
+  timer_ = loop_.schedule(deadline, [this] {
+    timer_ = 0;
+    timer_at_ = kNever;
+    for (resp::ClientId id : server_.on_timer(core_now(), wall_now())) {
+      auto fd = fd_by_id_.find(id);
+      if (fd == fd_by_id_.end()) continue;
+      auto it = clients_.find(fd->second);
+      if (it != clients_.end()) flush(*it->second);
+    }
+    after_server_changes();
+  });
+}
+
+}  // namespace apiary::runtime

@@ -1,0 +1,86 @@
+// A real apiaryd driven by redis-cli and by a Redis client library (redis-py), as a user
+// would: the replies must be the ones Redis gives.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "integration/support/daemon.hpp"
+
+using namespace apiary::test;
+
+namespace {
+
+// Runs a shell command, returns its stdout (stderr folded in) and exit status.
+std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string cli(const Daemon& d, const std::string& args) {
+  return run("redis-cli -h 127.0.0.1 -p " + d.redis_port() + " " + args).second;
+}
+
+}  // namespace
+
+TEST_CASE("redis-cli talks to apiaryd", "[integration][resp]") {
+  Daemon node("r1", {});
+  CHECK(cli(node, "PING") == "PONG\n");
+  CHECK(cli(node, "SET user:1 alice") == "OK\n");
+  CHECK(cli(node, "GET user:1") == "alice\n");
+  CHECK(cli(node, "GET nothing") == "\n");  // redis-cli prints (nil) only on a TTY
+  CHECK(cli(node, "INCR hits") == "1\n");
+  CHECK(cli(node, "INCRBY hits 9") == "10\n");
+  CHECK(cli(node, "DEL user:1 hits nothing") == "2\n");
+  CHECK(cli(node, "DBSIZE") == "0\n");
+  CHECK(cli(node, "SET k v EX 100") == "OK\n");
+  const int ttl = std::stoi(cli(node, "TTL k"));
+  CHECK(ttl > 90);
+  CHECK(ttl <= 100);
+  CHECK(cli(node, "FOO bar").find("ERR unknown command 'FOO'") != std::string::npos);
+  CHECK(cli(node, "GET").find("ERR wrong number of arguments for 'get' command") !=
+        std::string::npos);
+  CHECK(cli(node, "INFO keyspace").find("db0:keys=1") != std::string::npos);
+  CHECK(cli(node, "INFO cluster").find("cluster_node:r1") != std::string::npos);
+}
+
+TEST_CASE("redis-benchmark runs against apiaryd without errors", "[integration][resp]") {
+  Daemon node("bench", {});
+  auto [status, out] = run("redis-benchmark -h 127.0.0.1 -p " + node.redis_port() +
+                           " -t set,get,incr,mset -n 2000 -c 10 -P 4 -q");
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("SET:") != std::string::npos);
+  CHECK(out.find("GET:") != std::string::npos);
+  CHECK(out.find("MSET") != std::string::npos);
+  CHECK(out.find("ERR") == std::string::npos);
+  // The node is still healthy afterwards.
+  CHECK(cli(node, "PING") == "PONG\n");
+}
+
+TEST_CASE("a Redis client library works unchanged", "[integration][resp]") {
+  Daemon node("py", {});
+  auto [status, out] = run(std::string("python3 ") + APIARY_SOURCE_DIR +
+                           "/tests/integration/clients/redis_py_check.py " + node.redis_port());
+  INFO(out);
+  CHECK(status == 0);
+}
+
+TEST_CASE("malformed RESP closes only the offending connection", "[integration][resp]") {
+  Daemon node("bad", {});
+  CHECK(cli(node, "SET survivor yes") == "OK\n");
+  // A hostile client: invalid multibulk length, then garbage.
+  auto [status, out] = run("printf '*abc\\r\\n' | timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                           node.redis_port() + "; cat >&3; timeout 2 cat <&3'");
+  INFO(out);
+  CHECK(out.find("Protocol error") != std::string::npos);
+  // The node keeps serving everyone else and lost nothing.
+  CHECK(cli(node, "GET survivor") == "yes\n");
+  CHECK(node.running());
+}
