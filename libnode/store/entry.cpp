@@ -1,0 +1,84 @@
+#include "entry.hpp"
+
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+namespace apiary::store::detail {
+
+std::string_view Entry::lww_value() const {
+  if (!complex()) return inline_value();
+  const data::Sibling* s = dvv()->lww();
+  return s != nullptr ? std::string_view(s->value) : std::string_view();
+}
+
+std::size_t entry_block_size(std::uint8_t flags, std::size_t key_len, std::size_t value_len) {
+  std::size_t n = sizeof(Entry) + ((flags & kHasExpiry) != 0 ? 16 : 0);
+  n += (flags & kComplex) != 0 ? 8 : 24 + value_len;
+  return n + key_len;
+}
+
+Entry* allocate_entry(std::uint8_t flags, std::string_view key, std::size_t value_len) {
+  const std::size_t size = entry_block_size(flags, key.size(), value_len);
+  void* mem = std::malloc(size);
+  if (mem == nullptr) throw std::bad_alloc();
+  Entry* e = new (mem) Entry{};
+  e->key_len = static_cast<std::uint32_t>(key.size());
+  e->value_len = (flags & kComplex) != 0 ? 0 : static_cast<std::uint32_t>(value_len);
+  e->lfu = kLfuInitial;
+  e->flags = flags;
+  if (e->has_expiry_block()) *e->expiry() = ExpiryBlock{0, kNotVolatile, 0};
+  if (!key.empty()) std::memcpy(e->base() + e->key_offset(), key.data(), key.size());
+  return e;
+}
+
+void free_entry(Entry* e) {
+  if (e == nullptr) return;
+  if (e->complex()) delete e->dvv();
+  std::free(e);
+}
+
+std::size_t chunk_size(std::size_t request) {
+  const std::size_t n = (request + 8 + 15) & ~static_cast<std::size_t>(15);
+  return n < 32 ? 32 : n;
+}
+
+namespace {
+template <typename T>
+std::size_t vector_bytes(const std::vector<T>& v) {
+  return v.capacity() == 0 ? 0 : chunk_size(v.capacity() * sizeof(T));
+}
+}  // namespace
+
+std::size_t entry_memory(const Entry* e) {
+  std::size_t n = chunk_size(entry_block_size(e->flags, e->key_len, e->value_len));
+  if (e->complex()) {
+    const data::DvvSet* v = e->dvv();
+    n += chunk_size(sizeof(data::DvvSet)) + vector_bytes(v->clock()) + vector_bytes(v->siblings());
+    for (const auto& s : v->siblings()) {
+      // libstdc++ keeps strings of up to 15 bytes inside the object.
+      if (s.value.capacity() > 15) n += chunk_size(s.value.capacity() + 1);
+    }
+  }
+  return n;
+}
+
+data::DvvSet load_version(const Entry* e) {
+  if (e->complex()) return *e->dvv();
+  const InlineClock* c = e->clock();
+  const NodeId actor{c->actor};
+  std::vector<data::ClockEntry> clock = {{actor, c->counter, HlcTimestamp{c->stamp}}};
+  std::vector<data::Sibling> siblings;
+  siblings.push_back(
+      data::Sibling{{actor, c->counter}, HlcTimestamp{c->stamp}, std::string(e->inline_value())});
+  return std::move(data::DvvSet::from_parts(std::move(clock), std::move(siblings))).value();
+}
+
+bool inlinable(const data::DvvSet& v) {
+  if (v.clock().size() != 1 || v.siblings().size() != 1) return false;
+  const auto& c = v.clock()[0];
+  const auto& s = v.siblings()[0];
+  return s.dot.actor == c.actor && s.dot.counter == c.counter && s.stamp == c.stamp;
+}
+
+}  // namespace apiary::store::detail

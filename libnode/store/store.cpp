@@ -1,0 +1,388 @@
+#include "apiary/store/store.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "apiary/data/partition.hpp"
+#include "store_impl.hpp"
+
+namespace apiary::store {
+
+using detail::Entry;
+using detail::Table;
+
+namespace {
+std::vector<NodeId> keep_set(const StoreConfig& c) {
+  std::vector<NodeId> keep = c.keep_actors;
+  keep.push_back(c.self);
+  return keep;
+}
+unsigned log2_exact(std::uint32_t v) {
+  unsigned bits = 0;
+  while ((1u << bits) < v) ++bits;
+  return bits;
+}
+}  // namespace
+
+Store::Impl::Impl(Store& owner, std::uint64_t seed, std::uint32_t partition_count)
+    : s(owner), rng(seed), partition_bits(log2_exact(partition_count)) {}
+
+std::uint64_t Store::Impl::order_of_key(std::string_view key) const {
+  return order_of(data::key_hash(key));
+}
+
+Store::Store(StoreConfig config) : config_(std::move(config)) {
+  if (!data::valid_partition_count(config_.partition_count)) {
+    config_.partition_count = data::kDefaultPartitionCount;
+  }
+  config_.keep_actors = keep_set(config_);
+  impl_ = std::make_unique<Impl>(*this, config_.seed, config_.partition_count);
+}
+
+Store::~Store() { clear(); }
+
+// ---- entry lifecycle --------------------------------------------------------------------
+
+std::size_t Store::Impl::find(std::string_view key, std::uint64_t order, WallTime now) {
+  const std::size_t slot = table.find(order, key);
+  if (slot == Table::npos) return slot;
+  if (table.entry_at(slot)->expired(now.ms)) {
+    erase_slot(slot);
+    ++s.stats_.expired;
+    return Table::npos;
+  }
+  return slot;
+}
+
+std::size_t Store::Impl::find_live(std::string_view key, std::uint64_t order, WallTime now) {
+  const std::size_t slot = find(key, order, now);
+  if (slot == Table::npos || table.entry_at(slot)->tombstone()) return Table::npos;
+  return slot;
+}
+
+void Store::Impl::register_volatile(Entry* e) {
+  if (!e->has_expiry()) return;
+  e->expiry()->volatile_index = static_cast<std::uint32_t>(volatile_keys.size());
+  volatile_keys.push_back(e);
+}
+
+void Store::Impl::unregister_volatile(Entry* e) {
+  if (!e->has_expiry()) return;
+  const std::uint32_t i = e->expiry()->volatile_index;
+  Entry* last = volatile_keys.back();
+  volatile_keys[i] = last;
+  last->expiry()->volatile_index = i;
+  volatile_keys.pop_back();
+}
+
+std::size_t Store::Impl::insert_entry(std::uint64_t order, Entry* e) {
+  s.entries_bytes_ += detail::entry_memory(e);
+  if (e->tombstone()) {
+    ++s.tombstones_;
+  } else {
+    ++s.live_keys_;
+  }
+  register_volatile(e);
+  return table.insert(order, e);
+}
+
+void Store::Impl::erase_slot(std::size_t slot) {
+  Entry* e = table.entry_at(slot);
+  s.entries_bytes_ -= detail::entry_memory(e);
+  if (e->tombstone()) {
+    --s.tombstones_;
+  } else {
+    --s.live_keys_;
+  }
+  unregister_volatile(e);
+  table.erase(slot);
+  detail::free_entry(e);
+}
+
+void Store::Impl::replace(std::size_t slot, Entry* fresh) {
+  Entry* old = table.entry_at(slot);
+  fresh->access_s = old->access_s;
+  fresh->lfu = old->lfu;
+  s.entries_bytes_ -= detail::entry_memory(old);
+  s.entries_bytes_ += detail::entry_memory(fresh);
+  if (old->tombstone() != fresh->tombstone()) {
+    if (fresh->tombstone()) {
+      --s.live_keys_;
+      ++s.tombstones_;
+    } else {
+      ++s.live_keys_;
+      --s.tombstones_;
+    }
+  }
+  unregister_volatile(old);
+  register_volatile(fresh);
+  table.entry_at(slot) = fresh;
+  detail::free_entry(old);
+}
+
+Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,
+                          std::optional<WallTime> expiry, WallTime now) {
+  const bool tomb = version.is_tombstone();
+  const bool inl = !tomb && detail::inlinable(version);
+  std::uint8_t flags = 0;
+  if (!inl) flags |= detail::kComplex;
+  if (tomb) flags |= detail::kTombstone | detail::kHasExpiry;
+  if (!tomb && expiry) flags |= detail::kHasExpiry;
+  const std::size_t value_len = inl ? version.siblings()[0].value.size() : 0;
+  Entry* e = detail::allocate_entry(flags, key, value_len);
+  e->access_s = static_cast<std::uint32_t>(now.ms / 1000);
+  if (tomb) {
+    e->expiry()->at_ms = (now + s.config_.tombstone_grace).ms;
+  } else if (expiry) {
+    e->expiry()->at_ms = expiry->ms;
+  }
+  if (inl) {
+    const data::Sibling& sib = version.siblings()[0];
+    *e->clock() = detail::InlineClock{sib.dot.actor.value, sib.dot.counter, sib.stamp.packed};
+    if (value_len > 0) std::memcpy(e->value_ptr(), sib.value.data(), value_len);
+  } else {
+    e->set_dvv(new data::DvvSet(std::move(version)));
+  }
+  return e;
+}
+
+void Store::Impl::store_version(std::string_view key, std::uint64_t order, std::size_t slot,
+                                data::DvvSet&& version, std::optional<WallTime> expiry,
+                                WallTime now) {
+  version.prune(s.config_.limits, s.config_.keep_actors);
+  const bool tomb = version.is_tombstone();
+  Entry* fresh = build(key, std::move(version), expiry, now);
+  if (slot == Table::npos) {
+    insert_entry(order, fresh);
+  } else {
+    replace(slot, fresh);
+  }
+  if (tomb) {
+    if (s.config_.tombstone_grace.count() <= 0) {
+      const std::size_t at = table.find(order, key);
+      if (at != Table::npos) {
+        erase_slot(at);
+        ++s.stats_.tombstones_collected;
+      }
+      return;
+    }
+    tombstone_queue.emplace_back(fresh->expiry()->at_ms, std::string(key));
+  }
+}
+
+// ---- reads ----------------------------------------------------------------------------
+
+std::optional<std::string_view> Store::get_value(std::string_view key, WallTime now) {
+  const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
+  if (slot == Table::npos) {
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  Entry* e = impl_->table.entry_at(slot);
+  ++stats_.hits;
+  impl_->touch(e, now);
+  return e->lww_value();
+}
+
+Result<ReadResult> Store::get(std::string_view key, WallTime now) {
+  const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
+  if (slot == Table::npos) {
+    ++stats_.misses;
+    return make_error(StatusCode::not_found, "no such key");
+  }
+  Entry* e = impl_->table.entry_at(slot);
+  ++stats_.hits;
+  impl_->touch(e, now);
+  data::DvvSet v = detail::load_version(e);
+  ReadResult out;
+  out.context = v.context();
+  out.siblings = v.siblings();
+  if (e->has_expiry()) out.expiry = WallTime{e->expiry()->at_ms};
+  return out;
+}
+
+bool Store::exists(std::string_view key, WallTime now) {
+  return impl_->find_live(key, impl_->order_of_key(key), now) != Table::npos;
+}
+
+// ---- writes ---------------------------------------------------------------------------
+
+namespace {
+std::optional<WallTime> apply_expiry(const Entry* e, ExpiryUpdate u) {
+  switch (u.kind) {
+    case ExpiryUpdate::Kind::clear:
+      return std::nullopt;
+    case ExpiryUpdate::Kind::set:
+      return u.at;
+    case ExpiryUpdate::Kind::keep:
+      break;
+  }
+  if (e != nullptr && e->has_expiry()) return WallTime{e->expiry()->at_ms};
+  return std::nullopt;
+}
+}  // namespace
+
+Status Store::put_local(std::string_view key, std::string_view value, WallTime now,
+                        ExpiryUpdate expiry) {
+  if (Status st = impl_->make_room(now); !st.ok()) return st;
+  const std::uint64_t order = impl_->order_of_key(key);
+  const std::size_t slot = impl_->find(key, order, now);
+  Entry* e = slot == Table::npos ? nullptr : impl_->table.entry_at(slot);
+  const std::optional<WallTime> new_expiry = apply_expiry(e, expiry);
+  // Fast path: this node's own inline entry, same value size, same expiry shape: rewrite
+  // the value and advance the dot in place.
+  if (e != nullptr && !e->complex() && !e->tombstone() && e->clock()->actor == config_.self.value &&
+      e->value_len == value.size() && e->has_expiry_block() == new_expiry.has_value()) {
+    detail::InlineClock* c = e->clock();
+    c->counter += 1;
+    c->stamp = hlc_.now(now).packed;
+    if (!value.empty()) std::memcpy(e->value_ptr(), value.data(), value.size());
+    if (new_expiry) e->expiry()->at_ms = new_expiry->ms;
+    impl_->touch(e, now);
+    return Status::Ok();
+  }
+  data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
+  const data::VersionVector ctx = v.context();
+  v.update(ctx, config_.self, hlc_.now(now), std::string(value));
+  impl_->store_version(key, order, slot, std::move(v), new_expiry, now);
+  return Status::Ok();
+}
+
+Status Store::put(std::string_view key, std::string_view value, const data::VersionVector& context,
+                  WallTime now, ExpiryUpdate expiry) {
+  if (Status st = impl_->make_room(now); !st.ok()) return st;
+  const std::uint64_t order = impl_->order_of_key(key);
+  const std::size_t slot = impl_->find(key, order, now);
+  Entry* e = slot == Table::npos ? nullptr : impl_->table.entry_at(slot);
+  const std::optional<WallTime> new_expiry = apply_expiry(e, expiry);
+  data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
+  v.update(context, config_.self, hlc_.now(now), std::string(value));
+  impl_->store_version(key, order, slot, std::move(v), new_expiry, now);
+  return Status::Ok();
+}
+
+Result<bool> Store::merge(std::string_view key, const data::DvvSet& remote,
+                          std::optional<WallTime> expiry, WallTime now) {
+  if (remote.empty()) return false;
+  for (const auto& sib : remote.siblings()) hlc_.update(now, sib.stamp);
+  const std::uint64_t order = impl_->order_of_key(key);
+  std::size_t slot = impl_->find(key, order, now);
+  if (slot == Table::npos) {
+    // A version that is already dead here adds nothing (every replica expires alike).
+    if (!remote.is_tombstone() && expiry && now.ms > expiry->ms) return false;
+    if (Status st = impl_->make_room(now); !st.ok()) return st;
+    slot = impl_->find(key, order, now);  // eviction may not touch it, but re-find anyway
+    if (slot == Table::npos) {
+      data::DvvSet v = remote;
+      impl_->store_version(key, order, slot, std::move(v), expiry, now);
+      return true;
+    }
+  }
+  Entry* e = impl_->table.entry_at(slot);
+  data::DvvSet local = detail::load_version(e);
+  const std::optional<WallTime> local_expiry =
+      e->has_expiry() ? std::optional<WallTime>(WallTime{e->expiry()->at_ms}) : std::nullopt;
+  std::optional<WallTime> merged_expiry;
+  switch (data::compare(local, remote)) {
+    case data::Order::before:
+      merged_expiry = expiry;
+      break;
+    case data::Order::after:
+      merged_expiry = local_expiry;
+      break;
+    case data::Order::equal:
+    case data::Order::concurrent:
+      // The later expiry (none = never) wins: commutative, and it never loses a write early.
+      if (local_expiry && expiry) merged_expiry = std::max(*local_expiry, *expiry);
+      break;
+  }
+  data::DvvSet merged = local;
+  merged.merge(remote);
+  merged.prune(config_.limits, config_.keep_actors);
+  if (merged == local && merged_expiry == local_expiry) return false;
+  if (Status st = impl_->make_room(now); !st.ok()) return st;
+  slot = impl_->table.find(order, key);
+  if (slot == Table::npos) {
+    impl_->store_version(key, order, slot, std::move(merged), merged_expiry, now);
+    return true;
+  }
+  const bool was_tombstone = impl_->table.entry_at(slot)->tombstone();
+  if (was_tombstone && merged.is_tombstone()) merged_expiry = std::nullopt;
+  impl_->store_version(key, order, slot, std::move(merged), merged_expiry, now);
+  const std::size_t after = impl_->table.find(order, key);
+  if (after != Table::npos && impl_->table.entry_at(after)->expired(now.ms)) {
+    impl_->erase_slot(after);
+    ++stats_.expired;
+  }
+  return true;
+}
+
+bool Store::del_local(std::string_view key, WallTime now) {
+  const std::uint64_t order = impl_->order_of_key(key);
+  const std::size_t slot = impl_->find_live(key, order, now);
+  if (slot == Table::npos) return false;
+  data::DvvSet v = detail::load_version(impl_->table.entry_at(slot));
+  v.remove(v.context(), config_.self, hlc_.now(now));
+  impl_->store_version(key, order, slot, std::move(v), std::nullopt, now);
+  return true;
+}
+
+bool Store::del(std::string_view key, const data::VersionVector& context, WallTime now) {
+  const std::uint64_t order = impl_->order_of_key(key);
+  const std::size_t slot = impl_->find_live(key, order, now);
+  if (slot == Table::npos) return false;
+  Entry* e = impl_->table.entry_at(slot);
+  data::DvvSet v = detail::load_version(e);
+  const std::size_t before = v.siblings().size();
+  const std::optional<WallTime> expiry =
+      e->has_expiry() ? std::optional<WallTime>(WallTime{e->expiry()->at_ms}) : std::nullopt;
+  v.remove(context, config_.self, hlc_.now(now));
+  const bool removed = v.siblings().size() < before;
+  impl_->store_version(key, order, slot, std::move(v), expiry, now);
+  return removed;
+}
+
+// ---- expiry -------------------------------------------------------------------------------
+
+namespace {
+// Rewrites the LWW value under a new local dot so that the expiry change replicates like
+// any write (siblings collapse to the LWW value, as a RESP client would see them).
+bool rewrite_expiry(Store& store, std::string_view key, std::optional<WallTime> at, WallTime now) {
+  auto value = store.get_value(key, now);
+  if (!value) return false;
+  const std::string copy(*value);
+  return store.put_local(key, copy, now, at ? ExpiryUpdate::set(*at) : ExpiryUpdate::clear()).ok();
+}
+}  // namespace
+
+bool Store::set_expiry(std::string_view key, WallTime at, WallTime now) {
+  const std::size_t hits = stats_.hits;
+  const std::size_t misses = stats_.misses;
+  const bool ok = rewrite_expiry(*this, key, at, now);
+  stats_.hits = hits;
+  stats_.misses = misses;
+  return ok;
+}
+
+bool Store::clear_expiry(std::string_view key, WallTime now) {
+  const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
+  if (slot == Table::npos || !impl_->table.entry_at(slot)->has_expiry()) return false;
+  const std::size_t hits = stats_.hits;
+  const std::size_t misses = stats_.misses;
+  const bool ok = rewrite_expiry(*this, key, std::nullopt, now);
+  stats_.hits = hits;
+  stats_.misses = misses;
+  return ok;
+}
+
+KeyTtl Store::ttl(std::string_view key, WallTime now) {
+  const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
+  if (slot == Table::npos) return {};
+  const Entry* e = impl_->table.entry_at(slot);
+  KeyTtl out;
+  out.exists = true;
+  if (e->has_expiry()) out.expiry = WallTime{e->expiry()->at_ms};
+  return out;
+}
+
+}  // namespace apiary::store

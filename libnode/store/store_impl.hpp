@@ -1,0 +1,78 @@
+// Internal: the state behind Store (table, volatile-key index, eviction pool, tombstone
+// queue, sampling generator) and the helpers the store_*.cpp files share.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apiary/base/rng.hpp"
+#include "apiary/store/store.hpp"
+#include "entry.hpp"
+#include "table.hpp"
+
+namespace apiary::store {
+
+struct PoolEntry {
+  std::uint64_t score = 0;  // larger = better eviction candidate
+  std::string key;
+};
+
+struct Store::Impl {
+  Impl(Store& owner, std::uint64_t seed, std::uint32_t partition_count);
+
+  // ---- entry lifecycle (store.cpp) ----
+  // Slot of the key's entry (live or tombstone), after removing it if it has expired.
+  std::size_t find(std::string_view key, std::uint64_t order, WallTime now);
+  // Slot of a live, unexpired entry or npos.
+  std::size_t find_live(std::string_view key, std::uint64_t order, WallTime now);
+  std::size_t insert_entry(std::uint64_t order, detail::Entry* e);
+  void erase_slot(std::size_t slot);
+  // Swaps a freshly built entry into `slot`, keeping the access bookkeeping.
+  void replace(std::size_t slot, detail::Entry* fresh);
+  detail::Entry* build(std::string_view key, data::DvvSet&& version, std::optional<WallTime> expiry,
+                       WallTime now);
+  // Writes `version` (already updated) back for `key`; slot may be npos for a new key.
+  void store_version(std::string_view key, std::uint64_t order, std::size_t slot,
+                     data::DvvSet&& version, std::optional<WallTime> expiry, WallTime now);
+  void register_volatile(detail::Entry* e);
+  void unregister_volatile(detail::Entry* e);
+
+  // ---- access bookkeeping and eviction (store_eviction.cpp) ----
+  void touch(detail::Entry* e, WallTime now);
+  std::uint8_t lfu_decayed(const detail::Entry* e, WallTime now) const;
+  Status make_room(WallTime now);
+  bool evict_one(WallTime now);
+  detail::Entry* sample_any();
+  void populate_pool(WallTime now, bool volatile_only);
+
+  Store& s;
+
+  // Order key: the hash rotated so that the partition id (its low bits) comes first.
+  std::uint64_t order_of(std::uint64_t hash) const {
+    return partition_bits == 0 ? hash : (hash >> partition_bits) | (hash << (64 - partition_bits));
+  }
+  std::uint64_t order_of_key(std::string_view key) const;
+  // First order key of a partition and of the next one (0 when it is the last).
+  std::uint64_t partition_begin(PartitionId p) const {
+    return partition_bits == 0 ? 0 : static_cast<std::uint64_t>(p.value) << (64 - partition_bits);
+  }
+  std::uint64_t bucket_of(std::uint64_t order) const {
+    return (order << partition_bits) >> (64 - 6);
+  }
+  PartitionId partition_of_order(std::uint64_t order) const {
+    return PartitionId{
+        partition_bits == 0 ? 0u : static_cast<std::uint32_t>(order >> (64 - partition_bits))};
+  }
+
+  detail::Table table;
+  std::vector<detail::Entry*> volatile_keys;  // entries with an expiry, any order
+  std::vector<PoolEntry> pool;                // sorted by score, ascending
+  std::deque<std::pair<std::int64_t, std::string>> tombstone_queue;  // (collect at, key)
+  Rng rng;
+  unsigned partition_bits = 0;
+};
+
+}  // namespace apiary::store
