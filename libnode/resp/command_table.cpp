@@ -98,6 +98,14 @@ const CommandSpec* CommandTable::find_subcommand(const CommandSpec& parent, std:
   return nullptr;
 }
 
+CommandSpec make_spec_for_test(std::string name, int arity, CommandHandler handler) {
+  CommandSpec s;
+  s.name = std::move(name);
+  s.arity = arity;
+  s.handler = handler;
+  return s;
+}
+
 const CommandTable& default_command_table() {
   static const CommandTable* table = [] {
     auto* t = new CommandTable();

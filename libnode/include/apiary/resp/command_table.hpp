@@ -82,6 +82,9 @@ class CommandTable {
   std::vector<const CommandSpec*> slots_;  // open addressing, power-of-two size
 };
 
+// A minimal spec (no keys, no docs): for tests and for embedders adding their own commands.
+CommandSpec make_spec_for_test(std::string name, int arity, CommandHandler handler);
+
 // The table with every command this server implements.
 const CommandTable& default_command_table();
 
