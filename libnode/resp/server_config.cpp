@@ -170,13 +170,20 @@ ServerConfig::ServerConfig() {
               }});
   };
   int_param("maxmemory", &ServerConfig::maxmemory_, 0, kMaxInt64, true);
-  int_param("maxmemory-samples", &ServerConfig::maxmemory_samples_, 1, 64, false);
+  int_param("maxmemory-samples", &ServerConfig::maxmemory_samples_, 1,
+            std::numeric_limits<int>::max(), false);
   int_param("timeout", &ServerConfig::timeout_, 0, std::numeric_limits<int>::max(), false);
   int_param("maxclients", &ServerConfig::maxclients_, 1, 4294967295LL, false);
   int_param("proto-max-bulk-len", &ServerConfig::proto_max_bulk_len_, 1024 * 1024, kMaxInt64, true);
   int_param("client-query-buffer-limit", &ServerConfig::query_buffer_limit_, 1024 * 1024, kMaxInt64,
             true);
-  int_param("hz", &ServerConfig::hz_, 1, 500, false);
+  // Redis accepts any hz and clamps it to [1, 500].
+  params_.push_back(Param{"hz", [](const ServerConfig& c) { return std::to_string(c.hz_); },
+                          [](ServerConfig& c, std::string_view v) {
+                            std::string err = set_int(c.hz_, v, 0, std::numeric_limits<int>::max());
+                            c.hz_ = std::clamp<std::int64_t>(c.hz_, 1, 500);
+                            return err;
+                          }});
   params_.push_back(
       Param{"maxmemory-policy", [](const ServerConfig& c) { return c.maxmemory_policy_; },
             [](ServerConfig& c, std::string_view v) -> std::string {

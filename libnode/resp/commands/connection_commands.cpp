@@ -119,8 +119,10 @@ Outcome reset(CommandContext& ctx) {
 
 Outcome select(CommandContext& ctx) {
   auto db = to_int(ctx.argv[1]);
-  if (!db || *db < std::numeric_limits<int>::min() || *db > std::numeric_limits<int>::max()) {
+  if (!db) {
     ctx.reply.error(kNotInteger);
+  } else if (*db < std::numeric_limits<int>::min() || *db > std::numeric_limits<int>::max()) {
+    ctx.reply.error("value is out of range, value must between -2147483648 and 2147483647");
   } else if (*db != 0) {
     // One keyspace per cluster, as in Redis Cluster.
     ctx.reply.error("SELECT is not allowed in cluster mode");
@@ -226,7 +228,7 @@ Outcome client_list(CommandContext& ctx) {
       by_id = true;
       for (++i; i < ctx.argv.size(); ++i) {
         auto id = to_int(ctx.argv[i]);
-        if (!id || *id <= 0) {
+        if (!id) {
           ctx.reply.error("Invalid client ID");
           return Outcome::done();
         }

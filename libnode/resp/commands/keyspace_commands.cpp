@@ -175,7 +175,7 @@ Outcome ttl_generic(CommandContext& ctx, bool millis, bool absolute) {
   } else if (!t.expiry) {
     ctx.reply.integer(-1);
   } else if (absolute) {
-    ctx.reply.integer(millis ? t.expiry->ms : t.expiry->ms / 1000);
+    ctx.reply.integer(millis ? t.expiry->ms : (t.expiry->ms + 500) / 1000);  // Redis rounds
   } else {
     const std::int64_t left = std::max<std::int64_t>(0, t.expiry->ms - ctx.wall.ms);
     ctx.reply.integer(millis ? left : (left + 500) / 1000);
