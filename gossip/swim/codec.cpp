@@ -66,12 +66,12 @@ bool read_kind(Reader& r, MemberState& out) {
 // One piggybacked update: 4 fields, or 5 for alive (with meta).
 bool read_update(const msgpack::object& obj, UpdateView& out) {
   Reader r(obj, kUpdateFields);
-  if (!read_kind(r, out.kind) || !read_name(r, out.name) ||
-      !read_incarnation(r, out.incarnation) || !r.str(out.addr_or_from, kMaxAddrBytes) ||
-      out.addr_or_from.empty()) {
+  if (!read_kind(r, out.kind) || !read_name(r, out.name) || !read_incarnation(r, out.incarnation) ||
+      !r.str(out.addr_or_from, kMaxAddrBytes) || out.addr_or_from.empty()) {
     return false;
   }
-  if (out.kind == MemberState::alive) return r.size() == kUpdateFields + 1 && read_meta(r, out.meta);
+  if (out.kind == MemberState::alive)
+    return r.size() == kUpdateFields + 1 && read_meta(r, out.meta);
   return r.size() == kUpdateFields;
 }
 
@@ -295,8 +295,8 @@ std::vector<std::uint8_t> encode_accusation(MemberState kind, std::string_view n
   return out;
 }
 
-void pack_member_entry(Packer& p, MemberState state, std::string_view name,
-                       Incarnation incarnation, std::string_view addr, const MemberMeta* meta) {
+void pack_member_entry(Packer& p, MemberState state, std::string_view name, Incarnation incarnation,
+                       std::string_view addr, const MemberMeta* meta) {
   p.pack_array(kEntryFields);
   p.pack_uint8(static_cast<std::uint8_t>(state));
   wire::pack_str(p, name);

@@ -72,13 +72,13 @@ struct UpdateView {
 
 struct Message {
   wire::MessageType type{};
-  std::uint32_t seq = 0;           // ping, ping_req, ack, nack
-  std::string_view target;         // ping, ping_req
-  std::string_view target_addr;    // ping_req
-  bool flag = false;               // ping: you are suspected; ping_req: nack wanted; push_pull: join
-  Incarnation suspected;           // ping with flag set
-  std::vector<UpdateView> updates; // piggybacked updates, or the push-pull member list
-  msgpack::object_handle handle;   // owns the decoded tree the views point into
+  std::uint32_t seq = 0;         // ping, ping_req, ack, nack
+  std::string_view target;       // ping, ping_req
+  std::string_view target_addr;  // ping_req
+  bool flag = false;             // ping: you are suspected; ping_req: nack wanted; push_pull: join
+  Incarnation suspected;         // ping with flag set
+  std::vector<UpdateView> updates;  // piggybacked updates, or the push-pull member list
+  msgpack::object_handle handle;    // owns the decoded tree the views point into
 };
 
 // Decodes the payload of a membership message (type 1..31). Returns `malformed` (or

@@ -51,7 +51,8 @@ void MemberTable::index_erase(std::string_view name) {
   // bucket does not lie (cyclically) between the hole and their current position.
   for (std::size_t next = (hole + 1) & mask; index_[next] != kEmpty; next = (next + 1) & mask) {
     const std::size_t home = bucket_of(at(index_[next]).name);
-    const bool movable = hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
+    const bool movable =
+        hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
     if (movable) {
       index_[hole] = index_[next];
       hole = next;

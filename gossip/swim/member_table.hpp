@@ -31,7 +31,7 @@ inline constexpr Slot kNoSlot = UINT32_MAX;
 struct MemberRecord {
   std::string name;  // empty: free slot
   std::string addr;
-  MetaPtr meta;      // null: empty metadata
+  MetaPtr meta;  // null: empty metadata
   std::uint64_t incarnation : 62 = 0;
   std::uint64_t state : 2 = 0;
   TimePoint changed{};

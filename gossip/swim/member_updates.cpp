@@ -23,7 +23,9 @@ using detail::UpdateView;
 
 void Swim::State::apply_update(TimePoint now, const UpdateView& update) {
   switch (update.kind) {
-    case MemberState::alive: on_alive(now, update); break;
+    case MemberState::alive:
+      on_alive(now, update);
+      break;
     case MemberState::suspect:
       on_suspect(now, update.name, update.incarnation, update.addr_or_from);
       break;
@@ -37,17 +39,23 @@ void Swim::State::apply_update(TimePoint now, const UpdateView& update) {
 }
 
 // A remote member list. As in memberlist, a member the peer holds dead only makes us suspect
-// it: our own probes get a chance to disagree before we declare it.
+// it: our own probes get a chance to disagree before we declare it. A list entry does not say
+// who accused the member (the peer may only be echoing our own suspicion), so it never counts
+// as a confirmation of a suspicion already running; a new one is attributed to the peer.
 void Swim::State::merge_remote_state(TimePoint now, std::span<const UpdateView> entries,
                                      std::string_view sender) {
   for (const UpdateView& e : entries) {
     switch (e.kind) {
-      case MemberState::alive: on_alive(now, e); break;
+      case MemberState::alive:
+        on_alive(now, e);
+        break;
       case MemberState::left:
         on_dead(now, e.name, e.incarnation, e.name, MemberState::left);
         break;
       case MemberState::suspect:
-      case MemberState::dead: on_suspect(now, e.name, e.incarnation, sender); break;
+      case MemberState::dead:
+        on_suspect(now, e.name, e.incarnation, sender, /*can_confirm=*/false);
+        break;
     }
   }
 }
@@ -106,7 +114,7 @@ void Swim::State::add_member(TimePoint now, const UpdateView& u) {
 }
 
 void Swim::State::on_suspect(TimePoint now, std::string_view name, Incarnation inc,
-                             std::string_view from) {
+                             std::string_view from, bool can_confirm) {
   const Slot slot = members.find(name);
   if (slot == detail::kNoSlot) return;
   MemberRecord& r = members.at(slot);
@@ -115,7 +123,7 @@ void Swim::State::on_suspect(TimePoint now, std::string_view name, Incarnation i
     // Another accuser: an independent confirmation shortens the timeout (Lifeguard), and
     // re-gossiping it lets the others count it too.
     auto it = suspicions.find(name);
-    if (it == suspicions.end()) return;
+    if (!can_confirm || it == suspicions.end()) return;
     const TimePoint before = it->second.deadline();
     if (!it->second.confirm(from)) return;
     suspicion_deadlines.erase({before, it->first});
@@ -184,11 +192,12 @@ void Swim::State::start_suspicion(TimePoint now, const MemberRecord& record,
     k = static_cast<std::uint32_t>(config.suspicion_mult - 2);
     if (n < k + 2) k = 0;
   }
-  const Duration min = detail::suspicion_min_timeout(config.suspicion_mult, n, config.probe_interval);
+  const Duration min =
+      detail::suspicion_min_timeout(config.suspicion_mult, n, config.probe_interval);
   const Duration max =
       config.lifeguard ? min * static_cast<std::int64_t>(config.suspicion_max_timeout_mult) : min;
-  auto [it, inserted] =
-      suspicions.insert_or_assign(record.name, detail::Suspicion(now, from, k, min, max, record.inc()));
+  auto [it, inserted] = suspicions.insert_or_assign(
+      record.name, detail::Suspicion(now, from, k, min, max, record.inc()));
   (void)inserted;
   suspicion_deadlines.emplace(it->second.deadline(), it->first);
 }
@@ -220,7 +229,8 @@ void Swim::State::reclaim_tick(TimePoint now) {
     const Slot slot = members.find(name);
     if (slot == detail::kNoSlot) continue;
     const MemberRecord& r = members.at(slot);
-    const bool gone = r.member_state() == MemberState::dead || r.member_state() == MemberState::left;
+    const bool gone =
+        r.member_state() == MemberState::dead || r.member_state() == MemberState::left;
     // A member that came back (or died again later) has a newer change time.
     if (gone && r.changed + config.dead_reclaim_time <= now) members.erase(slot);
   }

@@ -14,7 +14,9 @@ namespace {
 std::size_t hash_meta(const MemberMeta& m) {
   std::hash<std::string_view> h;
   std::size_t seed = h(m.client_addr);
-  auto mix = [&seed](std::size_t v) { seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2); };
+  auto mix = [&seed](std::size_t v) {
+    seed ^= v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  };
   mix(h(m.http_addr));
   mix(h(m.data_addr));
   for (const auto& [key, value] : m.tags) {

@@ -75,8 +75,8 @@ void Swim::State::finish_probe(TimePoint now) {
   if (config.lifeguard) {
     // Missing nacks mean our own messages are not getting through: blame ourselves a bit.
     const std::size_t nacks = std::min(probe.nacks, probe.expected_nacks);
-    awareness.apply(probe.expected_nacks > 0 ? static_cast<std::int64_t>(probe.expected_nacks - nacks)
-                                             : 1);
+    awareness.apply(
+        probe.expected_nacks > 0 ? static_cast<std::int64_t>(probe.expected_nacks - nacks) : 1);
   }
   on_suspect(now, probe.target, probe.incarnation, self.name);
 }

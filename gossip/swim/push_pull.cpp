@@ -54,10 +54,24 @@ void Swim::State::join_retry_tick(TimePoint now) {
 void Swim::State::push_pull_tick(TimePoint now) {
   next_push_pull = now + detail::push_pull_scale(config.push_pull_interval, alive_members);
   if (left) return;
-  const auto peer = random_members(1, [](const MemberRecord& r) {
-    return r.member_state() == MemberState::alive;
-  });
-  if (!peer.empty()) send_push_pull(members.at(peer.front()).addr, wire::MessageType::push_pull, false);
+  const auto peer = random_members(
+      1, [](const MemberRecord& r) { return r.member_state() == MemberState::alive; });
+  if (!peer.empty())
+    send_push_pull(members.at(peer.front()).addr, wire::MessageType::push_pull, false);
+  recontact_seed();
+}
+
+// If the seeds went down and came back as a cluster of their own (after everyone here had
+// forgotten them), neither side would ever hear of the other. So every push-pull round, one
+// random seed that is not a live member gets a push-pull too. O(members) per round.
+void Swim::State::recontact_seed() {
+  if (seeds.empty() || join_state != JoinState::joined) return;
+  const std::string& seed = seeds[rng.uniform(seeds.size())];
+  for (Slot s = 0; s < members.slot_end(); ++s) {
+    const MemberRecord& r = members.at(s);
+    if (r.in_use() && r.alive_or_suspect() && r.addr == seed) return;
+  }
+  send_push_pull(seed, wire::MessageType::push_pull, false);
 }
 
 void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bool join_request) {

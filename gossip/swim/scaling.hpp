@@ -31,7 +31,8 @@ inline Duration suspicion_min_timeout(std::size_t mult, std::size_t n, Duration 
 inline Duration push_pull_scale(Duration interval, std::size_t n) {
   constexpr std::size_t kThreshold = 32;
   if (n <= kThreshold) return interval;
-  const double mult = std::ceil(std::log2(static_cast<double>(n)) - std::log2(double{kThreshold})) + 1.0;
+  const double mult =
+      std::ceil(std::log2(static_cast<double>(n)) - std::log2(double{kThreshold})) + 1.0;
   return interval * static_cast<std::int64_t>(mult);
 }
 

@@ -46,7 +46,10 @@ struct Swim::State {
   void merge_remote_state(TimePoint now, std::span<const detail::UpdateView> entries,
                           std::string_view sender);
   void on_alive(TimePoint now, const detail::UpdateView& update);
-  void on_suspect(TimePoint now, std::string_view name, Incarnation inc, std::string_view from);
+  // `from` is the accuser; `can_confirm` false for hearsay that must not count as an
+  // independent confirmation of a running suspicion.
+  void on_suspect(TimePoint now, std::string_view name, Incarnation inc, std::string_view from,
+                  bool can_confirm = true);
   // `kind` is dead or left.
   void on_dead(TimePoint now, std::string_view name, Incarnation inc, std::string_view from,
                MemberState kind);
@@ -97,6 +100,7 @@ struct Swim::State {
   void contact_seeds();
   void join_retry_tick(TimePoint now);
   void push_pull_tick(TimePoint now);
+  void recontact_seed();
   void send_push_pull(std::string_view to, wire::MessageType type, bool join);
   void on_push_pull(TimePoint now, const wire::EnvelopeHeader& from, const detail::Message& msg);
   void contact_unknown_accuser(TimePoint now, const wire::EnvelopeHeader& from);
@@ -144,7 +148,7 @@ struct Swim::State {
   std::vector<detail::Slot> probe_order;
   std::size_t probe_cursor = 0;
   Probe probe;
-  std::map<std::uint32_t, Relay> relays;                         // by our ping's seq
+  std::map<std::uint32_t, Relay> relays;                            // by our ping's seq
   std::deque<std::pair<TimePoint, std::uint32_t>> relay_deadlines;  // FIFO: constant timeout
   std::uint32_t next_seq = 1;
   TimePoint next_probe{};

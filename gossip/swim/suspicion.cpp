@@ -23,11 +23,13 @@ bool Suspicion::confirm(std::string_view from) {
 
 Duration Suspicion::timeout(std::uint32_t n, std::uint32_t k, Duration min, Duration max) {
   if (k == 0) return min;
-  const double frac = std::log(static_cast<double>(n) + 1.0) / std::log(static_cast<double>(k) + 1.0);
+  const double frac =
+      std::log(static_cast<double>(n) + 1.0) / std::log(static_cast<double>(k) + 1.0);
   const double max_s = std::chrono::duration<double>(max).count();
   const double min_s = std::chrono::duration<double>(min).count();
   const double raw_s = max_s - frac * (max_s - min_s);
-  const Duration t = std::chrono::milliseconds(static_cast<std::int64_t>(std::floor(1000.0 * raw_s)));
+  const Duration t =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::floor(1000.0 * raw_s)));
   return std::max(t, min);
 }
 

@@ -20,8 +20,8 @@ namespace apiary::gossip::detail {
 
 class Suspicion {
  public:
-  Suspicion(TimePoint start, std::string_view accuser, std::uint32_t k, Duration min,
-            Duration max, Incarnation incarnation);
+  Suspicion(TimePoint start, std::string_view accuser, std::uint32_t k, Duration min, Duration max,
+            Incarnation incarnation);
 
   // Counts `from` as a confirmation if it is new and more are still expected. Returns true
   // when it counted (the deadline may have moved earlier).

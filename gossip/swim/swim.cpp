@@ -1,8 +1,9 @@
 // Swim's public API, message dispatch and timer dispatch.
+#include "apiary/gossip/swim.hpp"
+
 #include <algorithm>
 #include <utility>
 
-#include "apiary/gossip/swim.hpp"
 #include "meta_pool.hpp"
 #include "state.hpp"
 
@@ -65,9 +66,15 @@ void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> by
   auto env = wire::decode_envelope(bytes, config.cluster_name, envelope_limits);
   if (!env.ok()) {
     switch (env.status().code()) {
-      case StatusCode::wrong_cluster: ++stats.foreign_cluster_dropped; break;
-      case StatusCode::unsupported: ++stats.unsupported_dropped; break;
-      default: ++stats.malformed_dropped; break;
+      case StatusCode::wrong_cluster:
+        ++stats.foreign_cluster_dropped;
+        break;
+      case StatusCode::unsupported:
+        ++stats.unsupported_dropped;
+        break;
+      default:
+        ++stats.malformed_dropped;
+        break;
     }
     return;
   }
@@ -98,11 +105,20 @@ void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> by
       break;
   }
   switch (from.type) {
-    case wire::MessageType::ping: on_ping(now, from, message); break;
-    case wire::MessageType::ping_req: on_ping_req(now, from, message); break;
-    case wire::MessageType::ack: on_ack(message); break;
-    case wire::MessageType::nack: on_nack(message); break;
-    default: break;
+    case wire::MessageType::ping:
+      on_ping(now, from, message);
+      break;
+    case wire::MessageType::ping_req:
+      on_ping_req(now, from, message);
+      break;
+    case wire::MessageType::ack:
+      on_ack(message);
+      break;
+    case wire::MessageType::nack:
+      on_nack(message);
+      break;
+    default:
+      break;
   }
   if (stats.refutations != refutations_before) contact_unknown_accuser(now, from);
 }
@@ -170,7 +186,8 @@ std::vector<Member> Swim::members() const {
     const auto& r = state_->members.at(s);
     if (r.in_use()) out.push_back(r.to_member());
   }
-  std::sort(out.begin(), out.end(), [](const Member& a, const Member& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const Member& a, const Member& b) { return a.name < b.name; });
   return out;
 }
 

@@ -175,8 +175,8 @@ class SwimCluster {
   using Wakeup = std::pair<TimePoint, std::size_t>;
 
   std::unique_ptr<gossip::Swim> make_swim(const Node& n) {
-    return std::make_unique<gossip::Swim>(n.config, gossip::LocalNode{n.name, addr_of(n.name), n.meta},
-                                          rng_.split(), now_);
+    return std::make_unique<gossip::Swim>(
+        n.config, gossip::LocalNode{n.name, addr_of(n.name), n.meta}, rng_.split(), now_);
   }
 
   void schedule(std::size_t i) {
@@ -201,7 +201,8 @@ class SwimCluster {
                          Delivery{i, to, std::move(out->bytes)});
     }
     while (auto e = n.swim->poll_event()) {
-      events_.push_back(RecordedEvent{now_, n.name, e->kind, e->member.name, e->member.incarnation});
+      events_.push_back(
+          RecordedEvent{now_, n.name, e->kind, e->member.name, e->member.incarnation});
     }
     schedule(i);
   }

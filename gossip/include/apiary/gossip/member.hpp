@@ -33,12 +33,12 @@ struct Member {
 };
 
 enum class MemberEventKind : std::uint8_t {
-  joined,     // first seen (or seen again after dead/left) as alive
-  suspect,    // alive -> suspect
-  alive,      // suspect -> alive (refuted)
-  dead,       // declared failed
-  left,       // announced a graceful leave
-  updated,    // metadata or address changed
+  joined,   // first seen (or seen again after dead/left) as alive; this node on join()
+  suspect,  // alive -> suspect
+  alive,    // suspect -> alive (refuted)
+  dead,     // declared failed
+  left,     // announced a graceful leave; this node on leave()
+  updated,  // metadata or address changed; this node on update_meta()
 };
 std::string_view to_string(MemberEventKind kind);
 

@@ -48,14 +48,14 @@ struct SwimStats {
   std::uint64_t bytes_sent = 0;
   std::uint64_t messages_received = 0;
   std::uint64_t bytes_received = 0;
-  std::uint64_t malformed_dropped = 0;      // undecodable or invalid payloads
+  std::uint64_t malformed_dropped = 0;  // undecodable or invalid payloads
   std::uint64_t foreign_cluster_dropped = 0;
-  std::uint64_t unsupported_dropped = 0;    // unknown version or message type
+  std::uint64_t unsupported_dropped = 0;  // unknown version or message type
   std::uint64_t probes = 0;
-  std::uint64_t indirect_probes = 0;        // probes that needed the ping-req phase
-  std::uint64_t refutations = 0;            // times this node bumped its incarnation
-  std::uint64_t push_pulls = 0;             // exchanges answered or completed
-  std::uint32_t local_health = 0;           // Lifeguard awareness score (0 = healthy)
+  std::uint64_t indirect_probes = 0;  // probes that needed the ping-req phase
+  std::uint64_t refutations = 0;      // times this node bumped its incarnation
+  std::uint64_t push_pulls = 0;       // exchanges answered or completed
+  std::uint32_t local_health = 0;     // Lifeguard awareness score (0 = healthy)
 };
 
 struct LocalNode {
@@ -98,7 +98,7 @@ class Swim {
   // All known members including this node, sorted by name.
   std::vector<Member> members() const;
   std::optional<Member> find(std::string_view name) const;
-  std::size_t alive_count() const;  // alive + suspect, including this node (until it leaves)
+  std::size_t alive_count() const;   // alive + suspect, including this node (until it leaves)
   std::size_t member_count() const;  // every member known, dead and left ones included
   const LocalNode& self() const;
   Incarnation incarnation() const;

@@ -17,9 +17,9 @@ struct SwimConfig {
   std::string cluster_name = "apiary";
 
   // Failure detection.
-  Duration probe_interval = 1s;        // one probe round per interval (scaled by local health)
-  Duration probe_timeout = 500ms;      // direct ack deadline before indirect probing
-  std::size_t indirect_checks = 3;     // members asked to ping-req a silent target
+  Duration probe_interval = 1s;     // one probe round per interval (scaled by local health)
+  Duration probe_timeout = 500ms;   // direct ack deadline before indirect probing
+  std::size_t indirect_checks = 3;  // members asked to ping-req a silent target
   // Minimum suspicion timeout = mult * max(1, log10(n)) * probe_interval (n = live members).
   // With Lifeguard a suspicion starts at max_timeout_mult * that minimum and shrinks towards
   // it as independent confirmations arrive (mult - 2 expected); plain SWIM uses the minimum.
