@@ -22,6 +22,14 @@ unsigned log2_exact(std::uint32_t v) {
   while ((1u << bits) < v) ++bits;
   return bits;
 }
+// Redis's proto-max-bulk-len default; also keeps lengths within the entry's 32-bit fields.
+constexpr std::size_t kMaxBytes = 512u << 20;
+Status check_sizes(std::string_view key, std::string_view value) {
+  if (key.size() > kMaxBytes || value.size() > kMaxBytes) {
+    return make_error(StatusCode::too_large, "key or value larger than 512 MiB");
+  }
+  return Status::Ok();
+}
 }  // namespace
 
 Store::Impl::Impl(Store& owner, std::uint64_t seed, std::uint32_t partition_count)
@@ -224,6 +232,7 @@ std::optional<WallTime> apply_expiry(const Entry* e, ExpiryUpdate u) {
 
 Status Store::put_local(std::string_view key, std::string_view value, WallTime now,
                         ExpiryUpdate expiry) {
+  if (Status st = check_sizes(key, value); !st.ok()) return st;
   if (Status st = impl_->make_room(now); !st.ok()) return st;
   const std::uint64_t order = impl_->order_of_key(key);
   const std::size_t slot = impl_->find(key, order, now);
@@ -250,6 +259,7 @@ Status Store::put_local(std::string_view key, std::string_view value, WallTime n
 
 Status Store::put(std::string_view key, std::string_view value, const data::VersionVector& context,
                   WallTime now, ExpiryUpdate expiry) {
+  if (Status st = check_sizes(key, value); !st.ok()) return st;
   if (Status st = impl_->make_room(now); !st.ok()) return st;
   const std::uint64_t order = impl_->order_of_key(key);
   const std::size_t slot = impl_->find(key, order, now);

@@ -1,0 +1,168 @@
+// Store micro-benchmarks: single-thread get and put over 1M keys (16-byte keys, 32-byte
+// values), and (with --memory-report) bytes per key for the same data set, measured from the
+// allocator (glibc mallinfo2) and from the store's own accounting.
+//
+//   store_bench --benchmark_filter=Store          # throughput
+//   store_bench --memory-report [keys]           # bytes/key (used by store_memory_vs_redis.sh)
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "apiary/store/store.hpp"
+
+using namespace apiary;
+using namespace apiary::store;
+
+namespace {
+
+constexpr std::size_t kKeys = 1'000'000;
+const WallTime kNow{1'700'000'000'000};
+
+std::string key_of(std::size_t i) {
+  std::string digits = std::to_string(i);
+  return "key:" + std::string(12 - std::min<std::size_t>(12, digits.size()), '0') + digits;
+}
+std::string value_of(std::size_t i) {
+  std::string digits = std::to_string(i);
+  return "value:" + std::string(26 - std::min<std::size_t>(26, digits.size()), '0') + digits;
+}
+
+struct Fixture {
+  Fixture() {
+    StoreConfig c;
+    c.self = NodeId{1};
+    store = std::make_unique<Store>(c);
+    keys.reserve(kKeys);
+    for (std::size_t i = 0; i < kKeys; ++i) {
+      keys.push_back(key_of(i));
+      if (!store->put_local(keys.back(), value_of(i), kNow).ok()) std::abort();
+    }
+  }
+  std::unique_ptr<Store> store;
+  std::vector<std::string> keys;
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+// A large odd stride visits every key once per kKeys steps in a cache-unfriendly order.
+constexpr std::size_t kStride = 611'953;
+
+void BM_StoreGet(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto v = f.store->get_value(f.keys[i], kNow);
+    benchmark::DoNotOptimize(v);
+    i = (i + kStride) % kKeys;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StoreGet);
+
+void BM_StoreGetMissing(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::vector<std::string> missing;
+  for (std::size_t i = 0; i < 4096; ++i) missing.push_back(key_of(kKeys + i));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto v = f.store->get_value(missing[i++ & 4095], kNow);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StoreGetMissing);
+
+void BM_StorePutOverwrite(benchmark::State& state) {
+  Fixture& f = fixture();
+  const std::string value = value_of(42);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(f.store->put_local(f.keys[i], value, kNow));
+    i = (i + kStride) % kKeys;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StorePutOverwrite);
+
+// Reference point measured in the same run: std::unordered_map<string, string> holding the
+// same 1M keys, same access order. Tells machine noise apart from store cost.
+void BM_UnorderedMapGet(benchmark::State& state) {
+  Fixture& f = fixture();
+  static const auto* map = [&] {
+    auto* m = new std::unordered_map<std::string, std::string>();
+    m->reserve(kKeys);
+    for (std::size_t i = 0; i < kKeys; ++i) (*m)[f.keys[i]] = value_of(i);
+    return m;
+  }();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto it = map->find(f.keys[i]);
+    benchmark::DoNotOptimize(it);
+    i = (i + kStride) % kKeys;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_UnorderedMapGet);
+
+// Fresh inserts into an empty store up to 1M keys (includes table growth).
+void BM_StorePutInsert1M(benchmark::State& state) {
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < kKeys; ++i) keys.push_back(key_of(i));
+  const std::string value = value_of(7);
+  for (auto _ : state) {
+    StoreConfig c;
+    c.self = NodeId{1};
+    Store s(c);
+    for (const auto& k : keys) benchmark::DoNotOptimize(s.put_local(k, value, kNow));
+    state.PauseTiming();
+    s.clear();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kKeys));
+}
+BENCHMARK(BM_StorePutInsert1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+int memory_report(std::size_t n) {
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(key_of(i));
+  malloc_trim(0);
+  const std::size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
+  StoreConfig c;
+  c.self = NodeId{1};
+  auto store = std::make_unique<Store>(c);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!store->put_local(keys[i], value_of(i), kNow).ok()) return 1;
+  }
+  const std::size_t after = mallinfo2().uordblks + mallinfo2().hblkhd;  // + mmapped blocks
+  std::printf("keys %zu\n", store->size());
+  std::printf("heap_bytes_per_key %.1f\n", static_cast<double>(after - before) / n);
+  std::printf("used_memory_per_key %.1f\n", static_cast<double>(store->used_memory()) / n);
+  std::printf("entry_bytes_per_key %.1f\n", static_cast<double>(store->entries_memory()) / n);
+  std::printf("table_bytes_per_key %.1f\n",
+              static_cast<double>(store->used_memory() - store->entries_memory()) / n);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--memory-report") == 0) {
+    return memory_report(argc >= 3 ? std::stoul(argv[2]) : kKeys);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
