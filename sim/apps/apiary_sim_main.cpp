@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "apiary/sim/process.hpp"
 #include "apiary/sim/run.hpp"
 #include "apiary/sim/scenario.hpp"
 
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   bool quiet = false;
   bool no_check = false;
   double warmup = -1;
+  std::vector<std::uint32_t> watch;
 
   app.add_option("--nodes", o.nodes, "initial number of nodes")->check(CLI::Range(1u, 100000u));
   app.add_option("--duration", o.duration_s, "measured window in simulated seconds")
@@ -96,10 +99,13 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "bootstrap time limit in seconds (default: scales with N)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--settle", o.settle_s, "quiet seconds at the end needed to judge convergence")
+  double settle = -1;
+  app.add_option("--settle", settle,
+                 "quiet seconds at the end needed to judge convergence (default 40 + push-pull)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed-nodes", o.seed_nodes, "seeds a joining node contacts")
       ->check(CLI::Range(1u, 64u));
+  app.add_option("--watch", watch, "print every membership event about these nodes to stderr");
   app.add_flag("--progress", progress, "show progress on stderr even when it is not a TTY");
   app.add_flag("--quiet", quiet, "no summary on stdout");
   app.add_flag("--no-check", no_check, "report only; never fail on invariants");
@@ -126,6 +132,7 @@ int main(int argc, char** argv) {
   o.swim.lifeguard = !no_lifeguard;
   o.protocol = protocol == "heartbeat" ? ProtocolKind::heartbeat : ProtocolKind::swim;
   if (warmup >= 0) o.warmup_s = warmup;
+  if (settle >= 0) o.settle_s = settle;
   o.check = !no_check;
   if (!o.partition.empty()) {
     if (auto rule = apiary::sim::parse_partition(o.partition); !rule) {
@@ -143,6 +150,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (!watch.empty()) {
+    o.on_event = [watch](apiary::TimePoint now, std::uint32_t observer,
+                         const apiary::gossip::MemberEvent& ev) {
+      const auto subject = apiary::sim::parse_node_index(ev.member.name);
+      const bool hit = std::find(watch.begin(), watch.end(), observer) != watch.end() ||
+                       (subject && std::find(watch.begin(), watch.end(), *subject) != watch.end());
+      if (!hit) return;
+      std::fprintf(stderr, "%10.3fs n%u: %s %s inc=%llu\n",
+                   std::chrono::duration<double>(now.time_since_epoch()).count(), observer,
+                   std::string(apiary::gossip::to_string(ev.kind)).c_str(), ev.member.name.c_str(),
+                   static_cast<unsigned long long>(ev.member.incarnation.value));
+    };
+  }
   const bool show_progress = progress || isatty(STDERR_FILENO);
   const auto wall_start = std::chrono::steady_clock::now();
   auto last_draw = wall_start;

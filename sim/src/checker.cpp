@@ -35,7 +35,9 @@ Checker::Checker(std::uint32_t capacity)
 bool Checker::wrong(std::uint32_t subject, std::uint8_t v) const {
   const auto alive = static_cast<std::uint8_t>(MemberState::alive);
   const auto suspect = static_cast<std::uint8_t>(MemberState::suspect);
-  if (status_[subject] == NodeStatus::running) return v != alive;
+  // A suspect is still a member (transient suspicions are routine under loss); only dead,
+  // left or unknown is wrong for a running node.
+  if (status_[subject] == NodeStatus::running) return v != alive && v != suspect;
   return v == alive || v == suspect;
 }
 

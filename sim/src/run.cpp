@@ -46,7 +46,7 @@ Result<std::vector<Action>> plan_random_faults(const RunOptions& o, Duration win
   std::vector<Action> out;
   Rng plan(o.seed ^ 0x706c616e66617531ULL);
   const Duration first = std::min<Duration>(1s, window_len);
-  Duration last = window_len - from_seconds(o.settle_s);
+  Duration last = window_len - from_seconds(settle_seconds(o));
   if (last < first) last = first;
   const Duration span = last - first;
   auto at_random = [&] { return first + Duration(plan.uniform_between(0, span.count())); };
@@ -99,6 +99,13 @@ void fill_detection(RunReport& r, const Checker& c) {
 
 }  // namespace
 
+double settle_seconds(const RunOptions& o) {
+  if (o.settle_s) return *o.settle_s;
+  double pp = seconds(o.swim.push_pull_interval);
+  if (o.nodes > 32) pp *= std::ceil(std::log2(double(o.nodes)) - 5.0) + 1.0;
+  return 40.0 + pp;
+}
+
 Result<RunReport> run_simulation(const RunOptions& o) {
   if (o.nodes == 0) return bad("--nodes must be at least 1");
   if (!(o.duration_s > 0)) return bad("--duration must be positive");
@@ -123,6 +130,14 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   wc.clock_skew = scenario.has_skew ? scenario.clock_skew : o.clock_skew;
   wc.seed_nodes = o.seed_nodes;
   wc.false_positive_grace = std::chrono::seconds(o.fp_grace_s);
+  wc.on_event = o.on_event;
+  {
+    const double scale = std::max(1.0, std::log10(std::max(1.0, double(o.nodes))));
+    const double max_suspicion =
+        static_cast<double>(o.swim.suspicion_max_timeout_mult * o.swim.suspicion_mult) * scale *
+        seconds(o.swim.probe_interval);
+    wc.heal_grace = std::max<Duration>(wc.false_positive_grace, from_seconds(max_suspicion + 5));
+  }
   World world(wc, std::move(*factory));
 
   // Bootstrap: start everyone, then wait (bounded) for the first convergence.
@@ -187,7 +202,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   for (std::uint32_t n = 0; n < world.started_nodes(); ++n)
     any_paused = any_paused || world.paused(n);
   r.settled = !any_paused && !world.network().partitioned() &&
-              seconds(world.now() - world.last_disturbance()) >= o.settle_s;
+              seconds(world.now() - world.last_disturbance()) >= settle_seconds(o);
   const LoadWindow load = world.load();
   if (load.node_seconds > 0) {
     r.msgs_per_node_per_s = static_cast<double>(load.messages) / load.node_seconds;
@@ -206,7 +221,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
                            "s of warm-up");
     }
     if (r.settled && !r.converged) {
-      std::string what = "views not converged " + std::to_string(o.settle_s) +
+      std::string what = "views not converged " + std::to_string(settle_seconds(o)) +
                          "s after the last disturbance (" + std::to_string(r.wrong_pairs) +
                          " wrong pairs)";
       for (const auto& d : c.disagreements(5)) what += "; " + d;
@@ -235,7 +250,7 @@ std::string replay_command(const RunOptions& o) {
   if (!o.partition.empty()) s << " --partition '" << o.partition << "'";
   if (!o.scenario_path.empty()) s << " --scenario '" << o.scenario_path << "'";
   if (o.warmup_s) s << " --warmup " << *o.warmup_s;
-  s << " --settle " << o.settle_s;
+  s << " --settle " << settle_seconds(o);
   if (o.seed_nodes != 3) s << " --seed-nodes " << o.seed_nodes;
   return s.str();
 }

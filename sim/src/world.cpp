@@ -235,6 +235,7 @@ void World::after_call(std::uint32_t node) {
     fold(static_cast<std::uint64_t>(to_nanos(now_)), node, *subject,
          static_cast<std::uint64_t>(ev->kind) | (ev->member.incarnation.value << 8));
     checker_.on_event(now_, node, *subject, ev->member.state, healthy(*subject));
+    if (config_.on_event) config_.on_event(now_, node, *ev);
   }
   if (checker_.status(node) == NodeStatus::leaving && p->leave_done()) {
     stop_node(node);
@@ -260,7 +261,7 @@ bool World::healthy(std::uint32_t node) const {
   if (checker_.status(node) != NodeStatus::running || n.paused) return false;
   if (network_.partitioned()) return false;
   if (n.restarts > 0 && now_ - n.started < config_.false_positive_grace) return false;
-  if (healed_once_ && now_ - last_heal_ < config_.false_positive_grace) return false;
+  if (healed_once_ && now_ - last_heal_ < config_.heal_grace) return false;
   return true;
 }
 

@@ -30,6 +30,8 @@ TEST_CASE("views converge when every live node sees every live node alive", "[si
   REQUIRE(c.convergences().size() == 1);
   CHECK(*c.convergences()[0].done == at(2s));
   c.on_event(at(3s), 0, 1, MemberState::suspect, true);
+  CHECK(c.converged());  // a suspect is still a member
+  c.on_event(at(4s), 0, 1, MemberState::dead, true);
   CHECK_FALSE(c.converged());
   CHECK(c.disagreements(5).size() == 1);
 }

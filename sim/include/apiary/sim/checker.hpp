@@ -4,7 +4,7 @@
 // every change of a node's real status. It keeps an N x N matrix of what each node believes
 // about each other node, and, incrementally, the number of "wrong" (observer, subject) pairs:
 //
-//   - a running observer sees a running subject as anything but alive, or
+//   - a running observer sees a running subject as dead, left or not at all, or
 //   - a running observer sees a crashed / leaving / left / never-started subject as alive or
 //     suspect (dead, left and unknown are all fine).
 //

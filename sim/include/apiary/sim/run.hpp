@@ -45,11 +45,15 @@ struct RunOptions {
   std::string scenario_path;  // only for the replay command line
 
   std::optional<double> warmup_s;  // bootstrap limit; default scales with nodes
-  double settle_s = 40.0;          // quiet time needed at the end to judge convergence
+  // Quiet time needed at the end to judge convergence. Default: 40s plus one scaled push-pull
+  // interval, since a stale "dead" that missed the refutation is only repaired by push-pull.
+  std::optional<double> settle_s;
   std::uint32_t seed_nodes = 3;
   bool check = true;  // turn unsettled-but-wrong ends into failures too
   std::size_t fp_grace_s = 30;
 
+  // Every membership event, with the observer (see WorldConfig::on_event).
+  std::function<void(TimePoint, std::uint32_t, const gossip::MemberEvent&)> on_event;
   // Called once per simulated second (progress display); virtual now and end time.
   std::function<void(TimePoint now, TimePoint end, const World& world)> tick;
 };
@@ -57,5 +61,6 @@ struct RunOptions {
 Result<RunReport> run_simulation(const RunOptions& options);
 // The apiary-sim command line that replays `options`.
 std::string replay_command(const RunOptions& options);
+double settle_seconds(const RunOptions& options);
 
 }  // namespace apiary::sim

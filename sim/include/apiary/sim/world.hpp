@@ -37,7 +37,12 @@ struct WorldConfig {
   std::uint32_t seed_nodes = 3;  // a (re)joining node contacts this many running nodes
   Duration start_spacing = 2ms;  // initial nodes after the first `seed_nodes` start this far apart
   Duration leave_timeout = 10s;  // a leaving node is stopped after this even if not done
-  Duration false_positive_grace = 30s;  // after a restart or heal, dead marks are not counted
+  Duration false_positive_grace = 30s;  // after a restart, dead marks are not counted
+  // After a heal: suspicions raised during the partition may still expire (nobody told the
+  // suspect), so the run uses the protocol's longest suspicion timeout here.
+  Duration heal_grace = 30s;
+  // Optional observer of every membership event (debugging: apiary-sim --watch).
+  std::function<void(TimePoint, std::uint32_t observer, const gossip::MemberEvent&)> on_event;
 };
 
 struct WorldStats {
