@@ -30,7 +30,21 @@ Connection::Connection(Server& server, ClientId id, ClientAddress address, TimeP
   parser_.set_limits(limits);
 }
 
-Connection::~Connection() { server_.unregister_client(id_); }
+Connection::~Connection() {
+  set_wait(Wait::none);
+  server_.unregister_client(id_);
+}
+
+void Connection::set_wait(Wait wait) {
+  if ((wait_ == Wait::none) != (wait == Wait::none)) {
+    if (wait == Wait::none) {
+      --server_.waiting_clients_;
+    } else {
+      ++server_.waiting_clients_;
+    }
+  }
+  wait_ = wait;
+}
 
 std::string_view Connection::last_command() const {
   return last_command_ == nullptr ? std::string_view("NULL")
@@ -56,7 +70,7 @@ void Connection::kill() {
   out_.clear();
   out_pos_ = 0;
   held_reply_.clear();
-  wait_ = Wait::none;
+  set_wait(Wait::none);
   wake_at_ = kNever;
 }
 
@@ -197,13 +211,13 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       held_reply_.assign(out_, mark, std::string::npos);
       out_.resize(mark);
       held_suppressed_ = suppress;
-      wait_ = Wait::timer;
+      set_wait(Wait::timer);
       wake_at_ = now + outcome.delay();
       break;
     case Outcome::Kind::pending:
       out_.resize(mark);
       held_suppressed_ = suppress;
-      wait_ = Wait::token;
+      set_wait(Wait::token);
       waiting_for_ = outcome.token();
       break;
   }
@@ -230,7 +244,7 @@ void Connection::on_timer(TimePoint now, WallTime wall) {
   if (wait_ != Wait::timer || now < wake_at_) return;
   if (!held_suppressed_) out_.append(held_reply_);
   held_reply_.clear();
-  wait_ = Wait::none;
+  set_wait(Wait::none);
   wake_at_ = kNever;
   check_output_limit(now);
   if (close_ == CloseReason::none) resume(now, wall);
@@ -240,7 +254,7 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
                           WallTime wall) {
   if (wait_ != Wait::token || !(token == waiting_for_)) return;
   if (!held_suppressed_) out_.append(reply);
-  wait_ = Wait::none;
+  set_wait(Wait::none);
   check_output_limit(now);
   if (close_ == CloseReason::none) resume(now, wall);
 }

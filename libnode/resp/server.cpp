@@ -52,7 +52,10 @@ void Server::reset_stats() {
   if (store_ != nullptr && reset_store_stats_ != nullptr) reset_store_stats_(store_);
 }
 
-void Server::register_client(Connection* c) { clients_[c->id()] = c; }
+void Server::register_client(Connection* c) {
+  clients_[c->id()] = c;
+  idle_dirty_ = true;
+}
 
 void Server::unregister_client(ClientId id) { clients_.erase(id); }
 
@@ -69,18 +72,30 @@ std::vector<ClientId> Server::take_closing() {
 
 TimePoint Server::next_deadline() const {
   TimePoint next = kNever;
+  if (waiting_clients_ > 0) {
+    for (const auto& [id, c] : clients_) next = std::min(next, c->wake_at());
+  }
   const std::int64_t timeout = config_.timeout_seconds();
-  for (const auto& [id, c] : clients_) {
-    next = std::min(next, c->wake_at());
-    if (timeout > 0 && !c->waiting() && !c->should_close()) {
-      next = std::min(next, c->last_activity() + std::chrono::seconds(timeout));
+  if (timeout != idle_timeout_cached_) idle_dirty_ = true;
+  if (timeout > 0) {
+    if (idle_dirty_) {
+      idle_deadline_ = kNever;
+      for (const auto& [id, c] : clients_) {
+        if (c->waiting() || c->should_close()) continue;
+        idle_deadline_ =
+            std::min(idle_deadline_, c->last_activity() + std::chrono::seconds(timeout));
+      }
+      idle_dirty_ = false;
+      idle_timeout_cached_ = timeout;
     }
+    next = std::min(next, idle_deadline_);
   }
   return next;
 }
 
 std::vector<ClientId> Server::on_timer(TimePoint now, WallTime wall) {
   std::vector<ClientId> touched;
+  idle_dirty_ = true;
   const std::int64_t timeout = config_.timeout_seconds();
   // Collect first: resuming a client runs commands that may kill or add other clients.
   std::vector<ClientId> ids;

@@ -103,6 +103,7 @@ class Connection {
   void execute(std::span<const std::string_view> argv, TimePoint now, WallTime wall);
   bool reject_unknown(std::span<const std::string_view> argv, ReplyWriter& reply);
   void check_output_limit(TimePoint now);
+  void set_wait(Wait wait);  // keeps the server's count of waiting clients
   void compact_input();
   void append_output(std::string_view bytes);
 

@@ -111,6 +111,14 @@ class Server {
   ClientId next_id_ = 1;
   std::map<ClientId, Connection*> clients_;
   std::vector<ClientId> closing_;
+  // next_deadline() runs after every I/O event, so it must not walk all clients each time:
+  // clients with a held reply are counted, and the earliest idle deadline is cached and
+  // recomputed only after a timer, a new client or a change of `timeout` (activity only
+  // moves deadlines later, so a stale cached value is early, never late).
+  std::size_t waiting_clients_ = 0;
+  mutable bool idle_dirty_ = true;
+  mutable std::int64_t idle_timeout_cached_ = -1;
+  mutable TimePoint idle_deadline_ = kNever;
   std::map<std::string, InfoSection> info_sections_;
 };
 
