@@ -167,7 +167,6 @@ struct Node::Impl {
         ++alive;
       }
     }
-    out += "cluster_enabled:1\r\n";
     out += "cluster_name:" + config.cluster_name + "\r\n";
     out += "cluster_node:" + name + "\r\n";
     out += "cluster_known_members:" + std::to_string(snapshot.size()) + "\r\n";

@@ -66,10 +66,23 @@ TEST_CASE("redis-benchmark runs against apiaryd without errors", "[integration][
 
 TEST_CASE("a Redis client library works unchanged", "[integration][resp]") {
   Daemon node("py", {});
-  auto [status, out] = run(std::string("python3 ") + APIARY_SOURCE_DIR +
+  auto [status, out] = run(std::string("/usr/bin/python3 ") + APIARY_SOURCE_DIR +
                            "/tests/integration/clients/redis_py_check.py " + node.redis_port());
   INFO(out);
   CHECK(status == 0);
+}
+
+TEST_CASE("HELLO 3 switches a connection to RESP3", "[integration][resp]") {
+  Daemon node("r3", {});
+  auto [status, out] = run(
+      "printf 'HELLO 3\\r\\nGET nothing\\r\\nPING\\r\\nQUIT\\r\\n' | timeout 5 bash -c "
+      "'exec 3<>/dev/tcp/127.0.0.1/" +
+      node.redis_port() + "; cat >&3; timeout 2 cat <&3'");
+  INFO(out);
+  CHECK(out.rfind("%", 0) == 0);                        // HELLO answers a RESP3 map
+  CHECK(out.find("$5\r\nproto\r\n:3\r\n") != std::string::npos);
+  CHECK(out.find("_\r\n") != std::string::npos);       // RESP3 null for the missing key
+  CHECK(out.find("+PONG\r\n") != std::string::npos);
 }
 
 TEST_CASE("malformed RESP closes only the offending connection", "[integration][resp]") {

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Drives an apiaryd node with redis-py (Debian's python3-redis), the way an application
 would, and exits non-zero with a message on the first surprise. Usage: redis_py_check.py PORT"""
 import sys
@@ -47,10 +47,9 @@ def main() -> int:
     results = pipe.execute()
     assert results[:100] == [True] * 100
     assert results[100:] == [str(i).encode() for i in range(100)]
-    # RESP3 through HELLO.
-    r3 = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
-    hello = r3.execute_command("HELLO", "3")
-    assert hello is not None
+    # (redis-py 4.3 speaks RESP2 only; RESP3 is checked with raw bytes in resp_test.cpp.)
+    info = r.info("server")
+    assert "redis_version" in info
     print("redis-py: all checks passed")
     return 0
 
