@@ -285,3 +285,22 @@ TEST_CASE("INFO has the sections clients and tools read", "[resp][conn]") {
   CHECK(only.find("# Server") == std::string::npos);
   CHECK(only.find("# Clients") != std::string::npos);
 }
+
+TEST_CASE("every command the issue lists is in the table", "[resp][conn]") {
+  const auto& table = apiary::resp::default_command_table();
+  for (const char* name :
+       {"ping",      "echo",       "hello",       "quit",     "reset",  "select",  "auth",
+        "client",    "get",        "set",         "setnx",    "setex",  "psetex",  "getset",
+        "getdel",    "getex",      "mget",        "mset",     "msetnx", "append",  "strlen",
+        "getrange",  "setrange",   "incr",        "decr",     "incrby", "decrby",  "incrbyfloat",
+        "del",       "unlink",     "exists",      "type",     "expire", "pexpire", "expireat",
+        "pexpireat", "expiretime", "pexpiretime", "persist",  "ttl",    "pttl",    "keys",
+        "scan",      "randomkey",  "rename",      "renamenx", "copy",   "dbsize",  "flushdb",
+        "flushall",  "touch",      "object",      "memory",   "info",   "config",  "time",
+        "debug",     "command"}) {
+    INFO(name);
+    CHECK(table.find(name) != nullptr);
+  }
+  // Lookup ignores case, as Redis does.
+  CHECK(table.find("GeT") == table.find("get"));
+}

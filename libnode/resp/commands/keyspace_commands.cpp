@@ -537,7 +537,7 @@ std::string human_bytes(std::size_t n) {
   return buf;
 }
 
-void info_memory(const Server& server, const store::Store& st, std::string& out) {
+void info_memory(const store::Store& st, std::string& out) {
   auto line = [&](std::string_view k, const std::string& v) {
     out.append(k).append(":").append(v).append("\r\n");
   };
@@ -547,7 +547,6 @@ void info_memory(const Server& server, const store::Store& st, std::string& out)
   line("maxmemory", std::to_string(st.config().maxmemory));
   line("maxmemory_human", human_bytes(st.config().maxmemory));
   line("maxmemory_policy", std::string(store::to_string(st.config().policy)));
-  line("maxmemory_config", std::to_string(server.config().maxmemory()));
 }
 
 void info_keyspace(const store::Store& st, std::string& out) {
@@ -572,7 +571,12 @@ void Server::attach_store(store::Store* store) {
   store_ = store;
   reset_store_stats_ = [](store::Store* s) { s->reset_stats(); };
   if (store == nullptr) return;
-  set_info_section("memory", [this](std::string& out) { info_memory(*this, *store_, out); });
+  // CONFIG GET shows the limits the store was built with. The store takes its limits at
+  // construction, so a later CONFIG SET maxmemory is recorded here but not applied to it.
+  const std::string maxmemory = std::to_string(store->config().maxmemory);
+  const std::string policy(store::to_string(store->config().policy));
+  (void)config_.set({{"maxmemory", maxmemory}, {"maxmemory-policy", policy}});
+  set_info_section("memory", [this](std::string& out) { info_memory(*store_, out); });
   set_info_section("keyspace", [this](std::string& out) { info_keyspace(*store_, out); });
   set_info_section("stats", [this](std::string& out) { info_stats(*store_, out); });
 }
