@@ -162,17 +162,23 @@ bool Connection::reject_unknown(std::span<const std::string_view> argv, ReplyWri
     args_len += a.size() + 3;
   }
   reply.error(msg);
-  ++server_.stats_.error_replies;
   return false;
 }
 
 void Connection::execute(std::span<const std::string_view> argv, TimePoint now, WallTime wall) {
   ReplyWriter reply(out_, protocol_);
   const std::size_t mark = out_.size();
+  const bool skip_this = reply_mode_ == ReplyMode::skip_this;
+  if (skip_this) reply_mode_ = ReplyMode::on;
+  // Rejections (unknown command, bad arity) are replies too: CLIENT REPLY OFF/SKIP hide them.
+  auto rejected = [&] {
+    ++server_.stats_.error_replies;
+    if (skip_this || reply_mode_ == ReplyMode::off) out_.resize(mark);
+  };
   const CommandSpec* spec = server_.commands().find(argv[0]);
   if (spec == nullptr) {
     reject_unknown(argv, reply);
-    return;
+    return rejected();
   }
   if (!spec->subcommands.empty() && argv.size() >= 2) {
     const CommandSpec* sub = CommandTable::find_subcommand(*spec, argv[1]);
@@ -181,21 +187,17 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
       reply.error("unknown subcommand '" + std::string(c_prefix(argv[1], 128)) + "'. Try " + upper +
                   " HELP.");
-      ++server_.stats_.error_replies;
-      return;
+      return rejected();
     }
     spec = sub;
   }
   const auto argc = static_cast<std::int64_t>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     reply.error("wrong number of arguments for '" + spec->name + "' command");
-    ++server_.stats_.error_replies;
-    return;
+    return rejected();
   }
   last_command_ = spec;
   ++server_.stats_.commands_processed;
-  const bool skip_this = reply_mode_ == ReplyMode::skip_this;
-  if (skip_this) reply_mode_ = ReplyMode::on;
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
   const Outcome outcome = spec->handler(ctx);

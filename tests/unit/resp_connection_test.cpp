@@ -145,6 +145,7 @@ TEST_CASE("CLIENT ID/SETNAME/GETNAME/LIST/KILL/REPLY", "[resp][conn]") {
   Harness r;
   CHECK(r.raw("CLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY ON\r\nPING\r\n") == "+OK\r\n+PONG\r\n");
   CHECK(r.raw("CLIENT REPLY SKIP\r\nPING\r\nECHO a\r\n") == "$1\r\na\r\n");
+  CHECK(r.raw("CLIENT REPLY OFF\r\nNOSUCH\r\nGET\r\nCLIENT REPLY ON\r\n") == "+OK\r\n");
   CHECK(r.send({"CLIENT", "NO-EVICT", "maybe"}) == "-ERR syntax error\r\n");
 }
 
