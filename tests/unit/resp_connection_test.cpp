@@ -7,6 +7,7 @@
 
 using resp_test::cmd;
 using resp_test::Harness;
+using namespace std::string_view_literals;
 
 TEST_CASE("PING, ECHO and arity/unknown-command errors worded as Redis 7", "[resp][conn]") {
   Harness h;
@@ -304,4 +305,76 @@ TEST_CASE("every command the issue lists is in the table", "[resp][conn]") {
   }
   // Lookup ignores case, as Redis does.
   CHECK(table.find("GeT") == table.find("get"));
+}
+
+namespace {
+struct RawCase {
+  std::string_view input;
+  std::string_view reply;
+  bool closes;
+};
+// Raw request bytes and what redis-server 7.0.15 answered to each (recorded), including
+// whether it closed the connection afterwards.
+const RawCase kRawCases[] = {
+    {"*1\r\n$4\r\nPING\r\n*x\r\n"sv, "+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"sv,
+     true},
+    {"PING \"a\r\n"sv, "-ERR Protocol error: unbalanced quotes in request\r\n"sv, true},
+    {"*1\r\nx\r\n"sv, "-ERR Protocol error: expected '$', got 'x'\r\n"sv, true},
+    {"*1\r\n$-5\r\n"sv, "-ERR Protocol error: invalid bulk length\r\n"sv, true},
+    {"\r\n\r\nPING\r\n"sv, "+PONG\r\n"sv, false},
+    {"*0\r\n*-1\r\nPING\r\n"sv, "+PONG\r\n"sv, false},
+    {"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n"sv, "+PONG\r\n+PONG\r\n"sv, false},
+    {"ECHO \"a\\x41b\"\r\n"sv, "$3\r\naAb\r\n"sv, false},
+    {"ECHO 'a\\'b'\r\n"sv, "$3\r\na'b\r\n"sv, false},
+    {"ECHO a\"b c\"\r\n"sv, "$4\r\nab c\r\n"sv, false},
+    {"ECHO \"a\"b\r\n"sv, "-ERR Protocol error: unbalanced quotes in request\r\n"sv, true},
+    {"ECHO 'a'b\r\n"sv, "-ERR Protocol error: unbalanced quotes in request\r\n"sv, true},
+    {"ECHO \"\\n\\t\\\\\"\r\n"sv, "$3\r\n\n\t\\\r\n"sv, false},
+    {"ECHO \"\\xZZ\"\r\n"sv, "$3\r\nxZZ\r\n"sv, false},
+    {"ECHO \t x \r\n"sv, "$1\r\nx\r\n"sv, false},
+    {"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n"sv, "$3\r\nabc\r\n"sv, false},
+    {"*2\r\n$4\r\nECHO\r\n$+3\r\nabc\r\n"sv, "-ERR Protocol error: invalid bulk length\r\n"sv,
+     true},
+    {"*+1\r\n$4\r\nPING\r\n"sv, "-ERR Protocol error: invalid multibulk length\r\n"sv, true},
+    {"*1\r\n$04\r\nPING\r\n"sv, "-ERR Protocol error: invalid bulk length\r\n"sv, true},
+    {"*1\r\n$4\r\nPING\r\n*1\r\n$\r\n"sv, "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"sv,
+     true},
+    {"*1\r\n$4\r\nPING\r\n*\r\n"sv, "+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"sv,
+     true},
+    {"*1\r\n\r\n"sv, "-ERR Protocol error: expected '$', got ' '\r\n"sv, true},
+    {"*2\r\n$3\r\nGET\r\n"sv, ""sv, false},
+    {"PING\rPING\r\n"sv, "$4\r\nPING\r\n"sv, false},
+    {"SET k \"\\x00\\x01\"\r\nGET k\r\nSTRLEN k\r\n"sv,
+     "+OK\r\n$2\r\n\x00"
+     "\x01"
+     "\r\n:2\r\n"sv,
+     false},
+    {"ECHO \"\"\r\nECHO ''\r\n"sv, "$0\r\n\r\n$0\r\n\r\n"sv, false},
+    {"  \r\n"sv, ""sv, false},
+    {"*1\r\n$4\r\nQUIT\r\nPING\r\n"sv, "+OK\r\n"sv, true},
+    {"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nabc\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"sv,
+     "+OK\r\n$3\r\nabc\r\n"sv, false},
+    {"GET aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"sv,
+     "-ERR wrong number of arguments for 'get' command\r\n"sv, false},
+    {"NOPE aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"sv,
+     "-ERR unknown command 'NOPE', with args beginning with: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' \r\n"sv,
+     false},
+    {"NOPE a\r\nb c\r\n"sv,
+     "-ERR unknown command 'NOPE', with args beginning with: 'a' \r\n-ERR unknown command 'b', with args beginning with: 'c' \r\n"sv,
+     false},
+    {"NOPE \"a\\r\\nb\"\r\n"sv,
+     "-ERR unknown command 'NOPE', with args beginning with: 'a  b' \r\n"sv, false},
+    {"NOPE xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"sv,
+     "-ERR unknown command 'NOPE', with args beginning with: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' \r\n"sv,
+     false},
+};
+}  // namespace
+
+TEST_CASE("raw framing edge cases answer and close as redis-server 7.0 does", "[resp][conn]") {
+  for (const RawCase& c : kRawCases) {
+    INFO("input: " << c.input);
+    Harness h;
+    CHECK(h.raw(c.input) == std::string(c.reply));
+    CHECK(h.c().should_close() == c.closes);
+  }
 }
