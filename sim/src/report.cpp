@@ -33,15 +33,15 @@ std::string quote(const std::string& s) {
 }
 
 std::string pct_json(const Percentiles& p) {
-  return "{\"count\": " + std::to_string(p.count) + ", \"p50\": " + num(p.p50) +
-         ", \"p99\": " + num(p.p99) + ", \"max\": " + num(p.max) + "}";
+  return "{\"count\": " + std::to_string(p.count) + ", \"mean\": " + num(p.mean) +
+         ", \"p50\": " + num(p.p50) + ", \"p99\": " + num(p.p99) + ", \"max\": " + num(p.max) + "}";
 }
 
 std::string pct_text(const Percentiles& p) {
   if (p.count == 0) return "n/a";
   char buf[128];
-  std::snprintf(buf, sizeof buf, "p50 %.2fs  p99 %.2fs  max %.2fs  (n=%zu)", p.p50, p.p99, p.max,
-                p.count);
+  std::snprintf(buf, sizeof buf, "mean %.2fs  p50 %.2fs  p99 %.2fs  max %.2fs  (n=%zu)", p.mean,
+                p.p50, p.p99, p.max, p.count);
   return buf;
 }
 
@@ -65,6 +65,9 @@ Percentiles percentiles(std::vector<double> values) {
   p.p50 = rank(0.50);
   p.p99 = rank(0.99);
   p.max = values.back();
+  double sum = 0;
+  for (double v : values) sum += v;
+  p.mean = sum / static_cast<double>(values.size());
   return p;
 }
 

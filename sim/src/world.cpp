@@ -176,20 +176,23 @@ void World::on_resume(std::uint32_t node, std::uint32_t generation) {
   if (!n.proc || n.generation != generation || !n.paused) return;
   if (to_nanos(now_) < n.paused_until) return;  // extended; a later resume event follows
   n.paused = false;
-  std::vector<std::uint32_t> inbox = std::move(n.inbox);
-  n.inbox.clear();
-  for (std::size_t i = 0; i < inbox.size(); ++i) {
-    if (!nodes_[node].proc) {
-      free_slot(inbox[i]);
-      continue;
+  // Overdue timers run before the queued messages, as in an event loop that wakes from a
+  // stall: the node's probe deadlines have passed before it reads the acks that wait for it.
+  // This is the "slow node" case Lifeguard is designed for.
+  n.timer_at = kNoTimer;
+  const TimePoint local = local_time(node, now_);
+  if (local >= n.proc->next_deadline()) n.proc->handle_timeout(local);
+  after_call(node);
+  std::vector<std::uint32_t> inbox = std::move(nodes_[node].inbox);
+  nodes_[node].inbox.clear();
+  for (const std::uint32_t slot : inbox) {
+    if (nodes_[node].proc) {
+      process_one(node, slots_[slot]);
+      free_slot(slot);
+      after_call(node);
+    } else {
+      free_slot(slot);
     }
-    process_one(node, slots_[inbox[i]]);
-    free_slot(inbox[i]);
-    after_call(node);
-  }
-  if (nodes_[node].proc) {
-    nodes_[node].timer_at = kNoTimer;
-    reschedule(node);
   }
 }
 

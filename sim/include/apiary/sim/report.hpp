@@ -12,6 +12,7 @@ namespace apiary::sim {
 
 struct Percentiles {
   std::size_t count = 0;
+  double mean = 0.0;
   double p50 = 0.0;
   double p99 = 0.0;
   double max = 0.0;
