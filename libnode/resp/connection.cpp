@@ -200,7 +200,9 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   ++server_.stats_.commands_processed;
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
-  const Outcome outcome = spec->handler(ctx);
+  std::optional<PendingToken> forwarded;
+  if (spec->has_keys() && server_.forwarder()) forwarded = server_.forwarder()(ctx, *spec);
+  const Outcome outcome = forwarded ? Outcome::pending(*forwarded) : spec->handler(ctx);
   protocol_ = reply.protocol();  // HELLO may have switched it
 
   const bool suppress = skip_this || reply_mode_ == ReplyMode::off;

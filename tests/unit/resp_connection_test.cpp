@@ -378,3 +378,28 @@ TEST_CASE("raw framing edge cases answer and close as redis-server 7.0 does", "[
     CHECK(h.c().should_close() == c.closes);
   }
 }
+
+TEST_CASE("the forwarder takes over keyed commands and their replies stay in order",
+          "[resp][conn]") {
+  Harness h;
+  struct Forwarded {
+    apiary::resp::Connection* client;
+    apiary::resp::PendingToken token;
+    std::vector<std::string> argv;  // copied: argv views die with the call
+  };
+  std::vector<Forwarded> sent;
+  h.server.set_forwarder(
+      [&](apiary::resp::CommandContext& ctx,
+          const apiary::resp::CommandSpec&) -> std::optional<apiary::resp::PendingToken> {
+        if (ctx.argv[1].rfind("remote:", 0) != 0) return std::nullopt;
+        Forwarded f{&ctx.client, ctx.client.next_token(), {}};
+        for (auto a : ctx.argv) f.argv.emplace_back(a);
+        sent.push_back(f);
+        return f.token;
+      });
+  CHECK(h.raw("SET local 1\r\nGET remote:a\r\nGET local\r\nPING\r\n") == "+OK\r\n");
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].argv == std::vector<std::string>{"GET", "remote:a"});
+  sent[0].client->complete(sent[0].token, "$3\r\nfar\r\n", h.now, h.wall);
+  CHECK(h.drain() == "$3\r\nfar\r\n$1\r\n1\r\n+PONG\r\n");
+}

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,15 @@ class Server {
   Connection* find_client(ClientId id) const;
   void mark_closing(ClientId id) { closing_.push_back(id); }
 
+  // Forwarding hook for the cluster layer. Called before every command that has key
+  // arguments (CommandSpec::has_keys) would run here. Returning a token takes the command
+  // over: the caller sends it to the owner node (copying argv, which is only valid during the
+  // call) and later delivers the owner's RESP reply with Connection::complete(token, ...).
+  // Returning nullopt runs the command locally. Unset: everything runs locally.
+  using Forwarder = std::function<std::optional<PendingToken>(CommandContext&, const CommandSpec&)>;
+  void set_forwarder(Forwarder forwarder) { forwarder_ = std::move(forwarder); }
+  const Forwarder& forwarder() const { return forwarder_; }
+
   // Extra INFO sections supplied by other components ("cluster": members and partitions).
   // The function appends "key:value\r\n" lines.
   using InfoSection = std::function<void(std::string&)>;
@@ -120,6 +130,7 @@ class Server {
   mutable std::int64_t idle_timeout_cached_ = -1;
   mutable TimePoint idle_deadline_ = kNever;
   std::map<std::string, InfoSection> info_sections_;
+  Forwarder forwarder_;
 };
 
 }  // namespace apiary::resp
