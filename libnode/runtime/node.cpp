@@ -89,6 +89,9 @@ struct Node::Impl {
   EventLoop::TimerId swim_timer = 0;
   TimePoint swim_timer_at = kNever;
   std::vector<std::uint8_t> rx;
+  // Set whenever the gossip core got input; the after-batch pump skips it otherwise, so
+  // client traffic does not pay for gossip bookkeeping on every loop iteration.
+  bool swim_touched = true;
 
   mutable std::mutex snapshot_mutex;
   std::vector<gossip::Member> snapshot;
@@ -101,7 +104,10 @@ struct Node::Impl {
   std::once_flag stop_once;
 
   void on_gossip_readable() {
-    while (gossip_box->receive(rx)) swim->handle_message(core_now(), rx);
+    while (gossip_box->receive(rx)) {
+      swim->handle_message(core_now(), rx);
+      swim_touched = true;
+    }
   }
 
   void refresh_snapshot() {
@@ -113,6 +119,8 @@ struct Node::Impl {
 
   // After every batch of callbacks: drain the core's output and re-arm its timer.
   void pump() {
+    if (!swim_touched && !leaving) return;
+    swim_touched = false;
     const TimePoint now = core_now();
     on_gossip_readable();  // ZeroMQ's fd is edge-like: never leave messages unread
     while (auto out = swim->poll_send()) gossip_box->send(out->to, out->bytes, now);
@@ -142,6 +150,7 @@ struct Node::Impl {
           swim_timer = 0;
           swim_timer_at = kNever;
           swim->handle_timeout(core_now());
+          swim_touched = true;
         });
       }
     }
@@ -299,6 +308,7 @@ Status Node::leave() {
   raw->loop.post([raw] {
     const TimePoint now = core_now();
     raw->swim->leave(now);
+    raw->swim_touched = true;
     raw->leaving = true;
     raw->leave_deadline = now + raw->config.leave_timeout;
   });
