@@ -12,14 +12,17 @@ std::string_view Entry::lww_value() const {
   return s != nullptr ? std::string_view(s->value) : std::string_view();
 }
 
-std::size_t entry_block_size(std::uint8_t flags, std::size_t key_len, std::size_t value_len) {
+std::size_t entry_block_size(std::uint8_t flags, std::size_t key_len, std::size_t value_len,
+                             std::size_t clock_n) {
   std::size_t n = sizeof(Entry) + ((flags & kHasExpiry) != 0 ? 16 : 0);
-  n += (flags & kComplex) != 0 ? 8 : 24 + value_len;
+  n += (flags & kComplex) != 0 ? 8 : sizeof(InlineClock) * clock_n + value_len;
   return n + key_len;
 }
 
-Entry* allocate_entry(std::uint8_t flags, std::string_view key, std::size_t value_len) {
-  const std::size_t size = entry_block_size(flags, key.size(), value_len);
+Entry* allocate_entry(std::uint8_t flags, std::string_view key, std::size_t value_len,
+                      std::size_t clock_n) {
+  const bool complex = (flags & kComplex) != 0;
+  const std::size_t size = entry_block_size(flags, key.size(), value_len, complex ? 0 : clock_n);
   void* mem = std::malloc(size);
   if (mem == nullptr) throw std::bad_alloc();
   Entry* e = new (mem) Entry{};
@@ -27,6 +30,7 @@ Entry* allocate_entry(std::uint8_t flags, std::string_view key, std::size_t valu
   e->value_len = (flags & kComplex) != 0 ? 0 : static_cast<std::uint32_t>(value_len);
   e->lfu = kLfuInitial;
   e->flags = flags;
+  e->clock_n = complex ? 0 : static_cast<std::uint8_t>(clock_n);
   if (e->has_expiry_block()) *e->expiry() = ExpiryBlock{0, kNotVolatile, 0};
   if (!key.empty()) std::memcpy(e->base() + e->key_offset(), key.data(), key.size());
   return e;
@@ -51,7 +55,7 @@ std::size_t vector_bytes(const std::vector<T>& v) {
 }  // namespace
 
 std::size_t entry_memory(const Entry* e) {
-  std::size_t n = chunk_size(entry_block_size(e->flags, e->key_len, e->value_len));
+  std::size_t n = chunk_size(entry_block_size(e->flags, e->key_len, e->value_len, e->clock_n));
   if (e->complex()) {
     const data::DvvSet* v = e->dvv();
     n += chunk_size(sizeof(data::DvvSet)) + vector_bytes(v->clock()) + vector_bytes(v->siblings());
@@ -65,20 +69,31 @@ std::size_t entry_memory(const Entry* e) {
 
 data::DvvSet load_version(const Entry* e) {
   if (e->complex()) return *e->dvv();
-  const InlineClock* c = e->clock();
-  const NodeId actor{c->actor};
-  std::vector<data::ClockEntry> clock = {{actor, c->counter, HlcTimestamp{c->stamp}}};
+  std::vector<data::ClockEntry> clock;
+  clock.reserve(e->clock_n);
+  for (std::size_t i = 0; i < e->clock_n; ++i) {
+    const InlineClock& c = e->clock()[i];
+    clock.push_back({NodeId{c.actor}, c.counter, HlcTimestamp{c.stamp}});
+  }
+  const InlineClock* s = e->sibling_clock();
   std::vector<data::Sibling> siblings;
-  siblings.push_back(
-      data::Sibling{{actor, c->counter}, HlcTimestamp{c->stamp}, std::string(e->inline_value())});
+  siblings.push_back(data::Sibling{
+      {NodeId{s->actor}, s->counter}, HlcTimestamp{s->stamp}, std::string(e->inline_value())});
   return std::move(data::DvvSet::from_parts(std::move(clock), std::move(siblings))).value();
 }
 
-bool inlinable(const data::DvvSet& v) {
-  if (v.clock().size() != 1 || v.siblings().size() != 1) return false;
-  const auto& c = v.clock()[0];
+int inline_sibling_index(const data::DvvSet& v) {
+  if (v.siblings().size() != 1 || v.clock().empty() || v.clock().size() > kMaxInlineActors) {
+    return -1;
+  }
   const auto& s = v.siblings()[0];
-  return s.dot.actor == c.actor && s.dot.counter == c.counter && s.stamp == c.stamp;
+  for (std::size_t i = 0; i < v.clock().size(); ++i) {
+    const auto& c = v.clock()[i];
+    if (c.actor == s.dot.actor) {
+      return c.counter == s.dot.counter && c.stamp == s.stamp ? static_cast<int>(i) : -1;
+    }
+  }
+  return -1;
 }
 
 }  // namespace apiary::store::detail

@@ -131,13 +131,14 @@ void Store::Impl::replace(std::size_t slot, Entry* fresh) {
 Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,
                           std::optional<WallTime> expiry, WallTime now) {
   const bool tomb = version.is_tombstone();
-  const bool inl = !tomb && detail::inlinable(version);
+  const int sibling_index = tomb ? -1 : detail::inline_sibling_index(version);
+  const bool inl = sibling_index >= 0;
   std::uint8_t flags = 0;
   if (!inl) flags |= detail::kComplex;
   if (tomb) flags |= detail::kTombstone | detail::kHasExpiry;
   if (!tomb && expiry) flags |= detail::kHasExpiry;
   const std::size_t value_len = inl ? version.siblings()[0].value.size() : 0;
-  Entry* e = detail::allocate_entry(flags, key, value_len);
+  Entry* e = detail::allocate_entry(flags, key, value_len, inl ? version.clock().size() : 0);
   e->access_s = static_cast<std::uint32_t>(now.ms / 1000);
   if (tomb) {
     e->expiry()->at_ms = (now + s.config_.tombstone_grace).ms;
@@ -146,7 +147,11 @@ Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,
   }
   if (inl) {
     const data::Sibling& sib = version.siblings()[0];
-    *e->clock() = detail::InlineClock{sib.dot.actor.value, sib.dot.counter, sib.stamp.packed};
+    for (std::size_t i = 0; i < version.clock().size(); ++i) {
+      const data::ClockEntry& c = version.clock()[i];
+      e->clock()[i] = detail::InlineClock{c.actor.value, c.counter, c.stamp.packed};
+    }
+    e->sibling_index = static_cast<std::uint8_t>(sibling_index);
     if (value_len > 0) std::memcpy(e->value_ptr(), sib.value.data(), value_len);
   } else {
     e->set_dvv(new data::DvvSet(std::move(version)));
@@ -240,9 +245,10 @@ Status Store::put_local(std::string_view key, std::string_view value, WallTime n
   const std::optional<WallTime> new_expiry = apply_expiry(e, expiry);
   // Fast path: this node's own inline entry, same value size, same expiry shape: rewrite
   // the value and advance the dot in place.
-  if (e != nullptr && !e->complex() && !e->tombstone() && e->clock()->actor == config_.self.value &&
-      e->value_len == value.size() && e->has_expiry_block() == new_expiry.has_value()) {
-    detail::InlineClock* c = e->clock();
+  if (e != nullptr && !e->complex() && !e->tombstone() &&
+      e->sibling_clock()->actor == config_.self.value && e->value_len == value.size() &&
+      e->has_expiry_block() == new_expiry.has_value()) {
+    detail::InlineClock* c = e->sibling_clock();
     c->counter += 1;
     c->stamp = hlc_.now(now).packed;
     if (!value.empty()) std::memcpy(e->value_ptr(), value.data(), value.size());

@@ -49,11 +49,15 @@ std::uint64_t content_hash(const Entry* e, std::string& buf) {
       append_u64(buf, s.dot.counter);
     }
   } else {
-    const detail::InlineClock* c = e->clock();
-    for (std::uint64_t v :
-         {std::uint64_t{1}, c->actor, c->counter, std::uint64_t{1}, c->actor, c->counter}) {
-      append_u64(buf, v);
+    // Same bytes as the complex form above for the same version: replicas may hold one
+    // version in different forms and must still agree.
+    append_u64(buf, e->clock_n);
+    for (std::size_t i = 0; i < e->clock_n; ++i) {
+      append_u64(buf, e->clock()[i].actor);
+      append_u64(buf, e->clock()[i].counter);
     }
+    const detail::InlineClock* c = e->sibling_clock();
+    for (std::uint64_t v : {std::uint64_t{1}, c->actor, c->counter}) append_u64(buf, v);
   }
   append_u64(buf, e->has_expiry() ? static_cast<std::uint64_t>(e->expiry()->at_ms) : ~0ull);
   return XXH3_64bits(buf.data(), buf.size());

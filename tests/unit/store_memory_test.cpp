@@ -83,3 +83,34 @@ TEST_CASE("per-key memory, idle time, frequency and random keys", "[store][memor
   s.for_each_key(t, [&](std::string_view k) { all.insert(std::string(k)); });
   CHECK(all == keys);
 }
+
+TEST_CASE("a value rewritten by a second coordinator stays compact", "[store][memory]") {
+  StoreConfig ca;
+  ca.self = NodeId{1};
+  StoreConfig cb;
+  cb.self = NodeId{2};
+  Store a(ca);
+  Store b(cb);
+  const WallTime t{1'000};
+  const std::string value(32, 'v');
+  REQUIRE(a.put_local("key:000000000001", value, t).ok());
+  const std::size_t single = *a.memory_usage("key:000000000001");
+  REQUIRE(b.merge("key:000000000001", a.export_entry("key:000000000001", t)->version, {}, t).ok());
+  CHECK(*b.memory_usage("key:000000000001") == single);
+  // b coordinates the next writes (a failover): two actors in the clock, still one block.
+  for (int i = 0; i < 3; ++i) REQUIRE(b.put_local("key:000000000001", value, t).ok());
+  const auto read = b.get("key:000000000001", t);
+  REQUIRE(read.ok());
+  CHECK(read->context.size() == 2);
+  CHECK(read->siblings.size() == 1);
+  CHECK(*b.memory_usage("key:000000000001") <= single + 32);
+  // Siblings need the general form, which costs more but is still accounted exactly.
+  REQUIRE(a.put_local("key:000000000001", "concurrent", t).ok());
+  REQUIRE(b.merge("key:000000000001", a.export_entry("key:000000000001", t)->version, {}, t).ok());
+  CHECK(b.get("key:000000000001", t)->siblings.size() == 2);
+  CHECK(*b.memory_usage("key:000000000001") > single + 32);
+  CHECK(b.entries_memory() == b.recompute_entries_memory());
+  // Resolving the siblings brings the key back to the compact form.
+  REQUIRE(b.put_local("key:000000000001", value, t).ok());
+  CHECK(*b.memory_usage("key:000000000001") <= single + 32);
+}
