@@ -15,12 +15,13 @@ constexpr std::size_t kMaxSkips = 16;
 void BroadcastQueue::push(std::string_view member, std::vector<std::uint8_t> update) {
   auto found = by_member_.find(member);
   if (found != by_member_.end()) {
-    queue_.erase(found->second);
+    Item* old = found->second;
     by_member_.erase(found);
+    queue_.erase(old->key);
   }
   const Key key{0, next_id_++};
-  queue_.emplace(key, Item{std::string(member), std::move(update)});
-  by_member_.emplace(std::string(member), key);
+  auto [it, inserted] = queue_.emplace(key, Item{std::string(member), std::move(update), key});
+  by_member_.emplace(it->second.member, &it->second);
 }
 
 std::size_t BroadcastQueue::take(std::size_t budget, std::uint32_t limit,
@@ -41,14 +42,12 @@ std::size_t BroadcastQueue::take(std::size_t budget, std::uint32_t limit,
   }
   for (const Key& key : picked) {
     auto node = queue_.extract(key);
-    Key next = node.key();
-    ++next.transmits;
-    auto member = by_member_.find(node.mapped().member);
-    if (next.transmits >= limit) {
-      by_member_.erase(member);
+    Item& item = node.mapped();
+    ++item.key.transmits;
+    if (item.key.transmits >= limit) {
+      by_member_.erase(item.member);
     } else {
-      member->second = next;
-      node.key() = next;
+      node.key() = item.key;
       queue_.insert(std::move(node));
     }
   }

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace apiary::gossip::detail {
@@ -41,10 +42,14 @@ class BroadcastQueue {
   struct Item {
     std::string member;
     std::vector<std::uint8_t> bytes;
+    Key key;  // its key in queue_
   };
 
+  // Items live in queue_'s nodes, which keep their address when re-keyed (extract/insert),
+  // so by_member_ can point at them and key its entries by views of their names. It is only
+  // looked up, never iterated, so its order cannot reach the output.
   std::map<Key, Item> queue_;
-  std::map<std::string, Key, std::less<>> by_member_;
+  std::unordered_map<std::string_view, Item*> by_member_;
   std::uint64_t next_id_ = 0;
 };
 

@@ -45,6 +45,12 @@ std::uint32_t Swim::State::retransmit_limit() const {
 
 void Swim::State::gossip_tick(TimePoint now) {
   next_gossip = now + config.gossip_interval;
+  // Nothing queued and nobody died recently: skip picking targets (each pick is a cache miss
+  // on a large table). The newest reclaim entry is the latest death or leave.
+  const bool recent_death =
+      !reclaim_queue.empty() &&
+      reclaim_queue.back().first - config.dead_reclaim_time + config.gossip_to_dead > now;
+  if (broadcasts.empty() && !recent_death) return;
   auto recently_dead = [&](const MemberRecord& r) {
     return r.member_state() == MemberState::dead && now - r.changed < config.gossip_to_dead;
   };

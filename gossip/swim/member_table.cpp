@@ -16,41 +16,45 @@ Member MemberRecord::to_member() const {
   return m;
 }
 
-std::size_t MemberTable::bucket_of(std::string_view name) const {
-  return std::hash<std::string_view>{}(name) & (index_.size() - 1);
+std::size_t MemberTable::hash_of(std::string_view name) {
+  return std::hash<std::string_view>{}(name);
 }
 
 Slot MemberTable::find(std::string_view name) const {
   if (index_.empty()) return kNoSlot;
-  for (std::size_t b = bucket_of(name);; b = (b + 1) & (index_.size() - 1)) {
-    const Slot s = index_[b];
-    if (s == kEmpty) return kNoSlot;
-    if (at(s).name == name) return s;
+  const std::size_t hash = hash_of(name);
+  const std::size_t mask = index_.size() - 1;
+  const Entry fingerprint = entry(0, hash);
+  for (std::size_t b = hash & mask;; b = (b + 1) & mask) {
+    const Entry e = index_[b];
+    if (e == kEmpty) return kNoSlot;
+    if ((e & 0xff) == fingerprint && at(e >> 8).name == name) return e >> 8;
   }
 }
 
 void MemberTable::grow_index() {
-  std::vector<Slot> old = std::move(index_);
+  std::vector<Entry> old = std::move(index_);
   index_.assign(old.empty() ? 16 : old.size() * 2, kEmpty);
-  for (Slot s : old) {
-    if (s != kEmpty) index_insert(s);
+  for (Entry e : old) {
+    if (e != kEmpty) index_insert(e >> 8, hash_of(at(e >> 8).name));
   }
 }
 
-void MemberTable::index_insert(Slot slot) {
-  std::size_t b = bucket_of(at(slot).name);
-  while (index_[b] != kEmpty) b = (b + 1) & (index_.size() - 1);
-  index_[b] = slot;
+void MemberTable::index_insert(Slot slot, std::size_t hash) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t b = hash & mask;
+  while (index_[b] != kEmpty) b = (b + 1) & mask;
+  index_[b] = entry(slot, hash);
 }
 
 void MemberTable::index_erase(std::string_view name) {
   const std::size_t mask = index_.size() - 1;
-  std::size_t hole = bucket_of(name);
-  while (at(index_[hole]).name != name) hole = (hole + 1) & mask;
+  std::size_t hole = hash_of(name) & mask;
+  while (at(index_[hole] >> 8).name != name) hole = (hole + 1) & mask;
   // Backward-shift deletion: pull later entries of the run into the hole when their home
   // bucket does not lie (cyclically) between the hole and their current position.
   for (std::size_t next = (hole + 1) & mask; index_[next] != kEmpty; next = (next + 1) & mask) {
-    const std::size_t home = bucket_of(at(index_[next]).name);
+    const std::size_t home = hash_of(at(index_[next] >> 8).name) & mask;
     const bool movable =
         hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
     if (movable) {
@@ -62,6 +66,7 @@ void MemberTable::index_erase(std::string_view name) {
 }
 
 Slot MemberTable::insert(MemberRecord record) {
+  if (free_.empty() && end_ >= kMaxSlots) return kNoSlot;
   if ((live_ + 1) * 4 > index_.size() * 3) grow_index();
   Slot slot;
   if (!free_.empty()) {
@@ -72,7 +77,7 @@ Slot MemberTable::insert(MemberRecord record) {
     slot = end_++;
   }
   at(slot) = std::move(record);
-  index_insert(slot);
+  index_insert(slot, hash_of(at(slot).name));
   ++live_;
   return slot;
 }
@@ -91,7 +96,8 @@ void MemberTable::recycle_released() {
 
 std::size_t MemberTable::memory_bytes() const {
   return chunks_.size() * kChunk * sizeof(MemberRecord) + chunks_.capacity() * sizeof(void*) +
-         (index_.capacity() + free_.capacity() + released_.capacity()) * sizeof(Slot);
+         index_.capacity() * sizeof(Entry) +
+         (free_.capacity() + released_.capacity()) * sizeof(Slot);
 }
 
 }  // namespace apiary::gossip::detail

@@ -54,7 +54,8 @@ class MemberTable {
   MemberTable& operator=(const MemberTable&) = delete;
 
   Slot find(std::string_view name) const;
-  // `record.name` must be non-empty and not present.
+  // `record.name` must be non-empty and not present. Returns kNoSlot when the table is full
+  // (16 million records).
   Slot insert(MemberRecord record);
   void erase(Slot slot);
   // Makes slots erased so far available to insert().
@@ -73,10 +74,18 @@ class MemberTable {
 
  private:
   static constexpr std::size_t kChunk = 256;
-  static constexpr Slot kEmpty = kNoSlot;
+  // Index entries pack a slot (24 bits) with an 8-bit fingerprint of the name's hash, so a
+  // lookup skips almost every non-matching entry without touching its record (with thousands
+  // of tables in one process, each record touched is a cache miss).
+  using Entry = std::uint32_t;
+  static constexpr Entry kEmpty = UINT32_MAX;
+  static constexpr Slot kMaxSlots = (Slot{1} << 24) - 1;
 
-  std::size_t bucket_of(std::string_view name) const;
-  void index_insert(Slot slot);
+  static std::size_t hash_of(std::string_view name);
+  static Entry entry(Slot slot, std::size_t hash) {
+    return (slot << 8) | static_cast<Entry>(hash >> (8 * sizeof(std::size_t) - 8));
+  }
+  void index_insert(Slot slot, std::size_t hash);
   void index_erase(std::string_view name);
   void grow_index();
 
@@ -85,7 +94,7 @@ class MemberTable {
   std::size_t live_ = 0;
   std::vector<Slot> free_;
   std::vector<Slot> released_;
-  std::vector<Slot> index_;  // open addressing, linear probing; kEmpty marks a hole
+  std::vector<Entry> index_;  // open addressing, linear probing; kEmpty marks a hole
 };
 
 }  // namespace apiary::gossip::detail

@@ -43,11 +43,11 @@ void Swim::State::apply_update(TimePoint now, const UpdateView& update) {
 // who accused the member (the peer may only be echoing our own suspicion), so it never counts
 // as a confirmation of a suspicion already running; a new one is attributed to the peer.
 void Swim::State::merge_remote_state(TimePoint now, std::span<const UpdateView> entries,
-                                     std::string_view sender) {
+                                     std::string_view sender, bool regossip) {
   for (const UpdateView& e : entries) {
     switch (e.kind) {
       case MemberState::alive:
-        on_alive(now, e);
+        on_alive(now, e, regossip);
         break;
       case MemberState::left:
         on_dead(now, e.name, e.incarnation, e.name, MemberState::left);
@@ -60,7 +60,7 @@ void Swim::State::merge_remote_state(TimePoint now, std::span<const UpdateView> 
   }
 }
 
-void Swim::State::on_alive(TimePoint now, const UpdateView& u) {
+void Swim::State::on_alive(TimePoint now, const UpdateView& u, bool regossip) {
   if (u.name == self.name) {
     // Someone holds a view of us that is newer than ours, or differs at our incarnation
     // (a restart): announce ourselves above it.
@@ -75,7 +75,7 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u) {
   }
   const Slot slot = members.find(u.name);
   if (slot == detail::kNoSlot) {
-    add_member(now, u);
+    add_member(now, u, regossip);
     return;
   }
   MemberRecord& r = members.at(slot);
@@ -88,7 +88,7 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u) {
   if (meta_changed) r.meta = detail::intern_meta(detail::to_meta(u.meta));
   r.set_inc(u.incarnation);
   if (old != MemberState::alive) set_state(r, MemberState::alive, now);
-  queue_alive(r);
+  if (regossip) queue_alive(r);
   if (old == MemberState::dead || old == MemberState::left) {
     emit(MemberEventKind::joined, r);
     return;
@@ -97,7 +97,7 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u) {
   if (meta_changed || addr_changed) emit(MemberEventKind::updated, r);
 }
 
-void Swim::State::add_member(TimePoint now, const UpdateView& u) {
+void Swim::State::add_member(TimePoint now, const UpdateView& u, bool regossip) {
   MemberRecord record;
   record.name = u.name;
   record.addr = u.addr_or_from;
@@ -106,10 +106,11 @@ void Swim::State::add_member(TimePoint now, const UpdateView& u) {
   record.set_state(MemberState::alive);
   record.changed = now;
   const Slot slot = members.insert(std::move(record));
+  if (slot == detail::kNoSlot) return;  // 16 million members: ignore the rest
   ++alive_members;
   add_to_probe_order(slot);
   const MemberRecord& r = members.at(slot);
-  queue_alive(r);
+  if (regossip) queue_alive(r);
   emit(MemberEventKind::joined, r);
 }
 

@@ -99,7 +99,11 @@ void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bo
 void Swim::State::on_push_pull(TimePoint now, const wire::EnvelopeHeader& from,
                                const detail::Message& msg) {
   ++stats.push_pulls;
-  merge_remote_state(now, msg.updates, from.sender_name);
+  // The list a seed sends a joiner is what the cluster already knows: re-gossiping it from
+  // the joiner would only multiply a join's traffic (by the cluster size, for every joiner).
+  const bool join_reply =
+      msg.type == wire::MessageType::push_pull_reply && join_state == JoinState::joining;
+  merge_remote_state(now, msg.updates, from.sender_name, !join_reply);
   if (msg.type == wire::MessageType::push_pull) {
     send_push_pull(from.sender_addr, wire::MessageType::push_pull_reply, false);
   } else if (join_state == JoinState::joining) {

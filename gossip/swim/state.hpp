@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,9 +44,11 @@ struct Swim::State {
 
   // ---- member_updates.cpp ------------------------------------------------------------------
   void apply_update(TimePoint now, const detail::UpdateView& update);
+  // `regossip` false: accepted alive updates are not queued for dissemination (the member
+  // list a joiner receives from its seed is not news to the cluster).
   void merge_remote_state(TimePoint now, std::span<const detail::UpdateView> entries,
-                          std::string_view sender);
-  void on_alive(TimePoint now, const detail::UpdateView& update);
+                          std::string_view sender, bool regossip);
+  void on_alive(TimePoint now, const detail::UpdateView& update, bool regossip = true);
   // `from` is the accuser; `can_confirm` false for hearsay that must not count as an
   // independent confirmation of a running suspicion.
   void on_suspect(TimePoint now, std::string_view name, Incarnation inc, std::string_view from,
@@ -54,7 +57,7 @@ struct Swim::State {
   void on_dead(TimePoint now, std::string_view name, Incarnation inc, std::string_view from,
                MemberState kind);
   void refute(Incarnation accused);
-  void add_member(TimePoint now, const detail::UpdateView& update);
+  void add_member(TimePoint now, const detail::UpdateView& update, bool regossip);
   void set_state(detail::MemberRecord& record, MemberState state, TimePoint now);
   void start_suspicion(TimePoint now, const detail::MemberRecord& record, std::string_view from);
   void cancel_suspicion(std::string_view name);
@@ -122,7 +125,12 @@ struct Swim::State {
   std::size_t alive_members = 0;  // alive + suspect, this node included until it leaves
   detail::Awareness awareness;
   detail::BroadcastQueue broadcasts;
-  std::map<std::string, detail::Suspicion, std::less<>> suspicions;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Looked up only, never iterated (deadlines are ordered in suspicion_deadlines).
+  std::unordered_map<std::string, detail::Suspicion, NameHash, std::equal_to<>> suspicions;
   std::set<std::pair<TimePoint, std::string>> suspicion_deadlines;
   std::deque<std::pair<TimePoint, std::string>> reclaim_queue;  // due time, member name
   bool left = false;
@@ -170,7 +178,6 @@ struct Swim::State {
   // ---- output ------------------------------------------------------------------------------
   std::deque<Outgoing> outbox;
   std::deque<MemberEvent> events;
-  detail::Message message;  // reused decode target (keeps its vector's capacity)
 };
 
 template <typename Pred>

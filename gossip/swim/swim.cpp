@@ -88,6 +88,9 @@ void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> by
     ++stats.malformed_dropped;
     return;
   }
+  // Decoded fresh each time: keeping a push-pull's decoded tree around would cost more memory
+  // per instance than its whole member table.
+  detail::Message message;
   if (!detail::decode_message(from.type, env->payload, config.max_members_per_message, message)
            .ok()) {
     ++stats.malformed_dropped;

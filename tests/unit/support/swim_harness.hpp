@@ -125,6 +125,9 @@ class SwimCluster {
   }
 
   const std::vector<RecordedEvent>& events() const { return events_; }
+  // Large runs (benchmarks) can skip recording; events are then only counted.
+  void record_events(bool on) { record_events_ = on; }
+  std::uint64_t event_count() const { return event_count_; }
   std::uint64_t delivered() const { return delivered_; }
   std::uint64_t dropped() const { return dropped_; }
   // Messages sent to node `to` so far (delivered or not).
@@ -201,6 +204,8 @@ class SwimCluster {
                          Delivery{i, to, std::move(out->bytes)});
     }
     while (auto e = n.swim->poll_event()) {
+      ++event_count_;
+      if (!record_events_) continue;
       events_.push_back(
           RecordedEvent{now_, n.name, e->kind, e->member.name, e->member.incarnation});
     }
@@ -250,6 +255,8 @@ class SwimCluster {
   std::priority_queue<Wakeup, std::vector<Wakeup>, std::greater<>> wakeups_;
   std::uint64_t seq_ = 0;
   std::vector<RecordedEvent> events_;
+  bool record_events_ = true;
+  std::uint64_t event_count_ = 0;
   std::uint64_t delivered_ = 0;
   std::uint64_t dropped_ = 0;
 };
