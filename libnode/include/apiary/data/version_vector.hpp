@@ -1,10 +1,10 @@
 // VersionVector: a plain version vector (actor -> counter), the causal context a reader gets.
 //
 // A context says "I have seen every event (actor, 1..counter) for each actor listed". It is a
-// value: cheap to copy, comparable, and encodable to opaque bytes (see context_bytes below)
+// value: cheap to copy, comparable, and encodable to opaque bytes (encode_context below)
 // so an embedding API can hand it to users without exposing its structure. Entries are kept
 // sorted by actor with counters > 0, so two equal vectors have equal representations.
-// Not thread-safe (a plain value); no allocation beyond the entry vector.
+// A plain value: safe to copy between threads, not to mutate from two at once.
 #pragma once
 
 #include <cstdint>
