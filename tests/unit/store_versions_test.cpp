@@ -169,3 +169,26 @@ TEST_CASE("a delete with a context keeps siblings it did not see", "[store]") {
   CHECK(a.del("k", ctx, t));
   CHECK(values_of(a, "k", t) == std::vector<std::string>{"b"});
 }
+
+TEST_CASE("clocks and sibling sets stay bounded in the store", "[store]") {
+  StoreConfig c = config_for(1);
+  c.limits = data::DvvLimits{4, 8};
+  Store s(c);
+  const WallTime t{1};
+  // A context naming 1000 actors (say, from a misbehaving client) does not bloat the entry.
+  std::vector<data::VvEntry> many;
+  for (std::uint64_t a = 100; a < 1100; ++a) many.push_back({NodeId{a}, a});
+  REQUIRE(s.put("k", "v", data::VersionVector::from_entries(many), t).ok());
+  CHECK(s.get("k", t)->context.size() <= 8);
+  CHECK(s.get("k", t)->context.get(NodeId{1}) == 1);  // the local actor is always kept
+  // Twenty concurrent writers: at most four siblings survive, the LWW winners.
+  for (std::uint64_t n = 2; n < 22; ++n) {
+    Store w(config_for(n));
+    REQUIRE(w.put_local("k", "w" + std::to_string(n), WallTime{static_cast<std::int64_t>(n)}).ok());
+    REQUIRE(s.merge("k", w.export_entry("k", t)->version, {}, t).ok());
+  }
+  const auto r = s.get("k", t);
+  CHECK(r->siblings.size() == 4);
+  CHECK(r->lww().value == "w21");
+  CHECK(s.entries_memory() == s.recompute_entries_memory());
+}
