@@ -100,6 +100,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "bootstrap time limit in seconds (default: scales with N)")
       ->check(CLI::NonNegativeNumber);
   double settle = -1;
+  double start_spacing_ms = -1;
+  app.add_option("--start-spacing-ms", start_spacing_ms,
+                 "gap between the starts of the initial nodes (default 2ms, 10ms above 1,000)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--settle", settle,
                  "quiet seconds at the end needed to judge convergence (default 40 + push-pull)")
       ->check(CLI::NonNegativeNumber);
@@ -133,6 +137,10 @@ int main(int argc, char** argv) {
   o.protocol = protocol == "heartbeat" ? ProtocolKind::heartbeat : ProtocolKind::swim;
   if (warmup >= 0) o.warmup_s = warmup;
   if (settle >= 0) o.settle_s = settle;
+  if (start_spacing_ms >= 0) {
+    o.start_spacing = std::chrono::duration_cast<apiary::Duration>(
+        std::chrono::duration<double, std::milli>(start_spacing_ms));
+  }
   o.check = !no_check;
   if (!o.partition.empty()) {
     if (auto rule = apiary::sim::parse_partition(o.partition); !rule) {

@@ -97,6 +97,11 @@ void fill_detection(RunReport& r, const Checker& c) {
   r.dissemination_s = percentiles(std::move(dissemination));
 }
 
+// 2ms apart up to 1,000 nodes, then spread so that about 1,000 nodes start per 10 seconds.
+Duration default_start_spacing(std::uint32_t nodes) {
+  return nodes <= 1000 ? Duration(2ms) : Duration(10ms);
+}
+
 }  // namespace
 
 double settle_seconds(const RunOptions& o) {
@@ -129,6 +134,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   wc.network = o.network;
   wc.clock_skew = scenario.has_skew ? scenario.clock_skew : o.clock_skew;
   wc.seed_nodes = o.seed_nodes;
+  wc.start_spacing = o.start_spacing.value_or(default_start_spacing(o.nodes));
   wc.false_positive_grace = std::chrono::seconds(o.fp_grace_s);
   wc.on_event = o.on_event;
   {
@@ -252,6 +258,9 @@ std::string replay_command(const RunOptions& o) {
   if (o.warmup_s) s << " --warmup " << *o.warmup_s;
   s << " --settle " << settle_seconds(o);
   if (o.seed_nodes != 3) s << " --seed-nodes " << o.seed_nodes;
+  if (o.start_spacing) {
+    s << " --start-spacing-ms " << seconds(*o.start_spacing) * 1e3;
+  }
   return s.str();
 }
 

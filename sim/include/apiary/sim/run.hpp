@@ -49,6 +49,10 @@ struct RunOptions {
   // interval, since a stale "dead" that missed the refutation is only repaired by push-pull.
   std::optional<double> settle_s;
   std::uint32_t seed_nodes = 3;
+  // Gap between the starts of two initial nodes. Too small and every node's broadcast queue
+  // fills with thousands of "alive" updates at once (bootstrap becomes O(N^2) in time and
+  // memory); the default keeps joins near the rate gossip can disseminate them.
+  std::optional<Duration> start_spacing;
   bool check = true;  // turn unsettled-but-wrong ends into failures too
   std::size_t fp_grace_s = 30;
 
