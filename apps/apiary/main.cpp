@@ -1,8 +1,9 @@
 // apiary: the admin command-line client. Data commands go through redis-cli (any node speaks
 // the Redis protocol); this tool shows the cluster as a node's HTTP admin port reports it.
+#include <httplib.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <httplib.h>
 #include <string>
 
 namespace {
@@ -40,13 +41,11 @@ int main(int argc, char** argv) {
   bool json = false;
 
   auto* members = app.add_subcommand("members", "Print the member table as a node sees it");
-  members->add_option("--http", http_addr, "HTTP admin address of any node")
-      ->capture_default_str();
+  members->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
   members->add_flag("--json", json, "Print the raw JSON of GET /v1/members");
 
   auto* health = app.add_subcommand("health", "Exit 0 when the node answers /healthz");
-  health->add_option("--http", http_addr, "HTTP admin address of the node")
-      ->capture_default_str();
+  health->add_option("--http", http_addr, "HTTP admin address of the node")->capture_default_str();
 
   try {
     app.parse(argc, argv);

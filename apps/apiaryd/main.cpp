@@ -1,13 +1,12 @@
 // apiaryd: one Apiary member as a daemon. See `apiaryd --help` and README.md.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "apiary/node.hpp"
 
@@ -40,14 +39,22 @@ bool parse_bytes(std::string text, std::size_t& out) {
   if (digits == 0 || digits > 15) return false;
   const std::string unit = text.substr(digits);
   std::size_t mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k") mult = 1000;
-  else if (unit == "kb") mult = 1024;
-  else if (unit == "m") mult = 1000 * 1000;
-  else if (unit == "mb") mult = 1024 * 1024;
-  else if (unit == "g") mult = 1000 * 1000 * 1000;
-  else if (unit == "gb") mult = std::size_t{1024} * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k")
+    mult = 1000;
+  else if (unit == "kb")
+    mult = 1024;
+  else if (unit == "m")
+    mult = 1000 * 1000;
+  else if (unit == "mb")
+    mult = 1024 * 1024;
+  else if (unit == "g")
+    mult = 1000 * 1000 * 1000;
+  else if (unit == "gb")
+    mult = std::size_t{1024} * 1024 * 1024;
+  else
+    return false;
   out = std::stoull(text.substr(0, digits)) * mult;
   return true;
 }
@@ -120,8 +127,8 @@ int main(int argc, char** argv) {
     std::size_t start = 0;
     while (start <= seeds_csv.size()) {
       const auto comma = seeds_csv.find(',', start);
-      std::string seed = seeds_csv.substr(start, comma == std::string::npos ? std::string::npos
-                                                                            : comma - start);
+      std::string seed =
+          seeds_csv.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!seed.empty()) {
         std::string checked = seed;
         if (const std::string err = host_port(checked); !err.empty()) {

@@ -9,19 +9,32 @@ namespace apiary {
 
 std::string_view to_string(StatusCode code) {
   switch (code) {
-    case StatusCode::ok: return "ok";
-    case StatusCode::invalid_argument: return "invalid argument";
-    case StatusCode::malformed: return "malformed";
-    case StatusCode::too_large: return "too large";
-    case StatusCode::unsupported: return "unsupported";
-    case StatusCode::wrong_cluster: return "wrong cluster";
-    case StatusCode::not_found: return "not found";
-    case StatusCode::already_exists: return "already exists";
-    case StatusCode::out_of_memory: return "out of memory";
-    case StatusCode::timeout: return "timeout";
-    case StatusCode::unavailable: return "unavailable";
-    case StatusCode::io_error: return "i/o error";
-    case StatusCode::internal: return "internal error";
+    case StatusCode::ok:
+      return "ok";
+    case StatusCode::invalid_argument:
+      return "invalid argument";
+    case StatusCode::malformed:
+      return "malformed";
+    case StatusCode::too_large:
+      return "too large";
+    case StatusCode::unsupported:
+      return "unsupported";
+    case StatusCode::wrong_cluster:
+      return "wrong cluster";
+    case StatusCode::not_found:
+      return "not found";
+    case StatusCode::already_exists:
+      return "already exists";
+    case StatusCode::out_of_memory:
+      return "out of memory";
+    case StatusCode::timeout:
+      return "timeout";
+    case StatusCode::unavailable:
+      return "unavailable";
+    case StatusCode::io_error:
+      return "i/o error";
+    case StatusCode::internal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -36,8 +36,8 @@ Result<Envelope> decode_envelope(std::span<const std::uint8_t> bytes,
   UnpackLimits unpack_limits;
   unpack_limits.array = kEnvelopeFields;
   unpack_limits.map = 0;
-  unpack_limits.str = std::max({limits.max_cluster_name, limits.max_sender_name,
-                                limits.max_sender_addr});
+  unpack_limits.str =
+      std::max({limits.max_cluster_name, limits.max_sender_name, limits.max_sender_addr});
   unpack_limits.bin = limits.max_message_bytes;
   unpack_limits.depth = 1;
   auto handle = unpack_bounded(bytes, unpack_limits);

@@ -13,21 +13,18 @@ struct Mailbox::Peer {
 Result<std::string> to_endpoint(const std::string& host_port) {
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size()) {
-    return make_error(StatusCode::invalid_argument,
-                      "address '" + host_port + "' is not host:port");
+    return make_error(StatusCode::invalid_argument, "address '" + host_port + "' is not host:port");
   }
   const std::string port_text = host_port.substr(colon + 1);
   unsigned port = 0;
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
-    return make_error(StatusCode::invalid_argument,
-                      "address '" + host_port + "' has a bad port");
+    return make_error(StatusCode::invalid_argument, "address '" + host_port + "' has a bad port");
   }
   std::string host = host_port.substr(0, colon);
   for (char c : host) {
     if (c <= ' ' || c == '/' || c == '*' || c == ';') {
-      return make_error(StatusCode::invalid_argument,
-                        "address '" + host_port + "' has a bad host");
+      return make_error(StatusCode::invalid_argument, "address '" + host_port + "' has a bad host");
     }
   }
   return "tcp://" + host + ":" + port_text;
@@ -81,8 +78,7 @@ Mailbox::Peer* Mailbox::peer_for(const std::string& to, TimePoint now) {
   auto endpoint = to_endpoint(to);
   if (!endpoint.ok()) return nullptr;
   try {
-    auto peer = std::make_unique<Peer>(
-        Peer{zmq::socket_t(context_, zmq::socket_type::push), now});
+    auto peer = std::make_unique<Peer>(Peer{zmq::socket_t(context_, zmq::socket_type::push), now});
     peer->socket.set(zmq::sockopt::linger, 0);
     peer->socket.set(zmq::sockopt::sndhwm, options_.send_queue_messages);
     peer->socket.set(zmq::sockopt::reconnect_ivl, static_cast<int>(options_.reconnect_min.count()));
@@ -109,8 +105,8 @@ bool Mailbox::send(const std::string& to, std::span<const std::uint8_t> bytes, T
     return false;
   }
   try {
-    auto sent = peer->socket.send(zmq::const_buffer(bytes.data(), bytes.size()),
-                                  zmq::send_flags::dontwait);
+    auto sent =
+        peer->socket.send(zmq::const_buffer(bytes.data(), bytes.size()), zmq::send_flags::dontwait);
     if (!sent) {
       ++stats_.dropped_queue_full;
       return false;

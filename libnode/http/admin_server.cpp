@@ -20,11 +20,21 @@ std::string json_quote(std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -129,7 +139,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     return make_error(StatusCode::io_error, "cannot bind HTTP admin port " + addr);
   }
   self->bound_addr_ = host + ":" + std::to_string(bound_port);
-  self->impl_->thread = std::thread([impl = self->impl_.get()] { impl->server.listen_after_bind(); });
+  self->impl_->thread =
+      std::thread([impl = self->impl_.get()] { impl->server.listen_after_bind(); });
   return self;
 }
 

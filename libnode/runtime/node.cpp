@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,8 +14,6 @@
 #include <random>
 #include <thread>
 #include <zmq.hpp>
-
-#include <spdlog/spdlog.h>
 
 #include "apiary/http/admin_server.hpp"
 #include "apiary/resp/server.hpp"

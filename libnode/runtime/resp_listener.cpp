@@ -37,15 +37,15 @@ Result<std::unique_ptr<RespListener>> RespListener::start(EventLoop& loop, resp:
   const auto colon = bind_addr.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
-    auto [p, ec] = std::from_chars(bind_addr.data() + colon + 1,
-                                   bind_addr.data() + bind_addr.size(), port);
+    auto [p, ec] =
+        std::from_chars(bind_addr.data() + colon + 1, bind_addr.data() + bind_addr.size(), port);
     if (ec != std::errc() || p != bind_addr.data() + bind_addr.size() || port > 65535) port = -1;
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   const std::string host = colon == std::string::npos ? "" : bind_addr.substr(0, colon);
-  if (port < 0 || ::inet_pton(AF_INET, host == "*" ? "0.0.0.0" : host.c_str(),
-                              &addr.sin_addr) != 1) {
+  if (port < 0 ||
+      ::inet_pton(AF_INET, host == "*" ? "0.0.0.0" : host.c_str(), &addr.sin_addr) != 1) {
     return make_error(StatusCode::invalid_argument,
                       "client address '" + bind_addr + "' is not IPV4:PORT");
   }
@@ -109,8 +109,9 @@ void RespListener::on_accept() {
     fd_by_id_[client->conn->id()] = fd;
     Client* raw = client.get();
     clients_.emplace(fd, std::move(client));
-    if (!loop_.watch(fd, EventLoop::kReadable,
-                     [this, fd](std::uint32_t ready) { on_client_event(fd, ready); })
+    if (!loop_
+             .watch(fd, EventLoop::kReadable,
+                    [this, fd](std::uint32_t ready) { on_client_event(fd, ready); })
              .ok()) {
       close_client(fd);
       continue;
@@ -177,8 +178,7 @@ void RespListener::close_client(int fd) {
   ::close(fd);
 }
 
-void RespListener::complete(std::uint64_t client_id, std::uint64_t token,
-                            std::string_view reply) {
+void RespListener::complete(std::uint64_t client_id, std::uint64_t token, std::string_view reply) {
   auto id = fd_by_id_.find(client_id);
   if (id == fd_by_id_.end()) return;
   auto it = clients_.find(id->second);

@@ -1,7 +1,6 @@
 // Real apiaryd processes on loopback: join by seeds, failure detection, graceful leave and
 // rejoin after a restart, as an operator would see them through the HTTP admin port.
 #include <catch2/catch.hpp>
-
 #include <memory>
 
 #include "integration/support/daemon.hpp"
@@ -86,8 +85,7 @@ TEST_CASE("five apiaryd nodes find each other, detect a kill, see a leave and a 
   CHECK(view["n2"] == "alive");
 }
 
-TEST_CASE("apiaryd rejects wrong flags with exit code 2 and a message",
-          "[integration][cli]") {
+TEST_CASE("apiaryd rejects wrong flags with exit code 2 and a message", "[integration][cli]") {
   auto run = [](std::vector<std::string> args) {
     std::string cmd = std::string(APIARYD_PATH);
     for (auto& a : args) cmd += " '" + a + "'";
@@ -106,8 +104,8 @@ TEST_CASE("apiaryd rejects wrong flags with exit code 2 and a message",
 TEST_CASE("the apiary CLI prints the member table", "[integration][cli]") {
   Daemon node("solo", {});
   const std::string out_path = (scratch_dir() / "members.txt").string();
-  const std::string cmd = std::string(APIARY_CLI_PATH) + " members --http " + node.http() + " > " +
-                          out_path + " 2>&1";
+  const std::string cmd =
+      std::string(APIARY_CLI_PATH) + " members --http " + node.http() + " > " + out_path + " 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   std::ifstream in(out_path);
   std::stringstream text;

@@ -1,7 +1,6 @@
 // A real apiaryd driven by redis-cli and by a Redis client library (redis-py), as a user
 // would: the replies must be the ones Redis gives.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <memory>
 
@@ -74,14 +73,14 @@ TEST_CASE("a Redis client library works unchanged", "[integration][resp]") {
 
 TEST_CASE("HELLO 3 switches a connection to RESP3", "[integration][resp]") {
   Daemon node("r3", {});
-  auto [status, out] = run(
-      "printf 'HELLO 3\\r\\nGET nothing\\r\\nPING\\r\\nQUIT\\r\\n' | timeout 5 bash -c "
-      "'exec 3<>/dev/tcp/127.0.0.1/" +
-      node.redis_port() + "; cat >&3; timeout 2 cat <&3'");
+  auto [status, out] =
+      run("printf 'HELLO 3\\r\\nGET nothing\\r\\nPING\\r\\nQUIT\\r\\n' | timeout 5 bash -c "
+          "'exec 3<>/dev/tcp/127.0.0.1/" +
+          node.redis_port() + "; cat >&3; timeout 2 cat <&3'");
   INFO(out);
-  CHECK(out.rfind("%", 0) == 0);                        // HELLO answers a RESP3 map
+  CHECK(out.rfind("%", 0) == 0);  // HELLO answers a RESP3 map
   CHECK(out.find("$5\r\nproto\r\n:3\r\n") != std::string::npos);
-  CHECK(out.find("_\r\n") != std::string::npos);       // RESP3 null for the missing key
+  CHECK(out.find("_\r\n") != std::string::npos);  // RESP3 null for the missing key
   CHECK(out.find("+PONG\r\n") != std::string::npos);
 }
 

@@ -3,7 +3,6 @@
 // Drivers (folders named runtime/, zmq/, http/, apps/) are exempt: they are where the real
 // clock, sockets and threads live.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>

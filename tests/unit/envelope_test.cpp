@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "apiary/wire/envelope.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "apiary/base/rng.hpp"
-#include "apiary/wire/envelope.hpp"
 #include "apiary/wire/msgpack_codec.hpp"
 
 using namespace apiary;
@@ -101,8 +101,7 @@ TEST_CASE("wrong-typed fields are malformed", "[wire]") {
   CHECK_FALSE(decode_envelope(good, "prod").ok());
 }
 
-TEST_CASE("oversized input and hostile length prefixes are rejected without allocation",
-          "[wire]") {
+TEST_CASE("oversized input and hostile length prefixes are rejected without allocation", "[wire]") {
   EnvelopeLimits limits;
   limits.max_message_bytes = 64;
   std::vector<std::uint8_t> big(100, 0x90);
@@ -113,8 +112,8 @@ TEST_CASE("oversized input and hostile length prefixes are rejected without allo
   // array32 claiming 4 billion elements; bin32 claiming 4 GiB.
   std::vector<std::uint8_t> huge_array = {0xdd, 0xff, 0xff, 0xff, 0xff};
   CHECK_FALSE(decode_envelope(huge_array, "prod").ok());
-  std::vector<std::uint8_t> huge_bin = {0x96, 0x01, 0xa4, 'p', 'r', 'o', 'd', 0x01,
-                                        0xa1, 'a',  0xa1, 'b', 0xc6, 0xff, 0xff, 0xff, 0xff};
+  std::vector<std::uint8_t> huge_bin = {0x96, 0x01, 0xa4, 'p',  'r',  'o',  'd',  0x01, 0xa1,
+                                        'a',  0xa1, 'b',  0xc6, 0xff, 0xff, 0xff, 0xff};
   CHECK_FALSE(decode_envelope(huge_bin, "prod").ok());
   // Deep nesting.
   std::vector<std::uint8_t> deep(1000, 0x91);

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "apiary/cluster/partition_table.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <numeric>
 #include <set>
-
-#include "apiary/cluster/partition_table.hpp"
 
 using namespace apiary;
 using namespace apiary::cluster;

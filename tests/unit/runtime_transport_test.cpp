@@ -1,7 +1,6 @@
 // The runtime's transport and loop on real loopback sockets.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
 #include <zmq.hpp>
@@ -45,8 +44,7 @@ TEST_CASE("mailboxes exchange datagrams over loopback on a port chosen at run ti
   CHECK((*a)->stats().received == 1);
 }
 
-TEST_CASE("sending to a dead peer never blocks and drops past the queue bound",
-          "[runtime][zmq]") {
+TEST_CASE("sending to a dead peer never blocks and drops past the queue bound", "[runtime][zmq]") {
   zmq::context_t ctx(1);
   zmqx::MailboxOptions options;
   options.send_queue_messages = 10;
@@ -84,8 +82,7 @@ TEST_CASE("oversized messages and bad addresses are refused, not sent", "[runtim
   CHECK(taken.status().code() == StatusCode::io_error);
 }
 
-TEST_CASE("a receiver drops a message above its size limit and keeps working",
-          "[runtime][zmq]") {
+TEST_CASE("a receiver drops a message above its size limit and keeps working", "[runtime][zmq]") {
   zmq::context_t ctx(1);
   zmqx::MailboxOptions small;
   small.max_message_bytes = 64;
@@ -94,8 +91,9 @@ TEST_CASE("a receiver drops a message above its size limit and keeps working",
   {
     auto big_sender = zmqx::Mailbox::bind(ctx, "127.0.0.1:0");
     REQUIRE(big_sender.ok());
-    (*big_sender)->send((*receiver)->bound_addr(), std::vector<std::uint8_t>(1000, 'x'),
-                        runtime::core_now());
+    (*big_sender)
+        ->send((*receiver)->bound_addr(), std::vector<std::uint8_t>(1000, 'x'),
+               runtime::core_now());
     std::this_thread::sleep_for(200ms);
     std::vector<std::uint8_t> out;
     CHECK_FALSE((*receiver)->receive(out));

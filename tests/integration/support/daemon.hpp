@@ -7,6 +7,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -16,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <httplib.h>
 #include <map>
 #include <optional>
 #include <regex>
@@ -32,8 +32,7 @@ using namespace std::chrono_literals;
 
 inline std::filesystem::path scratch_dir() {
   static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("apiary-it-" + std::to_string(::getpid()));
+    auto d = std::filesystem::temp_directory_path() / ("apiary-it-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d;
   }();
@@ -44,9 +43,17 @@ class Daemon {
  public:
   Daemon(std::string name, std::vector<std::string> extra_args) : name_(std::move(name)) {
     log_path_ = scratch_dir() / (name_ + "-" + std::to_string(counter()++) + ".log");
-    std::vector<std::string> args = {APIARYD_PATH,  "--name",      name_,         "--gossip-addr",
-                                     "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--bind",
-                                     "127.0.0.1",   "--port",      "0"};
+    std::vector<std::string> args = {APIARYD_PATH,
+                                     "--name",
+                                     name_,
+                                     "--gossip-addr",
+                                     "127.0.0.1:0",
+                                     "--http-addr",
+                                     "127.0.0.1:0",
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     "0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     spawn(args);
     wait_ready();

@@ -25,10 +25,10 @@ enum class StatusCode : unsigned char {
   wrong_cluster,     // a message for another cluster name
   not_found,
   already_exists,
-  out_of_memory,     // maxmemory reached under the noeviction policy
-  timeout,           // a quorum or peer did not answer in time
-  unavailable,       // not enough live replicas, node shutting down, peer unreachable
-  io_error,          // a socket or file operation failed
+  out_of_memory,  // maxmemory reached under the noeviction policy
+  timeout,        // a quorum or peer did not answer in time
+  unavailable,    // not enough live replicas, node shutting down, peer unreachable
+  io_error,       // a socket or file operation failed
   internal,
 };
 
@@ -64,7 +64,7 @@ class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::remove_cvref_t<T>, Status>, "Result<Status> is ambiguous");
 
  public:
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT implicit
+  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}        // NOLINT implicit
   Result(Status status) : data_(std::in_place_index<1>, std::move(status)) {  // NOLINT implicit
     assert(!std::get<1>(data_).ok() && "a Result built from a Status must be an error");
   }

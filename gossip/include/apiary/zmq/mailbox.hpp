@@ -33,10 +33,10 @@ class socket_t;
 namespace apiary::zmqx {
 
 struct MailboxOptions {
-  int send_queue_messages = 1000;               // per-peer bound (ZMQ_SNDHWM)
-  std::size_t max_message_bytes = 4 << 20;      // receive and send limit
-  std::chrono::milliseconds reconnect_min{100};  // ZMQ_RECONNECT_IVL
-  std::chrono::milliseconds reconnect_max{2000};  // ZMQ_RECONNECT_IVL_MAX
+  int send_queue_messages = 1000;                        // per-peer bound (ZMQ_SNDHWM)
+  std::size_t max_message_bytes = 4 << 20;               // receive and send limit
+  std::chrono::milliseconds reconnect_min{100};          // ZMQ_RECONNECT_IVL
+  std::chrono::milliseconds reconnect_max{2000};         // ZMQ_RECONNECT_IVL_MAX
   Duration idle_peer_timeout = std::chrono::minutes(5);  // close PUSH sockets unused this long
   std::size_t max_peers = 16384;
 };

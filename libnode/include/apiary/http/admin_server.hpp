@@ -27,8 +27,7 @@ struct AdminSources {
 class AdminServer {
  public:
   // Binds `addr` ("host:port", port 0 picks a free one) and starts serving.
-  static Result<std::unique_ptr<AdminServer>> start(const std::string& addr,
-                                                    AdminSources sources);
+  static Result<std::unique_ptr<AdminServer>> start(const std::string& addr, AdminSources sources);
   ~AdminServer();  // stops and joins
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
