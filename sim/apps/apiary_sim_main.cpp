@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed-nodes", o.seed_nodes, "seeds a joining node contacts")
       ->check(CLI::Range(1u, 64u));
   app.add_option("--watch", watch, "print every membership event about these nodes to stderr");
+  bool messages_first = false;
+  app.add_flag("--resume-messages-first", messages_first,
+               "a resumed node reads queued messages before its overdue timers");
   app.add_flag("--progress", progress, "show progress on stderr even when it is not a TTY");
   app.add_flag("--quiet", quiet, "no summary on stdout");
   app.add_flag("--no-check", no_check, "report only; never fail on invariants");
@@ -142,6 +145,7 @@ int main(int argc, char** argv) {
         std::chrono::duration<double, std::milli>(start_spacing_ms));
   }
   o.check = !no_check;
+  o.timers_first_on_resume = !messages_first;
   if (!o.partition.empty()) {
     if (auto rule = apiary::sim::parse_partition(o.partition); !rule) {
       return usage_error("--partition: " + rule.status().message());

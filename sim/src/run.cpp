@@ -137,6 +137,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   wc.start_spacing = o.start_spacing.value_or(default_start_spacing(o.nodes));
   wc.false_positive_grace = std::chrono::seconds(o.fp_grace_s);
   wc.on_event = o.on_event;
+  wc.timers_first_on_resume = o.timers_first_on_resume;
   {
     const double scale = std::max(1.0, std::log10(std::max(1.0, double(o.nodes))));
     const double max_suspicion =
@@ -258,6 +259,7 @@ std::string replay_command(const RunOptions& o) {
   if (o.warmup_s) s << " --warmup " << *o.warmup_s;
   s << " --settle " << settle_seconds(o);
   if (o.seed_nodes != 3) s << " --seed-nodes " << o.seed_nodes;
+  if (!o.timers_first_on_resume) s << " --resume-messages-first";
   if (o.start_spacing) {
     s << " --start-spacing-ms " << seconds(*o.start_spacing) * 1e3;
   }

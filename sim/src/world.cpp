@@ -176,13 +176,10 @@ void World::on_resume(std::uint32_t node, std::uint32_t generation) {
   if (!n.proc || n.generation != generation || !n.paused) return;
   if (to_nanos(now_) < n.paused_until) return;  // extended; a later resume event follows
   n.paused = false;
-  // Overdue timers run before the queued messages, as in an event loop that wakes from a
-  // stall: the node's probe deadlines have passed before it reads the acks that wait for it.
-  // This is the "slow node" case Lifeguard is designed for.
   n.timer_at = kNoTimer;
-  const TimePoint local = local_time(node, now_);
-  if (local >= n.proc->next_deadline()) n.proc->handle_timeout(local);
-  after_call(node);
+  // Timers first is the harsher order: the node's probe and suspicion deadlines pass before
+  // it reads the acks and refutations waiting for it (the slow-node case of Lifeguard).
+  if (config_.timers_first_on_resume) run_overdue_timer(node);
   std::vector<std::uint32_t> inbox = std::move(nodes_[node].inbox);
   nodes_[node].inbox.clear();
   for (const std::uint32_t slot : inbox) {
@@ -194,6 +191,15 @@ void World::on_resume(std::uint32_t node, std::uint32_t generation) {
       free_slot(slot);
     }
   }
+  if (!config_.timers_first_on_resume && nodes_[node].proc) run_overdue_timer(node);
+}
+
+void World::run_overdue_timer(std::uint32_t node) {
+  Process* p = nodes_[node].proc.get();
+  if (!p) return;
+  const TimePoint local = local_time(node, now_);
+  if (local >= p->next_deadline()) p->handle_timeout(local);
+  after_call(node);
 }
 
 void World::after_call(std::uint32_t node) {

@@ -53,7 +53,8 @@ struct RunOptions {
   // fills with thousands of "alive" updates at once (bootstrap becomes O(N^2) in time and
   // memory); the default keeps joins near the rate gossip can disseminate them.
   std::optional<Duration> start_spacing;
-  bool check = true;  // turn unsettled-but-wrong ends into failures too
+  bool timers_first_on_resume = true;  // see WorldConfig
+  bool check = true;                   // turn unsettled-but-wrong ends into failures too
   std::size_t fp_grace_s = 30;
 
   // Every membership event, with the observer (see WorldConfig::on_event).

@@ -36,7 +36,10 @@ struct WorldConfig {
   double clock_skew = 0.0;       // each node's clock rate is uniform in [1-skew, 1+skew]
   std::uint32_t seed_nodes = 3;  // a (re)joining node contacts this many running nodes
   Duration start_spacing = 2ms;  // initial nodes after the first `seed_nodes` start this far apart
-  Duration leave_timeout = 10s;  // a leaving node is stopped after this even if not done
+  Duration leave_timeout = 10s;
+  // On resume from a pause, run overdue timers before the queued messages (an event loop that
+  // checks timers first) or after them (one that drains sockets first).
+  bool timers_first_on_resume = true;   // a leaving node is stopped after this even if not done
   Duration false_positive_grace = 30s;  // after a restart, dead marks are not counted
   // After a heal: suspicions raised during the partition may still expire (nobody told the
   // suspect), so the run uses the protocol's longest suspicion timeout here.
@@ -112,6 +115,7 @@ class World {
   void deliver(std::uint32_t slot);
   void on_timer(std::uint32_t node, std::uint32_t generation, std::int64_t at);
   void on_resume(std::uint32_t node, std::uint32_t generation);
+  void run_overdue_timer(std::uint32_t node);
   void run_action(const Action& action);
   void after_call(std::uint32_t node);
   void reschedule(std::uint32_t node);
