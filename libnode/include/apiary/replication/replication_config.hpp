@@ -1,0 +1,65 @@
+// ReplicationConfig: every tunable of the replication core (apiary/replication/replicator.hpp)
+// with commented defaults. A plain value; thread-safety is that of a struct.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "apiary/data/partition.hpp"
+
+namespace apiary::replication {
+
+struct ReplicationConfig {
+  // Members only accept data messages carrying the same cluster name (as in SwimConfig).
+  std::string cluster_name = "apiary";
+
+  // --- Partition table (every node must agree on these) ---
+  std::uint32_t partition_count = data::kDefaultPartitionCount;  // power of two
+  std::uint32_t replicas = 3;  // N: preference-list length, capped at the member count
+  double load_factor = 1.25;   // PartitionTable bounded-load cap (<= 1 disables)
+
+  // --- Quorums (per-request values override these; both capped at the owner count) ---
+  std::uint32_t write_quorum = 2;  // W, counting the coordinator's local write
+  std::uint32_t read_quorum = 1;   // R, counting the coordinator's local copy
+
+  // --- Timeouts ---
+  std::chrono::milliseconds write_timeout{1000};  // W-1 acks must arrive within this
+  std::chrono::milliseconds read_timeout{1000};   // R-1 answers must arrive within this
+  // Each forwarding attempt; a timed-out attempt is retried once on the next live owner.
+  std::chrono::milliseconds forward_timeout{2000};
+  std::uint32_t forward_retries = 1;
+  // A handoff batch, hint delivery or anti-entropy step not answered within this is resent
+  // (handoff, hints) or abandoned until the next round (anti-entropy).
+  std::chrono::milliseconds transfer_timeout{2000};
+
+  // --- Hinted handoff ---
+  std::size_t max_hints = 100000;  // beyond this the oldest hint is dropped (and counted)
+  std::chrono::milliseconds hint_retry_interval{1000};  // scan for deliverable hints
+  std::size_t max_hints_in_flight = 64;                 // per node, across all owners
+
+  // --- Anti-entropy ---
+  // Every interval, one partition this node owns (round-robin) is compared with one other
+  // live owner. Zero turns anti-entropy off.
+  std::chrono::milliseconds anti_entropy_interval{10000};
+  // At most this many entries (and bytes) go into one anti-entropy message; the rest of a
+  // differing bucket waits for the partition's next round.
+  std::size_t anti_entropy_max_entries = 256;
+  std::size_t anti_entropy_max_bytes = 256 * 1024;
+
+  // --- Ownership handoff ---
+  std::size_t handoff_batch_entries = 256;        // entries per batch (one in flight per target)
+  std::size_t handoff_batch_bytes = 256 * 1024;   // approximate encoded bytes per batch
+  std::chrono::milliseconds handoff_retry{1000};  // resend an unacknowledged batch after this
+
+  // --- Decoding bounds ---
+  std::size_t max_message_bytes = 8u << 20;  // whole envelope; larger messages are dropped
+  std::size_t max_key_bytes = 1u << 20;      // keys longer than this are not replicated
+  std::size_t max_forward_args = 1u << 16;   // argv elements of a forwarded command
+  std::size_t max_reply_bytes = 8u << 20;    // forwarded reply
+
+  std::uint64_t seed = 0x7e91;  // anti-entropy peer choice
+};
+
+}  // namespace apiary::replication

@@ -1,0 +1,67 @@
+// ReplicationStats: counters of the replication core, for INFO, /metrics and tests.
+// A plain value; thread-safety is that of a struct.
+#pragma once
+
+#include <cstdint>
+
+namespace apiary::replication {
+
+struct ReplicationStats {
+  // Transport.
+  std::uint64_t messages_sent = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t malformed_dropped = 0;        // undecodable envelope or payload
+  std::uint64_t foreign_cluster_dropped = 0;  // another cluster's name
+  std::uint64_t unsupported_dropped = 0;      // unknown version or a non-data message type
+  std::uint64_t unmatched_dropped = 0;        // answers to requests no longer pending
+  std::uint64_t unroutable = 0;               // a message for a member without an address
+
+  // Writes (coordinator side) and replica merges.
+  std::uint64_t writes = 0;
+  std::uint64_t write_acks = 0;
+  std::uint64_t writes_ok = 0;
+  std::uint64_t write_timeouts = 0;
+  std::uint64_t writes_unavailable = 0;
+  std::uint64_t replica_merges = 0;  // replicate requests applied on this node
+  std::uint64_t merge_errors = 0;    // Store::merge failed (out of memory)
+
+  // Reads.
+  std::uint64_t reads = 0;
+  std::uint64_t reads_ok = 0;
+  std::uint64_t read_timeouts = 0;
+  std::uint64_t reads_unavailable = 0;
+  std::uint64_t read_repairs = 0;  // repair messages sent
+
+  // Hinted handoff.
+  std::uint64_t hinted_writes = 0;    // writes this coordinator sent to a stand-in
+  std::uint64_t hints_stored = 0;     // hints this node took as a stand-in
+  std::uint64_t hints_delivered = 0;  // acknowledged by the intended owner
+  std::uint64_t hints_dropped = 0;    // over max_hints, or the key vanished
+
+  // Forwarding.
+  std::uint64_t forwards = 0;
+  std::uint64_t forwards_ok = 0;
+  std::uint64_t forward_retries = 0;
+  std::uint64_t forward_timeouts = 0;
+  std::uint64_t forwards_unavailable = 0;
+  std::uint64_t forwards_executed = 0;  // commands other nodes forwarded here
+
+  // Anti-entropy.
+  std::uint64_t anti_entropy_rounds = 0;  // digest exchanges this node started
+  std::uint64_t anti_entropy_buckets_differ = 0;
+  std::uint64_t anti_entropy_keys_sent = 0;
+  std::uint64_t anti_entropy_keys_received = 0;
+
+  // Ownership handoff.
+  std::uint64_t handoff_batches_sent = 0;
+  std::uint64_t handoff_batches_resent = 0;
+  std::uint64_t handoff_entries_sent = 0;
+  std::uint64_t handoff_bytes_sent = 0;
+  std::uint64_t handoff_entries_received = 0;
+  std::uint64_t handoff_passes_repeated = 0;  // a replica write arrived during a pass
+  std::uint64_t partitions_dropped = 0;
+};
+
+}  // namespace apiary::replication

@@ -1,0 +1,137 @@
+// Replicator: the replication core of one node -- quorum writes, quorum reads with read
+// repair, sloppy quorum with hinted handoff, forwarding to an owner, anti-entropy and
+// ownership handoff -- as a sans-IO state machine ("the coordinator executes, replicas
+// merge").
+//
+// The driver executes a client's command against the local Store first; the Replicator then
+// ships the key's whole version (Store::export_entry) to the other owners, and replicas merge
+// it (Store::merge). Input: set_view(), replicate(), read(), forward(), leave(),
+// handle_message() and handle_timeout(), each with the current time. Output, drained after
+// every input: poll_send() (a peer's data address and an encoded envelope), poll_completion()
+// (a client operation finished) and next_deadline(). Calling handle_timeout() early or more
+// often is harmless.
+//
+// Promises:
+//  - Deterministic: no clock, no threads, no sockets; the only randomness is an Rng seeded
+//    from ReplicationConfig::seed. Equal inputs at equal times give equal outputs.
+//  - Every client operation completes exactly once (ok, timeout or unavailable), at the
+//    latest when its timeout passes -- provided the driver keeps calling handle_timeout().
+//  - A partition this node no longer owns is dropped only after every new owner
+//    acknowledged the last batch of a pass during which no replica write reached it.
+//  - Every decoder is bounded; malformed, foreign-cluster, unknown and unmatched messages are
+//    counted in stats() and dropped. Nothing here throws on hostile input.
+// Not thread-safe: one per node, driven by the node's event-loop thread, sharing the Store
+// with the RESP layer on that thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/base/status.hpp"
+#include "apiary/base/time.hpp"
+#include "apiary/replication/cluster_view.hpp"
+#include "apiary/replication/replication_config.hpp"
+#include "apiary/replication/replication_stats.hpp"
+
+namespace apiary::store {
+class Store;
+}
+
+namespace apiary::replication {
+
+struct Outgoing {
+  std::string to;  // the peer's data address (ViewMember::data_addr)
+  std::vector<std::uint8_t> bytes;
+};
+
+enum class OperationKind : unsigned char { write, read, forward };
+
+struct Completion {
+  std::uint64_t id = 0;  // the completion_id the caller passed
+  OperationKind kind = OperationKind::write;
+  // ok; timeout (too few answers in time); unavailable (too few live replicas or owners).
+  Status status;
+  // Replicas that hold the write / answered the read, this node included. Forward: 0.
+  std::uint32_t replicas = 0;
+  std::string reply;  // forward: the owner's RESP reply bytes
+};
+
+// A command another node forwarded here for execution.
+struct ForwardedCommand {
+  std::uint64_t token = 0;  // for reply_forwarded() when the reply comes later
+  std::string from;         // the requesting member's name
+  std::vector<std::string> argv;
+};
+// Runs a forwarded command on this node (which owns its key). Returns the RESP reply bytes,
+// or nullopt to deliver them later with Replicator::reply_forwarded(token, ...).
+using Executor = std::function<std::optional<std::string>(const ForwardedCommand&)>;
+
+class Replicator {
+ public:
+  Replicator(ReplicationConfig config, store::Store& store);
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // A new membership view. Starts handoff of partitions this node no longer owns (and of
+  // copies to owners that replaced departed ones) and delivers hints to members live again.
+  // `wall` is needed to skip expired entries while scanning the store.
+  void set_view(TimePoint now, WallTime wall, ClusterView view);
+  const ClusterView& view() const;
+  void set_executor(Executor executor);
+
+  // The driver has just written `key` to the local store as a coordinator. Ships the
+  // key's version to the other owners (stand-ins with hints for owners that are not live)
+  // and completes after `write_quorum - 1` acks; 0 = the configured W. W is capped at the
+  // owner count.
+  void replicate(TimePoint now, WallTime wall, std::string_view key, std::uint32_t write_quorum,
+                 std::uint64_t completion_id);
+  // Asks `read_quorum - 1` other live owners (0 = configured R) for their version, merges
+  // every answer into the local store, completes when R replicas (this one first) answered,
+  // then repairs the asked replicas whose version was older or concurrent. The driver reads
+  // the merged value from the local store after the completion.
+  void read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
+            std::uint64_t completion_id);
+  // Sends `argv` to the first live owner of `key` other than this node; the completion
+  // carries the owner's reply bytes. A timed-out attempt is retried once on the next live
+  // owner, so a non-idempotent command may run twice when the first owner was merely slow.
+  void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
+               std::uint64_t completion_id);
+  // The deferred reply for a ForwardedCommand whose executor returned nullopt.
+  void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
+
+  // Graceful leave: from now on this node owns nothing and hands every partition it holds
+  // to the remaining owners. The driver may exit once handoff_pending() is false.
+  void leave(TimePoint now, WallTime wall);
+  bool leaving() const;
+  bool handoff_pending() const;
+
+  void handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
+  void handle_timeout(TimePoint now, WallTime wall);
+  TimePoint next_deadline() const;
+  std::optional<Outgoing> poll_send();
+  std::optional<Completion> poll_completion();
+
+  // Routing helpers for the driver.
+  PartitionId partition_of(std::string_view key) const;
+  bool owns(std::string_view key) const;  // false while leaving
+  // The live owners of `key` in preference order (this node included if it is one).
+  std::vector<std::string> live_owners(std::string_view key) const;
+
+  const ReplicationStats& stats() const;
+  std::size_t hint_count() const;
+  std::size_t pending_operations() const;  // client operations not yet completed
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace apiary::replication

@@ -1,0 +1,106 @@
+// Forwarding: a node that does not own a key sends the client's command to a live owner and
+// relays the owner's RESP reply; the owner runs it through the driver's executor.
+#include <algorithm>
+
+#include "replicator_state.hpp"
+
+namespace apiary::replication {
+
+void Replicator::forward(TimePoint now, std::string_view key,
+                         std::span<const std::string_view> argv, std::uint64_t completion_id) {
+  State& s = *state_;
+  ++s.stats.forwards;
+  Op op;
+  op.kind = OpKind::forward;
+  op.completion_id = completion_id;
+  op.key = std::string(key);
+  op.argv.assign(argv.begin(), argv.end());
+  const std::uint64_t id = s.new_id();
+  if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
+    ++s.stats.forwards_unavailable;
+    s.complete(op, OperationKind::forward,
+               make_error(StatusCode::unavailable, "no live owner for the key"), 0);
+    return;
+  }
+  s.timers.emplace(op.deadline, id);
+  s.ops.emplace(id, std::move(op));
+}
+
+// Sends op's command to the next live owner not tried yet; false when none is left.
+bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
+  for (const auto& owner : view.owners(partition_of(op.key))) {
+    if (owner == self() || !view.is_live(owner)) continue;
+    if (std::find(op.tried.begin(), op.tried.end(), owner) != op.tried.end()) continue;
+    std::vector<std::string_view> argv(op.argv.begin(), op.argv.end());
+    op.tried.push_back(owner);
+    if (!send_to(owner, wire::MessageType::data_request, encode_forward(id, argv))) continue;
+    op.peer = owner;
+    op.deadline = now + config.forward_timeout;
+    return true;
+  }
+  return false;
+}
+
+void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
+  Op& op = ops.at(id);
+  timers.erase({op.deadline, id});
+  if (op.tried.size() <= config.forward_retries && send_forward(now, op, id)) {
+    ++stats.forward_retries;
+    timers.emplace(op.deadline, id);
+    return;
+  }
+  ++stats.forward_timeouts;
+  complete(op, OperationKind::forward,
+           make_error(StatusCode::timeout, "the owner did not answer in time"), 0);
+  ops.erase(id);
+}
+
+void Replicator::State::on_forward_response(const Message& m, std::string_view from) {
+  Op& op = ops.at(m.id);
+  if (std::find(op.tried.begin(), op.tried.end(), from) == op.tried.end()) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  // A late reply from the first owner is as good as the retry's: take whichever comes first.
+  if (m.code == StatusCode::ok) {
+    ++stats.forwards_ok;
+    complete(op, OperationKind::forward, Status::Ok(), 0, m.reply);
+  } else {
+    ++stats.forwards_unavailable;
+    complete(op, OperationKind::forward, make_error(m.code, "the owner could not run the command"),
+             0);
+  }
+  erase_op(m.id);
+}
+
+void Replicator::State::on_forward_request(const Message& m, std::string_view from,
+                                           std::string_view reply_to) {
+  if (!executor) {
+    send_addr(std::string(reply_to), wire::MessageType::data_response,
+              encode_forward_response(m.id, StatusCode::unavailable, {}));
+    return;
+  }
+  ++stats.forwards_executed;
+  ForwardedCommand cmd;
+  cmd.token = next_token++;
+  cmd.from = std::string(from);
+  cmd.argv = m.argv;
+  forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id});
+  auto reply = executor(cmd);
+  if (!reply) return;  // delivered later through reply_forwarded()
+  forwarded.erase(cmd.token);
+  send_addr(std::string(reply_to), wire::MessageType::data_response,
+            encode_forward_response(m.id, StatusCode::ok, *reply));
+}
+
+void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply) {
+  State& s = *state_;
+  (void)now;
+  auto it = s.forwarded.find(token);
+  if (it == s.forwarded.end()) return;
+  s.send_addr(it->second.reply_to, wire::MessageType::data_response,
+              encode_forward_response(it->second.id, StatusCode::ok, reply));
+  s.forwarded.erase(it);
+}
+
+}  // namespace apiary::replication

@@ -1,0 +1,223 @@
+// Ownership handoff: on every view change, each partition this node holds but no longer owns
+// is streamed to its owners (then dropped), and a partition whose departed owner cannot
+// stream any more is copied to the newcomers by the first remaining owner. Batches are
+// bounded; one batch is in flight per target and is resent until acknowledged.
+#include <algorithm>
+
+#include "replicator_state.hpp"
+
+namespace apiary::replication {
+
+namespace {
+
+bool contains(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool holds_data(store::Store& store, PartitionId p, WallTime wall) {
+  store::ScanCursor cursor;
+  return !store.scan_partition(p, cursor, 1, wall).empty() || !cursor.done();
+}
+
+}  // namespace
+
+void Replicator::State::note_replica_write(PartitionId p) {
+  auto it = handoffs.find(p.value);
+  if (it != handoffs.end() && it->second.drop_after) it->second.touched = true;
+}
+
+void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, WallTime wall) {
+  auto cancel = [&](std::uint32_t pv) {
+    for (auto it = batches.begin(); it != batches.end();) {
+      if (it->second.partition == pv) {
+        busy_targets.erase(it->second.target);
+        it = batches.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    handoffs.erase(pv);
+  };
+  for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
+    const PartitionId p{pv};
+    const auto owners = view.owners(p);
+    const bool own_now = !leaving && contains(owners, self());
+    auto task = handoffs.find(pv);
+    if (!own_now) {
+      std::vector<std::string> targets;
+      for (const auto& o : owners) {
+        if (o != self()) targets.push_back(o);
+      }
+      const bool streaming = task != handoffs.end() && task->second.drop_after;
+      if (targets.empty()) {  // nobody to give it to: keep the data
+        if (task != handoffs.end()) cancel(pv);
+        continue;
+      }
+      if (!streaming && !holds_data(store, p, wall)) continue;
+      if (streaming) {
+        bool same = task->second.targets.size() == targets.size();
+        for (const auto& t : targets) same = same && task->second.targets.count(t) != 0;
+        if (same) continue;
+      }
+      if (task != handoffs.end()) cancel(pv);
+      HandoffTask fresh;
+      fresh.drop_after = true;
+      for (auto& t : targets) fresh.targets.emplace(std::move(t), HandoffTarget{});
+      handoffs.emplace(pv, std::move(fresh));
+      continue;
+    }
+    if (task != handoffs.end() && task->second.drop_after) cancel(pv);
+    if (!had_view) continue;
+    const auto old_owners = before.owners(p);
+    if (!contains(old_owners, self())) continue;
+    std::vector<std::string> newcomers;
+    for (const auto& o : owners) {
+      if (o != self() && !contains(old_owners, o)) newcomers.push_back(o);
+    }
+    if (newcomers.empty()) continue;
+    // A departed owner that is still live streams its copy itself (and drops it); only when
+    // none can, the first remaining live owner sends one, so the newcomer gets it once.
+    bool departed_streams = false;
+    const std::string* first_remaining = nullptr;
+    for (const auto& o : old_owners) {
+      if (!contains(owners, o)) {
+        departed_streams = departed_streams || view.is_live(o);
+      } else if (first_remaining == nullptr && view.is_live(o)) {
+        first_remaining = &o;
+      }
+    }
+    if (departed_streams || first_remaining == nullptr || *first_remaining != self()) continue;
+    HandoffTask& copy = handoffs[pv];
+    for (auto& n : newcomers) copy.targets.try_emplace(std::move(n));
+  }
+}
+
+void Replicator::State::pump_handoff(TimePoint now, WallTime wall) {
+  if (!has_view) return;
+  for (auto& [pv, task] : handoffs) {
+    for (auto& [target, progress] : task.targets) {
+      if (progress.done || busy_targets.count(target) != 0 || !given_view.is_live(target)) {
+        continue;
+      }
+      const auto addr = given_view.addr_of(target);
+      if (!addr) continue;
+      store::ScanCursor cursor = progress.cursor;
+      std::vector<store::VersionedEntry> entries;
+      std::size_t bytes = 0;
+      while (!cursor.done() && entries.size() < config.handoff_batch_entries &&
+             bytes < config.handoff_batch_bytes) {
+        const std::size_t room = config.handoff_batch_entries - entries.size();
+        for (auto& e :
+             store.scan_partition(PartitionId{pv}, cursor, std::min<std::size_t>(room, 32), wall)) {
+          bytes += entry_bytes(e);
+          entries.push_back(std::move(e));
+        }
+      }
+      const std::uint64_t id = new_id();
+      Batch b;
+      b.target = target;
+      b.partition = pv;
+      b.final = cursor.done();
+      b.next_cursor = cursor;
+      b.envelope = envelope(wire::MessageType::handoff_batch,
+                            encode_handoff_batch(id, pv, b.final, entries));
+      b.resend_at = now + config.handoff_retry;
+      ++stats.messages_sent;
+      stats.bytes_sent += b.envelope.size();
+      ++stats.handoff_batches_sent;
+      stats.handoff_entries_sent += entries.size();
+      stats.handoff_bytes_sent += b.envelope.size();
+      outbox.push_back(Outgoing{*addr, b.envelope});
+      busy_targets[target] = id;
+      batches.emplace(id, std::move(b));
+    }
+  }
+}
+
+void Replicator::State::resend_batches(TimePoint now) {
+  for (auto it = batches.begin(); it != batches.end();) {
+    Batch& b = it->second;
+    if (b.resend_at > now) {
+      ++it;
+      continue;
+    }
+    const auto addr = given_view.addr_of(b.target);
+    if (!addr || !given_view.is_live(b.target)) {
+      // Resume from the acknowledged cursor once the target is back.
+      busy_targets.erase(b.target);
+      it = batches.erase(it);
+      continue;
+    }
+    ++stats.messages_sent;
+    stats.bytes_sent += b.envelope.size();
+    ++stats.handoff_batches_resent;
+    outbox.push_back(Outgoing{*addr, b.envelope});
+    b.resend_at = now + config.handoff_retry;
+    ++it;
+  }
+}
+
+TimePoint Replicator::State::next_batch_deadline() const {
+  TimePoint t = kNever;
+  for (const auto& [id, b] : batches) t = std::min(t, b.resend_at);
+  return t;
+}
+
+void Replicator::State::on_handoff_batch(WallTime wall, const Message& m,
+                                         std::string_view reply_to) {
+  const PartitionId p{m.partition};
+  StatusCode code = StatusCode::ok;
+  for (const auto& e : m.entries) {
+    if (partition_of(e.key) != p) {
+      code = StatusCode::malformed;
+      continue;
+    }
+    auto r = store.merge(e.key, e.version, e.expiry, wall);
+    if (!r.ok()) {
+      ++stats.merge_errors;
+      code = r.status().code();
+    }
+  }
+  stats.handoff_entries_received += m.entries.size();
+  if (!m.entries.empty()) note_replica_write(p);
+  send_addr(std::string(reply_to), wire::MessageType::handoff_ack,
+            encode_handoff_ack(m.id, m.partition, code));
+}
+
+void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Message& m,
+                                       std::string_view from) {
+  (void)now;
+  (void)wall;
+  auto it = batches.find(m.id);
+  if (it == batches.end() || it->second.target != from || it->second.partition != m.partition) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  Batch b = std::move(it->second);
+  batches.erase(it);
+  busy_targets.erase(b.target);
+  if (m.code != StatusCode::ok) return;  // resent from the same cursor by the next pump
+  auto task = handoffs.find(b.partition);
+  if (task == handoffs.end()) return;
+  auto target = task->second.targets.find(b.target);
+  if (target == task->second.targets.end()) return;
+  target->second.cursor = b.next_cursor;
+  target->second.done = b.final;
+  for (const auto& [name, progress] : task->second.targets) {
+    if (!progress.done) return;
+  }
+  if (task->second.touched) {
+    // A replica write may have landed behind a cursor: go over the partition again.
+    ++stats.handoff_passes_repeated;
+    task->second.touched = false;
+    for (auto& [name, progress] : task->second.targets) progress = HandoffTarget{};
+    return;
+  }
+  if (task->second.drop_after) {
+    store.drop_partition(PartitionId{b.partition});
+    ++stats.partitions_dropped;
+  }
+  handoffs.erase(task);
+}
+
+}  // namespace apiary::replication

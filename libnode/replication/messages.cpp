@@ -1,0 +1,364 @@
+#include "messages.hpp"
+
+#include <algorithm>
+
+#include "apiary/data/codec.hpp"
+#include "apiary/wire/msgpack_codec.hpp"
+
+namespace apiary::replication {
+
+namespace {
+
+using wire::Packer;
+using wire::Reader;
+
+constexpr std::size_t kEntryFields = 4;
+constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::internal);
+
+struct Encoder {
+  std::vector<std::uint8_t> out;
+  wire::VectorSink sink{out};
+  Packer p{sink};
+};
+
+void pack_key(Packer& p, std::string_view key) {
+  wire::pack_bin(p, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.data()),
+                                                  key.size()));
+}
+
+void pack_entry(Packer& p, const store::VersionedEntry& e) {
+  p.pack_array(kEntryFields);
+  pack_key(p, e.key);
+  data::pack_dvv(p, e.version);
+  p.pack(e.expiry.has_value());
+  p.pack_int64(e.expiry ? e.expiry->ms : 0);
+}
+
+void pack_entries(Packer& p, std::span<const store::VersionedEntry> entries) {
+  p.pack_array(static_cast<std::uint32_t>(entries.size()));
+  for (const auto& e : entries) pack_entry(p, e);
+}
+
+Status malformed(std::string_view what) {
+  return make_error(StatusCode::malformed, "data message: " + std::string(what));
+}
+
+Result<store::VersionedEntry> read_entry(const msgpack::object& obj,
+                                         const ReplicationConfig& config) {
+  Reader r(obj, kEntryFields);
+  store::VersionedEntry e;
+  const msgpack::object* dvv = nullptr;
+  bool has_expiry = false;
+  std::int64_t expiry_ms = 0;
+  if (!r.bin(e.key, config.max_key_bytes) || !r.object(dvv) || !r.boolean(has_expiry) ||
+      !r.i64(expiry_ms) || r.remaining() != 0) {
+    return malformed("bad entry");
+  }
+  data::CodecLimits limits;
+  limits.max_value_bytes = config.max_message_bytes;
+  auto version = data::read_dvv(*dvv, limits);
+  if (!version.ok()) return version.status();
+  e.version = std::move(version).value();
+  if (has_expiry) e.expiry = WallTime{expiry_ms};
+  return e;
+}
+
+Status read_entries(Reader& r, const ReplicationConfig& config,
+                    std::vector<store::VersionedEntry>& out) {
+  const msgpack::object* arr = nullptr;
+  if (!r.object(arr) || arr->type != msgpack::type::ARRAY) return malformed("entries");
+  out.reserve(arr->via.array.size);
+  for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
+    auto e = read_entry(arr->via.array.ptr[i], config);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(e).value());
+  }
+  return Status::Ok();
+}
+
+Status read_numbers(Reader& r, std::size_t max, std::vector<std::uint64_t>& out) {
+  const msgpack::object* arr = nullptr;
+  if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size > max) {
+    return malformed("number list");
+  }
+  Reader items(*arr, 0);
+  for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
+    std::uint64_t v = 0;
+    if (!items.u64(v)) return malformed("number list item");
+    out.push_back(v);
+  }
+  return Status::Ok();
+}
+
+bool read_code(Reader& r, StatusCode& code) {
+  std::uint64_t v = 0;
+  if (!r.u64(v) || v > kMaxCode) return false;
+  code = static_cast<StatusCode>(v);
+  return true;
+}
+
+Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
+  std::uint8_t kind = 0;
+  if (!r.u(kind) || !r.u64(m.id)) return malformed("request header");
+  m.kind = static_cast<RequestKind>(kind);
+  switch (m.kind) {
+    case RequestKind::replicate: {
+      const msgpack::object* entry = nullptr;
+      if (!r.object(entry) || !r.str(m.hint_owner, 255) || r.remaining() != 0) {
+        return malformed("replicate");
+      }
+      auto e = read_entry(*entry, config);
+      if (!e.ok()) return e.status();
+      m.entries.push_back(std::move(e).value());
+      return Status::Ok();
+    }
+    case RequestKind::read: {
+      std::string key;
+      if (!r.bin(key, config.max_key_bytes) || r.remaining() != 0) return malformed("read");
+      store::VersionedEntry e;
+      e.key = std::move(key);
+      m.entries.push_back(std::move(e));
+      return Status::Ok();
+    }
+    case RequestKind::forward: {
+      const msgpack::object* arr = nullptr;
+      if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size == 0 ||
+          arr->via.array.size > config.max_forward_args || r.remaining() != 0) {
+        return malformed("forward");
+      }
+      Reader items(*arr, 0);
+      for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
+        std::string arg;
+        if (!items.bin(arg, config.max_message_bytes)) return malformed("forward argument");
+        m.argv.push_back(std::move(arg));
+      }
+      return Status::Ok();
+    }
+    case RequestKind::entries: {
+      if (!r.u(m.partition)) return malformed("entries");
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      return r.remaining() == 0 ? Status::Ok() : malformed("entries: trailing fields");
+    }
+  }
+  return malformed("unknown request kind");
+}
+
+Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
+  std::uint8_t kind = 0;
+  if (!r.u(kind) || !r.u64(m.id) || !read_code(r, m.code)) return malformed("response header");
+  m.kind = static_cast<RequestKind>(kind);
+  switch (m.kind) {
+    case RequestKind::replicate:
+    case RequestKind::entries:
+      return r.remaining() == 0 ? Status::Ok() : malformed("ack: trailing fields");
+    case RequestKind::read: {
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      if (m.entries.size() > 1 || r.remaining() != 0) return malformed("read response");
+      return Status::Ok();
+    }
+    case RequestKind::forward:
+      if (!r.bin(m.reply, config.max_reply_bytes) || r.remaining() != 0) {
+        return malformed("forward response");
+      }
+      return Status::Ok();
+  }
+  return malformed("unknown response kind");
+}
+
+}  // namespace
+
+std::size_t entry_bytes(const store::VersionedEntry& e) {
+  std::size_t n = e.key.size() + 32 + 24 * e.version.clock().size();
+  for (const auto& s : e.version.siblings()) n += s.value.size() + 32;
+  return n;
+}
+
+std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
+                                           std::string_view hint_owner) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate));
+  enc.p.pack_uint64(id);
+  pack_entry(enc.p, e);
+  wire::pack_str(enc.p, hint_owner);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::read));
+  enc.p.pack_uint64(id);
+  pack_key(enc.p, key);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
+  enc.p.pack_uint64(id);
+  enc.p.pack_array(static_cast<std::uint32_t>(argv.size()));
+  for (auto a : argv) pack_key(enc.p, a);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
+                                         std::span<const store::VersionedEntry> entries) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::entries));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint32(partition);
+  pack_entries(enc.p, entries);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(kind));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
+                                               const store::VersionedEntry* entry) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::read));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  if (entry != nullptr) {
+    pack_entries(enc.p, std::span<const store::VersionedEntry>(entry, 1));
+  } else {
+    enc.p.pack_array(0);
+  }
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
+                                                  std::string_view reply) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  pack_key(enc.p, reply);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
+                                               bool final,
+                                               std::span<const store::VersionedEntry> entries) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint32(partition);
+  enc.p.pack(final);
+  pack_entries(enc.p, entries);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t partition,
+                                             StatusCode code) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint32(partition);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
+                                                const store::PartitionDigest& digest) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint32(partition);
+  enc.p.pack_array(static_cast<std::uint32_t>(digest.buckets.size()));
+  for (auto b : digest.buckets) enc.p.pack_uint64(b);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
+                                                 std::span<const std::uint64_t> buckets,
+                                                 std::span<const store::VersionedEntry> entries) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint32(partition);
+  enc.p.pack_array(static_cast<std::uint32_t>(buckets.size()));
+  for (auto b : buckets) enc.p.pack_uint64(b);
+  pack_entries(enc.p, entries);
+  return std::move(enc.out);
+}
+
+Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
+                               const ReplicationConfig& config) {
+  wire::UnpackLimits limits;
+  limits.array = std::max<std::size_t>({4096, config.handoff_batch_entries,
+                                        config.anti_entropy_max_entries, config.max_forward_args});
+  limits.map = 0;
+  limits.str = 255;
+  limits.bin = config.max_message_bytes;
+  limits.depth = 6;
+  auto handle = wire::unpack_bounded(payload, limits);
+  if (!handle.ok()) return handle.status();
+  Reader r(handle->get(), 3);
+  if (!r.ok()) return malformed("not an array");
+  Message m;
+  m.type = type;
+  Status s;
+  switch (type) {
+    case wire::MessageType::data_request:
+      s = decode_request(r, m, config);
+      break;
+    case wire::MessageType::data_response:
+      s = decode_response(r, m, config);
+      break;
+    case wire::MessageType::handoff_batch:
+      if (!r.u64(m.id) || !r.u(m.partition) || !r.boolean(m.final)) {
+        s = malformed("handoff batch");
+        break;
+      }
+      s = read_entries(r, config, m.entries);
+      if (s.ok() && r.remaining() != 0) s = malformed("handoff batch: trailing fields");
+      break;
+    case wire::MessageType::handoff_ack:
+      if (!r.u64(m.id) || !r.u(m.partition) || !read_code(r, m.code) || r.remaining() != 0) {
+        s = malformed("handoff ack");
+      }
+      break;
+    case wire::MessageType::digest_request:
+      if (!r.u64(m.id) || !r.u(m.partition)) {
+        s = malformed("digest request");
+        break;
+      }
+      s = read_numbers(r, store::kDigestBuckets, m.numbers);
+      if (s.ok() && (m.numbers.size() != store::kDigestBuckets || r.remaining() != 0)) {
+        s = malformed("digest request: bucket count");
+      }
+      break;
+    case wire::MessageType::digest_response:
+      if (!r.u64(m.id) || !r.u(m.partition)) {
+        s = malformed("digest response");
+        break;
+      }
+      s = read_numbers(r, store::kDigestBuckets, m.numbers);
+      if (s.ok()) s = read_entries(r, config, m.entries);
+      if (s.ok() && r.remaining() != 0) s = malformed("digest response: trailing fields");
+      for (auto b : m.numbers) {
+        if (s.ok() && b >= store::kDigestBuckets) s = malformed("digest response: bucket");
+      }
+      break;
+    default:
+      return make_error(StatusCode::unsupported, "not a data-layer message");
+  }
+  if (!s.ok()) return s;
+  if (m.partition >= config.partition_count) return malformed("partition out of range");
+  return m;
+}
+
+}  // namespace apiary::replication

@@ -1,0 +1,80 @@
+// Payload codecs of the data-layer messages (internal to libnode/replication).
+//
+// Every payload is one MessagePack array; the envelope's MessageType says which layout:
+//   data_request     [kind, id, ...]            kind: RequestKind
+//     replicate      [1, id, entry, hint_owner]  hint_owner "" = none
+//     read           [2, id, key]
+//     forward        [3, id, [argv...]]
+//     entries        [4, id, partition, [entry...]]   anti-entropy push
+//   data_response    [kind, id, code, ...]       code: StatusCode of the request
+//     replicate      [1, id, code]
+//     read           [2, id, code, [entry]]       empty array: no version here
+//     forward        [3, id, code, reply]
+//     entries        [4, id, code]
+//   handoff_batch    [id, partition, final, [entry...]]
+//   handoff_ack      [id, partition, code]
+//   digest_request   [id, partition, [bucket hash x 64]]
+//   digest_response  [id, partition, [differing bucket...], [entry...]]
+//   entry            [key, dvv, has_expiry, expiry_ms]
+// Decoding checks every size against ReplicationConfig's bounds and returns a Status on
+// anything unexpected; it never throws. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "apiary/base/status.hpp"
+#include "apiary/replication/replication_config.hpp"
+#include "apiary/store/store.hpp"
+#include "apiary/wire/message_type.hpp"
+
+namespace apiary::replication {
+
+enum class RequestKind : std::uint8_t { replicate = 1, read = 2, forward = 3, entries = 4 };
+
+// One decoded data-layer payload; which fields mean something depends on type and kind.
+struct Message {
+  wire::MessageType type{};
+  RequestKind kind = RequestKind::replicate;
+  std::uint64_t id = 0;
+  StatusCode code = StatusCode::ok;
+  std::uint32_t partition = 0;
+  bool final = false;
+  std::string hint_owner;
+  std::vector<store::VersionedEntry> entries;
+  std::vector<std::string> argv;
+  std::string reply;
+  std::vector<std::uint64_t> numbers;  // digest buckets, or differing bucket indices
+};
+
+// Approximate encoded size of an entry, for batch budgets.
+std::size_t entry_bytes(const store::VersionedEntry& e);
+
+std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
+                                           std::string_view hint_owner);
+std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
+std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv);
+std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
+                                         std::span<const store::VersionedEntry> entries);
+std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);
+std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
+                                               const store::VersionedEntry* entry);
+std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
+                                                  std::string_view reply);
+std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
+                                               bool final,
+                                               std::span<const store::VersionedEntry> entries);
+std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t partition,
+                                             StatusCode code);
+std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
+                                                const store::PartitionDigest& digest);
+std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
+                                                 std::span<const std::uint64_t> buckets,
+                                                 std::span<const store::VersionedEntry> entries);
+
+Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
+                               const ReplicationConfig& config);
+
+}  // namespace apiary::replication

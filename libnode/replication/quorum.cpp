@@ -1,0 +1,232 @@
+// Quorum writes and reads (coordinator side) and the replica side of both.
+#include <algorithm>
+
+#include "replicator_state.hpp"
+
+namespace apiary::replication {
+
+namespace {
+
+std::uint32_t cap_quorum(std::uint32_t asked, std::uint32_t configured, std::size_t owners) {
+  const std::uint32_t q = asked == 0 ? configured : asked;
+  return std::clamp<std::uint32_t>(q, 1,
+                                   static_cast<std::uint32_t>(std::max<std::size_t>(owners, 1)));
+}
+
+}  // namespace
+
+void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
+                           std::uint32_t write_quorum, std::uint64_t completion_id) {
+  State& s = *state_;
+  ++s.stats.writes;
+  Op op;
+  op.kind = OpKind::write;
+  op.completion_id = completion_id;
+  op.deadline = now + s.config.write_timeout;
+  op.key = std::string(key);
+  if (!s.has_view) {
+    ++s.stats.writes_unavailable;
+    s.complete(op, OperationKind::write, make_error(StatusCode::unavailable, "no cluster view"), 1);
+    return;
+  }
+  const PartitionId p = s.partition_of(key);
+  s.note_replica_write(p);
+  const auto owners = s.view.owners(p);
+  op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
+
+  // Owners that are down are replaced, in order, by the live non-owners that follow the
+  // preference list (sloppy quorum); each stand-in learns whom the write was meant for.
+  std::vector<std::pair<std::string, std::string>> targets;  // (member, hint owner)
+  const auto standins = s.view.standins(p);
+  std::size_t next_standin = 0;
+  for (const auto& owner : owners) {
+    if (owner == s.self()) continue;
+    if (s.view.is_live(owner)) {
+      targets.emplace_back(owner, std::string());
+      continue;
+    }
+    while (next_standin < standins.size() && standins[next_standin] == s.self()) ++next_standin;
+    if (next_standin < standins.size()) targets.emplace_back(standins[next_standin++], owner);
+  }
+
+  const auto entry = s.store.export_entry(key, wall);
+  if (!entry) {
+    // Nothing to ship (the key expired at once); the local outcome is the whole outcome.
+    ++s.stats.writes_ok;
+    s.complete(op, OperationKind::write, Status::Ok(), 1);
+    return;
+  }
+  std::vector<std::string> sent;
+  const std::uint64_t id = s.new_id();
+  for (const auto& [member, hint] : targets) {
+    if (!s.send_to(member, wire::MessageType::data_request, encode_replicate(id, *entry, hint))) {
+      continue;
+    }
+    if (!hint.empty()) ++s.stats.hinted_writes;
+    sent.push_back(member);
+  }
+  op.asked = std::move(sent);
+  if (op.needed == 0) {
+    ++s.stats.writes_ok;
+    op.completed = true;
+    s.complete(op, OperationKind::write, Status::Ok(), 1);
+  } else if (op.asked.size() < op.needed) {
+    ++s.stats.writes_unavailable;
+    op.completed = true;
+    s.complete(op, OperationKind::write,
+               make_error(StatusCode::unavailable, "not enough live replicas for the write quorum"),
+               1);
+  }
+  if (op.asked.empty()) return;
+  // Kept after completion to count the remaining acks (and drop them quietly).
+  s.timers.emplace(op.deadline, id);
+  s.ops.emplace(id, std::move(op));
+}
+
+void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
+  Op& op = ops.at(m.id);
+  const std::string name(from);
+  if (std::find(op.asked.begin(), op.asked.end(), name) == op.asked.end() ||
+      !op.answered.insert(name).second) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  if (m.code == StatusCode::ok) {
+    ++op.acks;
+    ++stats.write_acks;
+    if (!op.completed && op.acks >= op.needed) {
+      op.completed = true;
+      ++stats.writes_ok;
+      complete(op, OperationKind::write, Status::Ok(), op.acks + 1);
+    }
+  }
+  if (op.answered.size() == op.asked.size()) {
+    if (!op.completed) {
+      // Every replica answered but some refused (out of memory): the quorum cannot come.
+      ++stats.writes_unavailable;
+      complete(op, OperationKind::write,
+               make_error(StatusCode::unavailable, "replicas refused the write"), op.acks + 1);
+    }
+    erase_op(m.id);
+  }
+}
+
+void Replicator::State::on_replicate_request(WallTime wall, const Message& m, std::string_view from,
+                                             std::string_view reply_to) {
+  const store::VersionedEntry& e = m.entries.front();
+  auto r = store.merge(e.key, e.version, e.expiry, wall);
+  StatusCode code = StatusCode::ok;
+  if (!r.ok()) {
+    ++stats.merge_errors;
+    code = r.status().code();
+  } else {
+    ++stats.replica_merges;
+    note_replica_write(partition_of(e.key));
+    if (!m.hint_owner.empty() && m.hint_owner != self()) add_hint(m.hint_owner, e.key);
+  }
+  (void)from;
+  send_addr(std::string(reply_to), wire::MessageType::data_response,
+            encode_response(RequestKind::replicate, m.id, code));
+}
+
+// ---- Reads -----------------------------------------------------------------------------
+
+void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
+                      std::uint64_t completion_id) {
+  State& s = *state_;
+  (void)wall;
+  ++s.stats.reads;
+  Op op;
+  op.kind = OpKind::read;
+  op.completion_id = completion_id;
+  op.deadline = now + s.config.read_timeout;
+  op.key = std::string(key);
+  if (!s.has_view) {
+    ++s.stats.reads_unavailable;
+    s.complete(op, OperationKind::read, make_error(StatusCode::unavailable, "no cluster view"), 1);
+    return;
+  }
+  const PartitionId p = s.partition_of(key);
+  const auto owners = s.view.owners(p);
+  op.needed = cap_quorum(read_quorum, s.config.read_quorum, owners.size()) - 1;
+  if (op.needed == 0) {
+    ++s.stats.reads_ok;
+    s.complete(op, OperationKind::read, Status::Ok(), 1);
+    return;
+  }
+  const std::uint64_t id = s.new_id();
+  const auto payload = encode_read(id, key);
+  for (const auto& owner : owners) {
+    if (op.asked.size() == op.needed) break;
+    if (owner == s.self() || !s.view.is_live(owner)) continue;
+    if (s.send_to(owner, wire::MessageType::data_request, payload)) op.asked.push_back(owner);
+  }
+  if (op.asked.size() < op.needed) {
+    ++s.stats.reads_unavailable;
+    op.completed = true;
+    s.complete(op, OperationKind::read,
+               make_error(StatusCode::unavailable, "not enough live replicas for the read quorum"),
+               1);
+  }
+  if (op.asked.empty()) return;
+  s.timers.emplace(op.deadline, id);
+  s.ops.emplace(id, std::move(op));
+}
+
+void Replicator::State::on_read_request(WallTime wall, const Message& m,
+                                        std::string_view reply_to) {
+  const auto entry = store.export_entry(m.entries.front().key, wall);
+  send_addr(std::string(reply_to), wire::MessageType::data_response,
+            encode_read_response(m.id, StatusCode::ok, entry ? &*entry : nullptr));
+}
+
+void Replicator::State::on_read_response(WallTime wall, const Message& m, std::string_view from) {
+  Op& op = ops.at(m.id);
+  const std::string name(from);
+  if (std::find(op.asked.begin(), op.asked.end(), name) == op.asked.end() ||
+      op.versions.count(name) != 0 || m.code != StatusCode::ok) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  if (!m.entries.empty() && m.entries.front().key != op.key) {
+    ++stats.malformed_dropped;
+    return;
+  }
+  if (m.entries.empty()) {
+    op.versions.emplace(name, std::nullopt);
+  } else {
+    const auto& e = m.entries.front();
+    op.versions.emplace(name, e.version);
+    merge_entry(e, wall);
+  }
+  if (op.versions.size() == op.asked.size()) finish_read(wall, m.id, false);
+}
+
+void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_out) {
+  Op& op = ops.at(id);
+  const auto answers = static_cast<std::uint32_t>(op.versions.size());
+  if (!op.completed) {
+    op.completed = true;
+    if (answers >= op.needed) {
+      ++stats.reads_ok;
+      complete(op, OperationKind::read, Status::Ok(), answers + 1);
+    } else {
+      ++stats.read_timeouts;
+      complete(op, OperationKind::read,
+               make_error(StatusCode::timeout, "read quorum not reached in time"), answers + 1);
+    }
+  }
+  (void)timed_out;
+  // Read repair: every replica that answered with less than the merged version gets it.
+  const auto merged = store.export_entry(op.key, wall);
+  if (merged) {
+    const auto payload = encode_replicate(0, *merged, {});
+    for (const auto& [name, version] : op.versions) {
+      if (version && data::compare(*version, merged->version) == data::Order::equal) continue;
+      if (send_to(name, wire::MessageType::data_request, payload)) ++stats.read_repairs;
+    }
+  }
+  erase_op(id);
+}
+
+}  // namespace apiary::replication

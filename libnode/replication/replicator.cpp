@@ -1,0 +1,317 @@
+// Replicator: public entry points, envelopes, dispatch of incoming messages and timers.
+#include "apiary/replication/replicator.hpp"
+
+#include <algorithm>
+
+#include "apiary/data/partition.hpp"
+#include "apiary/wire/envelope.hpp"
+#include "replicator_state.hpp"
+
+namespace apiary::replication {
+
+// ---- State helpers -------------------------------------------------------------------
+
+std::vector<std::uint8_t> Replicator::State::envelope(
+    wire::MessageType type, const std::vector<std::uint8_t>& payload) const {
+  const auto self_addr = view.addr_of(view.self());
+  wire::EnvelopeHeader header{config.cluster_name, type, view.self(),
+                              self_addr ? std::string_view(*self_addr) : std::string_view()};
+  return wire::encode_envelope(header, payload);
+}
+
+void Replicator::State::send_addr(std::string addr, wire::MessageType type,
+                                  const std::vector<std::uint8_t>& payload) {
+  auto bytes = envelope(type, payload);
+  ++stats.messages_sent;
+  stats.bytes_sent += bytes.size();
+  outbox.push_back(Outgoing{std::move(addr), std::move(bytes)});
+}
+
+bool Replicator::State::send_to(std::string_view member, wire::MessageType type,
+                                const std::vector<std::uint8_t>& payload) {
+  auto addr = view.addr_of(member);
+  if (!addr) addr = given_view.addr_of(member);
+  if (!addr || addr->empty()) {
+    ++stats.unroutable;
+    return false;
+  }
+  send_addr(std::move(*addr), type, payload);
+  return true;
+}
+
+std::uint64_t Replicator::State::add_op(Op op) {
+  const std::uint64_t id = new_id();
+  timers.emplace(op.deadline, id);
+  ops.emplace(id, std::move(op));
+  return id;
+}
+
+void Replicator::State::erase_op(std::uint64_t id) {
+  auto it = ops.find(id);
+  if (it == ops.end()) return;
+  timers.erase({it->second.deadline, id});
+  ops.erase(it);
+}
+
+void Replicator::State::complete(const Op& op, OperationKind kind, Status status,
+                                 std::uint32_t replicas, std::string reply) {
+  completions.push_back(
+      Completion{op.completion_id, kind, std::move(status), replicas, std::move(reply)});
+}
+
+PartitionId Replicator::State::partition_of(std::string_view key) const {
+  return data::partition_of(key, config.partition_count);
+}
+
+void Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wall) {
+  auto r = store.merge(e.key, e.version, e.expiry, wall);
+  if (!r.ok()) ++stats.merge_errors;
+}
+
+void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id) {
+  auto it = ops.find(id);
+  if (it == ops.end()) return;
+  Op& op = it->second;
+  switch (op.kind) {
+    case OpKind::write:
+      if (!op.completed) {
+        ++stats.write_timeouts;
+        complete(op, OperationKind::write,
+                 make_error(StatusCode::timeout, "write quorum not reached in time"), op.acks + 1);
+      }
+      erase_op(id);
+      return;
+    case OpKind::read:
+      finish_read(wall, id, true);
+      return;
+    case OpKind::forward:
+      on_forward_timeout(now, id);
+      return;
+    case OpKind::hint:
+      on_hint_timeout(op);
+      erase_op(id);
+      return;
+    case OpKind::ae_digest:
+    case OpKind::ae_push:
+      erase_op(id);
+      return;
+  }
+}
+
+// ---- Replicator ----------------------------------------------------------------------
+
+Replicator::Replicator(ReplicationConfig config, store::Store& store)
+    : state_(std::make_unique<State>(std::move(config), store)) {}
+
+Replicator::~Replicator() = default;
+
+void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
+  State& s = *state_;
+  const ClusterView before = s.view;
+  const bool had_view = s.has_view;
+  s.given_view = std::move(view);
+  s.view = s.leaving ? s.given_view.without(s.given_view.self(), s.config) : s.given_view;
+  s.has_view = true;
+  if (s.ae_next == kNever && s.config.anti_entropy_interval.count() > 0) {
+    s.ae_next = now + s.config.anti_entropy_interval;
+  }
+  s.plan_handoff(before, had_view, wall);
+  s.pump_handoff(now, wall);
+  s.deliver_hints(now, wall);
+}
+
+const ClusterView& Replicator::view() const { return state_->view; }
+
+void Replicator::set_executor(Executor executor) { state_->executor = std::move(executor); }
+
+void Replicator::leave(TimePoint now, WallTime wall) {
+  State& s = *state_;
+  if (s.leaving) return;
+  s.leaving = true;
+  if (s.has_view) set_view(now, wall, s.given_view);
+}
+
+bool Replicator::leaving() const { return state_->leaving; }
+
+bool Replicator::handoff_pending() const { return !state_->handoffs.empty(); }
+
+void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
+  State& s = *state_;
+  ++s.stats.messages_received;
+  s.stats.bytes_received += bytes.size();
+  wire::EnvelopeLimits limits;
+  limits.max_message_bytes = s.config.max_message_bytes;
+  auto env = wire::decode_envelope(bytes, s.config.cluster_name, limits);
+  if (!env.ok()) {
+    const auto code = env.status().code();
+    if (code == StatusCode::wrong_cluster) {
+      ++s.stats.foreign_cluster_dropped;
+    } else if (code == StatusCode::unsupported) {
+      ++s.stats.unsupported_dropped;
+    } else {
+      ++s.stats.malformed_dropped;
+    }
+    return;
+  }
+  const auto type = env->header.type;
+  if (static_cast<std::uint16_t>(type) < 32) {
+    ++s.stats.unsupported_dropped;
+    return;
+  }
+  auto msg = decode_message(type, env->payload, s.config);
+  if (!msg.ok()) {
+    if (msg.status().code() == StatusCode::unsupported) {
+      ++s.stats.unsupported_dropped;
+    } else {
+      ++s.stats.malformed_dropped;
+    }
+    return;
+  }
+  if (!s.has_view) return;  // cannot answer without knowing our own address
+  const Message& m = *msg;
+  const std::string from(env->header.sender_name);
+  const std::string reply_to(env->header.sender_addr);
+  using wire::MessageType;
+  switch (type) {
+    case MessageType::data_request:
+      switch (m.kind) {
+        case RequestKind::replicate:
+          s.on_replicate_request(wall, m, from, reply_to);
+          break;
+        case RequestKind::read:
+          s.on_read_request(wall, m, reply_to);
+          break;
+        case RequestKind::forward:
+          s.on_forward_request(m, from, reply_to);
+          break;
+        case RequestKind::entries:
+          s.on_entries_request(wall, m, reply_to);
+          break;
+      }
+      break;
+    case MessageType::data_response: {
+      if (m.id == 0) break;  // answer to a fire-and-forget repair
+      auto it = s.ops.find(m.id);
+      if (it == s.ops.end()) {
+        ++s.stats.unmatched_dropped;
+        break;
+      }
+      const OpKind kind = it->second.kind;
+      if (kind == OpKind::write && m.kind == RequestKind::replicate) {
+        s.on_write_ack(m, from);
+      } else if (kind == OpKind::hint && m.kind == RequestKind::replicate) {
+        s.on_hint_ack(m, from);
+      } else if (kind == OpKind::read && m.kind == RequestKind::read) {
+        s.on_read_response(wall, m, from);
+      } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {
+        s.on_forward_response(m, from);
+      } else if (kind == OpKind::ae_push && m.kind == RequestKind::entries) {
+        s.erase_op(m.id);
+      } else {
+        ++s.stats.unmatched_dropped;
+      }
+      break;
+    }
+    case MessageType::handoff_batch:
+      s.on_handoff_batch(wall, m, reply_to);
+      break;
+    case MessageType::handoff_ack:
+      s.on_handoff_ack(now, wall, m, from);
+      break;
+    case MessageType::digest_request:
+      s.on_digest_request(wall, m, reply_to);
+      break;
+    case MessageType::digest_response:
+      s.on_digest_response(now, wall, m, from);
+      break;
+    default:
+      ++s.stats.unsupported_dropped;
+      break;
+  }
+  s.pump_handoff(now, wall);
+}
+
+void Replicator::handle_timeout(TimePoint now, WallTime wall) {
+  State& s = *state_;
+  while (!s.timers.empty() && s.timers.begin()->first <= now) {
+    const std::uint64_t id = s.timers.begin()->second;
+    s.timers.erase(s.timers.begin());
+    // on_op_timeout may re-arm the op (forward retry) under a new deadline.
+    auto it = s.ops.find(id);
+    if (it == s.ops.end()) continue;
+    s.timers.emplace(it->second.deadline, id);  // erase_op expects the entry to exist
+    s.on_op_timeout(now, wall, id);
+  }
+  if (s.has_view && s.ae_next <= now) {
+    s.anti_entropy_tick(now, wall);
+    s.ae_next = now + s.config.anti_entropy_interval;
+  }
+  if (s.hint_next <= now) {
+    s.hint_next = kNever;
+    s.deliver_hints(now, wall);
+  }
+  s.resend_batches(now);
+  s.pump_handoff(now, wall);
+}
+
+TimePoint Replicator::next_deadline() const {
+  const State& s = *state_;
+  TimePoint t = kNever;
+  if (!s.timers.empty()) t = s.timers.begin()->first;
+  if (s.has_view) t = std::min(t, s.ae_next);
+  t = std::min(t, s.hint_next);
+  t = std::min(t, s.next_batch_deadline());
+  return t;
+}
+
+std::optional<Outgoing> Replicator::poll_send() {
+  State& s = *state_;
+  if (s.outbox.empty()) return std::nullopt;
+  Outgoing out = std::move(s.outbox.front());
+  s.outbox.pop_front();
+  return out;
+}
+
+std::optional<Completion> Replicator::poll_completion() {
+  State& s = *state_;
+  if (s.completions.empty()) return std::nullopt;
+  Completion c = std::move(s.completions.front());
+  s.completions.pop_front();
+  return c;
+}
+
+PartitionId Replicator::partition_of(std::string_view key) const {
+  return state_->partition_of(key);
+}
+
+bool Replicator::owns(std::string_view key) const {
+  const State& s = *state_;
+  return s.has_view && s.view.owns(s.view.self(), s.partition_of(key));
+}
+
+std::vector<std::string> Replicator::live_owners(std::string_view key) const {
+  const State& s = *state_;
+  std::vector<std::string> out;
+  if (!s.has_view) return out;
+  for (auto& o : s.view.owners(s.partition_of(key))) {
+    if (s.view.is_live(o)) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+const ReplicationStats& Replicator::stats() const { return state_->stats; }
+
+std::size_t Replicator::hint_count() const { return state_->hints.size(); }
+
+std::size_t Replicator::pending_operations() const {
+  std::size_t n = 0;
+  for (const auto& [id, op] : state_->ops) {
+    if ((op.kind == OpKind::write || op.kind == OpKind::read || op.kind == OpKind::forward) &&
+        !op.completed) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace apiary::replication

@@ -1,0 +1,164 @@
+// Replicator::State: everything the replication core keeps between calls (internal to
+// libnode/replication). Each concern's code lives in its own source file and works on this
+// struct: replicator.cpp (envelopes, dispatch, timers), quorum.cpp (writes, reads, replica
+// side), hints.cpp, forward.cpp, anti_entropy.cpp and handoff.cpp. Ordered containers only,
+// so iteration order -- and therefore output -- is a function of the inputs.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apiary/base/rng.hpp"
+#include "apiary/data/dvv.hpp"
+#include "apiary/replication/replicator.hpp"
+#include "apiary/store/store.hpp"
+#include "messages.hpp"
+
+namespace apiary::replication {
+
+enum class OpKind : std::uint8_t { write, read, forward, hint, ae_digest, ae_push };
+
+// One request this node is waiting on (a client operation or a background step).
+struct Op {
+  OpKind kind = OpKind::write;
+  std::uint64_t completion_id = 0;
+  TimePoint deadline{};
+  std::string key;
+  std::uint32_t needed = 0;  // remote answers the client operation needs
+  std::uint32_t acks = 0;
+  bool completed = false;          // the client's completion has been emitted
+  std::vector<std::string> asked;  // member names
+  std::set<std::string> answered;
+  std::map<std::string, std::optional<data::DvvSet>> versions;  // read: what each replica had
+  // forward
+  std::vector<std::string> argv;
+  std::vector<std::string> tried;
+  // hint delivery: the intended owner; anti-entropy: the peer
+  std::string peer;
+  std::uint32_t partition = 0;
+};
+
+// Ownership handoff of one partition to its (new) owners.
+struct HandoffTarget {
+  store::ScanCursor cursor;
+  bool done = false;
+};
+struct HandoffTask {
+  bool drop_after = false;  // this node no longer owns the partition
+  bool touched = false;     // a replica write arrived during the current pass
+  std::map<std::string, HandoffTarget> targets;
+};
+struct Batch {
+  std::string target;
+  std::uint32_t partition = 0;
+  bool final = false;
+  store::ScanCursor next_cursor;
+  std::vector<std::uint8_t> envelope;  // resent unchanged until acknowledged
+  TimePoint resend_at{};
+};
+
+struct Hint {
+  std::uint64_t seq = 0;
+  std::uint64_t in_flight = 0;  // request id of a delivery in progress
+};
+
+struct Replicator::State {
+  State(ReplicationConfig c, store::Store& s) : config(std::move(c)), store(s), rng(config.seed) {}
+
+  ReplicationConfig config;
+  store::Store& store;
+  Rng rng;
+  ClusterView given_view;  // as the driver passed it
+  ClusterView view;        // in force: without this node while leaving
+  bool has_view = false;
+  bool leaving = false;
+  Executor executor;
+  ReplicationStats stats;
+  std::uint64_t next_request_id = 1;
+  std::deque<Outgoing> outbox;
+  std::deque<Completion> completions;
+
+  std::map<std::uint64_t, Op> ops;
+  std::set<std::pair<TimePoint, std::uint64_t>> timers;  // op deadlines
+
+  struct Incoming {
+    std::string reply_to;
+    std::uint64_t id = 0;
+  };
+  std::map<std::uint64_t, Incoming> forwarded;  // token -> where the reply goes
+  std::uint64_t next_token = 1;
+
+  std::map<std::pair<std::string, std::string>, Hint> hints;                // (owner, key)
+  std::map<std::uint64_t, std::pair<std::string, std::string>> hint_order;  // seq -> hint
+  std::uint64_t next_hint_seq = 1;
+  std::size_t hints_in_flight = 0;
+  TimePoint hint_next = kNever;
+
+  TimePoint ae_next = kNever;
+  std::uint32_t ae_cursor = 0;  // next partition id to consider
+
+  std::map<std::uint32_t, HandoffTask> handoffs;
+  std::map<std::uint64_t, Batch> batches;             // by request id
+  std::map<std::string, std::uint64_t> busy_targets;  // target -> batch in flight
+
+  // --- replicator.cpp ---
+  std::uint64_t new_id() { return next_request_id++; }
+  // False (and counted) when `to` has no known address.
+  bool send_to(std::string_view member, wire::MessageType type,
+               const std::vector<std::uint8_t>& payload);
+  void send_addr(std::string addr, wire::MessageType type,
+                 const std::vector<std::uint8_t>& payload);
+  std::vector<std::uint8_t> envelope(wire::MessageType type,
+                                     const std::vector<std::uint8_t>& payload) const;
+  std::uint64_t add_op(Op op);
+  void erase_op(std::uint64_t id);
+  void complete(const Op& op, OperationKind kind, Status status, std::uint32_t replicas,
+                std::string reply = {});
+  void on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id);
+  const std::string& self() const { return view.self(); }
+  PartitionId partition_of(std::string_view key) const;
+  void merge_entry(const store::VersionedEntry& e, WallTime wall);
+
+  // --- quorum.cpp ---
+  void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
+                            std::string_view reply_to);
+  void on_read_request(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_write_ack(const Message& m, std::string_view from);
+  void on_read_response(WallTime wall, const Message& m, std::string_view from);
+  void finish_read(WallTime wall, std::uint64_t id, bool timed_out);
+
+  // --- hints.cpp ---
+  void add_hint(std::string owner, std::string key);
+  void deliver_hints(TimePoint now, WallTime wall);
+  void on_hint_ack(const Message& m, std::string_view from);
+  void on_hint_timeout(const Op& op);
+
+  // --- forward.cpp ---
+  bool send_forward(TimePoint now, Op& op, std::uint64_t id);
+  void on_forward_request(const Message& m, std::string_view from, std::string_view reply_to);
+  void on_forward_response(const Message& m, std::string_view from);
+  void on_forward_timeout(TimePoint now, std::uint64_t id);
+
+  // --- anti_entropy.cpp ---
+  void anti_entropy_tick(TimePoint now, WallTime wall);
+  void on_digest_request(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_digest_response(TimePoint now, WallTime wall, const Message& m, std::string_view from);
+  void on_entries_request(WallTime wall, const Message& m, std::string_view reply_to);
+
+  // --- handoff.cpp ---
+  void plan_handoff(const ClusterView& before, bool had_view, WallTime wall);
+  void pump_handoff(TimePoint now, WallTime wall);
+  void on_handoff_batch(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_handoff_ack(TimePoint now, WallTime wall, const Message& m, std::string_view from);
+  void resend_batches(TimePoint now);
+  void note_replica_write(PartitionId p);
+  TimePoint next_batch_deadline() const;
+};
+
+}  // namespace apiary::replication
