@@ -95,6 +95,13 @@ void Connection::feed(TimePoint now, WallTime wall, std::string_view bytes) {
   last_activity_ = now;
   server_.stats_.net_input_bytes += bytes.size();
   if (close_ != CloseReason::none) return;  // Redis ignores what follows a fatal error
+  // CONFIG SET proto-max-bulk-len applies to connected clients too, as in Redis.
+  const std::int64_t max_bulk = server_.config().proto_max_bulk_len();
+  if (parser_.limits().max_bulk_len != max_bulk) {
+    ParserLimits limits = parser_.limits();
+    limits.max_bulk_len = max_bulk;
+    parser_.set_limits(limits);
+  }
   if (in_pos_ == in_.size() && wait_ == Wait::none) {
     // Nothing buffered: parse straight from the caller's bytes and keep only an incomplete
     // tail, so a read that holds whole commands is never copied.

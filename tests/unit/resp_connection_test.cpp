@@ -57,10 +57,9 @@ TEST_CASE("a protocol error replies, then closes only that connection", "[resp][
 TEST_CASE("proto-max-bulk-len and client-query-buffer-limit are enforced", "[resp][conn]") {
   Harness h;
   CHECK(h.send({"CONFIG", "SET", "proto-max-bulk-len", "1mb"}) == "+OK\r\n");
-  auto& c = h.connect();  // limits apply to new connections' parsers
-  CHECK(h.raw("*2\r\n$4\r\nECHO\r\n$1048577\r\n", 1) ==
+  CHECK(h.raw("*2\r\n$4\r\nECHO\r\n$1048577\r\n") ==
         "-ERR Protocol error: invalid bulk length\r\n");
-  CHECK(c.should_close());
+  CHECK(h.c().should_close());
 
   Harness q;
   CHECK(q.send({"CONFIG", "SET", "client-query-buffer-limit", "1mb"}) == "+OK\r\n");
