@@ -439,6 +439,78 @@ const Case kRedis3[] = {
     {"FLUSHALL SYNC", "+OK\r\n"sv},
 };
 
+const Case kRedisEdges[] = {
+    {"SCAN \"\"", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SCAN +5", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SCAN -", "-ERR invalid cursor\r\n"sv},
+    {"SCAN \" 1\"", "-ERR invalid cursor\r\n"sv},
+    {"SCAN 1x", "-ERR invalid cursor\r\n"sv},
+    {"SCAN -1", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SCAN 18446744073709551615", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SCAN 18446744073709551616", "-ERR invalid cursor\r\n"sv},
+    {"SCAN 00", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SCAN 0 MATCH", "-ERR syntax error\r\n"sv},
+    {"SCAN 0 count 5 type string match *", "*2\r\n$1\r\n0\r\n*0\r\n"sv},
+    {"SET h1 v", "+OK\r\n"sv},
+    {"SET h2 v", "+OK\r\n"sv},
+    {"SET hx v", "+OK\r\n"sv},
+    {"KEYS h[a-z]", "*1\r\n$2\r\nhx\r\n"sv},
+    {"KEYS h\\x", "*1\r\n$2\r\nhx\r\n"sv},
+    {"EXPIRE h1 -9223372036854775808", "-ERR invalid expire time in 'expire' command\r\n"sv},
+    {"EXPIRE h2 -9223372036854775807", "-ERR invalid expire time in 'expire' command\r\n"sv},
+    {"EXISTS h1 h2", ":2\r\n"sv},
+    {"PEXPIRE hx -9223372036854775808", ":1\r\n"sv},
+    {"PEXPIRE hx 9223372036854775807", "-ERR invalid expire time in 'pexpire' command\r\n"sv},
+    {"PEXPIREAT hx 9223372036854775807", ":0\r\n"sv},
+    {"EXPIREAT hx 9223372036854775807", "-ERR invalid expire time in 'expireat' command\r\n"sv},
+    {"TTL hx", ":-2\r\n"sv},
+    {"SET n 10", "+OK\r\n"sv},
+    {"INCRBY n 9223372036854775807", "-ERR increment or decrement would overflow\r\n"sv},
+    {"DECRBY n 9223372036854775807", ":-9223372036854775797\r\n"sv},
+    {"DECRBY n -9223372036854775807", ":10\r\n"sv},
+    {"INCRBYFLOAT n 1e400",
+     "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n"sv},
+    {"INCRBYFLOAT n \"1 \"", "-ERR value is not a valid float\r\n"sv},
+    {"INCRBYFLOAT n \" 1\"", "-ERR value is not a valid float\r\n"sv},
+    {"INCRBYFLOAT n 0x10",
+     "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n"sv},
+    {"INCRBYFLOAT n 1.0e1",
+     "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n"sv},
+    {"SET z 3.0", "+OK\r\n"sv},
+    {"INCRBYFLOAT z 0.1", "$3\r\n3.1\r\n"sv},
+    {"SET z 1e10", "+OK\r\n"sv},
+    {"INCRBYFLOAT z 1", "$11\r\n10000000001\r\n"sv},
+    {"SET big 17179869184", "+OK\r\n"sv},
+    {"INCRBYFLOAT big 0.5", "$13\r\n17179869184.5\r\n"sv},
+    {"APPEND n \"\"", ":401\r\n"sv},
+    {"GETRANGE n 0 -1",
+     "$401\r\n10000000000000000000281880683947586514586453433629052038625910693539685534008629862039363994848324160522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778943824391593338047470675026246684401359237513603830343735485505244955964979021825038280091068414947402456898653040951017512658092615827588920183472511643316591362664138176309734806343732497430221946880\r\n"sv},
+    {"GETRANGE n -100 -100", "$1\r\n2\r\n"sv},
+    {"GETRANGE n 1 0", "$0\r\n\r\n"sv},
+    {"SETRANGE n 100000000000 x",
+     "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"sv},
+    {"SET s \"\"", "+OK\r\n"sv},
+    {"GET s", "$0\r\n\r\n"sv},
+    {"STRLEN s", ":0\r\n"sv},
+    {"OBJECT ENCODING s", "$6\r\nembstr\r\n"sv},
+    {"SET s2 12345678901234567890", "+OK\r\n"sv},
+    {"OBJECT ENCODING s2", "$6\r\nembstr\r\n"sv},
+    {"SET s3 -1", "+OK\r\n"sv},
+    {"OBJECT ENCODING s3", "$3\r\nint\r\n"sv},
+    {"SET s4 \" 1\"", "+OK\r\n"sv},
+    {"OBJECT ENCODING s4", "$6\r\nembstr\r\n"sv},
+    {"GETEX s PXAT 1", "$0\r\n\r\n"sv},
+    {"EXISTS s", ":0\r\n"sv},
+    {"MSETNX", "-ERR wrong number of arguments for 'msetnx' command\r\n"sv},
+    {"MGET", "-ERR wrong number of arguments for 'mget' command\r\n"sv},
+    {"TOUCH", "-ERR wrong number of arguments for 'touch' command\r\n"sv},
+    {"EXISTS", "-ERR wrong number of arguments for 'exists' command\r\n"sv},
+    {"DEL", "-ERR wrong number of arguments for 'del' command\r\n"sv},
+    {"SET a b EXAT 1", "+OK\r\n"sv},
+    {"EXISTS a", ":0\r\n"sv},
+    {"SET a b PXAT 99999999999999999", "+OK\r\n"sv},
+};
+
 template <std::size_t N>
 void run_cases(const Case (&cases)[N], bool resp3) {
   resp_test::Harness h;
@@ -457,6 +529,11 @@ TEST_CASE("data commands answer as redis-server 7.0 does (RESP2)", "[resp][comma
 
 TEST_CASE("data commands answer as redis-server 7.0 does (RESP3)", "[resp][commands]") {
   run_cases(kRedis3, true);
+}
+
+TEST_CASE("numeric, cursor and pattern edge cases answer as redis-server 7.0 does",
+          "[resp][commands]") {
+  run_cases(kRedisEdges, false);
 }
 
 TEST_CASE("keys expire by the wall time handed in", "[resp][commands]") {
