@@ -113,6 +113,7 @@ const CommandTable& default_command_table() {
     register_server_commands(*t);
     register_string_commands(*t);
     register_keyspace_commands(*t);
+    register_introspection_commands(*t);
     return t;
   }();
   return *table;

@@ -1,6 +1,6 @@
 // Keyspace commands: DEL/UNLINK, EXISTS, TYPE, TOUCH, the EXPIRE family, TTL/PTTL, PERSIST,
-// KEYS, SCAN, RANDOMKEY, RENAME(NX), COPY, DBSIZE, FLUSHDB/FLUSHALL, OBJECT, MEMORY; and the
-// store's INFO sections.
+// KEYS, SCAN, RANDOMKEY, RENAME(NX), COPY, DBSIZE, FLUSHDB/FLUSHALL.
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -10,45 +10,6 @@
 #include "store_access.hpp"
 
 namespace apiary::resp {
-
-store::Store* store_or_reply(CommandContext& ctx) {
-  store::Store* st = ctx.server.store();
-  if (st == nullptr) ctx.reply.error(kNoStore);
-  return st;
-}
-
-void reply_write_error(CommandContext& ctx, const Status& status) {
-  if (status.code() == StatusCode::out_of_memory) {
-    ctx.reply.error("-OOM command not allowed when used memory > 'maxmemory'.");
-  } else {
-    ctx.reply.error(status.message());
-  }
-}
-
-std::optional<WallTime> parse_expire(CommandContext& ctx, std::string_view arg, bool unit_seconds,
-                                     bool absolute, std::string_view command) {
-  const std::string invalid = "invalid expire time in '" + std::string(command) + "' command";
-  auto v = to_int(arg);
-  if (!v) {
-    ctx.reply.error(kNotInteger);
-    return std::nullopt;
-  }
-  std::int64_t ms = *v;
-  if (ms <= 0 || (unit_seconds && ms > std::numeric_limits<std::int64_t>::max() / 1000)) {
-    ctx.reply.error(invalid);
-    return std::nullopt;
-  }
-  if (unit_seconds) ms *= 1000;
-  if (!absolute) {
-    if (ms > std::numeric_limits<std::int64_t>::max() - ctx.wall.ms) {
-      ctx.reply.error(invalid);
-      return std::nullopt;
-    }
-    ms += ctx.wall.ms;
-  }
-  return WallTime{ms};
-}
-
 namespace {
 
 Outcome del(CommandContext& ctx) {
@@ -402,197 +363,10 @@ Outcome flush(CommandContext& ctx) {
   return Outcome::done();
 }
 
-constexpr std::string_view kLfuSwitchNote =
-    " Please note that when switching between policies at runtime LRU and LFU data will take "
-    "some time to adjust.";
-
-Outcome object_encoding(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  auto v = st->get_value(ctx.argv[2], ctx.wall);
-  if (!v) {
-    ctx.reply.null();
-    return Outcome::done();
-  }
-  std::int64_t n = 0;
-  // Redis stores short decimal integers as "int", strings up to 44 bytes as "embstr".
-  if (v->size() <= 20 && parse_int64(*v, n)) {
-    ctx.reply.bulk("int");
-  } else {
-    ctx.reply.bulk(v->size() <= 44 ? "embstr" : "raw");
-  }
-  return Outcome::done();
-}
-
-bool lfu_policy(const store::Store& st) {
-  const auto p = st.config().policy;
-  return p == store::EvictionPolicy::allkeys_lfu || p == store::EvictionPolicy::volatile_lfu;
-}
-
-Outcome object_freq(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  if (!st->exists(ctx.argv[2], ctx.wall)) {
-    ctx.reply.null();
-    return Outcome::done();
-  }
-  if (!lfu_policy(*st)) {
-    ctx.reply.error(std::string("An LFU maxmemory policy is not selected, access frequency not "
-                                "tracked.") +
-                    std::string(kLfuSwitchNote));
-    return Outcome::done();
-  }
-  auto f = st->lfu_frequency(ctx.argv[2], ctx.wall);
-  ctx.reply.integer(f ? *f : 0);
-  return Outcome::done();
-}
-
-Outcome object_idletime(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  if (!st->exists(ctx.argv[2], ctx.wall)) {
-    ctx.reply.null();
-    return Outcome::done();
-  }
-  if (lfu_policy(*st)) {
-    ctx.reply.error(std::string("An LFU maxmemory policy is selected, idle time not tracked.") +
-                    std::string(kLfuSwitchNote));
-    return Outcome::done();
-  }
-  auto idle = st->idle_time(ctx.argv[2], ctx.wall);
-  ctx.reply.integer(idle ? idle->count() : 0);
-  return Outcome::done();
-}
-
-Outcome object_refcount(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  if (st->exists(ctx.argv[2], ctx.wall)) {
-    ctx.reply.integer(1);
-  } else {
-    ctx.reply.null();
-  }
-  return Outcome::done();
-}
-
-Outcome object_help(CommandContext& ctx) {
-  reply_help(ctx.reply, "OBJECT",
-             {"ENCODING <key>",
-              "    Return the kind of internal representation used in order to store the value",
-              "    associated with a <key>.", "FREQ <key>",
-              "    Return the access frequency index of the <key>. The returned integer is",
-              "    proportional to the logarithm of the recent access frequency of the key.",
-              "IDLETIME <key>",
-              "    Return the idle time of the <key>, that is the approximated number of",
-              "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
-              "    Return the number of references of the value associated with the specified",
-              "    <key>."});
-  return Outcome::done();
-}
-
-Outcome memory_usage(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
-    if (iequals(ctx.argv[j], "SAMPLES") && j + 1 < ctx.argv.size()) {
-      auto n = to_int(ctx.argv[++j]);
-      if (!n) {
-        ctx.reply.error(kNotInteger);
-        return Outcome::done();
-      }
-      if (*n < 0) {
-        ctx.reply.error(kSyntaxError);
-        return Outcome::done();
-      }
-    } else {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-  }
-  if (!st->exists(ctx.argv[2], ctx.wall)) {
-    ctx.reply.null();
-    return Outcome::done();
-  }
-  auto bytes = st->memory_usage(ctx.argv[2]);
-  if (bytes) {
-    ctx.reply.integer(static_cast<std::int64_t>(*bytes));
-  } else {
-    ctx.reply.null();
-  }
-  return Outcome::done();
-}
-
-Outcome memory_help(CommandContext& ctx) {
-  reply_help(ctx.reply, "MEMORY",
-             {"USAGE <key> [SAMPLES <count>]",
-              "    Return memory in bytes used by <key> and its value. Nested values are",
-              "    sampled up to <count> times (default: 5, 0 means sample all)."});
-  return Outcome::done();
-}
-
-Outcome container(CommandContext& ctx) {
-  ctx.reply.error(kSyntaxError);
-  return Outcome::done();
-}
-
-std::string human_bytes(std::size_t n) {
-  char buf[32];
-  const double d = static_cast<double>(n);
-  if (n < 1024) {
-    std::snprintf(buf, sizeof(buf), "%zuB", n);
-  } else if (n < 1024 * 1024) {
-    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
-  } else if (n < 1024ULL * 1024 * 1024) {
-    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
-  }
-  return buf;
-}
-
-void info_memory(const store::Store& st, std::string& out) {
-  auto line = [&](std::string_view k, const std::string& v) {
-    out.append(k).append(":").append(v).append("\r\n");
-  };
-  line("used_memory", std::to_string(st.used_memory()));
-  line("used_memory_human", human_bytes(st.used_memory()));
-  line("used_memory_dataset", std::to_string(st.entries_memory()));
-  line("maxmemory", std::to_string(st.config().maxmemory));
-  line("maxmemory_human", human_bytes(st.config().maxmemory));
-  line("maxmemory_policy", std::string(store::to_string(st.config().policy)));
-}
-
-void info_keyspace(const store::Store& st, std::string& out) {
-  if (st.size() == 0) return;
-  out.append("db0:keys=" + std::to_string(st.size()) + ",expires=0,avg_ttl=0\r\n");
-}
-
-void info_stats(const store::Store& st, std::string& out) {
-  const auto& s = st.stats();
-  out.append("keyspace_hits:" + std::to_string(s.hits) + "\r\n");
-  out.append("keyspace_misses:" + std::to_string(s.misses) + "\r\n");
-  out.append("expired_keys:" + std::to_string(s.expired) + "\r\n");
-  out.append("evicted_keys:" + std::to_string(s.evicted) + "\r\n");
-}
-
 constexpr std::uint32_t kW = kWrite;
 constexpr std::uint32_t kR = kReadonly;
 
 }  // namespace
-
-void Server::attach_store(store::Store* store) {
-  store_ = store;
-  reset_store_stats_ = [](store::Store* s) { s->reset_stats(); };
-  if (store == nullptr) return;
-  // CONFIG GET shows the limits the store was built with. The store takes its limits at
-  // construction, so a later CONFIG SET maxmemory is recorded here but not applied to it.
-  const std::string maxmemory = std::to_string(store->config().maxmemory);
-  const std::string policy(store::to_string(store->config().policy));
-  (void)config_.set({{"maxmemory", maxmemory}, {"maxmemory-policy", policy}});
-  set_info_section("memory", [this](std::string& out) { info_memory(*store_, out); });
-  set_info_section("keyspace", [this](std::string& out) { info_keyspace(*store_, out); });
-  set_info_section("stats", [this](std::string& out) { info_stats(*store_, out); });
-}
 
 void register_keyspace_commands(CommandTable& t) {
   const auto K = [&](const char* name, int arity, std::uint32_t flags, int first, int last,
@@ -652,34 +426,6 @@ void register_keyspace_commands(CommandTable& t) {
     "Remove all keys from the current database", "1.0.0", "O(N)", flush);
   K("flushall", -1, kW, 0, 0, 0, "@keyspace @write @slow @dangerous", "", "server",
     "Remove all keys from all databases", "1.0.0", "O(N)", flush);
-
-  CommandSpec object = make_spec({"object", -2, 0, 0, 0, 0, "@slow", "", "generic",
-                                  "A container for object introspection commands", "2.2.3",
-                                  "Depends on subcommand.", container});
-  auto osub = [&](const char* name, std::string_view summary, CommandHandler h) {
-    object.subcommands.push_back(make_spec({name, 3, kR, 2, 2, 1, "@keyspace @read @slow", "RO",
-                                            "generic", summary, "2.2.3", "O(1)", h}));
-  };
-  osub("object|encoding", "Inspect the internal encoding of a Redis object", object_encoding);
-  osub("object|freq", "Get the logarithmic access frequency counter of a Redis object",
-       object_freq);
-  osub("object|idletime", "Get the time since a Redis object was last accessed", object_idletime);
-  osub("object|refcount", "Get the number of references to the value of the key", object_refcount);
-  object.subcommands.push_back(make_spec(
-      {"object|help", 2, kLoading | kStale, 0, 0, 0, "@keyspace @slow", "", "generic",
-       "Show helpful text about the different subcommands", "6.2.0", "O(1)", object_help}));
-  t.add(std::move(object));
-
-  CommandSpec memory = make_spec({"memory", -2, 0, 0, 0, 0, "@slow", "", "server",
-                                  "A container for memory diagnostics commands", "4.0.0",
-                                  "Depends on subcommand.", container});
-  memory.subcommands.push_back(make_spec({"memory|usage", -3, kR, 2, 2, 1, "@read @slow", "RO",
-                                          "server", "Estimate the memory usage of a key", "4.0.0",
-                                          "O(N) where N is the number of samples.", memory_usage}));
-  memory.subcommands.push_back(make_spec(
-      {"memory|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "", "server",
-       "Show helpful text about the different subcommands", "4.0.0", "O(1)", memory_help}));
-  t.add(std::move(memory));
 }
 
 }  // namespace apiary::resp
