@@ -3,7 +3,7 @@
 //
 // Rules, for a member M with incarnation i in our table:
 // - alive(j): accepted when j > i (or M is new); clears suspicion. dead/left -> joined,
-//   suspect -> alive, a changed address or metadata -> updated.
+//   suspect -> alive, and (also after those) a changed address or metadata -> updated.
 // - suspect(j): ignored when j < i; confirms a running suspicion; otherwise alive -> suspect
 //   and a suspicion timer starts. About ourselves (j >= our incarnation): refute.
 // - dead(j) / left(j): ignored when j < i or M is already dead / left. About ourselves: refute
@@ -91,9 +91,9 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u, bool regossip) {
   if (regossip) queue_alive(r);
   if (old == MemberState::dead || old == MemberState::left) {
     emit(MemberEventKind::joined, r);
-    return;
+  } else if (old == MemberState::suspect) {
+    emit(MemberEventKind::alive, r);
   }
-  if (old == MemberState::suspect) emit(MemberEventKind::alive, r);
   if (meta_changed || addr_changed) emit(MemberEventKind::updated, r);
 }
 

@@ -75,24 +75,38 @@ void Swim::State::recontact_seed() {
 }
 
 void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bool join_request) {
-  // This node first, so a list capped at max_members_per_message always carries it.
-  const std::size_t count = std::min(members.size(), config.max_members_per_message);
+  // Entries first (the count is known only at the end): this node, then the others while
+  // both max_members_per_message and the message size limit allow.
+  const std::size_t size_limit = config.max_message_bytes > envelope_bytes + 16
+                                     ? config.max_message_bytes - envelope_bytes - 16
+                                     : 0;
+  std::vector<std::uint8_t> entries;
+  entries.reserve(members.size() * 48);
+  wire::VectorSink entry_sink(entries);
+  wire::Packer entry_packer(entry_sink);
+  std::size_t count = 0;
+  auto pack = [&](const MemberRecord& r) {
+    const std::size_t before = entries.size();
+    detail::pack_member_entry(entry_packer, r.member_state(), r.name, r.inc(), r.addr,
+                              r.meta.get());
+    if (entries.size() > size_limit) {
+      entries.resize(before);
+      return false;
+    }
+    ++count;
+    return count < config.max_members_per_message;
+  };
+  bool more = pack(me());
+  for (Slot s = 0; s < members.slot_end() && more; ++s) {
+    const MemberRecord& r = members.at(s);
+    if (s != self_slot && r.in_use()) more = pack(r);
+  }
   std::vector<std::uint8_t> payload;
-  payload.reserve(count * 48 + 16);
+  payload.reserve(entries.size() + 16);
   wire::VectorSink sink(payload);
   wire::Packer p(sink);
   detail::begin_push_pull(p, join_request, count);
-  auto pack = [&p](const MemberRecord& r) {
-    detail::pack_member_entry(p, r.member_state(), r.name, r.inc(), r.addr, r.meta.get());
-  };
-  pack(me());
-  std::size_t packed = 1;
-  for (Slot s = 0; s < members.slot_end() && packed < count; ++s) {
-    const MemberRecord& r = members.at(s);
-    if (s == self_slot || !r.in_use()) continue;
-    pack(r);
-    ++packed;
-  }
+  payload.insert(payload.end(), entries.begin(), entries.end());
   send(to, type, payload);
 }
 

@@ -88,6 +88,9 @@ void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> by
     ++stats.malformed_dropped;
     return;
   }
+  // Our own messages come back only through a misconfiguration (a seed address that is an
+  // alias of ours); answering them would make this node "join" itself.
+  if (from.sender_name == self.name) return;
   // Decoded fresh each time: keeping a push-pull's decoded tree around would cost more memory
   // per instance than its whole member table.
   detail::Message message;

@@ -11,17 +11,10 @@ using apiary::test::SwimCluster;
 
 namespace {
 
-bool converged(SwimCluster& c) {
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    if (c.swim(i).alive_count() != c.size()) return false;
-  }
-  return true;
-}
-
 SwimCluster started(std::uint64_t seed, std::size_t n, SwimConfig config = {}) {
   SwimCluster c(seed, std::move(config));
   c.add_cluster(n);
-  REQUIRE(c.run_until([&] { return converged(c); }, 30s));
+  REQUIRE(c.run_until([&] { return c.converged(c.size()); }, 30s));
   return c;
 }
 
@@ -108,7 +101,7 @@ TEST_CASE("the buddy system lets a suspect refute from the ping itself", "[swim]
       c.join(static_cast<std::size_t>(k), seeds);
       seeds.push_back(SwimCluster::addr_of("n" + std::to_string(k)));
     }
-    REQUIRE(c.run_until([&] { return converged(c); }, 10s));
+    REQUIRE(c.run_until([&] { return c.converged(c.size()); }, 10s));
     const std::size_t victim = 3;
     c.block(victim, 0);  // the victim hears node 0's pings, but its acks are lost
     REQUIRE(c.run_until(
@@ -156,7 +149,7 @@ TEST_CASE("independent confirmations shorten the suspicion timeout (Lifeguard)",
     for (int k = 1; k < 8; ++k) c.add("n" + std::to_string(k), quiet);
     c.join(0, {});
     for (std::size_t k = 1; k < 8; ++k) c.join(k, {SwimCluster::addr_of("n0")});
-    REQUIRE(c.run_until([&] { return converged(c); }, 30s));
+    REQUIRE(c.run_until([&] { return c.converged(c.size()); }, 30s));
     const std::size_t victim = 7;
     c.crash(victim);
     REQUIRE(c.run_until([&] { return c.view(0, victim)->state == MemberState::dead; }, 120s));

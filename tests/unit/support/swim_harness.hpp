@@ -48,6 +48,7 @@ class SwimCluster {
                   gossip::MemberMeta meta = {}) {
     Node n;
     n.name = name;
+    n.addr = addr_of(name);
     n.config = config.value_or(config_);
     n.meta = std::move(meta);
     n.swim = make_swim(n);
@@ -80,6 +81,13 @@ class SwimCluster {
   void crash(std::size_t i) { nodes_[i].up = false; }
   // A new process with the same name and address: a fresh Swim at incarnation 0.
   void restart(std::size_t i, std::vector<std::string> seeds) {
+    restart_at(i, nodes_[i].addr, std::move(seeds));
+  }
+  // The same, listening on another address (the old one becomes unreachable).
+  void restart_at(std::size_t i, const std::string& addr, std::vector<std::string> seeds) {
+    by_addr_.erase(nodes_[i].addr);
+    nodes_[i].addr = addr;
+    by_addr_[addr] = i;
     nodes_[i].swim = make_swim(nodes_[i]);
     nodes_[i].up = true;
     join(i, std::move(seeds));
@@ -145,6 +153,13 @@ class SwimCluster {
     }
     return true;
   }
+  // Every running node counts `n` alive members (itself included).
+  bool converged(std::size_t n) {
+    for (const auto& node : nodes_) {
+      if (node.up && node.swim->alive_count() != n) return false;
+    }
+    return true;
+  }
   std::size_t count_events(gossip::MemberEventKind kind, const std::string& member) const {
     std::size_t n = 0;
     for (const auto& e : events_) n += (e.kind == kind && e.member == member) ? 1 : 0;
@@ -163,6 +178,7 @@ class SwimCluster {
  private:
   struct Node {
     std::string name;
+    std::string addr;
     gossip::SwimConfig config;
     gossip::MemberMeta meta;
     std::unique_ptr<gossip::Swim> swim;
@@ -178,8 +194,8 @@ class SwimCluster {
   using Wakeup = std::pair<TimePoint, std::size_t>;
 
   std::unique_ptr<gossip::Swim> make_swim(const Node& n) {
-    return std::make_unique<gossip::Swim>(
-        n.config, gossip::LocalNode{n.name, addr_of(n.name), n.meta}, rng_.split(), now_);
+    return std::make_unique<gossip::Swim>(n.config, gossip::LocalNode{n.name, n.addr, n.meta},
+                                          rng_.split(), now_);
   }
 
   void schedule(std::size_t i) {
