@@ -1,0 +1,196 @@
+// Replication core: quorum writes, timeouts, read repair and forwarding, driven through
+// three to four Replicators and Stores on virtual time.
+#include <catch2/catch.hpp>
+
+#include "support/replication_harness.hpp"
+
+using namespace apiary;
+using namespace apiary::test;
+using replication::OperationKind;
+
+namespace {
+
+std::size_t idx(ReplCluster& c, const std::string& name) { return c.index_of(name); }
+
+}  // namespace
+
+TEST_CASE("a write completes after W acks and reaches every owner", "[replication]") {
+  ReplCluster c(4, small_config());
+  c.set_views(c.all());
+  const auto view = c.rep(0).view();
+  // A key n0 owns, so n0 coordinates.
+  const auto key = find_key(view, [](const auto& o) { return o[0] == "n0"; });
+  const auto id = c.put(0, key, "v1", 2);
+  const auto done = c.wait(0, id);
+  REQUIRE(done.has_value());
+  CHECK(done->kind == OperationKind::write);
+  CHECK(done->status.ok());
+  CHECK(done->replicas == 2);
+  c.run_for(100ms);
+  for (const auto& owner : view.owners(c.rep(0).partition_of(key))) {
+    CHECK(c.value(idx(c, owner), key) == std::optional<std::string>("v1"));
+  }
+  CHECK(c.rep(0).stats().write_acks == 2);  // the third owner's ack arrives after completion
+  CHECK(c.rep(0).pending_operations() == 0);
+
+  SECTION("W above N is capped at the owner count") {
+    const auto id2 = c.put(0, key, "v2", 7);
+    const auto d2 = c.wait(0, id2);
+    REQUIRE(d2.has_value());
+    CHECK(d2->status.ok());
+    CHECK(d2->replicas == 3);
+  }
+}
+
+TEST_CASE("a write times out when the other replicas are unreachable", "[replication]") {
+  auto config = small_config();
+  config.write_timeout = 500ms;
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  c.isolate(0);  // membership still thinks everyone is live
+  const auto id = c.put(0, "k", "v", 2);
+  const TimePoint start = c.now();
+  const auto done = c.wait(0, id);
+  REQUIRE(done.has_value());
+  CHECK(done->status.code() == StatusCode::timeout);
+  CHECK(done->replicas == 1);
+  CHECK(c.now() - start >= 500ms);
+  CHECK(c.rep(0).stats().write_timeouts == 1);
+  // W=1 needs nobody else.
+  const auto id1 = c.put(0, "k", "v2", 1);
+  const auto d1 = c.wait(0, id1);
+  REQUIRE(d1.has_value());
+  CHECK(d1->status.ok());
+}
+
+TEST_CASE("a write is unavailable when too few members are live", "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all(), {1, 2});
+  const auto id = c.put(0, "k", "v", 2);
+  const auto done = c.wait(0, id);
+  REQUIRE(done.has_value());
+  CHECK(done->status.code() == StatusCode::unavailable);
+}
+
+TEST_CASE("read repair fixes a stale replica", "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  REQUIRE(c.wait(0, c.put(0, "k", "v1", 3))->status.ok());
+  // n2 misses the second write.
+  c.block(0, 2);
+  REQUIRE(c.wait(0, c.put(0, "k", "v2", 2))->status.ok());
+  c.run_for(100ms);
+  REQUIRE(c.value(2, "k") == std::optional<std::string>("v1"));
+  c.unblock_all();
+
+  SECTION("a read through an up-to-date coordinator repairs the stale replica") {
+    const auto done = c.wait(0, c.read(0, "k", 3));
+    REQUIRE(done.has_value());
+    CHECK(done->status.ok());
+    CHECK(done->replicas == 3);
+    c.run_for(100ms);
+    CHECK(c.rep(0).stats().read_repairs == 1);  // n1 was up to date
+    CHECK(c.value(2, "k") == std::optional<std::string>("v2"));
+  }
+  SECTION("a read through the stale replica returns the newer value and repairs itself") {
+    const auto done = c.wait(2, c.read(2, "k", 3));
+    REQUIRE(done.has_value());
+    CHECK(done->status.ok());
+    CHECK(c.value(2, "k") == std::optional<std::string>("v2"));
+    CHECK(c.rep(2).stats().read_repairs == 0);
+  }
+}
+
+TEST_CASE("a read with R=1 answers from the local copy alone", "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  const auto sent = c.rep(0).stats().messages_sent;
+  const auto done = c.wait(0, c.read(0, "k", 1));
+  REQUIRE(done.has_value());
+  CHECK(done->status.ok());
+  CHECK(c.rep(0).stats().messages_sent == sent);
+}
+
+TEST_CASE("a read times out when asked replicas do not answer", "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  c.isolate(1);
+  c.isolate(2);
+  const auto done = c.wait(0, c.read(0, "k", 2));
+  REQUIRE(done.has_value());
+  CHECK(done->status.code() == StatusCode::timeout);
+}
+
+TEST_CASE("forwarding returns the executor's reply", "[replication][forward]") {
+  auto config = small_config();
+  config.replicas = 1;
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  std::vector<std::vector<std::string>> seen(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    c.rep(i).set_executor([&, i](const replication::ForwardedCommand& cmd) {
+      seen[i] = cmd.argv;
+      return std::optional<std::string>("+from " + c.node(i).name + "\r\n");
+    });
+  }
+  const auto view = c.rep(0).view();
+  const auto key = find_key(view, [](const auto& o) { return o[0] == "n2"; });
+  const auto done = c.wait(0, c.forward(0, key, {"SET", key, "value"}));
+  REQUIRE(done.has_value());
+  CHECK(done->kind == OperationKind::forward);
+  CHECK(done->status.ok());
+  CHECK(done->reply == "+from n2\r\n");
+  CHECK(seen[2] == std::vector<std::string>{"SET", key, "value"});
+  CHECK(seen[1].empty());
+}
+
+TEST_CASE("a deferred forwarded reply is relayed when the executor delivers it",
+          "[replication][forward]") {
+  auto config = small_config();
+  config.replicas = 1;
+  ReplCluster c(2, config);
+  c.set_views(c.all());
+  std::optional<std::uint64_t> token;
+  c.rep(1).set_executor([&](const replication::ForwardedCommand& cmd) {
+    token = cmd.token;
+    return std::optional<std::string>();
+  });
+  const auto key = find_key(c.rep(0).view(), [](const auto& o) { return o[0] == "n1"; });
+  const auto id = c.forward(0, key, {"GET", key});
+  c.run_for(100ms);
+  REQUIRE(token.has_value());
+  CHECK(c.node(0).done.count(id) == 0);
+  c.rep(1).reply_forwarded(c.now(), *token, "$1\r\nx\r\n");
+  const auto done = c.wait(0, id);
+  REQUIRE(done.has_value());
+  CHECK(done->reply == "$1\r\nx\r\n");
+}
+
+TEST_CASE("forwarding retries once on the next live owner", "[replication][forward]") {
+  auto config = small_config();
+  config.replicas = 2;
+  config.forward_timeout = 300ms;
+  ReplCluster c(4, config);
+  c.set_views(c.all());
+  for (std::size_t i = 0; i < 4; ++i) {
+    c.rep(i).set_executor([&, i](const replication::ForwardedCommand&) {
+      return std::optional<std::string>("+" + c.node(i).name + "\r\n");
+    });
+  }
+  const auto view = c.rep(0).view();
+  const auto key = find_key(view, [](const auto& o) { return o[0] != "n0" && o[1] != "n0"; });
+  const auto owners = view.owners(c.rep(0).partition_of(key));
+  c.block(0, idx(c, owners[0]));
+  const auto done = c.wait(0, c.forward(0, key, {"GET", key}));
+  REQUIRE(done.has_value());
+  CHECK(done->status.ok());
+  CHECK(done->reply == "+" + owners[1] + "\r\n");
+  CHECK(c.rep(0).stats().forward_retries == 1);
+
+  SECTION("and gives up after the retry") {
+    c.block(0, idx(c, owners[1]));
+    const auto failed = c.wait(0, c.forward(0, key, {"GET", key}));
+    REQUIRE(failed.has_value());
+    CHECK(failed->status.code() == StatusCode::timeout);
+  }
+}
