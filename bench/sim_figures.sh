@@ -39,16 +39,18 @@ for n in $sizes; do
   summ "$out/n$n.json"
 done
 echo
-echo "## Lifeguard on vs off: 100 nodes, 5% loss, 40 pauses of 2 s, 600 s (seeds: $seeds)"
-echo
-echo "| lifeguard | seed | false positives | false dead views | first dead p50 (s) | dead everywhere p50 (s) | crashes detected |"
-echo "|---|---|---|---|---|---|---|"
-for lg in on off; do
-  flag=""; [ "$lg" = off ] && flag="--no-lifeguard"
-  for s in $seeds; do
-    "$sim" --nodes 100 --duration 600 --seed "$s" --loss 0.05 --pause 40 --pause-ms 2000 \
-      --crash 5 $flag --quiet --no-check --json "$out/lg.json"
-    python3 - "$out/lg.json" "$lg" "$s" <<'PY'
+lifeguard_table() {  # title, extra apiary-sim flags
+  echo "## Lifeguard on vs off: $1 (seeds: $seeds)"
+  echo
+  echo "| lifeguard | seed | false positives | false dead views | first dead p50 (s) | dead everywhere p50 (s) | crashes detected |"
+  echo "|---|---|---|---|---|---|---|"
+  for lg in on off; do
+    flag=""; [ "$lg" = off ] && flag="--no-lifeguard"
+    for s in $seeds; do
+      # shellcheck disable=SC2086
+      "$sim" --nodes 100 --seed "$s" --loss 0.05 --crash 5 $2 $flag --quiet --no-check \
+        --json "$out/lg.json"
+      python3 - "$out/lg.json" "$lg" "$s" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 p = lambda d: "-" if d["count"] == 0 else "%.2f" % d["p50"]
@@ -56,5 +58,14 @@ print("| %s | %s | %d | %d | %s | %s | %d/%d |" % (sys.argv[2], sys.argv[3], r["
       r["false_dead_views"], p(r["first_dead_s"]), p(r["detection_s"]), r["crashes_detected"],
       r["crashes"]))
 PY
+    done
   done
-done
+  echo
+}
+
+lifeguard_table "100 nodes, 5% loss, 40 pauses of 2 s in 600 s" \
+  "--duration 600 --pause 40 --pause-ms 2000"
+lifeguard_table "100 nodes, 5% loss, 300 pauses of 6 s in 300 s (timers first on resume)" \
+  "--duration 300 --pause 300 --pause-ms 6000"
+lifeguard_table "100 nodes, 5% loss, 300 pauses of 6 s in 300 s (messages first on resume)" \
+  "--duration 300 --pause 300 --pause-ms 6000 --resume-messages-first"
