@@ -129,6 +129,9 @@ class ReplCluster {
     nodes_[to].rep->handle_message(now_, wall(), bytes);
     pump();
   }
+  // Keeps a copy of every delivered message from now on (for mutation tests).
+  void record(bool on) { record_ = on; }
+  const std::vector<std::vector<std::uint8_t>>& recorded() const { return recorded_; }
   std::uint64_t trace_hash() const { return trace_; }
   std::uint64_t delivered() const { return delivered_; }
 
@@ -233,6 +236,7 @@ class ReplCluster {
     Node& to = nodes_[m.to];
     if (to.crashed || blocked_.count({m.from, m.to}) != 0) return;
     ++delivered_;
+    if (record_) recorded_.push_back(m.bytes);
     for (auto b : m.bytes) trace_ = (trace_ ^ b) * 0x100000001b3ULL;
     trace_ = (trace_ ^ m.to) * 0x100000001b3ULL;
     to.rep->handle_message(now_, wall(), m.bytes);
@@ -252,6 +256,8 @@ class ReplCluster {
   Duration latency_ = 1ms;
   std::uint64_t trace_ = 0xcbf29ce484222325ULL;
   std::uint64_t delivered_ = 0;
+  bool record_ = false;
+  std::vector<std::vector<std::uint8_t>> recorded_;
   std::uint64_t next_completion_ = 1;
 };
 
