@@ -1,0 +1,190 @@
+// Replication core: ownership handoff after a join, after a member is removed from the ring,
+// and on a graceful leave.
+#include <catch2/catch.hpp>
+
+#include "support/replication_harness.hpp"
+
+using namespace apiary;
+using namespace apiary::test;
+
+namespace {
+
+std::string key_of(int i) { return "key" + std::to_string(i); }
+std::string value_of(int i) { return "value" + std::to_string(i); }
+
+void write_keys(ReplCluster& c, int count) {
+  for (int i = 0; i < count; ++i) {
+    const auto owners = c.rep(0).view().owners(c.rep(0).partition_of(key_of(i)));
+    const auto done =
+        c.wait(c.index_of(owners[0]), c.put(c.index_of(owners[0]), key_of(i), value_of(i)));
+    REQUIRE(done.has_value());
+    REQUIRE(done->status.ok());
+  }
+}
+
+// Keys that no node in `among` holds with the written value.
+int missing_keys(ReplCluster& c, int count, const std::vector<std::string>& among_names,
+                 const std::function<std::vector<std::string>(const std::string&)>& owners_of) {
+  int missing = 0;
+  for (int i = 0; i < count; ++i) {
+    bool found = false;
+    const auto names = among_names.empty() ? owners_of(key_of(i)) : among_names;
+    for (const auto& n : names) {
+      if (c.value(c.index_of(n), key_of(i)) == value_of(i)) found = true;
+    }
+    if (!found) ++missing;
+  }
+  return missing;
+}
+
+}  // namespace
+
+TEST_CASE("a join moves partitions to the newcomer; old owners drop them only after the ack",
+          "[replication][handoff]") {
+  auto config = small_config();
+  config.replicas = 2;
+  config.handoff_batch_entries = 8;  // several batches per partition
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  const int keys = 400;
+  write_keys(c, keys);
+  c.run_for(100ms);
+
+  const auto before = c.rep(0).view();
+  const std::size_t newcomer = c.add_node();
+  c.set_views(c.all());
+  const auto after = c.rep(0).view();
+  auto union_of_owners = [&](const std::string& key) {
+    const PartitionId p = c.rep(0).partition_of(key);
+    auto names = before.owners(p);
+    for (auto& o : after.owners(p)) names.push_back(o);
+    return names;
+  };
+  int worst = 0;
+  auto step = [&] { worst = std::max(worst, missing_keys(c, keys, {}, union_of_owners)); };
+  const bool settled = c.run_until(
+      [&] {
+        for (std::size_t i = 0; i < c.size(); ++i) {
+          if (c.rep(i).handoff_pending()) return false;
+        }
+        return true;
+      },
+      60s, step);
+  REQUIRE(settled);
+  CHECK(worst == 0);  // no key was ever missing from the union of old and new owners
+
+  std::uint64_t dropped = 0;
+  std::uint64_t sent = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    dropped += c.rep(i).stats().partitions_dropped;
+    sent += c.rep(i).stats().handoff_entries_sent;
+  }
+  CHECK(dropped > 0);
+  CHECK(sent > 0);
+  CHECK(c.rep(newcomer).stats().handoff_entries_received > 0);
+  // Every key is on all of its new owners, and no node keeps a partition it does not own.
+  for (int i = 0; i < keys; ++i) {
+    const PartitionId p = c.rep(0).partition_of(key_of(i));
+    for (std::size_t n = 0; n < c.size(); ++n) {
+      const bool owner = after.owns(c.node(n).name, p);
+      INFO(key_of(i) << " on " << c.node(n).name);
+      if (owner) {
+        CHECK(c.value(n, key_of(i)) == value_of(i));
+      } else {
+        CHECK_FALSE(c.value(n, key_of(i)).has_value());
+      }
+    }
+  }
+}
+
+TEST_CASE("a member removed from the ring is re-replicated by a remaining owner",
+          "[replication][handoff]") {
+  ReplCluster c(4, small_config());
+  c.set_views(c.all());
+  const int keys = 200;
+  write_keys(c, keys);
+  c.run_for(100ms);
+  c.crash(3);
+  c.set_views({0, 1, 2});  // n3 is gone for good: N=3 over three members
+  REQUIRE(c.run_until(
+      [&] {
+        for (std::size_t i = 0; i < 3; ++i) {
+          if (c.rep(i).handoff_pending()) return false;
+        }
+        return true;
+      },
+      60s));
+  for (int i = 0; i < keys; ++i) {
+    for (std::size_t n = 0; n < 3; ++n) CHECK(c.value(n, key_of(i)) == value_of(i));
+  }
+}
+
+TEST_CASE("a graceful leave with N=1 loses nothing", "[replication][handoff][leave]") {
+  auto config = small_config();
+  config.replicas = 1;
+  config.write_quorum = 1;
+  config.handoff_batch_entries = 16;
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  const int keys = 300;
+  write_keys(c, keys);
+  std::size_t held = 0;
+  for (int i = 0; i < keys; ++i) held += c.value(1, key_of(i)).has_value() ? 1 : 0;
+  REQUIRE(held > 0);
+
+  c.rep(1).leave(c.now(), c.wall());
+  CHECK(c.rep(1).handoff_pending());
+  CHECK_FALSE(c.rep(1).owns(key_of(0)));
+  REQUIRE(c.run_until([&] { return !c.rep(1).handoff_pending(); }, 60s));
+  CHECK(c.store(1).size() == 0);
+  // The leaver is gone; the others' views no longer have it.
+  c.crash(1);
+  c.set_views({0, 2});
+  const auto& view = c.rep(0).view();
+  for (int i = 0; i < keys; ++i) {
+    const auto owner = view.owners(c.rep(0).partition_of(key_of(i))).at(0);
+    INFO(key_of(i));
+    CHECK(c.value(c.index_of(owner), key_of(i)) == value_of(i));
+  }
+}
+
+TEST_CASE("replica writes that reach an old owner during handoff are handed over too",
+          "[replication][handoff]") {
+  auto config = small_config();
+  config.replicas = 2;
+  config.write_quorum = 2;
+  config.handoff_batch_entries = 4;
+  ReplCluster c(2, config);
+  c.set_views(c.all());
+  write_keys(c, 200);
+  c.add_node();
+  c.add_node();
+  // n0, n2 and n3 see the joins; n1 does not, keeps coordinating writes under the old table
+  // (owners n0 and n1), and then crashes: whatever it wrote survives only through n0.
+  for (std::size_t i : {0, 2, 3}) c.rep(i).set_view(c.now(), c.wall(), c.view_for(i, c.all()));
+  const auto& after = c.rep(0).view();
+  std::vector<std::string> late;
+  for (int i = 0; late.size() < 30; ++i) {
+    const std::string key = "late" + std::to_string(i);
+    const auto p = c.rep(0).partition_of(key);
+    if (!after.owns("n0", p) && !after.owns("n1", p)) late.push_back(key);
+  }
+  std::size_t next = 0;
+  std::vector<std::uint64_t> ids;
+  c.run_until([&] { return next == late.size() || !c.rep(0).handoff_pending(); }, 10s,
+              [&] {
+                if (next < late.size()) ids.push_back(c.put(1, late[next++], "late", 2));
+              });
+  c.run_for(50ms);
+  c.crash(1);
+  c.run_for(10s);
+  CHECK(c.rep(0).stats().handoff_passes_repeated > 0);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = c.node(1).done.find(ids[i]);
+    if (it == c.node(1).done.end() || !it->second.status.ok()) continue;  // not acknowledged
+    INFO(late[i]);
+    for (const auto& o : after.owners(c.rep(0).partition_of(late[i]))) {
+      CHECK(c.value(c.index_of(o), late[i]) == std::optional<std::string>("late"));
+    }
+  }
+}
