@@ -186,17 +186,20 @@ void Replicator::State::on_handoff_batch(WallTime wall, const Message& m,
 
 void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Message& m,
                                        std::string_view from) {
-  (void)now;
   (void)wall;
   auto it = batches.find(m.id);
   if (it == batches.end() || it->second.target != from || it->second.partition != m.partition) {
     ++stats.unmatched_dropped;
     return;
   }
+  if (m.code != StatusCode::ok) {
+    // The target could not take it (out of memory): resend the same batch after a pause.
+    it->second.resend_at = now + config.handoff_retry;
+    return;
+  }
   Batch b = std::move(it->second);
   batches.erase(it);
   busy_targets.erase(b.target);
-  if (m.code != StatusCode::ok) return;  // resent from the same cursor by the next pump
   auto task = handoffs.find(b.partition);
   if (task == handoffs.end()) return;
   auto target = task->second.targets.find(b.target);

@@ -118,6 +118,34 @@ TEST_CASE("hinted handoff delivers to an owner that comes back", "[replication][
   }
 }
 
+TEST_CASE("a stand-in keeps at most max_hints hints", "[replication][hints]") {
+  auto config = small_config();
+  config.max_hints = 5;
+  ReplCluster c(4, config);
+  c.crash(3);
+  c.set_views(c.all(), {3});
+  const auto& view = c.rep(0).view();
+  int hinted = 0;
+  for (int i = 0; hinted < 12; ++i) {
+    const std::string key = "h" + std::to_string(i);
+    const auto owners = view.owners(c.rep(0).partition_of(key));
+    if (owners[0] != "n0" || std::find(owners.begin(), owners.end(), "n3") == owners.end()) {
+      continue;
+    }
+    c.wait(0, c.put(0, key, "v", 2));
+    ++hinted;
+  }
+  std::size_t held = 0;
+  std::uint64_t dropped = 0;
+  for (std::size_t i = 1; i < 3; ++i) {
+    CHECK(c.rep(i).hint_count() <= 5);
+    held += c.rep(i).hint_count();
+    dropped += c.rep(i).stats().hints_dropped;
+  }
+  CHECK(dropped > 0);
+  CHECK(held + dropped == 12);
+}
+
 TEST_CASE("malformed and foreign messages are dropped and counted", "[replication][malformed]") {
   ReplCluster c(2, small_config());
   c.set_views(c.all());

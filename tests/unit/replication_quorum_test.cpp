@@ -194,3 +194,40 @@ TEST_CASE("forwarding retries once on the next live owner", "[replication][forwa
     CHECK(failed->status.code() == StatusCode::timeout);
   }
 }
+
+TEST_CASE("expiry and deletes replicate with the version", "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  const WallTime at = c.wall() + std::chrono::milliseconds(60000);
+  REQUIRE(c.store(0).put_local("k", "v", c.wall(), store::ExpiryUpdate::set(at)).ok());
+  c.rep(0).replicate(c.now(), c.wall(), "k", 3, 1);
+  REQUIRE(c.wait(0, 1)->status.ok());
+  CHECK(c.store(1).ttl("k", c.wall()).expiry == std::optional<WallTime>(at));
+  CHECK(c.store(2).ttl("k", c.wall()).expiry == std::optional<WallTime>(at));
+
+  REQUIRE(c.store(0).del_local("k", c.wall()));
+  c.rep(0).replicate(c.now(), c.wall(), "k", 3, 2);
+  REQUIRE(c.wait(0, 2)->status.ok());
+  CHECK_FALSE(c.value(1, "k").has_value());
+  CHECK_FALSE(c.value(2, "k").has_value());
+  CHECK(c.store(2).tombstones() == 1);
+}
+
+TEST_CASE("operations before the first view complete as unavailable", "[replication]") {
+  store::StoreConfig sc;
+  sc.self = NodeId{1};
+  sc.partition_count = 64;
+  store::Store s(sc);
+  replication::Replicator rep(small_config(), s);
+  rep.replicate(TimePoint{}, WallTime{1}, "k", 2, 1);
+  rep.read(TimePoint{}, WallTime{1}, "k", 2, 2);
+  const std::vector<std::string_view> argv = {"GET", "k"};
+  rep.forward(TimePoint{}, "k", argv, 3);
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    auto done = rep.poll_completion();
+    REQUIRE(done.has_value());
+    CHECK(done->id == id);
+    CHECK(done->status.code() == StatusCode::unavailable);
+  }
+  CHECK_FALSE(rep.poll_send().has_value());
+}
