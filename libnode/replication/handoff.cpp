@@ -43,6 +43,10 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
     const auto owners = view.owners(p);
     const bool own_now = !leaving && contains(owners, self());
     auto task = handoffs.find(pv);
+    if (!own_now && task != handoffs.end() && !task->second.drop_after) {
+      cancel(pv);  // a copy this node started while it still owned the partition
+      task = handoffs.end();
+    }
     if (!own_now) {
       std::vector<std::string> targets;
       for (const auto& o : owners) {
@@ -66,7 +70,16 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
       handoffs.emplace(pv, std::move(fresh));
       continue;
     }
-    if (task != handoffs.end() && task->second.drop_after) cancel(pv);
+    if (task != handoffs.end() && task->second.drop_after) {
+      cancel(pv);
+    } else if (task != handoffs.end()) {
+      // A copy in progress: keep only targets that still own the partition.
+      auto& targets = task->second.targets;
+      for (auto t = targets.begin(); t != targets.end();) {
+        t = contains(owners, t->first) ? std::next(t) : targets.erase(t);
+      }
+      if (targets.empty()) cancel(pv);
+    }
     if (!had_view) continue;
     const auto old_owners = before.owners(p);
     if (!contains(old_owners, self())) continue;
