@@ -1,7 +1,6 @@
 // The RESP request parser and reply writer: framing, limits, Redis's error texts, and the
 // RESP2/RESP3 encodings of every reply type.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -55,7 +54,8 @@ using Cmds = std::vector<std::vector<std::string>>;
 }  // namespace
 
 TEST_CASE("multibulk requests parse into argv, pipelined", "[resp][parser]") {
-  const auto p = parse_all("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+  const auto p =
+      parse_all("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
   CHECK(p.error.empty());
   CHECK(p.commands == Cmds{{"GET", "k"}, {"SET", "k", ""}});
   CHECK_FALSE(p.incomplete);
@@ -167,10 +167,12 @@ TEST_CASE("reply writer encodes RESP2 fallbacks and RESP3 types", "[resp][writer
     w->big_number("123");
     w->verbatim("txt", "hi");
   }
-  CHECK(out2 == "*2\r\n$1\r\nk\r\n$-1\r\n*1\r\n:-5\r\n$3\r\n1.5\r\n:1\r\n*-1\r\n*0\r\n$3\r\n123\r\n"
-                "$2\r\nhi\r\n");
-  CHECK(out3 == "%1\r\n$1\r\nk\r\n_\r\n~1\r\n:-5\r\n,1.5\r\n#t\r\n_\r\n>0\r\n(123\r\n"
-                "=6\r\ntxt:hi\r\n");
+  CHECK(out2 ==
+        "*2\r\n$1\r\nk\r\n$-1\r\n*1\r\n:-5\r\n$3\r\n1.5\r\n:1\r\n*-1\r\n*0\r\n$3\r\n123\r\n"
+        "$2\r\nhi\r\n");
+  CHECK(out3 ==
+        "%1\r\n$1\r\nk\r\n_\r\n~1\r\n:-5\r\n,1.5\r\n#t\r\n_\r\n>0\r\n(123\r\n"
+        "=6\r\ntxt:hi\r\n");
 }
 
 TEST_CASE("error replies get ERR unless they carry a code, and never break framing",
