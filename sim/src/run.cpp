@@ -102,13 +102,19 @@ Duration default_start_spacing(std::uint32_t nodes) {
   return nodes <= 1000 ? Duration(2ms) : Duration(10ms);
 }
 
+// The core's push-pull interval scaled to the cluster size (memberlist's formula). A node
+// that missed every gossip of a join or a refutation only learns it from a push-pull.
+double push_pull_seconds(const RunOptions& o) {
+  double pp = seconds(o.swim.push_pull_interval);
+  if (o.nodes > 32) pp *= std::ceil(std::log2(double(o.nodes)) - 5.0) + 1.0;
+  return pp;
+}
+
 }  // namespace
 
 double settle_seconds(const RunOptions& o) {
   if (o.settle_s) return *o.settle_s;
-  double pp = seconds(o.swim.push_pull_interval);
-  if (o.nodes > 32) pp *= std::ceil(std::log2(double(o.nodes)) - 5.0) + 1.0;
-  return 40.0 + pp;
+  return 40.0 + push_pull_seconds(o);
 }
 
 Result<RunReport> run_simulation(const RunOptions& o) {
@@ -149,8 +155,8 @@ Result<RunReport> run_simulation(const RunOptions& o) {
 
   // Bootstrap: start everyone, then wait (bounded) for the first convergence.
   const Duration start_span = wc.start_spacing * o.nodes;
-  const double warmup_limit =
-      o.warmup_s.value_or(seconds(start_span) + 20.0 + 10.0 * std::log10(o.nodes + 1.0));
+  const double warmup_limit = o.warmup_s.value_or(
+      seconds(start_span) + 20.0 + 10.0 * std::log10(o.nodes + 1.0) + push_pull_seconds(o));
   const TimePoint warmup_end = TimePoint{} + from_seconds(warmup_limit);
   auto tick = [&](TimePoint now) {
     if (o.tick) o.tick(now, warmup_end, world);
