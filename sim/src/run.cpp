@@ -168,6 +168,10 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   }
   const TimePoint start = world.now();
   const bool bootstrap_converged = world.checker().converged();
+  std::string bootstrap_gaps;
+  if (!bootstrap_converged) {
+    for (const auto& d : world.checker().disagreements(5)) bootstrap_gaps += "; " + d;
+  }
   world.reset_load();
 
   const Duration window = from_seconds(o.duration_s);
@@ -231,7 +235,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   if (o.check) {
     if (!bootstrap_converged) {
       r.failures.push_back("bootstrap did not converge within " + std::to_string(warmup_limit) +
-                           "s of warm-up");
+                           "s of warm-up" + bootstrap_gaps);
     }
     if (r.settled && !r.converged) {
       std::string what = "views not converged " + std::to_string(settle_seconds(o)) +
