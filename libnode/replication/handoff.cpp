@@ -57,11 +57,25 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
         if (task != handoffs.end()) cancel(pv);
         continue;
       }
-      if (!streaming && !holds_data(store, p, wall)) continue;
       if (streaming) {
-        bool same = task->second.targets.size() == targets.size();
-        for (const auto& t : targets) same = same && task->second.targets.count(t) != 0;
-        if (same) continue;
+        // Keep the stream (and its progress) while every target still owns the partition.
+        bool valid = true;
+        for (const auto& [name, progress] : task->second.targets) {
+          valid = valid && contains(targets, name);
+        }
+        if (valid) continue;
+      } else {
+        if (!holds_data(store, p, wall)) continue;
+        if (had_view && before.owns(self(), p)) {
+          // The owners that were owners with us have the data already (anti-entropy covers
+          // what they missed); only newcomers need the stream.
+          const auto old_owners = before.owners(p);
+          std::vector<std::string> newcomers;
+          for (const auto& t : targets) {
+            if (!contains(old_owners, t)) newcomers.push_back(t);
+          }
+          if (!newcomers.empty()) targets = std::move(newcomers);
+        }
       }
       if (task != handoffs.end()) cancel(pv);
       HandoffTask fresh;
