@@ -98,6 +98,33 @@ std::string members_table(const std::string& self, const std::vector<gossip::Mem
   return out;
 }
 
+std::string partitions_json(const cluster::PartitionTable& table) {
+  std::string out = "{\"partition_count\":" + std::to_string(table.partition_count()) +
+                    ",\"replicas\":" + std::to_string(table.replicas()) + ",\"owned\":{";
+  std::vector<std::size_t> owned(table.members().size(), 0);
+  for (std::uint32_t p = 0; p < table.partition_count(); ++p) {
+    for (auto i : table.owner_indices(PartitionId{p})) ++owned[i];
+  }
+  for (std::size_t i = 0; i < owned.size(); ++i) {
+    if (i > 0) out += ',';
+    out += json_quote(table.members()[i]) + ":" + std::to_string(owned[i]);
+  }
+  out += "},\"partitions\":[";
+  for (std::uint32_t p = 0; p < table.partition_count(); ++p) {
+    if (p > 0) out += ',';
+    out += "{\"id\":" + std::to_string(p) + ",\"owners\":[";
+    bool first = true;
+    for (auto i : table.owner_indices(PartitionId{p})) {
+      if (!first) out += ',';
+      first = false;
+      out += json_quote(table.members()[i]);
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
                                                         AdminSources sources) {
   const auto colon = addr.rfind(':');
@@ -127,6 +154,16 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     } else {
       res.set_content(members_json(sources.self_name(), sources.members()), "application/json");
     }
+  });
+
+  server.Get("/v1/partitions", [sources](const httplib::Request&, httplib::Response& res) {
+    auto table = sources.partitions ? sources.partitions() : nullptr;
+    if (!table) {
+      res.status = 503;
+      res.set_content("{\"error\":\"no partition table yet\"}", "application/json");
+      return;
+    }
+    res.set_content(partitions_json(*table), "application/json");
   });
 
   int bound_port = port;

@@ -15,6 +15,8 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "apiary/cluster/partition_table.hpp"
+#include "apiary/data/partition.hpp"
 #include "apiary/http/admin_server.hpp"
 #include "apiary/resp/server.hpp"
 #include "apiary/runtime/event_loop.hpp"
@@ -94,6 +96,9 @@ struct Node::Impl {
 
   mutable std::mutex snapshot_mutex;
   std::vector<gossip::Member> snapshot;
+  // Rebuilt whenever the set of live members changes (a pure function of that set).
+  std::shared_ptr<const cluster::PartitionTable> table;
+  std::vector<std::string> table_members;
   gossip::SwimStats stats_snapshot;
 
   bool leaving = false;
@@ -111,9 +116,27 @@ struct Node::Impl {
 
   void refresh_snapshot() {
     auto members = swim->members();
+    std::vector<std::string> live;
+    for (const auto& m : members) {
+      if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) {
+        live.push_back(m.name);
+      }
+    }
+    std::shared_ptr<const cluster::PartitionTable> new_table;
+    if (live != table_members) {
+      cluster::PartitionTableOptions options;
+      options.partition_count = config.partition_count;
+      options.replicas = config.replicas;
+      new_table = std::make_shared<const cluster::PartitionTable>(
+          cluster::PartitionTable::build(live, options));
+    }
     std::lock_guard<std::mutex> lock(snapshot_mutex);
     snapshot = std::move(members);
     stats_snapshot = swim->stats();
+    if (new_table) {
+      table = std::move(new_table);
+      table_members = std::move(live);
+    }
   }
 
   // After every batch of callbacks: drain the core's output and re-arm its timer.
@@ -179,6 +202,21 @@ struct Node::Impl {
     out += "cluster_node:" + name + "\r\n";
     out += "cluster_known_members:" + std::to_string(snapshot.size()) + "\r\n";
     out += "cluster_alive_members:" + std::to_string(alive) + "\r\n";
+    if (table) {
+      std::size_t primary = 0, owned = 0;
+      for (std::uint32_t p = 0; p < table->partition_count(); ++p) {
+        auto owners = table->owner_indices(PartitionId{p});
+        for (std::size_t r = 0; r < owners.size(); ++r) {
+          if (table->members()[owners[r]] != name) continue;
+          ++owned;
+          if (r == 0) ++primary;
+        }
+      }
+      out += "cluster_partitions:" + std::to_string(table->partition_count()) + "\r\n";
+      out += "cluster_replicas:" + std::to_string(table->replicas()) + "\r\n";
+      out += "cluster_partitions_primary:" + std::to_string(primary) + "\r\n";
+      out += "cluster_partitions_owned:" + std::to_string(owned) + "\r\n";
+    }
     std::size_t i = 0;
     for (const auto& m : snapshot) {
       out += "member" + std::to_string(i++) + ":name=" + m.name + ",addr=" + m.addr +
@@ -238,6 +276,10 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   impl->config = std::move(config);
   auto& cfg = impl->config;
   cfg.swim.cluster_name = cfg.cluster_name;
+  if (!data::valid_partition_count(cfg.partition_count) || cfg.replicas == 0) {
+    return make_error(StatusCode::invalid_argument,
+                      "partition count must be a power of two and replicas at least 1");
+  }
 
   zmqx::MailboxOptions box_options;
   box_options.max_message_bytes = cfg.swim.max_message_bytes;
@@ -254,6 +296,10 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     sources.members = [raw] {
       std::lock_guard<std::mutex> lock(raw->snapshot_mutex);
       return raw->snapshot;
+    };
+    sources.partitions = [raw] {
+      std::lock_guard<std::mutex> lock(raw->snapshot_mutex);
+      return raw->table;
     };
     auto admin = http::AdminServer::start(cfg.http_addr, sources);
     if (!admin.ok()) return admin.status();

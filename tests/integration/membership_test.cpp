@@ -57,6 +57,20 @@ TEST_CASE("five apiaryd nodes find each other, detect a kill, see a leave and a 
   INFO(describe(nodes));
   REQUIRE(converged);
 
+  // Every node computes the same partition table from the same live members.
+  auto first = http_get(nodes[0]->http(), "/v1/partitions");
+  REQUIRE(first);
+  CHECK(first->find("\"partition_count\":1024,\"replicas\":3") != std::string::npos);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(first->find("\"n" + std::to_string(i) + "\":") != std::string::npos);
+  }
+  CHECK(eventually(5s, [&] {
+    for (const auto& d : nodes) {
+      if (http_get(d->http(), "/v1/partitions") != first) return false;
+    }
+    return true;
+  }));
+
   // 2. kill -9: the others declare it dead within the suspicion bound. With the LAN defaults
   // and 5 members: up to one probe round to notice (<= 5 s), then a suspicion timeout that
   // starts at 6 x 4 s and shrinks to 4 s with confirmations; 35 s is a generous bound.

@@ -46,7 +46,10 @@ TEST_CASE("redis-cli talks to apiaryd", "[integration][resp]") {
   CHECK(cli(node, "GET").find("ERR wrong number of arguments for 'get' command") !=
         std::string::npos);
   CHECK(cli(node, "INFO keyspace").find("db0:keys=1") != std::string::npos);
-  CHECK(cli(node, "INFO cluster").find("cluster_node:r1") != std::string::npos);
+  const std::string cluster = cli(node, "INFO cluster");
+  CHECK(cluster.find("cluster_node:r1") != std::string::npos);
+  CHECK(cluster.find("cluster_partitions:1024") != std::string::npos);
+  CHECK(cluster.find("cluster_partitions_owned:1024") != std::string::npos);  // alone: all
 }
 
 TEST_CASE("redis-benchmark runs against apiaryd without errors", "[integration][resp]") {

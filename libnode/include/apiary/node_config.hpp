@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ struct NodeConfig {
   std::string maxmemory_policy = "noeviction";
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
+  // Partitions of the key space (a power of two) and owners per partition (the replication
+  // factor N, capped at the number of live members).
+  std::uint32_t partition_count = 1024;
+  std::uint32_t replicas = 3;
   // Free-form labels published to other members.
   std::map<std::string, std::string> tags;
   // Membership protocol tunables (cluster_name above overrides swim.cluster_name).

@@ -4,6 +4,9 @@
 //   GET /v1/members   {"self": name, "members": [{"name", "addr", "state", "incarnation",
 //                      "client_addr", "http_addr", "data_addr", "tags"}...]}
 //                     with ?format=text: the same as an aligned text table
+//   GET /v1/partitions {"partition_count", "replicas", "owned": {member: count},
+//                      "partitions": [{"id", "owners": [...]}...]} -- the preference lists
+//                      this node computes from its live members
 //
 // Handlers never touch the node's cores: they read snapshots through the `Sources`
 // callbacks, which must be thread-safe.
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "apiary/base/status.hpp"
+#include "apiary/cluster/partition_table.hpp"
 #include "apiary/gossip/member.hpp"
 
 namespace apiary::http {
@@ -22,6 +26,7 @@ namespace apiary::http {
 struct AdminSources {
   std::function<std::string()> self_name;
   std::function<std::vector<gossip::Member>()> members;
+  std::function<std::shared_ptr<const cluster::PartitionTable>()> partitions;
 };
 
 class AdminServer {
@@ -46,6 +51,8 @@ class AdminServer {
 std::string members_json(const std::string& self, const std::vector<gossip::Member>& members);
 // The member table as aligned text (GET /v1/members?format=text, `apiary members`).
 std::string members_table(const std::string& self, const std::vector<gossip::Member>& members);
+// JSON for GET /v1/partitions.
+std::string partitions_json(const cluster::PartitionTable& table);
 // Escapes a string for inclusion in a JSON document (adds the quotes).
 std::string json_quote(std::string_view s);
 
