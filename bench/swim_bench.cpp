@@ -5,7 +5,8 @@
 // Part 1 runs `nodes` Swim instances in one process on virtual time (the unit-test harness:
 // 1 ms links, no loss), all joining through one seed at t=0; a tenth of them crash at a third
 // of the run. It prints wall time, traffic, convergence and detection times, and memory per
-// known member (the table estimate and the process RSS growth). Part 2 is Google Benchmark
+// known member (the table estimate and the heap in use). Part 2 measures memory per member at
+// the simulator's scale: 100 tables of 10,000 members each. Part 3 is Google Benchmark
 // micro-benchmarks of the per-message paths through the public API.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -18,6 +19,8 @@
 #include <string>
 
 #include "../tests/unit/support/swim_harness.hpp"
+#include "apiary/wire/envelope.hpp"
+#include "apiary/wire/msgpack_codec.hpp"
 
 using namespace apiary;
 using namespace apiary::gossip;
@@ -117,6 +120,71 @@ void cluster_run(std::size_t nodes, Duration length) {
       static_cast<double>(heap_steady) / static_cast<double>(known));
 }
 
+// A push-pull reply listing `members` members, as a seed would send it. Hand-encoded in the
+// layout documented in gossip/swim/codec.hpp, so that building it needs no cluster that big.
+std::vector<std::uint8_t> big_push_pull_reply(std::size_t members, bool with_meta) {
+  std::vector<std::uint8_t> payload;
+  wire::VectorSink sink(payload);
+  wire::Packer p(sink);
+  p.pack_array(2);
+  p.pack_false();
+  p.pack_array(static_cast<std::uint32_t>(members));
+  char name[32];
+  char ip[32];
+  for (std::size_t i = 0; i < members; ++i) {
+    std::snprintf(name, sizeof name, "node-%05zu", i);
+    std::snprintf(ip, sizeof ip, "10.%zu.%zu.%zu", i >> 16, (i >> 8) & 255, i & 255);
+    p.pack_array(5);
+    p.pack_uint8(0);  // alive
+    wire::pack_str(p, name);
+    p.pack_uint64(i % 3);
+    wire::pack_str(p, std::string(ip) + ":7946");
+    p.pack_array(4);
+    wire::pack_str(p, with_meta ? std::string(ip) + ":6379" : "");
+    wire::pack_str(p, with_meta ? std::string(ip) + ":8080" : "");
+    wire::pack_str(p, "");
+    p.pack_map(with_meta ? 1 : 0);
+    if (with_meta) {
+      wire::pack_str(p, "zone");
+      wire::pack_str(p, i % 2 == 0 ? "a" : "b");
+    }
+  }
+  return wire::encode_envelope(
+      {"apiary", wire::MessageType::push_pull_reply, "node-00000", "10.0.0.0:7946"}, payload);
+}
+
+// Heap per known member when `tables` Swim instances each learn `members` members from one
+// push-pull reply. `joining`: the reply answers their join (nothing is queued for gossip);
+// otherwise every member is new news and sits in the broadcast queue too.
+void table_size(std::size_t tables, std::size_t members, bool with_meta, bool joining) {
+  const auto reply = big_push_pull_reply(members, with_meta);
+  const std::size_t heap_before = heap_in_use();
+  const double cpu0 = cpu_seconds();
+  std::vector<std::unique_ptr<Swim>> swims;
+  std::size_t estimate = 0;
+  for (std::size_t t = 0; t < tables; ++t) {
+    auto swim = std::make_unique<Swim>(
+        SwimConfig{}, LocalNode{"observer-" + std::to_string(t), "obs:1", {}}, Rng(t), TimePoint{});
+    swim->join(TimePoint{},
+               joining ? std::vector<std::string>{"10.0.0.0:7946"} : std::vector<std::string>{});
+    swim->handle_message(TimePoint{}, reply);
+    while (swim->poll_send()) {
+    }
+    while (swim->poll_event()) {
+    }
+    estimate += swim->memory_bytes();
+    swims.push_back(std::move(swim));
+  }
+  const double entries = static_cast<double>(tables * (members + 1));
+  std::printf(
+      "  %zu tables x %zu members, %s metadata, %s: heap %.1f B/entry "
+      "(table estimate %.1f), merge %.2f us/entry\n",
+      tables, members, with_meta ? "distinct" : "empty",
+      joining ? "join reply (table only)" : "news (table + gossip queue)",
+      static_cast<double>(heap_in_use() - heap_before) / entries,
+      static_cast<double>(estimate) / entries, (cpu_seconds() - cpu0) * 1e6 / entries);
+}
+
 // A ping as node `a` sends it while probing `b`, and `b` answering it.
 void BM_PingToAck(benchmark::State& state) {
   Swim a(SwimConfig{}, LocalNode{"a", "a:1", {}}, Rng(1), TimePoint{});
@@ -188,6 +256,10 @@ int main(int argc, char** argv) {
   if (argc > rest && argv[rest][0] != '-') nodes = std::strtoul(argv[rest++], nullptr, 10);
   if (argc > rest && argv[rest][0] != '-') length_s = std::strtod(argv[rest++], nullptr);
   cluster_run(nodes, std::chrono::duration_cast<Duration>(std::chrono::duration<double>(length_s)));
+  std::printf("member tables at simulator scale:\n");
+  table_size(100, 10000, false, true);
+  table_size(100, 10000, true, true);
+  table_size(100, 10000, true, false);
   argv[rest - 1] = argv[0];
   int bench_argc = argc - rest + 1;
   benchmark::Initialize(&bench_argc, argv + rest - 1);

@@ -12,7 +12,7 @@ constexpr std::size_t kSmallestUpdate = 8;
 constexpr std::size_t kMaxSkips = 16;
 }  // namespace
 
-void BroadcastQueue::push(std::string_view member, std::vector<std::uint8_t> update) {
+void BroadcastQueue::push(std::string_view member, std::vector<std::uint8_t> update, bool pinned) {
   auto found = by_member_.find(member);
   if (found != by_member_.end()) {
     Item* old = found->second;
@@ -20,8 +20,21 @@ void BroadcastQueue::push(std::string_view member, std::vector<std::uint8_t> upd
     queue_.erase(old->key);
   }
   const Key key{0, next_id_++};
-  auto [it, inserted] = queue_.emplace(key, Item{std::string(member), std::move(update), key});
+  auto [it, inserted] =
+      queue_.emplace(key, Item{std::string(member), std::move(update), key, pinned});
   by_member_.emplace(it->second.member, &it->second);
+  if (queue_.size() > capacity_) drop_one();
+}
+
+void BroadcastQueue::drop_one() {
+  // The end of the order: sent most often, oldest among those.
+  for (auto it = queue_.end(); it != queue_.begin();) {
+    --it;
+    if (it->second.pinned) continue;
+    by_member_.erase(it->second.member);
+    queue_.erase(it);
+    return;
+  }
 }
 
 std::size_t BroadcastQueue::take(std::size_t budget, std::uint32_t limit,

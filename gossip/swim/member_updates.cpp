@@ -243,12 +243,13 @@ void Swim::State::emit(MemberEventKind kind, const MemberRecord& record) {
 
 void Swim::State::queue_alive(const MemberRecord& record) {
   broadcasts.push(record.name,
-                  detail::encode_alive(record.name, record.inc(), record.addr, record.meta.get()));
+                  detail::encode_alive(record.name, record.inc(), record.addr, record.meta.get()),
+                  &record == &me());
 }
 
 void Swim::State::queue_accusation(MemberState kind, std::string_view name, Incarnation inc,
                                    std::string_view from) {
-  broadcasts.push(name, detail::encode_accusation(kind, name, inc, from));
+  broadcasts.push(name, detail::encode_accusation(kind, name, inc, from), name == self.name);
 }
 
 }  // namespace apiary::gossip

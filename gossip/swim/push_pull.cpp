@@ -53,6 +53,9 @@ void Swim::State::join_retry_tick(TimePoint now) {
 
 void Swim::State::push_pull_tick(TimePoint now) {
   next_push_pull = now + detail::push_pull_scale(config.push_pull_interval, alive_members);
+  if (early_push_pulls > 0 && --early_push_pulls > 0) {
+    next_push_pull = std::min(next_push_pull, now + 8 * config.probe_interval);
+  }
   if (left) return;
   const auto peer = random_members(
       1, [](const MemberRecord& r) { return r.member_state() == MemberState::alive; });
@@ -122,6 +125,12 @@ void Swim::State::on_push_pull(TimePoint now, const wire::EnvelopeHeader& from,
     send_push_pull(from.sender_addr, wire::MessageType::push_pull_reply, false);
   } else if (join_state == JoinState::joining) {
     join_state = JoinState::joined;
+    // Members that joined at about the same time are in neither the seed's list nor (since
+    // we do not re-gossip that list) anybody's queue on our account, and in a join storm the
+    // epidemic leaves a few gaps. Two early exchanges with random members, after 2 and 10
+    // probe intervals, pick them up long before the periodic one would.
+    early_push_pulls = 2;
+    next_push_pull = std::min(next_push_pull, now + 2 * config.probe_interval);
   }
 }
 

@@ -64,7 +64,7 @@ struct Swim::State {
   void suspicion_tick(TimePoint now);
   void reclaim_tick(TimePoint now);
   void emit(MemberEventKind kind, const detail::MemberRecord& record);
-  void queue_alive(const detail::MemberRecord& record);
+  void queue_alive(const detail::MemberRecord& record);  // pinned when it is about us
   void queue_accusation(MemberState kind, std::string_view name, Incarnation inc,
                         std::string_view from);
 
@@ -164,6 +164,7 @@ struct Swim::State {
   // ---- dissemination and anti-entropy ------------------------------------------------------
   TimePoint next_gossip{};
   TimePoint next_push_pull{};
+  int early_push_pulls = 0;  // left in the quick series that follows a join
   TimePoint next_contact{};  // rate limit for contact_unknown_accuser
   std::vector<std::uint8_t> scratch;
 

@@ -35,7 +35,8 @@ Swim::State::State(SwimConfig cfg, LocalNode local, Rng random, TimePoint now)
     : config(sanitized(std::move(cfg))),
       self(std::move(local)),
       rng(random),
-      awareness(config.awareness_max_multiplier) {
+      awareness(config.awareness_max_multiplier),
+      broadcasts(config.max_queued_updates) {
   self.meta = detail::within_limits(std::move(self.meta));
   detail::MemberRecord record;
   record.name = self.name;

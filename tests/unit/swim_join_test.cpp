@@ -105,19 +105,20 @@ TEST_CASE("metadata updates reach every member as `updated`", "[swim][disseminat
 }
 
 TEST_CASE("push-pull heals a member that missed an update", "[swim][push_pull]") {
-  // `late` joins while n3 is cut off. Its alive update is retransmitted only a few times, so
-  // once that is over only anti-entropy can tell n3 about it. With push-pull effectively off,
-  // n3 never learns; with it on, n3 learns within a few intervals.
+  // `late` joins while n3 is cut off. Its alive update is retransmitted only a few times (and
+  // its own two early push-pulls after joining happen within 10 s), so once that is over only
+  // periodic anti-entropy can tell n3 about it. With push-pull effectively off, n3 never
+  // learns; with it on, n3 learns within a few intervals.
   auto run = [](Duration push_pull_interval) {
     SwimConfig config;
     config.push_pull_interval = push_pull_interval;
     SwimCluster c(6, config);
     c.add_cluster(4);
     REQUIRE(c.run_until([&] { return c.converged(4); }, 30s));
-    c.isolate(3);
     const std::size_t late = c.add("late");
+    c.isolate(3);
     c.join(late, {SwimCluster::addr_of("n0")});
-    c.run_for(3s);
+    c.run_for(15s);
     c.unblock_all();
     c.run_for(60s);
     return c.view(3, late).has_value();

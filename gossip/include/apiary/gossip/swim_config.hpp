@@ -37,6 +37,10 @@ struct SwimConfig {
   std::size_t gossip_nodes = 3;
   Duration gossip_to_dead = 30s;        // keep gossiping to dead members this long
   std::size_t max_packet_bytes = 1400;  // budget for one packet with piggybacked updates
+  // Updates waiting for dissemination are capped (~300 bytes each); past the cap the one sent
+  // most often is dropped (push-pull repairs what gossip then misses). Matters in join storms
+  // and mass failures, when every member is news to everyone at once.
+  std::size_t max_queued_updates = 1024;
 
   // Anti-entropy: full state exchange with one random member.
   // Scaled up with cluster size as memberlist does: above 32 members multiplied by
