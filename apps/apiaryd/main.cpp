@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
                  "Comma-separated gossip addresses of members to join through "
                  "(HOST:PORT[,HOST:PORT...])");
   app.add_option("--http-addr", config.http_addr,
-                 "HTTP admin address (/healthz, /v1/members); empty disables it")
+                 "HTTP admin address (/healthz, /v1/members, /v1/partitions); empty disables it")
       ->check(host_port);
   app.add_option("--port", port, "Redis protocol (RESP) port; 0 picks a free port")
       ->check(CLI::Range(0, 65535))
