@@ -106,6 +106,7 @@ struct Replicator::State {
   std::map<std::uint32_t, HandoffTask> handoffs;
   std::map<std::uint64_t, Batch> batches;             // by request id
   std::map<std::string, std::uint64_t> busy_targets;  // target -> batch in flight
+  std::map<std::string, std::uint32_t> handoff_rr;    // target -> next partition to serve
 
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }
@@ -154,6 +155,8 @@ struct Replicator::State {
   // --- handoff.cpp ---
   void plan_handoff(const ClusterView& before, bool had_view, WallTime wall);
   void pump_handoff(TimePoint now, WallTime wall);
+  void send_batch(TimePoint now, WallTime wall, const std::string& target, const std::string& addr,
+                  std::uint32_t pv, const HandoffTarget& progress);
   void on_handoff_batch(WallTime wall, const Message& m, std::string_view reply_to);
   void on_handoff_ack(TimePoint now, WallTime wall, const Message& m, std::string_view from);
   void resend_batches(TimePoint now);
