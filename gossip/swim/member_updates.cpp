@@ -169,7 +169,7 @@ void Swim::State::refute(Incarnation accused) {
   const std::uint64_t next = std::max(r.inc().value, accused.value) + 1;
   r.set_inc(Incarnation{std::min(next, detail::kMaxIncarnation)});
   ++stats.refutations;
-  if (config.lifeguard) awareness.apply(1);
+  adjust_health(1);
   queue_alive(r);
 }
 
@@ -239,6 +239,7 @@ void Swim::State::reclaim_tick(TimePoint now) {
 
 void Swim::State::emit(MemberEventKind kind, const MemberRecord& record) {
   events.push_back(MemberEvent{kind, record.to_member()});
+  ++events_since_shrink;
 }
 
 void Swim::State::queue_alive(const MemberRecord& record) {

@@ -72,12 +72,10 @@ void Swim::State::finish_probe(TimePoint now) {
   if (!probe.active) return;
   probe.active = false;
   if (probe.acked) return;
-  if (config.lifeguard) {
-    // Missing nacks mean our own messages are not getting through: blame ourselves a bit.
-    const std::size_t nacks = std::min(probe.nacks, probe.expected_nacks);
-    awareness.apply(
-        probe.expected_nacks > 0 ? static_cast<std::int64_t>(probe.expected_nacks - nacks) : 1);
-  }
+  // Missing nacks mean our own messages are not getting through: blame ourselves a bit.
+  const std::size_t nacks = std::min(probe.nacks, probe.expected_nacks);
+  adjust_health(probe.expected_nacks > 0 ? static_cast<std::int64_t>(probe.expected_nacks - nacks)
+                                         : 1);
   on_suspect(now, probe.target, probe.incarnation, self.name);
 }
 
@@ -141,7 +139,7 @@ void Swim::State::on_ping_req(TimePoint now, const wire::EnvelopeHeader& from,
 
 void Swim::State::on_ack(const detail::Message& msg) {
   if (probe.active && msg.seq == probe.seq) {
-    if (!probe.acked && config.lifeguard) awareness.apply(-1);
+    if (!probe.acked) adjust_health(-1);
     probe.acked = true;
     return;
   }

@@ -81,6 +81,12 @@ struct Swim::State {
   void on_nack(const detail::Message& msg);
   void relay_tick(TimePoint now);
   Duration scaled(Duration d) const { return config.lifeguard ? awareness.scale(d) : d; }
+  // Lifeguard local health; a no-op with lifeguard off.
+  void adjust_health(std::int64_t delta) {
+    if (!config.lifeguard) return;
+    awareness.apply(delta);
+    stats.local_health = awareness.score();
+  }
 
   // Up to k distinct random members other than this node that satisfy `pred`.
   template <typename Pred>
@@ -179,6 +185,7 @@ struct Swim::State {
   // ---- output ------------------------------------------------------------------------------
   std::deque<Outgoing> outbox;
   std::deque<MemberEvent> events;
+  std::size_t events_since_shrink = 0;
 };
 
 template <typename Pred>

@@ -181,6 +181,12 @@ std::optional<MemberEvent> Swim::poll_event() {
   if (state_->events.empty()) return std::nullopt;
   MemberEvent event = std::move(state_->events.front());
   state_->events.pop_front();
+  // A push-pull can queue thousands of events; a drained deque keeps its block map, so let
+  // go of it after a burst (with thousands of instances in one process this adds up).
+  if (state_->events.empty() && state_->events_since_shrink > 256) {
+    state_->events.shrink_to_fit();
+    state_->events_since_shrink = 0;
+  }
   return event;
 }
 
@@ -208,10 +214,7 @@ std::size_t Swim::alive_count() const { return state_->alive_members; }
 std::size_t Swim::member_count() const { return state_->members.size(); }
 const LocalNode& Swim::self() const { return state_->self; }
 Incarnation Swim::incarnation() const { return state_->me().inc(); }
-const SwimStats& Swim::stats() const {
-  state_->stats.local_health = state_->awareness.score();
-  return state_->stats;
-}
+const SwimStats& Swim::stats() const { return state_->stats; }
 const SwimConfig& Swim::config() const { return state_->config; }
 
 std::size_t Swim::memory_bytes() const {
