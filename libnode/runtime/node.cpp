@@ -258,6 +258,14 @@ struct Node::Impl {
     identity.tcp_port = std::atoi(config.client_addr.c_str() + colon + 1);
     resp_server = std::make_unique<resp::Server>(identity);
     resp_server->attach_store(store.get());
+    // CONFIG SET of the memory parameters applies to the running store.
+    resp_server->config().set_listener([this](const std::vector<std::string>&) {
+      const auto& c = resp_server->config();
+      auto p = store::parse_eviction_policy(c.maxmemory_policy());
+      store->set_memory_policy(static_cast<std::size_t>(c.maxmemory()),
+                               p ? *p : store->config().policy,
+                               static_cast<std::size_t>(c.maxmemory_samples()));
+    });
     resp_server->set_info_section("cluster", [this](std::string& out) { cluster_info(out); });
     auto listener = runtime::RespListener::start(loop, *resp_server, config.client_addr);
     if (!listener.ok()) return listener.status();

@@ -52,6 +52,32 @@ TEST_CASE("redis-cli talks to apiaryd", "[integration][resp]") {
   CHECK(cluster.find("cluster_partitions_owned:1024") != std::string::npos);  // alone: all
 }
 
+TEST_CASE("CONFIG SET maxmemory applies to the running node", "[integration][resp]") {
+  Daemon node("mem", {});
+  CHECK(cli(node, "SET before limit") == "OK\n");
+  const std::string info = cli(node, "INFO memory");
+  const auto at = info.find("used_memory:");
+  REQUIRE(at != std::string::npos);
+  const long used = std::stol(info.substr(at + 12));
+  // Room for a few dozen 1 KB values above what is used now.
+  CHECK(cli(node, "CONFIG SET maxmemory " + std::to_string(used + 40000)) == "OK\n");
+  const std::string value(1000, 'v');
+  std::string script;
+  for (int i = 0; i < 200; ++i) script += "SET key" + std::to_string(i) + " " + value + "\n";
+  const std::string script_path = (scratch_dir() / "fill.txt").string();
+  std::ofstream(script_path) << script;
+  const std::string port = node.redis_port();
+  auto fill = [&] { return run("redis-cli -h 127.0.0.1 -p " + port + " < " + script_path).second; };
+  const std::string refused = fill();
+  CHECK(refused.find("OOM command not allowed") != std::string::npos);  // noeviction
+  CHECK(cli(node, "GET before") == "limit\n");                          // nothing lost
+  CHECK(cli(node, "CONFIG SET maxmemory-policy allkeys-lru") == "OK\n");
+  const std::string evicting = fill();
+  CHECK(evicting.find("OOM") == std::string::npos);  // evicts instead of refusing
+  CHECK(std::stoi(cli(node, "DBSIZE")) < 100);
+  CHECK(cli(node, "CONFIG GET maxmemory-policy") == "maxmemory-policy\nallkeys-lru\n");
+}
+
 TEST_CASE("redis-benchmark runs against apiaryd without errors", "[integration][resp]") {
   Daemon node("bench", {});
   auto [status, out] = run("redis-benchmark -h 127.0.0.1 -p " + node.redis_port() +

@@ -26,7 +26,7 @@ void sweep(RunOptions o, std::uint64_t first, std::uint64_t count) {
 
 }  // namespace
 
-TEST_CASE("sweep: crashes, pauses and restarts under loss", "[.][sim][swim][sweep]") {
+TEST_CASE("sweep: crashes, pauses and restarts under loss", "[sim][swim][sweep]") {
   RunOptions o;
   o.nodes = 60;
   o.duration_s = 220;
@@ -40,7 +40,7 @@ TEST_CASE("sweep: crashes, pauses and restarts under loss", "[.][sim][swim][swee
   sweep(o, 1, 30);
 }
 
-TEST_CASE("sweep: partitions and joins", "[.][sim][swim][sweep]") {
+TEST_CASE("sweep: partitions and joins", "[sim][swim][sweep]") {
   RunOptions o;
   o.nodes = 50;
   o.duration_s = 260;

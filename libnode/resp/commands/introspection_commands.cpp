@@ -193,7 +193,7 @@ void Server::attach_store(store::Store* store) {
   reset_store_stats_ = [](store::Store* s) { s->reset_stats(); };
   if (store == nullptr) return;
   // CONFIG GET shows the limits the store was built with. The store takes its limits at
-  // construction, so a later CONFIG SET maxmemory is recorded here but not applied to it.
+  // construction; the runtime applies later CONFIG SETs through Store::set_memory_policy.
   const std::string maxmemory = std::to_string(store->config().maxmemory);
   const std::string policy(store::to_string(store->config().policy));
   (void)config_.set({{"maxmemory", maxmemory}, {"maxmemory-policy", policy}});

@@ -115,6 +115,14 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const StoreConfig& config() const { return config_; }
+  // CONFIG SET maxmemory / maxmemory-policy / maxmemory-samples at run time. Lowering the
+  // limit does not evict at once: the next write evicts (or is refused) as usual. Switching
+  // between LRU and LFU reinterprets the per-entry access field, as Redis does.
+  void set_memory_policy(std::size_t maxmemory, EvictionPolicy policy, std::size_t samples) {
+    config_.maxmemory = maxmemory;
+    config_.policy = policy;
+    config_.maxmemory_samples = samples == 0 ? 1 : samples;
+  }
 
   // ---- Reads (lazy expiry; count hits/misses; touch LRU/LFU) -------------------------
   // The LWW value without copying; nullopt when missing, expired or a tombstone.
