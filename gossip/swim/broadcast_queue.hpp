@@ -36,7 +36,6 @@ class BroadcastQueue {
 
   bool contains(std::string_view member) const { return by_member_.contains(member); }
   bool empty() const { return queue_.empty(); }
-  std::size_t size() const { return queue_.size(); }
 
  private:
   struct Key {

@@ -197,8 +197,8 @@ void Swim::State::start_suspicion(TimePoint now, const MemberRecord& record,
       detail::suspicion_min_timeout(config.suspicion_mult, n, config.probe_interval);
   const Duration max =
       config.lifeguard ? min * static_cast<std::int64_t>(config.suspicion_max_timeout_mult) : min;
-  auto [it, inserted] = suspicions.insert_or_assign(
-      record.name, detail::Suspicion(now, from, k, min, max, record.inc()));
+  auto [it, inserted] =
+      suspicions.insert_or_assign(record.name, detail::Suspicion(now, from, k, min, max));
   (void)inserted;
   suspicion_deadlines.emplace(it->second.deadline(), it->first);
 }

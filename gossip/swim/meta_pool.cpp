@@ -76,10 +76,4 @@ MetaPtr intern_meta(MemberMeta meta) {
   return shared;
 }
 
-std::size_t interned_meta_count() {
-  Pool& p = pool();
-  std::lock_guard lock(p.mu);
-  return p.entries.size();
-}
-
 }  // namespace apiary::gossip::detail

@@ -19,7 +19,4 @@ using MetaPtr = std::shared_ptr<const MemberMeta>;
 
 MetaPtr intern_meta(MemberMeta meta);
 
-// Distinct metadata objects currently alive in the process (for tests and memory reports).
-std::size_t interned_meta_count();
-
 }  // namespace apiary::gossip::detail

@@ -7,8 +7,8 @@
 namespace apiary::gossip::detail {
 
 Suspicion::Suspicion(TimePoint start, std::string_view accuser, std::uint32_t k, Duration min,
-                     Duration max, Incarnation incarnation)
-    : start_(start), k_(k), min_(min), max_(std::max(min, max)), incarnation_(incarnation) {
+                     Duration max)
+    : start_(start), k_(k), min_(min), max_(std::max(min, max)) {
   confirmers_.emplace_back(accuser);
   deadline_ = start_ + timeout(0, k_, min_, max_);
 }

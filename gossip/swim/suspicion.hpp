@@ -13,33 +13,29 @@
 #include <string_view>
 #include <vector>
 
-#include "apiary/base/ids.hpp"
 #include "apiary/base/time.hpp"
 
 namespace apiary::gossip::detail {
 
 class Suspicion {
  public:
-  Suspicion(TimePoint start, std::string_view accuser, std::uint32_t k, Duration min, Duration max,
-            Incarnation incarnation);
+  Suspicion(TimePoint start, std::string_view accuser, std::uint32_t k, Duration min, Duration max);
 
   // Counts `from` as a confirmation if it is new and more are still expected. Returns true
   // when it counted (the deadline may have moved earlier).
   bool confirm(std::string_view from);
 
   TimePoint deadline() const { return deadline_; }
-  Incarnation incarnation() const { return incarnation_; }
   std::uint32_t confirmations() const { return static_cast<std::uint32_t>(confirmers_.size()) - 1; }
 
-  // Total timeout after n of k confirmations (exposed for tests).
+ private:
+  // Total timeout after n of k confirmations.
   static Duration timeout(std::uint32_t n, std::uint32_t k, Duration min, Duration max);
 
- private:
   TimePoint start_;
   std::uint32_t k_;
   Duration min_;
   Duration max_;
-  Incarnation incarnation_;
   std::vector<std::string> confirmers_;  // the accuser first; at most k + 1 names
   TimePoint deadline_;
 };
