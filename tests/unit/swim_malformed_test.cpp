@@ -138,8 +138,54 @@ TEST_CASE("unknown versions, unknown types and data-layer types are unsupported"
   v.check_untouched();
 }
 
+// A gossip message carrying one 4-field update [kind, name, incarnation, str].
+Bytes gossip_with(std::uint8_t kind, const std::string& name, const std::string& str) {
+  return envelope(wire::MessageType::gossip, payload([&](wire::Packer& p) {
+                    p.pack_array(1);
+                    p.pack_array(1);
+                    p.pack_array(4);
+                    p.pack_uint8(kind);
+                    wire::pack_str(p, name);
+                    p.pack_uint64(1);
+                    wire::pack_str(p, str);
+                  }));
+}
+
+// A push-pull listing one alive member with the given incarnation and tags (in this order).
+Bytes push_pull_with(std::uint64_t incarnation,
+                     const std::vector<std::pair<std::string, std::string>>& tags) {
+  return envelope(wire::MessageType::push_pull, payload([&](wire::Packer& p) {
+                    p.pack_array(2);
+                    p.pack_false();
+                    p.pack_array(1);
+                    p.pack_array(5);
+                    p.pack_uint8(0);
+                    wire::pack_str(p, "x");
+                    p.pack_uint64(incarnation);
+                    wire::pack_str(p, "x:1");
+                    p.pack_array(4);
+                    for (int k = 0; k < 3; ++k) wire::pack_str(p, "");
+                    p.pack_map(static_cast<std::uint32_t>(tags.size()));
+                    for (const auto& [key, value] : tags) {
+                      wire::pack_str(p, key);
+                      wire::pack_str(p, value);
+                    }
+                  }));
+}
+
 TEST_CASE("well-formed envelopes with invalid payloads are malformed", "[swim][malformed]") {
   Victim v;
+  // The baseline shapes are accepted: a valid alive-less update and a valid push-pull.
+  v.feed(gossip_with(1, "x", "y"));
+  v.feed(push_pull_with(1, {{"a", "2"}, {"b", "1"}}));
+  REQUIRE(v.swim.stats().malformed_dropped == 0);
+  REQUIRE(v.swim.member_count() == 2);
+  while (v.swim.poll_send()) {
+  }
+  while (v.swim.poll_event()) {
+  }
+
+  Victim fresh;
   const std::vector<Bytes> bad = {
       envelope(wire::MessageType::ping, {}),                             // empty payload
       envelope(wire::MessageType::ping, {0xc1}),                         // reserved byte
@@ -147,42 +193,10 @@ TEST_CASE("well-formed envelopes with invalid payloads are malformed", "[swim][m
                  p.pack_array(1);
                  p.pack_uint8(3);
                })),
-      envelope(wire::MessageType::gossip, payload([](wire::Packer& p) {  // unknown kind 9
-                 p.pack_array(1);
-                 p.pack_array(1);
-                 p.pack_array(4);
-                 p.pack_uint8(9);
-                 wire::pack_str(p, "x");
-                 p.pack_uint64(1);
-                 wire::pack_str(p, "y");
-               })),
-      envelope(wire::MessageType::gossip, payload([](wire::Packer& p) {  // alive without meta
-                 p.pack_array(1);
-                 p.pack_array(1);
-                 p.pack_array(4);
-                 p.pack_uint8(0);
-                 wire::pack_str(p, "x");
-                 p.pack_uint64(1);
-                 wire::pack_str(p, "x:1");
-               })),
-      envelope(wire::MessageType::gossip, payload([](wire::Packer& p) {  // empty member name
-                 p.pack_array(1);
-                 p.pack_array(1);
-                 p.pack_array(4);
-                 p.pack_uint8(1);
-                 wire::pack_str(p, "");
-                 p.pack_uint64(1);
-                 wire::pack_str(p, "y");
-               })),
-      envelope(wire::MessageType::gossip, payload([](wire::Packer& p) {  // name too long
-                 p.pack_array(1);
-                 p.pack_array(1);
-                 p.pack_array(4);
-                 p.pack_uint8(1);
-                 wire::pack_str(p, std::string(300, 'n'));
-                 p.pack_uint64(1);
-                 wire::pack_str(p, "y");
-               })),
+      gossip_with(9, "x", "y"),                                       // unknown kind
+      gossip_with(0, "x", "x:1"),                                     // alive without meta
+      gossip_with(1, "", "y"),                                        // empty member name
+      gossip_with(1, std::string(300, 'n'), "y"),                     // name too long
       envelope(wire::MessageType::ack, payload([](wire::Packer& p) {  // seq beyond 32 bits
                  p.pack_array(2);
                  p.pack_uint64(std::uint64_t{1} << 40);
@@ -194,44 +208,12 @@ TEST_CASE("well-formed envelopes with invalid payloads are malformed", "[swim][m
                  p.pack_array(0);
                  p.pack_nil();
                })),
-      envelope(wire::MessageType::push_pull, payload([](wire::Packer& p) {  // unsorted tags
-                 p.pack_array(2);
-                 p.pack_false();
-                 p.pack_array(1);
-                 p.pack_array(5);
-                 p.pack_uint8(0);
-                 wire::pack_str(p, "x");
-                 p.pack_uint64(1);
-                 wire::pack_str(p, "x:1");
-                 p.pack_array(4);
-                 wire::pack_str(p, "");
-                 wire::pack_str(p, "");
-                 wire::pack_str(p, "");
-                 p.pack_map(2);
-                 wire::pack_str(p, "b");
-                 wire::pack_str(p, "1");
-                 wire::pack_str(p, "a");
-                 wire::pack_str(p, "2");
-               })),
-      envelope(wire::MessageType::push_pull, payload([](wire::Packer& p) {  // huge incarnation
-                 p.pack_array(2);
-                 p.pack_false();
-                 p.pack_array(1);
-                 p.pack_array(5);
-                 p.pack_uint8(0);
-                 wire::pack_str(p, "x");
-                 p.pack_uint64(~std::uint64_t{0});
-                 wire::pack_str(p, "x:1");
-                 p.pack_array(4);
-                 wire::pack_str(p, "");
-                 wire::pack_str(p, "");
-                 wire::pack_str(p, "");
-                 p.pack_map(0);
-               })),
+      push_pull_with(1, {{"b", "1"}, {"a", "2"}}),  // unsorted tags
+      push_pull_with(~std::uint64_t{0}, {}),        // incarnation beyond 2^62
   };
-  for (const auto& b : bad) v.feed(b);
-  CHECK(v.swim.stats().malformed_dropped == bad.size());
-  v.check_untouched();
+  for (const auto& b : bad) fresh.feed(b);
+  CHECK(fresh.swim.stats().malformed_dropped == bad.size());
+  fresh.check_untouched();
 }
 
 TEST_CASE("a push-pull longer than max_members_per_message is rejected", "[swim][malformed]") {
