@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "apiary/node.hpp"
+#include "apiary/resp/server_config.hpp"
 
 namespace {
 
@@ -30,34 +30,6 @@ struct HostPort : CLI::Validator {
     };
   }
 };
-
-// Redis's memory syntax: 1000, 1k (10^3), 1kb (2^10), 1m, 1mb, 1g, 1gb.
-bool parse_bytes(std::string text, std::size_t& out) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 15) return false;
-  const std::string unit = text.substr(digits);
-  std::size_t mult = 1;
-  if (unit.empty() || unit == "b")
-    mult = 1;
-  else if (unit == "k")
-    mult = 1000;
-  else if (unit == "kb")
-    mult = 1024;
-  else if (unit == "m")
-    mult = 1000 * 1000;
-  else if (unit == "mb")
-    mult = 1024 * 1024;
-  else if (unit == "g")
-    mult = 1000 * 1000 * 1000;
-  else if (unit == "gb")
-    mult = std::size_t{1024} * 1024 * 1024;
-  else
-    return false;
-  out = std::stoull(text.substr(0, digits)) * mult;
-  return true;
-}
 
 }  // namespace
 
@@ -141,11 +113,13 @@ int main(int argc, char** argv) {
       start = comma + 1;
     }
   }
-  if (!parse_bytes(maxmemory, config.maxmemory)) {
+  std::int64_t maxmemory_bytes = 0;
+  if (!apiary::resp::parse_memory(maxmemory, maxmemory_bytes) || maxmemory_bytes < 0) {
     std::fprintf(stderr, "--maxmemory: '%s' is not a size (examples: 0, 100mb, 2gb)\n",
                  maxmemory.c_str());
     return 2;
   }
+  config.maxmemory = static_cast<std::size_t>(maxmemory_bytes);
   config.client_addr = bind_ip + ":" + std::to_string(port);
   if (config.cluster_name.empty() || config.cluster_name.size() > 64) {
     std::fprintf(stderr, "--cluster-name must be 1 to 64 characters\n");

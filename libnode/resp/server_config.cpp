@@ -18,6 +18,8 @@ std::string lowered(std::string_view s) {
 
 constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 
+}  // namespace
+
 std::vector<std::string_view> split_spaces(std::string_view s) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
@@ -30,8 +32,6 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 bool parse_memory(std::string_view s, std::int64_t& out) {
   std::size_t digits = 0;

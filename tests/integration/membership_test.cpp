@@ -112,6 +112,9 @@ TEST_CASE("apiaryd rejects wrong flags with exit code 2 and a message", "[integr
   CHECK(run({"--gossip-addr", "127.0.0.1:99999"}) == 2);
   CHECK(run({"--seeds", "a:1,bad"}) == 2);
   CHECK(run({"--log-level", "loud"}) == 2);
+  CHECK(run({"--maxmemory", "lots"}) == 2);
+  CHECK(run({"--maxmemory-policy", "sometimes"}) == 2);
+  CHECK(run({"--port", "70000"}) == 2);
   CHECK(run({"--help"}) == 0);
 }
 

@@ -10,19 +10,6 @@
 namespace apiary::resp {
 namespace {
 
-std::vector<std::string_view> words(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && s[i] == ' ') ++i;
-    std::size_t j = i;
-    while (j < s.size() && s[j] != ' ') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 void reply_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
   if (!spec.has_keys()) {
     reply.array(0);
@@ -31,7 +18,7 @@ void reply_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
   reply.array(1);
   reply.map(3);
   reply.bulk("flags");
-  const auto flags = words(spec.key_flags);
+  const auto flags = split_spaces(spec.key_flags);
   reply.set(flags.size());
   for (auto f : flags) reply.simple(f);
   reply.bulk("begin_search");
@@ -66,7 +53,7 @@ void reply_command_info(ReplyWriter& reply, const CommandSpec& spec) {
   reply.integer(spec.first_key);
   reply.integer(spec.last_key);
   reply.integer(spec.key_step);
-  const auto acl = words(spec.acl);
+  const auto acl = split_spaces(spec.acl);
   reply.set(acl.size());
   for (auto a : acl) reply.simple(a);
   reply.set(0);  // tips

@@ -84,4 +84,7 @@ bool parse_memory(std::string_view s, std::int64_t& out);
 // Redis's glob matching (stringmatchlen): * ? [a-z] [^x] and \ escapes.
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
 
+// The space-separated words of `s` (views into it); runs of spaces count as one.
+std::vector<std::string_view> split_spaces(std::string_view s);
+
 }  // namespace apiary::resp
