@@ -6,15 +6,17 @@
 #include <cstdio>
 #include <string>
 
+#include "apiary/base/host_port.hpp"
+
 namespace {
 
 int fetch(const std::string& http_addr, const std::string& path) {
-  const auto colon = http_addr.rfind(':');
-  if (colon == std::string::npos) {
-    std::fprintf(stderr, "apiary: --http must be HOST:PORT, got '%s'\n", http_addr.c_str());
+  auto parsed = apiary::parse_host_port(http_addr);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "apiary: --http: %s\n", parsed.status().message().c_str());
     return 2;
   }
-  httplib::Client client(http_addr.substr(0, colon), std::stoi(http_addr.substr(colon + 1)));
+  httplib::Client client(parsed->host, parsed->port);
   client.set_connection_timeout(3);
   client.set_read_timeout(5);
   auto res = client.Get(path);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "apiary/base/host_port.hpp"
 #include "apiary/node.hpp"
 #include "apiary/resp/server_config.hpp"
 
@@ -17,16 +18,8 @@ struct HostPort : CLI::Validator {
   HostPort() {
     name_ = "HOST:PORT";
     func_ = [](std::string& value) -> std::string {
-      const auto colon = value.rfind(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
-        return "'" + value + "' is not HOST:PORT";
-      }
-      const std::string port = value.substr(colon + 1);
-      if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-          std::stoi(port) > 65535) {
-        return "'" + value + "' has a bad port";
-      }
-      return {};
+      auto parsed = apiary::parse_host_port(value);
+      return parsed.ok() ? std::string() : parsed.status().message();
     };
   }
 };

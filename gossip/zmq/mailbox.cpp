@@ -1,7 +1,8 @@
 #include "apiary/zmq/mailbox.hpp"
 
-#include <charconv>
 #include <zmq.hpp>
+
+#include "apiary/base/host_port.hpp"
 
 namespace apiary::zmqx {
 
@@ -11,23 +12,14 @@ struct Mailbox::Peer {
 };
 
 Result<std::string> to_endpoint(const std::string& host_port) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size()) {
-    return make_error(StatusCode::invalid_argument, "address '" + host_port + "' is not host:port");
-  }
-  const std::string port_text = host_port.substr(colon + 1);
-  unsigned port = 0;
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
-    return make_error(StatusCode::invalid_argument, "address '" + host_port + "' has a bad port");
-  }
-  std::string host = host_port.substr(0, colon);
-  for (char c : host) {
+  auto parsed = parse_host_port(host_port);
+  if (!parsed.ok()) return parsed.status();
+  for (char c : parsed->host) {
     if (c <= ' ' || c == '/' || c == '*' || c == ';') {
       return make_error(StatusCode::invalid_argument, "address '" + host_port + "' has a bad host");
     }
   }
-  return "tcp://" + host + ":" + port_text;
+  return "tcp://" + parsed->to_string();
 }
 
 Mailbox::Mailbox(zmq::context_t& context, MailboxOptions options)

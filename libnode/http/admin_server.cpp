@@ -3,9 +3,10 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <thread>
+
+#include "apiary/base/host_port.hpp"
 
 namespace apiary::http {
 
@@ -127,18 +128,12 @@ std::string partitions_json(const cluster::PartitionTable& table) {
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
                                                         AdminSources sources) {
-  const auto colon = addr.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    auto [p, ec] = std::from_chars(addr.data() + colon + 1, addr.data() + addr.size(), port);
-    if (ec != std::errc() || p != addr.data() + addr.size() || port < 0 || port > 65535) {
-      port = -1;
-    }
+  auto parsed = parse_host_port(addr);
+  if (!parsed.ok()) {
+    return make_error(StatusCode::invalid_argument, "HTTP address " + parsed.status().message());
   }
-  if (port < 0 || colon == 0) {
-    return make_error(StatusCode::invalid_argument, "HTTP address '" + addr + "' is not host:port");
-  }
-  const std::string host = addr.substr(0, colon);
+  const std::string host = parsed->host;
+  const int port = parsed->port;
 
   std::unique_ptr<AdminServer> self(new AdminServer());
   self->impl_ = std::make_unique<Impl>();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "apiary/base/host_port.hpp"
 #include "apiary/cluster/partition_table.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/http/admin_server.hpp"
@@ -50,14 +51,13 @@ std::string first_non_loopback_ipv4() {
 }
 
 // Advertise address: explicit, else the bound address with a routable host.
-std::string resolve_advertise(const std::string& configured, const std::string& bound) {
-  const std::string base = configured.empty() ? bound : configured;
-  const auto colon = base.rfind(':');
-  std::string host = base.substr(0, colon);
-  std::string port = base.substr(colon + 1);
-  if (host.empty() || host == "0.0.0.0" || host == "*") host = first_non_loopback_ipv4();
-  if (port == "0") port = bound.substr(bound.rfind(':') + 1);
-  return host + ":" + port;
+Result<std::string> resolve_advertise(const std::string& configured, const std::string& bound) {
+  auto base = parse_host_port(configured.empty() ? bound : configured);
+  if (!base.ok())
+    return make_error(StatusCode::invalid_argument, "advertise address " + base.status().message());
+  if (base->host == "0.0.0.0" || base->host == "*") base->host = first_non_loopback_ipv4();
+  if (base->port == 0) base->port = parse_host_port(bound)->port;
+  return base->to_string();
 }
 
 std::string default_name(const std::string& advertise) {
@@ -254,8 +254,12 @@ struct Node::Impl {
     }
     run_id[40] = 0;
     identity.run_id = run_id;
-    const auto colon = config.client_addr.rfind(':');
-    identity.tcp_port = std::atoi(config.client_addr.c_str() + colon + 1);
+    auto client = parse_host_port(config.client_addr);
+    if (!client.ok()) {
+      return make_error(StatusCode::invalid_argument,
+                        "client address " + client.status().message());
+    }
+    identity.tcp_port = client->port;
     resp_server = std::make_unique<resp::Server>(identity);
     resp_server->attach_store(store.get());
     // CONFIG SET of the memory parameters applies to the running store.
@@ -271,8 +275,9 @@ struct Node::Impl {
     if (!listener.ok()) return listener.status();
     resp_listener = std::move(listener).value();
     client_bound = resp_listener->bound_addr();
-    resp_server->config().set_readonly("port", client_bound.substr(client_bound.rfind(':') + 1));
-    resp_server->config().set_readonly("bind", client_bound.substr(0, client_bound.rfind(':')));
+    const HostPort bound = *parse_host_port(client_bound);
+    resp_server->config().set_readonly("port", std::to_string(bound.port));
+    resp_server->config().set_readonly("bind", bound.host);
     return Status::Ok();
   }
 };
@@ -294,7 +299,9 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   auto box = zmqx::Mailbox::bind(impl->context, cfg.gossip_addr, box_options);
   if (!box.ok()) return box.status();
   impl->gossip_box = std::move(box).value();
-  impl->advertise = resolve_advertise(cfg.advertise_addr, impl->gossip_box->bound_addr());
+  auto advertise = resolve_advertise(cfg.advertise_addr, impl->gossip_box->bound_addr());
+  if (!advertise.ok()) return advertise.status();
+  impl->advertise = std::move(advertise).value();
   impl->name = cfg.name.empty() ? default_name(impl->advertise) : cfg.name;
 
   Impl* raw = impl.get();
@@ -325,8 +332,9 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   self.meta.http_addr = impl->http_bound;
   if (!impl->client_bound.empty()) {
     // Publish a reachable client address: the advertised host with the bound port.
-    self.meta.client_addr = impl->advertise.substr(0, impl->advertise.rfind(':')) + ":" +
-                            impl->client_bound.substr(impl->client_bound.rfind(':') + 1);
+    HostPort reachable = *parse_host_port(impl->advertise);
+    reachable.port = parse_host_port(impl->client_bound)->port;
+    self.meta.client_addr = reachable.to_string();
   }
   self.meta.tags = cfg.tags;
   const TimePoint now = core_now();

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
+#include "apiary/base/host_port.hpp"
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
 
@@ -34,22 +34,16 @@ struct RespListener::Client {
 
 Result<std::unique_ptr<RespListener>> RespListener::start(EventLoop& loop, resp::Server& server,
                                                           const std::string& bind_addr) {
-  const auto colon = bind_addr.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    auto [p, ec] =
-        std::from_chars(bind_addr.data() + colon + 1, bind_addr.data() + bind_addr.size(), port);
-    if (ec != std::errc() || p != bind_addr.data() + bind_addr.size() || port > 65535) port = -1;
-  }
+  auto parsed = parse_host_port(bind_addr);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  const std::string host = colon == std::string::npos ? "" : bind_addr.substr(0, colon);
-  if (port < 0 ||
+  const std::string host = parsed.ok() ? parsed->host : "";
+  if (!parsed.ok() ||
       ::inet_pton(AF_INET, host == "*" ? "0.0.0.0" : host.c_str(), &addr.sin_addr) != 1) {
     return make_error(StatusCode::invalid_argument,
                       "client address '" + bind_addr + "' is not IPV4:PORT");
   }
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_port = htons(parsed->port);
 
   std::unique_ptr<RespListener> self(new RespListener(loop, server));
   self->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "apiary/base/hlc.hpp"
+#include "apiary/base/host_port.hpp"
 #include "apiary/base/ids.hpp"
 #include "apiary/base/rng.hpp"
 #include "apiary/base/status.hpp"
@@ -158,4 +159,22 @@ TEST_CASE("Strong ids compare and print", "[base]") {
   CHECK(NodeId{1} < NodeId{2});
   CHECK(Incarnation{3}.next() == Incarnation{4});
   CHECK(to_string(NodeId{0xabc}) == "0000000000000abc");
+}
+
+TEST_CASE("host:port parsing accepts addresses and names, rejects the rest", "[base]") {
+  auto a = parse_host_port("127.0.0.1:7946");
+  REQUIRE(a.ok());
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 7946);
+  CHECK(a->to_string() == "127.0.0.1:7946");
+  auto b = parse_host_port("node-3.example:0");
+  REQUIRE(b.ok());
+  CHECK(b->port == 0);
+  for (const char* bad : {"", "nohost", ":80", "host:", "host:99999", "host:8o", "host:123456",
+                          "host:-1"}) {
+    INFO(bad);
+    auto r = parse_host_port(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::invalid_argument);
+  }
 }
