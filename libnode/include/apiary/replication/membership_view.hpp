@@ -1,0 +1,39 @@
+// The ring policy: which gossip members the replication core sees, and as what.
+//
+// One function shared by the runtime driver (libnode/runtime/node.cpp) and the simulator, so
+// both build the same ClusterView from the same member list:
+//  - alive and suspect members are ring members and live (a suspect may be merely slow;
+//    moving its partitions on every suspicion would cost more than a stand-in's hints);
+//  - a dead member stays in the ring, not live, for `dead_grace` after it was declared dead:
+//    its writes go to stand-ins with hints, so a short outage moves no partitions;
+//  - after the grace period, and at once for a member that left gracefully (it handed its
+//    data off), the member is out of the ring and the remaining owners re-replicate.
+// Members without a data address (not serving data) are never ring members.
+// Pure functions of their arguments; thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "apiary/base/time.hpp"
+#include "apiary/gossip/member.hpp"
+#include "apiary/replication/cluster_view.hpp"
+#include "apiary/replication/replication_config.hpp"
+
+namespace apiary::replication {
+
+struct RingPolicy {
+  Duration dead_grace = std::chrono::seconds(10);
+};
+
+// `members` as gossip::Swim::members() reports them (the local node included).
+ClusterView view_from_members(std::string self, std::span<const gossip::Member> members,
+                              TimePoint now, const ReplicationConfig& config,
+                              const RingPolicy& policy);
+
+// When the ring of view_from_members() changes next without a membership event (a dead
+// member's grace period ends); kNever if no such change is pending.
+TimePoint next_ring_change(std::span<const gossip::Member> members, TimePoint now,
+                           const RingPolicy& policy);
+
+}  // namespace apiary::replication

@@ -1,0 +1,42 @@
+#include "apiary/replication/membership_view.hpp"
+
+#include <algorithm>
+
+namespace apiary::replication {
+
+ClusterView view_from_members(std::string self, std::span<const gossip::Member> members,
+                              TimePoint now, const ReplicationConfig& config,
+                              const RingPolicy& policy) {
+  std::vector<ViewMember> ring;
+  ring.reserve(members.size());
+  for (const auto& m : members) {
+    if (m.meta.data_addr.empty()) continue;
+    switch (m.state) {
+      case gossip::MemberState::alive:
+      case gossip::MemberState::suspect:
+        ring.push_back({m.name, m.meta.data_addr, true});
+        break;
+      case gossip::MemberState::dead:
+        if (now < m.state_changed + policy.dead_grace) {
+          ring.push_back({m.name, m.meta.data_addr, false});
+        }
+        break;
+      case gossip::MemberState::left:
+        break;
+    }
+  }
+  return ClusterView::make(std::move(self), std::move(ring), config);
+}
+
+TimePoint next_ring_change(std::span<const gossip::Member> members, TimePoint now,
+                           const RingPolicy& policy) {
+  TimePoint next = kNever;
+  for (const auto& m : members) {
+    if (m.state != gossip::MemberState::dead || m.meta.data_addr.empty()) continue;
+    const TimePoint end = m.state_changed + policy.dead_grace;
+    if (end > now) next = std::min(next, end);
+  }
+  return next;
+}
+
+}  // namespace apiary::replication
