@@ -123,7 +123,8 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
     case RequestKind::forward: {
       const msgpack::object* arr = nullptr;
       if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size == 0 ||
-          arr->via.array.size > config.max_forward_args || r.remaining() != 0) {
+          arr->via.array.size > config.max_forward_args || !r.u(m.protocol) ||
+          (m.protocol != 2 && m.protocol != 3) || r.remaining() != 0) {
         return malformed("forward");
       }
       Reader items(*arr, 0);
@@ -193,13 +194,15 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key) {
   return std::move(enc.out);
 }
 
-std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv) {
+std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
+                                         std::uint8_t protocol) {
   Encoder enc;
-  enc.p.pack_array(3);
+  enc.p.pack_array(4);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
   enc.p.pack_uint64(id);
   enc.p.pack_array(static_cast<std::uint32_t>(argv.size()));
   for (auto a : argv) pack_key(enc.p, a);
+  enc.p.pack_uint8(protocol);
   return std::move(enc.out);
 }
 

@@ -38,6 +38,7 @@ struct Op {
   std::map<std::string, std::optional<data::DvvSet>> versions;  // read: what each replica had
   // forward
   std::vector<std::string> argv;
+  std::uint8_t protocol = 2;  // forward: the client's RESP version
   std::vector<std::string> tried;
   // hint delivery: the intended owner; anti-entropy: the peer
   std::string peer;

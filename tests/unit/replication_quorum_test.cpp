@@ -222,7 +222,7 @@ TEST_CASE("operations before the first view complete as unavailable", "[replicat
   rep.replicate(TimePoint{}, WallTime{1}, "k", 2, 1);
   rep.read(TimePoint{}, WallTime{1}, "k", 2, 2);
   const std::vector<std::string_view> argv = {"GET", "k"};
-  rep.forward(TimePoint{}, "k", argv, 3);
+  rep.forward(TimePoint{}, "k", argv, 2, 3);
   for (std::uint64_t id = 1; id <= 3; ++id) {
     auto done = rep.poll_completion();
     REQUIRE(done.has_value());

@@ -155,7 +155,7 @@ class ReplCluster {
   std::uint64_t forward(std::size_t from, const std::string& key,
                         std::vector<std::string_view> argv) {
     const std::uint64_t id = next_completion_++;
-    nodes_[from].rep->forward(now_, key, argv, id);
+    nodes_[from].rep->forward(now_, key, argv, 2, id);
     pump();
     return id;
   }

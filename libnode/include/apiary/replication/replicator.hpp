@@ -67,6 +67,7 @@ struct ForwardedCommand {
   std::uint64_t token = 0;  // for reply_forwarded() when the reply comes later
   std::string from;         // the requesting member's name
   std::vector<std::string> argv;
+  int protocol = 2;  // the requesting client's RESP version (2 or 3); reply in it
 };
 // Runs a forwarded command on this node (which owns its key). Returns the RESP reply bytes,
 // or nullopt to deliver them later with Replicator::reply_forwarded(token, ...).
@@ -101,8 +102,9 @@ class Replicator {
   // Sends `argv` to the first live owner of `key` other than this node; the completion
   // carries the owner's reply bytes. A timed-out attempt is retried once on the next live
   // owner, so a non-idempotent command may run twice when the first owner was merely slow.
+  // `protocol` is the client's RESP version (2 or 3): the owner replies in it.
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
-               std::uint64_t completion_id);
+               int protocol, std::uint64_t completion_id);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
 
