@@ -70,6 +70,39 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                              "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}))
       ->capture_default_str();
+  app.add_option("--data-addr", config.data_addr,
+                 "Address the node-to-node data channel binds (default: the --gossip-addr host "
+                 "with a free port); peers learn it through gossip")
+      ->check(host_port);
+  app.add_option("--replicas", config.replicas,
+                 "Replication factor N: owners of every partition (capped at the live members)")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--write-quorum", config.write_quorum,
+                 "W: replicas (this node included) that acknowledge a write before it is "
+                 "answered; at most --replicas")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--read-quorum", config.read_quorum,
+                 "R: replicas asked by a read, merged by vector clock; at most --replicas")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--partitions", config.partition_count,
+                 "Partitions of the key space, a power of two (every member must agree)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  std::int64_t dead_grace_ms = config.dead_grace.count();
+  app.add_option("--dead-grace-ms", dead_grace_ms,
+                 "How long a failed member keeps its partitions (writes go to stand-ins with "
+                 "hints) before the others take them over and re-replicate")
+      ->check(CLI::Range(0, 86400000))
+      ->capture_default_str();
+  std::int64_t handoff_timeout_ms = config.handoff_timeout.count();
+  app.add_option("--handoff-timeout-ms", handoff_timeout_ms,
+                 "On SIGTERM, how long handing partitions to their new owners may take before "
+                 "the node leaves anyway")
+      ->check(CLI::Range(0, 86400000))
+      ->capture_default_str();
   app.add_option("--cluster-name", config.cluster_name,
                  "Members only talk to members with the same cluster name")
       ->capture_default_str();
@@ -114,6 +147,17 @@ int main(int argc, char** argv) {
   }
   config.maxmemory = static_cast<std::size_t>(maxmemory_bytes);
   config.client_addr = bind_ip + ":" + std::to_string(port);
+  config.dead_grace = std::chrono::milliseconds(dead_grace_ms);
+  config.handoff_timeout = std::chrono::milliseconds(handoff_timeout_ms);
+  if (config.write_quorum > config.replicas || config.read_quorum > config.replicas) {
+    std::fprintf(stderr, "--write-quorum and --read-quorum must not exceed --replicas (%u)\n",
+                 config.replicas);
+    return 2;
+  }
+  if ((config.partition_count & (config.partition_count - 1)) != 0) {
+    std::fprintf(stderr, "--partitions must be a power of two\n");
+    return 2;
+  }
   if (config.cluster_name.empty() || config.cluster_name.size() > 64) {
     std::fprintf(stderr, "--cluster-name must be 1 to 64 characters\n");
     return 2;
@@ -136,9 +180,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Machine-readable line for scripts and tests that start nodes on port 0.
-  std::printf("apiaryd ready name=%s gossip=%s redis=%s http=%s\n", (*node)->name().c_str(),
+  std::printf("apiaryd ready name=%s gossip=%s redis=%s http=%s data=%s\n", (*node)->name().c_str(),
               (*node)->gossip_addr().c_str(), (*node)->client_addr().c_str(),
-              (*node)->http_addr().empty() ? "-" : (*node)->http_addr().c_str());
+              (*node)->http_addr().empty() ? "-" : (*node)->http_addr().c_str(),
+              (*node)->data_addr().c_str());
   std::fflush(stdout);
 
   int sig = 0;

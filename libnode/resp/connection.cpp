@@ -24,7 +24,7 @@ std::string_view c_prefix(std::string_view s, std::size_t max) {
 
 Connection::Connection(Server& server, ClientId id, ClientAddress address, TimePoint now)
     : server_(server), id_(id), address_(std::move(address)), created_(now), last_activity_(now) {
-  server_.register_client(this);
+  if (id_ != kInternalClient) server_.register_client(this);
   ParserLimits limits;
   limits.max_bulk_len = server_.config().proto_max_bulk_len();
   parser_.set_limits(limits);
@@ -32,7 +32,7 @@ Connection::Connection(Server& server, ClientId id, ClientAddress address, TimeP
 
 Connection::~Connection() {
   set_wait(Wait::none);
-  server_.unregister_client(id_);
+  if (id_ != kInternalClient) server_.unregister_client(id_);
 }
 
 void Connection::set_wait(Wait wait) {
@@ -207,9 +207,9 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   ++server_.stats_.commands_processed;
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
-  std::optional<PendingToken> forwarded;
-  if (spec->has_keys() && server_.forwarder()) forwarded = server_.forwarder()(ctx, *spec);
-  const Outcome outcome = forwarded ? Outcome::pending(*forwarded) : spec->handler(ctx);
+  std::optional<Outcome> taken;
+  if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
+  const Outcome outcome = taken ? *taken : spec->handler(ctx);
   protocol_ = reply.protocol();  // HELLO may have switched it
 
   const bool suppress = skip_this || reply_mode_ == ReplyMode::off;

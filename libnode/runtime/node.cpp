@@ -19,7 +19,10 @@
 #include "apiary/cluster/partition_table.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/http/admin_server.hpp"
+#include "apiary/replication/membership_view.hpp"
+#include "apiary/replication/replicator.hpp"
 #include "apiary/resp/server.hpp"
+#include "apiary/routing/router.hpp"
 #include "apiary/runtime/event_loop.hpp"
 #include "apiary/runtime/resp_listener.hpp"
 #include "apiary/store/store.hpp"
@@ -66,6 +69,38 @@ std::string default_name(const std::string& advertise) {
   return std::string(host) + "-" + advertise.substr(advertise.rfind(':') + 1);
 }
 
+// A loop timer that follows a core's next_deadline(): re-armed only when the deadline moves.
+struct CoreTimer {
+  EventLoop::TimerId id = 0;
+  TimePoint at = kNever;
+
+  template <typename Fire>
+  void follow(EventLoop& loop, TimePoint deadline, Fire fire) {
+    if (deadline == at) return;
+    if (id != 0) loop.cancel(id);
+    id = 0;
+    at = deadline;
+    if (deadline == kNever) return;
+    id = loop.schedule(deadline, [this, fire] {
+      id = 0;
+      at = kNever;
+      fire();
+    });
+  }
+};
+
+bool same_ring(const replication::ClusterView& a, const replication::ClusterView& b) {
+  const auto& x = a.members();
+  const auto& y = b.members();
+  if (x.size() != y.size()) return false;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (x[i].name != y[i].name || x[i].data_addr != y[i].data_addr || x[i].live != y[i].live) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Node::Impl {
@@ -77,31 +112,43 @@ struct Node::Impl {
 
   zmq::context_t context{1};  // outlives every socket below
   std::unique_ptr<zmqx::Mailbox> gossip_box;
+  std::unique_ptr<zmqx::Mailbox> data_box;
+  std::string data_advertised;
   std::unique_ptr<gossip::Swim> swim;
   EventLoop loop;
   std::thread thread;
   std::unique_ptr<http::AdminServer> admin;
-  // Declared in dependency order: connections unregister from the server, the server points
-  // at the store, and the listener unwatches its fds from the loop when destroyed.
+  // Declared in dependency order (destroyed in reverse): connections unregister from the
+  // server, the router points at the server and the replicator, the replicator at the store,
+  // and the listener unwatches its fds from the loop when destroyed.
   std::unique_ptr<store::Store> store;
+  replication::ReplicationConfig repl_config;
+  replication::RingPolicy ring_policy;
+  replication::ClusterView current_view;  // the last view given to the replicator
+  bool has_view = false;
+  std::unique_ptr<replication::Replicator> replicator;
   std::unique_ptr<resp::Server> resp_server;
+  std::unique_ptr<routing::Router> router;
   std::unique_ptr<runtime::RespListener> resp_listener;
 
-  EventLoop::TimerId swim_timer = 0;
-  TimePoint swim_timer_at = kNever;
+  CoreTimer swim_timer;
+  CoreTimer repl_timer;
+  CoreTimer ring_timer;
+  CoreTimer leave_timer;
   std::vector<std::uint8_t> rx;
+  std::vector<std::uint8_t> data_rx;
   // Set whenever the gossip core got input; the after-batch pump skips it otherwise, so
   // client traffic does not pay for gossip bookkeeping on every loop iteration.
   bool swim_touched = true;
 
   mutable std::mutex snapshot_mutex;
   std::vector<gossip::Member> snapshot;
-  // Rebuilt whenever the set of live members changes (a pure function of that set).
+  // The replication core's table, republished whenever its ring changes.
   std::shared_ptr<const cluster::PartitionTable> table;
-  std::vector<std::string> table_members;
   gossip::SwimStats stats_snapshot;
 
-  bool leaving = false;
+  // A graceful leave hands data off first, then announces the departure.
+  enum class LeavePhase : unsigned char { none, handoff, announce } leave_phase = LeavePhase::none;
   TimePoint leave_deadline;
   std::promise<void> left;
   std::atomic<bool> leave_started{false};
@@ -116,32 +163,38 @@ struct Node::Impl {
 
   void refresh_snapshot() {
     auto members = swim->members();
-    std::vector<std::string> live;
-    for (const auto& m : members) {
-      if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) {
-        live.push_back(m.name);
-      }
-    }
-    std::shared_ptr<const cluster::PartitionTable> new_table;
-    if (live != table_members) {
-      cluster::PartitionTableOptions options;
-      options.partition_count = config.partition_count;
-      options.replicas = config.replicas;
-      new_table = std::make_shared<const cluster::PartitionTable>(
-          cluster::PartitionTable::build(live, options));
-    }
     std::lock_guard<std::mutex> lock(snapshot_mutex);
     snapshot = std::move(members);
     stats_snapshot = swim->stats();
-    if (new_table) {
-      table = std::move(new_table);
-      table_members = std::move(live);
-    }
   }
 
-  // After every batch of callbacks: drain the core's output and re-arm its timer.
+  // Rebuilds the replication view from the member list (the ring policy decides who is in
+  // the ring and live) and hands it to the replicator when it changed.
+  void update_view() {
+    const TimePoint now = core_now();
+    const auto members = swim->members();
+    auto view = replication::view_from_members(name, members, now, repl_config, ring_policy);
+    if (!has_view || !same_ring(view, current_view)) {
+      has_view = true;
+      current_view = view;
+      auto published = std::make_shared<const cluster::PartitionTable>(view.table());
+      replicator->set_view(now, runtime::wall_now(), std::move(view));
+      std::lock_guard<std::mutex> lock(snapshot_mutex);
+      table = std::move(published);
+    }
+    ring_timer.follow(loop, replication::next_ring_change(members, now, ring_policy),
+                      [this] { update_view(); });
+  }
+
+  // After every batch of callbacks: drain the cores' output and re-arm their timers.
   void pump() {
-    if (!swim_touched && !leaving) return;
+    pump_gossip();
+    pump_data();
+    check_leave();
+  }
+
+  void pump_gossip() {
+    if (!swim_touched && leave_phase != LeavePhase::announce) return;
     swim_touched = false;
     const TimePoint now = core_now();
     on_gossip_readable();  // ZeroMQ's fd is edge-like: never leave messages unread
@@ -153,29 +206,71 @@ struct Node::Impl {
       spdlog::info("member {} ({}) {} incarnation={}", m.name, m.addr,
                    gossip::to_string(event->kind), m.incarnation.value);
     }
-    if (changed) refresh_snapshot();
-    if (leaving && (swim->leave_done() || now >= leave_deadline)) {
-      leaving = false;
+    if (changed) {
+      refresh_snapshot();
+      update_view();
+    }
+    swim_timer.follow(loop, swim->next_deadline(), [this] {
+      swim->handle_timeout(core_now());
+      swim_touched = true;
+    });
+  }
+
+  // Moves data messages, completions and client replies until nothing is left to do:
+  // delivering a reply resumes the client's pipeline, which may start new operations.
+  void pump_data() {
+    const TimePoint now = core_now();
+    const WallTime wall = runtime::wall_now();
+    while (data_box->receive(data_rx)) replicator->handle_message(now, wall, data_rx);
+    for (bool progress = true; progress;) {
+      progress = false;
+      while (auto c = replicator->poll_completion()) {
+        progress = true;
+        router->on_completion(*c, now, wall);
+      }
+      for (auto& reply : router->take_replies()) {
+        progress = true;
+        if (resp_listener) resp_listener->complete(reply.client, reply.token.value, reply.bytes);
+      }
+      while (auto out = replicator->poll_send()) data_box->send(out->to, out->bytes, now);
+    }
+    repl_timer.follow(loop, replicator->next_deadline(),
+                      [this] { replicator->handle_timeout(core_now(), runtime::wall_now()); });
+  }
+
+  void check_leave() {
+    const TimePoint now = core_now();
+    if (leave_phase == LeavePhase::handoff &&
+        (!replicator->handoff_pending() || now >= leave_deadline)) {
+      if (replicator->handoff_pending()) {
+        spdlog::warn("leave: handoff did not finish within {} ms; leaving anyway",
+                     config.handoff_timeout.count());
+      } else {
+        spdlog::info("leave: every partition handed off");
+      }
+      swim->leave(now);
+      swim_touched = true;
+      leave_phase = LeavePhase::announce;
+      leave_deadline = now + config.leave_timeout;
+      leave_timer.follow(loop, leave_deadline, [] {});
+      pump_gossip();
+    }
+    if (leave_phase == LeavePhase::announce && (swim->leave_done() || now >= leave_deadline)) {
+      leave_phase = LeavePhase::none;
       if (!swim->leave_done()) spdlog::warn("leave timed out before the announcement finished");
       refresh_snapshot();
       left.set_value();
       loop.stop();
-      return;
     }
-    const TimePoint deadline = swim->next_deadline();
-    if (deadline != swim_timer_at) {
-      if (swim_timer != 0) loop.cancel(swim_timer);
-      swim_timer = 0;
-      swim_timer_at = deadline;
-      if (deadline != kNever) {
-        swim_timer = loop.schedule(deadline, [this] {
-          swim_timer = 0;
-          swim_timer_at = kNever;
-          swim->handle_timeout(core_now());
-          swim_touched = true;
-        });
-      }
-    }
+  }
+
+  void start_leave() {
+    const TimePoint now = core_now();
+    spdlog::info("leave: handing partitions off");
+    replicator->leave(now, runtime::wall_now());
+    leave_phase = LeavePhase::handoff;
+    leave_deadline = now + config.handoff_timeout;
+    leave_timer.follow(loop, leave_deadline, [] {});  // wakes check_leave() at the deadline
   }
 
   void housekeeping() {
@@ -217,6 +312,33 @@ struct Node::Impl {
       out += "cluster_partitions_primary:" + std::to_string(primary) + "\r\n";
       out += "cluster_partitions_owned:" + std::to_string(owned) + "\r\n";
     }
+    const auto& r = replicator->stats();
+    const auto& routed = router->stats();
+    auto put = [&out](std::string_view key, std::uint64_t v) {
+      out.append(key);
+      out += ":" + std::to_string(v) + "\r\n";
+    };
+    put("cluster_write_quorum", config.write_quorum);
+    put("cluster_read_quorum", config.read_quorum);
+    put("cluster_handoff_pending", replicator->handoff_pending() ? 1 : 0);
+    put("cluster_pending_operations", replicator->pending_operations() + router->pending());
+    put("cluster_hints", replicator->hint_count());
+    put("cluster_commands_local", routed.local);
+    put("cluster_commands_forwarded", routed.forwarded);
+    put("cluster_commands_fanned_out", routed.fanned_out);
+    put("cluster_commands_run_for_peers", routed.run_for_peers);
+    put("cluster_write_quorum_failures", routed.write_failures);
+    put("cluster_forward_failures", routed.forward_failures);
+    put("cluster_writes_ok", r.writes_ok);
+    put("cluster_write_timeouts", r.write_timeouts);
+    put("cluster_read_repairs", r.read_repairs);
+    put("cluster_hints_delivered", r.hints_delivered);
+    put("cluster_anti_entropy_rounds", r.anti_entropy_rounds);
+    put("cluster_anti_entropy_keys_received", r.anti_entropy_keys_received);
+    put("cluster_handoff_entries_sent", r.handoff_entries_sent);
+    put("cluster_handoff_entries_received", r.handoff_entries_received);
+    put("cluster_partitions_dropped", r.partitions_dropped);
+    put("cluster_data_malformed_dropped", r.malformed_dropped);
     std::size_t i = 0;
     for (const auto& m : snapshot) {
       out += "member" + std::to_string(i++) + ":name=" + m.name + ",addr=" + m.addr +
@@ -242,8 +364,19 @@ struct Node::Impl {
     }
     store_config.policy = *policy;
     store = std::make_unique<store::Store>(store_config);
-    if (config.client_addr.empty()) return Status::Ok();
 
+    repl_config = config.replication;
+    repl_config.cluster_name = config.cluster_name;
+    repl_config.partition_count = config.partition_count;
+    repl_config.replicas = config.replicas;
+    repl_config.write_quorum = config.write_quorum;
+    repl_config.read_quorum = config.read_quorum;
+    repl_config.seed = seed;
+    ring_policy.dead_grace = config.dead_grace;
+    replicator = std::make_unique<replication::Replicator>(repl_config, *store);
+
+    // The RESP server runs commands for peers (forwarded to this owner) even when no client
+    // port is open; the listener only exists with a client address.
     resp::ServerIdentity identity;
     identity.node_name = name;
     char run_id[41];
@@ -254,12 +387,15 @@ struct Node::Impl {
     }
     run_id[40] = 0;
     identity.run_id = run_id;
-    auto client = parse_host_port(config.client_addr);
-    if (!client.ok()) {
-      return make_error(StatusCode::invalid_argument,
-                        "client address " + client.status().message());
+    identity.tcp_port = 0;
+    if (!config.client_addr.empty()) {
+      auto client = parse_host_port(config.client_addr);
+      if (!client.ok()) {
+        return make_error(StatusCode::invalid_argument,
+                          "client address " + client.status().message());
+      }
+      identity.tcp_port = client->port;
     }
-    identity.tcp_port = client->port;
     resp_server = std::make_unique<resp::Server>(identity);
     resp_server->attach_store(store.get());
     // CONFIG SET of the memory parameters applies to the running store.
@@ -271,6 +407,13 @@ struct Node::Impl {
                                static_cast<std::size_t>(c.maxmemory_samples()));
     });
     resp_server->set_info_section("cluster", [this](std::string& out) { cluster_info(out); });
+    routing::RouterConfig route;
+    route.write_quorum = config.write_quorum;
+    route.read_quorum = config.read_quorum;
+    router = std::make_unique<routing::Router>(*resp_server, *replicator, route, [] {
+      return std::make_pair(core_now(), runtime::wall_now());
+    });
+    if (config.client_addr.empty()) return Status::Ok();
     auto listener = runtime::RespListener::start(loop, *resp_server, config.client_addr);
     if (!listener.ok()) return listener.status();
     resp_listener = std::move(listener).value();
@@ -293,6 +436,12 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     return make_error(StatusCode::invalid_argument,
                       "partition count must be a power of two and replicas at least 1");
   }
+  if (cfg.write_quorum == 0 || cfg.write_quorum > cfg.replicas || cfg.read_quorum == 0 ||
+      cfg.read_quorum > cfg.replicas) {
+    return make_error(StatusCode::invalid_argument,
+                      "write and read quorums must be between 1 and the replica count (" +
+                          std::to_string(cfg.replicas) + ")");
+  }
 
   zmqx::MailboxOptions box_options;
   box_options.max_message_bytes = cfg.swim.max_message_bytes;
@@ -303,6 +452,24 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   if (!advertise.ok()) return advertise.status();
   impl->advertise = std::move(advertise).value();
   impl->name = cfg.name.empty() ? default_name(impl->advertise) : cfg.name;
+
+  std::string data_bind = cfg.data_addr;
+  if (data_bind.empty()) {
+    HostPort gossip_bind = *parse_host_port(impl->gossip_box->bound_addr());
+    gossip_bind.port = 0;
+    data_bind = gossip_bind.to_string();
+  }
+  zmqx::MailboxOptions data_options;
+  data_options.send_queue_messages = 100000;  // pipelined writes must not be dropped
+  data_options.max_message_bytes = cfg.replication.max_message_bytes + 4096;
+  auto data_box = zmqx::Mailbox::bind(impl->context, data_bind, data_options);
+  if (!data_box.ok()) return data_box.status();
+  impl->data_box = std::move(data_box).value();
+  {
+    HostPort reachable = *parse_host_port(impl->advertise);
+    reachable.port = parse_host_port(impl->data_box->bound_addr())->port;
+    impl->data_advertised = reachable.to_string();
+  }
 
   Impl* raw = impl.get();
   if (!cfg.http_addr.empty()) {
@@ -330,6 +497,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   self.name = impl->name;
   self.addr = impl->advertise;
   self.meta.http_addr = impl->http_bound;
+  self.meta.data_addr = impl->data_advertised;
   if (!impl->client_bound.empty()) {
     // Publish a reachable client address: the advertised host with the bound port.
     HostPort reachable = *parse_host_port(impl->advertise);
@@ -341,20 +509,26 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
   impl->swim->join(now, cfg.seeds);
   impl->refresh_snapshot();
+  impl->update_view();
 
   auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable,
                                  [raw](std::uint32_t) { raw->on_gossip_readable(); });
+  if (!status.ok()) return status;
+  // Data messages are drained in pump_data(), which runs after every batch.
+  status = impl->loop.watch(impl->data_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
   impl->loop.post([raw] {
     raw->housekeeping();
     raw->expire_cycle();
   });
-  spdlog::info("node {} gossip on {} (advertised {}), redis {}, http {}, cluster '{}', {} seed(s)",
-               impl->name, impl->gossip_box->bound_addr(), impl->advertise,
-               impl->client_bound.empty() ? "off" : impl->client_bound,
-               impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name,
-               cfg.seeds.size());
+  spdlog::info(
+      "node {} gossip on {} (advertised {}), data {}, redis {}, http {}, cluster '{}', {} "
+      "seed(s), N={} W={} R={}",
+      impl->name, impl->gossip_box->bound_addr(), impl->advertise, impl->data_advertised,
+      impl->client_bound.empty() ? "off" : impl->client_bound,
+      impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name, cfg.seeds.size(),
+      cfg.replicas, cfg.write_quorum, cfg.read_quorum);
   impl->thread = std::thread([raw] { raw->loop.run(); });
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
@@ -366,15 +540,10 @@ Status Node::leave() {
   }
   auto done = impl_->left.get_future();
   Impl* raw = impl_.get();
-  raw->loop.post([raw] {
-    const TimePoint now = core_now();
-    raw->swim->leave(now);
-    raw->swim_touched = true;
-    raw->leaving = true;
-    raw->leave_deadline = now + raw->config.leave_timeout;
-  });
-  const bool finished = done.wait_for(impl_->config.leave_timeout + std::chrono::seconds(2)) ==
-                        std::future_status::ready;
+  raw->loop.post([raw] { raw->start_leave(); });
+  const auto limit =
+      impl_->config.handoff_timeout + impl_->config.leave_timeout + std::chrono::seconds(2);
+  const bool finished = done.wait_for(limit) == std::future_status::ready;
   stop();
   if (!finished) return make_error(StatusCode::timeout, "leave did not complete in time");
   return Status::Ok();
@@ -400,6 +569,7 @@ const std::string& Node::name() const { return impl_->name; }
 const std::string& Node::gossip_addr() const { return impl_->advertise; }
 const std::string& Node::http_addr() const { return impl_->http_bound; }
 const std::string& Node::client_addr() const { return impl_->client_bound; }
+const std::string& Node::data_addr() const { return impl_->data_advertised; }
 
 std::vector<gossip::Member> Node::members() const {
   std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);

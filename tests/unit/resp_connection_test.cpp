@@ -390,12 +390,12 @@ TEST_CASE("the forwarder takes over keyed commands and their replies stay in ord
   std::vector<Forwarded> sent;
   h.server.set_forwarder(
       [&](apiary::resp::CommandContext& ctx,
-          const apiary::resp::CommandSpec&) -> std::optional<apiary::resp::PendingToken> {
+          const apiary::resp::CommandSpec&) -> std::optional<apiary::resp::Outcome> {
         if (ctx.argv[1].rfind("remote:", 0) != 0) return std::nullopt;
         Forwarded f{&ctx.client, ctx.client.next_token(), {}};
         for (auto a : ctx.argv) f.argv.emplace_back(a);
         sent.push_back(f);
-        return f.token;
+        return apiary::resp::Outcome::pending(f.token);
       });
   CHECK(h.raw("SET local 1\r\nGET remote:a\r\nGET local\r\nPING\r\n") == "+OK\r\n");
   REQUIRE(sent.size() == 1);

@@ -2,9 +2,10 @@
 //
 // Node::start() binds the sockets, starts the loop thread and begins joining through the
 // seeds; it returns once the sockets are bound (joining continues in the background).
-// leave() announces a graceful departure to the cluster, waits until it has gone out (or
-// the leave timeout passes) and stops the loop; the destructor does the same if leave()
-// was not called.
+// leave() hands every partition this node holds to the remaining owners (at most
+// NodeConfig::handoff_timeout), announces the departure to the cluster, waits until it has
+// gone out (or the leave timeout passes) and stops the loop; the destructor does the same if
+// leave() was not called.
 //
 // Thread safety: every public method may be called from any thread. members() returns a
 // snapshot that the loop refreshes after each membership change.
@@ -38,6 +39,7 @@ class Node {
   const std::string& gossip_addr() const;  // advertised host:port
   const std::string& http_addr() const;    // bound host:port, "" when off
   const std::string& client_addr() const;  // bound RESP host:port, "" when off
+  const std::string& data_addr() const;    // advertised node-to-node data host:port
 
   std::vector<gossip::Member> members() const;
   gossip::SwimStats gossip_stats() const;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apiary/gossip/swim_config.hpp"
+#include "apiary/replication/replication_config.hpp"
 
 namespace apiary {
 
@@ -26,6 +27,10 @@ struct NodeConfig {
   std::vector<std::string> seeds;
   // HTTP admin endpoint ("host:port"); empty turns it off.
   std::string http_addr;
+  // Node-to-node data channel ("host:port"; port 0 picks a free port). Empty: the gossip
+  // bind host with a free port. Other members learn it from the gossip metadata, with the
+  // advertised host.
+  std::string data_addr;
   // Redis protocol endpoint ("ipv4:port"; port 0 picks a free port); empty turns it off.
   std::string client_addr;
   // Memory limit for stored data in bytes (0 = none) and what to do when it is reached
@@ -39,11 +44,23 @@ struct NodeConfig {
   // factor N, capped at the number of live members).
   std::uint32_t partition_count = 1024;
   std::uint32_t replicas = 3;
+  // Quorums: W replicas (the coordinator's own write included) acknowledge a write before
+  // the client gets its reply; R replicas answer a read. Both at most `replicas`.
+  std::uint32_t write_quorum = 2;
+  std::uint32_t read_quorum = 1;
+  // A failed member keeps its partitions this long (its writes go to stand-ins with hints);
+  // then the others take them over and re-replicate its data.
+  std::chrono::milliseconds dead_grace{10000};
+  // Replication tunables (timeouts, hints, anti-entropy, handoff batches). cluster_name,
+  // partition_count, replicas and the quorums above override the fields of the same meaning.
+  replication::ReplicationConfig replication;
   // Free-form labels published to other members.
   std::map<std::string, std::string> tags;
   // Membership protocol tunables (cluster_name above overrides swim.cluster_name).
   gossip::SwimConfig swim;
-  // How long a graceful leave may take before the node stops anyway.
+  // A graceful leave first hands every partition to its new owners (at most
+  // handoff_timeout), then announces the departure (at most leave_timeout).
+  std::chrono::milliseconds handoff_timeout{120000};
   std::chrono::milliseconds leave_timeout{5000};
 };
 

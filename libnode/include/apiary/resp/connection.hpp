@@ -26,6 +26,9 @@ class Server;
 struct CommandSpec;
 
 using ClientId = std::uint64_t;
+// A connection constructed with this id is not registered with the server (no CLIENT LIST
+// entry, no maxclients slot): the cluster layer runs commands for other nodes through one.
+inline constexpr ClientId kInternalClient = 0;
 
 struct ClientAddress {
   std::string peer = "?:0";  // "127.0.0.1:52506", as CLIENT LIST shows it
@@ -37,7 +40,7 @@ enum class ReplyMode : unsigned char { on, off, skip_next, skip_this };
 
 class Connection {
  public:
-  // Use Server::connect().
+  // Use Server::connect() (or id kInternalClient for an unregistered internal client).
   Connection(Server& server, ClientId id, ClientAddress address, TimePoint now);
   ~Connection();
   Connection(const Connection&) = delete;

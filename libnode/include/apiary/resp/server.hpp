@@ -90,11 +90,13 @@ class Server {
   void mark_closing(ClientId id) { closing_.push_back(id); }
 
   // Forwarding hook for the cluster layer. Called before every command that has key
-  // arguments (CommandSpec::has_keys) would run here. Returning a token takes the command
-  // over: the caller sends it to the owner node (copying argv, which is only valid during the
-  // call) and later delivers the owner's RESP reply with Connection::complete(token, ...).
-  // Returning nullopt runs the command locally. Unset: everything runs locally.
-  using Forwarder = std::function<std::optional<PendingToken>(CommandContext&, const CommandSpec&)>;
+  // arguments (CommandSpec::has_keys) would run here, with the command already checked for
+  // arity. Returning nullopt runs the command locally as usual. Returning an Outcome takes the
+  // command over: Outcome::done() when the hook wrote the reply into ctx.reply itself (it ran
+  // the command, or refused it), Outcome::pending(token) when the reply comes later through
+  // Connection::complete(token, ...) (argv is only valid during the call: copy it).
+  // Unset: everything runs locally.
+  using Forwarder = std::function<std::optional<Outcome>(CommandContext&, const CommandSpec&)>;
   void set_forwarder(Forwarder forwarder) { forwarder_ = std::move(forwarder); }
   const Forwarder& forwarder() const { return forwarder_; }
 

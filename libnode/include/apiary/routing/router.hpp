@@ -1,0 +1,95 @@
+// Router: makes the cluster answer like one Redis server. It sits between the RESP layer
+// (resp::Server) and the replication core (replication::Replicator) of one node:
+//
+//  - A command whose keys this node owns runs here. A read runs at once when the local copy
+//    answers it (Replicator::read_is_local), otherwise after a quorum read merged the other
+//    replicas' versions into the local store. A write runs at once against the local store
+//    (the coordinator advances its dot) and its reply is held until the write quorum
+//    acknowledged every key it touched; a quorum that is not reached answers an error
+//    (NOREPLICAS), as does a write the store refused (the refusal itself is the reply).
+//  - A command whose keys one other node owns is forwarded whole to that owner over the data
+//    channel and its reply relayed; forwarded commands run here through the same path.
+//  - A multi-key command whose keys several nodes own (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH)
+//    is split into one sub-command per owner, sent in parallel, and the replies are merged in
+//    the order of the keys. Other multi-key commands (RENAME, COPY, MSETNX) spanning owners
+//    answer CROSSSLOT, as Redis Cluster does. Clients never see a redirect.
+//
+// Sans-IO: the Router reads no clock of its own (the driver's `Clock` supplies time for
+// commands forwarded from peers), owns no socket or thread. The driver hands it every
+// Replicator completion (on_completion) and drains take_replies() after each batch, giving
+// each reply to the client's connection (Connection::complete) and flushing it. Replies are
+// never delivered from inside the forwarder hook, so a connection is always waiting when its
+// reply arrives.
+// Thread safety: none; one per node, on the node's event-loop thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apiary/base/time.hpp"
+#include "apiary/resp/connection.hpp"
+
+namespace apiary::resp {
+class Server;
+}
+namespace apiary::replication {
+class Replicator;
+struct Completion;
+}  // namespace apiary::replication
+
+namespace apiary::routing {
+
+struct RouterConfig {
+  std::uint32_t write_quorum = 0;  // W per client write; 0 = the Replicator's configured W
+  std::uint32_t read_quorum = 0;   // R per client read; 0 = the Replicator's configured R
+};
+
+struct RouterStats {
+  std::uint64_t local = 0;             // commands run here as an owner (clients and peers)
+  std::uint64_t forwarded = 0;         // sent whole to another owner
+  std::uint64_t fanned_out = 0;        // split across owners
+  std::uint64_t run_for_peers = 0;     // forwarded here by another node
+  std::uint64_t quorum_reads = 0;      // reads that waited for other replicas
+  std::uint64_t write_failures = 0;    // writes answered NOREPLICAS
+  std::uint64_t forward_failures = 0;  // forwards answered CLUSTERDOWN
+  std::uint64_t cross_slot = 0;        // multi-key commands refused
+};
+
+// A reply for a client whose command went pending.
+struct ClientReply {
+  resp::ClientId client = 0;
+  resp::PendingToken token;
+  std::string bytes;
+};
+
+class Router {
+ public:
+  using Clock = std::function<std::pair<TimePoint, WallTime>()>;
+
+  // Installs itself as `server`'s forwarder and `replicator`'s executor; both must outlive
+  // the Router (whose destructor uninstalls the hooks).
+  Router(resp::Server& server, replication::Replicator& replicator, RouterConfig config,
+         Clock clock);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Every completion the Replicator produces, in order.
+  void on_completion(const replication::Completion& completion, TimePoint now, WallTime wall);
+  // Replies that became ready since the last call.
+  std::vector<ClientReply> take_replies();
+
+  std::size_t pending() const;  // operations waiting for the cluster
+  const RouterStats& stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace apiary::routing

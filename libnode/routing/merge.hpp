@@ -1,0 +1,46 @@
+// Internal to the router: splitting a multi-key command by owner and merging the partial
+// replies back into the reply one server would have given. Pure functions.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/resp/command_table.hpp"
+
+namespace apiary::routing {
+
+// How the partial replies of a split command combine.
+enum class Merge : unsigned char {
+  none,   // the command cannot be split (RENAME, COPY, MSETNX, ...)
+  array,  // MGET: one element per key, reassembled in key order
+  sum,    // DEL, UNLINK, EXISTS, TOUCH: integers added
+  ok,     // MSET: +OK when every part said +OK
+};
+Merge merge_kind(const resp::CommandSpec& spec);
+
+// Indices into argv of the command's keys (first_key/last_key/key_step as Redis defines
+// them; a negative last_key counts from the end).
+std::vector<std::size_t> key_indices(const resp::CommandSpec& spec, std::size_t argc);
+
+// The sub-command with only the keys at `keys` (indices from key_indices()), each followed by
+// the key_step-1 arguments that belong to it (MSET's values).
+std::vector<std::string> sub_command(std::span<const std::string_view> argv,
+                                     const resp::CommandSpec& spec,
+                                     std::span<const std::size_t> keys);
+
+// Combines the replies of the parts. `positions[i]` lists, for part i, the positions (0-based
+// among the command's keys) its reply elements belong to. An error in any part is the reply;
+// a part whose reply does not have the expected shape gives an error too.
+std::string merge_replies(Merge merge, std::span<const std::string> replies,
+                          std::span<const std::vector<std::size_t>> positions,
+                          std::size_t key_count);
+
+// The byte length of the one RESP value at the front of `bytes`, or nullopt when it is not a
+// complete value. Nested aggregates are followed (depth-limited).
+std::optional<std::size_t> value_length(std::string_view bytes, int depth = 0);
+
+}  // namespace apiary::routing

@@ -1,0 +1,391 @@
+#include "apiary/routing/router.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "apiary/replication/replicator.hpp"
+#include "apiary/resp/command_table.hpp"
+#include "apiary/resp/server.hpp"
+#include "merge.hpp"
+
+namespace apiary::routing {
+
+namespace {
+
+std::string error_reply(std::string_view message) {
+  std::string out = "-";
+  out.append(message);
+  out.append("\r\n");
+  return out;
+}
+
+std::vector<std::string_view> views(const std::vector<std::string>& argv) {
+  return {argv.begin(), argv.end()};
+}
+
+}  // namespace
+
+// Where the reply of an operation goes.
+struct Sink {
+  enum class Kind : unsigned char { client, peer, part } kind = Kind::client;
+  resp::ClientId client = 0;     // client
+  resp::PendingToken token;      // client
+  std::uint64_t peer_token = 0;  // peer: Replicator::reply_forwarded
+  std::uint64_t fanout = 0;      // part
+  std::size_t part = 0;          // part
+};
+
+// A command this node runs as an owner, waiting for quorum reads (before running) or quorum
+// writes (after running).
+struct Job {
+  std::vector<std::string> argv;
+  const resp::CommandSpec* spec = nullptr;
+  int protocol = 2;
+  Sink sink;
+  bool write = false;
+  std::uint32_t outstanding = 0;
+  std::string reply;  // write: the local reply, released once the quorum is reached
+  Status failure;     // first operation that failed
+  std::uint32_t fewest_replicas = 0;
+};
+
+// A multi-key command split across owners.
+struct Fanout {
+  resp::ClientId client = 0;
+  resp::PendingToken token;
+  Merge merge = Merge::none;
+  std::size_t key_count = 0;
+  std::vector<std::vector<std::size_t>> positions;
+  std::vector<std::string> replies;
+  std::size_t outstanding = 0;
+};
+
+// What a Replicator completion id stands for.
+struct Waiter {
+  bool forward = false;  // a forward (reply relayed to `sink`) or a job's read/write
+  std::uint64_t job = 0;
+  Sink sink;
+};
+
+struct Router::Impl {
+  resp::Server& server;
+  replication::Replicator& replicator;
+  RouterConfig config;
+  Clock clock;
+  resp::Connection internal;  // runs commands for peers and fan-out parts
+  RouterStats stats;
+  std::uint64_t next_id = 1;
+  std::map<std::uint64_t, Waiter> waiters;
+  std::map<std::uint64_t, Job> jobs;
+  std::map<std::uint64_t, Fanout> fanouts;
+  std::vector<ClientReply> ready;
+
+  Impl(resp::Server& s, replication::Replicator& r, RouterConfig c, Clock k)
+      : server(s),
+        replicator(r),
+        config(c),
+        clock(std::move(k)),
+        internal(s, resp::kInternalClient, resp::ClientAddress{"cluster:0", "cluster:0", -1},
+                 TimePoint{}) {}
+
+  bool read_is_local(std::string_view key) const {
+    return config.read_quorum <= 1 && replicator.owns(key);  // SHIM until read_is_local lands
+  }
+
+  // Runs the command against the local store and returns its reply.
+  std::string execute(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                      int protocol, resp::Connection& conn, TimePoint now, WallTime wall) {
+    std::string out;
+    resp::ReplyWriter writer(out, protocol);
+    resp::CommandContext ctx{server, conn, writer, argv, now, wall};
+    spec.handler(ctx);  // keyed commands always reply at once
+    return out;
+  }
+
+  resp::Connection* connection_for(const Sink& sink) {
+    if (sink.kind != Sink::Kind::client) return &internal;
+    return server.find_client(sink.client);
+  }
+
+  // Runs a command whose keys this node owns (or was asked to run by a peer). Returns the
+  // reply when it is known now; otherwise the reply goes to `sink` later.
+  std::optional<std::string> run_owned(const resp::CommandSpec& spec,
+                                       std::span<const std::string_view> argv, int protocol,
+                                       resp::Connection& conn, const Sink& sink, TimePoint now,
+                                       WallTime wall) {
+    ++stats.local;
+    const auto keys = key_indices(spec, argv.size());
+    const bool write = (spec.flags & resp::kWrite) != 0;
+    if (!write) {
+      std::vector<std::string_view> remote;
+      for (std::size_t k : keys) {
+        if (!read_is_local(argv[k])) remote.push_back(argv[k]);
+      }
+      if (remote.empty()) return execute(spec, argv, protocol, conn, now, wall);
+      ++stats.quorum_reads;
+      const std::uint64_t job_id = start_job(spec, argv, protocol, sink, false, remote.size());
+      for (auto key : remote) {
+        replicator.read(now, wall, key, config.read_quorum, waiter_for(job_id));
+      }
+      return std::nullopt;
+    }
+    std::string reply = execute(spec, argv, protocol, conn, now, wall);
+    if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
+    std::vector<std::string_view> touched;
+    for (std::size_t k : keys) {
+      if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {
+        touched.push_back(argv[k]);
+      }
+    }
+    const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
+    jobs.at(job_id).reply = std::move(reply);
+    for (auto key : touched) {
+      replicator.replicate(now, wall, key, config.write_quorum, waiter_for(job_id));
+    }
+    return std::nullopt;
+  }
+
+  std::uint64_t start_job(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                          int protocol, const Sink& sink, bool write, std::size_t outstanding) {
+    const std::uint64_t id = next_id++;
+    Job& job = jobs[id];
+    job.argv.assign(argv.begin(), argv.end());
+    job.spec = &spec;
+    job.protocol = protocol;
+    job.sink = sink;
+    job.write = write;
+    job.outstanding = static_cast<std::uint32_t>(outstanding);
+    return id;
+  }
+
+  std::uint64_t waiter_for(std::uint64_t job_id) {
+    const std::uint64_t id = next_id++;
+    waiters[id] = Waiter{false, job_id, {}};
+    return id;
+  }
+
+  void forward(std::string_view key, std::span<const std::string_view> argv, int protocol,
+               const Sink& sink, TimePoint now) {
+    const std::uint64_t id = next_id++;
+    waiters[id] = Waiter{true, 0, sink};
+    replicator.forward(now, key, argv, protocol, id);
+  }
+
+  void finish(const Sink& sink, std::string reply, TimePoint now) {
+    switch (sink.kind) {
+      case Sink::Kind::client:
+        ready.push_back(ClientReply{sink.client, sink.token, std::move(reply)});
+        return;
+      case Sink::Kind::peer:
+        replicator.reply_forwarded(now, sink.peer_token, reply);
+        return;
+      case Sink::Kind::part: {
+        auto it = fanouts.find(sink.fanout);
+        if (it == fanouts.end()) return;
+        Fanout& f = it->second;
+        f.replies[sink.part] = std::move(reply);
+        if (--f.outstanding > 0) return;
+        ready.push_back(ClientReply{f.client, f.token,
+                                    merge_replies(f.merge, f.replies, f.positions, f.key_count)});
+        fanouts.erase(it);
+        return;
+      }
+    }
+  }
+
+  void job_step(std::uint64_t job_id, const replication::Completion& c, TimePoint now,
+                WallTime wall) {
+    auto it = jobs.find(job_id);
+    if (it == jobs.end()) return;
+    Job& job = it->second;
+    if (!c.status.ok() && job.failure.ok()) {
+      job.failure = c.status;
+      job.fewest_replicas = c.replicas;
+    }
+    if (--job.outstanding > 0) return;
+    std::string reply;
+    if (job.write) {
+      if (job.failure.ok()) {
+        reply = std::move(job.reply);
+      } else {
+        ++stats.write_failures;
+        reply = error_reply(
+            "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
+            " acknowledged (" + job.failure.message() + "); the write may still be applied");
+      }
+    } else if (!job.failure.ok() && config_read_quorum() > 1) {
+      reply = error_reply("NOREPLICAS Not enough replicas answered the read: " +
+                          std::to_string(job.fewest_replicas) + " (" + job.failure.message() + ")");
+    } else {
+      resp::Connection* conn = connection_for(job.sink);
+      if (conn == nullptr) {  // the client went away meanwhile
+        jobs.erase(it);
+        return;
+      }
+      const auto argv = views(job.argv);
+      reply = execute(*job.spec, argv, job.protocol, *conn, now, wall);
+    }
+    const Sink sink = job.sink;
+    jobs.erase(it);
+    finish(sink, std::move(reply), now);
+  }
+
+  std::uint32_t config_read_quorum() const { return config.read_quorum; }
+
+  // The owner each key goes to: "" for this node, else the first live owner; nullopt when no
+  // live node owns the key's partition.
+  std::optional<std::string> target_of(std::string_view key) const {
+    if (replicator.owns(key)) return std::string();
+    auto owners = replicator.live_owners(key);
+    if (owners.empty()) return std::nullopt;
+    return owners.front();
+  }
+
+  std::optional<resp::Outcome> on_command(resp::CommandContext& ctx, const resp::CommandSpec& spec);
+  std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
+};
+
+std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
+                                                      const resp::CommandSpec& spec) {
+  const auto keys = key_indices(spec, ctx.argv.size());
+  if (keys.empty()) return std::nullopt;
+  std::vector<std::string> targets;
+  targets.reserve(keys.size());
+  for (std::size_t k : keys) {
+    auto t = target_of(ctx.argv[k]);
+    if (!t) {
+      ctx.reply.error("-CLUSTERDOWN no live node owns the partition of key '" +
+                      std::string(ctx.argv[k].substr(0, 128)) + "'");
+      return resp::Outcome::done();
+    }
+    targets.push_back(std::move(*t));
+  }
+  const int protocol = ctx.reply.protocol();
+  const bool one_target = std::all_of(targets.begin(), targets.end(),
+                                      [&](const std::string& t) { return t == targets.front(); });
+  if (one_target && targets.front().empty()) {
+    const resp::PendingToken token = ctx.client.next_token();
+    Sink sink;
+    sink.client = ctx.client.id();
+    sink.token = token;
+    auto reply = run_owned(spec, ctx.argv, protocol, ctx.client, sink, ctx.now, ctx.wall);
+    if (!reply) return resp::Outcome::pending(token);
+    ctx.reply.raw(*reply);
+    return resp::Outcome::done();
+  }
+  const resp::PendingToken token = ctx.client.next_token();
+  if (one_target) {
+    ++stats.forwarded;
+    Sink sink;
+    sink.client = ctx.client.id();
+    sink.token = token;
+    forward(ctx.argv[keys.front()], ctx.argv, protocol, sink, ctx.now);
+    return resp::Outcome::pending(token);
+  }
+  const Merge merge = merge_kind(spec);
+  if (merge == Merge::none) {
+    ++stats.cross_slot;
+    ctx.reply.error("-CROSSSLOT Keys in request don't hash to the same slot");
+    return resp::Outcome::done();
+  }
+  ++stats.fanned_out;
+  // One part per target, in target order (this node first), keys in command order.
+  std::map<std::string, std::vector<std::size_t>> by_target;
+  for (std::size_t i = 0; i < keys.size(); ++i) by_target[targets[i]].push_back(i);
+  const std::uint64_t fanout_id = next_id++;
+  Fanout& f = fanouts[fanout_id];
+  f.client = ctx.client.id();
+  f.token = token;
+  f.merge = merge;
+  f.key_count = keys.size();
+  f.replies.resize(by_target.size());
+  f.outstanding = by_target.size();
+  std::size_t part = 0;
+  for (const auto& [target, positions] : by_target) {
+    f.positions.push_back(positions);
+    std::vector<std::size_t> arg_indices;
+    for (std::size_t pos : positions) arg_indices.push_back(keys[pos]);
+    const auto sub = sub_command(ctx.argv, spec, arg_indices);
+    const auto sub_argv = views(sub);
+    Sink sink;
+    sink.kind = Sink::Kind::part;
+    sink.fanout = fanout_id;
+    sink.part = part++;
+    if (target.empty()) {
+      auto reply = run_owned(spec, sub_argv, protocol, internal, sink, ctx.now, ctx.wall);
+      if (reply) finish(sink, std::move(*reply), ctx.now);
+    } else {
+      forward(sub_argv[1], sub_argv, protocol, sink, ctx.now);
+    }
+  }
+  return resp::Outcome::pending(token);
+}
+
+std::optional<std::string> Router::Impl::on_peer_command(const replication::ForwardedCommand& cmd) {
+  ++stats.run_for_peers;
+  if (cmd.argv.empty()) return error_reply("ERR empty command");
+  const resp::CommandSpec* spec = server.commands().find(cmd.argv[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && cmd.argv.size() >= 2) {
+    spec = resp::CommandTable::find_subcommand(*spec, cmd.argv[1]);
+  }
+  const auto argc = static_cast<std::int64_t>(cmd.argv.size());
+  if (spec == nullptr || (spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    return error_reply("ERR the owner cannot run '" + cmd.argv[0].substr(0, 64) + "'");
+  }
+  const auto [now, wall] = clock();
+  const auto argv = views(cmd.argv);
+  // Run here even if this node's view disagrees about ownership: the sender chose it as an
+  // owner, and bouncing the command on would risk a loop while views converge.
+  Sink sink;
+  sink.kind = Sink::Kind::peer;
+  sink.peer_token = cmd.token;
+  return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall);
+}
+
+Router::Router(resp::Server& server, replication::Replicator& replicator, RouterConfig config,
+               Clock clock)
+    : impl_(std::make_unique<Impl>(server, replicator, config, std::move(clock))) {
+  Impl* impl = impl_.get();
+  server.set_forwarder([impl](resp::CommandContext& ctx, const resp::CommandSpec& spec) {
+    return impl->on_command(ctx, spec);
+  });
+  replicator.set_executor(
+      [impl](const replication::ForwardedCommand& cmd) { return impl->on_peer_command(cmd); });
+}
+
+Router::~Router() {
+  impl_->server.set_forwarder(nullptr);
+  impl_->replicator.set_executor(nullptr);
+}
+
+void Router::on_completion(const replication::Completion& c, TimePoint now, WallTime wall) {
+  Impl& s = *impl_;
+  auto it = s.waiters.find(c.id);
+  if (it == s.waiters.end()) return;
+  const Waiter w = it->second;
+  s.waiters.erase(it);
+  if (!w.forward) {
+    s.job_step(w.job, c, now, wall);
+    return;
+  }
+  if (c.status.ok()) {
+    s.finish(w.sink, c.reply, now);
+    return;
+  }
+  ++s.stats.forward_failures;
+  s.finish(w.sink, error_reply("CLUSTERDOWN the key's owner did not answer: " + c.status.message()),
+           now);
+}
+
+std::vector<ClientReply> Router::take_replies() {
+  std::vector<ClientReply> out;
+  out.swap(impl_->ready);
+  return out;
+}
+
+std::size_t Router::pending() const { return impl_->waiters.size() + impl_->fanouts.size(); }
+
+const RouterStats& Router::stats() const { return impl_->stats; }
+
+}  // namespace apiary::routing
