@@ -10,18 +10,6 @@ using namespace apiary::test;
 
 namespace {
 
-// Runs a shell command, returns its stdout (stderr folded in) and exit status.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 std::string cli(const Daemon& d, const std::string& args) {
   return run("redis-cli -h 127.0.0.1 -p " + d.redis_port() + " " + args).second;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -175,6 +176,18 @@ inline std::map<std::string, std::string> member_states(const std::string& http_
     out[(*it)[1]] = (*it)[2];
   }
   return out;
+}
+
+// Runs a shell command; returns its exit status and its stdout with stderr folded in.
+inline std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
