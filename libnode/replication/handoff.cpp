@@ -1,7 +1,10 @@
 // Ownership handoff: on every view change, each partition this node holds but no longer owns
 // is streamed to its owners (then dropped), and a partition whose departed owner cannot
 // stream any more is copied to the newcomers by the first remaining owner. Batches are
-// bounded; one batch is in flight per target and is resent until acknowledged.
+// bounded; one batch is in flight per target and is resent until acknowledged. Every former
+// owner of a partition ends with a final batch to each new owner -- an empty "marker" when it
+// has nothing to send -- because the new owner reads from the former owners until then
+// (transition.cpp).
 #include <algorithm>
 #include <set>
 
@@ -36,22 +39,55 @@ void Replicator::State::note_replica_write(PartitionId p) {
   if (it != handoffs.end() && it->second.drop_after) it->second.touched = true;
 }
 
-void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, WallTime wall) {
+Batch Replicator::State::take_batch(std::map<std::uint64_t, Batch>::iterator it) {
+  auto busy = busy_targets.find(it->second.target);
+  if (busy != busy_targets.end() && busy->second == it->first) busy_targets.erase(busy);
+  if (it->second.marker) --markers_in_flight;
+  Batch b = std::move(it->second);
+  batches.erase(it);
+  return b;
+}
+
+void Replicator::State::send_marker(TimePoint now, const std::string& target, std::uint32_t pv) {
+  if (!given_view.is_live(target)) return;  // it does not wait for a member it sees down
+  const auto addr = given_view.addr_of(target);
+  if (!addr) return;
+  const std::uint64_t id = new_id();
+  Batch b;
+  b.target = target;
+  b.partition = pv;
+  b.final = true;
+  b.marker = true;
+  b.envelope = envelope(wire::MessageType::handoff_batch, encode_handoff_batch(id, pv, true, {}));
+  b.resend_at = now + config.handoff_retry;
+  ++stats.messages_sent;
+  stats.bytes_sent += b.envelope.size();
+  ++stats.handoff_markers_sent;
+  outbox.push_back(Outgoing{*addr, b.envelope});
+  ++markers_in_flight;
+  batches.emplace(id, std::move(b));
+}
+
+void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, bool had_view,
+                                     WallTime wall) {
   auto cancel = [&](std::uint32_t pv) {
     for (auto it = batches.begin(); it != batches.end();) {
-      if (it->second.partition == pv) {
-        busy_targets.erase(it->second.target);
-        it = batches.erase(it);
-      } else {
-        ++it;
-      }
+      auto next = std::next(it);
+      if (it->second.partition == pv && !it->second.marker) take_batch(it);
+      it = next;
     }
     handoffs.erase(pv);
   };
+  // A node's first view counts as coming from a view of itself alone: it held (nothing of)
+  // every partition, so the owners it sees get its final markers -- they cannot tell a
+  // first view from a join and wait for them.
+  const std::vector<std::string> alone{self()};
   for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
     const PartitionId p{pv};
     const auto owners = view.owners(p);
     const bool own_now = !leaving && contains(owners, self());
+    const bool was_owner = !had_view || before.owns(self(), p);
+    const auto old_owners = had_view ? before.owners(p) : alone;
     auto task = handoffs.find(pv);
     if (!own_now && task != handoffs.end() && !task->second.drop_after) {
       cancel(pv);  // a copy this node started while it still owned the partition
@@ -75,17 +111,19 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
         }
         if (valid) continue;
       } else {
-        if (!holds_data(store, p, wall)) continue;
-        if (had_view && before.owns(self(), p)) {
+        std::vector<std::string> newcomers;
+        if (was_owner) {
           // The owners that were owners with us have the data already (anti-entropy covers
           // what they missed); only newcomers need the stream.
-          const auto old_owners = before.owners(p);
-          std::vector<std::string> newcomers;
           for (const auto& t : targets) {
             if (!contains(old_owners, t)) newcomers.push_back(t);
           }
-          if (!newcomers.empty()) targets = std::move(newcomers);
         }
+        if (!holds_data(store, p, wall)) {
+          for (const auto& t : newcomers) send_marker(now, t, pv);
+          continue;
+        }
+        if (!newcomers.empty()) targets = std::move(newcomers);
       }
       if (task != handoffs.end()) cancel(pv);
       HandoffTask fresh;
@@ -104,9 +142,7 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
       }
       if (targets.empty()) cancel(pv);
     }
-    if (!had_view) continue;
-    const auto old_owners = before.owners(p);
-    if (!contains(old_owners, self())) continue;
+    if (!was_owner) continue;
     std::vector<std::string> newcomers;
     for (const auto& o : owners) {
       if (o != self() && !contains(old_owners, o)) newcomers.push_back(o);
@@ -123,7 +159,13 @@ void Replicator::State::plan_handoff(const ClusterView& before, bool had_view, W
         first_remaining = &o;
       }
     }
-    if (departed_streams || first_remaining == nullptr || *first_remaining != self()) continue;
+    const bool copies = !departed_streams && first_remaining != nullptr &&
+                        *first_remaining == self() && holds_data(store, p, wall);
+    if (!copies) {
+      // The others' final word to the newcomers: nothing from here.
+      for (const auto& n : newcomers) send_marker(now, n, pv);
+      continue;
+    }
     HandoffTask& copy = handoffs[pv];
     for (auto& n : newcomers) copy.targets.try_emplace(std::move(n));
   }
@@ -165,13 +207,13 @@ void Replicator::State::pump_handoff(TimePoint now, WallTime wall) {
     }
     if (progress == nullptr) continue;
     handoff_rr[target] = best + 1;
-    send_batch(now, wall, target, *addr, pv, *progress);
+    send_batch(now, wall, target, *addr, pv, *progress, handoffs[pv].touched);
   }
 }
 
 void Replicator::State::send_batch(TimePoint now, WallTime wall, const std::string& target,
                                    const std::string& addr, std::uint32_t pv,
-                                   const HandoffTarget& progress) {
+                                   const HandoffTarget& progress, bool more_passes) {
   store::ScanCursor cursor = progress.cursor;
   std::vector<store::VersionedEntry> entries;
   std::size_t bytes = 0;
@@ -190,8 +232,10 @@ void Replicator::State::send_batch(TimePoint now, WallTime wall, const std::stri
   b.partition = pv;
   b.final = cursor.done();
   b.next_cursor = cursor;
-  b.envelope =
-      envelope(wire::MessageType::handoff_batch, encode_handoff_batch(id, pv, b.final, entries));
+  // The receiver stops reading from this node on a final batch; a pass that will repeat (a
+  // replica write arrived meanwhile) is not the final word yet.
+  b.envelope = envelope(wire::MessageType::handoff_batch,
+                        encode_handoff_batch(id, pv, b.final && !more_passes, entries));
   b.resend_at = now + config.handoff_retry;
   ++stats.messages_sent;
   stats.bytes_sent += b.envelope.size();
@@ -213,8 +257,9 @@ void Replicator::State::resend_batches(TimePoint now) {
     const auto addr = given_view.addr_of(b.target);
     if (!addr || !given_view.is_live(b.target)) {
       // Resume from the acknowledged cursor once the target is back.
-      busy_targets.erase(b.target);
-      it = batches.erase(it);
+      auto next = std::next(it);
+      take_batch(it);
+      it = next;
       continue;
     }
     ++stats.messages_sent;
@@ -232,8 +277,8 @@ TimePoint Replicator::State::next_batch_deadline() const {
   return t;
 }
 
-void Replicator::State::on_handoff_batch(WallTime wall, const Message& m,
-                                         std::string_view reply_to) {
+void Replicator::State::on_handoff_batch(TimePoint now, WallTime wall, const Message& m,
+                                         std::string_view from, std::string_view reply_to) {
   const PartitionId p{m.partition};
   StatusCode code = StatusCode::ok;
   for (const auto& e : m.entries) {
@@ -249,6 +294,7 @@ void Replicator::State::on_handoff_batch(WallTime wall, const Message& m,
   }
   stats.handoff_entries_received += m.entries.size();
   if (!m.entries.empty()) note_replica_write(p);
+  if (code != StatusCode::malformed) note_handoff_batch(now, m.partition, from, m.final);
   send_addr(std::string(reply_to), wire::MessageType::handoff_ack,
             encode_handoff_ack(m.id, m.partition, code));
 }
@@ -266,9 +312,8 @@ void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Messa
     it->second.resend_at = now + config.handoff_retry;
     return;
   }
-  Batch b = std::move(it->second);
-  batches.erase(it);
-  busy_targets.erase(b.target);
+  const Batch b = take_batch(it);
+  if (b.marker) return;
   auto task = handoffs.find(b.partition);
   if (task == handoffs.end()) return;
   auto target = task->second.targets.find(b.target);

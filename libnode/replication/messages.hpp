@@ -46,7 +46,7 @@ struct Message {
   std::vector<store::VersionedEntry> entries;
   std::vector<std::string> argv;
   std::string reply;
-  std::uint8_t protocol = 2;  // forward: RESP version the reply must use
+  std::uint8_t protocol = 2;           // forward: RESP version the reply must use
   std::vector<std::uint64_t> numbers;  // digest buckets, or differing bucket indices
 };
 

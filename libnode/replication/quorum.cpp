@@ -148,7 +148,24 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   }
   const PartitionId p = s.partition_of(key);
   const auto owners = s.view.owners(p);
-  op.needed = cap_quorum(read_quorum, s.config.read_quorum, owners.size()) - 1;
+  const std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  // Whom to ask besides the first R-1 other owners: during a transition the previous owners
+  // (one of them must answer); on a non-owner every live owner (its own copy does not count).
+  std::vector<std::string> extra;
+  op.self_counts = !s.leaving && s.view.owns(s.self(), p);
+  op.needed = quorum - 1;
+  if (op.self_counts) {
+    extra = s.transition_sources(p.value);
+    if (!extra.empty()) {
+      ++s.stats.handoff_reads;
+      ++op.needed;
+    }
+  } else {
+    for (const auto& owner : owners) {
+      if (owner != s.self() && s.view.is_live(owner)) extra.push_back(owner);
+    }
+    op.needed = quorum;
+  }
   if (op.needed == 0) {
     ++s.stats.reads_ok;
     s.complete(op, OperationKind::read, Status::Ok(), 1);
@@ -156,17 +173,22 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   }
   const std::uint64_t id = s.new_id();
   const auto payload = encode_read(id, key);
+  const std::size_t from_owners = op.self_counts ? quorum - 1 : 0;
   for (const auto& owner : owners) {
-    if (op.asked.size() == op.needed) break;
+    if (op.asked.size() == from_owners) break;
     if (owner == s.self() || !s.view.is_live(owner)) continue;
     if (s.send_to(owner, wire::MessageType::data_request, payload)) op.asked.push_back(owner);
+  }
+  for (const auto& member : extra) {
+    if (std::find(op.asked.begin(), op.asked.end(), member) != op.asked.end()) continue;
+    if (s.send_to(member, wire::MessageType::data_request, payload)) op.asked.push_back(member);
   }
   if (op.asked.size() < op.needed) {
     ++s.stats.reads_unavailable;
     op.completed = true;
     s.complete(op, OperationKind::read,
                make_error(StatusCode::unavailable, "not enough live replicas for the read quorum"),
-               1);
+               op.self_counts ? 1 : 0);
   }
   if (op.asked.empty()) return;
   s.timers.emplace(op.deadline, id);
@@ -205,23 +227,27 @@ void Replicator::State::on_read_response(WallTime wall, const Message& m, std::s
 void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_out) {
   Op& op = ops.at(id);
   const auto answers = static_cast<std::uint32_t>(op.versions.size());
+  const std::uint32_t replicas = answers + (op.self_counts ? 1 : 0);
   if (!op.completed) {
     op.completed = true;
     if (answers >= op.needed) {
       ++stats.reads_ok;
-      complete(op, OperationKind::read, Status::Ok(), answers + 1);
+      complete(op, OperationKind::read, Status::Ok(), replicas);
     } else {
       ++stats.read_timeouts;
       complete(op, OperationKind::read,
-               make_error(StatusCode::timeout, "read quorum not reached in time"), answers + 1);
+               make_error(StatusCode::timeout, "read quorum not reached in time"), replicas);
     }
   }
   (void)timed_out;
-  // Read repair: every replica that answered with less than the merged version gets it.
+  // Read repair: every owner that answered with less than the merged version gets it (a
+  // previous owner asked during a transition is handing the partition off: not repaired).
   const auto merged = store.export_entry(op.key, wall);
+  const PartitionId p = partition_of(op.key);
   if (merged) {
     const auto payload = encode_replicate(0, *merged, {});
     for (const auto& [name, version] : op.versions) {
+      if (!view.owns(name, p)) continue;
       if (version && data::compare(*version, merged->version) == data::Order::equal) continue;
       if (send_to(name, wire::MessageType::data_request, payload)) ++stats.read_repairs;
     }

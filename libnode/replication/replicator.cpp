@@ -115,7 +115,8 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   if (s.ae_next == kNever && s.config.anti_entropy_interval.count() > 0) {
     s.ae_next = now + s.config.anti_entropy_interval;
   }
-  s.plan_handoff(before, had_view, wall);
+  s.plan_transitions(now, before, had_view);
+  s.plan_handoff(now, before, had_view, wall);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);
 }
@@ -133,7 +134,9 @@ void Replicator::leave(TimePoint now, WallTime wall) {
 
 bool Replicator::leaving() const { return state_->leaving; }
 
-bool Replicator::handoff_pending() const { return !state_->handoffs.empty(); }
+bool Replicator::handoff_pending() const {
+  return !state_->handoffs.empty() || state_->markers_in_flight != 0;
+}
 
 void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
   State& s = *state_;
@@ -213,7 +216,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       break;
     }
     case MessageType::handoff_batch:
-      s.on_handoff_batch(wall, m, reply_to);
+      s.on_handoff_batch(now, wall, m, from, reply_to);
       break;
     case MessageType::handoff_ack:
       s.on_handoff_ack(now, wall, m, from);
@@ -250,6 +253,7 @@ void Replicator::handle_timeout(TimePoint now, WallTime wall) {
     s.hint_next = kNever;
     s.deliver_hints(now, wall);
   }
+  s.expire_sources(now);
   s.resend_batches(now);
   s.pump_handoff(now, wall);
 }
@@ -261,6 +265,7 @@ TimePoint Replicator::next_deadline() const {
   if (s.has_view) t = std::min(t, s.ae_next);
   t = std::min(t, s.hint_next);
   t = std::min(t, s.next_batch_deadline());
+  t = std::min(t, s.next_source_deadline());
   return t;
 }
 

@@ -31,6 +31,7 @@ struct Op {
   TimePoint deadline{};
   std::string key;
   std::uint32_t needed = 0;  // remote answers the client operation needs
+  bool self_counts = true;   // read: this node's copy is one of the R answers
   std::uint32_t acks = 0;
   bool completed = false;          // the client's completion has been emitted
   std::vector<std::string> asked;  // member names
@@ -59,9 +60,19 @@ struct Batch {
   std::string target;
   std::uint32_t partition = 0;
   bool final = false;
+  // An empty final batch outside any task: tells a new owner this node has nothing (more)
+  // for the partition. Not flow-controlled (tiny), resent until acknowledged.
+  bool marker = false;
   store::ScanCursor next_cursor;
   std::vector<std::uint8_t> envelope;  // resent unchanged until acknowledged
   TimePoint resend_at{};
+};
+
+// A partition this node gained: it waits for the previous owners' final handoff batches,
+// and reads ask those owners meanwhile (transition.cpp).
+struct Transition {
+  std::set<std::string> waiting;  // previous owners whose final batch has not arrived
+  std::set<std::string> done;     // previous owners whose final batch has
 };
 
 struct Hint {
@@ -108,6 +119,14 @@ struct Replicator::State {
   std::map<std::uint64_t, Batch> batches;             // by request id
   std::map<std::string, std::uint64_t> busy_targets;  // target -> batch in flight
   std::map<std::string, std::uint32_t> handoff_rr;    // target -> next partition to serve
+  std::size_t markers_in_flight = 0;
+
+  std::map<std::uint32_t, Transition> transitions;
+  // A source that sends no handoff batch until this time is no longer waited for.
+  std::map<std::string, TimePoint> source_deadline;
+  // Final batches received lately, (partition, sender) -> when: a final that arrives before
+  // this node's own view says it gained the partition still counts.
+  std::map<std::pair<std::uint32_t, std::string>, TimePoint> recent_finals;
 
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }
@@ -154,15 +173,27 @@ struct Replicator::State {
   void on_entries_request(WallTime wall, const Message& m, std::string_view reply_to);
 
   // --- handoff.cpp ---
-  void plan_handoff(const ClusterView& before, bool had_view, WallTime wall);
+  void plan_handoff(TimePoint now, const ClusterView& before, bool had_view, WallTime wall);
   void pump_handoff(TimePoint now, WallTime wall);
   void send_batch(TimePoint now, WallTime wall, const std::string& target, const std::string& addr,
-                  std::uint32_t pv, const HandoffTarget& progress);
-  void on_handoff_batch(WallTime wall, const Message& m, std::string_view reply_to);
+                  std::uint32_t pv, const HandoffTarget& progress, bool more_passes);
+  void send_marker(TimePoint now, const std::string& target, std::uint32_t pv);
+  // Removes a batch (and its flow-control slot) and returns it.
+  Batch take_batch(std::map<std::uint64_t, Batch>::iterator it);
+  void on_handoff_batch(TimePoint now, WallTime wall, const Message& m, std::string_view from,
+                        std::string_view reply_to);
   void on_handoff_ack(TimePoint now, WallTime wall, const Message& m, std::string_view from);
   void resend_batches(TimePoint now);
   void note_replica_write(PartitionId p);
   TimePoint next_batch_deadline() const;
+
+  // --- transition.cpp ---
+  void plan_transitions(TimePoint now, const ClusterView& before, bool had_view);
+  void note_handoff_batch(TimePoint now, std::uint32_t pv, std::string_view from, bool final);
+  void expire_sources(TimePoint now);
+  TimePoint next_source_deadline() const;
+  // The previous owners a read of partition `pv` must also ask (empty: none).
+  std::vector<std::string> transition_sources(std::uint32_t pv) const;
 };
 
 }  // namespace apiary::replication

@@ -188,3 +188,159 @@ TEST_CASE("replica writes that reach an old owner during handoff are handed over
     }
   }
 }
+
+// ---- Reads during handoff --------------------------------------------------------------
+
+namespace {
+
+// What a driver does for GET on a node that owns the key: the local copy when it alone
+// answers, else a quorum read first and then the local copy.
+std::optional<std::string> driver_read(ReplCluster& c, std::size_t node, const std::string& key) {
+  if (!c.rep(node).read_is_local(key, 0)) {
+    const auto done = c.wait(node, c.read(node, key));
+    REQUIRE(done.has_value());
+    if (!done->status.ok()) return std::nullopt;
+  }
+  return c.value(node, key);
+}
+
+bool settled(ReplCluster& c) {
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (c.rep(i).handoff_pending() || c.rep(i).partitions_in_transition() != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a new owner finds every key before any handoff batch reached it",
+          "[replication][handoff][reads]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 10s));
+  const int keys = 300;
+  write_keys(c, keys);
+  c.run_for(100ms);
+
+  // Only the newcomer knows about the join so far: nobody streams anything to it yet.
+  const std::size_t newcomer = c.add_node();
+  c.rep(newcomer).set_view(c.now(), c.wall(), c.view_for(newcomer, c.all()));
+  REQUIRE(c.rep(newcomer).partitions_in_transition() > 0);
+  int owned = 0;
+  int found = 0;
+  for (int i = 0; i < keys; ++i) {
+    if (!c.rep(newcomer).owns(key_of(i))) continue;
+    ++owned;
+    CHECK_FALSE(c.rep(newcomer).read_is_local(key_of(i), 0));
+    if (driver_read(c, newcomer, key_of(i)) == value_of(i)) ++found;
+  }
+  REQUIRE(owned > 0);
+  CHECK(found == owned);
+  CHECK(c.rep(newcomer).stats().handoff_entries_received == 0);
+  CHECK(c.rep(newcomer).stats().handoff_reads >= static_cast<std::uint64_t>(owned));
+
+  // The others learn of the join and hand off; the transition ends with their final batches.
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 30s));
+  CHECK(c.rep(newcomer).stats().transitions_completed > 0);
+  CHECK(c.rep(newcomer).stats().transitions_abandoned == 0);
+  for (int i = 0; i < keys; ++i) {
+    if (!c.rep(newcomer).owns(key_of(i))) continue;
+    INFO(key_of(i));
+    CHECK(c.rep(newcomer).read_is_local(key_of(i), 0));
+    CHECK(c.value(newcomer, key_of(i)) == value_of(i));
+  }
+}
+
+TEST_CASE("reads at every node find every key at every step of a join",
+          "[replication][handoff][reads]") {
+  auto config = small_config();
+  config.replicas = 2;
+  config.handoff_batch_entries = 4;  // many batches: the handoff takes a while
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 10s));
+  const int keys = 200;
+  write_keys(c, keys);
+  c.run_for(100ms);
+
+  const std::size_t newcomer = c.add_node();
+  c.set_views(c.all());
+  int reads = 0;
+  int missing = 0;
+  int next = 0;
+  // Between network events, the next key (round-robin) is read at each of its new owners.
+  REQUIRE(c.run_until([&] { return settled(c); }, 60s,
+                      [&] {
+                        const int i = next++ % keys;
+                        const auto& view = c.rep(0).view();
+                        for (const auto& o : view.owners(c.rep(0).partition_of(key_of(i)))) {
+                          ++reads;
+                          if (driver_read(c, c.index_of(o), key_of(i)) != value_of(i)) ++missing;
+                        }
+                      }));
+  CHECK(reads > 0);
+  CHECK(missing == 0);
+  CHECK(c.rep(newcomer).stats().handoff_reads > 0);
+}
+
+TEST_CASE("a removed member's replacement reads from the remaining owners until its copy came",
+          "[replication][handoff][reads]") {
+  ReplCluster c(4, small_config());
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 10s));
+  const int keys = 200;
+  write_keys(c, keys);
+  c.run_for(100ms);
+  c.crash(3);
+  // Only n0 sees n3 leave the ring: it gains partitions and the others do not stream yet.
+  c.rep(0).set_view(c.now(), c.wall(), c.view_for(0, {0, 1, 2}));
+  int found = 0;
+  int owned = 0;
+  for (int i = 0; i < keys; ++i) {
+    if (!c.rep(0).owns(key_of(i))) continue;
+    ++owned;
+    if (driver_read(c, 0, key_of(i)) == value_of(i)) ++found;
+  }
+  CHECK(found == owned);
+  CHECK(c.rep(0).stats().handoff_reads > 0);
+}
+
+TEST_CASE("a transition ends when a previous owner stays silent", "[replication][handoff][reads]") {
+  auto config = small_config();
+  config.handoff_wait_timeout = 3s;
+  ReplCluster c(3, config);
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 10s));
+  const std::size_t newcomer = c.add_node();
+  // The old members never learn of the newcomer, so no final batch ever comes.
+  c.rep(newcomer).set_view(c.now(), c.wall(), c.view_for(newcomer, c.all()));
+  REQUIRE(c.rep(newcomer).partitions_in_transition() > 0);
+  c.run_for(2s);
+  CHECK(c.rep(newcomer).partitions_in_transition() > 0);
+  c.run_for(2s);
+  CHECK(c.rep(newcomer).partitions_in_transition() == 0);
+  CHECK(c.rep(newcomer).stats().transitions_abandoned > 0);
+  const std::string key = find_key(c.rep(newcomer).view(), [&](const std::vector<std::string>& o) {
+    return std::find(o.begin(), o.end(), c.node(newcomer).name) != o.end();
+  });
+  CHECK(c.rep(newcomer).read_is_local(key, 0));
+  CHECK_FALSE(c.rep(newcomer).read_is_local(key, 2));
+}
+
+TEST_CASE("a non-owner's read asks the owners", "[replication][reads]") {
+  ReplCluster c(4, small_config());
+  c.set_views(c.all());
+  REQUIRE(c.run_until([&] { return settled(c); }, 10s));
+  const auto& view = c.rep(0).view();
+  const std::string key = find_key(view, [](const std::vector<std::string>& o) {
+    return std::find(o.begin(), o.end(), "n3") == o.end();
+  });
+  const std::size_t owner = c.index_of(view.owners(c.rep(0).partition_of(key)).at(0));
+  REQUIRE(c.wait(owner, c.put(owner, key, "v"))->status.ok());
+  CHECK_FALSE(c.rep(3).read_is_local(key, 0));
+  const auto done = c.wait(3, c.read(3, key));
+  REQUIRE(done.has_value());
+  CHECK(done->status.ok());
+  CHECK(c.value(3, key) == std::optional<std::string>("v"));
+}

@@ -54,6 +54,10 @@ struct ReplicationConfig {
   std::size_t handoff_batch_entries = 256;        // entries per batch (one in flight per target)
   std::size_t handoff_batch_bytes = 256 * 1024;   // approximate encoded bytes per batch
   std::chrono::milliseconds handoff_retry{1000};  // resend an unacknowledged batch after this
+  // A node that gained a partition reads it from the previous owners too until each of them
+  // sent its final handoff batch; a previous owner that sent no batch at all for this long
+  // is no longer waited for (it may not know this node owns the partition now).
+  std::chrono::milliseconds handoff_wait_timeout{10000};
 
   // --- Decoding bounds ---
   std::size_t max_message_bytes = 8u << 20;  // whole envelope; larger messages are dropped

@@ -62,6 +62,13 @@ struct ReplicationStats {
   std::uint64_t handoff_entries_received = 0;
   std::uint64_t handoff_passes_repeated = 0;  // a replica write arrived during a pass
   std::uint64_t partitions_dropped = 0;
+  std::uint64_t handoff_markers_sent = 0;  // empty final batches (nothing to hand over)
+
+  // Reads during handoff (partitions this node gained and is still receiving).
+  std::uint64_t transitions_started = 0;
+  std::uint64_t transitions_completed = 0;  // every previous owner sent its final batch
+  std::uint64_t transitions_abandoned = 0;  // a previous owner went silent or away
+  std::uint64_t handoff_reads = 0;          // reads that also asked previous owners
 };
 
 }  // namespace apiary::replication

@@ -18,6 +18,11 @@
 //    latest when its timeout passes -- provided the driver keeps calling handle_timeout().
 //  - A partition this node no longer owns is dropped only after every new owner
 //    acknowledged the last batch of a pass during which no replica write reached it.
+//  - Reads during handoff: a node that gained a partition keeps asking the previous owners
+//    (read_is_local() is false) until each sent its final handoff batch -- every former
+//    owner sends one to every new owner, empty if it has nothing to hand over -- or went
+//    away, or stayed silent for handoff_wait_timeout. A key written before a join or leave
+//    is therefore not read as missing because of it.
 //  - Every decoder is bounded; malformed, foreign-cluster, unknown and unmatched messages are
 //    counted in stats() and dropped. Nothing here throws on hostile input.
 // Not thread-safe: one per node, driven by the node's event-loop thread, sharing the Store
@@ -97,8 +102,16 @@ class Replicator {
   // every answer into the local store, completes when R replicas (this one first) answered,
   // then repairs the asked replicas whose version was older or concurrent. The driver reads
   // the merged value from the local store after the completion.
+  // While the key's partition is in transition (this node gained it and a previous owner's
+  // handoff has not arrived yet) the previous owners are asked as well, and at least one of
+  // them must answer. On a node that does not own the key (a stale view, or leaving) the
+  // local copy does not count: the live owners are asked and R of them must answer.
   void read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
             std::uint64_t completion_id);
+  // True when this node owns `key` and its local copy alone answers a read of quorum R
+  // (R <= 1 and the key's partition is not waiting for a handoff into this node). When
+  // false, the driver calls read() and reads the local store after the completion.
+  bool read_is_local(std::string_view key, std::uint32_t read_quorum) const;
   // Sends `argv` to the first live owner of `key` other than this node; the completion
   // carries the owner's reply bytes. A timed-out attempt is retried once on the next live
   // owner, so a non-idempotent command may run twice when the first owner was merely slow.
@@ -112,7 +125,10 @@ class Replicator {
   // to the remaining owners. The driver may exit once handoff_pending() is false.
   void leave(TimePoint now, WallTime wall);
   bool leaving() const;
+  // True while this node still has partitions (or empty final batches) to hand over.
   bool handoff_pending() const;
+  // Partitions this node gained and still waits on a previous owner's handoff for.
+  std::size_t partitions_in_transition() const;
 
   void handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
   void handle_timeout(TimePoint now, WallTime wall);
