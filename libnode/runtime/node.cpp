@@ -336,6 +336,7 @@ struct Node::Impl {
     put("cluster_anti_entropy_rounds", r.anti_entropy_rounds);
     put("cluster_anti_entropy_keys_received", r.anti_entropy_keys_received);
     put("cluster_handoff_entries_sent", r.handoff_entries_sent);
+    put("cluster_handoff_bytes_sent", r.handoff_bytes_sent);
     put("cluster_handoff_entries_received", r.handoff_entries_received);
     put("cluster_partitions_dropped", r.partitions_dropped);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
