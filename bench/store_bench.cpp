@@ -5,6 +5,7 @@
 //   store_bench --benchmark_filter=Store          # throughput
 //   store_bench --memory-report [keys]           # bytes/key (used by store_memory_vs_redis.sh)
 //   store_bench --latency-report [keys]          # worst single put while growing to 2M keys
+//   store_bench --benchmark_filter=Skew          # insertion cost by key order (ratios vs random)
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <time.h>
@@ -14,11 +15,15 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "../libnode/store/table.hpp"
+#include "apiary/base/rng.hpp"
+#include "apiary/data/partition.hpp"
 #include "apiary/store/store.hpp"
 
 using namespace apiary;
@@ -135,6 +140,150 @@ void BM_StorePutInsert1M(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kKeys));
 }
 BENCHMARK(BM_StorePutInsert1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// ---- insertion cost by key order ----------------------------------------------------------
+// The table sorts entries by order key (partition id first), so the order in which keys
+// arrive must not matter: these insert N fresh keys into an empty store in several orders.
+// A handoff receiver gets keys partition by partition, in the sender's order-key order; a
+// hostile client can pick keys that all fall into one partition (~1024 tries per key).
+
+constexpr unsigned kPartitionBits = 10;  // the default 1024 partitions
+
+std::uint64_t order_key(std::string_view key) {
+  const std::uint64_t h = data::key_hash(key);
+  return (h >> kPartitionBits) | (h << (64 - kPartitionBits));
+}
+
+enum class KeyOrder { random, sorted, by_partition, one_partition };
+
+// key_of(i) for i in [0, n), or (one_partition) the first n candidates "key:%012d" whose
+// partition is 0.
+std::vector<std::string> make_keys(std::size_t n, KeyOrder order) {
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  if (order == KeyOrder::one_partition) {
+    for (std::size_t i = 0; keys.size() < n; ++i) {
+      std::string k = key_of(i);
+      if ((data::key_hash(k) & ((1u << kPartitionBits) - 1)) == 0) keys.push_back(std::move(k));
+    }
+    return keys;
+  }
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(key_of(i));
+  if (order == KeyOrder::sorted) {
+    std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+      return order_key(a) < order_key(b);
+    });
+  } else if (order == KeyOrder::by_partition) {
+    // Partition by partition, random order inside each (stable sort on the partition id).
+    std::stable_sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+      return order_key(a) >> (64 - kPartitionBits) < order_key(b) >> (64 - kPartitionBits);
+    });
+  }
+  return keys;
+}
+
+const std::vector<std::string>& cached_keys(std::size_t n, KeyOrder order) {
+  static std::map<std::pair<std::size_t, int>, std::vector<std::string>> cache;
+  auto& keys = cache[{n, static_cast<int>(order)}];
+  if (keys.empty()) keys = make_keys(n, order);
+  return keys;
+}
+
+void BM_SkewStoreInsert(benchmark::State& state, KeyOrder order) {
+  const auto& keys = cached_keys(static_cast<std::size_t>(state.range(0)), order);
+  const std::string value = value_of(7);
+  for (auto _ : state) {
+    StoreConfig c;
+    c.self = NodeId{1};
+    Store s(c);
+    for (const auto& k : keys) benchmark::DoNotOptimize(s.put_local(k, value, kNow));
+    state.PauseTiming();
+    s.clear();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(keys.size()));
+}
+BENCHMARK_CAPTURE(BM_SkewStoreInsert, random, KeyOrder::random)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewStoreInsert, sorted, KeyOrder::sorted)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewStoreInsert, by_partition, KeyOrder::by_partition)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewStoreInsert, one_partition, KeyOrder::one_partition)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+
+// The table alone, with synthetic order keys: skew a client cannot produce cheaply through
+// the hash (all keys in one digest bucket of one partition: ~65,536 tries per key).
+enum class Synthetic { random, sorted, one_partition, one_bucket };
+
+std::vector<std::uint64_t> make_orders(std::size_t n, Synthetic kind) {
+  Rng rng(42);
+  std::vector<std::uint64_t> out(n);
+  for (auto& o : out) {
+    const std::uint64_t r = rng.next();
+    switch (kind) {
+      case Synthetic::random:
+      case Synthetic::sorted:
+        o = r;
+        break;
+      case Synthetic::one_partition:  // partition 517 of 1024
+        o = (std::uint64_t{517} << 54) | (r >> 10);
+        break;
+      case Synthetic::one_bucket:  // bucket 33 of partition 517
+        o = (std::uint64_t{517} << 54) | (std::uint64_t{33} << 48) | (r >> 16);
+        break;
+    }
+  }
+  if (kind == Synthetic::sorted) std::sort(out.begin(), out.end());
+  return out;
+}
+
+void BM_SkewTableInsert(benchmark::State& state, Synthetic kind) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  const std::vector<std::uint64_t> orders = make_orders(n, kind);
+  store::detail::Entry* e = store::detail::allocate_entry(0, "k", 0);  // shared: not freed per key
+  for (auto _ : state) {
+    store::detail::Table t;
+    for (std::uint64_t o : orders) benchmark::DoNotOptimize(t.insert(o, e));
+    state.PauseTiming();
+    t.clear();
+    state.ResumeTiming();
+  }
+  store::detail::free_entry(e);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK_CAPTURE(BM_SkewTableInsert, random, Synthetic::random)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewTableInsert, sorted, Synthetic::sorted)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewTableInsert, one_partition, Synthetic::one_partition)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK_CAPTURE(BM_SkewTableInsert, one_bucket, Synthetic::one_bucket)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 
 int memory_report(std::size_t n) {
   std::vector<std::string> keys;

@@ -50,9 +50,7 @@ Entry* Store::Impl::sample_any() {
   if (s.live_keys_ == 0) return nullptr;
   const std::size_t n = table.slot_count();
   for (int attempt = 0; attempt < 32; ++attempt) {
-    std::size_t i = static_cast<std::size_t>(rng.uniform(n));
-    if (!table.is_live(i)) i = table.next(i);
-    if (i == n) i = table.lower_bound(0);
+    std::size_t i = table.sample(rng);
     // Walk a little past tombstones before drawing again.
     for (int step = 0; step < 8 && i < n; ++step, i = table.next(i)) {
       Entry* e = table.slot(i).entry;
@@ -146,8 +144,6 @@ Status Store::Impl::make_room(WallTime now) {
 ExpireCycleReport Store::active_expire_cycle(WallTime now, std::size_t max_loops) {
   ExpireCycleReport report;
   Impl& m = *impl_;
-  // Like Redis's cron: move a slice of a pending table resize even when no writes come.
-  m.table.rehash_step(max_loops * 256);
   for (std::size_t loop = 0; loop < max_loops; ++loop) {
     if (m.volatile_keys.empty()) break;
     const std::size_t n = std::min(config_.expire_samples_per_loop, m.volatile_keys.size());

@@ -1,30 +1,44 @@
-// Internal: an ordered linear-probing hash table of Entry pointers (Amble & Knuth's ordered
-// hash table, with the home slot computed by multiply-high so any capacity works).
+// Internal: the store's ordered index of Entry pointers, a B+tree keyed by the order key.
 //
-// Slots hold (order key, entry) and are kept sorted by order key, where the order key is a
-// fixed bit rotation of the key's xxh3 hash that puts the partition id in the top bits. So:
-//  - a partition, and a digest bucket within it, is one contiguous range of slots;
+// The order key is a fixed bit rotation of the key's xxh3 hash that puts the partition id in
+// the top bits, so keeping entries sorted by it gives:
+//  - a partition, and a digest bucket within it, is one contiguous run of entries;
 //  - a cursor that remembers an order key resumes exactly where it stopped, whatever was
-//    inserted, erased or resized in between (positions move, order keys do not);
-//  - unsuccessful lookups stop at the first larger key, as cheap as successful ones.
+//    inserted or erased in between (positions move, order keys do not).
 //
-// Resizing is incremental, like Redis's rehashing, so no single write pays for moving a
-// million entries: growth (1.5x at 90% load) or shrinking (at 10%) allocates the new array
-// and every insert/erase -- plus rehash_step() from the store's periodic cycle -- moves the
-// next few entries in order. During the move, entries with order key < boundary_ are in the
-// new array and the rest in the old one, so every operation knows where to look and
-// iteration (new array, then the old array from the boundary) stays in order.
+// Why a B+tree and not the ordered linear-probing hash table this replaced: that table put an
+// entry's home slot at multiply-high(order key, capacity), i.e. it assumed the keys present
+// are spread evenly over the whole order-key range. Whenever they are not -- a handoff
+// receiver filling partition after partition, a client writing keys of one partition (about
+// 1024 tries per key to find), keys of one digest bucket -- all homes fall into a narrow band
+// of the array and every insert walks and shifts one giant cluster: quadratic, 66x slower than
+// random order at 100k keys partition by partition and far worse for one partition. No home
+// function fixed in advance can avoid that for keys arriving in sorted order (the keys present
+// are always a prefix of the final range). A comparison-based tree does not care how the keys
+// are distributed or in which order they come: every operation is O(log n) node visits plus
+// at most one leaf's worth of slots moved, for random, sorted, clustered or adversarial keys
+// alike. There is no resize either, so no single write ever moves more than a few nodes.
 //
-// Handles (size_t) index the new array followed by the old one; they are valid until the
-// next insert, erase, rehash_step or clear. Not thread-safe.
+// Shape: leaves hold up to kLeafSlots (order, entry) slots sorted by order key and are linked
+// in order; inner nodes hold up to kFanout children and the separating order keys. A leaf that
+// overflows splits in half, except that an insert at either end of a full leaf starts a new
+// leaf with just that key, so keys arriving in ascending or descending order fill leaves
+// completely. A leaf or inner node below a quarter full borrows from or merges with a sibling,
+// so memory follows the number of keys down as well as up. Separators only bound the keys of
+// their children (max(left) <= separator <= min(right)), which also holds with duplicate order
+// keys (64-bit hash collisions) spread over several leaves.
+//
+// Handles (size_t) are leaf id * kLeafSlots + position; they are valid until the next insert,
+// erase or clear. Leaf ids are dense (0 .. leaves-1), which lets sample() pick an entry
+// uniformly by drawing handles and rejecting the unused slots. Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 #include <string_view>
+#include <vector>
 
+#include "apiary/base/rng.hpp"
 #include "entry.hpp"
 
 namespace apiary::store::detail {
@@ -36,27 +50,30 @@ class Table {
     Entry* entry = nullptr;
   };
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-  static constexpr std::size_t kStepEntries = 64;  // entries moved per insert/erase
+  static constexpr std::size_t kLeafSlots = 64;  // 1 KiB of slots per leaf
+  static constexpr std::size_t kFanout = 64;     // children per inner node
 
-  Table() { cur_.reset(kMinCapacity); }
+  Table();
+  ~Table();
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
 
   std::size_t size() const { return size_; }
   // One past the largest handle.
-  std::size_t slot_count() const { return cur_.size() + old_.size(); }
-  std::size_t bytes() const { return (cur_.size() + old_.size()) * sizeof(Slot); }
-  bool rehashing() const { return old_.size() != 0; }
+  std::size_t slot_count() const { return leaves_.size() * kLeafSlots; }
+  // Heap bytes of the nodes (glibc chunk sizes) and of the leaf directory.
+  std::size_t bytes() const;
 
-  const Slot& slot(std::size_t h) const {
-    return h < cur_.size() ? cur_.slots[h] : old_.slots[h - cur_.size()];
+  const Slot& slot(std::size_t h) const { return leaves_[h / kLeafSlots]->slots[h % kLeafSlots]; }
+  Entry*& entry_at(std::size_t h) { return leaves_[h / kLeafSlots]->slots[h % kLeafSlots].entry; }
+  // A handle that holds an entry.
+  bool is_live(std::size_t h) const {
+    return h < slot_count() && h % kLeafSlots < leaves_[h / kLeafSlots]->count;
   }
-  Entry*& entry_at(std::size_t h) {
-    return h < cur_.size() ? cur_.slots[h].entry : old_.slots[h - cur_.size()].entry;
-  }
-  // A handle that holds an entry (not empty, not a moved-out leftover of the old array).
-  bool is_live(std::size_t h) const;
 
   std::size_t find(std::uint64_t order, std::string_view key) const;
-  // Inserts an entry whose key is absent; returns its handle.
+  // Inserts an entry whose key is absent (after any entries with the same order key);
+  // returns its handle.
   std::size_t insert(std::uint64_t order, Entry* entry);
   // Removes the entry at `h` from the table (freeing it is the caller's job).
   void erase(std::size_t h);
@@ -64,46 +81,63 @@ class Table {
   std::size_t lower_bound(std::uint64_t order) const;
   // The entry after `h` in order, or slot_count().
   std::size_t next(std::size_t h) const;
-  // Moves up to `budget` entries of an ongoing resize; false once no resize is pending.
-  bool rehash_step(std::size_t budget);
+  // A uniformly random entry's handle; npos when the table is empty.
+  std::size_t sample(Rng& rng) const;
   // Drops every slot (entries are the caller's to free first).
   void clear();
 
+  // Test hook: slots shifted or moved and nodes visited by inserts and erases so far. Tests
+  // use it to check that no key order makes writes expensive, without timing anything.
+  std::uint64_t work() const { return work_; }
+  std::size_t height() const { return height_; }  // 0 while the root is a leaf
+
  private:
-  static constexpr std::size_t kMinCapacity = 16;
-
-  struct FreeDeleter {
-    void operator()(Slot* p) const { std::free(p); }
+  struct Inner;
+  struct Node {
+    Inner* parent = nullptr;
+    std::uint32_t count = 0;  // slots (leaf) or children (inner)
+    bool leaf = false;
   };
-  // Slots come from calloc: a large array is fresh zeroed pages from the kernel, faulted in
-  // as the resize fills them instead of all at once (an all-zero Slot is an empty slot).
-  struct Array {
-    std::unique_ptr<Slot[], FreeDeleter> slots;  // `capacity` home slots plus a tail
-    std::size_t count = 0;
-    std::size_t capacity = 0;
-
-    std::size_t size() const { return count; }
-    std::size_t home(std::uint64_t order) const {
-      __extension__ using u128 = unsigned __int128;
-      return static_cast<std::size_t>((static_cast<u128>(order) * capacity) >> 64);
-    }
-    void reset(std::size_t cap);
-    std::size_t find(std::uint64_t order, std::string_view key) const;
-    std::size_t insert(std::uint64_t order, Entry* entry);
-    void erase(std::size_t index);
-    std::size_t lower_bound(std::uint64_t order) const;
-    std::size_t next(std::size_t index) const;
-    void extend_tail(std::size_t extra);
+  struct Leaf : Node {
+    Leaf* prev = nullptr;
+    Leaf* next = nullptr;
+    std::size_t id = 0;  // index in leaves_
+    Slot slots[kLeafSlots];
+  };
+  struct Inner : Node {
+    std::uint64_t keys[kFanout - 1];  // keys[i] separates child[i] and child[i + 1]
+    Node* child[kFanout];
   };
 
-  void start_resize(std::size_t capacity);
-  bool in_old(std::uint64_t order) const { return rehashing() && order >= boundary_; }
-  std::size_t first_old() const;  // handle of the first live entry of the old array
+  static constexpr std::uint32_t kMinLeaf = kLeafSlots / 4;
+  static constexpr std::uint32_t kMinFanout = kFanout / 4;
 
-  Array cur_;
-  Array old_;                   // non-empty only while resizing
-  std::uint64_t boundary_ = 0;  // while resizing: order keys < boundary_ are in cur_
+  Leaf* new_leaf();
+  void free_leaf(Leaf* leaf);
+  Inner* new_inner();
+  void free_inner(Inner* inner);
+  void free_subtree(Node* node);
+
+  // The leaf to search for the first entry >= order (lower) or to insert after equal keys.
+  Leaf* descend(std::uint64_t order, bool upper) const;
+  std::size_t handle(const Leaf* leaf, std::size_t pos) const {
+    return leaf->id * kLeafSlots + pos;
+  }
+  static std::size_t child_index(const Inner* parent, const Node* child);
+
+  std::size_t split_leaf(Leaf* leaf, std::size_t pos, std::uint64_t order, Entry* entry);
+  void insert_child(Node* left, std::uint64_t separator, Node* right);
+  void split_inner(Inner* node, std::size_t at, std::uint64_t separator, Node* right);
+  void rebalance_leaf(Leaf* leaf);
+  void rebalance_inner(Inner* node);
+  void remove_child(Inner* parent, std::size_t separator_index);
+
+  Node* root_ = nullptr;
+  std::vector<Leaf*> leaves_;  // by id
+  std::size_t inners_ = 0;
+  std::size_t height_ = 0;
   std::size_t size_ = 0;
+  std::uint64_t work_ = 0;
 };
 
 }  // namespace apiary::store::detail

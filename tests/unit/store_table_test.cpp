@@ -1,6 +1,11 @@
-// White-box test of the store's ordered hash table against a std::map model, through growth,
-// shrinking and incremental resizes, with colliding order keys.
+// White-box test of the store's ordered index (a B+tree of order keys) against a std::map
+// model through growth and shrinking with colliding order keys; the cost of writes in key
+// orders that used to make the table quadratic, counted by the table's work() hook; memory
+// following the key count down; uniform sampling.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -100,32 +105,167 @@ TEST_CASE("ordered table matches a sorted model through resizes", "[store][table
       REQUIRE(h != Table::npos);
       REQUIRE(t.slot(h).entry == e);
     }
-    // Finish any resize in progress, then everything is still there.
-    while (t.rehash_step(100)) {
-    }
-    CHECK_FALSE(t.rehashing());
     check_same(t, m);
+    // Erase everything in a random order: the tree shrinks back to one leaf.
+    std::vector<std::pair<std::uint64_t, std::string>> rest;
+    for (const auto& [k, e] : m.entries) rest.push_back(k);
+    rng.shuffle(rest);
+    for (const auto& [order, key] : rest) {
+      const std::size_t h = t.find(order, key);
+      REQUIRE(h != Table::npos);
+      t.erase(h);
+    }
+    CHECK(t.size() == 0);
+    CHECK(t.height() == 0);
+    CHECK(t.lower_bound(0) == t.slot_count());
     for (auto& [k, e] : m.entries) free_entry(e);
   }
 }
 
-TEST_CASE("a resize is spread over many writes", "[store][table]") {
-  Table t;
-  std::vector<Entry*> entries;
-  Rng rng(9);
-  bool saw_rehash = false;
-  std::size_t longest = 0;
-  std::size_t run = 0;
-  for (int i = 0; i < 200'000; ++i) {
-    Entry* e = allocate_entry(0, "k" + std::to_string(i), 0);
-    entries.push_back(e);
-    t.insert(rng.next(), e);
-    run = t.rehashing() ? run + 1 : 0;
-    longest = std::max(longest, run);
-    saw_rehash |= t.rehashing();
+namespace {
+
+enum class Shape { random, ascending, descending, one_partition_sorted, one_bucket, by_partition };
+
+// n order keys in the given arrival order; partition = top 10 bits, bucket = next 6.
+std::vector<std::uint64_t> orders_of(Shape shape, std::size_t n, Rng& rng) {
+  std::vector<std::uint64_t> out(n);
+  for (auto& o : out) o = rng.next();
+  switch (shape) {
+    case Shape::random:
+      break;
+    case Shape::ascending:
+      std::sort(out.begin(), out.end());
+      break;
+    case Shape::descending:
+      std::sort(out.begin(), out.end(), std::greater<>());
+      break;
+    case Shape::one_partition_sorted:
+      for (auto& o : out) o = (std::uint64_t{517} << 54) | (o >> 10);
+      std::sort(out.begin(), out.end());
+      break;
+    case Shape::one_bucket:
+      for (auto& o : out) o = (std::uint64_t{517} << 54) | (std::uint64_t{33} << 48) | (o >> 16);
+      break;
+    case Shape::by_partition:
+      std::stable_sort(out.begin(), out.end(),
+                       [](std::uint64_t a, std::uint64_t b) { return (a >> 54) < (b >> 54); });
+      break;
   }
-  CHECK(saw_rehash);
-  // A resize from ~100k to ~150k slots takes on the order of 100k / 64 inserts.
-  CHECK(longest > 500);
-  for (Entry* e : entries) free_entry(e);
+  return out;
+}
+
+struct Cost {
+  double mean = 0;
+  std::uint64_t worst = 0;
+  std::size_t bytes = 0;
+};
+
+Cost insert_all(const std::vector<std::uint64_t>& orders, Entry* e) {
+  Table t;
+  Cost c;
+  for (std::uint64_t o : orders) {
+    const std::uint64_t before = t.work();
+    t.insert(o, e);
+    c.worst = std::max(c.worst, t.work() - before);
+  }
+  c.mean = static_cast<double>(t.work()) / static_cast<double>(orders.size());
+  c.bytes = t.bytes();
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("no key order makes inserts expensive", "[store][table]") {
+  // The hash-table layout this replaced walked and shifted one cluster holding every key
+  // present when keys arrived sorted or crowded into one partition or bucket: the mean
+  // work per insert grew with the number of keys (tens of thousands of slots here).
+  Entry* e = allocate_entry(0, "k", 0);
+  Rng rng(3);
+  const std::size_t n = 200'000;
+  const Cost random = insert_all(orders_of(Shape::random, n, rng), e);
+  CHECK(random.mean < 40);
+  for (Shape shape : {Shape::ascending, Shape::descending, Shape::one_partition_sorted,
+                      Shape::one_bucket, Shape::by_partition}) {
+    CAPTURE(static_cast<int>(shape));
+    const Cost c = insert_all(orders_of(shape, n, rng), e);
+    CHECK(c.mean < 40);
+    CHECK(c.mean < 2 * random.mean);
+    // No single insert moves more than a couple of nodes' worth of slots.
+    CHECK(c.worst <= 4 * Table::kLeafSlots + 4 * Table::kFanout);
+    // Ordered arrivals fill leaves completely; nothing uses much more memory than random.
+    CHECK(c.bytes <= random.bytes * 11 / 10);
+  }
+  free_entry(e);
+}
+
+TEST_CASE("lookups and scans work the same whatever the key order", "[store][table]") {
+  Entry* e = allocate_entry(0, "k", 0);
+  Rng rng(5);
+  for (Shape shape : {Shape::ascending, Shape::one_bucket, Shape::by_partition}) {
+    std::vector<std::uint64_t> orders = orders_of(shape, 50'000, rng);
+    Table t;
+    for (std::uint64_t o : orders) t.insert(o, e);
+    std::sort(orders.begin(), orders.end());
+    std::size_t i = 0;
+    for (std::size_t h = t.lower_bound(0); h < t.slot_count(); h = t.next(h)) {
+      REQUIRE(t.slot(h).order == orders[i++]);
+    }
+    CHECK(i == orders.size());
+    for (std::size_t k = 0; k < orders.size(); k += 97) {
+      const std::size_t h = t.find(orders[k], "k");
+      REQUIRE(h != Table::npos);
+      CHECK(t.slot(h).order == orders[k]);
+      CHECK(t.slot(t.lower_bound(orders[k] + 1)).order > orders[k]);
+    }
+  }
+  free_entry(e);
+}
+
+TEST_CASE("memory follows the number of keys down", "[store][table]") {
+  Entry* e = allocate_entry(0, "k", 0);
+  Rng rng(7);
+  Table t;
+  std::vector<std::uint64_t> orders = orders_of(Shape::random, 100'000, rng);
+  for (std::uint64_t o : orders) t.insert(o, e);
+  const double full = static_cast<double>(t.bytes()) / static_cast<double>(t.size());
+  CHECK(full < 32);  // 16-byte slots, leaves about 70% full
+  // Erase 99% in random order, then the rest of a range in order: every leaf stays at least
+  // a quarter full.
+  rng.shuffle(orders);
+  for (std::size_t k = 0; k < 99'000; ++k) t.erase(t.find(orders[k], "k"));
+  CHECK(t.size() == 1000);
+  const double sparse = static_cast<double>(t.bytes()) / static_cast<double>(t.size());
+  CHECK(sparse < 100);
+  std::uint64_t worst = 0;
+  while (t.size() > 0) {
+    const std::uint64_t before = t.work();
+    t.erase(t.lower_bound(0));
+    worst = std::max(worst, t.work() - before);
+  }
+  CHECK(worst <= 4 * Table::kLeafSlots + 4 * Table::kFanout);
+  CHECK(t.bytes() < 4096);
+  free_entry(e);
+}
+
+TEST_CASE("sample() is uniform over entries, not over leaves", "[store][table]") {
+  Entry* e = allocate_entry(0, "k", 0);
+  Table t;
+  // Ascending inserts fill leaves completely; then thin out the lower half to half-full
+  // leaves. A leaf-then-slot draw would pick the lower half half of the time.
+  const std::uint64_t n = 64 * 100;
+  for (std::uint64_t i = 0; i < n; ++i) t.insert(i << 32, e);
+  for (std::uint64_t i = 0; i < n / 2; i += 2) t.erase(t.find(i << 32, "k"));
+  REQUIRE(t.size() == n * 3 / 4);
+  Rng rng(1);
+  const int draws = 30'000;
+  int low = 0;
+  for (int d = 0; d < draws; ++d) {
+    const std::size_t h = t.sample(rng);
+    REQUIRE(t.is_live(h));
+    if (t.slot(h).order < (n / 2) << 32) ++low;
+  }
+  CHECK(std::abs(static_cast<double>(low) / draws - 1.0 / 3) < 0.02);
+  Table empty;
+  CHECK(empty.sample(rng) == Table::npos);
+  free_entry(e);
 }
