@@ -46,6 +46,14 @@ int main(int argc, char** argv) {
   members->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
   members->add_flag("--json", json, "Print the raw JSON of GET /v1/members");
 
+  bool all = false;
+  auto* partitions = app.add_subcommand(
+      "partitions", "Print the partition table: partitions owned per member (and per partition)");
+  partitions->add_option("--http", http_addr, "HTTP admin address of any node")
+      ->capture_default_str();
+  partitions->add_flag("--all", all, "Also list every partition with its owners in order");
+  partitions->add_flag("--json", json, "Print the raw JSON of GET /v1/partitions");
+
   auto* health = app.add_subcommand("health", "Exit 0 when the node answers /healthz");
   health->add_option("--http", http_addr, "HTTP admin address of the node")->capture_default_str();
 
@@ -58,6 +66,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (members->parsed()) return fetch(http_addr, json ? "/v1/members" : "/v1/members?format=text");
+  if (partitions->parsed()) {
+    return fetch(http_addr, json  ? "/v1/partitions"
+                            : all ? "/v1/partitions?format=text&all=1"
+                                  : "/v1/partitions?format=text");
+  }
   if (health->parsed()) return fetch(http_addr, "/healthz");
   return 2;
 }

@@ -76,6 +76,11 @@ std::string members_json(const std::string& self, const std::vector<gossip::Memb
   return out;
 }
 
+std::string pad(std::string s, std::size_t w) {
+  if (s.size() < w) s.append(w - s.size(), ' ');
+  return s;
+}
+
 std::string members_table(const std::string& self, const std::vector<gossip::Member>& members) {
   std::size_t name_w = 4, addr_w = 4, client_w = 6;
   for (const auto& m : members) {
@@ -83,10 +88,6 @@ std::string members_table(const std::string& self, const std::vector<gossip::Mem
     addr_w = std::max(addr_w, m.addr.size());
     client_w = std::max(client_w, m.meta.client_addr.size());
   }
-  auto pad = [](std::string s, std::size_t w) {
-    if (s.size() < w) s.append(w - s.size(), ' ');
-    return s;
-  };
   std::string out = pad("NAME", name_w) + "  " + pad("ADDR", addr_w) + "  " + pad("STATE", 7) +
                     "  " + pad("INC", 5) + "  " + pad("CLIENT", client_w) + "  HTTP\n";
   for (const auto& m : members) {
@@ -126,6 +127,43 @@ std::string partitions_json(const cluster::PartitionTable& table) {
   return out;
 }
 
+// Per member: partitions owned and those where it is first in the preference list; with
+// `all`, one line per partition with its owners in preference order.
+std::string partitions_table(const cluster::PartitionTable& table, bool all) {
+  const auto& members = table.members();
+  std::vector<std::size_t> owned(members.size(), 0), primary(members.size(), 0);
+  for (std::uint32_t p = 0; p < table.partition_count(); ++p) {
+    const auto owners = table.owner_indices(PartitionId{p});
+    for (std::size_t r = 0; r < owners.size(); ++r) {
+      ++owned[owners[r]];
+      if (r == 0) ++primary[owners[r]];
+    }
+  }
+  std::size_t name_w = 6;
+  for (const auto& m : members) name_w = std::max(name_w, m.size());
+  std::string out = "partitions " + std::to_string(table.partition_count()) + ", replicas " +
+                    std::to_string(table.replicas()) + ", members " +
+                    std::to_string(members.size()) + "\n" + pad("MEMBER", name_w) +
+                    "  OWNED  PRIMARY\n";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    out += pad(members[i], name_w) + "  " + pad(std::to_string(owned[i]), 5) + "  " +
+           std::to_string(primary[i]) + "\n";
+  }
+  if (!all) return out;
+  out += "\nPARTITION  OWNERS\n";
+  for (std::uint32_t p = 0; p < table.partition_count(); ++p) {
+    std::string line = pad(std::to_string(p), 9) + "  ";
+    bool first = true;
+    for (auto i : table.owner_indices(PartitionId{p})) {
+      if (!first) line += ',';
+      first = false;
+      line += members[i];
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
                                                         AdminSources sources) {
   auto parsed = parse_host_port(addr);
@@ -151,14 +189,18 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     }
   });
 
-  server.Get("/v1/partitions", [sources](const httplib::Request&, httplib::Response& res) {
+  server.Get("/v1/partitions", [sources](const httplib::Request& req, httplib::Response& res) {
     auto table = sources.partitions ? sources.partitions() : nullptr;
     if (!table) {
       res.status = 503;
       res.set_content("{\"error\":\"no partition table yet\"}", "application/json");
       return;
     }
-    res.set_content(partitions_json(*table), "application/json");
+    if (req.get_param_value("format") == "text") {
+      res.set_content(partitions_table(*table, req.get_param_value("all") == "1"), "text/plain");
+    } else {
+      res.set_content(partitions_json(*table), "application/json");
+    }
   });
 
   int bound_port = port;
