@@ -38,7 +38,7 @@ std::string merge(Merge m, std::vector<std::string> replies, Positions positions
 
 }  // namespace
 
-TEST_CASE("key_indices follows each command's key positions", "[routing]") {
+TEST_CASE("Router merge: key_indices follows each command's key positions", "[routing]") {
   using V = std::vector<std::size_t>;
   CHECK(key_indices(spec("get"), 2) == V{1});
   CHECK(key_indices(spec("set"), 5) == V{1});
@@ -60,7 +60,7 @@ TEST_CASE("key_indices follows each command's key positions", "[routing]") {
   CHECK(key_indices(odd, 3) == V{1, 2});
 }
 
-TEST_CASE("merge_kind: which commands split and how they merge", "[routing]") {
+TEST_CASE("Router merge: merge_kind: which commands split and how they merge", "[routing]") {
   CHECK(merge_kind(spec("mget")) == Merge::array);
   CHECK(merge_kind(spec("mset")) == Merge::ok);
   CHECK(merge_kind(spec("del")) == Merge::sum);
@@ -71,7 +71,8 @@ TEST_CASE("merge_kind: which commands split and how they merge", "[routing]") {
   CHECK(merge_kind(spec("msetnx")) == Merge::none);
 }
 
-TEST_CASE("sub_command keeps each key with its values, in command order", "[routing]") {
+TEST_CASE("Router merge: sub_command keeps each key with its values, in command order",
+          "[routing]") {
   using S = std::vector<std::string>;
   const std::vector<std::string_view> mset{"MSET", "a", "1", "b", "2", "c", "3"};
   const std::vector<std::size_t> ac{1, 5};
@@ -86,7 +87,7 @@ TEST_CASE("sub_command keeps each key with its values, in command order", "[rout
   CHECK(sub_command(odd, spec("mset"), b) == S{"MSET", "b"});
 }
 
-TEST_CASE("value_length measures one value of every RESP type", "[routing]") {
+TEST_CASE("Router merge: value_length measures one value of every RESP type", "[routing]") {
   using L = std::optional<std::size_t>;
   CHECK(value_length("+OK\r\n") == L{5});
   CHECK(value_length("-ERR no\r\n") == L{9});
@@ -111,7 +112,7 @@ TEST_CASE("value_length measures one value of every RESP type", "[routing]") {
   CHECK(value_length("*2\r\n*1\r\n%1\r\n+k\r\n*0\r\n$-1\r\n+next\r\n") == L{25});
 }
 
-TEST_CASE("value_length: incomplete or unknown input has no length", "[routing]") {
+TEST_CASE("Router merge: value_length: incomplete or unknown input has no length", "[routing]") {
   for (std::string_view bad :
        {"", "+OK", "+OK\r", ":1", "$5\r\nhel", "$5\r\nhello", "$5", "$x\r\nhello\r\n", "$\r\n",
         "*2\r\n:1\r\n", "*2\r\n", "*x\r\n", "%1\r\n+k\r\n", "~1\r\n", "?what\r\n", "hello\r\n"}) {
@@ -120,7 +121,8 @@ TEST_CASE("value_length: incomplete or unknown input has no length", "[routing]"
   }
 }
 
-TEST_CASE("value_length: deep nesting is cut off, never a stack overflow", "[routing]") {
+TEST_CASE("Router merge: value_length: deep nesting is cut off, never a stack overflow",
+          "[routing]") {
   auto nested = [](std::size_t depth) {
     std::string s;
     for (std::size_t i = 0; i < depth; ++i) s += "*1\r\n";
@@ -135,7 +137,7 @@ TEST_CASE("value_length: deep nesting is cut off, never a stack overflow", "[rou
   CHECK_FALSE(value_length("*99999999999999999999999\r\n"));
 }
 
-TEST_CASE("value_length rejects malformed framing", "[routing][!mayfail]") {
+TEST_CASE("Router merge: value_length rejects malformed framing", "[routing][!mayfail]") {
   // BUG (merge.cpp value_length): only -1 is a null length in RESP, yet any negative length
   // is taken as one; a bulk string's payload is not checked for its closing CRLF; and a map
   // count is doubled without an overflow check (%4611686018427387904 wraps to 0 elements,
@@ -146,7 +148,7 @@ TEST_CASE("value_length rejects malformed framing", "[routing][!mayfail]") {
   CHECK_FALSE(value_length("%4611686018427387904\r\n"));
 }
 
-TEST_CASE("merge_replies sums integer parts", "[routing]") {
+TEST_CASE("Router merge: merge_replies sums integer parts", "[routing]") {
   CHECK(merge(Merge::sum, {":1\r\n", ":0\r\n", ":2\r\n"}, {{0}, {1}, {2, 3}}, 4) == ":3\r\n");
   CHECK(merge(Merge::sum, {":-1\r\n", ":1\r\n"}, {{0}, {1}}, 2) == ":0\r\n");
   // The first part's error is the reply.
@@ -159,7 +161,7 @@ TEST_CASE("merge_replies sums integer parts", "[routing]") {
   }
 }
 
-TEST_CASE("merge_replies answers OK only when every part did", "[routing]") {
+TEST_CASE("Router merge: merge_replies answers OK only when every part did", "[routing]") {
   CHECK(merge(Merge::ok, {"+OK\r\n", "+OK\r\n"}, {{0}, {1}}, 2) == "+OK\r\n");
   CHECK(merge(Merge::ok, {"+OK\r\n", "-NOREPLICAS x\r\n"}, {{0}, {1}}, 2) == "-NOREPLICAS x\r\n");
   for (std::string bad : {"", "+OK", "+QUEUED\r\n", ":1\r\n", "+OK\r\n+OK\r\n"}) {
@@ -168,7 +170,7 @@ TEST_CASE("merge_replies answers OK only when every part did", "[routing]") {
   }
 }
 
-TEST_CASE("merge_replies reassembles array parts in key order", "[routing]") {
+TEST_CASE("Router merge: merge_replies reassembles array parts in key order", "[routing]") {
   // Keys 0..4: part 0 holds keys 0, 3 and 4, part 1 holds keys 1 and 2.
   const Positions pos{{0, 3, 4}, {1, 2}};
   CHECK(merge(Merge::array, {"*3\r\n$1\r\na\r\n$-1\r\n$1\r\nd\r\n", "*2\r\n$2\r\nbb\r\n_\r\n"}, pos,
@@ -180,7 +182,8 @@ TEST_CASE("merge_replies reassembles array parts in key order", "[routing]") {
         "-CLUSTERDOWN x\r\n");
 }
 
-TEST_CASE("merge_replies: a malformed array part is an error reply, never a crash", "[routing]") {
+TEST_CASE("Router merge: merge_replies: a malformed array part is an error reply, never a crash",
+          "[routing]") {
   const Positions pos{{0}, {1, 2}};
   for (std::string bad :
        {"", "*", "*2\r\n", "*2\r\n$1\r\nb\r\n", "*1\r\n$1\r\nb\r\n", "*3\r\n:1\r\n:2\r\n:3\r\n",

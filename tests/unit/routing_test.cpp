@@ -36,7 +36,7 @@ struct Keys {
 
 }  // namespace
 
-TEST_CASE("N=3 W=2: a write is acknowledged only after a peer holds it", "[routing]") {
+TEST_CASE("Router: N=3 W=2: a write is acknowledged only after a peer holds it", "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   const auto client = c.connect(0);
   c.hold(1);
@@ -54,7 +54,7 @@ TEST_CASE("N=3 W=2: a write is acknowledged only after a peer holds it", "[routi
   CHECK(c.router(0).pending() == 0);
 }
 
-TEST_CASE("W=2 without reachable peers: NOREPLICAS after write_timeout, pipeline continues",
+TEST_CASE("Router: W=2 without reachable peers: NOREPLICAS after write_timeout, pipeline continues",
           "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   const auto client = c.connect(0);
@@ -74,7 +74,7 @@ TEST_CASE("W=2 without reachable peers: NOREPLICAS after write_timeout, pipeline
   CHECK(c.router(0).stats().write_failures == 1);
 }
 
-TEST_CASE("W=2 with both peers known down answers NOREPLICAS at once", "[routing]") {
+TEST_CASE("Router: W=2 with both peers known down answers NOREPLICAS at once", "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   c.set_views({1, 2});
   const auto client = c.connect(0);
@@ -82,7 +82,7 @@ TEST_CASE("W=2 with both peers known down answers NOREPLICAS at once", "[routing
   CHECK(c.call(client, {"PING"}) == "+PONG\r\n");
 }
 
-TEST_CASE("N=1: commands on keys owned elsewhere are forwarded and the reply relayed",
+TEST_CASE("Router: N=1: commands on keys owned elsewhere are forwarded and the reply relayed",
           "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
@@ -108,7 +108,7 @@ TEST_CASE("N=1: commands on keys owned elsewhere are forwarded and the reply rel
   CHECK(c.router(1).stats().run_for_peers == 4);
 }
 
-TEST_CASE("N=1: a forward whose owner never answers ends in CLUSTERDOWN", "[routing]") {
+TEST_CASE("Router: N=1: a forward whose owner never answers ends in CLUSTERDOWN", "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   const auto client = c.connect(0);
@@ -124,7 +124,7 @@ TEST_CASE("N=1: a forward whose owner never answers ends in CLUSTERDOWN", "[rout
   CHECK(c.router(0).pending() == 0);
 }
 
-TEST_CASE("N=1: a key whose owner is known down answers CLUSTERDOWN at once", "[routing]") {
+TEST_CASE("Router: N=1: a key whose owner is known down answers CLUSTERDOWN at once", "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   c.set_views({2});
@@ -133,7 +133,7 @@ TEST_CASE("N=1: a key whose owner is known down answers CLUSTERDOWN at once", "[
   CHECK(c.call(client, {"GET", k.on1}) == "$-1\r\n");
 }
 
-TEST_CASE("N=2: a forward to a silent owner is retried on the next owner", "[routing]") {
+TEST_CASE("Router: N=2: a forward to a silent owner is retried on the next owner", "[routing]") {
   RouterCluster c(3, routing_config(2, 1, 1));
   // A key node 0 does not own, so the client's node must forward it.
   std::string key;
@@ -157,7 +157,7 @@ TEST_CASE("N=2: a forward to a silent owner is retried on the next owner", "[rou
   CHECK(starts_with(c.read(client), "-CLUSTERDOWN "));
 }
 
-TEST_CASE("A forwarded read replies in the client's protocol", "[routing]") {
+TEST_CASE("Router: A forwarded read replies in the client's protocol", "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const std::string missing = c.key_owned_by(1, "nothing");
   const auto v3 = c.connect(0);
@@ -171,7 +171,8 @@ TEST_CASE("A forwarded read replies in the client's protocol", "[routing]") {
   CHECK(c.call(v2, {"MGET", here, missing}) == "*2\r\n$-1\r\n$-1\r\n");
 }
 
-TEST_CASE("Multi-key commands across owners are split and merged like one server", "[routing]") {
+TEST_CASE("Router: Multi-key commands across owners are split and merged like one server",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   const Keys nil(c, "absent");
@@ -201,7 +202,8 @@ TEST_CASE("Multi-key commands across owners are split and merged like one server
   CHECK(c.router(0).pending() == 0);
 }
 
-TEST_CASE("A split command with an unreachable part answers CLUSTERDOWN as a whole", "[routing]") {
+TEST_CASE("Router: A split command with an unreachable part answers CLUSTERDOWN as a whole",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   const auto client = c.connect(0);
@@ -220,12 +222,8 @@ TEST_CASE("A split command with an unreachable part answers CLUSTERDOWN as a who
   CHECK(c.value(0, k.on0) == std::optional<std::string>("a"));
 }
 
-TEST_CASE("MSET with a key missing its value is refused whole, as one server does",
-          "[routing][!mayfail]") {
-  // BUG (router): the Router splits an MSET by key before the MSET handler checks that every
-  // key has a value, so "MSET a 1 b" across owners writes `a` on its owner and answers the
-  // other part's error ("ERR the owner cannot run 'MSET'"); one Redis server writes nothing
-  // and answers "wrong number of arguments".
+TEST_CASE("Router: MSET with a key missing its value is refused whole, as one server does",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   const auto client = c.connect(0);
@@ -237,7 +235,8 @@ TEST_CASE("MSET with a key missing its value is refused whole, as one server doe
   CHECK_FALSE(c.value(1, k.on1));
 }
 
-TEST_CASE("Multi-key commands that cannot be split answer CROSSSLOT across owners", "[routing]") {
+TEST_CASE("Router: Multi-key commands that cannot be split answer CROSSSLOT across owners",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
   const auto client = c.connect(0);
@@ -266,7 +265,8 @@ TEST_CASE("Multi-key commands that cannot be split answer CROSSSLOT across owner
   CHECK(c.value(0, l2) == std::optional<std::string>("local"));
 }
 
-TEST_CASE("100 pipelined local and remote commands answer complete and in order", "[routing]") {
+TEST_CASE("Router: 100 pipelined local and remote commands answer complete and in order",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const auto client = c.connect(0);
   std::string request, expected;
@@ -292,7 +292,7 @@ TEST_CASE("100 pipelined local and remote commands answer complete and in order"
   }
 }
 
-TEST_CASE("Pipelined quorum writes with slow peers answer in order once acknowledged",
+TEST_CASE("Router: Pipelined quorum writes with slow peers answer in order once acknowledged",
           "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   const auto client = c.connect(1);
@@ -311,8 +311,9 @@ TEST_CASE("Pipelined quorum writes with slow peers answer in order once acknowle
   CHECK(c.value(0, "counter") == std::optional<std::string>("20"));
 }
 
-TEST_CASE("A client that disconnects while waiting gets nothing delivered to another client",
-          "[routing]") {
+TEST_CASE(
+    "Router: A client that disconnects while waiting gets nothing delivered to another client",
+    "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   const auto gone = c.connect(0);
   c.hold(1);
@@ -330,7 +331,7 @@ TEST_CASE("A client that disconnects while waiting gets nothing delivered to ano
   CHECK(c.router(0).pending() == 0);
 }
 
-TEST_CASE("A client that disconnects during a forward or a fan-out leaves nothing behind",
+TEST_CASE("Router: A client that disconnects during a forward or a fan-out leaves nothing behind",
           "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
@@ -352,7 +353,8 @@ TEST_CASE("A client that disconnects during a forward or a fan-out leaves nothin
   CHECK(c.call(fresh, {"GET", k.on1}) == "$-1\r\n");
 }
 
-TEST_CASE("R=2: a read on a replica that missed a write returns the written value", "[routing]") {
+TEST_CASE("Router: R=2: a read on a replica that missed a write returns the written value",
+          "[routing]") {
   apiary::routing::RouterConfig route;
   route.read_quorum = 2;
   RouterCluster c(3, routing_config(3, 2, 1), route);
@@ -366,11 +368,8 @@ TEST_CASE("R=2: a read on a replica that missed a write returns the written valu
   CHECK(c.router(0).stats().quorum_reads == 1);
 }
 
-TEST_CASE("RouterConfig read_quorum 0 uses the Replicator's configured R", "[routing][!mayfail]") {
-  // BUG (router): Impl::read_is_local() is a shim, `config.read_quorum <= 1 &&
-  // replicator.owns(key)`, so RouterConfig::read_quorum = 0 ("the Replicator's configured R",
-  // router.hpp) reads the local copy alone even when the Replicator's R is 2: a replica that
-  // missed a write answers nil although W + R > N. Replicator::read_is_local(key, R) exists.
+TEST_CASE("Router: RouterConfig read_quorum 0 uses the Replicator's configured R",
+          "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 2));
   const auto writer = c.connect(1);
   const auto reader = c.connect(0);
@@ -381,11 +380,8 @@ TEST_CASE("RouterConfig read_quorum 0 uses the Replicator's configured R", "[rou
   CHECK(c.call(reader, {"GET", "k"}) == bulk("new"));
 }
 
-TEST_CASE("A node that just gained a partition reads it from the previous owner",
-          "[routing][!mayfail]") {
-  // BUG (router): the same shim ignores partitions in transition
-  // (Replicator::read_is_local), so right after a join the new owner answers nil for a key
-  // written before the join until the handoff batch arrives.
+TEST_CASE("Router: A node that just gained a partition reads it from the previous owner",
+          "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1), {}, {0, 1});
   const auto writer = c.connect(0);
   // Keys that node 2 will own once it joins.
@@ -405,4 +401,67 @@ TEST_CASE("A node that just gained a partition reads it from the previous owner"
   c.set_views({}, {0, 1, 2}, false);
   c.feed(reader, gets);
   CHECK(c.read(reader) == expected);
+}
+
+TEST_CASE("Router: R=2 without reachable peers: NOREPLICAS after read_timeout", "[routing]") {
+  apiary::routing::RouterConfig route;
+  route.read_quorum = 2;
+  RouterCluster c(3, routing_config(3, 2, 1), route);
+  const auto client = c.connect(0);
+  CHECK(c.call(client, {"SET", "k", "v"}) == "+OK\r\n");
+  c.drop(1);
+  c.drop(2);
+  c.feed(client, resp_cmd({"GET", "k"}) + resp_cmd({"PING"}));
+  CHECK(c.read(client).empty());
+  c.advance(c.config().read_timeout + 1ms);
+  const std::string out = c.read(client);
+  INFO(out);
+  REQUIRE(starts_with(out, "-NOREPLICAS "));
+  CHECK(out.substr(out.find("\r\n") + 2) == "+PONG\r\n");
+}
+
+TEST_CASE("Router: N=2: a forwarded write is relayed once the owner's quorum acknowledged it",
+          "[routing]") {
+  RouterCluster c(3, routing_config(2, 2, 1));
+  std::string key;  // a key node 0 does not own
+  for (int i = 0; key.empty(); ++i) {
+    const std::string candidate = "w" + std::to_string(i);
+    const auto o = c.owners(candidate);
+    if (std::find(o.begin(), o.end(), 0) == o.end()) key = candidate;
+  }
+  const auto owners = c.owners(key);
+  const auto client = c.connect(0);
+  c.hold(owners[1]);
+  CHECK(c.call(client, {"SET", key, "v"}).empty());
+  CHECK(c.value(owners[0], key) == std::optional<std::string>("v"));
+  c.release(owners[1]);
+  CHECK(c.read(client) == "+OK\r\n");
+  CHECK(c.value(owners[1], key) == std::optional<std::string>("v"));
+  CHECK_FALSE(c.value(0, key));
+}
+
+TEST_CASE("Router: A value too large for a data message is refused at once",
+          "[routing]") {
+  RouterCluster c(3, routing_config(1, 1, 1));
+  const Keys k(c);
+  const auto client = c.connect(0);
+  const std::string big(c.config().max_message_bytes + 1024, 'x');
+  c.feed(client, resp_cmd({"SET", k.on1, big}));
+  const std::string out = c.read(client);  // no time has passed
+  CHECK(starts_with(out, "-ERR "));
+  c.advance(c.config().forward_timeout * 3);
+  c.read(client);
+  CHECK(c.call(client, {"PING"}) == "+PONG\r\n");  // the connection is not stuck either way
+}
+
+TEST_CASE("Router: An owner runs only keyed commands for its peers", "[routing]") {
+  RouterCluster c(3, routing_config(1, 1, 1));
+  const Keys k(c);
+  const auto client = c.connect(0);
+  CHECK(c.call(client, {"SET", k.on1, "v"}) == "+OK\r\n");
+  const std::vector<std::string_view> argv{"FLUSHALL"};
+  c.rep(0).forward(c.now(), k.on1, argv, 2, 1u << 30);
+  c.settle();
+  CHECK(c.rep(0).pending_operations() == 0);  // answered (with an error) without a timeout
+  CHECK(c.value(1, k.on1) == std::optional<std::string>("v"));
 }
