@@ -69,7 +69,11 @@ void Replicator::State::send_marker(TimePoint now, const std::string& target, st
 }
 
 void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, bool had_view,
-                                     WallTime wall) {
+                                     WallTime wall, const std::vector<std::string>& appeared) {
+  std::set<std::pair<std::uint32_t, std::string>> finals;  // (partition, target) planned here
+  auto marker = [&](const std::string& target, std::uint32_t pv) {
+    if (finals.emplace(pv, target).second) send_marker(now, target, pv);
+  };
   auto cancel = [&](std::uint32_t pv) {
     for (auto it = batches.begin(); it != batches.end();) {
       auto next = std::next(it);
@@ -104,12 +108,21 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
         continue;
       }
       if (streaming) {
-        // Keep the stream (and its progress) while every target still owns the partition.
+        // Keep the stream (and its progress) while every target still owns the partition;
+        // owners that are new in this view join it from the start (found by the simulator:
+        // two joins in a row left the second newcomer with a marker and no data).
         bool valid = true;
         for (const auto& [name, progress] : task->second.targets) {
           valid = valid && contains(targets, name);
         }
-        if (valid) continue;
+        if (valid) {
+          if (had_view) {
+            for (const auto& t : targets) {
+              if (!before.owns(t, p)) task->second.targets.try_emplace(t);
+            }
+          }
+          continue;
+        }
       } else {
         std::vector<std::string> newcomers;
         if (was_owner) {
@@ -120,7 +133,11 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
           }
         }
         if (!holds_data(store, p, wall)) {
-          for (const auto& t : newcomers) send_marker(now, t, pv);
+          // A node that lost the partition while it was still receiving it sends no marker:
+          // its data may still come, and on_handoff_batch() streams it on with a final.
+          if (lost_in_transition.count(pv) == 0) {
+            for (const auto& t : newcomers) marker(t, pv);
+          }
           continue;
         }
         if (!newcomers.empty()) targets = std::move(newcomers);
@@ -163,11 +180,22 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
                         *first_remaining == self() && holds_data(store, p, wall);
     if (!copies) {
       // The others' final word to the newcomers: nothing from here.
-      for (const auto& n : newcomers) send_marker(now, n, pv);
+      for (const auto& n : newcomers) marker(n, pv);
       continue;
     }
     HandoffTask& copy = handoffs[pv];
     for (auto& n : newcomers) copy.targets.try_emplace(std::move(n));
+  }
+  // A member that appeared in this view waits, for each partition it owns, for a final batch
+  // from every member (transition.cpp): those not streaming to it say they have nothing.
+  if (leaving) return;
+  for (const auto& a : appeared) {
+    for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
+      if (!view.owns(a, PartitionId{pv})) continue;
+      auto task = handoffs.find(pv);
+      if (task != handoffs.end() && task->second.targets.count(a) != 0) continue;
+      marker(a, pv);
+    }
   }
 }
 
@@ -294,6 +322,21 @@ void Replicator::State::on_handoff_batch(TimePoint now, WallTime wall, const Mes
   }
   stats.handoff_entries_received += m.entries.size();
   if (!m.entries.empty()) note_replica_write(p);
+  auto relay_until = relays.find(m.partition);
+  if (relay_until != relays.end() && relay_until->second > now && !m.entries.empty() &&
+      code == StatusCode::ok && handoffs.count(m.partition) == 0 &&
+      (leaving || !view.owns(self(), p))) {
+    // Data of a partition this node lost while it was still receiving it (the stream began
+    // when it owned it): pass it on to the owners, who wait for this node's final batch --
+    // it sent no marker for the partition (found by the simulator: two joins in a row left
+    // the second newcomer without data its co-owners thought the first one would stream).
+    HandoffTask relay;
+    relay.drop_after = true;
+    for (const auto& o : view.owners(p)) {
+      if (o != self()) relay.targets.emplace(o, HandoffTarget{});
+    }
+    if (!relay.targets.empty()) handoffs.emplace(m.partition, std::move(relay));
+  }
   if (code != StatusCode::malformed) note_handoff_batch(now, m.partition, from, m.final);
   send_addr(std::string(reply_to), wire::MessageType::handoff_ack,
             encode_handoff_ack(m.id, m.partition, code));
@@ -330,6 +373,7 @@ void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Messa
     for (auto& [name, progress] : task->second.targets) progress = HandoffTarget{};
     return;
   }
+
   if (task->second.drop_after) {
     store.drop_partition(PartitionId{b.partition});
     ++stats.partitions_dropped;

@@ -115,8 +115,9 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   if (s.ae_next == kNever && s.config.anti_entropy_interval.count() > 0) {
     s.ae_next = now + s.config.anti_entropy_interval;
   }
-  s.plan_transitions(now, before, had_view);
-  s.plan_handoff(now, before, had_view, wall);
+  const auto appeared = s.appeared_members(before, had_view);
+  s.plan_transitions(now, before, had_view, appeared);
+  s.plan_handoff(now, before, had_view, wall, appeared);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);
 }
@@ -253,7 +254,7 @@ void Replicator::handle_timeout(TimePoint now, WallTime wall) {
     s.hint_next = kNever;
     s.deliver_hints(now, wall);
   }
-  s.expire_sources(now);
+  s.expire_transitions(now);
   s.resend_batches(now);
   s.pump_handoff(now, wall);
 }
@@ -265,7 +266,7 @@ TimePoint Replicator::next_deadline() const {
   if (s.has_view) t = std::min(t, s.ae_next);
   t = std::min(t, s.hint_next);
   t = std::min(t, s.next_batch_deadline());
-  t = std::min(t, s.next_source_deadline());
+  t = std::min(t, s.next_transition_deadline());
   return t;
 }
 

@@ -73,6 +73,7 @@ struct Batch {
 struct Transition {
   std::set<std::string> waiting;  // previous owners whose final batch has not arrived
   std::set<std::string> done;     // previous owners whose final batch has
+  TimePoint deadline{};           // given up when no batch for it came from them until then
 };
 
 struct Hint {
@@ -122,8 +123,12 @@ struct Replicator::State {
   std::size_t markers_in_flight = 0;
 
   std::map<std::uint32_t, Transition> transitions;
-  // A source that sends no handoff batch until this time is no longer waited for.
-  std::map<std::string, TimePoint> source_deadline;
+  std::set<std::pair<TimePoint, std::uint32_t>> transition_deadlines;
+  // Partitions lost in the current set_view() while still in transition (no marker for them).
+  std::set<std::uint32_t> lost_in_transition;
+  // Partitions lost while still in transition, until when data arriving for them is passed
+  // on to their owners (a stream that started while this node owned them).
+  std::map<std::uint32_t, TimePoint> relays;
   // Final batches received lately, (partition, sender) -> when: a final that arrives before
   // this node's own view says it gained the partition still counts.
   std::map<std::pair<std::uint32_t, std::string>, TimePoint> recent_finals;
@@ -173,7 +178,8 @@ struct Replicator::State {
   void on_entries_request(WallTime wall, const Message& m, std::string_view reply_to);
 
   // --- handoff.cpp ---
-  void plan_handoff(TimePoint now, const ClusterView& before, bool had_view, WallTime wall);
+  void plan_handoff(TimePoint now, const ClusterView& before, bool had_view, WallTime wall,
+                    const std::vector<std::string>& appeared);
   void pump_handoff(TimePoint now, WallTime wall);
   void send_batch(TimePoint now, WallTime wall, const std::string& target, const std::string& addr,
                   std::uint32_t pv, const HandoffTarget& progress, bool more_passes);
@@ -185,13 +191,19 @@ struct Replicator::State {
   void on_handoff_ack(TimePoint now, WallTime wall, const Message& m, std::string_view from);
   void resend_batches(TimePoint now);
   void note_replica_write(PartitionId p);
+
   TimePoint next_batch_deadline() const;
 
   // --- transition.cpp ---
-  void plan_transitions(TimePoint now, const ClusterView& before, bool had_view);
+  // Live members of the view that the previous view did not list (all others on a first view).
+  std::vector<std::string> appeared_members(const ClusterView& before, bool had_view) const;
+  void plan_transitions(TimePoint now, const ClusterView& before, bool had_view,
+                        const std::vector<std::string>& appeared);
   void note_handoff_batch(TimePoint now, std::uint32_t pv, std::string_view from, bool final);
-  void expire_sources(TimePoint now);
-  TimePoint next_source_deadline() const;
+  void expire_transitions(TimePoint now);
+  TimePoint next_transition_deadline() const;
+  void set_transition_deadline(std::uint32_t pv, Transition& t, TimePoint at);
+  void end_transition(std::map<std::uint32_t, Transition>::iterator it, bool completed);
   // The previous owners a read of partition `pv` must also ask (empty: none).
   std::vector<std::string> transition_sources(std::uint32_t pv) const;
 };

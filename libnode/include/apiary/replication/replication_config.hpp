@@ -55,8 +55,8 @@ struct ReplicationConfig {
   std::size_t handoff_batch_bytes = 256 * 1024;   // approximate encoded bytes per batch
   std::chrono::milliseconds handoff_retry{1000};  // resend an unacknowledged batch after this
   // A node that gained a partition reads it from the previous owners too until each of them
-  // sent its final handoff batch; a previous owner that sent no batch at all for this long
-  // is no longer waited for (it may not know this node owns the partition now).
+  // sent its final handoff batch; when none of them sent a batch of the partition for this
+  // long, it stops waiting (they may not know this node owns the partition now).
   std::chrono::milliseconds handoff_wait_timeout{10000};
 
   // --- Decoding bounds ---
