@@ -113,6 +113,26 @@ int main(int argc, char** argv) {
   bool messages_first = false;
   app.add_flag("--resume-messages-first", messages_first,
                "a resumed node reads queued messages before its overdue timers");
+  auto& wl = o.workload;
+  app.add_flag("--workload", wl.enabled,
+               "data mode: Store + Replicator on every node, clients issuing GET/SET, data "
+               "checkers (lost writes, siblings, stale reads, convergence, handoff time)");
+  app.add_option("--keys", wl.keys, "workload: number of distinct keys")
+      ->check(CLI::Range(1u, 100000000u));
+  app.add_option("--read-ratio", wl.read_ratio, "workload: fraction of operations that are reads")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
+      ->check(CLI::Range(1u, 100000u));
+  app.add_option("--replicas", wl.replicas, "workload: replication factor N")
+      ->check(CLI::Range(1u, 16u));
+  app.add_option("--write-quorum", wl.write_quorum, "workload: W (counts the coordinator)")
+      ->check(CLI::Range(1u, 16u));
+  app.add_option("--read-quorum", wl.read_quorum, "workload: R (counts the coordinator)")
+      ->check(CLI::Range(1u, 16u));
+  app.add_option("--partitions", wl.partitions,
+                 "workload: partition count, a power of two (default 256, the runtime's 1024 "
+                 "makes every view change 4x dearer)")
+      ->check(CLI::Range(1u, 65536u));
   app.add_flag("--progress", progress, "show progress on stderr even when it is not a TTY");
   app.add_flag("--quiet", quiet, "no summary on stdout");
   app.add_flag("--no-check", no_check, "report only; never fail on invariants");

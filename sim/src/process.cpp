@@ -6,6 +6,11 @@ namespace apiary::sim {
 
 std::string node_name(std::uint32_t index) { return "n" + std::to_string(index); }
 std::string node_addr(std::uint32_t index) { return node_name(index) + ":7946"; }
+std::string node_data_addr(std::uint32_t index) { return node_name(index) + ":data"; }
+bool is_data_addr(std::string_view addr) {
+  constexpr std::string_view suffix = ":data";
+  return addr.size() > suffix.size() && addr.substr(addr.size() - suffix.size()) == suffix;
+}
 
 std::optional<std::uint32_t> parse_node_index(std::string_view s) {
   if (s.size() < 2 || s[0] != 'n') return std::nullopt;

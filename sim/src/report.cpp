@@ -115,6 +115,31 @@ std::string to_json(const RunReport& r) {
   o << "  \"messages_dropped\": " << r.messages_dropped << ",\n";
   o << "  \"wall_s\": " << num(r.wall_s) << ",\n";
   o << "  \"trace_hash\": \"" << hex64(r.trace_hash) << "\",\n";
+  if (r.workload) {
+    const WorkloadReport& d = r.data;
+    o << "  \"writes\": " << d.writes << ",\n";
+    o << "  \"acked_writes\": " << d.acked_writes << ",\n";
+    o << "  \"failed_writes\": " << d.failed_writes << ",\n";
+    o << "  \"reads\": " << d.reads << ",\n";
+    o << "  \"failed_reads\": " << d.failed_reads << ",\n";
+    o << "  \"forwarded\": " << d.forwarded << ",\n";
+    o << "  \"lost_writes\": " << d.lost_writes << ",\n";
+    o << "  \"lost_writes_excused\": " << d.lost_writes_excused << ",\n";
+    o << "  \"sibling_violations\": " << d.sibling_violations << ",\n";
+    o << "  \"max_siblings\": " << d.max_siblings << ",\n";
+    o << "  \"stale_reads\": " << d.stale_reads << ",\n";
+    o << "  \"stale_reads_membership\": " << d.stale_reads_membership << ",\n";
+    o << "  \"keys\": " << d.keys << ",\n";
+    o << "  \"converged_keys\": " << d.converged_keys << ",\n";
+    o << "  \"handoff_s\": [";
+    for (std::size_t i = 0; i < d.handoff_s.size(); ++i) {
+      o << (i ? ", " : "") << (d.handoff_s[i] < 0 ? "null" : num(d.handoff_s[i]));
+    }
+    o << "],\n";
+    o << "  \"data_samples\": [";
+    for (std::size_t i = 0; i < d.samples.size(); ++i) o << (i ? ", " : "") << quote(d.samples[i]);
+    o << "],\n";
+  }
   o << "  \"failures\": [";
   for (std::size_t i = 0; i < r.failures.size(); ++i) o << (i ? ", " : "") << quote(r.failures[i]);
   o << "]\n}\n";
@@ -163,6 +188,40 @@ std::string summary(const RunReport& r) {
   o << buf;
   o << "  end state: " << (r.converged ? "converged" : "NOT converged")
     << (r.settled ? "" : " (not settled: a disturbance was too recent to judge)") << "\n";
+  if (r.workload) {
+    const WorkloadReport& d = r.data;
+    std::snprintf(
+        buf, sizeof buf,
+        "  workload: %llu writes (%llu acked, %llu failed), %llu reads (%llu failed), "
+        "%llu forwarded\n",
+        static_cast<unsigned long long>(d.writes), static_cast<unsigned long long>(d.acked_writes),
+        static_cast<unsigned long long>(d.failed_writes), static_cast<unsigned long long>(d.reads),
+        static_cast<unsigned long long>(d.failed_reads),
+        static_cast<unsigned long long>(d.forwarded));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "  data checks: lost writes %llu (+%llu excused), sibling violations %llu, "
+                  "stale reads %llu (%llu by join/leave), converged keys %llu/%llu, "
+                  "max siblings %llu\n",
+                  static_cast<unsigned long long>(d.lost_writes),
+                  static_cast<unsigned long long>(d.lost_writes_excused),
+                  static_cast<unsigned long long>(d.sibling_violations),
+                  static_cast<unsigned long long>(d.stale_reads),
+                  static_cast<unsigned long long>(d.stale_reads_membership),
+                  static_cast<unsigned long long>(d.converged_keys),
+                  static_cast<unsigned long long>(d.keys),
+                  static_cast<unsigned long long>(d.max_siblings));
+    o << buf;
+    for (double h : d.handoff_s) {
+      if (h < 0) {
+        o << "  handoff after join/leave: not finished\n";
+      } else {
+        std::snprintf(buf, sizeof buf, "  handoff after join/leave: %.2fs\n", h);
+        o << buf;
+      }
+    }
+    for (const auto& sample : d.samples) o << "    " << sample << "\n";
+  }
   o << "  trace hash: " << hex64(r.trace_hash) << "\n";
   for (const auto& f : r.failures) o << "  FAILED: " << f << "\n";
   return o.str();

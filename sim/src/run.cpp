@@ -9,6 +9,10 @@
 #ifdef APIARY_SIM_HAS_SWIM
 #include "apiary/sim/swim_process.hpp"
 #endif
+#ifdef APIARY_SIM_HAS_DATA
+#include "apiary/sim/data_process.hpp"
+#include "apiary/sim/workload.hpp"
+#endif
 
 namespace apiary::sim {
 namespace {
@@ -22,7 +26,34 @@ Duration from_seconds(double s) {
 
 Status bad(std::string message) { return make_error(StatusCode::invalid_argument, message); }
 
+#ifdef APIARY_SIM_HAS_DATA
+DataConfig data_config(const RunOptions& o) {
+  DataConfig d;
+  auto& r = d.replication;
+  r.partition_count = o.workload.partitions;
+  r.replicas = o.workload.replicas;
+  r.write_quorum = o.workload.write_quorum;
+  r.read_quorum = o.workload.read_quorum;
+  r.anti_entropy_interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(o.workload.anti_entropy_interval);
+  return d;
+}
+#endif
+
 Result<ProcessFactory> make_factory(const RunOptions& o) {
+  if (o.workload.enabled) {
+    if (o.protocol != ProtocolKind::swim) return bad("--workload needs --protocol swim");
+    const std::uint32_t p = o.workload.partitions;
+    if (p == 0 || (p & (p - 1)) != 0) return bad("--partitions must be a power of two");
+    if (o.workload.keys == 0 || o.workload.clients == 0 || o.workload.replicas == 0) {
+      return bad("--keys, --clients and --replicas must be at least 1");
+    }
+#ifdef APIARY_SIM_HAS_DATA
+    return data_factory(o.swim, data_config(o));
+#else
+    return bad("this build has no data layer (libnode/replication was not built)");
+#endif
+  }
   if (o.protocol == ProtocolKind::heartbeat) return heartbeat_factory();
 #ifdef APIARY_SIM_HAS_SWIM
   return swim_factory(o.swim);
@@ -110,6 +141,31 @@ double push_pull_seconds(const RunOptions& o) {
   return pp;
 }
 
+void check_data(RunReport& r) {
+  const WorkloadReport& d = r.data;
+  auto fail = [&](const std::string& what) {
+    std::string line = what;
+    for (const auto& s : d.samples) line += "; " + s;
+    r.failures.push_back(line);
+  };
+  if (d.lost_writes > 0) fail(std::to_string(d.lost_writes) + " acknowledged writes lost");
+  if (d.sibling_violations > 0) {
+    fail(std::to_string(d.sibling_violations) + " concurrent writes dropped as siblings");
+  }
+  if (d.stale_reads_membership > 0) {
+    fail(std::to_string(d.stale_reads_membership) +
+         " reads missed a key written before a join or leave");
+  }
+  if (r.settled && d.converged_keys < d.keys) {
+    fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
+         " keys not converged on their owners after the settle time");
+  }
+  if (r.settled &&
+      std::any_of(d.handoff_s.begin(), d.handoff_s.end(), [](double h) { return h < 0; })) {
+    fail("a handoff after a join or leave did not finish");
+  }
+}
+
 }  // namespace
 
 double settle_seconds(const RunOptions& o) {
@@ -152,6 +208,13 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     wc.heal_grace = std::max<Duration>(wc.false_positive_grace, from_seconds(max_suspicion + 5));
   }
   World world(wc, std::move(*factory));
+#ifdef APIARY_SIM_HAS_DATA
+  std::optional<Workload> workload;
+  if (o.workload.enabled) {
+    workload.emplace(o.workload, Rng(o.seed ^ 0x776f726b6c6f6164ULL));
+    world.set_agent(&*workload);
+  }
+#endif
 
   // Bootstrap: start everyone, then wait (bounded) for the first convergence.
   const Duration start_span = wc.start_spacing * o.nodes;
@@ -186,6 +249,14 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     a.at += start.time_since_epoch();
     world.schedule(std::move(a));
   }
+#ifdef APIARY_SIM_HAS_DATA
+  if (workload) {
+    // Clients stop when the settle time begins, so the end state can be judged.
+    Duration active = window - from_seconds(settle_seconds(o));
+    if (active < window / 2) active = window / 2;
+    workload->start(world, start, start + active);
+  }
+#endif
   world.run_until(end, [&](TimePoint now) {
     if (o.tick) o.tick(now, end, world);
   });
@@ -231,6 +302,12 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   r.messages_delivered = st.messages_delivered;
   r.messages_dropped = st.dropped_loss + st.dropped_partition + st.dropped_dead + st.unroutable;
   r.trace_hash = world.trace_hash();
+#ifdef APIARY_SIM_HAS_DATA
+  if (workload) {
+    r.workload = true;
+    r.data = workload->finish(world);
+  }
+#endif
 
   if (o.check) {
     if (!bootstrap_converged) {
@@ -244,6 +321,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
       for (const auto& d : c.disagreements(5)) what += "; " + d;
       r.failures.push_back(what);
     }
+    if (r.workload) check_data(r);
   }
   return r;
 }
@@ -272,6 +350,12 @@ std::string replay_command(const RunOptions& o) {
   if (!o.timers_first_on_resume) s << " --resume-messages-first";
   if (o.start_spacing) {
     s << " --start-spacing-ms " << seconds(*o.start_spacing) * 1e3;
+  }
+  if (o.workload.enabled) {
+    const auto& w = o.workload;
+    s << " --workload --keys " << w.keys << " --read-ratio " << w.read_ratio << " --clients "
+      << w.clients << " --replicas " << w.replicas << " --write-quorum " << w.write_quorum
+      << " --read-quorum " << w.read_quorum << " --partitions " << w.partitions;
   }
   return s.str();
 }

@@ -84,6 +84,8 @@ void World::dispatch(const Event& e) {
         checker_.open_convergence(now_, "heal");
       } else if (e.a == kLeaveDeadline) {
         if (checker_.status(e.b) == NodeStatus::leaving) stop_node(e.b);
+      } else if (e.a == kAgentWake) {
+        if (agent_ != nullptr) agent_->on_wake(*this, e.b);
       }
       break;
   }
@@ -141,7 +143,24 @@ void World::process_one(std::uint32_t node, Slot& slot) {
   ++stats_.messages_delivered;
   const std::uint64_t content = XXH3_64bits(slot.bytes.data(), slot.bytes.size());
   fold(static_cast<std::uint64_t>(to_nanos(now_)), slot.from, slot.to, content);
-  nodes_[node].proc->handle_message(local_time(node, now_), slot.bytes);
+  if (slot.data) {
+    nodes_[node].proc->handle_data_message(local_time(node, now_), slot.bytes);
+  } else {
+    nodes_[node].proc->handle_message(local_time(node, now_), slot.bytes);
+  }
+}
+
+void World::wake_at(TimePoint at, std::uint32_t tag) {
+  queue_.push(std::max(at, now_), EventKind::control, kAgentWake, tag);
+}
+
+bool World::call(std::uint32_t node, const std::function<void(Process&, TimePoint)>& fn) {
+  if (node >= nodes_.size()) return false;
+  Node& n = nodes_[node];
+  if (!n.proc || n.paused) return false;
+  fn(*n.proc, local_time(node, now_));
+  after_call(node);
+  return true;
 }
 
 void World::deliver(std::uint32_t slot) {
@@ -229,6 +248,7 @@ void World::after_call(std::uint32_t node) {
       Slot& s = slots_[slot];
       s.from = node;
       s.to = *to;
+      s.data = is_data_addr(out->to);
       if (i + 1 == delays_.size()) {
         s.bytes = std::move(out->bytes);
       } else {
@@ -246,6 +266,7 @@ void World::after_call(std::uint32_t node) {
     checker_.on_event(now_, node, *subject, ev->member.state, healthy(*subject));
     if (config_.on_event) config_.on_event(now_, node, *ev);
   }
+  if (agent_ != nullptr) agent_->after_call(*this, node, *p);
   if (checker_.status(node) == NodeStatus::leaving && p->leave_done()) {
     stop_node(node);
     return;
@@ -285,6 +306,7 @@ void World::set_status(std::uint32_t node, NodeStatus status) {
     running_ = is ? running_ + 1 : running_ - 1;
   }
   checker_.set_status(now_, node, status);
+  if (agent_ != nullptr) agent_->on_status(*this, node, status);
 }
 
 void World::reset_load() {

@@ -26,6 +26,8 @@
 
 namespace apiary::sim {
 
+class DataProcess;
+
 // Counters a process exposes to the report; all optional.
 struct ProcessCounters {
   std::uint64_t refutations = 0;
@@ -42,6 +44,12 @@ class Process {
   virtual bool leave_done() const = 0;
 
   virtual void handle_message(TimePoint now, std::span<const std::uint8_t> bytes) = 0;
+  // A message sent to the node's data address ("n<index>:data"). Only processes that run the
+  // data layer get any; the default drops it.
+  virtual void handle_data_message(TimePoint now, std::span<const std::uint8_t> bytes) {
+    (void)now;
+    (void)bytes;
+  }
   virtual void handle_timeout(TimePoint now) = 0;
   virtual TimePoint next_deadline() const = 0;
 
@@ -51,6 +59,8 @@ class Process {
   // The node's full view; expensive (copies), only for end-of-run cross-checks and tests.
   virtual std::vector<gossip::Member> members() const = 0;
   virtual ProcessCounters counters() const { return {}; }
+  // The data layer (store and replication) when this process runs one, else nullptr.
+  virtual DataProcess* data() { return nullptr; }
 };
 
 // Identity of one node instance. `name` is "n<index>" and `addr` is "n<index>:7946".
@@ -67,6 +77,8 @@ using ProcessFactory =
 
 std::string node_name(std::uint32_t index);
 std::string node_addr(std::uint32_t index);
+std::string node_data_addr(std::uint32_t index);  // "n<index>:data"
+bool is_data_addr(std::string_view addr);
 // Index of "n<index>" or "n<index>:port"; nullopt for anything else.
 std::optional<std::uint32_t> parse_node_index(std::string_view name_or_addr);
 

@@ -32,6 +32,26 @@ struct FalsePositiveRecord {
   std::string declarer;
 };
 
+// What the data workload (--workload, sim/workload.hpp) saw and its checkers found.
+struct WorkloadReport {
+  std::uint64_t writes = 0;
+  std::uint64_t acked_writes = 0;
+  std::uint64_t failed_writes = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t failed_reads = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t stale_reads = 0;
+  std::uint64_t stale_reads_membership = 0;  // caused by a join or leave: a violation
+  std::uint64_t lost_writes = 0;             // violations
+  std::uint64_t lost_writes_excused = 0;     // W or more of the owners crashed
+  std::uint64_t sibling_violations = 0;
+  std::uint64_t max_siblings = 0;  // most siblings one key had at the end
+  std::uint64_t keys = 0;
+  std::uint64_t converged_keys = 0;
+  std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
+  std::vector<std::string> samples;  // a few violations, spelled out
+};
+
 struct RunReport {
   std::string protocol;
   std::uint32_t nodes = 0;  // initial nodes
@@ -65,6 +85,9 @@ struct RunReport {
   double wall_s = 0.0;
   std::uint64_t trace_hash = 0;
   std::vector<std::string> failures;  // broken invariants; empty = pass
+
+  bool workload = false;  // the data mode ran; `data` is filled
+  WorkloadReport data;
 };
 
 std::string to_json(const RunReport& report);

@@ -17,6 +17,7 @@
 #include "apiary/gossip/swim_config.hpp"
 #include "apiary/sim/report.hpp"
 #include "apiary/sim/scenario.hpp"
+#include "apiary/sim/workload_options.hpp"
 #include "apiary/sim/world.hpp"
 
 namespace apiary::sim {
@@ -40,6 +41,9 @@ struct RunOptions {
   std::uint32_t leave = 0;
   std::uint32_t restart = 0;  // one batch of simultaneous restarts at 1/2 of the window
   std::string partition;      // "0-49|50-99" (from 1/3 of the window, for 1/4 of it)
+
+  // The data mode: Store and Replicator on every node, clients, data checkers.
+  WorkloadOptions workload;
 
   std::string scenario_text;  // parsed with parse_scenario
   std::string scenario_path;  // only for the replay command line

@@ -8,6 +8,10 @@
 // pause, join, partitions, network changes), and reports every membership event to the
 // Checker. Each node's local clock runs at rate 1+eps relative to virtual time.
 //
+// An Agent (the data workload, sim/workload.hpp) runs beside the nodes: it gets wake-ups it
+// asked for, calls into running nodes through call(), sees every node after each call, and
+// hears every status change.
+//
 // The trace hash folds every delivered message (time, sender, receiver, content hash) and
 // every membership event (time, observer, subject, kind, incarnation): two runs with the same
 // seed and configuration give the same hash. Not thread-safe.
@@ -69,6 +73,17 @@ struct LoadWindow {
   double node_seconds = 0.0;  // integral of the running node count
 };
 
+class World;
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  virtual void on_wake(World& world, std::uint32_t tag) = 0;
+  // After every call into `node` (a message, a timer, join, leave, or call()).
+  virtual void after_call(World& world, std::uint32_t node, Process& process) = 0;
+  virtual void on_status(World& world, std::uint32_t node, NodeStatus status) = 0;
+};
+
 class World {
  public:
   World(WorldConfig config, ProcessFactory factory);
@@ -102,14 +117,23 @@ class World {
   void reset_load();
   LoadWindow load() const;
 
+  // At most one agent; not owned. Set before running.
+  void set_agent(Agent* agent) { agent_ = agent; }
+  // Agent::on_wake(tag) at `at` (virtual time).
+  void wake_at(TimePoint at, std::uint32_t tag);
+  // Runs `fn` on a node that is running (or leaving) and not paused, with its local time,
+  // then routes what it sent. False (and `fn` not called) otherwise.
+  bool call(std::uint32_t node, const std::function<void(Process&, TimePoint local)>& fn);
+
  private:
   struct Node;
   struct Slot {
     std::vector<std::uint8_t> bytes;
     std::uint32_t from = 0;
     std::uint32_t to = 0;
+    bool data = false;  // sent to the node's data address
   };
-  enum Control : std::uint32_t { kStartNode, kHealRule, kLeaveDeadline };
+  enum Control : std::uint32_t { kStartNode, kHealRule, kLeaveDeadline, kAgentWake };
 
   void dispatch(const Event& e);
   void deliver(std::uint32_t slot);
@@ -161,6 +185,7 @@ class World {
   WorldStats stats_;
   LoadWindow load_;
   TimePoint load_mark_{};
+  Agent* agent_ = nullptr;
 };
 
 }  // namespace apiary::sim
