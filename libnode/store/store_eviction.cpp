@@ -48,7 +48,7 @@ void Store::Impl::touch(Entry* e, WallTime now) {
 
 Entry* Store::Impl::sample_any() {
   if (s.live_keys_ == 0) return nullptr;
-  const std::size_t n = table.slot_count();
+  const std::size_t n = table.end();
   for (int attempt = 0; attempt < 32; ++attempt) {
     std::size_t i = table.sample(rng);
     // Walk a little past tombstones before drawing again.

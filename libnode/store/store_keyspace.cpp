@@ -68,7 +68,7 @@ std::uint64_t content_hash(const Entry* e, std::string& buf) {
 std::vector<std::string> Store::scan(ScanCursor& cursor, std::size_t count, WallTime now) {
   std::vector<std::string> keys;
   const Table& t = impl_->table;
-  const std::size_t n = t.slot_count();
+  const std::size_t n = t.end();
   std::size_t i = t.lower_bound(cursor.position);
   std::size_t visited = 0;
   const std::size_t limit = std::max<std::size_t>(1, count);
@@ -90,7 +90,7 @@ std::vector<std::string> Store::scan(ScanCursor& cursor, std::size_t count, Wall
 
 void Store::for_each_key(WallTime now, const std::function<void(std::string_view)>& fn) const {
   const Table& t = impl_->table;
-  for (std::size_t i = t.lower_bound(0); i < t.slot_count(); i = t.next(i)) {
+  for (std::size_t i = t.lower_bound(0); i < t.end(); i = t.next(i)) {
     const Entry* e = t.slot(i).entry;
     if (!e->tombstone() && !e->expired(now.ms)) fn(e->key());
   }
@@ -108,7 +108,7 @@ std::optional<std::string> Store::random_key(WallTime now) {
 void Store::clear() {
   if (!impl_) return;
   Table& t = impl_->table;
-  for (std::size_t i = t.lower_bound(0); i < t.slot_count(); i = t.next(i)) {
+  for (std::size_t i = t.lower_bound(0); i < t.end(); i = t.next(i)) {
     detail::free_entry(t.entry_at(i));
     t.entry_at(i) = nullptr;
   }
@@ -149,7 +149,7 @@ std::vector<VersionedEntry> Store::scan_partition(PartitionId partition, ScanCur
                                                   std::size_t max_entries, WallTime now) {
   std::vector<VersionedEntry> out;
   const Table& t = impl_->table;
-  const std::size_t n = t.slot_count();
+  const std::size_t n = t.end();
   const std::uint64_t from = cursor.started ? cursor.position : impl_->partition_begin(partition);
   const std::size_t limit = std::max<std::size_t>(1, max_entries);
   std::size_t i = cursor.started && cursor.position == 0 ? n : t.lower_bound(from);
@@ -176,7 +176,7 @@ PartitionDigest Store::digest(PartitionId partition, WallTime now) const {
   PartitionDigest d;
   const Table& t = impl_->table;
   std::string buf;
-  for (std::size_t i = t.lower_bound(impl_->partition_begin(partition)); i < t.slot_count();
+  for (std::size_t i = t.lower_bound(impl_->partition_begin(partition)); i < t.end();
        i = t.next(i)) {
     const Table::Slot& slot = t.slot(i);
     if (impl_->partition_of_order(slot.order) != partition) break;
@@ -194,7 +194,7 @@ std::vector<VersionedEntry> Store::scan_bucket(PartitionId partition, std::size_
   const unsigned shift = 64 - impl_->partition_bits - 6;
   const std::uint64_t from =
       impl_->partition_begin(partition) | (static_cast<std::uint64_t>(bucket & 63) << shift);
-  for (std::size_t i = t.lower_bound(from); i < t.slot_count(); i = t.next(i)) {
+  for (std::size_t i = t.lower_bound(from); i < t.end(); i = t.next(i)) {
     const Table::Slot& slot = t.slot(i);
     if (impl_->partition_of_order(slot.order) != partition ||
         impl_->bucket_of(slot.order) != bucket) {
@@ -214,7 +214,7 @@ std::optional<VersionedEntry> Store::export_entry(std::string_view key, WallTime
 std::size_t Store::drop_partition(PartitionId partition) {
   std::vector<std::pair<std::uint64_t, std::string>> doomed;
   const Table& t = impl_->table;
-  for (std::size_t i = t.lower_bound(impl_->partition_begin(partition)); i < t.slot_count();
+  for (std::size_t i = t.lower_bound(impl_->partition_begin(partition)); i < t.end();
        i = t.next(i)) {
     const Table::Slot& slot = t.slot(i);
     if (impl_->partition_of_order(slot.order) != partition) break;
@@ -236,7 +236,7 @@ std::size_t Store::used_memory() const {
 std::size_t Store::recompute_entries_memory() const {
   std::size_t n = 0;
   const Table& t = impl_->table;
-  for (std::size_t i = t.lower_bound(0); i < t.slot_count(); i = t.next(i)) {
+  for (std::size_t i = t.lower_bound(0); i < t.end(); i = t.next(i)) {
     n += detail::entry_memory(t.slot(i).entry);
   }
   return n;

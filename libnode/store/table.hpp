@@ -28,13 +28,16 @@
 // their children (max(left) <= separator <= min(right)), which also holds with duplicate order
 // keys (64-bit hash collisions) spread over several leaves.
 //
-// Handles (size_t) are leaf id * kLeafSlots + position; they are valid until the next insert,
-// erase or clear. Leaf ids are dense (0 .. leaves-1), which lets sample() pick an entry
-// uniformly by drawing handles and rejecting the unused slots. Not thread-safe.
+// Handles (size_t) are the address of a 64-byte-aligned leaf plus the position in it, so a
+// handle reaches its slot without any lookup; they are valid until the next insert, erase or
+// clear, and end() (npos) is past the last entry. Leaves also have dense ids
+// (0 .. leaves-1), which lets sample() pick an entry uniformly by drawing a leaf and a
+// position and rejecting the unused slots. Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -59,17 +62,15 @@ class Table {
   Table& operator=(const Table&) = delete;
 
   std::size_t size() const { return size_; }
-  // One past the largest handle.
-  std::size_t slot_count() const { return leaves_.size() * kLeafSlots; }
+  // The handle past the last entry (what lower_bound and next return at the end).
+  static constexpr std::size_t end() { return npos; }
   // Heap bytes of the nodes (glibc chunk sizes) and of the leaf directory.
   std::size_t bytes() const;
 
-  const Slot& slot(std::size_t h) const { return leaves_[h / kLeafSlots]->slots[h % kLeafSlots]; }
-  Entry*& entry_at(std::size_t h) { return leaves_[h / kLeafSlots]->slots[h % kLeafSlots].entry; }
+  const Slot& slot(std::size_t h) const { return leaf_of(h)->slots[h % kLeafSlots]; }
+  Entry*& entry_at(std::size_t h) { return leaf_of(h)->slots[h % kLeafSlots].entry; }
   // A handle that holds an entry.
-  bool is_live(std::size_t h) const {
-    return h < slot_count() && h % kLeafSlots < leaves_[h / kLeafSlots]->count;
-  }
+  bool is_live(std::size_t h) const { return h != end() && h % kLeafSlots < leaf_of(h)->count; }
 
   std::size_t find(std::uint64_t order, std::string_view key) const;
   // Inserts an entry whose key is absent (after any entries with the same order key);
@@ -77,19 +78,21 @@ class Table {
   std::size_t insert(std::uint64_t order, Entry* entry);
   // Removes the entry at `h` from the table (freeing it is the caller's job).
   void erase(std::size_t h);
-  // First entry whose order key is >= `order`; slot_count() when there is none.
+  // First entry whose order key is >= `order`; end() when there is none.
   std::size_t lower_bound(std::uint64_t order) const;
-  // The entry after `h` in order, or slot_count().
+  // The entry after `h` in order, or end().
   std::size_t next(std::size_t h) const;
   // A uniformly random entry's handle; npos when the table is empty.
   std::size_t sample(Rng& rng) const;
   // Drops every slot (entries are the caller's to free first).
   void clear();
 
-  // Test hook: slots shifted or moved and nodes visited by inserts and erases so far. Tests
-  // use it to check that no key order makes writes expensive, without timing anything.
+  // Test hook: keys compared, slots shifted or moved by every operation so far. Tests use it
+  // to check that no key order makes writes expensive, without timing anything.
   std::uint64_t work() const { return work_; }
   std::size_t height() const { return height_; }  // 0 while the root is a leaf
+  // Test hook: "" when every structural invariant holds, else the first one broken.
+  std::string check() const;
 
  private:
   struct Inner;
@@ -98,7 +101,8 @@ class Table {
     std::uint32_t count = 0;  // slots (leaf) or children (inner)
     bool leaf = false;
   };
-  struct Leaf : Node {
+  // Aligned to kLeafSlots bytes so that a handle's low bits are free for the position.
+  struct alignas(kLeafSlots) Leaf : Node {
     Leaf* prev = nullptr;
     Leaf* next = nullptr;
     std::size_t id = 0;  // index in leaves_
@@ -107,6 +111,9 @@ class Table {
   struct Inner : Node {
     std::uint64_t keys[kFanout - 1];  // keys[i] separates child[i] and child[i + 1]
     Node* child[kFanout];
+    // child[i]->count, mirrored so that a lookup knows a child's size before its header
+    // arrives from memory (see descend()).
+    std::uint8_t counts[kFanout];
   };
 
   static constexpr std::uint32_t kMinLeaf = kLeafSlots / 4;
@@ -115,13 +122,29 @@ class Table {
   Leaf* new_leaf();
   void free_leaf(Leaf* leaf);
   Inner* new_inner();
+  // Fills the unused separator keys with the largest order key, which lookups rely on.
+  static void seal(Inner* inner);
   void free_inner(Inner* inner);
   void free_subtree(Node* node);
 
+  // Where a search lands: the leaf, its entry count, its index in its parent and the range
+  // [lo, hi] the separators bound its keys to.
+  struct Path {
+    Leaf* leaf = nullptr;
+    std::size_t count = 0;
+    std::size_t index = 0;
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+  };
   // The leaf to search for the first entry >= order (lower) or to insert after equal keys.
-  Leaf* descend(std::uint64_t order, bool upper) const;
-  std::size_t handle(const Leaf* leaf, std::size_t pos) const {
-    return leaf->id * kLeafSlots + pos;
+  Path descend(std::uint64_t order, bool upper) const;
+  // Copies a node's count into its parent's mirror.
+  static void mirror(Node* node);
+  static std::size_t handle(const Leaf* leaf, std::size_t pos) {
+    return reinterpret_cast<std::uintptr_t>(leaf) + pos;
+  }
+  static Leaf* leaf_of(std::size_t h) {
+    return reinterpret_cast<Leaf*>(h & ~std::size_t{kLeafSlots - 1});
   }
   static std::size_t child_index(const Inner* parent, const Node* child);
 
@@ -137,7 +160,7 @@ class Table {
   std::size_t inners_ = 0;
   std::size_t height_ = 0;
   std::size_t size_ = 0;
-  std::uint64_t work_ = 0;
+  mutable std::uint64_t work_ = 0;
 };
 
 }  // namespace apiary::store::detail

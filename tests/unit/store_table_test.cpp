@@ -39,7 +39,7 @@ void check_same(const Table& t, const Model& m) {
   auto it = m.entries.begin();
   std::uint64_t last = 0;
   std::size_t count = 0;
-  for (std::size_t h = t.lower_bound(0); h < t.slot_count(); h = t.next(h)) {
+  for (std::size_t h = t.lower_bound(0); h < t.end(); h = t.next(h)) {
     REQUIRE(t.is_live(h));
     const Table::Slot& s = t.slot(h);
     REQUIRE(s.order >= last);
@@ -91,13 +91,16 @@ TEST_CASE("ordered table matches a sorted model through resizes", "[store][table
         const std::size_t h = t.lower_bound(probe);
         auto it = m.entries.lower_bound({probe, std::string()});
         if (it == m.entries.end()) {
-          REQUIRE(h == t.slot_count());
+          REQUIRE(h == t.end());
         } else {
-          REQUIRE(h < t.slot_count());
+          REQUIRE(h < t.end());
           REQUIRE(t.slot(h).order == it->first.first);
         }
       }
-      if (step % 997 == 0) check_same(t, m);
+      if (step % 997 == 0) {
+        check_same(t, m);
+        REQUIRE(t.check() == "");
+      }
     }
     check_same(t, m);
     for (const auto& [k, e] : m.entries) {
@@ -117,7 +120,8 @@ TEST_CASE("ordered table matches a sorted model through resizes", "[store][table
     }
     CHECK(t.size() == 0);
     CHECK(t.height() == 0);
-    CHECK(t.lower_bound(0) == t.slot_count());
+    CHECK(t.check() == "");
+    CHECK(t.lower_bound(0) == t.end());
     for (auto& [k, e] : m.entries) free_entry(e);
   }
 }
@@ -177,20 +181,25 @@ Cost insert_all(const std::vector<std::uint64_t>& orders, Entry* e) {
 
 TEST_CASE("no key order makes inserts expensive", "[store][table]") {
   // The hash-table layout this replaced walked and shifted one cluster holding every key
-  // present when keys arrived sorted or crowded into one partition or bucket: the mean
-  // work per insert grew with the number of keys (tens of thousands of slots here).
+  // present when keys arrived sorted or crowded into one partition or bucket: the work per
+  // insert grew linearly with the number of keys (tens of thousands of slots at 200k keys).
+  // Here it must stay a small constant, and the same at 50k and at 200k keys.
   Entry* e = allocate_entry(0, "k", 0);
   Rng rng(3);
   const std::size_t n = 200'000;
   const Cost random = insert_all(orders_of(Shape::random, n, rng), e);
   CHECK(random.mean < 40);
-  for (Shape shape : {Shape::ascending, Shape::descending, Shape::one_partition_sorted,
-                      Shape::one_bucket, Shape::by_partition}) {
+  for (Shape shape : {Shape::random, Shape::ascending, Shape::descending,
+                      Shape::one_partition_sorted, Shape::one_bucket, Shape::by_partition}) {
     CAPTURE(static_cast<int>(shape));
+    const Cost quarter = insert_all(orders_of(shape, n / 4, rng), e);
     const Cost c = insert_all(orders_of(shape, n, rng), e);
-    CHECK(c.mean < 40);
-    CHECK(c.mean < 2 * random.mean);
-    // No single insert moves more than a couple of nodes' worth of slots.
+    CAPTURE(c.mean, quarter.mean, c.worst, c.bytes, random.mean, random.bytes);
+    // Descending keys shift a whole leaf per insert (a memmove of up to 1 KiB); the rest
+    // cost about what random keys cost.
+    CHECK(c.mean < 3 * random.mean);
+    CHECK(c.mean < quarter.mean * 1.3 + 5);
+    // No single insert moves more than a few nodes' worth of slots.
     CHECK(c.worst <= 4 * Table::kLeafSlots + 4 * Table::kFanout);
     // Ordered arrivals fill leaves completely; nothing uses much more memory than random.
     CHECK(c.bytes <= random.bytes * 11 / 10);
@@ -205,9 +214,10 @@ TEST_CASE("lookups and scans work the same whatever the key order", "[store][tab
     std::vector<std::uint64_t> orders = orders_of(shape, 50'000, rng);
     Table t;
     for (std::uint64_t o : orders) t.insert(o, e);
+    REQUIRE(t.check() == "");
     std::sort(orders.begin(), orders.end());
     std::size_t i = 0;
-    for (std::size_t h = t.lower_bound(0); h < t.slot_count(); h = t.next(h)) {
+    for (std::size_t h = t.lower_bound(0); h < t.end(); h = t.next(h)) {
       REQUIRE(t.slot(h).order == orders[i++]);
     }
     CHECK(i == orders.size());
@@ -227,6 +237,7 @@ TEST_CASE("memory follows the number of keys down", "[store][table]") {
   Table t;
   std::vector<std::uint64_t> orders = orders_of(Shape::random, 100'000, rng);
   for (std::uint64_t o : orders) t.insert(o, e);
+  REQUIRE(t.check() == "");
   const double full = static_cast<double>(t.bytes()) / static_cast<double>(t.size());
   CHECK(full < 32);  // 16-byte slots, leaves about 70% full
   // Erase 99% in random order, then the rest of a range in order: every leaf stays at least
@@ -234,6 +245,7 @@ TEST_CASE("memory follows the number of keys down", "[store][table]") {
   rng.shuffle(orders);
   for (std::size_t k = 0; k < 99'000; ++k) t.erase(t.find(orders[k], "k"));
   CHECK(t.size() == 1000);
+  REQUIRE(t.check() == "");
   const double sparse = static_cast<double>(t.bytes()) / static_cast<double>(t.size());
   CHECK(sparse < 100);
   std::uint64_t worst = 0;
