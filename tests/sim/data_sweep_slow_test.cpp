@@ -1,0 +1,67 @@
+// Seed sweeps of the data mode (label `slow`, not in the default suite): 8 nodes, a minute of
+// workload, one fault kind per run. Each run takes about a second of real time (Debug -O1).
+#include <catch2/catch.hpp>
+
+#ifdef APIARY_SIM_HAS_DATA
+
+#include "apiary/sim/run.hpp"
+
+using namespace apiary;
+using namespace apiary::sim;
+
+namespace {
+
+RunOptions sweep_run(std::uint64_t seed) {
+  RunOptions o;
+  o.nodes = 8;
+  o.duration_s = 60;
+  o.seed = seed;
+  o.settle_s = 25;
+  o.workload.enabled = true;
+  o.workload.keys = 1000;
+  o.workload.clients = 8;
+  return o;
+}
+
+void check_run(const RunOptions& o) {
+  const auto r = run_simulation(o);
+  REQUIRE(r.ok());
+  INFO(replay_command(o));
+  for (const auto& f : r->failures) UNSCOPED_INFO(f);
+  CHECK(r->failures.empty());
+  CHECK(r->data.lost_writes == 0);
+  CHECK(r->data.stale_reads_membership == 0);
+  CHECK(r->data.converged_keys == r->data.keys);
+}
+
+}  // namespace
+
+TEST_CASE("data sweep: a crash or a join per run, ten seeds each", "[sim][data][sweep]") {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    auto crash = sweep_run(seed);
+    crash.crash = 1;
+    check_run(crash);
+    auto join = sweep_run(seed);
+    join.join = 1;
+    check_run(join);
+  }
+}
+
+// Known open issue (docs/replication.md, "Known limitations"): right after a graceful leave,
+// or a join, a leave and a crash within a minute, a few reads still miss a key on some seeds
+// (e.g. --leave 1 --seed 9). Kept here so the sweep shows when it is fixed.
+TEST_CASE("data sweep: a leave, and a join + leave + crash, per run",
+          "[sim][data][sweep][!mayfail]") {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    auto leave = sweep_run(seed);
+    leave.leave = 1;
+    check_run(leave);
+    auto mixed = sweep_run(seed);
+    mixed.join = 1;
+    mixed.leave = 1;
+    mixed.crash = 1;
+    check_run(mixed);
+  }
+}
+
+#endif  // APIARY_SIM_HAS_DATA
