@@ -104,6 +104,7 @@ class RouterCluster {
       nodes_.push_back(std::move(n));
     }
     set_views({}, std::move(ring));
+    settle_transitions();
   }
 
   ~RouterCluster() {
@@ -163,6 +164,22 @@ class RouterCluster {
     auto v = store(i).get_value(key, wall());
     if (!v) return std::nullopt;
     return std::string(*v);
+  }
+
+  // Lets time pass until no node waits on a handoff into a partition it owns (on a first view
+  // every member may hold data, so reads ask them until each sent its final batch), so a test
+  // starts from a cluster in steady state. Bounded by twice handoff_wait_timeout.
+  void settle_transitions() {
+    const TimePoint limit = now_ + 2 * config_.handoff_wait_timeout;
+    auto busy = [this] {
+      for (auto i : ring_) {
+        if (rep(i).partitions_in_transition() != 0) return true;
+      }
+      return false;
+    };
+    settle();
+    while (busy() && now_ < limit) advance(10ms);
+    REQUIRE_FALSE(busy());
   }
 
   // ---- Network -------------------------------------------------------------------------
