@@ -463,3 +463,45 @@ TEST_CASE("Router: An owner runs only keyed commands for its peers", "[routing]"
   CHECK(c.rep(0).pending_operations() == 0);  // answered (with an error) without a timeout
   CHECK(c.value(1, k.on1) == std::optional<std::string>("v"));
 }
+
+TEST_CASE("Router: N=2 W=2: a split write answers once every part reached its quorum",
+          "[routing]") {
+  RouterCluster c(3, routing_config(2, 2, 1));
+  auto not_owned_by_0 = [&](const std::string& prefix) {
+    for (int i = 0;; ++i) {
+      const std::string key = prefix + std::to_string(i);
+      const auto o = c.owners(key);
+      if (std::find(o.begin(), o.end(), 0) == o.end()) return key;
+    }
+  };
+  const std::string here = c.key_owned_by(0, "split"), there = not_owned_by_0("split");
+  const auto client = c.connect(0);
+  c.hold(1);
+  c.hold(2);
+  CHECK(c.call(client, {"MSET", here, "1", there, "2"}).empty());
+  CHECK(c.value(0, here) == std::optional<std::string>("1"));  // the local part ran
+  c.release(1);
+  c.release(2);
+  CHECK(c.read(client) == "+OK\r\n");
+  for (const auto& [key, value] : {std::pair{here, "1"}, std::pair{there, "2"}}) {
+    for (auto owner : c.owners(key)) {
+      INFO(key << " on node " << owner);
+      CHECK(c.value(owner, key) == std::optional<std::string>(value));
+    }
+  }
+  CHECK(c.router(0).pending() == 0);
+}
+
+TEST_CASE("Router: expiry set through a forward is the owner's, and the key expires", "[routing]") {
+  RouterCluster c(3, routing_config(1, 1, 1));
+  const Keys k(c);
+  const auto client = c.connect(0);
+  CHECK(c.call(client, {"SET", k.on1, "v", "PX", "1500"}) == "+OK\r\n");
+  CHECK(c.call(client, {"PTTL", k.on1}) == ":1500\r\n");
+  CHECK(c.call(client, {"SET", k.on2, "w"}) == "+OK\r\n");
+  CHECK(c.call(client, {"EXPIRE", k.on2, "1"}) == ":1\r\n");
+  CHECK(c.call(client, {"TTL", k.on2}) == ":1\r\n");
+  c.advance(1600ms);
+  CHECK(c.call(client, {"MGET", k.on1, k.on2}) == "*2\r\n$-1\r\n$-1\r\n");
+  CHECK(c.call(client, {"PTTL", k.on1}) == ":-2\r\n");
+}
