@@ -124,6 +124,14 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
           continue;
         }
       } else {
+        // Handed here lately although this node did not own it before either: the sender's
+        // view is ahead (a leaving node, or owners that saw a leave first) and this node is
+        // about to own it. Handing it back and dropping it would leave this node empty when
+        // its view catches up (found by the simulator).
+        if (auto in = recent_handoff_in.find(pv); !was_owner && in != recent_handoff_in.end() &&
+                                                  in->second + config.handoff_wait_timeout > now) {
+          continue;
+        }
         std::vector<std::string> newcomers;
         if (was_owner) {
           // The owners that were owners with us have the data already (anti-entropy covers
@@ -322,14 +330,17 @@ void Replicator::State::on_handoff_batch(TimePoint now, WallTime wall, const Mes
   }
   stats.handoff_entries_received += m.entries.size();
   if (!m.entries.empty()) note_replica_write(p);
+
   auto relay_until = relays.find(m.partition);
   if (relay_until != relays.end() && relay_until->second > now && !m.entries.empty() &&
       code == StatusCode::ok && handoffs.count(m.partition) == 0 &&
-      (leaving || !view.owns(self(), p))) {
+      (leaving || !view.owns(self(), p)) && !view.owns(from, p)) {
     // Data of a partition this node lost while it was still receiving it (the stream began
     // when it owned it): pass it on to the owners, who wait for this node's final batch --
     // it sent no marker for the partition (found by the simulator: two joins in a row left
     // the second newcomer without data its co-owners thought the first one would stream).
+    // Not when the sender owns it in this view: then the sender is leaving and this node is
+    // about to own the partition (its view is behind).
     HandoffTask relay;
     relay.drop_after = true;
     for (const auto& o : view.owners(p)) {

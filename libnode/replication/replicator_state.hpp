@@ -132,6 +132,8 @@ struct Replicator::State {
   // Final batches received lately, (partition, sender) -> when: a final that arrives before
   // this node's own view says it gained the partition still counts.
   std::map<std::pair<std::uint32_t, std::string>, TimePoint> recent_finals;
+  // When some member last handed each partition to this node.
+  std::map<std::uint32_t, TimePoint> recent_handoff_in;
 
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }

@@ -54,6 +54,9 @@ void Replicator::State::plan_transitions(TimePoint now, const ClusterView& befor
     it = it->second + wait <= now ? recent_finals.erase(it) : std::next(it);
   }
   lost_in_transition.clear();
+  for (auto it = recent_handoff_in.begin(); it != recent_handoff_in.end();) {
+    it = it->second + wait <= now ? recent_handoff_in.erase(it) : std::next(it);
+  }
   for (auto it = relays.begin(); it != relays.end();) {
     it = it->second <= now ? relays.erase(it) : std::next(it);
   }
@@ -111,6 +114,7 @@ void Replicator::State::plan_transitions(TimePoint now, const ClusterView& befor
 void Replicator::State::note_handoff_batch(TimePoint now, std::uint32_t pv, std::string_view from,
                                            bool final) {
   const std::string sender(from);
+  recent_handoff_in[pv] = now;
   if (final) recent_finals[{pv, sender}] = now;
   auto it = transitions.find(pv);
   if (it == transitions.end() || it->second.waiting.count(sender) == 0) return;
