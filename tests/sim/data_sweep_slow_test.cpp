@@ -36,7 +36,7 @@ void check_run(const RunOptions& o) {
 
 }  // namespace
 
-TEST_CASE("data sweep: a crash or a join per run, ten seeds each", "[sim][data][sweep]") {
+TEST_CASE("data sweep: one crash or join or leave per run over ten seeds", "[sim][data][sweep]") {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     auto crash = sweep_run(seed);
     crash.crash = 1;
@@ -44,18 +44,22 @@ TEST_CASE("data sweep: a crash or a join per run, ten seeds each", "[sim][data][
     auto join = sweep_run(seed);
     join.join = 1;
     check_run(join);
-  }
-}
-
-// Known open issue (docs/replication.md, "Known limitations"): right after a graceful leave,
-// or a join, a leave and a crash within a minute, a few reads still miss a key on some seeds
-// (e.g. --leave 1 --seed 9). Kept here so the sweep shows when it is fixed.
-TEST_CASE("data sweep: a leave, and a join + leave + crash, per run",
-          "[sim][data][sweep][!mayfail]") {
-  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     auto leave = sweep_run(seed);
     leave.leave = 1;
     check_run(leave);
+  }
+}
+
+// Known open issue (docs/replication.md, "Known limitations"): with two nodes joining at the
+// same instant, or a join, a leave and a crash within a minute, a few reads still miss a key
+// right after the ring changes on some seeds (e.g. --join 2 --seed 2). Kept here so the sweep
+// shows when it is fixed.
+TEST_CASE("data sweep: two joins at once and a join + leave + crash per run",
+          "[sim][data][sweep][!mayfail]") {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    auto joins = sweep_run(seed);
+    joins.join = 2;
+    check_run(joins);
     auto mixed = sweep_run(seed);
     mixed.join = 1;
     mixed.leave = 1;
