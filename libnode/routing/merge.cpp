@@ -77,10 +77,11 @@ std::optional<std::size_t> value_length(std::string_view bytes, int depth) {
     case '=':
     case '!': {
       auto len = line_int(bytes, 1, end);
-      if (!len) return std::nullopt;
-      if (*len < 0) return end;
+      if (!len || *len < -1) return std::nullopt;
+      if (*len == -1) return end;
+      if (static_cast<std::uint64_t>(*len) > bytes.size()) return std::nullopt;
       const auto total = end + static_cast<std::size_t>(*len) + 2;
-      if (total > bytes.size()) return std::nullopt;
+      if (total > bytes.size() || bytes.substr(total - 2, 2) != "\r\n") return std::nullopt;
       return total;
     }
     case '*':
@@ -88,8 +89,10 @@ std::optional<std::size_t> value_length(std::string_view bytes, int depth) {
     case '>':
     case '%': {
       auto count = line_int(bytes, 1, end);
-      if (!count) return std::nullopt;
-      if (*count < 0) return end;
+      if (!count || *count < -1) return std::nullopt;
+      if (*count == -1) return end;
+      // Every element takes at least 3 bytes: a count beyond the input cannot be real.
+      if (static_cast<std::uint64_t>(*count) > bytes.size()) return std::nullopt;
       const std::int64_t elements = bytes[0] == '%' ? *count * 2 : *count;
       for (std::int64_t i = 0; i < elements; ++i) {
         auto len = value_length(bytes.substr(end), depth + 1);

@@ -90,7 +90,7 @@ struct Router::Impl {
                  TimePoint{}) {}
 
   bool read_is_local(std::string_view key) const {
-    return config.read_quorum <= 1 && replicator.owns(key);  // SHIM until read_is_local lands
+    return replicator.read_is_local(key, config.read_quorum);
   }
 
   // Runs the command against the local store and returns its reply.
@@ -250,6 +250,22 @@ std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
                                                       const resp::CommandSpec& spec) {
   const auto keys = key_indices(spec, ctx.argv.size());
   if (keys.empty()) return std::nullopt;
+  // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
+  // command's own handler would.
+  if (spec.key_step > 1 && (ctx.argv.size() - static_cast<std::size_t>(spec.first_key)) %
+                                   static_cast<std::size_t>(spec.key_step) !=
+                               0) {
+    ctx.reply.error("wrong number of arguments for '" + spec.name + "' command");
+    return resp::Outcome::done();
+  }
+  // Every replica, forward and reply travels in one data message: refuse what cannot.
+  std::size_t bytes = 0;
+  for (auto a : ctx.argv) bytes += a.size();
+  if (bytes > config.max_command_bytes) {
+    ctx.reply.error("command too large for the cluster: " + std::to_string(bytes) +
+                    " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
+    return resp::Outcome::done();
+  }
   std::vector<std::string> targets;
   targets.reserve(keys.size());
   for (std::size_t k : keys) {
@@ -330,7 +346,10 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
     spec = resp::CommandTable::find_subcommand(*spec, cmd.argv[1]);
   }
   const auto argc = static_cast<std::int64_t>(cmd.argv.size());
-  if (spec == nullptr || (spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+  // Only keyed commands are ever forwarded; anything else (FLUSHALL, CONFIG SET, ...) from
+  // a peer is refused rather than run on this node's behalf.
+  if (spec == nullptr || !spec->has_keys() || (spec->arity > 0 && argc != spec->arity) ||
+      argc < -spec->arity || key_indices(*spec, cmd.argv.size()).empty()) {
     return error_reply("ERR the owner cannot run '" + cmd.argv[0].substr(0, 64) + "'");
   }
   const auto [now, wall] = clock();
@@ -384,7 +403,15 @@ std::vector<ClientReply> Router::take_replies() {
   return out;
 }
 
-std::size_t Router::pending() const { return impl_->waiters.size() + impl_->fanouts.size(); }
+std::size_t Router::pending() const {
+  // Commands, not their parts: a fan-out counts once, a job once whatever it waits for.
+  std::size_t n = impl_->fanouts.size();
+  for (const auto& [id, job] : impl_->jobs) n += job.sink.kind == Sink::Kind::part ? 0 : 1;
+  for (const auto& [id, w] : impl_->waiters) {
+    n += w.forward && w.sink.kind != Sink::Kind::part ? 1 : 0;
+  }
+  return n;
+}
 
 const RouterStats& Router::stats() const { return impl_->stats; }
 

@@ -411,6 +411,8 @@ struct Node::Impl {
     routing::RouterConfig route;
     route.write_quorum = config.write_quorum;
     route.read_quorum = config.read_quorum;
+    // Room for the envelope, the key's version vector and siblings.
+    route.max_command_bytes = repl_config.max_message_bytes - (64u << 10);
     router = std::make_unique<routing::Router>(*resp_server, *replicator, route, [] {
       return std::make_pair(core_now(), runtime::wall_now());
     });

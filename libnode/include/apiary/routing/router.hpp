@@ -46,6 +46,9 @@ namespace apiary::routing {
 struct RouterConfig {
   std::uint32_t write_quorum = 0;  // W per client write; 0 = the Replicator's configured W
   std::uint32_t read_quorum = 0;   // R per client read; 0 = the Replicator's configured R
+  // Commands whose arguments add up to more are refused at once: a replica, forward or
+  // reply must fit one data message (ReplicationConfig::max_message_bytes).
+  std::size_t max_command_bytes = (8u << 20) - (64u << 10);
 };
 
 struct RouterStats {
@@ -83,7 +86,7 @@ class Router {
   // Replies that became ready since the last call.
   std::vector<ClientReply> take_replies();
 
-  std::size_t pending() const;  // operations waiting for the cluster
+  std::size_t pending() const;  // commands (clients' and peers') waiting for the cluster
   const RouterStats& stats() const;
 
   struct Impl;
