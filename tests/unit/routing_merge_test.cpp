@@ -9,9 +9,8 @@
 
 #include "apiary/resp/command_table.hpp"
 
-// merge.hpp is internal to libnode/routing, and tests/CMakeLists.txt does not link
-// apiary_routing into unit tests: compile merge.cpp into this test.
-#include "../../libnode/routing/merge.cpp"
+// merge.hpp is internal to libnode/routing (linked as apiary_routing).
+#include "../../libnode/routing/merge.hpp"
 
 using apiary::routing::key_indices;
 using apiary::routing::Merge;

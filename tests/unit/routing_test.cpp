@@ -4,15 +4,6 @@
 
 #include "support/routing_harness.hpp"
 
-// tests/CMakeLists.txt links the unit tests against data/store/cluster/replication/resp but
-// not apiary_routing, so the router's sources are compiled into this test. Once apiary_routing
-// is linked, these definitions win and the archive members are never pulled in.
-// Both files have an error_reply() in an anonymous namespace: rename merge.cpp's.
-#define error_reply merge_error_reply
-#include "../../libnode/routing/merge.cpp"
-#undef error_reply
-#include "../../libnode/routing/router.cpp"
-
 using apiary::test::bulk;
 using apiary::test::resp_cmd;
 using apiary::test::RouterCluster;
@@ -507,13 +498,8 @@ TEST_CASE("Router: expiry set through a forward is the owner's, and the key expi
 }
 
 TEST_CASE("Router: a command just under max_command_bytes still fits its data messages",
-          "[routing][!mayfail]") {
-  // BUG (router): the max_command_bytes check counts argument bytes only, and its default
-  // equals ReplicationConfig::max_message_bytes. A command a few bytes under the limit passes,
-  // but its forward (or replica write, or the forwarded reply of a GET) adds the envelope and
-  // encoding overhead and is dropped by the receiver as too large: the client waits two forward
-  // timeouts for "-CLUSTERDOWN" (or write_timeout for "-NOREPLICAS"), and a value stored on
-  // its owner cannot be read through any other node. Found with 10 bytes of slack; 200 work.
+          "[routing]") {
+  // max_command_bytes leaves room for the envelope and encoding of every data message.
   const std::size_t limit = apiary::routing::RouterConfig{}.max_command_bytes;
   RouterCluster c(3, routing_config(1, 1, 1));
   const Keys k(c);
