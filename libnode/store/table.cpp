@@ -32,13 +32,28 @@ void Table::free_leaf(Leaf* leaf) {
 Table::Inner* Table::new_inner() {
   ++inners_;
   auto* inner = new Inner();
-  seal(inner);
+  for (Item& item : inner->items) item = Item{~std::uint64_t{0}, 0};
   return inner;
 }
 
-void Table::seal(Inner* inner) {
-  const std::size_t used = inner->count == 0 ? 0 : inner->count - 1;
-  std::fill(inner->keys + used, inner->keys + kFanout - 1, ~std::uint64_t{0});
+void Table::flatten(const Inner* inner, Flat& f) {
+  for (std::size_t i = 0; i < inner->count; ++i) {
+    f.child[f.n] = inner->child(i);
+    f.count[f.n] = inner->child_count(i);
+    f.key[f.n] = inner->items[i].key;
+    ++f.n;
+  }
+}
+
+void Table::fill(Inner* inner, const Flat& f, std::size_t from, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t k = from + i;
+    inner->set(i, f.child[k], f.count[k], i + 1 < n ? f.key[k] : ~std::uint64_t{0});
+    f.child[k]->parent = inner;
+    f.child[k]->index = static_cast<std::uint16_t>(i);
+  }
+  for (std::size_t i = n; i < kFanout; ++i) inner->items[i] = Item{~std::uint64_t{0}, 0};
+  inner->count = static_cast<std::uint32_t>(n);
 }
 
 void Table::free_inner(Inner* inner) {
@@ -52,7 +67,7 @@ void Table::free_subtree(Node* node) {
     return;
   }
   auto* inner = static_cast<Inner*>(node);
-  for (std::uint32_t i = 0; i < inner->count; ++i) free_subtree(inner->child[i]);
+  for (std::uint32_t i = 0; i < inner->count; ++i) free_subtree(inner->child(i));
   delete inner;
 }
 
@@ -71,15 +86,8 @@ std::size_t Table::bytes() const {
 }
 
 void Table::mirror(Node* node) {
-  if (node->parent != nullptr) {
-    node->parent->counts[child_index(node->parent, node)] = static_cast<std::uint8_t>(node->count);
-  }
-}
-
-std::size_t Table::child_index(const Inner* parent, const Node* child) {
-  std::size_t i = 0;
-  while (parent->child[i] != child) ++i;
-  return i;
+  if (node->parent != nullptr)
+    node->parent->set_count(child_index(node->parent, node), node->count);
 }
 
 // ---- lookups ---------------------------------------------------------------------------------
@@ -166,21 +174,21 @@ Table::Path Table::descend(std::uint64_t order, bool upper) const {
   std::size_t count = root_->count;
   for (std::size_t level = height_; level > 0; --level) {
     const auto* inner = static_cast<const Inner*>(n);
-    const std::uint64_t* keys = inner->keys;
+    const Item* items = inner->items;
     std::size_t c = 0;
     if (upper) {
-      c = search([keys, order](std::size_t k) { return keys[k] <= order; }, count - 1, count - 1,
-                 order, p.lo, p.hi, work_);
+      c = search([items, order](std::size_t k) { return items[k].key <= order; }, count - 1,
+                 count - 1, order, p.lo, p.hi, work_);
     } else {
-      c = search([keys, order](std::size_t k) { return keys[k] < order; }, count - 1, count - 1,
-                 order, p.lo, p.hi, work_);
+      c = search([items, order](std::size_t k) { return items[k].key < order; }, count - 1,
+                 count - 1, order, p.lo, p.hi, work_);
     }
     // Separators bound their children's keys: narrow the range for the next guess.
-    if (c > 0) p.lo = std::max(p.lo, keys[c - 1]);
-    if (c + 1 < count) p.hi = std::min(p.hi, keys[c]);
-    count = inner->counts[c];
+    if (c > 0) p.lo = std::max(p.lo, items[c - 1].key);
+    if (c + 1 < count) p.hi = std::min(p.hi, items[c].key);
+    count = inner->child_count(c);
     p.index = c;
-    n = inner->child[c];
+    n = inner->child(c);
   }
   p.leaf = static_cast<Leaf*>(n);
   p.count = count;
@@ -240,8 +248,7 @@ std::size_t Table::insert(std::uint64_t order, Entry* entry) {
   work_ += leaf->count - pos;
   leaf->slots[pos] = Slot{order, entry};
   ++leaf->count;
-  if (leaf->parent != nullptr)
-    leaf->parent->counts[p.index] = static_cast<std::uint8_t>(leaf->count);
+  if (leaf->parent != nullptr) leaf->parent->set_count(p.index, leaf->count);
   return handle(leaf, pos);
 }
 
@@ -279,75 +286,52 @@ std::size_t Table::split_leaf(Leaf* leaf, std::size_t pos, std::uint64_t order, 
 
 void Table::insert_child(Node* left, std::uint64_t separator, Node* right) {
   Inner* parent = left->parent;
+  Flat f;
   if (parent == nullptr) {
     auto* root = new_inner();
-    root->count = 2;
-    root->child[0] = left;
-    root->child[1] = right;
-    root->counts[0] = static_cast<std::uint8_t>(left->count);
-    root->counts[1] = static_cast<std::uint8_t>(right->count);
-    root->keys[0] = separator;
-    seal(root);
-    left->parent = root;
-    right->parent = root;
+    root->leaf_children = left->leaf;
+    f.child[0] = left;
+    f.count[0] = left->count;
+    f.key[0] = separator;
+    f.child[1] = right;
+    f.count[1] = right->count;
+    f.n = 2;
+    fill(root, f, 0, 2);
     root_ = root;
     ++height_;
     return;
   }
   const std::size_t at = child_index(parent, left) + 1;  // where `right` goes
-  if (parent->count == kFanout) {
-    split_inner(parent, at, separator, right);
+  flatten(parent, f);
+  // Shift everything from `at` on by one; `left` keeps its place, now followed by `right`.
+  for (std::size_t i = f.n; i > at; --i) {
+    f.child[i] = f.child[i - 1];
+    f.count[i] = f.count[i - 1];
+    f.key[i] = f.key[i - 1];
+  }
+  ++f.n;
+  f.child[at] = right;
+  f.count[at] = right->count;
+  f.key[at] = f.key[at - 1];  // what followed `left` now follows `right`
+  f.key[at - 1] = separator;
+  f.count[at - 1] = left->count;
+  work_ += f.n;
+  if (f.n <= kFanout) {
+    fill(parent, f, 0, f.n);
+    mirror(parent);
     return;
   }
-  const std::size_t n = parent->count;
-  std::memmove(&parent->keys[at], &parent->keys[at - 1], (n - at) * sizeof(std::uint64_t));
-  std::memmove(&parent->child[at + 1], &parent->child[at], (n - at) * sizeof(Node*));
-  std::memmove(&parent->counts[at + 1], &parent->counts[at], n - at);
-  parent->keys[at - 1] = separator;
-  parent->child[at] = right;
-  parent->counts[at - 1] = static_cast<std::uint8_t>(left->count);
-  parent->counts[at] = static_cast<std::uint8_t>(right->count);
-  right->parent = parent;
-  ++parent->count;
-  mirror(parent);
-  work_ += n - at;
-}
-
-void Table::split_inner(Inner* node, std::size_t at, std::uint64_t separator, Node* right) {
-  // The node's children and keys with the new child in place, then cut in two; the key at
-  // the cut moves up.
-  Node* children[kFanout + 1];
-  std::uint8_t counts[kFanout + 1];
-  std::uint64_t keys[kFanout];
-  std::copy(node->child, node->child + at, children);
-  children[at] = right;
-  std::copy(node->child + at, node->child + kFanout, children + at + 1);
-  std::copy(node->counts, node->counts + at, counts);
-  counts[at - 1] = static_cast<std::uint8_t>(children[at - 1]->count);  // the node just split
-  counts[at] = static_cast<std::uint8_t>(right->count);
-  std::copy(node->counts + at, node->counts + kFanout, counts + at + 1);
-  std::copy(node->keys, node->keys + at - 1, keys);
-  keys[at - 1] = separator;
-  std::copy(node->keys + at - 1, node->keys + kFanout - 1, keys + at);
-  // As for leaves: a child appended at the end starts a new node instead of halving this one
-  // (with two children: every inner node but the root keeps at least two, so it always has
-  // a sibling to borrow from or merge with).
+  // Full: cut in two; the separator at the cut moves up. As for leaves, a child appended at
+  // the end starts a new node instead of halving this one (with two children: every inner
+  // node but the root keeps at least two, so it always has a sibling to borrow from or
+  // merge with).
   const std::size_t left_count = at == kFanout ? kFanout - 1 : (kFanout + 1) / 2;
   Inner* sibling = new_inner();
-  node->count = static_cast<std::uint32_t>(left_count);
-  sibling->count = static_cast<std::uint32_t>(kFanout + 1 - left_count);
-  std::copy(children, children + left_count, node->child);
-  std::copy(counts, counts + left_count, node->counts);
-  std::copy(keys, keys + left_count - 1, node->keys);
-  std::copy(children + left_count, children + kFanout + 1, sibling->child);
-  std::copy(counts + left_count, counts + kFanout + 1, sibling->counts);
-  std::copy(keys + left_count, keys + kFanout, sibling->keys);
-  for (std::size_t i = 0; i < node->count; ++i) node->child[i]->parent = node;
-  for (std::size_t i = 0; i < sibling->count; ++i) sibling->child[i]->parent = sibling;
-  seal(node);
-  seal(sibling);
-  work_ += kFanout;
-  insert_child(node, keys[left_count - 1], sibling);
+  sibling->leaf_children = parent->leaf_children;
+  const std::uint64_t up = f.key[left_count - 1];
+  fill(parent, f, 0, left_count);
+  fill(sibling, f, left_count, f.n - left_count);
+  insert_child(parent, up, sibling);
 }
 
 // ---- erase ----------------------------------------------------------------------------------
@@ -373,8 +357,8 @@ void Table::rebalance_leaf(Leaf* leaf) {
   const std::size_t i = child_index(parent, leaf);
   // Pair the leaf with its right sibling, or its left one when it is the last child.
   const std::size_t sep = i + 1 < parent->count ? i : i - 1;
-  auto* left = static_cast<Leaf*>(parent->child[sep]);
-  auto* right = static_cast<Leaf*>(parent->child[sep + 1]);
+  auto* left = static_cast<Leaf*>(parent->child(sep));
+  auto* right = static_cast<Leaf*>(parent->child(sep + 1));
   const std::size_t total = left->count + right->count;
   work_ += total;
   if (total <= kLeafSlots * 3 / 4) {
@@ -382,7 +366,7 @@ void Table::rebalance_leaf(Leaf* leaf) {
     left->count = static_cast<std::uint32_t>(total);
     left->next = right->next;
     if (right->next != nullptr) right->next->prev = left;
-    parent->counts[sep] = static_cast<std::uint8_t>(total);
+    parent->set_count(sep, total);
     remove_child(parent, sep);
     free_leaf(right);
     rebalance_inner(parent);
@@ -403,29 +387,31 @@ void Table::rebalance_leaf(Leaf* leaf) {
   }
   left->count = static_cast<std::uint32_t>(want);
   right->count = static_cast<std::uint32_t>(total - want);
-  parent->counts[sep] = static_cast<std::uint8_t>(left->count);
-  parent->counts[sep + 1] = static_cast<std::uint8_t>(right->count);
-  parent->keys[sep] = right->slots[0].order;
+  parent->set_count(sep, left->count);
+  parent->set_count(sep + 1, right->count);
+  parent->items[sep].key = right->slots[0].order;
 }
 
 void Table::remove_child(Inner* parent, std::size_t separator_index) {
-  // Drops keys[separator_index] and child[separator_index + 1].
-  const std::size_t n = parent->count;
-  std::copy(parent->keys + separator_index + 1, parent->keys + n - 1,
-            parent->keys + separator_index);
-  std::copy(parent->child + separator_index + 2, parent->child + n,
-            parent->child + separator_index + 1);
-  std::copy(parent->counts + separator_index + 2, parent->counts + n,
-            parent->counts + separator_index + 1);
-  --parent->count;
-  seal(parent);
+  // Drops child[separator_index + 1]; the separator after it now follows its left neighbour.
+  Flat f;
+  flatten(parent, f);
+  const std::size_t gone = separator_index + 1;
+  f.key[separator_index] = f.key[gone];
+  for (std::size_t i = gone; i + 1 < f.n; ++i) {
+    f.child[i] = f.child[i + 1];
+    f.count[i] = f.count[i + 1];
+    f.key[i] = f.key[i + 1];
+  }
+  --f.n;
+  fill(parent, f, 0, f.n);
   mirror(parent);
 }
 
 void Table::rebalance_inner(Inner* node) {
   if (node->parent == nullptr) {
     if (node->count == 1) {  // the root has one child left: that child becomes the root
-      root_ = node->child[0];
+      root_ = node->child(0);
       root_->parent = nullptr;
       free_inner(node);
       --height_;
@@ -436,56 +422,29 @@ void Table::rebalance_inner(Inner* node) {
   Inner* parent = node->parent;
   const std::size_t i = child_index(parent, node);
   const std::size_t sep = i + 1 < parent->count ? i : i - 1;
-  auto* left = static_cast<Inner*>(parent->child[sep]);
-  auto* right = static_cast<Inner*>(parent->child[sep + 1]);
-  // Every inner node has children; saying so (on local copies: the uint8_t count stores below
-  // may alias anything) also keeps GCC 12's -Wstringop-overflow from assuming `lc - 1` wraps.
-  const std::size_t lc = left->count;
-  const std::size_t rc = right->count;
-  if (lc == 0 || rc == 0) return;
-  const std::size_t total = lc + rc;
-  work_ += total;
+  auto* left = static_cast<Inner*>(parent->child(sep));
+  auto* right = static_cast<Inner*>(parent->child(sep + 1));
   // Both nodes with the parent's separator between them form one valid sequence of
   // children and keys; merging concatenates it, sharing cuts it at another child.
-  Node* children[2 * kFanout];
-  std::uint8_t counts[2 * kFanout];
-  std::uint64_t keys[2 * kFanout];
-  std::copy(left->child, left->child + lc, children);
-  std::copy(right->child, right->child + rc, children + lc);
-  std::copy(left->counts, left->counts + lc, counts);
-  std::copy(right->counts, right->counts + rc, counts + lc);
-  std::copy(left->keys, left->keys + lc - 1, keys);
-  keys[lc - 1] = parent->keys[sep];
-  std::copy(right->keys, right->keys + rc - 1, keys + lc);
-  if (total <= kFanout * 3 / 4) {
-    std::copy(children, children + total, left->child);
-    std::copy(counts, counts + total, left->counts);
-    std::copy(keys, keys + total - 1, left->keys);
-    left->count = static_cast<std::uint32_t>(total);
-    parent->counts[sep] = static_cast<std::uint8_t>(total);
-    for (std::size_t c = 0; c < total; ++c) left->child[c]->parent = left;
-    seal(left);
+  Flat f;
+  flatten(left, f);
+  f.key[f.n - 1] = parent->items[sep].key;
+  flatten(right, f);
+  work_ += f.n;
+  if (f.n <= kFanout * 3 / 4) {
+    fill(left, f, 0, f.n);
+    parent->set_count(sep, f.n);
     remove_child(parent, sep);
     free_inner(right);
     rebalance_inner(parent);
     return;
   }
-  const std::size_t want = total / 2;
-  std::copy(children, children + want, left->child);
-  std::copy(counts, counts + want, left->counts);
-  std::copy(keys, keys + want - 1, left->keys);
-  parent->keys[sep] = keys[want - 1];
-  std::copy(children + want, children + total, right->child);
-  std::copy(counts + want, counts + total, right->counts);
-  std::copy(keys + want, keys + total - 1, right->keys);
-  left->count = static_cast<std::uint32_t>(want);
-  right->count = static_cast<std::uint32_t>(total - want);
-  parent->counts[sep] = static_cast<std::uint8_t>(left->count);
-  parent->counts[sep + 1] = static_cast<std::uint8_t>(right->count);
-  for (std::size_t c = 0; c < left->count; ++c) left->child[c]->parent = left;
-  for (std::size_t c = 0; c < right->count; ++c) right->child[c]->parent = right;
-  seal(left);
-  seal(right);
+  const std::size_t want = f.n / 2;
+  fill(left, f, 0, want);
+  fill(right, f, want, f.n - want);
+  parent->items[sep].key = f.key[want - 1];
+  parent->set_count(sep, want);
+  parent->set_count(sep + 1, f.n - want);
 }
 
 // ---- invariants (tests) ------------------------------------------------------------------
@@ -521,20 +480,22 @@ std::string Table::check() const {
     }
     const auto* inner = static_cast<const Inner*>(n);
     if (inner->count < 2 && inner != root_) err = "inner node with fewer than two children";
-    for (std::size_t i = 0; i < kFanout - 1; ++i) {
+    for (std::size_t i = 0; i < kFanout; ++i) {
+      const std::uint64_t key = inner->items[i].key;
       if (i + 1 < inner->count) {
-        if (inner->keys[i] < lo || inner->keys[i] > hi) err = "separator out of bounds";
-        if (i > 0 && inner->keys[i - 1] > inner->keys[i]) err = "separators out of order";
-      } else if (inner->keys[i] != kTop) {
-        err = "unused separator not sealed";
+        if (key < lo || key > hi) err = "separator out of bounds";
+        if (i > 0 && inner->items[i - 1].key > key) err = "separators out of order";
+      } else if (key != kTop || (i >= inner->count && inner->items[i].child != 0)) {
+        err = "unused item not sealed";
       }
     }
     for (std::size_t i = 0; i < inner->count; ++i) {
-      const Node* c = inner->child[i];
-      if (c->parent != inner) err = "parent pointer";
-      if (inner->counts[i] != c->count) err = "mirrored count";
-      self(self, c, depth + 1, i > 0 ? inner->keys[i - 1] : lo,
-           i + 1 < inner->count ? inner->keys[i] : hi);
+      const Node* c = inner->child(i);
+      if (c->parent != inner || c->index != i) err = "parent pointer";
+      if (c->leaf != inner->leaf_children) err = "leaf_children";
+      if (inner->child_count(i) != c->count) err = "mirrored count";
+      self(self, c, depth + 1, i > 0 ? inner->items[i - 1].key : lo,
+           i + 1 < inner->count ? inner->items[i].key : hi);
     }
   };
   visit(visit, root_, 0, 0, kTop);

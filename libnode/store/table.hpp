@@ -54,7 +54,7 @@ class Table {
   };
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   static constexpr std::size_t kLeafSlots = 64;  // 1 KiB of slots per leaf
-  static constexpr std::size_t kFanout = 64;     // children per inner node
+  static constexpr std::size_t kFanout = 256;    // children per inner node (4 KiB)
 
   Table();
   ~Table();
@@ -99,6 +99,7 @@ class Table {
   struct Node {
     Inner* parent = nullptr;
     std::uint32_t count = 0;  // slots (leaf) or children (inner)
+    std::uint16_t index = 0;  // position in the parent
     bool leaf = false;
   };
   // Aligned to kLeafSlots bytes so that a handle's low bits are free for the position.
@@ -108,13 +109,41 @@ class Table {
     std::size_t id = 0;  // index in leaves_
     Slot slots[kLeafSlots];
   };
-  struct Inner : Node {
-    std::uint64_t keys[kFanout - 1];  // keys[i] separates child[i] and child[i + 1]
-    Node* child[kFanout];
-    // child[i]->count, mirrored so that a lookup knows a child's size before its header
-    // arrives from memory (see descend()).
-    std::uint8_t counts[kFanout];
+  // A separator and the child before it share a 16-byte item, so the cache line a lookup
+  // reads to pick a child also holds the child's pointer; the pointer's low bits (leaves are
+  // 64-byte aligned, inner nodes 256-byte aligned) hold the child's count - 1, so the lookup
+  // knows the child's size before the child's header arrives from memory. items[i].key
+  // separates child i and child i + 1; the last child's key and unused items hold kTop, the
+  // largest order key.
+  struct Item {
+    std::uint64_t key;
+    std::uintptr_t child;
   };
+  struct alignas(256) Inner : Node {
+    bool leaf_children = false;  // the level just above the leaves
+    Item items[kFanout];
+    std::uintptr_t low() const { return leaf_children ? 63 : 255; }
+    Node* child(std::size_t i) const { return reinterpret_cast<Node*>(items[i].child & ~low()); }
+    std::size_t child_count(std::size_t i) const { return (items[i].child & low()) + 1; }
+    void set(std::size_t i, Node* node, std::size_t node_count, std::uint64_t key) {
+      items[i].key = key;
+      items[i].child = reinterpret_cast<std::uintptr_t>(node) | (node_count - 1);
+    }
+    void set_count(std::size_t i, std::size_t node_count) {
+      items[i].child = (items[i].child & ~low()) | (node_count - 1);
+    }
+  };
+  static_assert(kLeafSlots <= 64 && kFanout <= 256, "counts - 1 must fit in the low bits");
+  // An inner node's children, counts and separators laid out flat for restructuring.
+  struct Flat {
+    Node* child[2 * kFanout];
+    std::size_t count[2 * kFanout];
+    std::uint64_t key[2 * kFanout];  // key[i] separates child[i] and child[i + 1]
+    std::size_t n = 0;
+  };
+  static void flatten(const Inner* inner, Flat& f);  // appends
+  // Writes children [from, from + n) of `f` into `inner` (and their parent pointers).
+  static void fill(Inner* inner, const Flat& f, std::size_t from, std::size_t n);
 
   static constexpr std::uint32_t kMinLeaf = kLeafSlots / 4;
   static constexpr std::uint32_t kMinFanout = kFanout / 4;
@@ -122,8 +151,6 @@ class Table {
   Leaf* new_leaf();
   void free_leaf(Leaf* leaf);
   Inner* new_inner();
-  // Fills the unused separator keys with the largest order key, which lookups rely on.
-  static void seal(Inner* inner);
   void free_inner(Inner* inner);
   void free_subtree(Node* node);
 
@@ -146,11 +173,10 @@ class Table {
   static Leaf* leaf_of(std::size_t h) {
     return reinterpret_cast<Leaf*>(h & ~std::size_t{kLeafSlots - 1});
   }
-  static std::size_t child_index(const Inner* parent, const Node* child);
+  static std::size_t child_index(const Inner*, const Node* child) { return child->index; }
 
   std::size_t split_leaf(Leaf* leaf, std::size_t pos, std::uint64_t order, Entry* entry);
   void insert_child(Node* left, std::uint64_t separator, Node* right);
-  void split_inner(Inner* node, std::size_t at, std::uint64_t separator, Node* right);
   void rebalance_leaf(Leaf* leaf);
   void rebalance_inner(Inner* node);
   void remove_child(Inner* parent, std::size_t separator_index);
