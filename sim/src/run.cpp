@@ -182,6 +182,12 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     if (!parsed) return parsed.status();
     scenario = std::move(*parsed);
   }
+  if (scenario.workload && !o.workload.enabled) {
+    // The scenario file's workload line, unless the command line turned it on itself.
+    RunOptions with = o;
+    with.workload = *scenario.workload;
+    return run_simulation(with);
+  }
   auto factory = make_factory(o);
   if (!factory) return factory.status();
 

@@ -276,6 +276,46 @@ Result<PartitionRule> parse_partition(std::string_view text) {
   return rule;
 }
 
+namespace {
+
+// "workload keys=1000 read-ratio=0.5 ..." (every setting optional).
+Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& words) {
+  WorkloadOptions w;
+  w.enabled = true;
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    const auto eq = words[i].find('=');
+    if (eq == std::string_view::npos) return bad("workload settings are name=value");
+    const std::string_view name = words[i].substr(0, eq);
+    const std::string_view value = words[i].substr(eq + 1);
+    if (name == "read-ratio") {
+      auto r = parse_probability(value);
+      if (!r) return r.status();
+      w.read_ratio = *r;
+      continue;
+    }
+    auto n = parse_index(value);
+    if (!n) return n.status();
+    if (name == "keys") {
+      w.keys = *n;
+    } else if (name == "clients") {
+      w.clients = *n;
+    } else if (name == "replicas") {
+      w.replicas = *n;
+    } else if (name == "write-quorum") {
+      w.write_quorum = *n;
+    } else if (name == "read-quorum") {
+      w.read_quorum = *n;
+    } else if (name == "partitions") {
+      w.partitions = *n;
+    } else {
+      return bad("unknown workload setting '" + std::string(name) + "'");
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
 Result<Scenario> parse_scenario(std::string_view text) {
   Scenario sc;
   std::size_t line_no = 0;
@@ -299,6 +339,13 @@ Result<Scenario> parse_scenario(std::string_view text) {
       if (!t) return fail(t.status());
       at = *t;
       words.erase(words.begin(), words.begin() + 2);
+    }
+    if (words[0] == "workload") {
+      if (at.count() != 0) return fail(bad("workload can only be set at the start"));
+      auto w = parse_workload(words);
+      if (!w) return fail(w.status());
+      sc.workload = *w;
+      continue;
     }
     if (words[0] == "skew") {
       if (at.count() != 0) return fail(bad("skew can only be set at the start"));

@@ -77,3 +77,23 @@ TEST_CASE("durations and node sets", "[sim][scenario]") {
   CHECK_FALSE(parse_node_set("a-b").ok());
   CHECK_FALSE(parse_node_set("0-99999999").ok());
 }
+
+TEST_CASE("a workload line turns the data mode on with its settings", "[sim][scenario]") {
+  const auto sc = parse_scenario(
+      "workload keys=500 read-ratio=0.9 clients=16 replicas=2 write-quorum=1 read-quorum=2 "
+      "partitions=64\nat 5s join 1\n");
+  REQUIRE(sc.ok());
+  REQUIRE(sc->workload.has_value());
+  CHECK(sc->workload->enabled);
+  CHECK(sc->workload->keys == 500);
+  CHECK(sc->workload->read_ratio == Approx(0.9));
+  CHECK(sc->workload->clients == 16);
+  CHECK(sc->workload->replicas == 2);
+  CHECK(sc->workload->write_quorum == 1);
+  CHECK(sc->workload->read_quorum == 2);
+  CHECK(sc->workload->partitions == 64);
+  CHECK_FALSE(parse_scenario("at 5s workload keys=5").ok());
+  CHECK_FALSE(parse_scenario("workload keys").ok());
+  CHECK_FALSE(parse_scenario("workload colour=blue").ok());
+  CHECK_FALSE(parse_scenario("").value().workload.has_value());
+}

@@ -13,11 +13,14 @@
 //   at 50s leave 7                  graceful leave
 //   at 20s loss 0.05 | duplicate 0.01 | latency 1..20ms | jitter 5ms
 //   skew 0.001                      per-node clock rate in [1-eps, 1+eps] (start only)
+//   workload keys=1000 clients=8    the data mode with these settings (start only; also
+//                                   read-ratio, replicas, write-quorum, read-quorum, partitions)
 //
 // Parsing is pure and bounded; errors name the line. Not thread-safe (plain values).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +28,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/sim/network.hpp"
+#include "apiary/sim/workload_options.hpp"
 
 namespace apiary::sim {
 
@@ -63,6 +67,7 @@ struct Scenario {
   std::vector<Action> actions;  // in file order; the world orders them by time
   double clock_skew = 0.0;      // max |rate - 1| of a node's local clock
   bool has_skew = false;
+  std::optional<WorkloadOptions> workload;  // a `workload` line turns the data mode on
 };
 
 Result<Scenario> parse_scenario(std::string_view text);
