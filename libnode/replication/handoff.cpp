@@ -92,6 +92,7 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
     const bool own_now = !leaving && contains(owners, self());
     const bool was_owner = !had_view || before.owns(self(), p);
     const auto old_owners = had_view ? before.owners(p) : alone;
+
     auto task = handoffs.find(pv);
     if (!own_now && task != handoffs.end() && !task->second.drop_after) {
       cancel(pv);  // a copy this node started while it still owned the partition
@@ -184,8 +185,18 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
         first_remaining = &o;
       }
     }
-    const bool copies = !departed_streams && first_remaining != nullptr &&
-                        *first_remaining == self() && holds_data(store, p, wall);
+    // On a join (a newcomer appeared in this view) neither the departed owner nor the first
+    // remaining one may be able to stream: the departed owner may not know this newcomer yet
+    // (it streams to another newcomer it knows of and drops its copy), and the first
+    // remaining owner may be an earlier newcomer still waiting for its own data. So every
+    // remaining owner that holds the partition copies it (found by the simulator: two nodes
+    // joining at once left one of them without the data). A joiner may get a partition up to
+    // N times; anti-entropy would be the only other way to fill it.
+    bool joined = false;
+    for (const auto& n : newcomers) joined = joined || contains(appeared, n);
+    const bool designated =
+        !departed_streams && first_remaining != nullptr && *first_remaining == self();
+    const bool copies = (designated || joined) && holds_data(store, p, wall);
     if (!copies) {
       // The others' final word to the newcomers: nothing from here.
       for (const auto& n : newcomers) marker(n, pv);
