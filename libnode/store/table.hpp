@@ -11,8 +11,8 @@
 // are spread evenly over the whole order-key range. Whenever they are not -- a handoff
 // receiver filling partition after partition, a client writing keys of one partition (about
 // 1024 tries per key to find), keys of one digest bucket -- all homes fall into a narrow band
-// of the array and every insert walks and shifts one giant cluster: quadratic, 66x slower than
-// random order at 100k keys partition by partition and far worse for one partition. No home
+// of the array and every insert walks and shifts one giant cluster: quadratic, 77x slower than
+// random order at 100k keys partition by partition and 334x for one partition. No home
 // function fixed in advance can avoid that for keys arriving in sorted order (the keys present
 // are always a prefix of the final range). A comparison-based tree does not care how the keys
 // are distributed or in which order they come: every operation is O(log n) node visits plus
@@ -27,6 +27,13 @@
 // so memory follows the number of keys down as well as up. Separators only bound the keys of
 // their children (max(left) <= separator <= min(right)), which also holds with duplicate order
 // keys (64-bit hash collisions) spread over several leaves.
+//
+// Lookups start each node's search at the position interpolated from the node's key range
+// (hash keys are evenly spread, so it is usually a slot or two off) and gallop from there, so
+// skewed keys cost a few more comparisons, never more than ~2 log2(n). They never wait for a
+// node's header: a parent's item holds both the separator and the child pointer, with the
+// child's count in the pointer's low bits. The price against the hash table is lookups that
+// follow one more dependent memory access (see docs/store.md, docs/benchmarks.md).
 //
 // Handles (size_t) are the address of a 64-byte-aligned leaf plus the position in it, so a
 // handle reaches its slot without any lookup; they are valid until the next insert, erase or
