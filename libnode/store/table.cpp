@@ -162,10 +162,10 @@ constexpr std::uint64_t kTop = ~std::uint64_t{0};
 
 }  // namespace
 
-// Lookups never wait for a node's header: a parent mirrors its children's counts and the
+// Lookups never wait for a node's header: the parent's item carries the child's count and the
 // level says whether a node is a leaf, so the slot a lookup wants is addressed as soon as the
-// leaf pointer is known. A leaf's header is a cache line of its own; loading it only for the
-// handle (the leaf id), in parallel with the slots, saves a memory round trip per lookup.
+// leaf pointer is known (a leaf's header is a cache line of its own, and handles are made
+// from the leaf's address, so a lookup never reads it unless it runs off the leaf's end).
 Table::Path Table::descend(std::uint64_t order, bool upper) const {
   Path p;
   p.lo = 0;
