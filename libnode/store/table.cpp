@@ -72,6 +72,7 @@ void Table::free_subtree(Node* node) {
 }
 
 void Table::clear() {
+  ++version_;
   free_subtree(root_);
   leaves_.clear();
   inners_ = 0;
@@ -207,7 +208,21 @@ std::size_t Table::lower_bound(std::uint64_t order) const {
 }
 
 std::size_t Table::find(std::uint64_t order, std::string_view key) const {
-  for (std::size_t h = lower_bound(order); h < end(); h = next(h)) {
+  const Path p = descend(order, false);
+  const Slot* slots = p.leaf->slots;
+  std::size_t pos = search([slots, order](std::size_t k) { return slots[k].order < order; },
+                           p.count, p.count, order, p.lo, p.hi, work_);
+  for (; pos < p.count && slots[pos].order == order; ++pos) {
+    if (slots[pos].entry->key() == key) return handle(p.leaf, pos);
+  }
+  if (pos < p.count) {
+    // A larger key follows in this leaf: the missing key would go right here.
+    hint_ = Hint{order, p.leaf, p.index, pos, version_};
+    return npos;
+  }
+  // Equal order keys (64-bit hash collisions) may continue in the next leaves.
+  for (std::size_t h = p.leaf->next != nullptr ? handle(p.leaf->next, 0) : end(); h < end();
+       h = next(h)) {
     const Slot& s = slot(h);
     if (s.order != order) return npos;
     if (s.entry->key() == key) return h;
@@ -238,17 +253,29 @@ std::size_t Table::sample(Rng& rng) const {
 
 std::size_t Table::insert(std::uint64_t order, Entry* entry) {
   ++size_;
-  const Path p = descend(order, true);
-  Leaf* leaf = p.leaf;
-  const Slot* slots = leaf->slots;
-  const std::size_t pos = search([slots, order](std::size_t k) { return slots[k].order <= order; },
-                                 p.count, p.count, order, p.lo, p.hi, work_);
+  Leaf* leaf = nullptr;
+  std::size_t index = 0;
+  std::size_t pos = 0;
+  if (hint_.version == version_ && hint_.order == order) {
+    // Between two keys of one leaf, after any equal ones: where the descent would also go.
+    leaf = hint_.leaf;
+    index = hint_.index;
+    pos = hint_.pos;
+  } else {
+    const Path p = descend(order, true);
+    const Slot* slots = p.leaf->slots;
+    leaf = p.leaf;
+    index = p.index;
+    pos = search([slots, order](std::size_t k) { return slots[k].order <= order; }, p.count,
+                 p.count, order, p.lo, p.hi, work_);
+  }
+  ++version_;
   if (leaf->count == kLeafSlots) return split_leaf(leaf, pos, order, entry);
   std::memmove(&leaf->slots[pos + 1], &leaf->slots[pos], (leaf->count - pos) * sizeof(Slot));
   work_ += leaf->count - pos;
   leaf->slots[pos] = Slot{order, entry};
   ++leaf->count;
-  if (leaf->parent != nullptr) leaf->parent->set_count(p.index, leaf->count);
+  if (leaf->parent != nullptr) leaf->parent->set_count(index, leaf->count);
   return handle(leaf, pos);
 }
 
@@ -337,6 +364,7 @@ void Table::insert_child(Node* left, std::uint64_t separator, Node* right) {
 // ---- erase ----------------------------------------------------------------------------------
 
 void Table::erase(std::size_t h) {
+  ++version_;
   Leaf* leaf = leaf_of(h);
   const std::size_t pos = h % kLeafSlots;
   std::memmove(&leaf->slots[pos], &leaf->slots[pos + 1], (leaf->count - pos - 1) * sizeof(Slot));

@@ -194,6 +194,18 @@ class Table {
   std::size_t height_ = 0;
   std::size_t size_ = 0;
   mutable std::uint64_t work_ = 0;
+  // Where the last unsuccessful find() stopped inside a leaf. The store looks a key up before
+  // inserting it; insert() starts from there when nothing changed in between, instead of
+  // descending again.
+  struct Hint {
+    std::uint64_t order = 0;
+    Leaf* leaf = nullptr;
+    std::size_t index = 0;  // of the leaf in its parent
+    std::size_t pos = 0;
+    std::uint64_t version = 0;
+  };
+  mutable Hint hint_;
+  std::uint64_t version_ = 1;  // bumped by every insert, erase and clear
 };
 
 }  // namespace apiary::store::detail
