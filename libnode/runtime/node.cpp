@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -126,6 +127,8 @@ struct Node::Impl {
   replication::RingPolicy ring_policy;
   replication::ClusterView current_view;  // the last view given to the replicator
   bool has_view = false;
+  bool joined = false;  // false until a first view with other members (when seeded)
+  TimePoint join_deadline;
   std::unique_ptr<replication::Replicator> replicator;
   std::unique_ptr<resp::Server> resp_server;
   std::unique_ptr<routing::Router> router;
@@ -173,6 +176,20 @@ struct Node::Impl {
   void update_view() {
     const TimePoint now = core_now();
     const auto members = swim->members();
+    // A node joining through seeds would own every key in a view of itself alone (and answer
+    // "missing" for keys the cluster holds): it waits for another member to appear, or for
+    // the join to time out (then it starts a cluster of its own).
+    if (!joined) {
+      const bool others = std::any_of(members.begin(), members.end(), [&](const auto& m) {
+        return m.name != name && m.state == gossip::MemberState::alive;
+      });
+      if (!others && now < join_deadline) {
+        ring_timer.follow(loop, join_deadline, [this] { update_view(); });
+        return;
+      }
+      if (!others) spdlog::warn("no seed answered; serving data as a cluster of one");
+      joined = true;
+    }
     auto view = replication::view_from_members(name, members, now, repl_config, ring_policy);
     if (!has_view || !same_ring(view, current_view)) {
       has_view = true;
@@ -512,6 +529,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
   impl->swim->join(now, cfg.seeds);
   impl->refresh_snapshot();
+  impl->joined = cfg.seeds.empty();
+  impl->join_deadline = now + std::chrono::seconds(10);
   impl->update_view();
 
   auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable,
