@@ -70,6 +70,7 @@ void Connection::kill() {
   out_.clear();
   out_pos_ = 0;
   held_reply_.clear();
+  slots_.clear();
   set_wait(Wait::none);
   wake_at_ = kNever;
 }
@@ -141,15 +142,28 @@ std::size_t Connection::run(std::string_view buf, TimePoint now, WallTime wall) 
     const ParseStatus status = parser_.parse(buf.substr(pos));
     if (status == ParseStatus::incomplete) break;
     if (status == ParseStatus::error) {
-      ReplyWriter reply(out_, protocol_);
+      std::string error;
+      ReplyWriter reply(error, protocol_);
       reply.error(parser_.error());
+      if (slots_.empty()) {
+        out_.append(error);
+      } else {
+        slots_.push_back(Slot{{}, std::move(error), true, false});
+      }
       ++server_.stats_.error_replies;
       close_ = CloseReason::after_reply;
       parser_.reset();
       return buf.size();  // the rest of the input is discarded
     }
     const std::size_t used = parser_.consumed();
-    if (!parser_.argv().empty()) execute(parser_.argv(), now, wall);
+    if (!parser_.argv().empty()) {
+      if (!slots_.empty() && !may_run_ahead(parser_.argv())) {
+        parser_.reset();  // parsed again once the replies before it are in
+        set_wait(Wait::slots);
+        break;
+      }
+      execute(parser_.argv(), now, wall);
+    }
     pos += used;
     parser_.reset();
   }
@@ -217,6 +231,10 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   switch (outcome.kind()) {
     case Outcome::Kind::done:
       if (suppress && close_ != CloseReason::killed) out_.resize(mark);
+      if (!slots_.empty() && close_ != CloseReason::killed && out_.size() > mark) {
+        slots_.push_back(Slot{{}, out_.substr(mark), true, false});
+        out_.resize(mark);
+      }
       break;
     case Outcome::Kind::reply_after:
       held_reply_.assign(out_, mark, std::string::npos);
@@ -227,6 +245,10 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       break;
     case Outcome::Kind::pending:
       out_.resize(mark);
+      if (spec->has_keys()) {
+        slots_.push_back(Slot{outcome.token(), {}, false, suppress});
+        break;
+      }
       held_suppressed_ = suppress;
       set_wait(Wait::token);
       waiting_for_ = outcome.token();
@@ -261,8 +283,33 @@ void Connection::on_timer(TimePoint now, WallTime wall) {
   if (close_ == CloseReason::none) resume(now, wall);
 }
 
+bool Connection::may_run_ahead(std::span<const std::string_view> argv) const {
+  if (slots_.size() >= kMaxInFlight) return false;
+  const CommandSpec* spec = server_.commands().find(argv[0]);
+  return spec != nullptr && spec->subcommands.empty() && spec->has_keys();
+}
+
+void Connection::flush_slots() {
+  while (!slots_.empty() && slots_.front().done) {
+    if (!slots_.front().suppressed) out_.append(slots_.front().reply);
+    slots_.pop_front();
+  }
+}
+
 void Connection::complete(PendingToken token, std::string_view reply, TimePoint now,
                           WallTime wall) {
+  for (Slot& slot : slots_) {
+    if (slot.done || !(slot.token == token)) continue;
+    slot.reply.assign(reply);
+    slot.done = true;
+    flush_slots();
+    check_output_limit(now);
+    if (close_ == CloseReason::none && wait_ == Wait::slots) {
+      set_wait(Wait::none);
+      resume(now, wall);
+    }
+    return;
+  }
   if (wait_ != Wait::token || !(token == waiting_for_)) return;
   if (!held_suppressed_) out_.append(reply);
   set_wait(Wait::none);

@@ -444,3 +444,29 @@ TEST_CASE("hostile input never crashes a connection and only ever closes it afte
     }
   }
 }
+
+TEST_CASE("keyed commands run ahead of a pending one and their replies keep request order",
+          "[resp][conn]") {
+  Harness h;
+  struct Forwarded {
+    apiary::resp::Connection* client;
+    apiary::resp::PendingToken token;
+  };
+  std::vector<Forwarded> sent;
+  h.server.set_forwarder(
+      [&](apiary::resp::CommandContext& ctx,
+          const apiary::resp::CommandSpec&) -> std::optional<apiary::resp::Outcome> {
+        if (ctx.argv[1].rfind("remote:", 0) != 0) return std::nullopt;
+        sent.push_back({&ctx.client, ctx.client.next_token()});
+        return apiary::resp::Outcome::pending(sent.back().token);
+      });
+  // Both remote GETs are sent before either answers; the local SET/GET run meanwhile; PING
+  // (no keys) waits until everything before it has its reply.
+  CHECK(h.raw("GET remote:a\r\nSET local 1\r\nGET remote:b\r\nGET local\r\nPING\r\n").empty());
+  REQUIRE(sent.size() == 2);
+  CHECK(h.drain().empty());
+  sent[1].client->complete(sent[1].token, "$1\r\nb\r\n", h.now, h.wall);
+  CHECK(h.drain().empty());  // the first reply is still missing
+  sent[0].client->complete(sent[0].token, "$1\r\na\r\n", h.now, h.wall);
+  CHECK(h.drain() == "$1\r\na\r\n+OK\r\n$1\r\nb\r\n$1\r\n1\r\n+PONG\r\n");
+}

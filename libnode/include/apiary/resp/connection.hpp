@@ -6,13 +6,19 @@
 // every call) and never touches a socket. After a protocol error, QUIT, CLIENT KILL or a
 // limit, should_close() turns true: the driver writes what is left in output() and closes.
 //
-// A command may finish later (Outcome::reply_after / Outcome::pending in command.hpp): the
-// connection then stops executing, keeps buffering input, and resumes in order once
+// A command may finish later (Outcome::reply_after / Outcome::pending in command.hpp). A
+// pending command with keys (forwarded to another node, or waiting for its write quorum)
+// does not stop the pipeline: the keyed commands after it keep running (up to kMaxInFlight
+// in flight), and their replies wait in order behind it, so replies still leave in request
+// order. Anything else -- a command without keys, or a reply_after -- stops executing until
+// everything before it has its reply, keeps buffering input, and resumes in order once
 // on_timer() passes wake_at() or complete() delivers the promised reply.
 // Not thread-safe: used only on the thread of the event loop that owns the Server.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -62,7 +68,7 @@ class Connection {
   // Delivers the RESP-encoded reply promised by Outcome::pending(token) and resumes.
   // Unknown tokens are ignored (the connection may have been reset or killed meanwhile).
   void complete(PendingToken token, std::string_view reply, TimePoint now, WallTime wall);
-  bool waiting() const { return wait_ != Wait::none; }
+  bool waiting() const { return wait_ != Wait::none || !slots_.empty(); }
   // A token for a handler that is about to return Outcome::pending.
   PendingToken next_token() { return PendingToken{++last_token_}; }
 
@@ -98,7 +104,20 @@ class Connection {
 
  private:
   enum class CloseReason : unsigned char { none, after_reply, killed };
-  enum class Wait : unsigned char { none, timer, token };
+  // timer: a reply_after command; token: a pending command without keys; slots: the next
+  // command cannot run ahead of the keyed commands still in flight.
+  enum class Wait : unsigned char { none, timer, token, slots };
+  // A reply in pipeline order while keyed commands are in flight: pending until complete()
+  // fills it, or already known (a command that ran after a pending one).
+  struct Slot {
+    PendingToken token;
+    std::string reply;
+    bool done = false;
+    bool suppressed = false;
+  };
+  static constexpr std::size_t kMaxInFlight = 256;
+  bool may_run_ahead(std::span<const std::string_view> argv) const;
+  void flush_slots();
 
   // Executes the complete requests at the front of `buf`; returns the bytes they used.
   std::size_t run(std::string_view buf, TimePoint now, WallTime wall);
@@ -134,6 +153,7 @@ class Connection {
   std::string held_reply_;  // the reply of a reply_after command
   PendingToken waiting_for_;
   bool held_suppressed_ = false;  // CLIENT REPLY OFF/SKIP applied to a held reply
+  std::deque<Slot> slots_;
   std::uint64_t last_token_ = 0;
 };
 
