@@ -62,19 +62,24 @@ sum_field() {
 for i in 1 2 3; do start_node "$i"; done
 until [ "$(field "${ports[2]}" cluster_alive_members)" = 3 ]; do sleep 0.1; done
 
-echo "loading $KEYS keys (${VALUE_BYTES}-byte values) through node1 ..."
+echo "loading $KEYS keys (${VALUE_BYTES}-byte values) through all three nodes ..."
 t=$(now)
-python3 - "$KEYS" "$VALUE_BYTES" <<'EOF' | redis-cli -p "${ports[0]}" --pipe >"$work/load.txt"
+loaders=()
+for part in 0 1 2 3; do
+  python3 - "$KEYS" "$VALUE_BYTES" "$part" 4 <<'EOF' | redis-cli -p "${ports[$((part % 3))]}" --pipe >"$work/load$part.txt" &
 import sys
-n, size = int(sys.argv[1]), int(sys.argv[2])
+n, size, part, parts = (int(a) for a in sys.argv[1:5])
 value = b"x" * size
 out = sys.stdout.buffer
-for i in range(n):
+for i in range(part, n, parts):
     key = b"key:%d" % i
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, value))
 EOF
+  loaders+=($!)
+done
+for p in "${loaders[@]}"; do wait "$p"; done
 load_s=$(echo "$(now) - $t" | bc)
-tail -n 1 "$work/load.txt"
+tail -q -n 1 "$work"/load*.txt
 echo "loaded in ${load_s}s; node1 DBSIZE $(redis-cli -p "${ports[0]}" DBSIZE)"
 until all_settled "${ports[@]}"; do sleep 0.2; done
 
