@@ -102,7 +102,7 @@ echo "join: node4 received $received entries, $bytes bytes streamed in ${join_s}
 live=("${ports[0]}" "${ports[2]}" "${ports[3]}")
 copied_before=$(sum_field cluster_handoff_entries_sent "${live[@]}")
 t2=$(now)
-kill -9 "${pids[2]}"
+kill -9 "${pids[1]}"  # node2 (pids[0] is node1)
 until [ "$(field "${live[0]}" cluster_alive_members)" = 3 ] &&
   [ "$(field "${live[1]}" cluster_alive_members)" = 3 ] &&
   [ "$(field "${live[2]}" cluster_alive_members)" = 3 ]; do sleep 0.05; done
