@@ -37,19 +37,15 @@
 #include "apiary/routing/router.hpp"
 #include "apiary/store/store.hpp"
 
+#include "../resp_test_support.hpp"
+
 namespace apiary::test {
 
 using namespace std::chrono_literals;
 
 // A RESP request as a client library encodes it.
 inline std::string resp_cmd(std::initializer_list<std::string_view> args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (auto a : args) {
-    s += "$" + std::to_string(a.size()) + "\r\n";
-    s += a;
-    s += "\r\n";
-  }
-  return s;
+  return resp_test::cmd(args);
 }
 
 inline std::string bulk(std::string_view v) {
