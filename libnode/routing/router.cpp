@@ -20,6 +20,9 @@ std::string error_reply(std::string_view message) {
   return out;
 }
 
+// Completion id of operations nobody waits for (ids handed out start at 1).
+constexpr std::uint64_t kNoWaiter = 0;
+
 std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return {argv.begin(), argv.end()};
 }
@@ -137,6 +140,12 @@ struct Router::Impl {
       if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {
         touched.push_back(argv[k]);
       }
+    }
+    // W=1 (or a single owner): the local write is the quorum; the others get it in the
+    // background and the reply leaves now.
+    if (config.write_quorum == 1 || replicator.view().table().replicas() <= 1) {
+      for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
+      return reply;
     }
     const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
     jobs.at(job_id).reply = std::move(reply);

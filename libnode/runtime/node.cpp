@@ -251,6 +251,7 @@ struct Node::Impl {
       }
       while (auto out = replicator->poll_send()) data_box->send(out->to, out->bytes, now);
     }
+    if (resp_listener) resp_listener->flush_completed();
     repl_timer.follow(loop, replicator->next_deadline(),
                       [this] { replicator->handle_timeout(core_now(), runtime::wall_now()); });
   }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -178,7 +179,18 @@ void RespListener::complete(std::uint64_t client_id, std::uint64_t token, std::s
   auto it = clients_.find(id->second);
   if (it == clients_.end()) return;
   it->second->conn->complete(resp::PendingToken{token}, reply, core_now(), wall_now());
-  flush(*it->second);
+  completed_.push_back(id->second);
+}
+
+void RespListener::flush_completed() {
+  if (completed_.empty()) return;
+  std::sort(completed_.begin(), completed_.end());
+  completed_.erase(std::unique(completed_.begin(), completed_.end()), completed_.end());
+  for (int fd : completed_) {
+    auto it = clients_.find(fd);
+    if (it != clients_.end()) flush(*it->second);
+  }
+  completed_.clear();
   after_server_changes();
 }
 

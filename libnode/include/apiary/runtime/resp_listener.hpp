@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "apiary/base/status.hpp"
 #include "apiary/runtime/event_loop.hpp"
@@ -36,8 +37,10 @@ class RespListener {
   const std::string& bound_addr() const { return bound_addr_; }
   std::size_t client_count() const { return clients_.size(); }
 
-  // Delivers a reply that a command promised (Outcome::pending) to client `id`.
+  // Delivers a reply that a command promised (Outcome::pending) to client `id`. The bytes
+  // are written by the next flush_completed(), so many replies leave in one send.
   void complete(std::uint64_t client_id, std::uint64_t token, std::string_view reply);
+  void flush_completed();
   // Closes every client and the listening socket.
   void shutdown();
 
@@ -60,6 +63,7 @@ class RespListener {
   EventLoop::TimerId timer_ = 0;
   TimePoint timer_at_ = kNever;
   std::string read_buffer_;
+  std::vector<int> completed_;  // fds of clients complete() gave output since the last flush
 };
 
 }  // namespace apiary::runtime
