@@ -37,13 +37,18 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   // Owners that are down are replaced, in order, by the live non-owners that follow the
   // preference list (sloppy quorum); each stand-in learns whom the write was meant for.
   std::vector<std::pair<std::string, std::string>> targets;  // (member, hint owner)
-  const auto standins = s.view.standins(p);
+  std::vector<std::string> standins;  // computed only when an owner is down (rare)
+  bool standins_known = false;
   std::size_t next_standin = 0;
   for (const auto& owner : owners) {
     if (owner == s.self()) continue;
     if (s.view.is_live(owner)) {
       targets.emplace_back(owner, std::string());
       continue;
+    }
+    if (!standins_known) {
+      standins = s.view.standins(p);
+      standins_known = true;
     }
     while (next_standin < standins.size() && standins[next_standin] == s.self()) ++next_standin;
     if (next_standin < standins.size()) targets.emplace_back(standins[next_standin++], owner);

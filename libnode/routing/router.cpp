@@ -143,8 +143,12 @@ struct Router::Impl {
     }
     // W=1 (or a single owner): the local write is the quorum; the others get it in the
     // background and the reply leaves now.
-    if (config.write_quorum == 1 || replicator.view().table().replicas() <= 1) {
-      for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
+    const std::uint32_t owners = replicator.view().table().replicas();
+    if (config.write_quorum == 1 || owners <= 1) {
+      // A single owner is this node: there is nobody to ship the write to.
+      if (owners > 1) {
+        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
+      }
       return reply;
     }
     const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
