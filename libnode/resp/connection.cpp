@@ -286,7 +286,10 @@ void Connection::on_timer(TimePoint now, WallTime wall) {
 bool Connection::may_run_ahead(std::span<const std::string_view> argv) const {
   if (slots_.size() >= kMaxInFlight) return false;
   const CommandSpec* spec = server_.commands().find(argv[0]);
-  return spec != nullptr && spec->subcommands.empty() && spec->has_keys();
+  if (spec == nullptr || !spec->subcommands.empty() || !spec->has_keys()) return false;
+  // A rejected command (wrong arity) writes its error at once: it must not overtake.
+  const auto argc = static_cast<std::int64_t>(argv.size());
+  return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;
 }
 
 void Connection::flush_slots() {

@@ -469,4 +469,11 @@ TEST_CASE("keyed commands run ahead of a pending one and their replies keep requ
   CHECK(h.drain().empty());  // the first reply is still missing
   sent[0].client->complete(sent[0].token, "$1\r\na\r\n", h.now, h.wall);
   CHECK(h.drain() == "$1\r\na\r\n+OK\r\n$1\r\nb\r\n$1\r\n1\r\n+PONG\r\n");
+
+  // A keyed command that is refused (wrong arity) does not overtake a pending one either.
+  CHECK(h.raw("GET remote:c\r\nGET\r\nGET local\r\n").empty());
+  REQUIRE(sent.size() == 3);
+  sent[2].client->complete(sent[2].token, "$1\r\nc\r\n", h.now, h.wall);
+  CHECK(h.drain() ==
+        "$1\r\nc\r\n-ERR wrong number of arguments for 'get' command\r\n$1\r\n1\r\n");
 }
