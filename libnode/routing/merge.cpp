@@ -18,14 +18,14 @@ std::optional<std::int64_t> line_int(std::string_view bytes, std::size_t from, s
   return v;
 }
 
+}  // namespace
+
 std::string error_reply(std::string_view message) {
   std::string out = "-";
   out.append(message);
   out.append("\r\n");
   return out;
 }
-
-}  // namespace
 
 Merge merge_kind(const resp::CommandSpec& spec) {
   const std::string_view n = spec.name;

@@ -39,6 +39,9 @@ std::string merge_replies(Merge merge, std::span<const std::string> replies,
                           std::span<const std::vector<std::size_t>> positions,
                           std::size_t key_count);
 
+// "-" + message + CRLF: an error reply whose message carries its own code ("ERR ...").
+std::string error_reply(std::string_view message);
+
 // The byte length of the one RESP value at the front of `bytes`, or nullopt when it is not a
 // complete value. Nested aggregates are followed (depth-limited).
 std::optional<std::size_t> value_length(std::string_view bytes, int depth = 0);

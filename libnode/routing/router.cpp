@@ -13,13 +13,6 @@ namespace apiary::routing {
 
 namespace {
 
-std::string error_reply(std::string_view message) {
-  std::string out = "-";
-  out.append(message);
-  out.append("\r\n");
-  return out;
-}
-
 // Completion id of operations nobody waits for (ids handed out start at 1).
 constexpr std::uint64_t kNoWaiter = 0;
 
@@ -227,7 +220,7 @@ struct Router::Impl {
             "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
             " acknowledged (" + job.failure.message() + "); the write may still be applied");
       }
-    } else if (!job.failure.ok() && config_read_quorum() > 1) {
+    } else if (!job.failure.ok() && config.read_quorum > 1) {
       reply = error_reply("NOREPLICAS Not enough replicas answered the read: " +
                           std::to_string(job.fewest_replicas) + " (" + job.failure.message() + ")");
     } else {
@@ -243,8 +236,6 @@ struct Router::Impl {
     jobs.erase(it);
     finish(sink, std::move(reply), now);
   }
-
-  std::uint32_t config_read_quorum() const { return config.read_quorum; }
 
   // The owner each key goes to: "" for this node, else the first live owner; nullopt when no
   // live node owns the key's partition.
