@@ -105,8 +105,7 @@ endforeach()
 set(APIARY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/apiary)
 install(TARGETS apiary_shared EXPORT apiaryTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT apiary_runtime
-          NAMELINK_COMPONENT apiary_development
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+          NAMELINK_COMPONENT apiary_development)
 install(EXPORT apiaryTargets NAMESPACE apiary:: DESTINATION ${APIARY_CMAKE_DIR}
         COMPONENT apiary_development)
 
