@@ -30,6 +30,10 @@ void Swim::State::apply_update(TimePoint now, const UpdateView& update) {
       on_suspect(now, update.name, update.incarnation, update.addr_or_from);
       break;
     case MemberState::dead:
+      // Just after a stall our queue is stale: a "dead" read from it may be followed, a few
+      // messages later, by the member's refutation. Lifeguard applies it once the queue has
+      // been read (see stall.cpp).
+      if (defer_death(now, update)) break;
       on_dead(now, update.name, update.incarnation, update.addr_or_from, MemberState::dead);
       break;
     case MemberState::left:
@@ -119,7 +123,10 @@ void Swim::State::on_suspect(TimePoint now, std::string_view name, Incarnation i
   const Slot slot = members.find(name);
   if (slot == detail::kNoSlot) return;
   MemberRecord& r = members.at(slot);
-  if (inc < r.inc()) return;
+  if (inc < r.inc()) {
+    if (slot == self_slot) stale_accusation = true;
+    return;
+  }
   if (r.member_state() == MemberState::suspect) {
     // Another accuser: an independent confirmation shortens the timeout (Lifeguard), and
     // re-gossiping it lets the others count it too.
@@ -149,7 +156,10 @@ void Swim::State::on_dead(TimePoint now, std::string_view name, Incarnation inc,
   const Slot slot = members.find(name);
   if (slot == detail::kNoSlot) return;
   MemberRecord& r = members.at(slot);
-  if (inc < r.inc()) return;
+  if (inc < r.inc()) {
+    if (slot == self_slot) stale_accusation = true;
+    return;
+  }
   if (slot == self_slot) {
     if (!left) refute(inc);
     return;

@@ -14,6 +14,7 @@ using detail::Slot;
 
 void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs) {
   if (left) return;
+  last_input = std::max(last_input, now);
   if (!announced) {
     announced = true;
     emit(MemberEventKind::joined, me());
@@ -52,9 +53,18 @@ void Swim::State::join_retry_tick(TimePoint now) {
 }
 
 void Swim::State::push_pull_tick(TimePoint now) {
-  next_push_pull = now + detail::push_pull_scale(config.push_pull_interval, alive_members);
-  if (early_push_pulls > 0 && --early_push_pulls > 0) {
-    next_push_pull = std::min(next_push_pull, now + 8 * config.probe_interval);
+  const Duration interval = detail::push_pull_scale(config.push_pull_interval, alive_members);
+  next_push_pull = now + interval;
+  if (early_push_pulls > 0) {
+    if (--early_push_pulls > 0) {
+      next_push_pull = std::min(next_push_pull, now + 8 * config.probe_interval);
+    } else {
+      // The quick series is timed from the join, so members that joined together would
+      // exchange in lockstep ever after: the whole cluster at the same instant (a burst of N
+      // full member lists, and one chance per interval for a node to repair a stale view). A
+      // random phase spreads them out again.
+      next_push_pull = now + interval / 2 + Duration(rng.uniform(interval.count()));
+    }
   }
   if (left) return;
   const auto peer = random_members(
@@ -144,6 +154,26 @@ void Swim::State::contact_unknown_accuser(TimePoint now, const wire::EnvelopeHea
   if (slot != detail::kNoSlot && members.at(slot).alive_or_suspect()) return;
   next_contact = now + config.probe_interval;
   send_push_pull(from.sender_addr, wire::MessageType::push_pull, false);
+}
+
+// The sender passed on a suspect or dead mark about an incarnation of ours that we have
+// already refuted: it missed the refutation (gossip reaches each member with high
+// probability, not certainty), and nobody else will tell it, since for everyone who has it
+// the old accusation is not news. Without this it would hold us dead, and keep telling us
+// so, until a push-pull happens to pair it with a member that knows better. Our current
+// alive goes straight back to it; rate-limited, and no incarnation is bumped.
+void Swim::State::answer_stale_accusation(TimePoint now, const wire::EnvelopeHeader& from) {
+  stale_accusation = false;
+  if (left || now < next_stale_answer) return;
+  next_stale_answer = now + config.probe_interval;
+  const MemberRecord& r = me();
+  const auto alive = detail::encode_alive(r.name, r.inc(), r.addr, r.meta.get());
+  std::vector<std::uint8_t> payload;
+  wire::VectorSink sink(payload);
+  wire::Packer p(sink);
+  detail::begin_gossip(p);
+  add_updates(payload, alive, 1);
+  send(from.sender_addr, wire::MessageType::gossip, payload);
 }
 
 void Swim::State::leave(TimePoint now) {

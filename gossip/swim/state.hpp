@@ -7,6 +7,7 @@
 //   probe.cpp            probe scheduling, ping / ping-req / ack / nack, indirect relays
 //   dissemination.cpp    sending with piggybacked updates, periodic gossip
 //   push_pull.cpp        anti-entropy, join with retry, graceful leave, metadata updates
+//   stall.cpp            Lifeguard: noticing that this node was stalled, and what follows
 #pragma once
 
 #include <cstdint>
@@ -113,9 +114,26 @@ struct Swim::State {
   void send_push_pull(std::string_view to, wire::MessageType type, bool join);
   void on_push_pull(TimePoint now, const wire::EnvelopeHeader& from, const detail::Message& msg);
   void contact_unknown_accuser(TimePoint now, const wire::EnvelopeHeader& from);
+  void answer_stale_accusation(TimePoint now, const wire::EnvelopeHeader& from);
   void leave(TimePoint now);
   bool leave_done() const;
   void update_meta(MemberMeta meta);
+
+  // ---- stall.cpp ---------------------------------------------------------------------------
+  // Called first by every input: an input long after next_deadline() means we were stalled.
+  void notice_stall(TimePoint now);
+  // While the driver hands over what was queued during a stall, "dead" accusations about
+  // others wait (true: `update` was kept) until apply_deferred_deaths() at the end of it.
+  bool defer_death(TimePoint now, const detail::UpdateView& update);
+  void apply_deferred_deaths(TimePoint now);
+  struct DeferredDeath {
+    std::string name;
+    Incarnation incarnation;
+    std::string from;
+  };
+  std::vector<DeferredDeath> deferred_deaths;
+  TimePoint stall_recovery_end{};
+  TimePoint last_input{};  // time of the latest input (join, message, timeout)
 
   // ---- configuration and identity ----------------------------------------------------------
   SwimConfig config;
@@ -170,8 +188,10 @@ struct Swim::State {
   // ---- dissemination and anti-entropy ------------------------------------------------------
   TimePoint next_gossip{};
   TimePoint next_push_pull{};
-  int early_push_pulls = 0;  // left in the quick series that follows a join
-  TimePoint next_contact{};  // rate limit for contact_unknown_accuser
+  int early_push_pulls = 0;       // left in the quick series that follows a join
+  TimePoint next_contact{};       // rate limit for contact_unknown_accuser
+  bool stale_accusation = false;  // the message being handled accuses an older incarnation of us
+  TimePoint next_stale_answer{};  // rate limit for answer_stale_accusation
   std::vector<std::uint8_t> scratch;
 
   // ---- joining -----------------------------------------------------------------------------

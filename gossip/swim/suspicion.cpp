@@ -17,8 +17,14 @@ bool Suspicion::confirm(std::string_view from) {
   if (confirmations() >= k_) return false;
   if (std::find(confirmers_.begin(), confirmers_.end(), from) != confirmers_.end()) return false;
   confirmers_.emplace_back(from);
-  deadline_ = start_ + timeout(confirmations(), k_, min_, max_);
+  deadline_ = std::max(start_ + timeout(confirmations(), k_, min_, max_), not_before_);
   return true;
+}
+
+void Suspicion::postpone(Duration by, TimePoint not_before) {
+  start_ += by;
+  not_before_ = std::max(not_before_, not_before);
+  deadline_ = std::max(start_ + timeout(confirmations(), k_, min_, max_), not_before_);
 }
 
 Duration Suspicion::timeout(std::uint32_t n, std::uint32_t k, Duration min, Duration max) {

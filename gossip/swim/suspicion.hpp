@@ -25,6 +25,11 @@ class Suspicion {
   // when it counted (the deadline may have moved earlier).
   bool confirm(std::string_view from);
 
+  // Lifeguard, after this node was stalled: the stalled time `by` does not count towards the
+  // timeout (the suspect's refutation may be waiting unread), and the deadline is not before
+  // `not_before` whatever confirmations arrive later.
+  void postpone(Duration by, TimePoint not_before);
+
   TimePoint deadline() const { return deadline_; }
   std::uint32_t confirmations() const { return static_cast<std::uint32_t>(confirmers_.size()) - 1; }
 
@@ -37,6 +42,7 @@ class Suspicion {
   Duration min_;
   Duration max_;
   std::vector<std::string> confirmers_;  // the accuser first; at most k + 1 names
+  TimePoint not_before_{};
   TimePoint deadline_;
 };
 

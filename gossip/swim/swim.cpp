@@ -46,6 +46,7 @@ Swim::State::State(SwimConfig cfg, LocalNode local, Rng random, TimePoint now)
   record.changed = now;
   self_slot = members.insert(std::move(record));
   alive_members = 1;
+  last_input = now;
 
   envelope_limits.max_message_bytes = config.max_message_bytes;
   envelope_limits.max_cluster_name =
@@ -62,6 +63,7 @@ Swim::State::State(SwimConfig cfg, LocalNode local, Rng random, TimePoint now)
 }
 
 void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> bytes) {
+  notice_stall(now);
   ++stats.messages_received;
   stats.bytes_received += bytes.size();
   auto env = wire::decode_envelope(bytes, config.cluster_name, envelope_limits);
@@ -128,9 +130,12 @@ void Swim::State::handle_message(TimePoint now, std::span<const std::uint8_t> by
       break;
   }
   if (stats.refutations != refutations_before) contact_unknown_accuser(now, from);
+  if (stale_accusation) answer_stale_accusation(now, from);
 }
 
 void Swim::State::handle_timeout(TimePoint now) {
+  notice_stall(now);
+  apply_deferred_deaths(now);
   join_retry_tick(now);
   relay_tick(now);
   probe_timeout_tick(now);
@@ -148,6 +153,7 @@ TimePoint Swim::State::next_deadline() const {
   if (!relay_deadlines.empty()) t = std::min(t, relay_deadlines.front().first);
   if (!suspicion_deadlines.empty()) t = std::min(t, suspicion_deadlines.begin()->first);
   if (!reclaim_queue.empty()) t = std::min(t, reclaim_queue.front().first);
+  if (!deferred_deaths.empty()) t = std::min(t, stall_recovery_end);
   return t;
 }
 

@@ -4,7 +4,8 @@
 // `to`. Links can be blocked per direction, nodes can be crashed (they receive nothing and
 // are no longer driven) and restarted (a new Swim with the same name and address, at
 // incarnation 0). Time jumps to the earliest of the next delivery and the nodes' next
-// deadlines. Every event any node reports is recorded with its time and observer.
+// deadlines. A node can be paused (a stall: not driven, its messages queue) and resumed.
+// Every event any node reports is recorded with its time and observer.
 // Single-threaded and deterministic: the same seed and calls give the same trace.
 #pragma once
 
@@ -92,6 +93,27 @@ class SwimCluster {
     nodes_[i].up = true;
     join(i, std::move(seeds));
     schedule(i);
+  }
+  // A stall (GC, CPU starvation): the node is not driven; messages to it wait in its queue.
+  void pause(std::size_t i) { nodes_[i].paused = true; }
+  // Ends a stall the way an event loop does: the overdue timeout and the queued messages in
+  // arrival order, timers first or messages first.
+  void resume(std::size_t i, bool timers_first = true) {
+    Node& n = nodes_[i];
+    n.paused = false;
+    auto overdue = [&] {
+      if (now_ >= n.swim->next_deadline()) n.swim->handle_timeout(now_);
+      drain(i);
+    };
+    if (timers_first) overdue();
+    std::vector<std::vector<std::uint8_t>> queued = std::move(n.queued);
+    n.queued.clear();
+    for (const auto& bytes : queued) {
+      ++delivered_;
+      n.swim->handle_message(now_, bytes);
+      drain(i);
+    }
+    if (!timers_first) overdue();
   }
   void block(std::size_t from, std::size_t to) { blocked_.insert({from, to}); }
   void block_both(std::size_t a, std::size_t b) {
@@ -184,6 +206,8 @@ class SwimCluster {
     std::unique_ptr<gossip::Swim> swim;
     std::vector<std::string> seeds;
     bool up = true;
+    bool paused = false;
+    std::vector<std::vector<std::uint8_t>> queued;  // arrived while paused
     std::uint64_t sent_to = 0;
   };
   struct Delivery {
@@ -199,7 +223,7 @@ class SwimCluster {
   }
 
   void schedule(std::size_t i) {
-    if (nodes_[i].up) wakeups_.push({nodes_[i].swim->next_deadline(), i});
+    if (nodes_[i].up && !nodes_[i].paused) wakeups_.push({nodes_[i].swim->next_deadline(), i});
   }
 
   void drain(std::size_t i) {
@@ -232,7 +256,7 @@ class SwimCluster {
   bool step(TimePoint end) {
     while (!wakeups_.empty()) {  // discard wake-ups that no longer match the node's deadline
       auto [t, i] = wakeups_.top();
-      if (nodes_[i].up && nodes_[i].swim->next_deadline() == t) break;
+      if (nodes_[i].up && !nodes_[i].paused && nodes_[i].swim->next_deadline() == t) break;
       wakeups_.pop();
     }
     const TimePoint next_msg = in_flight_.empty() ? kNever : in_flight_.begin()->first.first;
@@ -245,6 +269,10 @@ class SwimCluster {
       Delivery& d = node.mapped();
       if (!nodes_[d.to].up) {
         ++dropped_;
+        return true;
+      }
+      if (nodes_[d.to].paused) {
+        nodes_[d.to].queued.push_back(std::move(d.bytes));
         return true;
       }
       ++delivered_;

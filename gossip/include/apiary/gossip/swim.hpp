@@ -56,6 +56,7 @@ struct SwimStats {
   std::uint64_t refutations = 0;      // times this node bumped its incarnation
   std::uint64_t push_pulls = 0;       // exchanges answered or completed
   std::uint32_t local_health = 0;     // Lifeguard awareness score (0 = healthy)
+  std::uint64_t stalls = 0;           // times this node noticed it had been stalled (Lifeguard)
 };
 
 struct LocalNode {

@@ -30,6 +30,11 @@ struct SwimConfig {
   bool lifeguard = true;
   // Local health score s in [0, this - 1]; probe interval and timeout are scaled by (1 + s).
   std::size_t awareness_max_multiplier = 8;
+  // An input that arrives this much after the deadline the node asked for means the node was
+  // stalled (GC, CPU starvation, VM pause). With Lifeguard its local health worsens with the
+  // stall, and the stalled time does not count against the members it is probing or suspects:
+  // their acks and refutations may be waiting unread. Plain SWIM expires what is overdue.
+  Duration stall_threshold = 250ms;
 
   // Dissemination.
   std::size_t retransmit_mult = 4;  // each update sent retransmit_mult * ceil(log10(n+1)) times
