@@ -63,7 +63,7 @@ void Swim::State::gossip_tick(TimePoint now) {
     // a restart) it refutes at once.
     std::vector<std::uint8_t> forced;
     if (recently_dead(r)) {
-      forced = detail::encode_accusation(MemberState::dead, r.name, r.inc(), self.name);
+      forced = detail::encode_accusation(MemberState::dead, r.name(), r.inc(), self.name);
     } else if (broadcasts.empty()) {
       continue;
     }
@@ -72,7 +72,7 @@ void Swim::State::gossip_tick(TimePoint now) {
     wire::Packer p(sink);
     detail::begin_gossip(p);
     if (add_updates(payload, forced, forced.empty() ? 0 : 1) == 0) continue;
-    send(r.addr, wire::MessageType::gossip, payload);
+    send(r.addr(), wire::MessageType::gossip, payload);
   }
 }
 

@@ -7,8 +7,8 @@ namespace apiary::gossip::detail {
 
 Member MemberRecord::to_member() const {
   Member m;
-  m.name = name;
-  m.addr = addr;
+  m.name = name();
+  m.addr = addr();
   m.state = member_state();
   m.incarnation = inc();
   if (meta) m.meta = *meta;
@@ -16,8 +16,9 @@ Member MemberRecord::to_member() const {
   return m;
 }
 
+// The same hash the interned names carry, so the index can rehash without reading them.
 std::size_t MemberTable::hash_of(std::string_view name) {
-  return std::hash<std::string_view>{}(name);
+  return InternTraits<std::string>::hash(name);
 }
 
 Slot MemberTable::find(std::string_view name) const {
@@ -28,7 +29,7 @@ Slot MemberTable::find(std::string_view name) const {
   for (std::size_t b = hash & mask;; b = (b + 1) & mask) {
     const Entry e = index_[b];
     if (e == kEmpty) return kNoSlot;
-    if ((e & 0xff) == fingerprint && at(e >> 8).name == name) return e >> 8;
+    if ((e & 0xff) == fingerprint && at(e >> 8).name() == name) return e >> 8;
   }
 }
 
@@ -36,7 +37,7 @@ void MemberTable::grow_index() {
   std::vector<Entry> old = std::move(index_);
   index_.assign(old.empty() ? 16 : old.size() * 2, kEmpty);
   for (Entry e : old) {
-    if (e != kEmpty) index_insert(e >> 8, hash_of(at(e >> 8).name));
+    if (e != kEmpty) index_insert(e >> 8, at(e >> 8).name_handle.hash());
   }
 }
 
@@ -50,11 +51,11 @@ void MemberTable::index_insert(Slot slot, std::size_t hash) {
 void MemberTable::index_erase(std::string_view name) {
   const std::size_t mask = index_.size() - 1;
   std::size_t hole = hash_of(name) & mask;
-  while (at(index_[hole] >> 8).name != name) hole = (hole + 1) & mask;
+  while (at(index_[hole] >> 8).name() != name) hole = (hole + 1) & mask;
   // Backward-shift deletion: pull later entries of the run into the hole when their home
   // bucket does not lie (cyclically) between the hole and their current position.
   for (std::size_t next = (hole + 1) & mask; index_[next] != kEmpty; next = (next + 1) & mask) {
-    const std::size_t home = hash_of(at(index_[next] >> 8).name) & mask;
+    const std::size_t home = at(index_[next] >> 8).name_handle.hash() & mask;
     const bool movable =
         hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
     if (movable) {
@@ -77,13 +78,13 @@ Slot MemberTable::insert(MemberRecord record) {
     slot = end_++;
   }
   at(slot) = std::move(record);
-  index_insert(slot, hash_of(at(slot).name));
+  index_insert(slot, at(slot).name_handle.hash());
   ++live_;
   return slot;
 }
 
 void MemberTable::erase(Slot slot) {
-  index_erase(at(slot).name);
+  index_erase(at(slot).name());
   at(slot) = MemberRecord{};
   released_.push_back(slot);
   --live_;

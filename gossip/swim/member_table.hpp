@@ -1,10 +1,11 @@
 // MemberTable: every member this node knows (itself included), stored compactly.
 //
-// The simulator keeps ~10,000 tables of ~10,000 members in one process, so a record is 96
-// bytes (two SSO strings, a shared metadata pointer, incarnation and state packed into one
-// word, the state-change time), records live in fixed-size chunks (no 2x vector slack, and a
-// record never moves), and the name index is an open-addressing table of 32-bit slot numbers.
-// Together that is ~110 bytes per member; metadata is interned (see meta_pool.hpp).
+// The simulator keeps ~10,000 tables of ~10,000 members in one process, so a record is 40
+// bytes: name, address and metadata are interned handles (interned.hpp: one copy per
+// process of each distinct value), incarnation and state share one word, then the
+// state-change time. Records live in fixed-size chunks (no 2x vector slack, and a record
+// never moves), and the name index is an open-addressing table of 32-bit slot numbers that
+// rehashes with the hash kept in each interned name. Together that is ~48 bytes per member.
 //
 // Slots are stable handles. An erased slot is not handed out again until
 // recycle_released() (the probe scheduler calls it when it rebuilds its order, so a stale
@@ -21,6 +22,7 @@
 #include "apiary/base/ids.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/gossip/member.hpp"
+#include "interned.hpp"
 #include "meta_pool.hpp"
 
 namespace apiary::gossip::detail {
@@ -29,18 +31,22 @@ using Slot = std::uint32_t;
 inline constexpr Slot kNoSlot = UINT32_MAX;
 
 struct MemberRecord {
-  std::string name;  // empty: free slot
-  std::string addr;
+  InternedString name_handle;  // null: free slot
+  InternedString addr_handle;
   MetaPtr meta;  // null: empty metadata
   std::uint64_t incarnation : 62 = 0;
   std::uint64_t state : 2 = 0;
   TimePoint changed{};
 
+  std::string_view name() const { return name_handle ? *name_handle : std::string_view(); }
+  std::string_view addr() const { return addr_handle ? *addr_handle : std::string_view(); }
+  void set_name(std::string_view n) { name_handle = InternedString::of(n); }
+  void set_addr(std::string_view a) { addr_handle = InternedString::of(a); }
   MemberState member_state() const { return static_cast<MemberState>(state); }
   void set_state(MemberState s) { state = static_cast<std::uint8_t>(s); }
   Incarnation inc() const { return Incarnation{incarnation}; }
   void set_inc(Incarnation i) { incarnation = i.value; }
-  bool in_use() const { return !name.empty(); }
+  bool in_use() const { return static_cast<bool>(name_handle); }
   bool alive_or_suspect() const {
     return member_state() == MemberState::alive || member_state() == MemberState::suspect;
   }
@@ -54,7 +60,7 @@ class MemberTable {
   MemberTable& operator=(const MemberTable&) = delete;
 
   Slot find(std::string_view name) const;
-  // `record.name` must be non-empty and not present. Returns kNoSlot when the table is full
+  // `record.name()` must be non-empty and not present. Returns kNoSlot when the table is full
   // (16 million records).
   Slot insert(MemberRecord record);
   void erase(Slot slot);
@@ -68,8 +74,8 @@ class MemberTable {
   // Slots are [0, slot_end()); skip those whose record is not in_use().
   Slot slot_end() const { return end_; }
 
-  // Bytes held by the table itself (records, index, free lists), not counting heap strings
-  // longer than the small-string buffer or shared metadata.
+  // Bytes held by the table itself (records, index, free lists), not counting the interned
+  // names, addresses and metadata it shares.
   std::size_t memory_bytes() const;
 
  private:

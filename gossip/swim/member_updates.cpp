@@ -70,7 +70,7 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u, bool regossip) {
     // (a restart): announce ourselves above it.
     const MemberRecord& r = me();
     if (left || u.incarnation < r.inc()) return;
-    if (u.incarnation == r.inc() && u.addr_or_from == r.addr &&
+    if (u.incarnation == r.inc() && u.addr_or_from == r.addr() &&
         detail::same_meta(r.meta.get(), u.meta)) {
       return;
     }
@@ -86,9 +86,9 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u, bool regossip) {
   if (u.incarnation <= r.inc()) return;
   const MemberState old = r.member_state();
   const bool meta_changed = !detail::same_meta(r.meta.get(), u.meta);
-  const bool addr_changed = r.addr != u.addr_or_from;
-  if (old == MemberState::suspect) cancel_suspicion(r.name);
-  if (addr_changed) r.addr = u.addr_or_from;
+  const bool addr_changed = r.addr() != u.addr_or_from;
+  if (old == MemberState::suspect) cancel_suspicion(r.name());
+  if (addr_changed) r.set_addr(u.addr_or_from);
   if (meta_changed) r.meta = detail::intern_meta(detail::to_meta(u.meta));
   r.set_inc(u.incarnation);
   if (old != MemberState::alive) set_state(r, MemberState::alive, now);
@@ -103,8 +103,8 @@ void Swim::State::on_alive(TimePoint now, const UpdateView& u, bool regossip) {
 
 void Swim::State::add_member(TimePoint now, const UpdateView& u, bool regossip) {
   MemberRecord record;
-  record.name = u.name;
-  record.addr = u.addr_or_from;
+  record.set_name(u.name);
+  record.set_addr(u.addr_or_from);
   record.meta = detail::intern_meta(detail::to_meta(u.meta));
   record.set_inc(u.incarnation);
   record.set_state(MemberState::alive);
@@ -169,8 +169,8 @@ void Swim::State::on_dead(TimePoint now, std::string_view name, Incarnation inc,
   if (old == MemberState::suspect) cancel_suspicion(name);
   r.set_inc(inc);
   set_state(r, kind, now);
-  reclaim_queue.emplace_back(now + config.dead_reclaim_time, r.name);
-  queue_accusation(kind, r.name, inc, kind == MemberState::left ? r.name : from);
+  reclaim_queue.emplace_back(now + config.dead_reclaim_time, r.name());
+  queue_accusation(kind, r.name(), inc, kind == MemberState::left ? r.name() : from);
   emit(kind == MemberState::left ? MemberEventKind::left : MemberEventKind::dead, r);
 }
 
@@ -207,8 +207,8 @@ void Swim::State::start_suspicion(TimePoint now, const MemberRecord& record,
       detail::suspicion_min_timeout(config.suspicion_mult, n, config.probe_interval);
   const Duration max =
       config.lifeguard ? min * static_cast<std::int64_t>(config.suspicion_max_timeout_mult) : min;
-  auto [it, inserted] =
-      suspicions.insert_or_assign(record.name, detail::Suspicion(now, from, k, min, max));
+  auto [it, inserted] = suspicions.insert_or_assign(std::string(record.name()),
+                                                    detail::Suspicion(now, from, k, min, max));
   (void)inserted;
   suspicion_deadlines.emplace(it->second.deadline(), it->first);
 }
@@ -253,9 +253,10 @@ void Swim::State::emit(MemberEventKind kind, const MemberRecord& record) {
 }
 
 void Swim::State::queue_alive(const MemberRecord& record) {
-  broadcasts.push(record.name,
-                  detail::encode_alive(record.name, record.inc(), record.addr, record.meta.get()),
-                  &record == &me());
+  broadcasts.push(
+      record.name(),
+      detail::encode_alive(record.name(), record.inc(), record.addr(), record.meta.get()),
+      &record == &me());
 }
 
 void Swim::State::queue_accusation(MemberState kind, std::string_view name, Incarnation inc,

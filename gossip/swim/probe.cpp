@@ -36,8 +36,8 @@ void Swim::State::probe_tick(TimePoint now) {
   const MemberRecord& r = members.at(slot);
   probe = Probe{};
   probe.active = true;
-  probe.target = r.name;
-  probe.target_addr = r.addr;
+  probe.target = r.name();
+  probe.target_addr = r.addr();
   probe.incarnation = r.inc();
   probe.seq = next_seq++;
   probe.timeout_at = now + scaled(config.probe_timeout);
@@ -47,8 +47,8 @@ void Swim::State::probe_tick(TimePoint now) {
   std::vector<std::uint8_t> payload;
   wire::VectorSink sink(payload);
   wire::Packer p(sink);
-  detail::begin_ping(p, probe.seq, r.name, buddy, r.inc());
-  send_with_updates(r.addr, wire::MessageType::ping, payload);
+  detail::begin_ping(p, probe.seq, r.name(), buddy, r.inc());
+  send_with_updates(r.addr(), wire::MessageType::ping, payload);
 }
 
 void Swim::State::probe_timeout_tick(TimePoint now) {
@@ -56,14 +56,14 @@ void Swim::State::probe_timeout_tick(TimePoint now) {
   probe.indirect_sent = true;
   ++stats.indirect_probes;
   const auto helpers = random_members(config.indirect_checks, [this](const MemberRecord& r) {
-    return r.member_state() == MemberState::alive && r.name != probe.target;
+    return r.member_state() == MemberState::alive && r.name() != probe.target;
   });
   for (Slot s : helpers) {
     std::vector<std::uint8_t> payload;
     wire::VectorSink sink(payload);
     wire::Packer p(sink);
     detail::begin_ping_req(p, probe.seq, probe.target, probe.target_addr, config.lifeguard);
-    send_with_updates(members.at(s).addr, wire::MessageType::ping_req, payload);
+    send_with_updates(members.at(s).addr(), wire::MessageType::ping_req, payload);
   }
   probe.expected_nacks = config.lifeguard ? helpers.size() : 0;
 }

@@ -70,7 +70,7 @@ void Swim::State::push_pull_tick(TimePoint now) {
   const auto peer = random_members(
       1, [](const MemberRecord& r) { return r.member_state() == MemberState::alive; });
   if (!peer.empty())
-    send_push_pull(members.at(peer.front()).addr, wire::MessageType::push_pull, false);
+    send_push_pull(members.at(peer.front()).addr(), wire::MessageType::push_pull, false);
   recontact_seed();
 }
 
@@ -82,7 +82,7 @@ void Swim::State::recontact_seed() {
   const std::string& seed = seeds[rng.uniform(seeds.size())];
   for (Slot s = 0; s < members.slot_end(); ++s) {
     const MemberRecord& r = members.at(s);
-    if (r.in_use() && r.alive_or_suspect() && r.addr == seed) return;
+    if (r.in_use() && r.alive_or_suspect() && r.addr() == seed) return;
   }
   send_push_pull(seed, wire::MessageType::push_pull, false);
 }
@@ -100,7 +100,7 @@ void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bo
   std::size_t count = 0;
   auto pack = [&](const MemberRecord& r) {
     const std::size_t before = entries.size();
-    detail::pack_member_entry(entry_packer, r.member_state(), r.name, r.inc(), r.addr,
+    detail::pack_member_entry(entry_packer, r.member_state(), r.name(), r.inc(), r.addr(),
                               r.meta.get());
     if (entries.size() > size_limit) {
       entries.resize(before);
@@ -167,7 +167,7 @@ void Swim::State::answer_stale_accusation(TimePoint now, const wire::EnvelopeHea
   if (left || now < next_stale_answer) return;
   next_stale_answer = now + config.probe_interval;
   const MemberRecord& r = me();
-  const auto alive = detail::encode_alive(r.name, r.inc(), r.addr, r.meta.get());
+  const auto alive = detail::encode_alive(r.name(), r.inc(), r.addr(), r.meta.get());
   std::vector<std::uint8_t> payload;
   wire::VectorSink sink(payload);
   wire::Packer p(sink);
@@ -185,7 +185,7 @@ void Swim::State::leave(TimePoint now) {
   probe.active = false;
   next_probe = kNever;
   if (join_state == JoinState::joining) join_state = JoinState::joined;
-  queue_accusation(MemberState::left, r.name, r.inc(), r.name);
+  queue_accusation(MemberState::left, r.name(), r.inc(), r.name());
   emit(MemberEventKind::left, r);
 }
 

@@ -39,8 +39,8 @@ Swim::State::State(SwimConfig cfg, LocalNode local, Rng random, TimePoint now)
       broadcasts(config.max_queued_updates) {
   self.meta = detail::within_limits(std::move(self.meta));
   detail::MemberRecord record;
-  record.name = self.name;
-  record.addr = self.addr;
+  record.set_name(self.name);
+  record.set_addr(self.addr);
   record.meta = detail::intern_meta(self.meta);
   record.set_state(MemberState::alive);
   record.changed = now;
