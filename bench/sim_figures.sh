@@ -5,11 +5,12 @@
 #
 #   bench/sim_figures.sh [path/to/apiary-sim]        N = 10, 100, 1000
 #   SIZES="10 100 1000 10000" bench/sim_figures.sh   adds 10,000 (tens of minutes, GBs)
-#   SEEDS="1 2 3" bench/sim_figures.sh               seeds for the Lifeguard comparison
+#   SEEDS="1 2 3" bench/sim_figures.sh               seeds for the Lifeguard comparison (1-5)
+#   ONLY=lifeguard bench/sim_figures.sh              only the Lifeguard tables
 set -euo pipefail
 sim="${1:-build/release/sim/src/apiary-sim}"
 sizes="${SIZES:-10 100 1000}"
-seeds="${SEEDS:-1 2 3}"
+seeds="${SEEDS:-1 2 3 4 5}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
@@ -26,6 +27,7 @@ print("| %d | %.2f | %.0f | %s | %s | %s | %s | %s | %d | %.1f |" % (
 PY
 }
 
+if [ "${ONLY:-}" != lifeguard ]; then
 echo "## Load and detection vs N (1 s probe interval, no loss, 1..5 ms links)"
 echo
 echo "| N | msgs/node/s | bytes/node/s | first detection mean (s) | first detection p50 | first dead p50 | dead everywhere p50 | dissemination p50 | false pos. | wall (s) |"
@@ -39,11 +41,12 @@ for n in $sizes; do
   summ "$out/n$n.json"
 done
 echo
+fi
 lifeguard_table() {  # title, extra apiary-sim flags
   echo "## Lifeguard on vs off: $1 (seeds: $seeds)"
   echo
-  echo "| lifeguard | seed | false positives | false dead views | first dead p50 (s) | dead everywhere p50 (s) | crashes detected |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| lifeguard | seed | false positives | false dead views | first detection p50 (s) | first dead p50 (s) | dead everywhere p50 (s) | crashes detected | converged |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for lg in on off; do
     flag=""; [ "$lg" = off ] && flag="--no-lifeguard"
     for s in $seeds; do
@@ -54,9 +57,9 @@ lifeguard_table() {  # title, extra apiary-sim flags
 import json, sys
 r = json.load(open(sys.argv[1]))
 p = lambda d: "-" if d["count"] == 0 else "%.2f" % d["p50"]
-print("| %s | %s | %d | %d | %s | %s | %d/%d |" % (sys.argv[2], sys.argv[3], r["false_positives"],
-      r["false_dead_views"], p(r["first_dead_s"]), p(r["detection_s"]), r["crashes_detected"],
-      r["crashes"]))
+print("| %s | %s | %d | %d | %s | %s | %s | %d/%d | %s |" % (sys.argv[2], sys.argv[3],
+      r["false_positives"], r["false_dead_views"], p(r["first_detection_s"]), p(r["first_dead_s"]),
+      p(r["detection_s"]), r["crashes_detected"], r["crashes"], "yes" if r["converged"] else "no"))
 PY
     done
   done
