@@ -14,6 +14,7 @@
 // identity never reaches any output, so interning does not affect determinism.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -21,8 +22,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace apiary::gossip::detail {
 
@@ -62,14 +63,17 @@ class Interned {
     const std::size_t h = Traits::hash(value);
     Pool& p = pool();
     std::lock_guard lock(p.mu);
-    auto [first, last] = p.entries.equal_range(h);
-    for (auto it = first; it != last; ++it) {
-      // A node whose count already reached zero is being deleted by its last owner (who
-      // waits for this mutex to erase it): do not revive it, make a fresh one.
-      if (it->second->value == value && acquire_if_live(it->second)) return Interned(it->second);
+    if (!p.slots.empty()) {
+      const std::size_t mask = p.slots.size() - 1;
+      for (std::size_t b = h & mask; p.slots[b] != nullptr; b = (b + 1) & mask) {
+        Node* n = p.slots[b];
+        // A node whose count already reached zero is being deleted by its last owner (who
+        // waits for this mutex to unlink it): do not revive it, make a fresh one.
+        if (n->hash == h && n->value == value && acquire_if_live(n)) return Interned(n);
+      }
     }
     Node* n = new Node{{1}, h, Traits::make(value)};
-    p.entries.emplace(h, n);
+    p.insert(n);
     return Interned(n);
   }
 
@@ -88,9 +92,47 @@ class Interned {
     std::size_t hash;
     T value;
   };
+  // Open addressing with linear probing on the node's hash, at most half full; never
+  // iterated in an output order.
   struct Pool {
     std::mutex mu;
-    std::unordered_multimap<std::size_t, Node*> entries;  // never iterated in an output order
+    std::vector<Node*> slots;
+    std::size_t count = 0;
+
+    void insert(Node* n) {
+      if ((count + 1) * 2 > slots.size()) {
+        std::vector<Node*> old = std::move(slots);
+        slots.assign(std::max<std::size_t>(64, old.size() * 2), nullptr);
+        for (Node* o : old) {
+          if (o != nullptr) place(o);
+        }
+      }
+      place(n);
+      ++count;
+    }
+    void place(Node* n) {
+      const std::size_t mask = slots.size() - 1;
+      std::size_t b = n->hash & mask;
+      while (slots[b] != nullptr) b = (b + 1) & mask;
+      slots[b] = n;
+    }
+    void erase(Node* n) {
+      const std::size_t mask = slots.size() - 1;
+      std::size_t hole = n->hash & mask;
+      while (slots[hole] != n) hole = (hole + 1) & mask;
+      // Backward-shift deletion: no tombstones.
+      for (std::size_t next = (hole + 1) & mask; slots[next] != nullptr; next = (next + 1) & mask) {
+        const std::size_t home = slots[next]->hash & mask;
+        const bool movable =
+            hole <= next ? (home <= hole || home > next) : (home <= hole && home > next);
+        if (movable) {
+          slots[hole] = slots[next];
+          hole = next;
+        }
+      }
+      slots[hole] = nullptr;
+      --count;
+    }
   };
   // Leaked on purpose: handles held by static objects may outlive any destructor order.
   static Pool& pool() {
@@ -112,13 +154,7 @@ class Interned {
     {
       Pool& p = pool();
       std::lock_guard lock(p.mu);
-      auto [first, last] = p.entries.equal_range(n->hash);
-      for (auto it = first; it != last; ++it) {
-        if (it->second == n) {
-          p.entries.erase(it);
-          break;
-        }
-      }
+      p.erase(n);
     }
     delete n;
   }

@@ -88,37 +88,55 @@ void Swim::State::recontact_seed() {
 }
 
 void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bool join_request) {
-  // Entries first (the count is known only at the end): this node, then the others while
-  // both max_members_per_message and the message size limit allow.
+  // This node first, then the others while both max_members_per_message and the message size
+  // limit allow. Usually everything fits: the entries are packed straight after a header that
+  // counts them all. Otherwise they are packed again into a buffer of their own, since the
+  // count (which precedes them) is known only at the end.
   const std::size_t size_limit = config.max_message_bytes > envelope_bytes + 16
                                      ? config.max_message_bytes - envelope_bytes - 16
                                      : 0;
-  std::vector<std::uint8_t> entries;
-  entries.reserve(members.size() * 48);
-  wire::VectorSink entry_sink(entries);
-  wire::Packer entry_packer(entry_sink);
-  std::size_t count = 0;
-  auto pack = [&](const MemberRecord& r) {
-    const std::size_t before = entries.size();
-    detail::pack_member_entry(entry_packer, r.member_state(), r.name(), r.inc(), r.addr(),
-                              r.meta.get());
-    if (entries.size() > size_limit) {
-      entries.resize(before);
-      return false;
+  // Packs entries after buffer[base]; returns how many fit.
+  auto pack_entries = [&](std::vector<std::uint8_t>& buffer, std::size_t base) {
+    wire::VectorSink sink(buffer);
+    wire::Packer packer(sink);
+    std::size_t count = 0;
+    auto pack = [&](const MemberRecord& r) {
+      const std::size_t before = buffer.size();
+      detail::pack_member_entry(packer, r.member_state(), r.name(), r.inc(), r.addr(),
+                                r.meta.get());
+      if (buffer.size() - base > size_limit) {
+        buffer.resize(before);
+        return false;
+      }
+      ++count;
+      return count < config.max_members_per_message;
+    };
+    bool more = pack(me());
+    for (Slot s = 0; s < members.slot_end() && more; ++s) {
+      const MemberRecord& r = members.at(s);
+      if (s != self_slot && r.in_use()) more = pack(r);
     }
-    ++count;
-    return count < config.max_members_per_message;
+    return count;
   };
-  bool more = pack(me());
-  for (Slot s = 0; s < members.slot_end() && more; ++s) {
-    const MemberRecord& r = members.at(s);
-    if (s != self_slot && r.in_use()) more = pack(r);
-  }
+  auto begin = [&](std::vector<std::uint8_t>& buffer, std::size_t count) {
+    wire::VectorSink sink(buffer);
+    wire::Packer p(sink);
+    detail::begin_push_pull(p, join_request, count);
+  };
+
+  const std::size_t all = std::min(members.size(), config.max_members_per_message);
   std::vector<std::uint8_t> payload;
-  payload.reserve(entries.size() + 16);
-  wire::VectorSink sink(payload);
-  wire::Packer p(sink);
-  detail::begin_push_pull(p, join_request, count);
+  payload.reserve(all * 32 + 16);
+  begin(payload, all);
+  if (pack_entries(payload, payload.size()) == all) {
+    send(to, type, payload);
+    return;
+  }
+  std::vector<std::uint8_t> entries;
+  entries.reserve(payload.size());
+  const std::size_t count = pack_entries(entries, 0);
+  payload.clear();
+  begin(payload, count);
   payload.insert(payload.end(), entries.begin(), entries.end());
   send(to, type, payload);
 }

@@ -8,12 +8,17 @@
 #include <vector>
 
 #include "../../gossip/swim/broadcast_queue.hpp"
+#include "../../gossip/swim/codec.hpp"
 #include "../../gossip/swim/interned.hpp"
 #include "../../gossip/swim/member_table.hpp"
+#include "apiary/gossip/swim.hpp"
+#include "apiary/wire/envelope.hpp"
+#include "apiary/wire/msgpack_codec.hpp"
 
 using namespace apiary;
 using namespace apiary::gossip;
 using namespace apiary::gossip::detail;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -153,4 +158,63 @@ TEST_CASE("member table: find, erase and reuse of slots after recycling", "[swim
   CHECK(t.insert(std::move(reused)) < 1000);
   CHECK(t.find("fresh") == s);
   CHECK(sizeof(MemberRecord) <= 40);
+}
+
+namespace {
+
+// A gossip message from "feeder" announcing member `name` alive.
+std::vector<std::uint8_t> alive_message(const std::string& name) {
+  std::vector<std::uint8_t> payload;
+  wire::VectorSink sink(payload);
+  wire::Packer p(sink);
+  p.pack_array(1);
+  p.pack_array(1);
+  p.pack_array(5);
+  p.pack(std::uint8_t{0});
+  p.pack(name);
+  p.pack(std::uint64_t{1});
+  p.pack(name + ":7946");
+  p.pack_array(4);
+  p.pack(std::string());
+  p.pack(std::string());
+  p.pack(std::string());
+  p.pack_map(0);
+  return wire::encode_envelope({"apiary", wire::MessageType::gossip, "feeder", "feeder:1"},
+                               payload);
+}
+
+// The number of entries in the push-pull a node knowing 40 members sends when it joins.
+std::size_t push_pull_entries(const SwimConfig& config, std::size_t* bytes) {
+  Swim swim(config, LocalNode{"self", "self:7946", {}}, Rng(5), TimePoint{});
+  for (int i = 0; i < 40; ++i)
+    swim.handle_message(TimePoint{}, alive_message("m" + std::to_string(i)));
+  REQUIRE(swim.member_count() == 41);
+  while (swim.poll_send()) {
+  }
+  swim.join(TimePoint{}, {"seed:1"});
+  auto out = swim.poll_send();
+  REQUIRE(out.has_value());
+  *bytes = out->bytes.size();
+  auto env = wire::decode_envelope(out->bytes, "apiary");
+  REQUIRE(env.ok());
+  Message msg;
+  REQUIRE(decode_message(env->header.type, env->payload, 1000, msg).ok());
+  return msg.updates.size();
+}
+
+}  // namespace
+
+TEST_CASE("a push-pull is cut to the message size and member count limits and still decodes",
+          "[swim][internals][push_pull]") {
+  std::size_t bytes = 0;
+  CHECK(push_pull_entries(SwimConfig{}, &bytes) == 41);
+  SwimConfig by_count;
+  by_count.max_members_per_message = 7;
+  CHECK(push_pull_entries(by_count, &bytes) == 7);
+  SwimConfig by_size;
+  by_size.max_message_bytes = 500;
+  const std::size_t cut = push_pull_entries(by_size, &bytes);
+  CHECK(cut > 5);
+  CHECK(cut < 41);
+  CHECK(bytes <= 500);
 }
