@@ -8,7 +8,7 @@ namespace apiary::replication {
 
 void Replicator::forward(TimePoint now, std::string_view key,
                          std::span<const std::string_view> argv, int protocol,
-                         std::uint64_t completion_id) {
+                         std::uint64_t completion_id, QuorumOverride quorum) {
   State& s = *state_;
   ++s.stats.forwards;
   Op op;
@@ -17,6 +17,7 @@ void Replicator::forward(TimePoint now, std::string_view key,
   op.key = std::string(key);
   op.argv.assign(argv.begin(), argv.end());
   op.protocol = protocol == 3 ? 3 : 2;
+  op.quorum = quorum;
   const std::uint64_t id = s.new_id();
   if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
     ++s.stats.forwards_unavailable;
@@ -35,7 +36,8 @@ bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
     if (std::find(op.tried.begin(), op.tried.end(), owner) != op.tried.end()) continue;
     std::vector<std::string_view> argv(op.argv.begin(), op.argv.end());
     op.tried.push_back(owner);
-    if (!send_to(owner, wire::MessageType::data_request, encode_forward(id, argv, op.protocol)))
+    if (!send_to(owner, wire::MessageType::data_request,
+                 encode_forward(id, argv, op.protocol, op.quorum.write, op.quorum.read)))
       continue;
     op.peer = owner;
     op.deadline = now + config.forward_timeout;
@@ -89,6 +91,7 @@ void Replicator::State::on_forward_request(const Message& m, std::string_view fr
   cmd.from = std::string(from);
   cmd.argv = m.argv;
   cmd.protocol = m.protocol;
+  cmd.quorum = QuorumOverride{m.write_quorum, m.read_quorum};
   forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id});
   auto reply = executor(cmd);
   if (!reply) return;  // delivered later through reply_forwarded()

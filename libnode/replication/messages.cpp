@@ -124,7 +124,13 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       const msgpack::object* arr = nullptr;
       if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size == 0 ||
           arr->via.array.size > config.max_forward_args || !r.u(m.protocol) ||
-          (m.protocol != 2 && m.protocol != 3) || r.remaining() != 0) {
+          (m.protocol != 2 && m.protocol != 3)) {
+        return malformed("forward");
+      }
+      // Optional trailing quorum overrides (absent: the owner's configured quorums).
+      if (r.remaining() == 2) {
+        if (!r.u(m.write_quorum) || !r.u(m.read_quorum)) return malformed("forward quorum");
+      } else if (r.remaining() != 0) {
         return malformed("forward");
       }
       Reader items(*arr, 0);
@@ -195,14 +201,20 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key) {
 }
 
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
-                                         std::uint8_t protocol) {
+                                         std::uint8_t protocol, std::uint32_t write_quorum,
+                                         std::uint32_t read_quorum) {
+  const bool quorums = write_quorum != 0 || read_quorum != 0;
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(quorums ? 6 : 4);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
   enc.p.pack_uint64(id);
   enc.p.pack_array(static_cast<std::uint32_t>(argv.size()));
   for (auto a : argv) pack_key(enc.p, a);
   enc.p.pack_uint8(protocol);
+  if (quorums) {
+    enc.p.pack_uint32(write_quorum);
+    enc.p.pack_uint32(read_quorum);
+  }
   return std::move(enc.out);
 }
 

@@ -4,7 +4,8 @@
 //   data_request     [kind, id, ...]            kind: RequestKind
 //     replicate      [1, id, entry, hint_owner]  hint_owner "" = none
 //     read           [2, id, key]
-//     forward        [3, id, [argv...], protocol]   protocol: the client's RESP version
+//     forward        [3, id, [argv...], protocol (, w, r)]   protocol: the client's RESP
+//                    version; w, r: quorum overrides (absent: the owner's own)
 //     entries        [4, id, partition, [entry...]]   anti-entropy push
 //   data_response    [kind, id, code, ...]       code: StatusCode of the request
 //     replicate      [1, id, code]
@@ -46,7 +47,9 @@ struct Message {
   std::vector<store::VersionedEntry> entries;
   std::vector<std::string> argv;
   std::string reply;
-  std::uint8_t protocol = 2;           // forward: RESP version the reply must use
+  std::uint8_t protocol = 2;       // forward: RESP version the reply must use
+  std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
+  std::uint32_t read_quorum = 0;
   std::vector<std::uint64_t> numbers;  // digest buckets, or differing bucket indices
 };
 
@@ -57,7 +60,8 @@ std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::Versio
                                            std::string_view hint_owner);
 std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
-                                         std::uint8_t protocol);
+                                         std::uint8_t protocol, std::uint32_t write_quorum = 0,
+                                         std::uint32_t read_quorum = 0);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
                                          std::span<const store::VersionedEntry> entries);
 std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);

@@ -40,6 +40,7 @@ struct Op {
   // forward
   std::vector<std::string> argv;
   std::uint8_t protocol = 2;  // forward: the client's RESP version
+  QuorumOverride quorum;      // forward: what the owner runs the command with
   std::vector<std::string> tried;
   // hint delivery: the intended owner; anti-entropy: the peer
   std::string peer;

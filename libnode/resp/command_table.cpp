@@ -114,6 +114,7 @@ const CommandTable& default_command_table() {
     register_string_commands(*t);
     register_keyspace_commands(*t);
     register_introspection_commands(*t);
+    register_version_commands(*t);
     return t;
   }();
   return *table;

@@ -22,11 +22,14 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv) {
 
 }  // namespace
 
+using replication::QuorumOverride;
+
 // Where the reply of an operation goes.
 struct Sink {
-  enum class Kind : unsigned char { client, peer, part } kind = Kind::client;
+  enum class Kind : unsigned char { client, peer, part, call } kind = Kind::client;
   resp::ClientId client = 0;     // client
   resp::PendingToken token;      // client
+  std::uint64_t call = 0;        // call: Router::call's id
   std::uint64_t peer_token = 0;  // peer: Replicator::reply_forwarded
   std::uint64_t fanout = 0;      // part
   std::size_t part = 0;          // part
@@ -40,6 +43,7 @@ struct Job {
   int protocol = 2;
   Sink sink;
   bool write = false;
+  std::uint32_t read_quorum = 0;
   std::uint32_t outstanding = 0;
   std::string reply;  // write: the local reply, released once the quorum is reached
   Status failure;     // first operation that failed
@@ -48,8 +52,7 @@ struct Job {
 
 // A multi-key command split across owners.
 struct Fanout {
-  resp::ClientId client = 0;
-  resp::PendingToken token;
+  Sink origin;  // the client or call the merged reply goes to
   Merge merge = Merge::none;
   std::size_t key_count = 0;
   std::vector<std::vector<std::size_t>> positions;
@@ -76,6 +79,7 @@ struct Router::Impl {
   std::map<std::uint64_t, Job> jobs;
   std::map<std::uint64_t, Fanout> fanouts;
   std::vector<ClientReply> ready;
+  std::vector<CallReply> calls_ready;
 
   Impl(resp::Server& s, replication::Replicator& r, RouterConfig c, Clock k)
       : server(s),
@@ -85,8 +89,10 @@ struct Router::Impl {
         internal(s, resp::kInternalClient, resp::ClientAddress{"cluster:0", "cluster:0", -1},
                  TimePoint{}) {}
 
-  bool read_is_local(std::string_view key) const {
-    return replicator.read_is_local(key, config.read_quorum);
+  // The quorums a command runs with: the per-call override, else the configured ones.
+  QuorumOverride effective(QuorumOverride q) const {
+    return {q.write != 0 ? q.write : config.write_quorum,
+            q.read != 0 ? q.read : config.read_quorum};
   }
 
   // Runs the command against the local store and returns its reply.
@@ -109,21 +115,21 @@ struct Router::Impl {
   std::optional<std::string> run_owned(const resp::CommandSpec& spec,
                                        std::span<const std::string_view> argv, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
-                                       WallTime wall) {
+                                       WallTime wall, QuorumOverride override) {
     ++stats.local;
+    const QuorumOverride q = effective(override);
     const auto keys = key_indices(spec, argv.size());
     const bool write = (spec.flags & resp::kWrite) != 0;
     if (!write) {
       std::vector<std::string_view> remote;
       for (std::size_t k : keys) {
-        if (!read_is_local(argv[k])) remote.push_back(argv[k]);
+        if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
       }
       if (remote.empty()) return execute(spec, argv, protocol, conn, now, wall);
       ++stats.quorum_reads;
       const std::uint64_t job_id = start_job(spec, argv, protocol, sink, false, remote.size());
-      for (auto key : remote) {
-        replicator.read(now, wall, key, config.read_quorum, waiter_for(job_id));
-      }
+      jobs.at(job_id).read_quorum = q.read;
+      for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
       return std::nullopt;
     }
     std::string reply = execute(spec, argv, protocol, conn, now, wall);
@@ -137,7 +143,7 @@ struct Router::Impl {
     // W=1 (or a single owner): the local write is the quorum; the others get it in the
     // background and the reply leaves now.
     const std::uint32_t owners = replicator.view().table().replicas();
-    if (config.write_quorum == 1 || owners <= 1) {
+    if (q.write == 1 || owners <= 1) {
       // A single owner is this node: there is nobody to ship the write to.
       if (owners > 1) {
         for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
@@ -146,9 +152,7 @@ struct Router::Impl {
     }
     const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
     jobs.at(job_id).reply = std::move(reply);
-    for (auto key : touched) {
-      replicator.replicate(now, wall, key, config.write_quorum, waiter_for(job_id));
-    }
+    for (auto key : touched) replicator.replicate(now, wall, key, q.write, waiter_for(job_id));
     return std::nullopt;
   }
 
@@ -172,16 +176,19 @@ struct Router::Impl {
   }
 
   void forward(std::string_view key, std::span<const std::string_view> argv, int protocol,
-               const Sink& sink, TimePoint now) {
+               const Sink& sink, TimePoint now, QuorumOverride quorum) {
     const std::uint64_t id = next_id++;
     waiters[id] = Waiter{true, 0, sink};
-    replicator.forward(now, key, argv, protocol, id);
+    replicator.forward(now, key, argv, protocol, id, quorum);
   }
 
   void finish(const Sink& sink, std::string reply, TimePoint now) {
     switch (sink.kind) {
       case Sink::Kind::client:
         ready.push_back(ClientReply{sink.client, sink.token, std::move(reply)});
+        return;
+      case Sink::Kind::call:
+        calls_ready.push_back(CallReply{sink.call, std::move(reply)});
         return;
       case Sink::Kind::peer:
         replicator.reply_forwarded(now, sink.peer_token, reply);
@@ -192,9 +199,10 @@ struct Router::Impl {
         Fanout& f = it->second;
         f.replies[sink.part] = std::move(reply);
         if (--f.outstanding > 0) return;
-        ready.push_back(ClientReply{f.client, f.token,
-                                    merge_replies(f.merge, f.replies, f.positions, f.key_count)});
+        const Sink origin = f.origin;
+        std::string merged = merge_replies(f.merge, f.replies, f.positions, f.key_count);
         fanouts.erase(it);
+        finish(origin, std::move(merged), now);
         return;
       }
     }
@@ -218,11 +226,12 @@ struct Router::Impl {
         ++stats.write_failures;
         reply = error_reply(
             "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
-            " acknowledged (" + job.failure.message() + "); the write may still be applied");
+            " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
       }
-    } else if (!job.failure.ok() && config.read_quorum > 1) {
-      reply = error_reply("NOREPLICAS Not enough replicas answered the read: " +
-                          std::to_string(job.fewest_replicas) + " (" + job.failure.message() + ")");
+    } else if (!job.failure.ok() && job.read_quorum > 1) {
+      reply =
+          error_reply("NOREPLICAS Not enough replicas answered the read: " +
+                      std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() + ")");
     } else {
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
@@ -246,68 +255,64 @@ struct Router::Impl {
     return owners.front();
   }
 
+  // Routes a keyed command from a client or an embedding call. Returns the reply when it is
+  // known now; otherwise it goes to `origin` later.
+  std::optional<std::string> route(const resp::CommandSpec& spec,
+                                   std::span<const std::string_view> argv, int protocol,
+                                   resp::Connection& conn, const Sink& origin, TimePoint now,
+                                   WallTime wall, QuorumOverride quorum);
   std::optional<resp::Outcome> on_command(resp::CommandContext& ctx, const resp::CommandSpec& spec);
   std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
+  // The spec of a command sent by a peer or an embedding call, or nullptr when it is unknown,
+  // has the wrong arity or no keys (only keyed commands are routed).
+  const resp::CommandSpec* keyed_spec(const std::vector<std::string_view>& argv) const;
 };
 
-std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
-                                                      const resp::CommandSpec& spec) {
-  const auto keys = key_indices(spec, ctx.argv.size());
-  if (keys.empty()) return std::nullopt;
+std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
+                                               std::span<const std::string_view> argv, int protocol,
+                                               resp::Connection& conn, const Sink& origin,
+                                               TimePoint now, WallTime wall,
+                                               QuorumOverride quorum) {
+  const auto keys = key_indices(spec, argv.size());
   // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
   // command's own handler would.
-  if (spec.key_step > 1 && (ctx.argv.size() - static_cast<std::size_t>(spec.first_key)) %
+  if (spec.key_step > 1 && (argv.size() - static_cast<std::size_t>(spec.first_key)) %
                                    static_cast<std::size_t>(spec.key_step) !=
                                0) {
-    ctx.reply.error("wrong number of arguments for '" + spec.name + "' command");
-    return resp::Outcome::done();
+    return error_reply("ERR wrong number of arguments for '" + spec.name + "' command");
   }
   // Every replica, forward and reply travels in one data message: refuse what cannot.
   std::size_t bytes = 0;
-  for (auto a : ctx.argv) bytes += a.size();
+  for (auto a : argv) bytes += a.size();
   if (bytes > config.max_command_bytes) {
-    ctx.reply.error("command too large for the cluster: " + std::to_string(bytes) +
-                    " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
-    return resp::Outcome::done();
+    return error_reply("ERR command too large for the cluster: " + std::to_string(bytes) +
+                       " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
   }
   std::vector<std::string> targets;
   targets.reserve(keys.size());
   for (std::size_t k : keys) {
-    auto t = target_of(ctx.argv[k]);
+    auto t = target_of(argv[k]);
     if (!t) {
-      ctx.reply.error("-CLUSTERDOWN no live node owns the partition of key '" +
-                      std::string(ctx.argv[k].substr(0, 128)) + "'");
-      return resp::Outcome::done();
+      std::string key(argv[k].substr(0, 128));
+      for (char& c : key) c = (c == '\r' || c == '\n') ? ' ' : c;
+      return error_reply("CLUSTERDOWN no live node owns the partition of key '" + key + "'");
     }
     targets.push_back(std::move(*t));
   }
-  const int protocol = ctx.reply.protocol();
   const bool one_target = std::all_of(targets.begin(), targets.end(),
                                       [&](const std::string& t) { return t == targets.front(); });
   if (one_target && targets.front().empty()) {
-    const resp::PendingToken token = ctx.client.next_token();
-    Sink sink;
-    sink.client = ctx.client.id();
-    sink.token = token;
-    auto reply = run_owned(spec, ctx.argv, protocol, ctx.client, sink, ctx.now, ctx.wall);
-    if (!reply) return resp::Outcome::pending(token);
-    ctx.reply.raw(*reply);
-    return resp::Outcome::done();
+    return run_owned(spec, argv, protocol, conn, origin, now, wall, quorum);
   }
-  const resp::PendingToken token = ctx.client.next_token();
   if (one_target) {
     ++stats.forwarded;
-    Sink sink;
-    sink.client = ctx.client.id();
-    sink.token = token;
-    forward(ctx.argv[keys.front()], ctx.argv, protocol, sink, ctx.now);
-    return resp::Outcome::pending(token);
+    forward(argv[keys.front()], argv, protocol, origin, now, quorum);
+    return std::nullopt;
   }
   const Merge merge = merge_kind(spec);
   if (merge == Merge::none) {
     ++stats.cross_slot;
-    ctx.reply.error("-CROSSSLOT Keys in request don't hash to the same slot");
-    return resp::Outcome::done();
+    return error_reply("CROSSSLOT Keys in request don't hash to the same slot");
   }
   ++stats.fanned_out;
   // One part per target, in target order (this node first), keys in command order.
@@ -315,8 +320,7 @@ std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
   for (std::size_t i = 0; i < keys.size(); ++i) by_target[targets[i]].push_back(i);
   const std::uint64_t fanout_id = next_id++;
   Fanout& f = fanouts[fanout_id];
-  f.client = ctx.client.id();
-  f.token = token;
+  f.origin = origin;
   f.merge = merge;
   f.key_count = keys.size();
   f.replies.resize(by_target.size());
@@ -326,44 +330,67 @@ std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
     f.positions.push_back(positions);
     std::vector<std::size_t> arg_indices;
     for (std::size_t pos : positions) arg_indices.push_back(keys[pos]);
-    const auto sub = sub_command(ctx.argv, spec, arg_indices);
+    const auto sub = sub_command(argv, spec, arg_indices);
     const auto sub_argv = views(sub);
     Sink sink;
     sink.kind = Sink::Kind::part;
     sink.fanout = fanout_id;
     sink.part = part++;
     if (target.empty()) {
-      auto reply = run_owned(spec, sub_argv, protocol, internal, sink, ctx.now, ctx.wall);
-      if (reply) finish(sink, std::move(*reply), ctx.now);
+      auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
+      if (reply) finish(sink, std::move(*reply), now);
     } else {
-      forward(sub_argv[1], sub_argv, protocol, sink, ctx.now);
+      forward(sub_argv[1], sub_argv, protocol, sink, now, quorum);
     }
   }
-  return resp::Outcome::pending(token);
+  return std::nullopt;
+}
+
+std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
+                                                      const resp::CommandSpec& spec) {
+  if (key_indices(spec, ctx.argv.size()).empty()) return std::nullopt;
+  const resp::PendingToken token = ctx.client.next_token();
+  Sink origin;
+  origin.client = ctx.client.id();
+  origin.token = token;
+  auto reply =
+      route(spec, ctx.argv, ctx.reply.protocol(), ctx.client, origin, ctx.now, ctx.wall, {});
+  if (!reply) return resp::Outcome::pending(token);
+  ctx.reply.raw(*reply);
+  return resp::Outcome::done();
+}
+
+const resp::CommandSpec* Router::Impl::keyed_spec(const std::vector<std::string_view>& argv) const {
+  if (argv.empty()) return nullptr;
+  const resp::CommandSpec* spec = server.commands().find(argv[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && argv.size() >= 2) {
+    spec = resp::CommandTable::find_subcommand(*spec, argv[1]);
+  }
+  const auto argc = static_cast<std::int64_t>(argv.size());
+  if (spec == nullptr || !spec->has_keys() || (spec->arity > 0 && argc != spec->arity) ||
+      argc < -spec->arity || key_indices(*spec, argv.size()).empty()) {
+    return nullptr;
+  }
+  return spec;
 }
 
 std::optional<std::string> Router::Impl::on_peer_command(const replication::ForwardedCommand& cmd) {
   ++stats.run_for_peers;
-  if (cmd.argv.empty()) return error_reply("ERR empty command");
-  const resp::CommandSpec* spec = server.commands().find(cmd.argv[0]);
-  if (spec != nullptr && !spec->subcommands.empty() && cmd.argv.size() >= 2) {
-    spec = resp::CommandTable::find_subcommand(*spec, cmd.argv[1]);
-  }
-  const auto argc = static_cast<std::int64_t>(cmd.argv.size());
+  const auto argv = views(cmd.argv);
   // Only keyed commands are ever forwarded; anything else (FLUSHALL, CONFIG SET, ...) from
   // a peer is refused rather than run on this node's behalf.
-  if (spec == nullptr || !spec->has_keys() || (spec->arity > 0 && argc != spec->arity) ||
-      argc < -spec->arity || key_indices(*spec, cmd.argv.size()).empty()) {
-    return error_reply("ERR the owner cannot run '" + cmd.argv[0].substr(0, 64) + "'");
+  const resp::CommandSpec* spec = keyed_spec(argv);
+  if (spec == nullptr) {
+    return error_reply("ERR the owner cannot run '" +
+                       (cmd.argv.empty() ? std::string() : cmd.argv[0].substr(0, 64)) + "'");
   }
   const auto [now, wall] = clock();
-  const auto argv = views(cmd.argv);
   // Run here even if this node's view disagrees about ownership: the sender chose it as an
   // owner, and bouncing the command on would risk a loop while views converge.
   Sink sink;
   sink.kind = Sink::Kind::peer;
   sink.peer_token = cmd.token;
-  return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall);
+  return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall, cmd.quorum);
 }
 
 Router::Router(resp::Server& server, replication::Replicator& replicator, RouterConfig config,
@@ -399,6 +426,28 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
   ++s.stats.forward_failures;
   s.finish(w.sink, error_reply("CLUSTERDOWN the key's owner did not answer: " + c.status.message()),
            now);
+}
+
+std::optional<std::string> Router::call(std::span<const std::string_view> argv,
+                                        replication::QuorumOverride quorum, std::uint64_t call_id,
+                                        TimePoint now, WallTime wall) {
+  Impl& s = *impl_;
+  const std::vector<std::string_view> args(argv.begin(), argv.end());
+  const resp::CommandSpec* spec = s.keyed_spec(args);
+  if (spec == nullptr) {
+    return error_reply("ERR unknown command, wrong number of arguments or no key: '" +
+                       (argv.empty() ? std::string() : std::string(argv[0].substr(0, 64))) + "'");
+  }
+  Sink origin;
+  origin.kind = Sink::Kind::call;
+  origin.call = call_id;
+  return s.route(*spec, args, 3, s.internal, origin, now, wall, quorum);
+}
+
+std::vector<CallReply> Router::take_call_replies() {
+  std::vector<CallReply> out;
+  out.swap(impl_->calls_ready);
+  return out;
 }
 
 std::vector<ClientReply> Router::take_replies() {

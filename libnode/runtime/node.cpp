@@ -28,6 +28,8 @@
 #include "apiary/runtime/resp_listener.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
+#include "data_calls.hpp"
+#include "subscribers.hpp"
 
 namespace apiary {
 
@@ -90,6 +92,35 @@ struct CoreTimer {
   }
 };
 
+std::vector<PartitionOwners> owners_of(const cluster::PartitionTable& table) {
+  std::vector<PartitionOwners> out(table.partition_count());
+  for (std::uint32_t p = 0; p < table.partition_count(); ++p) {
+    out[p].partition = p;
+    for (std::uint32_t i : table.owner_indices(PartitionId{p})) {
+      out[p].owners.push_back(table.members()[i]);
+    }
+  }
+  return out;
+}
+
+// The event for a new table: every partition's owners, and what `self` gained and lost
+// compared with `before` (nullptr: the first table).
+PartitionEvent partition_event(const cluster::PartitionTable* before,
+                               const cluster::PartitionTable& now, const std::string& self) {
+  PartitionEvent event;
+  event.partition_count = now.partition_count();
+  event.replicas = now.replicas();
+  event.partitions = owners_of(now);
+  for (std::uint32_t p = 0; p < now.partition_count(); ++p) {
+    const bool had =
+        before != nullptr && p < before->partition_count() && before->owns(self, PartitionId{p});
+    const bool has = now.owns(self, PartitionId{p});
+    if (has && !had) event.gained.push_back(p);
+    if (had && !has) event.lost.push_back(p);
+  }
+  return event;
+}
+
 bool same_ring(const replication::ClusterView& a, const replication::ClusterView& b) {
   const auto& x = a.members();
   const auto& y = b.members();
@@ -133,6 +164,13 @@ struct Node::Impl {
   std::unique_ptr<resp::Server> resp_server;
   std::unique_ptr<routing::Router> router;
   std::unique_ptr<runtime::RespListener> resp_listener;
+  // The embedding API: data calls through the router, and event subscribers.
+  std::unique_ptr<runtime::DataCalls> calls;
+  runtime::Subscribers<gossip::MemberEvent> member_subscribers;
+  runtime::Subscribers<PartitionEvent> partition_subscribers;
+  std::atomic<SubscriptionId> next_subscription{1};
+  std::atomic<bool> running{false};  // the loop thread runs (stats() asks it)
+  std::atomic<bool> stopped{false};  // stop() was called: leave() has nothing left to do
 
   CoreTimer swim_timer;
   CoreTimer repl_timer;
@@ -154,7 +192,9 @@ struct Node::Impl {
   enum class LeavePhase : unsigned char { none, handoff, announce } leave_phase = LeavePhase::none;
   TimePoint leave_deadline;
   std::promise<void> left;
-  std::atomic<bool> leave_started{false};
+  std::atomic<bool> leave_incomplete{false};  // the handoff or announcement ran out of time
+  std::mutex leave_mutex;
+  std::shared_future<Status> leave_result;  // set by the first leave() call
   std::once_flag stop_once;
 
   void on_gossip_readable() {
@@ -195,9 +235,18 @@ struct Node::Impl {
       has_view = true;
       current_view = view;
       auto published = std::make_shared<const cluster::PartitionTable>(view.table());
-      replicator->set_view(now, runtime::wall_now(), std::move(view));
-      std::lock_guard<std::mutex> lock(snapshot_mutex);
-      table = std::move(published);
+      const WallTime wall = runtime::wall_now();
+      replicator->set_view(now, wall, std::move(view));
+      std::shared_ptr<const cluster::PartitionTable> before;
+      {
+        std::lock_guard<std::mutex> lock(snapshot_mutex);
+        before = std::move(table);
+        table = published;
+      }
+      calls->set_ready(now, wall);
+      if (!partition_subscribers.empty()) {
+        partition_subscribers.publish(partition_event(before.get(), *published, name));
+      }
     }
     ring_timer.follow(loop, replication::next_ring_change(members, now, ring_policy),
                       [this] { update_view(); });
@@ -222,6 +271,7 @@ struct Node::Impl {
       const auto& m = event->member;
       spdlog::info("member {} ({}) {} incarnation={}", m.name, m.addr,
                    gossip::to_string(event->kind), m.incarnation.value);
+      member_subscribers.publish(*event);
     }
     if (changed) {
       refresh_snapshot();
@@ -249,6 +299,10 @@ struct Node::Impl {
         progress = true;
         if (resp_listener) resp_listener->complete(reply.client, reply.token.value, reply.bytes);
       }
+      if (auto replies = router->take_call_replies(); !replies.empty()) {
+        progress = true;
+        calls->deliver(std::move(replies));
+      }
       while (auto out = replicator->poll_send()) data_box->send(out->to, out->bytes, now);
     }
     if (resp_listener) resp_listener->flush_completed();
@@ -261,6 +315,7 @@ struct Node::Impl {
     if (leave_phase == LeavePhase::handoff &&
         (!replicator->handoff_pending() || now >= leave_deadline)) {
       if (replicator->handoff_pending()) {
+        leave_incomplete = true;
         spdlog::warn("leave: handoff did not finish within {} ms; leaving anyway",
                      config.handoff_timeout.count());
       } else {
@@ -275,7 +330,10 @@ struct Node::Impl {
     }
     if (leave_phase == LeavePhase::announce && (swim->leave_done() || now >= leave_deadline)) {
       leave_phase = LeavePhase::none;
-      if (!swim->leave_done()) spdlog::warn("leave timed out before the announcement finished");
+      if (!swim->leave_done()) {
+        leave_incomplete = true;
+        spdlog::warn("leave timed out before the announcement finished");
+      }
       refresh_snapshot();
       left.set_value();
       loop.stop();
@@ -375,6 +433,9 @@ struct Node::Impl {
     for (char c : name) mix = (mix ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
     store_config.self = NodeId{splitmix64(mix)};
     store_config.seed = seed;
+    // The store scans and drops whole partitions for handoff: it must split keys exactly as
+    // the replication core does.
+    store_config.partition_count = config.partition_count;
     store_config.maxmemory = config.maxmemory;
     auto policy = store::parse_eviction_policy(config.maxmemory_policy);
     if (!policy) {
@@ -434,6 +495,8 @@ struct Node::Impl {
     router = std::make_unique<routing::Router>(*resp_server, *replicator, route, [] {
       return std::make_pair(core_now(), runtime::wall_now());
     });
+    calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
+    calls->set_router(router.get());
     if (config.client_addr.empty()) return Status::Ok();
     auto listener = runtime::RespListener::start(loop, *resp_server, config.client_addr);
     if (!listener.ok()) return listener.status();
@@ -552,15 +615,34 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
       impl->client_bound.empty() ? "off" : impl->client_bound,
       impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name, cfg.seeds.size(),
       cfg.replicas, cfg.write_quorum, cfg.read_quorum);
-  impl->thread = std::thread([raw] { raw->loop.run(); });
+  impl->running = true;
+  impl->thread = std::thread([raw] {
+    raw->calls->set_loop_thread(std::this_thread::get_id());
+    raw->loop.run();
+    raw->running = false;  // the cores are quiet from here on: stats() may read them
+  });
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
 Status Node::leave() {
-  if (impl_->leave_started.exchange(true)) {
-    stop();
-    return Status::Ok();
+  if (impl_->calls->on_loop_thread()) {
+    return make_error(StatusCode::invalid_argument,
+                      "leave() from a callback would wait for itself; call it from another thread");
   }
+  // The first caller leaves; later (or concurrent) callers get its result.
+  std::promise<Status> mine;
+  std::shared_future<Status> earlier;
+  {
+    std::lock_guard<std::mutex> lock(impl_->leave_mutex);
+    if (impl_->leave_result.valid()) {
+      earlier = impl_->leave_result;
+    } else if (impl_->stopped.load()) {
+      return make_error(StatusCode::unavailable, "the node has stopped");
+    } else {
+      impl_->leave_result = mine.get_future().share();
+    }
+  }
+  if (earlier.valid()) return earlier.get();
   auto done = impl_->left.get_future();
   Impl* raw = impl_.get();
   raw->loop.post([raw] { raw->start_leave(); });
@@ -568,23 +650,30 @@ Status Node::leave() {
       impl_->config.handoff_timeout + impl_->config.leave_timeout + std::chrono::seconds(2);
   const bool finished = done.wait_for(limit) == std::future_status::ready;
   stop();
-  if (!finished) return make_error(StatusCode::timeout, "leave did not complete in time");
-  return Status::Ok();
+  Status status = Status::Ok();
+  if (!finished || impl_->leave_incomplete.load()) {
+    status = make_error(StatusCode::timeout,
+                        "leave ran out of time before every partition was handed off and the "
+                        "departure announced");
+  }
+  mine.set_value(status);
+  return status;
 }
 
 void Node::stop() {
   std::call_once(impl_->stop_once, [this] {
+    impl_->stopped = true;
     impl_->loop.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     if (impl_->admin) impl_->admin->stop();
     if (impl_->resp_listener) impl_->resp_listener->shutdown();
+    impl_->calls->close();
   });
 }
 
 Node::~Node() {
-  if (!impl_->leave_started.load()) {
-    [[maybe_unused]] auto s = leave();
-  }
+  if (!impl_->stopped.load()) [[maybe_unused]]
+    auto s = leave();
   stop();
 }
 
@@ -593,6 +682,155 @@ const std::string& Node::gossip_addr() const { return impl_->advertise; }
 const std::string& Node::http_addr() const { return impl_->http_bound; }
 const std::string& Node::client_addr() const { return impl_->client_bound; }
 const std::string& Node::data_addr() const { return impl_->data_advertised; }
+
+// ---- Data calls ----------------------------------------------------------------------
+
+Result<std::optional<std::string>> Node::get(std::string_view key, CallOptions options) {
+  return impl_->calls->wait<std::optional<std::string>>(
+      [&](auto done) { impl_->calls->get(key, options, std::move(done)); });
+}
+
+Result<bool> Node::set(std::string_view key, std::string_view value, SetOptions options) {
+  return impl_->calls->wait<bool>(
+      [&](auto done) { impl_->calls->set(key, value, options, std::move(done)); });
+}
+
+Result<bool> Node::del(std::string_view key, CallOptions options) {
+  return impl_->calls->wait<bool>(
+      [&](auto done) { impl_->calls->del(key, options, std::move(done)); });
+}
+
+Result<bool> Node::expire(std::string_view key, std::chrono::milliseconds ttl,
+                          CallOptions options) {
+  return impl_->calls->wait<bool>(
+      [&](auto done) { impl_->calls->expire(key, ttl, options, std::move(done)); });
+}
+
+Result<KeyTtl> Node::ttl(std::string_view key, CallOptions options) {
+  return impl_->calls->wait<KeyTtl>(
+      [&](auto done) { impl_->calls->ttl(key, options, std::move(done)); });
+}
+
+Result<Versions> Node::get_versions(std::string_view key, CallOptions options) {
+  return impl_->calls->wait<Versions>(
+      [&](auto done) { impl_->calls->get_versions(key, options, std::move(done)); });
+}
+
+Status Node::put(std::string_view key, std::string_view value, const CausalContext& context,
+                 PutOptions options) {
+  return impl_->calls
+      ->wait<bool>(
+          [&](auto done) { impl_->calls->put(key, value, context, options, std::move(done)); })
+      .status();
+}
+
+void Node::get_async(std::string_view key, Callback<std::optional<std::string>> done,
+                     CallOptions options) {
+  impl_->calls->get(key, options, std::move(done));
+}
+
+void Node::set_async(std::string_view key, std::string_view value, Callback<bool> done,
+                     SetOptions options) {
+  impl_->calls->set(key, value, options, std::move(done));
+}
+
+void Node::del_async(std::string_view key, Callback<bool> done, CallOptions options) {
+  impl_->calls->del(key, options, std::move(done));
+}
+
+void Node::expire_async(std::string_view key, std::chrono::milliseconds ttl, Callback<bool> done,
+                        CallOptions options) {
+  impl_->calls->expire(key, ttl, options, std::move(done));
+}
+
+void Node::ttl_async(std::string_view key, Callback<KeyTtl> done, CallOptions options) {
+  impl_->calls->ttl(key, options, std::move(done));
+}
+
+void Node::get_versions_async(std::string_view key, Callback<Versions> done, CallOptions options) {
+  impl_->calls->get_versions(key, options, std::move(done));
+}
+
+void Node::put_async(std::string_view key, std::string_view value, const CausalContext& context,
+                     StatusCallback done, PutOptions options) {
+  impl_->calls->put(key, value, context, options,
+                    [done = std::move(done)](Result<bool> r) { done(r.status()); });
+}
+
+// ---- Events --------------------------------------------------------------------------
+
+SubscriptionId Node::on_member(std::function<void(const gossip::MemberEvent&)> callback) {
+  const SubscriptionId id = impl_->next_subscription++;
+  impl_->member_subscribers.add(id, std::move(callback));
+  return id;
+}
+
+SubscriptionId Node::on_partitions(std::function<void(const PartitionEvent&)> callback) {
+  const SubscriptionId id = impl_->next_subscription++;
+  impl_->partition_subscribers.add(id, std::move(callback));
+  Impl* raw = impl_.get();
+  raw->loop.post([raw, id] {
+    std::shared_ptr<const cluster::PartitionTable> current;
+    {
+      std::lock_guard<std::mutex> lock(raw->snapshot_mutex);
+      current = raw->table;
+    }
+    if (current)
+      raw->partition_subscribers.publish_to(id, partition_event(nullptr, *current, raw->name));
+  });
+  return id;
+}
+
+void Node::unsubscribe(SubscriptionId id) {
+  if (!impl_->member_subscribers.remove(id)) impl_->partition_subscribers.remove(id);
+}
+
+// ---- Views ---------------------------------------------------------------------------
+
+std::vector<PartitionOwners> Node::partitions() const {
+  std::shared_ptr<const cluster::PartitionTable> current;
+  {
+    std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);
+    current = impl_->table;
+  }
+  if (!current) return {};
+  return owners_of(*current);
+}
+
+NodeStats Node::stats() const {
+  Impl* raw = impl_.get();
+  auto collect = [raw] {
+    NodeStats out;
+    out.keys = raw->store->size();
+    out.used_memory = raw->store->used_memory();
+    const auto& st = raw->store->stats();
+    out.hits = st.hits;
+    out.misses = st.misses;
+    out.expired = st.expired;
+    out.evicted = st.evicted;
+    out.hints = raw->replicator->hint_count();
+    out.pending_operations = raw->replicator->pending_operations() + raw->router->pending();
+    out.handoff_pending = raw->replicator->handoff_pending();
+    out.calls = raw->calls->calls();
+    const auto& routed = raw->router->stats();
+    out.commands_local = routed.local;
+    out.commands_forwarded = routed.forwarded;
+    out.write_quorum_failures = routed.write_failures;
+    out.replication = raw->replicator->stats();
+    out.gossip = raw->swim->stats();
+    return out;
+  };
+  // The cores belong to the loop thread: ask it, unless this is it or it has stopped.
+  if (raw->calls->on_loop_thread() || !raw->running.load()) return collect();
+  auto task = std::make_shared<std::packaged_task<NodeStats()>>(collect);
+  auto result = task->get_future();
+  raw->loop.post([task] { (*task)(); });
+  if (result.wait_for(std::chrono::seconds(5)) == std::future_status::ready) return result.get();
+  NodeStats partial;  // the loop stopped meanwhile (or is stuck): what is safe to read
+  partial.calls = raw->calls->calls();
+  partial.gossip = gossip_stats();
+  return partial;
+}
 
 std::vector<gossip::Member> Node::members() const {
   std::lock_guard<std::mutex> lock(impl_->snapshot_mutex);

@@ -73,7 +73,7 @@ struct KeyTtl {
 
 // The causal context of a key as get_versions() saw it: which writes the caller has seen.
 // Opaque; keep it and pass it back to put(). bytes()/from_bytes() let it travel through
-// other systems (it is printable ASCII, about 20 bytes per node that wrote the key).
+// other systems (binary, about 10-20 bytes per node process that wrote the key).
 class CausalContext {
  public:
   CausalContext() = default;  // covers nothing: a put with it supersedes no existing value
@@ -114,6 +114,7 @@ struct PutOptions {
 struct PartitionOwners {
   std::uint32_t partition = 0;
   std::vector<std::string> owners;
+  friend bool operator==(const PartitionOwners&, const PartitionOwners&) = default;
 };
 
 // Published after every change of the partition table (a member joined, left, or was out of
@@ -137,8 +138,8 @@ struct NodeStats {
   std::size_t hints = 0;               // writes held for an owner that is down
   std::size_t pending_operations = 0;  // operations waiting for other nodes
   bool handoff_pending = false;
-  std::uint64_t calls = 0;             // data calls made through this Node object
-  std::uint64_t commands_local = 0;    // commands run here as an owner
+  std::uint64_t calls = 0;           // data calls made through this Node object
+  std::uint64_t commands_local = 0;  // commands run here as an owner
   std::uint64_t commands_forwarded = 0;
   std::uint64_t write_quorum_failures = 0;
   replication::ReplicationStats replication;
@@ -184,8 +185,7 @@ class Node {
   void expire_async(std::string_view key, std::chrono::milliseconds ttl, Callback<bool> done,
                     CallOptions options = {});
   void ttl_async(std::string_view key, Callback<KeyTtl> done, CallOptions options = {});
-  void get_versions_async(std::string_view key, Callback<Versions> done,
-                          CallOptions options = {});
+  void get_versions_async(std::string_view key, Callback<Versions> done, CallOptions options = {});
   void put_async(std::string_view key, std::string_view value, const CausalContext& context,
                  StatusCallback done, PutOptions options = {});
 

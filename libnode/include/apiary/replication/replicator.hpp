@@ -67,12 +67,19 @@ struct Completion {
   std::string reply;  // forward: the owner's RESP reply bytes
 };
 
+// Quorums a forwarded command runs with on the owner; 0 = the owner's configured value.
+struct QuorumOverride {
+  std::uint32_t write = 0;
+  std::uint32_t read = 0;
+};
+
 // A command another node forwarded here for execution.
 struct ForwardedCommand {
   std::uint64_t token = 0;  // for reply_forwarded() when the reply comes later
   std::string from;         // the requesting member's name
   std::vector<std::string> argv;
   int protocol = 2;  // the requesting client's RESP version (2 or 3); reply in it
+  QuorumOverride quorum;
 };
 // Runs a forwarded command on this node (which owns its key). Returns the RESP reply bytes,
 // or nullopt to deliver them later with Replicator::reply_forwarded(token, ...).
@@ -115,9 +122,10 @@ class Replicator {
   // Sends `argv` to the first live owner of `key` other than this node; the completion
   // carries the owner's reply bytes. A timed-out attempt is retried once on the next live
   // owner, so a non-idempotent command may run twice when the first owner was merely slow.
-  // `protocol` is the client's RESP version (2 or 3): the owner replies in it.
+  // `protocol` is the client's RESP version (2 or 3): the owner replies in it; `quorum`
+  // travels with the command (ForwardedCommand::quorum).
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
-               int protocol, std::uint64_t completion_id);
+               int protocol, std::uint64_t completion_id, QuorumOverride quorum = {});
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
 

@@ -26,20 +26,19 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "apiary/base/time.hpp"
+#include "apiary/replication/replicator.hpp"
 #include "apiary/resp/connection.hpp"
 
 namespace apiary::resp {
 class Server;
 }
-namespace apiary::replication {
-class Replicator;
-struct Completion;
-}  // namespace apiary::replication
 
 namespace apiary::routing {
 
@@ -69,6 +68,12 @@ struct ClientReply {
   std::string bytes;
 };
 
+// The reply of an embedding call (Router::call) that went pending.
+struct CallReply {
+  std::uint64_t call = 0;
+  std::string bytes;
+};
+
 class Router {
  public:
   using Clock = std::function<std::pair<TimePoint, WallTime>()>;
@@ -80,6 +85,15 @@ class Router {
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
+
+  // A keyed command from the embedding application (apiary::Node's data calls), routed as a
+  // client's would be, with per-call quorums (0 = the configured ones) and replies in RESP3.
+  // Returns the reply when it is known now; otherwise it comes out of take_call_replies()
+  // with `call_id`. Unknown, keyless or wrong-arity commands get an error reply at once.
+  std::optional<std::string> call(std::span<const std::string_view> argv,
+                                  replication::QuorumOverride quorum, std::uint64_t call_id,
+                                  TimePoint now, WallTime wall);
+  std::vector<CallReply> take_call_replies();
 
   // Every completion the Replicator produces, in order.
   void on_completion(const replication::Completion& completion, TimePoint now, WallTime wall);

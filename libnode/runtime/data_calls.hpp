@@ -1,0 +1,115 @@
+// DataCalls: the embedding API's data calls (apiary::Node::get, set, ...) on top of the
+// Router. Internal to libnode/runtime.
+//
+// A call becomes the Redis command a client would send (GET, SET ... PX NX, DEL, PEXPIRE,
+// PTTL, APIARY.VGET, APIARY.VPUT), posted to the node's loop and routed like a client's
+// (Router::call, RESP3 replies); the reply is decoded into the call's Result. Calls that
+// arrive before the node has its first cluster view are held until it has one.
+//
+// Promises: every call completes exactly once -- on the loop thread, or with `unavailable`
+// on the thread that calls close() (or on the caller's thread after close()). The blocking
+// forms refuse to run on the loop thread (they would wait for themselves).
+// Thread safety: the call methods, on_loop_thread() and calls() from any thread; set_router,
+// set_ready and deliver on the loop thread; close() once the loop has stopped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apiary/node.hpp"
+#include "apiary/routing/router.hpp"
+#include "apiary/runtime/event_loop.hpp"
+
+namespace apiary::runtime {
+
+// One decoded RESP3 reply (what the Router's commands answer).
+struct Reply {
+  enum class Type : unsigned char { simple, error, integer, bulk, null, array };
+  Type type = Type::null;
+  std::string text;  // simple, error, bulk
+  std::int64_t integer = 0;
+  std::vector<Reply> items;  // array
+};
+// Parses exactly one reply filling `bytes`; malformed input gives an error Status.
+Result<Reply> parse_reply(std::string_view bytes);
+// The Status for a Redis error reply ("NOREPLICAS ...", "CLUSTERDOWN ...", "OOM ...").
+Status error_status(std::string_view message);
+
+class DataCalls {
+ public:
+  DataCalls(EventLoop& loop, std::uint32_t replicas);
+  DataCalls(const DataCalls&) = delete;
+  DataCalls& operator=(const DataCalls&) = delete;
+
+  void set_router(routing::Router* router) { router_ = router; }
+  void set_loop_thread(std::thread::id id) { loop_thread_ = id; }
+  bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_.load(); }
+  // The node has a cluster view: held calls run now, new ones at once.
+  void set_ready(TimePoint now, WallTime wall);
+  // Replies of calls that went pending in the Router.
+  void deliver(std::vector<routing::CallReply> replies);
+  // The loop has stopped: every call still pending completes with `unavailable`, and calls
+  // made from now on fail at once.
+  void close();
+  std::uint64_t calls() const { return calls_.load(); }
+
+  void get(std::string_view key, CallOptions options, Callback<std::optional<std::string>> done);
+  void set(std::string_view key, std::string_view value, const SetOptions& options,
+           Callback<bool> done);
+  void del(std::string_view key, CallOptions options, Callback<bool> done);
+  void expire(std::string_view key, std::chrono::milliseconds ttl, CallOptions options,
+              Callback<bool> done);
+  void ttl(std::string_view key, CallOptions options, Callback<KeyTtl> done);
+  void get_versions(std::string_view key, CallOptions options, Callback<Versions> done);
+  void put(std::string_view key, std::string_view value, const CausalContext& context,
+           const PutOptions& options, Callback<bool> done);
+
+  // Runs an asynchronous call and waits for its result (refused on the loop thread).
+  template <typename T, typename Start>
+  Result<T> wait(Start start) {
+    if (on_loop_thread()) {
+      return make_error(StatusCode::invalid_argument,
+                        "a blocking data call on the node's loop thread would deadlock; use "
+                        "the *_async form in callbacks");
+    }
+    std::promise<Result<T>> promise;
+    auto future = promise.get_future();
+    start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+
+ private:
+  using Done = std::function<void(Result<Reply>)>;
+  struct Held {
+    std::uint64_t id = 0;
+    std::vector<std::string> argv;
+    replication::QuorumOverride quorum;
+  };
+  // Registers the call and posts it to the loop.
+  void submit(std::vector<std::string> argv, CallOptions options, Done done);
+  void run(Held call, TimePoint now, WallTime wall);  // loop thread
+  void complete(std::uint64_t id, Result<Reply> reply);
+
+  EventLoop& loop_;
+  const std::uint32_t replicas_;
+  routing::Router* router_ = nullptr;
+  std::atomic<std::thread::id> loop_thread_{};
+  std::atomic<std::uint64_t> calls_{0};
+
+  std::mutex mutex_;
+  bool closed_ = false;
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, Done> inflight_;
+
+  bool ready_ = false;      // loop thread only
+  std::vector<Held> held_;  // loop thread only: calls before the first view
+};
+
+}  // namespace apiary::runtime
