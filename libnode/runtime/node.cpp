@@ -515,6 +515,16 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
   auto& cfg = impl->config;
+  if (!cfg.log_level.empty()) {
+    const auto level = spdlog::level::from_str(cfg.log_level);
+    // from_str answers `off` for any unknown name: only "off" itself may mean it.
+    if (level == spdlog::level::off && cfg.log_level != "off") {
+      return make_error(
+          StatusCode::invalid_argument,
+          "unknown log level '" + cfg.log_level + "' (trace, debug, info, warn, error, off)");
+    }
+    spdlog::set_level(level);
+  }
   cfg.swim.cluster_name = cfg.cluster_name;
   if (!data::valid_partition_count(cfg.partition_count) || cfg.replicas == 0) {
     return make_error(StatusCode::invalid_argument,

@@ -327,11 +327,34 @@ TEST_CASE("an embedded node and an apiaryd process share one cluster", "[embedde
   }
   REQUIRE(test::run(cli + "SET from-daemon hello").second == "OK\n");
   CHECK(node->get("from-daemon")->value_or("") == "hello");
+  // The sibling-aware calls are plain commands for Redis clients too.
+  REQUIRE(node->put("both", "embedded", CausalContext{}).ok());
+  REQUIRE(test::run(cli + "APIARY.VPUT both daemon ''").second == "OK\n");
+  const std::string vget = test::run(cli + "APIARY.VGET both").second;
+  CHECK(vget.find("embedded") != std::string::npos);
+  CHECK(vget.find("daemon") != std::string::npos);
+  CHECK(node->get_versions("both")->siblings.size() == 2);
+  CHECK(test::run(cli + "APIARY.VPUT both x not-a-context").second.find("invalid causal context") !=
+        std::string::npos);
   // With N=2 on two members, each holds every key: the embedded node's own copy.
-  CHECK(eventually(5s, [&] { return node->stats().keys == 101; }));
+  CHECK(eventually(5s, [&] { return node->stats().keys == 102; }));
   REQUIRE(node->leave().ok());
   CHECK(eventually(10s, [&] {
     const auto states = test::member_states(daemon.http());
     return states.count("embedded-1") == 1 && states.at("embedded-1") == "left";
   }));
+}
+
+TEST_CASE("a bad configuration is refused before anything starts", "[embedded]") {
+  auto config = embedded_config("bad", 3, 2);
+  config.log_level = "loud";
+  CHECK(Node::start(config).status().code() == StatusCode::invalid_argument);
+  config = embedded_config("bad", 3, 4);
+  CHECK(Node::start(config).status().code() == StatusCode::invalid_argument);
+  config = embedded_config("bad", 3, 2);
+  config.partition_count = 1000;
+  CHECK(Node::start(config).status().code() == StatusCode::invalid_argument);
+  config = embedded_config("bad", 3, 2);
+  config.gossip_addr = "not an address";
+  CHECK_FALSE(Node::start(config).ok());
 }

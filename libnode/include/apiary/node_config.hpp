@@ -62,6 +62,10 @@ struct NodeConfig {
   // handoff_timeout), then announces the departure (at most leave_timeout).
   std::chrono::milliseconds handoff_timeout{120000};
   std::chrono::milliseconds leave_timeout{5000};
+  // Log level of the process's default logger (trace, debug, info, warn, error, off) set by
+  // Node::start; empty leaves it as it is. The node logs member changes, leaves and
+  // warnings to stderr.
+  std::string log_level;
 };
 
 }  // namespace apiary
