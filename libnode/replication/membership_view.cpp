@@ -4,13 +4,22 @@
 
 namespace apiary::replication {
 
+std::string ring_signature(const ReplicationConfig& config) {
+  return std::to_string(config.partition_count) + "/" + std::to_string(config.replicas);
+}
+
+bool ring_compatible(const gossip::Member& m, const ReplicationConfig& config) {
+  auto it = m.meta.tags.find(std::string(kRingTag));
+  return it == m.meta.tags.end() || it->second == ring_signature(config);
+}
+
 ClusterView view_from_members(std::string self, std::span<const gossip::Member> members,
                               TimePoint now, const ReplicationConfig& config,
                               const RingPolicy& policy) {
   std::vector<ViewMember> ring;
   ring.reserve(members.size());
   for (const auto& m : members) {
-    if (m.meta.data_addr.empty()) continue;
+    if (m.meta.data_addr.empty() || !ring_compatible(m, config)) continue;
     switch (m.state) {
       case gossip::MemberState::alive:
       case gossip::MemberState::suspect:

@@ -43,7 +43,9 @@ struct Job {
   int protocol = 2;
   Sink sink;
   bool write = false;
+  bool read_first = false;  // a write waiting for its quorum read before it runs
   std::uint32_t read_quorum = 0;
+  std::uint32_t write_quorum = 0;  // read_first: what the write runs with afterwards
   std::uint32_t outstanding = 0;
   std::string reply;  // write: the local reply, released once the quorum is reached
   Status failure;     // first operation that failed
@@ -132,6 +134,35 @@ struct Router::Impl {
       for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
       return std::nullopt;
     }
+    // With R > 1 a write first merges what R replicas hold, so that what it answers (NX,
+    // XX, EXPIRE, DEL's count) and builds on (INCR, APPEND) includes every write a quorum
+    // acknowledged -- R + W > N then gives read-your-writes through any node.
+    if (q.read > 1) {
+      std::vector<std::string_view> remote;
+      for (std::size_t k : keys) {
+        if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
+      }
+      if (!remote.empty()) {
+        ++stats.quorum_reads;
+        const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, remote.size());
+        Job& job = jobs.at(job_id);
+        job.read_first = true;
+        job.read_quorum = q.read;
+        job.write_quorum = q.write;
+        for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
+        return std::nullopt;
+      }
+    }
+    return write_owned(spec, argv, protocol, conn, sink, now, wall, q);
+  }
+
+  // Runs a write against the local store and ships it to the other owners; the reply leaves
+  // once W replicas hold it (now when W=1).
+  std::optional<std::string> write_owned(const resp::CommandSpec& spec,
+                                         std::span<const std::string_view> argv, int protocol,
+                                         resp::Connection& conn, const Sink& sink, TimePoint now,
+                                         WallTime wall, QuorumOverride q) {
+    const auto keys = key_indices(spec, argv.size());
     std::string reply = execute(spec, argv, protocol, conn, now, wall);
     if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
     std::vector<std::string_view> touched;
@@ -219,7 +250,28 @@ struct Router::Impl {
     }
     if (--job.outstanding > 0) return;
     std::string reply;
-    if (job.write) {
+    if (job.read_first) {
+      if (!job.failure.ok()) {
+        ++stats.write_failures;
+        reply = error_reply("NOREPLICAS Not enough replicas answered the read before the write: " +
+                            std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() +
+                            "); the write was not applied");
+      } else {
+        resp::Connection* conn = connection_for(job.sink);
+        if (conn == nullptr) {  // the client went away meanwhile
+          jobs.erase(it);
+          return;
+        }
+        // The write runs now, as its own job when it has to wait for the quorum.
+        const Job done = std::move(job);
+        jobs.erase(it);
+        const auto argv = views(done.argv);
+        auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
+                                   {done.write_quorum, done.read_quorum});
+        if (written) finish(done.sink, std::move(*written), now);
+        return;
+      }
+    } else if (job.write) {
       if (job.failure.ok()) {
         reply = std::move(job.reply);
       } else {

@@ -271,6 +271,14 @@ struct Node::Impl {
       const auto& m = event->member;
       spdlog::info("member {} ({}) {} incarnation={}", m.name, m.addr,
                    gossip::to_string(event->kind), m.incarnation.value);
+      if (event->kind == gossip::MemberEventKind::joined &&
+          !replication::ring_compatible(m, repl_config)) {
+        spdlog::error(
+            "member {} uses partitions/replicas {} but this node {}: it gets no partitions here "
+            "(every member must use the same --partitions and --replicas)",
+            m.name, m.meta.tags.at(std::string(replication::kRingTag)),
+            replication::ring_signature(repl_config));
+      }
       member_subscribers.publish(*event);
     }
     if (changed) {
@@ -599,6 +607,10 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     self.meta.client_addr = reachable.to_string();
   }
   self.meta.tags = cfg.tags;
+  // Members with other ring settings would route keys elsewhere: they keep out of each
+  // other's rings (replication::ring_compatible).
+  self.meta.tags[std::string(replication::kRingTag)] =
+      replication::ring_signature(impl->repl_config);
   const TimePoint now = core_now();
   impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
   impl->swim->join(now, cfg.seeds);

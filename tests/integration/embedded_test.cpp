@@ -69,6 +69,9 @@ bool formed(const std::vector<Node*>& nodes, std::size_t count) {
 using namespace apiary;
 
 TEST_CASE("three embedded nodes form a cluster and share data", "[embedded]") {
+  // N=3, W=2: a read that must see a write just made through another node asks two
+  // replicas (R + W > N); R=1 may hit the replica the write has not reached yet.
+  const CallOptions kStrong{0, 2};
   auto a = start(embedded_config("emb-a", 3, 2));
   auto b = start(embedded_config("emb-b", 3, 2, {a->gossip_addr()}));
   auto c = start(embedded_config("emb-c", 3, 2, {a->gossip_addr()}));
@@ -80,7 +83,7 @@ TEST_CASE("three embedded nodes form a cluster and share data", "[embedded]") {
     CHECK(*r);
   }
   for (int i = 0; i < 300; ++i) {
-    auto r = c->get("key:" + std::to_string(i));
+    auto r = c->get("key:" + std::to_string(i), kStrong);
     REQUIRE(r.ok());
     REQUIRE(r->has_value());
     CHECK(**r == "value-" + std::to_string(i));
@@ -94,34 +97,37 @@ TEST_CASE("three embedded nodes form a cluster and share data", "[embedded]") {
   CHECK_FALSE(missing->has_value());
 
   SECTION("set options, expiry and delete behave like SET/PEXPIRE/PTTL/DEL") {
+    // Conditional writes with R=2 see what a quorum holds before they run.
     SetOptions nx;
     nx.condition = SetOptions::Condition::if_absent;
+    nx.quorum = kStrong;
     CHECK(*b->set("key:1", "other", nx) == false);
     CHECK(*b->set("fresh", "1", nx) == true);
     SetOptions xx;
     xx.condition = SetOptions::Condition::if_present;
+    xx.quorum = kStrong;
     CHECK(*c->set("absent", "x", xx) == false);
-    CHECK_FALSE(c->get("absent")->has_value());
+    CHECK_FALSE(c->get("absent", kStrong)->has_value());
 
-    CHECK_FALSE(a->ttl("fresh")->remaining.has_value());
-    CHECK(a->ttl("fresh")->exists);
-    CHECK_FALSE(a->ttl("nothing")->exists);
-    CHECK(*c->expire("fresh", 60s));
-    auto t = b->ttl("fresh");
+    CHECK_FALSE(a->ttl("fresh", kStrong)->remaining.has_value());
+    CHECK(a->ttl("fresh", kStrong)->exists);
+    CHECK_FALSE(a->ttl("nothing", kStrong)->exists);
+    CHECK(*c->expire("fresh", 60s, kStrong));
+    auto t = b->ttl("fresh", kStrong);
     REQUIRE(t.ok());
     REQUIRE(t->remaining.has_value());
     CHECK(*t->remaining > 50s);
     CHECK(*t->remaining <= 60s);
-    CHECK_FALSE(*c->expire("nothing", 60s));
+    CHECK_FALSE(*c->expire("nothing", 60s, kStrong));
 
     SetOptions short_ttl;
     short_ttl.ttl = 300ms;
     REQUIRE(*a->set("brief", "x", short_ttl));
     CHECK(eventually(5s, [&] { return !c->get("brief")->has_value(); }));
 
-    CHECK(*c->del("key:3"));
-    CHECK_FALSE(*c->del("key:3"));
-    CHECK_FALSE(a->get("key:3")->has_value());
+    CHECK(*c->del("key:3", kStrong));
+    CHECK_FALSE(*c->del("key:3", kStrong));
+    CHECK_FALSE(a->get("key:3", kStrong)->has_value());
   }
 
   SECTION("bad arguments are refused with invalid_argument") {
@@ -184,7 +190,7 @@ TEST_CASE("three embedded nodes form a cluster and share data", "[embedded]") {
       });
     }
     CHECK(eventually(10s, [&] { return done.load() == 100; }));
-    CHECK(c->get("async:99")->value_or("") == "v");
+    CHECK(c->get("async:99", kStrong)->value_or("") == "v");
   }
 
   CHECK(a->stats().calls > 0);
@@ -357,4 +363,25 @@ TEST_CASE("a bad configuration is refused before anything starts", "[embedded]")
   config = embedded_config("bad", 3, 2);
   config.gossip_addr = "not an address";
   CHECK_FALSE(Node::start(config).ok());
+}
+
+TEST_CASE("members that disagree on the ring settings keep out of each other's rings",
+          "[embedded]") {
+  auto a = start(embedded_config("ring-a", 1, 1));
+  auto other = embedded_config("ring-b", 1, 1, {a->gossip_addr()});
+  other.partition_count = 128;
+  auto b = start(other);
+  // They see each other as members...
+  REQUIRE(eventually(15s, [&] { return alive(*a) == 2 && alive(*b) == 2; }));
+  // ...but each owns every partition of its own ring alone, so neither routes a key to the
+  // other with a partition count it does not use.
+  const auto owners = [](const Node& n) {
+    std::set<std::string> out;
+    for (const auto& p : n.partitions()) out.insert(p.owners.begin(), p.owners.end());
+    return out;
+  };
+  CHECK(owners(*a) == std::set<std::string>{"ring-a"});
+  CHECK(owners(*b) == std::set<std::string>{"ring-b"});
+  REQUIRE(a->set("k", "from-a").ok());
+  CHECK(a->get("k")->value_or("") == "from-a");
 }

@@ -2,6 +2,7 @@
 // whether writes can reach them -- what decides whether a failure moves partitions.
 #include "apiary/replication/membership_view.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using apiary::TimePoint;
@@ -81,4 +82,24 @@ TEST_CASE("every node builds the same table from the same member list", "[replic
   for (std::uint32_t p = 0; p < x.partition_count(); ++p) {
     REQUIRE(x.owners(apiary::PartitionId{p}) == y.owners(apiary::PartitionId{p}));
   }
+}
+
+TEST_CASE("members with other ring settings get no partitions", "[replication][ring]") {
+  ReplicationConfig config;
+  config.partition_count = 64;
+  config.replicas = 2;
+  REQUIRE(apiary::replication::ring_signature(config) == "64/2");
+  auto same = member("same", MemberState::alive);
+  same.meta.tags[std::string(apiary::replication::kRingTag)] = "64/2";
+  auto other_count = member("other-count", MemberState::alive);
+  other_count.meta.tags[std::string(apiary::replication::kRingTag)] = "1024/2";
+  auto other_n = member("other-n", MemberState::alive);
+  other_n.meta.tags[std::string(apiary::replication::kRingTag)] = "64/3";
+  auto untagged = member("untagged", MemberState::alive);  // publishes nothing: taken as is
+  const std::vector<Member> members = {same, other_count, other_n, untagged};
+  const auto view = view_from_members("same", members, TimePoint{} + 1s, config, {});
+  std::vector<std::string> names;
+  for (const auto& m : view.members()) names.push_back(m.name);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"same", "untagged"});
 }

@@ -359,6 +359,44 @@ TEST_CASE("Router: R=2: a read on a replica that missed a write returns the writ
   CHECK(c.router(0).stats().quorum_reads == 1);
 }
 
+TEST_CASE("Router: R=2: a conditional write on a replica that missed a write sees it first",
+          "[routing]") {
+  apiary::routing::RouterConfig route;
+  route.read_quorum = 2;
+  RouterCluster c(3, routing_config(3, 2, 1), route);
+  const auto writer = c.connect(1);
+  const auto late = c.connect(0);
+  c.drop(0);
+  CHECK(c.call(writer, {"SET", "k", "first"}) == "+OK\r\n");  // acked by node 2
+  CHECK(c.call(writer, {"SET", "n", "41"}) == "+OK\r\n");
+  c.undrop(0);
+  REQUIRE_FALSE(c.value(0, "k"));
+  // Node 0 merges what a quorum holds before it runs the write: NX sees the key, INCR
+  // builds on 41, and the reply still waits for W.
+  CHECK(c.call(late, {"SET", "k", "second", "NX"}) == "$-1\r\n");
+  CHECK(c.call(late, {"INCR", "n"}) == ":42\r\n");
+  CHECK(c.call(late, {"PEXPIRE", "k", "60000"}) == ":1\r\n");
+  CHECK(c.value(2, "n") == std::optional<std::string>("42"));
+}
+
+TEST_CASE("Router: R=2 with the other replicas down: a write is refused before it runs",
+          "[routing]") {
+  apiary::routing::RouterConfig route;
+  route.read_quorum = 2;
+  RouterCluster c(3, routing_config(3, 2, 1), route);
+  const auto client = c.connect(0);
+  c.drop(1);
+  c.drop(2);
+  c.feed(client, resp_cmd({"SET", "k", "v"}));
+  CHECK(c.read(client).empty());
+  c.advance(c.config().read_timeout + 1ms);
+  const std::string reply = c.read(client);
+  INFO(reply);
+  CHECK(starts_with(reply, "-NOREPLICAS "));
+  CHECK(reply.find("not applied") != std::string::npos);
+  CHECK_FALSE(c.value(0, "k"));
+}
+
 TEST_CASE("Router: RouterConfig read_quorum 0 uses the Replicator's configured R", "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 2));
   const auto writer = c.connect(1);

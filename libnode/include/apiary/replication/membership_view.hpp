@@ -8,12 +8,16 @@
 //    its writes go to stand-ins with hints, so a short outage moves no partitions;
 //  - after the grace period, and at once for a member that left gracefully (it handed its
 //    data off), the member is out of the ring and the remaining owners re-replicate.
-// Members without a data address (not serving data) are never ring members.
+// Members without a data address (not serving data) are never ring members, nor are members
+// whose ring settings (partition count, replicas; the kRingTag metadata tag) differ from this
+// node's: with another partition count they would route keys to other owners. Members that
+// publish no such tag are taken as they are.
 // Pure functions of their arguments; thread-safe.
 #pragma once
 
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "apiary/base/time.hpp"
 #include "apiary/gossip/member.hpp"
@@ -21,6 +25,13 @@
 #include "apiary/replication/replication_config.hpp"
 
 namespace apiary::replication {
+
+// The metadata tag in which a node publishes its ring settings, and its value for `config`
+// ("<partitions>/<replicas>").
+inline constexpr std::string_view kRingTag = "apiary.ring";
+std::string ring_signature(const ReplicationConfig& config);
+// False when `m` publishes ring settings other than `config`'s.
+bool ring_compatible(const gossip::Member& m, const ReplicationConfig& config);
 
 struct RingPolicy {
   Duration dead_grace = std::chrono::seconds(10);
