@@ -215,14 +215,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto colon = options.http_addr.rfind(':');
-  int http_port = -1;
-  if (colon != std::string::npos) http_port = std::atoi(options.http_addr.c_str() + colon + 1);
-  if (colon == std::string::npos || http_port < 0 || http_port > 65535) {
+  std::uint32_t port_number = 0;
+  if (colon == std::string::npos || !parse_uint(options.http_addr.substr(colon + 1), port_number) ||
+      port_number > 65535) {
     std::fprintf(stderr, "lookup_service: --http wants HOST:PORT, got %s\n",
                  options.http_addr.c_str());
     return 2;
   }
   const std::string http_host = options.http_addr.substr(0, colon);
+  int http_port = static_cast<int>(port_number);
 
   // Block SIGINT/SIGTERM before any thread starts (the node's loop thread and the HTTP
   // workers inherit the mask), so only the waiter thread below receives them.
