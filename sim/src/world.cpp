@@ -57,6 +57,8 @@ void World::run_until(TimePoint end, const std::function<void(TimePoint)>& tick)
     dispatch(e);
   }
   if (end > now_) now_ = end;
+  // Called in one-second steps (the warm-up loop), the loop above never reaches a tick.
+  if (tick && now_ >= next_tick) tick(now_);
 }
 
 void World::dispatch(const Event& e) {
