@@ -60,20 +60,7 @@ class Service {
         program.string(), "--name",     name, "--gossip",       "127.0.0.1:0", "--http",
         "127.0.0.1:0",    "--replicas", "2",  "--cluster-name", "pkg-test"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_ = apiary::test::spawn_logged(args, log_);
     static const std::regex ready(R"(lookup_service ready name=\S+ gossip=(\S+) http=(\S+))");
     const auto end = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < end) {

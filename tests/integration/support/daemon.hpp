@@ -40,6 +40,27 @@ inline std::filesystem::path scratch_dir() {
   return dir;
 }
 
+// Starts `args` (args[0] is the program) with stdout and stderr in `log`; the child dies with
+// the test process (PR_SET_PDEATHSIG). Returns its pid.
+inline pid_t spawn_logged(const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 class Daemon {
  public:
   Daemon(std::string name, std::vector<std::string> extra_args) : name_(std::move(name)) {
@@ -106,23 +127,7 @@ class Daemon {
     return n;
   }
 
-  void spawn(const std::vector<std::string>& args) {
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
+  void spawn(const std::vector<std::string>& args) { pid_ = spawn_logged(args, log_path_); }
 
   void wait_ready() {
     static const std::regex ready(
