@@ -36,7 +36,13 @@ Store::Impl::Impl(Store& owner, std::uint64_t seed, std::uint32_t partition_coun
     : s(owner), rng(seed), partition_bits(log2_exact(partition_count)) {}
 
 std::uint64_t Store::Impl::order_of_key(std::string_view key) const {
-  return order_of(data::key_hash(key));
+  const std::uint64_t hash = data::key_hash(key);
+  const std::string_view tag = data::hash_tag(key);
+  if (tag.size() == key.size() || partition_bits == 0) return order_of(hash);
+  // A tagged key: its partition comes from the tag, its place within the partition from the
+  // whole key (so keys sharing a tag still spread over the partition's buckets).
+  const std::uint64_t partition = data::key_hash(tag) & ((1ULL << partition_bits) - 1);
+  return (partition << (64 - partition_bits)) | (hash >> partition_bits);
 }
 
 Store::Store(StoreConfig config) : config_(std::move(config)) {

@@ -256,6 +256,19 @@ TEST_CASE("Router: Multi-key commands that cannot be split answer CROSSSLOT acro
   CHECK(c.value(0, l2) == std::optional<std::string>("local"));
 }
 
+TEST_CASE("Router: keys sharing a hash tag run whole on their owner, wherever it is", "[routing]") {
+  RouterCluster c(3, routing_config(1, 1, 1));
+  const auto client = c.connect(0);
+  // A tag whose owner is not the client's node: the commands are forwarded whole.
+  const std::string tag = c.key_owned_by(1, "user:");
+  const std::string a = "{" + tag + "}:a", b = "{" + tag + "}:b";
+  CHECK(c.call(client, {"MSETNX", a, "1", b, "2"}) == ":1\r\n");
+  CHECK(c.call(client, {"RENAME", a, "{" + tag + "}:c"}) == "+OK\r\n");
+  CHECK(c.value(1, "{" + tag + "}:c") == std::optional<std::string>("1"));
+  CHECK(c.value(1, b) == std::optional<std::string>("2"));
+  CHECK(c.router(0).stats().cross_slot == 0);
+}
+
 TEST_CASE("Router: 100 pipelined local and remote commands answer complete and in order",
           "[routing]") {
   RouterCluster c(3, routing_config(1, 1, 1));

@@ -29,6 +29,48 @@ TEST_CASE("partition_of is xxh3 masked to the partition count", "[store][partiti
   CHECK(*seen.rbegin() == 15);
 }
 
+TEST_CASE("hash tags: keys sharing a {tag} share a partition, as in Redis Cluster",
+          "[store][partition]") {
+  CHECK(data::hash_tag("{user:1}:cart") == "user:1");
+  CHECK(data::hash_tag("cart:{user:1}") == "user:1");
+  CHECK(data::hash_tag("{a}{b}") == "a");             // the first tag only
+  CHECK(data::hash_tag("{}{b}") == "{}{b}");          // an empty tag: the whole key
+  CHECK(data::hash_tag("no}brace{") == "no}brace{");  // no '}' after the '{'
+  CHECK(data::hash_tag("plain") == "plain");
+  CHECK(data::partition_of("{user:1}:cart", 1024) == data::partition_of("{user:1}:profile", 1024));
+  CHECK(data::partition_of("{user:1}:cart", 1024) == data::partition_of("user:1", 1024));
+  // Untagged keys map as before (xxh3 of the whole key).
+  CHECK(data::partition_of("k7", 1024).value == (data::key_hash("k7") & 1023));
+
+  // The store files tagged keys under the tag's partition, and spreads them over its buckets.
+  Store s(small_partitions(1));
+  const WallTime t{1'000};
+  std::set<std::string> tagged;
+  for (int i = 0; i < 200; ++i) {
+    tagged.insert("{same}:" + std::to_string(i));
+    REQUIRE(s.put_local("{same}:" + std::to_string(i), "v", t).ok());
+    REQUIRE(s.put_local("other" + std::to_string(i), "v", t).ok());
+  }
+  const PartitionId p = data::partition_of("same", 16);
+  std::set<std::string> scanned;
+  ScanCursor cursor;
+  do {
+    for (auto& e : s.scan_partition(p, cursor, 50, t)) {
+      if (e.key.rfind("{same}", 0) == 0) scanned.insert(e.key);
+      CHECK(data::partition_of(e.key, 16) == p);
+    }
+  } while (!cursor.done());
+  CHECK(scanned == tagged);
+  std::size_t buckets = 0;
+  for (std::size_t b = 0; b < kDigestBuckets; ++b) {
+    buckets += s.scan_bucket(p, b, t).empty() ? 0 : 1;
+  }
+  CHECK(buckets > 32);
+  CHECK(s.get_value("{same}:7", t) == std::optional<std::string_view>("v"));
+  CHECK(s.drop_partition(p) >= 200);
+  CHECK_FALSE(s.exists("{same}:7", t));
+}
+
 TEST_CASE("partition iteration visits each entry exactly once with writes between batches",
           "[store][partition]") {
   Rng rng(11);
