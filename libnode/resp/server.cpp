@@ -151,7 +151,8 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "redis_mode", "standalone");
       line(out, "node_name", identity_.node_name);
       line(out, "run_id", identity_.run_id);
-      line(out, "tcp_port", std::to_string(identity_.tcp_port));
+      // The bound port (CONFIG's "port", set once the listener is bound; port 0 picks one).
+      line(out, "tcp_port", config_.get_one("port"));
       const auto up = std::chrono::duration_cast<std::chrono::seconds>(now - started_).count();
       line(out, "uptime_in_seconds", std::to_string(up));
       line(out, "uptime_in_days", std::to_string(up / 86400));

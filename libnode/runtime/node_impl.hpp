@@ -379,6 +379,8 @@ struct Node::Impl {
     };
     put("cluster_write_quorum", config.write_quorum);
     put("cluster_read_quorum", config.read_quorum);
+    // What members must agree on (partitions/replicas): see replication::ring_compatible.
+    out += "cluster_ring:" + replication::ring_signature(repl_config) + "\r\n";
     put("cluster_handoff_pending", replicator->handoff_pending() ? 1 : 0);
     put("cluster_pending_operations", replicator->pending_operations() + router->pending());
     put("cluster_hints", replicator->hint_count());

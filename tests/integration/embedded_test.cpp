@@ -328,6 +328,9 @@ TEST_CASE("an embedded node and an apiaryd process share one cluster", "[embedde
     REQUIRE(node->set("mixed:" + std::to_string(i), "from-embedded").ok());
   }
   const std::string cli = "redis-cli -h 127.0.0.1 -p " + daemon.redis_port() + " ";
+  const std::string info = test::run(cli + "INFO").second;
+  CHECK(info.find("tcp_port:" + daemon.redis_port() + "\r") != std::string::npos);
+  CHECK(info.find("cluster_ring:64/2\r") != std::string::npos);
   for (int i = 0; i < 100; i += 9) {
     CHECK(test::run(cli + "GET mixed:" + std::to_string(i)).second == "from-embedded\n");
   }
