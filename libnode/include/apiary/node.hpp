@@ -28,7 +28,8 @@
 // on the node's loop thread, one at a time, in the order their events happened; they must
 // return quickly and must not block (a slow callback delays gossip and every data call of
 // this node). A callback may call any method except the blocking data calls, leave() and
-// stop(), and may not throw.
+// stop(), and may not throw. An async call refused before it reaches the loop (a bad
+// argument, or the node has stopped) runs its callback at once on the calling thread.
 #pragma once
 
 #include <chrono>
@@ -176,7 +177,8 @@ class Node {
   Status put(std::string_view key, std::string_view value, const CausalContext& context,
              PutOptions options = {});
 
-  // ---- Data (asynchronous forms: never block; `done` runs on the loop thread) -----------
+  // ---- Data (asynchronous forms: never block; `done` runs on the loop thread, or at once
+  // on the calling thread when the call is refused up front) ----------------------------
   void get_async(std::string_view key, Callback<std::optional<std::string>> done,
                  CallOptions options = {});
   void set_async(std::string_view key, std::string_view value, Callback<bool> done,
