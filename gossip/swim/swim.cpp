@@ -169,6 +169,7 @@ void Swim::join(TimePoint now, std::vector<std::string> seeds) {
 }
 void Swim::leave(TimePoint now) { state_->leave(now); }
 bool Swim::leave_done() const { return state_->leave_done(); }
+bool Swim::joining() const { return state_->join_state == State::JoinState::joining; }
 void Swim::update_meta(TimePoint /*now*/, MemberMeta meta) { state_->update_meta(std::move(meta)); }
 
 void Swim::handle_message(TimePoint now, std::span<const std::uint8_t> bytes) {

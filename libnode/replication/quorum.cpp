@@ -184,10 +184,22 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
     if (owner == s.self() || !s.view.is_live(owner)) continue;
     if (s.send_to(owner, wire::MessageType::data_request, payload)) op.asked.push_back(owner);
   }
+  bool source_among_owners = false;
+  std::size_t sources_asked = 0;
   for (const auto& member : extra) {
-    if (std::find(op.asked.begin(), op.asked.end(), member) != op.asked.end()) continue;
-    if (s.send_to(member, wire::MessageType::data_request, payload)) op.asked.push_back(member);
+    if (std::find(op.asked.begin(), op.asked.end(), member) != op.asked.end()) {
+      source_among_owners = true;
+      continue;
+    }
+    if (s.send_to(member, wire::MessageType::data_request, payload)) {
+      op.asked.push_back(member);
+      ++sources_asked;
+    }
   }
+  // Every previous owner still awaited is also one of the R-1 owners asked: its answer is
+  // both, so waiting for one more would need a member that may not exist (found by a 3-node
+  // test, R=2, right after a join: one previous owner had sent its final batch already).
+  if (op.self_counts && source_among_owners && sources_asked == 0) op.needed = quorum - 1;
   if (op.asked.size() < op.needed) {
     ++s.stats.reads_unavailable;
     op.completed = true;

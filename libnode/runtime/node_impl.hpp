@@ -192,17 +192,17 @@ struct Node::Impl {
     const TimePoint now = core_now();
     const auto members = swim->members();
     // A node joining through seeds would own every key in a view of itself alone (and answer
-    // "missing" for keys the cluster holds): it waits for another member to appear, or for
-    // the join to time out (then it starts a cluster of its own).
+    // "missing" for keys the cluster holds): it waits for a seed's member list, or for the
+    // join to time out (then it serves with the members it knows, maybe only itself).
     if (!joined) {
-      const bool others = std::any_of(members.begin(), members.end(), [&](const auto& m) {
-        return m.name != name && m.state == gossip::MemberState::alive;
-      });
-      if (!others && now < join_deadline) {
+      // Not before a seed's member list arrived: a node joining at the same moment may be
+      // the first member gossip brings, and a view of the two would own every key.
+      if (swim->joining() && now < join_deadline) {
         ring_timer.follow(loop, join_deadline, [this] { update_view(); });
         return;
       }
-      if (!others) spdlog::warn("no seed answered; serving data as a cluster of one");
+      if (swim->joining())
+        spdlog::warn("no seed answered within 10 s; serving data with the members known");
       joined = true;
     }
     auto view = replication::view_from_members(name, members, now, repl_config, ring_policy);
@@ -259,6 +259,8 @@ struct Node::Impl {
     if (changed) {
       refresh_snapshot();
       update_view();
+    } else if (!joined && !swim->joining()) {
+      update_view();  // the join completed without news: gossip brought every member first
     }
     swim_timer.follow(loop, swim->next_deadline(), [this] {
       swim->handle_timeout(core_now());

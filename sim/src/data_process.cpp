@@ -143,11 +143,10 @@ std::optional<store::VersionedEntry> DataProcess::entry(std::string_view key, Ti
 void DataProcess::refresh_view(TimePoint now) {
   const auto members = swim_.members();
   if (!joined_) {
-    for (const auto& m : members) {
-      joined_ =
-          joined_ || (m.name != swim_.self().name && (m.state == gossip::MemberState::alive ||
-                                                      m.state == gossip::MemberState::suspect));
-    }
+    // Not before a seed's member list arrived: another node that is joining at the same time
+    // may be the first member gossip brings, and a view of the two would own every key
+    // (found by the data sweep: a joiner answered "missing" for a key the cluster held).
+    joined_ = !swim_.joining();
     if (!joined_) return;  // no view yet: client operations answer "unavailable"
   }
   replicator_->set_view(now, wall_of(now),
@@ -162,7 +161,8 @@ void DataProcess::after_input(TimePoint now) {
     membership_changed = true;
     events_.push_back(std::move(*e));
   }
-  if (membership_changed) refresh_view(now);
+  // The join may complete without news (gossip brought every member first).
+  if (membership_changed || (!joined_ && !swim_.joining())) refresh_view(now);
   // Completions may start more work (an executor's read finishing): loop until none are left.
   while (auto c = replicator_->poll_completion()) {
     auto it = pending_.find(c->id);

@@ -84,6 +84,7 @@ TEST_CASE("three embedded nodes form a cluster and share data", "[embedded]") {
   }
   for (int i = 0; i < 300; ++i) {
     auto r = c->get("key:" + std::to_string(i), kStrong);
+    INFO(r.status().to_string());
     REQUIRE(r.ok());
     REQUIRE(r->has_value());
     CHECK(**r == "value-" + std::to_string(i));

@@ -99,16 +99,7 @@ class Service {
   // Sends SIGTERM and returns the exit code (-1: killed by a signal or still running).
   int terminate(std::chrono::milliseconds timeout) {
     ::kill(pid_, SIGTERM);
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
+    return apiary::test::wait_for_exit(pid_, timeout);
   }
 
  private:

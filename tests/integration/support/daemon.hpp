@@ -61,6 +61,21 @@ inline pid_t spawn_logged(const std::vector<std::string>& args, const std::files
   return pid;
 }
 
+// Waits up to `timeout` for child `pid` to exit; then sets `pid` to -1 and returns its exit
+// code. -1 (pid unchanged) when it is still running; -1 too when a signal ended it.
+inline int wait_for_exit(pid_t& pid, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (pid > 0 && std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
+}
+
 class Daemon {
  public:
   Daemon(std::string name, std::vector<std::string> extra_args) : name_(std::move(name)) {
@@ -102,18 +117,7 @@ class Daemon {
     pid_ = -1;
   }
   // Waits for the process to exit; returns its exit code (or -1 on timeout / signal).
-  int wait_exit(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
+  int wait_exit(std::chrono::milliseconds timeout) { return wait_for_exit(pid_, timeout); }
   std::string log() const {
     std::ifstream in(log_path_);
     std::stringstream ss;

@@ -77,6 +77,10 @@ class Swim {
   // contacts us. An empty list (or one holding only our own address) makes this node the
   // first member of a new cluster.
   void join(TimePoint now, std::vector<std::string> seeds);
+  // True from join() with seeds until a seed's member list arrived (or, when no seed
+  // answers, until another member contacted this node): until then the member list may hold
+  // only nodes that are joining too, not the cluster.
+  bool joining() const;
   // Announce a graceful leave (a `left` update at a bumped incarnation). The node stops
   // probing but keeps answering and gossiping: keep driving it until leave_done() (or a
   // timeout the driver chooses) so the announcement goes out. A Swim cannot rejoin after
