@@ -3,8 +3,8 @@
 //
 // Node::start() binds the sockets, starts the loop thread and begins joining through the
 // seeds; it returns once the sockets are bound (joining continues in the background). A
-// seeded node serves data once another member answered (at most 10 s; after that it serves
-// as a cluster of its own). leave() hands every partition this node holds to the remaining
+// seeded node serves data once a seed's member list arrived (at most 10 s; after that it
+// serves with the members it knows, maybe only itself). leave() hands every partition this node holds to the remaining
 // owners (at most NodeConfig::handoff_timeout), announces the departure, waits until it has
 // gone out (or NodeConfig::leave_timeout passes) and stops the loop; the destructor does the
 // same if neither leave() nor stop() was called.
