@@ -122,36 +122,26 @@ struct Router::Impl {
     const QuorumOverride q = effective(override);
     const auto keys = key_indices(spec, argv.size());
     const bool write = (spec.flags & resp::kWrite) != 0;
-    if (!write) {
-      std::vector<std::string_view> remote;
-      for (std::size_t k : keys) {
-        if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
-      }
-      if (remote.empty()) return execute(spec, argv, protocol, conn, now, wall);
-      ++stats.quorum_reads;
-      const std::uint64_t job_id = start_job(spec, argv, protocol, sink, false, remote.size());
-      jobs.at(job_id).read_quorum = q.read;
-      for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
-      return std::nullopt;
-    }
-    // With R > 1 a write first merges what R replicas hold, so that what it answers (NX,
-    // XX, EXPIRE, DEL's count) and builds on (INCR, APPEND) includes every write a quorum
-    // acknowledged -- R + W > N then gives read-your-writes through any node.
-    if (q.read > 1) {
+    // A read merges what R replicas hold first unless the local copy answers it. So does a
+    // write with R > 1, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on
+    // (INCR, APPEND) includes every write a quorum acknowledged -- R + W > N then gives
+    // read-your-writes through any node.
+    if (!write || q.read > 1) {
       std::vector<std::string_view> remote;
       for (std::size_t k : keys) {
         if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
       }
       if (!remote.empty()) {
         ++stats.quorum_reads;
-        const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, remote.size());
+        const std::uint64_t job_id = start_job(spec, argv, protocol, sink, write, remote.size());
         Job& job = jobs.at(job_id);
-        job.read_first = true;
+        job.read_first = write;
         job.read_quorum = q.read;
         job.write_quorum = q.write;
         for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
         return std::nullopt;
       }
+      if (!write) return execute(spec, argv, protocol, conn, now, wall);
     }
     return write_owned(spec, argv, protocol, conn, sink, now, wall, q);
   }
@@ -317,7 +307,7 @@ struct Router::Impl {
   std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
   // The spec of a command sent by a peer or an embedding call, or nullptr when it is unknown,
   // has the wrong arity or no keys (only keyed commands are routed).
-  const resp::CommandSpec* keyed_spec(const std::vector<std::string_view>& argv) const;
+  const resp::CommandSpec* keyed_spec(std::span<const std::string_view> argv) const;
 };
 
 std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
@@ -412,7 +402,7 @@ std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
   return resp::Outcome::done();
 }
 
-const resp::CommandSpec* Router::Impl::keyed_spec(const std::vector<std::string_view>& argv) const {
+const resp::CommandSpec* Router::Impl::keyed_spec(std::span<const std::string_view> argv) const {
   if (argv.empty()) return nullptr;
   const resp::CommandSpec* spec = server.commands().find(argv[0]);
   if (spec != nullptr && !spec->subcommands.empty() && argv.size() >= 2) {
@@ -484,8 +474,7 @@ std::optional<std::string> Router::call(std::span<const std::string_view> argv,
                                         replication::QuorumOverride quorum, std::uint64_t call_id,
                                         TimePoint now, WallTime wall) {
   Impl& s = *impl_;
-  const std::vector<std::string_view> args(argv.begin(), argv.end());
-  const resp::CommandSpec* spec = s.keyed_spec(args);
+  const resp::CommandSpec* spec = s.keyed_spec(argv);
   if (spec == nullptr) {
     return error_reply("ERR unknown command, wrong number of arguments or no key: '" +
                        (argv.empty() ? std::string() : std::string(argv[0].substr(0, 64))) + "'");
@@ -493,7 +482,7 @@ std::optional<std::string> Router::call(std::span<const std::string_view> argv,
   Sink origin;
   origin.kind = Sink::Kind::call;
   origin.call = call_id;
-  return s.route(*spec, args, 3, s.internal, origin, now, wall, quorum);
+  return s.route(*spec, argv, 3, s.internal, origin, now, wall, quorum);
 }
 
 std::vector<CallReply> Router::take_call_replies() {
