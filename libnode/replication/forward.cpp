@@ -8,7 +8,7 @@ namespace apiary::replication {
 
 void Replicator::forward(TimePoint now, std::string_view key,
                          std::span<const std::string_view> argv, int protocol,
-                         std::uint64_t completion_id, QuorumOverride quorum) {
+                         std::uint64_t completion_id, QuorumOverride quorum, bool may_retry) {
   State& s = *state_;
   ++s.stats.forwards;
   Op op;
@@ -18,6 +18,7 @@ void Replicator::forward(TimePoint now, std::string_view key,
   op.argv.assign(argv.begin(), argv.end());
   op.protocol = protocol == 3 ? 3 : 2;
   op.quorum = quorum;
+  op.may_retry = may_retry;
   const std::uint64_t id = s.new_id();
   if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
     ++s.stats.forwards_unavailable;
@@ -49,7 +50,7 @@ bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
 void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
   Op& op = ops.at(id);
   timers.erase({op.deadline, id});
-  if (op.tried.size() <= config.forward_retries && send_forward(now, op, id)) {
+  if (op.may_retry && op.tried.size() <= config.forward_retries && send_forward(now, op, id)) {
     ++stats.forward_retries;
     timers.emplace(op.deadline, id);
     return;

@@ -41,6 +41,7 @@ struct Op {
   std::vector<std::string> argv;
   std::uint8_t protocol = 2;  // forward: the client's RESP version
   QuorumOverride quorum;      // forward: what the owner runs the command with
+  bool may_retry = true;      // forward: a timeout may try the next owner (not for writes)
   std::vector<std::string> tried;
   // hint delivery: the intended owner; anti-entropy: the peer
   std::string peer;

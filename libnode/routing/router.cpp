@@ -123,10 +123,11 @@ struct Router::Impl {
     const auto keys = key_indices(spec, argv.size());
     const bool write = (spec.flags & resp::kWrite) != 0;
     // A read merges what R replicas hold first unless the local copy answers it. So does a
-    // write with R > 1, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on
-    // (INCR, APPEND) includes every write a quorum acknowledged -- R + W > N then gives
-    // read-your-writes through any node.
-    if (!write || q.read > 1) {
+    // write, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on (INCR,
+    // APPEND) includes every write a quorum acknowledged (R + W > N then gives
+    // read-your-writes through any node), and so does a write on a coordinator that has just
+    // gained the partition: it first merges what the previous owners hold.
+    {
       std::vector<std::string_view> remote;
       for (std::size_t k : keys) {
         if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
@@ -196,11 +197,13 @@ struct Router::Impl {
     return id;
   }
 
+  // Sends a command to the key's coordinator (a write) or first live owner (a read). A write
+  // is never retried on another owner: it may have run on the first.
   void forward(std::string_view key, std::span<const std::string_view> argv, int protocol,
-               const Sink& sink, TimePoint now, QuorumOverride quorum) {
+               const Sink& sink, TimePoint now, QuorumOverride quorum, bool write) {
     const std::uint64_t id = next_id++;
     waiters[id] = Waiter{true, 0, sink};
-    replicator.forward(now, key, argv, protocol, id, quorum);
+    replicator.forward(now, key, argv, protocol, id, quorum, !write);
   }
 
   void finish(const Sink& sink, std::string reply, TimePoint now) {
@@ -288,13 +291,21 @@ struct Router::Impl {
     finish(sink, std::move(reply), now);
   }
 
-  // The owner each key goes to: "" for this node, else the first live owner; nullopt when no
-  // live node owns the key's partition.
-  std::optional<std::string> target_of(std::string_view key) const {
+  // The node each key goes to: "" for this node, else another live owner; nullopt when no
+  // live node owns the key's partition. A write goes to the key's coordinator (its first
+  // live owner), so that every write of a key runs on one node, one after the other; a read
+  // runs on any owner.
+  std::optional<std::string> target_of(std::string_view key, bool write) const {
+    if (write) {
+      if (replicator.coordinates(key)) return std::string();
+      std::string c = replicator.coordinator(key);
+      if (c.empty()) return std::nullopt;
+      return c;
+    }
     if (replicator.owns(key)) return std::string();
-    auto owners = replicator.live_owners(key);
-    if (owners.empty()) return std::nullopt;
-    return owners.front();
+    std::string c = replicator.coordinator(key);
+    if (c.empty()) return std::nullopt;
+    return c;
   }
 
   // Routes a keyed command from a client or an embedding call. Returns the reply when it is
@@ -330,10 +341,11 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
     return error_reply("ERR command too large for the cluster: " + std::to_string(bytes) +
                        " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
   }
+  const bool write = (spec.flags & resp::kWrite) != 0;
   std::vector<std::string> targets;
   targets.reserve(keys.size());
   for (std::size_t k : keys) {
-    auto t = target_of(argv[k]);
+    auto t = target_of(argv[k], write);
     if (!t) {
       std::string key(argv[k].substr(0, 128));
       for (char& c : key) c = (c == '\r' || c == '\n') ? ' ' : c;
@@ -348,7 +360,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
   }
   if (one_target) {
     ++stats.forwarded;
-    forward(argv[keys.front()], argv, protocol, origin, now, quorum);
+    forward(argv[keys.front()], argv, protocol, origin, now, quorum, write);
     return std::nullopt;
   }
   const Merge merge = merge_kind(spec);
@@ -382,7 +394,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
       auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
       if (reply) finish(sink, std::move(*reply), now);
     } else {
-      forward(sub_argv[1], sub_argv, protocol, sink, now, quorum);
+      forward(sub_argv[1], sub_argv, protocol, sink, now, quorum, write);
     }
   }
   return std::nullopt;

@@ -16,6 +16,16 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// The first key `prefix<i>` whose preference list is exactly `order`.
+std::string key_with_owners(const RouterCluster& c, const std::vector<std::size_t>& order,
+                            const std::string& prefix) {
+  for (int i = 0; i < 100000; ++i) {
+    std::string k = prefix + std::to_string(i);
+    if (c.owners(k) == order) return k;
+  }
+  return {};
+}
+
 // The keys `prefix<i>` owned (first owner) by node 0, 1 and 2 in `c`'s ring.
 struct Keys {
   std::string on0, on1, on2;
@@ -29,29 +39,31 @@ struct Keys {
 
 TEST_CASE("Router: N=3 W=2: a write is acknowledged only after a peer holds it", "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string key = c.key_owned_by(0, "greeting");  // node 0 coordinates it
   const auto client = c.connect(0);
   c.hold(1);
   c.hold(2);
-  CHECK(c.call(client, {"SET", "greeting", "hello"}).empty());  // waiting for one ack
+  CHECK(c.call(client, {"SET", key, "hello"}).empty());  // waiting for one ack
   CHECK(c.router(0).pending() != 0);
   c.release(1);
   CHECK(c.read(client) == "+OK\r\n");
   c.release(2);
   for (std::size_t i = 0; i < 3; ++i) {
     INFO("node " << i);
-    CHECK(c.value(i, "greeting") == std::optional<std::string>("hello"));
+    CHECK(c.value(i, key) == std::optional<std::string>("hello"));
   }
-  CHECK(c.call(client, {"GET", "greeting"}) == bulk("hello"));
+  CHECK(c.call(client, {"GET", key}) == bulk("hello"));
   CHECK(c.router(0).pending() == 0);
 }
 
 TEST_CASE("Router: W=2 without reachable peers: NOREPLICAS after write_timeout, pipeline continues",
           "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string key = c.key_owned_by(0, "k");
   const auto client = c.connect(0);
   c.drop(1);
   c.drop(2);
-  c.feed(client, resp_cmd({"SET", "k", "v"}) + resp_cmd({"GET", "k"}) + resp_cmd({"PING"}));
+  c.feed(client, resp_cmd({"SET", key, "v"}) + resp_cmd({"GET", key}) + resp_cmd({"PING"}));
   CHECK(c.read(client).empty());
   c.advance(c.config().write_timeout + 1ms);
   const std::string out = c.read(client);
@@ -362,13 +374,15 @@ TEST_CASE("Router: R=2: a read on a replica that missed a write returns the writ
   apiary::routing::RouterConfig route;
   route.read_quorum = 2;
   RouterCluster c(3, routing_config(3, 2, 1), route);
+  // The writer's node coordinates it; the replica it asks first is node 2.
+  const std::string k = key_with_owners(c, {1, 2, 0}, "k");
   const auto writer = c.connect(1);
   const auto reader = c.connect(0);
   c.drop(0);
-  CHECK(c.call(writer, {"SET", "k", "new"}) == "+OK\r\n");  // acked by node 2
+  CHECK(c.call(writer, {"SET", k, "new"}) == "+OK\r\n");  // acked by node 2
   c.undrop(0);
-  REQUIRE_FALSE(c.value(0, "k"));
-  CHECK(c.call(reader, {"GET", "k"}) == bulk("new"));
+  REQUIRE_FALSE(c.value(0, k));
+  CHECK(c.call(reader, {"GET", k}) == bulk("new"));
   CHECK(c.router(0).stats().quorum_reads == 1);
 }
 
@@ -377,19 +391,24 @@ TEST_CASE("Router: R=2: a conditional write on a replica that missed a write see
   apiary::routing::RouterConfig route;
   route.read_quorum = 2;
   RouterCluster c(3, routing_config(3, 2, 1), route);
+  // Keys node 0 coordinates; while it is down node 1 does, and node 0 misses the writes.
+  const std::string k = c.key_owned_by(0, "k");
+  const std::string n = c.key_owned_by(0, "n");
   const auto writer = c.connect(1);
   const auto late = c.connect(0);
   c.drop(0);
-  CHECK(c.call(writer, {"SET", "k", "first"}) == "+OK\r\n");  // acked by node 2
-  CHECK(c.call(writer, {"SET", "n", "41"}) == "+OK\r\n");
+  c.set_views({0});
+  CHECK(c.call(writer, {"SET", k, "first"}) == "+OK\r\n");  // acked by node 2
+  CHECK(c.call(writer, {"SET", n, "41"}) == "+OK\r\n");
+  c.set_views();  // node 0 is back and coordinates again; its hints vanish
   c.undrop(0);
-  REQUIRE_FALSE(c.value(0, "k"));
+  REQUIRE_FALSE(c.value(0, k));
   // Node 0 merges what a quorum holds before it runs the write: NX sees the key, INCR
   // builds on 41, and the reply still waits for W.
-  CHECK(c.call(late, {"SET", "k", "second", "NX"}) == "$-1\r\n");
-  CHECK(c.call(late, {"INCR", "n"}) == ":42\r\n");
-  CHECK(c.call(late, {"PEXPIRE", "k", "60000"}) == ":1\r\n");
-  CHECK(c.value(2, "n") == std::optional<std::string>("42"));
+  CHECK(c.call(late, {"SET", k, "second", "NX"}) == "$-1\r\n");
+  CHECK(c.call(late, {"INCR", n}) == ":42\r\n");
+  CHECK(c.call(late, {"PEXPIRE", k, "60000"}) == ":1\r\n");
+  CHECK(c.value(2, n) == std::optional<std::string>("42"));
 }
 
 TEST_CASE("Router: R=2 with the other replicas down: a write is refused before it runs",
@@ -397,28 +416,30 @@ TEST_CASE("Router: R=2 with the other replicas down: a write is refused before i
   apiary::routing::RouterConfig route;
   route.read_quorum = 2;
   RouterCluster c(3, routing_config(3, 2, 1), route);
+  const std::string k = c.key_owned_by(0, "k");
   const auto client = c.connect(0);
   c.drop(1);
   c.drop(2);
-  c.feed(client, resp_cmd({"SET", "k", "v"}));
+  c.feed(client, resp_cmd({"SET", k, "v"}));
   CHECK(c.read(client).empty());
   c.advance(c.config().read_timeout + 1ms);
   const std::string reply = c.read(client);
   INFO(reply);
   CHECK(starts_with(reply, "-NOREPLICAS "));
   CHECK(reply.find("not applied") != std::string::npos);
-  CHECK_FALSE(c.value(0, "k"));
+  CHECK_FALSE(c.value(0, k));
 }
 
 TEST_CASE("Router: RouterConfig read_quorum 0 uses the Replicator's configured R", "[routing]") {
   RouterCluster c(3, routing_config(3, 2, 2));
+  const std::string k = key_with_owners(c, {1, 2, 0}, "k");
   const auto writer = c.connect(1);
   const auto reader = c.connect(0);
   c.drop(0);
-  CHECK(c.call(writer, {"SET", "k", "new"}) == "+OK\r\n");
+  CHECK(c.call(writer, {"SET", k, "new"}) == "+OK\r\n");
   c.undrop(0);
-  REQUIRE_FALSE(c.value(0, "k"));
-  CHECK(c.call(reader, {"GET", "k"}) == bulk("new"));
+  REQUIRE_FALSE(c.value(0, k));
+  CHECK(c.call(reader, {"GET", k}) == bulk("new"));
 }
 
 TEST_CASE("Router: A node that just gained a partition reads it from the previous owner",

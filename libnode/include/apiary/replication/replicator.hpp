@@ -120,12 +120,14 @@ class Replicator {
   // false, the driver calls read() and reads the local store after the completion.
   bool read_is_local(std::string_view key, std::uint32_t read_quorum) const;
   // Sends `argv` to the first live owner of `key` other than this node; the completion
-  // carries the owner's reply bytes. A timed-out attempt is retried once on the next live
-  // owner, so a non-idempotent command may run twice when the first owner was merely slow.
+  // carries the owner's reply bytes. With `may_retry` a timed-out attempt is retried once on
+  // the next live owner (reads: the answer is as good); without it (writes, which must not
+  // run twice when the first owner was merely slow) the timeout completes the operation.
   // `protocol` is the client's RESP version (2 or 3): the owner replies in it; `quorum`
   // travels with the command (ForwardedCommand::quorum).
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
-               int protocol, std::uint64_t completion_id, QuorumOverride quorum = {});
+               int protocol, std::uint64_t completion_id, QuorumOverride quorum = {},
+               bool may_retry = true);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
 
@@ -149,6 +151,12 @@ class Replicator {
   bool owns(std::string_view key) const;  // false while leaving
   // The live owners of `key` in preference order (this node included if it is one).
   std::vector<std::string> live_owners(std::string_view key) const;
+  // The key's coordinator: its first live owner, which runs every write of the key (and
+  // every command that answers from its current state) so that they are serialized.
+  // Empty when no live node owns the key's partition.
+  std::string coordinator(std::string_view key) const;
+  // True when this node is the key's coordinator (never while leaving).
+  bool coordinates(std::string_view key) const;
 
   const ReplicationStats& stats() const;
   std::size_t hint_count() const;
