@@ -7,9 +7,12 @@ namespace apiary::data {
 
 namespace {
 
+// A sibling on the wire: actor, counter, stamp, kind (ValueKind), bin value.
+constexpr std::size_t kSiblingFields = 5;
+
 wire::UnpackLimits unpack_limits(const CodecLimits& limits) {
   wire::UnpackLimits u;
-  u.array = std::max(2 * limits.max_clock_entries, 4 * limits.max_siblings) + 2;
+  u.array = std::max(2 * limits.max_clock_entries, kSiblingFields * limits.max_siblings) + 2;
   u.map = 0;
   u.str = 0;
   u.bin = limits.max_value_bytes;
@@ -69,11 +72,12 @@ void pack_dvv(wire::Packer& packer, const DvvSet& version) {
     packer.pack_uint64(e.counter);
     packer.pack_uint64(e.stamp.packed);
   }
-  packer.pack_array(static_cast<std::uint32_t>(4 * version.siblings().size()));
+  packer.pack_array(static_cast<std::uint32_t>(kSiblingFields * version.siblings().size()));
   for (const auto& s : version.siblings()) {
     packer.pack_uint64(s.dot.actor.value);
     packer.pack_uint64(s.dot.counter);
     packer.pack_uint64(s.stamp.packed);
+    packer.pack_uint64(static_cast<std::uint64_t>(s.kind));
     wire::pack_bin(
         packer, std::span(reinterpret_cast<const std::uint8_t*>(s.value.data()), s.value.size()));
   }
@@ -89,10 +93,10 @@ Result<DvvSet> read_dvv(const msgpack::object& obj, const CodecLimits& limits) {
   const msgpack::object* c = nullptr;
   const msgpack::object* s = nullptr;
   if (!array_items(parts[0], c, nc) || !array_items(parts[1], s, ns) || nc % 3 != 0 ||
-      ns % 4 != 0) {
+      ns % kSiblingFields != 0) {
     return make_error(StatusCode::malformed, "dvv: bad clock or sibling array");
   }
-  if (nc / 3 > limits.max_clock_entries || ns / 4 > limits.max_siblings) {
+  if (nc / 3 > limits.max_clock_entries || ns / kSiblingFields > limits.max_siblings) {
     return make_error(StatusCode::too_large, "dvv: too many clock entries or siblings");
   }
   std::vector<ClockEntry> clock(nc / 3);
@@ -102,14 +106,18 @@ Result<DvvSet> read_dvv(const msgpack::object& obj, const CodecLimits& limits) {
       return make_error(StatusCode::malformed, "dvv: bad clock entry");
     }
   }
-  std::vector<Sibling> siblings(ns / 4);
+  std::vector<Sibling> siblings(ns / kSiblingFields);
   for (std::size_t i = 0; i < siblings.size(); ++i) {
     auto& sib = siblings[i];
-    const msgpack::object& v = s[4 * i + 3];
-    if (!read_u64(s[4 * i], sib.dot.actor.value) || !read_u64(s[4 * i + 1], sib.dot.counter) ||
-        !read_u64(s[4 * i + 2], sib.stamp.packed) || v.type != msgpack::type::BIN) {
+    const msgpack::object* f = s + kSiblingFields * i;
+    const msgpack::object& v = f[4];
+    std::uint64_t kind = 0;
+    if (!read_u64(f[0], sib.dot.actor.value) || !read_u64(f[1], sib.dot.counter) ||
+        !read_u64(f[2], sib.stamp.packed) || !read_u64(f[3], kind) || kind > kMaxValueKind ||
+        v.type != msgpack::type::BIN) {
       return make_error(StatusCode::malformed, "dvv: bad sibling");
     }
+    sib.kind = static_cast<ValueKind>(kind);
     if (v.via.bin.size > limits.max_value_bytes) {
       return make_error(StatusCode::too_large, "dvv: value too large");
     }

@@ -86,11 +86,11 @@ std::uint64_t DvvSet::advance(NodeId self, std::uint64_t floor, HlcTimestamp sta
 }
 
 Dot DvvSet::update(const VersionVector& context, NodeId self, HlcTimestamp stamp,
-                   std::string value) {
+                   std::string value, ValueKind kind) {
   const std::uint64_t floor = context.get(self);
   absorb_context(context);
   const Dot dot{self, advance(self, floor, stamp)};
-  Sibling s{dot, stamp, std::move(value)};
+  Sibling s{dot, stamp, std::move(value), kind};
   auto pos = std::lower_bound(siblings_.begin(), siblings_.end(), dot,
                               [](const Sibling& x, const Dot& d) { return x.dot < d; });
   siblings_.insert(pos, std::move(s));

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <limits>
 
+#include "apiary/data/counter.hpp"
+
 namespace apiary::resp {
 namespace {
 
@@ -29,40 +31,7 @@ const char* find_byte(std::string_view buf, std::size_t from, char c) {
 
 }  // namespace
 
-bool parse_int64(std::string_view s, std::int64_t& out) {
-  if (s.empty() || s.size() > 20) return false;
-  std::size_t i = 0;
-  bool negative = false;
-  if (s.size() == 1 && s[0] == '0') {
-    out = 0;
-    return true;
-  }
-  if (s[0] == '-') {
-    negative = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  if (s[i] < '1' || s[i] > '9') return false;
-  std::uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c < '0' || c > '9') return false;
-    const std::uint64_t d = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (negative) {
-    constexpr std::uint64_t kMinMagnitude =
-        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + 1;
-    if (v > kMinMagnitude) return false;
-    out = v == kMinMagnitude ? std::numeric_limits<std::int64_t>::min()
-                             : -static_cast<std::int64_t>(v);
-  } else {
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
-    out = static_cast<std::int64_t>(v);
-  }
-  return true;
-}
+bool parse_int64(std::string_view s, std::int64_t& out) { return data::parse_int64(s, out); }
 
 bool split_inline_args(std::string_view line, std::string& scratch,
                        std::vector<std::string_view>& out) {

@@ -6,12 +6,6 @@
 
 namespace apiary::store::detail {
 
-std::string_view Entry::lww_value() const {
-  if (!complex()) return inline_value();
-  const data::Sibling* s = dvv()->lww();
-  return s != nullptr ? std::string_view(s->value) : std::string_view();
-}
-
 std::size_t entry_block_size(std::uint8_t flags, std::size_t key_len, std::size_t value_len,
                              std::size_t clock_n) {
   std::size_t n = sizeof(Entry) + ((flags & kHasExpiry) != 0 ? 16 : 0);
@@ -87,6 +81,7 @@ int inline_sibling_index(const data::DvvSet& v) {
     return -1;
   }
   const auto& s = v.siblings()[0];
+  if (s.kind != data::ValueKind::string) return -1;  // counters keep the complex form
   for (std::size_t i = 0; i < v.clock().size(); ++i) {
     const auto& c = v.clock()[i];
     if (c.actor == s.dot.actor) {

@@ -7,7 +7,7 @@
 // newest write of one of those actors (its dot and stamp are that clock entry). That covers
 // the overwhelmingly common cases -- a key written by one coordinator, or rewritten by a
 // second one after a failover -- with no allocation beyond the block.
-// Complex form: anything else (siblings, more actors, tombstones) behind a DvvSet*.
+// Complex form: anything else (siblings, more actors, tombstones, counters) behind a DvvSet*.
 // The ExpiryBlock is present only for keys with an expiry (the absolute time and the entry's
 // index in the store's volatile-key vector) and for tombstones (collection time, no index).
 #pragma once
@@ -86,8 +86,6 @@ struct Entry {
   std::string_view inline_value() const {
     return {reinterpret_cast<const char*>(base() + key_offset() + key_len), value_len};
   }
-  // The value a single-value reader sees (empty view for tombstones).
-  std::string_view lww_value() const;
   // A live (non-tombstone) entry whose expiry has passed; Redis: expired when now > at.
   bool expired(std::int64_t now_ms) const {
     return has_expiry_block() && !tombstone() && now_ms > expiry()->at_ms;

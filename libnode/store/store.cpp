@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "apiary/data/counter.hpp"
 #include "apiary/data/partition.hpp"
 #include "store_impl.hpp"
 
@@ -200,7 +201,21 @@ std::optional<std::string_view> Store::get_value(std::string_view key, WallTime 
   Entry* e = impl_->table.entry_at(slot);
   ++stats_.hits;
   impl_->touch(e, now);
-  return e->lww_value();
+  return impl_->read_value(e);
+}
+
+std::string_view Store::Impl::read_value(const Entry* e) {
+  if (!e->complex()) return e->inline_value();
+  const auto& siblings = e->dvv()->siblings();
+  if (!data::has_counter(siblings)) {
+    const data::Sibling* winner = e->dvv()->lww();
+    return winner != nullptr ? std::string_view(winner->value) : std::string_view();
+  }
+  if (siblings.size() == 1) return data::counter_text(siblings[0].value);
+  data::Resolved r = data::resolve(siblings);
+  if (r.plain != nullptr) return r.plain->value;
+  scratch = std::move(r.counter->text);
+  return scratch;
 }
 
 Result<ReadResult> Store::get(std::string_view key, WallTime now) {
@@ -216,6 +231,11 @@ Result<ReadResult> Store::get(std::string_view key, WallTime now) {
   ReadResult out;
   out.context = v.context();
   out.siblings = v.siblings();
+  for (auto& sib : out.siblings) {
+    if (sib.kind == data::ValueKind::counter) {
+      sib.value = std::string(data::counter_text(sib.value));
+    }
+  }
   if (e->has_expiry()) out.expiry = WallTime{e->expiry()->at_ms};
   return out;
 }
@@ -366,21 +386,10 @@ bool Store::del(std::string_view key, const data::VersionVector& context, WallTi
 
 // ---- expiry -------------------------------------------------------------------------------
 
-namespace {
-// Rewrites the LWW value under a new local dot so that the expiry change replicates like
-// any write (siblings collapse to the LWW value, as a RESP client would see them).
-bool rewrite_expiry(Store& store, std::string_view key, std::optional<WallTime> at, WallTime now) {
-  auto value = store.get_value(key, now);
-  if (!value) return false;
-  const std::string copy(*value);
-  return store.put_local(key, copy, now, at ? ExpiryUpdate::set(*at) : ExpiryUpdate::clear()).ok();
-}
-}  // namespace
-
 bool Store::set_expiry(std::string_view key, WallTime at, WallTime now) {
   const std::size_t hits = stats_.hits;
   const std::size_t misses = stats_.misses;
-  const bool ok = rewrite_expiry(*this, key, at, now);
+  const bool ok = impl_->rewrite_expiry(key, at, now);
   stats_.hits = hits;
   stats_.misses = misses;
   return ok;
@@ -391,7 +400,7 @@ bool Store::clear_expiry(std::string_view key, WallTime now) {
   if (slot == Table::npos || !impl_->table.entry_at(slot)->has_expiry()) return false;
   const std::size_t hits = stats_.hits;
   const std::size_t misses = stats_.misses;
-  const bool ok = rewrite_expiry(*this, key, std::nullopt, now);
+  const bool ok = impl_->rewrite_expiry(key, std::nullopt, now);
   stats_.hits = hits;
   stats_.misses = misses;
   return ok;

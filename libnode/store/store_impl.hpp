@@ -38,6 +38,14 @@ struct Store::Impl {
   void store_version(std::string_view key, std::uint64_t order, std::size_t slot,
                      data::DvvSet&& version, std::optional<WallTime> expiry, WallTime now);
   void register_volatile(detail::Entry* e);
+  // What a single-value reader sees of a live entry (may point into `scratch`).
+  std::string_view read_value(const detail::Entry* e);
+  // The INCR family (store_counter.cpp).
+  IncrOutcome increment(std::string_view key, bool is_float, std::int64_t delta,
+                        long double fdelta, WallTime now);
+  // Rewrites a live entry under a new local dot with a new expiry, keeping what it holds (a
+  // counter stays a counter). False when the key is missing.
+  bool rewrite_expiry(std::string_view key, std::optional<WallTime> at, WallTime now);
   void unregister_volatile(detail::Entry* e);
 
   // ---- access bookkeeping and eviction (store_eviction.cpp) ----
@@ -73,6 +81,7 @@ struct Store::Impl {
   std::deque<std::pair<std::int64_t, std::string>> tombstone_queue;  // (collect at, key)
   Rng rng;
   unsigned partition_bits = 0;
+  std::string scratch;  // a merged counter's text, for read_value
 };
 
 }  // namespace apiary::store

@@ -74,13 +74,19 @@ TEST_CASE("hostile encoded clocks are rejected", "[dvv][codec]") {
   CHECK(dvv(pack([](auto& p) {
           p.pack_array(2);
           p.pack_array(3), p.pack(1), p.pack(1), p.pack(0);
-          p.pack_array(4), p.pack(1), p.pack(2), p.pack(0), p.pack_bin(0);
+          p.pack_array(5), p.pack(1), p.pack(2), p.pack(0), p.pack(0), p.pack_bin(0);
+        })) == StatusCode::malformed);
+  // A value kind this version does not know.
+  CHECK(dvv(pack([](auto& p) {
+          p.pack_array(2);
+          p.pack_array(3), p.pack(1), p.pack(1), p.pack(0);
+          p.pack_array(5), p.pack(1), p.pack(1), p.pack(0), p.pack(9), p.pack_bin(0);
         })) == StatusCode::malformed);
   // Value of the wrong type.
   CHECK(dvv(pack([](auto& p) {
           p.pack_array(2);
           p.pack_array(3), p.pack(1), p.pack(1), p.pack(0);
-          p.pack_array(4), p.pack(1), p.pack(1), p.pack(0), p.pack(7);
+          p.pack_array(5), p.pack(1), p.pack(1), p.pack(0), p.pack(0), p.pack(7);
         })) == StatusCode::malformed);
   // Value larger than the limit.
   CodecLimits small;
@@ -88,7 +94,8 @@ TEST_CASE("hostile encoded clocks are rejected", "[dvv][codec]") {
   auto big = pack([](auto& p) {
     p.pack_array(2);
     p.pack_array(3), p.pack(1), p.pack(1), p.pack(0);
-    p.pack_array(4), p.pack(1), p.pack(1), p.pack(0), p.pack_bin(8), p.pack_bin_body("12345678", 8);
+    p.pack_array(5), p.pack(1), p.pack(1), p.pack(0), p.pack(0), p.pack_bin(8);
+    p.pack_bin_body("12345678", 8);
   });
   CHECK(decode_dvv(big, small).status().code() == StatusCode::too_large);
   CHECK(decode_dvv(big).ok());

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "apiary/data/counter.hpp"
 #include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
@@ -335,30 +336,40 @@ Outcome setrange(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// Renders a refused increment as Redis does; true when there was nothing to refuse.
+bool reply_incr_error(CommandContext& ctx, store::IncrError error) {
+  switch (error) {
+    case store::IncrError::none:
+      return true;
+    case store::IncrError::not_integer:
+      ctx.reply.error(kNotInteger);
+      break;
+    case store::IncrError::not_float:
+      ctx.reply.error(kNotFloat);
+      break;
+    case store::IncrError::overflow:
+      ctx.reply.error("increment or decrement would overflow");
+      break;
+    case store::IncrError::nan_or_infinity:
+      ctx.reply.error("increment would produce NaN or Infinity");
+      break;
+    case store::IncrError::out_of_memory:
+      reply_write_error(ctx, make_error(StatusCode::out_of_memory, "out of memory"));
+      break;
+  }
+  return false;
+}
+
+// The INCR family writes a counter (apiary/data/counter.hpp), so that increments made at two
+// coordinators at once add up when their versions merge.
 Outcome incr_by(CommandContext& ctx, std::int64_t delta) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  std::int64_t current = 0;
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) {
-    if (!parse_int64(*v, current)) {
-      ctx.reply.error(kNotInteger);
-      return Outcome::done();
-    }
-  }
-  if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
-      (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
-    ctx.reply.error("increment or decrement would overflow");
-    return Outcome::done();
-  }
-  const std::int64_t next = current + delta;
-  char buf[24];
-  const int n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(next));
-  const Status s = st->put_local(ctx.argv[1], std::string_view(buf, static_cast<std::size_t>(n)),
-                                 ctx.wall, ExpiryUpdate::keep());
-  if (!s.ok()) {
-    reply_write_error(ctx, s);
-  } else {
-    ctx.reply.integer(next);
+  const store::IncrOutcome r = st->incr(ctx.argv[1], delta, ctx.wall);
+  if (reply_incr_error(ctx, r.error)) {
+    std::int64_t value = 0;
+    (void)data::parse_int64(r.value, value);
+    ctx.reply.integer(value);
   }
   return Outcome::done();
 }
@@ -386,58 +397,16 @@ Outcome decrby(CommandContext& ctx) {
   return incr_by(ctx, -*d);
 }
 
-// Redis's string2ld: the whole string must be a finite long double without spaces.
-bool parse_long_double(std::string_view s, long double& out) {
-  if (s.empty() || s.size() > 5 * 1024) return false;
-  if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  const std::string copy(s);
-  char* end = nullptr;
-  errno = 0;
-  const long double v = std::strtold(copy.c_str(), &end);
-  if (end != copy.c_str() + copy.size() || std::isnan(v) || errno == ERANGE) return false;
-  out = v;
-  return true;
-}
-
-// Redis's ld2string in LD_STR_HUMAN mode: "%.17Lf" without trailing zeros.
-std::string format_long_double(long double v) {
-  char buf[5 * 1024 + 64];
-  int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
-  std::string s(buf, static_cast<std::size_t>(n));
-  if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  return s;
-}
-
 Outcome incrbyfloat(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  long double incr = 0, current = 0;
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) {
-    if (!parse_long_double(*v, current)) {
-      ctx.reply.error(kNotFloat);
-      return Outcome::done();
-    }
-  }
-  if (!parse_long_double(ctx.argv[2], incr)) {
+  long double incr = 0;
+  if (!data::parse_long_double(ctx.argv[2], incr)) {
     ctx.reply.error(kNotFloat);
     return Outcome::done();
   }
-  const long double next = current + incr;
-  if (std::isnan(next) || std::isinf(next)) {
-    ctx.reply.error("increment would produce NaN or Infinity");
-    return Outcome::done();
-  }
-  const std::string text = format_long_double(next);
-  const Status s = st->put_local(ctx.argv[1], text, ctx.wall, ExpiryUpdate::keep());
-  if (!s.ok()) {
-    reply_write_error(ctx, s);
-  } else {
-    ctx.reply.bulk(text);
-  }
+  const store::IncrOutcome r = st->incr_float(ctx.argv[1], incr, ctx.wall);
+  if (reply_incr_error(ctx, r.error)) ctx.reply.bulk(r.value);
   return Outcome::done();
 }
 

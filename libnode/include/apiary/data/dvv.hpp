@@ -60,10 +60,16 @@ struct ClockEntry {
   friend bool operator==(const ClockEntry&, const ClockEntry&) = default;
 };
 
+// What a sibling's value bytes are: a plain string, or a counter the INCR family wrote
+// (apiary/data/counter.hpp), which merges with concurrent counters by adding.
+enum class ValueKind : std::uint8_t { string = 0, counter = 1 };
+inline constexpr std::uint8_t kMaxValueKind = 1;
+
 struct Sibling {
   Dot dot;
   HlcTimestamp stamp;  // the writer's HLC when it coordinated the write
   std::string value;
+  ValueKind kind = ValueKind::string;
   NodeId writer() const { return dot.actor; }
   friend bool operator==(const Sibling&, const Sibling&) = default;
 };
@@ -104,7 +110,8 @@ class DvvSet {
   const Sibling* lww() const { return lww_pick(siblings_); }
 
   // Coordinator write at `self` with a client's causal context. Returns the new dot.
-  Dot update(const VersionVector& context, NodeId self, HlcTimestamp stamp, std::string value);
+  Dot update(const VersionVector& context, NodeId self, HlcTimestamp stamp, std::string value,
+             ValueKind kind = ValueKind::string);
   // Coordinator delete: supersedes what `context` covers and advances self's counter without
   // adding a sibling, so the tombstone is causally after what it deleted.
   Dot remove(const VersionVector& context, NodeId self, HlcTimestamp stamp);

@@ -65,6 +65,20 @@ struct VersionedEntry {
   std::optional<WallTime> expiry;
 };
 
+// Why an increment was refused (the RESP layer renders Redis's error for each).
+enum class IncrError : unsigned char {
+  none,
+  not_integer,      // the value is not an integer (INCR family)
+  not_float,        // the value is not a number (INCRBYFLOAT)
+  overflow,         // the result would leave the int64 range
+  nan_or_infinity,  // INCRBYFLOAT would produce NaN or an infinity
+  out_of_memory,    // maxmemory reached under noeviction
+};
+struct IncrOutcome {
+  IncrError error = IncrError::none;
+  std::string value;  // the new value, as GET shows it
+};
+
 struct KeyTtl {
   bool exists = false;
   std::optional<WallTime> expiry;  // none: the key never expires
@@ -125,9 +139,12 @@ class Store {
   }
 
   // ---- Reads (lazy expiry; count hits/misses; touch LRU/LFU) -------------------------
-  // The LWW value without copying; nullopt when missing, expired or a tombstone.
+  // The value a single-value reader sees, without copying when it can: the LWW sibling, or
+  // the merge of its counters (apiary/data/counter.hpp); nullopt when missing, expired or a
+  // tombstone.
   std::optional<std::string_view> get_value(std::string_view key, WallTime now);
-  // Every sibling and the causal context; not_found when there is no live value.
+  // Every sibling (counters as their text) and the causal context; not_found when there is
+  // no live value.
   Result<ReadResult> get(std::string_view key, WallTime now);
   bool exists(std::string_view key, WallTime now);  // no hit/miss counting, no touch
 
@@ -138,6 +155,11 @@ class Store {
   // Coordinator put with a client's context: supersedes what the context covers only.
   Status put(std::string_view key, std::string_view value, const data::VersionVector& context,
              WallTime now, ExpiryUpdate expiry = ExpiryUpdate::clear());
+  // The INCR family as a coordinator: the key's value (its siblings merged by the counter
+  // rules, apiary/data/counter.hpp) plus `delta`, written as a counter that keeps the key's
+  // expiry. A missing key counts as 0.
+  IncrOutcome incr(std::string_view key, std::int64_t delta, WallTime now);
+  IncrOutcome incr_float(std::string_view key, long double delta, WallTime now);
   // Merge a version received from another replica (replication, handoff, read repair,
   // anti-entropy). Returns true when the local entry changed.
   Result<bool> merge(std::string_view key, const data::DvvSet& remote,
