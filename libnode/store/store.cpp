@@ -303,10 +303,19 @@ Status Store::put(std::string_view key, std::string_view value, const data::Vers
   return Status::Ok();
 }
 
-Result<bool> Store::merge(std::string_view key, const data::DvvSet& remote,
+Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
                           std::optional<WallTime> expiry, WallTime now) {
+  // Writes at or before the flush horizon were flushed: they must not come back.
+  std::optional<data::DvvSet> after_flush;
+  if (horizon_ != HlcTimestamp{} && detail::crosses_horizon(incoming, horizon_)) {
+    after_flush = detail::after_horizon(incoming, horizon_);
+    if (!after_flush) return false;
+  }
+  const data::DvvSet& remote = after_flush ? *after_flush : incoming;
   if (remote.empty()) return false;
-  for (const auto& sib : remote.siblings()) hlc_.update(now, sib.stamp);
+  // Clock entries too (a tombstone has no sibling): the HLC stays above every stamp this node
+  // holds, which a cluster-wide flush relies on when it picks its horizon.
+  hlc_.update(now, detail::newest_stamp(remote));
   const std::uint64_t order = impl_->order_of_key(key);
   std::size_t slot = impl_->find(key, order, now);
   if (slot == Table::npos) {

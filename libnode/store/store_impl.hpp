@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,5 +84,14 @@ struct Store::Impl {
   unsigned partition_bits = 0;
   std::string scratch;  // a merged counter's text, for read_value
 };
+
+namespace detail {
+// The flush horizon (store_flush.cpp). The newest stamp of a version (clock and siblings);
+// whether any of its stamps is at or before `horizon`; and what is left of it after dropping
+// those (nullopt when nothing is).
+HlcTimestamp newest_stamp(const data::DvvSet& v);
+bool crosses_horizon(const data::DvvSet& v, HlcTimestamp horizon);
+std::optional<data::DvvSet> after_horizon(const data::DvvSet& v, HlcTimestamp horizon);
+}  // namespace detail
 
 }  // namespace apiary::store

@@ -88,6 +88,63 @@ std::vector<std::string> Store::scan(ScanCursor& cursor, std::size_t count, Wall
   return keys;
 }
 
+std::vector<ScannedKey> Store::scan_keys(ScanCursor& cursor, std::size_t count,
+                                         const std::function<bool(PartitionId)>& include,
+                                         WallTime now) const {
+  std::vector<ScannedKey> keys;
+  const Table& t = impl_->table;
+  const std::size_t n = t.end();
+  const std::size_t limit = std::max<std::size_t>(1, count);
+  std::size_t visited = 0;
+  std::uint64_t last = 0;
+  std::optional<PartitionId> checked;  // the partition `include` was last asked about
+  bool included = false;
+  std::size_t i = t.lower_bound(cursor.position);
+  while (i < n) {
+    const Table::Slot& slot = t.slot(i);
+    const PartitionId p = impl_->partition_of_order(slot.order);
+    if (p != checked) {
+      checked = p;
+      included = include(p);
+    }
+    if (!included) {
+      std::uint32_t next = p.value + 1;
+      while (next < config_.partition_count && !include(PartitionId{next})) ++next;
+      i = next < config_.partition_count ? t.lower_bound(impl_->partition_begin(PartitionId{next}))
+                                         : n;
+      continue;
+    }
+    // As in scan(): entries sharing an order key go in the same batch.
+    if (visited >= limit && slot.order != last) break;
+    ++visited;
+    last = slot.order;
+    if (!slot.entry->tombstone() && !slot.entry->expired(now.ms)) {
+      keys.push_back(ScannedKey{slot.order, std::string(slot.entry->key())});
+    }
+    i = t.next(i);
+  }
+  cursor.started = true;
+  cursor.position = i < n ? t.slot(i).order : 0;
+  return keys;
+}
+
+KeyCount Store::count_keys(const std::function<bool(PartitionId)>& include, WallTime now) const {
+  KeyCount out;
+  const Table& t = impl_->table;
+  for (std::uint32_t p = 0; p < config_.partition_count; ++p) {
+    if (!include(PartitionId{p})) continue;
+    for (std::size_t i = t.lower_bound(impl_->partition_begin(PartitionId{p})); i < t.end();
+         i = t.next(i)) {
+      const Table::Slot& slot = t.slot(i);
+      if (impl_->partition_of_order(slot.order).value != p) break;
+      if (slot.entry->tombstone() || slot.entry->expired(now.ms)) continue;
+      ++out.keys;
+      if (slot.entry->has_expiry()) ++out.expires;
+    }
+  }
+  return out;
+}
+
 void Store::for_each_key(WallTime now, const std::function<void(std::string_view)>& fn) const {
   const Table& t = impl_->table;
   for (std::size_t i = t.lower_bound(0); i < t.end(); i = t.next(i)) {

@@ -79,6 +79,19 @@ struct IncrOutcome {
   std::string value;  // the new value, as GET shows it
 };
 
+// A live key found by scan_keys(), with its position in the scan order (a cursor resuming
+// at `position` visits it again).
+struct ScannedKey {
+  std::uint64_t position = 0;
+  std::string key;
+};
+
+// Live keys, and how many of them have an expiry (count_keys()).
+struct KeyCount {
+  std::size_t keys = 0;
+  std::size_t expires = 0;
+};
+
 struct KeyTtl {
   bool exists = false;
   std::optional<WallTime> expiry;  // none: the key never expires
@@ -183,6 +196,16 @@ class Store {
   std::vector<std::string> scan(ScanCursor& cursor, std::size_t count, WallTime now);
   void for_each_key(WallTime now, const std::function<void(std::string_view)>& fn) const;
   std::optional<std::string> random_key(WallTime now);
+  // Cluster-wide keyspace commands ask each node for the partitions it coordinates only.
+  // scan_keys() is scan() restricted to the partitions `include` accepts (the others are
+  // skipped a partition at a time): about `count` entries visited, live keys returned with
+  // their position. Positions are one order over all partitions that depends only on the key
+  // and the partition count, the same on every node, so the scans of disjoint partition sets
+  // on several nodes merge by position. count_keys() costs O(keys of those partitions).
+  std::vector<ScannedKey> scan_keys(ScanCursor& cursor, std::size_t count,
+                                    const std::function<bool(PartitionId)>& include,
+                                    WallTime now) const;
+  KeyCount count_keys(const std::function<bool(PartitionId)>& include, WallTime now) const;
   void clear();
   std::optional<std::uint8_t> lfu_frequency(std::string_view key, WallTime now) const;
   std::optional<std::chrono::seconds> idle_time(std::string_view key, WallTime now) const;
@@ -207,10 +230,21 @@ class Store {
   void reset_stats() { stats_ = {}; }
   HybridLogicalClock& hlc() { return hlc_; }
 
+  // ---- Flush horizon (cluster-wide FLUSHALL, docs/cluster.md) ---------------------------
+  // Forgets every write stamped at or before `horizon`: siblings and clock entries with such
+  // stamps go, and so do keys left with nothing. From then on merge() drops such remote
+  // siblings and clock entries too (a remote version left with nothing is not stored), so
+  // replicas that missed the flush cannot bring flushed keys back. The HLC absorbs the
+  // horizon, so later local writes are stamped after it. A horizon not above the current one
+  // changes nothing. Returns the number of entries removed. O(entries).
+  std::size_t flush_before(HlcTimestamp horizon, WallTime now);
+  HlcTimestamp flush_horizon() const { return horizon_; }
+
  private:
   struct Impl;
   StoreConfig config_;
   HybridLogicalClock hlc_;
+  HlcTimestamp horizon_{};  // flush_before(); zero = never flushed
   StoreStats stats_;
   std::size_t live_keys_ = 0;
   std::size_t tombstones_ = 0;
