@@ -30,6 +30,10 @@ std::string_view to_string(MessageType type) {
       return "digest_request";
     case MessageType::digest_response:
       return "digest_response";
+    case MessageType::keyspace_request:
+      return "keyspace_request";
+    case MessageType::keyspace_response:
+      return "keyspace_response";
   }
   return "unknown";
 }

@@ -53,7 +53,7 @@ void Replicator::State::anti_entropy_tick(TimePoint now, WallTime wall) {
   op.partition = p.value;
   const std::uint64_t id = new_id();
   if (!send_to(peer, wire::MessageType::digest_request,
-               encode_digest_request(id, p.value, store.digest(p, wall)))) {
+               encode_digest_request(id, p.value, store.digest(p, wall), store.flush_horizon()))) {
     return;
   }
   ++stats.anti_entropy_rounds;
@@ -72,7 +72,7 @@ void Replicator::State::on_digest_request(WallTime wall, const Message& m,
   const auto entries = bucket_entries(*this, p, differ, wall);
   stats.anti_entropy_keys_sent += entries.size();
   send_addr(std::string(reply_to), wire::MessageType::digest_response,
-            encode_digest_response(m.id, m.partition, differ, entries));
+            encode_digest_response(m.id, m.partition, differ, entries, store.flush_horizon()));
 }
 
 void Replicator::State::on_digest_response(TimePoint now, WallTime wall, const Message& m,
@@ -100,7 +100,8 @@ void Replicator::State::on_digest_response(TimePoint now, WallTime wall, const M
   op.peer = std::string(from);
   op.partition = m.partition;
   const std::uint64_t id = new_id();
-  if (!send_to(from, wire::MessageType::data_request, encode_entries(id, m.partition, entries))) {
+  if (!send_to(from, wire::MessageType::data_request,
+               encode_entries(id, m.partition, entries, store.flush_horizon()))) {
     return;
   }
   timers.emplace(op.deadline, id);

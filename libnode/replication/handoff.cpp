@@ -58,7 +58,8 @@ void Replicator::State::send_marker(TimePoint now, const std::string& target, st
   b.partition = pv;
   b.final = true;
   b.marker = true;
-  b.envelope = envelope(wire::MessageType::handoff_batch, encode_handoff_batch(id, pv, true, {}));
+  b.envelope = envelope(wire::MessageType::handoff_batch,
+                        encode_handoff_batch(id, pv, true, {}, store.flush_horizon()));
   b.resend_at = now + config.handoff_retry;
   ++stats.messages_sent;
   stats.bytes_sent += b.envelope.size();
@@ -281,8 +282,9 @@ void Replicator::State::send_batch(TimePoint now, WallTime wall, const std::stri
   b.next_cursor = cursor;
   // The receiver stops reading from this node on a final batch; a pass that will repeat (a
   // replica write arrived meanwhile) is not the final word yet.
-  b.envelope = envelope(wire::MessageType::handoff_batch,
-                        encode_handoff_batch(id, pv, b.final && !more_passes, entries));
+  b.envelope = envelope(
+      wire::MessageType::handoff_batch,
+      encode_handoff_batch(id, pv, b.final && !more_passes, entries, store.flush_horizon()));
   b.resend_at = now + config.handoff_retry;
   ++stats.messages_sent;
   stats.bytes_sent += b.envelope.size();

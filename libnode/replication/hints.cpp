@@ -59,7 +59,8 @@ void Replicator::State::deliver_hints(TimePoint now, WallTime wall) {
     op.peer = owner;
     op.asked.push_back(owner);
     const std::uint64_t id = new_id();
-    if (!send_to(owner, wire::MessageType::data_request, encode_replicate(id, *entry, {}))) {
+    if (!send_to(owner, wire::MessageType::data_request,
+                 encode_replicate(id, *entry, {}, store.flush_horizon()))) {
       waiting = true;
       ++it;
       continue;

@@ -90,6 +90,19 @@ Status read_numbers(Reader& r, std::size_t max, std::vector<std::uint64_t>& out)
   return Status::Ok();
 }
 
+// The optional trailing flush horizon of the messages that carry versions.
+std::uint32_t with_horizon(std::uint32_t fields, HlcTimestamp horizon) {
+  return fields + (horizon != HlcTimestamp{} ? 1 : 0);
+}
+void pack_horizon(Packer& p, HlcTimestamp horizon) {
+  if (horizon != HlcTimestamp{}) p.pack_uint64(horizon.packed);
+}
+Status read_horizon(Reader& r, Message& m, std::string_view what) {
+  if (r.remaining() == 0) return Status::Ok();
+  if (r.remaining() == 1 && r.u64(m.horizon.packed)) return Status::Ok();
+  return malformed(std::string(what) + ": trailing fields");
+}
+
 bool read_code(Reader& r, StatusCode& code) {
   std::uint64_t v = 0;
   if (!r.u64(v) || v > kMaxCode) return false;
@@ -104,9 +117,8 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
   switch (m.kind) {
     case RequestKind::replicate: {
       const msgpack::object* entry = nullptr;
-      if (!r.object(entry) || !r.str(m.hint_owner, 255) || r.remaining() != 0) {
-        return malformed("replicate");
-      }
+      if (!r.object(entry) || !r.str(m.hint_owner, 255)) return malformed("replicate");
+      if (auto s = read_horizon(r, m, "replicate"); !s.ok()) return s;
       auto e = read_entry(*entry, config);
       if (!e.ok()) return e.status();
       m.entries.push_back(std::move(e).value());
@@ -144,7 +156,7 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
     case RequestKind::entries: {
       if (!r.u(m.partition)) return malformed("entries");
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
-      return r.remaining() == 0 ? Status::Ok() : malformed("entries: trailing fields");
+      return read_horizon(r, m, "entries");
     }
   }
   return malformed("unknown request kind");
@@ -160,8 +172,8 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
       return r.remaining() == 0 ? Status::Ok() : malformed("ack: trailing fields");
     case RequestKind::read: {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
-      if (m.entries.size() > 1 || r.remaining() != 0) return malformed("read response");
-      return Status::Ok();
+      if (m.entries.size() > 1) return malformed("read response");
+      return read_horizon(r, m, "read response");
     }
     case RequestKind::forward:
       if (!r.bin(m.reply, config.max_reply_bytes) || r.remaining() != 0) {
@@ -181,13 +193,14 @@ std::size_t entry_bytes(const store::VersionedEntry& e) {
 }
 
 std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
-                                           std::string_view hint_owner) {
+                                           std::string_view hint_owner, HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(4, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate));
   enc.p.pack_uint64(id);
   pack_entry(enc.p, e);
   wire::pack_str(enc.p, hint_owner);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
@@ -219,13 +232,15 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
 }
 
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
-                                         std::span<const store::VersionedEntry> entries) {
+                                         std::span<const store::VersionedEntry> entries,
+                                         HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(4, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::entries));
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   pack_entries(enc.p, entries);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
@@ -239,9 +254,10 @@ std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, St
 }
 
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
-                                               const store::VersionedEntry* entry) {
+                                               const store::VersionedEntry* entry,
+                                               HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(4, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::read));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
@@ -250,6 +266,7 @@ std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code
   } else {
     enc.p.pack_array(0);
   }
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
@@ -266,13 +283,15 @@ std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode c
 
 std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
                                                bool final,
-                                               std::span<const store::VersionedEntry> entries) {
+                                               std::span<const store::VersionedEntry> entries,
+                                               HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(4, horizon));
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   enc.p.pack(final);
   pack_entries(enc.p, entries);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
@@ -287,41 +306,46 @@ std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t par
 }
 
 std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
-                                                const store::PartitionDigest& digest) {
+                                                const store::PartitionDigest& digest,
+                                                HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(3);
+  enc.p.pack_array(with_horizon(3, horizon));
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   enc.p.pack_array(static_cast<std::uint32_t>(digest.buckets.size()));
   for (auto b : digest.buckets) enc.p.pack_uint64(b);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
-                                                 std::span<const store::VersionedEntry> entries) {
+                                                 std::span<const store::VersionedEntry> entries,
+                                                 HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(4, horizon));
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   enc.p.pack_array(static_cast<std::uint32_t>(buckets.size()));
   for (auto b : buckets) enc.p.pack_uint64(b);
   pack_entries(enc.p, entries);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
 Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
                                const ReplicationConfig& config) {
   wire::UnpackLimits limits;
-  limits.array = std::max<std::size_t>({4096, config.handoff_batch_entries,
-                                        config.anti_entropy_max_entries, config.max_forward_args});
+  limits.array =
+      std::max<std::size_t>({4096, config.handoff_batch_entries, config.anti_entropy_max_entries,
+                             config.max_forward_args, kMaxScanCount});
   limits.map = 0;
   limits.str = 255;
   limits.bin = config.max_message_bytes;
   limits.depth = 6;
   auto handle = wire::unpack_bounded(payload, limits);
   if (!handle.ok()) return handle.status();
-  Reader r(handle->get(), 3);
+  Reader r(handle->get(), 2);  // each layout checks its own fields
   if (!r.ok()) return malformed("not an array");
   Message m;
   m.type = type;
@@ -339,7 +363,7 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
         break;
       }
       s = read_entries(r, config, m.entries);
-      if (s.ok() && r.remaining() != 0) s = malformed("handoff batch: trailing fields");
+      if (s.ok()) s = read_horizon(r, m, "handoff batch");
       break;
     case wire::MessageType::handoff_ack:
       if (!r.u64(m.id) || !r.u(m.partition) || !read_code(r, m.code) || r.remaining() != 0) {
@@ -352,9 +376,10 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
         break;
       }
       s = read_numbers(r, store::kDigestBuckets, m.numbers);
-      if (s.ok() && (m.numbers.size() != store::kDigestBuckets || r.remaining() != 0)) {
+      if (s.ok() && m.numbers.size() != store::kDigestBuckets) {
         s = malformed("digest request: bucket count");
       }
+      if (s.ok()) s = read_horizon(r, m, "digest request");
       break;
     case wire::MessageType::digest_response:
       if (!r.u64(m.id) || !r.u(m.partition)) {
@@ -363,10 +388,16 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
       }
       s = read_numbers(r, store::kDigestBuckets, m.numbers);
       if (s.ok()) s = read_entries(r, config, m.entries);
-      if (s.ok() && r.remaining() != 0) s = malformed("digest response: trailing fields");
+      if (s.ok()) s = read_horizon(r, m, "digest response");
       for (auto b : m.numbers) {
         if (s.ok() && b >= store::kDigestBuckets) s = malformed("digest response: bucket");
       }
+      break;
+    case wire::MessageType::keyspace_request:
+      s = decode_keyspace_request(r, m, config);
+      break;
+    case wire::MessageType::keyspace_response:
+      s = decode_keyspace_response(r, m, config);
       break;
     default:
       return make_error(StatusCode::unsupported, "not a data-layer message");

@@ -16,7 +16,23 @@
 //   handoff_ack      [id, partition, code]
 //   digest_request   [id, partition, [bucket hash x 64]]
 //   digest_response  [id, partition, [differing bucket...], [entry...]]
+//   keyspace_request  [kind, id, ...]          kind: index of the KeyspaceQuery + 1
+//     clock          [1, id]
+//     count          [2, id, partitions]          partitions: bitmap (bin), PartitionSet
+//     scan           [3, id, partitions, cursor, count, pattern]
+//     random         [4, id, partitions]
+//     flush          [5, id, horizon]
+//   keyspace_response [kind, id, code, ...]     nothing more unless code is ok
+//     clock          [1, id, code, last]
+//     count          [2, id, code, keys, expires]
+//     scan           [3, id, code, [position...], [key...], next]
+//     random         [4, id, code, found, key]
+//     flush          [5, id, code, removed]
 //   entry            [key, dvv, has_expiry, expiry_ms]
+// Every message that carries versions (replicate, read response, entries, handoff_batch,
+// digest_response; digest_request too) ends with the sender's flush horizon (HLC, u64) when
+// it has one: a receiver with an older horizon adopts it (Store::flush_before) before it
+// merges anything, so old and new versions of a flushed key never meet (docs/cluster.md).
 // Decoding checks every size against ReplicationConfig's bounds and returns a Status on
 // anything unexpected; it never throws. Pure functions, thread-safe.
 #pragma once
@@ -26,10 +42,13 @@
 #include <string>
 #include <vector>
 
+#include "apiary/base/hlc.hpp"
 #include "apiary/base/status.hpp"
+#include "apiary/replication/keyspace_query.hpp"
 #include "apiary/replication/replication_config.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/wire/message_type.hpp"
+#include "apiary/wire/msgpack_codec.hpp"
 
 namespace apiary::replication {
 
@@ -51,34 +70,49 @@ struct Message {
   std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
   std::uint32_t read_quorum = 0;
   std::vector<std::uint64_t> numbers;  // digest buckets, or differing bucket indices
+  HlcTimestamp horizon;                // the sender's flush horizon; zero = none
+  KeyspaceQuery query;                 // keyspace_request
+  KeyspaceAnswer answer;               // keyspace_response (code ok)
 };
 
 // Approximate encoded size of an entry, for batch budgets.
 std::size_t entry_bytes(const store::VersionedEntry& e);
 
 std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
-                                           std::string_view hint_owner);
+                                           std::string_view hint_owner, HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
                                          std::uint32_t read_quorum = 0);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
-                                         std::span<const store::VersionedEntry> entries);
+                                         std::span<const store::VersionedEntry> entries,
+                                         HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
-                                               const store::VersionedEntry* entry);
+                                               const store::VersionedEntry* entry,
+                                               HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
                                                   std::string_view reply);
 std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
                                                bool final,
-                                               std::span<const store::VersionedEntry> entries);
+                                               std::span<const store::VersionedEntry> entries,
+                                               HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t partition,
                                              StatusCode code);
 std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
-                                                const store::PartitionDigest& digest);
+                                                const store::PartitionDigest& digest,
+                                                HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
-                                                 std::span<const store::VersionedEntry> entries);
+                                                 std::span<const store::VersionedEntry> entries,
+                                                 HlcTimestamp horizon);
+// keyspace_messages.cpp
+std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query);
+// `answer` is ignored (and may be null) unless `code` is ok.
+std::vector<std::uint8_t> encode_keyspace_response(std::uint64_t id, StatusCode code,
+                                                   std::size_t kind, const KeyspaceAnswer* answer);
+Status decode_keyspace_request(wire::Reader& r, Message& m, const ReplicationConfig& config);
+Status decode_keyspace_response(wire::Reader& r, Message& m, const ReplicationConfig& config);
 
 Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
                                const ReplicationConfig& config);

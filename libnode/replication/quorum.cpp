@@ -64,7 +64,8 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
   for (const auto& [member, hint] : targets) {
-    if (!s.send_to(member, wire::MessageType::data_request, encode_replicate(id, *entry, hint))) {
+    if (!s.send_to(member, wire::MessageType::data_request,
+                   encode_replicate(id, *entry, hint, s.store.flush_horizon()))) {
       continue;
     }
     if (!hint.empty()) ++s.stats.hinted_writes;
@@ -215,8 +216,9 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
 void Replicator::State::on_read_request(WallTime wall, const Message& m,
                                         std::string_view reply_to) {
   const auto entry = store.export_entry(m.entries.front().key, wall);
-  send_addr(std::string(reply_to), wire::MessageType::data_response,
-            encode_read_response(m.id, StatusCode::ok, entry ? &*entry : nullptr));
+  send_addr(
+      std::string(reply_to), wire::MessageType::data_response,
+      encode_read_response(m.id, StatusCode::ok, entry ? &*entry : nullptr, store.flush_horizon()));
 }
 
 void Replicator::State::on_read_response(WallTime wall, const Message& m, std::string_view from) {
@@ -262,7 +264,7 @@ void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_
   const auto merged = store.export_entry(op.key, wall);
   const PartitionId p = partition_of(op.key);
   if (merged) {
-    const auto payload = encode_replicate(0, *merged, {});
+    const auto payload = encode_replicate(0, *merged, {}, store.flush_horizon());
     for (const auto& [name, version] : op.versions) {
       if (!view.owns(name, p)) continue;
       if (version && data::compare(*version, merged->version) == data::Order::equal) continue;

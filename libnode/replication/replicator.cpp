@@ -95,6 +95,10 @@ void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_
     case OpKind::ae_push:
       erase_op(id);
       return;
+    case OpKind::keyspace:
+      on_keyspace_timeout(op);
+      erase_op(id);
+      return;
   }
 }
 
@@ -175,6 +179,9 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
   const Message& m = *msg;
   const std::string from(env->header.sender_name);
   const std::string reply_to(env->header.sender_addr);
+  // Before anything of the message is merged: old and new versions of flushed keys must
+  // never meet (a node's dot counters restart after a flush, see store_flush.cpp).
+  s.adopt_horizon(m.horizon, wall);
   using wire::MessageType;
   switch (type) {
     case MessageType::data_request:
@@ -227,6 +234,12 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       break;
     case MessageType::digest_response:
       s.on_digest_response(now, wall, m, from);
+      break;
+    case MessageType::keyspace_request:
+      s.on_keyspace_request(wall, m, reply_to);
+      break;
+    case MessageType::keyspace_response:
+      s.on_keyspace_response(m, from);
       break;
     default:
       ++s.stats.unsupported_dropped;
@@ -338,7 +351,8 @@ std::size_t Replicator::hint_count() const { return state_->hints.size(); }
 std::size_t Replicator::pending_operations() const {
   std::size_t n = 0;
   for (const auto& [id, op] : state_->ops) {
-    if ((op.kind == OpKind::write || op.kind == OpKind::read || op.kind == OpKind::forward) &&
+    if ((op.kind == OpKind::write || op.kind == OpKind::read || op.kind == OpKind::forward ||
+         op.kind == OpKind::keyspace) &&
         !op.completed) {
       ++n;
     }

@@ -22,7 +22,7 @@
 
 namespace apiary::replication {
 
-enum class OpKind : std::uint8_t { write, read, forward, hint, ae_digest, ae_push };
+enum class OpKind : std::uint8_t { write, read, forward, hint, ae_digest, ae_push, keyspace };
 
 // One request this node is waiting on (a client operation or a background step).
 struct Op {
@@ -43,8 +43,9 @@ struct Op {
   QuorumOverride quorum;      // forward: what the owner runs the command with
   bool may_retry = true;      // forward: a timeout may try the next owner (not for writes)
   std::vector<std::string> tried;
-  // hint delivery: the intended owner; anti-entropy: the peer
+  // hint delivery: the intended owner; anti-entropy and keyspace: the peer
   std::string peer;
+  std::size_t query_kind = 0;  // keyspace: the KeyspaceQuery alternative asked
   std::uint32_t partition = 0;
 };
 
@@ -94,6 +95,7 @@ struct Replicator::State {
   bool has_view = false;
   bool leaving = false;
   Executor executor;
+  KeyspaceHandler keyspace_handler;
   ReplicationStats stats;
   std::uint64_t next_request_id = 1;
   std::deque<Outgoing> outbox;
@@ -174,6 +176,13 @@ struct Replicator::State {
   void on_forward_request(const Message& m, std::string_view from, std::string_view reply_to);
   void on_forward_response(const Message& m, std::string_view from);
   void on_forward_timeout(TimePoint now, std::uint64_t id);
+
+  // --- keyspace.cpp ---
+  void on_keyspace_request(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_keyspace_response(const Message& m, std::string_view from);
+  void on_keyspace_timeout(const Op& op);
+  // A message carried a newer flush horizon than this node's: apply it before merging.
+  void adopt_horizon(HlcTimestamp horizon, WallTime wall);
 
   // --- anti_entropy.cpp ---
   void anti_entropy_tick(TimePoint now, WallTime wall);

@@ -46,8 +46,9 @@ std::optional<data::DvvSet> after_horizon(const data::DvvSet& v, HlcTimestamp ho
   for (const auto& c : v.clock()) {
     // An entry covering a sibling that stays must stay (a version's invariant); its stamp is
     // then at least that sibling's, so this only matters for a malformed remote version.
-    const bool covers_kept = std::any_of(siblings.begin(), siblings.end(),
-                                         [&](const data::Sibling& s) { return s.writer() == c.actor; });
+    const bool covers_kept =
+        std::any_of(siblings.begin(), siblings.end(),
+                    [&](const data::Sibling& s) { return s.writer() == c.actor; });
     if (c.stamp > horizon || covers_kept) clock.push_back(c);
   }
   if (clock.empty()) return std::nullopt;

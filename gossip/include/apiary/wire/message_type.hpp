@@ -27,6 +27,8 @@ enum class MessageType : std::uint16_t {
   handoff_ack = 35,
   digest_request = 36,  // anti-entropy
   digest_response = 37,
+  keyspace_request = 38,  // a question about the keyspace (DBSIZE, SCAN, FLUSHALL, ...)
+  keyspace_response = 39,
 };
 
 bool is_known(MessageType type);

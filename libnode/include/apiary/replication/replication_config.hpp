@@ -33,6 +33,9 @@ struct ReplicationConfig {
   // A handoff batch, hint delivery or anti-entropy step not answered within this is resent
   // (handoff, hints) or abandoned until the next round (anti-entropy).
   std::chrono::milliseconds transfer_timeout{2000};
+  // A keyspace query (DBSIZE, SCAN, FLUSHALL, ... asked of every member) not answered within
+  // this fails; the command then answers an error.
+  std::chrono::milliseconds keyspace_timeout{2000};
 
   // --- Hinted handoff ---
   std::size_t max_hints = 100000;  // beyond this the oldest hint is dropped (and counted)

@@ -48,6 +48,12 @@ struct ReplicationStats {
   std::uint64_t forwards_unavailable = 0;
   std::uint64_t forwards_executed = 0;  // commands other nodes forwarded here
 
+  // Keyspace queries (commands without keys answered for the whole cluster) and flushes.
+  std::uint64_t keyspace_queries = 0;           // asked of other members
+  std::uint64_t keyspace_query_failures = 0;    // timed out or refused
+  std::uint64_t keyspace_queries_answered = 0;  // other members' queries answered here
+  std::uint64_t flush_horizons_adopted = 0;     // a message carried a newer flush horizon
+
   // Anti-entropy.
   std::uint64_t anti_entropy_rounds = 0;  // digest exchanges this node started
   std::uint64_t anti_entropy_buckets_differ = 0;

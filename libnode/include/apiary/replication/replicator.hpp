@@ -41,6 +41,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/replication/cluster_view.hpp"
+#include "apiary/replication/keyspace_query.hpp"
 #include "apiary/replication/replication_config.hpp"
 #include "apiary/replication/replication_stats.hpp"
 
@@ -55,7 +56,7 @@ struct Outgoing {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class OperationKind : unsigned char { write, read, forward };
+enum class OperationKind : unsigned char { write, read, forward, keyspace };
 
 struct Completion {
   std::uint64_t id = 0;  // the completion_id the caller passed
@@ -65,6 +66,8 @@ struct Completion {
   // Replicas that hold the write / answered the read, this node included. Forward: 0.
   std::uint32_t replicas = 0;
   std::string reply;  // forward: the owner's RESP reply bytes
+  // keyspace (status ok): the member's answer, the alternative of the query that was asked.
+  KeyspaceAnswer answer{};
 };
 
 // Quorums a forwarded command runs with on the owner; 0 = the owner's configured value.
@@ -84,6 +87,9 @@ struct ForwardedCommand {
 // Runs a forwarded command on this node (which owns its key). Returns the RESP reply bytes,
 // or nullopt to deliver them later with Replicator::reply_forwarded(token, ...).
 using Executor = std::function<std::optional<std::string>(const ForwardedCommand&)>;
+// Answers a keyspace query another member asked (Replicator::ask) from this node's own data,
+// at once and without asking anyone else; the answer is the query's alternative.
+using KeyspaceHandler = std::function<KeyspaceAnswer(const KeyspaceQuery&, WallTime)>;
 
 class Replicator {
  public:
@@ -130,6 +136,15 @@ class Replicator {
                bool may_retry = true);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
+
+  // Sends a keyspace query to `member` (another ring member; the caller answers its own
+  // share itself). The completion (OperationKind::keyspace) carries the member's answer, or
+  // `timeout` after keyspace_timeout, or `unavailable` (no view, no address for the member,
+  // or it has no handler). Never retried nor sent to another member: the asker chose which
+  // member answers for which partitions.
+  void ask(TimePoint now, std::string_view member, KeyspaceQuery query,
+           std::uint64_t completion_id);
+  void set_keyspace_handler(KeyspaceHandler handler);
 
   // Graceful leave: from now on this node owns nothing and hands every partition it holds
   // to the remaining owners. The driver may exit once handoff_pending() is false.

@@ -84,6 +84,7 @@ struct IncrOutcome {
 struct ScannedKey {
   std::uint64_t position = 0;
   std::string key;
+  friend bool operator==(const ScannedKey&, const ScannedKey&) = default;
 };
 
 // Live keys, and how many of them have an expiry (count_keys()).
