@@ -116,25 +116,29 @@ std::vector<ClientId> Server::on_timer(TimePoint now, WallTime wall) {
 }
 
 void Server::set_info_section(std::string name, InfoSection section) {
+  if (!section) {
+    info_sections_.erase(lowered(name));
+    return;
+  }
   info_sections_[lowered(name)] = std::move(section);
 }
 
-std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now) const {
-  static const std::vector<std::string> kDefault = {"server", "clients", "memory",
-                                                    "stats",  "cluster", "keyspace"};
-  std::vector<std::string> wanted;
-  bool everything = sections.empty();
+bool Server::info_includes(const std::vector<std::string_view>& sections, std::string_view name) {
+  if (sections.empty()) return true;
   for (std::string_view s : sections) {
-    const std::string name = lowered(s);
-    if (name == "default" || name == "all" || name == "everything") {
-      everything = true;
-    } else {
-      wanted.push_back(name);
+    const std::string wanted = lowered(s);
+    if (wanted == "default" || wanted == "all" || wanted == "everything" || wanted == name) {
+      return true;
     }
   }
-  auto want = [&](const std::string& name) {
-    return everything || std::find(wanted.begin(), wanted.end(), name) != wanted.end();
-  };
+  return false;
+}
+
+std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now,
+                         const std::map<std::string, std::string>& replaced) const {
+  static const std::vector<std::string> kDefault = {"server", "clients", "memory",
+                                                    "stats",  "cluster", "keyspace"};
+  auto want = [&](const std::string& name) { return info_includes(sections, name); };
   std::string out;
   auto header = [&](std::string_view title) {
     if (!out.empty()) out.append("\r\n");
@@ -187,7 +191,12 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
     // Sections other components provide (memory, keyspace, cluster details) come after the
     // built-in lines of the same section.
     auto it = info_sections_.find(name);
-    if (it != info_sections_.end()) {
+    if (auto given = replaced.find(name); given != replaced.end()) {
+      if (name == "memory" || name == "keyspace") {
+        header(name == "memory" ? "Memory" : "Keyspace");
+      }
+      out.append(given->second);
+    } else if (it != info_sections_.end()) {
       if (name != "server" && name != "clients" && name != "stats" && name != "cluster") {
         std::string title = name;
         title[0] = static_cast<char>(title[0] - 'a' + 'A');

@@ -7,6 +7,8 @@
 #include "apiary/replication/replicator.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/server.hpp"
+#include "apiary/store/store.hpp"
+#include "keyspace.hpp"
 #include "merge.hpp"
 
 namespace apiary::routing {
@@ -82,6 +84,7 @@ struct Router::Impl {
   std::map<std::uint64_t, Fanout> fanouts;
   std::vector<ClientReply> ready;
   std::vector<CallReply> calls_ready;
+  Keyspace keyspace;  // the commands without keys, for the whole cluster
 
   Impl(resp::Server& s, replication::Replicator& r, RouterConfig c, Clock k)
       : server(s),
@@ -89,7 +92,8 @@ struct Router::Impl {
         config(c),
         clock(std::move(k)),
         internal(s, resp::kInternalClient, resp::ClientAddress{"cluster:0", "cluster:0", -1},
-                 TimePoint{}) {}
+                 TimePoint{}),
+        keyspace(s, r, ready, stats) {}
 
   // The quorums a command runs with: the per-call override, else the configured ones.
   QuorumOverride effective(QuorumOverride q) const {
@@ -456,15 +460,33 @@ Router::Router(resp::Server& server, replication::Replicator& replicator, Router
   });
   replicator.set_executor(
       [impl](const replication::ForwardedCommand& cmd) { return impl->on_peer_command(cmd); });
+  server.set_cluster_keyspace(&impl->keyspace);
+  replicator.set_keyspace_handler([impl](const replication::KeyspaceQuery& query, WallTime wall) {
+    return impl->keyspace.answer(query, wall);
+  });
+  // This node's own copy, next to the cluster's count in INFO's keyspace section.
+  server.set_info_section("localkeyspace", [impl](std::string& out) {
+    // O(1), as Redis's keyspace line: Store::size() (expired keys not yet collected count).
+    const store::Store* st = impl->server.store();
+    if (st == nullptr || st->size() == 0) return;
+    out += "db0:keys=" + std::to_string(st->size()) + ",expires=0,avg_ttl=0\r\n";
+  });
 }
 
 Router::~Router() {
   impl_->server.set_forwarder(nullptr);
   impl_->replicator.set_executor(nullptr);
+  impl_->server.set_cluster_keyspace(nullptr);
+  impl_->replicator.set_keyspace_handler(nullptr);
+  impl_->server.set_info_section("localkeyspace", nullptr);
 }
 
 void Router::on_completion(const replication::Completion& c, TimePoint now, WallTime wall) {
   Impl& s = *impl_;
+  if (c.kind == replication::OperationKind::keyspace) {
+    s.keyspace.on_completion(c, now, wall);
+    return;
+  }
   auto it = s.waiters.find(c.id);
   if (it == s.waiters.end()) return;
   const Waiter w = it->second;
@@ -511,7 +533,7 @@ std::vector<ClientReply> Router::take_replies() {
 
 std::size_t Router::pending() const {
   // Commands, not their parts: a fan-out counts once, a job once whatever it waits for.
-  std::size_t n = impl_->fanouts.size();
+  std::size_t n = impl_->fanouts.size() + impl_->keyspace.pending();
   for (const auto& [id, job] : impl_->jobs) n += job.sink.kind == Sink::Kind::part ? 0 : 1;
   for (const auto& [id, w] : impl_->waiters) {
     n += w.forward && w.sink.kind != Sink::Kind::part ? 1 : 0;

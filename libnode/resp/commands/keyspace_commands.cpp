@@ -156,6 +156,9 @@ Outcome persist(CommandContext& ctx) {
 }
 
 Outcome keys(CommandContext& ctx) {
+  if (ClusterKeyspace* cluster = ctx.server.cluster_keyspace()) {
+    return cluster->keys(ctx, ctx.argv[1]);
+  }
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::vector<std::string> found;
@@ -192,8 +195,9 @@ bool parse_scan_cursor(std::string_view s, std::uint64_t& out) {
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 Outcome scan(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
+  ClusterKeyspace* cluster = ctx.server.cluster_keyspace();
+  store::Store* st = cluster != nullptr ? nullptr : store_or_reply(ctx);
+  if (cluster == nullptr && st == nullptr) return Outcome::done();
   std::uint64_t cursor = 0;
   if (!parse_scan_cursor(ctx.argv[1], cursor)) {
     ctx.reply.error("invalid cursor");
@@ -226,11 +230,19 @@ Outcome scan(CommandContext& ctx) {
       return Outcome::done();
     }
   }
+  const bool type_ok = !type_filter || iequals(*type_filter, "string");
+  if (cluster != nullptr) {
+    ScanRequest request;
+    request.cursor = cursor;
+    request.count = static_cast<std::size_t>(count);
+    if (match && *match != "*") request.match = std::string(*match);
+    request.type_matches = type_ok;
+    return cluster->scan(ctx, request);
+  }
   store::ScanCursor sc = store::ScanCursor::from_redis(cursor);
   auto batch =
       st->scan(sc, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), ctx.wall);
   std::vector<std::string_view> out;
-  const bool type_ok = !type_filter || iequals(*type_filter, "string");
   for (const auto& k : batch) {
     if (!type_ok) continue;
     if (match && *match != "*" && !glob_match(*match, k)) continue;
@@ -244,6 +256,7 @@ Outcome scan(CommandContext& ctx) {
 }
 
 Outcome randomkey(CommandContext& ctx) {
+  if (ClusterKeyspace* cluster = ctx.server.cluster_keyspace()) return cluster->randomkey(ctx);
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   if (auto k = st->random_key(ctx.wall)) {
@@ -344,6 +357,7 @@ Outcome copy(CommandContext& ctx) {
 }
 
 Outcome dbsize(CommandContext& ctx) {
+  if (ClusterKeyspace* cluster = ctx.server.cluster_keyspace()) return cluster->dbsize(ctx);
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   ctx.reply.integer(static_cast<std::int64_t>(st->size()));
@@ -351,13 +365,14 @@ Outcome dbsize(CommandContext& ctx) {
 }
 
 Outcome flush(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
   if (ctx.argv.size() > 2 ||
       (ctx.argv.size() == 2 && !iequals(ctx.argv[1], "ASYNC") && !iequals(ctx.argv[1], "SYNC"))) {
     ctx.reply.error(kSyntaxError);
     return Outcome::done();
   }
+  if (ClusterKeyspace* cluster = ctx.server.cluster_keyspace()) return cluster->flush(ctx);
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
   st->clear();  // ASYNC and SYNC alike: clearing the table is the whole job here
   ctx.reply.ok();
   return Outcome::done();

@@ -244,6 +244,10 @@ Outcome config_help(CommandContext& ctx) {
 
 Outcome info(CommandContext& ctx) {
   std::vector<std::string_view> sections(ctx.argv.begin() + 1, ctx.argv.end());
+  ClusterKeyspace* cluster = ctx.server.cluster_keyspace();
+  if (cluster != nullptr && Server::info_includes(sections, "keyspace")) {
+    return cluster->info(ctx, sections);
+  }
   ctx.reply.verbatim("txt", ctx.server.info(sections, ctx.now));
   return Outcome::done();
 }

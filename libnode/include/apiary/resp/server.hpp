@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "apiary/base/time.hpp"
+#include "apiary/resp/cluster_keyspace.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server_config.hpp"
@@ -100,12 +101,23 @@ class Server {
   void set_forwarder(Forwarder forwarder) { forwarder_ = std::move(forwarder); }
   const Forwarder& forwarder() const { return forwarder_; }
 
+  // The keyspace commands without keys (DBSIZE, KEYS, SCAN, ...) answer through this when
+  // set (the cluster's keyspace), from the attached store otherwise. Not owned; nullptr
+  // uninstalls it.
+  void set_cluster_keyspace(ClusterKeyspace* keyspace) { cluster_keyspace_ = keyspace; }
+  ClusterKeyspace* cluster_keyspace() const { return cluster_keyspace_; }
+
   // Extra INFO sections supplied by other components ("cluster": members and partitions).
-  // The function appends "key:value\r\n" lines.
+  // The function appends "key:value\r\n" lines; an empty function removes the section.
   using InfoSection = std::function<void(std::string&)>;
   void set_info_section(std::string name, InfoSection section);
   // INFO text for the requested sections ("default", "all", "everything" or names).
-  std::string info(const std::vector<std::string_view>& sections, TimePoint now) const;
+  // `replaced` gives the lines of some sections (by lower-case name) instead of their
+  // providers' (the cluster's keyspace, gathered from every member).
+  std::string info(const std::vector<std::string_view>& sections, TimePoint now,
+                   const std::map<std::string, std::string>& replaced = {}) const;
+  // Whether INFO with these arguments shows section `name` (lower case).
+  static bool info_includes(const std::vector<std::string_view>& sections, std::string_view name);
 
  private:
   friend class Connection;
@@ -133,6 +145,7 @@ class Server {
   mutable TimePoint idle_deadline_ = kNever;
   std::map<std::string, InfoSection> info_sections_;
   Forwarder forwarder_;
+  ClusterKeyspace* cluster_keyspace_ = nullptr;
 };
 
 }  // namespace apiary::resp

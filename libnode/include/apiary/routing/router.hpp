@@ -13,6 +13,10 @@
 //    is split into one sub-command per owner, sent in parallel, and the replies are merged in
 //    the order of the keys. Other multi-key commands (RENAME, COPY, MSETNX) spanning owners
 //    answer CROSSSLOT, as Redis Cluster does. Clients never see a redirect.
+//  - The keyspace commands without keys (DBSIZE, KEYS, SCAN, RANDOMKEY, FLUSHALL/FLUSHDB,
+//    INFO keyspace) answer for the whole cluster: each live member answers for the
+//    partitions it coordinates (libnode/routing/keyspace.hpp). INFO's "localkeyspace"
+//    section keeps this node's own copy in view.
 //
 // Sans-IO: the Router reads no clock of its own (the driver's `Clock` supplies time for
 // commands forwarded from peers), owns no socket or thread. The driver hands it every
@@ -59,6 +63,10 @@ struct RouterStats {
   std::uint64_t write_failures = 0;    // writes answered NOREPLICAS
   std::uint64_t forward_failures = 0;  // forwards answered CLUSTERDOWN
   std::uint64_t cross_slot = 0;        // multi-key commands refused
+  // Commands without keys answered for the whole cluster (DBSIZE, KEYS, SCAN, RANDOMKEY,
+  // FLUSHALL, INFO keyspace), and those that could not reach every member.
+  std::uint64_t keyspace_commands = 0;
+  std::uint64_t keyspace_failures = 0;
 };
 
 // A reply for a client whose command went pending.

@@ -1,0 +1,47 @@
+// ClusterKeyspace: the seam through which the keyspace commands without keys (DBSIZE, KEYS,
+// SCAN, RANDOMKEY, FLUSHALL/FLUSHDB, INFO keyspace) answer for a whole cluster instead of
+// this node's store. The cluster layer (routing::Router) installs one with
+// Server::set_cluster_keyspace(); without one they answer from the attached store, as a
+// standalone redis-server does.
+//
+// The command handlers still parse and check their arguments, so errors are Redis's whatever
+// answers them; they then hand the parsed request over. Each call either writes the reply
+// into ctx.reply and returns Outcome::done(), or returns Outcome::pending(token) and the
+// reply reaches the connection later (Connection::complete).
+// Called on the node's event-loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/resp/command.hpp"
+
+namespace apiary::resp {
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type], parsed.
+struct ScanRequest {
+  std::uint64_t cursor = 0;
+  std::size_t count = 10;
+  std::optional<std::string> match;  // none: every key
+  bool type_matches = true;          // false: a TYPE other than "string" (no key has it)
+};
+
+class ClusterKeyspace {
+ public:
+  virtual ~ClusterKeyspace() = default;
+  virtual Outcome dbsize(CommandContext& ctx) = 0;
+  virtual Outcome keys(CommandContext& ctx, std::string_view pattern) = 0;
+  virtual Outcome scan(CommandContext& ctx, const ScanRequest& request) = 0;
+  virtual Outcome randomkey(CommandContext& ctx) = 0;
+  // FLUSHALL and FLUSHDB, ASYNC or SYNC alike: the reply leaves once the flush is done.
+  virtual Outcome flush(CommandContext& ctx) = 0;
+  // INFO for `sections` when they include "keyspace": the text Server::info() renders, with
+  // the cluster's keyspace in that section.
+  virtual Outcome info(CommandContext& ctx, const std::vector<std::string_view>& sections) = 0;
+};
+
+}  // namespace apiary::resp
