@@ -125,7 +125,7 @@ resp::Outcome Keyspace::start(resp::CommandContext& ctx, Request request) {
   const auto& view = replicator_.view();
   request.command = upper(ctx.argv[0]);
   if (view.members().empty()) {
-    ctx.reply.error("CLUSTERDOWN this node has not joined a cluster yet");
+    ctx.reply.error("-CLUSTERDOWN this node has not joined a cluster yet");
     return resp::Outcome::done();
   }
   if (request.kind == Kind::flush_clock) {
@@ -138,7 +138,7 @@ resp::Outcome Keyspace::start(resp::CommandContext& ctx, Request request) {
     assign_shares(request);
     if (request.unowned > 0 && request.kind != Kind::info) {
       ++stats_.keyspace_failures;
-      ctx.reply.error("CLUSTERDOWN " + std::to_string(request.unowned) + " of " +
+      ctx.reply.error("-CLUSTERDOWN " + std::to_string(request.unowned) + " of " +
                       std::to_string(view.partition_count()) + " partitions have no live owner: " +
                       request.command + " cannot answer for the cluster");
       return resp::Outcome::done();
@@ -287,7 +287,7 @@ std::string Keyspace::render(Request& r, TimePoint now) {
   if (!r.failures.empty() && r.kind != Kind::info) {
     std::string why;
     for (const auto& f : r.failures) why += (why.empty() ? "" : ", ") + f;
-    w.error("CLUSTERDOWN " + r.command + " could not reach every member: " + why +
+    w.error("-CLUSTERDOWN " + r.command + " could not reach every member: " + why +
             (r.kind == Kind::flush ? "; the flush may still complete" : ""));
     return out;
   }
