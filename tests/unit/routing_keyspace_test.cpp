@@ -135,8 +135,8 @@ TEST_CASE("keyspace: DBSIZE, KEYS and SCAN through any node see every key once (
   const auto client = c.connect(1);
   // Patterns filter on the members; each key still once.
   const auto ones = strings(parse_one(c.call(client, {"KEYS", "key1?"})));
-  CHECK(unique(ones) == std::set<std::string>{"key10", "key11", "key12", "key13", "key14",
-                                              "key15", "key16", "key17", "key18", "key19"});
+  CHECK(unique(ones) == std::set<std::string>{"key10", "key11", "key12", "key13", "key14", "key15",
+                                              "key16", "key17", "key18", "key19"});
   CHECK(ones.size() == 10);
   const auto [matched, calls] = scan_all(c, client, {"MATCH", "key1?", "COUNT", "5"});
   CHECK(unique(matched) == unique(ones));
@@ -333,8 +333,7 @@ TEST_CASE("keyspace: without a live owner for some partitions, and before a firs
   SECTION("a node that has no view yet") {
     RouterCluster c(3, routing_config(3, 2, 1), {}, {0, 1});
     const auto client = c.connect(2);
-    CHECK(c.call(client, {"DBSIZE"}) ==
-          "-CLUSTERDOWN this node has not joined a cluster yet\r\n");
+    CHECK(c.call(client, {"DBSIZE"}) == "-CLUSTERDOWN this node has not joined a cluster yet\r\n");
     CHECK(c.call(client, {"FLUSHALL"}) ==
           "-CLUSTERDOWN this node has not joined a cluster yet\r\n");
   }

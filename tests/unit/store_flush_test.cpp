@@ -68,8 +68,7 @@ TEST_CASE("flush_before drops what was written up to the horizon and keeps later
   CHECK(s.size() == 2);
 }
 
-TEST_CASE("after a flush, merge drops versions from replicas that missed it",
-          "[store][flush]") {
+TEST_CASE("after a flush, merge drops versions from replicas that missed it", "[store][flush]") {
   const WallTime t{1'000'000};
   Store flushed(config(1));
   Store missed(config(2));  // was down during the flush
