@@ -125,6 +125,14 @@ resp::Outcome Keyspace::start(resp::CommandContext& ctx, Request request) {
   const auto& view = replicator_.view();
   request.command = upper(ctx.argv[0]);
   if (view.members().empty()) {
+    if (request.kind == Kind::info) {  // INFO still answers, and says why the count is missing
+      const std::vector<std::string_view> sections(request.sections.begin(),
+                                                   request.sections.end());
+      ctx.reply.verbatim(
+          "txt", server_.info(sections, ctx.now,
+                              {{"keyspace", "keyspace_unavailable:not joined a cluster yet\r\n"}}));
+      return resp::Outcome::done();
+    }
     ctx.reply.error("-CLUSTERDOWN this node has not joined a cluster yet");
     return resp::Outcome::done();
   }
@@ -250,7 +258,7 @@ std::optional<KeyspaceQuery> Keyspace::take(std::uint64_t id, const std::string&
   }
   // Every member's clock is in: flush at a horizon above all of them, so that every write
   // any member had made is at or before it.
-  r.horizon = std::max(r.horizon, server_.store()->hlc().now(wall));
+  if (store::Store* st = server_.store()) r.horizon = std::max(r.horizon, st->hlc().now(wall));
   r.kind = Kind::flush;
   r.outstanding = r.shares.size();
   std::vector<std::string> members;

@@ -392,6 +392,10 @@ struct Node::Impl {
     put("cluster_commands_run_for_peers", routed.run_for_peers);
     put("cluster_write_quorum_failures", routed.write_failures);
     put("cluster_forward_failures", routed.forward_failures);
+    put("cluster_keyspace_commands", routed.keyspace_commands);
+    put("cluster_keyspace_failures", routed.keyspace_failures);
+    put("cluster_keyspace_queries_answered", r.keyspace_queries_answered);
+    put("cluster_flush_horizons_adopted", r.flush_horizons_adopted);
     put("cluster_writes_ok", r.writes_ok);
     put("cluster_write_timeouts", r.write_timeouts);
     put("cluster_read_repairs", r.read_repairs);

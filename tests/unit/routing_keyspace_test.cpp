@@ -336,6 +336,8 @@ TEST_CASE("keyspace: without a live owner for some partitions, and before a firs
     CHECK(c.call(client, {"DBSIZE"}) == "-CLUSTERDOWN this node has not joined a cluster yet\r\n");
     CHECK(c.call(client, {"FLUSHALL"}) ==
           "-CLUSTERDOWN this node has not joined a cluster yet\r\n");
+    const Value info = parse_one(c.call(client, {"INFO", "keyspace"}));
+    CHECK(info.text == "# Keyspace\r\nkeyspace_unavailable:not joined a cluster yet\r\n");
   }
 }
 
