@@ -299,14 +299,16 @@ std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t 
 
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
-                                                 std::span<const store::VersionedEntry> entries) {
+                                                 std::span<const store::VersionedEntry> entries,
+                                                 bool complete) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(5);
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   enc.p.pack_array(static_cast<std::uint32_t>(buckets.size()));
   for (auto b : buckets) enc.p.pack_uint64(b);
   pack_entries(enc.p, entries);
+  enc.p.pack(complete);
   return std::move(enc.out);
 }
 
@@ -363,6 +365,7 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
       }
       s = read_numbers(r, store::kDigestBuckets, m.numbers);
       if (s.ok()) s = read_entries(r, config, m.entries);
+      if (s.ok() && !r.boolean(m.final)) s = malformed("digest response: complete flag");
       if (s.ok() && r.remaining() != 0) s = malformed("digest response: trailing fields");
       for (auto b : m.numbers) {
         if (s.ok() && b >= store::kDigestBuckets) s = malformed("digest response: bucket");

@@ -42,7 +42,7 @@ struct Message {
   std::uint64_t id = 0;
   StatusCode code = StatusCode::ok;
   std::uint32_t partition = 0;
-  bool final = false;
+  bool final = false;  // handoff batch: the last of a pass; digest response: complete
   std::string hint_owner;
   std::vector<store::VersionedEntry> entries;
   std::vector<std::string> argv;
@@ -76,9 +76,12 @@ std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t par
                                              StatusCode code);
 std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
                                                 const store::PartitionDigest& digest);
+// `complete`: `entries` are every entry of the differing buckets (no budget cut them short);
+// decoded into Message::final.
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
-                                                 std::span<const store::VersionedEntry> entries);
+                                                 std::span<const store::VersionedEntry> entries,
+                                                 bool complete);
 
 Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
                                const ReplicationConfig& config);

@@ -153,7 +153,13 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   }
   const PartitionId p = s.partition_of(key);
   const auto owners = s.view.owners(p);
-  const std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  if (s.promoting(p) && !s.leaving) {
+    // A new coordinator catching up: every live owner must answer (promotion.cpp).
+    std::uint32_t live = 0;
+    for (const auto& owner : owners) live += s.view.is_live(owner) ? 1 : 0;
+    quorum = std::max(quorum, live);
+  }
   // Whom to ask besides the first R-1 other owners: during a transition the previous owners
   // (one of them must answer); on a non-owner every live owner (its own copy does not count).
   std::vector<std::string> extra;

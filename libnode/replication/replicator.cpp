@@ -92,6 +92,15 @@ void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_
       erase_op(id);
       return;
     case OpKind::ae_digest:
+      if (op.promotion) {
+        const std::uint32_t pv = op.partition;
+        const std::string peer = op.peer;
+        erase_op(id);
+        on_promotion_sync(now, wall, pv, peer, false);
+        return;
+      }
+      erase_op(id);
+      return;
     case OpKind::ae_push:
       erase_op(id);
       return;
@@ -117,6 +126,7 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   }
   const auto appeared = s.appeared_members(before, had_view);
   s.plan_transitions(now, before, had_view, appeared);
+  s.plan_promotions(now, wall, before, had_view);
   s.plan_handoff(now, before, had_view, wall, appeared);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);

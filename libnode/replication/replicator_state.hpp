@@ -46,6 +46,7 @@ struct Op {
   // hint delivery: the intended owner; anti-entropy: the peer
   std::string peer;
   std::uint32_t partition = 0;
+  bool promotion = false;  // ae_digest: a new coordinator's catch-up (promotion.cpp)
 };
 
 // Ownership handoff of one partition to its (new) owners.
@@ -137,6 +138,11 @@ struct Replicator::State {
   // When some member last handed each partition to this node.
   std::map<std::uint32_t, TimePoint> recent_handoff_in;
 
+  // Partitions this node became the coordinator of while another owner coordinated them,
+  // -> the other live owners it has not caught up with yet (promotion.cpp).
+  std::map<std::uint32_t, std::set<std::string>> promotions;
+  std::set<std::pair<std::uint32_t, std::string>> promotion_syncs;  // digest requests in flight
+
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }
   // False (and counted) when `to` has no known address.
@@ -210,6 +216,15 @@ struct Replicator::State {
   void end_transition(std::map<std::uint32_t, Transition>::iterator it, bool completed);
   // The previous owners a read of partition `pv` must also ask (empty: none).
   std::vector<std::string> transition_sources(std::uint32_t pv) const;
+
+  // --- promotion.cpp ---
+  void plan_promotions(TimePoint now, WallTime wall, const ClusterView& before, bool had_view);
+  void send_promotion_syncs(TimePoint now, WallTime wall);
+  // A promotion digest exchange with `peer` ended; `complete`: this node now holds everything
+  // the peer held.
+  void on_promotion_sync(TimePoint now, WallTime wall, std::uint32_t pv, const std::string& peer,
+                         bool complete);
+  bool promoting(PartitionId p) const { return promotions.count(p.value) != 0; }
 };
 
 }  // namespace apiary::replication

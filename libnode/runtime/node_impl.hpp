@@ -384,6 +384,7 @@ struct Node::Impl {
     // What members must agree on (partitions/replicas): see replication::ring_compatible.
     out += "cluster_ring:" + replication::ring_signature(repl_config) + "\r\n";
     put("cluster_handoff_pending", replicator->handoff_pending() ? 1 : 0);
+    put("cluster_partitions_promoting", replicator->partitions_promoting());
     put("cluster_pending_operations", replicator->pending_operations() + router->pending());
     put("cluster_hints", replicator->hint_count());
     put("cluster_commands_local", routed.local);
@@ -402,6 +403,8 @@ struct Node::Impl {
     put("cluster_handoff_bytes_sent", r.handoff_bytes_sent);
     put("cluster_handoff_entries_received", r.handoff_entries_received);
     put("cluster_partitions_dropped", r.partitions_dropped);
+    put("cluster_promotions", r.promotions_started);
+    put("cluster_promotions_completed", r.promotions_completed);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
     std::size_t i = 0;
     for (const auto& m : snapshot) {

@@ -599,3 +599,32 @@ TEST_CASE("Router: a command just under max_command_bytes still fits its data me
   CHECK(out.size() == expected.size());
   CHECK((out == expected));
 }
+
+TEST_CASE("Router: a new coordinator catches up with the other owners before SET NX answers",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "lock");
+  const auto first = c.connect(0);
+  const auto second = c.connect(1);
+  // Node 0 coordinates; node 1 misses the write, node 2 acknowledges it.
+  c.drop(1);
+  CHECK(c.call(first, {"SET", k, "first", "NX"}) == "+OK\r\n");
+  c.undrop(1);
+  REQUIRE_FALSE(c.value(1, k));
+  // Node 0 dies: node 1 coordinates the key now. Until it has caught up with node 2 it asks
+  // node 2 before answering, so the lock taken through node 0 holds.
+  c.drop(0);
+  c.hold(2);
+  c.set_views({0});
+  CHECK(c.rep(1).partitions_promoting() > 0);
+  c.feed(second, resp_cmd({"SET", k, "second", "NX"}));
+  CHECK(c.read(second).empty());  // waiting for node 2
+  c.release(2);
+  CHECK(c.read(second) == "$-1\r\n");
+  CHECK(c.value(1, k) == std::optional<std::string>("first"));
+  // Caught up: the partition answers from the local copy again.
+  CHECK(c.rep(1).partitions_promoting() == 0);
+  CHECK(c.rep(1).stats().promotions_completed > 0);
+  CHECK(c.call(second, {"SET", k, "third", "NX"}) == "$-1\r\n");
+  CHECK(c.call(second, {"GET", k}) == bulk("first"));
+}
