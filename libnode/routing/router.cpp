@@ -67,6 +67,18 @@ struct Waiter {
   bool forward = false;  // a forward (reply relayed to `sink`) or a job's read/write
   std::uint64_t job = 0;
   Sink sink;
+  // A forwarded write: the client and the keys it holds in flight (see InFlightWrite).
+  resp::ClientId client = 0;
+  std::vector<std::uint64_t> keys;
+};
+
+// A client's write forwarded to a key's coordinator and not answered yet. A read of the same
+// key from the same client, pipelined behind it, must see it as one Redis would; run on this
+// node's copy it could overtake the write, so it follows it to the same node instead (one
+// data channel per peer delivers in order).
+struct InFlightWrite {
+  std::string target;
+  std::uint32_t count = 0;
 };
 
 struct Router::Impl {
@@ -80,6 +92,7 @@ struct Router::Impl {
   std::map<std::uint64_t, Waiter> waiters;
   std::map<std::uint64_t, Job> jobs;
   std::map<std::uint64_t, Fanout> fanouts;
+  std::map<std::pair<resp::ClientId, std::uint64_t>, InFlightWrite> inflight_writes;
   std::vector<ClientReply> ready;
   std::vector<CallReply> calls_ready;
 
@@ -193,17 +206,61 @@ struct Router::Impl {
 
   std::uint64_t waiter_for(std::uint64_t job_id) {
     const std::uint64_t id = next_id++;
-    waiters[id] = Waiter{false, job_id, {}};
+    Waiter w;
+    w.job = job_id;
+    waiters[id] = std::move(w);
     return id;
   }
 
-  // Sends a command to the key's coordinator (a write) or first live owner (a read). A write
+  static std::uint64_t key_hash(std::string_view key) {
+    return std::hash<std::string_view>{}(key);
+  }
+
+  // The client a reply finally goes to (0 for embedding calls and peers).
+  resp::ClientId client_of(const Sink& sink) const {
+    if (sink.kind == Sink::Kind::client) return sink.client;
+    if (sink.kind != Sink::Kind::part) return 0;
+    auto it = fanouts.find(sink.fanout);
+    return it != fanouts.end() && it->second.origin.kind == Sink::Kind::client
+               ? it->second.origin.client
+               : 0;
+  }
+
+  // Sends a command to `target`, the keys' coordinator (a write) or an owner (a read). A write
   // is never retried on another owner: it may have run on the first.
-  void forward(std::string_view key, std::span<const std::string_view> argv, int protocol,
-               const Sink& sink, TimePoint now, QuorumOverride quorum, bool write) {
+  void forward(const std::string& target, std::span<const std::string_view> argv,
+               std::span<const std::size_t> key_args, int protocol, const Sink& sink,
+               TimePoint now, QuorumOverride quorum, bool write) {
     const std::uint64_t id = next_id++;
-    waiters[id] = Waiter{true, 0, sink};
-    replicator.forward(now, key, argv, protocol, id, quorum, !write);
+    Waiter w;
+    w.forward = true;
+    w.sink = sink;
+    w.client = write ? client_of(sink) : 0;
+    if (w.client != 0) {
+      for (std::size_t k : key_args) {
+        const std::uint64_t h = key_hash(argv[k]);
+        InFlightWrite& f = inflight_writes[{w.client, h}];
+        f.target = target;
+        ++f.count;
+        w.keys.push_back(h);
+      }
+    }
+    waiters[id] = std::move(w);
+    replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write);
+  }
+
+  void release_inflight(const Waiter& w) {
+    for (std::uint64_t h : w.keys) {
+      auto it = inflight_writes.find({w.client, h});
+      if (it != inflight_writes.end() && --it->second.count == 0) inflight_writes.erase(it);
+    }
+  }
+
+  // Where a read of `key` from `client` must go when a write of it is in flight, else "".
+  const std::string* pending_write_target(resp::ClientId client, std::string_view key) const {
+    if (client == 0 || inflight_writes.empty()) return nullptr;
+    auto it = inflight_writes.find({client, key_hash(key)});
+    return it == inflight_writes.end() ? nullptr : &it->second.target;
   }
 
   void finish(const Sink& sink, std::string reply, TimePoint now) {
@@ -342,9 +399,14 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
                        " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
   }
   const bool write = (spec.flags & resp::kWrite) != 0;
+  const resp::ClientId client = write ? 0 : client_of(origin);
   std::vector<std::string> targets;
   targets.reserve(keys.size());
   for (std::size_t k : keys) {
+    if (const std::string* behind = pending_write_target(client, argv[k])) {
+      targets.push_back(*behind);  // follow the client's own write of the key
+      continue;
+    }
     auto t = target_of(argv[k], write);
     if (!t) {
       std::string key(argv[k].substr(0, 128));
@@ -360,7 +422,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
   }
   if (one_target) {
     ++stats.forwarded;
-    forward(argv[keys.front()], argv, protocol, origin, now, quorum, write);
+    forward(targets.front(), argv, keys, protocol, origin, now, quorum, write);
     return std::nullopt;
   }
   const Merge merge = merge_kind(spec);
@@ -386,6 +448,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
     for (std::size_t pos : positions) arg_indices.push_back(keys[pos]);
     const auto sub = sub_command(argv, spec, arg_indices);
     const auto sub_argv = views(sub);
+    const auto sub_keys = key_indices(spec, sub_argv.size());
     Sink sink;
     sink.kind = Sink::Kind::part;
     sink.fanout = fanout_id;
@@ -394,7 +457,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
       auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
       if (reply) finish(sink, std::move(*reply), now);
     } else {
-      forward(sub_argv[1], sub_argv, protocol, sink, now, quorum, write);
+      forward(target, sub_argv, sub_keys, protocol, sink, now, quorum, write);
     }
   }
   return std::nullopt;
@@ -467,8 +530,9 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
   Impl& s = *impl_;
   auto it = s.waiters.find(c.id);
   if (it == s.waiters.end()) return;
-  const Waiter w = it->second;
+  const Waiter w = std::move(it->second);
   s.waiters.erase(it);
+  s.release_inflight(w);
   if (!w.forward) {
     s.job_step(w.job, c, now, wall);
     return;

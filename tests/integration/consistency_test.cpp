@@ -246,14 +246,11 @@ TEST_CASE("INCR through a non-coordinator still answers in order", "[integration
   CHECK(info_field(node, "cluster_commands_forwarded") > forwarded_before);
 }
 
-// A read pipelined behind a write of the same key must see it, as on one Redis server.
-// KNOWN FAILURE (tagged !mayfail, so it reports without failing the suite): a read that the
-// local copy answers (R=1) runs at once, while the write before it is still on its way to the
-// key's coordinator on another node (the pipeline keeps running keyed commands behind a
-// pending one, libnode/resp/connection.cpp may_run_ahead), so it reads the value from before
-// the write. Drop !mayfail once reads wait for the pending writes of their key.
-TEST_CASE("reads pipelined behind a forwarded write see it",
-          "[integration][consistency][!mayfail]") {
+// A read pipelined behind a write of the same key must see it, as on one Redis server: the
+// pipeline keeps running keyed commands behind a pending one, so a read the local copy would
+// answer (R=1) follows the client's own in-flight write of its key to the coordinator instead
+// (routing/router.cpp, InFlightWrite).
+TEST_CASE("reads pipelined behind a forwarded write see it", "[integration][consistency]") {
   RedisServer oracle("oracle-r");
   auto nodes = start_cluster("cr", 3, {});
   REQUIRE(eventually(10s, [&] { return oracle.ready(); }));

@@ -628,3 +628,22 @@ TEST_CASE("Router: a new coordinator catches up with the other owners before SET
   CHECK(c.call(second, {"SET", k, "third", "NX"}) == "$-1\r\n");
   CHECK(c.call(second, {"GET", k}) == bulk("first"));
 }
+
+TEST_CASE("Router: a read pipelined behind a forwarded write of its key sees the write",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "p");
+  const std::string other = key_with_owners(c, {1, 2, 0}, "q");
+  const auto client = c.connect(1);
+  REQUIRE(c.call(client, {"SET", k, "old"}) == "+OK\r\n");
+  REQUIRE(c.call(client, {"SET", other, "here"}) == "+OK\r\n");
+  c.hold(0);  // the coordinator has not run the write yet when the read arrives
+  c.feed(client, resp_cmd({"SET", k, "new"}) + resp_cmd({"GET", k}) + resp_cmd({"GET", other}));
+  CHECK(c.read(client).empty());
+  c.release(0);
+  CHECK(c.read(client) == "+OK\r\n" + bulk("new") + bulk("here"));
+  // Once the write is answered, reads of the key are local again.
+  const auto forwarded = c.router(1).stats().forwarded;
+  CHECK(c.call(client, {"GET", k}) == bulk("new"));
+  CHECK(c.router(1).stats().forwarded == forwarded);
+}
