@@ -190,6 +190,7 @@ struct NodeCore::Impl {
     put("cluster_partitions_dropped", r.partitions_dropped);
     put("cluster_promotions", r.promotions_started);
     put("cluster_promotions_completed", r.promotions_completed);
+    put("cluster_carried_versions_received", r.carried_versions_received);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
     std::size_t i = 0;
     for (const auto& m : members) {

@@ -164,9 +164,9 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
       return Status::Ok();
     }
     case RequestKind::forward:
-      if (!r.bin(m.reply, config.max_reply_bytes) || r.remaining() != 0) {
-        return malformed("forward response");
-      }
+      if (!r.bin(m.reply, config.max_reply_bytes)) return malformed("forward response");
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      if (r.remaining() != 0) return malformed("forward response: trailing fields");
       return Status::Ok();
   }
   return malformed("unknown response kind");
@@ -254,13 +254,15 @@ std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code
 }
 
 std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
-                                                  std::string_view reply) {
+                                                  std::string_view reply,
+                                                  std::span<const store::VersionedEntry> carried) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(5);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
   pack_key(enc.p, reply);
+  pack_entries(enc.p, carried);
   return std::move(enc.out);
 }
 

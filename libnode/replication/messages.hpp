@@ -67,8 +67,11 @@ std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partiti
 std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
                                                const store::VersionedEntry* entry);
-std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
-                                                  std::string_view reply);
+// `carried`: the versions a forwarded write produced, for a requester that is one of their
+// replicas (it merges them before it relays the reply; Replicator::reply_forwarded).
+std::vector<std::uint8_t> encode_forward_response(
+    std::uint64_t id, StatusCode code, std::string_view reply,
+    std::span<const store::VersionedEntry> carried = {});
 std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
                                                bool final,
                                                std::span<const store::VersionedEntry> entries);

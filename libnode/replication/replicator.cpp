@@ -63,9 +63,10 @@ PartitionId Replicator::State::partition_of(std::string_view key) const {
   return data::partition_of(key, config.partition_count);
 }
 
-void Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wall) {
+bool Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wall) {
   auto r = store.merge(e.key, e.version, e.expiry, wall);
   if (!r.ok()) ++stats.merge_errors;
+  return r.ok();
 }
 
 void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id) {
@@ -150,6 +151,7 @@ bool Replicator::handoff_pending() const {
 }
 
 void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
+  state_->wall_now = wall;
   State& s = *state_;
   ++s.stats.messages_received;
   s.stats.bytes_received += bytes.size();
@@ -196,7 +198,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
           s.on_read_request(wall, m, reply_to);
           break;
         case RequestKind::forward:
-          s.on_forward_request(m, from, reply_to);
+          s.on_forward_request(wall, m, from, reply_to);
           break;
         case RequestKind::entries:
           s.on_entries_request(wall, m, reply_to);
@@ -218,7 +220,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       } else if (kind == OpKind::read && m.kind == RequestKind::read) {
         s.on_read_response(wall, m, from);
       } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {
-        s.on_forward_response(m, from);
+        s.on_forward_response(wall, m, from);
       } else if (kind == OpKind::ae_push && m.kind == RequestKind::entries) {
         s.erase_op(m.id);
       } else {
@@ -246,6 +248,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
 }
 
 void Replicator::handle_timeout(TimePoint now, WallTime wall) {
+  state_->wall_now = wall;
   State& s = *state_;
   while (!s.timers.empty() && s.timers.begin()->first <= now) {
     const std::uint64_t id = s.timers.begin()->second;

@@ -106,7 +106,9 @@ struct Replicator::State {
   struct Incoming {
     std::string reply_to;
     std::uint64_t id = 0;
+    std::vector<std::string> carry;  // keys whose versions the reply carries (carry())
   };
+  WallTime wall_now{};  // of the latest input that had one (reply_forwarded has none)
   std::map<std::uint64_t, Incoming> forwarded;  // token -> where the reply goes
   std::uint64_t next_token = 1;
 
@@ -159,7 +161,7 @@ struct Replicator::State {
   void on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id);
   const std::string& self() const { return view.self(); }
   PartitionId partition_of(std::string_view key) const;
-  void merge_entry(const store::VersionedEntry& e, WallTime wall);
+  bool merge_entry(const store::VersionedEntry& e, WallTime wall);  // false: the store refused
 
   // --- quorum.cpp ---
   void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
@@ -177,8 +179,10 @@ struct Replicator::State {
 
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
-  void on_forward_request(const Message& m, std::string_view from, std::string_view reply_to);
-  void on_forward_response(const Message& m, std::string_view from);
+  void on_forward_request(WallTime wall, const Message& m, std::string_view from,
+                          std::string_view reply_to);
+  void on_forward_response(WallTime wall, const Message& m, std::string_view from);
+  void send_forward_reply(const Incoming& to, std::string_view reply, WallTime wall);
   void on_forward_timeout(TimePoint now, std::uint64_t id);
 
   // --- anti_entropy.cpp ---

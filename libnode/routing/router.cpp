@@ -31,6 +31,7 @@ struct Sink {
   resp::PendingToken token;      // client
   std::uint64_t call = 0;        // call: Router::call's id
   std::uint64_t peer_token = 0;  // peer: Replicator::reply_forwarded
+  std::string requester;         // peer: the member that forwarded the command
   std::uint64_t fanout = 0;      // part
   std::size_t part = 0;          // part
 };
@@ -175,20 +176,38 @@ struct Router::Impl {
         touched.push_back(argv[k]);
       }
     }
+    // A peer that forwarded the write and is a replica of a key gets its version with the
+    // reply and holds it before its client hears of the write: it counts towards W.
+    const std::string_view carrier = carrier_of(sink, touched);
     // W=1 (or a single owner): the local write is the quorum; the others get it in the
     // background and the reply leaves now.
     const std::uint32_t owners = replicator.view().table().replicas();
     if (q.write == 1 || owners <= 1) {
       // A single owner is this node: there is nobody to ship the write to.
       if (owners > 1) {
-        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
+        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
       }
       return reply;
     }
     const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
     jobs.at(job_id).reply = std::move(reply);
-    for (auto key : touched) replicator.replicate(now, wall, key, q.write, waiter_for(job_id));
+    for (auto key : touched) {
+      replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
+    }
     return std::nullopt;
+  }
+
+  // The requester of a peer's write when it is a live owner of every key the write touched:
+  // the reply carries the keys' versions to it (Replicator::carry). Empty otherwise.
+  std::string_view carrier_of(const Sink& sink, std::span<const std::string_view> touched) {
+    if (sink.kind != Sink::Kind::peer || sink.requester.empty()) return {};
+    const auto& view = replicator.view();
+    if (!view.is_live(sink.requester)) return {};
+    for (auto key : touched) {
+      if (!view.owns(sink.requester, replicator.partition_of(key))) return {};
+    }
+    replicator.carry(sink.peer_token, {touched.begin(), touched.end()});
+    return sink.requester;
   }
 
   std::uint64_t start_job(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
@@ -507,6 +526,7 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
   Sink sink;
   sink.kind = Sink::Kind::peer;
   sink.peer_token = cmd.token;
+  sink.requester = cmd.from;
   return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall, cmd.quorum);
 }
 

@@ -647,3 +647,18 @@ TEST_CASE("Router: a read pipelined behind a forwarded write of its key sees the
   CHECK(c.call(client, {"GET", k}) == bulk("new"));
   CHECK(c.router(1).stats().forwarded == forwarded);
 }
+
+TEST_CASE("Router: a write forwarded by a replica comes back with its version and counts as an ack",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "w");
+  const auto client = c.connect(1);
+  // Node 2 answers nothing: W=2 is the coordinator plus node 1, which merges the version that
+  // comes back with the reply before the client gets it.
+  c.hold(2);
+  CHECK(c.call(client, {"SET", k, "v"}) == "+OK\r\n");
+  CHECK(c.value(1, k) == std::optional<std::string>("v"));
+  CHECK(c.rep(1).stats().carried_versions_received == 1);
+  c.release(2);
+  CHECK(c.value(2, k) == std::optional<std::string>("v"));  // in the background
+}

@@ -74,6 +74,10 @@ struct ReplicationStats {
   std::uint64_t promotions_started = 0;    // partitions this node took over as coordinator
   std::uint64_t promotions_completed = 0;  // ... and caught up on
   std::uint64_t promotion_syncs = 0;       // digest exchanges sent for them
+
+  // Versions that came back with the reply to a write this node forwarded to the key's
+  // coordinator (it is a replica of the key: no separate replica write was sent to it).
+  std::uint64_t carried_versions_received = 0;
 };
 
 }  // namespace apiary::replication

@@ -103,8 +103,11 @@ class Replicator {
   // key's version to the other owners (stand-ins with hints for owners that are not live)
   // and completes after `write_quorum - 1` acks; 0 = the configured W. W is capped at the
   // owner count.
+  // `carrier`: a live owner that will get the version in the reply to its forwarded command
+  // (carry()) and merge it before it answers its client: it is not sent a replica write, and
+  // it counts towards W.
   void replicate(TimePoint now, WallTime wall, std::string_view key, std::uint32_t write_quorum,
-                 std::uint64_t completion_id);
+                 std::uint64_t completion_id, std::string_view carrier = {});
   // Asks `read_quorum - 1` other live owners (0 = configured R) for their version, merges
   // every answer into the local store, completes when R replicas (this one first) answered,
   // then repairs the asked replicas whose version was older or concurrent. The driver reads
@@ -133,6 +136,11 @@ class Replicator {
                bool may_retry = true);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
+  // The reply to the ForwardedCommand `token` (immediate or deferred) carries the versions of
+  // `keys` as this node holds them when it is sent; the requester merges them before it
+  // relays the reply. For writes whose requester is one of the keys' owners: one message
+  // instead of a replica write, its ack and the reply.
+  void carry(std::uint64_t token, std::vector<std::string> keys);
 
   // Graceful leave: from now on this node owns nothing and hands every partition it holds
   // to the remaining owners. The driver may exit once handoff_pending() is false.
