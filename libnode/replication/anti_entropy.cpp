@@ -11,12 +11,14 @@ namespace apiary::replication {
 
 namespace {
 
-// Entries of `buckets` in `p`, within the configured count and byte budget.
+// Entries of `buckets` in `p`, within the configured count and byte budget; `complete` tells
+// whether the budget left none out.
 std::vector<store::VersionedEntry> bucket_entries(const Replicator::State& s, PartitionId p,
                                                   std::span<const std::uint64_t> buckets,
-                                                  WallTime wall) {
+                                                  WallTime wall, bool* complete = nullptr) {
   std::vector<store::VersionedEntry> out;
   std::size_t bytes = 0;
+  if (complete != nullptr) *complete = false;
   for (auto b : buckets) {
     for (auto& e : s.store.scan_bucket(p, static_cast<std::size_t>(b), wall)) {
       if (out.size() >= s.config.anti_entropy_max_entries) return out;
@@ -26,6 +28,7 @@ std::vector<store::VersionedEntry> bucket_entries(const Replicator::State& s, Pa
       out.push_back(std::move(e));
     }
   }
+  if (complete != nullptr) *complete = true;
   return out;
 }
 
@@ -69,10 +72,12 @@ void Replicator::State::on_digest_request(WallTime wall, const Message& m,
   for (std::size_t b = 0; b < store::kDigestBuckets; ++b) {
     if (mine.buckets[b] != m.numbers[b]) differ.push_back(b);
   }
-  const auto entries = bucket_entries(*this, p, differ, wall);
+  bool complete = false;
+  const auto entries = bucket_entries(*this, p, differ, wall, &complete);
   stats.anti_entropy_keys_sent += entries.size();
-  send_addr(std::string(reply_to), wire::MessageType::digest_response,
-            encode_digest_response(m.id, m.partition, differ, entries, store.flush_horizon()));
+  send_addr(
+      std::string(reply_to), wire::MessageType::digest_response,
+      encode_digest_response(m.id, m.partition, differ, entries, complete, store.flush_horizon()));
 }
 
 void Replicator::State::on_digest_response(TimePoint now, WallTime wall, const Message& m,
@@ -83,6 +88,7 @@ void Replicator::State::on_digest_response(TimePoint now, WallTime wall, const M
     ++stats.unmatched_dropped;
     return;
   }
+  const bool promotion = it->second.promotion;
   erase_op(m.id);
   const PartitionId p{m.partition};
   stats.anti_entropy_buckets_differ += m.numbers.size();
@@ -90,6 +96,7 @@ void Replicator::State::on_digest_response(TimePoint now, WallTime wall, const M
   for (const auto& e : m.entries) {
     if (partition_of(e.key) == p) merge_entry(e, wall);
   }
+  if (promotion) on_promotion_sync(now, wall, m.partition, std::string(from), m.final);
   if (m.numbers.empty()) return;
   const auto entries = bucket_entries(*this, p, m.numbers, wall);
   if (entries.empty()) return;

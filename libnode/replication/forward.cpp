@@ -61,10 +61,26 @@ void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
   ops.erase(id);
 }
 
-void Replicator::State::on_forward_response(const Message& m, std::string_view from) {
+void Replicator::State::on_forward_response(WallTime wall, const Message& m,
+                                            std::string_view from) {
   Op& op = ops.at(m.id);
   if (std::find(op.tried.begin(), op.tried.end(), from) == op.tried.end()) {
     ++stats.unmatched_dropped;
+    return;
+  }
+  // The write's versions, for this node as one of their replicas: it holds them before the
+  // client hears of the write (the coordinator counted it towards W).
+  bool stored = true;
+  for (const auto& e : m.entries) stored = merge_entry(e, wall) && stored;
+  stats.carried_versions_received += m.entries.size();
+  if (!stored) {
+    ++stats.forwards_unavailable;
+    complete(op, OperationKind::forward,
+             make_error(StatusCode::unavailable,
+                        "this replica could not store the write (out of memory); the write may "
+                        "still be applied"),
+             0);
+    erase_op(m.id);
     return;
   }
   // A late reply from the first owner is as good as the retry's: take whichever comes first.
@@ -79,7 +95,7 @@ void Replicator::State::on_forward_response(const Message& m, std::string_view f
   erase_op(m.id);
 }
 
-void Replicator::State::on_forward_request(const Message& m, std::string_view from,
+void Replicator::State::on_forward_request(WallTime wall, const Message& m, std::string_view from,
                                            std::string_view reply_to) {
   if (!executor) {
     send_addr(std::string(reply_to), wire::MessageType::data_response,
@@ -93,12 +109,32 @@ void Replicator::State::on_forward_request(const Message& m, std::string_view fr
   cmd.argv = m.argv;
   cmd.protocol = m.protocol;
   cmd.quorum = QuorumOverride{m.write_quorum, m.read_quorum};
-  forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id});
+  forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id, {}});
+  wall_now = wall;
   auto reply = executor(cmd);
   if (!reply) return;  // delivered later through reply_forwarded()
-  forwarded.erase(cmd.token);
-  send_addr(std::string(reply_to), wire::MessageType::data_response,
-            encode_forward_response(m.id, StatusCode::ok, *reply));
+  auto it = forwarded.find(cmd.token);
+  send_forward_reply(it->second, *reply, wall);
+  forwarded.erase(it);
+}
+
+void Replicator::State::send_forward_reply(const Incoming& to, std::string_view reply,
+                                           WallTime wall) {
+  std::vector<store::VersionedEntry> carried;
+  for (const auto& key : to.carry) {
+    if (auto e = store.export_entry(key, wall)) carried.push_back(std::move(*e));
+  }
+  send_addr(to.reply_to, wire::MessageType::data_response,
+            encode_forward_response(to.id, StatusCode::ok, reply, carried, store.flush_horizon()));
+}
+
+void Replicator::carry(std::uint64_t token, std::vector<std::string> keys) {
+  auto it = state_->forwarded.find(token);
+  if (it == state_->forwarded.end()) return;
+  auto& carry = it->second.carry;
+  for (auto& k : keys) {
+    if (std::find(carry.begin(), carry.end(), k) == carry.end()) carry.push_back(std::move(k));
+  }
 }
 
 void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply) {
@@ -106,8 +142,7 @@ void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string
   (void)now;
   auto it = s.forwarded.find(token);
   if (it == s.forwarded.end()) return;
-  s.send_addr(it->second.reply_to, wire::MessageType::data_response,
-              encode_forward_response(it->second.id, StatusCode::ok, reply));
+  s.send_forward_reply(it->second, reply, s.wall_now);
   s.forwarded.erase(it);
 }
 

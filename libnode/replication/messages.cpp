@@ -176,10 +176,9 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
       return read_horizon(r, m, "read response");
     }
     case RequestKind::forward:
-      if (!r.bin(m.reply, config.max_reply_bytes) || r.remaining() != 0) {
-        return malformed("forward response");
-      }
-      return Status::Ok();
+      if (!r.bin(m.reply, config.max_reply_bytes)) return malformed("forward response");
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      return read_horizon(r, m, "forward response");
   }
   return malformed("unknown response kind");
 }
@@ -271,13 +270,17 @@ std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code
 }
 
 std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
-                                                  std::string_view reply) {
+                                                  std::string_view reply,
+                                                  std::span<const store::VersionedEntry> carried,
+                                                  HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(5, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
   pack_key(enc.p, reply);
+  pack_entries(enc.p, carried);
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 
@@ -321,14 +324,15 @@ std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t 
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
                                                  std::span<const store::VersionedEntry> entries,
-                                                 HlcTimestamp horizon) {
+                                                 bool complete, HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(with_horizon(4, horizon));
+  enc.p.pack_array(with_horizon(5, horizon));
   enc.p.pack_uint64(id);
   enc.p.pack_uint32(partition);
   enc.p.pack_array(static_cast<std::uint32_t>(buckets.size()));
   for (auto b : buckets) enc.p.pack_uint64(b);
   pack_entries(enc.p, entries);
+  enc.p.pack(complete);
   pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
@@ -388,6 +392,7 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
       }
       s = read_numbers(r, store::kDigestBuckets, m.numbers);
       if (s.ok()) s = read_entries(r, config, m.entries);
+      if (s.ok() && !r.boolean(m.final)) s = malformed("digest response: complete flag");
       if (s.ok()) s = read_horizon(r, m, "digest response");
       for (auto b : m.numbers) {
         if (s.ok() && b >= store::kDigestBuckets) s = malformed("digest response: bucket");

@@ -10,12 +10,12 @@
 //   data_response    [kind, id, code, ...]       code: StatusCode of the request
 //     replicate      [1, id, code]
 //     read           [2, id, code, [entry]]       empty array: no version here
-//     forward        [3, id, code, reply]
+//     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
 //   handoff_batch    [id, partition, final, [entry...]]
 //   handoff_ack      [id, partition, code]
 //   digest_request   [id, partition, [bucket hash x 64]]
-//   digest_response  [id, partition, [differing bucket...], [entry...]]
+//   digest_response  [id, partition, [differing bucket...], [entry...], complete]
 //   keyspace_request  [kind, id, ...]          kind: index of the KeyspaceQuery + 1
 //     clock          [1, id]
 //     count          [2, id, partitions]          partitions: bitmap (bin), PartitionSet
@@ -29,9 +29,9 @@
 //     random         [4, id, code, found, key]
 //     flush          [5, id, code, removed]
 //   entry            [key, dvv, has_expiry, expiry_ms]
-// Every message that carries versions (replicate, read response, entries, handoff_batch,
-// digest_response; digest_request too) ends with the sender's flush horizon (HLC, u64) when
-// it has one: a receiver with an older horizon adopts it (Store::flush_before) before it
+// Every message that carries versions (replicate, read and forward responses, entries,
+// handoff_batch, digest_response; digest_request too) ends with the sender's flush horizon (HLC,
+// u64) when it has one: a receiver with an older horizon adopts it (Store::flush_before) before it
 // merges anything, so old and new versions of a flushed key never meet (docs/cluster.md).
 // Decoding checks every size against ReplicationConfig's bounds and returns a Status on
 // anything unexpected; it never throws. Pure functions, thread-safe.
@@ -61,7 +61,7 @@ struct Message {
   std::uint64_t id = 0;
   StatusCode code = StatusCode::ok;
   std::uint32_t partition = 0;
-  bool final = false;
+  bool final = false;  // handoff batch: the last of a pass; digest response: complete
   std::string hint_owner;
   std::vector<store::VersionedEntry> entries;
   std::vector<std::string> argv;
@@ -91,8 +91,12 @@ std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, St
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
                                                const store::VersionedEntry* entry,
                                                HlcTimestamp horizon);
-std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode code,
-                                                  std::string_view reply);
+// `carried`: the versions a forwarded write produced, for a requester that is one of their
+// replicas (it merges them before it relays the reply; Replicator::reply_forwarded). Carried
+// versions travel with the owner's flush horizon.
+std::vector<std::uint8_t> encode_forward_response(
+    std::uint64_t id, StatusCode code, std::string_view reply,
+    std::span<const store::VersionedEntry> carried = {}, HlcTimestamp horizon = {});
 std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
                                                bool final,
                                                std::span<const store::VersionedEntry> entries,
@@ -102,10 +106,12 @@ std::vector<std::uint8_t> encode_handoff_ack(std::uint64_t id, std::uint32_t par
 std::vector<std::uint8_t> encode_digest_request(std::uint64_t id, std::uint32_t partition,
                                                 const store::PartitionDigest& digest,
                                                 HlcTimestamp horizon);
+// `complete`: `entries` are every entry of the differing buckets (no budget cut them short);
+// decoded into Message::final.
 std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t partition,
                                                  std::span<const std::uint64_t> buckets,
                                                  std::span<const store::VersionedEntry> entries,
-                                                 HlcTimestamp horizon);
+                                                 bool complete, HlcTimestamp horizon);
 // keyspace_messages.cpp
 std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query);
 // `answer` is ignored (and may be null) unless `code` is ok.

@@ -16,8 +16,10 @@ std::uint32_t cap_quorum(std::uint32_t asked, std::uint32_t configured, std::siz
 }  // namespace
 
 void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
-                           std::uint32_t write_quorum, std::uint64_t completion_id) {
+                           std::uint32_t write_quorum, std::uint64_t completion_id,
+                           std::string_view carrier) {
   State& s = *state_;
+  s.wall_now = wall;
   ++s.stats.writes;
   Op op;
   op.kind = OpKind::write;
@@ -33,6 +35,9 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   s.note_replica_write(p);
   const auto owners = s.view.owners(p);
   op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
+  const bool carried = !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
+                       std::find(owners.begin(), owners.end(), carrier) != owners.end();
+  if (carried && op.needed > 0) --op.needed;  // the carrier holds it before its client hears
 
   // Owners that are down are replaced, in order, by the live non-owners that follow the
   // preference list (sloppy quorum); each stand-in learns whom the write was meant for.
@@ -41,7 +46,7 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   bool standins_known = false;
   std::size_t next_standin = 0;
   for (const auto& owner : owners) {
-    if (owner == s.self()) continue;
+    if (owner == s.self() || (carried && owner == carrier)) continue;
     if (s.view.is_live(owner)) {
       targets.emplace_back(owner, std::string());
       continue;
@@ -154,7 +159,13 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   }
   const PartitionId p = s.partition_of(key);
   const auto owners = s.view.owners(p);
-  const std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  if (s.promoting(p) && !s.leaving) {
+    // A new coordinator catching up: every live owner must answer (promotion.cpp).
+    std::uint32_t live = 0;
+    for (const auto& owner : owners) live += s.view.is_live(owner) ? 1 : 0;
+    quorum = std::max(quorum, live);
+  }
   // Whom to ask besides the first R-1 other owners: during a transition the previous owners
   // (one of them must answer); on a non-owner every live owner (its own copy does not count).
   std::vector<std::string> extra;

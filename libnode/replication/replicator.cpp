@@ -63,9 +63,10 @@ PartitionId Replicator::State::partition_of(std::string_view key) const {
   return data::partition_of(key, config.partition_count);
 }
 
-void Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wall) {
+bool Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wall) {
   auto r = store.merge(e.key, e.version, e.expiry, wall);
   if (!r.ok()) ++stats.merge_errors;
+  return r.ok();
 }
 
 void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id) {
@@ -92,6 +93,15 @@ void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_
       erase_op(id);
       return;
     case OpKind::ae_digest:
+      if (op.promotion) {
+        const std::uint32_t pv = op.partition;
+        const std::string peer = op.peer;
+        erase_op(id);
+        on_promotion_sync(now, wall, pv, peer, false);
+        return;
+      }
+      erase_op(id);
+      return;
     case OpKind::ae_push:
       erase_op(id);
       return;
@@ -121,6 +131,7 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   }
   const auto appeared = s.appeared_members(before, had_view);
   s.plan_transitions(now, before, had_view, appeared);
+  s.plan_promotions(now, wall, before, had_view);
   s.plan_handoff(now, before, had_view, wall, appeared);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);
@@ -144,6 +155,7 @@ bool Replicator::handoff_pending() const {
 }
 
 void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
+  state_->wall_now = wall;
   State& s = *state_;
   ++s.stats.messages_received;
   s.stats.bytes_received += bytes.size();
@@ -193,7 +205,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
           s.on_read_request(wall, m, reply_to);
           break;
         case RequestKind::forward:
-          s.on_forward_request(m, from, reply_to);
+          s.on_forward_request(wall, m, from, reply_to);
           break;
         case RequestKind::entries:
           s.on_entries_request(wall, m, reply_to);
@@ -215,7 +227,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       } else if (kind == OpKind::read && m.kind == RequestKind::read) {
         s.on_read_response(wall, m, from);
       } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {
-        s.on_forward_response(m, from);
+        s.on_forward_response(wall, m, from);
       } else if (kind == OpKind::ae_push && m.kind == RequestKind::entries) {
         s.erase_op(m.id);
       } else {
@@ -249,6 +261,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
 }
 
 void Replicator::handle_timeout(TimePoint now, WallTime wall) {
+  state_->wall_now = wall;
   State& s = *state_;
   while (!s.timers.empty() && s.timers.begin()->first <= now) {
     const std::uint64_t id = s.timers.begin()->second;

@@ -47,6 +47,7 @@ struct Op {
   std::string peer;
   std::size_t query_kind = 0;  // keyspace: the KeyspaceQuery alternative asked
   std::uint32_t partition = 0;
+  bool promotion = false;  // ae_digest: a new coordinator's catch-up (promotion.cpp)
 };
 
 // Ownership handoff of one partition to its (new) owners.
@@ -107,7 +108,9 @@ struct Replicator::State {
   struct Incoming {
     std::string reply_to;
     std::uint64_t id = 0;
+    std::vector<std::string> carry;  // keys whose versions the reply carries (carry())
   };
+  WallTime wall_now{};  // of the latest input that had one (reply_forwarded has none)
   std::map<std::uint64_t, Incoming> forwarded;  // token -> where the reply goes
   std::uint64_t next_token = 1;
 
@@ -139,6 +142,11 @@ struct Replicator::State {
   // When some member last handed each partition to this node.
   std::map<std::uint32_t, TimePoint> recent_handoff_in;
 
+  // Partitions this node became the coordinator of while another owner coordinated them,
+  // -> the other live owners it has not caught up with yet (promotion.cpp).
+  std::map<std::uint32_t, std::set<std::string>> promotions;
+  std::set<std::pair<std::uint32_t, std::string>> promotion_syncs;  // digest requests in flight
+
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }
   // False (and counted) when `to` has no known address.
@@ -155,7 +163,7 @@ struct Replicator::State {
   void on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id);
   const std::string& self() const { return view.self(); }
   PartitionId partition_of(std::string_view key) const;
-  void merge_entry(const store::VersionedEntry& e, WallTime wall);
+  bool merge_entry(const store::VersionedEntry& e, WallTime wall);  // false: the store refused
 
   // --- quorum.cpp ---
   void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
@@ -173,8 +181,10 @@ struct Replicator::State {
 
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
-  void on_forward_request(const Message& m, std::string_view from, std::string_view reply_to);
-  void on_forward_response(const Message& m, std::string_view from);
+  void on_forward_request(WallTime wall, const Message& m, std::string_view from,
+                          std::string_view reply_to);
+  void on_forward_response(WallTime wall, const Message& m, std::string_view from);
+  void send_forward_reply(const Incoming& to, std::string_view reply, WallTime wall);
   void on_forward_timeout(TimePoint now, std::uint64_t id);
 
   // --- keyspace.cpp ---
@@ -219,6 +229,15 @@ struct Replicator::State {
   void end_transition(std::map<std::uint32_t, Transition>::iterator it, bool completed);
   // The previous owners a read of partition `pv` must also ask (empty: none).
   std::vector<std::string> transition_sources(std::uint32_t pv) const;
+
+  // --- promotion.cpp ---
+  void plan_promotions(TimePoint now, WallTime wall, const ClusterView& before, bool had_view);
+  void send_promotion_syncs(TimePoint now, WallTime wall);
+  // A promotion digest exchange with `peer` ended; `complete`: this node now holds everything
+  // the peer held.
+  void on_promotion_sync(TimePoint now, WallTime wall, std::uint32_t pv, const std::string& peer,
+                         bool complete);
+  bool promoting(PartitionId p) const { return promotions.count(p.value) != 0; }
 };
 
 }  // namespace apiary::replication

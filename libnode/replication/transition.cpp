@@ -159,6 +159,7 @@ bool Replicator::read_is_local(std::string_view key, std::uint32_t read_quorum) 
   const State& s = *state_;
   if (!owns(key)) return false;
   if (s.transitions.count(s.partition_of(key).value) != 0) return false;
+  if (s.promoting(s.partition_of(key))) return false;
   const std::uint32_t r = read_quorum == 0 ? s.config.read_quorum : read_quorum;
   return r <= 1 || s.view.table().replicas() <= 1;
 }

@@ -33,6 +33,7 @@ struct Sink {
   resp::PendingToken token;      // client
   std::uint64_t call = 0;        // call: Router::call's id
   std::uint64_t peer_token = 0;  // peer: Replicator::reply_forwarded
+  std::string requester;         // peer: the member that forwarded the command
   std::uint64_t fanout = 0;      // part
   std::size_t part = 0;          // part
 };
@@ -69,6 +70,18 @@ struct Waiter {
   bool forward = false;  // a forward (reply relayed to `sink`) or a job's read/write
   std::uint64_t job = 0;
   Sink sink;
+  // A forwarded write: the client and the keys it holds in flight (see InFlightWrite).
+  resp::ClientId client = 0;
+  std::vector<std::uint64_t> keys;
+};
+
+// A client's write forwarded to a key's coordinator and not answered yet. A read of the same
+// key from the same client, pipelined behind it, must see it as one Redis would; run on this
+// node's copy it could overtake the write, so it follows it to the same node instead (one
+// data channel per peer delivers in order).
+struct InFlightWrite {
+  std::string target;
+  std::uint32_t count = 0;
 };
 
 struct Router::Impl {
@@ -82,6 +95,7 @@ struct Router::Impl {
   std::map<std::uint64_t, Waiter> waiters;
   std::map<std::uint64_t, Job> jobs;
   std::map<std::uint64_t, Fanout> fanouts;
+  std::map<std::pair<resp::ClientId, std::uint64_t>, InFlightWrite> inflight_writes;
   std::vector<ClientReply> ready;
   std::vector<CallReply> calls_ready;
   Keyspace keyspace;  // the commands without keys, for the whole cluster
@@ -166,20 +180,38 @@ struct Router::Impl {
         touched.push_back(argv[k]);
       }
     }
+    // A peer that forwarded the write and is a replica of a key gets its version with the
+    // reply and holds it before its client hears of the write: it counts towards W.
+    const std::string_view carrier = carrier_of(sink, touched);
     // W=1 (or a single owner): the local write is the quorum; the others get it in the
     // background and the reply leaves now.
     const std::uint32_t owners = replicator.view().table().replicas();
     if (q.write == 1 || owners <= 1) {
       // A single owner is this node: there is nobody to ship the write to.
       if (owners > 1) {
-        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter);
+        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
       }
       return reply;
     }
     const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
     jobs.at(job_id).reply = std::move(reply);
-    for (auto key : touched) replicator.replicate(now, wall, key, q.write, waiter_for(job_id));
+    for (auto key : touched) {
+      replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
+    }
     return std::nullopt;
+  }
+
+  // The requester of a peer's write when it is a live owner of every key the write touched:
+  // the reply carries the keys' versions to it (Replicator::carry). Empty otherwise.
+  std::string_view carrier_of(const Sink& sink, std::span<const std::string_view> touched) {
+    if (sink.kind != Sink::Kind::peer || sink.requester.empty()) return {};
+    const auto& view = replicator.view();
+    if (!view.is_live(sink.requester)) return {};
+    for (auto key : touched) {
+      if (!view.owns(sink.requester, replicator.partition_of(key))) return {};
+    }
+    replicator.carry(sink.peer_token, {touched.begin(), touched.end()});
+    return sink.requester;
   }
 
   std::uint64_t start_job(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
@@ -197,17 +229,61 @@ struct Router::Impl {
 
   std::uint64_t waiter_for(std::uint64_t job_id) {
     const std::uint64_t id = next_id++;
-    waiters[id] = Waiter{false, job_id, {}};
+    Waiter w;
+    w.job = job_id;
+    waiters[id] = std::move(w);
     return id;
   }
 
-  // Sends a command to the key's coordinator (a write) or first live owner (a read). A write
+  static std::uint64_t key_hash(std::string_view key) {
+    return std::hash<std::string_view>{}(key);
+  }
+
+  // The client a reply finally goes to (0 for embedding calls and peers).
+  resp::ClientId client_of(const Sink& sink) const {
+    if (sink.kind == Sink::Kind::client) return sink.client;
+    if (sink.kind != Sink::Kind::part) return 0;
+    auto it = fanouts.find(sink.fanout);
+    return it != fanouts.end() && it->second.origin.kind == Sink::Kind::client
+               ? it->second.origin.client
+               : 0;
+  }
+
+  // Sends a command to `target`, the keys' coordinator (a write) or an owner (a read). A write
   // is never retried on another owner: it may have run on the first.
-  void forward(std::string_view key, std::span<const std::string_view> argv, int protocol,
-               const Sink& sink, TimePoint now, QuorumOverride quorum, bool write) {
+  void forward(const std::string& target, std::span<const std::string_view> argv,
+               std::span<const std::size_t> key_args, int protocol, const Sink& sink,
+               TimePoint now, QuorumOverride quorum, bool write) {
     const std::uint64_t id = next_id++;
-    waiters[id] = Waiter{true, 0, sink};
-    replicator.forward(now, key, argv, protocol, id, quorum, !write);
+    Waiter w;
+    w.forward = true;
+    w.sink = sink;
+    w.client = write ? client_of(sink) : 0;
+    if (w.client != 0) {
+      for (std::size_t k : key_args) {
+        const std::uint64_t h = key_hash(argv[k]);
+        InFlightWrite& f = inflight_writes[{w.client, h}];
+        f.target = target;
+        ++f.count;
+        w.keys.push_back(h);
+      }
+    }
+    waiters[id] = std::move(w);
+    replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write);
+  }
+
+  void release_inflight(const Waiter& w) {
+    for (std::uint64_t h : w.keys) {
+      auto it = inflight_writes.find({w.client, h});
+      if (it != inflight_writes.end() && --it->second.count == 0) inflight_writes.erase(it);
+    }
+  }
+
+  // Where a read of `key` from `client` must go when a write of it is in flight, else "".
+  const std::string* pending_write_target(resp::ClientId client, std::string_view key) const {
+    if (client == 0 || inflight_writes.empty()) return nullptr;
+    auto it = inflight_writes.find({client, key_hash(key)});
+    return it == inflight_writes.end() ? nullptr : &it->second.target;
   }
 
   void finish(const Sink& sink, std::string reply, TimePoint now) {
@@ -346,9 +422,14 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
                        " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
   }
   const bool write = (spec.flags & resp::kWrite) != 0;
+  const resp::ClientId client = write ? 0 : client_of(origin);
   std::vector<std::string> targets;
   targets.reserve(keys.size());
   for (std::size_t k : keys) {
+    if (const std::string* behind = pending_write_target(client, argv[k])) {
+      targets.push_back(*behind);  // follow the client's own write of the key
+      continue;
+    }
     auto t = target_of(argv[k], write);
     if (!t) {
       std::string key(argv[k].substr(0, 128));
@@ -364,7 +445,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
   }
   if (one_target) {
     ++stats.forwarded;
-    forward(argv[keys.front()], argv, protocol, origin, now, quorum, write);
+    forward(targets.front(), argv, keys, protocol, origin, now, quorum, write);
     return std::nullopt;
   }
   const Merge merge = merge_kind(spec);
@@ -390,6 +471,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
     for (std::size_t pos : positions) arg_indices.push_back(keys[pos]);
     const auto sub = sub_command(argv, spec, arg_indices);
     const auto sub_argv = views(sub);
+    const auto sub_keys = key_indices(spec, sub_argv.size());
     Sink sink;
     sink.kind = Sink::Kind::part;
     sink.fanout = fanout_id;
@@ -398,7 +480,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
       auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
       if (reply) finish(sink, std::move(*reply), now);
     } else {
-      forward(sub_argv[1], sub_argv, protocol, sink, now, quorum, write);
+      forward(target, sub_argv, sub_keys, protocol, sink, now, quorum, write);
     }
   }
   return std::nullopt;
@@ -448,6 +530,7 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
   Sink sink;
   sink.kind = Sink::Kind::peer;
   sink.peer_token = cmd.token;
+  sink.requester = cmd.from;
   return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall, cmd.quorum);
 }
 
@@ -489,8 +572,9 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
   }
   auto it = s.waiters.find(c.id);
   if (it == s.waiters.end()) return;
-  const Waiter w = it->second;
+  const Waiter w = std::move(it->second);
   s.waiters.erase(it);
+  s.release_inflight(w);
   if (!w.forward) {
     s.job_step(w.job, c, now, wall);
     return;

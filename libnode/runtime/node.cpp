@@ -65,16 +65,6 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     spdlog::set_level(level);
   }
   cfg.swim.cluster_name = cfg.cluster_name;
-  if (!data::valid_partition_count(cfg.partition_count) || cfg.replicas == 0) {
-    return make_error(StatusCode::invalid_argument,
-                      "partition count must be a power of two and replicas at least 1");
-  }
-  if (cfg.write_quorum == 0 || cfg.write_quorum > cfg.replicas || cfg.read_quorum == 0 ||
-      cfg.read_quorum > cfg.replicas) {
-    return make_error(StatusCode::invalid_argument,
-                      "write and read quorums must be between 1 and the replica count (" +
-                          std::to_string(cfg.replicas) + ")");
-  }
 
   zmqx::MailboxOptions box_options;
   box_options.max_message_bytes = cfg.swim.max_message_bytes;
@@ -124,43 +114,30 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
 
   std::random_device entropy;  // the runtime is where real randomness enters
   const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
-  if (auto data = impl->start_data_path(seed); !data.ok()) return data;
+  if (auto made = impl->start_core(seed); !made.ok()) return made;
+  if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
-  gossip::LocalNode self;
-  self.name = impl->name;
-  self.addr = impl->advertise;
-  self.meta.http_addr = impl->http_bound;
-  self.meta.data_addr = impl->data_advertised;
+  gossip::MemberMeta meta;
+  meta.http_addr = impl->http_bound;
+  meta.data_addr = impl->data_advertised;
   if (!impl->client_bound.empty()) {
     // Publish a reachable client address: the advertised host with the bound port.
     HostPort reachable = *parse_host_port(impl->advertise);
     reachable.port = parse_host_port(impl->client_bound)->port;
-    self.meta.client_addr = reachable.to_string();
+    meta.client_addr = reachable.to_string();
   }
-  self.meta.tags = cfg.tags;
-  // Members with other ring settings would route keys elsewhere: they keep out of each
-  // other's rings (replication::ring_compatible).
-  self.meta.tags[std::string(replication::kRingTag)] =
-      replication::ring_signature(impl->repl_config);
-  const TimePoint now = core_now();
-  impl->swim = std::make_unique<gossip::Swim>(cfg.swim, self, Rng(seed), now);
-  impl->swim->join(now, cfg.seeds);
+  meta.tags = cfg.tags;
+  impl->core->set_meta(std::move(meta));
+  impl->core->join(core_now(), runtime::wall_now(), cfg.seeds);
   impl->refresh_snapshot();
-  impl->joined = cfg.seeds.empty();
-  impl->join_deadline = now + std::chrono::seconds(10);
-  impl->update_view();
 
-  auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable,
-                                 [raw](std::uint32_t) { raw->on_gossip_readable(); });
+  // Gossip and data messages are drained in pump(), which runs after every batch.
+  auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
   if (!status.ok()) return status;
-  // Data messages are drained in pump_data(), which runs after every batch.
   status = impl->loop.watch(impl->data_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
-  impl->loop.post([raw] {
-    raw->housekeeping();
-    raw->expire_cycle();
-  });
+  impl->loop.post([raw] { raw->housekeeping(); });
   spdlog::info(
       "node {} gossip on {} (advertised {}), data {}, redis {}, http {}, cluster '{}', {} "
       "seed(s), N={} W={} R={}",

@@ -125,23 +125,23 @@ NodeStats Node::stats() const {
   Impl* raw = impl_.get();
   auto collect = [raw] {
     NodeStats out;
-    out.keys = raw->store->size();
-    out.used_memory = raw->store->used_memory();
-    const auto& st = raw->store->stats();
+    out.keys = raw->core->store().size();
+    out.used_memory = raw->core->store().used_memory();
+    const auto& st = raw->core->store().stats();
     out.hits = st.hits;
     out.misses = st.misses;
     out.expired = st.expired;
     out.evicted = st.evicted;
-    out.hints = raw->replicator->hint_count();
-    out.pending_operations = raw->replicator->pending_operations() + raw->router->pending();
-    out.handoff_pending = raw->replicator->handoff_pending();
+    out.hints = raw->core->replicator().hint_count();
+    out.pending_operations = raw->core->replicator().pending_operations() + raw->core->router().pending();
+    out.handoff_pending = raw->core->replicator().handoff_pending();
     out.calls = raw->calls->calls();
-    const auto& routed = raw->router->stats();
+    const auto& routed = raw->core->router().stats();
     out.commands_local = routed.local;
     out.commands_forwarded = routed.forwarded;
     out.write_quorum_failures = routed.write_failures;
-    out.replication = raw->replicator->stats();
-    out.gossip = raw->swim->stats();
+    out.replication = raw->core->replicator().stats();
+    out.gossip = raw->core->swim().stats();
     return out;
   };
   // The cores belong to the loop thread: ask it, unless this is it or it has stopped.

@@ -599,3 +599,66 @@ TEST_CASE("Router: a command just under max_command_bytes still fits its data me
   CHECK(out.size() == expected.size());
   CHECK((out == expected));
 }
+
+TEST_CASE("Router: a new coordinator catches up with the other owners before SET NX answers",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "lock");
+  const auto first = c.connect(0);
+  const auto second = c.connect(1);
+  // Node 0 coordinates; node 1 misses the write, node 2 acknowledges it.
+  c.drop(1);
+  CHECK(c.call(first, {"SET", k, "first", "NX"}) == "+OK\r\n");
+  c.undrop(1);
+  REQUIRE_FALSE(c.value(1, k));
+  // Node 0 dies: node 1 coordinates the key now. Until it has caught up with node 2 it asks
+  // node 2 before answering, so the lock taken through node 0 holds.
+  c.drop(0);
+  c.hold(2);
+  c.set_views({0});
+  CHECK(c.rep(1).partitions_promoting() > 0);
+  c.feed(second, resp_cmd({"SET", k, "second", "NX"}));
+  CHECK(c.read(second).empty());  // waiting for node 2
+  c.release(2);
+  CHECK(c.read(second) == "$-1\r\n");
+  CHECK(c.value(1, k) == std::optional<std::string>("first"));
+  // Caught up: the partition answers from the local copy again.
+  CHECK(c.rep(1).partitions_promoting() == 0);
+  CHECK(c.rep(1).stats().promotions_completed > 0);
+  CHECK(c.call(second, {"SET", k, "third", "NX"}) == "$-1\r\n");
+  CHECK(c.call(second, {"GET", k}) == bulk("first"));
+}
+
+TEST_CASE("Router: a read pipelined behind a forwarded write of its key sees the write",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "p");
+  const std::string other = key_with_owners(c, {1, 2, 0}, "q");
+  const auto client = c.connect(1);
+  REQUIRE(c.call(client, {"SET", k, "old"}) == "+OK\r\n");
+  REQUIRE(c.call(client, {"SET", other, "here"}) == "+OK\r\n");
+  c.hold(0);  // the coordinator has not run the write yet when the read arrives
+  c.feed(client, resp_cmd({"SET", k, "new"}) + resp_cmd({"GET", k}) + resp_cmd({"GET", other}));
+  CHECK(c.read(client).empty());
+  c.release(0);
+  CHECK(c.read(client) == "+OK\r\n" + bulk("new") + bulk("here"));
+  // Once the write is answered, reads of the key are local again.
+  const auto forwarded = c.router(1).stats().forwarded;
+  CHECK(c.call(client, {"GET", k}) == bulk("new"));
+  CHECK(c.router(1).stats().forwarded == forwarded);
+}
+
+TEST_CASE("Router: a write forwarded by a replica comes back with its version and counts as an ack",
+          "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string k = key_with_owners(c, {0, 1, 2}, "w");
+  const auto client = c.connect(1);
+  // Node 2 answers nothing: W=2 is the coordinator plus node 1, which merges the version that
+  // comes back with the reply before the client gets it.
+  c.hold(2);
+  CHECK(c.call(client, {"SET", k, "v"}) == "+OK\r\n");
+  CHECK(c.value(1, k) == std::optional<std::string>("v"));
+  CHECK(c.rep(1).stats().carried_versions_received == 1);
+  c.release(2);
+  CHECK(c.value(2, k) == std::optional<std::string>("v"));  // in the background
+}

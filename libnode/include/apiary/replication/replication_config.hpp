@@ -52,6 +52,9 @@ struct ReplicationConfig {
   // differing bucket waits for the partition's next round.
   std::size_t anti_entropy_max_entries = 256;
   std::size_t anti_entropy_max_bytes = 256 * 1024;
+  // A node that becomes the coordinator of partitions another owner coordinated catches up
+  // with the other live owners by digest exchanges (promotion.cpp); at most this many at once.
+  std::size_t promotion_syncs_in_flight = 16;
 
   // --- Ownership handoff ---
   std::size_t handoff_batch_entries = 256;        // entries per batch (one in flight per target)

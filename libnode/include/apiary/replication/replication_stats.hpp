@@ -75,6 +75,15 @@ struct ReplicationStats {
   std::uint64_t transitions_completed = 0;  // every previous owner sent its final batch
   std::uint64_t transitions_abandoned = 0;  // a previous owner went silent or away
   std::uint64_t handoff_reads = 0;          // reads that also asked previous owners
+
+  // A new coordinator catching up with the other owners (promotion.cpp).
+  std::uint64_t promotions_started = 0;    // partitions this node took over as coordinator
+  std::uint64_t promotions_completed = 0;  // ... and caught up on
+  std::uint64_t promotion_syncs = 0;       // digest exchanges sent for them
+
+  // Versions that came back with the reply to a write this node forwarded to the key's
+  // coordinator (it is a replica of the key: no separate replica write was sent to it).
+  std::uint64_t carried_versions_received = 0;
 };
 
 }  // namespace apiary::replication

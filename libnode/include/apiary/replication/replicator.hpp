@@ -109,21 +109,27 @@ class Replicator {
   // key's version to the other owners (stand-ins with hints for owners that are not live)
   // and completes after `write_quorum - 1` acks; 0 = the configured W. W is capped at the
   // owner count.
+  // `carrier`: a live owner that will get the version in the reply to its forwarded command
+  // (carry()) and merge it before it answers its client: it is not sent a replica write, and
+  // it counts towards W.
   void replicate(TimePoint now, WallTime wall, std::string_view key, std::uint32_t write_quorum,
-                 std::uint64_t completion_id);
+                 std::uint64_t completion_id, std::string_view carrier = {});
   // Asks `read_quorum - 1` other live owners (0 = configured R) for their version, merges
   // every answer into the local store, completes when R replicas (this one first) answered,
   // then repairs the asked replicas whose version was older or concurrent. The driver reads
   // the merged value from the local store after the completion.
   // While the key's partition is in transition (this node gained it and a previous owner's
   // handoff has not arrived yet) the previous owners are asked as well, and at least one of
-  // them must answer. On a node that does not own the key (a stale view, or leaving) the
-  // local copy does not count: the live owners are asked and R of them must answer.
+  // them must answer. While this node catches up on the partition as its new coordinator,
+  // every other live owner is asked and all of them must answer. On a node that does not own
+  // the key (a stale view, or leaving) the local copy does not count: the live owners are
+  // asked and R of them must answer.
   void read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
             std::uint64_t completion_id);
   // True when this node owns `key` and its local copy alone answers a read of quorum R
-  // (R <= 1 and the key's partition is not waiting for a handoff into this node). When
-  // false, the driver calls read() and reads the local store after the completion.
+  // (R <= 1, the key's partition is not waiting for a handoff into this node, and this node
+  // is not catching up on it as its new coordinator). When false, the driver calls read()
+  // and reads the local store after the completion.
   bool read_is_local(std::string_view key, std::uint32_t read_quorum) const;
   // Sends `argv` to the first live owner of `key` other than this node; the completion
   // carries the owner's reply bytes. With `may_retry` a timed-out attempt is retried once on
@@ -136,6 +142,11 @@ class Replicator {
                bool may_retry = true);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt.
   void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
+  // The reply to the ForwardedCommand `token` (immediate or deferred) carries the versions of
+  // `keys` as this node holds them when it is sent; the requester merges them before it
+  // relays the reply. For writes whose requester is one of the keys' owners: one message
+  // instead of a replica write, its ack and the reply.
+  void carry(std::uint64_t token, std::vector<std::string> keys);
 
   // Sends a keyspace query to `member` (another ring member; the caller answers its own
   // share itself). The completion (OperationKind::keyspace) carries the member's answer, or
@@ -154,6 +165,9 @@ class Replicator {
   bool handoff_pending() const;
   // Partitions this node gained and still waits on a previous owner's handoff for.
   std::size_t partitions_in_transition() const;
+  // Partitions this node became the coordinator of and has not caught up on with the other
+  // live owners yet: reads and writes of them ask every other live owner first.
+  std::size_t partitions_promoting() const;
 
   void handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
   void handle_timeout(TimePoint now, WallTime wall);

@@ -1,0 +1,112 @@
+// Promotion: when this node becomes the coordinator of a partition that another owner
+// coordinated (that owner died or left, or the views disagreed), its copy may miss writes the
+// old coordinator had acknowledged: with W=2 of N=3 such a write is on the old coordinator and
+// on *one* of the other owners, not necessarily this one. Until it has caught up, the new
+// coordinator must not answer from its own copy alone -- a SET NX would find the key missing
+// and win a second time, an INCR would build on an old value.
+//
+// So a promoted partition (1) answers no read and runs no write from the local copy alone:
+// read_is_local() is false and read() asks every other live owner (all must answer), and
+// (2) catches up at once with every other live owner by anti-entropy digest exchanges, repeated
+// until one comes back complete (every entry of the differing buckets fit in the reply). Once
+// every peer is caught up, this node's copy holds everything they held, which includes every
+// write the old coordinator had acknowledged, and the partition is local again.
+#include "replicator_state.hpp"
+
+namespace apiary::replication {
+
+namespace {
+
+// The first live owner of `p` in `view`, or nullptr.
+const std::string* coordinator_in(const ClusterView& view, PartitionId p) {
+  const auto& table = view.table();
+  for (auto i : table.owner_indices(p)) {
+    const std::string& name = table.members()[i];
+    if (view.is_live(name)) return &name;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const ClusterView& before,
+                                        bool had_view) {
+  for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
+    const PartitionId p{pv};
+    const std::string* coordinator = leaving ? nullptr : coordinator_in(view, p);
+    auto it = promotions.find(pv);
+    if (coordinator == nullptr || *coordinator != self()) {
+      if (it != promotions.end()) promotions.erase(it);
+      continue;
+    }
+    std::set<std::string> peers;
+    for (auto i : view.table().owner_indices(p)) {
+      const std::string& name = view.table().members()[i];
+      if (name != self() && view.is_live(name)) peers.insert(name);
+    }
+    if (it != promotions.end()) {
+      // Still catching up: only peers that are still live owners matter.
+      std::set<std::string> left;
+      for (const auto& peer : it->second) {
+        if (peers.count(peer) != 0) left.insert(peer);
+      }
+      if (left.empty()) {
+        ++stats.promotions_completed;
+        promotions.erase(it);
+      } else {
+        it->second = std::move(left);
+      }
+      continue;
+    }
+    // A first view has nothing to take over (transitions cover what appeared members hold).
+    if (!had_view || peers.empty()) continue;
+    const std::string* before_coordinator = coordinator_in(before, p);
+    if (before_coordinator == nullptr || *before_coordinator == self()) continue;
+    ++stats.promotions_started;
+    promotions.emplace(pv, std::move(peers));
+  }
+  send_promotion_syncs(now, wall);
+}
+
+void Replicator::State::send_promotion_syncs(TimePoint now, WallTime wall) {
+  for (const auto& [pv, peers] : promotions) {
+    for (const auto& peer : peers) {
+      if (promotion_syncs.size() >= config.promotion_syncs_in_flight) return;
+      if (promotion_syncs.count({pv, peer}) != 0) continue;
+      Op op;
+      op.kind = OpKind::ae_digest;
+      op.promotion = true;
+      op.deadline = now + config.transfer_timeout;
+      op.peer = peer;
+      op.partition = pv;
+      const std::uint64_t id = new_id();
+      if (!send_to(peer, wire::MessageType::digest_request,
+                   encode_digest_request(id, pv, store.digest(PartitionId{pv}, wall),
+                                         store.flush_horizon()))) {
+        continue;
+      }
+      ++stats.promotion_syncs;
+      promotion_syncs.insert({pv, peer});
+      timers.emplace(op.deadline, id);
+      ops.emplace(id, std::move(op));
+    }
+  }
+}
+
+void Replicator::State::on_promotion_sync(TimePoint now, WallTime wall, std::uint32_t pv,
+                                          const std::string& peer, bool complete) {
+  promotion_syncs.erase({pv, peer});
+  auto it = promotions.find(pv);
+  if (complete && it != promotions.end()) {
+    it->second.erase(peer);
+    if (it->second.empty()) {
+      ++stats.promotions_completed;
+      promotions.erase(it);
+    }
+  }
+  send_promotion_syncs(now, wall);
+}
+
+std::size_t Replicator::partitions_promoting() const { return state_->promotions.size(); }
+
+}  // namespace apiary::replication
