@@ -244,6 +244,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
       c.swim, gossip::LocalNode{c.name, c.gossip_addr, c.meta}, s.swim_rng, now);
   s.store = std::make_unique<store::Store>(c.store);
   s.replicator = std::make_unique<replication::Replicator>(s.repl_config, *s.store);
+  s.replicator->set_identity(c.name, c.meta.data_addr);
   resp::ServerIdentity identity = c.identity;
   identity.node_name = c.name;
   s.resp_server = std::make_unique<resp::Server>(identity);
@@ -283,6 +284,7 @@ void NodeCore::set_meta(gossip::MemberMeta meta) {
   meta.tags[std::string(replication::kRingTag)] = replication::ring_signature(s.repl_config);
   s.config.meta = std::move(meta);
   const NodeCoreConfig& c = s.config;
+  s.replicator->set_identity(c.name, c.meta.data_addr);
   s.swim = std::make_unique<gossip::Swim>(
       c.swim, gossip::LocalNode{c.name, c.gossip_addr, c.meta}, s.swim_rng, s.created);
 }

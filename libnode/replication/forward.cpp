@@ -61,7 +61,7 @@ void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
   ops.erase(id);
 }
 
-void Replicator::State::on_forward_response(WallTime wall, const Message& m,
+void Replicator::State::on_forward_response(TimePoint now, WallTime wall, const Message& m,
                                             std::string_view from) {
   Op& op = ops.at(m.id);
   if (std::find(op.tried.begin(), op.tried.end(), from) == op.tried.end()) {
@@ -83,14 +83,25 @@ void Replicator::State::on_forward_response(WallTime wall, const Message& m,
     erase_op(m.id);
     return;
   }
+  // Refused without running (the owner had no view yet): the next owner may run it, a write
+  // included, since it cannot have run twice.
+  if (m.code == StatusCode::unavailable && m.reply.empty()) {
+    timers.erase({op.deadline, m.id});
+    if (send_forward(now, op, m.id)) {
+      ++stats.forwards_redirected;
+      timers.emplace(op.deadline, m.id);
+      return;
+    }
+  }
   // A late reply from the first owner is as good as the retry's: take whichever comes first.
   if (m.code == StatusCode::ok) {
     ++stats.forwards_ok;
     complete(op, OperationKind::forward, Status::Ok(), 0, m.reply);
   } else {
+    // The owner ran it, but its cluster layer failed it: the reply is the error's text.
     ++stats.forwards_unavailable;
     complete(op, OperationKind::forward, make_error(m.code, "the owner could not run the command"),
-             0);
+             0, m.reply);
   }
   erase_op(m.id);
 }
@@ -119,13 +130,13 @@ void Replicator::State::on_forward_request(WallTime wall, const Message& m, std:
 }
 
 void Replicator::State::send_forward_reply(const Incoming& to, std::string_view reply,
-                                           WallTime wall) {
+                                           WallTime wall, StatusCode code) {
   std::vector<store::VersionedEntry> carried;
   for (const auto& key : to.carry) {
     if (auto e = store.export_entry(key, wall)) carried.push_back(std::move(*e));
   }
   send_addr(to.reply_to, wire::MessageType::data_response,
-            encode_forward_response(to.id, StatusCode::ok, reply, carried, store.flush_horizon()));
+            encode_forward_response(to.id, code, reply, carried, store.flush_horizon()));
 }
 
 void Replicator::carry(std::uint64_t token, std::vector<std::string> keys) {
@@ -137,12 +148,13 @@ void Replicator::carry(std::uint64_t token, std::vector<std::string> keys) {
   }
 }
 
-void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply) {
+void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply,
+                                 StatusCode code) {
   State& s = *state_;
   (void)now;
   auto it = s.forwarded.find(token);
   if (it == s.forwarded.end()) return;
-  s.send_forward_reply(it->second, reply, s.wall_now);
+  s.send_forward_reply(it->second, reply, s.wall_now, code);
   s.forwarded.erase(it);
 }
 

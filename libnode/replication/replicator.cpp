@@ -13,8 +13,10 @@ namespace apiary::replication {
 
 std::vector<std::uint8_t> Replicator::State::envelope(
     wire::MessageType type, const std::vector<std::uint8_t>& payload) const {
-  const auto self_addr = view.addr_of(view.self());
-  wire::EnvelopeHeader header{config.cluster_name, type, view.self(),
+  // Before the first view only the identity the driver gave is known (set_identity).
+  const std::string& name = has_view ? view.self() : identity.name;
+  const auto self_addr = has_view ? view.addr_of(view.self()) : std::optional(identity.data_addr);
+  wire::EnvelopeHeader header{config.cluster_name, type, name,
                               self_addr ? std::string_view(*self_addr) : std::string_view()};
   return wire::encode_envelope(header, payload);
 }
@@ -141,6 +143,10 @@ const ClusterView& Replicator::view() const { return state_->view; }
 
 void Replicator::set_executor(Executor executor) { state_->executor = std::move(executor); }
 
+void Replicator::set_identity(std::string name, std::string data_addr) {
+  state_->identity = {std::move(name), std::move(data_addr)};
+}
+
 void Replicator::leave(TimePoint now, WallTime wall) {
   State& s = *state_;
   if (s.leaving) return;
@@ -187,7 +193,20 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     }
     return;
   }
-  if (!s.has_view) return;  // cannot answer without knowing our own address
+  if (!s.has_view) {
+    // Not serving yet (a joining node waits for a seed's member list): a forwarded command
+    // is refused at once rather than left to time out, so that the requester knows it did
+    // not run and may try the next owner. Everything else waits for the view.
+    const Message& m = *msg;
+    if (type == wire::MessageType::data_request && m.kind == RequestKind::forward &&
+        !s.identity.name.empty()) {
+      ++s.stats.forwards_refused;
+      s.send_addr(std::string(env->header.sender_addr), wire::MessageType::data_response,
+                  encode_forward_response(m.id, StatusCode::unavailable, {}, {},
+                                          s.store.flush_horizon()));
+    }
+    return;
+  }
   const Message& m = *msg;
   const std::string from(env->header.sender_name);
   const std::string reply_to(env->header.sender_addr);
@@ -227,7 +246,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       } else if (kind == OpKind::read && m.kind == RequestKind::read) {
         s.on_read_response(wall, m, from);
       } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {
-        s.on_forward_response(wall, m, from);
+        s.on_forward_response(now, wall, m, from);
       } else if (kind == OpKind::ae_push && m.kind == RequestKind::entries) {
         s.erase_op(m.id);
       } else {

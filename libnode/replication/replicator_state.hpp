@@ -94,6 +94,10 @@ struct Replicator::State {
   ClusterView given_view;  // as the driver passed it
   ClusterView view;        // in force: without this node while leaving
   bool has_view = false;
+  struct Identity {
+    std::string name;
+    std::string data_addr;
+  } identity;  // set_identity(): who this node is before it has a view
   bool leaving = false;
   Executor executor;
   KeyspaceHandler keyspace_handler;
@@ -183,8 +187,10 @@ struct Replicator::State {
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
   void on_forward_request(WallTime wall, const Message& m, std::string_view from,
                           std::string_view reply_to);
-  void on_forward_response(WallTime wall, const Message& m, std::string_view from);
-  void send_forward_reply(const Incoming& to, std::string_view reply, WallTime wall);
+  void on_forward_response(TimePoint now, WallTime wall, const Message& m,
+                           std::string_view from);
+  void send_forward_reply(const Incoming& to, std::string_view reply, WallTime wall,
+                          StatusCode code = StatusCode::ok);
   void on_forward_timeout(TimePoint now, std::uint64_t id);
 
   // --- keyspace.cpp ---

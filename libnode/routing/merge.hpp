@@ -2,6 +2,8 @@
 // replies back into the reply one server would have given. Pure functions.
 #pragma once
 
+#include "apiary/base/status.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -41,6 +43,19 @@ std::string merge_replies(Merge merge, std::span<const std::string> replies,
 
 // "-" + message + CRLF: an error reply whose message carries its own code ("ERR ...").
 std::string error_reply(std::string_view message);
+
+// What a routed command ended in: the reply its handler wrote, or a failure of the cluster
+// as a typed Status (its message: the text after '-' a RESP client reads). Text is rendered
+// only where a RESP client or peer reads it (rendered()); embedding calls get the Status.
+struct Answer {
+  std::string reply;
+  Status failure;
+  static Answer of(std::string reply) { return {std::move(reply), Status::Ok()}; }
+  static Answer failed(StatusCode code, std::string text) {
+    return {std::string(), Status(code, std::move(text))};
+  }
+  std::string rendered() const { return failure.ok() ? reply : error_reply(failure.message()); }
+};
 
 // The byte length of the one RESP value at the front of `bytes`, or nullopt when it is not a
 // complete value. Nested aggregates are followed (depth-limited).

@@ -286,27 +286,30 @@ struct Router::Impl {
     return it == inflight_writes.end() ? nullptr : &it->second.target;
   }
 
-  void finish(const Sink& sink, std::string reply, TimePoint now) {
+  void finish(const Sink& sink, Answer answer, TimePoint now) {
     switch (sink.kind) {
       case Sink::Kind::client:
-        ready.push_back(ClientReply{sink.client, sink.token, std::move(reply)});
+        ready.push_back(ClientReply{sink.client, sink.token, answer.rendered()});
         return;
       case Sink::Kind::call:
-        calls_ready.push_back(CallReply{sink.call, std::move(reply)});
+        calls_ready.push_back(
+            CallReply{sink.call, std::move(answer.reply), std::move(answer.failure)});
         return;
       case Sink::Kind::peer:
-        replicator.reply_forwarded(now, sink.peer_token, reply);
+        // The failure's code travels with the text, so the requester's caller gets it typed.
+        replicator.reply_forwarded(now, sink.peer_token, answer.rendered(),
+                                   answer.failure.code());
         return;
       case Sink::Kind::part: {
         auto it = fanouts.find(sink.fanout);
         if (it == fanouts.end()) return;
         Fanout& f = it->second;
-        f.replies[sink.part] = std::move(reply);
+        f.replies[sink.part] = answer.rendered();
         if (--f.outstanding > 0) return;
         const Sink origin = f.origin;
         std::string merged = merge_replies(f.merge, f.replies, f.positions, f.key_count);
         fanouts.erase(it);
-        finish(origin, std::move(merged), now);
+        finish(origin, Answer::of(std::move(merged)), now);
         return;
       }
     }
@@ -322,13 +325,15 @@ struct Router::Impl {
       job.fewest_replicas = c.replicas;
     }
     if (--job.outstanding > 0) return;
-    std::string reply;
+    Answer answer;
     if (job.read_first) {
       if (!job.failure.ok()) {
         ++stats.write_failures;
-        reply = error_reply("NOREPLICAS Not enough replicas answered the read before the write: " +
-                            std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() +
-                            "); the write was not applied");
+        answer = Answer::failed(
+            job.failure.code(),
+            "NOREPLICAS Not enough replicas answered the read before the write: " +
+                std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() +
+                "); the write was not applied");
       } else {
         resp::Connection* conn = connection_for(job.sink);
         if (conn == nullptr) {  // the client went away meanwhile
@@ -341,22 +346,24 @@ struct Router::Impl {
         const auto argv = views(done.argv);
         auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
                                    {done.write_quorum, done.read_quorum});
-        if (written) finish(done.sink, std::move(*written), now);
+        if (written) finish(done.sink, Answer::of(std::move(*written)), now);
         return;
       }
     } else if (job.write) {
       if (job.failure.ok()) {
-        reply = std::move(job.reply);
+        answer = Answer::of(std::move(job.reply));
       } else {
         ++stats.write_failures;
-        reply = error_reply(
+        answer = Answer::failed(
+            job.failure.code(),
             "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
-            " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
+                " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
       }
     } else if (!job.failure.ok() && job.read_quorum > 1) {
-      reply =
-          error_reply("NOREPLICAS Not enough replicas answered the read: " +
-                      std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() + ")");
+      answer = Answer::failed(job.failure.code(),
+                              "NOREPLICAS Not enough replicas answered the read: " +
+                                  std::to_string(job.fewest_replicas) + " (" +
+                                  job.failure.to_string() + ")");
     } else {
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
@@ -364,11 +371,11 @@ struct Router::Impl {
         return;
       }
       const auto argv = views(job.argv);
-      reply = execute(*job.spec, argv, job.protocol, *conn, now, wall);
+      answer = Answer::of(execute(*job.spec, argv, job.protocol, *conn, now, wall));
     }
     const Sink sink = job.sink;
     jobs.erase(it);
-    finish(sink, std::move(reply), now);
+    finish(sink, std::move(answer), now);
   }
 
   // The node each key goes to: "" for this node, else another live owner; nullopt when no
@@ -390,10 +397,9 @@ struct Router::Impl {
 
   // Routes a keyed command from a client or an embedding call. Returns the reply when it is
   // known now; otherwise it goes to `origin` later.
-  std::optional<std::string> route(const resp::CommandSpec& spec,
-                                   std::span<const std::string_view> argv, int protocol,
-                                   resp::Connection& conn, const Sink& origin, TimePoint now,
-                                   WallTime wall, QuorumOverride quorum);
+  std::optional<Answer> route(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                              int protocol, resp::Connection& conn, const Sink& origin,
+                              TimePoint now, WallTime wall, QuorumOverride quorum);
   std::optional<resp::Outcome> on_command(resp::CommandContext& ctx, const resp::CommandSpec& spec);
   std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
   // The spec of a command sent by a peer or an embedding call, or nullptr when it is unknown,
@@ -401,25 +407,27 @@ struct Router::Impl {
   const resp::CommandSpec* keyed_spec(std::span<const std::string_view> argv) const;
 };
 
-std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
-                                               std::span<const std::string_view> argv, int protocol,
-                                               resp::Connection& conn, const Sink& origin,
-                                               TimePoint now, WallTime wall,
-                                               QuorumOverride quorum) {
+std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
+                                          std::span<const std::string_view> argv, int protocol,
+                                          resp::Connection& conn, const Sink& origin,
+                                          TimePoint now, WallTime wall, QuorumOverride quorum) {
   const auto keys = key_indices(spec, argv.size());
   // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
   // command's own handler would.
   if (spec.key_step > 1 && (argv.size() - static_cast<std::size_t>(spec.first_key)) %
                                    static_cast<std::size_t>(spec.key_step) !=
                                0) {
-    return error_reply("ERR wrong number of arguments for '" + spec.name + "' command");
+    return Answer::failed(StatusCode::invalid_argument,
+                          "ERR wrong number of arguments for '" + spec.name + "' command");
   }
   // Every replica, forward and reply travels in one data message: refuse what cannot.
   std::size_t bytes = 0;
   for (auto a : argv) bytes += a.size();
   if (bytes > config.max_command_bytes) {
-    return error_reply("ERR command too large for the cluster: " + std::to_string(bytes) +
-                       " bytes of arguments, at most " + std::to_string(config.max_command_bytes));
+    return Answer::failed(StatusCode::too_large,
+                          "ERR command too large for the cluster: " + std::to_string(bytes) +
+                              " bytes of arguments, at most " +
+                              std::to_string(config.max_command_bytes));
   }
   const bool write = (spec.flags & resp::kWrite) != 0;
   const resp::ClientId client = write ? 0 : client_of(origin);
@@ -434,14 +442,17 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
     if (!t) {
       std::string key(argv[k].substr(0, 128));
       for (char& c : key) c = (c == '\r' || c == '\n') ? ' ' : c;
-      return error_reply("CLUSTERDOWN no live node owns the partition of key '" + key + "'");
+      return Answer::failed(StatusCode::unavailable,
+                            "CLUSTERDOWN no live node owns the partition of key '" + key + "'");
     }
     targets.push_back(std::move(*t));
   }
   const bool one_target = std::all_of(targets.begin(), targets.end(),
                                       [&](const std::string& t) { return t == targets.front(); });
   if (one_target && targets.front().empty()) {
-    return run_owned(spec, argv, protocol, conn, origin, now, wall, quorum);
+    auto reply = run_owned(spec, argv, protocol, conn, origin, now, wall, quorum);
+    if (!reply) return std::nullopt;
+    return Answer::of(std::move(*reply));
   }
   if (one_target) {
     ++stats.forwarded;
@@ -451,7 +462,8 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
   const Merge merge = merge_kind(spec);
   if (merge == Merge::none) {
     ++stats.cross_slot;
-    return error_reply("CROSSSLOT Keys in request don't hash to the same slot");
+    return Answer::failed(StatusCode::invalid_argument,
+                          "CROSSSLOT Keys in request don't hash to the same slot");
   }
   ++stats.fanned_out;
   // One part per target, in target order (this node first), keys in command order.
@@ -478,7 +490,7 @@ std::optional<std::string> Router::Impl::route(const resp::CommandSpec& spec,
     sink.part = part++;
     if (target.empty()) {
       auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
-      if (reply) finish(sink, std::move(*reply), now);
+      if (reply) finish(sink, Answer::of(std::move(*reply)), now);
     } else {
       forward(target, sub_argv, sub_keys, protocol, sink, now, quorum, write);
     }
@@ -496,7 +508,7 @@ std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
   auto reply =
       route(spec, ctx.argv, ctx.reply.protocol(), ctx.client, origin, ctx.now, ctx.wall, {});
   if (!reply) return resp::Outcome::pending(token);
-  ctx.reply.raw(*reply);
+  ctx.reply.raw(reply->rendered());
   return resp::Outcome::done();
 }
 
@@ -580,27 +592,43 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
     return;
   }
   if (c.status.ok()) {
-    s.finish(w.sink, c.reply, now);
+    s.finish(w.sink, Answer::of(c.reply), now);
+    return;
+  }
+  if (!c.reply.empty()) {
+    // The owner's cluster failed the command (its quorum, its forward): its text and code.
+    std::string_view text = c.reply;
+    if (text.front() == '-') text.remove_prefix(1);
+    if (text.size() >= 2 && text.substr(text.size() - 2) == "\r\n") text.remove_suffix(2);
+    s.finish(w.sink, Answer::failed(c.status.code(), std::string(text)), now);
     return;
   }
   ++s.stats.forward_failures;
-  s.finish(w.sink, error_reply("CLUSTERDOWN the key's owner did not answer: " + c.status.message()),
+  s.finish(w.sink,
+           Answer::failed(c.status.code(),
+                          "CLUSTERDOWN the key's owner did not answer: " + c.status.message()),
            now);
 }
 
-std::optional<std::string> Router::call(std::span<const std::string_view> argv,
-                                        replication::QuorumOverride quorum, std::uint64_t call_id,
-                                        TimePoint now, WallTime wall) {
+std::optional<CallReply> Router::call(std::span<const std::string_view> argv,
+                                      replication::QuorumOverride quorum, std::uint64_t call_id,
+                                      TimePoint now, WallTime wall) {
   Impl& s = *impl_;
   const resp::CommandSpec* spec = s.keyed_spec(argv);
   if (spec == nullptr) {
-    return error_reply("ERR unknown command, wrong number of arguments or no key: '" +
-                       (argv.empty() ? std::string() : std::string(argv[0].substr(0, 64))) + "'");
+    return CallReply{call_id, {},
+                     Status(StatusCode::invalid_argument,
+                            "ERR unknown command, wrong number of arguments or no key: '" +
+                                (argv.empty() ? std::string()
+                                              : std::string(argv[0].substr(0, 64))) +
+                                "'")};
   }
   Sink origin;
   origin.kind = Sink::Kind::call;
   origin.call = call_id;
-  return s.route(*spec, argv, 3, s.internal, origin, now, wall, quorum);
+  auto answer = s.route(*spec, argv, 3, s.internal, origin, now, wall, quorum);
+  if (!answer) return std::nullopt;
+  return CallReply{call_id, std::move(answer->reply), std::move(answer->failure)};
 }
 
 std::vector<CallReply> Router::take_call_replies() {

@@ -110,6 +110,11 @@ std::vector<std::string> command(std::initializer_list<std::string_view> args) {
 
 }  // namespace
 
+Result<Reply> outcome(const routing::CallReply& reply) {
+  if (!reply.status.ok()) return reply.status;
+  return parse_reply(reply.bytes);
+}
+
 Result<Reply> parse_reply(std::string_view bytes) {
   Reply reply;
   ReplyReader reader(bytes);
@@ -120,18 +125,12 @@ Result<Reply> parse_reply(std::string_view bytes) {
 }
 
 Status error_status(std::string_view message) {
+  // Failures of the cluster (quorums, owners, CROSSSLOT, size) arrive as typed Statuses
+  // (routing::CallReply::status); what is left are the commands' own errors, told apart by
+  // their RESP error code (the first word).
   const std::string text(message);
-  if (starts_with(message, "NOREPLICAS")) {
-    const bool timed_out = message.find("(timeout") != std::string_view::npos;
-    return make_error(timed_out ? StatusCode::timeout : StatusCode::unavailable, text);
-  }
-  if (starts_with(message, "CLUSTERDOWN")) return make_error(StatusCode::unavailable, text);
-  if (starts_with(message, "OOM")) return make_error(StatusCode::out_of_memory, text);
-  if (starts_with(message, "ERR command too large")) return make_error(StatusCode::too_large, text);
-  if (starts_with(message, "CROSSSLOT") || starts_with(message, "ERR")) {
-    return make_error(StatusCode::invalid_argument, text);
-  }
-  return make_error(StatusCode::internal, text);
+  if (starts_with(message, "OOM ")) return make_error(StatusCode::out_of_memory, text);
+  return make_error(StatusCode::invalid_argument, text);
 }
 
 DataCalls::DataCalls(EventLoop& loop, std::uint32_t replicas) : loop_(loop), replicas_(replicas) {}
@@ -168,7 +167,7 @@ void DataCalls::run(Held call, TimePoint now, WallTime wall) {
   }
   const std::vector<std::string_view> argv(call.argv.begin(), call.argv.end());
   if (auto reply = router_->call(argv, call.quorum, call.id, now, wall)) {
-    complete(call.id, parse_reply(*reply));
+    complete(call.id, outcome(*reply));
   }
 }
 
@@ -181,7 +180,7 @@ void DataCalls::set_ready(TimePoint now, WallTime wall) {
 }
 
 void DataCalls::deliver(std::vector<routing::CallReply> replies) {
-  for (auto& r : replies) complete(r.call, parse_reply(r.bytes));
+  for (auto& r : replies) complete(r.call, outcome(r));
 }
 
 void DataCalls::complete(std::uint64_t id, Result<Reply> reply) {

@@ -39,7 +39,9 @@ struct Reply {
 };
 // Parses exactly one reply filling `bytes`; malformed input gives an error Status.
 Result<Reply> parse_reply(std::string_view bytes);
-// The Status for a Redis error reply ("NOREPLICAS ...", "CLUSTERDOWN ...", "OOM ...").
+// A routed call's reply, or the cluster's typed failure.
+Result<Reply> outcome(const routing::CallReply& reply);
+// The Status for a command's own error reply: OOM -> out_of_memory, others invalid_argument.
 Status error_status(std::string_view message);
 
 class DataCalls {

@@ -27,8 +27,11 @@ struct ReplicationConfig {
   // --- Timeouts ---
   std::chrono::milliseconds write_timeout{1000};  // W-1 acks must arrive within this
   std::chrono::milliseconds read_timeout{1000};   // R-1 answers must arrive within this
-  // Each forwarding attempt; a timed-out attempt is retried once on the next live owner.
-  std::chrono::milliseconds forward_timeout{2000};
+  // Each forwarding attempt; a timed-out read is retried once on the next live owner (a
+  // write is not: it may have run). Longer than the owner's own worst case, a read before
+  // the write (read_timeout) and then the write quorum (write_timeout), so that an owner
+  // that is only slow answers with its own error instead.
+  std::chrono::milliseconds forward_timeout{3000};
   std::uint32_t forward_retries = 1;
   // A handoff batch, hint delivery or anti-entropy step not answered within this is resent
   // (handoff, hints) or abandoned until the next round (anti-entropy).

@@ -84,6 +84,10 @@ struct ReplicationStats {
   // Versions that came back with the reply to a write this node forwarded to the key's
   // coordinator (it is a replica of the key: no separate replica write was sent to it).
   std::uint64_t carried_versions_received = 0;
+  // Forwarded commands refused before this node had a view (the requester tries another).
+  std::uint64_t forwards_refused = 0;
+  // Forwarded commands an owner refused without running them, sent on to the next owner.
+  std::uint64_t forwards_redirected = 0;
 };
 
 }  // namespace apiary::replication

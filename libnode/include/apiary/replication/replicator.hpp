@@ -65,7 +65,9 @@ struct Completion {
   Status status;
   // Replicas that hold the write / answered the read, this node included. Forward: 0.
   std::uint32_t replicas = 0;
-  std::string reply;  // forward: the owner's RESP reply bytes
+  // forward: the owner's RESP reply bytes (also when the owner's cluster layer failed the
+  // command: status has the owner's code, reply its error text).
+  std::string reply;
   // keyspace (status ok): the member's answer, the alternative of the query that was asked.
   KeyspaceAnswer answer{};
 };
@@ -104,6 +106,9 @@ class Replicator {
   void set_view(TimePoint now, WallTime wall, ClusterView view);
   const ClusterView& view() const;
   void set_executor(Executor executor);
+  // This node's member name and data address, for the messages it sends before its first
+  // view (it refuses forwarded commands then, so that the requester can try another owner).
+  void set_identity(std::string name, std::string data_addr);
 
   // The driver has just written `key` to the local store as a coordinator. Ships the
   // key's version to the other owners (stand-ins with hints for owners that are not live)
@@ -140,8 +145,11 @@ class Replicator {
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
                int protocol, std::uint64_t completion_id, QuorumOverride quorum = {},
                bool may_retry = true);
-  // The deferred reply for a ForwardedCommand whose executor returned nullopt.
-  void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply);
+  // The deferred reply for a ForwardedCommand whose executor returned nullopt. `code` other
+  // than ok: the command failed in this node's cluster layer (its quorum, its own forward);
+  // the requester's completion then has that code, with `reply` as its text.
+  void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply,
+                       StatusCode code = StatusCode::ok);
   // The reply to the ForwardedCommand `token` (immediate or deferred) carries the versions of
   // `keys` as this node holds them when it is sent; the requester merges them before it
   // relays the reply. For writes whose requester is one of the keys' owners: one message

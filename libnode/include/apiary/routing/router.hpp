@@ -76,10 +76,13 @@ struct ClientReply {
   std::string bytes;
 };
 
-// The reply of an embedding call (Router::call) that went pending.
+// What an embedding call (Router::call) ended in: the command's RESP3 reply, or -- when the
+// cluster could not run it (quorum not reached, owner unreachable, no live owner, CROSSSLOT,
+// too large) -- a typed Status whose message is the text a RESP client would read.
 struct CallReply {
   std::uint64_t call = 0;
-  std::string bytes;
+  std::string bytes;  // when status is ok
+  Status status;
 };
 
 class Router {
@@ -96,9 +99,9 @@ class Router {
 
   // A keyed command from the embedding application (apiary::Node's data calls), routed as a
   // client's would be, with per-call quorums (0 = the configured ones) and replies in RESP3.
-  // Returns the reply when it is known now; otherwise it comes out of take_call_replies()
-  // with `call_id`. Unknown, keyless or wrong-arity commands get an error reply at once.
-  std::optional<std::string> call(std::span<const std::string_view> argv,
+  // Returns the outcome when it is known now; otherwise it comes out of take_call_replies()
+  // with `call_id`. Unknown, keyless or wrong-arity commands fail (invalid_argument) at once.
+  std::optional<CallReply> call(std::span<const std::string_view> argv,
                                   replication::QuorumOverride quorum, std::uint64_t call_id,
                                   TimePoint now, WallTime wall);
   std::vector<CallReply> take_call_replies();
