@@ -662,3 +662,39 @@ TEST_CASE("Router: a write forwarded by a replica comes back with its version an
   c.release(2);
   CHECK(c.value(2, k) == std::optional<std::string>("v"));  // in the background
 }
+
+TEST_CASE("Router: embedding calls get the cluster's failures as typed statuses", "[routing]") {
+  RouterCluster c(3, routing_config(3, 2, 1));
+  const std::string mine = key_with_owners(c, {0, 1, 2}, "t");
+  const std::string theirs = key_with_owners(c, {1, 2, 0}, "u");
+  using apiary::StatusCode;
+  using apiary::replication::QuorumOverride;
+  // A write on node 0 whose replicas never answer: timeout, with the text a client reads.
+  c.drop(1);
+  c.drop(2);
+  const std::vector<std::string_view> set_mine{"SET", mine, "v"};
+  CHECK_FALSE(c.router(0).call(set_mine, QuorumOverride{}, 7, c.now(), c.wall()));
+  c.advance(c.config().write_timeout + 1ms);
+  auto replies = c.router(0).take_call_replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].call == 7);
+  CHECK(replies[0].status.code() == StatusCode::timeout);
+  CHECK(starts_with(replies[0].status.message(), "NOREPLICAS "));
+  c.undrop(1);
+  c.undrop(2);
+  // The same failure on the coordinator of a forwarded call (node 1; with W=3 it needs node
+  // 2, which is gone) keeps its code across the hop.
+  c.drop(2);
+  const std::vector<std::string_view> set_theirs{"SET", theirs, "v"};
+  CHECK_FALSE(c.router(0).call(set_theirs, QuorumOverride{3, 0}, 8, c.now(), c.wall()));
+  c.advance(c.config().write_timeout + 1ms);
+  replies = c.router(0).take_call_replies();
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].status.code() == StatusCode::timeout);
+  CHECK(starts_with(replies[0].status.message(), "NOREPLICAS "));
+  // Refusals the router makes itself.
+  const std::vector<std::string_view> unknown{"NOSUCH", "k"};
+  auto refused = c.router(0).call(unknown, QuorumOverride{}, 9, c.now(), c.wall());
+  REQUIRE(refused);
+  CHECK(refused->status.code() == StatusCode::invalid_argument);
+}
