@@ -15,6 +15,9 @@
 #include "apiary/sim/process.hpp"
 #include "apiary/sim/run.hpp"
 #include "apiary/sim/scenario.hpp"
+#ifdef APIARY_SIM_HAS_DATA
+#include "apiary/sim/workload.hpp"
+#endif
 
 namespace {
 
@@ -92,6 +95,10 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenario_path, "fault schedule file (docs/simulator.md)")
       ->check(CLI::ExistingFile);
   app.add_option("--json", json_path, "write the report as JSON to this file");
+  std::string history_path;
+  app.add_option("--history", history_path,
+                 "workload: write every client command (invocation, completion, reply) to this "
+                 "file, one line each, for reading a failure");
   app.add_flag("--no-lifeguard", no_lifeguard, "plain SWIM: turn the Lifeguard extensions off");
   app.add_option("--protocol", protocol, "swim (default) or heartbeat (test protocol)")
       ->check(CLI::IsMember({"swim", "heartbeat"}));
@@ -115,10 +122,13 @@ int main(int argc, char** argv) {
                "a resumed node reads queued messages before its overdue timers");
   auto& wl = o.workload;
   app.add_flag("--workload", wl.enabled,
-               "data mode: Store + Replicator on every node, clients issuing GET/SET, data "
-               "checkers (lost writes, siblings, stale reads, convergence, handoff time)");
-  app.add_option("--keys", wl.keys, "workload: number of distinct keys")
+               "data mode: the real node (core::NodeCore) on every simulated node, Redis "
+               "clients issuing GET/SET/SET NX/DEL/INCR, data checkers (counters, SET NX, "
+               "linearizability, convergence, handoff time)");
+  app.add_option("--keys", wl.keys, "workload: register keys (GET, SET, SET NX, DEL)")
       ->check(CLI::Range(1u, 100000000u));
+  app.add_option("--counters", wl.counters, "workload: counter keys (INCR)")
+      ->check(CLI::Range(0u, 100000u));
   app.add_option("--read-ratio", wl.read_ratio, "workload: fraction of operations that are reads")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
@@ -129,6 +139,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 16u));
   app.add_option("--read-quorum", wl.read_quorum, "workload: R (counts the coordinator)")
       ->check(CLI::Range(1u, 16u));
+  double stable_after_s = -1;
+  app.add_option("--stable-after", stable_after_s,
+                 "workload: seconds after a fault before the quiet-cluster checkers (SET NX, "
+                 "linearizability, INCR order) judge again (default 30)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--partitions", wl.partitions,
                  "workload: partition count, a power of two (default 256, the runtime's 1024 "
                  "makes every view change 4x dearer)")
@@ -159,6 +174,10 @@ int main(int argc, char** argv) {
   o.swim.lifeguard = !no_lifeguard;
   o.protocol = protocol == "heartbeat" ? ProtocolKind::heartbeat : ProtocolKind::swim;
   if (warmup >= 0) o.warmup_s = warmup;
+  if (stable_after_s >= 0) {
+    wl.stable_after =
+        std::chrono::duration_cast<apiary::Duration>(std::chrono::duration<double>(stable_after_s));
+  }
   if (settle >= 0) o.settle_s = settle;
   if (start_spacing_ms >= 0) {
     o.start_spacing = std::chrono::duration_cast<apiary::Duration>(
@@ -212,6 +231,16 @@ int main(int argc, char** argv) {
     };
   }
 
+  bool history_written = true;
+#ifdef APIARY_SIM_HAS_DATA
+  if (!history_path.empty()) {
+    o.on_workload = [&](const apiary::sim::Workload& w) {
+      std::ofstream out(history_path);
+      for (const auto& op : w.history()) out << w.describe(op) << "\n";
+      history_written = static_cast<bool>(out);
+    };
+  }
+#endif
   auto result = apiary::sim::run_simulation(o);
   if (show_progress) std::fprintf(stderr, "\r%80s\r", "");
   if (!result) return usage_error(result.status().message());
@@ -220,6 +249,10 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   if (!quiet) std::cout << apiary::sim::summary(report);
+  if (!history_written) {
+    std::cerr << "apiary-sim: cannot write " << history_path << "\n";
+    return 2;
+  }
   if (!json_path.empty()) {
     std::ofstream out(json_path);
     out << apiary::sim::to_json(report);

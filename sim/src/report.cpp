@@ -45,6 +45,48 @@ std::string pct_text(const Percentiles& p) {
   return buf;
 }
 
+std::string data_summary(const WorkloadReport& d) {
+  using ull = unsigned long long;
+  std::ostringstream o;
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "  workload: %llu GET, %llu SET, %llu SET NX, %llu DEL, %llu INCR; %llu ok, "
+                "%llu errors, %llu timeouts (%llu late replies); %llu forwarded\n",
+                ull(d.gets), ull(d.sets), ull(d.set_nx), ull(d.dels), ull(d.incrs), ull(d.ok),
+                ull(d.errors), ull(d.timeouts), ull(d.late_replies), ull(d.forwarded));
+  o << buf;
+  std::snprintf(buf, sizeof buf,
+                "  counters: %llu keys, %llu acked + %llu ambiguous INCRs; out of bounds %llu, "
+                "unread %llu, order violations %llu\n",
+                ull(d.counter_keys), ull(d.increments_acked), ull(d.increments_ambiguous),
+                ull(d.counter_violations), ull(d.counters_unread), ull(d.counter_order_violations));
+  o << buf;
+  std::snprintf(buf, sizeof buf,
+                "  SET NX: %llu wins; double wins %llu in stable windows, %llu near faults\n",
+                ull(d.set_nx_wins), ull(d.set_nx_double_wins), ull(d.set_nx_double_wins_unstable));
+  o << buf;
+  std::snprintf(buf, sizeof buf,
+                "  linearizability (%s): %llu stable windows (%.1fs), %llu histories (%llu ops) "
+                "checked, %llu skipped, %llu not linearizable; %llu ops near faults\n",
+                d.linearizability_claimed ? "claimed" : "not claimed with R=1: counted only",
+                ull(d.stable_windows), d.stable_s, ull(d.histories_checked), ull(d.ops_checked),
+                ull(d.histories_skipped), ull(d.linearizability_violations), ull(d.ops_unstable));
+  o << buf;
+  std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
+                ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
+  o << buf;
+  for (double h : d.handoff_s) {
+    if (h < 0) {
+      o << "  handoff after join/leave: not finished\n";
+    } else {
+      std::snprintf(buf, sizeof buf, "  handoff after join/leave: %.2fs\n", h);
+      o << buf;
+    }
+  }
+  for (const auto& sample : d.samples) o << "    " << sample << "\n";
+  return o.str();
+}
+
 }  // namespace
 
 std::string hex64(std::uint64_t v) {
@@ -117,20 +159,39 @@ std::string to_json(const RunReport& r) {
   o << "  \"trace_hash\": \"" << hex64(r.trace_hash) << "\",\n";
   if (r.workload) {
     const WorkloadReport& d = r.data;
-    o << "  \"writes\": " << d.writes << ",\n";
-    o << "  \"acked_writes\": " << d.acked_writes << ",\n";
-    o << "  \"failed_writes\": " << d.failed_writes << ",\n";
-    o << "  \"reads\": " << d.reads << ",\n";
-    o << "  \"failed_reads\": " << d.failed_reads << ",\n";
-    o << "  \"forwarded\": " << d.forwarded << ",\n";
-    o << "  \"lost_writes\": " << d.lost_writes << ",\n";
-    o << "  \"lost_writes_excused\": " << d.lost_writes_excused << ",\n";
-    o << "  \"sibling_violations\": " << d.sibling_violations << ",\n";
-    o << "  \"max_siblings\": " << d.max_siblings << ",\n";
-    o << "  \"stale_reads\": " << d.stale_reads << ",\n";
-    o << "  \"stale_reads_membership\": " << d.stale_reads_membership << ",\n";
-    o << "  \"keys\": " << d.keys << ",\n";
-    o << "  \"converged_keys\": " << d.converged_keys << ",\n";
+    auto field = [&o](const char* name, auto value) {
+      o << "  \"" << name << "\": " << value << ",\n";
+    };
+    field("gets", d.gets);
+    field("sets", d.sets);
+    field("set_nx", d.set_nx);
+    field("dels", d.dels);
+    field("incrs", d.incrs);
+    field("ok", d.ok);
+    field("errors", d.errors);
+    field("timeouts", d.timeouts);
+    field("late_replies", d.late_replies);
+    field("forwarded", d.forwarded);
+    field("counter_keys", d.counter_keys);
+    field("increments_acked", d.increments_acked);
+    field("increments_ambiguous", d.increments_ambiguous);
+    field("counter_violations", d.counter_violations);
+    field("counters_unread", d.counters_unread);
+    field("counter_order_violations", d.counter_order_violations);
+    field("set_nx_wins", d.set_nx_wins);
+    field("set_nx_double_wins", d.set_nx_double_wins);
+    field("set_nx_double_wins_unstable", d.set_nx_double_wins_unstable);
+    field("linearizability_claimed", d.linearizability_claimed ? "true" : "false");
+    field("stable_windows", d.stable_windows);
+    field("stable_s", num(d.stable_s));
+    field("histories_checked", d.histories_checked);
+    field("histories_skipped", d.histories_skipped);
+    field("ops_checked", d.ops_checked);
+    field("ops_unstable", d.ops_unstable);
+    field("linearizability_violations", d.linearizability_violations);
+    field("keys", d.keys);
+    field("converged_keys", d.converged_keys);
+    field("max_siblings", d.max_siblings);
     o << "  \"handoff_s\": [";
     for (std::size_t i = 0; i < d.handoff_s.size(); ++i) {
       o << (i ? ", " : "") << (d.handoff_s[i] < 0 ? "null" : num(d.handoff_s[i]));
@@ -188,40 +249,7 @@ std::string summary(const RunReport& r) {
   o << buf;
   o << "  end state: " << (r.converged ? "converged" : "NOT converged")
     << (r.settled ? "" : " (not settled: a disturbance was too recent to judge)") << "\n";
-  if (r.workload) {
-    const WorkloadReport& d = r.data;
-    std::snprintf(
-        buf, sizeof buf,
-        "  workload: %llu writes (%llu acked, %llu failed), %llu reads (%llu failed), "
-        "%llu forwarded\n",
-        static_cast<unsigned long long>(d.writes), static_cast<unsigned long long>(d.acked_writes),
-        static_cast<unsigned long long>(d.failed_writes), static_cast<unsigned long long>(d.reads),
-        static_cast<unsigned long long>(d.failed_reads),
-        static_cast<unsigned long long>(d.forwarded));
-    o << buf;
-    std::snprintf(buf, sizeof buf,
-                  "  data checks: lost writes %llu (+%llu excused), sibling violations %llu, "
-                  "stale reads %llu (%llu by join/leave), converged keys %llu/%llu, "
-                  "max siblings %llu\n",
-                  static_cast<unsigned long long>(d.lost_writes),
-                  static_cast<unsigned long long>(d.lost_writes_excused),
-                  static_cast<unsigned long long>(d.sibling_violations),
-                  static_cast<unsigned long long>(d.stale_reads),
-                  static_cast<unsigned long long>(d.stale_reads_membership),
-                  static_cast<unsigned long long>(d.converged_keys),
-                  static_cast<unsigned long long>(d.keys),
-                  static_cast<unsigned long long>(d.max_siblings));
-    o << buf;
-    for (double h : d.handoff_s) {
-      if (h < 0) {
-        o << "  handoff after join/leave: not finished\n";
-      } else {
-        std::snprintf(buf, sizeof buf, "  handoff after join/leave: %.2fs\n", h);
-        o << buf;
-      }
-    }
-    for (const auto& sample : d.samples) o << "    " << sample << "\n";
-  }
+  if (r.workload) o << data_summary(r.data);
   o << "  trace hash: " << hex64(r.trace_hash) << "\n";
   for (const auto& f : r.failures) o << "  FAILED: " << f << "\n";
   return o.str();

@@ -10,7 +10,7 @@
 #include "apiary/sim/swim_process.hpp"
 #endif
 #ifdef APIARY_SIM_HAS_DATA
-#include "apiary/sim/data_process.hpp"
+#include "apiary/sim/node_process.hpp"
 #include "apiary/sim/workload.hpp"
 #endif
 
@@ -27,8 +27,8 @@ Duration from_seconds(double s) {
 Status bad(std::string message) { return make_error(StatusCode::invalid_argument, message); }
 
 #ifdef APIARY_SIM_HAS_DATA
-DataConfig data_config(const RunOptions& o) {
-  DataConfig d;
+NodeOptions node_options(const RunOptions& o) {
+  NodeOptions d;
   auto& r = d.replication;
   r.partition_count = o.workload.partitions;
   r.replicas = o.workload.replicas;
@@ -49,9 +49,10 @@ Result<ProcessFactory> make_factory(const RunOptions& o) {
       return bad("--keys, --clients and --replicas must be at least 1");
     }
 #ifdef APIARY_SIM_HAS_DATA
-    return data_factory(o.swim, data_config(o));
+    if (auto st = check_node_options(node_options(o)); !st.ok()) return bad(st.message());
+    return node_factory(o.swim, node_options(o));
 #else
-    return bad("this build has no data layer (libnode/replication was not built)");
+    return bad("this build has no data layer (libnode/core was not built)");
 #endif
   }
   if (o.protocol == ProtocolKind::heartbeat) return heartbeat_factory();
@@ -148,13 +149,24 @@ void check_data(RunReport& r) {
     for (const auto& s : d.samples) line += "; " + s;
     r.failures.push_back(line);
   };
-  if (d.lost_writes > 0) fail(std::to_string(d.lost_writes) + " acknowledged writes lost");
-  if (d.sibling_violations > 0) {
-    fail(std::to_string(d.sibling_violations) + " concurrent writes dropped as siblings");
+  if (d.counter_violations > 0) {
+    fail(std::to_string(d.counter_violations) +
+         " counters ended outside [acknowledged, acknowledged + ambiguous] increments");
   }
-  if (d.stale_reads_membership > 0) {
-    fail(std::to_string(d.stale_reads_membership) +
-         " reads missed a key written before a join or leave");
+  if (r.settled && d.counters_unread > 0) {
+    fail(std::to_string(d.counters_unread) + " counters could not be read at the end");
+  }
+  if (d.counter_order_violations > 0) {
+    fail(std::to_string(d.counter_order_violations) +
+         " INCR replies in stable windows repeated or went back");
+  }
+  if (d.set_nx_double_wins > 0) {
+    fail(std::to_string(d.set_nx_double_wins) +
+         " pairs of SET NX winners without a DEL between them in stable windows");
+  }
+  if (d.linearizability_claimed && d.linearizability_violations > 0) {
+    fail(std::to_string(d.linearizability_violations) +
+         " key histories not linearizable in stable windows");
   }
   if (r.settled && d.converged_keys < d.keys) {
     fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
@@ -260,7 +272,8 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     // Clients stop when the settle time begins, so the end state can be judged.
     Duration active = window - from_seconds(settle_seconds(o));
     if (active < window / 2) active = window / 2;
-    workload->start(world, start, start + active);
+    // The counters are read through the cluster near the end, once the faults are over.
+    workload->start(world, start, start + active, end - std::min<Duration>(3s, window / 4));
   }
 #endif
   world.run_until(end, [&](TimePoint now) {
@@ -312,6 +325,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   if (workload) {
     r.workload = true;
     r.data = workload->finish(world);
+    if (o.on_workload) o.on_workload(*workload);
   }
 #endif
 
@@ -359,9 +373,13 @@ std::string replay_command(const RunOptions& o) {
   }
   if (o.workload.enabled) {
     const auto& w = o.workload;
-    s << " --workload --keys " << w.keys << " --read-ratio " << w.read_ratio << " --clients "
-      << w.clients << " --replicas " << w.replicas << " --write-quorum " << w.write_quorum
-      << " --read-quorum " << w.read_quorum << " --partitions " << w.partitions;
+    s << " --workload --keys " << w.keys << " --counters " << w.counters << " --read-ratio "
+      << w.read_ratio << " --clients " << w.clients << " --replicas " << w.replicas
+      << " --write-quorum " << w.write_quorum << " --read-quorum " << w.read_quorum
+      << " --partitions " << w.partitions;
+    if (w.stable_after != WorkloadOptions{}.stable_after) {
+      s << " --stable-after " << seconds(w.stable_after);
+    }
   }
   return s.str();
 }

@@ -297,6 +297,8 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
     if (!n) return n.status();
     if (name == "keys") {
       w.keys = *n;
+    } else if (name == "counters") {
+      w.counters = *n;
     } else if (name == "clients") {
       w.clients = *n;
     } else if (name == "replicas") {

@@ -1,5 +1,5 @@
-// The workload's clients and its online checks (stale reads, handoff time); the end-of-run
-// checks are in workload_checks.cpp.
+// The workload's clients and its online check of handoff time; the end-of-run checks are in
+// workload_checks.cpp.
 #include "apiary/sim/workload.hpp"
 
 #include <algorithm>
@@ -15,41 +15,41 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
 Workload::Workload(WorkloadOptions options, Rng rng)
-    : options_(std::move(options)), rng_(rng), clients_(options_.clients) {}
+    : options_(std::move(options)), rng_(rng), clients_(options_.clients) {
+  for (std::uint32_t k = 0; k < options_.keys; ++k) keys_.push_back("k" + std::to_string(k));
+  for (std::uint32_t c = 0; c < options_.counters; ++c) keys_.push_back("c" + std::to_string(c));
+}
 
 void Workload::note(std::string what) {
   if (report_.samples.size() < 10) report_.samples.push_back(std::move(what));
 }
 
-void Workload::start(World& world, TimePoint from, TimePoint stop) {
+void Workload::start(World& world, TimePoint from, TimePoint stop, TimePoint verify_at) {
+  from_ = from;
   stop_ = stop;
   started_ = true;
   for (std::uint32_t c = 0; c < clients_.size(); ++c) world.wake_at(from, c);
+  if (options_.counters > 0) world.wake_at(verify_at, kVerify);
 }
 
 // ---- Ground truth: which nodes are in the ring -------------------------------------------
 
-void Workload::ring_changed(TimePoint at, bool membership) {
+void Workload::ring_changed(TimePoint at) {
   std::vector<std::string> names;
   for (auto n : ring_) names.push_back(node_name(n));
   RingEpoch e;
   e.at = at;
-  e.membership = membership;
   e.table = cluster::PartitionTable::build(std::move(names),
                                            {options_.partitions, options_.replicas, 1.25});
   epochs_.push_back(std::move(e));
 }
 
-const Workload::RingEpoch& Workload::epoch_at(TimePoint t) const {
+std::vector<std::string> Workload::owners_at(TimePoint t, const std::string& key) const {
   // The last epoch at or before t (epochs_ is in time order; the first starts at time 0).
   auto it = std::upper_bound(epochs_.begin(), epochs_.end(), t,
                              [](TimePoint x, const RingEpoch& e) { return x < e.at; });
-  return it == epochs_.begin() ? epochs_.front() : *std::prev(it);
-}
-
-std::vector<std::string> Workload::owners_at(TimePoint t, const std::string& key) const {
   if (epochs_.empty()) return {};
-  const auto& e = epoch_at(t);
+  const RingEpoch& e = it == epochs_.begin() ? epochs_.front() : *std::prev(it);
   if (e.table.members().empty()) return {};
   return e.table.owners(data::partition_of(key, options_.partitions));
 }
@@ -58,10 +58,9 @@ void Workload::on_status(World& world, std::uint32_t node, NodeStatus status) {
   const TimePoint now = world.now();
   switch (status) {
     case NodeStatus::running: {
-      const bool first_start = std::none_of(crashes_.begin(), crashes_.end(),
-                                            [&](const auto& c) { return c.first == node; });
+      const bool first_start = started_nodes_.insert(node).second;
       ring_.insert(node);
-      ring_changed(now, first_start);
+      ring_changed(now);
       if (started_ && first_start) open_handoffs_.push_back(now);
       break;
     }
@@ -70,13 +69,9 @@ void Workload::on_status(World& world, std::uint32_t node, NodeStatus status) {
       if (started_) open_handoffs_.push_back(now);
       break;
     case NodeStatus::left:
-      ring_.erase(node);
-      ring_changed(now, true);
-      break;
     case NodeStatus::crashed:
-      crashes_.emplace_back(node, now);
       ring_.erase(node);
-      ring_changed(now, false);
+      ring_changed(now);
       break;
     case NodeStatus::absent:
       break;
@@ -94,12 +89,20 @@ void Workload::on_wake(World& world, std::uint32_t tag) {
     check_handoff(world);
     return;
   }
+  if (tag == kVerify) {
+    verify(world);
+    return;
+  }
   if ((tag & kTimeout) != 0) {
     const std::uint32_t c = tag & ~kTimeout;
     Client& client = clients_.at(c);
-    if (client.in_flight && client.started + options_.op_timeout <= world.now()) {
-      complete(world, c, nullptr);
-    }
+    if (!client.in_flight) return;
+    OpRecord& op = ops_.at(client.op - 1);
+    if (op.invoked + options_.op_timeout > world.now()) return;  // an older op's timer
+    op.outcome = Outcome::timeout;
+    ++report_.timeouts;
+    client.in_flight = false;
+    world.wake_at(world.now(), c);
     return;
   }
   issue(world, tag);
@@ -117,94 +120,122 @@ void Workload::issue(World& world, std::uint32_t c) {
     return;
   }
   const std::uint32_t node = candidates[rng_.uniform(candidates.size())];
-  ClientOp op;
-  op.id = next_op_++;
-  op.write = rng_.unit() >= options_.read_ratio;
-  op.key = "key" + std::to_string(rng_.uniform(options_.keys));
-  if (op.write) op.value = "v" + std::to_string(op.id);
-  client.in_flight = true;
-  client.op = op.id;
-  client.started = world.now();
-  client.request = op;
-  op_client_[op.id] = c;
-  if (op.write) {
-    ++report_.writes;
-  } else {
-    ++report_.reads;
+  OpKind kind = OpKind::get;
+  if (rng_.unit() >= options_.read_ratio) {
+    const double u = rng_.unit();
+    kind = u < 0.4 ? OpKind::set : u < 0.6 ? OpKind::set_nx : u < 0.7 ? OpKind::del : OpKind::incr;
+    if (kind == OpKind::incr && options_.counters == 0) kind = OpKind::set;
   }
+  const std::uint32_t key =
+      kind == OpKind::incr
+          ? options_.keys + static_cast<std::uint32_t>(rng_.uniform(options_.counters))
+          : static_cast<std::uint32_t>(rng_.uniform(options_.keys));
+  const auto [id, bytes] = record(world, c, node, kind, key);
+  client.in_flight = true;
+  client.op = id;
   world.wake_at(world.now() + options_.op_timeout, kTimeout | c);
+  // The reply may come at once; it is taken in after_call, after the client is marked busy.
   world.call(node, [&](Process& p, TimePoint local) {
-    if (DataProcess* d = p.data()) d->client_op(local, op);
+    if (NodeProcess* n = p.node()) n->send(local, c, id, bytes);
   });
+}
+
+std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32_t client,
+                                                       std::uint32_t node, OpKind kind,
+                                                       std::uint32_t key) {
+  OpRecord op;
+  op.id = ops_.size() + 1;
+  op.client = client;
+  op.node = node;
+  op.kind = kind;
+  op.key = key;
+  op.invoked = world.now();
+  const std::string& k = keys_.at(key);
+  std::string bytes;
+  switch (kind) {
+    case OpKind::get:
+      ++report_.gets;
+      bytes = encode_command({"GET", k});
+      break;
+    case OpKind::set:
+      ++report_.sets;
+      op.value = "v" + std::to_string(op.id);
+      bytes = encode_command({"SET", k, op.value});
+      break;
+    case OpKind::set_nx:
+      ++report_.set_nx;
+      op.value = "v" + std::to_string(op.id);
+      bytes = encode_command({"SET", k, op.value, "NX"});
+      break;
+    case OpKind::del:
+      ++report_.dels;
+      bytes = encode_command({"DEL", k});
+      break;
+    case OpKind::incr:
+      ++report_.incrs;
+      bytes = encode_command({"INCR", k});
+      break;
+  }
+  ops_.push_back(std::move(op));
+  return {ops_.back().id, std::move(bytes)};
 }
 
 void Workload::after_call(World& world, std::uint32_t node, Process& process) {
   (void)node;
-  DataProcess* d = process.data();
-  if (d == nullptr) return;
-  while (auto r = d->poll_result()) {
-    auto it = op_client_.find(r->id);
-    if (it == op_client_.end()) continue;  // timed out already
-    complete(world, it->second, &*r);
+  NodeProcess* n = process.node();
+  if (n == nullptr) return;
+  while (auto r = n->poll_reply()) on_reply(world, *r);
+}
+
+void Workload::on_reply(World& world, const ClientReply& r) {
+  if (r.request == 0 || r.request > ops_.size()) return;
+  OpRecord& op = ops_[r.request - 1];
+  if (op.outcome == Outcome::ok || op.outcome == Outcome::error) return;
+  const bool late = op.outcome == Outcome::timeout;
+  op.returned = world.now();
+  op.reply = r.reply;
+  op.late = late;
+  op.outcome = r.reply.is_error() ? Outcome::error : Outcome::ok;
+  ++(op.outcome == Outcome::ok ? report_.ok : report_.errors);
+  if (late) {
+    // It settles what the command did; the client had moved on.
+    --report_.timeouts;
+    ++report_.late_replies;
+    return;
+  }
+  if (op.client < clients_.size()) {
+    Client& client = clients_[op.client];
+    if (client.in_flight && client.op == op.id) {
+      client.in_flight = false;
+      world.wake_at(world.now(), op.client);  // the next command (not from inside a node's call)
+    }
   }
 }
 
-void Workload::complete(World& world, std::uint32_t c, const ClientResult* result) {
-  Client& client = clients_.at(c);
-  op_client_.erase(client.op);
-  client.in_flight = false;
-  const TimePoint now = world.now();
-  const ClientOp& op = client.request;
-  const bool ok = result != nullptr && result->ok;
-  if (result != nullptr && result->forwarded) ++report_.forwarded;
-  if (op.write) {
-    WriteRecord w;
-    w.op = op.id;
-    w.value = op.value;
-    w.started = client.started;
-    w.completed = now;
-    w.acked = ok;
-    if (result != nullptr && result->dot) {
-      w.outcome_known = true;
-      w.dot = result->dot;
-      w.clock = result->clock;
-    }
-    if (ok) {
-      ++report_.acked_writes;
-    } else {
-      ++report_.failed_writes;
-    }
-    writes_[op.key].push_back(std::move(w));
-  } else if (!ok) {
-    ++report_.failed_reads;
-  } else if (result->values.empty()) {
-    // Missing: stale if an acknowledged write of the key completed before this read started.
-    const WriteRecord* last = nullptr;
-    if (auto it = writes_.find(op.key); it != writes_.end()) {
-      for (const auto& w : it->second) {
-        if (w.acked && w.completed <= client.started) last = &w;
-      }
-    }
-    if (last != nullptr) {
-      ++report_.stale_reads;
-      bool membership = false;
-      for (const auto& e : epochs_) {
-        membership = membership || (e.membership && e.at > last->completed && e.at <= now);
-      }
-      const auto before = owners_at(last->completed, op.key);
-      const auto reader = node_name(result->executed_on);
-      const bool new_owner = std::find(before.begin(), before.end(), reader) == before.end();
-      if (membership && new_owner && owners_at(client.started, op.key) != before) {
-        ++report_.stale_reads_membership;
-        note("stale read of " + op.key + " at " + reader +
-             " (t=" + std::to_string(seconds(client.started.time_since_epoch())) +
-             "s) after write " + last->value +
-             " acked at t=" + std::to_string(seconds(last->completed.time_since_epoch())) +
-             "s; owners changed by a join/leave in between");
-      }
-    }
+// The counters' final values, read through the cluster once the faults are over; a read that
+// fails is tried again on another node (three rounds, a second apart).
+void Workload::verify(World& world) {
+  std::vector<std::uint32_t> candidates;
+  for (auto n : ring_) {
+    if (world.status(n) == NodeStatus::running && !world.paused(n)) candidates.push_back(n);
   }
-  world.wake_at(now, c);  // the next operation (not from inside a node's call)
+  bool missing = false;
+  for (std::uint32_t c = 0; c < options_.counters; ++c) {
+    const std::uint32_t key = options_.keys + c;
+    auto it = verify_reads_.find(key);
+    if (it != verify_reads_.end() && ops_.at(it->second - 1).outcome == Outcome::ok) continue;
+    missing = true;
+    if (candidates.empty()) continue;
+    const std::uint32_t node = candidates[rng_.uniform(candidates.size())];
+    // Client ids past the workload's clients: one connection per counter for these reads.
+    const std::uint32_t client = static_cast<std::uint32_t>(clients_.size()) + c;
+    const auto [id, bytes] = record(world, client, node, OpKind::get, key);
+    verify_reads_[key] = id;
+    world.call(node, [&](Process& p, TimePoint local) {
+      if (NodeProcess* n = p.node()) n->send(local, client, id, bytes);
+    });
+  }
+  if (missing && ++verify_attempts_ < 3) world.wake_at(world.now() + 1s, kVerify);
 }
 
 // ---- Handoff time ----------------------------------------------------------------------------
@@ -218,9 +249,9 @@ void Workload::check_handoff(World& world) {
   bool quiet = true;
   for (auto n : ring_) {
     Process* p = world.process(n);
-    DataProcess* d = p == nullptr ? nullptr : p->data();
-    if (d == nullptr) continue;
-    const auto& rep = d->replicator();
+    NodeProcess* node = p == nullptr ? nullptr : p->node();
+    if (node == nullptr) continue;
+    const auto& rep = node->core().replicator();
     if (rep.handoff_pending() || rep.partitions_in_transition() != 0) {
       quiet = false;
       break;

@@ -83,6 +83,10 @@ void World::dispatch(const Event& e) {
         last_heal_ = now_;
         healed_once_ = true;
         disturb();
+        if (auto it = open_partitions_.find(e.b); it != open_partitions_.end()) {
+          close_disturbance(it->second);
+          open_partitions_.erase(it);
+        }
         checker_.open_convergence(now_, "heal");
       } else if (e.a == kLeaveDeadline) {
         if (checker_.status(e.b) == NodeStatus::leaving) stop_node(e.b);
@@ -298,6 +302,19 @@ bool World::healthy(std::uint32_t node) const {
 }
 
 void World::disturb() { last_disturbance_ = now_; }
+
+void World::disturb_for(TimePoint until) {
+  disturb();
+  disturbances_.push_back(Disturbance{now_, until});
+}
+
+std::size_t World::open_disturbance() {
+  disturb();
+  disturbances_.push_back(Disturbance{now_, kNever});
+  return disturbances_.size() - 1;
+}
+
+void World::close_disturbance(std::size_t index) { disturbances_.at(index).to = now_; }
 
 void World::set_status(std::uint32_t node, NodeStatus status) {
   const bool was = checker_.status(node) == NodeStatus::running;

@@ -33,29 +33,29 @@ void World::run_action(const Action& a) {
   switch (a.kind) {
     case ActionKind::crash:
       for (auto n : pick(a.targets, true)) crash_node(n);
-      disturb();
+      disturb_for(now_);
       break;
     case ActionKind::restart: {
       // Random restarts hit running nodes (a process restart); explicit ones may also bring
       // back a crashed node.
       for (auto n : pick(a.targets, true)) restart_node(n);
-      disturb();
+      disturb_for(now_);
       checker_.open_convergence(now_, "restart");
       break;
     }
     case ActionKind::leave:
-      for (auto n : pick(a.targets, true)) leave_node(n);
       disturb();
+      for (auto n : pick(a.targets, true)) leave_node(n);
       break;
     case ActionKind::pause:
-      for (auto n : pick(a.targets, true)) pause_node(n, a.length);
       disturb();
+      for (auto n : pick(a.targets, true)) pause_node(n, a.length);
       break;
     case ActionKind::join:
       for (std::uint32_t k = 0; k < a.count && next_index_ < config_.capacity; ++k) {
         start_node(next_index_++);
       }
-      disturb();
+      disturb_for(now_);
       checker_.open_convergence(now_, "join");
       break;
     case ActionKind::partition: {
@@ -63,7 +63,7 @@ void World::run_action(const Action& a) {
       if (a.length.count() > 0) {
         queue_.push(now_ + a.length, EventKind::control, kHealRule, id);
       }
-      disturb();
+      open_partitions_[id] = open_disturbance();
       break;
     }
     case ActionKind::heal:
@@ -71,6 +71,8 @@ void World::run_action(const Action& a) {
       last_heal_ = now_;
       healed_once_ = true;
       disturb();
+      for (const auto& [id, index] : open_partitions_) close_disturbance(index);
+      open_partitions_.clear();
       checker_.open_convergence(now_, "heal");
       break;
     case ActionKind::set_loss:
@@ -121,6 +123,13 @@ void World::start_node(std::uint32_t node) {
   after_call(node);
 }
 
+void World::end_leave(std::uint32_t node) {
+  if (auto it = open_leaves_.find(node); it != open_leaves_.end()) {
+    close_disturbance(it->second);
+    open_leaves_.erase(it);
+  }
+}
+
 void World::drop_inbox(std::uint32_t node) {
   for (auto slot : nodes_[node].inbox) free_slot(slot);
   nodes_[node].inbox.clear();
@@ -129,6 +138,7 @@ void World::drop_inbox(std::uint32_t node) {
 void World::crash_node(std::uint32_t node) {
   Node& n = nodes_[node];
   if (!n.proc) return;
+  end_leave(node);
   n.proc.reset();
   ++n.generation;
   n.paused = false;
@@ -145,6 +155,7 @@ void World::restart_node(std::uint32_t node) {
 void World::leave_node(std::uint32_t node) {
   Node& n = nodes_[node];
   if (!n.proc || checker_.status(node) != NodeStatus::running) return;
+  open_leaves_[node] = open_disturbance();
   set_status(node, NodeStatus::leaving);
   n.proc->leave(local_time(node, now_));
   queue_.push(now_ + config_.leave_timeout, EventKind::control, kLeaveDeadline, node);
@@ -152,6 +163,7 @@ void World::leave_node(std::uint32_t node) {
 }
 
 void World::stop_node(std::uint32_t node) {
+  end_leave(node);
   Node& n = nodes_[node];
   n.proc.reset();
   ++n.generation;
@@ -165,6 +177,7 @@ void World::pause_node(std::uint32_t node, Duration length) {
   if (!n.proc) return;
   n.paused = true;
   n.paused_until = std::max(n.paused_until, to_nanos(now_ + length));
+  disturbances_.push_back(Disturbance{now_, from_nanos(n.paused_until)});
   queue_.push(from_nanos(n.paused_until), EventKind::resume, node, n.generation);
 }
 

@@ -4,8 +4,8 @@
 // same way the real runtime drives a sans-IO core: join(), handle_message() when a datagram
 // arrives, handle_timeout() once the node's local clock reaches next_deadline(), and after
 // every call it drains poll_send() and poll_event(). The Swim adapter (swim_process.hpp)
-// implements it with the real gossip core; heartbeat_process.hpp is a trivial protocol used to
-// test the world itself.
+// implements it with the real gossip core, NodeProcess (node_process.hpp) with the whole node
+// (core::NodeCore); heartbeat_process.hpp is a trivial protocol used to test the world itself.
 //
 // All times passed in are the node's *local* time (virtual time bent by its clock skew).
 // Not thread-safe; the world is single-threaded.
@@ -26,7 +26,7 @@
 
 namespace apiary::sim {
 
-class DataProcess;
+class NodeProcess;
 
 // Counters a process exposes to the report; all optional.
 struct ProcessCounters {
@@ -59,8 +59,9 @@ class Process {
   // The node's full view; expensive (copies), only for end-of-run cross-checks and tests.
   virtual std::vector<gossip::Member> members() const = 0;
   virtual ProcessCounters counters() const { return {}; }
-  // The data layer (store and replication) when this process runs one, else nullptr.
-  virtual DataProcess* data() { return nullptr; }
+  // The whole node (core::NodeCore: store, replication, Redis commands, routing) when this
+  // process runs one, else nullptr.
+  virtual NodeProcess* node() { return nullptr; }
 };
 
 // Identity of one node instance. `name` is "n<index>" and `addr` is "n<index>:7946".

@@ -34,20 +34,40 @@ struct FalsePositiveRecord {
 
 // What the data workload (--workload, sim/workload.hpp) saw and its checkers found.
 struct WorkloadReport {
-  std::uint64_t writes = 0;
-  std::uint64_t acked_writes = 0;
-  std::uint64_t failed_writes = 0;
-  std::uint64_t reads = 0;
-  std::uint64_t failed_reads = 0;
-  std::uint64_t forwarded = 0;
-  std::uint64_t stale_reads = 0;
-  std::uint64_t stale_reads_membership = 0;  // caused by a join or leave: a violation
-  std::uint64_t lost_writes = 0;             // violations
-  std::uint64_t lost_writes_excused = 0;     // W or more of the owners crashed
-  std::uint64_t sibling_violations = 0;
-  std::uint64_t max_siblings = 0;  // most siblings one key had at the end
+  // Commands sent, by kind and by outcome (errors and timeouts are ambiguous).
+  std::uint64_t gets = 0, sets = 0, set_nx = 0, dels = 0, incrs = 0;
+  std::uint64_t ok = 0, errors = 0, timeouts = 0;
+  std::uint64_t late_replies = 0;  // answered after the client's timeout
+  std::uint64_t forwarded = 0;     // the running nodes' routers forwarded this many at the end
+
+  // Counters: read through the cluster after the faults stopped.
+  std::uint64_t counter_keys = 0;
+  std::uint64_t increments_acked = 0;
+  std::uint64_t increments_ambiguous = 0;
+  std::uint64_t counter_violations = 0;        // final value outside [acked, acked + ambiguous]
+  std::uint64_t counters_unread = 0;           // the final read got no value
+  std::uint64_t counter_order_violations = 0;  // stable windows: a later INCR returned less
+
+  // SET NX on the register keys.
+  std::uint64_t set_nx_wins = 0;
+  std::uint64_t set_nx_double_wins = 0;           // stable windows: a violation
+  std::uint64_t set_nx_double_wins_unstable = 0;  // near a fault: counted only
+
+  // Linearizability of the register keys, per stable window.
+  bool linearizability_claimed = false;  // R >= 2 or N = 1 (workload.hpp)
+  std::uint64_t stable_windows = 0;
+  double stable_s = 0.0;                // time covered by stable windows
+  std::uint64_t histories_checked = 0;  // (key, window) pairs searched
+  std::uint64_t histories_skipped = 0;  // over the search bound: not judged
+  std::uint64_t ops_checked = 0;
+  std::uint64_t ops_unstable = 0;                // register commands outside every stable window
+  std::uint64_t linearizability_violations = 0;  // histories with no linearization
+
+  // Convergence at the end.
   std::uint64_t keys = 0;
   std::uint64_t converged_keys = 0;
+  std::uint64_t max_siblings = 0;  // most siblings one key had at the end
+
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
   std::vector<std::string> samples;  // a few violations, spelled out
 };

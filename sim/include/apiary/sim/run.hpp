@@ -22,6 +22,8 @@
 
 namespace apiary::sim {
 
+class Workload;
+
 enum class ProtocolKind : std::uint8_t { swim, heartbeat };
 
 struct RunOptions {
@@ -65,6 +67,8 @@ struct RunOptions {
   std::function<void(TimePoint, std::uint32_t, const gossip::MemberEvent&)> on_event;
   // Called once per simulated second (progress display); virtual now and end time.
   std::function<void(TimePoint now, TimePoint end, const World& world)> tick;
+  // The data workload once its checks ran (apiary-sim --history writes its commands out).
+  std::function<void(const Workload& workload)> on_workload;
 };
 
 Result<RunReport> run_simulation(const RunOptions& options);

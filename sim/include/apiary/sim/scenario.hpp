@@ -13,8 +13,9 @@
 //   at 50s leave 7                  graceful leave
 //   at 20s loss 0.05 | duplicate 0.01 | latency 1..20ms | jitter 5ms
 //   skew 0.001                      per-node clock rate in [1-eps, 1+eps] (start only)
-//   workload keys=1000 clients=8    the data mode with these settings (start only; also
-//                                   read-ratio, replicas, write-quorum, read-quorum, partitions)
+//   workload keys=8 clients=8       the data mode with these settings (start only; also
+//                                   counters, read-ratio, replicas, write-quorum,
+//                                   read-quorum, partitions)
 //
 // Parsing is pure and bounded; errors name the line. Not thread-safe (plain values).
 #pragma once

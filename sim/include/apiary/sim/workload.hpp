@@ -1,26 +1,31 @@
-// Workload: clients issuing GET and SET against the simulated data nodes (DataProcess), and
+// Workload: simulated Redis clients against the real nodes (NodeProcess, core::NodeCore), and
 // the checkers that judge what they saw.
 //
-// `clients` closed-loop clients each keep one operation in flight: a key drawn uniformly
-// from `keys`, a read with probability `read_ratio`, sent to a random running node. Every
-// write's value is unique ("v<op id>"), so a checker can tell writes apart. An operation
-// without an answer after `op_timeout` counts as failed (its outcome is unknown).
+// `clients` closed-loop clients each keep one command in flight, sent as RESP bytes to a
+// random running, unpaused node (each client has its own connection on every node it used):
+// GET, SET (unique values "v<op id>"), SET NX and DEL on the register keys k0..k<keys-1>, INCR
+// on the counter keys c0..c<counters-1>. A command without a reply within `op_timeout`, or
+// answered with an error, is ambiguous: it may or may not have taken effect. A reply that
+// comes after the timeout is still recorded (it settles what the command did). Every command
+// is kept: key, invocation and completion (virtual time), node, reply.
 //
-// Checkers (finish()):
-//  - lost writes: an acknowledged write whose dot is not covered by the final version of its
-//    key (neither a sibling nor overwritten by a write that saw it). A violation unless at
-//    least W owners of the key's partition crashed after the write started.
-//  - sibling preservation: an acknowledged write covered by the final clock but missing from
-//    the final siblings, although no recorded write saw it.
-//  - stale reads: a read that found nothing although an acknowledged write of the key
-//    completed before the read started (the workload never deletes). A violation when a join
-//    or leave changed the key's owners between that write and the read and the read ran on a
-//    node that was not an owner when the write completed.
-//  - convergence: at the end, every owner of every key holds the same sibling set.
+// Checkers (finish(); docs/simulator.md, "Data checkers", says what each one claims):
+//  - counters: at `verify` (faults over, cluster settled) each counter is read through the
+//    cluster; it must lie in [acknowledged INCRs, acknowledged + ambiguous INCRs]. In stable
+//    windows an INCR that started after another one returned must return a larger value.
+//  - SET NX: in stable windows no two SET NX of a key both win (+OK) unless a DEL fits
+//    between them.
+//  - linearizability of every register key's GET/SET/SET NX/DEL history, per stable window
+//    (linearizability.hpp); claimed (a failure) only when reads always consult the key's
+//    coordinator: R >= 2 or N = 1. With R = 1 a read on a replica may lag an acknowledged
+//    write (R + W <= N), so violations are only counted.
+//  - convergence: at the end, every running owner of every key holds the same siblings.
 //  - handoff_s: from a join or leave until every running node's view matches the running
 //    set and no node has handoff_pending() or a partition in transition.
-// "Owners" here are computed from the nodes actually running (and leaving), with the ring's
-// PartitionTable. Deterministic (its Rng is split from the run's seed). Not thread-safe.
+// Stable windows: the measured window minus [from - stable_before, to + stable_after] of every
+// World::disturbances() entry. "Owners" come from the nodes actually running (and leaving),
+// through the ring's PartitionTable. Deterministic (its Rng is split from the run's seed).
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -28,14 +33,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apiary/base/rng.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/cluster/partition_table.hpp"
-#include "apiary/data/dvv.hpp"
-#include "apiary/sim/data_process.hpp"
+#include "apiary/sim/node_process.hpp"
 #include "apiary/sim/report.hpp"
+#include "apiary/sim/resp_reply.hpp"
 #include "apiary/sim/workload_options.hpp"
 #include "apiary/sim/world.hpp"
 
@@ -46,56 +52,84 @@ class Workload final : public Agent {
   Workload(WorkloadOptions options, Rng rng);
 
   // Clients run from `from` (absolute virtual time) until `stop`; nothing new starts after.
-  void start(World& world, TimePoint from, TimePoint stop);
+  // At `verify` the counters are read through the cluster.
+  void start(World& world, TimePoint from, TimePoint stop, TimePoint verify);
   WorkloadReport finish(World& world);
 
   void on_wake(World& world, std::uint32_t tag) override;
   void after_call(World& world, std::uint32_t node, Process& process) override;
   void on_status(World& world, std::uint32_t node, NodeStatus status) override;
 
+  enum class OpKind : unsigned char { get, set, set_nx, del, incr };
+  enum class Outcome : unsigned char { pending, ok, error, timeout };
+  struct OpRecord {
+    std::uint64_t id = 0;
+    std::uint32_t client = 0;
+    std::uint32_t node = 0;
+    OpKind kind = OpKind::get;
+    std::uint32_t key = 0;  // index into keys()
+    std::string value;      // SET, SET NX
+    TimePoint invoked{};
+    TimePoint returned{};  // the reply's arrival (pending, timeout: not known)
+    Outcome outcome = Outcome::pending;
+    bool late = false;  // the reply came after the client gave up
+    RespReply reply;
+    bool ambiguous() const { return outcome != Outcome::ok; }
+  };
+  const std::vector<OpRecord>& history() const { return ops_; }
+  const std::vector<std::string>& keys() const { return keys_; }
+  // One line: "#id KIND key [value] @node [invoked..returned] -> reply", times in seconds
+  // from the start of the measured window.
+  std::string describe(const OpRecord& op) const;
+
  private:
   struct Client {
     bool in_flight = false;
     std::uint64_t op = 0;
-    TimePoint started{};
-    ClientOp request;
-  };
-  struct WriteRecord {
-    std::uint64_t op = 0;
-    std::string value;
-    TimePoint started{};
-    TimePoint completed{};
-    bool acked = false;
-    bool outcome_known = false;  // the dot and clock came back
-    std::optional<data::Dot> dot;
-    std::vector<data::ClockEntry> clock;
   };
   struct RingEpoch {
     TimePoint at{};
-    bool membership = false;  // a join or a leave (not a crash or restart)
     cluster::PartitionTable table;
   };
-  enum Tag : std::uint32_t { kTimeout = 1u << 30, kCheck = 1u << 29 };
+  struct Window {
+    TimePoint from{};
+    TimePoint to{};
+  };
+  enum Tag : std::uint32_t { kTimeout = 1u << 30, kCheck = 1u << 29, kVerify = 1u << 28 };
 
   void issue(World& world, std::uint32_t client);
-  void complete(World& world, std::uint32_t client, const ClientResult* result);
-  void ring_changed(TimePoint at, bool membership);
-  const RingEpoch& epoch_at(TimePoint t) const;
+  // Records a command; returns its id and its RESP bytes.
+  std::pair<std::uint64_t, std::string> record(World& world, std::uint32_t client,
+                                               std::uint32_t node, OpKind kind, std::uint32_t key);
+  void on_reply(World& world, const ClientReply& reply);
+  void verify(World& world);
+  void ring_changed(TimePoint at);
   std::vector<std::string> owners_at(TimePoint t, const std::string& key) const;
   void check_handoff(World& world);
   void note(std::string what);
 
+  // workload_checks.cpp
+  std::vector<Window> stable_windows(const World& world) const;
+  void check_convergence(World& world, WorkloadReport& r);
+  void check_counters(const std::vector<Window>& windows, WorkloadReport& r);
+  void check_set_nx(const std::vector<Window>& windows, WorkloadReport& r);
+  void check_linearizability(const std::vector<Window>& windows, WorkloadReport& r);
+  TimePoint latest_effect(const OpRecord& op) const;
+
   WorkloadOptions options_;
   Rng rng_;
+  TimePoint from_{};
   TimePoint stop_{};
+  std::vector<std::string> keys_;  // registers, then counters
   std::vector<Client> clients_;
-  std::uint64_t next_op_ = 1;
-  std::map<std::uint64_t, std::uint32_t> op_client_;
-  std::map<std::string, std::vector<WriteRecord>> writes_;  // by key, in completion order
-  std::set<std::uint32_t> ring_;                            // running and leaving nodes
+  std::vector<OpRecord> ops_;  // by id - 1
+  // Counter key index -> the final read's op id (0: none yet).
+  std::map<std::uint32_t, std::uint64_t> verify_reads_;
+  std::uint32_t verify_attempts_ = 0;
+  std::set<std::uint32_t> ring_;  // running and leaving nodes
   std::vector<RingEpoch> epochs_;
-  std::vector<std::pair<std::uint32_t, TimePoint>> crashes_;  // node, when
-  std::vector<TimePoint> open_handoffs_;                      // join/leave times not yet settled
+  std::vector<TimePoint> open_handoffs_;   // join/leave times not yet settled
+  std::set<std::uint32_t> started_nodes_;  // nodes that ran once (a later start is a restart)
   bool checking_ = false;
   bool started_ = false;
   WorkloadReport report_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include "apiary/base/time.hpp"
@@ -13,17 +14,30 @@ using namespace std::chrono_literals;
 
 struct WorkloadOptions {
   bool enabled = false;
-  std::uint32_t keys = 1000;
-  double read_ratio = 0.5;
-  std::uint32_t clients = 8;  // operations in flight
+  // Register keys k0..k<keys-1> (GET, SET, SET NX, DEL) and counter keys c0..c<counters-1>
+  // (INCR). Few keys, so that clients contend on them.
+  std::uint32_t keys = 8;
+  std::uint32_t counters = 2;
+  // GETs; of the other operations 40% are SET, 20% SET NX, 10% DEL and 30% INCR.
+  double read_ratio = 0.4;
+  std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;
   std::uint32_t write_quorum = 2;
   std::uint32_t read_quorum = 1;
   // Fewer than the runtime's 1024 by default: a join re-plans every partition on every node,
   // and anti-entropy (one partition per interval per node) cycles 4x faster.
   std::uint32_t partitions = 256;
-  Duration op_timeout = 5s;
+  Duration op_timeout = 5s;  // no reply by then: the command's outcome is unknown
   Duration anti_entropy_interval = 200ms;
+  // The checkers that need a quiet cluster (SET NX, linearizability, INCR order) judge only
+  // what happened outside [start - stable_before, end + stable_after] of every fault: after a
+  // crash the survivors take a few seconds to notice, the dead node keeps its partitions for
+  // the 10 s dead grace, then they move.
+  Duration stable_before = 1s;
+  Duration stable_after = 30s;
+  // Work bound of one linearizability search (configurations); over it the history counts
+  // as skipped.
+  std::size_t max_search = 50000;
 };
 
 }  // namespace apiary::sim

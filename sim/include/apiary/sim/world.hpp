@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -63,6 +64,15 @@ struct WorldStats {
   std::uint64_t unroutable = 0;
   std::uint64_t duplicated = 0;
   std::uint64_t membership_events = 0;
+};
+
+// A span of virtual time during which a fault disturbed the cluster: a crash, restart or join
+// is an instant; a pause lasts until the node resumes, a graceful leave until the node
+// stopped, a partition until it is healed (`to` is kNever while it lasts). The data
+// workload's checkers only judge what happened away from these (workload.hpp).
+struct Disturbance {
+  TimePoint from;
+  TimePoint to;
 };
 
 // Message load since the last reset_load(), for per-node figures.
@@ -113,6 +123,8 @@ class World {
   TimePoint local_time(std::uint32_t node, TimePoint virtual_time) const;
   // The last time a fault, heal or join disturbed the cluster (for settle checks).
   TimePoint last_disturbance() const { return last_disturbance_; }
+  // Every fault so far, in the order they began (network setting changes are not faults).
+  const std::vector<Disturbance>& disturbances() const { return disturbances_; }
 
   void reset_load();
   LoadWindow load() const;
@@ -153,6 +165,7 @@ class World {
   void pause_node(std::uint32_t node, Duration length);
   void stop_node(std::uint32_t node);
   void drop_inbox(std::uint32_t node);
+  void end_leave(std::uint32_t node);  // closes the node's leave Disturbance, if any
   void set_status(std::uint32_t node, NodeStatus status);
   bool healthy(std::uint32_t node) const;
 
@@ -161,6 +174,9 @@ class World {
   std::int64_t to_virtual(std::uint32_t node, TimePoint local) const;
   void fold(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d);
   void disturb();
+  void disturb_for(TimePoint until);  // disturb() and a Disturbance [now, until]
+  std::size_t open_disturbance();     // disturb() and a Disturbance that lasts until closed
+  void close_disturbance(std::size_t index);
 
   WorldConfig config_;
   ProcessFactory factory_;
@@ -178,6 +194,9 @@ class World {
   TimePoint now_{};
   TimePoint last_heal_{};
   TimePoint last_disturbance_{};
+  std::vector<Disturbance> disturbances_;
+  std::map<std::uint32_t, std::size_t> open_leaves_;      // node -> its Disturbance
+  std::map<std::uint32_t, std::size_t> open_partitions_;  // rule id -> its Disturbance
   bool healed_once_ = false;
   std::uint32_t next_index_ = 0;
   std::uint32_t running_ = 0;

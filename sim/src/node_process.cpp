@@ -1,0 +1,211 @@
+#include "apiary/sim/node_process.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <variant>
+
+#include "apiary/resp/server.hpp"
+
+namespace apiary::sim {
+
+namespace {
+
+// The simulated wall clock: a fixed epoch plus the node's local time (TTLs, tombstone grace
+// and the HLC only need it to move with the local clock).
+constexpr std::int64_t kWallEpochMs = 1'700'000'000'000;
+
+core::NodeCoreConfig core_config(const gossip::SwimConfig& swim, const NodeOptions& options,
+                                 const ProcessSpec& spec, std::uint64_t seed) {
+  core::NodeCoreConfig c;
+  c.name = spec.name;
+  c.swim = swim;
+  c.gossip_addr = spec.addr;
+  c.meta.data_addr = node_data_addr(spec.index);
+  c.meta.client_addr = spec.name + ":6379";
+  c.replication = options.replication;
+  c.ring = options.ring;
+  c.seed = seed;
+  c.handoff_timeout = options.handoff_timeout;
+  c.leave_timeout = options.leave_timeout;
+  return c;
+}
+
+}  // namespace
+
+WallTime NodeProcess::wall_of(TimePoint local) {
+  return WallTime{kWallEpochMs + to_nanos(local) / 1'000'000};
+}
+
+NodeProcess::NodeProcess(const gossip::SwimConfig& swim, const NodeOptions& options,
+                         const ProcessSpec& spec, Rng rng, TimePoint now)
+    : index_(spec.index) {
+  auto made = core::NodeCore::create(core_config(swim, options, spec, rng.next()), now);
+  // node_factory's caller checked the options (check_node_options): nothing else can fail.
+  if (!made.ok()) std::abort();
+  core_ = std::move(made).value();
+}
+
+NodeProcess::~NodeProcess() {
+  // Connections first: they unregister from the core's server.
+  by_id_.clear();
+  clients_.clear();
+}
+
+void NodeProcess::join(TimePoint now, std::vector<std::string> seeds) {
+  core_->join(now, wall_of(now), std::move(seeds));
+  pump(now);
+}
+
+void NodeProcess::leave(TimePoint now) {
+  core_->leave(now, wall_of(now));
+  pump(now);
+}
+
+bool NodeProcess::leave_done() const { return core_->leave_state() == core::LeaveState::done; }
+
+void NodeProcess::handle_message(TimePoint now, std::span<const std::uint8_t> bytes) {
+  core_->handle_gossip(now, wall_of(now), bytes);
+  pump(now);
+}
+
+void NodeProcess::handle_data_message(TimePoint now, std::span<const std::uint8_t> bytes) {
+  core_->handle_data(now, wall_of(now), bytes);
+  pump(now);
+}
+
+void NodeProcess::handle_timeout(TimePoint now) {
+  const WallTime wall = wall_of(now);
+  if (core_->next_deadline() <= now) core_->handle_timeout(now, wall);
+  // Deferred replies and idle timeouts of the Redis layer (the runtime's listener timer).
+  if (core_->resp_server().next_deadline() <= now) {
+    for (resp::ClientId id : core_->resp_server().on_timer(now, wall)) {
+      if (Client* c = client_by_id(id)) drain_output(*c);
+    }
+  }
+  pump(now);
+}
+
+TimePoint NodeProcess::next_deadline() const {
+  return std::min(core_->next_deadline(), core_->resp_server().next_deadline());
+}
+
+std::optional<gossip::Outgoing> NodeProcess::poll_send() {
+  if (auto out = core_->poll_gossip_send()) return out;
+  if (!data_out_.empty()) {
+    replication::Outgoing d = std::move(data_out_.front());
+    data_out_.pop_front();
+    return gossip::Outgoing{std::move(d.to), std::move(d.bytes)};
+  }
+  if (auto d = core_->poll_data_send()) {
+    return gossip::Outgoing{std::move(d->to), std::move(d->bytes)};
+  }
+  return std::nullopt;
+}
+
+std::optional<gossip::MemberEvent> NodeProcess::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  gossip::MemberEvent e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+std::vector<gossip::Member> NodeProcess::members() const { return core_->swim().members(); }
+
+ProcessCounters NodeProcess::counters() const {
+  const auto& s = core_->swim().stats();
+  return ProcessCounters{s.refutations, s.malformed_dropped, s.local_health};
+}
+
+// ---- Clients ---------------------------------------------------------------------------------
+
+void NodeProcess::send(TimePoint now, std::uint32_t client, std::uint64_t request,
+                       std::string_view bytes) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) {
+    Client c;
+    c.index = client;
+    c.conn = core_->resp_server().connect(
+        now, resp::ClientAddress{"c" + std::to_string(client) + ":1", core_->name() + ":6379", -1});
+    by_id_[c.conn->id()] = client;
+    it = clients_.emplace(client, std::move(c)).first;
+  }
+  Client& c = it->second;
+  c.requests.push_back(request);
+  c.conn->feed(now, wall_of(now), bytes);
+  drain_output(c);
+  pump(now);
+}
+
+std::optional<ClientReply> NodeProcess::poll_reply() {
+  if (replies_.empty()) return std::nullopt;
+  ClientReply r = std::move(replies_.front());
+  replies_.pop_front();
+  return r;
+}
+
+NodeProcess::Client* NodeProcess::client_by_id(resp::ClientId id) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return nullptr;
+  auto c = clients_.find(it->second);
+  return c == clients_.end() ? nullptr : &c->second;
+}
+
+// What a connection wrote is what its socket would carry: parse the complete replies in it
+// and match them with the requests in order.
+void NodeProcess::drain_output(Client& c) {
+  std::string_view out = c.conn->output();
+  std::size_t used = 0;
+  while (used < out.size()) {
+    ParsedReply p = parse_reply(out.substr(used));
+    if (p.status == ParsedReply::Status::incomplete) break;
+    if (p.status == ParsedReply::Status::malformed) {
+      // Never expected from the node: surface it as an error reply and drop the rest.
+      p.reply.kind = RespReply::Kind::error;
+      p.reply.text = "SIM malformed reply from the node";
+      p.used = out.size() - used;
+    }
+    used += p.used;
+    if (c.requests.empty()) continue;  // a reply nobody asked for: nothing to match it with
+    replies_.push_back(ClientReply{c.index, c.requests.front(), std::move(p.reply)});
+    c.requests.pop_front();
+  }
+  c.conn->consume_output(used);
+}
+
+void NodeProcess::pump(TimePoint now) {
+  const WallTime wall = wall_of(now);
+  // As the runtime's deliver(): a reply delivered to a connection resumes its pipeline, which
+  // may start new operations; loop until nothing is left to move.
+  for (bool progress = true; progress;) {
+    progress = false;
+    core_->settle(now, wall);
+    for (auto& reply : core_->take_client_replies()) {
+      progress = true;
+      Client* c = client_by_id(reply.client);
+      if (c == nullptr) continue;
+      c->conn->complete(reply.token, reply.bytes, now, wall);
+      drain_output(*c);
+    }
+    // No embedding calls run in the simulator; drop what cannot come.
+    if (!core_->take_call_replies().empty()) progress = true;
+    while (auto out = core_->poll_data_send()) data_out_.push_back(std::move(*out));
+  }
+  while (auto event = core_->poll_event()) {
+    if (auto* m = std::get_if<core::MemberChanged>(&*event)) events_.push_back(m->event);
+  }
+}
+
+Status check_node_options(const NodeOptions& options) {
+  ProcessSpec spec{0, node_name(0), node_addr(0)};
+  auto made =
+      core::NodeCore::create(core_config(gossip::SwimConfig{}, options, spec, 1), TimePoint{});
+  return made.ok() ? Status::Ok() : made.status();
+}
+
+ProcessFactory node_factory(gossip::SwimConfig swim, NodeOptions options) {
+  return [swim, options](const ProcessSpec& spec, Rng rng, TimePoint now) {
+    return std::make_unique<NodeProcess>(swim, options, spec, rng, now);
+  };
+}
+
+}  // namespace apiary::sim
