@@ -6,7 +6,9 @@
 // and win a second time, an INCR would build on an old value.
 //
 // So a promoted partition (1) answers no read and runs no write from the local copy alone:
-// read_is_local() is false and read() asks every other live owner (all must answer), and
+// read_is_local() is false and read() asks every other live owner that was a member before
+// (all must answer; a member that just appeared holds nothing the old coordinator
+// acknowledged), and
 // (2) catches up at once with every other live owner by anti-entropy digest exchanges, repeated
 // until one comes back complete (every entry of the differing buckets fit in the reply). Once
 // every peer is caught up, this node's copy holds everything they held, which includes every
@@ -39,10 +41,14 @@ void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const Clus
       if (it != promotions.end()) promotions.erase(it);
       continue;
     }
+    // The other live owners that were members before this view: a member that has just
+    // appeared holds nothing the old coordinator acknowledged (and may not serve yet).
     std::set<std::string> peers;
     for (auto i : view.table().owner_indices(p)) {
       const std::string& name = view.table().members()[i];
-      if (name != self() && view.is_live(name)) peers.insert(name);
+      if (name != self() && view.is_live(name) && (!had_view || before.find(name) != nullptr)) {
+        peers.insert(name);
+      }
     }
     if (it != promotions.end()) {
       // Still catching up: only peers that are still live owners matter.

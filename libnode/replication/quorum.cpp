@@ -159,13 +159,8 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   }
   const PartitionId p = s.partition_of(key);
   const auto owners = s.view.owners(p);
-  std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
-  if (s.promoting(p) && !s.leaving) {
-    // A new coordinator catching up: every live owner must answer (promotion.cpp).
-    std::uint32_t live = 0;
-    for (const auto& owner : owners) live += s.view.is_live(owner) ? 1 : 0;
-    quorum = std::max(quorum, live);
-  }
+  const std::uint32_t quorum = cap_quorum(read_quorum, s.config.read_quorum, owners.size());
+  const bool promoting = s.promoting(p) && !s.leaving;
   // Whom to ask besides the first R-1 other owners: during a transition the previous owners
   // (one of them must answer); on a non-owner every live owner (its own copy does not count).
   std::vector<std::string> extra;
@@ -183,7 +178,7 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
     }
     op.needed = quorum;
   }
-  if (op.needed == 0) {
+  if (op.needed == 0 && !promoting) {
     ++s.stats.reads_ok;
     s.complete(op, OperationKind::read, Status::Ok(), 1);
     return;
@@ -212,6 +207,22 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
   // both, so waiting for one more would need a member that may not exist (found by a 3-node
   // test, R=2, right after a join: one previous owner had sent its final batch already).
   if (op.self_counts && source_among_owners && sources_asked == 0) op.needed = quorum - 1;
+  if (promoting) {
+    // A new coordinator catching up: every owner it has not caught up with must answer too
+    // (promotion.cpp).
+    for (const auto& peer : s.promotions.at(p.value)) {
+      if (std::find(op.asked.begin(), op.asked.end(), peer) != op.asked.end()) continue;
+      if (s.send_to(peer, wire::MessageType::data_request, payload)) {
+        op.asked.push_back(peer);
+        ++op.needed;
+      }
+    }
+    if (op.needed == 0) {  // nobody left to ask: the local copy is the answer
+      ++s.stats.reads_ok;
+      s.complete(op, OperationKind::read, Status::Ok(), 1);
+      return;
+    }
+  }
   if (op.asked.size() < op.needed) {
     ++s.stats.reads_unavailable;
     op.completed = true;

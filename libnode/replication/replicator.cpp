@@ -194,16 +194,23 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     return;
   }
   if (!s.has_view) {
-    // Not serving yet (a joining node waits for a seed's member list): a forwarded command
+    // Not serving yet (a joining node waits for a seed's member list). A forwarded command
     // is refused at once rather than left to time out, so that the requester knows it did
-    // not run and may try the next owner. Everything else waits for the view.
+    // not run and may try the next owner; a read is answered from the local copy (what this
+    // node holds: nothing has been merged into it yet), so that owners waiting for this
+    // newly appeared member (docs/replication.md, "Reads during handoff") are not held up.
+    // Everything else waits for the view.
     const Message& m = *msg;
-    if (type == wire::MessageType::data_request && m.kind == RequestKind::forward &&
-        !s.identity.name.empty()) {
-      ++s.stats.forwards_refused;
-      s.send_addr(std::string(env->header.sender_addr), wire::MessageType::data_response,
-                  encode_forward_response(m.id, StatusCode::unavailable, {}, {},
-                                          s.store.flush_horizon()));
+    if (type == wire::MessageType::data_request && !s.identity.name.empty()) {
+      const std::string reply_to(env->header.sender_addr);
+      if (m.kind == RequestKind::forward) {
+        ++s.stats.forwards_refused;
+        s.send_addr(reply_to, wire::MessageType::data_response,
+                    encode_forward_response(m.id, StatusCode::unavailable, {}, {},
+                                            s.store.flush_horizon()));
+      } else if (m.kind == RequestKind::read) {
+        s.on_read_request(wall, m, reply_to);
+      }
     }
     return;
   }

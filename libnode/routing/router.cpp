@@ -183,10 +183,10 @@ struct Router::Impl {
     // A peer that forwarded the write and is a replica of a key gets its version with the
     // reply and holds it before its client hears of the write: it counts towards W.
     const std::string_view carrier = carrier_of(sink, touched);
-    // W=1 (or a single owner): the local write is the quorum; the others get it in the
-    // background and the reply leaves now.
+    // W=1 (or a single owner), or W=2 with a carrier: the local write and the carrier's copy
+    // are the quorum; the others get it in the background and the reply leaves now.
     const std::uint32_t owners = replicator.view().table().replicas();
-    if (q.write == 1 || owners <= 1) {
+    if (q.write == 1 || owners <= 1 || (q.write == 2 && !carrier.empty())) {
       // A single owner is this node: there is nobody to ship the write to.
       if (owners > 1) {
         for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);

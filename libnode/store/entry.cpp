@@ -72,7 +72,8 @@ data::DvvSet load_version(const Entry* e) {
   const InlineClock* s = e->sibling_clock();
   std::vector<data::Sibling> siblings;
   siblings.push_back(data::Sibling{
-      {NodeId{s->actor}, s->counter}, HlcTimestamp{s->stamp}, std::string(e->inline_value())});
+      {NodeId{s->actor}, s->counter}, HlcTimestamp{s->stamp}, std::string(e->inline_value()),
+      e->inline_counter() ? data::ValueKind::counter : data::ValueKind::string});
   return std::move(data::DvvSet::from_parts(std::move(clock), std::move(siblings))).value();
 }
 
@@ -81,7 +82,6 @@ int inline_sibling_index(const data::DvvSet& v) {
     return -1;
   }
   const auto& s = v.siblings()[0];
-  if (s.kind != data::ValueKind::string) return -1;  // counters keep the complex form
   for (std::size_t i = 0; i < v.clock().size(); ++i) {
     const auto& c = v.clock()[i];
     if (c.actor == s.dot.actor) {

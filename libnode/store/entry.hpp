@@ -7,7 +7,8 @@
 // newest write of one of those actors (its dot and stamp are that clock entry). That covers
 // the overwhelmingly common cases -- a key written by one coordinator, or rewritten by a
 // second one after a failover -- with no allocation beyond the block.
-// Complex form: anything else (siblings, more actors, tombstones, counters) behind a DvvSet*.
+// Complex form: anything else (siblings, more actors, tombstones) behind a DvvSet*. A single
+// counter sibling stays inline, marked kCounter (its value is the counter's encoding).
 // The ExpiryBlock is present only for keys with an expiry (the absolute time and the entry's
 // index in the store's volatile-key vector) and for tombstones (collection time, no index).
 #pragma once
@@ -24,6 +25,7 @@ namespace apiary::store::detail {
 inline constexpr std::uint8_t kComplex = 1;
 inline constexpr std::uint8_t kHasExpiry = 2;
 inline constexpr std::uint8_t kTombstone = 4;
+inline constexpr std::uint8_t kCounter = 8;  // inline form: the value is a counter's encoding
 inline constexpr std::uint32_t kNotVolatile = 0xffffffffu;
 inline constexpr std::uint8_t kLfuInitial = 5;  // Redis LFU_INIT_VAL
 inline constexpr std::size_t kMaxInlineActors = 4;
@@ -52,6 +54,7 @@ struct Entry {
   bool complex() const { return (flags & kComplex) != 0; }
   bool has_expiry_block() const { return (flags & kHasExpiry) != 0; }
   bool tombstone() const { return (flags & kTombstone) != 0; }
+  bool inline_counter() const { return (flags & kCounter) != 0; }
 
   std::byte* base() { return reinterpret_cast<std::byte*>(this); }
   const std::byte* base() const { return reinterpret_cast<const std::byte*>(this); }

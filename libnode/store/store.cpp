@@ -142,6 +142,7 @@ Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,
   const bool inl = sibling_index >= 0;
   std::uint8_t flags = 0;
   if (!inl) flags |= detail::kComplex;
+  if (inl && version.siblings()[0].kind == data::ValueKind::counter) flags |= detail::kCounter;
   if (tomb) flags |= detail::kTombstone | detail::kHasExpiry;
   if (!tomb && expiry) flags |= detail::kHasExpiry;
   const std::size_t value_len = inl ? version.siblings()[0].value.size() : 0;
@@ -205,7 +206,9 @@ std::optional<std::string_view> Store::get_value(std::string_view key, WallTime 
 }
 
 std::string_view Store::Impl::read_value(const Entry* e) {
-  if (!e->complex()) return e->inline_value();
+  if (!e->complex()) {
+    return e->inline_counter() ? data::counter_text(e->inline_value()) : e->inline_value();
+  }
   const auto& siblings = e->dvv()->siblings();
   if (!data::has_counter(siblings)) {
     const data::Sibling* winner = e->dvv()->lww();
@@ -271,7 +274,7 @@ Status Store::put_local(std::string_view key, std::string_view value, WallTime n
   const std::optional<WallTime> new_expiry = apply_expiry(e, expiry);
   // Fast path: this node's own inline entry, same value size, same expiry shape: rewrite
   // the value and advance the dot in place.
-  if (e != nullptr && !e->complex() && !e->tombstone() &&
+  if (e != nullptr && !e->complex() && !e->tombstone() && !e->inline_counter() &&
       e->sibling_clock()->actor == config_.self.value && e->value_len == value.size() &&
       e->has_expiry_block() == new_expiry.has_value()) {
     detail::InlineClock* c = e->sibling_clock();

@@ -141,7 +141,9 @@ bool Store::Impl::rewrite_expiry(std::string_view key, std::optional<WallTime> a
   const std::size_t live = find_live(key, order_of_key(key), now);
   if (live == Table::npos) return false;
   const Entry* e = table.entry_at(live);
-  if (!e->complex() || !data::has_counter(e->dvv()->siblings())) {
+  const bool counter =
+      e->complex() ? data::has_counter(e->dvv()->siblings()) : e->inline_counter();
+  if (!counter) {
     // The LWW value under a new local dot, so that the expiry change replicates like any
     // write (siblings collapse to it, as a RESP client sees them).
     const std::string copy(read_value(e));
