@@ -49,6 +49,18 @@ long long get_number(const Daemon& d, const std::string& key) {
   return std::regex_match(out, number) ? std::stoll(out) : -1;
 }
 
+// No node is handing data over or catching up as a new coordinator: the cluster's membership
+// changes of its start are over.
+bool settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
+  for (const auto& n : nodes) {
+    if (info_field(*n, "cluster_handoff_pending") != 0 ||
+        info_field(*n, "cluster_partitions_promoting") != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Starts `count` nodes that join through the first; waits until every node sees all alive.
 std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& prefix, int count,
                                                    const std::vector<std::string>& flags) {
@@ -254,6 +266,7 @@ TEST_CASE("reads pipelined behind a forwarded write see it", "[integration][cons
   RedisServer oracle("oracle-r");
   auto nodes = start_cluster("cr", 3, {});
   REQUIRE(eventually(10s, [&] { return oracle.ready(); }));
+  REQUIRE(eventually(20s, [&] { return settled(nodes); }));
   const Daemon& node = *nodes[1];
   auto [status, out] = run(kClient + "oracle " + node.redis_port() + " " + oracle.socket() +
                            " pipe 2000 pipelined");
