@@ -106,8 +106,20 @@ void Replicator::State::on_forward_response(TimePoint now, WallTime wall, const 
   erase_op(m.id);
 }
 
-void Replicator::State::on_forward_request(WallTime wall, const Message& m, std::string_view from,
-                                           std::string_view reply_to) {
+void Replicator::State::on_forward_request(TimePoint now, WallTime wall, const Message& m,
+                                           std::string_view from, std::string_view reply_to) {
+  while (!forwards_seen_order.empty() &&
+         forwards_seen_order.front().first + 2 * config.forward_timeout <= now) {
+    forwards_seen.erase(forwards_seen_order.front().second);
+    forwards_seen_order.pop_front();
+  }
+  auto seen = std::make_pair(std::string(from), m.id);
+  if (forwards_seen.count(seen) != 0) {
+    ++stats.forwards_duplicate_dropped;  // the first copy ran (or runs) and answers
+    return;
+  }
+  forwards_seen.insert(seen);
+  forwards_seen_order.emplace_back(now, std::move(seen));
   if (!executor) {
     send_addr(std::string(reply_to), wire::MessageType::data_response,
               encode_forward_response(m.id, StatusCode::unavailable, {}));

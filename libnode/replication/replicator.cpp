@@ -231,7 +231,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
           s.on_read_request(wall, m, reply_to);
           break;
         case RequestKind::forward:
-          s.on_forward_request(wall, m, from, reply_to);
+          s.on_forward_request(now, wall, m, from, reply_to);
           break;
         case RequestKind::entries:
           s.on_entries_request(wall, m, reply_to);

@@ -116,6 +116,10 @@ struct Replicator::State {
   };
   WallTime wall_now{};  // of the latest input that had one (reply_forwarded has none)
   std::map<std::uint64_t, Incoming> forwarded;  // token -> where the reply goes
+  // Forwarded commands run lately, (requester, request id): a duplicated message must not
+  // run a command twice (INCR, SET NX). Kept for twice the forward timeout.
+  std::set<std::pair<std::string, std::uint64_t>> forwards_seen;
+  std::deque<std::pair<TimePoint, std::pair<std::string, std::uint64_t>>> forwards_seen_order;
   std::uint64_t next_token = 1;
 
   std::map<std::pair<std::string, std::string>, Hint> hints;                // (owner, key)
@@ -185,7 +189,7 @@ struct Replicator::State {
 
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
-  void on_forward_request(WallTime wall, const Message& m, std::string_view from,
+  void on_forward_request(TimePoint now, WallTime wall, const Message& m, std::string_view from,
                           std::string_view reply_to);
   void on_forward_response(TimePoint now, WallTime wall, const Message& m,
                            std::string_view from);

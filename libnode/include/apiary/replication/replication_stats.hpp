@@ -88,6 +88,8 @@ struct ReplicationStats {
   std::uint64_t forwards_refused = 0;
   // Forwarded commands an owner refused without running them, sent on to the next owner.
   std::uint64_t forwards_redirected = 0;
+  // Copies of a forwarded command already run here (a network that duplicated a message).
+  std::uint64_t forwards_duplicate_dropped = 0;
 };
 
 }  // namespace apiary::replication
