@@ -2,6 +2,7 @@
 // key's siblings (data::resolve) and writes a counter sibling that supersedes them.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "apiary/data/counter.hpp"
@@ -98,6 +99,34 @@ IncrOutcome Store::incr_float(std::string_view key, long double delta, WallTime 
   return impl_->increment(key, true, 0, delta, now);
 }
 
+// Fast path, the common case of one coordinator incrementing a key again and again: its own
+// inline integer counter is patched where it lies -- a new dot, the same block -- when the
+// encoding keeps its size (it grows only when the text gains a digit or a new actor counts).
+bool Store::Impl::increment_in_place(Entry* e, bool is_float, std::int64_t delta, WallTime now,
+                                     IncrOutcome& out) {
+  if (is_float || e->complex() || e->tombstone() || !e->inline_counter() ||
+      e->sibling_clock()->actor != s.config_.self.value) {
+    return false;
+  }
+  auto c = data::decode_counter(e->inline_value());
+  if (!c || c->is_float) return false;
+  const HlcTimestamp stamp = s.hlc_.now(now);
+  const IncrError error = add_int(*c, delta, stamp, s.config_.self);
+  if (error != IncrError::none) {
+    out.error = error;  // nothing written
+    return true;
+  }
+  const std::string encoded = data::encode_counter(*c);
+  if (encoded.size() != e->value_len) return false;  // the slow path writes it (and its dot)
+  std::memcpy(e->value_ptr(), encoded.data(), encoded.size());
+  detail::InlineClock* clock = e->sibling_clock();
+  clock->counter += 1;
+  clock->stamp = stamp.packed;
+  touch(e, now);
+  out.value = std::move(c->text);
+  return true;
+}
+
 IncrOutcome Store::Impl::increment(std::string_view key, bool is_float, std::int64_t delta,
                                    long double fdelta, WallTime now) {
   IncrOutcome out;
@@ -107,6 +136,9 @@ IncrOutcome Store::Impl::increment(std::string_view key, bool is_float, std::int
   }
   const std::uint64_t order = order_of_key(key);
   const std::size_t slot = find(key, order, now);
+  if (slot != Table::npos && increment_in_place(table.entry_at(slot), is_float, delta, now, out)) {
+    return out;
+  }
   const Entry* e = slot == Table::npos ? nullptr : table.entry_at(slot);
   data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
   const std::optional<WallTime> expiry =

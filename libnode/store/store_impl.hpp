@@ -44,6 +44,8 @@ struct Store::Impl {
   // The INCR family (store_counter.cpp).
   IncrOutcome increment(std::string_view key, bool is_float, std::int64_t delta,
                         long double fdelta, WallTime now);
+  bool increment_in_place(detail::Entry* e, bool is_float, std::int64_t delta, WallTime now,
+                          IncrOutcome& out);
   // Rewrites a live entry under a new local dot with a new expiry, keeping what it holds (a
   // counter stays a counter). False when the key is missing.
   bool rewrite_expiry(std::string_view key, std::optional<WallTime> at, WallTime now);
