@@ -43,6 +43,14 @@ const ViewMember* ClusterView::find(std::string_view name) const {
   return &*it;
 }
 
+const std::string* ClusterView::first_live_owner(PartitionId p) const {
+  for (auto i : table_.owner_indices(p)) {
+    const std::string& name = table_.members()[i];
+    if (is_live(name)) return &name;
+  }
+  return nullptr;
+}
+
 bool ClusterView::is_live(std::string_view name) const {
   const ViewMember* m = find(name);
   return m != nullptr && m->live;

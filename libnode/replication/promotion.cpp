@@ -17,25 +17,12 @@
 
 namespace apiary::replication {
 
-namespace {
-
-// The first live owner of `p` in `view`, or nullptr.
-const std::string* coordinator_in(const ClusterView& view, PartitionId p) {
-  const auto& table = view.table();
-  for (auto i : table.owner_indices(p)) {
-    const std::string& name = table.members()[i];
-    if (view.is_live(name)) return &name;
-  }
-  return nullptr;
-}
-
-}  // namespace
 
 void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const ClusterView& before,
                                         bool had_view) {
   for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
     const PartitionId p{pv};
-    const std::string* coordinator = leaving ? nullptr : coordinator_in(view, p);
+    const std::string* coordinator = leaving ? nullptr : view.first_live_owner(p);
     auto it = promotions.find(pv);
     if (coordinator == nullptr || *coordinator != self()) {
       if (it != promotions.end()) promotions.erase(it);
@@ -66,7 +53,7 @@ void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const Clus
     }
     // A first view has nothing to take over (transitions cover what appeared members hold).
     if (!had_view || peers.empty()) continue;
-    const std::string* before_coordinator = coordinator_in(before, p);
+    const std::string* before_coordinator = before.first_live_owner(p);
     if (before_coordinator == nullptr || *before_coordinator == self()) continue;
     ++stats.promotions_started;
     promotions.emplace(pv, std::move(peers));

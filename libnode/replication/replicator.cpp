@@ -357,29 +357,17 @@ std::vector<std::string> Replicator::live_owners(std::string_view key) const {
   return out;
 }
 
-namespace {
-// The first live owner of `p` (no allocation: this runs for every write).
-const std::string* first_live_owner(const ClusterView& view, PartitionId p) {
-  const auto& table = view.table();
-  for (auto i : table.owner_indices(p)) {
-    const std::string& name = table.members()[i];
-    if (view.is_live(name)) return &name;
-  }
-  return nullptr;
-}
-}  // namespace
-
 std::string Replicator::coordinator(std::string_view key) const {
   const State& s = *state_;
   if (!s.has_view) return {};
-  const std::string* c = first_live_owner(s.view, s.partition_of(key));
+  const std::string* c = s.view.first_live_owner(s.partition_of(key));
   return c == nullptr ? std::string() : *c;
 }
 
 bool Replicator::coordinates(std::string_view key) const {
   const State& s = *state_;
   if (!s.has_view) return false;
-  const std::string* c = first_live_owner(s.view, s.partition_of(key));
+  const std::string* c = s.view.first_live_owner(s.partition_of(key));
   return c != nullptr && *c == s.view.self();
 }
 

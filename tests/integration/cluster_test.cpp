@@ -5,7 +5,7 @@
 #include <future>
 #include <memory>
 
-#include "integration/support/daemon.hpp"
+#include "integration/support/cluster.hpp"
 
 using namespace apiary::test;
 
@@ -14,17 +14,7 @@ namespace {
 const std::string kClient =
     "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/cluster_client.py ";
 
-std::string cli(const Daemon& d, const std::string& args) {
-  return run("redis-cli -h 127.0.0.1 -p " + d.redis_port() + " " + args).second;
-}
 
-// One INFO cluster field of a node, or -1.
-long long info_field(const Daemon& d, const std::string& field) {
-  const std::string info = cli(d, "INFO cluster");
-  const auto at = info.find(field + ":");
-  if (at == std::string::npos) return -1;
-  return std::stoll(info.substr(at + field.size() + 1));
-}
 
 // A node's own copy (INFO localkeyspace); DBSIZE counts the whole cluster.
 long long local_keys(const Daemon& d) {
@@ -33,26 +23,6 @@ long long local_keys(const Daemon& d) {
   return at == std::string::npos ? 0 : std::stoll(info.substr(at + 9));
 }
 
-// Starts `count` nodes that join through the first; waits until every node sees all alive.
-std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& prefix, int count,
-                                                   const std::vector<std::string>& flags) {
-  std::vector<std::unique_ptr<Daemon>> nodes;
-  nodes.push_back(std::make_unique<Daemon>(prefix + "1", flags));
-  for (int i = 2; i <= count; ++i) {
-    auto args = flags;
-    args.push_back("--seeds");
-    args.push_back(nodes.front()->gossip());
-    nodes.push_back(std::make_unique<Daemon>(prefix + std::to_string(i), args));
-  }
-  const bool converged = eventually(10s, [&] {
-    for (const auto& n : nodes) {
-      if (info_field(*n, "cluster_alive_members") != count) return false;
-    }
-    return true;
-  });
-  REQUIRE(converged);
-  return nodes;
-}
 
 bool handoff_settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
   for (const auto& n : nodes) {

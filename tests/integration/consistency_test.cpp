@@ -13,7 +13,7 @@
 #include <regex>
 #include <sstream>
 
-#include "integration/support/daemon.hpp"
+#include "integration/support/cluster.hpp"
 
 using namespace apiary::test;
 
@@ -22,17 +22,7 @@ namespace {
 const std::string kClient =
     "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/consistency_client.py ";
 
-std::string cli(const Daemon& d, const std::string& args) {
-  return run("redis-cli -h 127.0.0.1 -p " + d.redis_port() + " " + args).second;
-}
 
-// One INFO cluster field of a node, or -1.
-long long info_field(const Daemon& d, const std::string& field) {
-  const std::string info = cli(d, "INFO cluster");
-  const auto at = info.find(field + ":");
-  if (at == std::string::npos) return -1;
-  return std::stoll(info.substr(at + field.size() + 1));
-}
 
 // The first integer field `name` of the client's JSON line, or -1.
 long long json_field(const std::string& json, const std::string& name) {
@@ -61,26 +51,6 @@ bool settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
   return true;
 }
 
-// Starts `count` nodes that join through the first; waits until every node sees all alive.
-std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& prefix, int count,
-                                                   const std::vector<std::string>& flags) {
-  std::vector<std::unique_ptr<Daemon>> nodes;
-  nodes.push_back(std::make_unique<Daemon>(prefix + "1", flags));
-  for (int i = 2; i <= count; ++i) {
-    auto args = flags;
-    args.push_back("--seeds");
-    args.push_back(nodes.front()->gossip());
-    nodes.push_back(std::make_unique<Daemon>(prefix + std::to_string(i), args));
-  }
-  const bool converged = eventually(10s, [&] {
-    for (const auto& n : nodes) {
-      if (info_field(*n, "cluster_alive_members") != count) return false;
-    }
-    return true;
-  });
-  REQUIRE(converged);
-  return nodes;
-}
 
 std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
   std::string out;

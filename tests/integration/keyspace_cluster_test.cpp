@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "integration/support/daemon.hpp"
+#include "integration/support/cluster.hpp"
 
 using namespace apiary::test;
 
@@ -19,7 +19,6 @@ namespace {
 std::string cli(const std::string& port, const std::string& args) {
   return run("redis-cli -h 127.0.0.1 -p " + port + " " + args).second;
 }
-std::string cli(const Daemon& d, const std::string& args) { return cli(d.redis_port(), args); }
 
 // One field of an INFO section of a node, or -1.
 long long info_field(const Daemon& d, const std::string& section, const std::string& field) {
@@ -35,26 +34,6 @@ long long local_keys(const Daemon& d) {
   return n < 0 ? 0 : n;
 }
 
-// Starts `count` nodes that join through the first; waits until every node sees all alive.
-std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& prefix, int count,
-                                                   const std::vector<std::string>& flags) {
-  std::vector<std::unique_ptr<Daemon>> nodes;
-  nodes.push_back(std::make_unique<Daemon>(prefix + "1", flags));
-  for (int i = 2; i <= count; ++i) {
-    auto args = flags;
-    args.push_back("--seeds");
-    args.push_back(nodes.front()->gossip());
-    nodes.push_back(std::make_unique<Daemon>(prefix + std::to_string(i), args));
-  }
-  const bool converged = eventually(10s, [&] {
-    for (const auto& n : nodes) {
-      if (info_field(*n, "cluster", "cluster_alive_members:") != count) return false;
-    }
-    return true;
-  });
-  REQUIRE(converged);
-  return nodes;
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

@@ -51,6 +51,9 @@ class ClusterView {
   // Owners of `p` in preference order (the table's list).
   std::vector<std::string> owners(PartitionId p) const { return table_.owners(p); }
   bool owns(std::string_view name, PartitionId p) const { return table_.owns(name, p); }
+  // The first live owner of `p` -- its coordinator -- or nullptr. No allocation: it runs for
+  // every write.
+  const std::string* first_live_owner(PartitionId p) const;
   // Live ring members that are not owners of `p`, in rendezvous order for `p` (best first):
   // the stand-ins a sloppy quorum uses when owners are down.
   std::vector<std::string> standins(PartitionId p) const;

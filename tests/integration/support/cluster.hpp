@@ -1,0 +1,48 @@
+// Integration-test support: a cluster of real apiaryd processes on loopback, and the INFO
+// fields the tests read from them (through redis-cli, as an operator would).
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "integration/support/daemon.hpp"
+
+namespace apiary::test {
+
+inline std::string cli(const Daemon& d, const std::string& args) {
+  return run("redis-cli -h 127.0.0.1 -p " + d.redis_port() + " " + args).second;
+}
+
+// One INFO cluster field of a node, or -1.
+inline long long info_field(const Daemon& d, const std::string& field) {
+  const std::string info = cli(d, "INFO cluster");
+  const auto at = info.find(field + ":");
+  if (at == std::string::npos) return -1;
+  return std::stoll(info.substr(at + field.size() + 1));
+}
+
+// Starts `count` nodes that join through the first; waits until every node sees all alive.
+inline std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& prefix, int count,
+                                                          const std::vector<std::string>& flags) {
+  using namespace std::chrono_literals;
+  std::vector<std::unique_ptr<Daemon>> nodes;
+  nodes.push_back(std::make_unique<Daemon>(prefix + "1", flags));
+  for (int i = 2; i <= count; ++i) {
+    auto args = flags;
+    args.push_back("--seeds");
+    args.push_back(nodes.front()->gossip());
+    nodes.push_back(std::make_unique<Daemon>(prefix + std::to_string(i), args));
+  }
+  const bool converged = eventually(10s, [&] {
+    for (const auto& n : nodes) {
+      if (info_field(*n, "cluster_alive_members") != count) return false;
+    }
+    return true;
+  });
+  REQUIRE(converged);
+  return nodes;
+}
+
+}  // namespace apiary::test
