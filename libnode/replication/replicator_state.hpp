@@ -86,7 +86,11 @@ struct Hint {
 };
 
 struct Replicator::State {
-  State(ReplicationConfig c, store::Store& s) : config(std::move(c)), store(s), rng(config.seed) {}
+  State(ReplicationConfig c, store::Store& s) : config(std::move(c)), store(s), rng(config.seed) {
+    // Request ids start at a random point, so that a restarted node (same name, new seed)
+    // does not reuse the ids its previous life sent lately (peers drop repeated forwards).
+    next_request_id = (rng.next() >> 2) | 1;
+  }
 
   ReplicationConfig config;
   store::Store& store;
