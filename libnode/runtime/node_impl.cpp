@@ -1,0 +1,164 @@
+// Node::Impl's driver steps: what runs on the loop thread after every batch (feed the core,
+// deliver its replies, log and publish its events), the graceful leave, and building the core
+// and the Redis listener at start.
+#include "node_impl.hpp"
+
+namespace apiary {
+
+void Node::Impl::refresh_snapshot() {
+  auto members = core->swim().members();
+  std::lock_guard<std::mutex> lock(snapshot_mutex);
+  snapshot = std::move(members);
+  stats_snapshot = core->swim().stats();
+}
+
+void Node::Impl::pump() {
+  const TimePoint now = core_now();
+  const WallTime wall = runtime::wall_now();
+  // ZeroMQ's fds are edge-like: never leave messages unread.
+  while (gossip_box->receive(rx)) core->handle_gossip(now, wall, rx);
+  while (data_box->receive(data_rx)) core->handle_data(now, wall, data_rx);
+  deliver(now, wall);
+  while (auto out = core->poll_gossip_send()) gossip_box->send(out->to, out->bytes, now);
+  on_events(now, wall);
+  check_leave();
+  core_timer.follow(loop, core->next_deadline(),
+                    [this] { core->handle_timeout(core_now(), runtime::wall_now()); });
+}
+
+void Node::Impl::deliver(TimePoint now, WallTime wall) {
+  for (bool progress = true; progress;) {
+    progress = false;
+    core->settle(now, wall);
+    for (auto& reply : core->take_client_replies()) {
+      progress = true;
+      if (resp_listener) resp_listener->complete(reply.client, reply.token.value, reply.bytes);
+    }
+    if (auto replies = core->take_call_replies(); !replies.empty()) {
+      progress = true;
+      calls->deliver(std::move(replies));
+    }
+    while (auto out = core->poll_data_send()) data_box->send(out->to, out->bytes, now);
+  }
+  if (resp_listener) resp_listener->flush_completed();
+}
+
+void Node::Impl::on_events(TimePoint now, WallTime wall) {
+  bool members_changed = false;
+  while (auto event = core->poll_event()) {
+    if (auto* m = std::get_if<core::MemberChanged>(&*event)) {
+      members_changed = true;
+      const auto& member = m->event.member;
+      spdlog::info("member {} ({}) {} incarnation={}", member.name, member.addr,
+                   gossip::to_string(m->event.kind), member.incarnation.value);
+      if (m->ring_mismatch) {
+        spdlog::error(
+            "member {} uses partitions/replicas {} but this node {}: it gets no partitions "
+            "here (every member must use the same --partitions and --replicas)",
+            member.name, member.meta.tags.at(std::string(replication::kRingTag)),
+            replication::ring_signature(core->config().replication));
+      }
+      member_subscribers.publish(m->event);
+    } else if (auto* v = std::get_if<core::ViewChanged>(&*event)) {
+      {
+        std::lock_guard<std::mutex> lock(snapshot_mutex);
+        table = v->table;
+      }
+      calls->set_ready(now, wall);
+      if (!partition_subscribers.empty()) {
+        partition_subscribers.publish(partition_event(v->before.get(), *v->table, name));
+      }
+    } else if (auto* t = std::get_if<core::LeaveTimedOut>(&*event)) {
+      leave_incomplete = true;
+      if (t->during_handoff) {
+        spdlog::warn("leave: handoff did not finish within {} ms; leaving anyway",
+                     config.handoff_timeout.count());
+      } else {
+        spdlog::warn("leave timed out before the announcement finished");
+      }
+    } else if (std::holds_alternative<core::JoinTimedOut>(*event)) {
+      spdlog::warn("no seed answered within 10 s; serving data with the members known");
+    }
+  }
+  if (members_changed) refresh_snapshot();
+}
+
+void Node::Impl::check_leave() {
+  if (leave_signalled || core->leave_state() != core::LeaveState::done) return;
+  leave_signalled = true;
+  if (!core->leave_incomplete()) spdlog::info("leave: every partition handed off");
+  refresh_snapshot();
+  left.set_value();
+  loop.stop();
+}
+
+void Node::Impl::start_leave() {
+  spdlog::info("leave: handing partitions off");
+  core->leave(core_now(), runtime::wall_now());
+}
+
+void Node::Impl::housekeeping() {
+  refresh_snapshot();
+  gossip_box->close_idle_peers(core_now());
+  loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });
+}
+
+Status Node::Impl::start_core(std::uint64_t seed) {
+  core::NodeCoreConfig c;
+  c.name = name;
+  c.swim = config.swim;
+  c.gossip_addr = advertise;
+  c.cluster_name = config.cluster_name;
+  c.replication = config.replication;
+  c.replication.partition_count = config.partition_count;
+  c.replication.replicas = config.replicas;
+  c.replication.write_quorum = config.write_quorum;
+  c.replication.read_quorum = config.read_quorum;
+  c.ring.dead_grace = config.dead_grace;
+  c.store.maxmemory = config.maxmemory;
+  auto policy = store::parse_eviction_policy(config.maxmemory_policy);
+  if (!policy) {
+    return make_error(StatusCode::invalid_argument,
+                      "unknown maxmemory policy '" + config.maxmemory_policy + "'");
+  }
+  c.store.policy = *policy;
+  c.seed = seed;
+  c.handoff_timeout = config.handoff_timeout;
+  c.leave_timeout = config.leave_timeout;
+  char run_id[41];
+  std::uint64_t id_state = seed;
+  for (int i = 0; i < 40; i += 16) {
+    std::snprintf(run_id + i, sizeof run_id - static_cast<std::size_t>(i), "%016llx",
+                  static_cast<unsigned long long>(splitmix64(id_state)));
+  }
+  run_id[40] = 0;
+  c.identity.run_id = run_id;
+  c.identity.tcp_port = 0;
+  if (!config.client_addr.empty()) {
+    auto client = parse_host_port(config.client_addr);
+    if (!client.ok()) {
+      return make_error(StatusCode::invalid_argument,
+                        "client address " + client.status().message());
+    }
+    c.identity.tcp_port = client->port;
+  }
+  auto made = core::NodeCore::create(std::move(c), core_now());
+  if (!made.ok()) return made.status();
+  core = std::move(made).value();
+  calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
+  calls->set_router(&core->router());
+  return Status::Ok();
+}
+
+Status Node::Impl::start_listener() {
+  if (config.client_addr.empty()) return Status::Ok();
+  auto listener = runtime::RespListener::start(loop, core->resp_server(), config.client_addr);
+  if (!listener.ok()) return listener.status();
+  resp_listener = std::move(listener).value();
+  client_bound = resp_listener->bound_addr();
+  const HostPort bound = *parse_host_port(client_bound);
+  core->resp_server().config().set_readonly("port", std::to_string(bound.port));
+  core->resp_server().config().set_readonly("bind", bound.host);
+  return Status::Ok();
+}
+}  // namespace apiary
