@@ -133,7 +133,6 @@ void Replicator::State::on_forward_request(TimePoint now, WallTime wall, const M
   cmd.protocol = m.protocol;
   cmd.quorum = QuorumOverride{m.write_quorum, m.read_quorum};
   forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id, {}});
-  wall_now = wall;
   auto reply = executor(cmd);
   if (!reply) return;  // delivered later through reply_forwarded()
   auto it = forwarded.find(cmd.token);
@@ -160,13 +159,13 @@ void Replicator::carry(std::uint64_t token, std::vector<std::string> keys) {
   }
 }
 
-void Replicator::reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply,
-                                 StatusCode code) {
+void Replicator::reply_forwarded(TimePoint now, WallTime wall, std::uint64_t token,
+                                 std::string_view reply, StatusCode code) {
   State& s = *state_;
   (void)now;
   auto it = s.forwarded.find(token);
   if (it == s.forwarded.end()) return;
-  s.send_forward_reply(it->second, reply, s.wall_now, code);
+  s.send_forward_reply(it->second, reply, wall, code);
   s.forwarded.erase(it);
 }
 

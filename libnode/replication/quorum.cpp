@@ -19,7 +19,6 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
                            std::uint32_t write_quorum, std::uint64_t completion_id,
                            std::string_view carrier) {
   State& s = *state_;
-  s.wall_now = wall;
   ++s.stats.writes;
   Op op;
   op.kind = OpKind::write;

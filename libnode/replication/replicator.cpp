@@ -161,7 +161,6 @@ bool Replicator::handoff_pending() const {
 }
 
 void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
-  state_->wall_now = wall;
   State& s = *state_;
   ++s.stats.messages_received;
   s.stats.bytes_received += bytes.size();
@@ -287,7 +286,6 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
 }
 
 void Replicator::handle_timeout(TimePoint now, WallTime wall) {
-  state_->wall_now = wall;
   State& s = *state_;
   while (!s.timers.empty() && s.timers.begin()->first <= now) {
     const std::uint64_t id = s.timers.begin()->second;
@@ -345,16 +343,6 @@ PartitionId Replicator::partition_of(std::string_view key) const {
 bool Replicator::owns(std::string_view key) const {
   const State& s = *state_;
   return s.has_view && s.view.owns(s.view.self(), s.partition_of(key));
-}
-
-std::vector<std::string> Replicator::live_owners(std::string_view key) const {
-  const State& s = *state_;
-  std::vector<std::string> out;
-  if (!s.has_view) return out;
-  for (auto& o : s.view.owners(s.partition_of(key))) {
-    if (s.view.is_live(o)) out.push_back(std::move(o));
-  }
-  return out;
 }
 
 std::string Replicator::coordinator(std::string_view key) const {

@@ -118,7 +118,6 @@ struct Replicator::State {
     std::uint64_t id = 0;
     std::vector<std::string> carry;  // keys whose versions the reply carries (carry())
   };
-  WallTime wall_now{};  // of the latest input that had one (reply_forwarded has none)
   std::map<std::uint64_t, Incoming> forwarded;  // token -> where the reply goes
   // Forwarded commands run lately, (requester, request id): a duplicated message must not
   // run a command twice (INCR, SET NX). Kept for twice the forward timeout.

@@ -286,7 +286,7 @@ struct Router::Impl {
     return it == inflight_writes.end() ? nullptr : &it->second.target;
   }
 
-  void finish(const Sink& sink, Answer answer, TimePoint now) {
+  void finish(const Sink& sink, Answer answer, TimePoint now, WallTime wall) {
     switch (sink.kind) {
       case Sink::Kind::client:
         ready.push_back(ClientReply{sink.client, sink.token, answer.rendered()});
@@ -297,7 +297,7 @@ struct Router::Impl {
         return;
       case Sink::Kind::peer:
         // The failure's code travels with the text, so the requester's caller gets it typed.
-        replicator.reply_forwarded(now, sink.peer_token, answer.rendered(),
+        replicator.reply_forwarded(now, wall, sink.peer_token, answer.rendered(),
                                    answer.failure.code());
         return;
       case Sink::Kind::part: {
@@ -309,7 +309,7 @@ struct Router::Impl {
         const Sink origin = f.origin;
         std::string merged = merge_replies(f.merge, f.replies, f.positions, f.key_count);
         fanouts.erase(it);
-        finish(origin, Answer::of(std::move(merged)), now);
+        finish(origin, Answer::of(std::move(merged)), now, wall);
         return;
       }
     }
@@ -346,7 +346,7 @@ struct Router::Impl {
         const auto argv = views(done.argv);
         auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
                                    {done.write_quorum, done.read_quorum});
-        if (written) finish(done.sink, Answer::of(std::move(*written)), now);
+        if (written) finish(done.sink, Answer::of(std::move(*written)), now, wall);
         return;
       }
     } else if (job.write) {
@@ -375,7 +375,7 @@ struct Router::Impl {
     }
     const Sink sink = job.sink;
     jobs.erase(it);
-    finish(sink, std::move(answer), now);
+    finish(sink, std::move(answer), now, wall);
   }
 
   // The node each key goes to: "" for this node, else another live owner; nullopt when no
@@ -383,13 +383,7 @@ struct Router::Impl {
   // live owner), so that every write of a key runs on one node, one after the other; a read
   // runs on any owner.
   std::optional<std::string> target_of(std::string_view key, bool write) const {
-    if (write) {
-      if (replicator.coordinates(key)) return std::string();
-      std::string c = replicator.coordinator(key);
-      if (c.empty()) return std::nullopt;
-      return c;
-    }
-    if (replicator.owns(key)) return std::string();
+    if (write ? replicator.coordinates(key) : replicator.owns(key)) return std::string();
     std::string c = replicator.coordinator(key);
     if (c.empty()) return std::nullopt;
     return c;
@@ -490,7 +484,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
     sink.part = part++;
     if (target.empty()) {
       auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
-      if (reply) finish(sink, Answer::of(std::move(*reply)), now);
+      if (reply) finish(sink, Answer::of(std::move(*reply)), now, wall);
     } else {
       forward(target, sub_argv, sub_keys, protocol, sink, now, quorum, write);
     }
@@ -592,7 +586,7 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
     return;
   }
   if (c.status.ok()) {
-    s.finish(w.sink, Answer::of(c.reply), now);
+    s.finish(w.sink, Answer::of(c.reply), now, wall);
     return;
   }
   if (!c.reply.empty()) {
@@ -600,14 +594,14 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
     std::string_view text = c.reply;
     if (text.front() == '-') text.remove_prefix(1);
     if (text.size() >= 2 && text.substr(text.size() - 2) == "\r\n") text.remove_suffix(2);
-    s.finish(w.sink, Answer::failed(c.status.code(), std::string(text)), now);
+    s.finish(w.sink, Answer::failed(c.status.code(), std::string(text)), now, wall);
     return;
   }
   ++s.stats.forward_failures;
   s.finish(w.sink,
            Answer::failed(c.status.code(),
                           "CLUSTERDOWN the key's owner did not answer: " + c.status.message()),
-           now);
+           now, wall);
 }
 
 std::optional<CallReply> Router::call(std::span<const std::string_view> argv,

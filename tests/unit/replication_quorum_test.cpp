@@ -167,7 +167,7 @@ TEST_CASE("a deferred forwarded reply is relayed when the executor delivers it",
   c.run_for(100ms);
   REQUIRE(token.has_value());
   CHECK(c.node(0).done.count(id) == 0);
-  c.rep(1).reply_forwarded(c.now(), *token, "$1\r\nx\r\n");
+  c.rep(1).reply_forwarded(c.now(), c.wall(), *token, "$1\r\nx\r\n");
   const auto done = c.wait(0, id);
   REQUIRE(done.has_value());
   CHECK(done->reply == "$1\r\nx\r\n");

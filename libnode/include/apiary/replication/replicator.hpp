@@ -148,7 +148,7 @@ class Replicator {
   // The deferred reply for a ForwardedCommand whose executor returned nullopt. `code` other
   // than ok: the command failed in this node's cluster layer (its quorum, its own forward);
   // the requester's completion then has that code, with `reply` as its text.
-  void reply_forwarded(TimePoint now, std::uint64_t token, std::string_view reply,
+  void reply_forwarded(TimePoint now, WallTime wall, std::uint64_t token, std::string_view reply,
                        StatusCode code = StatusCode::ok);
   // The reply to the ForwardedCommand `token` (immediate or deferred) carries the versions of
   // `keys` as this node holds them when it is sent; the requester merges them before it
@@ -186,8 +186,6 @@ class Replicator {
   // Routing helpers for the driver.
   PartitionId partition_of(std::string_view key) const;
   bool owns(std::string_view key) const;  // false while leaving
-  // The live owners of `key` in preference order (this node included if it is one).
-  std::vector<std::string> live_owners(std::string_view key) const;
   // The key's coordinator: its first live owner, which runs every write of the key (and
   // every command that answers from its current state) so that they are serialized.
   // Empty when no live node owns the key's partition.
