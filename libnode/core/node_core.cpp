@@ -53,6 +53,7 @@ struct NodeCore::Impl {
   TimePoint join_deadline = kNever;
   TimePoint ring_next = kNever;
   TimePoint expire_next = kNever;
+  TimePoint expire_fast_next = kNever;
   bool swim_touched = true;  // the gossip core got input since its output was drained
 
   LeaveState leave_phase = LeaveState::none;
@@ -339,9 +340,13 @@ void NodeCore::handle_timeout(TimePoint now, WallTime wall) {
     s.swim_touched = true;
   }
   if (s.replicator->next_deadline() <= now) s.replicator->handle_timeout(now, wall);
-  if (s.expire_next <= now) {
-    s.store->active_expire_cycle(wall);
-    s.expire_next = now + s.config.expire_interval;
+  if (s.expire_next <= now || s.expire_fast_next <= now) {
+    // The slow cycle every expire_interval; fast ones in between while the store reports a
+    // backlog (Redis's ACTIVE_EXPIRE_CYCLE_FAST, run from its event loop's beforeSleep).
+    const bool slow = s.expire_next <= now;
+    s.store->active_expire_cycle(wall, slow ? store::ExpireCycle::slow : store::ExpireCycle::fast);
+    if (slow) s.expire_next = now + s.config.expire_interval;
+    s.expire_fast_next = s.store->expire_backlog() ? now + s.config.expire_fast_interval : kNever;
   }
   s.pump_gossip(now, wall);
   if (s.ring_next <= now || (!s.joined && s.join_deadline <= now)) s.update_view(now, wall);
@@ -353,7 +358,7 @@ void NodeCore::settle(TimePoint now, WallTime wall) { impl_->settle(now, wall); 
 TimePoint NodeCore::next_deadline() const {
   const Impl& s = *impl_;
   TimePoint t = std::min({s.swim->next_deadline(), s.replicator->next_deadline(), s.expire_next,
-                          s.ring_next});
+                          s.expire_fast_next, s.ring_next});
   if (!s.joined) t = std::min(t, s.join_deadline);
   if (s.leave_phase == LeaveState::handoff || s.leave_phase == LeaveState::announce) {
     t = std::min(t, s.leave_deadline);

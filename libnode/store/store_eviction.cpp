@@ -1,4 +1,4 @@
-// Access bookkeeping, maxmemory eviction and active expiry.
+// Access bookkeeping and maxmemory eviction (active expiry: store_expiry.cpp).
 //
 // Eviction follows Redis's approximated algorithms: each eviction samples
 // `maxmemory_samples` keys (from all keys, or from the keys with an expiry for volatile-*),
@@ -139,45 +139,6 @@ Status Store::Impl::make_room(WallTime now) {
     }
   }
   return Status::Ok();
-}
-
-ExpireCycleReport Store::active_expire_cycle(WallTime now, std::size_t max_loops) {
-  ExpireCycleReport report;
-  Impl& m = *impl_;
-  for (std::size_t loop = 0; loop < max_loops; ++loop) {
-    if (m.volatile_keys.empty()) break;
-    const std::size_t n = std::min(config_.expire_samples_per_loop, m.volatile_keys.size());
-    std::size_t expired = 0;
-    for (std::size_t k = 0; k < n && !m.volatile_keys.empty(); ++k) {
-      Entry* e = m.volatile_keys[m.rng.uniform(m.volatile_keys.size())];
-      ++report.sampled;
-      if (!e->expired(now.ms)) continue;
-      const std::string key(e->key());
-      m.erase_slot(m.table.find(m.order_of_key(key), key));
-      ++expired;
-      ++stats_.expired;
-    }
-    report.expired += expired;
-    if (expired * 100 <= n * config_.expire_repeat_percent) break;
-    if (loop + 1 == max_loops) report.budget_exhausted = true;
-  }
-  std::size_t budget = max_loops * config_.expire_samples_per_loop;
-  while (!m.tombstone_queue.empty() && m.tombstone_queue.front().first <= now.ms && budget > 0) {
-    --budget;
-    const std::string key = std::move(m.tombstone_queue.front().second);
-    m.tombstone_queue.pop_front();
-    const std::size_t slot = m.table.find(m.order_of_key(key), key);
-    if (slot == Table::npos) continue;
-    const Entry* e = m.table.entry_at(slot);
-    if (!e->tombstone() || e->expiry()->at_ms > now.ms) continue;
-    m.erase_slot(slot);
-    ++report.tombstones_collected;
-    ++stats_.tombstones_collected;
-  }
-  if (!m.tombstone_queue.empty() && m.tombstone_queue.front().first <= now.ms) {
-    report.budget_exhausted = true;
-  }
-  return report;
 }
 
 }  // namespace apiary::store

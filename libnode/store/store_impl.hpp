@@ -59,6 +59,10 @@ struct Store::Impl {
   detail::Entry* sample_any();
   void populate_pool(WallTime now, bool volatile_only);
 
+  // ---- active expiry (store_expiry.cpp) ----
+  // Up to `max_keys` tombstones whose grace has passed; false when due ones remain.
+  bool collect_tombstones(WallTime now, std::size_t max_keys, ExpireCycleReport& report);
+
   Store& s;
 
   // Order key: the hash rotated so that the partition id (its low bits) comes first.
@@ -80,6 +84,9 @@ struct Store::Impl {
 
   detail::Table table;
   std::vector<detail::Entry*> volatile_keys;  // entries with an expiry, any order
+  std::size_t expire_cursor = 0;              // where the next active-expiry loop starts
+  bool expire_stopped_on_budget = false;      // the last cycle's budget_exhausted
+  double expire_stale_percent = 0;            // running estimate (expired_stale_percent())
   std::vector<PoolEntry> pool;                // sorted by score, ascending
   std::deque<std::pair<std::int64_t, std::string>> tombstone_queue;  // (collect at, key)
   Rng rng;

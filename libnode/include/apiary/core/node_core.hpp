@@ -63,6 +63,8 @@ struct NodeCoreConfig {
   std::chrono::milliseconds handoff_timeout{120000};
   std::chrono::milliseconds leave_timeout{5000};
   std::chrono::milliseconds expire_interval{100};  // Redis's hz 10
+  // Between two fast expiry cycles (Redis: twice the fast cycle's 1 ms).
+  std::chrono::microseconds expire_fast_interval{2000};
   // Largest command the router accepts (a replica, forward or reply must fit one message).
   std::size_t max_command_bytes = 0;  // 0: replication.max_message_bytes - 64 KiB
 };

@@ -107,12 +107,16 @@ struct StoreStats {
   std::uint64_t oom_rejections = 0;
 };
 
+// Which budget an active_expire_cycle() call gets (StoreConfig): the slow cycle runs on a
+// timer (every 100 ms), the fast one between those while expire_backlog() says so.
+enum class ExpireCycle : unsigned char { slow, fast };
+
 // Work done by one active_expire_cycle() call.
 struct ExpireCycleReport {
-  std::size_t sampled = 0;
+  std::size_t sampled = 0;  // keys with an expiry looked at
   std::size_t expired = 0;
   std::size_t tombstones_collected = 0;
-  bool budget_exhausted = false;  // more expired keys are probably waiting
+  bool budget_exhausted = false;  // stopped on the budget: more expired keys are probably waiting
 };
 
 // Resumable position in scan() / scan_partition(). Start from {} ; done() when finished.
@@ -187,8 +191,18 @@ class Store {
   bool set_expiry(std::string_view key, WallTime at, WallTime now);  // false: no such key
   bool clear_expiry(std::string_view key, WallTime now);             // false: no key or no expiry
   KeyTtl ttl(std::string_view key, WallTime now);
-  // Bounded work: at most `max_loops` loops of expire_samples_per_loop samples.
-  ExpireCycleReport active_expire_cycle(WallTime now, std::size_t max_loops = 16);
+  // Active expiry: walks the keys with an expiry from where the last cycle stopped (every key
+  // is met once per pass), removing the expired ones, in loops of expire_keys_per_loop; loops
+  // again while more than expire_acceptable_stale_percent of a loop had expired. Looks at no
+  // more than `max_keys` keys (the overload: the budget of the cycle's kind), and collects up
+  // to as many due tombstones.
+  ExpireCycleReport active_expire_cycle(WallTime now, ExpireCycle kind = ExpireCycle::slow);
+  ExpireCycleReport active_expire_cycle(WallTime now, std::size_t max_keys);
+  // Redis's condition for a fast cycle: the last cycle stopped on its budget, or the running
+  // estimate of the share of expired keys among those looked at (each cycle weighs 5%) is at
+  // or above the acceptable share.
+  bool expire_backlog() const;
+  double expired_stale_percent() const;  // that estimate, as Redis's INFO expired_stale_perc
 
   // ---- Keyspace (DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHALL, OBJECT, MEMORY USAGE) --------
   std::size_t size() const { return live_keys_; }  // live keys (may include expired ones)

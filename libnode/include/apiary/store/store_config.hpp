@@ -41,10 +41,17 @@ struct StoreConfig {
   data::DvvLimits limits;
   std::vector<NodeId> keep_actors;  // never pruned from clocks (self is always kept)
   std::uint64_t seed = 0x5eed;      // sampling for eviction, expiry, random_key
-  // Active expiry (Redis activeExpireCycle): keys sampled per loop, and the share of expired
-  // keys in a loop above which the cycle loops again.
-  std::size_t expire_samples_per_loop = 20;
-  std::uint32_t expire_repeat_percent = 25;
+  // Active expiry (Redis activeExpireCycle; docs/store.md, "Active expiry"). A cycle walks
+  // the keys with an expiry in loops of `expire_keys_per_loop` and loops again while more than
+  // `expire_acceptable_stale_percent` of a loop had expired, until its budget of keys looked
+  // at runs out. The store has no clock, so the budgets are work, sized from
+  // bench/expiry_bench.cpp (release build: ~0.01 us per live key looked at, 0.15-0.4 us per
+  // expired key removed): the slow cycle (every 100 ms) about Redis's 25% of the interval
+  // when every key it meets has expired, the fast cycle about Redis's 1 ms.
+  std::size_t expire_keys_per_loop = 20;               // Redis ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+  std::uint32_t expire_acceptable_stale_percent = 10;  // Redis ..._ACCEPTABLE_STALE
+  std::size_t expire_slow_cycle_keys = 60'000;
+  std::size_t expire_fast_cycle_keys = 2'500;
 };
 
 }  // namespace apiary::store
