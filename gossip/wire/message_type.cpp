@@ -34,6 +34,8 @@ std::string_view to_string(MessageType type) {
       return "keyspace_request";
     case MessageType::keyspace_response:
       return "keyspace_response";
+    case MessageType::data_batch:
+      return "data_batch";
   }
   return "unknown";
 }

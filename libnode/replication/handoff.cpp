@@ -62,9 +62,8 @@ void Replicator::State::send_marker(TimePoint now, const std::string& target, st
                         encode_handoff_batch(id, pv, true, {}, store.flush_horizon()));
   b.resend_at = now + config.handoff_retry;
   ++stats.messages_sent;
-  stats.bytes_sent += b.envelope.size();
   ++stats.handoff_markers_sent;
-  outbox.push_back(Outgoing{*addr, b.envelope});
+  outbox.add_envelope(*addr, b.envelope);
   ++markers_in_flight;
   batches.emplace(id, std::move(b));
 }
@@ -287,11 +286,10 @@ void Replicator::State::send_batch(TimePoint now, WallTime wall, const std::stri
       encode_handoff_batch(id, pv, b.final && !more_passes, entries, store.flush_horizon()));
   b.resend_at = now + config.handoff_retry;
   ++stats.messages_sent;
-  stats.bytes_sent += b.envelope.size();
   ++stats.handoff_batches_sent;
   stats.handoff_entries_sent += entries.size();
   stats.handoff_bytes_sent += b.envelope.size();
-  outbox.push_back(Outgoing{addr, b.envelope});
+  outbox.add_envelope(addr, b.envelope);
   busy_targets[target] = id;
   batches.emplace(id, std::move(b));
 }
@@ -312,9 +310,8 @@ void Replicator::State::resend_batches(TimePoint now) {
       continue;
     }
     ++stats.messages_sent;
-    stats.bytes_sent += b.envelope.size();
     ++stats.handoff_batches_resent;
-    outbox.push_back(Outgoing{*addr, b.envelope});
+    outbox.add_envelope(*addr, b.envelope);
     b.resend_at = now + config.handoff_retry;
     ++it;
   }

@@ -11,8 +11,8 @@ namespace apiary::replication {
 
 // ---- State helpers -------------------------------------------------------------------
 
-std::vector<std::uint8_t> Replicator::State::envelope(
-    wire::MessageType type, const std::vector<std::uint8_t>& payload) const {
+std::vector<std::uint8_t> Replicator::State::envelope(wire::MessageType type,
+                                                     std::span<const std::uint8_t> payload) const {
   // Before the first view only the identity the driver gave is known (set_identity).
   const std::string& name = has_view ? view.self() : identity.name;
   const auto self_addr = has_view ? view.addr_of(view.self()) : std::optional(identity.data_addr);
@@ -21,23 +21,21 @@ std::vector<std::uint8_t> Replicator::State::envelope(
   return wire::encode_envelope(header, payload);
 }
 
-void Replicator::State::send_addr(std::string addr, wire::MessageType type,
-                                  const std::vector<std::uint8_t>& payload) {
-  auto bytes = envelope(type, payload);
+void Replicator::State::send_addr(std::string_view addr, wire::MessageType type,
+                                  std::vector<std::uint8_t> payload) {
   ++stats.messages_sent;
-  stats.bytes_sent += bytes.size();
-  outbox.push_back(Outgoing{std::move(addr), std::move(bytes)});
+  outbox.add(addr, type, std::move(payload));
 }
 
 bool Replicator::State::send_to(std::string_view member, wire::MessageType type,
-                                const std::vector<std::uint8_t>& payload) {
+                                std::vector<std::uint8_t> payload) {
   auto addr = view.addr_of(member);
   if (!addr) addr = given_view.addr_of(member);
   if (!addr || addr->empty()) {
     ++stats.unroutable;
     return false;
   }
-  send_addr(std::move(*addr), type, payload);
+  send_addr(*addr, type, std::move(payload));
   return true;
 }
 
@@ -179,11 +177,35 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     return;
   }
   const auto type = env->header.type;
+  const std::string_view from = env->header.sender_name;
+  const std::string_view reply_to = env->header.sender_addr;
+  if (type != wire::MessageType::data_batch) {
+    s.dispatch(now, wall, type, env->payload, from, reply_to);
+  } else {
+    auto batch = decode_batch(env->payload, s.config.max_batch_messages);
+    if (!batch.ok()) {
+      if (batch.status().code() == StatusCode::unsupported) {
+        ++s.stats.unsupported_dropped;
+      } else {
+        ++s.stats.malformed_dropped;
+      }
+      return;
+    }
+    s.stats.batched_messages_received += batch->size();
+    for (const BatchedMessage& m : *batch) s.dispatch(now, wall, m.type, m.payload, from, reply_to);
+  }
+  s.pump_handoff(now, wall);
+}
+
+void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType type,
+                                 std::span<const std::uint8_t> payload, std::string_view from,
+                                 std::string_view reply_to) {
+  State& s = *this;
   if (static_cast<std::uint16_t>(type) < 32) {
     ++s.stats.unsupported_dropped;
     return;
   }
-  auto msg = decode_message(type, env->payload, s.config);
+  auto msg = decode_message(type, payload, s.config);
   if (!msg.ok()) {
     if (msg.status().code() == StatusCode::unsupported) {
       ++s.stats.unsupported_dropped;
@@ -192,6 +214,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     }
     return;
   }
+  const Message& m = *msg;
   if (!s.has_view) {
     // Not serving yet (a joining node waits for a seed's member list). A forwarded command
     // is refused at once rather than left to time out, so that the requester knows it did
@@ -199,9 +222,7 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     // node holds: nothing has been merged into it yet), so that owners waiting for this
     // newly appeared member (docs/replication.md, "Reads during handoff") are not held up.
     // Everything else waits for the view.
-    const Message& m = *msg;
     if (type == wire::MessageType::data_request && !s.identity.name.empty()) {
-      const std::string reply_to(env->header.sender_addr);
       if (m.kind == RequestKind::forward) {
         ++s.stats.forwards_refused;
         s.send_addr(reply_to, wire::MessageType::data_response,
@@ -213,9 +234,6 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
     }
     return;
   }
-  const Message& m = *msg;
-  const std::string from(env->header.sender_name);
-  const std::string reply_to(env->header.sender_addr);
   // Before anything of the message is merged: old and new versions of flushed keys must
   // never meet (a node's dot counters restart after a flush, see store_flush.cpp).
   s.adopt_horizon(m.horizon, wall);
@@ -282,7 +300,6 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       ++s.stats.unsupported_dropped;
       break;
   }
-  s.pump_handoff(now, wall);
 }
 
 void Replicator::handle_timeout(TimePoint now, WallTime wall) {
@@ -322,9 +339,15 @@ TimePoint Replicator::next_deadline() const {
 
 std::optional<Outgoing> Replicator::poll_send() {
   State& s = *state_;
-  if (s.outbox.empty()) return std::nullopt;
-  Outgoing out = std::move(s.outbox.front());
-  s.outbox.pop_front();
+  const auto before = s.outbox.counters();
+  auto out = s.outbox.poll([&s](wire::MessageType type, std::span<const std::uint8_t> payload) {
+    return s.envelope(type, payload);
+  });
+  if (!out) return std::nullopt;
+  const auto& after = s.outbox.counters();
+  ++s.stats.envelopes_sent;
+  s.stats.bytes_sent += out->bytes.size();
+  if (after.batches != before.batches) ++s.stats.batches_sent;
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include "apiary/replication/replicator.hpp"
 #include "apiary/store/store.hpp"
 #include "messages.hpp"
+#include "outbox.hpp"
 
 namespace apiary::replication {
 
@@ -86,7 +87,11 @@ struct Hint {
 };
 
 struct Replicator::State {
-  State(ReplicationConfig c, store::Store& s) : config(std::move(c)), store(s), rng(config.seed) {
+  State(ReplicationConfig c, store::Store& s)
+      : config(std::move(c)),
+        store(s),
+        rng(config.seed),
+        outbox(Outbox::Limits{config.batch_max_bytes, config.max_batch_messages}) {
     // Request ids start at a random point, so that a restarted node (same name, new seed)
     // does not reuse the ids its previous life sent lately (peers drop repeated forwards).
     next_request_id = (rng.next() >> 2) | 1;
@@ -107,7 +112,7 @@ struct Replicator::State {
   KeyspaceHandler keyspace_handler;
   ReplicationStats stats;
   std::uint64_t next_request_id = 1;
-  std::deque<Outgoing> outbox;
+  Outbox outbox;
   std::deque<Completion> completions;
 
   std::map<std::uint64_t, Op> ops;
@@ -162,11 +167,15 @@ struct Replicator::State {
   std::uint64_t new_id() { return next_request_id++; }
   // False (and counted) when `to` has no known address.
   bool send_to(std::string_view member, wire::MessageType type,
-               const std::vector<std::uint8_t>& payload);
-  void send_addr(std::string addr, wire::MessageType type,
-                 const std::vector<std::uint8_t>& payload);
+               std::vector<std::uint8_t> payload);
+  void send_addr(std::string_view addr, wire::MessageType type,
+                 std::vector<std::uint8_t> payload);
   std::vector<std::uint8_t> envelope(wire::MessageType type,
-                                     const std::vector<std::uint8_t>& payload) const;
+                                     std::span<const std::uint8_t> payload) const;
+  // Handles one data message (alone in its envelope, or one of a data_batch).
+  void dispatch(TimePoint now, WallTime wall, wire::MessageType type,
+                std::span<const std::uint8_t> payload, std::string_view from,
+                std::string_view reply_to);
   std::uint64_t add_op(Op op);
   void erase_op(std::uint64_t id);
   void complete(const Op& op, OperationKind kind, Status status, std::uint32_t replicas,

@@ -29,6 +29,7 @@ enum class MessageType : std::uint16_t {
   digest_response = 37,
   keyspace_request = 38,  // a question about the keyspace (DBSIZE, SCAN, FLUSHALL, ...)
   keyspace_response = 39,
+  data_batch = 40,  // several data messages for one peer in one envelope (replication/outbox)
 };
 
 bool is_known(MessageType type);

@@ -68,6 +68,12 @@ struct ReplicationConfig {
   // long, it stops waiting (they may not know this node owns the partition now).
   std::chrono::milliseconds handoff_wait_timeout{10000};
 
+  // --- Batching (outbox.hpp) ---
+  // Messages for one peer queued during one loop batch travel in one data_batch envelope of
+  // at most this many payload bytes and messages (a larger message travels alone).
+  std::size_t batch_max_bytes = 1u << 20;
+  std::size_t max_batch_messages = 1024;  // also the most a received batch may hold
+
   // --- Decoding bounds ---
   std::size_t max_message_bytes = 8u << 20;  // whole envelope; larger messages are dropped
   std::size_t max_key_bytes = 1u << 20;      // keys longer than this are not replicated

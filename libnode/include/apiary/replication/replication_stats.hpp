@@ -8,9 +8,12 @@ namespace apiary::replication {
 
 struct ReplicationStats {
   // Transport.
-  std::uint64_t messages_sent = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t messages_received = 0;
+  std::uint64_t messages_sent = 0;   // data messages, batched or not
+  std::uint64_t envelopes_sent = 0;  // what went to the transport: one per message or batch
+  std::uint64_t batches_sent = 0;    // envelopes carrying several messages (data_batch)
+  std::uint64_t bytes_sent = 0;      // envelope bytes
+  std::uint64_t messages_received = 0;  // envelopes
+  std::uint64_t batched_messages_received = 0;  // messages that arrived inside a data_batch
   std::uint64_t bytes_received = 0;
   std::uint64_t malformed_dropped = 0;        // undecodable envelope or payload
   std::uint64_t foreign_cluster_dropped = 0;  // another cluster's name

@@ -1,0 +1,111 @@
+#include "outbox.hpp"
+
+#include "apiary/wire/msgpack_codec.hpp"
+
+namespace apiary::replication {
+
+namespace {
+
+// Encoded size of one batch element [type, bin] around a payload of `n` bytes, at most.
+constexpr std::size_t kElementOverhead = 1 + 3 + 5;
+
+}  // namespace
+
+std::deque<Outbox::Item>& Outbox::queue_for(std::string_view to) {
+  auto it = queues_.find(to);
+  if (it == queues_.end()) it = queues_.emplace(std::string(to), std::deque<Item>{}).first;
+  if (it->second.empty()) order_.push_back(it->first);
+  return it->second;
+}
+
+void Outbox::add(std::string_view to, wire::MessageType type, std::vector<std::uint8_t> payload) {
+  queue_for(to).push_back(Item{type, false, std::move(payload)});
+}
+
+void Outbox::add_envelope(std::string_view to, std::vector<std::uint8_t> envelope) {
+  queue_for(to).push_back(Item{{}, true, std::move(envelope)});
+}
+
+std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
+  if (order_.empty()) return std::nullopt;
+  auto it = queues_.find(order_.front());
+  auto& queue = it->second;
+  Outgoing out;
+  out.to = it->first;
+  if (queue.front().enveloped) {
+    out.bytes = std::move(queue.front().bytes);
+    queue.pop_front();
+  } else {
+    // The run of plain messages at the head of the queue, within the limits.
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    for (const Item& item : queue) {
+      if (item.enveloped || count == limits_.max_messages) break;
+      const std::size_t size = item.bytes.size() + kElementOverhead;
+      if (count > 0 && bytes + size > limits_.max_bytes) break;
+      bytes += size;
+      ++count;
+    }
+    if (count == 1) {
+      out.bytes = envelope(queue.front().type, queue.front().bytes);
+    } else {
+      std::vector<std::uint8_t> payload;
+      payload.reserve(bytes + 5);
+      wire::VectorSink sink(payload);
+      wire::Packer p(sink);
+      p.pack_array(static_cast<std::uint32_t>(count));
+      for (std::size_t i = 0; i < count; ++i) {
+        const Item& item = queue[i];
+        p.pack_array(2);
+        p.pack(static_cast<std::uint16_t>(item.type));
+        wire::pack_bin(p, item.bytes);
+      }
+      out.bytes = envelope(wire::MessageType::data_batch, payload);
+      ++counters_.batches;
+      counters_.batched_messages += count;
+    }
+    queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(count));
+  }
+  if (queue.empty()) {
+    order_.pop_front();
+    queues_.erase(it);
+  }
+  ++counters_.envelopes;
+  counters_.bytes += out.bytes.size();
+  return out;
+}
+
+Result<std::vector<BatchedMessage>> decode_batch(std::span<const std::uint8_t> payload,
+                                                 std::size_t max_messages) {
+  wire::UnpackLimits limits;
+  limits.array = max_messages;
+  limits.bin = payload.size();
+  limits.str = 0;
+  limits.map = 0;
+  limits.depth = 3;
+  auto handle = wire::unpack_bounded(payload, limits);
+  if (!handle.ok()) return handle.status();
+  const msgpack::object& root = handle->get();
+  if (root.type != msgpack::type::ARRAY || root.via.array.size < 2) {
+    return make_error(StatusCode::malformed, "data batch: not an array of messages");
+  }
+  std::vector<BatchedMessage> out;
+  out.reserve(root.via.array.size);
+  for (std::uint32_t i = 0; i < root.via.array.size; ++i) {
+    wire::Reader r(root.via.array.ptr[i], 2);
+    BatchedMessage m;
+    std::uint16_t type = 0;
+    if (!r.u(type) || !r.bin(m.payload, payload.size()) || r.remaining() != 0) {
+      return r.error("data batch element");
+    }
+    m.type = static_cast<wire::MessageType>(type);
+    if (type < 32 || m.type == wire::MessageType::data_batch || !wire::is_known(m.type)) {
+      return make_error(StatusCode::unsupported, "data batch: message type " +
+                                                     std::to_string(type) + " not allowed");
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace apiary::replication
