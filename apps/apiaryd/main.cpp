@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   std::string bind_ip = "0.0.0.0";
   int port = 6379;
   std::string maxmemory = "0";
+  std::string proto_max_bulk_len = "512mb";
 
   CLI::App app{
       "apiaryd - an Apiary cache node.\n"
@@ -69,6 +72,10 @@ int main(int argc, char** argv) {
                  "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl")
       ->check(CLI::IsMember({"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                              "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}))
+      ->capture_default_str();
+  app.add_option("--proto-max-bulk-len", proto_max_bulk_len,
+                 "Largest bulk string a client may send and longest string APPEND/SETRANGE may "
+                 "build, Redis syntax (1mb at least); CONFIG SET proto-max-bulk-len changes it")
       ->capture_default_str();
   app.add_option("--data-addr", config.data_addr,
                  "Address the node-to-node data channel binds (default: the --gossip-addr host "
@@ -139,13 +146,23 @@ int main(int argc, char** argv) {
       start = comma + 1;
     }
   }
-  std::int64_t maxmemory_bytes = 0;
-  if (!apiary::resp::parse_memory(maxmemory, maxmemory_bytes) || maxmemory_bytes < 0) {
+  std::uint64_t maxmemory_bytes = 0;
+  if (!apiary::resp::parse_memory(maxmemory, maxmemory_bytes)) {
     std::fprintf(stderr, "--maxmemory: '%s' is not a size (examples: 0, 100mb, 2gb)\n",
                  maxmemory.c_str());
     return 2;
   }
   config.maxmemory = static_cast<std::size_t>(maxmemory_bytes);
+  std::uint64_t bulk_bytes = 0;
+  if (!apiary::resp::parse_memory(proto_max_bulk_len, bulk_bytes) || bulk_bytes < (1u << 20) ||
+      bulk_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    std::fprintf(stderr,
+                 "--proto-max-bulk-len: '%s' is not a size from 1mb up (examples: 1mb, 512mb, "
+                 "2gb)\n",
+                 proto_max_bulk_len.c_str());
+    return 2;
+  }
+  config.proto_max_bulk_len = static_cast<std::int64_t>(bulk_bytes);
   config.client_addr = bind_ip + ":" + std::to_string(port);
   config.dead_grace = std::chrono::milliseconds(dead_grace_ms);
   config.handoff_timeout = std::chrono::milliseconds(handoff_timeout_ms);

@@ -173,8 +173,9 @@ MemberMeta to_meta(const MetaView& view) {
   return meta;
 }
 
-Status decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
-                      std::size_t max_updates, Message& out) {
+static Status decode_message_unguarded(wire::MessageType type,
+                                       std::span<const std::uint8_t> payload,
+                                       std::size_t max_updates, Message& out) {
   wire::UnpackLimits limits;
   limits.array = std::max<std::size_t>(max_updates, kEntryFields);
   limits.map = kMaxTags;
@@ -309,6 +310,12 @@ std::size_t envelope_overhead(std::string_view cluster, std::string_view sender_
                               std::string_view sender_addr) {
   // array(1) + version(1) + 3 str headers (<= 3 each) + type (<= 3) + bin header (<= 5).
   return 1 + 1 + 9 + 3 + 5 + cluster.size() + sender_name.size() + sender_addr.size();
+}
+
+Status decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
+                      std::size_t max_updates, Message& out) {
+  return wire::guard_decode(
+      "swim message", [&] { return decode_message_unguarded(type, payload, max_updates, out); });
 }
 
 }  // namespace apiary::gossip::detail

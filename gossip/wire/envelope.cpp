@@ -27,8 +27,9 @@ std::vector<std::uint8_t> encode_envelope(const EnvelopeHeader& header,
   return out;
 }
 
-Result<Envelope> decode_envelope(std::span<const std::uint8_t> bytes,
-                                 std::string_view expected_cluster, const EnvelopeLimits& limits) {
+static Result<Envelope> decode_envelope_unguarded(std::span<const std::uint8_t> bytes,
+                                                  std::string_view expected_cluster,
+                                                  const EnvelopeLimits& limits) {
   if (bytes.size() > limits.max_message_bytes) {
     return make_error(StatusCode::too_large,
                       "envelope of " + std::to_string(bytes.size()) + " bytes exceeds limit");
@@ -67,6 +68,12 @@ Result<Envelope> decode_envelope(std::span<const std::uint8_t> bytes,
                       "message for cluster '" + std::string(env.header.cluster) + "'");
   }
   return env;
+}
+
+Result<Envelope> decode_envelope(std::span<const std::uint8_t> bytes,
+                                 std::string_view expected_cluster, const EnvelopeLimits& limits) {
+  return guard_decode("envelope",
+                      [&] { return decode_envelope_unguarded(bytes, expected_cluster, limits); });
 }
 
 }  // namespace apiary::wire

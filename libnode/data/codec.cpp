@@ -135,9 +135,11 @@ std::vector<std::uint8_t> encode_dvv(const DvvSet& version) {
 }
 
 Result<DvvSet> decode_dvv(std::span<const std::uint8_t> bytes, const CodecLimits& limits) {
-  auto handle = wire::unpack_bounded(bytes, unpack_limits(limits));
-  if (!handle.ok()) return handle.status();
-  return read_dvv(handle.value().get(), limits);
+  return wire::guard_decode("dvv", [&]() -> Result<DvvSet> {
+    auto handle = wire::unpack_bounded(bytes, unpack_limits(limits));
+    if (!handle.ok()) return handle.status();
+    return read_dvv(handle.value().get(), limits);
+  });
 }
 
 std::string encode_context(const VersionVector& context) {
@@ -148,7 +150,8 @@ std::string encode_context(const VersionVector& context) {
   return std::string(out.begin(), out.end());
 }
 
-Result<VersionVector> decode_context(std::span<const std::uint8_t> bytes, std::size_t max_entries) {
+static Result<VersionVector> decode_context_unguarded(std::span<const std::uint8_t> bytes,
+                                                      std::size_t max_entries) {
   CodecLimits limits;
   limits.max_clock_entries = max_entries;
   limits.max_siblings = 0;
@@ -162,6 +165,11 @@ Result<VersionVector> decode_context(std::span<const std::uint8_t> bytes, std::s
   auto handle = wire::unpack_bounded(bytes, u);
   if (!handle.ok()) return handle.status();
   return read_context(handle.value().get(), limits);
+}
+
+Result<VersionVector> decode_context(std::span<const std::uint8_t> bytes, std::size_t max_entries) {
+  return wire::guard_decode("causal context",
+                            [&] { return decode_context_unguarded(bytes, max_entries); });
 }
 
 }  // namespace apiary::data

@@ -281,13 +281,17 @@ bool parse_int64(std::string_view s, std::int64_t& out) {
 }
 
 bool parse_long_double(std::string_view s, long double& out) {
-  if (s.empty() || s.size() > 5 * 1024) return false;
+  // Redis's string2ld: at most 5119 bytes; strtold must stop at the end (or at a NUL byte,
+  // as Redis's C string does); an overflow or an underflow to zero is refused, a subnormal
+  // result (1e-4950) is not.
+  if (s.empty() || s.size() >= 5 * 1024) return false;
   if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
   const std::string copy(s);
   char* end = nullptr;
   errno = 0;
   const long double v = std::strtold(copy.c_str(), &end);
-  if (end != copy.c_str() + copy.size() || std::isnan(v) || errno == ERANGE) return false;
+  if (*end != '\0' || std::isnan(v)) return false;
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
   out = v;
   return true;
 }

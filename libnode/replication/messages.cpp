@@ -337,8 +337,9 @@ std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t
   return std::move(enc.out);
 }
 
-Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
-                               const ReplicationConfig& config) {
+static Result<Message> decode_message_unguarded(wire::MessageType type,
+                                                std::span<const std::uint8_t> payload,
+                                                const ReplicationConfig& config) {
   wire::UnpackLimits limits;
   limits.array =
       std::max<std::size_t>({4096, config.handoff_batch_entries, config.anti_entropy_max_entries,
@@ -410,6 +411,12 @@ Result<Message> decode_message(wire::MessageType type, std::span<const std::uint
   if (!s.ok()) return s;
   if (m.partition >= config.partition_count) return malformed("partition out of range");
   return m;
+}
+
+Result<Message> decode_message(wire::MessageType type, std::span<const std::uint8_t> payload,
+                               const ReplicationConfig& config) {
+  return wire::guard_decode("data message",
+                            [&] { return decode_message_unguarded(type, payload, config); });
 }
 
 }  // namespace apiary::replication

@@ -221,9 +221,11 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   ++server_.stats_.commands_processed;
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
-  std::optional<Outcome> taken;
-  if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
-  const Outcome outcome = taken ? *taken : spec->handler(ctx);
+  const Outcome outcome = server_.guarded(ctx, *spec, [&] {
+    std::optional<Outcome> taken;
+    if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
+    return taken ? *taken : spec->handler(ctx);
+  });
   protocol_ = reply.protocol();  // HELLO may have switched it
 
   const bool suppress = skip_this || reply_mode_ == ReplyMode::off;

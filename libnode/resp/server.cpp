@@ -52,6 +52,23 @@ void Server::reset_stats() {
   if (store_ != nullptr && reset_store_stats_ != nullptr) reset_store_stats_(store_);
 }
 
+Outcome Server::on_exception(CommandContext& ctx, const CommandSpec& spec, std::size_t mark,
+                             std::string_view what) {
+  ++stats_.command_exceptions;
+  ++stats_.error_replies;
+  std::string& out = ctx.reply.buffer();
+  if (out.size() > mark) out.resize(mark);
+  ctx.reply.error("internal error");
+  if (exception_log_) {
+    std::string text = "command '" + spec.name +
+                       "' threw an exception (answered "
+                       "-ERR internal error): ";
+    text.append(what);
+    exception_log_(text);
+  }
+  return Outcome::done();
+}
+
 void Server::register_client(Connection* c) {
   clients_[c->id()] = c;
   idle_dirty_ = true;
@@ -184,6 +201,7 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "total_error_replies", stats_.error_replies);
       line(out, "client_query_buffer_limit_disconnections", stats_.query_buffer_disconnections);
       line(out, "client_output_buffer_limit_disconnections", stats_.output_buffer_disconnections);
+      line(out, "apiary_command_exceptions", stats_.command_exceptions);
     } else if (name == "cluster") {
       header("Cluster");
       line(out, "cluster_enabled", "0");

@@ -33,11 +33,11 @@ std::vector<std::string_view> split_spaces(std::string_view s) {
   return out;
 }
 
-bool parse_memory(std::string_view s, std::int64_t& out) {
+bool parse_memory(std::string_view s, std::uint64_t& out) {
+  if (!s.empty() && s[0] == '-') return false;
   std::size_t digits = 0;
-  while (digits < s.size() && (s[digits] == '-' || (s[digits] >= '0' && s[digits] <= '9'))) {
-    ++digits;
-  }
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits >= 128) return false;  // Redis copies the digits into a 128-byte buffer
   const std::string unit = lowered(s.substr(digits));
   std::int64_t mul = 1;
   if (unit.empty() || unit == "b") {
@@ -57,10 +57,14 @@ bool parse_memory(std::string_view s, std::int64_t& out) {
   } else {
     return false;
   }
-  std::int64_t v = 0;
-  if (!parse_int64(s.substr(0, digits), v) || v < 0) return false;
-  if (v > kMaxInt64 / mul) return false;
-  out = v * mul;
+  // strtoull: no digits is 0, too many saturates; the unit then multiplies modulo 2^64.
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    v = v > (kMax - d) / 10 ? kMax : v * 10 + d;
+  }
+  out = v * static_cast<std::uint64_t>(mul);
   return true;
 }
 
@@ -137,6 +141,28 @@ bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
 
 namespace {
 
+// strtoll(s, &end, 10) with *end == '\0' required: optional sign, saturating on overflow.
+bool parse_strtoll(std::string_view s, std::int64_t& out) {
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) ++i;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  const std::size_t first = i;
+  std::uint64_t v = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    v = std::min<std::uint64_t>(v * 10 + static_cast<std::uint64_t>(s[i] - '0'),
+                                std::uint64_t{1} << 63);
+  }
+  if (i == first) {  // no digits: strtoll stops at the start, fine only for ""
+    out = 0;
+    return s.empty();
+  }
+  if (i != s.size()) return false;
+  out = negative ? static_cast<std::int64_t>(0 - v)
+                 : static_cast<std::int64_t>(std::min<std::uint64_t>(v, kMaxInt64));
+  return true;
+}
+
 std::string range_error(std::int64_t lo, std::int64_t hi) {
   return "argument must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
          " inclusive";
@@ -150,10 +176,14 @@ std::string set_int(std::int64_t& field, std::string_view v, std::int64_t lo, st
   return "";
 }
 
-std::string set_mem(std::int64_t& field, std::string_view v, std::int64_t lo, std::int64_t hi) {
-  std::int64_t n = 0;
-  if (!parse_memory(v, n)) return "argument must be a memory value";
-  if (n < lo || n > hi) return range_error(lo, hi);
+// Like Redis, a memory value above INT64_MAX reads as negative here (and fails the range
+// check), except for `unsigned_field` parameters (maxmemory), which keep all 64 bits.
+std::string set_mem(std::int64_t& field, std::string_view v, std::int64_t lo, std::int64_t hi,
+                    bool unsigned_field) {
+  std::uint64_t u = 0;
+  if (!parse_memory(v, u)) return "argument must be a memory value";
+  const auto n = static_cast<std::int64_t>(u);
+  if (!unsigned_field && (n < lo || n > hi)) return range_error(lo, hi);
   field = n;
   return "";
 }
@@ -161,22 +191,31 @@ std::string set_mem(std::int64_t& field, std::string_view v, std::int64_t lo, st
 }  // namespace
 
 ServerConfig::ServerConfig() {
+  enum class Kind { integer, memory, unsigned_memory };
   auto int_param = [this](std::string name, std::int64_t ServerConfig::*field, std::int64_t lo,
-                          std::int64_t hi, bool memory) {
-    params_.push_back(
-        Param{std::move(name), [field](const ServerConfig& c) { return std::to_string(c.*field); },
-              [field, lo, hi, memory](ServerConfig& c, std::string_view v) {
-                return memory ? set_mem(c.*field, v, lo, hi) : set_int(c.*field, v, lo, hi);
-              }});
+                          std::int64_t hi, Kind kind) {
+    params_.push_back(Param{std::move(name),
+                            [field, kind](const ServerConfig& c) {
+                              return kind == Kind::unsigned_memory
+                                         ? std::to_string(static_cast<std::uint64_t>(c.*field))
+                                         : std::to_string(c.*field);
+                            },
+                            [field, lo, hi, kind](ServerConfig& c, std::string_view v) {
+                              return kind == Kind::integer ? set_int(c.*field, v, lo, hi)
+                                                           : set_mem(c.*field, v, lo, hi,
+                                                                     kind == Kind::unsigned_memory);
+                            }});
   };
-  int_param("maxmemory", &ServerConfig::maxmemory_, 0, kMaxInt64, true);
+  // maxmemory is unsigned in Redis (any 64-bit value); maxmemory() returns its bits.
+  int_param("maxmemory", &ServerConfig::maxmemory_, 0, kMaxInt64, Kind::unsigned_memory);
   int_param("maxmemory-samples", &ServerConfig::maxmemory_samples_, 1,
-            std::numeric_limits<int>::max(), false);
-  int_param("timeout", &ServerConfig::timeout_, 0, std::numeric_limits<int>::max(), false);
-  int_param("maxclients", &ServerConfig::maxclients_, 1, 4294967295LL, false);
-  int_param("proto-max-bulk-len", &ServerConfig::proto_max_bulk_len_, 1024 * 1024, kMaxInt64, true);
+            std::numeric_limits<int>::max(), Kind::integer);
+  int_param("timeout", &ServerConfig::timeout_, 0, std::numeric_limits<int>::max(), Kind::integer);
+  int_param("maxclients", &ServerConfig::maxclients_, 1, 4294967295LL, Kind::integer);
+  int_param("proto-max-bulk-len", &ServerConfig::proto_max_bulk_len_, 1024 * 1024, kMaxInt64,
+            Kind::memory);
   int_param("client-query-buffer-limit", &ServerConfig::query_buffer_limit_, 1024 * 1024, kMaxInt64,
-            true);
+            Kind::memory);
   // Redis accepts any hz and clamps it to [1, 500].
   params_.push_back(Param{"hz", [](const ServerConfig& c) { return std::to_string(c.hz_); },
                           [](ServerConfig& c, std::string_view v) {
@@ -228,14 +267,21 @@ ServerConfig::ServerConfig() {
               OutputBufferLimit next = c.output_limit_;
               for (std::size_t i = 0; i < words.size(); i += 4) {
                 const std::string cls = lowered(words[i]);
-                OutputBufferLimit l;
-                if ((cls != "normal" && cls != "slave" && cls != "replica" && cls != "pubsub") ||
-                    !parse_memory(words[i + 1], l.hard_bytes) ||
-                    !parse_memory(words[i + 2], l.soft_bytes) ||
-                    !parse_int64(words[i + 3], l.soft_seconds) || l.soft_seconds < 0) {
-                  return "Invalid argument in buffer limit configuration.";
+                if (cls != "normal" && cls != "slave" && cls != "replica" && cls != "pubsub") {
+                  return "Invalid client class specified in buffer limit configuration.";
                 }
-                if (cls == "normal") next = l;
+                std::uint64_t hard = 0, soft = 0;
+                std::int64_t seconds = 0;
+                if (!parse_memory(words[i + 1], hard) || !parse_memory(words[i + 2], soft) ||
+                    !parse_strtoll(words[i + 3], seconds) || seconds < 0) {
+                  return "Error in hard, soft or soft_seconds setting in buffer limit "
+                         "configuration.";
+                }
+                // Limits above INT64_MAX are as good as none.
+                const auto clamp = [](std::uint64_t b) {
+                  return static_cast<std::int64_t>(std::min<std::uint64_t>(b, kMaxInt64));
+                };
+                if (cls == "normal") next = OutputBufferLimit{clamp(hard), clamp(soft), seconds};
               }
               c.output_limit_ = next;
               return "";

@@ -121,7 +121,7 @@ struct Router::Impl {
     std::string out;
     resp::ReplyWriter writer(out, protocol);
     resp::CommandContext ctx{server, conn, writer, argv, now, wall};
-    spec.handler(ctx);  // keyed commands always reply at once
+    resp::run_handler(spec, ctx);  // keyed commands always reply at once
     return out;
   }
 

@@ -145,6 +145,13 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   auto made = core::NodeCore::create(std::move(c), core_now());
   if (!made.ok()) return made.status();
   core = std::move(made).value();
+  resp::Server& server = core->resp_server();
+  if (Status s =
+          server.config().set({{"proto-max-bulk-len", std::to_string(config.proto_max_bulk_len)}});
+      !s.ok()) {
+    return s;
+  }
+  server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
   calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
   calls->set_router(&core->router());
   return Status::Ok();

@@ -1,9 +1,6 @@
 // Real apiaryd processes: the keyspace commands without keys answer for the whole cluster
 // through any node (DBSIZE, KEYS, SCAN, RANDOMKEY), and FLUSHALL empties every node for good
 // -- observed through redis-cli, and compared with what redis-server answers.
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
@@ -11,6 +8,7 @@
 #include <sstream>
 
 #include "integration/support/cluster.hpp"
+#include "integration/support/redis_server.hpp"
 
 using namespace apiary::test;
 
@@ -33,7 +31,6 @@ long long local_keys(const Daemon& d) {
   const long long n = info_field(d, "localkeyspace", "db0:keys=");
   return n < 0 ? 0 : n;
 }
-
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -76,37 +73,6 @@ std::pair<std::vector<std::string>, int> scan_all(const Daemon& d) {
   } while (cursor != "0");
   return {keys, calls};
 }
-
-// A redis-server on a free loopback port, for comparing replies.
-class RedisServer {
- public:
-  RedisServer() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = std::to_string(ntohs(addr.sin_port));
-    ::close(fd);
-    pid_ = spawn_logged({"/usr/bin/redis-server", "--port", port_, "--bind", "127.0.0.1", "--save",
-                         "", "--appendonly", "no"},
-                        scratch_dir() / "redis-server.log");
-    REQUIRE(eventually(10s, [&] { return cli(port_, "PING") == "PONG\n"; }));
-  }
-  ~RedisServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  const std::string& port() const { return port_; }
-
- private:
-  std::string port_;
-  pid_t pid_ = -1;
-};
 
 }  // namespace
 

@@ -38,6 +38,9 @@ struct NodeConfig {
   // volatile-lru, volatile-lfu, volatile-random, volatile-ttl).
   std::size_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
+  // Largest bulk string a Redis client may send, and longest string APPEND or SETRANGE may
+  // build (Redis's proto-max-bulk-len; at least 1 MiB; CONFIG SET changes it at run time).
+  std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
   // Partitions of the key space (a power of two) and owners per partition (the replication

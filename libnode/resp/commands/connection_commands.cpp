@@ -331,7 +331,11 @@ Outcome client_kill(CommandContext& ctx) {
     if (addr && c->address().peer != *addr) continue;
     if (laddr && c->address().local != *laddr) continue;
     if (type && !iequals(*type, "normal")) continue;
-    if (maxage && ctx.now - c->created() < std::chrono::seconds(*maxage)) continue;
+    // Compared in whole seconds: seconds(MAXAGE) as nanoseconds could overflow.
+    if (maxage && std::chrono::duration_cast<std::chrono::seconds>(ctx.now - c->created()).count() <
+                      *maxage) {
+      continue;
+    }
     if (skipme && c == &ctx.client) continue;
     victims.push_back(c);
   }

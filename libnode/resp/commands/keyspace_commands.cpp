@@ -135,11 +135,12 @@ Outcome ttl_generic(CommandContext& ctx, bool millis, bool absolute) {
     ctx.reply.integer(-2);
   } else if (!t.expiry) {
     ctx.reply.integer(-1);
-  } else if (absolute) {
-    ctx.reply.integer(millis ? t.expiry->ms : (t.expiry->ms + 500) / 1000);  // Redis rounds
   } else {
-    const std::int64_t left = std::max<std::int64_t>(0, t.expiry->ms - ctx.wall.ms);
-    ctx.reply.integer(millis ? left : (left + 500) / 1000);
+    // Redis rounds to the nearest second; ms / 1000 plus the rounding cannot overflow near
+    // INT64_MAX (PXAT 9223372036854775807) as ms + 500 would.
+    const std::int64_t ms =
+        absolute ? t.expiry->ms : std::max<std::int64_t>(0, t.expiry->ms - ctx.wall.ms);
+    ctx.reply.integer(millis ? ms : ms / 1000 + (ms % 1000 >= 500 ? 1 : 0));
   }
   return Outcome::done();
 }
@@ -319,24 +320,34 @@ Outcome renamenx(CommandContext& ctx) { return rename_generic(ctx, true); }
 Outcome copy(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  bool replace = false;
+  bool replace = false, other_db = false;
   for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
     if (iequals(ctx.argv[j], "REPLACE")) {
       replace = true;
     } else if (iequals(ctx.argv[j], "DB") && j + 1 < ctx.argv.size()) {
+      // As Redis Cluster (16 databases, only db 0 usable): an int, then a valid index.
       auto db = to_int(ctx.argv[++j]);
       if (!db) {
         ctx.reply.error(kNotInteger);
         return Outcome::done();
       }
-      if (*db != 0) {
-        ctx.reply.error("Copying to another database is not allowed in cluster mode");
+      if (*db < std::numeric_limits<int>::min() || *db > std::numeric_limits<int>::max()) {
+        ctx.reply.error("value is out of range, value must between -2147483648 and 2147483647");
         return Outcome::done();
       }
+      if (*db < 0 || *db >= 16) {
+        ctx.reply.error("DB index is out of range");
+        return Outcome::done();
+      }
+      other_db = *db != 0;  // the last DB option counts
     } else {
       ctx.reply.error(kSyntaxError);
       return Outcome::done();
     }
+  }
+  if (other_db) {
+    ctx.reply.error("Copying to another database is not allowed in cluster mode");
+    return Outcome::done();
   }
   const std::string_view src = ctx.argv[1], dst = ctx.argv[2];
   if (src == dst) {

@@ -1,4 +1,5 @@
 // COMMAND, CONFIG, INFO and DEBUG.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -134,11 +135,48 @@ Outcome command_docs(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern], as Redis 7.0:
+// anything else is a syntax error; an unknown category or module lists nothing.
 Outcome command_list(CommandContext& ctx) {
+  enum class Filter { none, module, aclcat, pattern } filter = Filter::none;
+  std::string_view arg;
+  for (std::size_t i = 2; i < ctx.argv.size(); i += 3) {
+    const bool ok = iequals(ctx.argv[i], "FILTERBY") && ctx.argv.size() - 1 - i == 2;
+    const std::string_view kind = ok ? ctx.argv[i + 1] : std::string_view();
+    if (ok && iequals(kind, "MODULE")) {
+      filter = Filter::module;
+    } else if (ok && iequals(kind, "ACLCAT")) {
+      filter = Filter::aclcat;
+    } else if (ok && iequals(kind, "PATTERN")) {
+      filter = Filter::pattern;
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+    arg = ctx.argv[i + 2];
+  }
+  const auto listed = [&](const CommandSpec& c) {
+    switch (filter) {
+      case Filter::none:
+        return true;
+      case Filter::module:
+        return false;  // no modules here
+      case Filter::aclcat:
+        for (std::string_view cat : split_spaces(c.acl)) {
+          if (cat.size() > 1 && iequals(cat.substr(1), arg)) return true;
+        }
+        return false;
+      case Filter::pattern:
+        return glob_match(arg, c.name, true);
+    }
+    return false;
+  };
   std::vector<std::string_view> names;
   for (const auto& c : ctx.server.commands().all()) {
-    names.push_back(c->name);
-    for (const auto& sub : c->subcommands) names.push_back(sub.name);
+    if (listed(*c)) names.push_back(c->name);
+    for (const auto& sub : c->subcommands) {
+      if (listed(sub)) names.push_back(sub.name);
+    }
   }
   ctx.reply.array(names.size());
   for (auto n : names) ctx.reply.bulk(n);
@@ -256,12 +294,15 @@ Outcome debug(CommandContext& ctx) {
   if (iequals(ctx.argv[1], "sleep") && ctx.argv.size() == 3) {
     // Redis parses the seconds with strtod and ignores trailing garbage; so do we. The reply
     // is held back instead of blocking the event loop.
+    // NaN, negative and unrepresentable times (inf, 1e300) answer at once, as Redis's
+    // nanosleep fails on them; the hold is capped (a year) so the clock cannot overflow.
     const std::string arg(ctx.argv[2]);
-    const double seconds = std::strtod(arg.c_str(), nullptr);
-    const auto micros = static_cast<std::int64_t>(seconds * 1000000);
+    const double micros = std::strtod(arg.c_str(), nullptr) * 1e6;
     ctx.reply.ok();
-    if (micros <= 0) return Outcome::done();
-    return Outcome::reply_after(std::chrono::microseconds(micros));
+    if (!(micros > 0) || micros >= 9.2e18) return Outcome::done();
+    constexpr double kMaxMicros = 365.0 * 24 * 3600 * 1e6;
+    return Outcome::reply_after(
+        std::chrono::microseconds(static_cast<std::int64_t>(std::min(micros, kMaxMicros))));
   }
   if (iequals(ctx.argv[1], "help")) {
     reply_help(ctx.reply, "DEBUG",

@@ -17,7 +17,17 @@ namespace {
 
 using store::ExpiryUpdate;
 
-constexpr std::int64_t kMaxStringLen = 512LL * 1024 * 1024;
+// Redis's checkStringLength: a string that APPEND or SETRANGE would make longer than
+// proto-max-bulk-len is refused before anything is allocated. `size` and `append` are
+// non-negative, so their unsigned sum cannot wrap (SETRANGE k 9223372036854775807 x).
+bool string_length_ok(CommandContext& ctx, std::int64_t size, std::int64_t append) {
+  const std::uint64_t total = static_cast<std::uint64_t>(size) + static_cast<std::uint64_t>(append);
+  if (total > static_cast<std::uint64_t>(ctx.server.config().proto_max_bulk_len())) {
+    ctx.reply.error("string exceeds maximum allowed size (proto-max-bulk-len)");
+    return false;
+  }
+  return true;
+}
 
 Outcome get(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
@@ -30,46 +40,81 @@ Outcome get(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// SET's and GETEX's options as Redis's parseExtendedStringArgumentsOrReply reads them: every
+// flag first (so a syntax error wins over a bad time), a repeated flag or a repeated expiry of
+// the same unit is allowed (the last time wins), the expire time itself is checked later.
+struct StringOptions {
+  enum class Unit : unsigned char { none, ex, px, exat, pxat };
+  bool nx = false, xx = false, get = false, keepttl = false, persist = false;
+  Unit unit = Unit::none;
+  std::string_view expire;  // the time argument when unit != none
+};
+
+bool parse_string_options(CommandContext& ctx, std::size_t first, bool for_set, StringOptions& o) {
+  using Unit = StringOptions::Unit;
+  for (std::size_t j = first; j < ctx.argv.size(); ++j) {
+    const std::string_view opt = ctx.argv[j];
+    const bool has_next = j + 1 < ctx.argv.size();
+    // An expiry of another unit, KEEPTTL or PERSIST excludes this one.
+    const auto expiry_ok = [&](Unit unit) {
+      return !o.keepttl && !o.persist && (o.unit == Unit::none || o.unit == unit) && has_next;
+    };
+    Unit unit = Unit::none;
+    if (iequals(opt, "EX")) unit = Unit::ex;
+    if (iequals(opt, "PX")) unit = Unit::px;
+    if (iequals(opt, "EXAT")) unit = Unit::exat;
+    if (iequals(opt, "PXAT")) unit = Unit::pxat;
+    if (for_set && iequals(opt, "NX") && !o.xx) {
+      o.nx = true;
+    } else if (for_set && iequals(opt, "XX") && !o.nx) {
+      o.xx = true;
+    } else if (for_set && iequals(opt, "GET")) {
+      o.get = true;
+    } else if (for_set && iequals(opt, "KEEPTTL") && o.unit == Unit::none) {
+      o.keepttl = true;
+    } else if (!for_set && iequals(opt, "PERSIST") && o.unit == Unit::none) {
+      o.persist = true;
+    } else if (unit != Unit::none && expiry_ok(unit)) {
+      o.unit = unit;
+      o.expire = ctx.argv[++j];
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The absolute expiry the options ask for, or nullopt after replying Redis's error.
+std::optional<WallTime> options_expiry(CommandContext& ctx, const StringOptions& o,
+                                       std::string_view command) {
+  using Unit = StringOptions::Unit;
+  const bool seconds = o.unit == Unit::ex || o.unit == Unit::exat;
+  const bool absolute = o.unit == Unit::exat || o.unit == Unit::pxat;
+  return parse_expire(ctx, o.expire, seconds, absolute, command);
+}
+
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
 Outcome set(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  bool nx = false, xx = false, get_old = false, keepttl = false, have_expire = false;
+  StringOptions o;
+  if (!parse_string_options(ctx, 3, true, o)) return Outcome::done();
   std::optional<WallTime> expire_at;
-  for (std::size_t j = 3; j < ctx.argv.size(); ++j) {
-    const std::string_view opt = ctx.argv[j];
-    const bool has_next = j + 1 < ctx.argv.size();
-    if (iequals(opt, "NX") && !xx) {
-      nx = true;
-    } else if (iequals(opt, "XX") && !nx) {
-      xx = true;
-    } else if (iequals(opt, "GET")) {
-      get_old = true;
-    } else if (iequals(opt, "KEEPTTL") && !have_expire) {
-      keepttl = true;
-    } else if ((iequals(opt, "EX") || iequals(opt, "PX") || iequals(opt, "EXAT") ||
-                iequals(opt, "PXAT")) &&
-               !keepttl && !have_expire && has_next) {
-      have_expire = true;
-      const bool seconds = iequals(opt, "EX") || iequals(opt, "EXAT");
-      const bool absolute = iequals(opt, "EXAT") || iequals(opt, "PXAT");
-      expire_at = parse_expire(ctx, ctx.argv[++j], seconds, absolute, "set");
-      if (!expire_at) return Outcome::done();
-    } else {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
+  if (o.unit != StringOptions::Unit::none) {
+    expire_at = options_expiry(ctx, o, "set");
+    if (!expire_at) return Outcome::done();
   }
   const std::string_view key = ctx.argv[1];
   std::optional<std::string> old;
-  if (get_old) {
+  if (o.get) {
     if (auto v = st->get_value(key, ctx.wall)) old.emplace(*v);
   }
-  const bool exists = get_old ? old.has_value() : (nx || xx) && st->exists(key, ctx.wall);
-  const bool apply = !((nx && exists) || (xx && !exists));
+  const bool exists = o.get ? old.has_value() : (o.nx || o.xx) && st->exists(key, ctx.wall);
+  const bool apply = !((o.nx && exists) || (o.xx && !exists));
   if (apply) {
     ExpiryUpdate e = ExpiryUpdate::clear();
-    if (keepttl) e = ExpiryUpdate::keep();
+    if (o.keepttl) e = ExpiryUpdate::keep();
     if (expire_at) e = ExpiryUpdate::set(*expire_at);
     const Status s = st->put_local(key, ctx.argv[2], ctx.wall, e);
     if (!s.ok()) {
@@ -77,7 +122,7 @@ Outcome set(CommandContext& ctx) {
       return Outcome::done();
     }
   }
-  if (get_old) {
+  if (o.get) {
     if (old) {
       ctx.reply.bulk(*old);
     } else {
@@ -152,42 +197,31 @@ Outcome getdel(CommandContext& ctx) {
   return Outcome::done();
 }
 
-// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]
+// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]. As in Redis, a missing key answers nil
+// before the expire time is checked.
 Outcome getex(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  std::optional<WallTime> at;
-  bool persist = false;
-  for (std::size_t j = 2; j < ctx.argv.size(); ++j) {
-    const std::string_view opt = ctx.argv[j];
-    const bool has_next = j + 1 < ctx.argv.size();
-    if ((iequals(opt, "EX") || iequals(opt, "PX") || iequals(opt, "EXAT") ||
-         iequals(opt, "PXAT")) &&
-        !at && !persist && has_next) {
-      const bool seconds = iequals(opt, "EX") || iequals(opt, "EXAT");
-      const bool absolute = iequals(opt, "EXAT") || iequals(opt, "PXAT");
-      at = parse_expire(ctx, ctx.argv[++j], seconds, absolute, "getex");
-      if (!at) return Outcome::done();
-    } else if (iequals(opt, "PERSIST") && !at && !persist) {
-      persist = true;
-    } else {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-  }
+  StringOptions o;
+  if (!parse_string_options(ctx, 2, false, o)) return Outcome::done();
   auto v = st->get_value(ctx.argv[1], ctx.wall);
   if (!v) {
     ctx.reply.null();
     return Outcome::done();
   }
-  ctx.reply.bulk(*v);
+  std::optional<WallTime> at;
+  if (o.unit != StringOptions::Unit::none) {
+    at = options_expiry(ctx, o, "getex");
+    if (!at) return Outcome::done();
+  }
+  ctx.reply.bulk(*v);  // written before an expiry in the past deletes the key
   if (at) {
     if (*at <= ctx.wall) {
       st->del_local(ctx.argv[1], ctx.wall);  // an expiry in the past deletes, as in Redis
     } else {
       st->set_expiry(ctx.argv[1], *at, ctx.wall);
     }
-  } else if (persist) {
+  } else if (o.persist) {
     st->clear_expiry(ctx.argv[1], ctx.wall);
   }
   return Outcome::done();
@@ -243,10 +277,12 @@ Outcome append(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::string value;
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) value.assign(*v);
-  if (static_cast<std::int64_t>(value.size() + ctx.argv[2].size()) > kMaxStringLen) {
-    ctx.reply.error("string exceeds maximum allowed size (proto-max-bulk-len)");
-    return Outcome::done();
+  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) {
+    if (!string_length_ok(ctx, static_cast<std::int64_t>(v->size()),
+                          static_cast<std::int64_t>(ctx.argv[2].size()))) {
+      return Outcome::done();
+    }
+    value.assign(*v);
   }
   value.append(ctx.argv[2]);
   const Status s = st->put_local(ctx.argv[1], value, ctx.wall, ExpiryUpdate::keep());
@@ -315,15 +351,14 @@ Outcome setrange(CommandContext& ctx) {
     ctx.reply.integer(0);  // nothing to create
     return Outcome::done();
   }
-  if (*offset + static_cast<std::int64_t>(patch.size()) > kMaxStringLen) {
-    ctx.reply.error("string exceeds maximum allowed size (proto-max-bulk-len)");
+  if (v && patch.empty()) {
+    ctx.reply.integer(static_cast<std::int64_t>(v->size()));  // nothing to write
+    return Outcome::done();
+  }
+  if (!string_length_ok(ctx, *offset, static_cast<std::int64_t>(patch.size()))) {
     return Outcome::done();
   }
   std::string value = v ? std::string(*v) : std::string();
-  if (patch.empty()) {
-    ctx.reply.integer(static_cast<std::int64_t>(value.size()));
-    return Outcome::done();
-  }
   const auto off = static_cast<std::size_t>(*offset);
   if (value.size() < off + patch.size()) value.resize(off + patch.size(), '\0');
   value.replace(off, patch.size(), patch);

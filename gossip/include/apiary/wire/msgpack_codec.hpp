@@ -31,6 +31,21 @@ struct UnpackLimits {
 Result<msgpack::object_handle> unpack_bounded(std::span<const std::uint8_t> bytes,
                                               const UnpackLimits& limits = {});
 
+// The second line of defence at every decoder's entry point: runs `decode` and turns an
+// exception escaping it (a msgpack type error, an allocation failure, a bug) into
+// `malformed`, which callers count and drop like any bad message; hostile bytes never end
+// the process. `decode` returns Status or Result<T>.
+template <class Decode>
+auto guard_decode(std::string_view what, Decode&& decode) -> decltype(decode()) {
+  try {
+    return decode();
+  } catch (const std::exception& e) {
+    return make_error(StatusCode::malformed, std::string(what) + ": " + e.what());
+  } catch (...) {
+    return make_error(StatusCode::malformed, std::string(what) + ": unknown exception");
+  }
+}
+
 // A msgpack packer target that appends to a std::vector<uint8_t>.
 class VectorSink {
  public:

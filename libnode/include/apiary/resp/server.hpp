@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,9 @@ struct ServerStats {
   std::uint64_t error_replies = 0;
   std::uint64_t query_buffer_disconnections = 0;
   std::uint64_t output_buffer_disconnections = 0;
+  // Exceptions that escaped a command handler or the forwarder (INFO stats
+  // `apiary_command_exceptions`); each was answered "-ERR internal error" and logged.
+  std::uint64_t command_exceptions = 0;
 };
 
 struct ServerIdentity {
@@ -107,6 +111,27 @@ class Server {
   void set_cluster_keyspace(ClusterKeyspace* keyspace) { cluster_keyspace_ = keyspace; }
   ClusterKeyspace* cluster_keyspace() const { return cluster_keyspace_; }
 
+  // Second line of defence behind the argument checks: runs `run` (a command's handler, or
+  // the forwarder and then the handler) and turns an exception escaping it into the reply
+  // "-ERR internal error" (what the command had written is dropped), a count in
+  // ServerStats::command_exceptions and a call of the exception log. It never rethrows, so no
+  // command can end the process.
+  template <class Run>
+  Outcome guarded(CommandContext& ctx, const CommandSpec& spec, Run&& run) {
+    const std::size_t mark = ctx.reply.buffer().size();
+    try {
+      return run();
+    } catch (const std::exception& e) {
+      return on_exception(ctx, spec, mark, e.what());
+    } catch (...) {
+      return on_exception(ctx, spec, mark, "unknown exception");
+    }
+  }
+  // Receives one line per exception guarded() caught ("command 'setrange' threw ...");
+  // the driver logs it. Unset: counted only.
+  using ExceptionLog = std::function<void(std::string_view)>;
+  void set_exception_log(ExceptionLog log) { exception_log_ = std::move(log); }
+
   // Extra INFO sections supplied by other components ("cluster": members and partitions).
   // The function appends "key:value\r\n" lines; an empty function removes the section.
   using InfoSection = std::function<void(std::string&)>;
@@ -123,6 +148,8 @@ class Server {
   friend class Connection;
   void register_client(Connection* c);
   void unregister_client(ClientId id);
+  Outcome on_exception(CommandContext& ctx, const CommandSpec& spec, std::size_t mark,
+                       std::string_view what);
 
   ServerIdentity identity_;
   const CommandTable& commands_;
@@ -146,6 +173,13 @@ class Server {
   std::map<std::string, InfoSection> info_sections_;
   Forwarder forwarder_;
   ClusterKeyspace* cluster_keyspace_ = nullptr;
+  ExceptionLog exception_log_;
 };
+
+// Runs spec's handler through Server::guarded (for callers that run handlers themselves, such
+// as the cluster layer executing a peer's command).
+inline Outcome run_handler(const CommandSpec& spec, CommandContext& ctx) {
+  return ctx.server.guarded(ctx, spec, [&] { return spec.handler(ctx); });
+}
 
 }  // namespace apiary::resp

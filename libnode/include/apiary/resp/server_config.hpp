@@ -78,8 +78,10 @@ class ServerConfig {
   std::function<void(const std::vector<std::string>&)> listener_;
 };
 
-// Redis's memtoull: "100", "1k", "1kb", "5mb", "2gb" (k=1000, kb=1024). False if malformed.
-bool parse_memory(std::string_view s, std::int64_t& out);
+// Redis's memtoull: "100", "1k", "1kb", "5mb", "2gb" (k=1000, kb=1024). False if malformed
+// (a sign, an unknown unit). As in Redis, no digits ("kb") is 0, a number beyond 64 bits
+// saturates, and the unit multiplies modulo 2^64.
+bool parse_memory(std::string_view s, std::uint64_t& out);
 
 // Redis's glob matching (stringmatchlen): * ? [a-z] [^x] and \ escapes.
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
