@@ -150,7 +150,8 @@ Status decode_keyspace_request(Reader& r, Message& m, const ReplicationConfig& c
     case kind_of(2): {
       ScanQuery q;
       ok = read_partitions(r, config, q.partitions) && r.u64(q.cursor) && r.u(q.count) &&
-           q.count <= kMaxScanCount && r.bin(q.pattern, config.max_key_bytes);
+           // A MATCH pattern is not a key: Redis takes any length, the message bounds it.
+           q.count <= kMaxScanCount && r.bin(q.pattern, config.max_message_bytes);
       m.query = std::move(q);
       break;
     }

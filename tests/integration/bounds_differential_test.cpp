@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/support/cluster.hpp"
 #include "integration/support/redis_server.hpp"
 
 using namespace apiary::test;
@@ -439,4 +440,19 @@ TEST_CASE("apiaryd takes --proto-max-bulk-len", "[integration][bounds]") {
   const auto [status, out] = run(std::string(APIARYD_PATH) + " --proto-max-bulk-len 1000");
   CHECK(status == 2);
   CHECK(out.find("--proto-max-bulk-len") != std::string::npos);
+}
+
+TEST_CASE("a KEYS or SCAN MATCH pattern longer than a key bound answers through a cluster",
+          "[integration][bounds]") {
+  // The pattern travels to every member in a keyspace query; it used to be bounded like a key
+  // (1 MiB), so a longer one was dropped as malformed and the command ended in CLUSTERDOWN.
+  auto nodes = start_cluster("kp", 2, {});
+  RedisServer redis;
+  const std::string pattern = "a" + std::string(2 << 20, '*');
+  RespClient a(nodes[0]->redis_port());
+  RespClient r(redis.port());
+  for (RespClient* c : {&a, &r}) REQUIRE(c->command({"SET", "a", "1"}) == "+OK\r\n");
+  CHECK(a.command({"KEYS", pattern}) == r.command({"KEYS", pattern}));
+  CHECK(a.command({"SCAN", "0", "MATCH", pattern, "COUNT", "1000"}) ==
+        r.command({"SCAN", "0", "MATCH", pattern, "COUNT", "1000"}));
 }
