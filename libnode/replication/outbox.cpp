@@ -75,8 +75,8 @@ std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
   return out;
 }
 
-Result<std::vector<BatchedMessage>> decode_batch(std::span<const std::uint8_t> payload,
-                                                 std::size_t max_messages) {
+static Result<std::vector<BatchedMessage>> decode_batch_unguarded(
+    std::span<const std::uint8_t> payload, std::size_t max_messages) {
   wire::UnpackLimits limits;
   limits.array = max_messages;
   limits.bin = payload.size();
@@ -106,6 +106,12 @@ Result<std::vector<BatchedMessage>> decode_batch(std::span<const std::uint8_t> p
     out.push_back(m);
   }
   return out;
+}
+
+Result<std::vector<BatchedMessage>> decode_batch(std::span<const std::uint8_t> payload,
+                                                 std::size_t max_messages) {
+  return wire::guard_decode("data batch",
+                            [&] { return decode_batch_unguarded(payload, max_messages); });
 }
 
 }  // namespace apiary::replication
