@@ -12,8 +12,8 @@
 # throughput: redis-benchmark requests/s (-n N -c 50 -P 16, KEYSPACE random keys) for SET,
 #             SET ... PX 100 (keys expire all the time: the expiry cycle's cost) and GET;
 #             ratio apiary/redis.
-# bench/expiry_load.py is the client for burst and load. The apiaryd binary comes from the
-# release preset (built if missing, under the shared build lock).
+# bench/expiry_load.py is the client for burst and load; bench/servers.sh starts the servers
+# (apiaryd from the release preset, built if missing, under the shared build lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS="${PARTS:-burst,load,throughput}"
@@ -26,32 +26,10 @@ SPREADS="${SPREADS:-0 0.9}"
 N="${N:-1000000}"
 KEYSPACE="${KEYSPACE:-100000}"
 
-cmake --preset release >/dev/null
-flock /tmp/apiary-build.lock cmake --build --preset release --target apiaryd >"${TMPDIR:-/tmp}/expiry_compare_build.log" 2>&1 ||
-  { cat "${TMPDIR:-/tmp}/expiry_compare_build.log"; exit 1; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-work="$(mktemp -d)"
-redis_port="$(free_port)"
-apiary_port="$(free_port)"
-cleanup() {
-  [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null || true
-  [ -n "${apiary_pid:-}" ] && kill "$apiary_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" --logfile "$work/redis.log" &
-redis_pid=$!
-build/release/apps/apiaryd/apiaryd --name bench --gossip-addr 127.0.0.1:0 --bind 127.0.0.1 \
-  --port "$apiary_port" --log-level warn >"$work/apiaryd.log" 2>&1 &
-apiary_pid=$!
-for port in "$redis_port" "$apiary_port"; do
-  for _ in $(seq 1 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
-  redis-cli -p "$port" PING >/dev/null || { echo "no server on port $port" >&2; exit 1; }
-done
+. bench/servers.sh
+bench_build_apiaryd
+bench_start_redis redis_port
+bench_start_apiaryd apiary_port bench
 echo "commit $(git rev-parse --short HEAD)$(git diff --quiet -- libnode || echo ' (libnode modified)')"
 
 row_for() {  # MODE SERVER ARGS...
