@@ -26,8 +26,7 @@ std::unique_ptr<Store> filled(std::size_t keys, WallTime at) {
   c.self = NodeId{1};
   auto s = std::make_unique<Store>(c);
   for (std::size_t i = 0; i < keys; ++i) {
-    if (!s->put_local("key:" + std::to_string(i), std::string(32, 'v'), kNow,
-                      ExpiryUpdate::set(at))
+    if (!s->put_local("key:" + std::to_string(i), std::string(32, 'v'), kNow, ExpiryUpdate::set(at))
              .ok()) {
       std::abort();
     }

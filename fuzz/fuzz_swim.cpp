@@ -16,8 +16,8 @@ using namespace apiary;
 
 namespace {
 constexpr wire::MessageType kTypes[] = {
-    wire::MessageType::ping,      wire::MessageType::ping_req,        wire::MessageType::ack,
-    wire::MessageType::nack,      wire::MessageType::push_pull,       wire::MessageType::push_pull_reply,
+    wire::MessageType::ping,   wire::MessageType::ping_req,  wire::MessageType::ack,
+    wire::MessageType::nack,   wire::MessageType::push_pull, wire::MessageType::push_pull_reply,
     wire::MessageType::gossip,
 };
 }  // namespace
@@ -30,11 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)gossip::detail::decode_message(type, payload, 64, message);
 
   TimePoint now = from_nanos(1'000'000'000);
-  gossip::Swim swim(gossip::SwimConfig{}, gossip::LocalNode{"a", "10.0.0.1:7946", {}}, Rng(7),
-                    now);
+  gossip::Swim swim(gossip::SwimConfig{}, gossip::LocalNode{"a", "10.0.0.1:7946", {}}, Rng(7), now);
   swim.join(now, {});
-  const auto hello = wire::encode_envelope(
-      {"apiary", type, "b", "10.0.0.2:7946"}, payload);
+  const auto hello = wire::encode_envelope({"apiary", type, "b", "10.0.0.2:7946"}, payload);
   swim.handle_message(now, hello);
   swim.handle_message(now, std::span<const std::uint8_t>(data, size));
   for (int i = 0; i < 3; ++i) {

@@ -53,36 +53,38 @@ std::string cmd(std::initializer_list<std::string_view> args) {
 void resp_seeds() {
   const std::string t = "fuzz_resp_exec";
   const std::string tick = "\xff";
-  write(t, "strings", cmd({"SET", "k", "v"}) + cmd({"APPEND", "k", "xyz"}) +
-                          cmd({"SETRANGE", "k", "10", "abc"}) + cmd({"GETRANGE", "k", "0", "-1"}) +
-                          cmd({"STRLEN", "k"}) + cmd({"GETDEL", "k"}) +
-                          cmd({"MSET", "a", "1", "b", "2"}) + cmd({"MGET", "a", "b", "c"}) +
-                          cmd({"SETNX", "a", "3"}) + cmd({"GETSET", "a", "4"}));
-  write(t, "counters", cmd({"INCR", "n"}) + cmd({"INCRBY", "n", "-7"}) +
-                           cmd({"DECRBY", "n", "9223372036854775807"}) +
-                           cmd({"INCRBYFLOAT", "f", "1.5e3"}) + cmd({"DECR", "n"}) +
-                           cmd({"SET", "s", "abc"}) + cmd({"INCR", "s"}));
-  write(t, "ttl", cmd({"SET", "k", "v", "PX", "100"}) + cmd({"SET", "j", "v", "EX", "1", "GET"}) +
-                      cmd({"PEXPIRE", "j", "50"}) + cmd({"TTL", "k"}) + tick +
-                      cmd({"PTTL", "k"}) + cmd({"PERSIST", "j"}) + tick + "0123456789abcdef" +
-                      tick + cmd({"EXISTS", "k", "j"}) + cmd({"SET", "k", "v", "KEEPTTL"}) +
-                      cmd({"EXPIREAT", "k", "1"}) + cmd({"GETEX", "j", "PX", "5"}));
-  write(t, "keyspace", cmd({"MSET", "a", "1", "b{t}", "2", "c{t}", "3"}) + cmd({"DBSIZE"}) +
-                           cmd({"KEYS", "*"}) + cmd({"SCAN", "0", "MATCH", "*{t}", "COUNT", "2"}) +
-                           cmd({"RANDOMKEY"}) + cmd({"RENAME", "b{t}", "d{t}"}) +
-                           cmd({"COPY", "d{t}", "e{t}"}) + cmd({"TYPE", "a"}) +
-                           cmd({"DEL", "a", "zz"}) + cmd({"UNLINK", "c{t}"}) +
-                           cmd({"OBJECT", "ENCODING", "d{t}"}) + cmd({"FLUSHALL"}));
-  write(t, "connection", cmd({"HELLO", "3"}) + cmd({"PING"}) + cmd({"ECHO", "hi"}) +
-                             cmd({"CLIENT", "SETNAME", "x"}) + cmd({"CLIENT", "LIST"}) +
-                             cmd({"INFO"}) + cmd({"COMMAND", "COUNT"}) + cmd({"SELECT", "0"}) +
-                             cmd({"HELLO", "2"}) + cmd({"QUIT"}));
-  write(t, "pipeline_inline", "PING\r\nSET a 1\r\nGET a\r\n" + cmd({"MULTI"}) +
-                                  cmd({"INCR", "a"}) + cmd({"EXEC"}));
-  write(t, "partial", std::string("*2\r\n$3\r\nGET\r") + tick + "\n$1\r\nk\r\n" + tick +
-                          "*1\r\n$4\r\nPING\r\n");
-  write(t, "errors", "*-1\r\n*0\r\n$5\r\nhello\r\n" + cmd({"NOSUCH"}) + cmd({"SET"}) +
-                         cmd({"GETRANGE", "k", "x", "1"}) + "*1\r\n$999999999999\r\n");
+  write(t, "strings",
+        cmd({"SET", "k", "v"}) + cmd({"APPEND", "k", "xyz"}) + cmd({"SETRANGE", "k", "10", "abc"}) +
+            cmd({"GETRANGE", "k", "0", "-1"}) + cmd({"STRLEN", "k"}) + cmd({"GETDEL", "k"}) +
+            cmd({"MSET", "a", "1", "b", "2"}) + cmd({"MGET", "a", "b", "c"}) +
+            cmd({"SETNX", "a", "3"}) + cmd({"GETSET", "a", "4"}));
+  write(t, "counters",
+        cmd({"INCR", "n"}) + cmd({"INCRBY", "n", "-7"}) +
+            cmd({"DECRBY", "n", "9223372036854775807"}) + cmd({"INCRBYFLOAT", "f", "1.5e3"}) +
+            cmd({"DECR", "n"}) + cmd({"SET", "s", "abc"}) + cmd({"INCR", "s"}));
+  write(t, "ttl",
+        cmd({"SET", "k", "v", "PX", "100"}) + cmd({"SET", "j", "v", "EX", "1", "GET"}) +
+            cmd({"PEXPIRE", "j", "50"}) + cmd({"TTL", "k"}) + tick + cmd({"PTTL", "k"}) +
+            cmd({"PERSIST", "j"}) + tick + "0123456789abcdef" + tick + cmd({"EXISTS", "k", "j"}) +
+            cmd({"SET", "k", "v", "KEEPTTL"}) + cmd({"EXPIREAT", "k", "1"}) +
+            cmd({"GETEX", "j", "PX", "5"}));
+  write(t, "keyspace",
+        cmd({"MSET", "a", "1", "b{t}", "2", "c{t}", "3"}) + cmd({"DBSIZE"}) + cmd({"KEYS", "*"}) +
+            cmd({"SCAN", "0", "MATCH", "*{t}", "COUNT", "2"}) + cmd({"RANDOMKEY"}) +
+            cmd({"RENAME", "b{t}", "d{t}"}) + cmd({"COPY", "d{t}", "e{t}"}) + cmd({"TYPE", "a"}) +
+            cmd({"DEL", "a", "zz"}) + cmd({"UNLINK", "c{t}"}) +
+            cmd({"OBJECT", "ENCODING", "d{t}"}) + cmd({"FLUSHALL"}));
+  write(t, "connection",
+        cmd({"HELLO", "3"}) + cmd({"PING"}) + cmd({"ECHO", "hi"}) +
+            cmd({"CLIENT", "SETNAME", "x"}) + cmd({"CLIENT", "LIST"}) + cmd({"INFO"}) +
+            cmd({"COMMAND", "COUNT"}) + cmd({"SELECT", "0"}) + cmd({"HELLO", "2"}) + cmd({"QUIT"}));
+  write(t, "pipeline_inline",
+        "PING\r\nSET a 1\r\nGET a\r\n" + cmd({"MULTI"}) + cmd({"INCR", "a"}) + cmd({"EXEC"}));
+  write(t, "partial",
+        std::string("*2\r\n$3\r\nGET\r") + tick + "\n$1\r\nk\r\n" + tick + "*1\r\n$4\r\nPING\r\n");
+  write(t, "errors",
+        "*-1\r\n*0\r\n$5\r\nhello\r\n" + cmd({"NOSUCH"}) + cmd({"SET"}) +
+            cmd({"GETRANGE", "k", "x", "1"}) + "*1\r\n$999999999999\r\n");
 }
 
 store::StoreConfig sample_config() {
@@ -114,13 +116,13 @@ void data_seeds() {
   write_typed(t, "forward", 0, replication::encode_forward(3, argv, 2, 2, 1));
   write_typed(t, "entries", 0, replication::encode_entries(4, 0, entries, horizon));
   write_typed(t, "response", 1,
-              replication::encode_response(replication::RequestKind::replicate, 1,
-                                           StatusCode::ok));
+              replication::encode_response(replication::RequestKind::replicate, 1, StatusCode::ok));
   write_typed(t, "read_response", 1,
               replication::encode_read_response(2, StatusCode::ok, &entries[0], horizon));
   write_typed(t, "forward_response", 1,
               replication::encode_forward_response(3, StatusCode::ok, "+OK\r\n", entries));
-  write_typed(t, "handoff_batch", 2, replication::encode_handoff_batch(5, 0, true, entries, horizon));
+  write_typed(t, "handoff_batch", 2,
+              replication::encode_handoff_batch(5, 0, true, entries, horizon));
   write_typed(t, "handoff_ack", 3, replication::encode_handoff_ack(5, 0, StatusCode::ok));
   write_typed(t, "digest_request", 4,
               replication::encode_digest_request(6, 0, s.digest(PartitionId{0}, now), horizon));
@@ -141,7 +143,7 @@ void data_seeds() {
   // data_batch: [[type, payload]...]
   std::vector<std::uint8_t> batch;
   wire::VectorSink sink(batch);
-    wire::Packer p(sink);
+  wire::Packer p(sink);
   p.pack_array(2);
   const auto read = replication::encode_read(10, "k");
   const auto ack = replication::encode_handoff_ack(11, 1, StatusCode::ok);

@@ -78,9 +78,9 @@ ExpireCycleReport Store::active_expire_cycle(WallTime now, std::size_t max_keys)
   }
   if (!m.collect_tombstones(now, max_keys, report)) report.budget_exhausted = true;
 
-  const double share =
-      report.sampled == 0 ? 0.0 : 100.0 * static_cast<double>(report.expired) /
-                                      static_cast<double>(report.sampled);
+  const double share = report.sampled == 0 ? 0.0
+                                           : 100.0 * static_cast<double>(report.expired) /
+                                                 static_cast<double>(report.sampled);
   m.expire_stale_percent = kEstimateWeight * share + (1 - kEstimateWeight) * m.expire_stale_percent;
   m.expire_stopped_on_budget = report.budget_exhausted;
   return report;

@@ -76,8 +76,8 @@ TEST_CASE("an active cycle looks at no more keys than its budget", "[store][ttl]
   std::size_t expired = 0;
   for (int i = 0; i < 3; ++i) {
     const auto r = s.active_expire_cycle(later, std::size_t{50});
-    CHECK(r.sampled == 50);         // half of what it meets has expired: it uses all of it
-    CHECK(r.budget_exhausted);      // and says it wanted to go on
+    CHECK(r.sampled == 50);     // half of what it meets has expired: it uses all of it
+    CHECK(r.budget_exhausted);  // and says it wanted to go on
     expired += r.expired;
   }
   CHECK(expired > 0);
