@@ -77,5 +77,14 @@ for i in 0 1 2; do
   echo "node $((i + 1)) cpu seconds: $(awk -v t="$used" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz}')"
 done
 awk -v t="$total" -v hz="$hz" -v n="$N" 'BEGIN{printf "cpu microseconds per request (3 nodes, %d requests): %.1f\n", 3*n, 1e6*t/hz/(3*n)}'
+for field in cluster_data_messages_sent cluster_data_envelopes_sent cluster_data_bytes_sent \
+  cluster_commands_forwarded cluster_write_quorum_failures; do
+  sum=0
+  for port in "${ports[@]}"; do
+    v=$(redis-cli -p "$port" INFO cluster | tr -d '\r' | awk -F: -v f="$field" '$1==f{print $2}')
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$field (3 nodes): $sum"
+done
 perf report -i "$OUT/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null |
   grep -E "^ +[0-9]" | cut -c1-140 | head -"$TOP"

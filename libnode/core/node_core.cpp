@@ -197,6 +197,10 @@ struct NodeCore::Impl {
     put("cluster_promotions_completed", r.promotions_completed);
     put("cluster_carried_versions_received", r.carried_versions_received);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
+    put("cluster_data_messages_sent", r.messages_sent);
+    put("cluster_data_envelopes_sent", r.envelopes_sent);
+    put("cluster_data_batches_sent", r.batches_sent);
+    put("cluster_data_bytes_sent", r.bytes_sent);
     std::size_t i = 0;
     for (const auto& m : members) {
       out += "member" + std::to_string(i++) + ":name=" + m.name + ",addr=" + m.addr +

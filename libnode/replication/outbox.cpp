@@ -100,8 +100,8 @@ static Result<std::vector<BatchedMessage>> decode_batch_unguarded(
     }
     m.type = static_cast<wire::MessageType>(type);
     if (type < 32 || m.type == wire::MessageType::data_batch || !wire::is_known(m.type)) {
-      return make_error(StatusCode::unsupported, "data batch: message type " +
-                                                     std::to_string(type) + " not allowed");
+      return make_error(StatusCode::unsupported,
+                        "data batch: message type " + std::to_string(type) + " not allowed");
     }
     out.push_back(m);
   }

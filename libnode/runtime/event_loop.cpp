@@ -161,6 +161,10 @@ void EventLoop::run() {
     run_due_timers();
     if (after_batch_) after_batch_();
   }
+  // The stop is consumed: a later run() runs again (tests drive one loop in steps).
+  std::lock_guard<std::mutex> lock(posted_mutex_);
+  stop_requested_ = false;
+  stopping_ = false;
 }
 
 }  // namespace apiary::runtime

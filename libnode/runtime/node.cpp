@@ -82,15 +82,14 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     gossip_bind.port = 0;
     data_bind = gossip_bind.to_string();
   }
-  zmqx::MailboxOptions data_options;
-  data_options.send_queue_messages = 100000;  // pipelined writes must not be dropped
+  runtime::DataLinkOptions data_options;
   data_options.max_message_bytes = cfg.replication.max_message_bytes + 4096;
-  auto data_box = zmqx::Mailbox::bind(impl->context, data_bind, data_options);
-  if (!data_box.ok()) return data_box.status();
-  impl->data_box = std::move(data_box).value();
+  auto data_link = runtime::DataLink::bind(impl->loop, data_bind, data_options);
+  if (!data_link.ok()) return data_link.status();
+  impl->data_link = std::move(data_link).value();
   {
     HostPort reachable = *parse_host_port(impl->advertise);
-    reachable.port = parse_host_port(impl->data_box->bound_addr())->port;
+    reachable.port = parse_host_port(impl->data_link->bound_addr())->port;
     impl->data_advertised = reachable.to_string();
   }
 
@@ -133,8 +132,6 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
 
   // Gossip and data messages are drained in pump(), which runs after every batch.
   auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
-  if (!status.ok()) return status;
-  status = impl->loop.watch(impl->data_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
   impl->loop.post([raw] { raw->housekeeping(); });

@@ -17,7 +17,7 @@ void Node::Impl::pump() {
   const WallTime wall = runtime::wall_now();
   // ZeroMQ's fds are edge-like: never leave messages unread.
   while (gossip_box->receive(rx)) core->handle_gossip(now, wall, rx);
-  while (data_box->receive(data_rx)) core->handle_data(now, wall, data_rx);
+  while (data_link->receive(data_rx)) core->handle_data(now, wall, data_rx);
   deliver(now, wall);
   while (auto out = core->poll_gossip_send()) gossip_box->send(out->to, out->bytes, now);
   on_events(now, wall);
@@ -38,7 +38,7 @@ void Node::Impl::deliver(TimePoint now, WallTime wall) {
       progress = true;
       calls->deliver(std::move(replies));
     }
-    while (auto out = core->poll_data_send()) data_box->send(out->to, out->bytes, now);
+    while (auto out = core->poll_data_send()) data_link->send(out->to, out->bytes, now);
   }
   if (resp_listener) resp_listener->flush_completed();
 }
@@ -100,6 +100,7 @@ void Node::Impl::start_leave() {
 void Node::Impl::housekeeping() {
   refresh_snapshot();
   gossip_box->close_idle_peers(core_now());
+  data_link->close_idle_peers(core_now());
   loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });
 }
 

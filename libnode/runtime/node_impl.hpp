@@ -28,6 +28,7 @@
 #include "apiary/replication/replicator.hpp"
 #include "apiary/resp/server.hpp"
 #include "apiary/routing/router.hpp"
+#include "apiary/runtime/data_link.hpp"
 #include "apiary/runtime/event_loop.hpp"
 #include "apiary/runtime/resp_listener.hpp"
 #include "apiary/store/store.hpp"
@@ -107,9 +108,9 @@ struct Node::Impl {
 
   zmq::context_t context{1};  // outlives every socket below
   std::unique_ptr<zmqx::Mailbox> gossip_box;
-  std::unique_ptr<zmqx::Mailbox> data_box;
   std::string data_advertised;
   EventLoop loop;
+  std::unique_ptr<runtime::DataLink> data_link;  // after the loop: it unwatches on destruction
   std::thread thread;
   std::unique_ptr<http::AdminServer> admin;
   // The node's logic (sans-IO); this driver moves bytes and time for it. Declared before

@@ -155,7 +155,8 @@ TEST_CASE("hostile data batches are dropped and counted", "[replication][batch]"
   const auto& st = c.rep(1).stats();
 
   SECTION("one element only, not an array, garbage") {
-    c.inject(1, envelope(wire::MessageType::data_batch, batch_payload({{data_request, read("k")}})));
+    c.inject(1,
+             envelope(wire::MessageType::data_batch, batch_payload({{data_request, read("k")}})));
     const std::vector<std::uint8_t> garbage{0xc1, 0x00, 0xff};
     c.inject(1, envelope(wire::MessageType::data_batch, garbage));
     const std::vector<std::uint8_t> number{0x05};

@@ -45,7 +45,8 @@ class EventLoop {
   // Runs `fn` on the loop thread soon. Safe from any thread, including from the loop itself.
   void post(std::function<void()> fn);
 
-  // Runs until stop(). Returns immediately if stop() was already called.
+  // Runs until stop(). Returns immediately if stop() was already called. The stop is consumed:
+  // run() may be called again afterwards.
   void run();
   void stop();
 
