@@ -39,7 +39,7 @@ for i in 1 2 3; do
   args=(--name "prof$i" --gossip-addr "127.0.0.1:$gossip" --bind 127.0.0.1 --port "$port"
     --log-level warn --replicas 3 --write-quorum 2 --read-quorum 1)
   [ -n "$seed" ] && args+=(--seeds "$seed")
-  "$apiaryd" "${args[@]}" >"$work/apiaryd$i.log" 2>&1 &
+  LD_PRELOAD="${PRELOAD:-}" "$apiaryd" "${args[@]}" >"$work/apiaryd$i.log" 2>&1 &
   pids+=($!)
   seed="${seed:-127.0.0.1:$gossip}"
   ports+=("$port")
