@@ -82,6 +82,14 @@ void resp_seeds() {
         "PING\r\nSET a 1\r\nGET a\r\n" + cmd({"MULTI"}) + cmd({"INCR", "a"}) + cmd({"EXEC"}));
   write(t, "partial",
         std::string("*2\r\n$3\r\nGET\r") + tick + "\n$1\r\nk\r\n" + tick + "*1\r\n$4\r\nPING\r\n");
+  // Inline commands: space-separated words mutate into other commands and arguments far
+  // more easily than length-prefixed RESP.
+  write(t, "inline",
+        "SET k hello\r\nAPPEND k world\r\nSETRANGE k 3 xyz\r\nGETRANGE k -3 -1\r\n"
+        "INCRBY n 5\r\nDECRBY n 2\r\nINCRBYFLOAT f 0.5\r\nSET t v PX 50 NX\r\n"
+        "GETEX k EX 10\r\nEXPIRE k 5 GT\r\nPEXPIREAT k 1\r\nMSETNX a 1 b 2\r\n"
+        "SCAN 0 MATCH * COUNT 5\r\nKEYS *\r\nRENAMENX a c\r\nOBJECT FREQ c\r\n"
+        "MEMORY USAGE c\r\nCONFIG GET maxmemory\r\nCLIENT INFO\r\nTIME\r\n");
   write(t, "errors",
         "*-1\r\n*0\r\n$5\r\nhello\r\n" + cmd({"NOSUCH"}) + cmd({"SET"}) +
             cmd({"GETRANGE", "k", "x", "1"}) + "*1\r\n$999999999999\r\n");
