@@ -29,6 +29,7 @@
 //     random         [4, id, code, found, key]
 //     flush          [5, id, code, removed]
 //   entry            [key, dvv, has_expiry, expiry_ms]
+//   data_batch       [[type, payload(bin)]...]   several of the above for one peer (outbox.hpp)
 // Every message that carries versions (replicate, read and forward responses, entries,
 // handoff_batch, digest_response; digest_request too) ends with the sender's flush horizon (HLC,
 // u64) when it has one: a receiver with an older horizon adopts it (Store::flush_before) before it
