@@ -1,0 +1,184 @@
+"""The final check, after every fault is healed: reads every tracked key through every node
+until the replicas agree, then checks the history's invariants on what they agree on.
+
+Replicas converged (copy_counts, polled without reading keys, so the checker's own R=2 reads
+cannot repair anything before it is measured), all at once and on two polls in a row:
+  * every node answers DBSIZE with the same count;
+  * the nodes' own copies hold at least N copies of that keyspace between them: the sum of
+    `INFO localkeyspace` keys >= N x DBSIZE (any surplus, copies left on a node that does not
+    own them, is reported);
+  * no node has a handoff pending or a partition still being caught up on.
+Reads converged (Snapshot): every node answers GET of every tracked key, all five answers are
+equal, and the number of tracked keys present equals DBSIZE.
+Invariants (on the converged reads, or on the last reads if the deadline passed):
+  * every acknowledged unique key reads its value (ambiguous ones: their value or nil);
+  * every overwrite key reads a value >= its last acknowledged one and <= the last sent;
+  * every counter c: acked <= value <= acked + ambiguous.
+"""
+import time
+
+import resp
+
+BATCH = 500
+
+
+def info_fields(conn, section):
+    text = conn.call("INFO", section)
+    if isinstance(text, resp.RespError):
+        raise OSError(text.text)
+    fields = {}
+    for line in text.decode().splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            fields[k] = v
+    return fields
+
+
+def read_all(conn, keys):
+    out = {}
+    for i in range(0, len(keys), BATCH):
+        part = keys[i:i + BATCH]
+        for k, r in zip(part, conn.pipeline([("GET", k) for k in part])):
+            if isinstance(r, resp.RespError):
+                out[k] = r
+            else:
+                out[k] = None if r is None else r.decode()
+    return out
+
+
+class Snapshot:
+    def __init__(self):
+        self.reads = {}        # node -> {key: value}
+        self.local_keys = {}   # node -> keys in its own store
+        self.dbsize = {}       # node -> DBSIZE answer
+        self.busy = {}         # node -> (handoff pending, partitions promoting)
+        self.errors = []
+
+    def problems(self, keys, replicas):
+        out = list(self.errors)
+        names = sorted(self.reads)
+        for k in keys:
+            values = {n: self.reads[n].get(k) for n in names}
+            if any(isinstance(v, resp.RespError) for v in values.values()):
+                out.append(f"{k}: error reply {values}")
+            elif len(set(values.values())) > 1:
+                out.append(f"{k}: nodes disagree {values}")
+        sizes = set(self.dbsize.values())
+        if len(sizes) != 1:
+            out.append(f"DBSIZE differs between nodes: {self.dbsize}")
+        else:
+            size = sizes.pop()
+            if sum(self.local_keys.values()) < replicas * size:
+                out.append(f"local copies {self.local_keys} (sum "
+                           f"{sum(self.local_keys.values())}) < {replicas} x DBSIZE {size}")
+            for n in names:
+                present = sum(1 for v in self.reads[n].values() if isinstance(v, str))
+                if present != size:
+                    out.append(f"{n}: {present} tracked keys read, DBSIZE {size}")
+        for n, (handoff, promoting) in self.busy.items():
+            if handoff or promoting:
+                out.append(f"{n}: handoff pending {handoff}, promoting {promoting}")
+        return out
+
+
+def snapshot(nodes, keys, timeout=30.0):
+    snap = Snapshot()
+    for name, host, port in nodes:
+        try:
+            c = resp.Connection(host, port, timeout)
+            try:
+                snap.reads[name] = read_all(c, keys)
+                local = info_fields(c, "localkeyspace").get("db0", "keys=0")
+                snap.local_keys[name] = int(local.split(",")[0].split("=")[1])
+                snap.dbsize[name] = c.call("DBSIZE")
+                cl = info_fields(c, "cluster")
+                snap.busy[name] = (int(cl.get("cluster_handoff_pending", 0)),
+                                   int(cl.get("cluster_partitions_promoting", 0)))
+            finally:
+                c.close()
+        except OSError as e:
+            snap.errors.append(f"{name}: {e}")
+            snap.reads[name] = {}
+    return snap
+
+
+def copy_counts(nodes):
+    """INFO localkeyspace, DBSIZE and the busy flags of every node, and whether the copies
+    add up: sum of local keys == N x DBSIZE, DBSIZE equal everywhere, nothing pending."""
+    out = {"local": {}, "dbsize": {}, "busy": {}, "converged": False}
+    replicas = None
+    for name, host, port in nodes:
+        try:
+            c = resp.Connection(host, port, 10)
+            try:
+                local = info_fields(c, "localkeyspace").get("db0", "keys=0")
+                out["local"][name] = int(local.split(",")[0].split("=")[1])
+                out["dbsize"][name] = c.call("DBSIZE")
+                cl = info_fields(c, "cluster")
+                replicas = int(cl.get("cluster_replicas", 0))
+                busy = (int(cl.get("cluster_handoff_pending", 0))
+                        + int(cl.get("cluster_partitions_promoting", 0)))
+                if busy:
+                    out["busy"][name] = busy
+            finally:
+                c.close()
+        except (OSError, ValueError) as e:
+            out["busy"][name] = str(e)
+    sizes = set(out["dbsize"].values())
+    out["converged"] = (len(out["local"]) == len(nodes) and len(sizes) == 1
+                        and all(isinstance(s, int) for s in sizes) and not out["busy"]
+                        and sum(out["local"].values()) >= replicas * next(iter(sizes)))
+    if out["converged"]:
+        # Copies beyond N per key: entries left on a node that does not own them.
+        out["surplus_copies"] = sum(out["local"].values()) - replicas * next(iter(sizes))
+    return out
+
+
+def wait_members(nodes, count, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ok = 0
+        for _, host, port in nodes:
+            try:
+                c = resp.Connection(host, port, 5)
+                try:
+                    if int(info_fields(c, "cluster").get("cluster_alive_members", 0)) == count:
+                        ok += 1
+                finally:
+                    c.close()
+            except (OSError, ValueError):
+                pass
+        if ok == len(nodes):
+            return True
+        time.sleep(1)
+    return False
+
+
+def invariants(history, reads):
+    """-> list of violations, judged on one node's reads (all nodes agree when converged)."""
+    bad = []
+    h = history
+    for k, v in h.unique_acked.items():
+        if reads.get(k) != v:
+            bad.append(f"lost acknowledged write: {k} = {v!r}, read {reads.get(k)!r}")
+    for k, v in h.unique_ambiguous.items():
+        if reads.get(k) not in (None, v):
+            bad.append(f"unique key {k}: read {reads.get(k)!r}, only {v!r} was sent")
+    for k, floor in h.over_acked.items():
+        got = reads.get(k)
+        seq = int(got) if isinstance(got, str) and got.isdigit() else -1
+        if not floor <= seq <= h.over_attempted[k]:
+            bad.append(f"overwrite {k}: read {got!r}, acknowledged {floor}, last sent "
+                       f"{h.over_attempted[k]}")
+    for k, acked in h.counter_acked.items():
+        amb = h.counter_ambiguous[k]
+        got = reads.get(k)
+        value = int(got) if isinstance(got, str) else 0
+        if not acked <= value <= acked + amb:
+            bad.append(f"counter {k}: {value}, acknowledged {acked}, ambiguous {amb}")
+    return bad
+
+
+def tracked_keys(history):
+    return (list(history.unique_acked) + list(history.unique_ambiguous)
+            + list(history.over_attempted) + list(history.counter_acked))

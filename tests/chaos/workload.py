@@ -1,0 +1,186 @@
+"""The checked workload: client threads sending commands through every node and recording
+what each reply proves.
+
+Keys and what a reply records:
+  u:<worker>:<seq>  unique keys, SET once with value "<seq>": +OK -> acknowledged; an error
+                    or no reply -> ambiguous (may or may not exist, but only with that value)
+  o:<k>             overwrites: key k is written by one worker only, values "<seq>" with seq
+                    increasing, so "a later value" is a larger seq; the last +OK is the floor
+  c:<k>             counters shared by all workers, INCR only: :n -> acknowledged,
+                    an error or no reply -> ambiguous; a refused connection sends nothing
+  reads             GET of an acknowledged unique key or an owned overwrite key: a wrong value
+                    is a violation at once; a missing or older value is counted as stale
+                    (allowed while faults run: sloppy quorums can read replicas that missed
+                    a write), and the final check is what must hold
+"""
+import random
+import threading
+import time
+
+import resp
+
+OP_TIMEOUT = 8.0  # longer than the node's own worst case (3 s forward + 1 s quorum)
+NO_REPLY = object()  # sent, but the connection failed or timed out before a reply
+
+
+class History:
+    def __init__(self, workers, overwrite_keys, counter_keys):
+        self.lock = threading.Lock()
+        self.unique_acked = {}      # key -> value
+        self.unique_ambiguous = {}  # key -> value
+        self.over_acked = {}        # key -> highest acknowledged seq
+        self.over_attempted = {}    # key -> highest seq sent
+        self.counter_acked = {f"c:{k}": 0 for k in range(counter_keys)}
+        self.counter_ambiguous = {f"c:{k}": 0 for k in range(counter_keys)}
+        self.overwrite_owner = {f"o:{k}": k % workers for k in range(overwrite_keys)}
+        self.ops = {"set_ok": 0, "set_err": 0, "set_timeout": 0, "over_ok": 0, "over_err": 0,
+                    "incr_ok": 0, "incr_err": 0, "get_ok": 0, "get_err": 0,
+                    "stale_reads": 0, "refused": 0}
+        self.violations = []
+
+    def count(self, name):
+        with self.lock:
+            self.ops[name] += 1
+
+
+class Worker(threading.Thread):
+    def __init__(self, index, nodes, history, rate, stop, seed):
+        super().__init__(daemon=True, name=f"worker{index}")
+        self.index = index
+        self.nodes = nodes  # list of (name, host, port)
+        self.h = history
+        self.interval = 1.0 / rate
+        self.stop = stop
+        self.rng = random.Random(seed * 1000 + index)
+        self.conns = {}
+        self.seq = 0
+        self.my_keys = [k for k, w in history.overwrite_owner.items() if w == index]
+
+    def _conn(self, node):
+        c = self.conns.get(node[0])
+        if c is None:
+            c = resp.Connection(node[1], node[2], OP_TIMEOUT)
+            self.conns[node[0]] = c
+        return c
+
+    def _drop(self, node):
+        c = self.conns.pop(node[0], None)
+        if c:
+            c.close()
+
+    def _call(self, node, *args):
+        """-> (reply, sent): reply None with sent False when the command never left."""
+        try:
+            c = self._conn(node)
+        except OSError:
+            self.h.count("refused")
+            return None, False
+        try:
+            return c.call(*args), True
+        except OSError:
+            self._drop(node)
+            return NO_REPLY, True
+
+    def run(self):
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            node = self.rng.choice(self.nodes)
+            op = self.rng.random()
+            if op < 0.35:
+                self.unique_set(node)
+            elif op < 0.55 and self.my_keys:
+                self.overwrite(node)
+            elif op < 0.75:
+                self.incr(node)
+            else:
+                self.read(node)
+            next_at += self.interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self.stop.wait(delay)
+            else:
+                next_at = time.monotonic()
+        for c in self.conns.values():
+            c.close()
+
+    def unique_set(self, node):
+        self.seq += 1
+        key, value = f"u:{self.index}:{self.seq}", str(self.seq)
+        reply, sent = self._call(node, "SET", key, value)
+        if not sent:
+            return
+        with self.h.lock:
+            if reply == "OK":
+                self.h.unique_acked[key] = value
+                self.h.ops["set_ok"] += 1
+            else:
+                self.h.unique_ambiguous[key] = value
+                self.h.ops["set_timeout" if reply is NO_REPLY else "set_err"] += 1
+
+    def overwrite(self, node):
+        self.seq += 1
+        key = self.rng.choice(self.my_keys)
+        with self.h.lock:
+            self.h.over_attempted[key] = self.seq
+        reply, sent = self._call(node, "SET", key, str(self.seq))
+        if not sent:
+            return
+        with self.h.lock:
+            if reply == "OK":
+                self.h.over_acked[key] = max(self.h.over_acked.get(key, 0), self.seq)
+                self.h.ops["over_ok"] += 1
+            else:
+                self.h.ops["over_err"] += 1
+
+    def incr(self, node):
+        key = f"c:{self.rng.randrange(len(self.h.counter_acked))}"
+        reply, sent = self._call(node, "INCR", key)
+        if not sent:
+            return
+        with self.h.lock:
+            if isinstance(reply, int):
+                self.h.counter_acked[key] += 1
+                self.h.ops["incr_ok"] += 1
+            else:
+                self.h.counter_ambiguous[key] += 1
+                self.h.ops["incr_err"] += 1
+
+    def read(self, node):
+        with self.h.lock:
+            if self.my_keys and self.rng.random() < 0.3:
+                key = self.rng.choice(self.my_keys)
+                floor = self.h.over_acked.get(key, 0)
+                ceiling = self.h.over_attempted.get(key, 0)
+                expect = None
+            elif self.h.unique_acked:
+                # The newest keys are the interesting ones: pick among the last 2,000.
+                key = f"u:{self.index}:{max(1, self.seq - self.rng.randrange(2000))}"
+                expect = self.h.unique_acked.get(key)
+                if expect is None:
+                    return
+            else:
+                return
+        reply, sent = self._call(node, "GET", key)
+        if not sent:
+            return
+        if reply is NO_REPLY or isinstance(reply, resp.RespError):
+            self.h.count("get_err")
+            return
+        if reply is None:
+            self.h.count("get_ok")
+            self.h.count("stale_reads")
+            return
+        self.h.count("get_ok")
+        value = reply.decode()
+        with self.h.lock:
+            if expect is not None:
+                if value != expect:
+                    self.h.violations.append(f"read {key} through {node[0]}: {value!r}, "
+                                             f"only {expect!r} was ever written")
+            else:
+                seq = int(value)
+                if seq > ceiling or self.h.overwrite_owner[key] != self.index:
+                    self.h.violations.append(f"read {key} through {node[0]}: {value!r} was "
+                                             f"never written (highest sent {ceiling})")
+                elif seq < floor:
+                    self.h.ops["stale_reads"] += 1
