@@ -102,6 +102,7 @@ class Daemon {
   const std::string& name() const { return name_; }
   const std::string& gossip() const { return gossip_; }
   const std::string& http() const { return http_; }
+  const std::string& data() const { return data_; }  // the data link's address
   const std::string& redis() const { return redis_; }
   std::string redis_port() const { return redis_.substr(redis_.rfind(':') + 1); }
   pid_t pid() const { return pid_; }
@@ -135,7 +136,7 @@ class Daemon {
 
   void wait_ready() {
     static const std::regex ready(
-        R"(apiaryd ready name=(\S+) gossip=(\S+) redis=(\S+) http=(\S+))");
+        R"(apiaryd ready name=(\S+) gossip=(\S+) redis=(\S+) http=(\S+) data=(\S+))");
     const auto end = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < end) {
       std::smatch m;
@@ -144,6 +145,7 @@ class Daemon {
         gossip_ = m[2];
         redis_ = m[3];
         http_ = m[4];
+        data_ = m[5];
         return;
       }
       int status = 0;
@@ -162,6 +164,7 @@ class Daemon {
   std::string gossip_;
   std::string redis_;
   std::string http_;
+  std::string data_;
 };
 
 inline std::optional<std::string> http_get(const std::string& host_port, const std::string& path) {
