@@ -156,6 +156,7 @@ def main():
         log(start, f"cluster of {NODES} up (N={REPLICAS} W={WRITE_QUORUM} R={READ_QUORUM})")
         history = workload.History(args.workers, overwrite_keys=10 * args.workers,
                                    counter_keys=20)
+        history.start = start
         workers = [workload.Worker(i, endpoints, history, args.rate, stop, seed)
                    for i in range(args.workers)]
         runner = FaultRunner(faults, lab, cl, start, stop)
@@ -193,15 +194,16 @@ def main():
         keys = check.tracked_keys(history)
         # Phase 1, passive: only INFO and DBSIZE, so the checker's own reads (which repair
         # replicas at R=2) do not help; this is the stated convergence time.
-        replicas_after, counts, previous = None, None, None
+        replicas_after, counts, previous, previous_at = None, None, None, None
         while time.monotonic() - healed < args.converge_limit:
             counts = check.copy_counts(endpoints)
             same = previous is not None and previous == counts
-            previous = counts
             if counts["converged"] and same:
-                replicas_after = time.monotonic() - healed
+                replicas_after = previous_at - healed
                 log(start, f"replica copies converged: {counts}")
                 break
+            if not same:
+                previous, previous_at = counts, time.monotonic()
             if int(time.monotonic() - healed) % 30 < 3:
                 log(start, f"copies not converged yet: {counts}")
             time.sleep(3)
@@ -234,7 +236,9 @@ def main():
             "members_rejoined": members_ok, "replicas_converged_after_s": replicas_after,
             "last_copy_counts": counts, "reads_agree_after_s": converged_after,
             "convergence_problems": problems[:20], "violations": violations[:50],
-            "violation_count": len(violations), "crashes": crashes})
+            "violation_count": len(violations), "crashes": crashes,
+            "late_ambiguous_overwrites": check.late_ambiguous(
+                history, next(iter(snap.reads.values()))) if snap and snap.reads else []})
         ok = (replicas_after is not None and converged_after is not None and not violations
               and not crashes)
         for name, generation, code, path in crashes:
@@ -242,6 +246,10 @@ def main():
             with open(path) as f:
                 print("".join(f.readlines()[-30:]))
         summary["pass"] = ok
+        with open(os.path.join(log_dir, "writes.tsv"), "w") as f:
+            f.write("t\tkey\tvalue\tnode\toutcome\n")
+            for row in history.write_log:
+                f.write("\t".join(map(str, row)) + "\n")
         with open(os.path.join(log_dir, "summary.json"), "w") as f:
             json.dump(summary, f, indent=1, default=str)
         print(json.dumps({k: v for k, v in summary.items() if k != "faults"}, indent=1,

@@ -5,7 +5,10 @@ Keys and what a reply records:
   u:<worker>:<seq>  unique keys, SET once with value "<seq>": +OK -> acknowledged; an error
                     or no reply -> ambiguous (may or may not exist, but only with that value)
   o:<k>             overwrites: key k is written by one worker only, values "<seq>" with seq
-                    increasing, so "a later value" is a larger seq; the last +OK is the floor
+                    increasing; the final value must be the last acknowledged one or one
+                    whose SET got an error or no reply (such a write may take effect at any
+                    time after it was sent, even after later acknowledged ones: a forwarded
+                    write that timed out can still arrive)
   c:<k>             counters shared by all workers, INCR only: :n -> acknowledged,
                     an error or no reply -> ambiguous; a refused connection sends nothing
   reads             GET of an acknowledged unique key or an owned overwrite key: a wrong value
@@ -30,6 +33,7 @@ class History:
         self.unique_ambiguous = {}  # key -> value
         self.over_acked = {}        # key -> highest acknowledged seq
         self.over_attempted = {}    # key -> highest seq sent
+        self.over_ambiguous = {}    # key -> seqs answered with an error or not at all
         self.counter_acked = {f"c:{k}": 0 for k in range(counter_keys)}
         self.counter_ambiguous = {f"c:{k}": 0 for k in range(counter_keys)}
         self.overwrite_owner = {f"o:{k}": k % workers for k in range(overwrite_keys)}
@@ -37,6 +41,18 @@ class History:
                     "incr_ok": 0, "incr_err": 0, "get_ok": 0, "get_err": 0,
                     "stale_reads": 0, "refused": 0}
         self.violations = []
+        self.start = time.monotonic()
+        self.write_log = []  # (t, key, value, node, outcome) of every overwrite and counter op
+
+    def record(self, key, value, node, reply):
+        if reply == "OK" or isinstance(reply, int):
+            outcome = f"ok {reply}"
+        elif isinstance(reply, resp.RespError):
+            outcome = f"error {reply.text[:80]}"
+        else:
+            outcome = "no reply"
+        self.write_log.append((round(time.monotonic() - self.start, 3), key, value, node,
+                               outcome))
 
     def count(self, name):
         with self.lock:
@@ -126,10 +142,12 @@ class Worker(threading.Thread):
         if not sent:
             return
         with self.h.lock:
+            self.h.record(key, self.seq, node[0], reply)
             if reply == "OK":
                 self.h.over_acked[key] = max(self.h.over_acked.get(key, 0), self.seq)
                 self.h.ops["over_ok"] += 1
             else:
+                self.h.over_ambiguous.setdefault(key, set()).add(self.seq)
                 self.h.ops["over_err"] += 1
 
     def incr(self, node):
@@ -138,6 +156,7 @@ class Worker(threading.Thread):
         if not sent:
             return
         with self.h.lock:
+            self.h.record(key, "+1", node[0], reply)
             if isinstance(reply, int):
                 self.h.counter_acked[key] += 1
                 self.h.ops["incr_ok"] += 1
@@ -168,7 +187,8 @@ class Worker(threading.Thread):
             return
         if reply is None:
             self.h.count("get_ok")
-            self.h.count("stale_reads")
+            if expect is not None or floor > 0:
+                self.h.count("stale_reads")
             return
         self.h.count("get_ok")
         value = reply.decode()
