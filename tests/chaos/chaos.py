@@ -97,8 +97,10 @@ def parse_args():
     p.add_argument("--minutes", type=float, default=10, help="length of the fault phase")
     p.add_argument("--seed", type=int, default=None, help="fault schedule seed (random)")
     p.add_argument("--apiaryd", default=None, help="apiaryd binary (build/release or dev)")
-    p.add_argument("--workers", type=int, default=5, help="client threads")
-    p.add_argument("--rate", type=float, default=40, help="operations/s per client thread")
+    p.add_argument("--workers", type=int, default=16,
+                   help="client threads (many, so that commands waiting out a fault do not "
+                        "stall the rest)")
+    p.add_argument("--rate", type=float, default=12, help="operations/s per client thread")
     p.add_argument("--partitions", type=int, default=256,
                    help="apiaryd --partitions: anti-entropy visits one owned partition per "
                         "second per node, so this sets how long a restarted node takes to "
