@@ -153,6 +153,11 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       }
       return Status::Ok();
     }
+    case RequestKind::replicate_many: {
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      if (m.entries.empty() || !r.str(m.hint_owner, 255)) return malformed("replicate_many");
+      return read_horizon(r, m, "replicate_many");
+    }
     case RequestKind::entries: {
       if (!r.u(m.partition)) return malformed("entries");
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
@@ -168,6 +173,7 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
   m.kind = static_cast<RequestKind>(kind);
   switch (m.kind) {
     case RequestKind::replicate:
+    case RequestKind::replicate_many:
     case RequestKind::entries:
       return r.remaining() == 0 ? Status::Ok() : malformed("ack: trailing fields");
     case RequestKind::read: {
@@ -198,6 +204,19 @@ std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::Versio
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate));
   enc.p.pack_uint64(id);
   pack_entry(enc.p, e);
+  wire::pack_str(enc.p, hint_owner);
+  pack_horizon(enc.p, horizon);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
+                                                std::span<const store::VersionedEntry> entries,
+                                                std::string_view hint_owner, HlcTimestamp horizon) {
+  Encoder enc;
+  enc.p.pack_array(with_horizon(4, horizon));
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate_many));
+  enc.p.pack_uint64(id);
+  pack_entries(enc.p, entries);
   wire::pack_str(enc.p, hint_owner);
   pack_horizon(enc.p, horizon);
   return std::move(enc.out);

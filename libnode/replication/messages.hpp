@@ -7,11 +7,13 @@
 //     forward        [3, id, [argv...], protocol (, w, r)]   protocol: the client's RESP
 //                    version; w, r: quorum overrides (absent: the owner's own)
 //     entries        [4, id, partition, [entry...]]   anti-entropy push
+//     replicate_many [5, id, [entry...], hint_owner]  the keys of one command, one ack
 //   data_response    [kind, id, code, ...]       code: StatusCode of the request
 //     replicate      [1, id, code]
 //     read           [2, id, code, [entry]]       empty array: no version here
 //     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
+//     replicate_many [5, id, code]
 //   handoff_batch    [id, partition, final, [entry...]]
 //   handoff_ack      [id, partition, code]
 //   digest_request   [id, partition, [bucket hash x 64]]
@@ -53,7 +55,13 @@
 
 namespace apiary::replication {
 
-enum class RequestKind : std::uint8_t { replicate = 1, read = 2, forward = 3, entries = 4 };
+enum class RequestKind : std::uint8_t {
+  replicate = 1,
+  read = 2,
+  forward = 3,
+  entries = 4,
+  replicate_many = 5,
+};
 
 // One decoded data-layer payload; which fields mean something depends on type and kind.
 struct Message {
@@ -81,6 +89,10 @@ std::size_t entry_bytes(const store::VersionedEntry& e);
 
 std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
                                            std::string_view hint_owner, HlcTimestamp horizon);
+// Several keys one command wrote, for a replica that owns them all (Replicator::replicate_together).
+std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
+                                                std::span<const store::VersionedEntry> entries,
+                                                std::string_view hint_owner, HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,

@@ -75,22 +75,87 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
     if (!hint.empty()) ++s.stats.hinted_writes;
     sent.push_back(member);
   }
+  s.launch_write(std::move(op), id, std::move(sent));
+}
+
+bool Replicator::replicate_together(TimePoint now, WallTime wall,
+                                    std::span<const std::string_view> keys,
+                                    std::uint32_t write_quorum, std::uint64_t completion_id,
+                                    std::string_view carrier) {
+  State& s = *state_;
+  if (!s.has_view || keys.size() < 2 || keys.size() > s.config.replicate_together_max_keys) {
+    return false;
+  }
+  // One target list for all: every key has the same owners, and every owner is live (a
+  // stand-in's hint names one owner per message).
+  const auto owners = s.view.owners(s.partition_of(keys.front()));
+  for (const auto& owner : owners) {
+    if (!s.view.is_live(owner)) return false;
+  }
+  auto sorted = owners;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    auto other = s.view.owners(s.partition_of(keys[i]));
+    std::sort(other.begin(), other.end());
+    if (other != sorted) return false;
+  }
+  std::vector<store::VersionedEntry> entries;
+  std::size_t bytes = 0;
+  for (auto key : keys) {
+    auto e = s.store.export_entry(key, wall);
+    if (!e) continue;  // expired at once: nothing to ship for it
+    bytes += entry_bytes(*e);
+    entries.push_back(std::move(*e));
+  }
+  if (bytes > s.config.max_message_bytes / 2) return false;  // one key at a time, then
+
+  ++s.stats.writes;
+  ++s.stats.writes_together;
+  for (auto key : keys) s.note_replica_write(s.partition_of(key));
+  Op op;
+  op.kind = OpKind::write;
+  op.completion_id = completion_id;
+  op.deadline = now + s.config.write_timeout;
+  op.key = std::string(keys.front());
+  op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
+  const bool carried = !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
+                       std::find(owners.begin(), owners.end(), carrier) != owners.end();
+  if (carried && op.needed > 0) --op.needed;
+  if (entries.empty()) {
+    ++s.stats.writes_ok;
+    s.complete(op, OperationKind::write, Status::Ok(), 1);
+    return true;
+  }
+  std::vector<std::string> sent;
+  const std::uint64_t id = s.new_id();
+  for (const auto& owner : owners) {
+    if (owner == s.self() || (carried && owner == carrier)) continue;
+    if (s.send_to(owner, wire::MessageType::data_request,
+                  encode_replicate_many(id, entries, {}, s.store.flush_horizon()))) {
+      sent.push_back(owner);
+    }
+  }
+  s.launch_write(std::move(op), id, std::move(sent));
+  return true;
+}
+
+void Replicator::State::launch_write(Op op, std::uint64_t id, std::vector<std::string> sent) {
   op.asked = std::move(sent);
   if (op.needed == 0) {
-    ++s.stats.writes_ok;
+    ++stats.writes_ok;
     op.completed = true;
-    s.complete(op, OperationKind::write, Status::Ok(), 1);
+    complete(op, OperationKind::write, Status::Ok(), 1);
   } else if (op.asked.size() < op.needed) {
-    ++s.stats.writes_unavailable;
+    ++stats.writes_unavailable;
     op.completed = true;
-    s.complete(op, OperationKind::write,
-               make_error(StatusCode::unavailable, "not enough live replicas for the write quorum"),
-               1);
+    complete(op, OperationKind::write,
+             make_error(StatusCode::unavailable, "not enough live replicas for the write quorum"),
+             1);
   }
   if (op.asked.empty()) return;
   // Kept after completion to count the remaining acks (and drop them quietly).
-  s.timers.emplace(op.deadline, id);
-  s.ops.emplace(id, std::move(op));
+  timers.emplace(op.deadline, id);
+  ops.emplace(id, std::move(op));
 }
 
 void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
@@ -123,20 +188,21 @@ void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
 
 void Replicator::State::on_replicate_request(WallTime wall, const Message& m, std::string_view from,
                                              std::string_view reply_to) {
-  const store::VersionedEntry& e = m.entries.front();
-  auto r = store.merge(e.key, e.version, e.expiry, wall);
+  // One ack for every entry (replicate_many): ok only when each of them merged.
   StatusCode code = StatusCode::ok;
-  if (!r.ok()) {
-    ++stats.merge_errors;
-    code = r.status().code();
-  } else {
+  for (const store::VersionedEntry& e : m.entries) {
+    auto r = store.merge(e.key, e.version, e.expiry, wall);
+    if (!r.ok()) {
+      ++stats.merge_errors;
+      if (code == StatusCode::ok) code = r.status().code();
+      continue;
+    }
     ++stats.replica_merges;
     note_replica_write(partition_of(e.key));
     if (!m.hint_owner.empty() && m.hint_owner != self()) add_hint(m.hint_owner, e.key);
   }
   (void)from;
-  send_addr(std::string(reply_to), wire::MessageType::data_response,
-            encode_response(RequestKind::replicate, m.id, code));
+  send_addr(reply_to, wire::MessageType::data_response, encode_response(m.kind, m.id, code));
 }
 
 // ---- Reads -----------------------------------------------------------------------------

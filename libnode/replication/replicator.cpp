@@ -242,6 +242,7 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
     case MessageType::data_request:
       switch (m.kind) {
         case RequestKind::replicate:
+        case RequestKind::replicate_many:
           s.on_replicate_request(wall, m, from, reply_to);
           break;
         case RequestKind::read:
@@ -263,7 +264,8 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         break;
       }
       const OpKind kind = it->second.kind;
-      if (kind == OpKind::write && m.kind == RequestKind::replicate) {
+      if (kind == OpKind::write &&
+          (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many)) {
         s.on_write_ack(m, from);
       } else if (kind == OpKind::hint && m.kind == RequestKind::replicate) {
         s.on_hint_ack(m, from);

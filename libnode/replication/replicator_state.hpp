@@ -186,6 +186,9 @@ struct Replicator::State {
   bool merge_entry(const store::VersionedEntry& e, WallTime wall);  // false: the store refused
 
   // --- quorum.cpp ---
+  // Registers a write sent to `sent` under request `id` and completes it at once when no ack
+  // is needed or too few replicas were reached.
+  void launch_write(Op op, std::uint64_t id, std::vector<std::string> sent);
   void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
                             std::string_view reply_to);
   void on_read_request(WallTime wall, const Message& m, std::string_view reply_to);

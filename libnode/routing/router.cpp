@@ -188,15 +188,22 @@ struct Router::Impl {
     const std::uint32_t owners = replicator.view().table().replicas();
     if (q.write == 1 || owners <= 1 || (q.write == 2 && !carrier.empty())) {
       // A single owner is this node: there is nobody to ship the write to.
-      if (owners > 1) {
+      if (owners > 1 && !replicator.replicate_together(now, wall, touched, 1, kNoWaiter, carrier)) {
         for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
       }
       return reply;
     }
-    const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, touched.size());
+    // The keys of a multi-key write travel as one unit when they can (one message and one
+    // ack per replica, one completion), else one by one.
+    const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, 1);
     jobs.at(job_id).reply = std::move(reply);
-    for (auto key : touched) {
-      replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
+    const std::uint64_t together = waiter_for(job_id);
+    if (!replicator.replicate_together(now, wall, touched, q.write, together, carrier)) {
+      waiters.erase(together);
+      jobs.at(job_id).outstanding = static_cast<std::uint32_t>(touched.size());
+      for (auto key : touched) {
+        replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
+      }
     }
     return std::nullopt;
   }
@@ -235,9 +242,7 @@ struct Router::Impl {
     return id;
   }
 
-  static std::uint64_t key_hash(std::string_view key) {
-    return std::hash<std::string_view>{}(key);
-  }
+  static std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
   // The client a reply finally goes to (0 for embedding calls and peers).
   resp::ClientId client_of(const Sink& sink) const {
@@ -252,8 +257,8 @@ struct Router::Impl {
   // Sends a command to `target`, the keys' coordinator (a write) or an owner (a read). A write
   // is never retried on another owner: it may have run on the first.
   void forward(const std::string& target, std::span<const std::string_view> argv,
-               std::span<const std::size_t> key_args, int protocol, const Sink& sink,
-               TimePoint now, QuorumOverride quorum, bool write) {
+               std::span<const std::size_t> key_args, int protocol, const Sink& sink, TimePoint now,
+               QuorumOverride quorum, bool write) {
     const std::uint64_t id = next_id++;
     Waiter w;
     w.forward = true;
@@ -329,11 +334,11 @@ struct Router::Impl {
     if (job.read_first) {
       if (!job.failure.ok()) {
         ++stats.write_failures;
-        answer = Answer::failed(
-            job.failure.code(),
-            "NOREPLICAS Not enough replicas answered the read before the write: " +
-                std::to_string(job.fewest_replicas) + " (" + job.failure.to_string() +
-                "); the write was not applied");
+        answer =
+            Answer::failed(job.failure.code(),
+                           "NOREPLICAS Not enough replicas answered the read before the write: " +
+                               std::to_string(job.fewest_replicas) + " (" +
+                               job.failure.to_string() + "); the write was not applied");
       } else {
         resp::Connection* conn = connection_for(job.sink);
         if (conn == nullptr) {  // the client went away meanwhile
@@ -360,10 +365,10 @@ struct Router::Impl {
                 " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
       }
     } else if (!job.failure.ok() && job.read_quorum > 1) {
-      answer = Answer::failed(job.failure.code(),
-                              "NOREPLICAS Not enough replicas answered the read: " +
-                                  std::to_string(job.fewest_replicas) + " (" +
-                                  job.failure.to_string() + ")");
+      answer =
+          Answer::failed(job.failure.code(), "NOREPLICAS Not enough replicas answered the read: " +
+                                                 std::to_string(job.fewest_replicas) + " (" +
+                                                 job.failure.to_string() + ")");
     } else {
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
@@ -403,8 +408,8 @@ struct Router::Impl {
 
 std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
                                           std::span<const std::string_view> argv, int protocol,
-                                          resp::Connection& conn, const Sink& origin,
-                                          TimePoint now, WallTime wall, QuorumOverride quorum) {
+                                          resp::Connection& conn, const Sink& origin, TimePoint now,
+                                          WallTime wall, QuorumOverride quorum) {
   const auto keys = key_indices(spec, argv.size());
   // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
   // command's own handler would.
@@ -610,12 +615,12 @@ std::optional<CallReply> Router::call(std::span<const std::string_view> argv,
   Impl& s = *impl_;
   const resp::CommandSpec* spec = s.keyed_spec(argv);
   if (spec == nullptr) {
-    return CallReply{call_id, {},
-                     Status(StatusCode::invalid_argument,
-                            "ERR unknown command, wrong number of arguments or no key: '" +
-                                (argv.empty() ? std::string()
-                                              : std::string(argv[0].substr(0, 64))) +
-                                "'")};
+    return CallReply{
+        call_id,
+        {},
+        Status(StatusCode::invalid_argument,
+               "ERR unknown command, wrong number of arguments or no key: '" +
+                   (argv.empty() ? std::string() : std::string(argv[0].substr(0, 64))) + "'")};
   }
   Sink origin;
   origin.kind = Sink::Kind::call;

@@ -324,8 +324,9 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
   if (slot == Table::npos) {
     // A version that is already dead here adds nothing (every replica expires alike).
     if (!remote.is_tombstone() && expiry && now.ms > expiry->ms) return false;
+    const std::uint64_t shape = impl_->table.version();
     if (Status st = impl_->make_room(now); !st.ok()) return st;
-    slot = impl_->find(key, order, now);  // eviction may not touch it, but re-find anyway
+    if (impl_->table.version() != shape) slot = impl_->find(key, order, now);
     if (slot == Table::npos) {
       data::DvvSet v = remote;
       impl_->store_version(key, order, slot, std::move(v), expiry, now);
@@ -354,16 +355,20 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
   merged.merge(remote);
   merged.prune(config_.limits, config_.keep_actors);
   if (merged == local && merged_expiry == local_expiry) return false;
+  // The slot stays valid unless eviction changed the table (handles live until then).
+  const std::uint64_t shape = impl_->table.version();
   if (Status st = impl_->make_room(now); !st.ok()) return st;
-  slot = impl_->table.find(order, key);
+  if (impl_->table.version() != shape) slot = impl_->table.find(order, key);
   if (slot == Table::npos) {
     impl_->store_version(key, order, slot, std::move(merged), merged_expiry, now);
     return true;
   }
   const bool was_tombstone = impl_->table.entry_at(slot)->tombstone();
   if (was_tombstone && merged.is_tombstone()) merged_expiry = std::nullopt;
+  const std::uint64_t before_store = impl_->table.version();
   impl_->store_version(key, order, slot, std::move(merged), merged_expiry, now);
-  const std::size_t after = impl_->table.find(order, key);
+  const std::size_t after =
+      impl_->table.version() == before_store ? slot : impl_->table.find(order, key);
   if (after != Table::npos && impl_->table.entry_at(after)->expired(now.ms)) {
     impl_->erase_slot(after);
     ++stats_.expired;

@@ -69,6 +69,9 @@ class Table {
   Table& operator=(const Table&) = delete;
 
   std::size_t size() const { return size_; }
+  // Changes with every insert, erase and clear: a handle taken at an unchanged version is
+  // still valid.
+  std::uint64_t version() const { return version_; }
   // The handle past the last entry (what lower_bound and next return at the end).
   static constexpr std::size_t end() { return npos; }
   // Heap bytes of the nodes (glibc chunk sizes) and of the leaf directory.

@@ -190,3 +190,45 @@ TEST_CASE("hostile data batches are dropped and counted", "[replication][batch]"
   const auto id = c.put(1, "after", "v");
   CHECK(c.wait(1, id)->status.ok());
 }
+
+TEST_CASE("the keys of one command replicate together: one message and one ack per replica",
+          "[replication][batch]") {
+  auto c = settled(small_config());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 10; ++i) {
+    keys.push_back("multi" + std::to_string(i));
+    REQUIRE(c.store(0).put_local(keys.back(), "v" + std::to_string(i), c.wall()).ok());
+  }
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const auto before = c.rep(0).stats();
+  REQUIRE(c.rep(0).replicate_together(c.now(), c.wall(), views, 0, 77));
+  const auto done = c.wait(0, 77);
+  REQUIRE(done.has_value());
+  CHECK(done->status.ok());
+  c.run_for(std::chrono::milliseconds(50));
+  const auto st = since(c.rep(0).stats(), before);
+  CHECK(st.messages_sent == 2);  // one per replica, for all ten keys
+  CHECK(c.rep(0).stats().write_acks - before.write_acks == 2);
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (int k = 0; k < 10; ++k) CHECK(c.value(i, keys[k]) == "v" + std::to_string(k));
+  }
+  CHECK(c.rep(0).pending_operations() == 0);
+}
+
+TEST_CASE("keys with different owners, or an owner down, do not replicate together",
+          "[replication][batch]") {
+  ReplCluster c(5, small_config());
+  c.set_views(c.all());
+  c.run_for(std::chrono::seconds(1));
+  const auto& view = c.rep(0).view();
+  const auto a = find_key(view, [](const auto& o) { return o[0] == "n0" && o[1] == "n1"; });
+  const auto b = find_key(view, [](const auto& o) { return o[0] == "n0" && o[1] == "n3"; });
+  for (const auto& k : {a, b}) REQUIRE(c.store(0).put_local(k, "v", c.wall()).ok());
+  const std::vector<std::string_view> mixed{a, b};
+  CHECK_FALSE(c.rep(0).replicate_together(c.now(), c.wall(), mixed, 0, 1));
+  const std::vector<std::string_view> same{a, a};
+  CHECK(c.rep(0).replicate_together(c.now(), c.wall(), same, 0, 2));
+  c.set_views(c.all(), {1});
+  CHECK_FALSE(c.rep(0).replicate_together(c.now(), c.wall(), same, 0, 3));
+  CHECK(c.wait(0, 2)->status.ok());
+}

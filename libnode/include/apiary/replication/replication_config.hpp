@@ -73,6 +73,8 @@ struct ReplicationConfig {
   // at most this many payload bytes and messages (a larger message travels alone).
   std::size_t batch_max_bytes = 1u << 20;
   std::size_t max_batch_messages = 1024;  // also the most a received batch may hold
+  // Most keys of one command replicated in one message (Replicator::replicate_together).
+  std::size_t replicate_together_max_keys = 512;
 
   // --- Decoding bounds ---
   std::size_t max_message_bytes = 8u << 20;  // whole envelope; larger messages are dropped

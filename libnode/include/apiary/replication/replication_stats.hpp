@@ -25,6 +25,7 @@ struct ReplicationStats {
   std::uint64_t writes = 0;
   std::uint64_t write_acks = 0;
   std::uint64_t writes_ok = 0;
+  std::uint64_t writes_together = 0;  // multi-key writes replicated as one unit
   std::uint64_t write_timeouts = 0;
   std::uint64_t writes_unavailable = 0;
   std::uint64_t replica_merges = 0;  // replicate requests applied on this node

@@ -119,6 +119,15 @@ class Replicator {
   // it counts towards W.
   void replicate(TimePoint now, WallTime wall, std::string_view key, std::uint32_t write_quorum,
                  std::uint64_t completion_id, std::string_view carrier = {});
+  // replicate() for several keys one command wrote, as one unit: when they all have the same
+  // owners and every owner is live, each replica gets one message with all their versions
+  // and acknowledges it once, and the one completion comes when W replicas hold them all.
+  // Returns false, having done nothing, otherwise (different owners, an owner down, more
+  // than replicate_together_max_keys keys, or too many bytes for one message): the caller
+  // then replicates each key.
+  bool replicate_together(TimePoint now, WallTime wall, std::span<const std::string_view> keys,
+                          std::uint32_t write_quorum, std::uint64_t completion_id,
+                          std::string_view carrier = {});
   // Asks `read_quorum - 1` other live owners (0 = configured R) for their version, merges
   // every answer into the local store, completes when R replicas (this one first) answered,
   // then repairs the asked replicas whose version was older or concurrent. The driver reads
