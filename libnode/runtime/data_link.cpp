@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/runtime/tcp_listen.hpp"
 
 namespace apiary::runtime {
 
@@ -84,33 +85,12 @@ DataLink::DataLink(EventLoop& loop, DataLinkOptions options) : loop_(loop), opti
 
 Result<std::unique_ptr<DataLink>> DataLink::bind(EventLoop& loop, const std::string& bind_addr,
                                                  DataLinkOptions options) {
-  auto parsed = parse_host_port(bind_addr);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  const std::string host = parsed.ok() ? parsed->host : "";
-  if (!parsed.ok() ||
-      ::inet_pton(AF_INET, host == "*" ? "0.0.0.0" : host.c_str(), &addr.sin_addr) != 1) {
-    return make_error(StatusCode::invalid_argument,
-                      "data address '" + bind_addr + "' is not IPV4:PORT");
-  }
-  addr.sin_port = htons(parsed->port);
+  auto listening = listen_tcp(bind_addr, "data address");
+  if (!listening.ok()) return listening.status();
   std::unique_ptr<DataLink> self(new DataLink(loop, options));
-  self->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (self->listen_fd_ < 0) {
-    return make_error(StatusCode::io_error, std::string("socket: ") + std::strerror(errno));
-  }
-  const int one = 1;
-  ::setsockopt(self->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(self->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(self->listen_fd_, 511) != 0) {
-    return make_error(StatusCode::io_error,
-                      "cannot listen on " + bind_addr + ": " + std::strerror(errno));
-  }
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(self->listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
-  self->bound_addr_ =
-      (host == "*" ? "0.0.0.0" : host) + ":" + std::to_string(ntohs(bound.sin_port));
+  self->listen_fd_ = listening->fd;
+  self->bound_addr_ = (listening->host == "*" ? std::string("0.0.0.0") : listening->host) + ":" +
+                      std::to_string(listening->port);
   DataLink* raw = self.get();
   auto watched = loop.watch(self->listen_fd_, EventLoop::kReadable,
                             [raw](std::uint32_t) { raw->on_accept(); });
