@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "../resp_test_support.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/replication/cluster_view.hpp"
 #include "apiary/replication/replicator.hpp"
@@ -36,8 +37,6 @@
 #include "apiary/resp/server.hpp"
 #include "apiary/routing/router.hpp"
 #include "apiary/store/store.hpp"
-
-#include "../resp_test_support.hpp"
 
 namespace apiary::test {
 
@@ -165,18 +164,7 @@ class RouterCluster {
   // Lets time pass until no node waits on a handoff into a partition it owns (on a first view
   // every member may hold data, so reads ask them until each sent its final batch), so a test
   // starts from a cluster in steady state. Bounded by twice handoff_wait_timeout.
-  void settle_transitions() {
-    const TimePoint limit = now_ + 2 * config_.handoff_wait_timeout;
-    auto busy = [this] {
-      for (auto i : ring_) {
-        if (rep(i).partitions_in_transition() != 0) return true;
-      }
-      return false;
-    };
-    settle();
-    while (busy() && now_ < limit) advance(10ms);
-    REQUIRE_FALSE(busy());
-  }
+  void settle_transitions();
 
   // ---- Network -------------------------------------------------------------------------
   // Messages to a held node wait in the queue (a slow node); release() lets them through.
@@ -191,46 +179,11 @@ class RouterCluster {
   std::size_t queued() const { return queue_.size(); }
 
   // Delivers every deliverable message, pumping after each, until none is left.
-  void settle() {
-    pump_all();
-    for (bool progress = true; progress;) {
-      progress = false;
-      for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-        if (held_.count(it->to) != 0) continue;
-        InFlight m = std::move(*it);
-        queue_.erase(it);
-        if (dropped_.count(m.to) == 0 && dropped_.count(m.from) == 0) {
-          rep(m.to).handle_message(now_, wall(), m.bytes);
-          pump(m.to);
-        }
-        pump_all();
-        progress = true;
-        break;  // the queue changed: start over from its front to keep FIFO order
-      }
-    }
-  }
+  void settle();
 
   // Moves virtual time forward by `d`, firing every Replicator and Server deadline on the way
   // and settling after each.
-  void advance(Duration d) {
-    const TimePoint end = now_ + d;
-    settle();
-    for (int spins = 0;; ++spins) {
-      // A deadline that handle_timeout() does not move would spin here forever.
-      REQUIRE(spins < 100000);
-      TimePoint next = end;
-      for (auto& n : nodes_) {
-        next = std::min({next, n->rep->next_deadline(), n->server->next_deadline()});
-      }
-      now_ = std::max(now_, next);
-      for (std::size_t i = 0; i < nodes_.size(); ++i) {
-        if (rep(i).next_deadline() <= now_) rep(i).handle_timeout(now_, wall());
-        if (node(i).server->next_deadline() <= now_) node(i).server->on_timer(now_, wall());
-      }
-      settle();
-      if (now_ >= end) return;
-    }
-  }
+  void advance(Duration d);
 
   // ---- Clients -------------------------------------------------------------------------
   // A new client of node `i`; returns its handle.
@@ -289,30 +242,7 @@ class RouterCluster {
   }
 
   // Node::Impl::pump_data() without the socket read.
-  void pump(std::size_t i) {
-    Node& n = node(i);
-    for (bool progress = true; progress;) {
-      progress = false;
-      while (auto c = n.rep->poll_completion()) {
-        progress = true;
-        n.router->on_completion(*c, now_, wall());
-      }
-      for (auto& reply : n.router->take_replies()) {
-        progress = true;
-        resp::Connection* conn = n.server->find_client(reply.client);
-        if (conn == nullptr) {
-          ++orphan_replies_;
-          continue;
-        }
-        conn->complete(reply.token, reply.bytes, now_, wall());
-      }
-      while (auto out = n.rep->poll_send()) {
-        progress = true;
-        const std::size_t to = index_by_addr(out->to);
-        if (to < nodes_.size()) queue_.push_back(InFlight{i, to, std::move(out->bytes)});
-      }
-    }
-  }
+  void pump(std::size_t i);
   void pump_all() {
     for (std::size_t i = 0; i < nodes_.size(); ++i) pump(i);
   }
