@@ -6,6 +6,7 @@
 #
 #   TEST=set P=16 bench/cluster_profile.sh          # perf data kept in $OUT (default /tmp)
 #   TEST=mset P=16 N=50000 TOP=40 bench/cluster_profile.sh
+#   APIARYD=/tmp/apiaryd-old NOPERF=1 bench/cluster_profile.sh   # another build, CPU only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEST="${TEST:-set}"
@@ -16,9 +17,11 @@ TOP="${TOP:-30}"
 OUT="${OUT:-/tmp/apiary-profile}"
 KEYSPACE="${KEYSPACE:-100000}"
 
-cmake --preset release >/dev/null
-cmake --build --preset release --target apiaryd >/dev/null
-apiaryd=build/release/apps/apiaryd/apiaryd
+if [ -z "${APIARYD:-}" ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target apiaryd >/dev/null
+fi
+apiaryd="${APIARYD:-build/release/apps/apiaryd/apiaryd}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 work="$(mktemp -d)"
@@ -57,8 +60,19 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 node_pids=("${pids[@]}")
 before=()
 for p in "${node_pids[@]}"; do before+=("$(cpu_ticks "$p")"); done
-perf record -F "${FREQ:-499}" ${PERF_CALLGRAPH:--g} -o "$OUT/perf.data" -p "$(IFS=,; echo "${node_pids[*]}")" 2>/dev/null &
-perf_pid=$!
+perf_pid=""
+stat_pid=""
+if [ -n "${NOPERF:-}" ]; then
+  # Instructions retired are far less sensitive than CPU time to what else runs on the
+  # machine: the figure to compare two builds by on a busy machine.
+  perf stat -e instructions,cycles -x, -o "$OUT/perf.stat" \
+    -p "$(IFS=,; echo "${node_pids[*]}")" 2>/dev/null &
+  stat_pid=$!
+else
+  perf record -F "${FREQ:-499}" ${PERF_CALLGRAPH:--g} -o "$OUT/perf.data" \
+    -p "$(IFS=,; echo "${node_pids[*]}")" 2>/dev/null &
+  perf_pid=$!
+fi
 sleep 0.5
 running=()
 for port in "${ports[@]}"; do
@@ -67,8 +81,10 @@ for port in "${ports[@]}"; do
   running+=($!)
 done
 for job in "${running[@]}"; do wait "$job"; done
-kill -INT "$perf_pid"
-wait "$perf_pid" 2>/dev/null || true
+for p in $perf_pid $stat_pid; do
+  kill -INT "$p"
+  wait "$p" 2>/dev/null || true
+done
 hz=$(getconf CLK_TCK)
 total=0
 for i in 0 1 2; do
@@ -86,5 +102,11 @@ for field in cluster_data_messages_sent cluster_data_envelopes_sent cluster_data
   done
   echo "$field (3 nodes): $sum"
 done
+if [ -n "$stat_pid" ]; then
+  awk -F, -v n="$N" '$3=="instructions"{i=$1} $3=="cycles"{c=$1}
+    END{printf "instructions per request (3 nodes): %.0f, cycles per request: %.0f\n", i/(3*n), c/(3*n)}' \
+    "$OUT/perf.stat"
+fi
+[ -n "$perf_pid" ] || exit 0
 perf report -i "$OUT/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null |
   grep -E "^ +[0-9]" | cut -c1-140 | head -"$TOP"

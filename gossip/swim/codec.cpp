@@ -8,7 +8,7 @@ namespace apiary::gossip::detail {
 namespace {
 
 using wire::Packer;
-using wire::Reader;
+using Reader = wire::ObjectReader;
 using wire::VectorSink;
 
 constexpr std::size_t kMetaFields = 4;

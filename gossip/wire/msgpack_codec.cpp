@@ -45,7 +45,7 @@ Result<msgpack::object_handle> unpack_bounded(std::span<const std::uint8_t> byte
   }
 }
 
-Reader::Reader(const msgpack::object& obj, std::size_t min_size) {
+ObjectReader::ObjectReader(const msgpack::object& obj, std::size_t min_size) {
   if (obj.type != msgpack::type::ARRAY || obj.via.array.size < min_size) {
     ok_ = false;
     return;
@@ -54,7 +54,7 @@ Reader::Reader(const msgpack::object& obj, std::size_t min_size) {
   size_ = obj.via.array.size;
 }
 
-const msgpack::object* Reader::next() {
+const msgpack::object* ObjectReader::next() {
   if (!ok_ || index_ >= size_) {
     ok_ = false;
     return nullptr;
@@ -62,14 +62,14 @@ const msgpack::object* Reader::next() {
   return &items_[index_++];
 }
 
-bool Reader::u64(std::uint64_t& out) {
+bool ObjectReader::u64(std::uint64_t& out) {
   const msgpack::object* o = next();
   if (o == nullptr || o->type != msgpack::type::POSITIVE_INTEGER) return fail();
   out = o->via.u64;
   return true;
 }
 
-bool Reader::i64(std::int64_t& out) {
+bool ObjectReader::i64(std::int64_t& out) {
   const msgpack::object* o = next();
   if (o == nullptr) return fail();
   if (o->type == msgpack::type::NEGATIVE_INTEGER) {
@@ -84,28 +84,28 @@ bool Reader::i64(std::int64_t& out) {
   return fail();
 }
 
-bool Reader::boolean(bool& out) {
+bool ObjectReader::boolean(bool& out) {
   const msgpack::object* o = next();
   if (o == nullptr || o->type != msgpack::type::BOOLEAN) return fail();
   out = o->via.boolean;
   return true;
 }
 
-bool Reader::str(std::string_view& out, std::size_t max_len) {
+bool ObjectReader::str(std::string_view& out, std::size_t max_len) {
   const msgpack::object* o = next();
   if (o == nullptr || o->type != msgpack::type::STR || o->via.str.size > max_len) return fail();
   out = std::string_view(o->via.str.ptr, o->via.str.size);
   return true;
 }
 
-bool Reader::str(std::string& out, std::size_t max_len) {
+bool ObjectReader::str(std::string& out, std::size_t max_len) {
   std::string_view view;
   if (!str(view, max_len)) return false;
   out.assign(view);
   return true;
 }
 
-bool Reader::bin(std::span<const std::uint8_t>& out, std::size_t max_len) {
+bool ObjectReader::bin(std::span<const std::uint8_t>& out, std::size_t max_len) {
   const msgpack::object* o = next();
   if (o == nullptr || o->type != msgpack::type::BIN || o->via.bin.size > max_len) return fail();
   out = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(o->via.bin.ptr),
@@ -113,21 +113,21 @@ bool Reader::bin(std::span<const std::uint8_t>& out, std::size_t max_len) {
   return true;
 }
 
-bool Reader::bin(std::string& out, std::size_t max_len) {
+bool ObjectReader::bin(std::string& out, std::size_t max_len) {
   std::span<const std::uint8_t> view;
   if (!bin(view, max_len)) return false;
   out.assign(reinterpret_cast<const char*>(view.data()), view.size());
   return true;
 }
 
-bool Reader::object(const msgpack::object*& out) {
+bool ObjectReader::object(const msgpack::object*& out) {
   out = next();
   return out != nullptr;
 }
 
-bool Reader::skip() { return next() != nullptr; }
+bool ObjectReader::skip() { return next() != nullptr; }
 
-Status Reader::error(std::string_view what) const {
+Status ObjectReader::error(std::string_view what) const {
   return make_error(StatusCode::malformed, std::string(what));
 }
 

@@ -57,9 +57,15 @@ bool ClusterView::is_live(std::string_view name) const {
 }
 
 std::optional<std::string> ClusterView::addr_of(std::string_view name) const {
-  if (const ViewMember* m = find(name); m != nullptr) return m->data_addr;
-  if (name == self_ && !self_addr_.empty()) return self_addr_;
-  return std::nullopt;
+  const std::string* addr = addr_ref(name);
+  if (addr == nullptr) return std::nullopt;
+  return *addr;
+}
+
+const std::string* ClusterView::addr_ref(std::string_view name) const {
+  if (const ViewMember* m = find(name); m != nullptr) return &m->data_addr;
+  if (name == self_ && !self_addr_.empty()) return &self_addr_;
+  return nullptr;
 }
 
 std::vector<std::string> ClusterView::standins(PartitionId p) const {

@@ -106,7 +106,7 @@ void Replicator::State::on_forward_response(TimePoint now, WallTime wall, const 
   erase_op(m.id);
 }
 
-void Replicator::State::on_forward_request(TimePoint now, WallTime wall, const Message& m,
+void Replicator::State::on_forward_request(TimePoint now, WallTime wall, Message& m,
                                            std::string_view from, std::string_view reply_to) {
   while (!forwards_seen_order.empty() &&
          forwards_seen_order.front().first + 2 * config.forward_timeout <= now) {
@@ -129,7 +129,7 @@ void Replicator::State::on_forward_request(TimePoint now, WallTime wall, const M
   ForwardedCommand cmd;
   cmd.token = next_token++;
   cmd.from = std::string(from);
-  cmd.argv = m.argv;
+  cmd.argv = std::move(m.argv);
   cmd.protocol = m.protocol;
   cmd.quorum = QuorumOverride{m.write_quorum, m.read_quorum};
   forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id, {}});

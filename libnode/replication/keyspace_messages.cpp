@@ -202,21 +202,21 @@ Status decode_keyspace_response(Reader& r, Message& m, const ReplicationConfig& 
     }
     case kind_of(2): {
       ScanAnswer a;
-      const msgpack::object* positions = nullptr;
-      const msgpack::object* keys = nullptr;
-      ok = r.object(positions) && r.object(keys) && r.u64(a.next) &&
-           positions->type == msgpack::type::ARRAY && keys->type == msgpack::type::ARRAY &&
-           positions->via.array.size == keys->via.array.size &&
-           positions->via.array.size <= kMaxScanCount;
+      Reader ps;
+      ok = r.array(ps) && ps.size() <= kMaxScanCount;
       if (ok) {
-        Reader ps(*positions, 0);
-        Reader ks(*keys, 0);
-        a.keys.resize(positions->via.array.size);
+        a.keys.resize(ps.size());
         for (std::size_t i = 0; ok && i < a.keys.size(); ++i) {
-          ok = ps.u64(a.keys[i].position) && ks.bin(a.keys[i].key, config.max_key_bytes) &&
+          ok = ps.u64(a.keys[i].position) &&
                (i == 0 || a.keys[i - 1].position <= a.keys[i].position);
         }
       }
+      Reader ks;
+      ok = ok && r.array(ks) && ks.size() == a.keys.size();
+      for (std::size_t i = 0; ok && i < a.keys.size(); ++i) {
+        ok = ks.bin(a.keys[i].key, config.max_key_bytes);
+      }
+      ok = ok && r.u64(a.next);
       m.answer = std::move(a);
       break;
     }

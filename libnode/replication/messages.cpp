@@ -43,33 +43,36 @@ Status malformed(std::string_view what) {
   return make_error(StatusCode::malformed, "data message: " + std::string(what));
 }
 
-Result<store::VersionedEntry> read_entry(const msgpack::object& obj,
-                                         const ReplicationConfig& config) {
-  Reader r(obj, kEntryFields);
+Result<store::VersionedEntry> read_entry(Reader& parent, const ReplicationConfig& config) {
+  Reader r;
+  if (!parent.array(r, kEntryFields) || r.size() != kEntryFields) return malformed("bad entry");
   store::VersionedEntry e;
-  const msgpack::object* dvv = nullptr;
-  bool has_expiry = false;
-  std::int64_t expiry_ms = 0;
-  if (!r.bin(e.key, config.max_key_bytes) || !r.object(dvv) || !r.boolean(has_expiry) ||
-      !r.i64(expiry_ms) || r.remaining() != 0) {
-    return malformed("bad entry");
-  }
+  if (!r.bin(e.key, config.max_key_bytes)) return malformed("bad entry");
   data::CodecLimits limits;
   limits.max_value_bytes = config.max_message_bytes;
-  auto version = data::read_dvv(*dvv, limits);
+  auto version = data::read_dvv(r, limits);
   if (!version.ok()) return version.status();
+  bool has_expiry = false;
+  std::int64_t expiry_ms = 0;
+  if (!r.boolean(has_expiry) || !r.i64(expiry_ms)) return malformed("bad entry");
   e.version = std::move(version).value();
   if (has_expiry) e.expiry = WallTime{expiry_ms};
   return e;
 }
 
+// At most this many entries in one message (a handoff batch or a digest response is the most).
+std::size_t max_entries(const ReplicationConfig& config) {
+  return std::max<std::size_t>(
+      {4096, config.handoff_batch_entries, config.anti_entropy_max_entries});
+}
+
 Status read_entries(Reader& r, const ReplicationConfig& config,
                     std::vector<store::VersionedEntry>& out) {
-  const msgpack::object* arr = nullptr;
-  if (!r.object(arr) || arr->type != msgpack::type::ARRAY) return malformed("entries");
-  out.reserve(arr->via.array.size);
-  for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
-    auto e = read_entry(arr->via.array.ptr[i], config);
+  Reader items;
+  if (!r.array(items) || items.size() > max_entries(config)) return malformed("entries");
+  out.reserve(items.size());
+  while (items.remaining() > 0) {
+    auto e = read_entry(items, config);
     if (!e.ok()) return e.status();
     out.push_back(std::move(e).value());
   }
@@ -77,12 +80,9 @@ Status read_entries(Reader& r, const ReplicationConfig& config,
 }
 
 Status read_numbers(Reader& r, std::size_t max, std::vector<std::uint64_t>& out) {
-  const msgpack::object* arr = nullptr;
-  if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size > max) {
-    return malformed("number list");
-  }
-  Reader items(*arr, 0);
-  for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
+  Reader items;
+  if (!r.array(items) || items.size() > max) return malformed("number list");
+  while (items.remaining() > 0) {
     std::uint64_t v = 0;
     if (!items.u64(v)) return malformed("number list item");
     out.push_back(v);
@@ -116,11 +116,10 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
   m.kind = static_cast<RequestKind>(kind);
   switch (m.kind) {
     case RequestKind::replicate: {
-      const msgpack::object* entry = nullptr;
-      if (!r.object(entry) || !r.str(m.hint_owner, 255)) return malformed("replicate");
-      if (auto s = read_horizon(r, m, "replicate"); !s.ok()) return s;
-      auto e = read_entry(*entry, config);
+      auto e = read_entry(r, config);
       if (!e.ok()) return e.status();
+      if (!r.str(m.hint_owner, 255)) return malformed("replicate");
+      if (auto s = read_horizon(r, m, "replicate"); !s.ok()) return s;
       m.entries.push_back(std::move(e).value());
       return Status::Ok();
     }
@@ -133,23 +132,18 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       return Status::Ok();
     }
     case RequestKind::forward: {
-      const msgpack::object* arr = nullptr;
-      if (!r.object(arr) || arr->type != msgpack::type::ARRAY || arr->via.array.size == 0 ||
-          arr->via.array.size > config.max_forward_args || !r.u(m.protocol) ||
-          (m.protocol != 2 && m.protocol != 3)) {
-        return malformed("forward");
+      Reader items;
+      if (!r.array(items, 1) || items.size() > config.max_forward_args) return malformed("forward");
+      m.argv.resize(items.size());
+      for (auto& arg : m.argv) {
+        if (!items.bin(arg, config.max_message_bytes)) return malformed("forward argument");
       }
+      if (!r.u(m.protocol) || (m.protocol != 2 && m.protocol != 3)) return malformed("forward");
       // Optional trailing quorum overrides (absent: the owner's configured quorums).
       if (r.remaining() == 2) {
         if (!r.u(m.write_quorum) || !r.u(m.read_quorum)) return malformed("forward quorum");
       } else if (r.remaining() != 0) {
         return malformed("forward");
-      }
-      Reader items(*arr, 0);
-      for (std::uint32_t i = 0; i < arr->via.array.size; ++i) {
-        std::string arg;
-        if (!items.bin(arg, config.max_message_bytes)) return malformed("forward argument");
-        m.argv.push_back(std::move(arg));
       }
       return Status::Ok();
     }
@@ -359,17 +353,7 @@ std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t
 static Result<Message> decode_message_unguarded(wire::MessageType type,
                                                 std::span<const std::uint8_t> payload,
                                                 const ReplicationConfig& config) {
-  wire::UnpackLimits limits;
-  limits.array =
-      std::max<std::size_t>({4096, config.handoff_batch_entries, config.anti_entropy_max_entries,
-                             config.max_forward_args, kMaxScanCount});
-  limits.map = 0;
-  limits.str = 255;
-  limits.bin = config.max_message_bytes;
-  limits.depth = 6;
-  auto handle = wire::unpack_bounded(payload, limits);
-  if (!handle.ok()) return handle.status();
-  Reader r(handle->get(), 2);  // each layout checks its own fields
+  Reader r(payload, 2);  // each layout checks its own fields
   if (!r.ok()) return malformed("not an array");
   Message m;
   m.type = type;
@@ -428,6 +412,7 @@ static Result<Message> decode_message_unguarded(wire::MessageType type,
       return make_error(StatusCode::unsupported, "not a data-layer message");
   }
   if (!s.ok()) return s;
+  if (!r.at_end()) return malformed("trailing bytes");
   if (m.partition >= config.partition_count) return malformed("partition out of range");
   return m;
 }

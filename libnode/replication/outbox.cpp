@@ -1,5 +1,6 @@
 #include "outbox.hpp"
 
+#include "apiary/wire/envelope.hpp"
 #include "apiary/wire/msgpack_codec.hpp"
 
 namespace apiary::replication {
@@ -8,6 +9,8 @@ namespace {
 
 // Encoded size of one batch element [type, bin] around a payload of `n` bytes, at most.
 constexpr std::size_t kElementOverhead = 1 + 3 + 5;
+// Room for the envelope header (names and addresses are at most a few hundred bytes).
+constexpr std::size_t kHeaderReserve = 128;
 
 }  // namespace
 
@@ -46,12 +49,14 @@ std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
       bytes += size;
       ++count;
     }
+    out.bytes.reserve(bytes + kHeaderReserve);
     if (count == 1) {
-      out.bytes = envelope(queue.front().type, queue.front().bytes);
+      const std::size_t start = envelope(queue.front().type, out.bytes);
+      out.bytes.insert(out.bytes.end(), queue.front().bytes.begin(), queue.front().bytes.end());
+      wire::finish_envelope(out.bytes, start);
     } else {
-      std::vector<std::uint8_t> payload;
-      payload.reserve(bytes + 5);
-      wire::VectorSink sink(payload);
+      const std::size_t start = envelope(wire::MessageType::data_batch, out.bytes);
+      wire::VectorSink sink(out.bytes);
       wire::Packer p(sink);
       p.pack_array(static_cast<std::uint32_t>(count));
       for (std::size_t i = 0; i < count; ++i) {
@@ -60,15 +65,16 @@ std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
         p.pack(static_cast<std::uint16_t>(item.type));
         wire::pack_bin(p, item.bytes);
       }
-      out.bytes = envelope(wire::MessageType::data_batch, payload);
+      wire::finish_envelope(out.bytes, start);
       ++counters_.batches;
       counters_.batched_messages += count;
     }
     queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(count));
   }
   if (queue.empty()) {
+    // The empty queue stays for the peer's next message: a deque allocates its map and
+    // first block when it is made, and peers are few.
     order_.pop_front();
-    queues_.erase(it);
   }
   ++counters_.envelopes;
   counters_.bytes += out.bytes.size();
@@ -77,26 +83,19 @@ std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
 
 static Result<std::vector<BatchedMessage>> decode_batch_unguarded(
     std::span<const std::uint8_t> payload, std::size_t max_messages) {
-  wire::UnpackLimits limits;
-  limits.array = max_messages;
-  limits.bin = payload.size();
-  limits.str = 0;
-  limits.map = 0;
-  limits.depth = 3;
-  auto handle = wire::unpack_bounded(payload, limits);
-  if (!handle.ok()) return handle.status();
-  const msgpack::object& root = handle->get();
-  if (root.type != msgpack::type::ARRAY || root.via.array.size < 2) {
+  wire::Reader root(payload, 2);
+  if (!root.ok() || root.size() > max_messages) {
     return make_error(StatusCode::malformed, "data batch: not an array of messages");
   }
   std::vector<BatchedMessage> out;
-  out.reserve(root.via.array.size);
-  for (std::uint32_t i = 0; i < root.via.array.size; ++i) {
-    wire::Reader r(root.via.array.ptr[i], 2);
+  out.reserve(root.size());
+  while (root.remaining() > 0) {
+    wire::Reader r;
     BatchedMessage m;
     std::uint16_t type = 0;
-    if (!r.u(type) || !r.bin(m.payload, payload.size()) || r.remaining() != 0) {
-      return r.error("data batch element");
+    if (!root.array(r, 2) || !r.u(type) || !r.bin(m.payload, payload.size()) ||
+        r.remaining() != 0) {
+      return make_error(StatusCode::malformed, "data batch element");
     }
     m.type = static_cast<wire::MessageType>(type);
     if (type < 32 || m.type == wire::MessageType::data_batch || !wire::is_known(m.type)) {
@@ -105,6 +104,7 @@ static Result<std::vector<BatchedMessage>> decode_batch_unguarded(
     }
     out.push_back(m);
   }
+  if (!root.at_end()) return make_error(StatusCode::malformed, "data batch: trailing bytes");
   return out;
 }
 

@@ -38,9 +38,10 @@ class Outbox {
     std::size_t max_bytes = 1u << 20;  // payload bytes per batch (a larger message goes alone)
     std::size_t max_messages = 1024;   // messages per batch
   };
-  // Wraps a payload in an envelope with this node's header.
-  using EnvelopeFn =
-      std::function<std::vector<std::uint8_t>(wire::MessageType, std::span<const std::uint8_t>)>;
+  // Appends this node's envelope header for a message of `type` to the buffer (see
+  // wire::begin_envelope) and returns where the payload starts; poll() writes the payload
+  // behind it, so a batch is copied once, not once into a payload and again into an envelope.
+  using EnvelopeFn = std::function<std::size_t(wire::MessageType, std::vector<std::uint8_t>&)>;
 
   struct Counters {
     std::uint64_t envelopes = 0;         // envelopes handed out by poll()

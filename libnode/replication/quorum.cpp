@@ -1,5 +1,6 @@
 // Quorum writes and reads (coordinator side) and the replica side of both.
 #include <algorithm>
+#include <bit>
 
 #include "replicator_state.hpp"
 
@@ -24,7 +25,6 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   op.kind = OpKind::write;
   op.completion_id = completion_id;
   op.deadline = now + s.config.write_timeout;
-  op.key = std::string(key);
   if (!s.has_view) {
     ++s.stats.writes_unavailable;
     s.complete(op, OperationKind::write, make_error(StatusCode::unavailable, "no cluster view"), 1);
@@ -32,22 +32,26 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   }
   const PartitionId p = s.partition_of(key);
   s.note_replica_write(p);
-  const auto owners = s.view.owners(p);
+  const auto owners = s.view.owner_indices(p);
   op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
-  const bool carried = !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
-                       std::find(owners.begin(), owners.end(), carrier) != owners.end();
+  const bool carried =
+      !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
+      std::any_of(owners.begin(), owners.end(),
+                  [&](std::uint32_t i) { return s.view.member_name(i) == carrier; });
   if (carried && op.needed > 0) --op.needed;  // the carrier holds it before its client hears
 
   // Owners that are down are replaced, in order, by the live non-owners that follow the
   // preference list (sloppy quorum); each stand-in learns whom the write was meant for.
-  std::vector<std::pair<std::string, std::string>> targets;  // (member, hint owner)
+  // Names point into the view or into `standins`, which outlive the loop below.
+  std::vector<std::pair<const std::string*, std::string_view>> targets;  // (member, hint owner)
   std::vector<std::string> standins;  // computed only when an owner is down (rare)
   bool standins_known = false;
   std::size_t next_standin = 0;
-  for (const auto& owner : owners) {
+  for (const std::uint32_t i : owners) {
+    const std::string& owner = s.view.member_name(i);
     if (owner == s.self() || (carried && owner == carrier)) continue;
     if (s.view.is_live(owner)) {
-      targets.emplace_back(owner, std::string());
+      targets.emplace_back(&owner, std::string_view());
       continue;
     }
     if (!standins_known) {
@@ -55,7 +59,7 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
       standins_known = true;
     }
     while (next_standin < standins.size() && standins[next_standin] == s.self()) ++next_standin;
-    if (next_standin < standins.size()) targets.emplace_back(standins[next_standin++], owner);
+    if (next_standin < standins.size()) targets.emplace_back(&standins[next_standin++], owner);
   }
 
   const auto entry = s.store.export_entry(key, wall);
@@ -68,12 +72,12 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
   for (const auto& [member, hint] : targets) {
-    if (!s.send_to(member, wire::MessageType::data_request,
+    if (!s.send_to(*member, wire::MessageType::data_request,
                    encode_replicate(id, *entry, hint, s.store.flush_horizon()))) {
       continue;
     }
     if (!hint.empty()) ++s.stats.hinted_writes;
-    sent.push_back(member);
+    sent.push_back(*member);
   }
   s.launch_write(std::move(op), id, std::move(sent));
 }
@@ -116,7 +120,6 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   op.kind = OpKind::write;
   op.completion_id = completion_id;
   op.deadline = now + s.config.write_timeout;
-  op.key = std::string(keys.front());
   op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
   const bool carried = !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
                        std::find(owners.begin(), owners.end(), carrier) != owners.end();
@@ -160,12 +163,13 @@ void Replicator::State::launch_write(Op op, std::uint64_t id, std::vector<std::s
 
 void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
   Op& op = ops.at(m.id);
-  const std::string name(from);
-  if (std::find(op.asked.begin(), op.asked.end(), name) == op.asked.end() ||
-      !op.answered.insert(name).second) {
+  const auto asked = std::find(op.asked.begin(), op.asked.end(), from);
+  const auto index = static_cast<std::size_t>(asked - op.asked.begin());
+  if (asked == op.asked.end() || index >= 64 || (op.answered >> index & 1) != 0) {
     ++stats.unmatched_dropped;
     return;
   }
+  op.answered |= std::uint64_t{1} << index;
   if (m.code == StatusCode::ok) {
     ++op.acks;
     ++stats.write_acks;
@@ -175,7 +179,7 @@ void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
       complete(op, OperationKind::write, Status::Ok(), op.acks + 1);
     }
   }
-  if (op.answered.size() == op.asked.size()) {
+  if (static_cast<std::size_t>(std::popcount(op.answered)) == op.asked.size()) {
     if (!op.completed) {
       // Every replica answered but some refused (out of memory): the quorum cannot come.
       ++stats.writes_unavailable;

@@ -11,14 +11,18 @@ namespace apiary::replication {
 
 // ---- State helpers -------------------------------------------------------------------
 
-std::vector<std::uint8_t> Replicator::State::envelope(wire::MessageType type,
-                                                     std::span<const std::uint8_t> payload) const {
+wire::EnvelopeHeader Replicator::State::envelope_header(wire::MessageType type) const {
   // Before the first view only the identity the driver gave is known (set_identity).
   const std::string& name = has_view ? view.self() : identity.name;
-  const auto self_addr = has_view ? view.addr_of(view.self()) : std::optional(identity.data_addr);
-  wire::EnvelopeHeader header{config.cluster_name, type, name,
-                              self_addr ? std::string_view(*self_addr) : std::string_view()};
-  return wire::encode_envelope(header, payload);
+  const std::string* self_addr = has_view ? view.addr_ref(view.self()) : &identity.data_addr;
+  return wire::EnvelopeHeader{config.cluster_name, type, name,
+                              self_addr != nullptr ? std::string_view(*self_addr)
+                                                   : std::string_view()};
+}
+
+std::vector<std::uint8_t> Replicator::State::envelope(wire::MessageType type,
+                                                     std::span<const std::uint8_t> payload) const {
+  return wire::encode_envelope(envelope_header(type), payload);
 }
 
 void Replicator::State::send_addr(std::string_view addr, wire::MessageType type,
@@ -29,9 +33,9 @@ void Replicator::State::send_addr(std::string_view addr, wire::MessageType type,
 
 bool Replicator::State::send_to(std::string_view member, wire::MessageType type,
                                 std::vector<std::uint8_t> payload) {
-  auto addr = view.addr_of(member);
-  if (!addr) addr = given_view.addr_of(member);
-  if (!addr || addr->empty()) {
+  const std::string* addr = view.addr_ref(member);
+  if (addr == nullptr) addr = given_view.addr_ref(member);
+  if (addr == nullptr || addr->empty()) {
     ++stats.unroutable;
     return false;
   }
@@ -214,7 +218,7 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
     }
     return;
   }
-  const Message& m = *msg;
+  Message& m = *msg;  // mutable: a forwarded command's arguments move into the executor
   if (!s.has_view) {
     // Not serving yet (a joining node waits for a seed's member list). A forwarded command
     // is refused at once rather than left to time out, so that the requester knows it did
@@ -342,8 +346,8 @@ TimePoint Replicator::next_deadline() const {
 std::optional<Outgoing> Replicator::poll_send() {
   State& s = *state_;
   const auto before = s.outbox.counters();
-  auto out = s.outbox.poll([&s](wire::MessageType type, std::span<const std::uint8_t> payload) {
-    return s.envelope(type, payload);
+  auto out = s.outbox.poll([&s](wire::MessageType type, std::vector<std::uint8_t>& bytes) {
+    return wire::begin_envelope(s.envelope_header(type), bytes);
   });
   if (!out) return std::nullopt;
   const auto& after = s.outbox.counters();

@@ -18,6 +18,7 @@
 #include "apiary/data/dvv.hpp"
 #include "apiary/replication/replicator.hpp"
 #include "apiary/store/store.hpp"
+#include "apiary/wire/envelope.hpp"
 #include "messages.hpp"
 #include "outbox.hpp"
 
@@ -36,7 +37,7 @@ struct Op {
   std::uint32_t acks = 0;
   bool completed = false;          // the client's completion has been emitted
   std::vector<std::string> asked;  // member names
-  std::set<std::string> answered;
+  std::uint64_t answered = 0;      // write: bit i set once asked[i] has acknowledged
   std::map<std::string, std::optional<data::DvvSet>> versions;  // read: what each replica had
   // forward
   std::vector<std::string> argv;
@@ -170,6 +171,7 @@ struct Replicator::State {
                std::vector<std::uint8_t> payload);
   void send_addr(std::string_view addr, wire::MessageType type,
                  std::vector<std::uint8_t> payload);
+  wire::EnvelopeHeader envelope_header(wire::MessageType type) const;  // views into this state
   std::vector<std::uint8_t> envelope(wire::MessageType type,
                                      std::span<const std::uint8_t> payload) const;
   // Handles one data message (alone in its envelope, or one of a data_batch).
@@ -204,7 +206,7 @@ struct Replicator::State {
 
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
-  void on_forward_request(TimePoint now, WallTime wall, const Message& m, std::string_view from,
+  void on_forward_request(TimePoint now, WallTime wall, Message& m, std::string_view from,
                           std::string_view reply_to);
   void on_forward_response(TimePoint now, WallTime wall, const Message& m,
                            std::string_view from);

@@ -144,7 +144,7 @@ TEST_CASE("random bytes and random mutations never crash the decoder", "[wire][f
   }
 }
 
-TEST_CASE("Reader reports type mismatches instead of throwing", "[wire]") {
+TEST_CASE("ObjectReader reports type mismatches instead of throwing", "[wire]") {
   std::vector<std::uint8_t> out;
   VectorSink sink(out);
   Packer p(sink);
@@ -154,7 +154,7 @@ TEST_CASE("Reader reports type mismatches instead of throwing", "[wire]") {
   p.pack_int64(-3);
   auto handle = unpack_bounded(out);
   REQUIRE(handle.ok());
-  Reader r(handle->get(), 3);
+  ObjectReader r(handle->get(), 3);
   std::uint64_t a = 0;
   std::string_view b;
   std::int64_t c = 0;
@@ -167,12 +167,111 @@ TEST_CASE("Reader reports type mismatches instead of throwing", "[wire]") {
   CHECK_FALSE(r.skip());  // exhausted
   CHECK_FALSE(r.ok());
 
-  Reader r2(handle->get(), 3);
+  ObjectReader r2(handle->get(), 3);
   std::string_view s;
   CHECK_FALSE(r2.str(s, 16));  // first field is an int
-  Reader r3(handle->get(), 3);
+  ObjectReader r3(handle->get(), 3);
   std::uint8_t small = 0;
   CHECK(r3.u(small));
-  Reader r4(handle->get(), 4);  // too few elements
+  ObjectReader r4(handle->get(), 4);  // too few elements
   CHECK_FALSE(r4.ok());
+}
+
+TEST_CASE("Reader decodes from the bytes and reports mismatches instead of throwing", "[wire]") {
+  std::vector<std::uint8_t> out;
+  VectorSink sink(out);
+  Packer p(sink);
+  p.pack_array(5);
+  p.pack_uint64(5);
+  pack_str(p, "hello");
+  p.pack_int64(-3);
+  p.pack_array(2);  // nested: [uint64 max, bin]
+  p.pack_uint64(~std::uint64_t{0});
+  pack_bin(p, std::span<const std::uint8_t>(out.data(), 0));
+  p.pack(true);
+  Reader r(out, 5);
+  REQUIRE(r.ok());
+  std::uint64_t a = 0;
+  std::string_view b;
+  std::int64_t c = 0;
+  Reader nested;
+  bool flag = false;
+  REQUIRE(r.u64(a));
+  REQUIRE(r.str(b, 16));
+  REQUIRE(r.i64(c));
+  REQUIRE(r.array(nested, 2));
+  std::uint64_t big = 0;
+  std::span<const std::uint8_t> empty;
+  CHECK(nested.u64(big));
+  CHECK(big == ~std::uint64_t{0});
+  CHECK(nested.bin(empty, 0));
+  CHECK(nested.remaining() == 0);
+  REQUIRE(r.boolean(flag));
+  CHECK(a == 5);
+  CHECK(b == "hello");
+  CHECK(c == -3);
+  CHECK(flag);
+  CHECK_FALSE(r.skip());  // exhausted
+  CHECK_FALSE(r.ok());
+
+  Reader r2(out, 5);
+  std::string_view s;
+  CHECK_FALSE(r2.str(s, 16));  // first field is an int
+  Reader r3(out, 5);
+  std::uint8_t small = 0;
+  CHECK(r3.u(small));
+  CHECK(r3.skip());
+  std::uint64_t negative = 0;
+  CHECK_FALSE(r3.u64(negative));  // -3 is not unsigned
+  Reader r4(out, 6);  // too few elements
+  CHECK_FALSE(r4.ok());
+  Reader r5(out, 5);
+  std::string_view too_long;
+  CHECK(r5.skip());
+  CHECK_FALSE(r5.str(too_long, 4));  // longer than allowed
+
+  // Every truncation and a trailing byte are refused (at the latest by at_end()).
+  auto whole = [](std::span<const std::uint8_t> bytes) {
+    Reader all(bytes, 0);
+    return all.ok() && all.at_end();
+  };
+  CHECK(whole(out));
+  for (std::size_t n = 0; n < out.size(); ++n) CHECK_FALSE(whole(std::span(out.data(), n)));
+  auto trailing = out;
+  trailing.push_back(0xc0);
+  CHECK_FALSE(whole(trailing));
+  // A nested array read out of order: closed once its parent moves on.
+  Reader r6(out, 5);
+  Reader early;
+  CHECK(r6.skip());
+  CHECK(r6.skip());
+  CHECK(r6.skip());
+  CHECK(r6.array(early, 2));
+  bool last = false;
+  CHECK(r6.boolean(last));
+  std::uint64_t late = 0;
+  CHECK_FALSE(early.u64(late));
+  // Nesting deeper than the limit, and the reserved byte 0xc1.
+  std::vector<std::uint8_t> deep(Reader::kMaxDepth + 1, 0x91);
+  deep.push_back(0x01);
+  CHECK_FALSE(whole(deep));
+  std::vector<std::uint8_t> reserved = {0x91, 0xc1};
+  CHECK_FALSE(whole(reserved));
+  // An array32 header claiming 4 billion elements with one behind it.
+  std::vector<std::uint8_t> huge = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+  CHECK_FALSE(Reader(huge, 0).ok());
+  // Random bytes never crash.
+  apiary::Rng rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::uint8_t> junk(rng.uniform(24));
+    for (auto& x : junk) x = static_cast<std::uint8_t>(rng.next());
+    Reader j(junk, 0);
+    while (j.remaining() > 0) {
+      Reader inner;
+      if (!j.array(inner)) break;
+      std::uint64_t v = 0;
+      (void)inner.u64(v);
+    }
+    (void)j.at_end();
+  }
 }

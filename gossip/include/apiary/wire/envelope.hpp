@@ -42,6 +42,12 @@ struct Envelope {
 
 std::vector<std::uint8_t> encode_envelope(const EnvelopeHeader& header,
                                           std::span<const std::uint8_t> payload);
+// An envelope written in place, for a payload that is built straight into `out` (the data
+// channel's batches, which would otherwise be copied once more): begin_envelope appends the
+// header and a 32-bit bin length placeholder and returns where the payload starts;
+// finish_envelope fills the length in once the payload has been appended.
+std::size_t begin_envelope(const EnvelopeHeader& header, std::vector<std::uint8_t>& out);
+void finish_envelope(std::vector<std::uint8_t>& out, std::size_t payload_start);
 
 // Decodes and checks version, type and cluster name. `expected_cluster` must match exactly.
 Result<Envelope> decode_envelope(std::span<const std::uint8_t> bytes,

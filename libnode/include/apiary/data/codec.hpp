@@ -27,10 +27,11 @@ struct CodecLimits {
 };
 
 void pack_context(wire::Packer& packer, const VersionVector& context);
-Result<VersionVector> read_context(const msgpack::object& obj, const CodecLimits& limits = {});
+// read_*: the next element of `parent`.
+Result<VersionVector> read_context(wire::Reader& parent, const CodecLimits& limits = {});
 
 void pack_dvv(wire::Packer& packer, const DvvSet& version);
-Result<DvvSet> read_dvv(const msgpack::object& obj, const CodecLimits& limits = {});
+Result<DvvSet> read_dvv(wire::Reader& parent, const CodecLimits& limits = {});
 
 // Whole-buffer helpers: one object spanning exactly `bytes`.
 std::vector<std::uint8_t> encode_dvv(const DvvSet& version);

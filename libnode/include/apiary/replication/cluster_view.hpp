@@ -47,9 +47,16 @@ class ClusterView {
   const ViewMember* find(std::string_view name) const;
   bool is_live(std::string_view name) const;
   std::optional<std::string> addr_of(std::string_view name) const;
+  // The same without a copy (every data message looks its address up): nullptr when unknown.
+  const std::string* addr_ref(std::string_view name) const;
 
   // Owners of `p` in preference order (the table's list).
   std::vector<std::string> owners(PartitionId p) const { return table_.owners(p); }
+  // The same as indices into the table's members, without copying a name (the write path).
+  std::span<const std::uint32_t> owner_indices(PartitionId p) const {
+    return table_.owner_indices(p);
+  }
+  const std::string& member_name(std::uint32_t index) const { return table_.members()[index]; }
   bool owns(std::string_view name, PartitionId p) const { return table_.owns(name, p); }
   // The first live owner of `p` -- its coordinator -- or nullptr. No allocation: it runs for
   // every write.
