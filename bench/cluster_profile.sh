@@ -61,14 +61,7 @@ node_pids=("${pids[@]}")
 before=()
 for p in "${node_pids[@]}"; do before+=("$(cpu_ticks "$p")"); done
 perf_pid=""
-stat_pid=""
-if [ -n "${NOPERF:-}" ]; then
-  # Instructions retired are far less sensitive than CPU time to what else runs on the
-  # machine: the figure to compare two builds by on a busy machine.
-  perf stat -e instructions,cycles -x, -o "$OUT/perf.stat" \
-    -p "$(IFS=,; echo "${node_pids[*]}")" 2>/dev/null &
-  stat_pid=$!
-else
+if [ -z "${NOPERF:-}" ]; then
   perf record -F "${FREQ:-499}" ${PERF_CALLGRAPH:--g} -o "$OUT/perf.data" \
     -p "$(IFS=,; echo "${node_pids[*]}")" 2>/dev/null &
   perf_pid=$!
@@ -81,10 +74,10 @@ for port in "${ports[@]}"; do
   running+=($!)
 done
 for job in "${running[@]}"; do wait "$job"; done
-for p in $perf_pid $stat_pid; do
-  kill -INT "$p"
-  wait "$p" 2>/dev/null || true
-done
+if [ -n "$perf_pid" ]; then
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+fi
 hz=$(getconf CLK_TCK)
 total=0
 for i in 0 1 2; do
@@ -102,11 +95,6 @@ for field in cluster_data_messages_sent cluster_data_envelopes_sent cluster_data
   done
   echo "$field (3 nodes): $sum"
 done
-if [ -n "$stat_pid" ]; then
-  awk -F, -v n="$N" '$3=="instructions"{i=$1} $3=="cycles"{c=$1}
-    END{printf "instructions per request (3 nodes): %.0f, cycles per request: %.0f\n", i/(3*n), c/(3*n)}' \
-    "$OUT/perf.stat"
-fi
 [ -n "$perf_pid" ] || exit 0
 perf report -i "$OUT/perf.data" --no-children --sort symbol -g none --stdio 2>/dev/null |
   grep -E "^ +[0-9]" | cut -c1-140 | head -"$TOP"
