@@ -1,0 +1,272 @@
+// Whole-file writers and checks: snapshots (all or nothing), the AOF rewrite (temporary
+// file, sync, rename) and check_aof, the function behind `apiary check-aof [--fix]`.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+
+#include "apiary/persist/aof_check.hpp"
+#include "apiary/persist/aof_rewrite.hpp"
+#include "apiary/persist/aof_writer.hpp"
+#include "apiary/persist/posix_env.hpp"
+#include "apiary/persist/sim_env.hpp"
+#include "apiary/persist/snapshot.hpp"
+#include "persist_test_support.hpp"
+
+using namespace apiary;
+using namespace apiary::persist;
+using persist_test::entry;
+using persist_test::load;
+
+namespace {
+
+const TimePoint kStart = from_nanos(0);
+const HlcTimestamp kHorizon = HlcTimestamp::make(1'700'000'000'000, 3);
+
+std::vector<store::VersionedEntry> sample_entries(int n) {
+  std::vector<store::VersionedEntry> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(entry("key" + std::to_string(i), "value" + std::to_string(i), 1 + i % 3,
+                        i % 2 ? std::optional(WallTime{1'800'000'000'000 + i}) : std::nullopt));
+  }
+  out.push_back(persist_test::tombstone("dead"));
+  return out;
+}
+
+EntrySource source(const std::vector<store::VersionedEntry>& entries, std::size_t& next) {
+  next = 0;
+  return [&entries, &next](store::VersionedEntry& out) {
+    if (next == entries.size()) return false;
+    out = entries[next++];
+    return true;
+  };
+}
+
+void check_same(const std::vector<store::VersionedEntry>& got,
+                const std::vector<store::VersionedEntry>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    CHECK(got[i].key == want[i].key);
+    CHECK(got[i].version == want[i].version);
+    CHECK(got[i].expiry == want[i].expiry);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot round-trips every entry and the flush horizon", "[unit][persist]") {
+  SimEnv env;
+  const auto entries = sample_entries(50);
+  std::size_t cursor = 0;
+  auto written = write_snapshot(env, "dump.snap", NodeId{7}, kHorizon, source(entries, cursor));
+  REQUIRE(written.ok());
+  CHECK(written.value().entries == entries.size());
+  CHECK(written.value().bytes == env.file_size("dump.snap").value());
+  CHECK_FALSE(env.exists("dump.snap.tmp"));
+  env.crash();  // written means durable
+  auto loaded = load_snapshot(env, "dump.snap");
+  REQUIRE(loaded.ok());
+  CHECK(loaded.value().header.actor == NodeId{7});
+  CHECK(loaded.value().header.kind == FileKind::snapshot);
+  CHECK(loaded.value().flush_horizon == kHorizon);
+  check_same(loaded.value().entries, entries);
+
+  const std::vector<store::VersionedEntry> none;
+  REQUIRE(write_snapshot(env, "empty.snap", NodeId{7}, {}, source(none, cursor)).ok());
+  auto empty = load_snapshot(env, "empty.snap");
+  REQUIRE(empty.ok());
+  CHECK(empty.value().entries.empty());
+  CHECK(empty.value().flush_horizon.packed == 0);
+  // An AOF is not a snapshot, and the other way round.
+  CHECK(load_snapshot(env, "missing").status().code() == StatusCode::not_found);
+  CHECK(AofReader::open(env, "dump.snap").status().code() == StatusCode::malformed);
+}
+
+TEST_CASE("a truncated or corrupt snapshot is rejected whole", "[unit][persist]") {
+  SimEnv env;
+  const auto entries = sample_entries(4);
+  std::size_t cursor = 0;
+  REQUIRE(write_snapshot(env, "good", NodeId{7}, kHorizon, source(entries, cursor)).ok());
+  const auto full = env.contents("good").value();
+  for (std::size_t cut = 0; cut < full.size(); ++cut) {
+    CAPTURE(cut);
+    env.put_file("cut", std::vector<std::uint8_t>(full.begin(), full.begin() + cut));
+    const auto loaded = load_snapshot(env, "cut");
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().code() == StatusCode::malformed);
+  }
+  for (std::size_t at = 0; at < full.size(); ++at) {
+    CAPTURE(at);
+    env.put_file("flipped", full);
+    REQUIRE(env.flip_byte("flipped", at, 0x04));
+    const auto loaded = load_snapshot(env, "flipped");
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().code() == StatusCode::malformed);
+  }
+  auto extra = full;
+  append_record(extra, RemoveRecord{"late"});
+  env.put_file("extra", extra);
+  const auto loaded = load_snapshot(env, "extra");
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().message().find("after the trailer") != std::string::npos);
+}
+
+TEST_CASE("a snapshot's trailer must count and chain the records before it", "[unit][persist]") {
+  SimEnv env;
+  FileHeader header;
+  header.kind = FileKind::snapshot;
+  const auto head = encode_header(header);
+  std::vector<std::uint8_t> bytes(head.begin(), head.end());
+  append_record(bytes, PutRecord{entry("a", "1")});
+  std::vector<std::uint8_t> wrong_count;
+  put_u64(wrong_count, 2);
+  put_u32(wrong_count, 0);
+  append_frame(bytes, RecordType::snapshot_end, wrong_count);
+  env.put_file("forged", bytes);
+  const auto loaded = load_snapshot(env, "forged");
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().message().find("counts 2 entries") != std::string::npos);
+
+  // A record dropped from the middle (frames still whole) breaks the chain.
+  const auto entries = sample_entries(3);
+  std::size_t cursor = 0;
+  REQUIRE(write_snapshot(env, "good", NodeId{7}, {}, source(entries, cursor)).ok());
+  auto good = env.contents("good").value();
+  std::vector<std::uint8_t> first;
+  append_record(first, PutRecord{entries[0]});
+  good.erase(good.begin() + kFileHeaderBytes,
+             good.begin() + static_cast<std::ptrdiff_t>(kFileHeaderBytes + first.size()));
+  env.put_file("dropped", good);
+  CHECK_FALSE(load_snapshot(env, "dropped").ok());
+}
+
+TEST_CASE("a crash or fsync failure while snapshotting keeps the previous snapshot",
+          "[unit][persist]") {
+  SimEnv env;
+  const auto old_entries = sample_entries(5);
+  std::size_t cursor = 0;
+  REQUIRE(write_snapshot(env, "dump", NodeId{1}, {}, source(old_entries, cursor)).ok());
+  const auto new_entries = sample_entries(3000);  // several 1 MiB writes
+
+  // The process dies halfway through the source.
+  std::size_t produced = 0;
+  auto dying = [&](store::VersionedEntry& out) {
+    if (produced == new_entries.size() / 2) env.crash();
+    if (produced == new_entries.size()) return false;
+    out = new_entries[produced++];
+    return true;
+  };
+  CHECK_FALSE(write_snapshot(env, "dump", NodeId{2}, {}, dying).ok());
+  auto loaded = load_snapshot(env, "dump");
+  REQUIRE(loaded.ok());
+  check_same(loaded.value().entries, old_entries);
+
+  // The final fsync fails: an error, the old file stays, the temporary file is gone.
+  env.set_sync_failure_probability(1.0);
+  const auto failed = write_snapshot(env, "dump", NodeId{2}, {}, source(new_entries, cursor));
+  CHECK(failed.status().code() == StatusCode::io_error);
+  env.set_sync_failure_probability(0.0);
+  CHECK_FALSE(env.exists("dump.tmp"));
+  env.crash();
+  loaded = load_snapshot(env, "dump");
+  REQUIRE(loaded.ok());
+  check_same(loaded.value().entries, old_entries);
+}
+
+TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[unit][persist]") {
+  SimEnv env;
+  {
+    auto w = std::move(AofWriter::open(env, "aof", NodeId{1}, {FsyncPolicy::always}, kStart))
+                 .value();
+    for (int round = 0; round < 20; ++round) {
+      for (const auto& e : sample_entries(10)) REQUIRE(w->append(PutRecord{e}).ok());
+    }
+    REQUIRE(w->append(RemoveRecord{"key0"}).ok());
+    REQUIRE(w->close(kStart).ok());
+  }
+  const auto before = env.file_size("aof").value();
+  // The live set as the node's table would yield it.
+  std::map<std::string, store::VersionedEntry> live;
+  for (const auto& e : sample_entries(10)) live[e.key] = e;
+  live.erase("key0");
+  std::vector<store::VersionedEntry> entries;
+  for (auto& [k, e] : live) entries.push_back(e);
+  std::size_t cursor = 0;
+  auto stats = rewrite_aof(env, "aof", NodeId{2}, kHorizon, source(entries, cursor));
+  REQUIRE(stats.ok());
+  CHECK(stats.value().entries == entries.size());
+  CHECK(stats.value().bytes < before / 10);
+  env.crash();
+  const auto loaded = load(env, "aof");
+  CHECK(loaded.report.clean());
+  CHECK(loaded.report.header.actor == NodeId{2});
+  REQUIRE(loaded.records.size() == entries.size() + 1);
+  CHECK(std::get<FlushRecord>(loaded.records[0]).horizon == kHorizon);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    CHECK(std::get<PutRecord>(loaded.records[i + 1]).entry.key == entries[i].key);
+  }
+  // A writer reopened on the new file appends after it.
+  auto w = std::move(AofWriter::open(env, "aof", NodeId{2}, {FsyncPolicy::always}, kStart))
+               .value();
+  REQUIRE(w->append(RemoveRecord{"key1"}).ok());
+  REQUIRE(w->close(kStart).ok());
+  CHECK(load(env, "aof").records.size() == entries.size() + 2);
+}
+
+TEST_CASE("check_aof reports a torn file and --fix truncates it to the last whole record",
+          "[unit][persist]") {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("apiary-check-aof-" + std::to_string(::getpid())))
+                              .string();
+  std::filesystem::remove_all(dir);
+  PosixEnv env;
+  REQUIRE(env.create_dir(dir).ok());
+  const std::string path = join_path(dir, "appendonly.aof");
+  std::uint64_t good_end = 0;
+  {
+    auto w = std::move(AofWriter::open(env, path, NodeId{1}, {FsyncPolicy::always}, kStart))
+                 .value();
+    for (const auto& e : sample_entries(10)) REQUIRE(w->append(PutRecord{e}).ok());
+    good_end = w->appended();
+    REQUIRE(w->append(PutRecord{entry("torn", std::string(1000, 't'))}).ok());
+    REQUIRE(w->close(kStart).ok());
+  }
+  const std::uint64_t size = env.file_size(path).value();
+  REQUIRE(env.truncate(path, size - 100).ok());  // the last record loses its end
+
+  auto checked = check_aof(env, path, /*fix=*/false);
+  REQUIRE(checked.ok());
+  CHECK_FALSE(checked.value().fixed);
+  CHECK(checked.value().report.records == 11);
+  CHECK(checked.value().report.reason == StopReason::truncated);
+  CHECK(checked.value().report.good_offset == good_end);
+  CHECK(checked.value().report.summary().find("truncated") != std::string::npos);
+  CHECK(env.file_size(path).value() == size - 100);  // a check alone changes nothing
+
+  auto fixed = check_aof(env, path, /*fix=*/true);
+  REQUIRE(fixed.ok());
+  CHECK(fixed.value().fixed);
+  CHECK(fixed.value().dropped_bytes == size - 100 - good_end);
+  CHECK(env.file_size(path).value() == good_end);
+  auto again = check_aof(env, path, /*fix=*/true);
+  REQUIRE(again.ok());
+  CHECK(again.value().report.clean());
+  CHECK(again.value().report.records == 11);
+  CHECK_FALSE(again.value().fixed);
+
+  // A record type from a newer Apiary is reported, never truncated away.
+  {
+    auto file = std::move(env.open_append(path)).value();
+    std::vector<std::uint8_t> future;
+    append_frame(future, static_cast<RecordType>(99), std::vector<std::uint8_t>{1});
+    REQUIRE(file->append(future).ok());
+    REQUIRE(file->sync().ok());
+  }
+  auto newer = check_aof(env, path, /*fix=*/true);
+  REQUIRE(newer.ok());
+  CHECK(newer.value().report.reason == StopReason::unsupported);
+  CHECK_FALSE(newer.value().fixed);
+  CHECK(env.file_size(path).value() > good_end);
+  std::filesystem::remove_all(dir);
+}
