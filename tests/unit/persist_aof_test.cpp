@@ -121,8 +121,8 @@ TEST_CASE("fsync policies: when a sync is due and when a record is durable", "[u
     CHECK(w->next_deadline() == kNever);
   }
   SECTION("everysec: due once a second has passed since the last sync") {
-    auto w = std::move(AofWriter::open(env, "a", NodeId{1}, {FsyncPolicy::everysec}, kStart))
-                 .value();
+    auto w =
+        std::move(AofWriter::open(env, "a", NodeId{1}, {FsyncPolicy::everysec}, kStart)).value();
     const auto pos = w->append(RemoveRecord{"k"}).value();
     REQUIRE(w->handle_timeout(kStart + 500ms).ok());
     CHECK(w->written() == pos);  // handed to the file, not synced
@@ -170,8 +170,7 @@ TEST_CASE("a failed fsync surfaces as a sticky io_error", "[unit][persist]") {
   CHECK_FALSE(w->is_durable(pos));
 }
 
-TEST_CASE("crashes with torn tails never lose an acknowledged `always` record",
-          "[unit][persist]") {
+TEST_CASE("crashes with torn tails never lose an acknowledged `always` record", "[unit][persist]") {
   std::size_t acknowledged_total = 0;
   std::size_t torn_loads = 0;
   std::uint64_t failed_syncs = 0;
@@ -206,8 +205,8 @@ TEST_CASE("crashes with torn tails never lose an acknowledged `always` record",
         std::vector<std::pair<std::uint64_t, Record>> pending;
         const auto n = rng.uniform(4) + 1;
         for (std::uint64_t i = 0; i < n; ++i) {
-          Record r = PutRecord{entry("k" + std::to_string(rng.uniform(20)),
-                                     std::string(rng.uniform(64), 'v'))};
+          Record r = PutRecord{
+              entry("k" + std::to_string(rng.uniform(20)), std::string(rng.uniform(64), 'v'))};
           pending.emplace_back(w.append(r).value(), r);
           written.push_back(r);
         }

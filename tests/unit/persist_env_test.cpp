@@ -160,9 +160,9 @@ TEST_CASE("SimEnv: truncate is durable and flip_byte corrupts in place", "[unit]
 }
 
 TEST_CASE("PosixEnv: write, sync, read, rename, list, truncate, remove", "[unit][persist]") {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("apiary-posix-env-" + std::to_string(::getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("apiary-posix-env-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::remove_all(dir);
   PosixEnv env;
   REQUIRE(env.create_dir(dir).ok());

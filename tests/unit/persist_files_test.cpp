@@ -177,8 +177,8 @@ TEST_CASE("a crash or fsync failure while snapshotting keeps the previous snapsh
 TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[unit][persist]") {
   SimEnv env;
   {
-    auto w = std::move(AofWriter::open(env, "aof", NodeId{1}, {FsyncPolicy::always}, kStart))
-                 .value();
+    auto w =
+        std::move(AofWriter::open(env, "aof", NodeId{1}, {FsyncPolicy::always}, kStart)).value();
     for (int round = 0; round < 20; ++round) {
       for (const auto& e : sample_entries(10)) REQUIRE(w->append(PutRecord{e}).ok());
     }
@@ -207,8 +207,7 @@ TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[u
     CHECK(std::get<PutRecord>(loaded.records[i + 1]).entry.key == entries[i].key);
   }
   // A writer reopened on the new file appends after it.
-  auto w = std::move(AofWriter::open(env, "aof", NodeId{2}, {FsyncPolicy::always}, kStart))
-               .value();
+  auto w = std::move(AofWriter::open(env, "aof", NodeId{2}, {FsyncPolicy::always}, kStart)).value();
   REQUIRE(w->append(RemoveRecord{"key1"}).ok());
   REQUIRE(w->close(kStart).ok());
   CHECK(load(env, "aof").records.size() == entries.size() + 2);
@@ -216,17 +215,17 @@ TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[u
 
 TEST_CASE("check_aof reports a torn file and --fix truncates it to the last whole record",
           "[unit][persist]") {
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("apiary-check-aof-" + std::to_string(::getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("apiary-check-aof-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::remove_all(dir);
   PosixEnv env;
   REQUIRE(env.create_dir(dir).ok());
   const std::string path = join_path(dir, "appendonly.aof");
   std::uint64_t good_end = 0;
   {
-    auto w = std::move(AofWriter::open(env, path, NodeId{1}, {FsyncPolicy::always}, kStart))
-                 .value();
+    auto w =
+        std::move(AofWriter::open(env, path, NodeId{1}, {FsyncPolicy::always}, kStart)).value();
     for (const auto& e : sample_entries(10)) REQUIRE(w->append(PutRecord{e}).ok());
     good_end = w->appended();
     REQUIRE(w->append(PutRecord{entry("torn", std::string(1000, 't'))}).ok());

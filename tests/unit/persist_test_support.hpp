@@ -24,8 +24,8 @@ inline store::VersionedEntry entry(const std::string& key, const std::string& va
   e.key = key;
   for (int w = 0; w < writers; ++w) {
     data::DvvSet other;
-    const auto kind = w == writers - 1 && writers > 1 ? data::ValueKind::counter
-                                                      : data::ValueKind::string;
+    const auto kind =
+        w == writers - 1 && writers > 1 ? data::ValueKind::counter : data::ValueKind::string;
     other.update({}, NodeId{static_cast<std::uint64_t>(10 + w)},
                  HlcTimestamp::make(1'700'000'000'000 + w, 0), value + std::to_string(w), kind);
     e.version.merge(other);
@@ -61,8 +61,8 @@ struct Loaded {
 };
 inline Loaded load(persist::Env& env, const std::string& path) {
   Loaded out;
-  auto report =
-      persist::load_aof(env, path, [&](persist::Record&& r) { out.records.push_back(std::move(r)); });
+  auto report = persist::load_aof(
+      env, path, [&](persist::Record&& r) { out.records.push_back(std::move(r)); });
   REQUIRE(report.ok());
   out.report = report.value();
   return out;
