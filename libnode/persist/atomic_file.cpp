@@ -18,10 +18,13 @@ AtomicFileWriter::~AtomicFileWriter() {
 }
 
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::begin(Env& env, const std::string& path,
-                                                                  const FileHeader& header) {
+                                                                  FileKind kind, NodeId actor) {
   auto file = env.create(path + ".tmp");
   if (!file.ok()) return file.status();
   std::unique_ptr<AtomicFileWriter> w(new AtomicFileWriter(env, path, std::move(file).value()));
+  FileHeader header;
+  header.kind = kind;
+  header.actor = actor;
   const auto head = encode_header(header);
   w->buffer_.assign(head.begin(), head.end());
   w->bytes_ = head.size();
@@ -51,6 +54,20 @@ Status AtomicFileWriter::add_frame(RecordType type, std::span<const std::uint8_t
   return added(start);
 }
 
+Result<std::uint64_t> AtomicFileWriter::add_table(HlcTimestamp flush_horizon,
+                                                  const EntrySource& next) {
+  if (flush_horizon.packed != 0) {
+    if (auto s = add(FlushRecord{flush_horizon}); !s.ok()) return s;
+  }
+  std::uint64_t entries = 0;
+  PutRecord put;
+  while (next(put.entry)) {
+    if (auto s = add(put); !s.ok()) return s;
+    ++entries;
+  }
+  return entries;
+}
+
 Status AtomicFileWriter::commit() {
   if (!buffer_.empty()) {
     if (auto s = file_->append(buffer_); !s.ok()) return s;
@@ -62,6 +79,24 @@ Status AtomicFileWriter::commit() {
   if (auto s = env_.rename(temp_path_, path_); !s.ok()) return s;
   committed_ = true;
   return Status::Ok();
+}
+
+Result<WriteStats> write_table_file(Env& env, const std::string& path, FileKind kind, NodeId actor,
+                                    HlcTimestamp flush_horizon, const EntrySource& next,
+                                    const FinishTable& finish) {
+  auto writer = AtomicFileWriter::begin(env, path, kind, actor);
+  if (!writer.ok()) return writer.status();
+  AtomicFileWriter& w = *writer.value();
+  auto entries = w.add_table(flush_horizon, next);
+  if (!entries.ok()) return entries.status();
+  if (finish) {
+    if (auto s = finish(w, entries.value()); !s.ok()) return s;
+  }
+  if (auto s = w.commit(); !s.ok()) return s;
+  WriteStats stats;
+  stats.entries = entries.value();
+  stats.bytes = w.bytes();
+  return stats;
 }
 
 }  // namespace apiary::persist

@@ -5,10 +5,12 @@
 // Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "apiary/persist/aof_rewrite.hpp"
 #include "apiary/persist/env.hpp"
 #include "apiary/persist/record.hpp"
 
@@ -16,13 +18,16 @@ namespace apiary::persist {
 
 class AtomicFileWriter {
  public:
-  // Creates the temporary file and buffers the header.
+  // Creates the temporary file and buffers the header (format kFormatVersion).
   static Result<std::unique_ptr<AtomicFileWriter>> begin(Env& env, const std::string& path,
-                                                         const FileHeader& header);
+                                                         FileKind kind, NodeId actor);
   ~AtomicFileWriter();  // removes the temporary file unless commit() succeeded
 
   Status add(const Record& record);
   Status add_frame(RecordType type, std::span<const std::uint8_t> payload);
+  // A table: the flush horizon (when not zero), then one put per entry of `next`; returns how
+  // many entries it added.
+  Result<std::uint64_t> add_table(HlcTimestamp flush_horizon, const EntrySource& next);
   // Flushes, syncs, closes and renames into place.
   Status commit();
 
@@ -45,5 +50,12 @@ class AtomicFileWriter {
   std::uint32_t chained_crc_ = 0;
   bool committed_ = false;
 };
+
+// A whole table file of `kind`: header, flush horizon (when not zero), one put per entry of
+// `next`, then whatever `finish` adds (the snapshot trailer), committed atomically.
+using FinishTable = std::function<Status(AtomicFileWriter& writer, std::uint64_t entries)>;
+Result<WriteStats> write_table_file(Env& env, const std::string& path, FileKind kind, NodeId actor,
+                                    HlcTimestamp flush_horizon, const EntrySource& next,
+                                    const FinishTable& finish = {});
 
 }  // namespace apiary::persist

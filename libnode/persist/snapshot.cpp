@@ -47,28 +47,13 @@ Status check_trailer(const std::string& path, const Frame& frame, std::uint64_t 
 
 Result<WriteStats> write_snapshot(Env& env, const std::string& path, NodeId actor,
                                   HlcTimestamp flush_horizon, const EntrySource& next) {
-  FileHeader header;
-  header.kind = FileKind::snapshot;
-  header.actor = actor;
-  auto writer = AtomicFileWriter::begin(env, path, header);
-  if (!writer.ok()) return writer.status();
-  AtomicFileWriter& w = *writer.value();
-  if (flush_horizon.packed != 0) {
-    if (auto s = w.add(FlushRecord{flush_horizon}); !s.ok()) return s;
-  }
-  WriteStats stats;
-  PutRecord put;
-  while (next(put.entry)) {
-    if (auto s = w.add(put); !s.ok()) return s;
-    ++stats.entries;
-  }
-  std::vector<std::uint8_t> trailer;
-  put_u64(trailer, stats.entries);
-  put_u32(trailer, w.chained_crc());
-  if (auto s = w.add_frame(RecordType::snapshot_end, trailer); !s.ok()) return s;
-  if (auto s = w.commit(); !s.ok()) return s;
-  stats.bytes = w.bytes();
-  return stats;
+  auto trailer = [](AtomicFileWriter& w, std::uint64_t entries) {
+    std::vector<std::uint8_t> payload;
+    put_u64(payload, entries);
+    put_u32(payload, w.chained_crc());
+    return w.add_frame(RecordType::snapshot_end, payload);
+  };
+  return write_table_file(env, path, FileKind::snapshot, actor, flush_horizon, next, trailer);
 }
 
 Result<SnapshotContents> load_snapshot(Env& env, const std::string& path,
