@@ -1,9 +1,6 @@
 // The storage seam: CRC-32C, SimEnv's crash and fsync-failure model (what the durability
 // code is tested against), and PosixEnv on real files.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +8,7 @@
 #include "apiary/persist/crc32c.hpp"
 #include "apiary/persist/posix_env.hpp"
 #include "apiary/persist/sim_env.hpp"
+#include "persist_test_support.hpp"
 
 using namespace apiary;
 using namespace apiary::persist;
@@ -160,10 +158,8 @@ TEST_CASE("SimEnv: truncate is durable and flip_byte corrupts in place", "[unit]
 }
 
 TEST_CASE("PosixEnv: write, sync, read, rename, list, truncate, remove", "[unit][persist]") {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("apiary-posix-env-" + std::to_string(::getpid())))
-          .string();
-  std::filesystem::remove_all(dir);
+  const persist_test::ScratchDir scratch("posix-env");
+  const std::string dir = join_path(scratch.path, "sub");
   PosixEnv env;
   REQUIRE(env.create_dir(dir).ok());
   REQUIRE(env.create_dir(dir).ok());  // exists: fine
@@ -193,5 +189,4 @@ TEST_CASE("PosixEnv: write, sync, read, rename, list, truncate, remove", "[unit]
   REQUIRE(env.remove(b).ok());
   CHECK(env.open_read(b).status().code() == StatusCode::not_found);
   CHECK(env.file_size(b).status().code() == StatusCode::not_found);
-  std::filesystem::remove_all(dir);
 }

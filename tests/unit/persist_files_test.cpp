@@ -1,9 +1,6 @@
 // Whole-file writers and checks: snapshots (all or nothing), the AOF rewrite (temporary
 // file, sync, rename) and check_aof, the function behind `apiary check-aof [--fix]`.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <map>
 
 #include "apiary/persist/aof_check.hpp"
@@ -215,13 +212,9 @@ TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[u
 
 TEST_CASE("check_aof reports a torn file and --fix truncates it to the last whole record",
           "[unit][persist]") {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("apiary-check-aof-" + std::to_string(::getpid())))
-          .string();
-  std::filesystem::remove_all(dir);
+  const persist_test::ScratchDir dir("check-aof");
   PosixEnv env;
-  REQUIRE(env.create_dir(dir).ok());
-  const std::string path = join_path(dir, "appendonly.aof");
+  const std::string path = join_path(dir.path, "appendonly.aof");
   std::uint64_t good_end = 0;
   {
     auto w =
@@ -267,5 +260,4 @@ TEST_CASE("check_aof reports a torn file and --fix truncates it to the last whol
   CHECK(newer.value().report.reason == StopReason::unsupported);
   CHECK_FALSE(newer.value().fixed);
   CHECK(env.file_size(path).value() > good_end);
-  std::filesystem::remove_all(dir);
 }

@@ -1,7 +1,10 @@
 // Entries and files for the persistence tests (tests/unit/persist_*_test.cpp).
 #pragma once
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,5 +70,21 @@ inline Loaded load(persist::Env& env, const std::string& path) {
   out.report = report.value();
   return out;
 }
+
+// A fresh directory under the system's temporary directory, removed with everything in it
+// when the test ends.
+struct ScratchDir {
+  explicit ScratchDir(const std::string& name)
+      : path((std::filesystem::temp_directory_path() /
+              ("apiary-" + name + "-" + std::to_string(::getpid())))
+                 .string()) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path;
+};
 
 }  // namespace persist_test
