@@ -44,7 +44,7 @@ std::vector<std::uint64_t> write_sample(SimEnv& env, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("every record type survives the frame and payload codecs", "[unit][persist]") {
+TEST_CASE("persist: every record type survives the frame and payload codecs", "[unit][persist]") {
   for (const auto& record : sample_records()) {
     std::vector<std::uint8_t> bytes;
     append_record(bytes, record);
@@ -67,7 +67,8 @@ TEST_CASE("every record type survives the frame and payload codecs", "[unit][per
         store::encode_entry(e));
 }
 
-TEST_CASE("the file header carries magic, version and actor, checksummed", "[unit][persist]") {
+TEST_CASE("persist: the file header carries magic, version and actor, checksummed",
+          "[unit][persist]") {
   FileHeader h;
   h.kind = FileKind::aof;
   h.actor = NodeId{0x0123456789abcdefULL};
@@ -84,7 +85,7 @@ TEST_CASE("the file header carries magic, version and actor, checksummed", "[uni
   CHECK(decode_header(newer, FileKind::aof).status().code() == StatusCode::unsupported);
 }
 
-TEST_CASE("AofWriter and AofReader round-trip every record", "[unit][persist]") {
+TEST_CASE("persist: AofWriter and AofReader round-trip every record", "[unit][persist]") {
   SimEnv env;
   write_sample(env, "dir/appendonly.aof");
   const auto loaded = load(env, "dir/appendonly.aof");
@@ -105,7 +106,8 @@ TEST_CASE("AofWriter and AofReader round-trip every record", "[unit][persist]") 
   CHECK(again.report.header.actor == NodeId{42});
 }
 
-TEST_CASE("fsync policies: when a sync is due and when a record is durable", "[unit][persist]") {
+TEST_CASE("persist: fsync policies: when a sync is due and when a record is durable",
+          "[unit][persist]") {
   SimEnv env;
   SECTION("always: due as soon as anything is not durable") {
     auto w = std::move(AofWriter::open(env, "a", NodeId{1}, {FsyncPolicy::always}, kStart)).value();
@@ -153,7 +155,7 @@ TEST_CASE("fsync policies: when a sync is due and when a record is durable", "[u
   CHECK_FALSE(parse_fsync_policy("sometimes"));
 }
 
-TEST_CASE("a failed fsync surfaces as a sticky io_error", "[unit][persist]") {
+TEST_CASE("persist: a failed fsync surfaces as a sticky io_error", "[unit][persist]") {
   SimEnv env;
   auto w = std::move(AofWriter::open(env, "a", NodeId{1}, {FsyncPolicy::always}, kStart)).value();
   env.set_sync_failure_probability(1.0);
@@ -170,7 +172,8 @@ TEST_CASE("a failed fsync surfaces as a sticky io_error", "[unit][persist]") {
   CHECK_FALSE(w->is_durable(pos));
 }
 
-TEST_CASE("crashes with torn tails never lose an acknowledged `always` record", "[unit][persist]") {
+TEST_CASE("persist: crashes with torn tails never lose an acknowledged `always` record",
+          "[unit][persist]") {
   std::size_t acknowledged_total = 0;
   std::size_t torn_loads = 0;
   std::uint64_t failed_syncs = 0;
@@ -226,7 +229,7 @@ TEST_CASE("crashes with torn tails never lose an acknowledged `always` record", 
   CHECK(failed_syncs > 5);
 }
 
-TEST_CASE("the reader recovers to the last whole record at every truncation point",
+TEST_CASE("persist: the reader recovers to the last whole record at every truncation point",
           "[unit][persist]") {
   SimEnv env;
   const auto ends = write_sample(env, "full");
@@ -252,7 +255,7 @@ TEST_CASE("the reader recovers to the last whole record at every truncation poin
   }
 }
 
-TEST_CASE("a flipped byte anywhere is detected, never loaded", "[unit][persist]") {
+TEST_CASE("persist: a flipped byte anywhere is detected, never loaded", "[unit][persist]") {
   SimEnv env;
   const auto ends = write_sample(env, "full");
   const auto full = env.contents("full").value();
@@ -281,7 +284,7 @@ TEST_CASE("a flipped byte anywhere is detected, never loaded", "[unit][persist]"
   }
 }
 
-TEST_CASE("record types: optional ones are skipped, unknown critical ones stop the load",
+TEST_CASE("persist: record types: optional ones are skipped, unknown critical ones stop the load",
           "[unit][persist]") {
   SimEnv env;
   write_sample(env, "base");
@@ -321,7 +324,8 @@ TEST_CASE("record types: optional ones are skipped, unknown critical ones stop t
   CHECK(loaded.report.good_offset == sample_end);
 }
 
-TEST_CASE("a huge claimed length is rejected before anything is allocated", "[unit][persist]") {
+TEST_CASE("persist: a huge claimed length is rejected before anything is allocated",
+          "[unit][persist]") {
   SimEnv env;
   write_sample(env, "base");
   auto bytes = env.contents("base").value();

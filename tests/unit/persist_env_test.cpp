@@ -42,7 +42,7 @@ void write_file(SimEnv& env, const std::string& path, std::string_view synced,
 
 }  // namespace
 
-TEST_CASE("crc32c matches the Castagnoli known answers", "[unit][persist]") {
+TEST_CASE("persist: crc32c matches the Castagnoli known answers", "[unit][persist]") {
   CHECK(crc32c("123456789") == 0xE3069283u);
   CHECK(crc32c("") == 0u);
   std::vector<std::uint8_t> zeros(32, 0);
@@ -52,7 +52,8 @@ TEST_CASE("crc32c matches the Castagnoli known answers", "[unit][persist]") {
   CHECK(crc32c_extend(crc32c(a), bytes(b)) == crc32c(a + b));
 }
 
-TEST_CASE("SimEnv: a crash keeps synced bytes and loses unsynced ones", "[unit][persist]") {
+TEST_CASE("persist: SimEnv: a crash keeps synced bytes and loses unsynced ones",
+          "[unit][persist]") {
   SimEnvOptions options;
   options.torn_tail_on_crash = false;
   SimEnv env(options);
@@ -64,7 +65,7 @@ TEST_CASE("SimEnv: a crash keeps synced bytes and loses unsynced ones", "[unit][
   CHECK(env.stats().bytes_lost == 9);
 }
 
-TEST_CASE("SimEnv: a crash may keep a prefix of the unsynced tail, chosen by the seed",
+TEST_CASE("persist: SimEnv: a crash may keep a prefix of the unsynced tail, chosen by the seed",
           "[unit][persist]") {
   std::set<std::size_t> sizes;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
@@ -87,7 +88,7 @@ TEST_CASE("SimEnv: a crash may keep a prefix of the unsynced tail, chosen by the
   CHECK(sizes.size() > 3);  // torn at different points, not always all or nothing
 }
 
-TEST_CASE("SimEnv: names, handles and renames across a crash", "[unit][persist]") {
+TEST_CASE("persist: SimEnv: names, handles and renames across a crash", "[unit][persist]") {
   SimEnv env;
   auto never_synced = env.create("tmp");
   REQUIRE(never_synced.ok());
@@ -115,7 +116,8 @@ TEST_CASE("SimEnv: names, handles and renames across a crash", "[unit][persist]"
   CHECK(env.remove("old").code() == StatusCode::not_found);
 }
 
-TEST_CASE("SimEnv: a failed fsync is an io_error and makes nothing durable", "[unit][persist]") {
+TEST_CASE("persist: SimEnv: a failed fsync is an io_error and makes nothing durable",
+          "[unit][persist]") {
   SimEnvOptions options;
   options.sync_failure_probability = 1.0;
   options.torn_tail_on_crash = false;
@@ -146,7 +148,8 @@ TEST_CASE("SimEnv: a failed fsync is an io_error and makes nothing durable", "[u
   CHECK(pattern(7).find('.') != std::string::npos);
 }
 
-TEST_CASE("SimEnv: truncate is durable and flip_byte corrupts in place", "[unit][persist]") {
+TEST_CASE("persist: SimEnv: truncate is durable and flip_byte corrupts in place",
+          "[unit][persist]") {
   SimEnv env;
   write_file(env, "f", "abcdef", "gh");
   REQUIRE(env.truncate("f", 4).ok());
@@ -157,7 +160,8 @@ TEST_CASE("SimEnv: truncate is durable and flip_byte corrupts in place", "[unit]
   CHECK_FALSE(env.flip_byte("f", 4));
 }
 
-TEST_CASE("PosixEnv: write, sync, read, rename, list, truncate, remove", "[unit][persist]") {
+TEST_CASE("persist: PosixEnv: write, sync, read, rename, list, truncate, remove",
+          "[unit][persist]") {
   const persist_test::ScratchDir scratch("posix-env");
   const std::string dir = join_path(scratch.path, "sub");
   PosixEnv env;

@@ -52,7 +52,7 @@ void check_same(const std::vector<store::VersionedEntry>& got,
 
 }  // namespace
 
-TEST_CASE("a snapshot round-trips every entry and the flush horizon", "[unit][persist]") {
+TEST_CASE("persist: a snapshot round-trips every entry and the flush horizon", "[unit][persist]") {
   SimEnv env;
   const auto entries = sample_entries(50);
   std::size_t cursor = 0;
@@ -80,7 +80,7 @@ TEST_CASE("a snapshot round-trips every entry and the flush horizon", "[unit][pe
   CHECK(AofReader::open(env, "dump.snap").status().code() == StatusCode::malformed);
 }
 
-TEST_CASE("a truncated or corrupt snapshot is rejected whole", "[unit][persist]") {
+TEST_CASE("persist: a truncated or corrupt snapshot is rejected whole", "[unit][persist]") {
   SimEnv env;
   const auto entries = sample_entries(4);
   std::size_t cursor = 0;
@@ -109,7 +109,8 @@ TEST_CASE("a truncated or corrupt snapshot is rejected whole", "[unit][persist]"
   CHECK(loaded.status().message().find("after the trailer") != std::string::npos);
 }
 
-TEST_CASE("a snapshot's trailer must count and chain the records before it", "[unit][persist]") {
+TEST_CASE("persist: a snapshot's trailer must count and chain the records before it",
+          "[unit][persist]") {
   SimEnv env;
   FileHeader header;
   header.kind = FileKind::snapshot;
@@ -138,7 +139,7 @@ TEST_CASE("a snapshot's trailer must count and chain the records before it", "[u
   CHECK_FALSE(load_snapshot(env, "dropped").ok());
 }
 
-TEST_CASE("a crash or fsync failure while snapshotting keeps the previous snapshot",
+TEST_CASE("persist: a crash or fsync failure while snapshotting keeps the previous snapshot",
           "[unit][persist]") {
   SimEnv env;
   const auto old_entries = sample_entries(5);
@@ -171,7 +172,8 @@ TEST_CASE("a crash or fsync failure while snapshotting keeps the previous snapsh
   check_same(loaded.value().entries, old_entries);
 }
 
-TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[unit][persist]") {
+TEST_CASE("persist: rewrite_aof replaces a long history with one put per live entry",
+          "[unit][persist]") {
   SimEnv env;
   {
     auto w =
@@ -210,7 +212,7 @@ TEST_CASE("rewrite_aof replaces a long history with one put per live entry", "[u
   CHECK(load(env, "aof").records.size() == entries.size() + 2);
 }
 
-TEST_CASE("check_aof reports a torn file and --fix truncates it to the last whole record",
+TEST_CASE("persist: check_aof reports a torn file and --fix truncates it to the last whole record",
           "[unit][persist]") {
   const persist_test::ScratchDir dir("check-aof");
   PosixEnv env;
