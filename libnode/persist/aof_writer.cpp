@@ -1,5 +1,7 @@
 #include "apiary/persist/aof_writer.hpp"
 
+#include <array>
+
 namespace apiary::persist {
 
 std::optional<FsyncPolicy> parse_fsync_policy(std::string_view name) {
@@ -21,6 +23,32 @@ std::string_view to_string(FsyncPolicy policy) {
   return "unknown";
 }
 
+namespace {
+
+// Appending to something that is not an AOF (a snapshot, a torn header, another file) would
+// bury the records where no reader looks.
+Status check_header(Env& env, const std::string& path) {
+  auto file = env.open_read(path);
+  if (!file.ok()) return file.status();
+  std::array<std::uint8_t, kFileHeaderBytes> head{};
+  std::size_t got = 0;
+  while (got < head.size()) {
+    auto n = file.value()->read(std::span(head).subspan(got));
+    if (!n.ok()) return n.status();
+    if (n.value() == 0) break;
+    got += n.value();
+  }
+  if (got < head.size()) {
+    return make_error(StatusCode::malformed,
+                      path + ": torn file header: truncate the file (AofReader's good_offset)");
+  }
+  auto header = decode_header(head, FileKind::aof);
+  if (!header.ok()) return Status(header.status().code(), path + ": " + header.status().message());
+  return Status::Ok();
+}
+
+}  // namespace
+
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, AofWriterOptions options, TimePoint now)
     : file_(std::move(file)), options_(options), last_sync_(now) {
   appended_ = written_ = durable_ = file_->size();
@@ -35,6 +63,9 @@ Result<std::unique_ptr<AofWriter>> AofWriter::open(Env& env, const std::string& 
   auto size = env.file_size(path);
   if (!size.ok() && size.status().code() != StatusCode::not_found) return size.status();
   const bool fresh = !size.ok() || size.value() == 0;
+  if (!fresh) {
+    if (auto s = check_header(env, path); !s.ok()) return s;
+  }
   auto file = env.open_append(path);
   if (!file.ok()) return file.status();
   if (fresh) {

@@ -95,8 +95,14 @@ class PosixSequentialFile final : public SequentialFile {
 };
 
 Result<std::unique_ptr<WritableFile>> open_writable(const std::string& path, int flags) {
-  const bool existed = ::access(path.c_str(), F_OK) == 0;
-  const int fd = ::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  // Exclusive creation first, so we know whether the name is new (its directory then needs a
+  // sync before the file counts as durable).
+  bool created = true;
+  int fd = ::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC);
+  }
   if (fd < 0) return io_error("open", path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -105,7 +111,7 @@ Result<std::unique_ptr<WritableFile>> open_writable(const std::string& path, int
     return io_error("stat", path, err);
   }
   return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(
-      path, fd, static_cast<std::uint64_t>(st.st_size), !existed));
+      path, fd, static_cast<std::uint64_t>(st.st_size), created));
 }
 
 }  // namespace

@@ -104,6 +104,15 @@ TEST_CASE("persist: AofWriter and AofReader round-trip every record", "[unit][pe
   const auto again = load(env, "dir/appendonly.aof");
   CHECK(again.records.size() == expected.size() + 1);
   CHECK(again.report.header.actor == NodeId{42});
+
+  // It refuses to append to what is not an AOF, or to a torn header.
+  env.put_file("snapshot", {'A', 'P', 'I', 'A', 'R', 'Y', 'S', 'N', 0, 0, 0, 0,
+                            0,   0,   0,   0,   0,   0,   0,   0,   0, 0, 0, 0});
+  CHECK(AofWriter::open(env, "snapshot", NodeId{1}, {}, kStart).status().code() ==
+        StatusCode::malformed);
+  env.put_file("torn", {'A', 'P', 'I'});
+  CHECK(AofWriter::open(env, "torn", NodeId{1}, {}, kStart).status().code() ==
+        StatusCode::malformed);
 }
 
 TEST_CASE("persist: fsync policies: when a sync is due and when a record is durable",

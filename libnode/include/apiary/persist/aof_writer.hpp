@@ -49,9 +49,10 @@ struct AofWriterOptions {
 class AofWriter {
  public:
   // Opens `path` for appending. A missing or empty file is created with a header carrying
-  // `actor` and synced before open returns. An existing file is appended to as is: load it
-  // with AofReader first and truncate a torn tail (report().good_offset), or records appended
-  // after the tear would be unreachable.
+  // `actor` and synced before open returns. An existing file must start with a whole AOF
+  // header (else malformed / unsupported) and is appended to as is: load it with AofReader
+  // first and truncate a torn tail (report().good_offset), or records appended after the tear
+  // would be unreachable.
   static Result<std::unique_ptr<AofWriter>> open(Env& env, const std::string& path, NodeId actor,
                                                  AofWriterOptions options, TimePoint now);
   ~AofWriter();
