@@ -12,34 +12,26 @@ struct Inode {
   bool name_durable = false;          // survives a crash under its current name
 };
 
-}  // namespace sim_detail
-
-using sim_detail::Inode;
-
-namespace {
-
-Status missing(const std::string& what, const std::string& path) {
-  return make_error(StatusCode::not_found, what + " " + path + ": no such file");
-}
-
 class SimWritableFile final : public WritableFile {
  public:
   SimWritableFile(SimEnv& env, std::shared_ptr<Inode> inode)
-      : env_(env), inode_(std::move(inode)), epoch_(env.epoch()) {}
+      : env_(env), inode_(std::move(inode)), epoch_(env.epoch_) {}
 
   Status append(std::span<const std::uint8_t> bytes) override {
     if (auto s = usable(); !s.ok()) return s;
+    if (const auto landed = env_.append_fails(bytes.size())) {
+      inode_->data.insert(inode_->data.end(), bytes.begin(),
+                          bytes.begin() + static_cast<std::ptrdiff_t>(*landed));
+      return make_error(StatusCode::io_error, "write: simulated no space left on device");
+    }
     inode_->data.insert(inode_->data.end(), bytes.begin(), bytes.end());
     return Status::Ok();
   }
 
   Status sync() override {
     if (auto s = usable(); !s.ok()) return s;
-    ++env_.mutable_stats().syncs;
-    if (env_.sync_fails()) {
-      ++env_.mutable_stats().failed_syncs;
+    if (env_.sync_fails())
       return make_error(StatusCode::io_error, "fdatasync: simulated I/O error");
-    }
     inode_->durable = inode_->data;
     inode_->name_durable = true;
     return Status::Ok();
@@ -67,7 +59,7 @@ class SimWritableFile final : public WritableFile {
 class SimSequentialFile final : public SequentialFile {
  public:
   SimSequentialFile(const SimEnv& env, std::shared_ptr<Inode> inode)
-      : env_(env), inode_(std::move(inode)), epoch_(env.epoch()) {}
+      : env_(env), inode_(std::move(inode)), epoch_(env.epoch_) {}
 
   Result<std::size_t> read(std::span<std::uint8_t> out) override {
     if (auto s = env_.check_epoch(epoch_); !s.ok()) return s;
@@ -85,6 +77,18 @@ class SimSequentialFile final : public SequentialFile {
   std::size_t offset_ = 0;
 };
 
+}  // namespace sim_detail
+
+using sim_detail::Inode;
+using sim_detail::SimSequentialFile;
+using sim_detail::SimWritableFile;
+
+namespace {
+
+Status missing(const std::string& what, const std::string& path) {
+  return make_error(StatusCode::not_found, what + " " + path + ": no such file");
+}
+
 }  // namespace
 
 SimEnv::SimEnv(SimEnvOptions options) : options_(options), rng_(options.seed) {}
@@ -96,7 +100,21 @@ Status SimEnv::check_epoch(std::uint64_t epoch) const {
 }
 
 bool SimEnv::sync_fails() {
-  return options_.sync_failure_probability > 0 && rng_.chance(options_.sync_failure_probability);
+  ++stats_.syncs;
+  if (options_.sync_failure_probability <= 0 || !rng_.chance(options_.sync_failure_probability)) {
+    return false;
+  }
+  ++stats_.failed_syncs;
+  return true;
+}
+
+std::optional<std::size_t> SimEnv::append_fails(std::size_t size) {
+  if (options_.append_failure_probability <= 0 ||
+      !rng_.chance(options_.append_failure_probability)) {
+    return std::nullopt;
+  }
+  ++stats_.failed_appends;
+  return static_cast<std::size_t>(rng_.uniform(size + 1));
 }
 
 Result<std::unique_ptr<WritableFile>> SimEnv::open_writable(const std::string& path,

@@ -181,6 +181,29 @@ TEST_CASE("persist: a failed fsync surfaces as a sticky io_error", "[unit][persi
   CHECK_FALSE(w->is_durable(pos));
 }
 
+TEST_CASE("persist: a failed write (a full disk) is sticky and leaves at most a torn record",
+          "[unit][persist]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    SimEnvOptions options;
+    options.seed = seed;
+    SimEnv env(options);
+    auto w = std::move(AofWriter::open(env, "a", NodeId{1}, {FsyncPolicy::always}, kStart)).value();
+    REQUIRE(w->append(RemoveRecord{"kept"}).ok());
+    REQUIRE(w->handle_timeout(kStart).ok());
+    env.set_append_failure_probability(1.0);
+    const auto pos = w->append(PutRecord{entry("lost", std::string(100, 'v'))}).value();
+    CHECK(w->handle_timeout(kStart).code() == StatusCode::io_error);
+    CHECK(env.stats().failed_appends == 1);
+    CHECK_FALSE(w->is_durable(pos));
+    env.set_append_failure_probability(0.0);
+    CHECK(w->append(RemoveRecord{"after"}).status().code() == StatusCode::io_error);
+    const auto loaded = load(env, "a");
+    CHECK(loaded.records.size() == 1);  // the partial record never loads
+    CHECK((loaded.report.clean() || loaded.report.reason == StopReason::truncated));
+  }
+}
+
 TEST_CASE("persist: crashes with torn tails never lose an acknowledged `always` record",
           "[unit][persist]") {
   std::size_t acknowledged_total = 0;

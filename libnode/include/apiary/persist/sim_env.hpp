@@ -14,6 +14,8 @@
 //    name was never durable disappear. Every open handle becomes invalid (io_error).
 //  - sync() fails with probability sync_failure_probability, returning io_error and making
 //    nothing durable (the dirty bytes stay visible to reads, as after a failed fsync).
+//  - append() fails with probability append_failure_probability (a full disk): it writes a
+//    random prefix of the bytes, possibly none, and returns io_error.
 // No clock, no threads, no global randomness; iteration is over ordered maps. Not
 // thread-safe: one simulated process (or test) drives it.
 #pragma once
@@ -33,19 +35,23 @@ namespace apiary::persist {
 struct SimEnvOptions {
   std::uint64_t seed = 1;
   double sync_failure_probability = 0.0;
+  double append_failure_probability = 0.0;
   bool torn_tail_on_crash = true;
 };
 
 struct SimEnvStats {
   std::uint64_t syncs = 0;
   std::uint64_t failed_syncs = 0;
+  std::uint64_t failed_appends = 0;
   std::uint64_t crashes = 0;
   std::uint64_t bytes_lost = 0;  // unsynced bytes dropped by crashes
 };
 
 namespace sim_detail {
 struct Inode;
-}
+class SimWritableFile;
+class SimSequentialFile;
+}  // namespace sim_detail
 
 class SimEnv final : public Env {
  public:
@@ -66,6 +72,7 @@ class SimEnv final : public Env {
   // Faults.
   void crash();
   void set_sync_failure_probability(double p) { options_.sync_failure_probability = p; }
+  void set_append_failure_probability(double p) { options_.append_failure_probability = p; }
 
   // Inspection and set-up for tests (not part of Env).
   std::optional<std::vector<std::uint8_t>> contents(const std::string& path) const;
@@ -76,13 +83,17 @@ class SimEnv final : public Env {
   bool flip_byte(const std::string& path, std::uint64_t offset, std::uint8_t mask = 0x01);
   const SimEnvStats& stats() const { return stats_; }
 
-  // Used by the file handles.
-  Status check_epoch(std::uint64_t epoch) const;
-  std::uint64_t epoch() const { return epoch_; }
-  bool sync_fails();
-  SimEnvStats& mutable_stats() { return stats_; }
-
  private:
+  friend class sim_detail::SimWritableFile;
+  friend class sim_detail::SimSequentialFile;
+
+  // io_error for a handle opened before the last crash.
+  Status check_epoch(std::uint64_t epoch) const;
+  // Draws whether this sync fails; counts it.
+  bool sync_fails();
+  // Draws whether this append fails, and if so how many of `size` bytes land first.
+  std::optional<std::size_t> append_fails(std::size_t size);
+
   Result<std::unique_ptr<WritableFile>> open_writable(const std::string& path, bool truncate);
 
   SimEnvOptions options_;
