@@ -116,6 +116,9 @@ Result<FileHeader> decode_header(std::span<const std::uint8_t> bytes, FileKind k
                       "file header: format version " + std::to_string(h.version) +
                           " (this build reads up to " + std::to_string(kFormatVersion) + ")");
   }
+  if (bytes[10] != 0 || bytes[11] != 0) {
+    return make_error(StatusCode::unsupported, "file header: unknown flags (a newer writer)");
+  }
   h.actor.value = get_u64(bytes.data() + 12);
   return h;
 }

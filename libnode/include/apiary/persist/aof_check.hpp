@@ -6,7 +6,8 @@
 // (truncated, bad checksum, bad record): an unknown critical record type means a newer
 // Apiary wrote the file, and an I/O error means nothing is known. Truncating drops every
 // record after the first bad one, as redis-check-aof does: the caller states the byte count
-// first. Costs one sequential read, plus one ftruncate and fsync when fixing.
+// first. Costs one sequential read, plus one ftruncate and fsync when fixing. Meant for a file
+// no writer has open (offline, as the CLI runs it); thread-safety: that of the Env.
 #pragma once
 
 #include <string>

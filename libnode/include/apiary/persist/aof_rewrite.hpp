@@ -9,6 +9,7 @@
 // plus the records appended meanwhile -- see docs/persistence.md, "Not wired yet"), and
 // reopen its AofWriter on the new file afterwards (the old writer's handle still points at
 // the replaced file).
+// Thread-safety: that of the Env (PosixEnv: any thread, one call at a time per path).
 #pragma once
 
 #include <cstdint>

@@ -3,7 +3,8 @@
 //
 //   file   = header record*
 //   header = magic[8] version:u16le flags:u16le actor:u64le crc32c:u32le     (24 bytes)
-//            magic "APIARYAO" (AOF) or "APIARYSN" (snapshot); crc over the 20 bytes before
+//            magic "APIARYAO" (AOF) or "APIARYSN" (snapshot); crc over the 20 bytes before;
+//            flags 0 (a reader refuses flags it does not know, as a newer version)
 //   record = crc32c:u32le length:u32le type:u8 payload[length]
 //            crc over length, type and payload, so a corrupt length is caught too
 //
@@ -77,7 +78,7 @@ struct RecordLimits {
 
 // Header.
 std::array<std::uint8_t, kFileHeaderBytes> encode_header(const FileHeader& header);
-// malformed (wrong magic for `kind`, bad checksum), unsupported (a newer version).
+// malformed (wrong magic for `kind`, bad checksum), unsupported (a newer version, or flags).
 Result<FileHeader> decode_header(std::span<const std::uint8_t> bytes, FileKind kind);
 // True when `bytes` (shorter than a header) could be the start of a header of `kind`: what a
 // crash while creating the file leaves.

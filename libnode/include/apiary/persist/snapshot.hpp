@@ -11,7 +11,8 @@
 // `malformed` and a message saying what and where (`unsupported` for a newer format or an
 // unknown critical record type). Costs: writing is one sequential pass plus one fdatasync
 // and one directory fsync; loading holds every entry in memory before returning (about the
-// table's size again, at start only).
+// table's size again, at start only). Thread-safety: that of the Env (PosixEnv: any thread,
+// one call at a time per path).
 #pragma once
 
 #include <string>
