@@ -216,6 +216,11 @@ void SimEnv::crash() {
     if (inode.data.size() > survivors) stats_.bytes_lost += inode.data.size() - survivors;
     if (appended) {
       inode.data.resize(survivors);
+      if (kept > 0 && options_.zeroed_tail_probability > 0 &&
+          rng_.chance(options_.zeroed_tail_probability)) {
+        std::fill(inode.data.begin() + static_cast<std::ptrdiff_t>(inode.durable.size()),
+                  inode.data.end(), std::uint8_t{0});
+      }
     } else {
       inode.data = inode.durable;
     }

@@ -3,6 +3,7 @@
 // under every truncation and every flipped byte.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <set>
 
 #include "apiary/persist/aof_reader.hpp"
 #include "apiary/persist/aof_writer.hpp"
@@ -265,6 +266,29 @@ TEST_CASE("persist: crashes with torn tails never lose an acknowledged `always` 
   CHECK(acknowledged_total > 100);
   CHECK(torn_loads > 10);
   CHECK(failed_syncs > 5);
+}
+
+TEST_CASE("persist: a tail that comes back as zeros after a crash stops the load at the synced end",
+          "[unit][persist]") {
+  std::set<StopReason> reasons;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    CAPTURE(seed);
+    SimEnvOptions options;
+    options.seed = seed;
+    options.zeroed_tail_probability = 1.0;
+    SimEnv env(options);
+    const auto ends = write_sample(env, "aof");  // synced
+    auto w = std::move(AofWriter::open(env, "aof", NodeId{1}, {FsyncPolicy::no}, kStart)).value();
+    for (int i = 0; i < 5; ++i) REQUIRE(w->append(RemoveRecord{"unsynced"}).ok());
+    REQUIRE(w->flush().ok());
+    env.crash();
+    const auto loaded = load(env, "aof");
+    CHECK(loaded.records.size() == sample_records().size());
+    CHECK(loaded.report.good_offset == ends.back());
+    CHECK(loaded.report.repairable() != loaded.report.clean());
+    reasons.insert(loaded.report.reason);
+  }
+  CHECK(reasons.contains(StopReason::bad_checksum));  // whole zero frames fail their CRC
 }
 
 TEST_CASE("persist: the reader recovers to the last whole record at every truncation point",

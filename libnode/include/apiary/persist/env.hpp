@@ -5,9 +5,11 @@
 //
 // The durability contract every implementation keeps, and the persistence code relies on:
 //  - WritableFile::append() hands bytes to the file; they may be lost in a crash until a
-//    later sync() on that file returned ok. Appends land in order: after a crash the file
-//    holds its synced bytes plus possibly a prefix of the unsynced ones (a torn tail),
-//    never a gap.
+//    later sync() on that file returned ok. After a crash the file holds its synced bytes,
+//    then possibly part of the unsynced region: usually a prefix of it (a torn tail), but
+//    some file systems (XFS, ext4 without data=ordered) can bring it back as zeros or stale
+//    blocks. Readers therefore trust nothing after the synced part that a checksum has not
+//    vouched for.
 //  - sync() makes everything appended so far durable, including the file's existence (the
 //    first sync of a new file also syncs its directory). A failed sync returns io_error; the
 //    unsynced bytes are then in an unknown state (Linux may drop the dirty pages), so the
@@ -17,7 +19,8 @@
 //    neither.
 //  - Paths are plain strings joined with '/'; no implementation interprets "." or "..".
 // Errors are Statuses: io_error (the operation failed), not_found (no such file).
-// Thread safety is per implementation (PosixEnv: any thread; SimEnv: one thread).
+// Thread safety is per implementation (PosixEnv: any thread; SimEnv: one thread). Files must
+// not outlive the Env that opened them.
 #pragma once
 
 #include <cstdint>

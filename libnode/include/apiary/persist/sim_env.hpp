@@ -10,8 +10,9 @@
 //    it, since a rename syncs the directory). rename(), remove() and truncate() are durable
 //    at once, as PosixEnv makes them.
 //  - crash(): every file goes back to its durable bytes; with torn_tail_on_crash it keeps a
-//    random prefix of its unsynced appended bytes instead (a torn last record). Files whose
-//    name was never durable disappear. Every open handle becomes invalid (io_error).
+//    random prefix of its unsynced appended bytes instead (a torn last record), and with
+//    zeroed_tail_probability that kept part comes back as zeros (XFS after a crash). Files
+//    whose name was never durable disappear. Every open handle becomes invalid (io_error).
 //  - sync() fails with probability sync_failure_probability, returning io_error and making
 //    nothing durable (the dirty bytes stay visible to reads, as after a failed fsync).
 //  - append() fails with probability append_failure_probability (a full disk): it writes a
@@ -37,6 +38,7 @@ struct SimEnvOptions {
   double sync_failure_probability = 0.0;
   double append_failure_probability = 0.0;
   bool torn_tail_on_crash = true;
+  double zeroed_tail_probability = 0.0;
 };
 
 struct SimEnvStats {
