@@ -129,6 +129,7 @@ TimePoint AofWriter::next_deadline() const {
 
 Status AofWriter::sync(TimePoint now) {
   if (auto s = flush(); !s.ok()) return s;
+  if (durable_ == written_) return Status::Ok();  // nothing new: no fdatasync
   if (auto s = file_->sync(); !s.ok()) return fail(s);
   durable_ = written_;
   last_sync_ = now;
