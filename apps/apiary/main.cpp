@@ -60,7 +60,8 @@ int check_aof(const std::string& path, bool fix) {
               static_cast<unsigned long long>(r.file_size),
               static_cast<unsigned long long>(r.good_offset));
   if (r.clean()) {
-    std::printf("OK: the file ends with a whole record\n");
+    std::printf(r.has_header ? "OK: the file ends with a whole record\n"
+                             : "OK: an empty file (a writer starts it with a header)\n");
     return 0;
   }
   std::printf("problem: %s%s%s\n", std::string(apiary::persist::to_string(r.reason)).c_str(),

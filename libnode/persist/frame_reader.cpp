@@ -44,6 +44,11 @@ Result<std::unique_ptr<FrameReader>> FrameReader::open(Env& env, const std::stri
   auto n = reader->read_fully(head);
   if (!n.ok()) return n.status();
   const auto got = std::span<const std::uint8_t>(head.data(), n.value());
+  if (n.value() == 0) {
+    // An empty file: what a writer finds before its first header, nothing to repair.
+    reader->stop(StopReason::end_of_file, "empty file");
+    return reader;
+  }
   if (n.value() < kFileHeaderBytes) {
     if (!is_header_prefix(got, kind)) {
       return make_error(StatusCode::malformed, path + ": not an Apiary file (bad magic)");

@@ -94,5 +94,12 @@ TEST_CASE("apiary check-aof reports a torn AOF and --fix repairs it", "[integrat
   CHECK(wrong.status == 2);
   CHECK(contains(wrong.output, "not an Apiary append-only file"));
   CHECK(run_cli((dir / "missing").string()).status == 2);
+  // An empty file is what a writer starts from: nothing to repair.
+  const std::string empty = (dir / "empty.aof").string();
+  REQUIRE(env.create(empty).ok());
+  const Run blank = run_cli(empty);
+  INFO(blank.output);
+  CHECK(blank.status == 0);
+  CHECK(contains(blank.output, "OK: an empty file"));
   std::filesystem::remove_all(dir);
 }

@@ -45,7 +45,8 @@ class FrameReader {
   // Opens `path` and reads its header. Errors: not_found / io_error from the Env; malformed
   // when the first bytes are not a header of `kind` (wrong file, corrupt header).
   // A file shorter than a header whose bytes could begin one (a crash while creating it)
-  // opens with has_header() false and stops at once with `truncated` at offset 0.
+  // opens with has_header() false and stops at once with `truncated` at offset 0; an empty
+  // file opens with has_header() false and stops with `end_of_file`.
   static Result<std::unique_ptr<FrameReader>> open(Env& env, const std::string& path, FileKind kind,
                                                    const RecordLimits& limits = {});
 
