@@ -72,14 +72,18 @@ Result<std::size_t> FrameReader::read_fully(std::span<std::uint8_t> out) {
   std::size_t done = 0;
   while (done < out.size()) {
     if (buffer_pos_ == buffer_.size()) {
-      buffer_.resize(kReadChunk);
+      // Never past the size seen at open, even if the file grows meanwhile.
+      const std::uint64_t unread = file_size_ - read_from_file_;
+      buffer_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kReadChunk, unread)));
       buffer_pos_ = 0;
+      if (buffer_.empty()) break;
       auto n = file_->read(buffer_);
       if (!n.ok()) {
         buffer_.clear();
         return n.status();
       }
       buffer_.resize(n.value());
+      read_from_file_ += n.value();
       if (n.value() == 0) break;
     }
     const std::size_t take = std::min(out.size() - done, buffer_.size() - buffer_pos_);
@@ -102,7 +106,6 @@ bool FrameReader::next(Frame& out) {
   if (reason_ != StopReason::none) return false;
   const std::uint64_t offset = consumed_;
   if (offset >= file_size_) return stop(StopReason::end_of_file, "");
-  // Never past the size seen at open, even if the file grows meanwhile.
   if (file_size_ - offset < kRecordHeaderBytes) {
     return stop(StopReason::truncated, "record header cut short at offset " +
                                            std::to_string(offset) + " (" +

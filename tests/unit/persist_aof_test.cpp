@@ -389,6 +389,22 @@ TEST_CASE("persist: record types: optional ones are skipped, unknown critical on
   CHECK(loaded.report.good_offset == sample_end);
 }
 
+TEST_CASE("persist: the reader stops at the size it saw at open while a writer appends",
+          "[unit][persist]") {
+  SimEnv env;
+  const auto ends = write_sample(env, "aof");
+  auto reader = AofReader::open(env, "aof");
+  REQUIRE(reader.ok());
+  auto w = std::move(AofWriter::open(env, "aof", NodeId{1}, {FsyncPolicy::always}, kStart)).value();
+  REQUIRE(w->append(RemoveRecord{"later"}).ok());
+  REQUIRE(w->sync(kStart).ok());
+  std::size_t n = 0;
+  while (reader.value()->next()) ++n;
+  CHECK(n == sample_records().size());
+  CHECK(reader.value()->report().clean());
+  CHECK(reader.value()->report().good_offset == ends.back());
+}
+
 TEST_CASE("persist: a huge claimed length is rejected before anything is allocated",
           "[unit][persist]") {
   SimEnv env;

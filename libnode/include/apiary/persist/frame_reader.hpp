@@ -78,7 +78,8 @@ class FrameReader {
   bool has_header_ = false;
   std::vector<std::uint8_t> buffer_;
   std::size_t buffer_pos_ = 0;
-  std::uint64_t consumed_ = 0;  // bytes handed out of the file so far
+  std::uint64_t read_from_file_ = 0;  // bytes read from the file into the buffer
+  std::uint64_t consumed_ = 0;        // bytes handed out of the buffer so far
   std::uint64_t good_offset_ = 0;
   std::uint64_t frames_ = 0;
   StopReason reason_ = StopReason::none;
