@@ -147,6 +147,7 @@ Status AofWriter::close(TimePoint now) {
   Status s = status_.ok() ? sync(now) : status_;
   if (auto c = file_->close(); s.ok() && !c.ok()) s = fail(c);
   file_.reset();
+  (void)fail(make_error(StatusCode::unavailable, "the append-only file is closed"));
   return s;
 }
 

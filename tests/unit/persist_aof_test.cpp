@@ -167,6 +167,8 @@ TEST_CASE("persist: fsync policies: when a sync is due and when a record is dura
     CHECK_FALSE(w->is_durable(pos));
     REQUIRE(w->close(kStart + 1h).ok());
     CHECK(env.durable_size("a") == pos);
+    CHECK(w->append(RemoveRecord{"k2"}).status().code() == StatusCode::unavailable);
+    CHECK(w->flush().code() == StatusCode::unavailable);
   }
   CHECK(parse_fsync_policy("everysec") == FsyncPolicy::everysec);
   CHECK(parse_fsync_policy("always") == FsyncPolicy::always);

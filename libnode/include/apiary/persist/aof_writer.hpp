@@ -83,7 +83,8 @@ class AofWriter {
   // Redis lets CONFIG SET change appendfsync on a live file.
   void set_policy(FsyncPolicy policy) { options_.policy = policy; }
 
-  // Flushes, syncs and closes the file (a clean shutdown).
+  // Flushes, syncs and closes the file (a clean shutdown). Every later call returns an error
+  // (`unavailable` when the close itself went well).
   Status close(TimePoint now);
 
  private:
