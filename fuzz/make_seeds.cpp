@@ -12,11 +12,15 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "../gossip/swim/codec.hpp"
 #include "../libnode/replication/messages.hpp"
 #include "apiary/data/codec.hpp"
+#include "apiary/persist/aof_writer.hpp"
+#include "apiary/persist/sim_env.hpp"
+#include "apiary/persist/snapshot.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/wire/envelope.hpp"
 
@@ -231,6 +235,45 @@ void swim_seeds() {
   }
 }
 
+// fuzz_persist: the first byte is the mode (bit 0 snapshot, bit 1 "prepend a header", bit 2
+// "fix checksums"); the seeds are whole files written by the persistence code itself, and
+// their record bodies alone.
+void persist_seeds() {
+  const std::string t = "fuzz_persist";
+  store::Store s(sample_config());
+  fill(s);
+  const WallTime now{1'700'000'000'000};
+  std::vector<store::VersionedEntry> entries;
+  for (auto key : {"k", "ttl", "n", "gone"}) {
+    if (auto e = s.export_entry(key, now)) entries.push_back(*e);
+  }
+  const HlcTimestamp horizon = HlcTimestamp::make(now.ms, 1);
+  persist::SimEnv env;
+  {
+    auto writer =
+        std::move(persist::AofWriter::open(env, "aof", NodeId{7}, {}, TimePoint{})).value();
+    (void)writer->append(persist::FlushRecord{horizon});
+    for (const auto& e : entries) (void)writer->append(persist::PutRecord{e});
+    (void)writer->append(persist::RemoveRecord{"ttl"});
+    (void)writer->close(TimePoint{});
+  }
+  std::size_t next = 0;
+  auto source = [&](store::VersionedEntry& out) {
+    if (next == entries.size()) return false;
+    out = entries[next++];
+    return true;
+  };
+  (void)persist::write_snapshot(env, "snap", NodeId{7}, horizon, source);
+  for (const auto& [name, path, mode] : {std::tuple{"aof", "aof", 0}, {"snapshot", "snap", 1}}) {
+    const auto file = *env.contents(path);
+    write_typed(t, name, static_cast<std::uint8_t>(mode), file);
+    const std::vector<std::uint8_t> records(file.begin() + persist::kFileHeaderBytes, file.end());
+    write_typed(t, std::string(name) + "_records", static_cast<std::uint8_t>(mode | 2), records);
+    write_typed(t, std::string(name) + "_records_fixed", static_cast<std::uint8_t>(mode | 6),
+                records);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,5 +285,6 @@ int main(int argc, char** argv) {
   resp_seeds();
   data_seeds();
   swim_seeds();
+  persist_seeds();
   return 0;
 }

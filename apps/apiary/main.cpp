@@ -1,5 +1,6 @@
 // apiary: the admin command-line client. Data commands go through redis-cli (any node speaks
-// the Redis protocol); this tool shows the cluster as a node's HTTP admin port reports it.
+// the Redis protocol); this tool shows the cluster as a node's HTTP admin port reports it,
+// and checks (and repairs) append-only files offline, as redis-check-aof does.
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,8 @@
 #include <string>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/persist/aof_check.hpp"
+#include "apiary/persist/posix_env.hpp"
 
 namespace {
 
@@ -34,6 +37,66 @@ int fetch(const std::string& http_addr, const std::string& path) {
   return 0;
 }
 
+// Exit 0: the file is clean (or was fixed); 1: it is damaged (and not fixed); 2: it could
+// not be read as an AOF at all.
+int check_aof(const std::string& path, bool fix) {
+  apiary::persist::PosixEnv env;
+  auto checked = apiary::persist::check_aof(env, path, /*fix=*/false);
+  if (!checked.ok()) {
+    std::fprintf(stderr, "apiary check-aof: %s\n", checked.status().to_string().c_str());
+    return 2;
+  }
+  const auto& r = checked.value().report;
+  if (r.has_header) {
+    std::printf("%s: Apiary AOF format %u, created by actor %s\n", path.c_str(),
+                static_cast<unsigned>(r.header.version), apiary::to_string(r.header.actor).c_str());
+  }
+  std::printf("records: %llu", static_cast<unsigned long long>(r.records));
+  if (r.skipped_optional > 0) {
+    std::printf(" (+%llu optional records of unknown type)",
+                static_cast<unsigned long long>(r.skipped_optional));
+  }
+  std::printf("\nfile size: %llu bytes, last good offset: %llu\n",
+              static_cast<unsigned long long>(r.file_size),
+              static_cast<unsigned long long>(r.good_offset));
+  if (r.clean()) {
+    std::printf(r.has_header ? "OK: the file ends with a whole record\n"
+                             : "OK: an empty file (a writer starts it with a header)\n");
+    return 0;
+  }
+  std::printf("problem: %s%s%s\n", std::string(apiary::persist::to_string(r.reason)).c_str(),
+              r.detail.empty() ? "" : ": ", r.detail.c_str());
+  if (!r.repairable()) {
+    std::printf("not repairable by truncation (%s)\n",
+                r.reason == apiary::persist::StopReason::unsupported
+                    ? "written by a newer Apiary: upgrade instead"
+                    : "the file could not be read");
+    return 1;
+  }
+  if (!fix) {
+    std::printf(
+        "run `apiary check-aof --fix %s` to truncate it to offset %llu (drops %llu bytes)\n",
+        path.c_str(), static_cast<unsigned long long>(r.good_offset),
+        static_cast<unsigned long long>(r.bytes_after_good()));
+    return 1;
+  }
+  std::printf(
+      "fixing: truncating to offset %llu drops %llu bytes (everything after the last "
+      "whole record)\n",
+      static_cast<unsigned long long>(r.good_offset),
+      static_cast<unsigned long long>(r.bytes_after_good()));
+  auto fixed = apiary::persist::check_aof(env, path, /*fix=*/true);
+  if (!fixed.ok() || !fixed.value().fixed) {
+    std::fprintf(stderr, "apiary check-aof: fix failed: %s\n",
+                 fixed.ok() ? "the file changed meanwhile" : fixed.status().to_string().c_str());
+    return 1;
+  }
+  std::printf("fixed: %llu bytes dropped, %llu records kept\n",
+              static_cast<unsigned long long>(fixed.value().dropped_bytes),
+              static_cast<unsigned long long>(fixed.value().report.records));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,6 +120,15 @@ int main(int argc, char** argv) {
   auto* health = app.add_subcommand("health", "Exit 0 when the node answers /healthz");
   health->add_option("--http", http_addr, "HTTP admin address of the node")->capture_default_str();
 
+  std::string aof_path;
+  bool fix = false;
+  auto* check = app.add_subcommand(
+      "check-aof",
+      "Check an append-only file offline; --fix truncates it to its last whole record");
+  check->add_option("FILE", aof_path, "The append-only file")->required();
+  check->add_flag("--fix", fix,
+                  "Truncate the file after its last whole record (says how much first)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -72,5 +144,6 @@ int main(int argc, char** argv) {
                                   : "/v1/partitions?format=text");
   }
   if (health->parsed()) return fetch(http_addr, "/healthz");
+  if (check->parsed()) return check_aof(aof_path, fix);
   return 2;
 }
