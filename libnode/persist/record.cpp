@@ -20,34 +20,19 @@ const std::array<char, 8>& magic_of(FileKind kind) {
 Status malformed(std::string what) { return make_error(StatusCode::malformed, std::move(what)); }
 
 // [key] and [hlc]: one-field arrays, bounded before anything is allocated.
-Result<msgpack::object_handle> unpack_small(std::span<const std::uint8_t> payload,
-                                            std::size_t max_bin) {
-  wire::UnpackLimits u;
-  u.array = 1;
-  u.map = 0;
-  u.str = 0;
-  u.bin = max_bin;
-  u.depth = 1;
-  return wire::unpack_bounded(payload, u);
-}
-
 Result<Record> decode_remove(std::span<const std::uint8_t> payload, const RecordLimits& limits) {
-  auto handle = unpack_small(payload, limits.entry.max_key_bytes);
-  if (!handle.ok()) return handle.status();
-  wire::Reader r(handle.value().get(), 1);
+  wire::Reader r(payload, 1);
   RemoveRecord rec;
-  if (!r.bin(rec.key, limits.entry.max_key_bytes) || r.remaining() != 0) {
+  if (!r.bin(rec.key, limits.entry.max_key_bytes) || r.remaining() != 0 || !r.at_end()) {
     return malformed("remove record: not [key]");
   }
   return Record(std::move(rec));
 }
 
 Result<Record> decode_flush(std::span<const std::uint8_t> payload) {
-  auto handle = unpack_small(payload, 0);
-  if (!handle.ok()) return handle.status();
-  wire::Reader r(handle.value().get(), 1);
+  wire::Reader r(payload, 1);
   FlushRecord rec;
-  if (!r.u64(rec.horizon.packed) || r.remaining() != 0) {
+  if (!r.u64(rec.horizon.packed) || r.remaining() != 0 || !r.at_end()) {
     return malformed("flush record: not [hlc]");
   }
   return Record(rec);

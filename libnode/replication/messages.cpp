@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "apiary/data/codec.hpp"
+#include "apiary/store/entry_codec.hpp"
 #include "apiary/wire/msgpack_codec.hpp"
 
 namespace apiary::replication {
@@ -12,7 +13,6 @@ namespace {
 using wire::Packer;
 using wire::Reader;
 
-constexpr std::size_t kEntryFields = 4;
 constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::internal);
 
 struct Encoder {
@@ -26,14 +26,6 @@ void pack_key(Packer& p, std::string_view key) {
                                                   key.size()));
 }
 
-void pack_entry(Packer& p, const store::VersionedEntry& e) {
-  p.pack_array(kEntryFields);
-  pack_key(p, e.key);
-  data::pack_dvv(p, e.version);
-  p.pack(e.expiry.has_value());
-  p.pack_int64(e.expiry ? e.expiry->ms : 0);
-}
-
 void pack_entries(Packer& p, std::span<const store::VersionedEntry> entries) {
   p.pack_array(static_cast<std::uint32_t>(entries.size()));
   for (const auto& e : entries) pack_entry(p, e);
@@ -43,21 +35,14 @@ Status malformed(std::string_view what) {
   return make_error(StatusCode::malformed, "data message: " + std::string(what));
 }
 
+// The store's entry codec (store/entry_codec.hpp): what the persistence files hold too.
+using store::pack_entry;
+
 Result<store::VersionedEntry> read_entry(Reader& parent, const ReplicationConfig& config) {
-  Reader r;
-  if (!parent.array(r, kEntryFields) || r.size() != kEntryFields) return malformed("bad entry");
-  store::VersionedEntry e;
-  if (!r.bin(e.key, config.max_key_bytes)) return malformed("bad entry");
-  data::CodecLimits limits;
+  store::EntryLimits limits;
+  limits.max_key_bytes = config.max_key_bytes;
   limits.max_value_bytes = config.max_message_bytes;
-  auto version = data::read_dvv(r, limits);
-  if (!version.ok()) return version.status();
-  bool has_expiry = false;
-  std::int64_t expiry_ms = 0;
-  if (!r.boolean(has_expiry) || !r.i64(expiry_ms)) return malformed("bad entry");
-  e.version = std::move(version).value();
-  if (has_expiry) e.expiry = WallTime{expiry_ms};
-  return e;
+  return store::read_entry(parent, limits);
 }
 
 // At most this many entries in one message (a handoff batch or a digest response is the most).

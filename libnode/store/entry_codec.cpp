@@ -1,6 +1,5 @@
 #include "apiary/store/entry_codec.hpp"
 
-#include <algorithm>
 #include <string>
 
 #include "apiary/data/codec.hpp"
@@ -10,7 +9,6 @@ namespace apiary::store {
 namespace {
 
 constexpr std::size_t kEntryFields = 4;
-constexpr std::size_t kSiblingFields = 5;  // data/codec.cpp: actor, counter, stamp, kind, value
 
 data::CodecLimits dvv_limits(const EntryLimits& limits) {
   data::CodecLimits c;
@@ -31,18 +29,20 @@ void pack_entry(wire::Packer& packer, const VersionedEntry& entry) {
   packer.pack_int64(entry.expiry ? entry.expiry->ms : 0);
 }
 
-Result<VersionedEntry> read_entry(const msgpack::object& obj, const EntryLimits& limits) {
-  wire::Reader r(obj, kEntryFields);
+Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits) {
+  wire::Reader r;
   VersionedEntry e;
-  const msgpack::object* dvv = nullptr;
-  bool has_expiry = false;
-  std::int64_t expiry_ms = 0;
-  if (!r.bin(e.key, limits.max_key_bytes) || !r.object(dvv) || !r.boolean(has_expiry) ||
-      !r.i64(expiry_ms) || r.remaining() != 0) {
+  if (!parent.array(r, kEntryFields) || r.size() != kEntryFields ||
+      !r.bin(e.key, limits.max_key_bytes)) {
     return make_error(StatusCode::malformed, "entry: not [key, dvv, has_expiry, expiry_ms]");
   }
-  auto version = data::read_dvv(*dvv, dvv_limits(limits));
+  auto version = data::read_dvv(r, dvv_limits(limits));
   if (!version.ok()) return version.status();
+  bool has_expiry = false;
+  std::int64_t expiry_ms = 0;
+  if (!r.boolean(has_expiry) || !r.i64(expiry_ms)) {
+    return make_error(StatusCode::malformed, "entry: not [key, dvv, has_expiry, expiry_ms]");
+  }
   e.version = std::move(version).value();
   if (has_expiry) e.expiry = WallTime{expiry_ms};
   return e;
@@ -59,17 +59,10 @@ std::vector<std::uint8_t> encode_entry(const VersionedEntry& entry) {
 Result<VersionedEntry> decode_entry(std::span<const std::uint8_t> bytes,
                                     const EntryLimits& limits) {
   return wire::guard_decode("entry", [&]() -> Result<VersionedEntry> {
-    wire::UnpackLimits u;
-    u.array = std::max({kEntryFields, 3 * limits.max_clock_entries,
-                        kSiblingFields * limits.max_siblings}) +
-              2;
-    u.map = 0;
-    u.str = 0;
-    u.bin = std::max(limits.max_key_bytes, limits.max_value_bytes);
-    u.depth = 4;
-    auto handle = wire::unpack_bounded(bytes, u);
-    if (!handle.ok()) return handle.status();
-    return read_entry(handle.value().get(), limits);
+    wire::Reader whole(bytes, wire::Reader::kSingle);
+    auto e = read_entry(whole, limits);
+    if (e.ok() && !whole.at_end()) return make_error(StatusCode::malformed, "entry: trailing bytes");
+    return e;
   });
 }
 

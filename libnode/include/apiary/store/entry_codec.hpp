@@ -29,7 +29,8 @@ struct EntryLimits {
 };
 
 void pack_entry(wire::Packer& packer, const VersionedEntry& entry);
-Result<VersionedEntry> read_entry(const msgpack::object& obj, const EntryLimits& limits = {});
+// The next element of `parent`.
+Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits = {});
 
 // Whole-buffer helpers: one entry spanning exactly `bytes`.
 std::vector<std::uint8_t> encode_entry(const VersionedEntry& entry);
