@@ -74,16 +74,16 @@ void Replicator::State::deliver_hints(TimePoint now, WallTime wall) {
   hint_next = waiting ? now + config.hint_retry_interval : kNever;
 }
 
-void Replicator::State::on_hint_ack(const Message& m, std::string_view from) {
-  Op& op = ops.at(m.id);
+void Replicator::State::on_hint_ack(std::uint64_t id, StatusCode code, std::string_view from) {
+  Op& op = ops.at(id);
   if (from != op.peer) {
     ++stats.unmatched_dropped;
     return;
   }
   auto h = hints.find({op.peer, op.key});
-  if (h != hints.end() && h->second.in_flight == m.id) {
+  if (h != hints.end() && h->second.in_flight == id) {
     --hints_in_flight;
-    if (m.code == StatusCode::ok) {
+    if (code == StatusCode::ok) {
       ++stats.hints_delivered;
       hint_order.erase(h->second.seq);
       hints.erase(h);
@@ -92,7 +92,7 @@ void Replicator::State::on_hint_ack(const Message& m, std::string_view from) {
       if (hint_next == kNever) hint_next = op.deadline;
     }
   }
-  erase_op(m.id);
+  erase_op(id);
 }
 
 void Replicator::State::on_hint_timeout(const Op& op) {

@@ -142,6 +142,8 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       return read_horizon(r, m, "entries");
     }
+    case RequestKind::acks:
+      break;  // a response kind only
   }
   return malformed("unknown request kind");
 }
@@ -160,6 +162,10 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
       if (m.entries.size() > 1) return malformed("read response");
       return read_horizon(r, m, "read response");
     }
+    case RequestKind::acks:
+      if (m.id != 0 || m.code != StatusCode::ok) return malformed("acks header");
+      if (auto s = read_numbers(r, config.max_batch_messages, m.numbers); !s.ok()) return s;
+      return r.remaining() == 0 ? Status::Ok() : malformed("acks: trailing fields");
     case RequestKind::forward:
       if (!r.bin(m.reply, config.max_reply_bytes)) return malformed("forward response");
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
@@ -247,6 +253,18 @@ std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, St
   enc.p.pack_uint8(static_cast<std::uint8_t>(kind));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_acks(std::span<const std::uint64_t> ids) {
+  Encoder enc;
+  enc.out.reserve(8 + 9 * ids.size());
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::acks));
+  enc.p.pack_uint64(0);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(StatusCode::ok));
+  enc.p.pack_array(static_cast<std::uint32_t>(ids.size()));
+  for (const auto id : ids) enc.p.pack_uint64(id);
   return std::move(enc.out);
 }
 

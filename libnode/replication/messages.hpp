@@ -14,6 +14,9 @@
 //     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
 //     replicate_many [5, id, code]
+//     acks           [6, 0, 0, [id...]]           the replica writes of one data_batch that
+//                                                 merged (replicate or replicate_many), at
+//                                                 least two; a refused one is acked alone
 //   handoff_batch    [id, partition, final, [entry...]]
 //   handoff_ack      [id, partition, code]
 //   digest_request   [id, partition, [bucket hash x 64]]
@@ -61,6 +64,7 @@ enum class RequestKind : std::uint8_t {
   forward = 3,
   entries = 4,
   replicate_many = 5,
+  acks = 6,  // responses only
 };
 
 // One decoded data-layer payload; which fields mean something depends on type and kind.
@@ -78,7 +82,7 @@ struct Message {
   std::uint8_t protocol = 2;       // forward: RESP version the reply must use
   std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
   std::uint32_t read_quorum = 0;
-  std::vector<std::uint64_t> numbers;  // digest buckets, or differing bucket indices
+  std::vector<std::uint64_t> numbers;  // digest buckets, differing bucket indices, or acks
   HlcTimestamp horizon;                // the sender's flush horizon; zero = none
   KeyspaceQuery query;                 // keyspace_request
   KeyspaceAnswer answer;               // keyspace_response (code ok)
@@ -101,6 +105,7 @@ std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partiti
                                          std::span<const store::VersionedEntry> entries,
                                          HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);
+std::vector<std::uint8_t> encode_acks(std::span<const std::uint64_t> ids);
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
                                                const store::VersionedEntry* entry,
                                                HlcTimestamp horizon);

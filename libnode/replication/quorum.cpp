@@ -161,8 +161,8 @@ void Replicator::State::launch_write(Op op, std::uint64_t id, std::vector<std::s
   ops.emplace(id, std::move(op));
 }
 
-void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
-  Op& op = ops.at(m.id);
+void Replicator::State::on_write_ack(std::uint64_t id, StatusCode code, std::string_view from) {
+  Op& op = ops.at(id);
   const auto asked = std::find(op.asked.begin(), op.asked.end(), from);
   const auto index = static_cast<std::size_t>(asked - op.asked.begin());
   if (asked == op.asked.end() || index >= 64 || (op.answered >> index & 1) != 0) {
@@ -170,7 +170,7 @@ void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
     return;
   }
   op.answered |= std::uint64_t{1} << index;
-  if (m.code == StatusCode::ok) {
+  if (code == StatusCode::ok) {
     ++op.acks;
     ++stats.write_acks;
     if (!op.completed && op.acks >= op.needed) {
@@ -186,7 +186,7 @@ void Replicator::State::on_write_ack(const Message& m, std::string_view from) {
       complete(op, OperationKind::write,
                make_error(StatusCode::unavailable, "replicas refused the write"), op.acks + 1);
     }
-    erase_op(m.id);
+    erase_op(id);
   }
 }
 
@@ -206,7 +206,41 @@ void Replicator::State::on_replicate_request(WallTime wall, const Message& m, st
     if (!m.hint_owner.empty() && m.hint_owner != self()) add_hint(m.hint_owner, e.key);
   }
   (void)from;
+  if (collecting_acks && code == StatusCode::ok) {
+    // Part of a batch: acknowledged together with the batch's other writes (flush_acks()).
+    if (m.id != 0) collected_acks.push_back(m.id);
+    return;
+  }
   send_addr(reply_to, wire::MessageType::data_response, encode_response(m.kind, m.id, code));
+}
+
+void Replicator::State::flush_acks(std::string_view reply_to) {
+  collecting_acks = false;
+  if (collected_acks.size() == 1) {
+    send_addr(reply_to, wire::MessageType::data_response,
+              encode_response(RequestKind::replicate, collected_acks.front(), StatusCode::ok));
+  } else if (!collected_acks.empty()) {
+    send_addr(reply_to, wire::MessageType::data_response, encode_acks(collected_acks));
+  }
+  collected_acks.clear();
+}
+
+void Replicator::State::on_ack(std::uint64_t id, StatusCode code, RequestKind kind,
+                               std::string_view from) {
+  auto it = ops.find(id);
+  if (it == ops.end()) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  const OpKind op = it->second.kind;
+  if (op == OpKind::write && (kind == RequestKind::replicate ||
+                              kind == RequestKind::replicate_many || kind == RequestKind::acks)) {
+    on_write_ack(id, code, from);
+  } else if (op == OpKind::hint && (kind == RequestKind::replicate || kind == RequestKind::acks)) {
+    on_hint_ack(id, code, from);
+  } else {
+    ++stats.unmatched_dropped;
+  }
 }
 
 // ---- Reads -----------------------------------------------------------------------------

@@ -196,7 +196,9 @@ void Replicator::handle_message(TimePoint now, WallTime wall, std::span<const st
       return;
     }
     s.stats.batched_messages_received += batch->size();
+    s.collecting_acks = true;
     for (const BatchedMessage& m : *batch) s.dispatch(now, wall, m.type, m.payload, from, reply_to);
+    s.flush_acks(reply_to);
   }
   s.pump_handoff(now, wall);
 }
@@ -258,9 +260,16 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         case RequestKind::entries:
           s.on_entries_request(wall, m, reply_to);
           break;
+        case RequestKind::acks:  // a response kind: decode_message refuses it as a request
+          ++s.stats.malformed_dropped;
+          break;
       }
       break;
     case MessageType::data_response: {
+      if (m.kind == RequestKind::acks) {
+        for (const std::uint64_t id : m.numbers) s.on_ack(id, StatusCode::ok, m.kind, from);
+        break;
+      }
       if (m.id == 0) break;  // answer to a fire-and-forget repair
       auto it = s.ops.find(m.id);
       if (it == s.ops.end()) {
@@ -268,11 +277,8 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         break;
       }
       const OpKind kind = it->second.kind;
-      if (kind == OpKind::write &&
-          (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many)) {
-        s.on_write_ack(m, from);
-      } else if (kind == OpKind::hint && m.kind == RequestKind::replicate) {
-        s.on_hint_ack(m, from);
+      if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many) {
+        s.on_ack(m.id, m.code, m.kind, from);
       } else if (kind == OpKind::read && m.kind == RequestKind::read) {
         s.on_read_response(wall, m, from);
       } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {

@@ -115,6 +115,10 @@ struct Replicator::State {
   std::uint64_t next_request_id = 1;
   Outbox outbox;
   std::deque<Completion> completions;
+  // While a data_batch is handled, the replica writes it carries are acknowledged together
+  // (quorum.cpp, flush_acks()): ids of the writes that merged.
+  bool collecting_acks = false;
+  std::vector<std::uint64_t> collected_acks;
 
   std::map<std::uint64_t, Op> ops;
   std::set<std::pair<TimePoint, std::uint64_t>> timers;  // op deadlines
@@ -194,14 +198,18 @@ struct Replicator::State {
   void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
                             std::string_view reply_to);
   void on_read_request(WallTime wall, const Message& m, std::string_view reply_to);
-  void on_write_ack(const Message& m, std::string_view from);
+  void on_write_ack(std::uint64_t id, StatusCode code, std::string_view from);
+  // An acknowledgement of a replica write or a hint delivery (alone, or one of an acks list).
+  void on_ack(std::uint64_t id, StatusCode code, RequestKind kind, std::string_view from);
+  // Sends the acknowledgements collected while a batch was handled: one message for all.
+  void flush_acks(std::string_view reply_to);
   void on_read_response(WallTime wall, const Message& m, std::string_view from);
   void finish_read(WallTime wall, std::uint64_t id, bool timed_out);
 
   // --- hints.cpp ---
   void add_hint(std::string owner, std::string key);
   void deliver_hints(TimePoint now, WallTime wall);
-  void on_hint_ack(const Message& m, std::string_view from);
+  void on_hint_ack(std::uint64_t id, StatusCode code, std::string_view from);
   void on_hint_timeout(const Op& op);
 
   // --- forward.cpp ---

@@ -86,6 +86,7 @@ TEST_CASE("writes to the same replicas in one input travel in one envelope per r
     CHECK(st.batched_messages_received == 50);
     CHECK(st.replica_merges == 50);
     CHECK(st.envelopes_sent == 1);  // the 50 acknowledgements, together
+    CHECK(st.messages_sent == 1);   // in one acks message
   }
   for (const auto id : ids) {
     const auto done = c.wait(0, id);
@@ -185,6 +186,30 @@ TEST_CASE("hostile data batches are dropped and counted", "[replication][batch]"
                          batch_payload({{data_request, bad}, {data_request, read("k")}})));
     CHECK(st.malformed_dropped == 1);
     CHECK(st.batched_messages_received == 2);
+  }
+  SECTION("acknowledgement lists nobody asked for, or in the wrong place") {
+    const auto acks = [](std::uint64_t id, std::uint8_t code, std::vector<std::uint64_t> ids) {
+      std::vector<std::uint8_t> out;
+      wire::VectorSink sink(out);
+      wire::Packer p(sink);
+      p.pack_array(4);
+      p.pack(6);  // RequestKind::acks
+      p.pack(id);
+      p.pack(code);
+      p.pack(ids);
+      return out;
+    };
+    const std::uint16_t data_response = 33;
+    c.inject(1, envelope(wire::MessageType::data_response, acks(0, 0, {12345, 67890})));
+    CHECK(st.unmatched_dropped == 2);
+    c.inject(1, envelope(wire::MessageType::data_response, acks(5, 0, {1, 2})));  // id not 0
+    c.inject(1, envelope(wire::MessageType::data_response, acks(0, 3, {1, 2})));  // not ok
+    c.inject(1, envelope(wire::MessageType::data_request, acks(0, 0, {1, 2})));   // a request
+    CHECK(st.malformed_dropped == 3);
+    c.inject(1, envelope(wire::MessageType::data_batch,
+                         batch_payload({{data_response, acks(0, 0, {7})},
+                                        {data_response, acks(0, 0, {8})}})));
+    CHECK(st.unmatched_dropped == 4);
   }
   // The node still serves.
   const auto id = c.put(1, "after", "v");
