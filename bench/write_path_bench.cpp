@@ -1,22 +1,23 @@
 // The cluster write path in one process: three NodeCores (N=3, W=2, R=1) wired to each other
 // directly -- no sockets, no threads, virtual time standing still -- with one pipelined client
 // per node sending what `redis-benchmark -t set|incr|mset -P 16 -r 100000` sends. Every
-// message a node produces is handed to its target at once, so the figure is the CPU the three
-// node cores spend per command (parsing, routing, forwarding, replication, merging, encoding
-// and decoding), without the kernel's share. On a shared machine the cluster benchmarks'
-// figures move with whatever else runs; this one moves far less, which makes it the program
-// to compare two builds of the write path with (docs/benchmarks.md, "Write path").
+// message a node produces is handed to its target at once, so the figure is the work the
+// three node cores do per command (parsing, routing, forwarding, replication, merging,
+// encoding and decoding), without the kernel's share: the program to compare two builds of
+// the write path with (docs/benchmarks.md, "Write path: the cores' instructions per command").
 //
 //   LD_PRELOAD=libjemalloc.so.2 build/release/bench/write_path_bench  # apiaryd's allocator
 //
-// Each benchmark runs five times from a fresh cluster; compare the medians of two builds run
-// back to back. Times on a shared VM still swing by +-30 % between runs of one binary; the
-// instructions each round executes do not, so compare builds by those (deterministic: the
-// same build gives the same count):
+// Each benchmark (BM_SET, BM_INCR, BM_MSET) runs five times from a fresh cluster, a fixed
+// number of rounds each (WRITE_PATH_ROUNDS, default 3000; MSET an eighth of it). Times on a
+// shared VM swing by +-30 % between runs of one binary; the instructions each round executes
+// do not (the same build gives the same count), so compare builds by those:
 //
 //   WRITE_PATH_ROUNDS=200 valgrind --tool=callgrind --collect-atstart=no
 //     '--toggle-collect=*Cluster::round*' build/release/bench/write_path_bench
-//     --benchmark_filter=BM_SET --benchmark_repetitions=1       (one command line)
+//     --benchmark_filter=BM_SET                                  (one command line)
+//
+// and divide callgrind's "Collected" by 5 runs x rounds x 48 commands per round.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
