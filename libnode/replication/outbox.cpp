@@ -67,7 +67,6 @@ std::optional<Outgoing> Outbox::poll(const EnvelopeFn& envelope) {
       }
       wire::finish_envelope(out.bytes, start);
       ++counters_.batches;
-      counters_.batched_messages += count;
     }
     queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(count));
   }

@@ -46,7 +46,6 @@ class Outbox {
   struct Counters {
     std::uint64_t envelopes = 0;         // envelopes handed out by poll()
     std::uint64_t batches = 0;           // of which data_batch envelopes
-    std::uint64_t batched_messages = 0;  // messages that travelled in a data_batch
     std::uint64_t bytes = 0;             // envelope bytes handed out
   };
 

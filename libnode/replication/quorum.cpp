@@ -21,24 +21,18 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
                            std::string_view carrier) {
   State& s = *state_;
   ++s.stats.writes;
-  Op op;
-  op.kind = OpKind::write;
-  op.completion_id = completion_id;
-  op.deadline = now + s.config.write_timeout;
   if (!s.has_view) {
     ++s.stats.writes_unavailable;
+    Op op;
+    op.completion_id = completion_id;
     s.complete(op, OperationKind::write, make_error(StatusCode::unavailable, "no cluster view"), 1);
     return;
   }
   const PartitionId p = s.partition_of(key);
   s.note_replica_write(p);
   const auto owners = s.view.owner_indices(p);
-  op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
-  const bool carried =
-      !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
-      std::any_of(owners.begin(), owners.end(),
-                  [&](std::uint32_t i) { return s.view.member_name(i) == carrier; });
-  if (carried && op.needed > 0) --op.needed;  // the carrier holds it before its client hears
+  bool carried = false;
+  Op op = s.write_op(now, completion_id, write_quorum, owners, carrier, carried);
 
   // Owners that are down are replaced, in order, by the live non-owners that follow the
   // preference list (sloppy quorum); each stand-in learns whom the write was meant for.
@@ -71,9 +65,12 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   }
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
+  // Owners all get the same bytes; a stand-in's name the owner it stands in for.
+  const auto plain = encode_replicate(id, *entry, {}, s.store.flush_horizon());
   for (const auto& [member, hint] : targets) {
     if (!s.send_to(*member, wire::MessageType::data_request,
-                   encode_replicate(id, *entry, hint, s.store.flush_horizon()))) {
+                   hint.empty() ? plain
+                                : encode_replicate(id, *entry, hint, s.store.flush_horizon()))) {
       continue;
     }
     if (!hint.empty()) ++s.stats.hinted_writes;
@@ -92,16 +89,15 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   }
   // One target list for all: every key has the same owners, and every owner is live (a
   // stand-in's hint names one owner per message).
-  const auto owners = s.view.owners(s.partition_of(keys.front()));
-  for (const auto& owner : owners) {
-    if (!s.view.is_live(owner)) return false;
+  const auto owners = s.view.owner_indices(s.partition_of(keys.front()));
+  for (const std::uint32_t i : owners) {
+    if (!s.view.is_live(s.view.member_name(i))) return false;
   }
-  auto sorted = owners;
-  std::sort(sorted.begin(), sorted.end());
-  for (std::size_t i = 1; i < keys.size(); ++i) {
-    auto other = s.view.owners(s.partition_of(keys[i]));
-    std::sort(other.begin(), other.end());
-    if (other != sorted) return false;
+  for (std::size_t k = 1; k < keys.size(); ++k) {
+    const auto other = s.view.owner_indices(s.partition_of(keys[k]));
+    if (!std::is_permutation(owners.begin(), owners.end(), other.begin(), other.end())) {
+      return false;
+    }
   }
   std::vector<store::VersionedEntry> entries;
   std::size_t bytes = 0;
@@ -116,14 +112,8 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   ++s.stats.writes;
   ++s.stats.writes_together;
   for (auto key : keys) s.note_replica_write(s.partition_of(key));
-  Op op;
-  op.kind = OpKind::write;
-  op.completion_id = completion_id;
-  op.deadline = now + s.config.write_timeout;
-  op.needed = cap_quorum(write_quorum, s.config.write_quorum, owners.size()) - 1;
-  const bool carried = !carrier.empty() && carrier != s.self() && s.view.is_live(carrier) &&
-                       std::find(owners.begin(), owners.end(), carrier) != owners.end();
-  if (carried && op.needed > 0) --op.needed;
+  bool carried = false;
+  Op op = s.write_op(now, completion_id, write_quorum, owners, carrier, carried);
   if (entries.empty()) {
     ++s.stats.writes_ok;
     s.complete(op, OperationKind::write, Status::Ok(), 1);
@@ -131,15 +121,29 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   }
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
-  for (const auto& owner : owners) {
+  const auto payload = encode_replicate_many(id, entries, {}, s.store.flush_horizon());
+  for (const std::uint32_t i : owners) {
+    const std::string& owner = s.view.member_name(i);
     if (owner == s.self() || (carried && owner == carrier)) continue;
-    if (s.send_to(owner, wire::MessageType::data_request,
-                  encode_replicate_many(id, entries, {}, s.store.flush_horizon()))) {
-      sent.push_back(owner);
-    }
+    if (s.send_to(owner, wire::MessageType::data_request, payload)) sent.push_back(owner);
   }
   s.launch_write(std::move(op), id, std::move(sent));
   return true;
+}
+
+Op Replicator::State::write_op(TimePoint now, std::uint64_t completion_id,
+                               std::uint32_t write_quorum, std::span<const std::uint32_t> owners,
+                               std::string_view carrier, bool& carried) const {
+  Op op;
+  op.kind = OpKind::write;
+  op.completion_id = completion_id;
+  op.deadline = now + config.write_timeout;
+  op.needed = cap_quorum(write_quorum, config.write_quorum, owners.size()) - 1;
+  carried = !carrier.empty() && carrier != self() && view.is_live(carrier) &&
+            std::any_of(owners.begin(), owners.end(),
+                        [&](std::uint32_t i) { return view.member_name(i) == carrier; });
+  if (carried && op.needed > 0) --op.needed;  // the carrier holds it before its client hears
+  return op;
 }
 
 void Replicator::State::launch_write(Op op, std::uint64_t id, std::vector<std::string> sent) {

@@ -271,15 +271,17 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         break;
       }
       if (m.id == 0) break;  // answer to a fire-and-forget repair
+      if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many) {
+        s.on_ack(m.id, m.code, m.kind, from);
+        break;
+      }
       auto it = s.ops.find(m.id);
       if (it == s.ops.end()) {
         ++s.stats.unmatched_dropped;
         break;
       }
       const OpKind kind = it->second.kind;
-      if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many) {
-        s.on_ack(m.id, m.code, m.kind, from);
-      } else if (kind == OpKind::read && m.kind == RequestKind::read) {
+      if (kind == OpKind::read && m.kind == RequestKind::read) {
         s.on_read_response(wall, m, from);
       } else if (kind == OpKind::forward && m.kind == RequestKind::forward) {
         s.on_forward_response(now, wall, m, from);
@@ -351,15 +353,13 @@ TimePoint Replicator::next_deadline() const {
 
 std::optional<Outgoing> Replicator::poll_send() {
   State& s = *state_;
-  const auto before = s.outbox.counters();
   auto out = s.outbox.poll([&s](wire::MessageType type, std::vector<std::uint8_t>& bytes) {
     return wire::begin_envelope(s.envelope_header(type), bytes);
   });
-  if (!out) return std::nullopt;
-  const auto& after = s.outbox.counters();
-  ++s.stats.envelopes_sent;
-  s.stats.bytes_sent += out->bytes.size();
-  if (after.batches != before.batches) ++s.stats.batches_sent;
+  const auto& counted = s.outbox.counters();
+  s.stats.envelopes_sent = counted.envelopes;
+  s.stats.batches_sent = counted.batches;
+  s.stats.bytes_sent = counted.bytes;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -192,6 +193,12 @@ struct Replicator::State {
   bool merge_entry(const store::VersionedEntry& e, WallTime wall);  // false: the store refused
 
   // --- quorum.cpp ---
+  // A write waiting for W-1 acknowledgements, one fewer when `carrier` (a live owner other
+  // than this node, which forwarded the write) holds it before its client hears; `carried`
+  // says whether it does.
+  Op write_op(TimePoint now, std::uint64_t completion_id, std::uint32_t write_quorum,
+              std::span<const std::uint32_t> owners, std::string_view carrier,
+              bool& carried) const;
   // Registers a write sent to `sent` under request `id` and completes it at once when no ack
   // is needed or too few replicas were reached.
   void launch_write(Op op, std::uint64_t id, std::vector<std::string> sent);
