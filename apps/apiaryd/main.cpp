@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
                  "build, Redis syntax (1mb at least); CONFIG SET proto-max-bulk-len changes it")
       ->capture_default_str();
   app.add_option("--data-addr", config.data_addr,
-                 "Address the node-to-node data channel binds (default: the --gossip-addr host "
-                 "with a free port); peers learn it through gossip")
+                 "Address the node-to-node data channel binds, IPv4 (default: the --gossip-addr "
+                 "host with a free port); peers learn it through gossip")
       ->check(host_port);
   app.add_option("--replicas", config.replicas,
                  "Replication factor N: owners of every partition (capped at the live members)")
