@@ -16,7 +16,8 @@ include(CMakePackageConfigHelpers)
 # into one .so).
 set(APIARY_PACKAGE_COMPONENTS
   apiary_base apiary_gossip apiary_gossip_zmq
-  apiary_data apiary_store apiary_cluster apiary_replication apiary_resp apiary_routing apiary_core
+  apiary_data apiary_store apiary_persist apiary_cluster apiary_replication apiary_resp apiary_routing
+  apiary_core
   apiary_http apiary_loop apiary_runtime)
 
 foreach(component ${APIARY_PACKAGE_COMPONENTS})

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/core/persistence.hpp"
 #include "apiary/node.hpp"
 #include "apiary/resp/server_config.hpp"
 
@@ -110,6 +111,43 @@ int main(int argc, char** argv) {
                  "the node leaves anyway")
       ->check(CLI::Range(0, 86400000))
       ->capture_default_str();
+  std::string appendonly = "no";
+  std::string aof_load_truncated = "yes";
+  std::string aof_min_size = "64mb";
+  app.add_option("--dir", config.dir,
+                 "Directory of the AOF and snapshot files (created if missing); empty: the node "
+                 "reads and writes no files")
+      ->capture_default_str();
+  app.add_option("--appendonly", appendonly,
+                 "yes: log every write to the append-only file and load it at start")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
+  app.add_option("--appendfsync", config.appendfsync,
+                 "always (a write is answered once on disk), everysec (lose at most ~1 s) or no "
+                 "(the OS decides); CONFIG SET appendfsync changes it")
+      ->check(CLI::IsMember({"always", "everysec", "no"}))
+      ->capture_default_str();
+  app.add_option("--appendfilename", config.appendfilename, "Name of the AOF inside --dir")
+      ->capture_default_str();
+  app.add_option("--dbfilename", config.dbfilename, "Name of the snapshot inside --dir")
+      ->capture_default_str();
+  app.add_option("--save", config.save,
+                 "Snapshot rules as '<seconds> <changes>' pairs, e.g. '3600 1 300 100'; empty: "
+                 "none; CONFIG SET save changes them")
+      ->capture_default_str();
+  app.add_option("--auto-aof-rewrite-percentage", config.auto_aof_rewrite_percentage,
+                 "Rewrite the AOF in the background when it grew by this percentage since the "
+                 "last rewrite (0: never)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()))
+      ->capture_default_str();
+  app.add_option("--auto-aof-rewrite-min-size", aof_min_size,
+                 "...and is at least this big, Redis syntax (64mb)")
+      ->capture_default_str();
+  app.add_option("--aof-load-truncated", aof_load_truncated,
+                 "yes: an AOF whose last record was cut short by a crash loads up to it (and is "
+                 "truncated there); no: refuse to start")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
   app.add_option("--cluster-name", config.cluster_name,
                  "Members only talk to members with the same cluster name")
       ->capture_default_str();
@@ -164,6 +202,22 @@ int main(int argc, char** argv) {
   }
   config.proto_max_bulk_len = static_cast<std::int64_t>(bulk_bytes);
   config.client_addr = bind_ip + ":" + std::to_string(port);
+  config.appendonly = appendonly == "yes";
+  config.aof_load_truncated = aof_load_truncated == "yes";
+  if (!apiary::resp::parse_memory(aof_min_size, config.auto_aof_rewrite_min_size)) {
+    std::fprintf(stderr, "--auto-aof-rewrite-min-size: '%s' is not a size (examples: 64mb)\n",
+                 aof_min_size.c_str());
+    return 2;
+  }
+  if (config.dir.empty() && (config.appendonly || !config.save.empty())) {
+    std::fprintf(stderr, "--appendonly yes and --save need --dir (where the files go)\n");
+    return 2;
+  }
+  if (!config.dir.empty() && !apiary::core::parse_save_rules(config.save)) {
+    std::fprintf(stderr, "--save: '%s' is not '<seconds> <changes>' pairs\n",
+                 config.save.c_str());
+    return 2;
+  }
   config.dead_grace = std::chrono::milliseconds(dead_grace_ms);
   config.handoff_timeout = std::chrono::milliseconds(handoff_timeout_ms);
   if (config.write_quorum > config.replicas || config.read_quorum > config.replicas) {

@@ -43,6 +43,9 @@ struct NodeCore::Impl {
   std::unique_ptr<replication::Replicator> replicator;
   std::unique_ptr<resp::Server> resp_server;
   std::unique_ptr<routing::Router> router;
+  // After the store (whose change listener it is) so that it goes first.
+  std::unique_ptr<Persistence> persistence;
+  std::unique_ptr<resp::PersistenceControl> persistence_commands;
   TimePoint now{};  // of the input being handled (the router's clock for peers' commands)
   WallTime wall{};
 
@@ -131,6 +134,39 @@ struct NodeCore::Impl {
     check_leave(t);
   }
 
+  void drain_persistence_log() {
+    if (!persistence) return;
+    while (auto line = persistence->poll_log()) {
+      events.emplace_back(PersistenceLogged{line->error, std::move(line->text)});
+    }
+  }
+
+  // CONFIG SET of the persistence parameters applies to the running node.
+  void apply_persistence_config(const std::vector<std::string>& names) {
+    if (!persistence) return;
+    const auto& conf = resp_server->config();
+    for (const auto& name : names) {
+      if (name == "appendonly") {
+        persistence->set_appendonly(conf.appendonly(), now, wall);
+      } else if (name == "appendfsync") {
+        if (auto p = persist::parse_fsync_policy(conf.appendfsync())) {
+          persistence->set_appendfsync(*p);
+        }
+      } else if (name == "save") {
+        persistence->set_save_rules(parse_save_rules(conf.save()).value_or(
+            std::vector<SaveRule>{}));
+      } else if (name == "auto-aof-rewrite-percentage" || name == "auto-aof-rewrite-min-size") {
+        persistence->set_auto_rewrite(
+            conf.auto_aof_rewrite_percentage(),
+            static_cast<std::uint64_t>(conf.auto_aof_rewrite_min_size()));
+      } else if (name == "aof-load-truncated") {
+        persistence->set_aof_load_truncated(conf.aof_load_truncated());
+      } else if (name == "stop-writes-on-bgsave-error") {
+        persistence->set_stop_writes_on_bgsave_error(conf.stop_writes_on_bgsave_error());
+      }
+    }
+  }
+
   void cluster_info(std::string& out) const {
     const auto members = swim->members();
     std::size_t alive = 0;
@@ -211,7 +247,60 @@ struct NodeCore::Impl {
   }
 };
 
-Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePoint now) {
+namespace {
+
+// SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE and MISCONF, answered by the node's Persistence.
+class PersistenceCommands final : public resp::PersistenceControl {
+ public:
+  explicit PersistenceCommands(Persistence& p) : p_(p) {}
+  Status save(const resp::CommandContext& ctx) override { return p_.save(ctx.now, ctx.wall); }
+  resp::BackgroundReply bgsave(const resp::CommandContext& ctx, bool schedule) override {
+    return reply_of(p_.bgsave(ctx.now, ctx.wall, schedule));
+  }
+  resp::BackgroundReply bgrewriteaof(const resp::CommandContext& ctx) override {
+    return reply_of(p_.bgrewriteaof(ctx.now, ctx.wall));
+  }
+  std::int64_t lastsave() const override { return p_.lastsave_seconds(); }
+  const std::string& write_refusal() const override { return p_.write_refusal(); }
+
+ private:
+  static resp::BackgroundReply reply_of(BackgroundStart s) {
+    switch (s) {
+      case BackgroundStart::started:
+        return resp::BackgroundReply::started;
+      case BackgroundStart::scheduled:
+        return resp::BackgroundReply::scheduled;
+      case BackgroundStart::already_running:
+        return resp::BackgroundReply::already_running;
+      case BackgroundStart::other_running:
+        return resp::BackgroundReply::other_running;
+    }
+    return resp::BackgroundReply::started;
+  }
+  Persistence& p_;
+};
+
+// The persistence parameters CONFIG GET shows, from the node's configuration.
+Status publish_persistence_config(resp::ServerConfig& conf, const PersistenceConfig& p) {
+  conf.set_protected("dir", p.dir);
+  conf.set_protected("dbfilename", p.dbfilename);
+  conf.set_readonly("appendfilename", p.appendfilename);
+  const std::string percentage = std::to_string(p.auto_aof_rewrite_percentage);
+  const std::string min_size = std::to_string(p.auto_aof_rewrite_min_size);
+  const std::string save = format_save_rules(p.save);
+  return conf.set({{"appendonly", p.appendonly ? "yes" : "no"},
+                   {"appendfsync", persist::to_string(p.appendfsync)},
+                   {"save", save},
+                   {"auto-aof-rewrite-percentage", percentage},
+                   {"auto-aof-rewrite-min-size", min_size},
+                   {"aof-load-truncated", p.aof_load_truncated ? "yes" : "no"},
+                   {"stop-writes-on-bgsave-error", p.stop_writes_on_bgsave_error ? "yes" : "no"}});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePoint now,
+                                                   WallTime wall) {
   if (!data::valid_partition_count(config.replication.partition_count) ||
       config.replication.replicas == 0) {
     return make_error(StatusCode::invalid_argument,
@@ -248,6 +337,14 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.swim = std::make_unique<gossip::Swim>(
       c.swim, gossip::LocalNode{c.name, c.gossip_addr, c.meta}, s.swim_rng, now);
   s.store = std::make_unique<store::Store>(c.store);
+  if (c.persistence.env != nullptr) {
+    auto opened = Persistence::open(c.persistence, *s.store, c.store.self, now, wall);
+    if (!opened.ok()) return opened.status();
+    s.persistence = std::move(opened).value();
+    if (!s.persistence->loaded().detail.empty()) {
+      s.events.emplace_back(PersistenceLogged{false, "loaded " + s.persistence->loaded().detail});
+    }
+  }
   s.replicator = std::make_unique<replication::Replicator>(s.repl_config, *s.store);
   s.replicator->set_identity(c.name, c.meta.data_addr);
   resp::ServerIdentity identity = c.identity;
@@ -255,8 +352,19 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.resp_server = std::make_unique<resp::Server>(identity);
   s.resp_server->attach_store(s.store.get());
   Impl* raw = impl.get();
-  // CONFIG SET of the memory parameters applies to the running store.
-  s.resp_server->config().set_listener([raw](const std::vector<std::string>&) {
+  if (s.persistence) {
+    if (Status st = publish_persistence_config(s.resp_server->config(), c.persistence); !st.ok()) {
+      return st;
+    }
+    s.persistence_commands = std::make_unique<PersistenceCommands>(*s.persistence);
+    s.resp_server->set_persistence(s.persistence_commands.get());
+    s.resp_server->set_info_section("persistence", [raw](std::string& out) {
+      raw->persistence->info(out, raw->now);
+    });
+  }
+  // CONFIG SET of the memory and persistence parameters applies to the running node.
+  s.resp_server->config().set_listener([raw](const std::vector<std::string>& names) {
+    raw->apply_persistence_config(names);
     const auto& conf = raw->resp_server->config();
     auto p = store::parse_eviction_policy(conf.maxmemory_policy());
     raw->store->set_memory_policy(static_cast<std::size_t>(conf.maxmemory()),
@@ -352,17 +460,43 @@ void NodeCore::handle_timeout(TimePoint now, WallTime wall) {
     if (slow) s.expire_next = now + s.config.expire_interval;
     s.expire_fast_next = s.store->expire_backlog() ? now + s.config.expire_fast_interval : kNever;
   }
+  if (s.persistence && s.persistence->next_deadline() <= now) {
+    s.persistence->handle_timeout(now, wall);
+    s.drain_persistence_log();
+  }
   s.pump_gossip(now, wall);
   if (s.ring_next <= now || (!s.joined && s.join_deadline <= now)) s.update_view(now, wall);
   s.settle(now, wall);
 }
 
-void NodeCore::settle(TimePoint now, WallTime wall) { impl_->settle(now, wall); }
+void NodeCore::settle(TimePoint now, WallTime wall) {
+  Impl& s = *impl_;
+  s.settle(now, wall);
+  if (s.persistence) {
+    s.persistence->pass(now, wall);
+    s.drain_persistence_log();
+  }
+}
+
+bool NodeCore::persistence_fatal() const {
+  return impl_->persistence && impl_->persistence->fatal();
+}
+
+Status NodeCore::close_persistence(TimePoint now, WallTime wall) {
+  Impl& s = *impl_;
+  if (!s.persistence) return Status::Ok();
+  Status result = s.persistence->close(now, wall);
+  s.drain_persistence_log();
+  return result;
+}
+
+Persistence* NodeCore::persistence() { return impl_->persistence.get(); }
 
 TimePoint NodeCore::next_deadline() const {
   const Impl& s = *impl_;
   TimePoint t = std::min({s.swim->next_deadline(), s.replicator->next_deadline(), s.expire_next,
                           s.expire_fast_next, s.ring_next});
+  if (s.persistence) t = std::min(t, s.persistence->next_deadline());
   if (!s.joined) t = std::min(t, s.join_deadline);
   if (s.leave_phase == LeaveState::handoff || s.leave_phase == LeaveState::announce) {
     t = std::min(t, s.leave_deadline);

@@ -1,7 +1,7 @@
 #include "apiary/persist/aof_rewrite.hpp"
 
 #include "apiary/persist/record.hpp"
-#include "atomic_file.hpp"
+#include "apiary/persist/atomic_file.hpp"
 
 namespace apiary::persist {
 

@@ -1,4 +1,4 @@
-#include "atomic_file.hpp"
+#include "apiary/persist/atomic_file.hpp"
 
 #include "apiary/persist/crc32c.hpp"
 

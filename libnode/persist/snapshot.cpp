@@ -2,7 +2,7 @@
 
 #include "apiary/persist/crc32c.hpp"
 #include "apiary/persist/frame_reader.hpp"
-#include "atomic_file.hpp"
+#include "apiary/persist/atomic_file.hpp"
 
 namespace apiary::persist {
 
@@ -47,13 +47,15 @@ Status check_trailer(const std::string& path, const Frame& frame, std::uint64_t 
 
 Result<WriteStats> write_snapshot(Env& env, const std::string& path, NodeId actor,
                                   HlcTimestamp flush_horizon, const EntrySource& next) {
-  auto trailer = [](AtomicFileWriter& w, std::uint64_t entries) {
-    std::vector<std::uint8_t> payload;
-    put_u64(payload, entries);
-    put_u32(payload, w.chained_crc());
-    return w.add_frame(RecordType::snapshot_end, payload);
-  };
-  return write_table_file(env, path, FileKind::snapshot, actor, flush_horizon, next, trailer);
+  return write_table_file(env, path, FileKind::snapshot, actor, flush_horizon, next,
+                          add_snapshot_trailer);
+}
+
+Status add_snapshot_trailer(AtomicFileWriter& writer, std::uint64_t entries) {
+  std::vector<std::uint8_t> payload;
+  put_u64(payload, entries);
+  put_u32(payload, writer.chained_crc());
+  return writer.add_frame(RecordType::snapshot_end, payload);
 }
 
 Result<SnapshotContents> load_snapshot(Env& env, const std::string& path,

@@ -115,6 +115,7 @@ const CommandTable& default_command_table() {
     register_keyspace_commands(*t);
     register_introspection_commands(*t);
     register_version_commands(*t);
+    register_persistence_commands(*t);
     return t;
   }();
   return *table;

@@ -219,6 +219,13 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   }
   last_command_ = spec;
   ++server_.stats_.commands_processed;
+  // A node that cannot persist refuses writes (and PING, as Redis does) with MISCONF.
+  if (const PersistenceControl* p = server_.persistence();
+      p != nullptr && !p->write_refusal().empty() &&
+      ((spec->flags & kWrite) != 0 || spec->name == "ping")) {
+    reply.error(p->write_refusal());
+    return rejected();
+  }
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
   const Outcome outcome = server_.guarded(ctx, *spec, [&] {

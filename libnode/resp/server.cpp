@@ -153,7 +153,7 @@ bool Server::info_includes(const std::vector<std::string_view>& sections, std::s
 
 std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now,
                          const std::map<std::string, std::string>& replaced) const {
-  static const std::vector<std::string> kDefault = {"server", "clients", "memory",
+  static const std::vector<std::string> kDefault = {"server", "clients", "memory", "persistence",
                                                     "stats",  "cluster", "keyspace"};
   auto want = [&](const std::string& name) { return info_includes(sections, name); };
   std::string out;

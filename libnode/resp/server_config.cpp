@@ -249,6 +249,55 @@ ServerConfig::ServerConfig() {
         c.lazyfree_lazy_user_flush_ = want == "yes";
         return "";
       }});
+  auto bool_param = [this](std::string name, bool ServerConfig::*field) {
+    params_.push_back(Param{std::move(name),
+                            [field](const ServerConfig& c) {
+                              return std::string(c.*field ? "yes" : "no");
+                            },
+                            [field](ServerConfig& c, std::string_view v) -> std::string {
+                              const std::string want = lowered(v);
+                              if (want != "yes" && want != "no") {
+                                return "argument must be 'yes' or 'no'";
+                              }
+                              c.*field = want == "yes";
+                              return "";
+                            }});
+  };
+  bool_param("appendonly", &ServerConfig::appendonly_);
+  bool_param("aof-load-truncated", &ServerConfig::aof_load_truncated_);
+  bool_param("stop-writes-on-bgsave-error", &ServerConfig::stop_writes_on_bgsave_error_);
+  params_.push_back(Param{"appendfsync", [](const ServerConfig& c) { return c.appendfsync_; },
+                          [](ServerConfig& c, std::string_view v) -> std::string {
+                            const std::string want = lowered(v);
+                            if (want != "everysec" && want != "always" && want != "no") {
+                              return "argument(s) must be one of the following: everysec, "
+                                     "always, no";
+                            }
+                            c.appendfsync_ = want;
+                            return "";
+                          }});
+  // "seconds changes" pairs, "" for none (Redis 7's CONFIG SET save syntax).
+  params_.push_back(Param{"save", [](const ServerConfig& c) { return c.save_; },
+                          [](ServerConfig& c, std::string_view v) -> std::string {
+                            const auto words = split_spaces(v);
+                            std::string normal;
+                            for (std::size_t i = 0; i < words.size(); ++i) {
+                              std::int64_t n = 0;
+                              if (!parse_strtoll(words[i], n) || words[i].empty() || n < 0 ||
+                                  (i % 2 == 0 && n < 1)) {
+                                return "Invalid save parameters";
+                              }
+                              if (!normal.empty()) normal += ' ';
+                              normal += std::to_string(n);
+                            }
+                            if (words.size() % 2 != 0) return "Invalid save parameters";
+                            c.save_ = normal;
+                            return "";
+                          }});
+  int_param("auto-aof-rewrite-percentage", &ServerConfig::aof_rewrite_percentage_, 0,
+            std::numeric_limits<int>::max(), Kind::integer);
+  int_param("auto-aof-rewrite-min-size", &ServerConfig::aof_rewrite_min_size_, 0, kMaxInt64,
+            Kind::memory);
   params_.push_back(
       Param{"client-output-buffer-limit",
             [](const ServerConfig& c) {
@@ -289,8 +338,9 @@ ServerConfig::ServerConfig() {
   std::sort(params_.begin(), params_.end(),
             [](const Param& a, const Param& b) { return a.name < b.name; });
   readonly_["databases"] = "1";
-  readonly_["save"] = "";
-  readonly_["appendonly"] = "no";
+  readonly_["appendfilename"] = "appendonly.aof";
+  set_protected("dir", ".");
+  set_protected("dbfilename", "dump.apiary");
 }
 
 const ServerConfig::Param* ServerConfig::find(std::string_view name) const {
@@ -303,6 +353,14 @@ const ServerConfig::Param* ServerConfig::find(std::string_view name) const {
 
 void ServerConfig::set_readonly(std::string name, std::string value) {
   readonly_[lowered(name)] = std::move(value);
+}
+
+void ServerConfig::set_protected(std::string name, std::string value) {
+  std::string key = lowered(name);
+  if (std::find(protected_.begin(), protected_.end(), key) == protected_.end()) {
+    protected_.push_back(key);
+  }
+  readonly_[std::move(key)] = std::move(value);
 }
 
 std::string ServerConfig::get_one(std::string_view name) const {
@@ -341,6 +399,9 @@ Status ServerConfig::set(const std::vector<std::pair<std::string_view, std::stri
     }
     names.push_back(key);
     if (find(name) == nullptr) {
+      if (std::find(protected_.begin(), protected_.end(), key) != protected_.end()) {
+        return failure(name, "can't set protected config");
+      }
       if (readonly_.count(key) != 0) return failure(name, "can't set immutable config");
       return Status(
           StatusCode::invalid_argument,

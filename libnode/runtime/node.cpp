@@ -192,6 +192,11 @@ void Node::stop() {
     impl_->stopped = true;
     impl_->loop.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
+    // The loop is gone: this thread may touch the core. Sync the AOF, or write the snapshot
+    // that save rules ask for, as Redis's SHUTDOWN does.
+    if (Status s = impl_->core->close_persistence(core_now(), runtime::wall_now()); !s.ok()) {
+      spdlog::error("persistence: closing: {}", s.to_string());
+    }
     if (impl_->admin) impl_->admin->stop();
     if (impl_->resp_listener) impl_->resp_listener->shutdown();
     impl_->calls->close();

@@ -30,6 +30,18 @@ void Node::Impl::deliver(TimePoint now, WallTime wall) {
   for (bool progress = true; progress;) {
     progress = false;
     core->settle(now, wall);
+    if (core->persistence_fatal()) {
+      // Under appendfsync always the AOF failed: the writes of this pass cannot be made
+      // durable, so none of their replies or acknowledgements may leave. Redis exits too.
+      while (auto event = core->poll_event()) {
+        if (auto* p = std::get_if<core::PersistenceLogged>(&*event)) {
+          spdlog::critical("persistence: {}", p->text);
+        }
+      }
+      spdlog::critical("stopping: the AOF cannot be written under appendfsync always");
+      spdlog::shutdown();
+      std::_Exit(1);
+    }
     for (auto& reply : core->take_client_replies()) {
       progress = true;
       if (resp_listener) resp_listener->complete(reply.client, reply.token.value, reply.bytes);
@@ -78,6 +90,12 @@ void Node::Impl::on_events(TimePoint now, WallTime wall) {
       }
     } else if (std::holds_alternative<core::JoinTimedOut>(*event)) {
       spdlog::warn("no seed answered within 10 s; serving data with the members known");
+    } else if (auto* p = std::get_if<core::PersistenceLogged>(&*event)) {
+      if (p->error) {
+        spdlog::error("persistence: {}", p->text);
+      } else {
+        spdlog::info("persistence: {}", p->text);
+      }
     }
   }
   if (members_changed) refresh_snapshot();
@@ -125,6 +143,30 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   c.store.policy = *policy;
   c.seed = seed;
   c.handoff_timeout = config.handoff_timeout;
+  if (!config.dir.empty()) {
+    core::PersistenceConfig& p = c.persistence;
+    p.env = &disk;
+    p.dir = config.dir;
+    p.appendonly = config.appendonly;
+    auto fsync = persist::parse_fsync_policy(config.appendfsync);
+    if (!fsync) {
+      return make_error(StatusCode::invalid_argument,
+                        "appendfsync must be always, everysec or no, not '" + config.appendfsync +
+                            "'");
+    }
+    p.appendfsync = *fsync;
+    p.appendfilename = config.appendfilename;
+    p.dbfilename = config.dbfilename;
+    auto rules = core::parse_save_rules(config.save);
+    if (!rules) {
+      return make_error(StatusCode::invalid_argument,
+                        "save must be '<seconds> <changes>' pairs, not '" + config.save + "'");
+    }
+    p.save = std::move(*rules);
+    p.auto_aof_rewrite_percentage = config.auto_aof_rewrite_percentage;
+    p.auto_aof_rewrite_min_size = config.auto_aof_rewrite_min_size;
+    p.aof_load_truncated = config.aof_load_truncated;
+  }
   c.leave_timeout = config.leave_timeout;
   char run_id[41];
   std::uint64_t id_state = seed;
@@ -143,7 +185,7 @@ Status Node::Impl::start_core(std::uint64_t seed) {
     }
     c.identity.tcp_port = client->port;
   }
-  auto made = core::NodeCore::create(std::move(c), core_now());
+  auto made = core::NodeCore::create(std::move(c), core_now(), runtime::wall_now());
   if (!made.ok()) return made.status();
   core = std::move(made).value();
   resp::Server& server = core->resp_server();

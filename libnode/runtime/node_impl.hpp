@@ -24,6 +24,7 @@
 #include "apiary/data/partition.hpp"
 #include "apiary/http/admin_server.hpp"
 #include "apiary/node.hpp"
+#include "apiary/persist/posix_env.hpp"
 #include "apiary/replication/membership_view.hpp"
 #include "apiary/replication/replicator.hpp"
 #include "apiary/resp/server.hpp"
@@ -115,6 +116,7 @@ struct Node::Impl {
   std::unique_ptr<http::AdminServer> admin;
   // The node's logic (sans-IO); this driver moves bytes and time for it. Declared before
   // the listener: connections unregister from the core's server when the listener goes.
+  persist::PosixEnv disk;  // the files persistence reads and writes (NodeConfig::dir)
   std::unique_ptr<core::NodeCore> core;
   std::unique_ptr<runtime::RespListener> resp_listener;
   // The embedding API: data calls through the router, and event subscribers.

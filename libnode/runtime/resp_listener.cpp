@@ -111,7 +111,9 @@ void RespListener::on_client_event(int fd, std::uint32_t ready) {
     if (n > 0) {
       c.conn->feed(core_now(), wall_now(),
                    std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
-      flush(c);
+      // Sent after the batch (flush_completed), once the node has synced what these commands
+      // wrote under appendfsync always, as Redis writes replies in beforeSleep.
+      completed_.push_back(fd);
     }
   }
   after_server_changes();

@@ -98,7 +98,9 @@ std::size_t Store::Impl::insert_entry(std::uint64_t order, Entry* e) {
     ++s.live_keys_;
   }
   register_volatile(e);
-  return table.insert(order, e);
+  const std::size_t slot = table.insert(order, e);
+  changed(e->key());
+  return slot;
 }
 
 void Store::Impl::erase_slot(std::size_t slot) {
@@ -110,6 +112,7 @@ void Store::Impl::erase_slot(std::size_t slot) {
     --s.live_keys_;
   }
   unregister_volatile(e);
+  changed(e->key());
   table.erase(slot);
   detail::free_entry(e);
 }
@@ -133,6 +136,7 @@ void Store::Impl::replace(std::size_t slot, Entry* fresh) {
   register_volatile(fresh);
   table.entry_at(slot) = fresh;
   detail::free_entry(old);
+  changed(fresh->key());
 }
 
 Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,

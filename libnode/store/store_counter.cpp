@@ -123,6 +123,7 @@ bool Store::Impl::increment_in_place(Entry* e, bool is_float, std::int64_t delta
   clock->counter += 1;
   clock->stamp = stamp.packed;
   touch(e, now);
+  changed(e->key());
   out.value = std::move(c->text);
   return true;
 }

@@ -1,6 +1,6 @@
 // The flush horizon: what a cluster-wide FLUSHALL leaves on every node, and the filter that
 // keeps flushed writes from coming back through merge() (replication, hints, read repair,
-// anti-entropy, handoff).
+// anti-entropy, handoff). Also restore() and remove(), which replay a saved table.
 //
 // A flush cannot simply clear the table: replicas that missed it (down, partitioned, or with
 // a replica write still in flight) would hand the old versions back. Instead every write
@@ -13,6 +13,7 @@
 // seen and drop them. Dropping every clock entry stamped <= H keeps old and new counters
 // apart (an entry's stamp is the newest event of that actor it covers).
 #include <algorithm>
+#include <utility>
 
 #include "store_impl.hpp"
 
@@ -94,12 +95,38 @@ std::size_t Store::flush_before(HlcTimestamp horizon, WallTime now) {
       kept.push_back(VersionedEntry{std::string(e->key()), std::move(*rest), expiry});
     }
   }
-  clear();
+  if (listener_ != nullptr) listener_->flushed(horizon);
+  clear();  // not reported key by key: the flush is
   for (auto& e : kept) {
     impl_->store_version(e.key, impl_->order_of_key(e.key), Table::npos, std::move(e.version),
                          e.expiry, now);
   }
   return before - std::min(before, live_keys_ + tombstones_);
+}
+
+// ---- loading from disk ---------------------------------------------------------------
+
+void Store::restore(std::string_view key, data::DvvSet version, std::optional<WallTime> expiry,
+                    WallTime now) {
+  ChangeListener* listener = std::exchange(listener_, nullptr);
+  hlc_.update(now, detail::newest_stamp(version));
+  const std::uint64_t order = impl_->order_of_key(key);
+  const std::size_t slot = impl_->table.find(order, key);
+  if (version.empty() || (!version.is_tombstone() && expiry && now.ms >= expiry->ms)) {
+    if (slot != Table::npos) impl_->erase_slot(slot);
+  } else {
+    impl_->store_version(key, order, slot, std::move(version), expiry, now);
+  }
+  listener_ = listener;
+}
+
+bool Store::remove(std::string_view key) {
+  const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
+  if (slot == Table::npos) return false;
+  ChangeListener* listener = std::exchange(listener_, nullptr);
+  impl_->erase_slot(slot);
+  listener_ = listener;
+  return true;
 }
 
 }  // namespace apiary::store

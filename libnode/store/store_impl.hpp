@@ -31,6 +31,10 @@ struct Store::Impl {
   std::size_t find_live(std::string_view key, std::uint64_t order, WallTime now);
   std::size_t insert_entry(std::uint64_t order, detail::Entry* e);
   void erase_slot(std::size_t slot);
+  // Tells the change listener (Store::set_change_listener), if any.
+  void changed(std::string_view key) {
+    if (s.listener_ != nullptr) s.listener_->key_changed(key);
+  }
   // Swaps a freshly built entry into `slot`, keeping the access bookkeeping.
   void replace(std::size_t slot, detail::Entry* fresh);
   detail::Entry* build(std::string_view key, data::DvvSet&& version, std::optional<WallTime> expiry,

@@ -41,6 +41,21 @@ struct NodeConfig {
   // Largest bulk string a Redis client may send, and longest string APPEND or SETRANGE may
   // build (Redis's proto-max-bulk-len; at least 1 MiB; CONFIG SET changes it at run time).
   std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  // Persistence (docs/persistence.md), with Redis's names. Empty `dir`: the node reads and
+  // writes no files at all (SAVE, BGSAVE and BGREWRITEAOF answer an error). Otherwise, at
+  // start it loads `dir`/`appendfilename` when `appendonly` is on and that file exists, else
+  // `dir`/`dbfilename` when it exists; the directory is created if missing.
+  std::string dir;
+  bool appendonly = false;
+  std::string appendfsync = "everysec";  // always, everysec or no
+  std::string appendfilename = "appendonly.aof";
+  std::string dbfilename = "dump.apiary";
+  // Snapshot rules, "<seconds> <changes>" pairs ("3600 1 300 100"); empty: none (unlike
+  // Redis, whose default is "3600 1 300 100 60 10000").
+  std::string save;
+  std::int64_t auto_aof_rewrite_percentage = 100;  // 0: no automatic rewrite
+  std::uint64_t auto_aof_rewrite_min_size = 64ull << 20;
+  bool aof_load_truncated = true;  // load a torn AOF up to its last whole record
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
   // Partitions of the key space (a power of two) and owners per partition (the replication

@@ -38,6 +38,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/cluster/partition_table.hpp"
+#include "apiary/core/persistence.hpp"
 #include "apiary/gossip/swim.hpp"
 #include "apiary/gossip/swim_config.hpp"
 #include "apiary/replication/membership_view.hpp"
@@ -57,6 +58,9 @@ struct NodeCoreConfig {
   replication::ReplicationConfig replication;  // partitions, replicas, quorums, timeouts
   replication::RingPolicy ring;
   store::StoreConfig store;        // `self`, `seed` and `partition_count` are set here
+  // The AOF and snapshots (docs/persistence.md); env nullptr: nothing on disk, and SAVE,
+  // BGSAVE, BGREWRITEAOF and LASTSAVE answer an error.
+  PersistenceConfig persistence;
   resp::ServerIdentity identity;   // node name and run id for INFO; tcp_port
   std::uint64_t seed = 1;          // every random choice of the node
   std::chrono::milliseconds join_timeout{10000};
@@ -85,14 +89,23 @@ struct LeaveTimedOut {
 };
 // Serving with the members known because no seed answered within join_timeout.
 struct JoinTimedOut {};
-using CoreEvent = std::variant<MemberChanged, ViewChanged, LeaveTimedOut, JoinTimedOut>;
+// A line for the log from persistence (loading, background saves and rewrites, failures).
+struct PersistenceLogged {
+  bool error = false;
+  std::string text;
+};
+using CoreEvent =
+    std::variant<MemberChanged, ViewChanged, LeaveTimedOut, JoinTimedOut, PersistenceLogged>;
 
 enum class LeaveState : unsigned char { none, handoff, announce, done };
 
 class NodeCore {
  public:
-  // Validates the configuration (partition count, quorums, eviction policy).
-  static Result<std::unique_ptr<NodeCore>> create(NodeCoreConfig config, TimePoint now);
+  // Validates the configuration (partition count, quorums, eviction policy) and loads the
+  // data directory when persistence has an Env (an error names the file that could not be
+  // loaded); `wall` decides which loaded keys have expired.
+  static Result<std::unique_ptr<NodeCore>> create(NodeCoreConfig config, TimePoint now,
+                                                  WallTime wall = WallTime{});
   ~NodeCore();
   NodeCore(const NodeCore&) = delete;
   NodeCore& operator=(const NodeCore&) = delete;
@@ -109,8 +122,17 @@ class NodeCore {
   void handle_gossip(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
   void handle_data(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
   void handle_timeout(TimePoint now, WallTime wall);
-  // After client input: moves completions to the router and replies out, until quiet.
+  // After client input: moves completions to the router and replies out, until quiet; then
+  // appends the pass's changes to the AOF and syncs it by policy. The driver calls it before
+  // it sends the pass's replies and data messages (so `appendfsync always` holds them until
+  // their writes are on disk), and must check persistence_fatal() before sending anything.
   void settle(TimePoint now, WallTime wall);
+  // Under `appendfsync always` the AOF failed: the last writes cannot be made durable, so the
+  // node must stop without sending the replies or acknowledgements it holds.
+  bool persistence_fatal() const;
+  // A clean stop of persistence (sync the AOF; a snapshot when save rules are set).
+  Status close_persistence(TimePoint now, WallTime wall);
+  Persistence* persistence();  // nullptr without an Env
   TimePoint next_deadline() const;
 
   std::optional<gossip::Outgoing> poll_gossip_send();

@@ -36,6 +36,11 @@ struct SnapshotContents {
 Result<WriteStats> write_snapshot(Env& env, const std::string& path, NodeId actor,
                                   HlcTimestamp flush_horizon, const EntrySource& next);
 
+// The trailer that closes a snapshot written piecewise through an AtomicFileWriter (header
+// kind snapshot, the flush horizon, `entries` puts): add it, then commit().
+class AtomicFileWriter;
+Status add_snapshot_trailer(AtomicFileWriter& writer, std::uint64_t entries);
+
 Result<SnapshotContents> load_snapshot(Env& env, const std::string& path,
                                        const RecordLimits& limits = {});
 

@@ -22,6 +22,7 @@
 #include "apiary/resp/cluster_keyspace.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/connection.hpp"
+#include "apiary/resp/persistence_control.hpp"
 #include "apiary/resp/server_config.hpp"
 
 namespace apiary::store {
@@ -111,6 +112,11 @@ class Server {
   void set_cluster_keyspace(ClusterKeyspace* keyspace) { cluster_keyspace_ = keyspace; }
   ClusterKeyspace* cluster_keyspace() const { return cluster_keyspace_; }
 
+  // SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE and the MISCONF refusal of writes (and PING, as
+  // Redis) go through this when set. Not owned; nullptr uninstalls it.
+  void set_persistence(PersistenceControl* persistence) { persistence_ = persistence; }
+  PersistenceControl* persistence() const { return persistence_; }
+
   // Second line of defence behind the argument checks: runs `run` (a command's handler, or
   // the forwarder and then the handler) and turns an exception escaping it into the reply
   // "-ERR internal error" (what the command had written is dropped), a count in
@@ -173,6 +179,7 @@ class Server {
   std::map<std::string, InfoSection> info_sections_;
   Forwarder forwarder_;
   ClusterKeyspace* cluster_keyspace_ = nullptr;
+  PersistenceControl* persistence_ = nullptr;
   ExceptionLog exception_log_;
 };
 

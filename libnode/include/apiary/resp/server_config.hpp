@@ -38,6 +38,9 @@ class ServerConfig {
   Status set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs);
   // A parameter only the driver may set (CONFIG SET answers that it is immutable).
   void set_readonly(std::string name, std::string value);
+  // Like set_readonly, but CONFIG SET answers "can't set protected config" (Redis's dir and
+  // dbfilename, with enable-protected-configs at its default, no).
+  void set_protected(std::string name, std::string value);
   std::string get_one(std::string_view name) const;
 
   // Called after a successful CONFIG SET with the parameters that changed.
@@ -53,6 +56,14 @@ class ServerConfig {
   std::int64_t proto_max_bulk_len() const { return proto_max_bulk_len_; }
   std::int64_t client_query_buffer_limit() const { return query_buffer_limit_; }
   const OutputBufferLimit& output_buffer_limit() const { return output_limit_; }
+  // Persistence (core::Persistence applies them through the listener).
+  bool appendonly() const { return appendonly_; }
+  const std::string& appendfsync() const { return appendfsync_; }
+  const std::string& save() const { return save_; }  // "3600 1 300 100", validated
+  std::int64_t auto_aof_rewrite_percentage() const { return aof_rewrite_percentage_; }
+  std::int64_t auto_aof_rewrite_min_size() const { return aof_rewrite_min_size_; }
+  bool aof_load_truncated() const { return aof_load_truncated_; }
+  bool stop_writes_on_bgsave_error() const { return stop_writes_on_bgsave_error_; }
 
  private:
   struct Param {
@@ -64,6 +75,7 @@ class ServerConfig {
   const Param* find(std::string_view name) const;
   std::vector<Param> params_;
   std::map<std::string, std::string> readonly_;
+  std::vector<std::string> protected_;  // names in readonly_ that are protected, not immutable
 
   std::int64_t maxmemory_ = 0;
   std::string maxmemory_policy_ = "noeviction";
@@ -75,6 +87,13 @@ class ServerConfig {
   OutputBufferLimit output_limit_;
   std::int64_t hz_ = 10;
   std::int64_t lazyfree_lazy_user_flush_ = 0;
+  bool appendonly_ = false;
+  std::string appendfsync_ = "everysec";
+  std::string save_;
+  std::int64_t aof_rewrite_percentage_ = 100;
+  std::int64_t aof_rewrite_min_size_ = 64LL * 1024 * 1024;
+  bool aof_load_truncated_ = true;
+  bool stop_writes_on_bgsave_error_ = true;
   std::function<void(const std::vector<std::string>&)> listener_;
 };
 

@@ -40,6 +40,9 @@ class RespListener {
   // Delivers a reply that a command promised (Outcome::pending) to client `id`. The bytes
   // are written by the next flush_completed(), so many replies leave in one send.
   void complete(std::uint64_t client_id, std::uint64_t token, std::string_view reply);
+  // Sends what clients have: the replies of commands fed since the last call (held until
+  // then, so the driver can sync the AOF first) and those complete() delivered. The driver
+  // calls it after every batch of the event loop.
   void flush_completed();
   // Closes every client and the listening socket.
   void shutdown();
@@ -63,7 +66,7 @@ class RespListener {
   EventLoop::TimerId timer_ = 0;
   TimePoint timer_at_ = kNever;
   std::string read_buffer_;
-  std::vector<int> completed_;  // fds of clients complete() gave output since the last flush
+  std::vector<int> completed_;  // fds of clients with new output (fed or completed) to flush
 };
 
 }  // namespace apiary::runtime

@@ -139,6 +139,19 @@ struct PartitionDigest {
   friend bool operator==(const PartitionDigest&, const PartitionDigest&) = default;
 };
 
+// The change feed (DESIGN.md, Wave 2): told of every change to the table after it happened --
+// a write, a replicated merge, an expiry, an eviction, a collected tombstone, a dropped
+// partition, a flush. Persistence (the AOF) is its consumer. Calls come from inside Store
+// methods: a listener must not call back into the store from them.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // The key's entry was added, rewritten or removed: export_entry(key) says what it is now.
+  virtual void key_changed(std::string_view key) = 0;
+  // flush_before(horizon) ran. The entries it kept are reported as changed after this call.
+  virtual void flushed(HlcTimestamp horizon) = 0;
+};
+
 class Store {
  public:
   explicit Store(StoreConfig config);
@@ -237,6 +250,19 @@ class Store {
   // Drops every entry of a partition (after handoff was acknowledged).
   std::size_t drop_partition(PartitionId partition);
 
+  // ---- Change feed and loading from disk ------------------------------------------------
+  // nullptr stops the feed. Not owned.
+  void set_change_listener(ChangeListener* listener) { listener_ = listener; }
+  // Sets the key's entry to exactly `version` and `expiry`, as it was saved (no merge, no
+  // eviction: a load may exceed maxmemory, and the next write evicts, as Redis does). A
+  // version that expired by `now` removes the key instead. The HLC absorbs its stamps. Not
+  // reported to the change listener.
+  void restore(std::string_view key, data::DvvSet version, std::optional<WallTime> expiry,
+               WallTime now);
+  // Removes the key's entry without leaving a tombstone (replaying a removal). False when
+  // there was none. Not reported to the change listener.
+  bool remove(std::string_view key);
+
   // ---- Accounting --------------------------------------------------------------------
   std::size_t used_memory() const;
   std::size_t entries_memory() const { return entries_bytes_; }
@@ -264,6 +290,7 @@ class Store {
   std::size_t live_keys_ = 0;
   std::size_t tombstones_ = 0;
   std::size_t entries_bytes_ = 0;
+  ChangeListener* listener_ = nullptr;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,7 +1,8 @@
-// AtomicFileWriter (internal to libnode/persist): writes a whole persistence file under a
+// AtomicFileWriter: writes a whole persistence file under a
 // temporary name (`path` + ".tmp"), then syncs it and renames it over `path`, so a crash
 // leaves the old file or the complete new one, never half of one. The AOF rewrite and the
-// snapshot writer share it. Records are buffered and written 1 MiB at a time.
+// snapshot writer share it, and the node writes its background snapshots and rewrites
+// through it a slice at a time. Records are buffered and written 1 MiB at a time.
 // Not thread-safe.
 #pragma once
 
