@@ -231,6 +231,7 @@ struct NodeCore::Impl {
     put("cluster_partitions_dropped", r.partitions_dropped);
     put("cluster_promotions", r.promotions_started);
     put("cluster_promotions_completed", r.promotions_completed);
+    put("cluster_start_catch_ups", r.start_catch_ups);
     put("cluster_carried_versions_received", r.carried_versions_received);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
     put("cluster_data_messages_sent", r.messages_sent);

@@ -13,6 +13,11 @@
 // until one comes back complete (every entry of the differing buckets fit in the reply). Once
 // every peer is caught up, this node's copy holds everything they held, which includes every
 // write the old coordinator had acknowledged, and the partition is local again.
+//
+// A node's first view does the same for every partition it owns at any rank
+// (ReplicationConfig::catch_up_on_start): a restarted node, empty or loaded from its data
+// directory, has missed the writes acknowledged while it was down, and with R=1 it would
+// answer reads from its own copy alone.
 #include "replicator_state.hpp"
 
 namespace apiary::replication {
@@ -20,12 +25,18 @@ namespace apiary::replication {
 
 void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const ClusterView& before,
                                         bool had_view) {
+  const bool first_catch_up = !had_view && config.catch_up_on_start;
   for (std::uint32_t pv = 0; pv < view.partition_count(); ++pv) {
     const PartitionId p{pv};
     const std::string* coordinator = leaving ? nullptr : view.first_live_owner(p);
+    const bool coordinates = coordinator != nullptr && *coordinator == self();
     auto it = promotions.find(pv);
-    if (coordinator == nullptr || *coordinator != self()) {
+    // A start catch-up holds for any rank; a promotion only for the coordinator.
+    const bool owner = !leaving && view.owns(self(), p);
+    const bool keep = coordinates || (owner && (first_catch_up || start_catch_ups.count(pv) != 0));
+    if (!keep) {
       if (it != promotions.end()) promotions.erase(it);
+      start_catch_ups.erase(pv);
       continue;
     }
     // The other live owners that were members before this view: a member that has just
@@ -46,13 +57,24 @@ void Replicator::State::plan_promotions(TimePoint now, WallTime wall, const Clus
       if (left.empty()) {
         ++stats.promotions_completed;
         promotions.erase(it);
+        start_catch_ups.erase(pv);
       } else {
         it->second = std::move(left);
       }
       continue;
     }
+    if (first_catch_up) {
+      // A node starting (or restarting: empty, or loaded from disk) has missed whatever the
+      // other owners acknowledged while it was away: it catches up before answering alone.
+      if (!peers.empty()) {
+        ++stats.start_catch_ups;
+        start_catch_ups.insert(pv);
+        promotions.emplace(pv, std::move(peers));
+      }
+      continue;
+    }
     // A first view has nothing to take over (transitions cover what appeared members hold).
-    if (!had_view || peers.empty()) continue;
+    if (!had_view || peers.empty() || !coordinates) continue;
     const std::string* before_coordinator = before.first_live_owner(p);
     if (before_coordinator == nullptr || *before_coordinator == self()) continue;
     ++stats.promotions_started;
@@ -95,6 +117,7 @@ void Replicator::State::on_promotion_sync(TimePoint now, WallTime wall, std::uin
     if (it->second.empty()) {
       ++stats.promotions_completed;
       promotions.erase(it);
+      start_catch_ups.erase(pv);
     }
   }
   send_promotion_syncs(now, wall);

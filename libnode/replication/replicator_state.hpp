@@ -168,6 +168,9 @@ struct Replicator::State {
   // -> the other live owners it has not caught up with yet (promotion.cpp).
   std::map<std::uint32_t, std::set<std::string>> promotions;
   std::set<std::pair<std::uint32_t, std::string>> promotion_syncs;  // digest requests in flight
+  // Those of `promotions` that are a first view's catch-up (ReplicationConfig::
+  // catch_up_on_start): kept while this node owns the partition at any rank.
+  std::set<std::uint32_t> start_catch_ups;
 
   // --- replicator.cpp ---
   std::uint64_t new_id() { return next_request_id++; }

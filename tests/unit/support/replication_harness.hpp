@@ -36,6 +36,7 @@ inline replication::ReplicationConfig small_config() {
   c.write_quorum = 2;
   c.read_quorum = 1;
   c.anti_entropy_interval = 0ms;  // tests that want it turn it on
+  c.catch_up_on_start = false;    // so does this (a first view that syncs every partition)
   return c;
 }
 

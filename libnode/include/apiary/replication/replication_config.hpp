@@ -58,6 +58,10 @@ struct ReplicationConfig {
   // A node that becomes the coordinator of partitions another owner coordinated catches up
   // with the other live owners by digest exchanges (promotion.cpp); at most this many at once.
   std::size_t promotion_syncs_in_flight = 16;
+  // A node's first view: every partition it owns (any rank) that other live owners hold too
+  // catches up with them the same way before it answers from its own copy. A restarted node
+  // (empty, or loaded from its data directory) has missed the writes made while it was down.
+  bool catch_up_on_start = true;
 
   // --- Ownership handoff ---
   std::size_t handoff_batch_entries = 256;        // entries per batch (one in flight per target)

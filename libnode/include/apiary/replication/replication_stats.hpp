@@ -82,7 +82,8 @@ struct ReplicationStats {
 
   // A new coordinator catching up with the other owners (promotion.cpp).
   std::uint64_t promotions_started = 0;    // partitions this node took over as coordinator
-  std::uint64_t promotions_completed = 0;  // ... and caught up on
+  std::uint64_t promotions_completed = 0;  // ... and caught up on (start catch-ups included)
+  std::uint64_t start_catch_ups = 0;       // partitions a first view made catch up
   std::uint64_t promotion_syncs = 0;       // digest exchanges sent for them
 
   // Versions that came back with the reply to a write this node forwarded to the key's
