@@ -178,6 +178,11 @@ Result<std::vector<std::string>> PosixEnv::list(const std::string& dir) {
 
 Status PosixEnv::create_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) == 0) return sync_dir(parent_dir(dir));
+  if (errno == ENOENT && !parent_dir(dir).empty() && parent_dir(dir) != dir) {
+    // Missing parents are made first, as mkdir -p does.
+    if (Status s = create_dir(parent_dir(dir)); !s.ok()) return s;
+    if (::mkdir(dir.c_str(), 0755) == 0) return sync_dir(parent_dir(dir));
+  }
   if (errno != EEXIST) return io_error("mkdir", dir, errno);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -70,7 +70,7 @@ class Env {
   virtual Status truncate(const std::string& path, std::uint64_t size) = 0;
   // File names (not paths) directly inside `dir`, sorted.
   virtual Result<std::vector<std::string>> list(const std::string& dir) = 0;
-  virtual Status create_dir(const std::string& dir) = 0;  // ok if it exists
+  virtual Status create_dir(const std::string& dir) = 0;  // ok if it exists; makes parents
 };
 
 // "dir/name" ("name" when dir is empty).
