@@ -144,6 +144,10 @@ int main(int argc, char** argv) {
                  "workload: seconds after a fault before the quiet-cluster checkers (SET NX, "
                  "linearizability, INCR order) judge again (default 30)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--appendfsync", wl.appendfsync,
+                 "workload: give every node an AOF with this fsync policy on a simulated disk "
+                 "that keeps its synced bytes across restarts (each restart is a power loss)")
+      ->check(CLI::IsMember({"always", "everysec", "no"}));
   app.add_option("--partitions", wl.partitions,
                  "workload: partition count, a power of two (default 256, the runtime's 1024 "
                  "makes every view change 4x dearer)")

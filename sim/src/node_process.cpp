@@ -1,9 +1,11 @@
 #include "apiary/sim/node_process.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <variant>
 
+#include "apiary/persist/sim_env.hpp"
 #include "apiary/resp/server.hpp"
 
 namespace apiary::sim {
@@ -15,7 +17,8 @@ namespace {
 constexpr std::int64_t kWallEpochMs = 1'700'000'000'000;
 
 core::NodeCoreConfig core_config(const gossip::SwimConfig& swim, const NodeOptions& options,
-                                 const ProcessSpec& spec, std::uint64_t seed) {
+                                 const ProcessSpec& spec, std::uint64_t seed,
+                                 persist::Env* disk = nullptr) {
   core::NodeCoreConfig c;
   c.name = spec.name;
   c.swim = swim;
@@ -27,8 +30,20 @@ core::NodeCoreConfig core_config(const gossip::SwimConfig& swim, const NodeOptio
   c.seed = seed;
   c.handoff_timeout = options.handoff_timeout;
   c.leave_timeout = options.leave_timeout;
+  if (disk != nullptr && !options.appendfsync.empty()) {
+    c.persistence.env = disk;
+    c.persistence.dir = "/data";
+    c.persistence.appendonly = true;
+    c.persistence.appendfsync =
+        persist::parse_fsync_policy(options.appendfsync).value_or(persist::FsyncPolicy::always);
+  }
   return c;
 }
+
+// One disk per node index, for the whole run: it outlives the node's processes.
+struct Disks {
+  std::map<std::uint32_t, std::unique_ptr<persist::SimEnv>> by_node;
+};
 
 }  // namespace
 
@@ -37,11 +52,17 @@ WallTime NodeProcess::wall_of(TimePoint local) {
 }
 
 NodeProcess::NodeProcess(const gossip::SwimConfig& swim, const NodeOptions& options,
-                         const ProcessSpec& spec, Rng rng, TimePoint now)
+                         const ProcessSpec& spec, Rng rng, TimePoint now, persist::Env* disk)
     : index_(spec.index) {
-  auto made = core::NodeCore::create(core_config(swim, options, spec, rng.next()), now);
-  // node_factory's caller checked the options (check_node_options): nothing else can fail.
-  if (!made.ok()) std::abort();
+  auto made = core::NodeCore::create(core_config(swim, options, spec, rng.next(), disk), now,
+                                     wall_of(now));
+  // node_factory's caller checked the options (check_node_options); a disk the AOF cannot be
+  // loaded from (damage before its tail) is a failure of the run.
+  if (!made.ok()) {
+    std::fprintf(stderr, "sim: node %u cannot start: %s\n", spec.index,
+                 made.status().to_string().c_str());
+    std::abort();
+  }
   core_ = std::move(made).value();
 }
 
@@ -90,6 +111,7 @@ TimePoint NodeProcess::next_deadline() const {
 }
 
 std::optional<gossip::Outgoing> NodeProcess::poll_send() {
+  if (dead_) return std::nullopt;
   if (auto out = core_->poll_gossip_send()) return out;
   if (!data_out_.empty()) {
     replication::Outgoing d = std::move(data_out_.front());
@@ -132,8 +154,9 @@ void NodeProcess::send(TimePoint now, std::uint32_t client, std::uint64_t reques
   Client& c = it->second;
   c.requests.push_back(request);
   c.conn->feed(now, wall_of(now), bytes);
-  drain_output(c);
+  // As the runtime's listener: the replies leave after the pass (settle() syncs the AOF).
   pump(now);
+  drain_output(c);
 }
 
 std::optional<ClientReply> NodeProcess::poll_reply() {
@@ -153,6 +176,7 @@ NodeProcess::Client* NodeProcess::client_by_id(resp::ClientId id) {
 // What a connection wrote is what its socket would carry: parse the complete replies in it
 // and match them with the requests in order.
 void NodeProcess::drain_output(Client& c) {
+  if (dead_) return;
   std::string_view out = c.conn->output();
   std::size_t used = 0;
   while (used < out.size()) {
@@ -176,9 +200,20 @@ void NodeProcess::pump(TimePoint now) {
   const WallTime wall = wall_of(now);
   // As the runtime's deliver(): a reply delivered to a connection resumes its pipeline, which
   // may start new operations; loop until nothing is left to move.
+  if (dead_) return;
   for (bool progress = true; progress;) {
     progress = false;
     core_->settle(now, wall);
+    if (core_->persistence_fatal()) {
+      // The runtime exits here, before the pass's replies and acknowledgements leave.
+      dead_ = true;
+      data_out_.clear();
+      while (core_->poll_gossip_send()) {
+      }
+      while (core_->poll_data_send()) {
+      }
+      return;
+    }
     for (auto& reply : core_->take_client_replies()) {
       progress = true;
       Client* c = client_by_id(reply.client);
@@ -203,8 +238,22 @@ Status check_node_options(const NodeOptions& options) {
 }
 
 ProcessFactory node_factory(gossip::SwimConfig swim, NodeOptions options) {
-  return [swim, options](const ProcessSpec& spec, Rng rng, TimePoint now) {
-    return std::make_unique<NodeProcess>(swim, options, spec, rng, now);
+  auto disks = std::make_shared<Disks>();
+  return [swim, options, disks](const ProcessSpec& spec, Rng rng, TimePoint now) {
+    persist::SimEnv* disk = nullptr;
+    if (!options.appendfsync.empty()) {
+      auto& slot = disks->by_node[spec.index];
+      if (slot) {
+        slot->crash();  // the previous process died: a power loss for its disk
+      } else {
+        persist::SimEnvOptions o;
+        o.seed = options.disk_seed ^ (0x9e3779b97f4a7c15ULL * (spec.index + 1));
+        o.zeroed_tail_probability = options.zeroed_tail_probability;
+        slot = std::make_unique<persist::SimEnv>(o);
+      }
+      disk = slot.get();
+    }
+    return std::make_unique<NodeProcess>(swim, options, spec, rng, now, disk);
   };
 }
 

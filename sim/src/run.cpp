@@ -36,6 +36,9 @@ NodeOptions node_options(const RunOptions& o) {
   r.read_quorum = o.workload.read_quorum;
   r.anti_entropy_interval =
       std::chrono::duration_cast<std::chrono::milliseconds>(o.workload.anti_entropy_interval);
+  d.appendfsync = o.workload.appendfsync;
+  d.zeroed_tail_probability = o.workload.zeroed_tail_probability;
+  d.disk_seed = o.seed;
   return d;
 }
 #endif
@@ -377,6 +380,7 @@ std::string replay_command(const RunOptions& o) {
       << w.read_ratio << " --clients " << w.clients << " --replicas " << w.replicas
       << " --write-quorum " << w.write_quorum << " --read-quorum " << w.read_quorum
       << " --partitions " << w.partitions;
+    if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {
       s << " --stable-after " << seconds(w.stable_after);
     }

@@ -18,6 +18,11 @@
 // destroys the connections with the core: their pending requests never get a reply.
 //
 // join/leave/leave_done map to NodeCore::join, NodeCore::leave and leave_state() == done.
+//
+// Disks: with NodeOptions::appendfsync set, the core persists to `disk` ("/data", an AOF) and
+// loads it when the process starts again. Replies and data messages leave only after the
+// core's settle() (which syncs under `always`), as in the runtime. A node whose AOF fails
+// under `always` stops answering anything (the runtime exits).
 // Deterministic: the core's seed comes from the Rng the factory gets. Not thread-safe.
 #pragma once
 
@@ -34,6 +39,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/core/node_core.hpp"
 #include "apiary/gossip/swim_config.hpp"
+#include "apiary/persist/env.hpp"
 #include "apiary/replication/membership_view.hpp"
 #include "apiary/replication/replication_config.hpp"
 #include "apiary/resp/connection.hpp"
@@ -49,6 +55,11 @@ struct NodeOptions {
   // the announcement must fit in it, or the others would see a crash instead of a leave.
   std::chrono::milliseconds handoff_timeout{7000};
   std::chrono::milliseconds leave_timeout{2000};
+  // Persistence (WorkloadOptions::appendfsync): "" none. The disks outlive the processes:
+  // node_factory keeps one SimEnv per node index and crashes it before every restart.
+  std::string appendfsync;
+  double zeroed_tail_probability = 0.0;
+  std::uint64_t disk_seed = 1;
 };
 
 // A reply one of the process's client connections received.
@@ -62,7 +73,7 @@ class NodeProcess final : public Process {
  public:
   // Use node_factory(); `options` must be valid (check_node_options).
   NodeProcess(const gossip::SwimConfig& swim, const NodeOptions& options, const ProcessSpec& spec,
-              Rng rng, TimePoint now);
+              Rng rng, TimePoint now, persist::Env* disk = nullptr);
   ~NodeProcess() override;
 
   void join(TimePoint now, std::vector<std::string> seeds) override;
@@ -108,6 +119,7 @@ class NodeProcess final : public Process {
   std::deque<replication::Outgoing> data_out_;
   std::deque<gossip::MemberEvent> events_;
   std::deque<ClientReply> replies_;
+  bool dead_ = false;  // persistence_fatal(): the process would have exited
 };
 
 // The check NodeCore::create makes (partition count, quorums), without making a node.

@@ -38,6 +38,12 @@ struct WorkloadOptions {
   // Work bound of one linearizability search (configurations); over it the history counts
   // as skipped.
   std::size_t max_search = 50000;
+  // Disks (docs/simulator.md): "" none; else every node runs an AOF with this appendfsync
+  // policy ("always", "everysec", "no") on an in-memory disk of its own (persist::SimEnv) that
+  // survives its restarts, and every restart is a power loss for that disk: what was not
+  // synced is lost or torn, with zeroed tails at `zeroed_tail_probability`.
+  std::string appendfsync;
+  double zeroed_tail_probability = 0.2;
 };
 
 }  // namespace apiary::sim
