@@ -5,8 +5,8 @@
 #   bench/redis_compare.sh                  # -n 1000000 -c 50, plain and -P 16
 #   N=200000 bench/redis_compare.sh         # shorter run
 #
-# Both servers keep nothing on disk (redis: --save '' --appendonly no; apiaryd has no
-# persistence). The apiaryd binary comes from the release preset (built if missing).
+# Both servers keep nothing on disk (redis: --save '' --appendonly no; apiaryd without
+# --dir). The apiaryd binary comes from the release preset (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"
