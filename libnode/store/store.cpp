@@ -287,6 +287,7 @@ Status Store::put_local(std::string_view key, std::string_view value, WallTime n
     if (!value.empty()) std::memcpy(e->value_ptr(), value.data(), value.size());
     if (new_expiry) e->expiry()->at_ms = new_expiry->ms;
     impl_->touch(e, now);
+    impl_->changed(e->key());
     return Status::Ok();
   }
   data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
