@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "crc_table.hpp"
+
 namespace apiary::persist {
 
 namespace {
@@ -18,18 +20,7 @@ constexpr std::uint64_t reflect64(std::uint64_t v) {
 }
 
 // The reflected algorithm: the register shifts right and the polynomial is bit-reversed.
-constexpr std::array<std::uint64_t, 256> make_table() {
-  constexpr std::uint64_t reversed = reflect64(kPolynomial);
-  std::array<std::uint64_t, 256> table{};
-  for (std::uint64_t i = 0; i < 256; ++i) {
-    std::uint64_t c = i;
-    for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? (c >> 1) ^ reversed : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-constexpr std::array<std::uint64_t, 256> kTable = make_table();
+constexpr std::array<std::uint64_t, 256> kTable = reflected_crc_table(reflect64(kPolynomial));
 
 }  // namespace
 

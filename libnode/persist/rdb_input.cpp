@@ -93,21 +93,22 @@ bool RdbInput::skip(std::uint64_t n) {
 
 bool RdbInput::u8(std::uint8_t& out) { return read(std::span(&out, 1)); }
 
-bool RdbInput::le32(std::uint32_t& out) {
-  std::uint8_t b[4];
-  if (!read(b)) return false;
+bool RdbInput::fixed(std::uint64_t& out, std::size_t width, bool big_endian) {
+  std::uint8_t b[8];
+  if (!read(std::span(b, width))) return false;
   out = 0;
-  for (int i = 3; i >= 0; --i) out = out << 8 | b[i];
+  for (std::size_t i = 0; i < width; ++i) out = out << 8 | b[big_endian ? i : width - 1 - i];
   return true;
 }
 
-bool RdbInput::le64(std::uint64_t& out) {
-  std::uint8_t b[8];
-  if (!read(b)) return false;
-  out = 0;
-  for (int i = 7; i >= 0; --i) out = out << 8 | b[i];
+bool RdbInput::le32(std::uint32_t& out) {
+  std::uint64_t v = 0;
+  if (!fixed(v, 4, /*big_endian=*/false)) return false;
+  out = static_cast<std::uint32_t>(v);
   return true;
 }
+
+bool RdbInput::le64(std::uint64_t& out) { return fixed(out, 8, /*big_endian=*/false); }
 
 bool RdbInput::length(std::uint64_t& out, bool* encoded) {
   const std::uint64_t at = consumed_;
@@ -131,11 +132,7 @@ bool RdbInput::length(std::uint64_t& out, bool* encoded) {
       if (width == 0) {
         return fail(StatusCode::malformed, at, "unknown length encoding " + hex_byte(first));
       }
-      std::uint8_t b[8];
-      if (!read(std::span(b, width))) return false;
-      out = 0;
-      for (std::size_t i = 0; i < width; ++i) out = out << 8 | b[i];  // big-endian
-      return true;
+      return fixed(out, width, /*big_endian=*/true);
     }
     default:
       if (encoded == nullptr) {
@@ -148,98 +145,82 @@ bool RdbInput::length(std::uint64_t& out, bool* encoded) {
   }
 }
 
-bool RdbInput::string(std::string& out) {
-  const std::uint64_t at = consumed_;
+bool RdbInput::string_header(StringHeader& out) {
+  out.at = consumed_;
   bool encoded = false;
   std::uint64_t len = 0;
   if (!length(len, &encoded)) return false;
   if (!encoded) {
-    if (len > max_string_) {
-      return fail(StatusCode::too_large, at,
-                  "a string of " + std::to_string(len) + " bytes is over the limit of " +
-                      std::to_string(max_string_));
-    }
-    if (len > remaining()) {
-      return fail(StatusCode::malformed, at,
-                  "truncated: a string of " + std::to_string(len) + " bytes, the file has " +
-                      std::to_string(remaining()) + " left");
-    }
-    out.resize(static_cast<std::size_t>(len));
-    return read(std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+    out = {StringHeader::raw, out.at, len, len};
+    return true;
   }
   switch (len) {
-    case kEncInt8: {
-      std::uint8_t b = 0;
-      if (!u8(b)) return false;
-      out = std::to_string(static_cast<std::int8_t>(b));
+    case kEncInt8:
+      out = {StringHeader::integer, out.at, 1, 0};
       return true;
-    }
-    case kEncInt16: {
-      std::uint8_t b[2];
-      if (!read(b)) return false;
-      out = std::to_string(static_cast<std::int16_t>(b[0] | b[1] << 8));
+    case kEncInt16:
+      out = {StringHeader::integer, out.at, 2, 0};
       return true;
-    }
-    case kEncInt32: {
-      std::uint32_t v = 0;
-      if (!le32(v)) return false;
-      out = std::to_string(static_cast<std::int32_t>(v));
+    case kEncInt32:
+      out = {StringHeader::integer, out.at, 4, 0};
       return true;
-    }
     case kEncLzf: {
       std::uint64_t compressed = 0;
       std::uint64_t size = 0;
       if (!length(compressed) || !length(size)) return false;
-      if (size > max_string_) {
-        return fail(StatusCode::too_large, at,
-                    "an LZF string of " + std::to_string(size) + " bytes is over the limit of " +
-                        std::to_string(max_string_));
-      }
-      if (compressed > remaining()) {
-        return fail(StatusCode::malformed, at,
-                    "truncated: an LZF string of " + std::to_string(compressed) +
-                        " compressed bytes, the file has " + std::to_string(remaining()) + " left");
-      }
-      if (size > lzf_max_output(compressed)) {
-        return fail(StatusCode::malformed, at,
-                    "an LZF string claims " + std::to_string(size) + " bytes from " +
-                        std::to_string(compressed) + " compressed bytes");
-      }
-      std::vector<std::uint8_t> packed(static_cast<std::size_t>(compressed));
-      if (!read(packed)) return false;
-      out.resize(static_cast<std::size_t>(size));
-      const Status unpacked = lzf_decompress(
-          packed, std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
-      if (!unpacked.ok()) return fail(StatusCode::malformed, at, unpacked.message());
+      out = {StringHeader::lzf, out.at, compressed, size};
       return true;
     }
     default:
-      return fail(StatusCode::malformed, at, "unknown string encoding " + std::to_string(len));
+      return fail(StatusCode::malformed, out.at, "unknown string encoding " + std::to_string(len));
   }
 }
 
-bool RdbInput::skip_string() {
-  const std::uint64_t at = consumed_;
-  bool encoded = false;
-  std::uint64_t len = 0;
-  if (!length(len, &encoded)) return false;
-  if (!encoded) return skip(len);
-  switch (len) {
-    case kEncInt8:
-      return skip(1);
-    case kEncInt16:
-      return skip(2);
-    case kEncInt32:
-      return skip(4);
-    case kEncLzf: {
-      std::uint64_t compressed = 0;
-      std::uint64_t size = 0;
-      if (!length(compressed) || !length(size)) return false;
-      return skip(compressed);
-    }
-    default:
-      return fail(StatusCode::malformed, at, "unknown string encoding " + std::to_string(len));
+bool RdbInput::string(std::string& out) {
+  StringHeader h;
+  if (!string_header(h)) return false;
+  if (h.size > max_string_) {  // only what is held is limited: skipping allocates nothing
+    return fail(StatusCode::too_large, h.at,
+                "a string of " + std::to_string(h.size) + " bytes is over the limit of " +
+                    std::to_string(max_string_));
   }
+  if (h.bytes > remaining()) {
+    return fail(StatusCode::malformed, h.at,
+                "truncated: a string of " + std::to_string(h.bytes) +
+                    " stored bytes, the file has " + std::to_string(remaining()) + " left");
+  }
+  if (h.kind == StringHeader::integer) {
+    std::uint8_t b[4] = {0, 0, 0, 0};
+    if (!read(std::span(b, h.bytes))) return false;
+    const std::uint32_t v = b[0] | b[1] << 8 | b[2] << 16 | static_cast<std::uint32_t>(b[3]) << 24;
+    // Little-endian, sign-extended from its width, written as decimal text.
+    const std::int64_t n = h.bytes == 1   ? static_cast<std::int8_t>(v)
+                           : h.bytes == 2 ? static_cast<std::int16_t>(v)
+                                          : static_cast<std::int32_t>(v);
+    out = std::to_string(n);
+    return true;
+  }
+  if (h.kind == StringHeader::raw) {
+    out.resize(static_cast<std::size_t>(h.size));
+    return read(std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+  }
+  if (h.size > lzf_max_output(h.bytes)) {
+    return fail(StatusCode::malformed, h.at,
+                "an LZF string claims " + std::to_string(h.size) + " bytes from " +
+                    std::to_string(h.bytes) + " compressed bytes");
+  }
+  std::vector<std::uint8_t> packed(static_cast<std::size_t>(h.bytes));
+  if (!read(packed)) return false;
+  out.resize(static_cast<std::size_t>(h.size));
+  const Status unpacked =
+      lzf_decompress(packed, std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+  if (!unpacked.ok()) return fail(StatusCode::malformed, h.at, unpacked.message());
+  return true;
+}
+
+bool RdbInput::skip_string() {
+  StringHeader h;
+  return string_header(h) && skip(h.bytes);
 }
 
 bool RdbInput::skip_text_double() {

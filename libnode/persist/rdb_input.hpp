@@ -49,6 +49,17 @@ class RdbInput {
   bool skip_text_double();
 
  private:
+  // How a string is stored: `bytes` follow in the file (its text, the integer's width, or
+  // the compressed data); `size` is the string's length (0 for integers: not known yet).
+  struct StringHeader {
+    enum Kind : std::uint8_t { raw, integer, lzf } kind = raw;
+    std::uint64_t at = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t size = 0;
+  };
+  bool string_header(StringHeader& out);
+  // An unsigned integer of `width` bytes (at most 8).
+  bool fixed(std::uint64_t& out, std::size_t width, bool big_endian);
   bool fill();
   void consume(std::size_t n);
 
