@@ -1,6 +1,7 @@
 // apiary: the admin command-line client. Data commands go through redis-cli (any node speaks
 // the Redis protocol); this tool shows the cluster as a node's HTTP admin port reports it,
-// and checks (and repairs) append-only files offline, as redis-check-aof does.
+// checks (and repairs) append-only files offline, as redis-check-aof does, and imports a
+// Redis RDB file into a running cluster (import.hpp).
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "apiary/base/host_port.hpp"
 #include "apiary/persist/aof_check.hpp"
 #include "apiary/persist/posix_env.hpp"
+#include "import.hpp"
 
 namespace {
 
@@ -129,6 +131,19 @@ int main(int argc, char** argv) {
   check->add_flag("--fix", fix,
                   "Truncate the file after its last whole record (says how much first)");
 
+  apiary::cli::ImportOptions import_options;
+  auto* import = app.add_subcommand(
+      "import",
+      "Load a Redis RDB file (dump.rdb) into the cluster: string keys with their expiry; "
+      "keys of other types are reported and skipped");
+  import->add_option("FILE", import_options.path, "The RDB file (Redis 6.0 to 7.4)")->required();
+  import->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
+  import->add_flag("--dry-run", import_options.dry_run,
+                   "Check the file and report what it holds; write nothing");
+  import->add_option("--batch", import_options.batch, "SET commands per pipelined batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -145,5 +160,9 @@ int main(int argc, char** argv) {
   }
   if (health->parsed()) return fetch(http_addr, "/healthz");
   if (check->parsed()) return check_aof(aof_path, fix);
+  if (import->parsed()) {
+    import_options.http_addr = http_addr;
+    return apiary::cli::run_import(import_options);
+  }
   return 2;
 }

@@ -2,8 +2,10 @@
 // blocking RESP client that reads one whole reply at a time (RESP2 and RESP3 framing), so
 // replies can be compared byte for byte.
 //
-// The redis-server gets a free loopback port chosen at run time, no persistence, and dies
-// with its RedisServer object or with the test process (spawn_logged's PR_SET_PDEATHSIG).
+// The redis-server gets a free loopback port chosen at run time, no persistence (unless
+// `extra_args` asks for some: later flags override earlier ones, `--dir` and `--dbfilename`
+// included), and dies with its RedisServer object or with the test process
+// (spawn_logged's PR_SET_PDEATHSIG).
 #pragma once
 
 #include <arpa/inet.h>
@@ -36,14 +38,24 @@ inline int free_loopback_port() {
 
 class RedisServer {
  public:
-  RedisServer() {
+  explicit RedisServer(const std::vector<std::string>& extra_args = {}) {
     // The port can be taken between the probe and the bind: then redis-server exits, and
     // another port is tried.
     for (int attempt = 0; attempt < 5 && pid_ < 0; ++attempt) {
       port_ = std::to_string(free_loopback_port());
-      pid_ = spawn_logged({"/usr/bin/redis-server", "--port", port_, "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", "no", "--dir", scratch_dir().string()},
-                          scratch_dir() / ("redis-server-" + port_ + ".log"));
+      std::vector<std::string> args = {"/usr/bin/redis-server",
+                                       "--port",
+                                       port_,
+                                       "--bind",
+                                       "127.0.0.1",
+                                       "--save",
+                                       "",
+                                       "--appendonly",
+                                       "no",
+                                       "--dir",
+                                       scratch_dir().string()};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      pid_ = spawn_logged(args, scratch_dir() / ("redis-server-" + port_ + ".log"));
       const bool up = eventually(10s, [&] {
         if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;  // exited: port taken
         return pid_ < 0 || ping();

@@ -1,0 +1,28 @@
+// `apiary import FILE --http ADDR`: loads a Redis RDB file into a running cluster
+// (docs/persistence.md, "Importing from Redis").
+//
+// The file is read twice: once whole, to check it (encodings, checksum) before anything is
+// written, so a damaged file imports nothing; then key by key, each string key sent as
+// `SET key value [PXAT ms]` to one live member's Redis port (every node routes a write to
+// its key's coordinator), pipelined in batches. Keys of other types are counted by type and
+// reported, keys already expired are counted and left out. Single-threaded, blocking.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace apiary::cli {
+
+struct ImportOptions {
+  std::string path;
+  std::string http_addr;    // any node's HTTP admin address
+  bool dry_run = false;     // check and report, connect to nothing
+  std::size_t batch = 512;  // commands per pipelined batch
+};
+
+// Prints progress and a summary on stdout, problems on stderr. Exit status: 0 imported (or
+// checked, with dry_run), 1 the file is unreadable or damaged, the cluster unreachable, or a
+// write was refused.
+int run_import(const ImportOptions& options);
+
+}  // namespace apiary::cli

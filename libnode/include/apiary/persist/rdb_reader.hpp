@@ -1,0 +1,114 @@
+// RdbReader: reads a Redis RDB file (what SAVE, BGSAVE and replication write) key by key, for
+// `apiary import` (docs/persistence.md, "Importing from Redis").
+//
+// What it understands: the `REDIS` magic and versions 1 to 12 (Redis 6.0 writes 9, 7.0 writes
+// 10, 7.2 writes 11, 7.4 writes 12); every opcode (AUX, RESIZEDB, EXPIRETIME_MS, EXPIRETIME,
+// SELECTDB, IDLE, FREQ, MODULE_AUX, FUNCTION2, SLOT_INFO, EOF); every length and string
+// encoding (6/14/32/64-bit lengths; raw, int8/16/32 and LZF strings); and the CRC-64 after
+// EOF, which it verifies (0 means the writer had `rdbchecksum no`).
+// What it returns: string keys (type 0) with their value and absolute expiry; every other
+// type (lists, sets, sorted sets, hashes, streams, modules, in each of their encodings,
+// 7.4's hashes with field TTLs too) is parsed past, not decoded, and returned as a skipped
+// key named by its Redis type, so the importer reports what it did not load instead of
+// dropping it silently. Keys of every database come out, each with its database number.
+// What it refuses: an unknown value type or opcode, a damaged encoding, a bad checksum
+// (`malformed`, with the byte offset); a version above 12, a module value of the 4.0 release
+// candidates' format or functions of 7.0's (`unsupported`); a failed read (`io_error`).
+//
+// Bounded: the reader never reads past the file size it saw at open, checks every length
+// against the bytes left in the file before allocating, and allocates at most one key and
+// one value at a time (an LZF string at most 88 times its compressed size, and never more
+// than RdbLimits::max_string_bytes). Skipped values are read through, never held. A corrupt
+// or hostile file gives an error, never a crash, a hang or an exception.
+// Not thread-safe; one pass, front to back.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "apiary/persist/env.hpp"
+
+namespace apiary::persist {
+
+// The newest RDB version this reader knows (Redis 7.4).
+inline constexpr unsigned kRdbMaxVersion = 12;
+
+struct RdbLimits {
+  // The longest key or string value (Redis's proto-max-bulk-len).
+  std::uint64_t max_string_bytes = 512u << 20;
+};
+
+// A key of type string, ready to SET.
+struct RdbStringKey {
+  std::string key;
+  std::string value;
+  std::optional<std::int64_t> expiry_ms;  // absolute, ms since the Unix epoch
+  std::uint64_t db = 0;
+};
+
+// A key whose type the cluster does not hold (yet): its value was parsed past.
+struct RdbSkippedKey {
+  std::string key;
+  std::string_view type_name;  // "list", "set", "zset", "hash", "stream" or "module"
+  std::uint8_t rdb_type = 0;   // the encoding byte (RDB_TYPE_*)
+  std::optional<std::int64_t> expiry_ms;
+  std::uint64_t db = 0;
+};
+
+using RdbItem = std::variant<RdbStringKey, RdbSkippedKey>;
+
+// The Redis type name of an RDB value type byte ("string", "list", ...), or "" if unknown.
+std::string_view rdb_type_name(std::uint8_t rdb_type);
+
+struct RdbReport {
+  unsigned version = 0;
+  std::vector<std::pair<std::string, std::string>> aux;  // AUX fields in file order
+  std::uint64_t strings = 0;                             // string keys returned
+  std::map<std::string, std::uint64_t> skipped;          // skipped keys by type name
+  std::map<std::uint64_t, std::uint64_t> keys_by_db;     // every key returned, by database
+  std::uint64_t functions = 0;                           // function libraries (FUNCTION2), skipped
+  std::uint64_t module_aux = 0;                          // module auxiliary records, skipped
+  bool complete = false;           // EOF reached and the checksum (if any) matched
+  bool checksum_verified = false;  // false when the file carries none (0, or version < 5)
+  std::uint64_t offset = 0;        // bytes consumed (where an error was found)
+  std::uint64_t file_size = 0;
+
+  std::uint64_t keys() const;  // strings plus skipped
+  // The value of an AUX field ("redis-ver"), or "" when absent.
+  std::string aux_value(std::string_view name) const;
+};
+
+class RdbReader {
+ public:
+  // Opens `path` and reads the magic and version. Errors: not_found / io_error from the Env;
+  // malformed (not an RDB file); unsupported (a version above kRdbMaxVersion).
+  static Result<std::unique_ptr<RdbReader>> open(Env& env, const std::string& path,
+                                                 const RdbLimits& limits = {});
+  // The same over bytes in memory, which must outlive the reader.
+  static Result<std::unique_ptr<RdbReader>> open_bytes(std::span<const std::uint8_t> bytes,
+                                                       const RdbLimits& limits = {});
+  ~RdbReader();
+  RdbReader(const RdbReader&) = delete;
+  RdbReader& operator=(const RdbReader&) = delete;
+
+  // The next key, or nothing once the file ended (status() ok, report().complete) or an
+  // error stopped the reader (status() says what and where).
+  std::optional<RdbItem> next();
+  const Status& status() const;
+  const RdbReport& report() const;
+
+ private:
+  class Impl;
+  explicit RdbReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace apiary::persist

@@ -1,0 +1,500 @@
+#include "apiary/persist/rdb_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "rdb_input.hpp"
+
+namespace apiary::persist {
+
+namespace {
+
+using rdb::RdbInput;
+
+// Opcodes (Redis rdb.h, RDB_OPCODE_*).
+constexpr std::uint8_t kOpSlotInfo = 0xF4;
+constexpr std::uint8_t kOpFunction2 = 0xF5;
+constexpr std::uint8_t kOpFunctionPreGa = 0xF6;
+constexpr std::uint8_t kOpModuleAux = 0xF7;
+constexpr std::uint8_t kOpIdle = 0xF8;
+constexpr std::uint8_t kOpFreq = 0xF9;
+constexpr std::uint8_t kOpAux = 0xFA;
+constexpr std::uint8_t kOpResizeDb = 0xFB;
+constexpr std::uint8_t kOpExpireTimeMs = 0xFC;
+constexpr std::uint8_t kOpExpireTime = 0xFD;
+constexpr std::uint8_t kOpSelectDb = 0xFE;
+constexpr std::uint8_t kOpEof = 0xFF;
+
+// Value types (RDB_TYPE_*).
+enum : std::uint8_t {
+  kString = 0,
+  kList = 1,
+  kSet = 2,
+  kZset = 3,
+  kHash = 4,
+  kZset2 = 5,
+  kModulePreGa = 6,
+  kModule2 = 7,
+  kHashZipmap = 9,
+  kListZiplist = 10,
+  kSetIntset = 11,
+  kZsetZiplist = 12,
+  kHashZiplist = 13,
+  kListQuicklist = 14,
+  kStreamListpacks = 15,
+  kHashListpack = 16,
+  kZsetListpack = 17,
+  kListQuicklist2 = 18,
+  kStreamListpacks2 = 19,
+  kSetListpack = 20,
+  kStreamListpacks3 = 21,
+  kHashMetadataPreGa = 22,  // 7.4 release candidates: hash with field TTLs
+  kHashListpackExPreGa = 23,
+  kHashMetadata = 24,  // 7.4: hash with field TTLs, the smallest TTL first
+  kHashListpackEx = 25,
+};
+
+// Module value opcodes (RDB_MODULE_OPCODE_*).
+constexpr std::uint64_t kModuleEof = 0;
+constexpr std::uint64_t kModuleSint = 1;
+constexpr std::uint64_t kModuleUint = 2;
+constexpr std::uint64_t kModuleFloat = 3;
+constexpr std::uint64_t kModuleDouble = 4;
+constexpr std::uint64_t kModuleString = 5;
+
+// Quicklist 2 node containers.
+constexpr std::uint64_t kQuicklistPlain = 1;
+constexpr std::uint64_t kQuicklistPacked = 2;
+
+constexpr std::size_t kHeaderBytes = 9;  // "REDIS" and four version digits
+
+// Reads `count` repetitions of `one`, stopping at the first failure. Every repetition consumes
+// at least one byte, so a hostile count ends at the end of the file, not in a long loop.
+template <typename F>
+bool repeat(RdbInput& in, std::uint64_t count, F&& one) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (!one()) return false;
+  }
+  return !in.failed();
+}
+
+bool skip_strings(RdbInput& in, std::uint64_t per_item) {
+  std::uint64_t n = 0;
+  if (!in.length(n)) return false;
+  return repeat(in, n, [&] {
+    for (std::uint64_t i = 0; i < per_item; ++i) {
+      if (!in.skip_string()) return false;
+    }
+    return true;
+  });
+}
+
+// A module value (RDB_TYPE_MODULE_2 and MODULE_AUX): opcode-tagged fields up to EOF.
+bool skip_module_fields(RdbInput& in) {
+  while (true) {
+    const std::uint64_t at = in.offset();
+    std::uint64_t op = 0;
+    if (!in.length(op)) return false;
+    switch (op) {
+      case kModuleEof:
+        return true;
+      case kModuleSint:
+      case kModuleUint: {
+        std::uint64_t ignored = 0;
+        if (!in.length(ignored)) return false;
+        break;
+      }
+      case kModuleFloat:
+        if (!in.skip(4)) return false;
+        break;
+      case kModuleDouble:
+        if (!in.skip(8)) return false;
+        break;
+      case kModuleString:
+        if (!in.skip_string()) return false;
+        break;
+      default:
+        return in.fail(StatusCode::malformed, at,
+                       "unknown module value opcode " + std::to_string(op));
+    }
+  }
+}
+
+bool skip_lengths(RdbInput& in, int count) {
+  std::uint64_t ignored = 0;
+  for (int i = 0; i < count; ++i) {
+    if (!in.length(ignored)) return false;
+  }
+  return true;
+}
+
+bool skip_stream(RdbInput& in, std::uint8_t type) {
+  // Listpacks: a 16-byte master id as a string, then the listpack.
+  if (!skip_strings(in, 2)) return false;
+  // Length, last id; from type 19: first id, max deleted id, entries added.
+  if (!skip_lengths(in, type >= kStreamListpacks2 ? 8 : 3)) return false;
+  std::uint64_t groups = 0;
+  if (!in.length(groups)) return false;
+  return repeat(in, groups, [&] {
+    if (!in.skip_string() || !skip_lengths(in, type >= kStreamListpacks2 ? 3 : 2)) return false;
+    std::uint64_t pending = 0;
+    if (!in.length(pending)) return false;
+    // Each pending entry: a raw 16-byte id, the delivery time (8 bytes), the delivery count.
+    if (!repeat(in, pending, [&] { return in.skip(16 + 8) && skip_lengths(in, 1); })) {
+      return false;
+    }
+    std::uint64_t consumers = 0;
+    if (!in.length(consumers)) return false;
+    return repeat(in, consumers, [&] {
+      // Name, seen time; from type 21 the active time; then its pending ids (16 bytes each).
+      if (!in.skip_string() || !in.skip(type >= kStreamListpacks3 ? 16 : 8)) return false;
+      std::uint64_t owned = 0;
+      if (!in.length(owned)) return false;
+      return repeat(in, owned, [&] { return in.skip(16); });
+    });
+  });
+}
+
+bool skip_hash_with_field_ttls(RdbInput& in, bool min_ttl_first) {
+  if (min_ttl_first && !in.skip(8)) return false;
+  std::uint64_t n = 0;
+  if (!in.length(n)) return false;
+  return repeat(in, n, [&] { return skip_lengths(in, 1) && in.skip_string() && in.skip_string(); });
+}
+
+}  // namespace
+
+std::string_view rdb_type_name(std::uint8_t rdb_type) {
+  switch (rdb_type) {
+    case kString:
+      return "string";
+    case kList:
+    case kListZiplist:
+    case kListQuicklist:
+    case kListQuicklist2:
+      return "list";
+    case kSet:
+    case kSetIntset:
+    case kSetListpack:
+      return "set";
+    case kZset:
+    case kZset2:
+    case kZsetZiplist:
+    case kZsetListpack:
+      return "zset";
+    case kHash:
+    case kHashZipmap:
+    case kHashZiplist:
+    case kHashListpack:
+    case kHashMetadataPreGa:
+    case kHashListpackExPreGa:
+    case kHashMetadata:
+    case kHashListpackEx:
+      return "hash";
+    case kStreamListpacks:
+    case kStreamListpacks2:
+    case kStreamListpacks3:
+      return "stream";
+    case kModulePreGa:
+    case kModule2:
+      return "module";
+    default:
+      return "";
+  }
+}
+
+std::uint64_t RdbReport::keys() const {
+  std::uint64_t n = strings;
+  for (const auto& [name, count] : skipped) n += count;
+  return n;
+}
+
+std::string RdbReport::aux_value(std::string_view name) const {
+  for (const auto& [k, v] : aux) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+class RdbReader::Impl {
+ public:
+  Impl(std::unique_ptr<SequentialFile> file, std::uint64_t size, const RdbLimits& limits)
+      : in_(std::move(file), size, limits.max_string_bytes) {
+    report_.file_size = size;
+  }
+
+  Status read_header() {
+    std::uint8_t head[kHeaderBytes];
+    if (in_.remaining() < kHeaderBytes || !in_.read(head) || std::memcmp(head, "REDIS", 5) != 0) {
+      if (in_.status().code() == StatusCode::io_error) return in_.status();
+      return make_error(StatusCode::malformed, "not an RDB file (no REDIS magic)");
+    }
+    unsigned version = 0;
+    for (std::size_t i = 5; i < kHeaderBytes; ++i) {
+      if (head[i] < '0' || head[i] > '9') {
+        return make_error(StatusCode::malformed, "not an RDB file (bad version digits)");
+      }
+      version = version * 10 + (head[i] - '0');
+    }
+    if (version < 1 || version > kRdbMaxVersion) {
+      return make_error(StatusCode::unsupported, "RDB version " + std::to_string(version) +
+                                                     " (this build reads 1 to " +
+                                                     std::to_string(kRdbMaxVersion) + ")");
+    }
+    report_.version = version;
+    report_.offset = in_.offset();
+    return Status::Ok();
+  }
+
+  std::optional<RdbItem> next() {
+    if (finished_) return std::nullopt;
+    auto item = read_until_key();
+    report_.offset = in_.offset();
+    if (!item) finished_ = true;
+    return item;
+  }
+
+  const Status& status() const { return in_.status(); }
+  const RdbReport& report() const { return report_; }
+
+ private:
+  std::optional<RdbItem> read_until_key() {
+    while (!in_.failed()) {
+      const std::uint64_t at = in_.offset();
+      std::uint8_t op = 0;
+      if (!in_.u8(op)) break;
+      if (op == kOpEof) {
+        finish(at);
+        break;
+      }
+      if (op >= kOpSlotInfo) {
+        opcode(op, at);
+        continue;
+      }
+      if (rdb_type_name(op).empty()) {
+        in_.fail(StatusCode::malformed, at, "unknown value type " + std::to_string(op));
+        break;
+      }
+      return key_value(op, at);
+    }
+    return std::nullopt;
+  }
+
+  void opcode(std::uint8_t op, std::uint64_t at) {
+    std::uint64_t n = 0;
+    switch (op) {
+      case kOpAux: {
+        std::string name;
+        std::string value;
+        if (in_.string(name) && in_.string(value)) {
+          report_.aux.emplace_back(std::move(name), std::move(value));
+        }
+        return;
+      }
+      case kOpResizeDb:
+        skip_lengths(in_, 2);
+        return;
+      case kOpSlotInfo:  // slot, keys in it, keys with expiry in it (7.4, cluster mode)
+        skip_lengths(in_, 3);
+        return;
+      case kOpExpireTimeMs: {
+        std::uint64_t ms = 0;
+        if (in_.le64(ms)) expiry_ = static_cast<std::int64_t>(ms);
+        return;
+      }
+      case kOpExpireTime: {
+        std::uint32_t seconds = 0;
+        if (in_.le32(seconds)) expiry_ = static_cast<std::int64_t>(seconds) * 1000;
+        return;
+      }
+      case kOpSelectDb:
+        in_.length(db_);
+        return;
+      case kOpIdle:  // LRU idle time of the next key: Apiary keeps its own
+        in_.length(n);
+        return;
+      case kOpFreq:  // LFU counter of the next key
+        in_.skip(1);
+        return;
+      case kOpModuleAux: {
+        std::uint64_t module_id = 0;
+        std::uint64_t when_opcode = 0;
+        if (!in_.length(module_id) || !in_.length(when_opcode)) return;
+        if (when_opcode != kModuleUint) {
+          in_.fail(StatusCode::malformed, at, "module aux record without its `when` field");
+          return;
+        }
+        if (in_.length(n) && skip_module_fields(in_)) ++report_.module_aux;
+        return;
+      }
+      case kOpFunction2:  // a function library's source
+        if (in_.skip_string()) ++report_.functions;
+        return;
+      case kOpFunctionPreGa:
+        in_.fail(StatusCode::unsupported, at,
+                 "functions in the format of Redis 7.0's release candidates");
+        return;
+      default:
+        in_.fail(StatusCode::malformed, at, "unknown opcode " + std::to_string(op));
+        return;
+    }
+  }
+
+  std::optional<RdbItem> key_value(std::uint8_t type, std::uint64_t at) {
+    std::string key;
+    if (!in_.string(key)) return std::nullopt;
+    const std::optional<std::int64_t> expiry = std::exchange(expiry_, std::nullopt);
+    if (type == kString) {
+      std::string value;
+      if (!in_.string(value)) return std::nullopt;
+      ++report_.strings;
+      ++report_.keys_by_db[db_];
+      return RdbStringKey{std::move(key), std::move(value), expiry, db_};
+    }
+    if (!skip_value(type, at)) return std::nullopt;
+    const std::string_view name = rdb_type_name(type);
+    ++report_.skipped[std::string(name)];
+    ++report_.keys_by_db[db_];
+    return RdbSkippedKey{std::move(key), name, type, expiry, db_};
+  }
+
+  bool skip_value(std::uint8_t type, std::uint64_t at) {
+    switch (type) {
+      case kList:
+      case kSet:
+      case kListQuicklist:
+        return skip_strings(in_, 1);
+      case kHash:
+        return skip_strings(in_, 2);
+      case kZset: {
+        std::uint64_t n = 0;
+        if (!in_.length(n)) return false;
+        return repeat(in_, n, [&] { return in_.skip_string() && in_.skip_text_double(); });
+      }
+      case kZset2: {
+        std::uint64_t n = 0;
+        if (!in_.length(n)) return false;
+        return repeat(in_, n, [&] { return in_.skip_string() && in_.skip(8); });
+      }
+      case kModule2: {
+        std::uint64_t module_id = 0;
+        return in_.length(module_id) && skip_module_fields(in_);
+      }
+      case kModulePreGa:
+        return in_.fail(StatusCode::unsupported, at,
+                        "a module value in the format of Redis 4.0's release candidates");
+      case kHashZipmap:
+      case kListZiplist:
+      case kSetIntset:
+      case kZsetZiplist:
+      case kHashZiplist:
+      case kHashListpack:
+      case kZsetListpack:
+      case kSetListpack:
+      case kHashListpackExPreGa:
+        return in_.skip_string();  // the whole value is one blob
+      case kHashListpackEx:
+        return in_.skip(8) && in_.skip_string();  // the smallest field TTL, then the blob
+      case kListQuicklist2: {
+        std::uint64_t n = 0;
+        if (!in_.length(n)) return false;
+        return repeat(in_, n, [&] {
+          const std::uint64_t node_at = in_.offset();
+          std::uint64_t container = 0;
+          if (!in_.length(container)) return false;
+          if (container != kQuicklistPlain && container != kQuicklistPacked) {
+            return in_.fail(StatusCode::malformed, node_at,
+                            "unknown quicklist container " + std::to_string(container));
+          }
+          return in_.skip_string();
+        });
+      }
+      case kStreamListpacks:
+      case kStreamListpacks2:
+      case kStreamListpacks3:
+        return skip_stream(in_, type);
+      case kHashMetadataPreGa:
+        return skip_hash_with_field_ttls(in_, /*min_ttl_first=*/false);
+      case kHashMetadata:
+        return skip_hash_with_field_ttls(in_, /*min_ttl_first=*/true);
+      default:
+        return in_.fail(StatusCode::malformed, at, "unknown value type " + std::to_string(type));
+    }
+  }
+
+  // After EOF: the checksum (from version 5), then nothing.
+  void finish(std::uint64_t at) {
+    if (report_.version >= 5) {
+      const std::uint64_t computed = in_.crc();
+      std::uint64_t stored = 0;
+      if (!in_.le64(stored)) return;
+      if (stored != 0 && stored != computed) {
+        in_.fail(StatusCode::malformed, at + 1,
+                 "checksum mismatch: the file says " + std::to_string(stored) + ", the data has " +
+                     std::to_string(computed));
+        return;
+      }
+      report_.checksum_verified = stored != 0;
+    }
+    if (in_.remaining() > 0) {
+      in_.fail(StatusCode::malformed, in_.offset(),
+               std::to_string(in_.remaining()) + " bytes after the end of the RDB data");
+      return;
+    }
+    report_.complete = true;
+  }
+
+  RdbInput in_;
+  RdbReport report_;
+  std::uint64_t db_ = 0;
+  std::optional<std::int64_t> expiry_;  // from an expiry opcode, for the next key
+  bool finished_ = false;
+};
+
+namespace {
+
+// A SequentialFile over bytes in memory.
+class SpanFile final : public SequentialFile {
+ public:
+  explicit SpanFile(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  Result<std::size_t> read(std::span<std::uint8_t> out) override {
+    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
+    std::copy_n(bytes_.data() + pos_, n, out.data());
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+RdbReader::RdbReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RdbReader::~RdbReader() = default;
+
+Result<std::unique_ptr<RdbReader>> RdbReader::open(Env& env, const std::string& path,
+                                                   const RdbLimits& limits) {
+  auto size = env.file_size(path);
+  if (!size.ok()) return size.status();
+  auto file = env.open_read(path);
+  if (!file.ok()) return file.status();
+  auto impl = std::make_unique<Impl>(std::move(file.value()), size.value(), limits);
+  if (Status header = impl->read_header(); !header.ok()) return header;
+  return std::unique_ptr<RdbReader>(new RdbReader(std::move(impl)));
+}
+
+Result<std::unique_ptr<RdbReader>> RdbReader::open_bytes(std::span<const std::uint8_t> bytes,
+                                                         const RdbLimits& limits) {
+  auto impl = std::make_unique<Impl>(std::make_unique<SpanFile>(bytes), bytes.size(), limits);
+  if (Status header = impl->read_header(); !header.ok()) return header;
+  return std::unique_ptr<RdbReader>(new RdbReader(std::move(impl)));
+}
+
+std::optional<RdbItem> RdbReader::next() { return impl_->next(); }
+const Status& RdbReader::status() const { return impl_->status(); }
+const RdbReport& RdbReader::report() const { return impl_->report(); }
+
+}  // namespace apiary::persist
