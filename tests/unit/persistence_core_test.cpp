@@ -231,3 +231,29 @@ TEST_CASE("persistence: save rules start a background save once both are reached
   CHECK_FALSE(parse_save_rules("0 1"));
   CHECK(format_save_rules(*parse_save_rules(" 10  1 ")) == "10 1");
 }
+
+TEST_CASE("persistence: the AOF is rewritten when it grew past the auto-rewrite thresholds",
+          "[unit][persistence]") {
+  persist::SimEnv env;
+  TimePoint now{};
+  store::Store s(store_config(1));
+  PersistenceConfig c = aof_config(env, persist::FsyncPolicy::everysec);
+  c.auto_aof_rewrite_min_size = 4096;
+  c.auto_aof_rewrite_percentage = 100;
+  c.entries_per_step = 100;
+  auto opened = Persistence::open(c, s, NodeId{1}, now, kWall);
+  REQUIRE(opened.ok());
+  Persistence& p = *opened.value();
+  std::string info;
+  for (int i = 0; i < 2000 && info.find("aof_rewrites:1") == std::string::npos; ++i) {
+    REQUIRE(s.put_local("k" + std::to_string(i % 10), "value " + std::to_string(i), kWall).ok());
+    p.pass(now, kWall);
+    now += 100ms;
+    if (p.next_deadline() <= now) p.handle_timeout(now, kWall);
+    info.clear();
+    p.info(info, now);
+  }
+  CHECK(info.find("aof_rewrites:1") != std::string::npos);
+  // Ten keys: the rewritten file is about ten records long.
+  CHECK(env.file_size("/data/appendonly.aof").value() < 4096);
+}
