@@ -5,7 +5,8 @@
 #     at -P 1 and -P 16, with redis-server under the same settings, and the ratio;
 #  2. with KEYS keys (1,000,000 by default): how long BGSAVE takes and the longest pause a
 #     client sees meanwhile (a PING loop), for both servers;
-#  3. how long a restart takes to load those keys, from the AOF and from the snapshot.
+#  3. how long a restart takes to load those keys, from the AOF and from the snapshot (until
+#     DBSIZE answers: redis-server answers -LOADING meanwhile).
 #
 #   bench/persistence_compare.sh               # N=200000 per throughput test, KEYS=1000000
 #   N=50000 KEYS=200000 bench/persistence_compare.sh
@@ -172,17 +173,27 @@ for _ in $(seq 1 600); do
 done
 ls -l "$work/a-big" | awk 'NR>1 {print "apiary file:", $9, $5, "bytes"}'
 
-# restart PORT -> seconds until the node answers PING again
+# Until DBSIZE answers a number (redis-server answers -LOADING while it loads; apiaryd loads
+# before it listens).
+wait_loaded() {
+  for _ in $(seq 1 1200); do
+    redis-cli -p "$1" DBSIZE 2>/dev/null | grep -qE '^[0-9]+$' && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not load" >&2
+  return 1
+}
+# restart ARGS... -> seconds until the node answers DBSIZE with its keys loaded
 timed_start() {
   local t0 t1
   t0=$(date +%s.%N)
   "$@"
-  wait_ping "$port"
+  wait_loaded "$port"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
 }
 echo
-echo "== restart with $KEYS keys: seconds until PING answers (kill -9, then start on the same files)"
+echo "== restart with $KEYS keys: seconds until DBSIZE answers (kill -9, then start on the same files)"
 stop "$rpid"
 stop "$apid"
 port=$rport

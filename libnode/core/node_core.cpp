@@ -362,6 +362,10 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
     s.resp_server->set_info_section("persistence", [raw](std::string& out) {
       raw->persistence->info(out, raw->now);
     });
+  } else {
+    for (const char* name : {"appendonly", "save"}) {
+      s.resp_server->config().refuse(name, "this node has no data directory (apiaryd --dir)");
+    }
   }
   // CONFIG SET of the memory and persistence parameters applies to the running node.
   s.resp_server->config().set_listener([raw](const std::vector<std::string>& names) {

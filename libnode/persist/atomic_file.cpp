@@ -68,12 +68,18 @@ Result<std::uint64_t> AtomicFileWriter::add_table(HlcTimestamp flush_horizon,
   return entries;
 }
 
-Status AtomicFileWriter::commit() {
+Status AtomicFileWriter::sync() {
   if (!buffer_.empty()) {
     if (auto s = file_->append(buffer_); !s.ok()) return s;
     buffer_.clear();
   }
   if (auto s = file_->sync(); !s.ok()) return s;
+  synced_ = bytes_;
+  return Status::Ok();
+}
+
+Status AtomicFileWriter::commit() {
+  if (auto s = sync(); !s.ok()) return s;
   if (auto s = file_->close(); !s.ok()) return s;
   file_.reset();
   if (auto s = env_.rename(temp_path_, path_); !s.ok()) return s;

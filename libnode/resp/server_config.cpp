@@ -355,6 +355,10 @@ void ServerConfig::set_readonly(std::string name, std::string value) {
   readonly_[lowered(name)] = std::move(value);
 }
 
+void ServerConfig::refuse(std::string name, std::string detail) {
+  refused_[lowered(name)] = std::move(detail);
+}
+
 void ServerConfig::set_protected(std::string name, std::string value) {
   std::string key = lowered(name);
   if (std::find(protected_.begin(), protected_.end(), key) == protected_.end()) {
@@ -398,6 +402,11 @@ Status ServerConfig::set(const std::vector<std::pair<std::string_view, std::stri
       return failure(name, "duplicate parameter");
     }
     names.push_back(key);
+    // A refused parameter may still be set to what it is ("appendonly no", "save ''").
+    if (auto refused = refused_.find(key);
+        refused != refused_.end() && lowered(value) != get_one(key)) {
+      return failure(name, refused->second);
+    }
     if (find(name) == nullptr) {
       if (std::find(protected_.begin(), protected_.end(), key) != protected_.end()) {
         return failure(name, "can't set protected config");

@@ -281,3 +281,18 @@ TEST_CASE("a restarted member answers every key written while it was down, at on
   CHECK(nodes[2]->log().find("loaded AOF") != std::string::npos);
   CHECK(info_field(*nodes[2], "cluster_start_catch_ups") > 0);
 }
+
+TEST_CASE("without --dir a node keeps no files and says so", "[integration][persistence]") {
+  Daemon node("nodir", {});
+  RespClient c(node.redis_port());
+  CHECK(c.command({"CONFIG", "SET", "appendonly", "yes"}) ==
+        "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - this node has no "
+        "data directory (apiaryd --dir)\r\n");
+  CHECK(c.command({"CONFIG", "SET", "save", ""}) == "+OK\r\n");  // already so: accepted
+  CHECK(c.command({"BGSAVE"}) == "-ERR persistence is not available on this node\r\n");
+  CHECK(c.command({"SAVE", "x"}) == "-ERR wrong number of arguments for 'save' command\r\n");
+  CHECK(c.command({"BGSAVE", "NOW"}) == "-ERR syntax error\r\n");
+  const auto refused = run(std::string(APIARYD_PATH) + " --appendonly yes");
+  CHECK(refused.first == 2);
+  CHECK(refused.second.find("need --dir") != std::string::npos);
+}

@@ -70,7 +70,10 @@ struct PersistenceConfig {
   std::uint64_t auto_aof_rewrite_min_size = 64ull << 20;
   bool aof_load_truncated = true;
   bool stop_writes_on_bgsave_error = true;
-  std::size_t entries_per_step = 2048;  // background save or rewrite: entries per pass
+  // A background save or rewrite writes this many entries per pass of the event loop (about
+  // 2 µs each), and syncs its file every 4 MiB, so a client waits at most about a millisecond
+  // behind it.
+  std::size_t entries_per_step = 512;
 };
 
 // What open() loaded.

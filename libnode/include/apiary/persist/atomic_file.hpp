@@ -29,6 +29,11 @@ class AtomicFileWriter {
   // A table: the flush horizon (when not zero), then one put per entry of `next`; returns how
   // many entries it added.
   Result<std::uint64_t> add_table(HlcTimestamp flush_horizon, const EntrySource& next);
+  // Writes what is buffered and syncs the temporary file: a writer filling a big file a slice
+  // at a time syncs every few MiB, so that commit()'s final sync (on the caller's thread) has
+  // little left to flush.
+  Status sync();
+  std::uint64_t synced() const { return synced_; }  // bytes() as of the last sync
   // Flushes, syncs, closes and renames into place.
   Status commit();
 
@@ -49,6 +54,7 @@ class AtomicFileWriter {
   std::uint64_t records_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint32_t chained_crc_ = 0;
+  std::uint64_t synced_ = 0;
   bool committed_ = false;
 };
 

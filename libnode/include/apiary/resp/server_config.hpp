@@ -41,6 +41,9 @@ class ServerConfig {
   // Like set_readonly, but CONFIG SET answers "can't set protected config" (Redis's dir and
   // dbfilename, with enable-protected-configs at its default, no).
   void set_protected(std::string name, std::string value);
+  // CONFIG SET of this settable parameter to anything but its current value fails with
+  // `detail` (what the node lacks for it).
+  void refuse(std::string name, std::string detail);
   std::string get_one(std::string_view name) const;
 
   // Called after a successful CONFIG SET with the parameters that changed.
@@ -76,6 +79,7 @@ class ServerConfig {
   std::vector<Param> params_;
   std::map<std::string, std::string> readonly_;
   std::vector<std::string> protected_;  // names in readonly_ that are protected, not immutable
+  std::map<std::string, std::string> refused_;  // refuse(): name -> why CONFIG SET fails
 
   std::int64_t maxmemory_ = 0;
   std::string maxmemory_policy_ = "noeviction";
