@@ -34,6 +34,34 @@ std::int64_t wall_ms_now() {
       .count();
 }
 
+// One field of a member's INFO cluster, or "" when it does not report it.
+std::string info_field(const std::string& info, const std::string& name) {
+  const std::string field = name + ":";
+  const auto at = info.find(field);
+  if (at == std::string::npos) return "";
+  const auto end = info.find_first_of("\r\n", at);
+  return info.substr(at + field.size(), end - at - field.size());
+}
+
+// What a member says about itself before it is read: the cluster's name, and whether its
+// copy may still be missing writes -- partitions handed to it by a join that have not
+// arrived yet, or a new coordinator still catching up from the other owners (cluster.md,
+// "Conditional writes and locks"). Those partitions are read all the same; the warning says
+// to back up again once the cluster settled.
+std::string describe_member(RespClient& conn, const std::string& name) {
+  auto reply = conn.call({"INFO", "cluster"});
+  if (!reply.ok() || reply->type != RespReply::Type::bulk) return "";
+  const std::string& info = reply->text;
+  const std::string handoff = info_field(info, "cluster_handoff_pending");
+  const std::string promoting = info_field(info, "cluster_partitions_promoting");
+  if ((!handoff.empty() && handoff != "0") || (!promoting.empty() && promoting != "0")) {
+    warn("member " + name + " is still receiving partitions (handoff pending: " + handoff +
+         ", partitions catching up: " + promoting +
+         "): its copy may miss recent writes; back up again once the cluster settled");
+  }
+  return info_field(info, "cluster_name");
+}
+
 // One connection per member, opened when first needed. A member that failed once (could not
 // be reached, or broke off an export) is not asked again during this backup.
 class MemberConnections {
@@ -51,8 +79,13 @@ class MemberConnections {
       drop(name, s.message());
       return nullptr;
     }
+    const std::string cluster = describe_member(*client, name);
+    if (cluster_name_.empty()) cluster_name_ = cluster;
     return open_.emplace(name, std::move(client)).first->second.get();
   }
+
+  // The cluster's name, as the first member reached reports it.
+  const std::string& cluster_name() const { return cluster_name_; }
 
   void drop(const std::string& name, const std::string& why) {
     open_.erase(name);
@@ -63,6 +96,7 @@ class MemberConnections {
   const ClusterMembers& members_;
   std::map<std::string, std::unique_ptr<RespClient>> open_;
   std::set<std::string> failed_;
+  std::string cluster_name_;
 };
 
 Status export_failed(const std::string& what) {
@@ -99,17 +133,6 @@ Result<std::vector<store::VersionedEntry>> read_partition(RespClient& conn, std:
     cursor = reply->elements[0].text;
   } while (cursor != "0");
   return entries;
-}
-
-// The cluster's name from INFO cluster, or "" when the member does not say.
-std::string cluster_name(RespClient& conn) {
-  auto info = conn.call({"INFO", "cluster"});
-  if (!info.ok() || info->type != RespReply::Type::bulk) return "";
-  const std::string field = "cluster_name:";
-  const auto at = info->text.find(field);
-  if (at == std::string::npos) return "";
-  const auto end = info->text.find_first_of("\r\n", at);
-  return info->text.substr(at + field.size(), end - at - field.size());
 }
 
 Status write_partition(persist::Env& env, const std::string& dir, std::uint32_t p,
@@ -159,16 +182,11 @@ int run_backup(const BackupOptions& options) {
   manifest.partition_count = table->partition_count;
   manifest.replicas = table->replicas;
   MemberConnections connections(*members);
-  bool named = false;
   for (std::uint32_t p = 0; p < table->partition_count; ++p) {
     bool done = false;
     for (const std::string& owner : table->owners[p]) {
       RespClient* conn = connections.get(owner);
       if (conn == nullptr) continue;
-      if (!named) {
-        manifest.cluster = cluster_name(*conn);
-        named = true;
-      }
       auto entries = read_partition(*conn, p, table->partition_count, options.page);
       if (!entries.ok()) {
         warn("partition " + std::to_string(p) + " from " + owner + ": " +
@@ -187,6 +205,7 @@ int run_backup(const BackupOptions& options) {
     }
     if (!done) manifest.failed.push_back(p);
   }
+  manifest.cluster = connections.cluster_name();
   if (Status s = write_manifest(env, dir, manifest); !s.ok()) {
     warn("writing the manifest: " + s.to_string());
     return 1;

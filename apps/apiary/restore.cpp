@@ -213,6 +213,14 @@ int run_restore(const RestoreOptions& options) {
       static_cast<unsigned long long>(t.changed), static_cast<unsigned long long>(t.unchanged),
       static_cast<unsigned long long>(t.refused));
   for (const auto& e : t.errors) warn("refused: " + e);
+  if (t.changed == 0 && t.unchanged > 0 && t.refused == 0) {
+    // The usual reason besides restoring twice: a FLUSHALL since the backup was made. Its
+    // horizon discards every write stamped before it, restored ones included.
+    std::printf(
+        "nothing changed: the cluster already holds every entry or something newer; after a "
+        "FLUSHALL it also discards everything written before the flush (restore into a fresh "
+        "cluster instead, docs/persistence.md)\n");
+  }
   return t.refused == 0 ? 0 : 1;
 }
 
