@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <set>
 #include <span>
 
+#include "apiary/http/admin_server.hpp"
 #include "json.hpp"
 
 namespace apiary::cli {
@@ -56,10 +58,10 @@ std::string partition_file_name(std::uint32_t id) {
 std::string manifest_json(const BackupManifest& m) {
   std::string out =
       "{\n  \"format\": \"apiary-backup\",\n  \"version\": " +
-      std::to_string(kBackupFormatVersion) + ",\n  \"cluster\": " + json_quote(m.cluster) +
-      ",\n  \"source\": " + json_quote(m.source) +
+      std::to_string(kBackupFormatVersion) + ",\n  \"cluster\": " + http::json_quote(m.cluster) +
+      ",\n  \"source\": " + http::json_quote(m.source) +
       ",\n  \"created_at_ms\": " + std::to_string(m.created_at_ms) +
-      ",\n  \"created_at\": " + json_quote(utc_time(m.created_at_ms)) +
+      ",\n  \"created_at\": " + http::json_quote(utc_time(m.created_at_ms)) +
       ",\n  \"partition_count\": " + std::to_string(m.partition_count) +
       ",\n  \"replicas\": " + std::to_string(m.replicas) +
       ",\n  \"total_entries\": " + std::to_string(m.total_entries()) +
@@ -68,9 +70,9 @@ std::string manifest_json(const BackupManifest& m) {
     const auto& p = m.partitions[i];
     out += i == 0 ? "\n" : ",\n";
     out += "    {\"id\": " + std::to_string(p.id) +
-           ", \"file\": " + json_quote(partition_file_name(p.id)) +
-           ", \"entries\": " + std::to_string(p.entries) + ", \"member\": " + json_quote(p.member) +
-           "}";
+           ", \"file\": " + http::json_quote(partition_file_name(p.id)) +
+           ", \"entries\": " + std::to_string(p.entries) +
+           ", \"member\": " + http::json_quote(p.member) + "}";
   }
   out += "\n  ],\n  \"failed_partitions\": [";
   for (std::size_t i = 0; i < m.failed.size(); ++i) {

@@ -1,8 +1,8 @@
 // A small JSON reader for what the apiary CLI reads: the admin port's /v1/members and
-// /v1/partitions and a backup's manifest.json. Parses into a plain tree; numbers keep their
-// text (as_int() reads integers exactly). Bounded nesting; never throws. Not a general JSON
-// library: \u escapes outside the Basic Multilingual Plane are kept as two code units'
-// UTF-8, which none of those documents contain.
+// /v1/partitions and a backup's manifest.json (written with http::json_quote). Parses into a plain
+// tree; numbers keep their text (as_int() reads integers exactly). Bounded nesting; never throws.
+// Not a general JSON library: \u escapes outside the Basic Multilingual Plane are kept as two code
+// units' UTF-8, which none of those documents contain.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +32,5 @@ struct Json {
 
 // `malformed` with the offset when `text` is not one JSON value (surrounding space allowed).
 Result<Json> parse_json(std::string_view text);
-
-// `s` as a JSON string literal, quotes included.
-std::string json_quote(std::string_view s);
 
 }  // namespace apiary::cli

@@ -118,7 +118,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("a 3-node cluster backed up is restored into a 5-node cluster, merging by version",
+TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, merging by version",
           "[integration][backup]") {
   const auto dir = scratch_dir() / "backup";
   const auto dir_failover = scratch_dir() / "backup-failover";
