@@ -27,7 +27,11 @@ struct Expected {
   bool ttl = false;
 };
 
-std::string key_name(int i) { return "bk:" + std::to_string(i); }
+// Every seventh key has a hash tag: its partition comes from the tag, in both clusters.
+std::string key_name(int i) {
+  const std::string tag = i % 7 == 6 ? "{g" + std::to_string(i % 13) + "}" : "";
+  return tag + "bk:" + std::to_string(i);
+}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
