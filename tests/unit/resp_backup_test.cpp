@@ -8,6 +8,7 @@
 #include "apiary/data/partition.hpp"
 #include "apiary/store/entry_codec.hpp"
 #include "resp_test_support.hpp"
+#include "support/routing_harness.hpp"
 
 using namespace apiary;
 using resp_test::cmd;
@@ -250,4 +251,45 @@ TEST_CASE("APIARY.MERGE is a keyed write, APIARY.EXPORT a command without keys",
   const std::string export_info = h.send({"COMMAND", "INFO", "apiary.export"});
   CHECK(export_info.find("+admin") != std::string::npos);
   CHECK(export_info.find("+write") == std::string::npos);
+}
+
+TEST_CASE("APIARY.MERGE runs on the key's coordinator and reaches every owner; EXPORT is local",
+          "[resp][backup][routing]") {
+  using apiary::test::RouterCluster;
+  // Four nodes, two owners per key: the client's node is not one of them.
+  RouterCluster c(4, apiary::test::routing_config(2, 2, 1));
+  c.settle_transitions();
+  std::string key;
+  std::vector<std::size_t> owners;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string k = "restored" + std::to_string(i);
+    if (c.owners(k).size() == 2 && c.owners(k)[0] != 3 && c.owners(k)[1] != 3) {
+      key = k;
+      owners = c.owners(k);
+    }
+  }
+  Harness backup(actor(9));
+  CHECK(backup.send({"SET", key, "from the backup"}) == "+OK\r\n");
+  const auto entry = backup.store.export_entry(key, backup.wall);
+  REQUIRE(entry.has_value());
+  const auto bytes = store::encode_entry(*entry);
+  const std::string packed(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+
+  const auto client = c.connect(3);
+  CHECK(c.call(client, {"APIARY.MERGE", key, packed}) == ":1\r\n");
+  for (std::size_t owner : owners) {
+    CHECK(c.value(owner, key) == std::optional<std::string>("from the backup"));
+  }
+  CHECK(c.value(3, key) == std::nullopt);
+  CHECK(c.call(client, {"GET", key}) == "$15\r\nfrom the backup\r\n");
+  CHECK(c.call(client, {"APIARY.MERGE", key, packed}) == ":0\r\n");
+
+  // APIARY.EXPORT has no keys: each node answers from its own store.
+  const std::string partition = std::to_string(data::partition_of(key, 64).value);
+  const std::string empty_page = "*2\r\n$1\r\n0\r\n*0\r\n";
+  CHECK(c.call(client, {"APIARY.EXPORT", partition, "0", "100"}) == empty_page);
+  const auto on_owner = c.connect(owners[1]);
+  const Page page = parse_page(c.call(on_owner, {"APIARY.EXPORT", partition, "0", "100"}));
+  REQUIRE(page.entries.size() == 1);
+  CHECK(decode(page.entries[0]).key == key);
 }
