@@ -12,7 +12,8 @@
 // pipelined; the cluster routes each key to its coordinator and replicates it, so any node
 // and partition count works, and merging by version vector never replaces a newer write.
 // A connection that fails is replaced by another live member and the batch sent again
-// (merging is idempotent). Single-threaded, blocking. Output on stdout, problems on stderr.
+// (merging is idempotent). With `overwrite`, SETs replace the merges (RestoreOptions).
+// Single-threaded, blocking. Output on stdout, problems on stderr.
 #pragma once
 
 #include <cstddef>
@@ -29,14 +30,19 @@ struct BackupOptions {
 struct RestoreOptions {
   std::string dir;
   std::string http_addr;    // any node's HTTP admin address of the target cluster
-  std::size_t batch = 256;  // APIARY.MERGE commands in flight
+  std::size_t batch = 256;  // commands in flight
+  // Write each key's value as a new SET (with PXAT) instead of merging versions: replaces
+  // what the cluster holds now, and works after a FLUSHALL, whose horizon discards merged
+  // entries written before it. Counters and siblings come back as the value GET answered;
+  // keys deleted at the backup are left alone.
+  bool overwrite = false;
 };
 
 // Exit status 0: every partition backed up; 1: some could not be (the manifest lists them),
 // or the cluster or the directory could not be used.
 int run_backup(const BackupOptions& options);
-// Exit status 0: every entry merged (changed or already held); 1: the backup is damaged, the
-// cluster unreachable, or some merge was refused.
+// Exit status 0: every entry merged (changed or already held) or written; 1: the backup is
+// damaged, the cluster unreachable, or some command was refused.
 int run_restore(const RestoreOptions& options);
 
 }  // namespace apiary::cli

@@ -146,9 +146,12 @@ int main(int argc, char** argv) {
       "restore", "Merge a backup into a running cluster of any size (newer data in it is kept)");
   restore->add_option("DIR", restore_options.dir, "A directory `apiary backup` wrote")->required();
   restore->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
-  restore->add_option("--batch", restore_options.batch, "APIARY.MERGE commands in flight")
+  restore->add_option("--batch", restore_options.batch, "Commands in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  restore->add_flag("--overwrite", restore_options.overwrite,
+                    "SET each key's value instead of merging versions: replaces newer data, and "
+                    "works after a FLUSHALL (counters and siblings come back as their value)");
 
   try {
     app.parse(argc, argv);

@@ -53,8 +53,8 @@ Status verify(persist::Env& env, const std::string& dir, const BackupManifest& m
 }
 
 struct Tally {
-  std::uint64_t changed = 0;
-  std::uint64_t unchanged = 0;
+  std::uint64_t changed = 0;    // APIARY.MERGE answered 1, or SET answered OK
+  std::uint64_t unchanged = 0;  // APIARY.MERGE answered 0
   std::uint64_t refused = 0;
   std::vector<std::string> errors;  // the first few refusals, "key: error"
 
@@ -68,24 +68,21 @@ struct Tally {
   }
 };
 
-// Sends APIARY.MERGE commands in pipelined batches to one live member. When the connection
-// fails, the next member takes over and the whole batch is sent again: a merge applied twice
-// changes nothing the second time.
-class Merger {
+// Sends commands (APIARY.MERGE, or SET with --overwrite) in pipelined batches to one live
+// member. When the connection fails, the next member takes over and the whole batch is sent
+// again: a merge applied twice changes nothing the second time, a SET writes the same value.
+class Sender {
  public:
-  Merger(std::vector<std::string> addrs, std::size_t batch)
+  Sender(std::vector<std::string> addrs, std::size_t batch)
       : addrs_(std::move(addrs)), batch_(batch) {}
 
   Status open() { return reconnect(addrs_.size()); }
   const std::string& member() const { return addrs_[current_]; }
   const Tally& tally() const { return tally_; }
 
-  Status add(const store::VersionedEntry& entry) {
-    const auto packed = store::encode_entry(entry);
-    append_command(
-        pending_,
-        {"APIARY.MERGE", entry.key, {reinterpret_cast<const char*>(packed.data()), packed.size()}});
-    keys_.push_back(entry.key);
+  Status add(const std::string& key, std::initializer_list<std::string_view> command) {
+    append_command(pending_, command);
+    keys_.push_back(key);
     if (keys_.size() >= batch_ || pending_.size() >= kBatchBytes) return flush();
     return Status::Ok();
   }
@@ -127,7 +124,8 @@ class Merger {
     for (const std::string& key : keys_) {
       auto reply = client_.read_reply();
       if (!reply.ok()) return reply.status();
-      if (reply->type == RespReply::Type::integer && reply->integer == 1) {
+      if ((reply->type == RespReply::Type::integer && reply->integer == 1) ||
+          (reply->type == RespReply::Type::simple && reply->text == "OK")) {
         ++batch.changed;
       } else if (reply->type == RespReply::Type::integer && reply->integer == 0) {
         ++batch.unchanged;
@@ -150,6 +148,49 @@ class Merger {
   std::vector<std::string> keys_;
   Tally tally_;
 };
+
+std::int64_t wall_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status send_merges(Sender& sender, const std::vector<store::VersionedEntry>& entries) {
+  for (const auto& entry : entries) {
+    const auto packed = store::encode_entry(entry);
+    const std::string_view bytes(reinterpret_cast<const char*>(packed.data()), packed.size());
+    if (Status s = sender.add(entry.key, {"APIARY.MERGE", entry.key, bytes}); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// --overwrite: each key's value as GET would have answered it at the backup (siblings
+// resolved, counters summed) and its expiry, as a new SET. A scratch store resolves them with
+// the store's own rules; a deleted or expired key is skipped.
+Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& entries,
+                   std::uint64_t& skipped) {
+  const WallTime now{wall_ms_now()};
+  store::Store scratch{store::StoreConfig{}};
+  for (const auto& entry : entries) {
+    if (auto merged = scratch.merge(entry.key, entry.version, entry.expiry, now); !merged.ok()) {
+      return merged.status();
+    }
+  }
+  for (const auto& entry : entries) {
+    const auto value = scratch.get_value(entry.key, now);
+    if (!value) {
+      ++skipped;
+      continue;
+    }
+    const std::string copy(*value);
+    const auto ttl = scratch.ttl(entry.key, now);
+    Status s = ttl.expiry ? sender.add(entry.key, {"SET", entry.key, copy, "PXAT",
+                                                   std::to_string(ttl.expiry->ms)})
+                          : sender.add(entry.key, {"SET", entry.key, copy});
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -179,8 +220,9 @@ int run_restore(const RestoreOptions& options) {
     warn(options.http_addr + " lists no live member with a Redis port");
     return 1;
   }
-  Merger merger(addrs, options.batch);
-  if (Status s = merger.open(); !s.ok()) {
+  Sender sender(addrs, options.batch);
+  std::uint64_t skipped = 0;  // --overwrite: deleted or expired entries
+  if (Status s = sender.open(); !s.ok()) {
     warn(s.message());
     return 1;
   }
@@ -190,36 +232,43 @@ int run_restore(const RestoreOptions& options) {
       warn(contents.status().message());
       return 1;
     }
-    for (const auto& entry : contents->entries) {
-      if (Status s = merger.add(entry); !s.ok()) {
-        warn("the cluster could not be reached: " + s.message());
-        return 1;
-      }
+    Status s = options.overwrite ? send_values(sender, contents->entries, skipped)
+                                 : send_merges(sender, contents->entries);
+    if (!s.ok()) {
+      warn("the cluster could not be reached: " + s.message());
+      return 1;
     }
   }
-  if (Status s = merger.flush(); !s.ok()) {
+  if (Status s = sender.flush(); !s.ok()) {
     warn("the cluster could not be reached: " + s.message());
     return 1;
   }
-  const Tally& t = merger.tally();
+  const Tally& t = sender.tally();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf(
-      "restored %llu entries of %zu partitions from %s through %s in %.1f s: %llu changed, "
-      "%llu unchanged (the cluster held them or something newer, or they expired), %llu "
-      "refused\n",
-      static_cast<unsigned long long>(manifest->total_entries()), manifest->partitions.size(),
-      options.dir.c_str(), merger.member().c_str(), seconds,
-      static_cast<unsigned long long>(t.changed), static_cast<unsigned long long>(t.unchanged),
-      static_cast<unsigned long long>(t.refused));
+  std::printf("restored %llu entries of %zu partitions from %s through %s in %.1f s: ",
+              static_cast<unsigned long long>(manifest->total_entries()),
+              manifest->partitions.size(), options.dir.c_str(), sender.member().c_str(), seconds);
+  if (options.overwrite) {
+    std::printf("%llu written, %llu skipped (deleted or expired), %llu refused\n",
+                static_cast<unsigned long long>(t.changed),
+                static_cast<unsigned long long>(skipped),
+                static_cast<unsigned long long>(t.refused));
+  } else {
+    std::printf(
+        "%llu changed, %llu unchanged (the cluster held them or something newer, or they "
+        "expired), %llu refused\n",
+        static_cast<unsigned long long>(t.changed), static_cast<unsigned long long>(t.unchanged),
+        static_cast<unsigned long long>(t.refused));
+  }
   for (const auto& e : t.errors) warn("refused: " + e);
-  if (t.changed == 0 && t.unchanged > 0 && t.refused == 0) {
+  if (!options.overwrite && t.changed == 0 && t.unchanged > 0 && t.refused == 0) {
     // The usual reason besides restoring twice: a FLUSHALL since the backup was made. Its
     // horizon discards every write stamped before it, restored ones included.
     std::printf(
         "nothing changed: the cluster already holds every entry or something newer; after a "
-        "FLUSHALL it also discards everything written before the flush (restore into a fresh "
-        "cluster instead, docs/persistence.md)\n");
+        "FLUSHALL it also discards everything written before the flush (use --overwrite, or "
+        "restore into a fresh cluster; docs/persistence.md)\n");
   }
   return t.refused == 0 ? 0 : 1;
 }

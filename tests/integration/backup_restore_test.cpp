@@ -3,7 +3,7 @@
 // just before, so its partitions come from their next owner) and restored into a fresh
 // 5-node cluster with another partition count; every key reads back through several nodes
 // with its value and TTL, deleted keys stay deleted, and restoring the same backup again
-// after newer writes brings no old value back.
+// after newer writes brings no old value back. After a FLUSHALL only --overwrite restores.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -182,6 +182,7 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     CHECK(diff.empty());
   }
   CHECK(cli(*target[1], "DBSIZE") == std::to_string(kKeys - kKeys / 10) + "\n");
+  const auto backed_up = expected;
   CHECK(cli(*target[3], "INCR " + key_name(0)) == "2\n");  // a counter still (0 + 1, then + 1)
   expected[key_name(0)].value = "2";
 
@@ -210,6 +211,38 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     INFO(diff);
     CHECK(diff.empty());
   }
+
+  // After a FLUSHALL its horizon discards every entry written before it, restored ones too:
+  // merging brings nothing back, --overwrite writes the backed-up values anew.
+  CHECK(cli(*target[0], "FLUSHALL") == "OK\n");
+  {
+    const auto [status, out] =
+        apiary_cli("restore " + dir.string() + " --http " + target[1]->http());
+    INFO(out);
+    CHECK(status == 0);
+    CHECK(contains(out, "0 changed, 3000 unchanged"));
+    CHECK(contains(out, "nothing changed"));
+  }
+  {
+    const auto [status, out] =
+        apiary_cli("restore " + dir.string() + " --http " + target[1]->http() + " --overwrite");
+    INFO(out);
+    REQUIRE(status == 0);
+    CHECK(contains(out, "2700 written, 300 skipped (deleted or expired), 0 refused"));
+  }
+  const long long min_ttl_now = kTtlMs -
+                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - written_at)
+                                    .count() -
+                                5'000;
+  for (std::size_t n : {0u, 4u}) {
+    std::string diff;
+    CHECK(eventually(
+        10s, [&] { return (diff = differences(*target[n], backed_up, min_ttl_now)).empty(); }));
+    INFO(diff);
+    CHECK(diff.empty());
+  }
+  CHECK(cli(*target[2], "INCR " + key_name(0)) == "2\n");  // a counter's value as a string
 }
 
 TEST_CASE("apiary restore refuses a damaged backup and restores nothing", "[integration][backup]") {
