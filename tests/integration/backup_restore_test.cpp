@@ -270,6 +270,24 @@ TEST_CASE("apiary restore refuses a damaged backup and restores nothing", "[inte
   CHECK(status == 1);
   CHECK(contains(out, "nothing was restored"));
   CHECK(cli(*target[0], "DBSIZE") == "0\n");
+  // A manifest from a newer apiary, or one that is not JSON, is refused.
+  std::ifstream in(dir / "manifest.json");
+  const std::string manifest((std::istreambuf_iterator<char>(in)), {});
+  const auto write_manifest = [&](const std::string& text) {
+    std::ofstream(dir / "manifest.json", std::ios::trunc) << text;
+  };
+  std::string newer = manifest;
+  newer.replace(newer.find("\"version\": 1"), 12, "\"version\": 2");
+  write_manifest(newer);
+  const auto [status_newer, out_newer] =
+      apiary_cli("restore " + dir.string() + " --http " + target[0]->http());
+  CHECK(status_newer == 1);
+  CHECK(contains(out_newer, "backup format version 2 is newer"));
+  write_manifest(manifest.substr(0, manifest.size() / 2));
+  const auto [status_cut, out_cut] =
+      apiary_cli("restore " + dir.string() + " --http " + target[0]->http());
+  CHECK(status_cut == 1);
+  CHECK(contains(out_cut, "manifest.json: invalid JSON"));
   // Without its manifest a directory is not a finished backup.
   std::filesystem::remove(dir / "manifest.json");
   const auto [status2, out2] =
