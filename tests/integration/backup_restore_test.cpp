@@ -116,6 +116,25 @@ std::string differences(const Daemon& d, const std::map<std::string, Expected>& 
   return "";
 }
 
+// Every key of `expected` reads back through each of `nodes` (a replica may lag a moment).
+// TTLs were absolute: a key set with kTtlMs at `written_at` has at most that much left.
+void check_reads(const std::vector<std::unique_ptr<Daemon>>& cluster,
+                 std::initializer_list<std::size_t> nodes,
+                 const std::map<std::string, Expected>& expected,
+                 std::chrono::steady_clock::time_point written_at) {
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - written_at)
+                           .count();
+  const long long min_ttl = kTtlMs - elapsed - 5'000;
+  for (std::size_t n : nodes) {
+    std::string diff;
+    CHECK(eventually(10s,
+                     [&] { return (diff = differences(*cluster[n], expected, min_ttl)).empty(); }));
+    INFO(diff);
+    CHECK(diff.empty());
+  }
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -169,18 +188,7 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     CHECK(contains(out, "3000 changed, 0 unchanged"));
     CHECK(contains(out, "0 refused"));
   }
-  // TTLs were absolute: what is left is what was set minus the time since the write.
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - written_at)
-                           .count();
-  const long long min_ttl = kTtlMs - elapsed - 5'000;
-  for (std::size_t n : {0u, 2u, 4u}) {
-    std::string diff;
-    CHECK(eventually(10s,
-                     [&] { return (diff = differences(*target[n], expected, min_ttl)).empty(); }));
-    INFO(diff);
-    CHECK(diff.empty());
-  }
+  check_reads(target, {0, 2, 4}, expected, written_at);
   CHECK(cli(*target[1], "DBSIZE") == std::to_string(kKeys - kKeys / 10) + "\n");
   const auto backed_up = expected;
   CHECK(cli(*target[3], "INCR " + key_name(0)) == "2\n");  // a counter still (0 + 1, then + 1)
@@ -204,13 +212,7 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     REQUIRE(status == 0);
     CHECK(contains(out, "0 changed, 3000 unchanged"));
   }
-  for (std::size_t n : {1u, 3u}) {
-    std::string diff;
-    CHECK(eventually(10s,
-                     [&] { return (diff = differences(*target[n], expected, min_ttl)).empty(); }));
-    INFO(diff);
-    CHECK(diff.empty());
-  }
+  check_reads(target, {1, 3}, expected, written_at);
 
   // After a FLUSHALL its horizon discards every entry written before it, restored ones too:
   // merging brings nothing back, --overwrite writes the backed-up values anew.
@@ -230,18 +232,7 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     REQUIRE(status == 0);
     CHECK(contains(out, "2700 written, 300 skipped (deleted or expired), 0 refused"));
   }
-  const long long min_ttl_now = kTtlMs -
-                                std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - written_at)
-                                    .count() -
-                                5'000;
-  for (std::size_t n : {0u, 4u}) {
-    std::string diff;
-    CHECK(eventually(
-        10s, [&] { return (diff = differences(*target[n], backed_up, min_ttl_now)).empty(); }));
-    INFO(diff);
-    CHECK(diff.empty());
-  }
+  check_reads(target, {0, 4}, backed_up, written_at);
   CHECK(cli(*target[2], "INCR " + key_name(0)) == "2\n");  // a counter's value as a string
 }
 
