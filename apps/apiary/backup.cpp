@@ -2,6 +2,7 @@
 // the manifest (backup.hpp).
 #include "backup.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -111,6 +112,7 @@ Result<std::vector<store::VersionedEntry>> read_partition(RespClient& conn, std:
   const std::string id = std::to_string(p);
   const std::string count = std::to_string(page);
   std::string cursor = "0";
+  std::uint64_t position = 0;
   do {
     auto reply = conn.call({"APIARY.EXPORT", id, cursor, count});
     if (!reply.ok()) return export_failed("failed: " + reply.status().to_string());
@@ -130,7 +132,16 @@ Result<std::vector<store::VersionedEntry>> read_partition(RespClient& conn, std:
       }
       entries.push_back(std::move(*entry));
     }
-    cursor = reply->elements[0].text;
+    // Positions only grow within a partition: a cursor that does not would loop forever.
+    const std::string& next = reply->elements[0].text;
+    std::uint64_t next_position = 0;
+    const auto [end, ec] = std::from_chars(next.data(), next.data() + next.size(), next_position);
+    if (ec != std::errc() || end != next.data() + next.size() ||
+        (next_position != 0 && next_position <= position)) {
+      return export_failed("answered a cursor that does not advance: " + next.substr(0, 32));
+    }
+    position = next_position;
+    cursor = next;
   } while (cursor != "0");
   return entries;
 }
