@@ -23,7 +23,8 @@ namespace apiary::cli {
 
 namespace {
 
-constexpr std::chrono::seconds kTimeout{30};
+// A member answers an export page at once; one that does not for this long is left out.
+constexpr std::chrono::seconds kTimeout{10};
 
 void warn(const std::string& message) {
   std::fprintf(stderr, "apiary backup: %s\n", message.c_str());
@@ -49,9 +50,10 @@ std::string info_field(const std::string& info, const std::string& name) {
 // arrived yet, or a new coordinator still catching up from the other owners (cluster.md,
 // "Conditional writes and locks"). Those partitions are read all the same; the warning says
 // to back up again once the cluster settled.
-std::string describe_member(RespClient& conn, const std::string& name) {
+Result<std::string> describe_member(RespClient& conn, const std::string& name) {
   auto reply = conn.call({"INFO", "cluster"});
-  if (!reply.ok() || reply->type != RespReply::Type::bulk) return "";
+  if (!reply.ok()) return reply.status();
+  if (reply->type != RespReply::Type::bulk) return std::string();
   const std::string& info = reply->text;
   const std::string handoff = info_field(info, "cluster_handoff_pending");
   const std::string promoting = info_field(info, "cluster_partitions_promoting");
@@ -80,8 +82,12 @@ class MemberConnections {
       drop(name, s.message());
       return nullptr;
     }
-    const std::string cluster = describe_member(*client, name);
-    if (cluster_name_.empty()) cluster_name_ = cluster;
+    const auto cluster = describe_member(*client, name);
+    if (!cluster.ok()) {
+      drop(name, "INFO cluster: " + cluster.status().message());
+      return nullptr;
+    }
+    if (cluster_name_.empty()) cluster_name_ = *cluster;
     return open_.emplace(name, std::move(client)).first->second.get();
   }
 
@@ -225,9 +231,9 @@ int run_backup(const BackupOptions& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::set<std::string> sources;
   for (const auto& p : manifest.partitions) sources.insert(p.member);
-  std::printf("backed up %llu entries of %zu partitions from %zu members into %s in %.1f s\n",
+  std::printf("backed up %llu entries of %zu partitions from %zu member%s into %s in %.1f s\n",
               static_cast<unsigned long long>(manifest.total_entries()), manifest.partitions.size(),
-              sources.size(), dir.c_str(), seconds);
+              sources.size(), sources.size() == 1 ? "" : "s", dir.c_str(), seconds);
   if (!manifest.complete()) {
     std::string list;
     for (std::uint32_t p : manifest.failed) list += (list.empty() ? "" : " ") + std::to_string(p);

@@ -1,9 +1,10 @@
 // `apiary backup` and `apiary restore` as an operator runs them, on real clusters: a 3-node
 // cluster with strings, counters, TTLs and deletes is backed up (also with a member killed
-// just before, so its partitions come from their next owner) and restored into a fresh
-// 5-node cluster with another partition count; every key reads back through several nodes
-// with its value and TTL, deleted keys stay deleted, and restoring the same backup again
-// after newer writes brings no old value back. After a FLUSHALL only --overwrite restores.
+// just before, and then with a second one hung, so their partitions come from the next live
+// owner) and restored into a fresh 5-node cluster with another partition count; every key
+// reads back through several nodes with its value and TTL, deleted keys stay deleted, and
+// restoring the same backup again after newer writes brings no old value back. After a
+// FLUSHALL only --overwrite restores.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -171,6 +172,16 @@ TEST_CASE("apiary backup of a 3-node cluster restored into a 5-node cluster, mer
     CHECK(status2 == 0);
     CHECK(contains(out2, "member bs3 is left out"));
     CHECK(contains(out2, "backed up 3000 entries of 64 partitions from 2 members"));
+
+    // A member that hangs (stopped) is left out once it does not answer in time.
+    source[1]->signal(SIGSTOP);
+    const auto [status3, out3] = apiary_cli("backup --http " + source[0]->http() + " --out " +
+                                            (scratch_dir() / "backup-hung").string());
+    source[1]->signal(SIGCONT);
+    INFO(out3);
+    CHECK(status3 == 0);
+    CHECK(contains(out3, "member bs2 is left out: INFO cluster: no reply in time"));
+    CHECK(contains(out3, "backed up 3000 entries of 64 partitions from 1 member into"));
   }
   std::ifstream manifest_file(dir / "manifest.json");
   const std::string manifest((std::istreambuf_iterator<char>(manifest_file)), {});
