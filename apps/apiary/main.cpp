@@ -1,7 +1,8 @@
 // apiary: the admin command-line client. Data commands go through redis-cli (any node speaks
 // the Redis protocol); this tool shows the cluster as a node's HTTP admin port reports it,
-// checks (and repairs) append-only files offline, as redis-check-aof does, and imports a
-// Redis RDB file into a running cluster (import.hpp).
+// checks (and repairs) append-only files offline, as redis-check-aof does, imports a Redis
+// RDB file into a running cluster (import.hpp), and backs a cluster up and restores it
+// (backup.hpp).
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "apiary/base/host_port.hpp"
 #include "apiary/persist/aof_check.hpp"
 #include "apiary/persist/posix_env.hpp"
+#include "backup.hpp"
 #include "import.hpp"
 
 namespace {
@@ -144,6 +146,28 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
 
+  apiary::cli::BackupOptions backup_options;
+  auto* backup = app.add_subcommand(
+      "backup", "Write every partition of the cluster, with versions and expiries, to a directory");
+  backup->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
+  backup->add_option("--out", backup_options.out_dir, "Directory to write (must not hold a backup)")
+      ->required();
+  backup->add_option("--page", backup_options.page, "Entries per APIARY.EXPORT call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+
+  apiary::cli::RestoreOptions restore_options;
+  auto* restore = app.add_subcommand(
+      "restore", "Merge a backup into a running cluster of any size (newer data in it is kept)");
+  restore->add_option("DIR", restore_options.dir, "A directory `apiary backup` wrote")->required();
+  restore->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
+  restore->add_option("--batch", restore_options.batch, "Commands in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  restore->add_flag("--overwrite", restore_options.overwrite,
+                    "SET each key's value instead of merging versions: replaces newer data, and "
+                    "works after a FLUSHALL (counters and siblings come back as their value)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -163,6 +187,14 @@ int main(int argc, char** argv) {
   if (import->parsed()) {
     import_options.http_addr = http_addr;
     return apiary::cli::run_import(import_options);
+  }
+  if (backup->parsed()) {
+    backup_options.http_addr = http_addr;
+    return apiary::cli::run_backup(backup_options);
+  }
+  if (restore->parsed()) {
+    restore_options.http_addr = http_addr;
+    return apiary::cli::run_restore(restore_options);
   }
   return 2;
 }

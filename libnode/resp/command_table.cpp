@@ -116,6 +116,7 @@ const CommandTable& default_command_table() {
     register_introspection_commands(*t);
     register_version_commands(*t);
     register_persistence_commands(*t);
+    register_backup_commands(*t);
     return t;
   }();
   return *table;

@@ -24,13 +24,13 @@ inline std::string cmd(std::initializer_list<std::string_view> args) {
 }
 
 struct Harness {
-  apiary::store::Store store{apiary::store::StoreConfig{}};
+  apiary::store::Store store;
   apiary::resp::Server server;
   apiary::TimePoint now = apiary::from_nanos(1'000'000'000);
   apiary::WallTime wall{1'700'000'000'000};
   std::vector<std::unique_ptr<apiary::resp::Connection>> clients;
 
-  Harness() {
+  explicit Harness(apiary::store::StoreConfig config = {}) : store(std::move(config)) {
     server.attach_store(&store);
     connect();
   }

@@ -19,6 +19,7 @@ void register_keyspace_commands(CommandTable& table);
 void register_introspection_commands(CommandTable& table);
 void register_version_commands(CommandTable& table);
 void register_persistence_commands(CommandTable& table);
+void register_backup_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";
