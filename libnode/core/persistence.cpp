@@ -17,7 +17,7 @@ namespace {
 
 constexpr auto kRetryDelay = std::chrono::seconds(5);  // Redis's CONFIG_BGSAVE_RETRY_DELAY
 constexpr auto kRuleCheck = std::chrono::seconds(1);
-constexpr std::uint64_t kSyncEvery = 4u << 20;  // background files: bytes between fsyncs
+constexpr std::uint64_t kSyncEvery = 1u << 20;  // background files: bytes between fsyncs
 
 std::int64_t seconds_between(TimePoint from, TimePoint to) {
   return std::chrono::duration_cast<std::chrono::seconds>(to - from).count();
@@ -418,7 +418,7 @@ void Persistence::step(TimePoint now, WallTime wall) {
   }
   job.next = now;
   if (job.partition >= partitions) return finish(now, wall);
-  // A few MiB synced at a time keep each fsync short, and the last one at commit too.
+  // A MiB synced at a time keeps each fsync short, and the last one at commit too.
   if (job.file->bytes() - job.file->synced() >= kSyncEvery) {
     if (Status s = job.file->sync(); !s.ok()) return fail_job(s, now);
   }

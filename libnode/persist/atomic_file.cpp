@@ -73,7 +73,8 @@ Status AtomicFileWriter::sync() {
     if (auto s = file_->append(buffer_); !s.ok()) return s;
     buffer_.clear();
   }
-  if (auto s = file_->sync(); !s.ok()) return s;
+  // The temporary name never needs to be durable: rename() publishes the file.
+  if (auto s = file_->sync_data(); !s.ok()) return s;
   synced_ = bytes_;
   return Status::Ok();
 }

@@ -60,6 +60,12 @@ class PosixWritableFile final : public WritableFile {
     return Status::Ok();
   }
 
+  Status sync_data() override {
+    if (fd_ < 0) return make_error(StatusCode::io_error, "sync of closed file " + path_);
+    if (::fdatasync(fd_) != 0) return io_error("fdatasync", path_, errno);
+    return Status::Ok();
+  }
+
   Status close() override {
     if (fd_ < 0) return Status::Ok();
     const int rc = ::close(fd_);
@@ -139,7 +145,15 @@ Result<std::uint64_t> PosixEnv::file_size(const std::string& path) {
 bool PosixEnv::exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 Status PosixEnv::rename(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return io_error("rename " + from + " to", to, errno);
+  // The replaced file's blocks are freed when its last descriptor closes: the closer's (see
+  // set_closer).
+  const int old = closer_ ? ::open(to.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    const int err = errno;
+    if (old >= 0) ::close(old);
+    return io_error("rename " + from + " to", to, err);
+  }
+  if (old >= 0) closer_(old);
   if (auto s = sync_dir(parent_dir(to)); !s.ok()) return s;
   if (parent_dir(from) != parent_dir(to)) return sync_dir(parent_dir(from));
   return Status::Ok();

@@ -145,6 +145,8 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   c.handoff_timeout = config.handoff_timeout;
   if (!config.dir.empty()) {
     core::PersistenceConfig& p = c.persistence;
+    // A background save replaces the old snapshot: its blocks are freed off the loop.
+    disk.set_closer([](int fd) { std::thread([fd] { ::close(fd); }).detach(); });
     p.env = &disk;
     p.dir = config.dir;
     p.appendonly = config.appendonly;

@@ -39,6 +39,9 @@ class WritableFile {
   virtual ~WritableFile() = default;
   virtual Status append(std::span<const std::uint8_t> bytes) = 0;
   virtual Status sync() = 0;  // data and size durable (fdatasync; plus the directory once)
+  // Like sync() but the file's name need not be durable yet (a temporary file that a rename
+  // will publish): the data only, without the directory's fsync.
+  virtual Status sync_data() { return sync(); }
   virtual Status close() = 0;
   virtual std::uint64_t size() const = 0;  // bytes in the file, synced or not
 };
