@@ -1,5 +1,5 @@
 // RespClient: a blocking RESP2 client over one TCP connection, for the apiary CLI's commands
-// that talk to a node's Redis port (backup, restore). Commands are appended to a buffer and
+// that talk to a node's Redis port (import, backup, restore). Commands are appended to a buffer and
 // sent together (pipelining); replies are read one at a time, in order. Every socket call has
 // a timeout. Not thread-safe; one connection per object.
 #pragma once
