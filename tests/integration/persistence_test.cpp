@@ -141,7 +141,7 @@ TEST_CASE("a BGSAVE snapshot is what a restart without the AOF loads",
   CHECK(info_number(again, "persistence", "rdb_last_load_keys_loaded") == 2001);
 }
 
-TEST_CASE("a torn AOF loads up to its last whole record; check-aof --fix repairs it",
+TEST_CASE("a torn AOF loads up to its last whole record, and check-aof --fix repairs it",
           "[integration][persistence]") {
   const std::string dir = data_dir("torn");
   const std::string aof = dir + "/appendonly.aof";

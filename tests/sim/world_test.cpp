@@ -73,7 +73,7 @@ TEST_CASE("events at the same time run in scheduling order", "[sim][world]") {
   CHECK(order == std::vector<std::uint32_t>{2, 1, 3, 4});
 }
 
-TEST_CASE("the same seed replays the same trace; another seed does not", "[sim][world]") {
+TEST_CASE("the same seed replays the same trace, another seed does not", "[sim][world]") {
   auto o = heartbeat_run(20, 30, 7);
   o.crash = 2;
   o.network.loss = 0.02;

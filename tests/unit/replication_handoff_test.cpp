@@ -39,7 +39,7 @@ int missing_keys(ReplCluster& c, int count, const std::vector<std::string>& amon
 
 }  // namespace
 
-TEST_CASE("a join moves partitions to the newcomer; old owners drop them only after the ack",
+TEST_CASE("a join moves partitions to the newcomer, old owners drop them only after the ack",
           "[replication][handoff]") {
   auto config = small_config();
   config.replicas = 2;

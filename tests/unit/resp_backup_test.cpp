@@ -253,7 +253,7 @@ TEST_CASE("APIARY.MERGE is a keyed write, APIARY.EXPORT a command without keys",
   CHECK(export_info.find("+write") == std::string::npos);
 }
 
-TEST_CASE("APIARY.MERGE runs on the key's coordinator and reaches every owner; EXPORT is local",
+TEST_CASE("APIARY.MERGE runs on the key's coordinator and reaches every owner, EXPORT is local",
           "[resp][backup][routing]") {
   using apiary::test::RouterCluster;
   // Four nodes, two owners per key: the client's node is not one of them.

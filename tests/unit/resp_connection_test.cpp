@@ -78,7 +78,7 @@ TEST_CASE("inline too-big request closes", "[resp][conn]") {
   CHECK(h.c().should_close());
 }
 
-TEST_CASE("QUIT replies OK and closes; RESET restores defaults", "[resp][conn]") {
+TEST_CASE("QUIT replies OK and closes, RESET restores defaults", "[resp][conn]") {
   Harness h;
   CHECK(h.raw("HELLO 3\r\nCLIENT SETNAME app\r\nRESET\r\nCLIENT GETNAME\r\n").substr(0, 1) == "%");
   CHECK(h.c().protocol() == 2);

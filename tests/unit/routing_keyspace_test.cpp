@@ -210,7 +210,7 @@ TEST_CASE("keyspace: RANDOMKEY answers a key of the cluster, nil when it is empt
   CHECK(picked.size() > 10);
 }
 
-TEST_CASE("keyspace: FLUSHALL empties every node; later writes replicate as usual",
+TEST_CASE("keyspace: FLUSHALL empties every node, later writes replicate as usual",
           "[routing][keyspace]") {
   RouterCluster c(3, routing_config(3, 2, 1));
   write_keys(c, 80);

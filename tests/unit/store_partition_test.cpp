@@ -137,7 +137,7 @@ TEST_CASE("SCAN returns every key exactly once while the table grows and shrinks
   CHECK(c.to_redis() != 0);
 }
 
-TEST_CASE("digests are equal iff partition contents are equal; buckets locate the keys",
+TEST_CASE("digests are equal iff partition contents are equal, buckets locate the keys",
           "[store][partition]") {
   Store a(small_partitions(1));
   Store b(small_partitions(2));

@@ -30,7 +30,7 @@ std::vector<std::string> values_of(Store& s, std::string_view key, WallTime now)
 }
 }  // namespace
 
-TEST_CASE("local puts overwrite; binary-safe keys and values", "[store]") {
+TEST_CASE("local puts overwrite, binary-safe keys and values", "[store]") {
   Store s(config_for(1));
   const WallTime t{1'000'000};
   const std::string key("k\0ey", 4);
@@ -48,7 +48,7 @@ TEST_CASE("local puts overwrite; binary-safe keys and values", "[store]") {
   CHECK(s.get_value("", t) == std::optional<std::string_view>(""));
 }
 
-TEST_CASE("concurrent writes on two nodes become siblings; a write with the context wins",
+TEST_CASE("concurrent writes on two nodes become siblings, a write with the context wins",
           "[store]") {
   Store a(config_for(1));
   Store b(config_for(2));
