@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apiary/base/host_port.hpp"
@@ -249,6 +251,12 @@ int main(int argc, char** argv) {
   if (!node.ok()) {
     spdlog::error("cannot start: {}", node.status().to_string());
     return 1;
+  }
+  // Ready means serving: a node joining through seeds answers data commands once a seed's
+  // member list arrived (before that it would answer CLUSTERDOWN). Wait for its first
+  // partition table, at most 5 s (a node whose seeds are all down serves alone after 10 s).
+  for (int i = 0; i < 500 && (*node)->partitions().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // Machine-readable line for scripts and tests that start nodes on port 0.
   std::printf("apiaryd ready name=%s gossip=%s redis=%s http=%s data=%s\n", (*node)->name().c_str(),

@@ -93,6 +93,12 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->data_advertised = reachable.to_string();
   }
 
+  // The core first: it loads the data directory, which may refuse the start (a damaged file)
+  // before any thread is running.
+  std::random_device entropy;  // the runtime is where real randomness enters
+  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+  if (auto made = impl->start_core(seed); !made.ok()) return made;
+
   Impl* raw = impl.get();
   if (!cfg.http_addr.empty()) {
     http::AdminSources sources;
@@ -111,9 +117,6 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->http_bound = impl->admin->bound_addr();
   }
 
-  std::random_device entropy;  // the runtime is where real randomness enters
-  const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
-  if (auto made = impl->start_core(seed); !made.ok()) return made;
   if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
   gossip::MemberMeta meta;

@@ -72,6 +72,12 @@ std::string data_summary(const WorkloadReport& d) {
                 ull(d.stable_windows), d.stable_s, ull(d.histories_checked), ull(d.ops_checked),
                 ull(d.histories_skipped), ull(d.linearizability_violations), ull(d.ops_unstable));
   o << buf;
+  if (d.durability_checked > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  durability: %llu (fault, key) pairs judged, %llu acknowledged writes missed\n",
+                  ull(d.durability_checked), ull(d.durability_violations));
+    o << buf;
+  }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
                 ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
   o << buf;
@@ -189,6 +195,8 @@ std::string to_json(const RunReport& r) {
     field("ops_checked", d.ops_checked);
     field("ops_unstable", d.ops_unstable);
     field("linearizability_violations", d.linearizability_violations);
+    field("durability_checked", d.durability_checked);
+    field("durability_violations", d.durability_violations);
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);

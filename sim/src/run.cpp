@@ -167,6 +167,10 @@ void check_data(RunReport& r) {
     fail(std::to_string(d.set_nx_double_wins) +
          " pairs of SET NX winners without a DEL between them in stable windows");
   }
+  if (d.linearizability_claimed && d.durability_violations > 0) {
+    fail(std::to_string(d.durability_violations) +
+         " register writes acknowledged before a fault were missed by the first read after it");
+  }
   if (d.linearizability_claimed && d.linearizability_violations > 0) {
     fail(std::to_string(d.linearizability_violations) +
          " key histories not linearizable in stable windows");

@@ -326,6 +326,61 @@ void Workload::check_linearizability(const std::vector<Window>& windows, Workloa
   }
 }
 
+// Durability: a write acknowledged before a fault (a crash, a restart: a power loss for disks)
+// is not undone by it. For every fault and register key, take the write of the key that was
+// acknowledged last before the fault; the first read that starts after the fault ends must
+// return its value, or the value of a write that may have taken effect after it (one that
+// overlapped it, followed it, or never got a reply) -- never the value of a write known to
+// precede it, nor nothing when it set a value.
+void Workload::check_durability(const World& world, WorkloadReport& r) {
+  if (options_.appendfsync.empty()) return;
+  // What the key holds after `op` took effect (nullopt: no value); a SET NX that lost wrote
+  // nothing and is not a write here.
+  auto is_write = [](const OpRecord& op) {
+    if (op.kind == OpKind::get || op.kind == OpKind::incr) return false;
+    return !(op.kind == OpKind::set_nx && op.outcome == Outcome::ok && !op.reply.is_ok());
+  };
+  auto value_after = [](const OpRecord& op) -> std::optional<std::string> {
+    if (op.kind == OpKind::del) return std::nullopt;
+    return op.value;
+  };
+  for (const Disturbance& d : world.disturbances()) {
+    for (std::uint32_t key = 0; key < options_.keys; ++key) {
+      const OpRecord* last = nullptr;
+      for (const OpRecord& op : ops_) {
+        if (op.key != key || !is_write(op) || op.outcome != Outcome::ok) continue;
+        if (op.returned >= d.from) continue;
+        if (last == nullptr || op.returned > last->returned) last = &op;
+      }
+      if (last == nullptr) continue;
+      const OpRecord* read = nullptr;
+      for (const OpRecord& op : ops_) {
+        if (op.key == key && op.kind == OpKind::get && op.outcome == Outcome::ok &&
+            op.invoked >= d.to) {
+          read = &op;
+          break;
+        }
+      }
+      if (read == nullptr) continue;
+      std::vector<std::optional<std::string>> allowed{value_after(*last)};
+      for (const OpRecord& op : ops_) {
+        if (op.key != key || !is_write(op) || &op == last || op.invoked > read->returned) continue;
+        const bool precedes = op.outcome == Outcome::ok && op.returned < last->invoked;
+        if (!precedes) allowed.push_back(value_after(op));
+      }
+      std::optional<std::string> got;
+      if (read->reply.kind != RespReply::Kind::nil) got = read->reply.text;
+      ++r.durability_checked;
+      if (std::find(allowed.begin(), allowed.end(), got) == allowed.end()) {
+        ++r.durability_violations;
+        note(keys_[key] + ": after the fault at " + std::to_string(seconds(d.from - from_)) +
+             "s the first read " + describe(*read) + " missed the acknowledged " +
+             describe(*last));
+      }
+    }
+  }
+}
+
 WorkloadReport Workload::finish(World& world) {
   WorkloadReport r = report_;
   report_.samples.clear();
@@ -343,6 +398,7 @@ WorkloadReport Workload::finish(World& world) {
   check_counters(windows, r);
   check_set_nx(windows, r);
   check_linearizability(windows, r);
+  check_durability(world, r);
   r.samples = std::move(report_.samples);
   return r;
 }

@@ -271,12 +271,16 @@ TEST_CASE("a restarted member answers every key written while it was down, at on
   for (int i = 0; i < 1000; ++i) reads.push_back({"GET", "early:" + std::to_string(i)});
   const auto replies = pipeline(c, reads);
   int present = 0;
-  for (int i = 0; i < kKeys; ++i) {
-    if (replies[static_cast<std::size_t>(i)] == bulk("d" + std::to_string(i))) ++present;
+  std::string first_miss;
+  for (int i = 0; i < kKeys + 1000; ++i) {
+    const std::string want = i < kKeys ? bulk("d" + std::to_string(i)) : bulk("e");
+    if (replies[static_cast<std::size_t>(i)] == want) {
+      ++present;
+    } else if (first_miss.empty()) {
+      first_miss = reads[static_cast<std::size_t>(i)][1] + " -> " + replies[static_cast<std::size_t>(i)];
+    }
   }
-  for (int i = 0; i < 1000; ++i) {
-    if (replies[static_cast<std::size_t>(kKeys + i)] == bulk("e")) ++present;
-  }
+  INFO("first miss: " << first_miss);
   CHECK(present == kKeys + 1000);
   CHECK(nodes[2]->log().find("loaded AOF") != std::string::npos);
   CHECK(info_field(*nodes[2], "cluster_start_catch_ups") > 0);

@@ -63,6 +63,12 @@ struct WorkloadReport {
   std::uint64_t ops_unstable = 0;                // register commands outside every stable window
   std::uint64_t linearizability_violations = 0;  // histories with no linearization
 
+  // Durability across faults (with disks, WorkloadOptions::appendfsync): the first read of a
+  // register after a fault does not go back past the write acknowledged last before it
+  // (workload_checks.cpp, check_durability).
+  std::uint64_t durability_checked = 0;     // (fault, key) pairs judged
+  std::uint64_t durability_violations = 0;  // ... where the read missed the acknowledged write
+
   // Convergence at the end.
   std::uint64_t keys = 0;
   std::uint64_t converged_keys = 0;

@@ -19,6 +19,9 @@
 //    (linearizability.hpp); claimed (a failure) only when reads always consult the key's
 //    coordinator: R >= 2 or N = 1. With R = 1 a read on a replica may lag an acknowledged
 //    write (R + W <= N), so violations are only counted.
+//  - durability (with disks): for every fault and register key, the first read after the
+//    fault returns the write acknowledged last before it, or a write that may have taken
+//    effect after that one -- never an older value. Claimed like linearizability.
 //  - convergence: at the end, every running owner of every key holds the same siblings.
 //  - handoff_s: from a join or leave until every running node's view matches the running
 //    set and no node has handoff_pending() or a partition in transition.
@@ -114,6 +117,7 @@ class Workload final : public Agent {
   void check_counters(const std::vector<Window>& windows, WorkloadReport& r);
   void check_set_nx(const std::vector<Window>& windows, WorkloadReport& r);
   void check_linearizability(const std::vector<Window>& windows, WorkloadReport& r);
+  void check_durability(const World& world, WorkloadReport& r);
   TimePoint latest_effect(const OpRecord& op) const;
 
   WorkloadOptions options_;
