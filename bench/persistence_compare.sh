@@ -19,25 +19,11 @@ N="${N:-200000}"
 C="${C:-50}"
 KEYS="${KEYS:-1000000}"
 
-cmake --preset release >/dev/null
-cmake --build --preset release --target apiaryd >/dev/null
+. bench/servers.sh
+bench_build_apiaryd
 APIARYD=build/release/apps/apiaryd/apiaryd
+work="$bench_work"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_ping() {
-  for _ in $(seq 1 600); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "server on port $1 did not answer" >&2
-  return 1
-}
 # start_redis PORT DIR ARGS... ; start_apiary PORT DIR ARGS...  (pid in $started)
 start_redis() {
   local port=$1 dir=$2
@@ -46,7 +32,7 @@ start_redis() {
   redis-server --port "$port" --bind 127.0.0.1 --save "" --dir "$dir" --logfile "$dir/redis.log" "$@" \
     >/dev/null 2>&1 &
   started=$!
-  pids+=("$started")
+  bench_pids+=("$started")
 }
 start_apiary() {
   local port=$1 dir=$2
@@ -54,7 +40,7 @@ start_apiary() {
   "$APIARYD" --name bench --gossip-addr 127.0.0.1:0 --bind 127.0.0.1 --port "$port" \
     --log-level warn --dir "$dir" "$@" >"$dir.log" 2>&1 &
   started=$!
-  pids+=("$started")
+  bench_pids+=("$started")
 }
 stop() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
@@ -67,8 +53,8 @@ rps() {
 echo "== SET throughput, one node, N=$N C=$C (redis and apiary with the same appendfsync)"
 printf '%-10s %4s %12s %12s %7s %10s %10s\n' appendfsync P redis_rps apiary_rps ratio redis_p99 apiary_p99
 for mode in off no everysec always; do
-  rport=$(free_port)
-  aport=$(free_port)
+  rport=$(bench_free_port)
+  aport=$(bench_free_port)
   if [ "$mode" = off ]; then
     start_redis "$rport" "$work/r-$mode" --appendonly no
     rpid=$started
@@ -80,8 +66,8 @@ for mode in off no everysec always; do
     start_apiary "$aport" "$work/a-$mode" --appendonly yes --appendfsync "$mode"
     apid=$started
   fi
-  wait_ping "$rport"
-  wait_ping "$aport"
+  bench_wait_ping "$rport"
+  bench_wait_ping "$aport"
   for p in 1 16; do
     read -r r r99 < <(rps "$rport" "$p")
     read -r a a99 < <(rps "$aport" "$p")
@@ -147,14 +133,14 @@ EOF
 echo
 echo "== $KEYS keys: BGSAVE time and the longest PING round trip meanwhile"
 printf '%-8s %10s %14s %8s\n' server save_s max_pause_ms pings
-rport=$(free_port)
-aport=$(free_port)
+rport=$(bench_free_port)
+aport=$(bench_free_port)
 start_redis "$rport" "$work/r-big" --appendonly yes --appendfsync everysec
 rpid=$started
 start_apiary "$aport" "$work/a-big" --appendonly yes --appendfsync everysec
 apid=$started
-wait_ping "$rport"
-wait_ping "$aport"
+bench_wait_ping "$rport"
+bench_wait_ping "$aport"
 fill "$rport"
 fill "$aport"
 echo "keys: redis $(redis-cli -p "$rport" DBSIZE) apiary $(redis-cli -p "$aport" DBSIZE)"
