@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <chrono>
 #include <thread>
 
 #include "apiary/base/host_port.hpp"
@@ -221,11 +220,6 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
 
 void AdminServer::stop() {
   if (!impl_) return;
-  // A stop() that lands before the listening thread entered its loop can be lost (the loop
-  // then runs forever and the join below never returns): let it start first, briefly.
-  for (int i = 0; i < 500 && impl_->thread.joinable() && !impl_->server.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
   impl_->server.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }

@@ -93,11 +93,13 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->data_advertised = reachable.to_string();
   }
 
-  // The core first: it loads the data directory, which may refuse the start (a damaged file)
-  // before any thread is running.
+  // The core and the Redis port first: loading the data directory may refuse the start (a
+  // damaged file), and so may a taken port, and the admin server's thread is better not
+  // started then (a stop that lands before its listen loop runs would be lost).
   std::random_device entropy;  // the runtime is where real randomness enters
   const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
   if (auto made = impl->start_core(seed); !made.ok()) return made;
+  if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
   Impl* raw = impl.get();
   if (!cfg.http_addr.empty()) {
@@ -116,8 +118,6 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->admin = std::move(admin).value();
     impl->http_bound = impl->admin->bound_addr();
   }
-
-  if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
   gossip::MemberMeta meta;
   meta.http_addr = impl->http_bound;
