@@ -121,4 +121,15 @@ Result<PartitionMap> fetch_partitions(const std::string& http_addr) {
   return out;
 }
 
+Result<std::vector<std::string>> fetch_live_redis_addrs(const std::string& http_addr) {
+  auto members = fetch_members(http_addr);
+  if (!members.ok()) return members.status();
+  auto addrs = members->live_redis_addrs();
+  if (addrs.empty()) {
+    return make_error(StatusCode::unavailable,
+                      http_addr + " lists no live member with a Redis port");
+  }
+  return addrs;
+}
+
 }  // namespace apiary::cli

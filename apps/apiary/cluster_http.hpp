@@ -37,5 +37,8 @@ struct PartitionMap {
 // A member that advertises no host (bound to every interface) is given `http_addr`'s host.
 Result<ClusterMembers> fetch_members(const std::string& http_addr);
 Result<PartitionMap> fetch_partitions(const std::string& http_addr);
+// The Redis addresses of the live members (the answering one first); an error when the
+// member list cannot be fetched or holds none.
+Result<std::vector<std::string>> fetch_live_redis_addrs(const std::string& http_addr);
 
 }  // namespace apiary::cli

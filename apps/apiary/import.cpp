@@ -201,16 +201,12 @@ int run_import(const ImportOptions& options) {
     return 0;
   }
 
-  auto members = fetch_members(options.http_addr);
-  if (!members.ok()) {
-    fail(members.status().message());
+  auto live = fetch_live_redis_addrs(options.http_addr);
+  if (!live.ok()) {
+    fail(live.status().message());
     return 1;
   }
-  const auto addrs = members->live_redis_addrs();
-  if (addrs.empty()) {
-    fail(options.http_addr + " lists no live member with a Redis port");
-    return 1;
-  }
+  const std::vector<std::string>& addrs = live.value();
   RespClient conn;
   std::string used;
   for (const auto& addr : addrs) {

@@ -210,16 +210,12 @@ int run_restore(const RestoreOptions& options) {
     warn("the backup is incomplete: " + std::to_string(manifest->failed.size()) +
          " partitions could not be read when it was made; restoring the others");
   }
-  auto members = fetch_members(options.http_addr);
-  if (!members.ok()) {
-    warn(members.status().message());
+  auto live = fetch_live_redis_addrs(options.http_addr);
+  if (!live.ok()) {
+    warn(live.status().message());
     return 1;
   }
-  const auto addrs = members->live_redis_addrs();
-  if (addrs.empty()) {
-    warn(options.http_addr + " lists no live member with a Redis port");
-    return 1;
-  }
+  const std::vector<std::string>& addrs = live.value();
   Sender sender(addrs, options.batch);
   std::uint64_t skipped = 0;  // --overwrite: deleted or expired entries
   if (Status s = sender.open(); !s.ok()) {

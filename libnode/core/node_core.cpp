@@ -256,28 +256,15 @@ class PersistenceCommands final : public resp::PersistenceControl {
   explicit PersistenceCommands(Persistence& p) : p_(p) {}
   Status save(const resp::CommandContext& ctx) override { return p_.save(ctx.now, ctx.wall); }
   resp::BackgroundReply bgsave(const resp::CommandContext& ctx, bool schedule) override {
-    return reply_of(p_.bgsave(ctx.now, ctx.wall, schedule));
+    return p_.bgsave(ctx.now, ctx.wall, schedule);
   }
   resp::BackgroundReply bgrewriteaof(const resp::CommandContext& ctx) override {
-    return reply_of(p_.bgrewriteaof(ctx.now, ctx.wall));
+    return p_.bgrewriteaof(ctx.now, ctx.wall);
   }
   std::int64_t lastsave() const override { return p_.lastsave_seconds(); }
   const std::string& write_refusal() const override { return p_.write_refusal(); }
 
  private:
-  static resp::BackgroundReply reply_of(BackgroundStart s) {
-    switch (s) {
-      case BackgroundStart::started:
-        return resp::BackgroundReply::started;
-      case BackgroundStart::scheduled:
-        return resp::BackgroundReply::scheduled;
-      case BackgroundStart::already_running:
-        return resp::BackgroundReply::already_running;
-      case BackgroundStart::other_running:
-        return resp::BackgroundReply::other_running;
-    }
-    return resp::BackgroundReply::started;
-  }
   Persistence& p_;
 };
 

@@ -236,7 +236,6 @@ Status Persistence::open_writer(TimePoint now) {
   writer_ = std::move(opened).value();
   aof_status_ = Status::Ok();
   aof_base_size_ = writer_->appended();
-  records_wanted_ = true;
   rules_next_ = {};
   update_refusal();
   return Status::Ok();
@@ -244,14 +243,16 @@ Status Persistence::open_writer(TimePoint now) {
 
 // ---- the change feed ----------------------------------------------------------------------
 
+bool Persistence::records_wanted() const { return writer_ != nullptr || (job_ && !job_->snapshot); }
+
 void Persistence::key_changed(std::string_view key) {
   ++changes_since_save_;
-  if (records_wanted_) dirty_.emplace_back(key);
+  if (records_wanted()) dirty_.emplace_back(key);
 }
 
 void Persistence::flushed(HlcTimestamp horizon) {
   ++changes_since_save_;
-  if (records_wanted_) flushed_ = horizon;
+  if (records_wanted()) flushed_ = horizon;
   if (job_ && job_->snapshot) job_->restart = true;
 }
 
@@ -317,7 +318,6 @@ Status Persistence::close(TimePoint now, WallTime wall) {
   Status result = Status::Ok();
   if (writer_ && aof_status_.ok()) result = writer_->close(now);
   writer_.reset();
-  records_wanted_ = false;
   if (!config_.save.empty()) {
     if (Status s = save(now, wall); !s.ok() && result.ok()) result = s;
   }
@@ -380,11 +380,7 @@ BackgroundStart Persistence::start(bool snapshot, TimePoint now) {
     s = job->file->add(persist::FlushRecord{store_.flush_horizon()});
   }
   job_ = std::move(job);
-  if (snapshot) {
-    last_bgsave_try_ = now;
-  } else {
-    records_wanted_ = true;
-  }
+  if (snapshot) last_bgsave_try_ = now;
   log_.push_back({false, snapshot ? "background save started" : "background AOF rewrite started"});
   if (!s.ok()) fail_job(s, now);
   return BackgroundStart::started;
@@ -450,8 +446,6 @@ void Persistence::finish(TimePoint now, WallTime wall) {
     if (config_.appendonly || job->enable_aof) {
       config_.appendonly = true;
       if (Status o = open_writer(now); !o.ok()) aof_failed(o, now);
-    } else {
-      records_wanted_ = false;
     }
     log_.push_back({false, "background AOF rewrite done: " + std::to_string(job->entries) +
                                " entries"});
@@ -475,7 +469,6 @@ void Persistence::fail_job(const Status& s, TimePoint now) {
   } else {
     last_rewrite_ok_ = false;
     ++rewrite_failures_;
-    records_wanted_ = writer_ != nullptr;
     if (!aof_status_.ok() || job->enable_aof) rewrite_retry_at_ = now + kRetryDelay;
   }
   job.reset();
@@ -546,7 +539,6 @@ void Persistence::set_appendonly(bool on, TimePoint now, WallTime) {
     if (writer_) (void)writer_->close(now);
     writer_.reset();
     aof_status_ = Status::Ok();
-    records_wanted_ = job_ && !job_->snapshot;
     rewrite_retry_at_ = kNever;
     update_refusal();
     return;

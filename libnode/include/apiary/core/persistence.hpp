@@ -39,6 +39,7 @@
 #include "apiary/base/time.hpp"
 #include "apiary/persist/aof_writer.hpp"
 #include "apiary/persist/env.hpp"
+#include "apiary/resp/persistence_control.hpp"
 #include "apiary/store/store.hpp"
 
 namespace apiary::persist {
@@ -86,12 +87,8 @@ struct LoadSummary {
   std::string detail;  // one line for the log
 };
 
-enum class BackgroundStart : unsigned char {
-  started,            // "Background saving started" / "... rewriting started"
-  scheduled,          // runs once the current background job ends
-  already_running,    // the same job is running
-  other_running,      // BGSAVE while a rewrite runs (without SCHEDULE)
-};
+// What BGSAVE and BGREWRITEAOF did: the reply the RESP command renders.
+using BackgroundStart = resp::BackgroundReply;
 
 class Persistence final : public store::ChangeListener {
  public:
@@ -170,6 +167,8 @@ class Persistence final : public store::ChangeListener {
   void aof_failed(const Status& s, TimePoint now);
   void check_rules(TimePoint now, WallTime wall);
   void update_refusal();
+  // Whether changes become records: an AOF or a running rewrite takes them.
+  bool records_wanted() const;
 
   PersistenceConfig config_;
   store::Store& store_;
@@ -182,7 +181,6 @@ class Persistence final : public store::ChangeListener {
   // The pass's changes: keys (with repeats) and flush horizons, in order.
   std::vector<std::string> dirty_;
   std::optional<HlcTimestamp> flushed_;
-  bool records_wanted_ = false;  // an AOF or a rewrite takes records
 
   // Statistics and schedules (INFO persistence, save rules).
   std::uint64_t changes_since_save_ = 0;
