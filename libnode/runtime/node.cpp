@@ -93,13 +93,12 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->data_advertised = reachable.to_string();
   }
 
-  // The core and the Redis port first: loading the data directory may refuse the start (a
-  // damaged file), and so may a taken port, and the admin server's thread is better not
-  // started then (a stop that lands before its listen loop runs would be lost).
+  // The core first: loading the data directory may refuse the start (a damaged file), and
+  // the admin server's thread is better not started then (with cpp-httplib 0.11.4 a stop
+  // that lands before its listen loop runs is lost, and the join hangs).
   std::random_device entropy;  // the runtime is where real randomness enters
   const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
   if (auto made = impl->start_core(seed); !made.ok()) return made;
-  if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
   Impl* raw = impl.get();
   if (!cfg.http_addr.empty()) {
@@ -118,6 +117,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     impl->admin = std::move(admin).value();
     impl->http_bound = impl->admin->bound_addr();
   }
+
+  if (auto listening = impl->start_listener(); !listening.ok()) return listening;
 
   gossip::MemberMeta meta;
   meta.http_addr = impl->http_bound;
