@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include "apiary/data/collection.hpp"
+
 namespace apiary::data {
 
 namespace {
@@ -56,8 +58,10 @@ void pack_dvv(wire::Packer& packer, const DvvSet& version) {
     packer.pack_uint64(s.dot.counter);
     packer.pack_uint64(s.stamp.packed);
     packer.pack_uint64(static_cast<std::uint64_t>(s.kind));
-    wire::pack_bin(
-        packer, std::span(reinterpret_cast<const std::uint8_t*>(s.value.data()), s.value.size()));
+    const std::string encoded = s.collection != nullptr ? s.collection->encode() : std::string();
+    const std::string& bytes = s.collection != nullptr ? encoded : s.value;
+    wire::pack_bin(packer,
+                   std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
   }
 }
 
@@ -101,7 +105,17 @@ Result<DvvSet> read_dvv(wire::Reader& parent, const CodecLimits& limits) {
       return make_error(StatusCode::too_large, "dvv: value too large");
     }
     sib.kind = static_cast<ValueKind>(kind);
-    sib.value.assign(reinterpret_cast<const char*>(value.data()), value.size());
+    const std::string_view bytes(reinterpret_cast<const char*>(value.data()), value.size());
+    if (is_collection(sib.kind)) {
+      auto collection = Collection::decode(bytes);
+      if (!collection.ok()) return collection.status();
+      if (collection.value().kind() != sib.kind) {
+        return make_error(StatusCode::malformed, "dvv: collection of another kind");
+      }
+      sib.collection = std::make_shared<Collection>(std::move(collection).value());
+    } else {
+      sib.value.assign(bytes);
+    }
   }
   return DvvSet::from_parts(std::move(clock), std::move(siblings));
 }

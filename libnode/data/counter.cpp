@@ -245,6 +245,94 @@ Resolved resolve(std::span<const Sibling> siblings) {
   return out;
 }
 
+std::optional<Counter> counter_base(std::span<const Sibling> siblings, bool is_float) {
+  Counter c;
+  c.is_float = is_float;
+  c.text = "0";
+  if (siblings.empty()) return c;  // missing or deleted: starts at 0
+  Resolved r = resolve(siblings);
+  if (r.counter) return std::move(*r.counter);
+  c.tag = BaseTag{r.plain->stamp, r.plain->writer()};
+  c.text = r.plain->value;
+  const bool ok = is_float ? parse_long_double(c.text, c.fbase)
+                           : parse_int64(c.text, c.base);
+  if (!ok) return std::nullopt;
+  return c;
+}
+
+// Starts a new base at `value` (a reset: concurrent increments on the older base lose).
+static void rebase(Counter& c, HlcTimestamp stamp, NodeId self, std::int64_t value) {
+  c.is_float = false;
+  c.tag = BaseTag{stamp, self};
+  c.base = value;
+  c.fbase = 0;
+  c.entries.clear();
+}
+
+static CounterEntry& entry_of(Counter& c, NodeId self) {
+  auto it = std::lower_bound(c.entries.begin(), c.entries.end(), self,
+                             [](const CounterEntry& e, NodeId a) { return e.actor < a; });
+  if (it == c.entries.end() || it->actor != self) it = c.entries.insert(it, {self, {}, 0, 0});
+  return *it;
+}
+
+// Adds an integer delta to `c` (an integer counter). Redis's overflow rule applies to the total.
+CounterError counter_add(Counter& c, std::int64_t delta, HlcTimestamp stamp, NodeId self) {
+  std::int64_t current = 0;
+  if (!parse_int64(c.text, current)) return CounterError::not_integer;
+  if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
+      (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
+    return CounterError::overflow;
+  }
+  const std::int64_t next = current + delta;
+  CounterEntry& mine = entry_of(c, self);
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(mine.sum, delta, &sum)) {
+    rebase(c, stamp, self, next);  // one actor's sum cannot hold it: fold into a new base
+  } else {
+    mine.sum = sum;
+    mine.seq = stamp;
+  }
+  c.text = std::to_string(next);
+  return CounterError::none;
+}
+
+static CounterError add_float(Counter& c, long double delta, HlcTimestamp stamp, NodeId self) {
+  long double current = 0;
+  if (!parse_long_double(c.text, current)) return CounterError::not_float;
+  const long double next = current + delta;
+  if (std::isnan(next) || std::isinf(next)) return CounterError::nan_or_infinity;
+  if (!c.is_float) {  // an integer counter goes on as a float one
+    c.is_float = true;
+    c.fbase = static_cast<long double>(c.base);
+    for (auto& e : c.entries) e.fsum = static_cast<long double>(e.sum);
+  }
+  CounterEntry& mine = entry_of(c, self);
+  mine.fsum += delta;
+  mine.seq = stamp;
+  // The text is computed as Redis computes it (from the current text), so that a counter
+  // only one coordinator touched reads exactly as on Redis.
+  c.text = format_long_double(next);
+  return CounterError::none;
+}
+
+CounterError counter_increment(std::span<const Sibling> siblings, bool is_float,
+                               std::int64_t delta, long double fdelta, HlcTimestamp stamp,
+                               NodeId self, Counter& out) {
+  auto c = counter_base(siblings, is_float);
+  if (!c) return is_float ? CounterError::not_float : CounterError::not_integer;
+  if (!is_float && c->is_float) {
+    // INCR on a float counter whose value is an integer ("5" after INCRBYFLOAT): a new base.
+    std::int64_t value = 0;
+    if (!parse_int64(c->text, value)) return CounterError::not_integer;
+    rebase(*c, stamp, self, value);
+  }
+  const CounterError error =
+      is_float ? add_float(*c, fdelta, stamp, self) : counter_add(*c, delta, stamp, self);
+  if (error == CounterError::none) out = std::move(*c);
+  return error;
+}
+
 bool parse_int64(std::string_view s, std::int64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   std::size_t i = 0;

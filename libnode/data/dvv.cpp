@@ -2,7 +2,15 @@
 
 #include <algorithm>
 
+#include "apiary/data/collection.hpp"
+
 namespace apiary::data {
+
+bool operator==(const Sibling& a, const Sibling& b) {
+  if (a.dot != b.dot || a.stamp != b.stamp || a.value != b.value || a.kind != b.kind) return false;
+  if (a.collection == nullptr || b.collection == nullptr) return a.collection == b.collection;
+  return *a.collection == *b.collection;
+}
 
 bool lww_less(const Sibling& a, const Sibling& b) {
   if (a.stamp != b.stamp) return a.stamp < b.stamp;
@@ -94,6 +102,15 @@ Dot DvvSet::update(const VersionVector& context, NodeId self, HlcTimestamp stamp
   auto pos = std::lower_bound(siblings_.begin(), siblings_.end(), dot,
                               [](const Sibling& x, const Dot& d) { return x.dot < d; });
   siblings_.insert(pos, std::move(s));
+  return dot;
+}
+
+Dot DvvSet::update(const VersionVector& context, NodeId self, HlcTimestamp stamp,
+                   std::shared_ptr<Collection> collection, ValueKind kind) {
+  const Dot dot = update(context, self, stamp, std::string(), kind);
+  for (auto& s : siblings_) {
+    if (s.dot == dot) s.collection = std::move(collection);
+  }
   return dot;
 }
 

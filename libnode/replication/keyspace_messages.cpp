@@ -74,13 +74,14 @@ std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const Keyspa
     p.pack_uint64(id);
     pack_partitions(p, count->partitions);
   } else if (const auto* scan = std::get_if<ScanQuery>(&query)) {
-    p.pack_array(6);
+    p.pack_array(7);
     p.pack_uint8(kind);
     p.pack_uint64(id);
     pack_partitions(p, scan->partitions);
     p.pack_uint64(scan->cursor);
     p.pack_uint32(scan->count);
     pack_bytes(p, scan->pattern);
+    pack_bytes(p, scan->type);
   } else if (const auto* random = std::get_if<RandomKeyQuery>(&query)) {
     p.pack_array(3);
     p.pack_uint8(kind);
@@ -151,7 +152,8 @@ Status decode_keyspace_request(Reader& r, Message& m, const ReplicationConfig& c
       ScanQuery q;
       ok = read_partitions(r, config, q.partitions) && r.u64(q.cursor) && r.u(q.count) &&
            // A MATCH pattern is not a key: Redis takes any length, the message bounds it.
-           q.count <= kMaxScanCount && r.bin(q.pattern, config.max_message_bytes);
+           q.count <= kMaxScanCount && r.bin(q.pattern, config.max_message_bytes) &&
+           r.bin(q.type, 64);
       m.query = std::move(q);
       break;
     }

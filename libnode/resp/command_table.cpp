@@ -117,6 +117,8 @@ const CommandTable& default_command_table() {
     register_version_commands(*t);
     register_persistence_commands(*t);
     register_backup_commands(*t);
+    register_hash_commands(*t);
+    register_set_commands(*t);
     return t;
   }();
   return *table;

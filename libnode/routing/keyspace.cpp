@@ -84,6 +84,7 @@ resp::Outcome Keyspace::scan(resp::CommandContext& ctx, const resp::ScanRequest&
   r.kind = Kind::scan;
   r.scan = request;
   if (request.match) r.pattern = *request.match;
+  if (request.type) r.type = *request.type;
   return start(ctx, std::move(r));
 }
 
@@ -189,9 +190,9 @@ KeyspaceQuery Keyspace::first_query(const Request& r, const std::string& member)
     case Kind::info:
       return CountQuery{share};
     case Kind::keys:
-      return ScanQuery{share, 0, replication::kMaxScanCount, r.pattern};
+      return ScanQuery{share, 0, replication::kMaxScanCount, r.pattern, r.type};
     case Kind::scan:
-      return ScanQuery{share, r.scan.cursor, scan_count(r.scan.count), r.pattern};
+      return ScanQuery{share, r.scan.cursor, scan_count(r.scan.count), r.pattern, r.type};
     case Kind::randomkey:
       return RandomKeyQuery{share};
     case Kind::flush_clock:
@@ -243,7 +244,8 @@ std::optional<KeyspaceQuery> Keyspace::take(std::uint64_t id, const std::string&
   } else if (const auto* scan = std::get_if<ScanAnswer>(&answer)) {
     r.keys.insert(r.keys.end(), scan->keys.begin(), scan->keys.end());
     if (r.kind == Kind::keys && scan->next != 0) {
-      return ScanQuery{r.shares.at(member), scan->next, replication::kMaxScanCount, r.pattern};
+      return ScanQuery{r.shares.at(member), scan->next, replication::kMaxScanCount, r.pattern,
+                       r.type};
     }
     if (scan->next != 0) r.stops.push_back(scan->next);
   } else if (const auto* random = std::get_if<RandomKeyAnswer>(&answer)) {
@@ -329,7 +331,7 @@ std::string Keyspace::render(Request& r, TimePoint now) {
       std::uint64_t cursor = 0;
       if (!r.stops.empty()) cursor = *std::min_element(r.stops.begin(), r.stops.end());
       std::erase_if(r.keys, [&](const store::ScannedKey& k) {
-        return !r.scan.type_matches || (cursor != 0 && k.position >= cursor);
+        return cursor != 0 && k.position >= cursor;
       });
       std::sort(r.keys.begin(), r.keys.end(), by_position);
       w.array(2);

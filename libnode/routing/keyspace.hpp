@@ -95,6 +95,7 @@ class Keyspace final : public resp::ClusterKeyspace {
     // The arguments.
     resp::ScanRequest scan;
     std::string pattern;
+    std::string type;  // SCAN TYPE, lower case; empty: any
     std::vector<std::string> sections;
   };
 

@@ -27,7 +27,8 @@ replication::ScanAnswer scan_share(store::Store& store, const replication::ScanQ
       a.next = k.position;
       return a;
     }
-    if (q.pattern.empty() || resp::glob_match(q.pattern, k.key)) {
+    if ((q.pattern.empty() || resp::glob_match(q.pattern, k.key)) &&
+        (q.type.empty() || store::type_name(store.type(k.key, wall)) == q.type)) {
       bytes += k.key.size();
       a.keys.push_back(std::move(k));
     }

@@ -27,6 +27,11 @@ Merge merge_kind(const resp::CommandSpec& spec);
 // Indices into argv of the command's keys (first_key/last_key/key_step as Redis defines
 // them; a negative last_key counts from the end).
 std::vector<std::size_t> key_indices(const resp::CommandSpec& spec, std::size_t argc);
+// The same, reading the key count of commands that have one (CommandSpec::numkeys_index; a
+// count that is not a positive integer, or larger than what follows, gives no keys: the
+// command then runs where it was sent and its handler answers the error).
+std::vector<std::size_t> key_indices(const resp::CommandSpec& spec,
+                                     std::span<const std::string_view> argv);
 
 // The sub-command with only the keys at `keys` (indices from key_indices()), each followed by
 // the key_step-1 arguments that belong to it (MSET's values).

@@ -138,7 +138,7 @@ struct Router::Impl {
                                        WallTime wall, QuorumOverride override) {
     ++stats.local;
     const QuorumOverride q = effective(override);
-    const auto keys = key_indices(spec, argv.size());
+    const auto keys = key_indices(spec, argv);
     const bool write = (spec.flags & resp::kWrite) != 0;
     // A read merges what R replicas hold first unless the local copy answers it. So does a
     // write, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on (INCR,
@@ -171,7 +171,7 @@ struct Router::Impl {
                                          std::span<const std::string_view> argv, int protocol,
                                          resp::Connection& conn, const Sink& sink, TimePoint now,
                                          WallTime wall, QuorumOverride q) {
-    const auto keys = key_indices(spec, argv.size());
+    const auto keys = key_indices(spec, argv);
     std::string reply = execute(spec, argv, protocol, conn, now, wall);
     if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
     std::vector<std::string_view> touched;
@@ -410,7 +410,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
                                           std::span<const std::string_view> argv, int protocol,
                                           resp::Connection& conn, const Sink& origin, TimePoint now,
                                           WallTime wall, QuorumOverride quorum) {
-  const auto keys = key_indices(spec, argv.size());
+  const auto keys = key_indices(spec, argv);
   // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
   // command's own handler would.
   if (spec.key_step > 1 && (argv.size() - static_cast<std::size_t>(spec.first_key)) %
@@ -499,7 +499,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
 
 std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
                                                       const resp::CommandSpec& spec) {
-  if (key_indices(spec, ctx.argv.size()).empty()) return std::nullopt;
+  if (key_indices(spec, ctx.argv).empty()) return std::nullopt;
   const resp::PendingToken token = ctx.client.next_token();
   Sink origin;
   origin.client = ctx.client.id();
@@ -519,7 +519,7 @@ const resp::CommandSpec* Router::Impl::keyed_spec(std::span<const std::string_vi
   }
   const auto argc = static_cast<std::int64_t>(argv.size());
   if (spec == nullptr || !spec->has_keys() || (spec->arity > 0 && argc != spec->arity) ||
-      argc < -spec->arity || key_indices(*spec, argv.size()).empty()) {
+      argc < -spec->arity || key_indices(*spec, argv).empty()) {
     return nullptr;
   }
   return spec;

@@ -4,6 +4,8 @@
 #include <new>
 #include <utility>
 
+#include "apiary/data/collection.hpp"
+
 namespace apiary::store::detail {
 
 std::size_t entry_block_size(std::uint8_t flags, std::size_t key_len, std::size_t value_len,
@@ -56,9 +58,31 @@ std::size_t entry_memory(const Entry* e) {
     for (const auto& s : v->siblings()) {
       // libstdc++ keeps strings of up to 15 bytes inside the object.
       if (s.value.capacity() > 15) n += chunk_size(s.value.capacity() + 1);
+      if (s.collection != nullptr) {
+        n += chunk_size(sizeof(data::Collection) + 16) + s.collection->memory();
+      }
     }
   }
   return n;
+}
+
+namespace {
+bool live(const data::Sibling& s) { return s.collection == nullptr || !s.collection->empty(); }
+}  // namespace
+
+bool is_dead(const data::DvvSet& v) {
+  for (const auto& s : v.siblings()) {
+    if (live(s)) return false;
+  }
+  return true;
+}
+
+const data::Sibling* live_winner(const data::DvvSet& v) {
+  const data::Sibling* best = nullptr;
+  for (const auto& s : v.siblings()) {
+    if (live(s) && (best == nullptr || data::lww_less(*best, s))) best = &s;
+  }
+  return best;
 }
 
 data::DvvSet load_version(const Entry* e) {
@@ -78,7 +102,8 @@ data::DvvSet load_version(const Entry* e) {
 }
 
 int inline_sibling_index(const data::DvvSet& v) {
-  if (v.siblings().size() != 1 || v.clock().empty() || v.clock().size() > kMaxInlineActors) {
+  if (v.siblings().size() != 1 || v.clock().empty() || v.clock().size() > kMaxInlineActors ||
+      data::is_collection(v.siblings()[0].kind)) {
     return -1;
   }
   const auto& s = v.siblings()[0];

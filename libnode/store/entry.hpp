@@ -109,6 +109,13 @@ void free_entry(Entry* e);
 std::size_t entry_memory(const Entry* e);
 std::size_t chunk_size(std::size_t request);
 
+// No live value: no sibling, or only emptied hashes and sets (a DEL of a collection keeps an
+// empty one, so that its removals merge with concurrent writes). Stored as a tombstone.
+bool is_dead(const data::DvvSet& v);
+// The sibling that decides what a key holds: the last writer's among the live ones (strings,
+// counters, non-empty collections); nullptr when the version is dead.
+const data::Sibling* live_winner(const data::DvvSet& v);
+
 // The entry's version as a DvvSet (a copy for the inline form).
 data::DvvSet load_version(const Entry* e);
 // The index of the clock entry that carries `v`'s only sibling when `v` fits the inline

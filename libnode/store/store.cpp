@@ -141,7 +141,7 @@ void Store::Impl::replace(std::size_t slot, Entry* fresh) {
 
 Entry* Store::Impl::build(std::string_view key, data::DvvSet&& version,
                           std::optional<WallTime> expiry, WallTime now) {
-  const bool tomb = version.is_tombstone();
+  const bool tomb = detail::is_dead(version);
   const int sibling_index = tomb ? -1 : detail::inline_sibling_index(version);
   const bool inl = sibling_index >= 0;
   std::uint8_t flags = 0;
@@ -175,7 +175,7 @@ void Store::Impl::store_version(std::string_view key, std::uint64_t order, std::
                                 data::DvvSet&& version, std::optional<WallTime> expiry,
                                 WallTime now) {
   version.prune(s.config_.limits, s.config_.keep_actors);
-  const bool tomb = version.is_tombstone();
+  const bool tomb = detail::is_dead(version);
   Entry* fresh = build(key, std::move(version), expiry, now);
   if (slot == Table::npos) {
     insert_entry(order, fresh);
@@ -197,13 +197,18 @@ void Store::Impl::store_version(std::string_view key, std::uint64_t order, std::
 
 // ---- reads ----------------------------------------------------------------------------
 
-std::optional<std::string_view> Store::get_value(std::string_view key, WallTime now) {
+std::optional<std::string_view> Store::get_value(std::string_view key, WallTime now,
+                                                 bool* wrong_type) {
   const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
   if (slot == Table::npos) {
     ++stats_.misses;
     return std::nullopt;
   }
   Entry* e = impl_->table.entry_at(slot);
+  if (e->complex() && impl_->type_of(e) != KeyType::string) {
+    if (wrong_type != nullptr) *wrong_type = true;
+    return std::nullopt;
+  }
   ++stats_.hits;
   impl_->touch(e, now);
   return impl_->read_value(e);
@@ -215,7 +220,7 @@ std::string_view Store::Impl::read_value(const Entry* e) {
   }
   const auto& siblings = e->dvv()->siblings();
   if (!data::has_counter(siblings)) {
-    const data::Sibling* winner = e->dvv()->lww();
+    const data::Sibling* winner = detail::live_winner(*e->dvv());
     return winner != nullptr ? std::string_view(winner->value) : std::string_view();
   }
   if (siblings.size() == 1) return data::counter_text(siblings[0].value);
@@ -232,6 +237,9 @@ Result<ReadResult> Store::get(std::string_view key, WallTime now) {
     return make_error(StatusCode::not_found, "no such key");
   }
   Entry* e = impl_->table.entry_at(slot);
+  if (impl_->type_of(e) != KeyType::string) {
+    return make_error(StatusCode::wrong_type, "the key holds a hash or a set");
+  }
   ++stats_.hits;
   impl_->touch(e, now);
   data::DvvSet v = detail::load_version(e);
@@ -249,6 +257,28 @@ Result<ReadResult> Store::get(std::string_view key, WallTime now) {
 
 bool Store::exists(std::string_view key, WallTime now) {
   return impl_->find_live(key, impl_->order_of_key(key), now) != Table::npos;
+}
+
+KeyType Store::type(std::string_view key, WallTime now) {
+  const std::size_t slot = impl_->find_live(key, impl_->order_of_key(key), now);
+  return slot == Table::npos ? KeyType::none : impl_->type_of(impl_->table.entry_at(slot));
+}
+
+KeyType Store::Impl::type_of(const Entry* e) const {
+  if (e->tombstone()) return KeyType::none;
+  if (!e->complex()) return KeyType::string;
+  const data::Sibling* winner = detail::live_winner(*e->dvv());
+  if (winner == nullptr) return KeyType::none;
+  switch (winner->kind) {
+    case data::ValueKind::hash:
+      return KeyType::hash;
+    case data::ValueKind::set:
+      return KeyType::set;
+    case data::ValueKind::string:
+    case data::ValueKind::counter:
+      break;
+  }
+  return KeyType::string;
 }
 
 // ---- writes ---------------------------------------------------------------------------
@@ -328,7 +358,7 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
   std::size_t slot = impl_->find(key, order, now);
   if (slot == Table::npos) {
     // A version that is already dead here adds nothing (every replica expires alike).
-    if (!remote.is_tombstone() && expiry && now.ms > expiry->ms) return false;
+    if (!detail::is_dead(remote) && expiry && now.ms > expiry->ms) return false;
     const std::uint64_t shape = impl_->table.version();
     if (Status st = impl_->make_room(now); !st.ok()) return st;
     if (impl_->table.version() != shape) slot = impl_->find(key, order, now);
@@ -369,7 +399,7 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
     return true;
   }
   const bool was_tombstone = impl_->table.entry_at(slot)->tombstone();
-  if (was_tombstone && merged.is_tombstone()) merged_expiry = std::nullopt;
+  if (was_tombstone && detail::is_dead(merged)) merged_expiry = std::nullopt;
   const std::uint64_t before_store = impl_->table.version();
   impl_->store_version(key, order, slot, std::move(merged), merged_expiry, now);
   const std::size_t after =
@@ -385,6 +415,15 @@ bool Store::del_local(std::string_view key, WallTime now) {
   const std::uint64_t order = impl_->order_of_key(key);
   const std::size_t slot = impl_->find_live(key, order, now);
   if (slot == Table::npos) return false;
+  if (const KeyType t = impl_->type_of(impl_->table.entry_at(slot)); t != KeyType::string) {
+    // A hash or set is emptied rather than tombstoned, so the removal of what this node saw
+    // merges with elements other coordinators add concurrently (add wins).
+    const auto kind = t == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+    return edit_collection(key, kind, now, [](CollectionEdit& edit) {
+             edit.collection.clear();
+             return true;
+           }).ok();
+  }
   data::DvvSet v = detail::load_version(impl_->table.entry_at(slot));
   v.remove(v.context(), config_.self, hlc_.now(now));
   impl_->store_version(key, order, slot, std::move(v), std::nullopt, now);

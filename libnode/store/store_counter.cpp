@@ -16,77 +16,22 @@ using detail::Table;
 
 namespace {
 
-// The counter a write builds on: the merge of `v`'s siblings, or a fresh zero. A plain value
-// becomes the base (tagged with its write); nullopt when it is not a number of the wanted kind.
-std::optional<data::Counter> current_counter(const data::DvvSet& v, bool is_float) {
-  data::Counter c;
-  c.is_float = is_float;
-  c.text = "0";
-  if (v.siblings().empty()) return c;  // missing or deleted: starts at 0
-  data::Resolved r = data::resolve(v.siblings());
-  if (r.counter) return std::move(*r.counter);
-  c.tag = data::BaseTag{r.plain->stamp, r.plain->writer()};
-  c.text = r.plain->value;
-  const bool ok = is_float ? data::parse_long_double(c.text, c.fbase)
-                           : data::parse_int64(c.text, c.base);
-  if (!ok) return std::nullopt;
-  return c;
-}
-
-// Starts a new base at `value` (a reset: concurrent increments on the older base lose).
-void rebase(data::Counter& c, HlcTimestamp stamp, NodeId self, std::int64_t value) {
-  c.is_float = false;
-  c.tag = data::BaseTag{stamp, self};
-  c.base = value;
-  c.fbase = 0;
-  c.entries.clear();
-}
-
-data::CounterEntry& entry_of(data::Counter& c, NodeId self) {
-  auto it = std::lower_bound(c.entries.begin(), c.entries.end(), self,
-                             [](const data::CounterEntry& e, NodeId a) { return e.actor < a; });
-  if (it == c.entries.end() || it->actor != self) it = c.entries.insert(it, {self, {}, 0, 0});
-  return *it;
-}
-
-// Adds an integer delta to `c` (an integer counter). Redis's overflow rule applies to the total.
-IncrError add_int(data::Counter& c, std::int64_t delta, HlcTimestamp stamp, NodeId self) {
-  std::int64_t current = 0;
-  if (!data::parse_int64(c.text, current)) return IncrError::not_integer;
-  if ((delta < 0 && current < 0 && delta < std::numeric_limits<std::int64_t>::min() - current) ||
-      (delta > 0 && current > 0 && delta > std::numeric_limits<std::int64_t>::max() - current)) {
-    return IncrError::overflow;
+IncrError incr_error(data::CounterError e) {
+  switch (e) {
+    case data::CounterError::none: return IncrError::none;
+    case data::CounterError::not_integer: return IncrError::not_integer;
+    case data::CounterError::not_float: return IncrError::not_float;
+    case data::CounterError::overflow: return IncrError::overflow;
+    case data::CounterError::nan_or_infinity: return IncrError::nan_or_infinity;
   }
-  const std::int64_t next = current + delta;
-  data::CounterEntry& mine = entry_of(c, self);
-  std::int64_t sum = 0;
-  if (__builtin_add_overflow(mine.sum, delta, &sum)) {
-    rebase(c, stamp, self, next);  // one actor's sum cannot hold it: fold into a new base
-  } else {
-    mine.sum = sum;
-    mine.seq = stamp;
-  }
-  c.text = std::to_string(next);
-  return IncrError::none;
+  return IncrError::not_integer;
 }
 
-IncrError add_float(data::Counter& c, long double delta, HlcTimestamp stamp, NodeId self) {
-  long double current = 0;
-  if (!data::parse_long_double(c.text, current)) return IncrError::not_float;
-  const long double next = current + delta;
-  if (std::isnan(next) || std::isinf(next)) return IncrError::nan_or_infinity;
-  if (!c.is_float) {  // an integer counter goes on as a float one
-    c.is_float = true;
-    c.fbase = static_cast<long double>(c.base);
-    for (auto& e : c.entries) e.fsum = static_cast<long double>(e.sum);
-  }
-  data::CounterEntry& mine = entry_of(c, self);
-  mine.fsum += delta;
-  mine.seq = stamp;
-  // The text is computed as Redis computes it (from the current text), so that a counter
-  // only one coordinator touched reads exactly as on Redis.
-  c.text = data::format_long_double(next);
-  return IncrError::none;
+// The counter a rewrite keeps: the merge of `v`'s siblings; nullopt when the winner is a
+// plain value that is no number.
+std::optional<data::Counter> current_counter(const data::DvvSet& v) {
+  auto c = data::counter_base(v.siblings(), false);
+  return c ? c : data::counter_base(v.siblings(), true);
 }
 
 }  // namespace
@@ -111,7 +56,7 @@ bool Store::Impl::increment_in_place(Entry* e, bool is_float, std::int64_t delta
   auto c = data::decode_counter(e->inline_value());
   if (!c || c->is_float) return false;
   const HlcTimestamp stamp = s.hlc_.now(now);
-  const IncrError error = add_int(*c, delta, stamp, s.config_.self);
+  const IncrError error = incr_error(data::counter_add(*c, delta, stamp, s.config_.self));
   if (error != IncrError::none) {
     out.error = error;  // nothing written
     return true;
@@ -140,31 +85,25 @@ IncrOutcome Store::Impl::increment(std::string_view key, bool is_float, std::int
   if (slot != Table::npos && increment_in_place(table.entry_at(slot), is_float, delta, now, out)) {
     return out;
   }
+  if (slot != Table::npos) {
+    const KeyType type = type_of(table.entry_at(slot));
+    if (type != KeyType::string && type != KeyType::none) {
+      out.error = IncrError::wrong_type;
+      return out;
+    }
+  }
   const Entry* e = slot == Table::npos ? nullptr : table.entry_at(slot);
   data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
   const std::optional<WallTime> expiry =
       e != nullptr && e->has_expiry() ? std::optional<WallTime>(WallTime{e->expiry()->at_ms})
                                       : std::nullopt;
-  auto c = current_counter(v, is_float);
-  if (!c) {
-    out.error = is_float ? IncrError::not_float : IncrError::not_integer;
-    return out;
-  }
+  data::Counter c;
   const HlcTimestamp stamp = s.hlc_.now(now);
-  const NodeId self = s.config_.self;
-  if (!is_float && c->is_float) {
-    // INCR on a float counter whose value is an integer ("5" after INCRBYFLOAT): a new base.
-    std::int64_t value = 0;
-    if (!data::parse_int64(c->text, value)) {
-      out.error = IncrError::not_integer;
-      return out;
-    }
-    rebase(*c, stamp, self, value);
-  }
-  out.error = is_float ? add_float(*c, fdelta, stamp, self) : add_int(*c, delta, stamp, self);
+  out.error = incr_error(data::counter_increment(v.siblings(), is_float, delta, fdelta, stamp,
+                                                 s.config_.self, c));
   if (out.error != IncrError::none) return out;
-  out.value = c->text;
-  v.update(v.context(), self, stamp, data::encode_counter(*c), data::ValueKind::counter);
+  out.value = c.text;
+  v.update(v.context(), s.config_.self, stamp, data::encode_counter(c), data::ValueKind::counter);
   store_version(key, order, slot, std::move(v), expiry, now);
   return out;
 }
@@ -174,6 +113,11 @@ bool Store::Impl::rewrite_expiry(std::string_view key, std::optional<WallTime> a
   const std::size_t live = find_live(key, order_of_key(key), now);
   if (live == Table::npos) return false;
   const Entry* e = table.entry_at(live);
+  if (type_of(e) != KeyType::string) {
+    if (!make_room(now).ok()) return false;
+    const std::size_t slot = find_live(key, order_of_key(key), now);
+    return slot != Table::npos && rewrite_collection_expiry(slot, at, now);
+  }
   const bool counter =
       e->complex() ? data::has_counter(e->dvv()->siblings()) : e->inline_counter();
   if (!counter) {
@@ -188,8 +132,7 @@ bool Store::Impl::rewrite_expiry(std::string_view key, std::optional<WallTime> a
   const std::size_t slot = find_live(key, order, now);
   if (slot == Table::npos) return false;
   data::DvvSet v = detail::load_version(table.entry_at(slot));
-  auto c = current_counter(v, false);
-  if (!c) c = current_counter(v, true);
+  auto c = current_counter(v);
   if (!c) {  // the winner is a plain value that is no number
     const std::string copy(read_value(table.entry_at(slot)));
     return s.put_local(key, copy, now, update).ok();

@@ -112,7 +112,7 @@ void Store::restore(std::string_view key, data::DvvSet version, std::optional<Wa
   hlc_.update(now, detail::newest_stamp(version));
   const std::uint64_t order = impl_->order_of_key(key);
   const std::size_t slot = impl_->table.find(order, key);
-  if (version.empty() || (!version.is_tombstone() && expiry && now.ms >= expiry->ms)) {
+  if (version.empty() || (!detail::is_dead(version) && expiry && now.ms >= expiry->ms)) {
     if (slot != Table::npos) impl_->erase_slot(slot);
   } else {
     impl_->store_version(key, order, slot, std::move(version), expiry, now);

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "apiary/base/rng.hpp"
+#include "apiary/data/collection.hpp"
 #include "apiary/store/store.hpp"
 #include "entry.hpp"
 #include "table.hpp"
@@ -43,6 +45,10 @@ struct Store::Impl {
   void store_version(std::string_view key, std::uint64_t order, std::size_t slot,
                      data::DvvSet&& version, std::optional<WallTime> expiry, WallTime now);
   void register_volatile(detail::Entry* e);
+  // What a live entry holds (TYPE).
+  KeyType type_of(const detail::Entry* e) const;
+  // The joined hash or set of a live entry of that kind (may point into `joined`).
+  const data::Collection* collection_of(const detail::Entry* e, data::ValueKind kind);
   // What a single-value reader sees of a live entry (may point into `scratch`).
   std::string_view read_value(const detail::Entry* e);
   // The INCR family (store_counter.cpp).
@@ -53,6 +59,8 @@ struct Store::Impl {
   // Rewrites a live entry under a new local dot with a new expiry, keeping what it holds (a
   // counter stays a counter). False when the key is missing.
   bool rewrite_expiry(std::string_view key, std::optional<WallTime> at, WallTime now);
+  // The same for a live hash or set at `slot` (store_collection.cpp).
+  bool rewrite_collection_expiry(std::size_t slot, std::optional<WallTime> at, WallTime now);
   void unregister_volatile(detail::Entry* e);
 
   // ---- access bookkeeping and eviction (store_eviction.cpp) ----
@@ -96,6 +104,7 @@ struct Store::Impl {
   Rng rng;
   unsigned partition_bits = 0;
   std::string scratch;  // a merged counter's text, for read_value
+  std::unique_ptr<data::Collection> joined;  // concurrent collections joined, for reads
 };
 
 namespace detail {

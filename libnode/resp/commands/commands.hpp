@@ -20,15 +20,20 @@ void register_introspection_commands(CommandTable& table);
 void register_version_commands(CommandTable& table);
 void register_persistence_commands(CommandTable& table);
 void register_backup_commands(CommandTable& table);
+void register_hash_commands(CommandTable& table);
+void register_set_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";
 inline constexpr std::string_view kNotInteger = "value is not an integer or out of range";
 inline constexpr std::string_view kNotFloat = "value is not a valid float";
 inline constexpr std::string_view kNoStore = "this node has no keyspace attached";
+inline constexpr std::string_view kWrongType =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value";
 
 bool iequals(std::string_view a, std::string_view b);
 std::string to_upper(std::string_view s);
+std::string to_lower(std::string_view s);
 std::optional<std::int64_t> to_int(std::string_view s);
 
 // Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.
@@ -49,6 +54,7 @@ struct SpecInit {
   std::string_view since;
   std::string_view complexity;
   CommandHandler handler;
+  int numkeys_index = 0;  // CommandSpec::numkeys_index
 };
 CommandSpec make_spec(const SpecInit& init);
 

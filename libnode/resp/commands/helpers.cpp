@@ -22,6 +22,12 @@ std::string to_upper(std::string_view s) {
   return out;
 }
 
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
 std::optional<std::int64_t> to_int(std::string_view s) {
   std::int64_t v = 0;
   if (!parse_int64(s, v)) return std::nullopt;
@@ -52,6 +58,7 @@ CommandSpec make_spec(const SpecInit& init) {
   s.since = init.since;
   s.complexity = init.complexity;
   s.handler = init.handler;
+  s.numkeys_index = init.numkeys_index;
   return s;
 }
 

@@ -18,6 +18,15 @@ constexpr std::string_view kLfuSwitchNote =
 Outcome object_encoding(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
+  const store::KeyType type = st->type(ctx.argv[2], ctx.wall);
+  if (type == store::KeyType::hash || type == store::KeyType::set) {
+    bool wrong = false;
+    const auto kind = type == store::KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+    if (const data::Collection* c = st->read_collection(ctx.argv[2], kind, ctx.wall, wrong)) {
+      ctx.reply.bulk(collection_encoding(*c));
+      return Outcome::done();
+    }
+  }
   auto v = st->get_value(ctx.argv[2], ctx.wall);
   if (!v) {
     ctx.reply.null();

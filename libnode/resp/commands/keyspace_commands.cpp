@@ -30,12 +30,27 @@ Outcome exists(CommandContext& ctx) {
   return Outcome::done();
 }
 
+bool touch_key(store::Store& st, std::string_view key, WallTime now) {
+  bool wrong = false;
+  switch (st.type(key, now)) {
+    case store::KeyType::none:
+      return false;
+    case store::KeyType::string:
+      return st.get_value(key, now).has_value();
+    case store::KeyType::hash:
+      return st.read_collection(key, data::ValueKind::hash, now, wrong) != nullptr;
+    case store::KeyType::set:
+      return st.read_collection(key, data::ValueKind::set, now, wrong) != nullptr;
+  }
+  return false;
+}
+
 Outcome touch(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::int64_t n = 0;
   for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
-    n += st->get_value(ctx.argv[i], ctx.wall).has_value();  // a read touches LRU/LFU
+    n += touch_key(*st, ctx.argv[i], ctx.wall);  // a read touches LRU/LFU
   }
   ctx.reply.integer(n);
   return Outcome::done();
@@ -44,7 +59,7 @@ Outcome touch(CommandContext& ctx) {
 Outcome type(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  ctx.reply.simple(st->exists(ctx.argv[1], ctx.wall) ? "string" : "none");
+  ctx.reply.simple(store::type_name(st->type(ctx.argv[1], ctx.wall)));
   return Outcome::done();
 }
 
@@ -231,13 +246,15 @@ Outcome scan(CommandContext& ctx) {
       return Outcome::done();
     }
   }
-  const bool type_ok = !type_filter || iequals(*type_filter, "string");
+  // Redis compares the TYPE argument with each key's type name, ignoring case.
+  std::optional<std::string> type_name;
+  if (type_filter) type_name = to_lower(*type_filter);
   if (cluster != nullptr) {
     ScanRequest request;
     request.cursor = cursor;
     request.count = static_cast<std::size_t>(count);
     if (match && *match != "*") request.match = std::string(*match);
-    request.type_matches = type_ok;
+    request.type = type_name;
     return cluster->scan(ctx, request);
   }
   store::ScanCursor sc = store::ScanCursor::from_redis(cursor);
@@ -245,8 +262,8 @@ Outcome scan(CommandContext& ctx) {
       st->scan(sc, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), ctx.wall);
   std::vector<std::string_view> out;
   for (const auto& k : batch) {
-    if (!type_ok) continue;
     if (match && *match != "*" && !glob_match(*match, k)) continue;
+    if (type_name && store::type_name(st->type(k, ctx.wall)) != *type_name) continue;
     out.push_back(k);
   }
   ctx.reply.array(2);
@@ -270,14 +287,7 @@ Outcome randomkey(CommandContext& ctx) {
 
 // Copies src's value and expiry to dst. False when src is missing.
 Result<bool> copy_key(store::Store& st, std::string_view src, std::string_view dst, WallTime now) {
-  auto v = st.get_value(src, now);
-  if (!v) return false;
-  const std::string value(*v);
-  const store::KeyTtl t = st.ttl(src, now);
-  const auto expiry = t.expiry ? store::ExpiryUpdate::set(*t.expiry) : store::ExpiryUpdate::clear();
-  Status s = st.put_local(dst, value, now, expiry);
-  if (!s.ok()) return s;
-  return true;
+  return st.copy(src, dst, now);
 }
 
 Outcome rename_generic(CommandContext& ctx, bool nx) {

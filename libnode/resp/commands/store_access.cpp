@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "apiary/data/counter.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
 
@@ -18,9 +19,60 @@ store::Store* store_or_reply(CommandContext& ctx) {
 void reply_write_error(CommandContext& ctx, const Status& status) {
   if (status.code() == StatusCode::out_of_memory) {
     ctx.reply.error("-OOM command not allowed when used memory > 'maxmemory'.");
+  } else if (status.code() == StatusCode::wrong_type) {
+    ctx.reply.error(kWrongType);
   } else {
     ctx.reply.error(status.message());
   }
+}
+
+const data::Collection* collection_or_reply(CommandContext& ctx, std::string_view key,
+                                            data::ValueKind kind, bool& replied) {
+  replied = false;
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) {
+    replied = true;
+    return nullptr;
+  }
+  bool wrong_type = false;
+  const data::Collection* c = st->read_collection(key, kind, ctx.wall, wrong_type);
+  if (wrong_type) {
+    ctx.reply.error(kWrongType);
+    replied = true;
+  }
+  return c;
+}
+
+bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind kind,
+                   const std::function<bool(store::Store::CollectionEdit&)>& edit) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return false;
+  const Status s = st->edit_collection(key, kind, ctx.wall, edit);
+  if (!s.ok()) reply_write_error(ctx, s);
+  return s.ok();
+}
+
+// Redis 7.0's encodings of a hash (listpack up to hash-max-listpack-entries 128 fields of at
+// most hash-max-listpack-value 64 bytes) and a set (intset up to set-max-intset-entries 512
+// integers), by what the collection holds now. Redis never converts back to the smaller
+// encoding when elements go; Apiary names the encoding the collection would have now.
+std::string_view collection_encoding(const data::Collection& c) {
+  std::string scratch;
+  if (c.kind() == data::ValueKind::hash) {
+    if (c.size() > 128) return "hashtable";
+    for (const auto& [key, e] : c.elements()) {
+      if (key.name.size() > 64 || data::Collection::value_of(e, scratch).size() > 64) {
+        return "hashtable";
+      }
+    }
+    return "listpack";
+  }
+  if (c.size() > 512) return "hashtable";
+  for (const auto& [key, e] : c.elements()) {
+    std::int64_t n = 0;
+    if (!parse_int64(key.name, n)) return "hashtable";
+  }
+  return "intset";
 }
 
 std::optional<WallTime> parse_expire(CommandContext& ctx, std::string_view arg, bool unit_seconds,

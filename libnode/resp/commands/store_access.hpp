@@ -1,11 +1,13 @@
 // Internal to libnode/resp: helpers shared by the data commands (strings, keyspace).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "apiary/base/status.hpp"
+#include "apiary/data/collection.hpp"
 #include "apiary/resp/command.hpp"
 #include "apiary/store/store.hpp"
 
@@ -15,6 +17,21 @@ namespace apiary::resp {
 store::Store* store_or_reply(CommandContext& ctx);
 // Replies the Redis text for a failed write ("-OOM command not allowed ...").
 void reply_write_error(CommandContext& ctx, const Status& status);
+
+// The key's hash or set (kind hash or set) for a read: the joined state, or nullptr when the
+// key is missing (the caller replies its empty answer) -- or nullptr with `replied` set after
+// replying an error (WRONGTYPE, no store).
+const data::Collection* collection_or_reply(CommandContext& ctx, std::string_view key,
+                                            data::ValueKind kind, bool& replied);
+// Store::edit_collection, replying the error (WRONGTYPE, OOM, no store) and returning false
+// when it fails.
+bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind kind,
+                   const std::function<bool(store::Store::CollectionEdit&)>& edit);
+
+// The encoding Redis 7.0 would give the collection (OBJECT ENCODING): a hash is "listpack"
+// up to 128 fields and values of at most 64 bytes, else "hashtable"; a set is "intset" up to
+// 512 integers, else "hashtable". A small encoding also means HSCAN/SSCAN answer whole.
+std::string_view collection_encoding(const data::Collection& c);
 
 // Parses an expire argument like Redis's getExpireMillisecondsOrReply: `unit_seconds` for
 // EX/EXAT, `absolute` for EXAT/PXAT. Replies "invalid expire time in '<cmd>' command" and

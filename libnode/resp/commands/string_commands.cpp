@@ -1,6 +1,6 @@
 // String commands: GET, SET and its variants, MGET/MSET, APPEND, STRLEN, GETRANGE, SETRANGE,
-// INCR/DECR family and INCRBYFLOAT. Every value in the store is a string, so WRONGTYPE
-// cannot arise here.
+// INCR/DECR family and INCRBYFLOAT. A key holding a hash or a set answers WRONGTYPE, as in
+// Redis (MGET answers nil for it).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -29,10 +29,22 @@ bool string_length_ok(CommandContext& ctx, std::int64_t size, std::int64_t appen
   return true;
 }
 
+// The key's string value for a string command: false after replying WRONGTYPE when the key
+// holds another type.
+bool string_value(CommandContext& ctx, store::Store& st, std::string_view key,
+                  std::optional<std::string_view>& out) {
+  bool wrong_type = false;
+  out = st.get_value(key, ctx.wall, &wrong_type);
+  if (wrong_type) ctx.reply.error(kWrongType);
+  return !wrong_type;
+}
+
 Outcome get(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) {
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (v) {
     ctx.reply.bulk(*v);
   } else {
     ctx.reply.null();
@@ -108,7 +120,9 @@ Outcome set(CommandContext& ctx) {
   const std::string_view key = ctx.argv[1];
   std::optional<std::string> old;
   if (o.get) {
-    if (auto v = st->get_value(key, ctx.wall)) old.emplace(*v);
+    std::optional<std::string_view> v;
+    if (!string_value(ctx, *st, key, v)) return Outcome::done();
+    if (v) old.emplace(*v);
   }
   const bool exists = o.get ? old.has_value() : (o.nx || o.xx) && st->exists(key, ctx.wall);
   const bool apply = !((o.nx && exists) || (o.xx && !exists));
@@ -172,7 +186,9 @@ Outcome getset(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::optional<std::string> old;
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) old.emplace(*v);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (v) old.emplace(*v);
   const Status s = st->put_local(ctx.argv[1], ctx.argv[2], ctx.wall);
   if (!s.ok()) {
     reply_write_error(ctx, s);
@@ -187,7 +203,8 @@ Outcome getset(CommandContext& ctx) {
 Outcome getdel(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  auto v = st->get_value(ctx.argv[1], ctx.wall);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   if (!v) {
     ctx.reply.null();
     return Outcome::done();
@@ -204,7 +221,8 @@ Outcome getex(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   StringOptions o;
   if (!parse_string_options(ctx, 2, false, o)) return Outcome::done();
-  auto v = st->get_value(ctx.argv[1], ctx.wall);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   if (!v) {
     ctx.reply.null();
     return Outcome::done();
@@ -277,7 +295,9 @@ Outcome append(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::string value;
-  if (auto v = st->get_value(ctx.argv[1], ctx.wall)) {
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (v) {
     if (!string_length_ok(ctx, static_cast<std::int64_t>(v->size()),
                           static_cast<std::int64_t>(ctx.argv[2].size()))) {
       return Outcome::done();
@@ -297,7 +317,8 @@ Outcome append(CommandContext& ctx) {
 Outcome strlen_cmd(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  auto v = st->get_value(ctx.argv[1], ctx.wall);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   ctx.reply.integer(v ? static_cast<std::int64_t>(v->size()) : 0);
   return Outcome::done();
 }
@@ -311,7 +332,8 @@ Outcome getrange(CommandContext& ctx) {
     ctx.reply.error(kNotInteger);
     return Outcome::done();
   }
-  auto v = st->get_value(ctx.argv[1], ctx.wall);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   const std::string_view s = v ? *v : std::string_view();
   std::int64_t a = *start, b = *end;
   const auto len = static_cast<std::int64_t>(s.size());
@@ -346,7 +368,8 @@ Outcome setrange(CommandContext& ctx) {
     return Outcome::done();
   }
   const std::string_view patch = ctx.argv[3];
-  auto v = st->get_value(ctx.argv[1], ctx.wall);
+  std::optional<std::string_view> v;
+  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   if (!v && patch.empty()) {
     ctx.reply.integer(0);  // nothing to create
     return Outcome::done();
@@ -390,6 +413,9 @@ bool reply_incr_error(CommandContext& ctx, store::IncrError error) {
       break;
     case store::IncrError::out_of_memory:
       reply_write_error(ctx, make_error(StatusCode::out_of_memory, "out of memory"));
+      break;
+    case store::IncrError::wrong_type:
+      ctx.reply.error(kWrongType);
       break;
   }
   return false;

@@ -30,6 +30,7 @@ enum class StatusCode : unsigned char {
   unavailable,    // not enough live replicas, node shutting down, peer unreachable
   io_error,       // a socket or file operation failed
   internal,
+  wrong_type,  // the key holds a value of another type (a hash where a string was expected)
 };
 
 std::string_view to_string(StatusCode code);

@@ -5,7 +5,8 @@
 // Layout (arrays, so a reader can bound every size before allocating):
 //   VersionVector: [actor0, counter0, actor1, counter1, ...]          actors increasing
 //   DvvSet:        [[actor, counter, stamp, ...], [actor, counter, stamp, kind, bin value, ...]]
-//                  kind: ValueKind (0 string, 1 counter); larger kinds are malformed
+//                  kind: ValueKind (0 string, 1 counter, 2 hash, 3 set; larger kinds are
+//                  malformed); a hash's or set's value is its Collection::encode()
 // Decoding checks every bound and invariant (DvvSet::from_parts) and returns `malformed` or
 // `too_large` on hostile input; it never throws. Thread-safe (pure functions).
 #pragma once

@@ -76,6 +76,22 @@ struct Resolved {
 Resolved resolve(std::span<const Sibling> siblings);
 bool has_counter(std::span<const Sibling> siblings);
 
+// An increment by one actor, as the INCR family (and HINCRBY on a hash field) does it.
+enum class CounterError : unsigned char { none, not_integer, not_float, overflow, nan_or_infinity };
+// The counter a write builds on: the merge of `siblings`, or a fresh zero when there are
+// none. A plain value becomes the base (tagged with its write); nullopt when it is not a
+// number of the wanted kind.
+std::optional<Counter> counter_base(std::span<const Sibling> siblings, bool is_float);
+// The merge of `siblings` (none: a missing value, 0) plus `delta` (or `fdelta` when
+// `is_float`), counted as `self`'s increment at `stamp`. A plain value becomes the base; an
+// integer increment on a float counter that holds an integer starts a new base; Redis's
+// overflow and NaN rules apply to the total. On success `out` is the counter to write.
+CounterError counter_increment(std::span<const Sibling> siblings, bool is_float,
+                               std::int64_t delta, long double fdelta, HlcTimestamp stamp,
+                               NodeId self, Counter& out);
+// `c` plus `delta` counted as `self`'s increment (c.text is the current total).
+CounterError counter_add(Counter& c, std::int64_t delta, HlcTimestamp stamp, NodeId self);
+
 // The total of an integer counter; nullopt when it does not fit in an int64.
 std::optional<std::int64_t> counter_total(const Counter& c);
 long double counter_ftotal(const Counter& c);

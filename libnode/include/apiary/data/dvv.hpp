@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,18 +61,24 @@ struct ClockEntry {
   friend bool operator==(const ClockEntry&, const ClockEntry&) = default;
 };
 
-// What a sibling's value bytes are: a plain string, or a counter the INCR family wrote
-// (apiary/data/counter.hpp), which merges with concurrent counters by adding.
-enum class ValueKind : std::uint8_t { string = 0, counter = 1 };
-inline constexpr std::uint8_t kMaxValueKind = 1;
+// What a sibling holds: a plain string, a counter the INCR family wrote
+// (apiary/data/counter.hpp), which merges with concurrent counters by adding, or a hash or a
+// set (apiary/data/collection.hpp), which merge with concurrent states of the same type.
+enum class ValueKind : std::uint8_t { string = 0, counter = 1, hash = 2, set = 3 };
+inline constexpr std::uint8_t kMaxValueKind = 3;
+
+class Collection;
 
 struct Sibling {
   Dot dot;
   HlcTimestamp stamp;  // the writer's HLC when it coordinated the write
-  std::string value;
+  std::string value;   // strings and counters
   ValueKind kind = ValueKind::string;
+  // Hashes and sets (kind hash/set): shared between copies of the version and copied before
+  // a write changes it (Store). Never null for those kinds.
+  std::shared_ptr<Collection> collection = nullptr;
   NodeId writer() const { return dot.actor; }
-  friend bool operator==(const Sibling&, const Sibling&) = default;
+  friend bool operator==(const Sibling& a, const Sibling& b);
 };
 
 // Last-writer-wins order: true when `a` loses to `b` (smaller HLC timestamp, then smaller
@@ -112,6 +119,9 @@ class DvvSet {
   // Coordinator write at `self` with a client's causal context. Returns the new dot.
   Dot update(const VersionVector& context, NodeId self, HlcTimestamp stamp, std::string value,
              ValueKind kind = ValueKind::string);
+  // The same with a hash or set as the value (kind hash or set).
+  Dot update(const VersionVector& context, NodeId self, HlcTimestamp stamp,
+             std::shared_ptr<Collection> collection, ValueKind kind);
   // Coordinator delete: supersedes what `context` covers and advances self's counter without
   // adding a sibling, so the tombstone is causally after what it deleted.
   Dot remove(const VersionVector& context, NodeId self, HlcTimestamp stamp);

@@ -78,12 +78,14 @@ struct CountAnswer {
 };
 
 // Store::scan_keys over `partitions` from `cursor`, about `count` entries visited; the keys
-// matching `pattern` (a glob; empty = every key) come back with their positions (SCAN, KEYS).
+// matching `pattern` (a glob; empty = every key) and holding `type` (a TYPE name; empty = any)
+// come back with their positions (SCAN, KEYS).
 struct ScanQuery {
   PartitionSet partitions;
   std::uint64_t cursor = 0;
   std::uint32_t count = 0;
   std::string pattern;
+  std::string type;
   friend bool operator==(const ScanQuery&, const ScanQuery&) = default;
 };
 struct ScanAnswer {

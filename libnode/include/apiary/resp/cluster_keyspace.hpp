@@ -27,7 +27,7 @@ struct ScanRequest {
   std::uint64_t cursor = 0;
   std::size_t count = 10;
   std::optional<std::string> match;  // none: every key
-  bool type_matches = true;          // false: a TYPE other than "string" (no key has it)
+  std::optional<std::string> type;   // TYPE, lower case (an unknown name matches no key)
 };
 
 class ClusterKeyspace {

@@ -45,6 +45,10 @@ struct CommandSpec {
   int first_key = 0;  // 0 = no keys
   int last_key = 0;   // -1 = last argument
   int key_step = 0;
+  // Commands whose keys are counted by an argument (SINTERCARD numkeys key...): its index,
+  // with the keys right after it. first_key/last_key/key_step then describe the legacy range
+  // COMMAND INFO shows.
+  int numkeys_index = 0;
   std::string_view acl;        // "@read @string @fast"
   std::string_view key_flags;  // COMMAND INFO key-spec flags: "RO access"
   std::string_view group;      // COMMAND DOCS
@@ -56,7 +60,7 @@ struct CommandSpec {
 
   // What follows the '|' for a subcommand, the whole name otherwise.
   std::string_view short_name() const;
-  bool has_keys() const { return first_key > 0; }
+  bool has_keys() const { return first_key > 0 || numkeys_index > 0; }
 };
 
 class CommandTable {

@@ -1,0 +1,156 @@
+// Collection: the value of a hash or a set key, as a state-based CRDT (an observed-remove map
+// or set, as Riak's maps and ORSWOTs and Redis Active-Active's hashes and sets).
+//
+// A collection is a set of elements (hash fields or set members) plus a causal context: the
+// key-level dots (apiary/data/dvv.hpp) whose effects it has seen. Each element carries the
+// versions that wrote it -- normally one: the dot and HLC stamp of the write that set it and,
+// for a hash field, the value (a plain string, or a counter that HINCRBY wrote,
+// apiary/data/counter.hpp). What it promises:
+//  - Writes at a coordinator (set, add, incr) replace every version of the element the
+//    coordinator had seen with one new version tagged with the write's dot; remove drops the
+//    versions it has seen. The caller adds the write's dot to the context (observe()).
+//  - join() merges two states of one key: a version survives when both sides hold it, or when
+//    the other side has not seen its dot (its context does not cover it). So an element added
+//    or written concurrently with its removal survives (add wins), a removal removes only the
+//    versions it observed, and concurrent writes of one field both survive as versions that
+//    a reader resolves like the siblings of a string key: by the counter rules when counters
+//    are involved (increments add up), else by last writer (largest stamp, then writer).
+//    Idempotent, commutative and associative. Removed elements leave nothing behind: the
+//    context alone remembers that their dots were seen, so there are no per-element
+//    tombstones to collect.
+//  - Elements are ordered by a 64-bit hash of their name (xxh3), then the name: a scan cursor
+//    is that hash, and a scan visits every element present for its whole length (HSCAN,
+//    SSCAN). random_element() picks by a random hash (O(log n)).
+// A plain value; not thread-safe. Decoding is bounded and never throws.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apiary/base/hlc.hpp"
+#include "apiary/base/status.hpp"
+#include "apiary/data/counter.hpp"
+#include "apiary/data/dvv.hpp"
+#include "apiary/data/version_vector.hpp"
+
+namespace apiary::data {
+
+// One write of an element.
+struct ElementVersion {
+  Dot dot;
+  HlcTimestamp stamp;
+  std::string value;                   // hash fields only
+  ValueKind kind = ValueKind::string;  // hash fields: string or counter
+  friend bool operator==(const ElementVersion&, const ElementVersion&) = default;
+};
+
+struct Element {
+  ElementVersion version;             // the newest by dot
+  std::vector<ElementVersion> others;  // concurrent versions (rare), sorted by dot
+  friend bool operator==(const Element&, const Element&) = default;
+};
+
+struct CollectionLimits {
+  std::size_t max_elements = 16u << 20;
+  std::size_t max_name_bytes = 512u << 20;
+  std::size_t max_versions = 64;
+  std::size_t max_context = 256;
+};
+
+class Collection {
+ public:
+  struct Key {
+    std::uint64_t hash = 0;
+    std::string name;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyView {
+    std::uint64_t hash = 0;
+    std::string_view name;
+  };
+  struct Less {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.hash != b.hash ? a.hash < b.hash : std::string_view(a.name) < std::string_view(b.name);
+    }
+  };
+  using Map = std::map<Key, Element, Less>;
+
+  explicit Collection(ValueKind kind = ValueKind::hash) : kind_(kind) {}
+
+  ValueKind kind() const { return kind_; }  // ValueKind::hash or ValueKind::set
+  const VersionVector& context() const { return context_; }
+  std::size_t size() const { return elements_.size(); }
+  bool empty() const { return elements_.empty(); }
+  const Map& elements() const { return elements_; }
+
+  static std::uint64_t hash_of(std::string_view name);
+
+  // ---- reads ----------------------------------------------------------------------------
+  const Element* find(std::string_view name) const;
+  // What a reader sees of an element's value (a hash field): its only version's value, or its
+  // versions resolved (counters add up, else last writer). `scratch` may hold the text.
+  static std::string_view value_of(const Element& e, std::string& scratch);
+  // About `count` elements from `cursor` on (0 = the start); returns the next cursor (0 = done).
+  std::uint64_t scan(std::uint64_t cursor, std::size_t count,
+                     std::vector<Map::const_iterator>& out) const;
+  // The element at or after a random hash (wrapping); end() when empty.
+  Map::const_iterator random_element(std::uint64_t random) const;
+
+  // ---- writes at a coordinator (the caller then observe()s the write's dot) --------------
+  // Sets a hash field; true when the field is new.
+  bool set(std::string_view name, std::string value, Dot dot, HlcTimestamp stamp,
+           ValueKind kind = ValueKind::string);
+  // Adds a set member (re-tagging an existing one, so that the add wins over a concurrent
+  // removal of what was there); true when the member is new.
+  bool add(std::string_view name, Dot dot, HlcTimestamp stamp);
+  // Removes an element; false when it was not there.
+  bool remove(std::string_view name);
+  // Removes every element (a DEL of the key keeps the context, so the removal merges).
+  void clear() { elements_.clear(); }
+  // HINCRBY / HINCRBYFLOAT: the field's value (its versions merged by the counter rules, a
+  // plain number becoming the base) plus the delta, written as a counter version. On success
+  // `text` is the new value as HGET shows it.
+  CounterError incr(std::string_view name, std::int64_t delta, Dot dot, HlcTimestamp stamp,
+                        std::string& text);
+  CounterError incr_float(std::string_view name, long double delta, Dot dot,
+                              HlcTimestamp stamp, std::string& text);
+  void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
+  void observe(const VersionVector& context) { context_.join(context); }
+
+  // ---- merging and shipping --------------------------------------------------------------
+  void join(const Collection& other);
+  // A copy of the state in which every element holds one version: its value as a reader sees
+  // it, tagged with `dot`, and whose context is only `dot` (RENAME, COPY, a type rewrite).
+  Collection retagged(Dot dot, HlcTimestamp stamp) const;
+  // Estimated heap bytes (glibc chunks), for the store's memory accounting.
+  std::size_t memory() const { return memory_; }
+
+  friend bool operator==(const Collection& a, const Collection& b) {
+    return a.kind_ == b.kind_ && a.context_ == b.context_ && a.elements_ == b.elements_;
+  }
+
+  // Layout: [kind, context, [name, [actor, counter, stamp, kind, value, ...], ...]]; set
+  // members carry no kind or value (3 fields per version).
+  std::string encode() const;
+  static Result<Collection> decode(std::string_view bytes, const CollectionLimits& limits = {});
+
+ private:
+  Element& slot(std::string_view name, bool& created);
+  void account(const Key& key, const Element& e, bool add);
+
+  ValueKind kind_;
+  VersionVector context_;
+  Map elements_;
+  std::size_t memory_ = 0;
+};
+
+bool is_collection(ValueKind kind);
+
+}  // namespace apiary::data
