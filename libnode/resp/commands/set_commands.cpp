@@ -1,0 +1,673 @@
+// Set commands: SADD, SREM, SMEMBERS, SISMEMBER, SMISMEMBER, SCARD, SPOP, SRANDMEMBER, SMOVE,
+// SINTER/SINTERCARD/SINTERSTORE, SUNION/SUNIONSTORE, SDIFF/SDIFFSTORE and SSCAN, answering as
+// Redis 7.0's t_set.c does: the same replies in RESP2 and RESP3 (a RESP3 set where Redis
+// sends one: SMEMBERS, the algebra, SPOP with a count), the same error texts, and the checks
+// in the same order (SPOP's and SRANDMEMBER's count before the key, SSCAN's options only once
+// the set is found, every key of a multi-key command looked at before anything is computed).
+//
+// A set is a data::Collection (an observed-remove set), so two things differ by design from a
+// standalone Redis: a set Redis would hold as a hash table is listed in member-hash order
+// (Redis's order is its table's), and an SSCAN cursor over such a set is a member hash. A set
+// Redis would hold as an intset (at most 512 integers, see collection_encoding) is listed in
+// ascending integer order as Redis lists it, and SSCAN answers it whole with cursor 0.
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apiary/data/collection.hpp"
+#include "apiary/resp/request_parser.hpp"
+#include "apiary/resp/server.hpp"
+#include "apiary/resp/server_config.hpp"
+#include "commands.hpp"
+#include "store_access.hpp"
+
+namespace apiary::resp {
+namespace {
+
+using data::Collection;
+using store::KeyType;
+// A copy of a set's members in the collection's order (member hash, then name): a read
+// pointer lasts only until the next store call, so multi-key commands copy each set.
+using Members = std::vector<Collection::Key>;
+
+constexpr data::ValueKind kSet = data::ValueKind::set;
+constexpr std::size_t kIntsetEntries = 512;  // Redis's set-max-intset-entries
+
+// Numbers for SPOP and SRANDMEMBER (splitmix64), seeded once from the store's generator so
+// that no store call happens while a set is being read.
+class Picker {
+ public:
+  explicit Picker(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+
+ private:
+  std::uint64_t state_;
+};
+
+// Redis lists an intset by value; any other set is listed in the order it was given.
+void intset_order(std::vector<std::string_view>& names) {
+  if (names.size() > kIntsetEntries) return;
+  std::vector<std::pair<std::int64_t, std::string_view>> ints;
+  ints.reserve(names.size());
+  for (const std::string_view n : names) {
+    std::int64_t v = 0;
+    if (!parse_int64(n, v)) return;
+    ints.emplace_back(v, n);
+  }
+  std::sort(ints.begin(), ints.end());
+  for (std::size_t i = 0; i < ints.size(); ++i) names[i] = ints[i].second;
+}
+
+// A whole set (or an algebra result) as a RESP3 set or an array, in Redis's listing order.
+void reply_members(CommandContext& ctx, std::vector<std::string_view> names, bool as_set) {
+  intset_order(names);
+  if (as_set) {
+    ctx.reply.set(names.size());
+  } else {
+    ctx.reply.array(names.size());
+  }
+  for (const std::string_view n : names) ctx.reply.bulk(n);
+}
+
+std::vector<std::string_view> names_of(const Collection& c) {
+  std::vector<std::string_view> out;
+  out.reserve(c.size());
+  for (const auto& [key, element] : c.elements()) out.push_back(key.name);
+  return out;
+}
+
+std::vector<std::string_view> names_of(const Members& m) {
+  std::vector<std::string_view> out;
+  out.reserve(m.size());
+  for (const auto& key : m) out.push_back(key.name);
+  return out;
+}
+
+// Whether `key` holds a set, for the writes that act only on an existing one (SREM, SPOP,
+// SMOVE's destination): false after replying WRONGTYPE when it holds another type.
+bool set_or_missing(CommandContext& ctx, store::Store& st, std::string_view key, bool& exists) {
+  const KeyType t = st.type(key, ctx.wall);
+  if (t != KeyType::none && t != KeyType::set) {
+    ctx.reply.error(kWrongType);
+    return false;
+  }
+  exists = t == KeyType::set;
+  return true;
+}
+
+// ---- writes -----------------------------------------------------------------------------
+
+Outcome sadd(CommandContext& ctx) {
+  std::int64_t added = 0;
+  const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
+    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+      if (e.collection.add(ctx.argv[i], e.dot, e.stamp)) ++added;
+    }
+    return true;  // an existing member is re-tagged: a change as well
+  });
+  if (ok) ctx.reply.integer(added);
+  return Outcome::done();
+}
+
+Outcome srem(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool exists = false;
+  if (!set_or_missing(ctx, *st, ctx.argv[1], exists)) return Outcome::done();
+  std::int64_t removed = 0;
+  if (exists) {
+    const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
+      for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+        if (e.collection.remove(ctx.argv[i])) ++removed;
+      }
+      return removed > 0;
+    });
+    if (!ok) return Outcome::done();
+  }
+  ctx.reply.integer(removed);
+  return Outcome::done();
+}
+
+// SPOP key count: "value is out of range, must be positive" for any count that is not a
+// non-negative integer, checked before the key; a missing key or count 0 is an empty set.
+Outcome spop_count(CommandContext& ctx) {
+  const auto count = to_int(ctx.argv[2]);
+  if (!count || *count < 0) {
+    ctx.reply.error("value is out of range, must be positive");
+    return Outcome::done();
+  }
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool exists = false;
+  if (!set_or_missing(ctx, *st, ctx.argv[1], exists)) return Outcome::done();
+  if (!exists || *count == 0) {
+    ctx.reply.set(0);
+    return Outcome::done();
+  }
+  Picker pick(st->random());
+  std::vector<std::string> popped;
+  bool whole = false;
+  const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
+    Collection& c = e.collection;
+    if (static_cast<std::uint64_t>(*count) >= c.size()) {  // the whole set, which goes
+      whole = true;
+      for (const auto& [key, element] : c.elements()) popped.push_back(key.name);
+      c.clear();
+    } else {
+      for (std::int64_t i = 0; i < *count; ++i) {
+        popped.push_back(c.random_element(pick.next())->first.name);
+        c.remove(popped.back());
+      }
+    }
+    return !popped.empty();
+  });
+  if (!ok) return Outcome::done();
+  std::vector<std::string_view> names(popped.begin(), popped.end());
+  if (whole) {
+    reply_members(ctx, std::move(names), true);
+  } else {
+    ctx.reply.set(names.size());
+    for (const std::string_view n : names) ctx.reply.bulk(n);
+  }
+  return Outcome::done();
+}
+
+Outcome spop(CommandContext& ctx) {
+  if (ctx.argv.size() > 3) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  if (ctx.argv.size() == 3) return spop_count(ctx);
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool exists = false;
+  if (!set_or_missing(ctx, *st, ctx.argv[1], exists)) return Outcome::done();
+  std::optional<std::string> popped;
+  if (exists) {
+    Picker pick(st->random());
+    const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
+      if (e.collection.empty()) return false;
+      popped = e.collection.random_element(pick.next())->first.name;
+      e.collection.remove(*popped);
+      return true;
+    });
+    if (!ok) return Outcome::done();
+  }
+  if (popped) {
+    ctx.reply.bulk(*popped);
+  } else {
+    ctx.reply.null();
+  }
+  return Outcome::done();
+}
+
+// SMOVE source destination member, in Redis's order: a missing source answers 0 whatever the
+// destination holds, then either key holding another type answers WRONGTYPE, then moving a
+// member onto its own set only tells whether it is there.
+Outcome smove(CommandContext& ctx) {
+  const std::string_view src = ctx.argv[1], dst = ctx.argv[2], member = ctx.argv[3];
+  bool replied = false;
+  const Collection* from = collection_or_reply(ctx, src, kSet, replied);
+  if (replied) return Outcome::done();
+  if (from == nullptr) {
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
+  const bool present = from->find(member) != nullptr;  // before the next store call
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  bool dst_exists = false;
+  if (!set_or_missing(ctx, *st, dst, dst_exists)) return Outcome::done();
+  if (src == dst || !present) {
+    ctx.reply.integer(present ? 1 : 0);
+    return Outcome::done();
+  }
+  // The destination first: should the second write fail, the member is in both sets rather
+  // than in neither.
+  const bool added = edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
+    e.collection.add(member, e.dot, e.stamp);
+    return true;
+  });
+  if (!added) return Outcome::done();
+  const bool removed = edit_or_reply(ctx, src, kSet, [&](store::Store::CollectionEdit& e) {
+    return e.collection.remove(member);
+  });
+  if (removed) ctx.reply.integer(1);
+  return Outcome::done();
+}
+
+// ---- reads of one set -------------------------------------------------------------------
+
+Outcome smembers(CommandContext& ctx) {
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  if (c == nullptr) {
+    ctx.reply.set(0);
+  } else {
+    reply_members(ctx, names_of(*c), true);
+  }
+  return Outcome::done();
+}
+
+Outcome sismember(CommandContext& ctx) {
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  ctx.reply.integer(c != nullptr && c->find(ctx.argv[2]) != nullptr ? 1 : 0);
+  return Outcome::done();
+}
+
+Outcome smismember(CommandContext& ctx) {
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  ctx.reply.array(ctx.argv.size() - 2);
+  for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+    ctx.reply.integer(c != nullptr && c->find(ctx.argv[i]) != nullptr ? 1 : 0);
+  }
+  return Outcome::done();
+}
+
+Outcome scard(CommandContext& ctx) {
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  ctx.reply.integer(c == nullptr ? 0 : static_cast<std::int64_t>(c->size()));
+  return Outcome::done();
+}
+
+// Distinct random members, fewer than the set holds: a partial shuffle when they are many
+// (Redis too copies the set when count * 3 > size), else draws until enough are distinct.
+std::vector<std::string_view> distinct_members(const Collection& c, std::size_t count,
+                                               Picker& pick) {
+  if (count * 3 > c.size()) {
+    std::vector<std::string_view> all = names_of(c);
+    for (std::size_t i = 0; i < count; ++i) std::swap(all[i], all[i + pick.below(all.size() - i)]);
+    all.resize(count);
+    return all;
+  }
+  std::vector<std::string_view> out;
+  std::set<std::string_view> seen;
+  while (out.size() < count) {
+    const std::string_view name = c.random_element(pick.next())->first.name;
+    if (seen.insert(name).second) out.push_back(name);
+  }
+  return out;
+}
+
+// SRANDMEMBER key count: a count below -LONG_MAX is refused before the key is looked at; a
+// negative count may repeat members, a positive one does not (the whole set when it is
+// larger). Always an array, in RESP3 too.
+Outcome srandmember_count(CommandContext& ctx) {
+  const auto count = to_int(ctx.argv[2]);
+  if (!count) {
+    ctx.reply.error(kNotInteger);
+    return Outcome::done();
+  }
+  if (*count == std::numeric_limits<std::int64_t>::min()) {
+    ctx.reply.error(
+        "value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+    return Outcome::done();
+  }
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  Picker pick(st->random());
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  if (c == nullptr || *count == 0) {
+    ctx.reply.array(0);
+    return Outcome::done();
+  }
+  if (*count < 0) {
+    const auto n = static_cast<std::uint64_t>(-*count);
+    ctx.reply.array(n);
+    for (std::uint64_t i = 0; i < n; ++i) ctx.reply.bulk(c->random_element(pick.next())->first.name);
+    return Outcome::done();
+  }
+  if (static_cast<std::uint64_t>(*count) >= c->size()) {
+    reply_members(ctx, names_of(*c), false);
+    return Outcome::done();
+  }
+  const auto picked = distinct_members(*c, static_cast<std::size_t>(*count), pick);
+  ctx.reply.array(picked.size());
+  for (const std::string_view n : picked) ctx.reply.bulk(n);
+  return Outcome::done();
+}
+
+Outcome srandmember(CommandContext& ctx) {
+  if (ctx.argv.size() > 3) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  if (ctx.argv.size() == 3) return srandmember_count(ctx);
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  Picker pick(st->random());
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  if (c == nullptr) {
+    ctx.reply.null();
+  } else {
+    ctx.reply.bulk(c->random_element(pick.next())->first.name);
+  }
+  return Outcome::done();
+}
+
+// Redis parses a scan cursor with strtoul: an optional sign ("-1" wraps around), digits only,
+// no overflow; an empty string is cursor 0.
+bool parse_scan_cursor(std::string_view s, std::uint64_t& out) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  if (i == s.size()) {
+    out = 0;
+    return s.empty();
+  }
+  std::uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = negative ? ~v + 1 : v;
+  return true;
+}
+
+// SSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is checked first, a missing key
+// answers an empty scan before the options are read, COUNT must be >= 1 and TYPE is refused.
+Outcome sscan(CommandContext& ctx) {
+  std::uint64_t cursor = 0;
+  if (!parse_scan_cursor(ctx.argv[2], cursor)) {
+    ctx.reply.error("invalid cursor");
+    return Outcome::done();
+  }
+  bool replied = false;
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  if (replied) return Outcome::done();
+  if (c == nullptr) {
+    ctx.reply.array(2);
+    ctx.reply.bulk("0");
+    ctx.reply.array(0);
+    return Outcome::done();
+  }
+  std::optional<std::string_view> match;
+  std::int64_t count = 10;
+  for (std::size_t j = 3; j < ctx.argv.size(); j += 2) {
+    const bool has_value = j + 1 < ctx.argv.size();
+    if (has_value && iequals(ctx.argv[j], "COUNT")) {
+      const auto n = to_int(ctx.argv[j + 1]);
+      if (!n) {
+        ctx.reply.error(kNotInteger);
+        return Outcome::done();
+      }
+      if (*n < 1) {
+        ctx.reply.error(kSyntaxError);
+        return Outcome::done();
+      }
+      count = *n;
+    } else if (has_value && iequals(ctx.argv[j], "MATCH")) {
+      match = ctx.argv[j + 1];
+      if (*match == "*") match.reset();
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  std::vector<std::string_view> batch;
+  std::uint64_t next = 0;
+  if (collection_encoding(*c) == "intset") {  // answered whole, cursor and COUNT ignored
+    batch = names_of(*c);
+    intset_order(batch);
+  } else {
+    std::vector<Collection::Map::const_iterator> found;
+    next = c->scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), found);
+    for (const auto it : found) batch.push_back(it->first.name);
+  }
+  std::erase_if(batch, [&](std::string_view n) { return match && !glob_match(*match, n); });
+  ctx.reply.array(2);
+  ctx.reply.bulk(std::to_string(next));
+  ctx.reply.array(batch.size());
+  for (const std::string_view n : batch) ctx.reply.bulk(n);
+  return Outcome::done();
+}
+
+// ---- set algebra ------------------------------------------------------------------------
+
+// The sets at `keys`, a missing key as an empty set; nullopt after replying WRONGTYPE for the
+// first key that holds another type (Redis looks at every key before computing anything).
+std::optional<std::vector<Members>> read_sets(CommandContext& ctx,
+                                              std::span<const std::string_view> keys) {
+  std::vector<Members> sets;
+  sets.reserve(keys.size());
+  for (const std::string_view key : keys) {
+    bool replied = false;
+    const Collection* c = collection_or_reply(ctx, key, kSet, replied);
+    if (replied) return std::nullopt;
+    Members& m = sets.emplace_back();
+    if (c == nullptr) continue;
+    m.reserve(c->size());
+    for (const auto& [k, element] : c->elements()) m.push_back(k);
+  }
+  return sets;
+}
+
+bool contains(const Members& set, const Collection::Key& key) {
+  return std::binary_search(set.begin(), set.end(), key, Collection::Less{});
+}
+
+// The members of every set, walking the smallest; stops at `limit` members (0: no limit).
+Members intersection(std::vector<Members> sets, std::size_t limit) {
+  std::sort(sets.begin(), sets.end(),
+            [](const Members& a, const Members& b) { return a.size() < b.size(); });
+  Members out;
+  for (const auto& key : sets.front()) {
+    const bool everywhere = std::all_of(sets.begin() + 1, sets.end(),
+                                        [&](const Members& s) { return contains(s, key); });
+    if (!everywhere) continue;
+    out.push_back(key);
+    if (limit != 0 && out.size() >= limit) break;
+  }
+  return out;
+}
+
+Members set_union(std::vector<Members> sets) {
+  Members out;
+  for (auto& s : sets) std::move(s.begin(), s.end(), std::back_inserter(out));
+  std::sort(out.begin(), out.end(), Collection::Less{});
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// The members of the first set that no other holds.
+Members difference(std::vector<Members> sets) {
+  Members out;
+  for (const auto& key : sets.front()) {
+    const bool elsewhere = std::any_of(sets.begin() + 1, sets.end(),
+                                       [&](const Members& s) { return contains(s, key); });
+    if (!elsewhere) out.push_back(key);
+  }
+  return out;
+}
+
+enum class Algebra : unsigned char { inter, unite, diff };
+
+Members compute(Algebra op, std::vector<Members> sets) {
+  switch (op) {
+    case Algebra::inter:
+      return intersection(std::move(sets), 0);
+    case Algebra::unite:
+      return set_union(std::move(sets));
+    case Algebra::diff:
+      return difference(std::move(sets));
+  }
+  return {};
+}
+
+// SINTER, SUNION, SDIFF key [key ...]: a RESP3 set.
+Outcome algebra(CommandContext& ctx, Algebra op) {
+  auto sets = read_sets(ctx, ctx.argv.subspan(1));
+  if (!sets) return Outcome::done();
+  const Members result = compute(op, std::move(*sets));
+  reply_members(ctx, names_of(result), true);
+  return Outcome::done();
+}
+Outcome sinter(CommandContext& ctx) { return algebra(ctx, Algebra::inter); }
+Outcome sunion(CommandContext& ctx) { return algebra(ctx, Algebra::unite); }
+Outcome sdiff(CommandContext& ctx) { return algebra(ctx, Algebra::diff); }
+
+// SINTERSTORE, SUNIONSTORE, SDIFFSTORE destination key [key ...]: the result replaces what the
+// destination held, of any type, and its expiry (Redis's setKey); an empty result deletes it.
+Outcome algebra_store(CommandContext& ctx, Algebra op) {
+  auto sets = read_sets(ctx, ctx.argv.subspan(2));
+  if (!sets) return Outcome::done();
+  const Members result = compute(op, std::move(*sets));
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const std::string_view dst = ctx.argv[1];
+  if (result.empty()) {
+    st->del_local(dst, ctx.wall);
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
+  const KeyType held = st->type(dst, ctx.wall);
+  if (held != KeyType::none && held != KeyType::set) st->del_local(dst, ctx.wall);
+  const bool ok = edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
+    e.collection.clear();
+    for (const auto& key : result) e.collection.add(key.name, e.dot, e.stamp);
+    return true;
+  });
+  if (!ok) return Outcome::done();
+  st->clear_expiry(dst, ctx.wall);
+  ctx.reply.integer(static_cast<std::int64_t>(result.size()));
+  return Outcome::done();
+}
+Outcome sinterstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::inter); }
+Outcome sunionstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::unite); }
+Outcome sdiffstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::diff); }
+
+// SINTERCARD numkeys key [key ...] [LIMIT limit], with Redis's own error texts: numkeys that
+// is not a positive integer, more keys than arguments, a LIMIT that is not a non-negative
+// integer; the options are read before any key is looked at.
+Outcome sintercard(CommandContext& ctx) {
+  const auto numkeys = to_int(ctx.argv[1]);
+  if (!numkeys || *numkeys < 1) {
+    ctx.reply.error("numkeys should be greater than 0");
+    return Outcome::done();
+  }
+  if (static_cast<std::uint64_t>(*numkeys) > ctx.argv.size() - 2) {
+    ctx.reply.error("Number of keys can't be greater than number of args");
+    return Outcome::done();
+  }
+  const auto keys_end = 2 + static_cast<std::size_t>(*numkeys);
+  std::int64_t limit = 0;
+  for (std::size_t j = keys_end; j < ctx.argv.size(); ++j) {
+    if (iequals(ctx.argv[j], "LIMIT") && j + 1 < ctx.argv.size()) {
+      const auto n = to_int(ctx.argv[++j]);
+      if (!n || *n < 0) {
+        ctx.reply.error("LIMIT can't be negative");
+        return Outcome::done();
+      }
+      limit = *n;
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return Outcome::done();
+    }
+  }
+  auto sets = read_sets(ctx, ctx.argv.subspan(2, keys_end - 2));
+  if (!sets) return Outcome::done();
+  const Members result = intersection(std::move(*sets), static_cast<std::size_t>(limit));
+  ctx.reply.integer(static_cast<std::int64_t>(result.size()));
+  return Outcome::done();
+}
+
+constexpr std::uint32_t kW = kWrite;
+constexpr std::uint32_t kR = kReadonly;
+
+}  // namespace
+
+void register_set_commands(CommandTable& t) {
+  const auto S = [&](const char* name, int arity, std::uint32_t flags, int first, int last,
+                     std::string_view acl, std::string_view key_flags, std::string_view summary,
+                     std::string_view since, std::string_view complexity, CommandHandler h) {
+    t.add(make_spec({name, arity, flags, first, last, first == 0 ? 0 : 1, acl, key_flags, "set",
+                     summary, since, complexity, h}));
+  };
+  constexpr std::string_view kWriteFast = "@write @set @fast";
+  constexpr std::string_view kWriteSlow = "@write @set @slow";
+  constexpr std::string_view kReadFast = "@read @set @fast";
+  constexpr std::string_view kReadSlow = "@read @set @slow";
+  constexpr std::string_view kInterCost =
+      "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of "
+      "sets.";
+  constexpr std::string_view kAllCost =
+      "O(N) where N is the total number of elements in all given sets.";
+  S("sadd", -3, kW | kDenyOom | kFast, 1, 1, kWriteFast, "RW insert",
+    "Add one or more members to a set", "1.0.0",
+    "O(1) for each element added, so O(N) to add N elements when the command is called with "
+    "multiple arguments.",
+    sadd);
+  S("srem", -3, kW | kFast, 1, 1, kWriteFast, "RW delete", "Remove one or more members from a set",
+    "1.0.0", "O(N) where N is the number of members to be removed.", srem);
+  S("smembers", 2, kR, 1, 1, kReadSlow, "RO access", "Get all the members in a set", "1.0.0",
+    "O(N) where N is the set cardinality.", smembers);
+  S("sismember", 3, kR | kFast, 1, 1, kReadFast, "RO",
+    "Determine if a given value is a member of a set", "1.0.0", "O(1)", sismember);
+  S("smismember", -3, kR | kFast, 1, 1, kReadFast, "RO access",
+    "Returns the membership associated with the given elements for a set", "6.2.0",
+    "O(N) where N is the number of elements being checked for membership", smismember);
+  S("scard", 2, kR | kFast, 1, 1, kReadFast, "RO", "Get the number of members in a set", "1.0.0",
+    "O(1)", scard);
+  S("spop", -2, kW | kFast, 1, 1, kWriteFast, "RW access delete",
+    "Remove and return one or multiple random members from a set", "1.0.0",
+    "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
+    spop);
+  S("srandmember", -2, kR, 1, 1, kReadSlow, "RO access",
+    "Get one or multiple random members from a set", "1.0.0",
+    "Without the count argument O(1), otherwise O(N) where N is the absolute value of the "
+    "passed count.",
+    srandmember);
+  // Redis gives SMOVE two key specs (source "RW access delete", destination "RW insert") and
+  // the *STORE commands two (destination, sources); a CommandSpec holds one, the first.
+  S("smove", 4, kW | kFast, 1, 2, kWriteFast, "RW access delete",
+    "Move a member from one set to another", "1.0.0", "O(1)", smove);
+  S("sinter", -2, kR, 1, -1, kReadSlow, "RO access", "Intersect multiple sets", "1.0.0",
+    kInterCost, sinter);
+  t.add(make_spec({"sintercard", -3, kR, 0, 0, 0, kReadSlow, "RO access", "set",
+                   "Intersect multiple sets and return the cardinality of the result", "7.0.0",
+                   kInterCost, sintercard, 1}));
+  S("sinterstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "RW update",
+    "Intersect multiple sets and store the resulting set in a key", "1.0.0", kInterCost,
+    sinterstore);
+  S("sunion", -2, kR, 1, -1, kReadSlow, "RO access", "Add multiple sets", "1.0.0", kAllCost,
+    sunion);
+  S("sunionstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "OW update",
+    "Add multiple sets and store the resulting set in a key", "1.0.0", kAllCost, sunionstore);
+  S("sdiff", -2, kR, 1, -1, kReadSlow, "RO access", "Subtract multiple sets", "1.0.0", kAllCost,
+    sdiff);
+  S("sdiffstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "OW update",
+    "Subtract multiple sets and store the resulting set in a key", "1.0.0", kAllCost,
+    sdiffstore);
+  S("sscan", -3, kR, 1, 1, kReadSlow, "RO access", "Incrementally iterate Set elements", "2.8.0",
+    "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "
+    "cursor to return back to 0. N is the number of elements inside the collection..",
+    sscan);
+}
+
+}  // namespace apiary::resp
