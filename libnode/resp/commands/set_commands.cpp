@@ -649,7 +649,9 @@ void register_set_commands(CommandTable& t) {
     "Move a member from one set to another", "1.0.0", "O(1)", smove);
   S("sinter", -2, kR, 1, -1, kReadSlow, "RO access", "Intersect multiple sets", "1.0.0",
     kInterCost, sinter);
-  t.add(make_spec({"sintercard", -3, kR, 0, 0, 0, kReadSlow, "RO access", "set",
+  // Redis's legacy key range is 0 0 0 (movable keys, counted by numkeys). Key step 1 instead
+  // of 0 because COMMAND GETKEYS walks first..last by the step: with step 0 it never ends.
+  t.add(make_spec({"sintercard", -3, kR, 0, 0, 1, kReadSlow, "RO access", "set",
                    "Intersect multiple sets and return the cardinality of the result", "7.0.0",
                    kInterCost, sintercard, 1}));
   S("sinterstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "RW update",
