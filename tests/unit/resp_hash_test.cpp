@@ -52,8 +52,7 @@ TEST_CASE("HRANDFIELD picks each field of a small hash about equally often", "[r
   }
 }
 
-TEST_CASE("HRANDFIELD with a positive count returns distinct fields of the hash",
-          "[resp][hash]") {
+TEST_CASE("HRANDFIELD with a positive count returns distinct fields of the hash", "[resp][hash]") {
   resp_test::Harness h;
   const int n = GENERATE(5, 600);  // a listpack-sized hash and a big one
   fill(h, "h", n);
@@ -100,12 +99,10 @@ TEST_CASE("HSCAN returns every field present for the whole scan once, while the 
   for (const auto& f : seen) CHECK(seen.count(f) == 1);
 }
 
-TEST_CASE("a huge negative HRANDFIELD count stops at the client's output limit",
-          "[resp][hash]") {
+TEST_CASE("a huge negative HRANDFIELD count stops at the client's output limit", "[resp][hash]") {
   resp_test::Harness h;
   fill(h, "h", 3);
-  REQUIRE(h.send({"CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"}) ==
-          "+OK\r\n");
+  REQUIRE(h.send({"CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"}) == "+OK\r\n");
   // A billion picks would be some 10 GB of reply: the reply stops past 1 MB and the client is
   // disconnected, as Redis closes it.
   h.c().feed(h.now, h.wall, resp_test::cmd({"HRANDFIELD", "h", "-1000000000"}));

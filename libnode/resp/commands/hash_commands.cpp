@@ -276,8 +276,8 @@ class FieldPicker {
 // Like Redis's hrandfieldWithCountCommand: a negative count may repeat fields; a count at
 // least the size answers the whole hash; otherwise distinct fields, by dropping random ones
 // from the whole when most are wanted, else by picking until enough distinct ones are found.
-void reply_random_fields(CommandContext& ctx, const Collection& c, store::Store& st,
-                         std::int64_t l, bool with_values) {
+void reply_random_fields(CommandContext& ctx, const Collection& c, store::Store& st, std::int64_t l,
+                         bool with_values) {
   const bool nested = ctx.reply.protocol() > 2;
   const bool distinct = l >= 0;
   const std::uint64_t count =
@@ -437,8 +437,7 @@ Outcome hscan(CommandContext& ctx) {
   if (collection_encoding(*c) == "listpack") {  // answered whole, COUNT ignored
     for (auto it = c->elements().begin(); it != c->elements().end(); ++it) batch.push_back(it);
   } else {
-    next = c->scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)),
-                   batch);
+    next = c->scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), batch);
   }
   std::erase_if(batch, [&](Element it) { return match && !glob_match(*match, it->first.name); });
   ctx.reply.array(2);
@@ -455,8 +454,8 @@ constexpr std::uint32_t kR = kReadonly;
 
 void register_hash_commands(CommandTable& t) {
   const auto H = [&](const char* name, int arity, std::uint32_t flags, std::string_view acl,
-                     std::string_view key_flags, std::string_view summary,
-                     std::string_view since, std::string_view complexity, CommandHandler h) {
+                     std::string_view key_flags, std::string_view summary, std::string_view since,
+                     std::string_view complexity, CommandHandler h) {
     t.add(make_spec(
         {name, arity, flags, 1, 1, 1, acl, key_flags, "hash", summary, since, complexity, h}));
   };
@@ -473,8 +472,8 @@ void register_hash_commands(CommandTable& t) {
     "Set the value of a hash field, only if the field does not exist", "2.0.0", "O(1)", hsetnx);
   H("hmset", -4, kW | kFast, kWriteFast, "RW update", "Set multiple hash fields to multiple values",
     "2.0.0", "O(N) where N is the number of fields being set.", hmset);
-  H("hget", 3, kR | kFast, kReadFast, "RO access", "Get the value of a hash field", "2.0.0",
-    "O(1)", hget);
+  H("hget", 3, kR | kFast, kReadFast, "RO access", "Get the value of a hash field", "2.0.0", "O(1)",
+    hget);
   H("hmget", -3, kR | kFast, kReadFast, "RO access", "Get the values of all the given hash fields",
     "2.0.0", "O(N) where N is the number of fields being requested.", hmget);
   H("hgetall", 2, kR, kReadSlow, "RO access", "Get all the fields and values in a hash", "2.0.0",
@@ -483,19 +482,18 @@ void register_hash_commands(CommandTable& t) {
     hkeys);
   H("hvals", 2, kR, kReadSlow, "RO access", "Get all the values in a hash", "2.0.0", kWholeHash,
     hvals);
-  H("hdel", -3, kWrite | kFast, kWriteFast, "RW delete", "Delete one or more hash fields",
-    "2.0.0", "O(N) where N is the number of fields to be removed.", hdel);
+  H("hdel", -3, kWrite | kFast, kWriteFast, "RW delete", "Delete one or more hash fields", "2.0.0",
+    "O(N) where N is the number of fields to be removed.", hdel);
   H("hlen", 2, kR | kFast, kReadFast, "RO", "Get the number of fields in a hash", "2.0.0", "O(1)",
     hlen);
-  H("hexists", 3, kR | kFast, kReadFast, "RO", "Determine if a hash field exists", "2.0.0",
-    "O(1)", hexists);
+  H("hexists", 3, kR | kFast, kReadFast, "RO", "Determine if a hash field exists", "2.0.0", "O(1)",
+    hexists);
   H("hstrlen", 3, kR | kFast, kReadFast, "RO", "Get the length of the value of a hash field",
     "3.2.0", "O(1)", hstrlen);
   H("hincrby", 4, kW | kFast, kWriteFast, "RW access update",
     "Increment the integer value of a hash field by the given number", "2.0.0", "O(1)", hincrby);
   H("hincrbyfloat", 4, kW | kFast, kWriteFast, "RW access update",
-    "Increment the float value of a hash field by the given amount", "2.6.0", "O(1)",
-    hincrbyfloat);
+    "Increment the float value of a hash field by the given amount", "2.6.0", "O(1)", hincrbyfloat);
   H("hrandfield", -2, kR, kReadSlow, "RO access", "Get one or multiple random fields from a hash",
     "6.2.0", "O(N) where N is the number of fields returned", hrandfield);
   H("hscan", -3, kR, kReadSlow, "RO access",
