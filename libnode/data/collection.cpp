@@ -117,6 +117,9 @@ Element& Collection::slot(std::string_view name, bool& created) {
 
 bool Collection::set(std::string_view name, std::string value, Dot dot, HlcTimestamp stamp,
                      ValueKind kind) {
+  if (journal_ != nullptr) {
+    journal_->push_back(ElementChange{ElementChange::Kind::set, std::string(name), value, kind});
+  }
   bool created = false;
   Element& e = slot(name, created);
   e.version = ElementVersion{dot, stamp, std::move(value), kind};
@@ -135,7 +138,30 @@ bool Collection::remove(std::string_view name) {
   if (it == elements_.end()) return false;
   account(it->first, it->second, false);
   elements_.erase(it);
+  if (journal_ != nullptr) {
+    journal_->push_back(ElementChange{ElementChange::Kind::remove, std::string(name), {}, {}});
+  }
   return true;
+}
+
+void Collection::clear() {
+  elements_.clear();
+  memory_ = 0;
+  if (journal_ != nullptr) journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
+}
+
+void Collection::apply(const ElementChange& change, Dot dot, HlcTimestamp stamp) {
+  switch (change.kind) {
+    case ElementChange::Kind::set:
+      set(change.name, change.value, dot, stamp, change.value_kind);
+      break;
+    case ElementChange::Kind::remove:
+      remove(change.name);
+      break;
+    case ElementChange::Kind::clear:
+      clear();
+      break;
+  }
 }
 
 CounterError Collection::incr(std::string_view name, std::int64_t delta, Dot dot,

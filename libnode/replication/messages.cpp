@@ -13,7 +13,7 @@ namespace {
 using wire::Packer;
 using wire::Reader;
 
-constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::internal);
+constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::wrong_type);
 
 struct Encoder {
   std::vector<std::uint8_t> out;
@@ -142,6 +142,15 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       return read_horizon(r, m, "entries");
     }
+    case RequestKind::replicate_delta: {
+      store::EntryLimits limits;
+      limits.max_key_bytes = config.max_key_bytes;
+      limits.max_value_bytes = config.max_message_bytes;
+      auto d = store::read_delta(r, limits);
+      if (!d.ok()) return d.status();
+      m.delta = std::move(d).value();
+      return read_horizon(r, m, "replicate_delta");
+    }
     case RequestKind::acks:
       break;  // a response kind only
   }
@@ -157,6 +166,11 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
     case RequestKind::replicate_many:
     case RequestKind::entries:
       return r.remaining() == 0 ? Status::Ok() : malformed("ack: trailing fields");
+    case RequestKind::replicate_delta:
+      if (m.code == StatusCode::not_found && !r.bin(m.key, config.max_key_bytes)) {
+        return malformed("delta refusal");
+      }
+      return r.remaining() == 0 ? Status::Ok() : malformed("delta ack: trailing fields");
     case RequestKind::read: {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       if (m.entries.size() > 1) return malformed("read response");
@@ -178,8 +192,32 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
 
 std::size_t entry_bytes(const store::VersionedEntry& e) {
   std::size_t n = e.key.size() + 32 + 24 * e.version.clock().size();
-  for (const auto& s : e.version.siblings()) n += s.value.size() + 32;
+  for (const auto& s : e.version.siblings()) {
+    n += s.value.size() + 32 + (s.collection != nullptr ? s.collection->memory() : 0);
+  }
   return n;
+}
+
+std::vector<std::uint8_t> encode_replicate_delta(std::uint64_t id,
+                                                 const store::CollectionDelta& delta,
+                                                 HlcTimestamp horizon) {
+  Encoder enc;
+  enc.p.pack_array(with_horizon(3, horizon));
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate_delta));
+  enc.p.pack_uint64(id);
+  store::pack_delta(enc.p, delta);
+  pack_horizon(enc.p, horizon);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key) {
+  Encoder enc;
+  enc.p.pack_array(4);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate_delta));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(StatusCode::not_found));
+  pack_key(enc.p, key);
+  return std::move(enc.out);
 }
 
 std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,

@@ -8,12 +8,17 @@
 //                    version; w, r: quorum overrides (absent: the owner's own)
 //     entries        [4, id, partition, [entry...]]   anti-entropy push
 //     replicate_many [5, id, [entry...], hint_owner]  the keys of one command, one ack
+//     replicate_delta [7, id, delta]            a hash/set write as its element changes
+//                                                 (store/entry_codec.hpp, "delta")
 //   data_response    [kind, id, code, ...]       code: StatusCode of the request
 //     replicate      [1, id, code]
 //     read           [2, id, code, [entry]]       empty array: no version here
 //     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
 //     replicate_many [5, id, code]
+//     replicate_delta [7, id, code (, key)]      code not_found (with the key): the replica
+//                                                 lacks the delta's base; the coordinator
+//                                                 sends the whole entry under the same id
 //     acks           [6, 0, 0, [id...]]           the replica writes of one data_batch that
 //                                                 merged (replicate or replicate_many), at
 //                                                 least two; a refused one is acked alone
@@ -24,7 +29,7 @@
 //   keyspace_request  [kind, id, ...]          kind: index of the KeyspaceQuery + 1
 //     clock          [1, id]
 //     count          [2, id, partitions]          partitions: bitmap (bin), PartitionSet
-//     scan           [3, id, partitions, cursor, count, pattern]
+//     scan           [3, id, partitions, cursor, count, pattern, type]
 //     random         [4, id, partitions]
 //     flush          [5, id, horizon]
 //   keyspace_response [kind, id, code, ...]     nothing more unless code is ok
@@ -44,6 +49,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +71,7 @@ enum class RequestKind : std::uint8_t {
   entries = 4,
   replicate_many = 5,
   acks = 6,  // responses only
+  replicate_delta = 7,
 };
 
 // One decoded data-layer payload; which fields mean something depends on type and kind.
@@ -77,6 +84,8 @@ struct Message {
   bool final = false;  // handoff batch: the last of a pass; digest response: complete
   std::string hint_owner;
   std::vector<store::VersionedEntry> entries;
+  std::optional<store::CollectionDelta> delta;  // replicate_delta request
+  std::string key;                              // replicate_delta refusal: the key
   std::vector<std::string> argv;
   std::string reply;
   std::uint8_t protocol = 2;       // forward: RESP version the reply must use
@@ -97,6 +106,11 @@ std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::Versio
 std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
                                                 std::span<const store::VersionedEntry> entries,
                                                 std::string_view hint_owner, HlcTimestamp horizon);
+std::vector<std::uint8_t> encode_replicate_delta(std::uint64_t id,
+                                                 const store::CollectionDelta& delta,
+                                                 HlcTimestamp horizon);
+// A replica's refusal of a delta whose base it lacks.
+std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,

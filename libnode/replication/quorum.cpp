@@ -65,8 +65,13 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   }
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
-  // Owners all get the same bytes; a stand-in's name the owner it stands in for.
-  const auto plain = encode_replicate(id, *entry, {}, s.store.flush_horizon());
+  // Owners all get the same bytes: a hash or set write as its changes when the store has
+  // them (a replica without the write's base refuses and gets the entry, on_delta_refused),
+  // else the entry. A stand-in gets the entry with the name of the owner it stands in for.
+  const auto delta = s.store.take_delta(key);
+  const auto plain = delta ? encode_replicate_delta(id, *delta, s.store.flush_horizon())
+                           : encode_replicate(id, *entry, {}, s.store.flush_horizon());
+  if (delta) ++s.stats.delta_writes;
   for (const auto& [member, hint] : targets) {
     if (!s.send_to(*member, wire::MessageType::data_request,
                    hint.empty() ? plain
@@ -98,6 +103,10 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
     if (!std::is_permutation(owners.begin(), owners.end(), other.begin(), other.end())) {
       return false;
     }
+  }
+  // A hash or set write goes key by key, each as its changes (replicate()).
+  for (auto key : keys) {
+    if (s.store.has_delta(key)) return false;
   }
   std::vector<store::VersionedEntry> entries;
   std::size_t bytes = 0;
@@ -218,6 +227,50 @@ void Replicator::State::on_replicate_request(WallTime wall, const Message& m, st
   send_addr(reply_to, wire::MessageType::data_response, encode_response(m.kind, m.id, code));
 }
 
+void Replicator::State::on_delta_request(WallTime wall, const Message& m,
+                                         std::string_view reply_to) {
+  const store::CollectionDelta& d = *m.delta;
+  auto r = store.apply_delta(d, wall);
+  if (!r.ok() && r.status().code() == StatusCode::not_found) {
+    send_addr(reply_to, wire::MessageType::data_response, encode_delta_refused(m.id, d.key));
+    return;
+  }
+  StatusCode code = StatusCode::ok;
+  if (r.ok()) {
+    ++stats.replica_merges;
+    note_replica_write(partition_of(d.key));
+  } else {
+    ++stats.merge_errors;
+    code = r.status().code();
+  }
+  if (collecting_acks && code == StatusCode::ok) {
+    if (m.id != 0) collected_acks.push_back(m.id);
+    return;
+  }
+  send_addr(reply_to, wire::MessageType::data_response,
+            encode_response(RequestKind::replicate_delta, m.id, code));
+}
+
+void Replicator::State::on_delta_refused(WallTime wall, std::uint64_t id, std::string_view key,
+                                         std::string_view from) {
+  auto it = ops.find(id);
+  if (it == ops.end() || it->second.kind != OpKind::write ||
+      std::find(it->second.asked.begin(), it->second.asked.end(), from) ==
+          it->second.asked.end()) {
+    ++stats.unmatched_dropped;
+    return;
+  }
+  // The current entry covers the write (and anything after it); its ack answers the op.
+  ++stats.delta_fallbacks;
+  const auto entry = store.export_entry(key, wall);
+  if (!entry) {
+    on_write_ack(id, StatusCode::ok, from);  // gone at once (expired): nothing to hold
+    return;
+  }
+  send_to(std::string(from), wire::MessageType::data_request,
+          encode_replicate(id, *entry, {}, store.flush_horizon()));
+}
+
 void Replicator::State::flush_acks(std::string_view reply_to) {
   collecting_acks = false;
   if (collected_acks.size() == 1) {
@@ -237,8 +290,9 @@ void Replicator::State::on_ack(std::uint64_t id, StatusCode code, RequestKind ki
     return;
   }
   const OpKind op = it->second.kind;
-  if (op == OpKind::write && (kind == RequestKind::replicate ||
-                              kind == RequestKind::replicate_many || kind == RequestKind::acks)) {
+  if (op == OpKind::write &&
+      (kind == RequestKind::replicate || kind == RequestKind::replicate_many ||
+       kind == RequestKind::replicate_delta || kind == RequestKind::acks)) {
     on_write_ack(id, code, from);
   } else if (op == OpKind::hint && (kind == RequestKind::replicate || kind == RequestKind::acks)) {
     on_hint_ack(id, code, from);

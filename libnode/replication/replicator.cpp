@@ -260,6 +260,9 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         case RequestKind::entries:
           s.on_entries_request(wall, m, reply_to);
           break;
+        case RequestKind::replicate_delta:
+          s.on_delta_request(wall, m, reply_to);
+          break;
         case RequestKind::acks:  // a response kind: decode_message refuses it as a request
           ++s.stats.malformed_dropped;
           break;
@@ -271,7 +274,12 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
         break;
       }
       if (m.id == 0) break;  // answer to a fire-and-forget repair
-      if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many) {
+      if (m.kind == RequestKind::replicate_delta && m.code == StatusCode::not_found) {
+        s.on_delta_refused(wall, m.id, m.key, from);
+        break;
+      }
+      if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many ||
+          m.kind == RequestKind::replicate_delta) {
         s.on_ack(m.id, m.code, m.kind, from);
         break;
       }

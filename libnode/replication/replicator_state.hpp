@@ -211,6 +211,11 @@ struct Replicator::State {
   void on_write_ack(std::uint64_t id, StatusCode code, std::string_view from);
   // An acknowledgement of a replica write or a hint delivery (alone, or one of an acks list).
   void on_ack(std::uint64_t id, StatusCode code, RequestKind kind, std::string_view from);
+  // A hash/set write as a delta (store::CollectionDelta): applied when this replica holds its
+  // base, else refused so that the coordinator sends the whole entry (on_delta_refused).
+  void on_delta_request(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_delta_refused(WallTime wall, std::uint64_t id, std::string_view key,
+                        std::string_view from);
   // Sends the acknowledgements collected while a batch was handled: one message for all.
   void flush_acks(std::string_view reply_to);
   void on_read_response(WallTime wall, const Message& m, std::string_view from);

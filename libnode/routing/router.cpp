@@ -212,6 +212,13 @@ struct Router::Impl {
   // the reply carries the keys' versions to it (Replicator::carry). Empty otherwise.
   std::string_view carrier_of(const Sink& sink, std::span<const std::string_view> touched) {
     if (sink.kind != Sink::Kind::peer || sink.requester.empty()) return {};
+    // A hash or set write travels to every replica as its changes (a delta), not whole in
+    // the reply.
+    if (const store::Store* st = server.store()) {
+      for (auto key : touched) {
+        if (st->has_delta(key)) return {};
+      }
+    }
     const auto& view = replicator.view();
     if (!view.is_live(sink.requester)) return {};
     for (auto key : touched) {

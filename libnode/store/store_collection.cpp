@@ -1,6 +1,7 @@
 // Hashes and sets in the store: reads join a key's concurrent states, a write at the
 // coordinator edits the state in place when this node holds the only copy of it, and
 // COPY/RENAME write a retagged copy under the destination's own history.
+#include <algorithm>
 #include <memory>
 
 #include "apiary/data/collection.hpp"
@@ -98,51 +99,154 @@ Status Store::edit_collection(std::string_view key, data::ValueKind kind, WallTi
   }
   if (Status st = impl_->make_room(now); !st.ok()) return st;
   slot = impl_->find(key, order, now);  // eviction may have moved or removed it
-  e = slot == Table::npos ? nullptr : impl_->table.entry_at(slot);
-  const HlcTimestamp stamp = hlc_.now(now);
+  CollectionDelta delta;
+  delta.key = std::string(key);
+  delta.kind = kind;
+  delta.stamp = hlc_.now(now);
+  bool recorded = true;
+  const bool committed = impl_->write_collection(
+      order, slot, delta, config_.self, std::nullopt, now, [&](data::Collection& c) {
+        c.set_journal(&delta.changes);
+        CollectionEdit change{c, delta.dot, delta.stamp};
+        const bool changed = edit(change);
+        recorded = c.journal() == &delta.changes;
+        c.set_journal(nullptr);
+        return changed;
+      });
+  if (committed && recorded) impl_->remember(std::move(delta));
+  return Status::Ok();
+}
 
-  // In place: this node's entry holds the only state, and nobody shares it.
-  if (e != nullptr && e->complex() && !e->tombstone()) {
+bool Store::Impl::write_collection(std::uint64_t order, std::size_t slot, CollectionDelta& delta,
+                                   NodeId actor, std::optional<std::optional<WallTime>> expiry,
+                                   WallTime now,
+                                   const std::function<bool(data::Collection&)>& mutate) {
+  Entry* e = slot == Table::npos ? nullptr : table.entry_at(slot);
+  const KeyType type = e == nullptr ? KeyType::none : type_of(e);
+  const auto kind = delta.kind;
+  // In place: the entry holds the only state of this type, shared with nobody, and keeps its
+  // shape (a live entry with the same expiry).
+  if (e != nullptr && e->complex() && !e->tombstone() &&
+      (!expiry || expiry->has_value() == e->has_expiry())) {
     data::DvvSet& v = *e->dvv();
     if (v.siblings().size() == 1 && v.siblings()[0].kind == kind &&
         v.siblings()[0].collection.use_count() == 1) {
       const std::size_t before = detail::entry_memory(e);
+      delta.base = v.context();
+      delta.base_dot = v.siblings()[0].dot;
+      delta.dot = data::Dot{actor, v.counter(actor) + 1};
       std::shared_ptr<data::Collection> c = v.siblings()[0].collection;
-      CollectionEdit change{*c, data::Dot{config_.self, v.counter(config_.self) + 1}, stamp};
-      if (!edit(change)) return Status::Ok();
+      if (!mutate(*c)) return false;
       c->observe(v.context());
-      c->observe(change.dot);
-      v.update(v.context(), config_.self, stamp, std::move(c), kind);
-      v.prune(config_.limits, config_.keep_actors);
-      entries_bytes_ = entries_bytes_ - before + detail::entry_memory(e);
+      c->observe(delta.dot);
+      v.update(v.context(), actor, delta.stamp, std::move(c), kind);
+      v.prune(s.config_.limits, s.config_.keep_actors);
+      if (expiry && *expiry) e->expiry()->at_ms = (*expiry)->ms;
+      s.entries_bytes_ = s.entries_bytes_ - before + detail::entry_memory(e);
+      delta.expiry = e->has_expiry() ? std::optional<WallTime>(WallTime{e->expiry()->at_ms})
+                                     : std::nullopt;
       if (detail::is_dead(v)) {  // emptied: becomes a tombstone entry
-        const std::optional<WallTime> none;
-        impl_->store_version(key, order, slot, data::DvvSet(v), none, now);
-        return Status::Ok();
+        store_version(delta.key, order, slot, data::DvvSet(v), std::nullopt, now);
+        return true;
       }
-      impl_->touch(e, now);
-      impl_->changed(e->key());
-      return Status::Ok();
+      touch(e, now);
+      changed(e->key());
+      return true;
     }
   }
-
   data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
+  delta.base = v.context();
+  delta.base_dot = v.siblings().size() == 1 ? v.siblings()[0].dot : data::Dot{};
+  delta.dot = data::Dot{actor, v.counter(actor) + 1};
   std::shared_ptr<data::Collection> base =
       type == KeyType::none ? nullptr : current_state(v, kind);
   auto c = base == nullptr ? std::make_shared<data::Collection>(kind)
                            : std::make_shared<data::Collection>(*base);
   base.reset();
-  CollectionEdit change{*c, data::Dot{config_.self, v.counter(config_.self) + 1}, stamp};
-  if (!edit(change)) return Status::Ok();
+  if (!mutate(*c)) return false;
   // The new state supersedes everything this node has seen of the key.
   c->observe(v.context());
-  c->observe(change.dot);
-  const std::optional<WallTime> expiry =
-      e != nullptr && e->has_expiry() ? std::optional<WallTime>(WallTime{e->expiry()->at_ms})
-                                      : std::nullopt;
-  v.update(v.context(), config_.self, stamp, std::move(c), kind);
-  impl_->store_version(key, order, slot, std::move(v), expiry, now);
-  return Status::Ok();
+  c->observe(delta.dot);
+  delta.expiry = expiry ? *expiry
+                 : e != nullptr && e->has_expiry()
+                     ? std::optional<WallTime>(WallTime{e->expiry()->at_ms})
+                     : std::nullopt;
+  v.update(v.context(), actor, delta.stamp, std::move(c), kind);
+  store_version(delta.key, order, slot, std::move(v), delta.expiry, now);
+  return true;
+}
+
+void Store::Impl::remember(CollectionDelta&& delta) {
+  // A delta is wanted by the replication of its write, right after it: a few are enough.
+  constexpr std::size_t kKept = 64;
+  std::erase_if(deltas, [&](const CollectionDelta& d) { return d.key == delta.key; });
+  if (deltas.size() == kKept) deltas.pop_front();
+  deltas.push_back(std::move(delta));
+}
+
+std::optional<CollectionDelta> Store::take_delta(std::string_view key) {
+  auto& deltas = impl_->deltas;
+  auto it = std::find_if(deltas.begin(), deltas.end(),
+                         [&](const CollectionDelta& d) { return d.key == key; });
+  if (it == deltas.end()) return std::nullopt;
+  CollectionDelta d = std::move(*it);
+  deltas.erase(it);
+  // Still the key's version: its only sibling is the write's.
+  const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
+  if (slot == Table::npos) return std::nullopt;
+  const Entry* e = impl_->table.entry_at(slot);
+  if (!e->complex() || e->dvv()->siblings().size() != 1 ||
+      e->dvv()->siblings()[0].dot != d.dot) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+bool Store::has_delta(std::string_view key) const {
+  return std::any_of(impl_->deltas.begin(), impl_->deltas.end(),
+                     [&](const CollectionDelta& d) { return d.key == key; });
+}
+
+Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
+  if (horizon_ != HlcTimestamp{} && delta.stamp <= horizon_) return false;  // flushed
+  const auto need_full = [] {
+    return make_error(StatusCode::not_found, "the base of the delta is not here");
+  };
+  const std::uint64_t order = impl_->order_of_key(delta.key);
+  std::size_t slot = impl_->find(delta.key, order, now);
+  if (slot == Table::npos ? !delta.base.empty() : false) return need_full();
+  if (slot != Table::npos) {
+    const Entry* e = impl_->table.entry_at(slot);
+    const data::DvvSet* v = e->complex() ? e->dvv() : nullptr;
+    data::DvvSet loaded;
+    if (v == nullptr) {
+      loaded = detail::load_version(e);
+      v = &loaded;
+    }
+    const data::Dot only = v->siblings().size() == 1 ? v->siblings()[0].dot : data::Dot{};
+    if (v->siblings().size() > 1 || only != delta.base_dot || v->context() != delta.base) {
+      return need_full();
+    }
+    const KeyType type = impl_->type_of(e);
+    if (type != KeyType::none && type != type_of_kind(delta.kind)) return need_full();
+  }
+  hlc_.update(now, delta.stamp);
+  if (Status st = impl_->make_room(now); !st.ok()) return st;
+  slot = impl_->find(delta.key, order, now);
+  CollectionDelta applied;
+  applied.key = delta.key;
+  applied.kind = delta.kind;
+  applied.stamp = delta.stamp;
+  const bool committed = impl_->write_collection(
+      order, slot, applied, delta.dot.actor, delta.expiry, now, [&](data::Collection& c) {
+        for (const auto& change : delta.changes) c.apply(change, delta.dot, delta.stamp);
+        return true;
+      });
+  if (committed && applied.dot != delta.dot) {
+    // Cannot happen when the bases matched; say so rather than hold a wrong dot silently.
+    return make_error(StatusCode::internal, "delta applied under another dot");
+  }
+  return committed;
 }
 
 std::uint64_t Store::random() { return impl_->rng.next(); }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,14 @@ struct Store::Impl {
   // Rewrites a live entry under a new local dot with a new expiry, keeping what it holds (a
   // counter stays a counter). False when the key is missing.
   bool rewrite_expiry(std::string_view key, std::optional<WallTime> at, WallTime now);
+  // A write to the hash or set of delta.key at `slot` (npos: none) by `actor`, stamped
+  // delta.stamp: `mutate` changes the state it builds on; when it returns true the new state
+  // is committed under the actor's next dot, with `expiry` (nullopt: the entry's own kept), and
+  // delta's base, base_dot, dot and expiry say what it was built on and became.
+  bool write_collection(std::uint64_t order, std::size_t slot, CollectionDelta& delta,
+                        NodeId actor, std::optional<std::optional<WallTime>> expiry,
+                        WallTime now, const std::function<bool(data::Collection&)>& mutate);
+  void remember(CollectionDelta&& delta);
   // The same for a live hash or set at `slot` (store_collection.cpp).
   bool rewrite_collection_expiry(std::size_t slot, std::optional<WallTime> at, WallTime now);
   void unregister_volatile(detail::Entry* e);
@@ -105,6 +114,7 @@ struct Store::Impl {
   unsigned partition_bits = 0;
   std::string scratch;  // a merged counter's text, for read_value
   std::unique_ptr<data::Collection> joined;  // concurrent collections joined, for reads
+  std::deque<CollectionDelta> deltas;         // the last collection writes (take_delta)
 };
 
 namespace detail {

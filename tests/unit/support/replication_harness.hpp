@@ -147,6 +147,15 @@ class ReplCluster {
     pump();
     return id;
   }
+  // Replicates what `coordinator`'s store already holds for `key` (a write the test made
+  // through the store itself, e.g. Store::edit_collection).
+  std::uint64_t put_existing(std::size_t coordinator, const std::string& key,
+                             std::uint32_t w = 0) {
+    const std::uint64_t id = next_completion_++;
+    nodes_[coordinator].rep->replicate(now_, wall(), key, w, id);
+    pump();
+    return id;
+  }
   std::uint64_t read(std::size_t coordinator, const std::string& key, std::uint32_t r = 0) {
     const std::uint64_t id = next_completion_++;
     nodes_[coordinator].rep->read(now_, wall(), key, r, id);

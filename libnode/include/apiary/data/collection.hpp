@@ -55,6 +55,17 @@ struct Element {
   friend bool operator==(const Element&, const Element&) = default;
 };
 
+// One change a coordinator's write made to a collection, as replicas replay it (delta
+// replication: Store::take_delta / apply_delta).
+struct ElementChange {
+  enum class Kind : std::uint8_t { set = 0, remove = 1, clear = 2 };
+  Kind kind = Kind::set;
+  std::string name;
+  std::string value;                         // set of a hash field
+  ValueKind value_kind = ValueKind::string;  // string or counter
+  friend bool operator==(const ElementChange&, const ElementChange&) = default;
+};
+
 struct CollectionLimits {
   std::size_t max_elements = 16u << 20;
   std::size_t max_name_bytes = 512u << 20;
@@ -113,7 +124,7 @@ class Collection {
   // Removes an element; false when it was not there.
   bool remove(std::string_view name);
   // Removes every element (a DEL of the key keeps the context, so the removal merges).
-  void clear() { elements_.clear(); }
+  void clear();
   // HINCRBY / HINCRBYFLOAT: the field's value (its versions merged by the counter rules, a
   // plain number becoming the base) plus the delta, written as a counter version. On success
   // `text` is the new value as HGET shows it.
@@ -122,6 +133,13 @@ class Collection {
   CounterError incr_float(std::string_view name, long double delta, Dot dot,
                               HlcTimestamp stamp, std::string& text);
   void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
+  // While set, set/add/remove/clear/incr append what they change to `journal` (nullptr stops
+  // it). An assignment replaces the journal with the source's (normally none), which is how a
+  // caller sees that a write was not made of recordable changes.
+  void set_journal(std::vector<ElementChange>* journal) { journal_ = journal; }
+  const std::vector<ElementChange>* journal() const { return journal_; }
+  // Replays a recorded change as a write with `dot` and `stamp`.
+  void apply(const ElementChange& change, Dot dot, HlcTimestamp stamp);
   void observe(const VersionVector& context) { context_.join(context); }
 
   // ---- merging and shipping --------------------------------------------------------------
@@ -132,7 +150,7 @@ class Collection {
   // Estimated heap bytes (glibc chunks), for the store's memory accounting.
   std::size_t memory() const { return memory_; }
 
-  friend bool operator==(const Collection& a, const Collection& b) {
+  friend bool operator==(const Collection& a, const Collection& b) {  // not the journal
     return a.kind_ == b.kind_ && a.context_ == b.context_ && a.elements_ == b.elements_;
   }
 
@@ -149,6 +167,7 @@ class Collection {
   VersionVector context_;
   Map elements_;
   std::size_t memory_ = 0;
+  std::vector<ElementChange>* journal_ = nullptr;
 };
 
 bool is_collection(ValueKind kind);

@@ -28,6 +28,8 @@ struct ReplicationStats {
   std::uint64_t writes_together = 0;  // multi-key writes replicated as one unit
   std::uint64_t write_timeouts = 0;
   std::uint64_t writes_unavailable = 0;
+  std::uint64_t delta_writes = 0;     // hash/set writes shipped as their changes (deltas)
+  std::uint64_t delta_fallbacks = 0;  // a replica lacked a delta's base: the entry went whole
   std::uint64_t replica_merges = 0;  // replicate requests applied on this node
   std::uint64_t merge_errors = 0;    // Store::merge failed (out of memory)
 

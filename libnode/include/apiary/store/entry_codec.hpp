@@ -32,6 +32,12 @@ void pack_entry(wire::Packer& packer, const VersionedEntry& entry);
 // The next element of `parent`.
 Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits = {});
 
+// A CollectionDelta (delta replication):
+//   [key (bin), kind, base (context), base actor, base counter, actor, counter, stamp,
+//    has_expiry, expiry_ms, [change kind, name (bin), value (bin), value kind, ...]]
+void pack_delta(wire::Packer& packer, const CollectionDelta& delta);
+Result<CollectionDelta> read_delta(wire::Reader& parent, const EntryLimits& limits = {});
+
 // Whole-buffer helpers: one entry spanning exactly `bytes`.
 std::vector<std::uint8_t> encode_entry(const VersionedEntry& entry);
 Result<VersionedEntry> decode_entry(std::span<const std::uint8_t> bytes,

@@ -102,6 +102,15 @@ class Store {
   };
   Status edit_collection(std::string_view key, data::ValueKind kind, WallTime now,
                          const std::function<bool(CollectionEdit&)>& edit);
+  // Delta replication. take_delta(): the delta of the last write edit_collection() committed
+  // for `key`, when nothing changed the key since (the replication of that write ships it
+  // instead of the entry); nullopt otherwise. A delta not taken soon is forgotten.
+  std::optional<CollectionDelta> take_delta(std::string_view key);
+  bool has_delta(std::string_view key) const;
+  // At a replica: applies `delta` when the local version is its base exactly (true), else
+  // leaves the key alone and fails with not_found: the sender must send the full entry.
+  // A delta whose write a flush removed (stamp at or before the horizon) changes nothing.
+  Result<bool> apply_delta(const CollectionDelta& delta, WallTime now);
   // The store's seeded generator (HRANDFIELD, SRANDMEMBER, SPOP pick with it).
   std::uint64_t random();
   // COPY / RENAME: src's value (a string's text, a counter's total, a hash or a set) and

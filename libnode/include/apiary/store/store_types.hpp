@@ -11,6 +11,7 @@
 
 #include "apiary/base/ids.hpp"
 #include "apiary/base/time.hpp"
+#include "apiary/data/collection.hpp"
 #include "apiary/data/dvv.hpp"
 #include "apiary/data/version_vector.hpp"
 
@@ -115,6 +116,22 @@ struct PartitionDigest {
   std::array<std::uint64_t, kDigestBuckets> buckets{};
   std::uint64_t entries = 0;
   friend bool operator==(const PartitionDigest&, const PartitionDigest&) = default;
+};
+
+// A coordinator's write to a hash or set as a delta: the element changes it made, on top of
+// the version the coordinator held. A replica whose version is that same base applies the
+// changes and reaches the coordinator's new version without the whole collection travelling;
+// any other replica needs the full entry (Store::apply_delta).
+struct CollectionDelta {
+  std::string key;
+  data::ValueKind kind = data::ValueKind::hash;
+  data::VersionVector base;  // the key's clock before the write
+  data::Dot base_dot;        // its only sibling before the write (counter 0: it had none)
+  data::Dot dot;             // the write's dot and stamp
+  HlcTimestamp stamp;
+  std::vector<data::ElementChange> changes;
+  std::optional<WallTime> expiry;  // the key's expiry after the write
+  friend bool operator==(const CollectionDelta&, const CollectionDelta&) = default;
 };
 
 // What a key holds, as TYPE names it.
