@@ -351,20 +351,20 @@ std::vector<std::string> command_lines() {
   };
   // A 600-member integer set is a hash table to Redis; algebra over it and a small set.
   lines.push_back("SADD {b}big" + numbers("", 0, 600));
-  for (const char* l : {"SCARD {b}big", "TYPE {b}big", "OBJECT ENCODING {b}big", "SMEMBERS {b}big",
-                        "SISMEMBER {b}big 599", "SISMEMBER {b}big 600", "SADD {b}small 5 599 600",
-                        "SINTER {b}big {b}small", "SINTERCARD 2 {b}big {b}small",
-                        "SINTERCARD 2 {b}big {b}small LIMIT 1", "SDIFF {b}small {b}big",
-                        "SUNIONSTORE {b}all {b}big {b}small", "SCARD {b}all",
-                        "OBJECT ENCODING {b}all", "SDIFFSTORE {b}rest {b}big {b}small",
-                        "SCARD {b}rest", "SINTERSTORE {b}both {b}small {b}big",
-                        "OBJECT ENCODING {b}both", "SMEMBERS {b}both"}) {
+  for (const char* l :
+       {"SCARD {b}big", "TYPE {b}big", "OBJECT ENCODING {b}big", "SMEMBERS {b}big",
+        "SISMEMBER {b}big 599", "SISMEMBER {b}big 600", "SADD {b}small 5 599 600",
+        "SINTER {b}big {b}small", "SINTERCARD 2 {b}big {b}small",
+        "SINTERCARD 2 {b}big {b}small LIMIT 1", "SDIFF {b}small {b}big",
+        "SUNIONSTORE {b}all {b}big {b}small", "SCARD {b}all", "OBJECT ENCODING {b}all",
+        "SDIFFSTORE {b}rest {b}big {b}small", "SCARD {b}rest",
+        "SINTERSTORE {b}both {b}small {b}big", "OBJECT ENCODING {b}both", "SMEMBERS {b}both"}) {
     lines.emplace_back(l);
   }
   lines.push_back("SADD {b}strs" + numbers("m", 0, 300));
-  for (const char* l : {"SCARD {b}strs", "OBJECT ENCODING {b}strs", "SMEMBERS {b}strs",
-                        "SUNION {b}strs {b}small", "SRANDMEMBER {b}strs 1000",
-                        "SMISMEMBER {b}strs m0 m299 m300"}) {
+  for (const char* l :
+       {"SCARD {b}strs", "OBJECT ENCODING {b}strs", "SMEMBERS {b}strs", "SUNION {b}strs {b}small",
+        "SRANDMEMBER {b}strs 1000", "SMISMEMBER {b}strs m0 m299 m300"}) {
     lines.emplace_back(l);
   }
   lines.push_back("SADD {b}shrunk" + numbers("", 0, 600));
@@ -386,8 +386,8 @@ const std::map<std::string, ByDesign> kByDesign = {
 };
 
 // The commands whose elements Redis lists in its hash table's order.
-const std::set<std::string> kOrderFree = {"SMEMBERS", "SINTER", "SUNION", "SDIFF",
-                                          "SRANDMEMBER", "SPOP", "SSCAN"};
+const std::set<std::string> kOrderFree = {"SMEMBERS",    "SINTER", "SUNION", "SDIFF",
+                                          "SRANDMEMBER", "SPOP",   "SSCAN"};
 
 struct Aggregate {
   std::string header;                 // "*3\r\n" or "~3\r\n"
@@ -551,8 +551,7 @@ void compare_random(const Daemon& apiary, const RedisServer& redis, int protocol
     // SPOP removes what it returns; the set shrinks alike on both servers.
     std::set<std::string> left = members;
     for (long long count : {0LL, 1LL, 2LL, n / 3}) {
-      const auto popped =
-          compare_picks(a, r, {"SPOP", key, std::to_string(count)}, left, true);
+      const auto popped = compare_picks(a, r, {"SPOP", key, std::to_string(count)}, left, true);
       CHECK(popped.size() == static_cast<std::size_t>(count));
       for (const auto& p : popped) left.erase(p);
       CHECK(members_of(a, key) == left);
@@ -615,9 +614,13 @@ TEST_CASE("set commands answer as redis-server 7.0 does", "[integration][sets]")
       REQUIRE(c->command(words("SADD ints" + numbers("", 0, 600))) == ":600\r\n");
       REQUIRE(c->command(words("SADD strs" + numbers("m", 0, 1000))) == ":1000\r\n");
     }
-    const std::vector<std::vector<std::string>> option_sets = {
-        {}, {"COUNT", "1"}, {"COUNT", "7"}, {"COUNT", "1000"}, {"MATCH", "m1*"},
-        {"MATCH", "1?", "COUNT", "3"}, {"MATCH", "nothing*"}};
+    const std::vector<std::vector<std::string>> option_sets = {{},
+                                                               {"COUNT", "1"},
+                                                               {"COUNT", "7"},
+                                                               {"COUNT", "1000"},
+                                                               {"MATCH", "m1*"},
+                                                               {"MATCH", "1?", "COUNT", "3"},
+                                                               {"MATCH", "nothing*"}};
     for (const std::string key : {"ints", "strs"}) {
       for (const auto& options : option_sets) {
         std::size_t apiary_calls = 0, redis_calls = 0;

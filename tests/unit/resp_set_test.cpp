@@ -202,3 +202,13 @@ TEST_CASE("Set commands on a server without a keyspace answer an error", "[resp]
   CHECK(run({"SINTERCARD", "1", "a"}) == error);
   CHECK(run({"SSCAN", "s", "0"}) == error);
 }
+
+TEST_CASE("A huge negative SRANDMEMBER count stops at the client's output limit", "[resp][sets]") {
+  Harness h;
+  CHECK(h.send({"SADD", "s", "a", "b", "c"}) == ":3\r\n");
+  REQUIRE(h.send({"CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"}) == "+OK\r\n");
+  // A billion picks would be some 7 GB of reply: it stops past 1 MB and the client is closed.
+  h.c().feed(h.now, h.wall, resp_test::cmd({"SRANDMEMBER", "s", "-1000000000"}));
+  CHECK(h.c().should_close());
+  CHECK(h.drain().size() < (2u << 20));
+}

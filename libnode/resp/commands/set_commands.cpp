@@ -241,9 +241,8 @@ Outcome smove(CommandContext& ctx) {
     return true;
   });
   if (!added) return Outcome::done();
-  const bool removed = edit_or_reply(ctx, src, kSet, [&](store::Store::CollectionEdit& e) {
-    return e.collection.remove(member);
-  });
+  const bool removed = edit_or_reply(
+      ctx, src, kSet, [&](store::Store::CollectionEdit& e) { return e.collection.remove(member); });
   if (removed) ctx.reply.integer(1);
   return Outcome::done();
 }
@@ -336,7 +335,13 @@ Outcome srandmember_count(CommandContext& ctx) {
   if (*count < 0) {
     const auto n = static_cast<std::uint64_t>(-*count);
     ctx.reply.array(n);
-    for (std::uint64_t i = 0; i < n; ++i) ctx.reply.bulk(c->random_element(pick.next())->first.name);
+    // As Redis, the reply stops growing once it is over the client's hard output limit (the
+    // connection then closes the client): a huge count cannot exhaust memory.
+    const std::int64_t hard = ctx.server.config().output_buffer_limit().hard_bytes;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      ctx.reply.bulk(c->random_element(pick.next())->first.name);
+      if (hard > 0 && ctx.reply.buffer().size() > static_cast<std::size_t>(hard)) break;
+    }
     return Outcome::done();
   }
   if (static_cast<std::uint64_t>(*count) >= c->size()) {
@@ -647,8 +652,8 @@ void register_set_commands(CommandTable& t) {
   // the *STORE commands two (destination, sources); a CommandSpec holds one, the first.
   S("smove", 4, kW | kFast, 1, 2, kWriteFast, "RW access delete",
     "Move a member from one set to another", "1.0.0", "O(1)", smove);
-  S("sinter", -2, kR, 1, -1, kReadSlow, "RO access", "Intersect multiple sets", "1.0.0",
-    kInterCost, sinter);
+  S("sinter", -2, kR, 1, -1, kReadSlow, "RO access", "Intersect multiple sets", "1.0.0", kInterCost,
+    sinter);
   // Redis's legacy key range is 0 0 0 (movable keys, counted by numkeys). Key step 1 instead
   // of 0 because COMMAND GETKEYS walks first..last by the step: with step 0 it never ends.
   t.add(make_spec({"sintercard", -3, kR, 0, 0, 1, kReadSlow, "RO access", "set",
@@ -664,8 +669,7 @@ void register_set_commands(CommandTable& t) {
   S("sdiff", -2, kR, 1, -1, kReadSlow, "RO access", "Subtract multiple sets", "1.0.0", kAllCost,
     sdiff);
   S("sdiffstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "OW update",
-    "Subtract multiple sets and store the resulting set in a key", "1.0.0", kAllCost,
-    sdiffstore);
+    "Subtract multiple sets and store the resulting set in a key", "1.0.0", kAllCost, sdiffstore);
   S("sscan", -3, kR, 1, 1, kReadSlow, "RO access", "Incrementally iterate Set elements", "2.8.0",
     "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "
     "cursor to return back to 0. N is the number of elements inside the collection..",
