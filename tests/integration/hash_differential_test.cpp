@@ -320,6 +320,7 @@ std::vector<Line> lines() {
       {"HINCRBYFLOAT fl hex 1"},
       {"HINCRBYFLOAT fl x"},
       {"HGETALL fl", Order::pairs},
+      {"OBJECT ENCODING fl"},  // a 4933-byte value from HINCRBYFLOAT: a hash table
       // Integer and float increments of one field, and hashes holding counters copied.
       {"HINCRBY k f 5"},
       {"HINCRBYFLOAT k f 1.5"},
