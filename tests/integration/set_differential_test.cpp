@@ -14,8 +14,10 @@
 // iterating to the end on both servers. Other differences by design are in kByDesign.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -370,6 +372,12 @@ std::vector<std::string> command_lines() {
   lines.push_back("SADD {b}shrunk" + numbers("", 0, 600));
   lines.push_back("SREM {b}shrunk" + numbers("", 0, 300));
   lines.emplace_back("OBJECT ENCODING {b}shrunk");
+  // Over maxmemory (noeviction): what adds is refused, reads still answer.
+  for (const char* l : {"SADD dup a a", "CONFIG SET maxmemory 1", "SADD dup b",
+                        "SUNIONSTORE {t}oom {t}a", "SDIFFSTORE {t}oom {t}a", "SMEMBERS dup",
+                        "SCARD dup", "SISMEMBER dup a", "CONFIG SET maxmemory 0", "SADD dup b"}) {
+    lines.emplace_back(l);
+  }
   return lines;
 }
 
@@ -642,4 +650,39 @@ TEST_CASE("set commands answer as redis-server 7.0 does", "[integration][sets]")
   RespClient after(apiary.redis_port());
   CHECK(after.command({"PING"}) == "+PONG\r\n");
   CHECK(apiary.running());
+}
+
+TEST_CASE("set commands write through a three-node cluster", "[integration][sets]") {
+  using namespace std::chrono_literals;
+  auto nodes = start_cluster("sc", 3, {});
+  RespClient a(nodes[0]->redis_port());
+  RespClient b(nodes[1]->redis_port());
+  RespClient c(nodes[2]->redis_port());
+  // Every node holds a copy (N=3) and reads its own: a write made through one node is seen
+  // by the others once replicated.
+  const auto everywhere = [&](const std::vector<std::string>& argv, const std::string& reply) {
+    return eventually(5s, [&] {
+      for (RespClient* n : {&a, &b, &c}) {
+        if (normalized(argv, n->command(argv)) != reply) return false;
+      }
+      return true;
+    });
+  };
+  CHECK(a.command(words("SADD {c}a 1 2 3 x")) == ":4\r\n");
+  CHECK(b.command(words("SADD {c}b 2 3 y")) == ":3\r\n");
+  CHECK(
+      everywhere({"SMEMBERS", "{c}a"}, normalized({"SMEMBERS"}, a.command({"SMEMBERS", "{c}a"}))));
+  CHECK(everywhere({"SINTER", "{c}a", "{c}b"}, "*2\r\n$1\r\n2\r\n$1\r\n3\r\n"));
+  CHECK(c.command(words("SINTERCARD 2 {c}a {c}b LIMIT 1")) == ":1\r\n");
+  CHECK(c.command(words("SUNIONSTORE {c}u {c}a {c}b")) == ":5\r\n");
+  CHECK(everywhere({"SCARD", "{c}u"}, ":5\r\n"));
+  CHECK(b.command(words("SMOVE {c}a {c}b x")) == ":1\r\n");
+  CHECK(everywhere({"SISMEMBER", "{c}b", "x"}, ":1\r\n"));
+  CHECK(everywhere({"SISMEMBER", "{c}a", "x"}, ":0\r\n"));
+  CHECK(a.command(words("SPOP {c}u 2")).rfind("*2\r\n", 0) == 0);
+  CHECK(everywhere({"SCARD", "{c}u"}, ":3\r\n"));
+  CHECK(c.command(words("SREM {c}a 1 2 3")) == ":3\r\n");
+  CHECK(everywhere({"EXISTS", "{c}a"}, ":0\r\n"));
+  CHECK(a.command(words("SDIFFSTORE {c}b {c}a")) == ":0\r\n");
+  CHECK(everywhere({"TYPE", "{c}b"}, "+none\r\n"));
 }
