@@ -7,6 +7,13 @@ Apiary cluster keeps its single-server promises under contention, for consistenc
         `INCR KEY`. Prints one JSON line: replies, non-integer replies, the first of them,
         how many integer replies repeat a value another INCR already got ("duplicates";
         each INCR of one counter must hand out a distinct value), and the largest one.
+    consistency_client.py hincrby PORTS KEY FIELD COUNT
+        The same with `HINCRBY KEY FIELD 1`.
+    consistency_client.py sadd PORTS KEY COUNT
+        One client per port, all started together, each pipelining `SADD KEY cI:j` for
+        j < COUNT. Then reads SCARD and SMEMBERS through every port until each holds exactly
+        the members sent (at most 10 s). Prints one JSON line: replies, non-integer replies,
+        members reported added, and per port the last SCARD and the members missing or extra.
     consistency_client.py setnx PORTS PREFIX COUNT
         One client per port, all started together, each pipelining `SET PREFIX:i cI NX` for
         i < COUNT (cI = its client id c0, c1, ...). Then reads every key through every port
@@ -14,8 +21,9 @@ Apiary cluster keeps its single-server promises under contention, for consistenc
         keys with no winner, with several winners, other replies (neither OK nor nil), reads
         that gave a value no client won with ("wrong_reads", at any time), and keys still
         not read back as the winner's value through some port at the deadline ("unsettled").
-    consistency_client.py storm PORTS KEY DIR WINDOW
-        One client per port sends `INCR KEY` in a loop with at most WINDOW in flight, until
+    consistency_client.py storm PORTS KEY DIR WINDOW [sadd]
+        One client per port sends `INCR KEY` (with `sadd`: `SADD KEY cI:n`, a new member each
+        time, the acknowledged ones written to DIR/acked, one per line) in a loop with at most WINDOW in flight, until
         the file DIR/stop appears. Writes DIR/started once every client has an acknowledged
         increment. Every integer reply is acknowledged; every error reply, and every command
         whose reply never came (the connection broke or a reply took more than 5 s), is
@@ -170,10 +178,9 @@ def pipeline(conn, requests):
         t.join()
 
 
-def incr(ports, key, count):
+def incr(ports, request, count):
     ports = ports.split(",")
     conns = [Conn(p) for p in ports]
-    request = encode("INCR", key)
     replies = start_together(len(ports), lambda i: pipeline(conns[i], [request] * count))
     stats = {"clients": len(ports), "replies": 0, "non_integer": 0, "first_non_integer": None,
              "duplicates": 0, "max": 0, "exceptions": []}
@@ -197,6 +204,51 @@ def incr(ports, key, count):
     print(json.dumps(stats))
     ok = (not stats["exceptions"] and stats["non_integer"] == 0
           and stats["replies"] == count * len(ports))
+    return 0 if ok else 1
+
+
+def sadd(ports, key, count):
+    ports = ports.split(",")
+    conns = [Conn(p) for p in ports]
+
+    def work(i):
+        return pipeline(conns[i], [encode("SADD", key, f"c{i}:{j}") for j in range(count)])
+
+    replies = start_together(len(ports), work)
+    stats = {"replies": 0, "non_integer": 0, "first_non_integer": None, "added": 0,
+             "exceptions": [], "ports": []}
+    for r in replies:
+        if isinstance(r, dict):
+            stats["exceptions"].append(r["exception"])
+            continue
+        for raw in r:
+            stats["replies"] += 1
+            v = integer(raw)
+            if v is None:
+                stats["non_integer"] += 1
+                if stats["first_non_integer"] is None:
+                    stats["first_non_integer"] = raw.decode(errors="replace").strip()
+            else:
+                stats["added"] += v
+    expected = {f"c{i}:{j}".encode() for i in range(len(ports)) for j in range(count)}
+    ok = True
+    for p, conn in enumerate(conns):
+        deadline = time.monotonic() + 10
+        while True:
+            card = integer(one_at_a_time(conn, [encode("SCARD", key)])[0])
+            conn.send(encode("SMEMBERS", key))
+            raw = conn.reply_raw()
+            members = set(raw.split(b"\r\n")[2::2]) if raw.startswith(b"*") else set()
+            if (card == len(expected) and members == expected) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        missing, extra = expected - members, members - expected
+        ok = ok and not missing and not extra and card == len(expected)
+        stats["ports"].append({"port": ports[p], "scard": card, "missing": len(missing),
+                               "extra": len(extra)})
+    print(json.dumps(stats))
+    ok = (ok and not stats["exceptions"] and stats["non_integer"] == 0
+          and stats["replies"] == count * len(ports) and stats["added"] == len(expected))
     return 0 if ok else 1
 
 
@@ -263,9 +315,10 @@ def setnx(ports, prefix, count):
     return 0 if ok else 1
 
 
-def storm(ports, key, directory, window):
+def storm(ports, key, directory, window, members=False):
     ports = ports.split(",")
     request = encode("INCR", key)
+    acked_members = []
     stop_file = os.path.join(directory, "stop")
     lock = threading.Lock()
     started = set()
@@ -282,20 +335,29 @@ def storm(ports, key, directory, window):
         conn = Conn(ports[i], timeout=5.0)
         broken_once = False
         in_flight = 0
+        pending = []  # members of the SADDs in flight, in send order
         while True:
             stopping = os.path.exists(stop_file)
             try:
                 if not stopping:
                     while in_flight < window:
-                        conn.send(request)
+                        if members:
+                            pending.append(f"c{i}:{s['sent']}")
+                            conn.send(encode("SADD", key, pending[-1]))
+                        else:
+                            conn.send(request)
                         s["sent"] += 1
                         in_flight += 1
                 if in_flight == 0:
                     break
                 raw = conn.reply_raw()
                 in_flight -= 1
+                member = pending.pop(0) if members else None
                 v = integer(raw)
                 if v is not None:
+                    if member is not None:
+                        with lock:
+                            acked_members.append(member)
                     s["acked"] += 1
                     s["max_reply"] = max(s["max_reply"], v)
                     if s["acked"] == 1:
@@ -315,6 +377,7 @@ def storm(ports, key, directory, window):
                 s["ambiguous"] += in_flight
                 s["unanswered"] += in_flight
                 in_flight = 0
+                pending.clear()
                 note(str(e))
                 conn.close()
                 if stopping:
@@ -333,6 +396,9 @@ def storm(ports, key, directory, window):
         return s
 
     per_client = start_together(len(ports), work)
+    if members:
+        with open(os.path.join(directory, "acked"), "w") as f:
+            f.write("".join(m + "\n" for m in acked_members))
     totals = {"sent": 0, "acked": 0, "ambiguous": 0, "max_reply": 0}
     exceptions = []
     for s in per_client:
@@ -409,11 +475,16 @@ def oracle(port, unix_socket, prefix, count, pipelined):
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "incr" and len(sys.argv) == 5:
-        return incr(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return incr(sys.argv[2], encode("INCR", sys.argv[3]), int(sys.argv[4]))
+    if mode == "hincrby" and len(sys.argv) == 6:
+        return incr(sys.argv[2], encode("HINCRBY", sys.argv[3], sys.argv[4], 1), int(sys.argv[5]))
+    if mode == "sadd" and len(sys.argv) == 5:
+        return sadd(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     if mode == "setnx" and len(sys.argv) == 5:
         return setnx(sys.argv[2], sys.argv[3], int(sys.argv[4]))
-    if mode == "storm" and len(sys.argv) == 6:
-        return storm(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    if mode == "storm" and len(sys.argv) in (6, 7) and sys.argv[6:] in ([], ["sadd"]):
+        return storm(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]),
+                     members=sys.argv[6:] == ["sadd"])
     if mode == "oracle" and len(sys.argv) == 7 and sys.argv[6] in ("pipelined", "sequential"):
         return oracle(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]),
                       sys.argv[6] == "pipelined")

@@ -1,0 +1,151 @@
+// Hashes and sets on a cluster of three real apiaryd processes, checked as a user of one
+// Redis server would: members added concurrently through three nodes all arrive, HINCRBYs
+// through three nodes add up exactly, a node killed during a SADD storm loses no acknowledged
+// member, and an application using hashes and sets with redis-py works through any node. The
+// clients are tests/integration/clients/consistency_client.py and redis_py_collections.py.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "integration/support/cluster.hpp"
+
+using namespace apiary::test;
+
+namespace {
+
+const std::string kClient =
+    "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/consistency_client.py ";
+
+long long json_field(const std::string& json, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + name + "\": (-?[0-9]+)"))) return -1;
+  return std::stoll(m[1]);
+}
+
+std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) out += (out.empty() ? "" : ",") + n->redis_port();
+  return out;
+}
+
+// Tells a background client to stop when it goes out of scope (even when a REQUIRE fails).
+struct TouchOnExit {
+  std::filesystem::path path;
+  ~TouchOnExit() { std::ofstream touch(path); }
+};
+
+// SMEMBERS through redis-cli, one member per line.
+std::set<std::string> members(const Daemon& d, const std::string& key) {
+  std::set<std::string> out;
+  std::istringstream in(cli(d, "SMEMBERS " + key));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.insert(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("SADDs through three nodes at once all arrive", "[integration][collections]") {
+  auto nodes = start_cluster("sa", 3, {});
+  // Three clients, one per node, each pipelining 1,000 SADD of its own members, together.
+  auto [status, out] = run(kClient + "sadd " + redis_ports(nodes) + " tags 1000");
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(json_field(out, "replies") == 3000);
+  CHECK(json_field(out, "non_integer") == 0);
+  CHECK(json_field(out, "added") == 3000);
+  for (const auto& n : nodes) CHECK(cli(*n, "SCARD tags") == "3000\n");
+}
+
+TEST_CASE("HINCRBYs of one field through three nodes add up exactly",
+          "[integration][collections]") {
+  auto nodes = start_cluster("hi", 3, {});
+  auto [status, out] = run(kClient + "hincrby " + redis_ports(nodes) + " stats hits 1000");
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(json_field(out, "replies") == 3000);
+  CHECK(json_field(out, "non_integer") == 0);
+  CHECK(json_field(out, "duplicates") == 0);  // each HINCRBY handed out its own value
+  CHECK(json_field(out, "max") == 3000);
+  for (const auto& n : nodes) {
+    INFO("node " << n->name());
+    CHECK(eventually(10s, [&] { return cli(*n, "HGET stats hits") == "3000\n"; }));
+  }
+}
+
+TEST_CASE("a node killed during a SADD storm loses no acknowledged member",
+          "[integration][collections]") {
+  auto nodes = start_cluster("ss", 3, {"--dead-grace-ms", "2000"});
+  const std::string key = "storm:set";
+  // Kill the key's coordinator: the one node that does not forward a write of it.
+  int coordinator = -1;
+  for (int i = 0; i < 3; ++i) {
+    const long long before = info_field(*nodes[i], "cluster_commands_forwarded");
+    REQUIRE(cli(*nodes[i], "SADD " + key + " seed" + std::to_string(i)) == "1\n");
+    if (info_field(*nodes[i], "cluster_commands_forwarded") == before) coordinator = i;
+  }
+  REQUIRE(coordinator >= 0);
+  std::vector<int> survivors;
+  for (int i = 0; i < 3; ++i) {
+    if (i != coordinator) survivors.push_back(i);
+  }
+  const auto dir = scratch_dir() / "sadd-storm";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string command =
+      kClient + "storm " + redis_ports(nodes) + " " + key + " " + dir.string() + " 16 sadd";
+  auto storm = std::async(std::launch::async, [command] { return run(command); });
+  TouchOnExit stop{dir / "stop"};
+  REQUIRE(eventually(10s, [&] { return std::filesystem::exists(dir / "started"); }));
+  std::this_thread::sleep_for(1s);
+  nodes[coordinator]->kill_now();
+  for (int s : survivors) {
+    CHECK(eventually(15s, [&] { return info_field(*nodes[s], "cluster_alive_members") == 2; }));
+  }
+  std::this_thread::sleep_for(3s);
+  std::ofstream{dir / "stop"};
+  const auto [status, out] = storm.get();
+  INFO(out);
+  CHECK(status == 0);
+
+  std::set<std::string> acked{"seed0", "seed1", "seed2"};
+  std::ifstream in(dir / "acked");
+  for (std::string line; std::getline(in, line);) acked.insert(line);
+  REQUIRE(acked.size() > 3);
+  // Every acknowledged member is on both survivors once they agree.
+  std::set<std::string> a, b;
+  const bool agreed = eventually(20s, [&] {
+    a = members(*nodes[survivors[0]], key);
+    b = members(*nodes[survivors[1]], key);
+    return a == b && std::includes(a.begin(), a.end(), acked.begin(), acked.end());
+  });
+  std::size_t missing = 0;
+  for (const auto& m : acked) missing += a.count(m) == 0;
+  std::cout << "SADD storm: killed " << nodes[coordinator]->name() << "; acknowledged "
+            << acked.size() << ", ambiguous " << json_field(out, "ambiguous") << ", members "
+            << a.size() << " and " << b.size() << " on the survivors, " << missing
+            << " acknowledged missing" << std::endl;
+  CHECK(agreed);
+  CHECK(missing == 0);
+  // Nothing but what the clients sent.
+  for (const auto& m : a) CHECK((m.rfind("seed", 0) == 0 || m.rfind("c", 0) == 0));
+}
+
+TEST_CASE("an application's hashes and sets work through any node (redis-py)",
+          "[integration][collections]") {
+  auto nodes = start_cluster("rp", 3, {});
+  auto [status, out] = run("/usr/bin/python3 " APIARY_SOURCE_DIR
+                           "/tests/integration/clients/redis_py_collections.py " +
+                           nodes[0]->redis_port() + " " + nodes[1]->redis_port() + " " +
+                           nodes[2]->redis_port() + " 2>&1");
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out == "ok\n");
+}
