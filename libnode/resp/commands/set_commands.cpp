@@ -455,82 +455,101 @@ Outcome sscan(CommandContext& ctx) {
 
 // ---- set algebra ------------------------------------------------------------------------
 
-// The sets at `keys`, a missing key as an empty set; nullopt after replying WRONGTYPE for the
-// first key that holds another type (Redis looks at every key before computing anything).
-std::optional<std::vector<Members>> read_sets(CommandContext& ctx,
-                                              std::span<const std::string_view> keys) {
-  std::vector<Members> sets;
-  sets.reserve(keys.size());
+// A read pointer lasts only until the next store call (reading another key may replace the
+// joined state of a key that holds concurrent versions), so the algebra copies what it keeps
+// from one set before it reads the next. Every key is looked at before anything is replied:
+// the first one that holds another type answers WRONGTYPE, as Redis checks them all first.
+
+void copy_members(const Collection* c, Members& out) {
+  if (c == nullptr) return;
+  out.reserve(c->size());
+  for (const auto& [key, element] : c->elements()) out.push_back(key);
+}
+
+// The members every set holds, walking the smallest as Redis does -- O(smallest * keys),
+// without copying the larger sets. A first pass finds the sizes, a second reads the smallest
+// (copied) and then each other set (so each key counts two keyspace hits). At most `limit`
+// members (0: no limit).
+std::optional<Members> intersection(CommandContext& ctx, std::span<const std::string_view> keys,
+                                    std::size_t limit) {
+  std::size_t smallest = 0, smallest_size = 0;
+  bool any_missing = false;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    bool replied = false;
+    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
+    if (replied) return std::nullopt;
+    if (c == nullptr) any_missing = true;
+    const std::size_t size = c == nullptr ? 0 : c->size();
+    if (i == 0 || size < smallest_size) {
+      smallest = i;
+      smallest_size = size;
+    }
+  }
+  Members out;
+  if (any_missing) return out;
+  bool replied = false;
+  copy_members(collection_or_reply(ctx, keys[smallest], kSet, replied), out);
+  for (std::size_t i = 0; i < keys.size() && !out.empty(); ++i) {
+    if (i == smallest) continue;
+    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
+    std::erase_if(
+        out, [&](const Collection::Key& k) { return c == nullptr || c->find(k.name) == nullptr; });
+  }
+  if (limit != 0 && out.size() > limit) out.resize(limit);
+  return out;
+}
+
+// Every member of every set.
+std::optional<Members> set_union(CommandContext& ctx, std::span<const std::string_view> keys) {
+  Members out;
   for (const std::string_view key : keys) {
     bool replied = false;
     const Collection* c = collection_or_reply(ctx, key, kSet, replied);
     if (replied) return std::nullopt;
-    Members& m = sets.emplace_back();
     if (c == nullptr) continue;
-    m.reserve(c->size());
-    for (const auto& [k, element] : c->elements()) m.push_back(k);
+    for (const auto& [k, element] : c->elements()) out.push_back(k);
   }
-  return sets;
-}
-
-bool contains(const Members& set, const Collection::Key& key) {
-  return std::binary_search(set.begin(), set.end(), key, Collection::Less{});
-}
-
-// The members of every set, walking the smallest; stops at `limit` members (0: no limit).
-Members intersection(std::vector<Members> sets, std::size_t limit) {
-  std::sort(sets.begin(), sets.end(),
-            [](const Members& a, const Members& b) { return a.size() < b.size(); });
-  Members out;
-  for (const auto& key : sets.front()) {
-    const bool everywhere = std::all_of(sets.begin() + 1, sets.end(),
-                                        [&](const Members& s) { return contains(s, key); });
-    if (!everywhere) continue;
-    out.push_back(key);
-    if (limit != 0 && out.size() >= limit) break;
-  }
-  return out;
-}
-
-Members set_union(std::vector<Members> sets) {
-  Members out;
-  for (auto& s : sets) std::move(s.begin(), s.end(), std::back_inserter(out));
   std::sort(out.begin(), out.end(), Collection::Less{});
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
-// The members of the first set that no other holds.
-Members difference(std::vector<Members> sets) {
+// The members of the first set that no other holds: the first copied, then filtered by each
+// other set in turn.
+std::optional<Members> difference(CommandContext& ctx, std::span<const std::string_view> keys) {
   Members out;
-  for (const auto& key : sets.front()) {
-    const bool elsewhere = std::any_of(sets.begin() + 1, sets.end(),
-                                       [&](const Members& s) { return contains(s, key); });
-    if (!elsewhere) out.push_back(key);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    bool replied = false;
+    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
+    if (replied) return std::nullopt;
+    if (i == 0) {
+      copy_members(c, out);
+    } else if (c != nullptr) {
+      std::erase_if(out, [&](const Collection::Key& k) { return c->find(k.name) != nullptr; });
+    }
   }
   return out;
 }
 
 enum class Algebra : unsigned char { inter, unite, diff };
 
-Members compute(Algebra op, std::vector<Members> sets) {
+std::optional<Members> compute(CommandContext& ctx, Algebra op,
+                               std::span<const std::string_view> keys) {
   switch (op) {
     case Algebra::inter:
-      return intersection(std::move(sets), 0);
+      return intersection(ctx, keys, 0);
     case Algebra::unite:
-      return set_union(std::move(sets));
+      return set_union(ctx, keys);
     case Algebra::diff:
-      return difference(std::move(sets));
+      return difference(ctx, keys);
   }
-  return {};
+  return std::nullopt;
 }
 
 // SINTER, SUNION, SDIFF key [key ...]: a RESP3 set.
 Outcome algebra(CommandContext& ctx, Algebra op) {
-  auto sets = read_sets(ctx, ctx.argv.subspan(1));
-  if (!sets) return Outcome::done();
-  const Members result = compute(op, std::move(*sets));
-  reply_members(ctx, names_of(result), true);
+  const auto result = compute(ctx, op, ctx.argv.subspan(1));
+  if (result) reply_members(ctx, names_of(*result), true);
   return Outcome::done();
 }
 Outcome sinter(CommandContext& ctx) { return algebra(ctx, Algebra::inter); }
@@ -540,9 +559,9 @@ Outcome sdiff(CommandContext& ctx) { return algebra(ctx, Algebra::diff); }
 // SINTERSTORE, SUNIONSTORE, SDIFFSTORE destination key [key ...]: the result replaces what the
 // destination held, of any type, and its expiry (Redis's setKey); an empty result deletes it.
 Outcome algebra_store(CommandContext& ctx, Algebra op) {
-  auto sets = read_sets(ctx, ctx.argv.subspan(2));
-  if (!sets) return Outcome::done();
-  const Members result = compute(op, std::move(*sets));
+  const auto computed = compute(ctx, op, ctx.argv.subspan(2));
+  if (!computed) return Outcome::done();
+  const Members& result = *computed;
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   const std::string_view dst = ctx.argv[1];
@@ -595,10 +614,9 @@ Outcome sintercard(CommandContext& ctx) {
       return Outcome::done();
     }
   }
-  auto sets = read_sets(ctx, ctx.argv.subspan(2, keys_end - 2));
-  if (!sets) return Outcome::done();
-  const Members result = intersection(std::move(*sets), static_cast<std::size_t>(limit));
-  ctx.reply.integer(static_cast<std::int64_t>(result.size()));
+  const auto result =
+      intersection(ctx, ctx.argv.subspan(2, keys_end - 2), static_cast<std::size_t>(limit));
+  if (result) ctx.reply.integer(static_cast<std::int64_t>(result->size()));
   return Outcome::done();
 }
 
