@@ -472,6 +472,7 @@ std::vector<Line> lines() {
        .resp2_only = kKeySpecsInResp3},
       {.command = "COMMAND INFO hincrby hincrbyfloat", .resp2_only = kKeySpecsInResp3},
       {"COMMAND GETKEYS hset k f v"},
+      {"COMMAND LIST FILTERBY aclcat hash", Order::fields},
       {"COMMAND GETKEYS hmget k a b"},
   };
 }
