@@ -614,6 +614,34 @@ TEST_CASE("set commands answer as redis-server 7.0 does", "[integration][sets]")
     compare_random(apiary, redis, 2);
     compare_random(apiary, redis, 3);
   }
+  SECTION("binary-safe members: NUL, CR LF, empty, long") {
+    RespClient a(apiary.redis_port());
+    RespClient r(redis.port());
+    const std::string nul("a\0b", 3);
+    const std::string crlf = "x\r\ny";
+    const std::string big(100'000, 'z');
+    const std::vector<std::vector<std::string>> commands = {
+        {"FLUSHALL"},
+        {"SADD", "{bin}a", nul, crlf, "", big, "1"},
+        {"SADD", "{bin}b", nul, "plain", big},
+        {"SMEMBERS", "{bin}a"},
+        {"SISMEMBER", "{bin}a", nul},
+        {"SISMEMBER", "{bin}a", std::string("a\0c", 3)},
+        {"SMISMEMBER", "{bin}a", crlf, "", "x"},
+        {"SINTER", "{bin}a", "{bin}b"},
+        {"SDIFF", "{bin}a", "{bin}b"},
+        {"SUNION", "{bin}a", "{bin}b"},
+        {"SSCAN", "{bin}a", "0", "MATCH", "x*"},
+        {"SMOVE", "{bin}a", "{bin}b", crlf},
+        {"SMEMBERS", "{bin}b"},
+        {"SREM", "{bin}a", nul, big},
+        {"SMEMBERS", "{bin}a"},
+    };
+    for (const auto& argv : commands) {
+      INFO(argv[0] << " " << (argv.size() > 1 ? argv[1] : ""));
+      CHECK(normalized(argv, a.command(argv)) == normalized(argv, r.command(argv)));
+    }
+  }
   SECTION("SSCAN iterates big sets to the end") {
     RespClient a(apiary.redis_port());
     RespClient r(redis.port());
