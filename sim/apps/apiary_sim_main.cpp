@@ -123,13 +123,26 @@ int main(int argc, char** argv) {
   auto& wl = o.workload;
   app.add_flag("--workload", wl.enabled,
                "data mode: the real node (core::NodeCore) on every simulated node, Redis "
-               "clients issuing GET/SET/SET NX/DEL/INCR, data checkers (counters, SET NX, "
+               "clients issuing GET/SET/SET NX/DEL/INCR and hash/set commands, data checkers "
+               "(counters, SET NX, hashes and sets, "
                "linearizability, convergence, handoff time)");
   app.add_option("--keys", wl.keys, "workload: register keys (GET, SET, SET NX, DEL)")
       ->check(CLI::Range(1u, 100000000u));
   app.add_option("--counters", wl.counters, "workload: counter keys (INCR)")
       ->check(CLI::Range(0u, 100000u));
   app.add_option("--read-ratio", wl.read_ratio, "workload: fraction of operations that are reads")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--sets", wl.sets, "workload: set keys s0.. (SADD, SREM, SMEMBERS; default 2)")
+      ->check(CLI::Range(0u, 100000u));
+  app.add_option("--hashes", wl.hashes,
+                 "workload: hash keys h0.. (HSET, HDEL, HINCRBY, HGETALL; default 2)")
+      ->check(CLI::Range(0u, 100000u));
+  app.add_option("--hash-counters", wl.hash_counters,
+                 "workload: HINCRBY counter fields n0.. per hash key (default 2)")
+      ->check(CLI::Range(0u, 1000u));
+  app.add_option("--collection-ratio", wl.collection_ratio,
+                 "workload: fraction of commands on the hash and set keys (default 0.2; the "
+                 "read ratio applies to the rest)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
       ->check(CLI::Range(1u, 100000u));

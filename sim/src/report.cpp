@@ -78,6 +78,24 @@ std::string data_summary(const WorkloadReport& d) {
                   ull(d.durability_checked), ull(d.durability_violations));
     o << buf;
   }
+  const CollectionReport& c = d.collections;
+  if (c.keys > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  hashes/sets: %llu SADD, %llu SREM, %llu SMEMBERS, %llu HSET, %llu HDEL, "
+                  "%llu HINCRBY, %llu HGETALL on %llu keys\n",
+                  ull(d.sadds), ull(d.srems), ull(d.smembers), ull(d.hsets), ull(d.hdels),
+                  ull(d.hincrbys), ull(d.hgetalls), ull(c.keys));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    final reads %llu (keys unread %llu): %llu elements required, %llu lost, "
+                  "%llu removed unobserved, %llu phantoms; %llu counter fields, %llu acked + "
+                  "%llu ambiguous HINCRBY, %llu out of bounds; %llu keys read differently\n",
+                  ull(c.reads), ull(c.unread), ull(c.elements_required), ull(c.elements_lost),
+                  ull(c.removals_unobserved), ull(c.phantom_elements), ull(c.counter_fields),
+                  ull(c.increments_acked), ull(c.increments_ambiguous), ull(c.counter_violations),
+                  ull(c.divergent_keys));
+    o << buf;
+  }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
                 ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
   o << buf;
@@ -197,6 +215,26 @@ std::string to_json(const RunReport& r) {
     field("linearizability_violations", d.linearizability_violations);
     field("durability_checked", d.durability_checked);
     field("durability_violations", d.durability_violations);
+    field("sadds", d.sadds);
+    field("srems", d.srems);
+    field("smembers", d.smembers);
+    field("hsets", d.hsets);
+    field("hdels", d.hdels);
+    field("hincrbys", d.hincrbys);
+    field("hgetalls", d.hgetalls);
+    const CollectionReport& c = d.collections;
+    field("collection_keys", c.keys);
+    field("collection_reads", c.reads);
+    field("collections_unread", c.unread);
+    field("elements_required", c.elements_required);
+    field("elements_lost", c.elements_lost);
+    field("removals_unobserved", c.removals_unobserved);
+    field("phantom_elements", c.phantom_elements);
+    field("hash_counter_fields", c.counter_fields);
+    field("hash_increments_acked", c.increments_acked);
+    field("hash_increments_ambiguous", c.increments_ambiguous);
+    field("hash_counter_violations", c.counter_violations);
+    field("collections_divergent", c.divergent_keys);
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);

@@ -175,6 +175,31 @@ void check_data(RunReport& r) {
     fail(std::to_string(d.linearizability_violations) +
          " key histories not linearizable in stable windows");
   }
+  const CollectionReport& c = d.collections;
+  if (c.phantom_elements > 0) {
+    fail(std::to_string(c.phantom_elements) +
+         " elements or values in the final reads of hashes and sets that no command wrote");
+  }
+  if (r.settled && c.elements_lost > 0) {
+    fail(std::to_string(c.elements_lost) +
+         " acknowledged SADD/HSET elements missing from final reads, though nothing removed them");
+  }
+  if (r.settled && c.removals_unobserved > 0) {
+    fail(std::to_string(c.removals_unobserved) +
+         " acknowledged SADD/HSET elements missing from final reads, removed only by SREM/HDEL "
+         "that returned before the add was sent");
+  }
+  if (r.settled && c.counter_violations > 0) {
+    fail(std::to_string(c.counter_violations) +
+         " HINCRBY fields read outside [acknowledged, acknowledged + ambiguous] increments");
+  }
+  if (r.settled && c.divergent_keys > 0) {
+    fail(std::to_string(c.divergent_keys) +
+         " hash or set keys read differently through different nodes at the end");
+  }
+  if (r.settled && c.unread > 0) {
+    fail(std::to_string(c.unread) + " hash or set keys could not be read at the end");
+  }
   if (r.settled && d.converged_keys < d.keys) {
     fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
          " keys not converged on their owners after the settle time");
@@ -383,7 +408,8 @@ std::string replay_command(const RunOptions& o) {
     s << " --workload --keys " << w.keys << " --counters " << w.counters << " --read-ratio "
       << w.read_ratio << " --clients " << w.clients << " --replicas " << w.replicas
       << " --write-quorum " << w.write_quorum << " --read-quorum " << w.read_quorum
-      << " --partitions " << w.partitions;
+      << " --partitions " << w.partitions << " --sets " << w.sets << " --hashes " << w.hashes
+      << " --hash-counters " << w.hash_counters << " --collection-ratio " << w.collection_ratio;
     if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {
       s << " --stable-after " << seconds(w.stable_after);

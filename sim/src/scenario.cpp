@@ -293,12 +293,24 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.read_ratio = *r;
       continue;
     }
+    if (name == "collection-ratio") {
+      auto r = parse_probability(value);
+      if (!r) return r.status();
+      w.collection_ratio = *r;
+      continue;
+    }
     auto n = parse_index(value);
     if (!n) return n.status();
     if (name == "keys") {
       w.keys = *n;
     } else if (name == "counters") {
       w.counters = *n;
+    } else if (name == "sets") {
+      w.sets = *n;
+    } else if (name == "hashes") {
+      w.hashes = *n;
+    } else if (name == "hash-counters") {
+      w.hash_counters = *n;
     } else if (name == "clients") {
       w.clients = *n;
     } else if (name == "replicas") {

@@ -18,6 +18,8 @@ Workload::Workload(WorkloadOptions options, Rng rng)
     : options_(std::move(options)), rng_(rng), clients_(options_.clients) {
   for (std::uint32_t k = 0; k < options_.keys; ++k) keys_.push_back("k" + std::to_string(k));
   for (std::uint32_t c = 0; c < options_.counters; ++c) keys_.push_back("c" + std::to_string(c));
+  for (std::uint32_t k = 0; k < options_.sets; ++k) keys_.push_back("s" + std::to_string(k));
+  for (std::uint32_t k = 0; k < options_.hashes; ++k) keys_.push_back("h" + std::to_string(k));
 }
 
 void Workload::note(std::string what) {
@@ -29,7 +31,7 @@ void Workload::start(World& world, TimePoint from, TimePoint stop, TimePoint ver
   stop_ = stop;
   started_ = true;
   for (std::uint32_t c = 0; c < clients_.size(); ++c) world.wake_at(from, c);
-  if (options_.counters > 0) world.wake_at(verify_at, kVerify);
+  if (keys_.size() > options_.keys) world.wake_at(verify_at, kVerify);
 }
 
 // ---- Ground truth: which nodes are in the ring -------------------------------------------
@@ -111,26 +113,33 @@ void Workload::on_wake(World& world, std::uint32_t tag) {
 void Workload::issue(World& world, std::uint32_t c) {
   Client& client = clients_.at(c);
   if (client.in_flight || world.now() >= stop_) return;
-  std::vector<std::uint32_t> candidates;
-  for (auto n : ring_) {
-    if (world.status(n) == NodeStatus::running && !world.paused(n)) candidates.push_back(n);
-  }
+  const std::vector<std::uint32_t> candidates = ready_nodes(world);
   if (candidates.empty()) {
     world.wake_at(world.now() + 100ms, c);
     return;
   }
   const std::uint32_t node = candidates[rng_.uniform(candidates.size())];
   OpKind kind = OpKind::get;
-  if (rng_.unit() >= options_.read_ratio) {
-    const double u = rng_.unit();
-    kind = u < 0.4 ? OpKind::set : u < 0.6 ? OpKind::set_nx : u < 0.7 ? OpKind::del : OpKind::incr;
-    if (kind == OpKind::incr && options_.counters == 0) kind = OpKind::set;
+  std::uint32_t key = 0;
+  std::string element;
+  const std::uint32_t collections = options_.sets + options_.hashes;
+  if (collections > 0 && rng_.unit() < options_.collection_ratio) {
+    key = collections_from() + static_cast<std::uint32_t>(rng_.uniform(collections));
+    pick_collection_op(c, key, kind, element);
+  } else {
+    if (rng_.unit() >= options_.read_ratio) {
+      const double u = rng_.unit();
+      kind = u < 0.4   ? OpKind::set
+             : u < 0.6 ? OpKind::set_nx
+             : u < 0.7 ? OpKind::del
+                       : OpKind::incr;
+      if (kind == OpKind::incr && options_.counters == 0) kind = OpKind::set;
+    }
+    key = kind == OpKind::incr
+              ? options_.keys + static_cast<std::uint32_t>(rng_.uniform(options_.counters))
+              : static_cast<std::uint32_t>(rng_.uniform(options_.keys));
   }
-  const std::uint32_t key =
-      kind == OpKind::incr
-          ? options_.keys + static_cast<std::uint32_t>(rng_.uniform(options_.counters))
-          : static_cast<std::uint32_t>(rng_.uniform(options_.keys));
-  const auto [id, bytes] = record(world, c, node, kind, key);
+  const auto [id, bytes] = record(world, c, node, kind, key, std::move(element));
   client.in_flight = true;
   client.op = id;
   world.wake_at(world.now() + options_.op_timeout, kTimeout | c);
@@ -142,7 +151,7 @@ void Workload::issue(World& world, std::uint32_t c) {
 
 std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32_t client,
                                                        std::uint32_t node, OpKind kind,
-                                                       std::uint32_t key) {
+                                                       std::uint32_t key, std::string element) {
   OpRecord op;
   op.id = ops_.size() + 1;
   op.client = client;
@@ -150,6 +159,8 @@ std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32
   op.kind = kind;
   op.key = key;
   op.invoked = world.now();
+  op.element = std::move(element);
+  const std::string id = std::to_string(op.id);
   const std::string& k = keys_.at(key);
   std::string bytes;
   switch (kind) {
@@ -175,6 +186,37 @@ std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32
       ++report_.incrs;
       bytes = encode_command({"INCR", k});
       break;
+    case OpKind::sadd:
+      ++report_.sadds;
+      if (op.element.empty()) op.element = "m" + id;
+      bytes = encode_command({"SADD", k, op.element});
+      break;
+    case OpKind::srem:
+      ++report_.srems;
+      bytes = encode_command({"SREM", k, op.element});
+      break;
+    case OpKind::smembers:
+      ++report_.smembers;
+      bytes = encode_command({"SMEMBERS", k});
+      break;
+    case OpKind::hset:
+      ++report_.hsets;
+      if (op.element.empty()) op.element = "f" + id;
+      op.value = "v" + id;
+      bytes = encode_command({"HSET", k, op.element, op.value});
+      break;
+    case OpKind::hdel:
+      ++report_.hdels;
+      bytes = encode_command({"HDEL", k, op.element});
+      break;
+    case OpKind::hincrby:
+      ++report_.hincrbys;
+      bytes = encode_command({"HINCRBY", k, op.element, "1"});
+      break;
+    case OpKind::hgetall:
+      ++report_.hgetalls;
+      bytes = encode_command({"HGETALL", k});
+      break;
   }
   ops_.push_back(std::move(op));
   return {ops_.back().id, std::move(bytes)};
@@ -197,6 +239,7 @@ void Workload::on_reply(World& world, const ClientReply& r) {
   op.late = late;
   op.outcome = r.reply.is_error() ? Outcome::error : Outcome::ok;
   ++(op.outcome == Outcome::ok ? report_.ok : report_.errors);
+  if (op.outcome == Outcome::ok && is_collection(op.key)) learn(op);
   if (late) {
     // It settles what the command did; the client had moved on.
     --report_.timeouts;
@@ -212,14 +255,20 @@ void Workload::on_reply(World& world, const ClientReply& r) {
   }
 }
 
-// The counters' final values, read through the cluster once the faults are over; a read that
-// fails is tried again on another node (three rounds, a second apart).
-void Workload::verify(World& world) {
-  std::vector<std::uint32_t> candidates;
+std::vector<std::uint32_t> Workload::ready_nodes(const World& world) const {
+  std::vector<std::uint32_t> out;
   for (auto n : ring_) {
-    if (world.status(n) == NodeStatus::running && !world.paused(n)) candidates.push_back(n);
+    if (world.status(n) == NodeStatus::running && !world.paused(n)) out.push_back(n);
   }
-  bool missing = false;
+  return out;
+}
+
+// The counters' final values, read through the cluster once the faults are over; a read that
+// fails is tried again on another node (three rounds, a second apart). The hash and set keys
+// are read through every node (verify_collections).
+void Workload::verify(World& world) {
+  const std::vector<std::uint32_t> candidates = ready_nodes(world);
+  bool missing = !verify_collections(world, candidates);
   for (std::uint32_t c = 0; c < options_.counters; ++c) {
     const std::uint32_t key = options_.keys + c;
     auto it = verify_reads_.find(key);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <tuple>
 
+#include "apiary/data/collection.hpp"
 #include "apiary/sim/linearizability.hpp"
 #include "apiary/sim/workload.hpp"
 
@@ -15,13 +16,15 @@ namespace {
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-// A version's siblings as comparable values: (actor, counter, value), sorted.
+// A version's siblings as comparable values: (actor, counter, value), sorted; the value of a
+// hash or a set is its whole state (elements, their versions, the causal context).
 std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string>> sibling_set(
     const std::optional<store::VersionedEntry>& e) {
   std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string>> out;
   if (!e) return out;
   for (const auto& s : e->version.siblings()) {
-    out.emplace_back(s.dot.actor.value, s.dot.counter, s.value);
+    out.emplace_back(s.dot.actor.value, s.dot.counter,
+                     s.collection ? s.collection->encode() : s.value);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -42,18 +45,26 @@ TimePoint add(TimePoint t, Duration d) { return t >= kNever - d ? kNever : t + d
 }  // namespace
 
 std::string Workload::describe(const OpRecord& op) const {
-  static constexpr const char* kNames[] = {"GET", "SET", "SET NX", "DEL", "INCR"};
+  static constexpr const char* kNames[] = {"GET",  "SET",  "SET NX",  "DEL",
+                                           "INCR", "SADD", "SREM",    "SMEMBERS",
+                                           "HSET", "HDEL", "HINCRBY", "HGETALL"};
   char buf[96];
   std::snprintf(buf, sizeof buf, "#%llu %s %s", static_cast<unsigned long long>(op.id),
                 kNames[static_cast<int>(op.kind)], keys_.at(op.key).c_str());
   std::string out = buf;
+  if (!op.element.empty()) out += " " + op.element;
   if (!op.value.empty()) out += " " + op.value;
   std::snprintf(buf, sizeof buf, " @%s [%.4fs..", node_name(op.node).c_str(),
                 seconds(op.invoked - from_));
   out += buf;
   if (op.outcome == Outcome::ok || op.outcome == Outcome::error) {
     std::snprintf(buf, sizeof buf, "%.4fs] -> ", seconds(op.returned - from_));
-    out += buf + op.reply.describe() + (op.late ? " (late)" : "");
+    std::string reply = op.reply.describe();
+    if (reply.size() > 200) {  // a whole set or hash
+      reply =
+          reply.substr(0, 160) + "... (" + std::to_string(op.reply.elements.size()) + " elements)";
+    }
+    out += buf + reply + (op.late ? " (late)" : "");
   } else {
     out += "] -> no reply";
   }
@@ -374,8 +385,7 @@ void Workload::check_durability(const World& world, WorkloadReport& r) {
       if (std::find(allowed.begin(), allowed.end(), got) == allowed.end()) {
         ++r.durability_violations;
         note(keys_[key] + ": after the fault at " + std::to_string(seconds(d.from - from_)) +
-             "s the first read " + describe(*read) + " missed the acknowledged " +
-             describe(*last));
+             "s the first read " + describe(*read) + " missed the acknowledged " + describe(*last));
       }
     }
   }
@@ -399,6 +409,7 @@ WorkloadReport Workload::finish(World& world) {
   check_set_nx(windows, r);
   check_linearizability(windows, r);
   check_durability(world, r);
+  check_collections(r);
   r.samples = std::move(report_.samples);
   return r;
 }

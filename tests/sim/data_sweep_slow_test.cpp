@@ -2,8 +2,10 @@
 // (core::NodeCore), 8 clients on 8 register keys and 2 counters, 90 simulated seconds, one
 // fault mix per test case and 40 seeds each, with R=2 (reads consult the coordinator, so
 // stable windows must be linearizable) and with R=1 (apiaryd's default: linearizability is
-// only counted). A failure prints the command line that replays it. The [disk] cases give every
-// node an AOF on a simulated disk (WorkloadOptions::appendfsync).
+// only counted). A failure prints the command line that replays it. Every run also sends a
+// fifth of its commands to 2 set and 2 hash keys (SADD/SREM/SMEMBERS, HSET/HDEL/HINCRBY/
+// HGETALL), judged by the collection checkers (sim/collection_checks.hpp). The [disk] cases
+// give every node an AOF on a simulated disk (WorkloadOptions::appendfsync).
 #include <catch2/catch.hpp>
 
 #ifdef APIARY_SIM_HAS_DATA
@@ -45,6 +47,16 @@ void check_run(const RunOptions& o) {
   CHECK(r->data.histories_skipped == 0);
   if (r->data.linearizability_claimed) CHECK(r->data.linearizability_violations == 0);
   if (r->data.linearizability_claimed) CHECK(r->data.durability_violations == 0);
+  // Hashes and sets (WorkloadOptions::sets, hashes: on by default).
+  const CollectionReport& c = r->data.collections;
+  CHECK(c.keys == 4);
+  CHECK(c.unread == 0);
+  CHECK(c.elements_required > 0);
+  CHECK(c.elements_lost == 0);
+  CHECK(c.removals_unobserved == 0);
+  CHECK(c.phantom_elements == 0);
+  CHECK(c.counter_violations == 0);
+  CHECK(c.divergent_keys == 0);
 }
 
 void sweep(const std::function<void(RunOptions&)>& faults) {

@@ -32,10 +32,36 @@ struct FalsePositiveRecord {
   std::string declarer;
 };
 
+// The hash and set keys' checkers (sim/collection_checks.hpp): final reads of every such key
+// through every running node, judged against the commands the clients sent.
+struct CollectionReport {
+  std::uint64_t keys = 0;                 // hash and set keys
+  std::uint64_t reads = 0;                // final reads judged
+  std::uint64_t unread = 0;               // keys without any final read
+  std::uint64_t elements_required = 0;    // (element, read) pairs that had to be present
+  std::uint64_t elements_lost = 0;        // ... missing, though no removal removed anything
+  std::uint64_t removals_unobserved = 0;  // ... missing, every removal returned before the add
+  std::uint64_t phantom_elements = 0;     // elements or values no command sent had written
+  std::uint64_t counter_fields = 0;       // hash fields written by HINCRBY
+  std::uint64_t increments_acked = 0;
+  std::uint64_t increments_ambiguous = 0;
+  std::uint64_t counter_violations = 0;  // (field, read) outside [acked, acked + ambiguous]
+  std::uint64_t divergent_keys = 0;      // final reads through different nodes differ
+  std::vector<std::string> samples;      // a few violations, spelled out
+
+  bool failed() const {
+    return unread + elements_lost + removals_unobserved + phantom_elements + counter_violations +
+               divergent_keys >
+           0;
+  }
+};
+
 // What the data workload (--workload, sim/workload.hpp) saw and its checkers found.
 struct WorkloadReport {
   // Commands sent, by kind and by outcome (errors and timeouts are ambiguous).
   std::uint64_t gets = 0, sets = 0, set_nx = 0, dels = 0, incrs = 0;
+  std::uint64_t sadds = 0, srems = 0, smembers = 0;
+  std::uint64_t hsets = 0, hdels = 0, hincrbys = 0, hgetalls = 0;
   std::uint64_t ok = 0, errors = 0, timeouts = 0;
   std::uint64_t late_replies = 0;  // answered after the client's timeout
   std::uint64_t forwarded = 0;     // the running nodes' routers forwarded this many at the end
@@ -73,6 +99,8 @@ struct WorkloadReport {
   std::uint64_t keys = 0;
   std::uint64_t converged_keys = 0;
   std::uint64_t max_siblings = 0;  // most siblings one key had at the end
+
+  CollectionReport collections;  // hashes and sets
 
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
   std::vector<std::string> samples;  // a few violations, spelled out

@@ -4,7 +4,11 @@
 // `clients` closed-loop clients each keep one command in flight, sent as RESP bytes to a
 // random running, unpaused node (each client has its own connection on every node it used):
 // GET, SET (unique values "v<op id>"), SET NX and DEL on the register keys k0..k<keys-1>, INCR
-// on the counter keys c0..c<counters-1>. A command without a reply within `op_timeout`, or
+// on the counter keys c0..c<counters-1>; SADD (new members "m<op id>", or one the client removed
+// before), SREM (of a member the client added or read) and SMEMBERS on the set keys s0..;
+// HSET (new fields "f<op id>" or one the client deleted, values "v<op id>"), HDEL (of a field
+// the client wrote or read), HINCRBY by 1 on the counter fields n0.. and HGETALL on the hash
+// keys h0.. (workload_collections.cpp). A command without a reply within `op_timeout`, or
 // answered with an error, is ambiguous: it may or may not have taken effect. A reply that
 // comes after the timeout is still recorded (it settles what the command did). Every command
 // is kept: key, invocation and completion (virtual time), node, reply.
@@ -22,7 +26,11 @@
 //  - durability (with disks): for every fault and register key, the first read after the
 //    fault returns the write acknowledged last before it, or a write that may have taken
 //    effect after that one -- never an older value. Claimed like linearizability.
-//  - convergence: at the end, every running owner of every key holds the same siblings.
+//  - hashes and sets (collection_checks.hpp): at `verify` every hash and set key is read
+//    through every running node; no acknowledged add that no removal can have removed is
+//    missing, counter fields lie in their bounds, nothing unwritten appears, reads agree.
+//  - convergence: at the end, every running owner of every key holds the same siblings (for
+//    a hash or a set: the same collection state).
 //  - handoff_s: from a join or leave until every running node's view matches the running
 //    set and no node has handoff_pending() or a partition in transition.
 // Stable windows: the measured window minus [from - stable_before, to + stable_after] of every
@@ -63,7 +71,20 @@ class Workload final : public Agent {
   void after_call(World& world, std::uint32_t node, Process& process) override;
   void on_status(World& world, std::uint32_t node, NodeStatus status) override;
 
-  enum class OpKind : unsigned char { get, set, set_nx, del, incr };
+  enum class OpKind : unsigned char {
+    get,
+    set,
+    set_nx,
+    del,
+    incr,
+    sadd,
+    srem,
+    smembers,
+    hset,
+    hdel,
+    hincrby,
+    hgetall
+  };
   enum class Outcome : unsigned char { pending, ok, error, timeout };
   struct OpRecord {
     std::uint64_t id = 0;
@@ -71,7 +92,8 @@ class Workload final : public Agent {
     std::uint32_t node = 0;
     OpKind kind = OpKind::get;
     std::uint32_t key = 0;  // index into keys()
-    std::string value;      // SET, SET NX
+    std::string value;      // SET, SET NX, HSET
+    std::string element;    // the member or field of SADD, SREM, HSET, HDEL, HINCRBY
     TimePoint invoked{};
     TimePoint returned{};  // the reply's arrival (pending, timeout: not known)
     Outcome outcome = Outcome::pending;
@@ -86,9 +108,16 @@ class Workload final : public Agent {
   std::string describe(const OpRecord& op) const;
 
  private:
+  // What a client knows of one hash or set key: elements it added or read (SREM, HDEL pick
+  // from them) and elements it removed (SADD, HSET may write them again).
+  struct KnownElements {
+    std::vector<std::string> present;
+    std::vector<std::string> removed;
+  };
   struct Client {
     bool in_flight = false;
     std::uint64_t op = 0;
+    std::map<std::uint32_t, KnownElements> elements;  // by key index
   };
   struct RingEpoch {
     TimePoint at{};
@@ -103,9 +132,24 @@ class Workload final : public Agent {
   void issue(World& world, std::uint32_t client);
   // Records a command; returns its id and its RESP bytes.
   std::pair<std::uint64_t, std::string> record(World& world, std::uint32_t client,
-                                               std::uint32_t node, OpKind kind, std::uint32_t key);
+                                               std::uint32_t node, OpKind kind, std::uint32_t key,
+                                               std::string element = {});
   void on_reply(World& world, const ClientReply& reply);
   void verify(World& world);
+  std::vector<std::uint32_t> ready_nodes(const World& world) const;
+
+  // workload_collections.cpp
+  bool is_collection(std::uint32_t key) const { return key >= collections_from(); }
+  std::uint32_t collections_from() const { return options_.keys + options_.counters; }
+  bool is_hash(std::uint32_t key) const { return key >= collections_from() + options_.sets; }
+  // Picks the command for a hash or set key and its element (empty: a new one, named after
+  // the command's id by record()).
+  void pick_collection_op(std::uint32_t client, std::uint32_t key, OpKind& kind,
+                          std::string& element);
+  void learn(const OpRecord& op);
+  // Reads every hash and set key through every ready node; false when some are still due.
+  bool verify_collections(World& world, const std::vector<std::uint32_t>& nodes);
+  void check_collections(WorkloadReport& r);
   void ring_changed(TimePoint at);
   std::vector<std::string> owners_at(TimePoint t, const std::string& key) const;
   void check_handoff(World& world);
@@ -124,12 +168,17 @@ class Workload final : public Agent {
   Rng rng_;
   TimePoint from_{};
   TimePoint stop_{};
-  std::vector<std::string> keys_;  // registers, then counters
+  std::vector<std::string> keys_;  // registers, counters, sets, hashes
   std::vector<Client> clients_;
   std::vector<OpRecord> ops_;  // by id - 1
   // Counter key index -> the final read's op id (0: none yet).
   std::map<std::uint32_t, std::uint64_t> verify_reads_;
   std::uint32_t verify_attempts_ = 0;
+  // (hash or set key index, node) -> the final reads' op ids, in order.
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::uint64_t>> final_reads_;
+  // The most elements a read of each hash or set key returned: over kMaxElements the clients
+  // remove rather than add, so that replies stay within the RESP parser's limits.
+  std::map<std::uint32_t, std::size_t> largest_read_;
   std::set<std::uint32_t> ring_;  // running and leaving nodes
   std::vector<RingEpoch> epochs_;
   std::vector<TimePoint> open_handoffs_;   // join/leave times not yet settled

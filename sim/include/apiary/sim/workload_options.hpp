@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "apiary/base/time.hpp"
 
@@ -20,6 +21,14 @@ struct WorkloadOptions {
   std::uint32_t counters = 2;
   // GETs; of the other operations 40% are SET, 20% SET NX, 10% DEL and 30% INCR.
   double read_ratio = 0.4;
+  // Set keys s0..s<sets-1> (SADD, SREM, SMEMBERS) and hash keys h0..h<hashes-1> (HSET, HDEL,
+  // HINCRBY by 1 on the counter fields n0..n<hash_counters-1>, HGETALL): this share of all
+  // commands goes to them (the register/counter mix above applies to the rest). On by
+  // default, so that every run and sweep exercises the replicated hashes and sets.
+  std::uint32_t sets = 2;
+  std::uint32_t hashes = 2;
+  std::uint32_t hash_counters = 2;
+  double collection_ratio = 0.2;
   std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;
   std::uint32_t write_quorum = 2;
