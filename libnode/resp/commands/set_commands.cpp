@@ -629,8 +629,8 @@ void register_set_commands(CommandTable& t) {
   const auto S = [&](const char* name, int arity, std::uint32_t flags, int first, int last,
                      std::string_view acl, std::string_view key_flags, std::string_view summary,
                      std::string_view since, std::string_view complexity, CommandHandler h) {
-    t.add(make_spec({name, arity, flags, first, last, first == 0 ? 0 : 1, acl, key_flags, "set",
-                     summary, since, complexity, h}));
+    t.add(make_spec({name, arity, flags, first, last, 1, acl, key_flags, "set", summary, since,
+                     complexity, h}));
   };
   constexpr std::string_view kWriteFast = "@write @set @fast";
   constexpr std::string_view kWriteSlow = "@write @set @slow";
