@@ -56,6 +56,34 @@ class Picker {
   std::uint64_t state_;
 };
 
+// Random members of a non-empty set. Collection::random_element takes the member at or after
+// a random hash, which favours members after wide gaps between hashes: over a big set some
+// come up several times as often as 1/n, some almost never. So a set of intset size is picked
+// from uniformly by position (as Redis picks from an intset), and a bigger one by taking one
+// of the kWindow members that follow a random hash, which averages kWindow gaps: each
+// member's chance is then within some 20% of 1/n, for O(kWindow) steps a pick.
+class MemberPicker {
+ public:
+  MemberPicker(const Collection& c, Picker& pick) : c_(c), pick_(pick) {
+    if (c.size() > kIntsetEntries) return;
+    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) all_.push_back(it);
+  }
+  Collection::Map::const_iterator next() {
+    if (!all_.empty()) return all_[pick_.below(all_.size())];
+    auto it = c_.random_element(pick_.next());
+    for (std::uint64_t steps = pick_.below(kWindow); steps > 0; --steps) {
+      if (++it == c_.elements().end()) it = c_.elements().begin();
+    }
+    return it;
+  }
+
+ private:
+  static constexpr std::uint64_t kWindow = 32;
+  const Collection& c_;
+  Picker& pick_;
+  std::vector<Collection::Map::const_iterator> all_;  // a small set's members
+};
+
 // Redis lists an intset by value; any other set is listed in the order it was given.
 void intset_order(std::vector<std::string_view>& names) {
   if (names.size() > kIntsetEntries) return;
@@ -167,7 +195,7 @@ Outcome spop_count(CommandContext& ctx) {
       c.clear();
     } else {
       for (std::int64_t i = 0; i < *count; ++i) {
-        popped.push_back(c.random_element(pick.next())->first.name);
+        popped.push_back(MemberPicker(c, pick).next()->first.name);
         c.remove(popped.back());
       }
     }
@@ -199,7 +227,7 @@ Outcome spop(CommandContext& ctx) {
     Picker pick(st->random());
     const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
       if (e.collection.empty()) return false;
-      popped = e.collection.random_element(pick.next())->first.name;
+      popped = MemberPicker(e.collection, pick).next()->first.name;
       e.collection.remove(*popped);
       return true;
     });
@@ -298,10 +326,11 @@ std::vector<std::string_view> distinct_members(const Collection& c, std::size_t 
     all.resize(count);
     return all;
   }
+  MemberPicker picker(c, pick);
   std::vector<std::string_view> out;
   std::set<std::string_view> seen;
   while (out.size() < count) {
-    const std::string_view name = c.random_element(pick.next())->first.name;
+    const std::string_view name = picker.next()->first.name;
     if (seen.insert(name).second) out.push_back(name);
   }
   return out;
@@ -338,8 +367,9 @@ Outcome srandmember_count(CommandContext& ctx) {
     // As Redis, the reply stops growing once it is over the client's hard output limit (the
     // connection then closes the client): a huge count cannot exhaust memory.
     const std::int64_t hard = ctx.server.config().output_buffer_limit().hard_bytes;
+    MemberPicker picker(*c, pick);
     for (std::uint64_t i = 0; i < n; ++i) {
-      ctx.reply.bulk(c->random_element(pick.next())->first.name);
+      ctx.reply.bulk(picker.next()->first.name);
       if (hard > 0 && ctx.reply.buffer().size() > static_cast<std::size_t>(hard)) break;
     }
     return Outcome::done();
@@ -369,7 +399,7 @@ Outcome srandmember(CommandContext& ctx) {
   if (c == nullptr) {
     ctx.reply.null();
   } else {
-    ctx.reply.bulk(c->random_element(pick.next())->first.name);
+    ctx.reply.bulk(MemberPicker(*c, pick).next()->first.name);
   }
   return Outcome::done();
 }
