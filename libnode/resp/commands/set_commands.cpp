@@ -11,7 +11,6 @@
 // Redis would hold as an intset (at most 512 integers, see collection_encoding) is listed in
 // ascending integer order as Redis lists it, and SSCAN answers it whole with cursor 0.
 #include <algorithm>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <set>
@@ -33,7 +32,7 @@ namespace {
 using data::Collection;
 using store::KeyType;
 // A copy of a set's members in the collection's order (member hash, then name): a read
-// pointer lasts only until the next store call, so multi-key commands copy each set.
+// pointer lasts only until the next store call, so multi-key commands copy what they keep.
 using Members = std::vector<Collection::Key>;
 
 constexpr data::ValueKind kSet = data::ValueKind::set;
