@@ -242,32 +242,41 @@ Outcome spop(CommandContext& ctx) {
 
 // SMOVE source destination member, in Redis's order: a missing source answers 0 whatever the
 // destination holds, then either key holding another type answers WRONGTYPE, then moving a
-// member onto its own set only tells whether it is there.
+// member onto its own set only tells whether it is there. Redis looks the keys up for
+// writing, which counts no keyspace hit: so do Store::type and an edit that changes nothing.
 Outcome smove(CommandContext& ctx) {
   const std::string_view src = ctx.argv[1], dst = ctx.argv[2], member = ctx.argv[3];
-  bool replied = false;
-  const Collection* from = collection_or_reply(ctx, src, kSet, replied);
-  if (replied) return Outcome::done();
-  if (from == nullptr) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const KeyType src_type = st->type(src, ctx.wall);
+  if (src_type == KeyType::none) {
     ctx.reply.integer(0);
     return Outcome::done();
   }
-  const bool present = from->find(member) != nullptr;  // before the next store call
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
+  if (src_type != KeyType::set) {
+    ctx.reply.error(kWrongType);
+    return Outcome::done();
+  }
   bool dst_exists = false;
   if (!set_or_missing(ctx, *st, dst, dst_exists)) return Outcome::done();
+  bool present = false;
+  const auto look = [&](store::Store::CollectionEdit& e) {
+    present = e.collection.find(member) != nullptr;
+    return false;
+  };
+  if (!edit_or_reply(ctx, src, kSet, look)) return Outcome::done();
   if (src == dst || !present) {
     ctx.reply.integer(present ? 1 : 0);
     return Outcome::done();
   }
   // The destination first: should the second write fail, the member is in both sets rather
   // than in neither.
-  const bool added = edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
-    e.collection.add(member, e.dot, e.stamp);
-    return true;
-  });
-  if (!added) return Outcome::done();
+  if (!edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
+        e.collection.add(member, e.dot, e.stamp);
+        return true;
+      })) {
+    return Outcome::done();
+  }
   const bool removed = edit_or_reply(
       ctx, src, kSet, [&](store::Store::CollectionEdit& e) { return e.collection.remove(member); });
   if (removed) ctx.reply.integer(1);
