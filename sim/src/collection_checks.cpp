@@ -68,6 +68,7 @@ class Judge {
       const ElementCommand* add = nullptr;
       if (!required(h, read, removed_any, add)) continue;
       ++r_.elements_required;
+      if (removed_any) ++r_.readds_required;
       if (read.elements.count(element) != 0) continue;
       ++(removed_any ? r_.removals_unobserved : r_.elements_lost);
       note(key + ": " + element + " missing from the final read " + name(read.id) +

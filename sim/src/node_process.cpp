@@ -36,6 +36,7 @@ core::NodeCoreConfig core_config(const gossip::SwimConfig& swim, const NodeOptio
     c.persistence.appendonly = true;
     c.persistence.appendfsync =
         persist::parse_fsync_policy(options.appendfsync).value_or(persist::FsyncPolicy::always);
+    c.persistence.auto_aof_rewrite_min_size = options.aof_rewrite_min_size;
   }
   return c;
 }
@@ -54,8 +55,8 @@ WallTime NodeProcess::wall_of(TimePoint local) {
 NodeProcess::NodeProcess(const gossip::SwimConfig& swim, const NodeOptions& options,
                          const ProcessSpec& spec, Rng rng, TimePoint now, persist::Env* disk)
     : index_(spec.index) {
-  auto made = core::NodeCore::create(core_config(swim, options, spec, rng.next(), disk), now,
-                                     wall_of(now));
+  auto made =
+      core::NodeCore::create(core_config(swim, options, spec, rng.next(), disk), now, wall_of(now));
   // node_factory's caller checked the options (check_node_options); a disk the AOF cannot be
   // loaded from (damage before its tail) is a failure of the run.
   if (!made.ok()) {

@@ -86,14 +86,15 @@ std::string data_summary(const WorkloadReport& d) {
                   ull(d.sadds), ull(d.srems), ull(d.smembers), ull(d.hsets), ull(d.hdels),
                   ull(d.hincrbys), ull(d.hgetalls), ull(c.keys));
     o << buf;
-    std::snprintf(buf, sizeof buf,
-                  "    final reads %llu (keys unread %llu): %llu elements required, %llu lost, "
-                  "%llu removed unobserved, %llu phantoms; %llu counter fields, %llu acked + "
-                  "%llu ambiguous HINCRBY, %llu out of bounds; %llu keys read differently\n",
-                  ull(c.reads), ull(c.unread), ull(c.elements_required), ull(c.elements_lost),
-                  ull(c.removals_unobserved), ull(c.phantom_elements), ull(c.counter_fields),
-                  ull(c.increments_acked), ull(c.increments_ambiguous), ull(c.counter_violations),
-                  ull(c.divergent_keys));
+    std::snprintf(
+        buf, sizeof buf,
+        "    final reads %llu (keys unread %llu): %llu elements required (%llu re-added), "
+        "%llu lost, %llu removed unobserved, %llu phantoms; %llu counter fields, %llu acked + "
+        "%llu ambiguous HINCRBY, %llu out of bounds; %llu keys read differently\n",
+        ull(c.reads), ull(c.unread), ull(c.elements_required), ull(c.readds_required),
+        ull(c.elements_lost), ull(c.removals_unobserved), ull(c.phantom_elements),
+        ull(c.counter_fields), ull(c.increments_acked), ull(c.increments_ambiguous),
+        ull(c.counter_violations), ull(c.divergent_keys));
     o << buf;
   }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
@@ -229,6 +230,7 @@ std::string to_json(const RunReport& r) {
     field("elements_required", c.elements_required);
     field("elements_lost", c.elements_lost);
     field("removals_unobserved", c.removals_unobserved);
+    field("readds_required", c.readds_required);
     field("phantom_elements", c.phantom_elements);
     field("hash_counter_fields", c.counter_fields);
     field("hash_increments_acked", c.increments_acked);

@@ -41,6 +41,7 @@ struct CollectionReport {
   std::uint64_t elements_required = 0;    // (element, read) pairs that had to be present
   std::uint64_t elements_lost = 0;        // ... missing, though no removal removed anything
   std::uint64_t removals_unobserved = 0;  // ... missing, every removal returned before the add
+  std::uint64_t readds_required = 0;      // required pairs whose element a removal removed before
   std::uint64_t phantom_elements = 0;     // elements or values no command sent had written
   std::uint64_t counter_fields = 0;       // hash fields written by HINCRBY
   std::uint64_t increments_acked = 0;
