@@ -76,6 +76,18 @@ class Judge {
                         : ", though nothing removed it after the acknowledged ") +
            name(add->id));
     }
+    // Present after a removal that saw every add of it: counted.
+    for (const auto& [element, h] : history) {
+      if (!h.incrs.empty() || h.adds.empty() || read.elements.count(element) == 0) continue;
+      const bool later_removal =
+          std::any_of(h.removes.begin(), h.removes.end(), [&](const ElementCommand* x) {
+            return x->acked && x->reply > 0 && x->returned < read.invoked &&
+                   std::all_of(h.adds.begin(), h.adds.end(), [&](const ElementCommand* a) {
+                     return a->acked && a->returned < x->invoked;
+                   });
+          });
+      if (later_removal) ++r_.resurrected;
+    }
     // Everything read was written by a command sent before the read returned.
     for (const auto& [element, value] : read.elements) {
       const auto it = history.find(element);

@@ -48,7 +48,7 @@ std::string pct_text(const Percentiles& p) {
 std::string data_summary(const WorkloadReport& d) {
   using ull = unsigned long long;
   std::ostringstream o;
-  char buf[320];
+  char buf[400];
   std::snprintf(buf, sizeof buf,
                 "  workload: %llu GET, %llu SET, %llu SET NX, %llu DEL, %llu INCR; %llu ok, "
                 "%llu errors, %llu timeouts (%llu late replies); %llu forwarded\n",
@@ -89,12 +89,13 @@ std::string data_summary(const WorkloadReport& d) {
     std::snprintf(
         buf, sizeof buf,
         "    final reads %llu (keys unread %llu): %llu elements required (%llu re-added), "
-        "%llu lost, %llu removed unobserved, %llu phantoms; %llu counter fields, %llu acked + "
+        "%llu lost, %llu removed unobserved, %llu phantoms, %llu resurrected (counted); "
+        "%llu counter fields, %llu acked + "
         "%llu ambiguous HINCRBY, %llu out of bounds; %llu keys read differently\n",
         ull(c.reads), ull(c.unread), ull(c.elements_required), ull(c.readds_required),
         ull(c.elements_lost), ull(c.removals_unobserved), ull(c.phantom_elements),
-        ull(c.counter_fields), ull(c.increments_acked), ull(c.increments_ambiguous),
-        ull(c.counter_violations), ull(c.divergent_keys));
+        ull(c.resurrected), ull(c.counter_fields), ull(c.increments_acked),
+        ull(c.increments_ambiguous), ull(c.counter_violations), ull(c.divergent_keys));
     o << buf;
   }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
@@ -232,6 +233,7 @@ std::string to_json(const RunReport& r) {
     field("removals_unobserved", c.removals_unobserved);
     field("readds_required", c.readds_required);
     field("phantom_elements", c.phantom_elements);
+    field("resurrected", c.resurrected);
     field("hash_counter_fields", c.counter_fields);
     field("hash_increments_acked", c.increments_acked);
     field("hash_increments_ambiguous", c.increments_ambiguous);

@@ -345,6 +345,13 @@ TEST_CASE("the set checker: an acknowledged SADD nothing removed must be read",
   SECTION("c lost, though its only SREM replied 0") {
     CHECK(check_collections(h, {read(9, {"a"})}).elements_lost == 1);
   }
+  SECTION("a member removed after its add returned is counted when read again") {
+    auto h2 = h;
+    h2.push_back(remove(5, "a", 20, 25));
+    const auto r = check_collections(h2, {read(9, {"a", "c"})});
+    CHECK(r.resurrected == 1);
+    CHECK_FALSE(r.failed());
+  }
   SECTION("a member never added is a phantom") {
     CHECK(check_collections(h, {read(9, {"a", "c", "z"})}).phantom_elements == 1);
   }

@@ -17,6 +17,9 @@
 //    returned (for a hash field that is not a counter: with that value).
 //  - divergence: the final reads of one key through different nodes hold the same elements
 //    and values.
+//  - resurrected (counted only): an element read although an SREM/HDEL that removed it (replied
+//    1) was sent after every add of it had returned. Near faults two coordinators may each
+//    hold a version the other's removal did not see, so this is not a violation by itself.
 // Pure function of its inputs (no clock, no randomness); safe from any thread.
 #pragma once
 
