@@ -60,3 +60,30 @@ bench_start_apiaryd() {  # VAR NAME [apiaryd flags...]
   bench_wait_ping "$port"
   printf -v "$var" '%s' "$port"
 }
+
+# A cluster of COUNT apiaryd (N=3, W=2, R=1 unless flags say otherwise) whose Redis ports go
+# into the array VAR, once every member sees all the others.
+bench_start_cluster() {  # VAR COUNT [apiaryd flags...]
+  local var=$1 count=$2 i gossip port seed="" alive _
+  shift 2
+  local -a started=()
+  for i in $(seq 1 "$count"); do
+    gossip="$(bench_free_port)"
+    port="$(bench_free_port)"
+    local -a args=(--name "node$i" --gossip-addr "127.0.0.1:$gossip" --bind 127.0.0.1
+      --port "$port" --log-level warn --replicas 3 --write-quorum 2 --read-quorum 1 "$@")
+    [ -n "$seed" ] && args+=(--seeds "$seed")
+    build/release/apps/apiaryd/apiaryd "${args[@]}" >"$bench_work/apiaryd-node$i.log" 2>&1 &
+    bench_pids+=($!)
+    seed="${seed:-127.0.0.1:$gossip}"
+    started+=("$port")
+  done
+  for port in "${started[@]}"; do bench_wait_ping "$port"; done
+  for _ in $(seq 1 100); do
+    alive=$(redis-cli -p "${started[-1]}" INFO cluster | tr -d '\r' |
+      awk -F: '$1=="cluster_alive_members"{print $2}')
+    [ "$alive" = "$count" ] && break
+    sleep 0.1
+  done
+  eval "$var=(\"\${started[@]}\")"
+}

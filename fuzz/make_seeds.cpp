@@ -111,6 +111,17 @@ void fill(store::Store& s) {
   (void)s.put_local("ttl", "v", t, store::ExpiryUpdate::set(WallTime{t.ms + 60'000}));
   (void)s.incr("n", 5, t);
   (void)s.del_local("gone", t);
+  (void)s.edit_collection("h", data::ValueKind::hash, t, [](store::Store::CollectionEdit& e) {
+    e.collection.set("f", "v", e.dot, e.stamp);
+    std::string text;
+    e.collection.incr("n", 3, e.dot, e.stamp, text);
+    return true;
+  });
+  (void)s.edit_collection("s", data::ValueKind::set, t, [](store::Store::CollectionEdit& e) {
+    e.collection.add("m1", e.dot, e.stamp);
+    e.collection.add("m2", e.dot, e.stamp);
+    return true;
+  });
 }
 
 void data_seeds() {
@@ -119,11 +130,16 @@ void data_seeds() {
   fill(s);
   const WallTime now{1'700'000'000'000};
   std::vector<store::VersionedEntry> entries;
-  for (auto key : {"k", "ttl", "n"}) entries.push_back(*s.export_entry(key, now));
+  for (auto key : {"k", "ttl", "n", "h", "s"}) entries.push_back(*s.export_entry(key, now));
   const HlcTimestamp horizon{};
   // Indices are type - 32 (fuzz_data_messages.cpp).
   write_typed(t, "replicate", 0, replication::encode_replicate(1, entries[1], "owner", horizon));
   write_typed(t, "read", 0, replication::encode_read(2, "k"));
+  if (auto delta = s.take_delta("s")) {
+    write_typed(t, "replicate_delta", 0, replication::encode_replicate_delta(12, *delta, horizon));
+  }
+  write_typed(t, "delta_refused", 1,
+              replication::encode_delta_refused(12, "s", &entries[4], horizon));
   const std::vector<std::string_view> argv{"SET", "k", "v"};
   write_typed(t, "forward", 0, replication::encode_forward(3, argv, 2, 2, 1));
   write_typed(t, "entries", 0, replication::encode_entries(4, 0, entries, horizon));

@@ -33,7 +33,9 @@ Status protocol_error(const std::string& what) {
 
 }  // namespace
 
-void append_command(std::string& out, std::initializer_list<std::string_view> args) {
+namespace {
+template <typename Args>
+void append_args(std::string& out, const Args& args) {
   out += '*';
   out += std::to_string(args.size());
   out += "\r\n";
@@ -44,6 +46,15 @@ void append_command(std::string& out, std::initializer_list<std::string_view> ar
     out += a;
     out += "\r\n";
   }
+}
+}  // namespace
+
+void append_command(std::string& out, std::initializer_list<std::string_view> args) {
+  append_args(out, args);
+}
+
+void append_command(std::string& out, std::span<const std::string> args) {
+  append_args(out, args);
 }
 
 RespClient::~RespClient() { close(); }

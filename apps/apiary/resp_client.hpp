@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,7 @@ struct RespReply {
 
 // Appends one command, as a RESP array of bulk strings, to `out`.
 void append_command(std::string& out, std::initializer_list<std::string_view> args);
+void append_command(std::string& out, std::span<const std::string> args);
 
 class RespClient {
  public:

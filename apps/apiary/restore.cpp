@@ -2,9 +2,12 @@
 // through one member's Redis port (backup.hpp).
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "apiary/data/collection.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/persist/posix_env.hpp"
 #include "apiary/persist/snapshot.hpp"
@@ -82,9 +85,11 @@ class Sender {
 
   Status add(const std::string& key, std::initializer_list<std::string_view> command) {
     append_command(pending_, command);
-    keys_.push_back(key);
-    if (keys_.size() >= batch_ || pending_.size() >= kBatchBytes) return flush();
-    return Status::Ok();
+    return added(key);
+  }
+  Status add(const std::string& key, std::span<const std::string> command) {
+    append_command(pending_, command);
+    return added(key);
   }
 
   Status flush() {
@@ -107,6 +112,12 @@ class Sender {
   }
 
  private:
+  Status added(const std::string& key) {
+    keys_.push_back(key);
+    if (keys_.size() >= batch_ || pending_.size() >= kBatchBytes) return flush();
+    return Status::Ok();
+  }
+
   // Connects to the current member or the next ones, trying at most `tries` of them.
   Status reconnect(std::size_t tries) {
     Status last = make_error(StatusCode::unavailable, "no live member to connect to");
@@ -124,7 +135,8 @@ class Sender {
     for (const std::string& key : keys_) {
       auto reply = client_.read_reply();
       if (!reply.ok()) return reply.status();
-      if ((reply->type == RespReply::Type::integer && reply->integer == 1) ||
+      // APIARY.MERGE and SET answer 1 or OK for a change; HSET, SADD and DEL their counts.
+      if ((reply->type == RespReply::Type::integer && reply->integer >= 1) ||
           (reply->type == RespReply::Type::simple && reply->text == "OK")) {
         ++batch.changed;
       } else if (reply->type == RespReply::Type::integer && reply->integer == 0) {
@@ -164,9 +176,37 @@ Status send_merges(Sender& sender, const std::vector<store::VersionedEntry>& ent
   return Status::Ok();
 }
 
+// A hash or set as DEL, then HSET/SADD of its elements in batches, then PEXPIREAT.
+Status send_collection(Sender& sender, const std::string& key, const data::Collection& c,
+                       std::optional<WallTime> expiry) {
+  if (Status s = sender.add(key, {"DEL", key}); !s.ok()) return s;
+  const bool hash = c.kind() == data::ValueKind::hash;
+  std::vector<std::string> command;
+  std::string scratch;
+  const auto flush = [&]() -> Status {
+    if (command.size() <= 2) return Status::Ok();
+    Status s = sender.add(key, command);
+    command.clear();
+    return s;
+  };
+  for (const auto& [name, element] : c.elements()) {
+    if (command.empty()) command = {hash ? "HSET" : "SADD", key};
+    command.push_back(name.name);
+    if (hash) command.emplace_back(data::Collection::value_of(element, scratch));
+    if (command.size() >= 1000) {
+      if (Status s = flush(); !s.ok()) return s;
+    }
+  }
+  if (Status s = flush(); !s.ok()) return s;
+  if (!expiry) return Status::Ok();
+  const std::string at = std::to_string(expiry->ms);
+  return sender.add(key, {"PEXPIREAT", key, at});
+}
+
 // --overwrite: each key's value as GET would have answered it at the backup (siblings
-// resolved, counters summed) and its expiry, as a new SET. A scratch store resolves them with
-// the store's own rules; a deleted or expired key is skipped.
+// resolved, counters summed) and its expiry, as a new SET; a hash or set is written anew
+// with its elements. A scratch store resolves them with the store's own rules; a deleted or
+// expired key is skipped.
 Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& entries,
                    std::uint64_t& skipped) {
   const WallTime now{wall_ms_now()};
@@ -177,6 +217,21 @@ Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& ent
     }
   }
   for (const auto& entry : entries) {
+    const store::KeyType type = scratch.type(entry.key, now);
+    if (type == store::KeyType::hash || type == store::KeyType::set) {
+      bool wrong = false;
+      const auto kind = type == store::KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+      const data::Collection* c = scratch.read_collection(entry.key, kind, now, wrong);
+      if (c == nullptr) {
+        ++skipped;
+        continue;
+      }
+      if (Status s = send_collection(sender, entry.key, *c, scratch.ttl(entry.key, now).expiry);
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
     const auto value = scratch.get_value(entry.key, now);
     if (!value) {
       ++skipped;

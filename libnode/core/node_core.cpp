@@ -233,6 +233,8 @@ struct NodeCore::Impl {
     put("cluster_promotions_completed", r.promotions_completed);
     put("cluster_start_catch_ups", r.start_catch_ups);
     put("cluster_carried_versions_received", r.carried_versions_received);
+    put("cluster_delta_writes", r.delta_writes);
+    put("cluster_delta_fallbacks", r.delta_fallbacks);
     put("cluster_data_malformed_dropped", r.malformed_dropped);
     put("cluster_data_messages_sent", r.messages_sent);
     put("cluster_data_envelopes_sent", r.envelopes_sent);
@@ -310,6 +312,11 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   // The store scans and drops whole partitions for handoff: it must split keys exactly as
   // the replication core does.
   config.store.partition_count = rc.partition_count;
+  // A hash or set travels whole in handoff, anti-entropy and repair: keep each one inside a
+  // data message, with room for the envelope and the rest of a batch.
+  if (config.store.max_collection_bytes == 0) {
+    config.store.max_collection_bytes = rc.max_message_bytes - rc.max_message_bytes / 8;
+  }
   s.repl_config = config.replication;
   s.repl_config.cluster_name = config.cluster_name;
   s.repl_config.seed = rng.next();

@@ -96,15 +96,58 @@ void Collection::account(const Key& key, const Element& e, bool add) {
                   string_heap(e.version.value);
   if (e.others.capacity() > 0) n += chunk(e.others.capacity() * sizeof(ElementVersion));
   for (const auto& v : e.others) n += string_heap(v.value);
+  // msgpack: a bin header of at most 5 bytes, an array header of 5, three u64 of at most 9
+  // per version and, in a hash, a kind byte and the value's bin.
+  std::size_t w = key.name.size() + 10;
+  for (std::size_t i = 0; i <= e.others.size(); ++i) {
+    const ElementVersion& v = i == 0 ? e.version : e.others[i - 1];
+    w += 27 + (kind_ == ValueKind::hash ? 6 + v.value.size() : 0);
+  }
   if (add) {
     memory_ += n;
+    wire_ += w;
   } else {
     memory_ -= std::min(memory_, n);
+    wire_ -= std::min(wire_, w);
   }
+}
+
+void Collection::begin_undo() {
+  undoing_ = true;
+  undo_.clear();
+  undo_memory_ = memory_;
+  undo_wire_ = wire_;
+}
+
+void Collection::keep_undo(const Key& key) {
+  if (!undoing_) return;
+  auto it = elements_.find(KeyView{key.hash, key.name});
+  undo_.push_back(Undo{key, it == elements_.end() ? std::nullopt : std::optional(it->second), {}});
+}
+
+void Collection::rollback() {
+  for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
+    if (u->cleared) {
+      elements_ = std::move(*u->cleared);
+    } else if (u->before) {
+      elements_.insert_or_assign(u->key, std::move(*u->before));
+    } else {
+      elements_.erase(u->key);
+    }
+  }
+  memory_ = undo_memory_;
+  wire_ = undo_wire_;
+  end_undo();
+}
+
+void Collection::end_undo() {
+  undoing_ = false;
+  undo_.clear();
 }
 
 Element& Collection::slot(std::string_view name, bool& created) {
   const std::uint64_t hash = hash_of(name);
+  if (undoing_) keep_undo(Key{hash, std::string(name)});
   auto it = elements_.find(KeyView{hash, name});
   created = it == elements_.end();
   if (created) {
@@ -136,6 +179,7 @@ bool Collection::add(std::string_view name, Dot dot, HlcTimestamp stamp) {
 bool Collection::remove(std::string_view name) {
   auto it = elements_.find(KeyView{hash_of(name), name});
   if (it == elements_.end()) return false;
+  if (undoing_) keep_undo(it->first);
   account(it->first, it->second, false);
   elements_.erase(it);
   if (journal_ != nullptr) {
@@ -145,8 +189,13 @@ bool Collection::remove(std::string_view name) {
 }
 
 void Collection::clear() {
+  if (undoing_) {
+    undo_.push_back(Undo{{}, std::nullopt, std::move(elements_)});
+    elements_ = Map{};
+  }
   elements_.clear();
   memory_ = 0;
+  wire_ = 0;
   if (journal_ != nullptr) journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
 }
 
@@ -234,6 +283,7 @@ void Collection::join(const Collection& other) {
   }
   context_.join(other.context_);
   memory_ = 0;
+  wire_ = 0;
   for (const auto& [key, element] : elements_) account(key, element, true);
 }
 

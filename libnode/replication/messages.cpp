@@ -167,10 +167,15 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
     case RequestKind::entries:
       return r.remaining() == 0 ? Status::Ok() : malformed("ack: trailing fields");
     case RequestKind::replicate_delta:
-      if (m.code == StatusCode::not_found && !r.bin(m.key, config.max_key_bytes)) {
+      if (m.code != StatusCode::not_found) {
+        return r.remaining() == 0 ? Status::Ok() : malformed("delta ack: trailing fields");
+      }
+      if (!r.bin(m.key, config.max_key_bytes)) return malformed("delta refusal");
+      if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
+      if (m.entries.size() > 1 || (!m.entries.empty() && m.entries.front().key != m.key)) {
         return malformed("delta refusal");
       }
-      return r.remaining() == 0 ? Status::Ok() : malformed("delta ack: trailing fields");
+      return read_horizon(r, m, "delta refusal");
     case RequestKind::read: {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       if (m.entries.size() > 1) return malformed("read response");
@@ -210,13 +215,17 @@ std::vector<std::uint8_t> encode_replicate_delta(std::uint64_t id,
   return std::move(enc.out);
 }
 
-std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key) {
+std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key,
+                                               const store::VersionedEntry* mine,
+                                               HlcTimestamp horizon) {
   Encoder enc;
-  enc.p.pack_array(4);
+  enc.p.pack_array(with_horizon(5, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate_delta));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(StatusCode::not_found));
   pack_key(enc.p, key);
+  pack_entries(enc.p, mine != nullptr ? std::span(mine, 1) : std::span<const store::VersionedEntry>());
+  pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
 

@@ -16,9 +16,11 @@
 //     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
 //     replicate_many [5, id, code]
-//     replicate_delta [7, id, code (, key)]      code not_found (with the key): the replica
-//                                                 lacks the delta's base; the coordinator
-//                                                 sends the whole entry under the same id
+//     replicate_delta [7, id, code (, key, [entry])]  code not_found: the replica lacks the
+//                                                 delta's base; it sends its own version of
+//                                                 the key (none: empty array), which the
+//                                                 coordinator merges before it sends the
+//                                                 whole entry under the same id
 //     acks           [6, 0, 0, [id...]]           the replica writes of one data_batch that
 //                                                 merged (replicate or replicate_many), at
 //                                                 least two; a refused one is acked alone
@@ -109,8 +111,10 @@ std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
 std::vector<std::uint8_t> encode_replicate_delta(std::uint64_t id,
                                                  const store::CollectionDelta& delta,
                                                  HlcTimestamp horizon);
-// A replica's refusal of a delta whose base it lacks.
-std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key);
+// A replica's refusal of a delta whose base it lacks, with its own version of the key.
+std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key,
+                                               const store::VersionedEntry* mine,
+                                               HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,

@@ -232,7 +232,11 @@ void Replicator::State::on_delta_request(WallTime wall, const Message& m,
   const store::CollectionDelta& d = *m.delta;
   auto r = store.apply_delta(d, wall);
   if (!r.ok() && r.status().code() == StatusCode::not_found) {
-    send_addr(reply_to, wire::MessageType::data_response, encode_delta_refused(m.id, d.key));
+    // With this replica's version, so that the coordinator's next write covers it and its
+    // deltas apply here again.
+    const auto mine = store.export_entry(d.key, wall);
+    send_addr(reply_to, wire::MessageType::data_response,
+              encode_delta_refused(m.id, d.key, mine ? &*mine : nullptr, store.flush_horizon()));
     return;
   }
   StatusCode code = StatusCode::ok;
@@ -251,8 +255,10 @@ void Replicator::State::on_delta_request(WallTime wall, const Message& m,
             encode_response(RequestKind::replicate_delta, m.id, code));
 }
 
-void Replicator::State::on_delta_refused(WallTime wall, std::uint64_t id, std::string_view key,
+void Replicator::State::on_delta_refused(WallTime wall, const Message& m,
                                          std::string_view from) {
+  const std::uint64_t id = m.id;
+  const std::string_view key = m.key;
   auto it = ops.find(id);
   if (it == ops.end() || it->second.kind != OpKind::write ||
       std::find(it->second.asked.begin(), it->second.asked.end(), from) ==
@@ -260,8 +266,10 @@ void Replicator::State::on_delta_refused(WallTime wall, std::uint64_t id, std::s
     ++stats.unmatched_dropped;
     return;
   }
-  // The current entry covers the write (and anything after it); its ack answers the op.
+  // The current entry, which now covers the replica's version too, covers the write (and
+  // anything after it); its ack answers the op.
   ++stats.delta_fallbacks;
+  for (const auto& e : m.entries) merge_entry(e, wall);
   const auto entry = store.export_entry(key, wall);
   if (!entry) {
     on_write_ack(id, StatusCode::ok, from);  // gone at once (expired): nothing to hold

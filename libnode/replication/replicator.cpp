@@ -275,7 +275,7 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
       }
       if (m.id == 0) break;  // answer to a fire-and-forget repair
       if (m.kind == RequestKind::replicate_delta && m.code == StatusCode::not_found) {
-        s.on_delta_refused(wall, m.id, m.key, from);
+        s.on_delta_refused(wall, m, from);
         break;
       }
       if (m.kind == RequestKind::replicate || m.kind == RequestKind::replicate_many ||

@@ -214,8 +214,7 @@ struct Replicator::State {
   // A hash/set write as a delta (store::CollectionDelta): applied when this replica holds its
   // base, else refused so that the coordinator sends the whole entry (on_delta_refused).
   void on_delta_request(WallTime wall, const Message& m, std::string_view reply_to);
-  void on_delta_refused(WallTime wall, std::uint64_t id, std::string_view key,
-                        std::string_view from);
+  void on_delta_refused(WallTime wall, const Message& m, std::string_view from);
   // Sends the acknowledgements collected while a batch was handled: one message for all.
   void flush_acks(std::string_view reply_to);
   void on_read_response(WallTime wall, const Message& m, std::string_view from);

@@ -28,6 +28,31 @@ bool equal_lower(std::string_view lowered, std::string_view any_case) {
 
 }  // namespace
 
+std::vector<std::size_t> command_keys(const CommandSpec& spec,
+                                      std::span<const std::string_view> argv) {
+  if (spec.numkeys_index <= 0) {
+    std::vector<std::size_t> out;
+    if (!spec.has_keys() || spec.key_step <= 0) return out;
+    const auto n = static_cast<std::int64_t>(argv.size());
+    const std::int64_t last = spec.last_key < 0 ? n + spec.last_key : spec.last_key;
+    for (std::int64_t i = spec.first_key; i <= last && i < n; i += spec.key_step) {
+      out.push_back(static_cast<std::size_t>(i));
+    }
+    return out;
+  }
+  std::vector<std::size_t> out;
+  const auto at = static_cast<std::size_t>(spec.numkeys_index);
+  std::uint64_t n = 0;
+  if (at >= argv.size() || argv[at].empty() || argv[at].size() > 9) return out;
+  for (char c : argv[at]) {
+    if (c < '0' || c > '9') return out;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (n == 0 || n > argv.size() - at - 1) return out;
+  for (std::size_t i = at + 1; i <= at + n; ++i) out.push_back(i);
+  return out;
+}
+
 std::vector<std::string_view> flag_names(std::uint32_t flags) {
   static constexpr std::pair<std::uint32_t, std::string_view> kNames[] = {
       {kWrite, "write"},
@@ -40,6 +65,7 @@ std::vector<std::string_view> flag_names(std::uint32_t flags) {
       {kFast, "fast"},
       {kNoAuth, "no_auth"},
       {kMayReplicate, "may_replicate"},
+      {kMovableKeys, "movablekeys"},
       {kAllowBusy, "allow_busy"},
       {kNoMandatoryKeys, "no_mandatory_keys"},
       {kNoAsyncLoading, "no_async_loading"},

@@ -4,6 +4,7 @@
 
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/server.hpp"
+#include "apiary/store/store.hpp"
 
 namespace apiary::resp {
 namespace {
@@ -219,6 +220,14 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   }
   last_command_ = spec;
   ++server_.stats_.commands_processed;
+  // Over maxmemory, with nothing left to evict, a command that may grow the data is refused
+  // before it runs (Redis's processCommand; commands that free memory still run).
+  if (store::Store* st = server_.store();
+      st != nullptr && (spec->flags & kDenyOom) != 0 && st->config().maxmemory != 0 &&
+      !st->make_room(wall).ok()) {
+    reply.error("-OOM command not allowed when used memory > 'maxmemory'.");
+    return rejected();
+  }
   // A node that cannot persist refuses writes (and PING, as Redis does) with MISCONF.
   if (const PersistenceControl* p = server_.persistence();
       p != nullptr && !p->write_refusal().empty() &&

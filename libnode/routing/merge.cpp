@@ -48,18 +48,7 @@ std::vector<std::size_t> key_indices(const resp::CommandSpec& spec, std::size_t 
 
 std::vector<std::size_t> key_indices(const resp::CommandSpec& spec,
                                      std::span<const std::string_view> argv) {
-  if (spec.numkeys_index <= 0) return key_indices(spec, argv.size());
-  std::vector<std::size_t> out;
-  const auto at = static_cast<std::size_t>(spec.numkeys_index);
-  std::uint64_t n = 0;
-  if (at >= argv.size() || argv[at].empty() || argv[at].size() > 9) return out;
-  for (char c : argv[at]) {
-    if (c < '0' || c > '9') return out;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (n == 0 || n > argv.size() - at - 1) return out;
-  for (std::size_t i = at + 1; i <= at + n; ++i) out.push_back(i);
-  return out;
+  return resp::command_keys(spec, argv);
 }
 
 std::vector<std::string> sub_command(std::span<const std::string_view> argv,

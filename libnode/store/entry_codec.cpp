@@ -49,7 +49,7 @@ Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limit
 }
 
 namespace {
-constexpr std::size_t kDeltaFields = 11;
+constexpr std::size_t kDeltaFields = 10;
 constexpr std::size_t kChangeFields = 4;
 
 void pack_bytes(wire::Packer& packer, std::string_view bytes) {
@@ -63,8 +63,11 @@ void pack_delta(wire::Packer& packer, const CollectionDelta& delta) {
   pack_bytes(packer, delta.key);
   packer.pack_uint64(static_cast<std::uint64_t>(delta.kind));
   data::pack_context(packer, delta.base);
-  packer.pack_uint64(delta.base_dot.actor.value);
-  packer.pack_uint64(delta.base_dot.counter);
+  packer.pack_array(static_cast<std::uint32_t>(2 * delta.base_dots.size()));
+  for (const auto& d : delta.base_dots) {
+    packer.pack_uint64(d.actor.value);
+    packer.pack_uint64(d.counter);
+  }
   packer.pack_uint64(delta.dot.actor.value);
   packer.pack_uint64(delta.dot.counter);
   packer.pack_uint64(delta.stamp.packed);
@@ -99,8 +102,15 @@ Result<CollectionDelta> read_delta(wire::Reader& parent, const EntryLimits& limi
   d.base = std::move(base).value();
   bool has_expiry = false;
   std::int64_t expiry_ms = 0;
-  if (!r.u64(d.base_dot.actor.value) || !r.u64(d.base_dot.counter) ||
-      !r.u64(d.dot.actor.value) || !r.u64(d.dot.counter) || d.dot.counter == 0 ||
+  wire::Reader dots;
+  if (!r.array(dots) || dots.size() % 2 != 0 || dots.size() / 2 > limits.max_siblings) {
+    return bad("base dots");
+  }
+  d.base_dots.resize(dots.size() / 2);
+  for (auto& dot : d.base_dots) {
+    if (!dots.u64(dot.actor.value) || !dots.u64(dot.counter)) return bad("base dots");
+  }
+  if (!r.u64(d.dot.actor.value) || !r.u64(d.dot.counter) || d.dot.counter == 0 ||
       !r.u64(d.stamp.packed) || !r.boolean(has_expiry) || !r.i64(expiry_ms)) {
     return bad("dots");
   }

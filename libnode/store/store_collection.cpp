@@ -97,22 +97,43 @@ Status Store::edit_collection(std::string_view key, data::ValueKind kind, WallTi
   if (type != KeyType::none && type != type_of_kind(kind)) {
     return Status(StatusCode::wrong_type, "the key holds another type");
   }
-  if (Status st = impl_->make_room(now); !st.ok()) return st;
+  // Over maxmemory (noeviction), a write that frees memory still runs (HDEL, SREM: Redis
+  // runs them); one that would grow the collection is refused.
+  const bool room = impl_->make_room(now).ok();
   slot = impl_->find(key, order, now);  // eviction may have moved or removed it
   CollectionDelta delta;
   delta.key = std::string(key);
   delta.kind = kind;
   delta.stamp = hlc_.now(now);
   bool recorded = true;
+  std::size_t too_large = 0;  // the encoded size a refused write would have reached
+  bool out_of_memory = false;
+  const std::size_t limit = config_.max_collection_bytes;
   const bool committed = impl_->write_collection(
-      order, slot, delta, config_.self, std::nullopt, now, [&](data::Collection& c) {
+      order, slot, delta, config_.self, std::nullopt, now,
+      [&](data::Collection& c) {
+        const std::size_t before = c.encoded_size();
         c.set_journal(&delta.changes);
         CollectionEdit change{c, delta.dot, delta.stamp};
         const bool changed = edit(change);
         recorded = c.journal() == &delta.changes;
         c.set_journal(nullptr);
+        if (changed && limit != 0 && c.encoded_size() > limit && c.encoded_size() > before) {
+          too_large = c.encoded_size();
+          return false;
+        }
+        if (changed && !room && c.encoded_size() > before) {
+          out_of_memory = true;
+          return false;
+        }
         return changed;
       });
+  if (out_of_memory) return Status(StatusCode::out_of_memory, "maxmemory reached");
+  if (too_large != 0) {
+    return Status(StatusCode::too_large,
+                  "collection too large for the cluster: " + std::to_string(too_large) +
+                      " bytes encoded, at most " + std::to_string(limit));
+  }
   if (committed && recorded) impl_->remember(std::move(delta));
   return Status::Ok();
 }
@@ -133,10 +154,15 @@ bool Store::Impl::write_collection(std::uint64_t order, std::size_t slot, Collec
         v.siblings()[0].collection.use_count() == 1) {
       const std::size_t before = detail::entry_memory(e);
       delta.base = v.context();
-      delta.base_dot = v.siblings()[0].dot;
+      delta.base_dots = {v.siblings()[0].dot};
       delta.dot = data::Dot{actor, v.counter(actor) + 1};
       std::shared_ptr<data::Collection> c = v.siblings()[0].collection;
-      if (!mutate(*c)) return false;
+      c->begin_undo();
+      if (!mutate(*c)) {
+        c->rollback();  // a refused write leaves no trace
+        return false;
+      }
+      c->end_undo();
       c->observe(v.context());
       c->observe(delta.dot);
       v.update(v.context(), actor, delta.stamp, std::move(c), kind);
@@ -156,7 +182,8 @@ bool Store::Impl::write_collection(std::uint64_t order, std::size_t slot, Collec
   }
   data::DvvSet v = e == nullptr ? data::DvvSet{} : detail::load_version(e);
   delta.base = v.context();
-  delta.base_dot = v.siblings().size() == 1 ? v.siblings()[0].dot : data::Dot{};
+  delta.base_dots.clear();
+  for (const auto& sib : v.siblings()) delta.base_dots.push_back(sib.dot);
   delta.dot = data::Dot{actor, v.counter(actor) + 1};
   std::shared_ptr<data::Collection> base =
       type == KeyType::none ? nullptr : current_state(v, kind);
@@ -223,10 +250,11 @@ Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
       loaded = detail::load_version(e);
       v = &loaded;
     }
-    const data::Dot only = v->siblings().size() == 1 ? v->siblings()[0].dot : data::Dot{};
-    if (v->siblings().size() > 1 || only != delta.base_dot || v->context() != delta.base) {
-      return need_full();
-    }
+    // The same clock and the same siblings: the state the coordinator built on.
+    const bool same_siblings = std::equal(
+        v->siblings().begin(), v->siblings().end(), delta.base_dots.begin(),
+        delta.base_dots.end(), [](const data::Sibling& s, const data::Dot& d) { return s.dot == d; });
+    if (!same_siblings || v->context() != delta.base) return need_full();
     const KeyType type = impl_->type_of(e);
     if (type != KeyType::none && type != type_of_kind(delta.kind)) return need_full();
   }
@@ -248,6 +276,8 @@ Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
   }
   return committed;
 }
+
+Status Store::make_room(WallTime now) { return impl_->make_room(now); }
 
 std::uint64_t Store::random() { return impl_->rng.next(); }
 

@@ -63,7 +63,8 @@ struct Store::Impl {
   // A write to the hash or set of delta.key at `slot` (npos: none) by `actor`, stamped
   // delta.stamp: `mutate` changes the state it builds on; when it returns true the new state
   // is committed under the actor's next dot, with `expiry` (nullopt: the entry's own kept), and
-  // delta's base, base_dot, dot and expiry say what it was built on and became.
+  // delta's base, base_dots, dot and expiry say what it was built on and became. A write that
+  // `mutate` refuses (returns false) leaves the state as it was, even when run in place.
   bool write_collection(std::uint64_t order, std::size_t slot, CollectionDelta& delta,
                         NodeId actor, std::optional<std::optional<WallTime>> expiry,
                         WallTime now, const std::function<bool(data::Collection&)>& mutate);

@@ -345,3 +345,48 @@ TEST_CASE("Store: EXPIRE, COPY and eviction work on collections", "[store][colle
   CHECK(s.type("k", WallTime{20'001}) == store::KeyType::none);  // expired
   CHECK(s.entries_memory() == s.recompute_entries_memory());
 }
+
+TEST_CASE("Collection: rollback undoes sets, removals and clears exactly", "[collection]") {
+  Replica a(1);
+  for (int i = 0; i < 20; ++i) a.set("f" + std::to_string(i), "v" + std::to_string(i));
+  const Collection before = a.state;
+  const std::size_t memory = a.state.memory();
+  const std::size_t wire = a.state.encoded_size();
+  a.state.begin_undo();
+  a.state.set("f1", "changed", Dot{NodeId{1}, 99}, kStamp);
+  a.state.set("new", "x", Dot{NodeId{1}, 99}, kStamp);
+  a.state.remove("f2");
+  a.state.clear();
+  a.state.set("f3", "after clear", Dot{NodeId{1}, 99}, kStamp);
+  std::string text;
+  a.state.incr("n", 5, Dot{NodeId{1}, 99}, kStamp, text);
+  a.state.rollback();
+  CHECK(a.state == before);
+  CHECK(a.state.memory() == memory);
+  CHECK(a.state.encoded_size() == wire);
+}
+
+TEST_CASE("Store: over maxmemory a collection may shrink but not grow", "[store][collection]") {
+  store::StoreConfig c = config_for(1);
+  c.maxmemory = 1;  // always full
+  c.policy = store::EvictionPolicy::noeviction;
+  store::Store s(c);
+  const WallTime t{10'000};
+  // (A load past maxmemory, as a restart may do.)
+  data::DvvSet v;
+  auto state = std::make_shared<Collection>(ValueKind::set);
+  state->add("a", Dot{NodeId{2}, 1}, kStamp);
+  state->add("b", Dot{NodeId{2}, 1}, kStamp);
+  state->observe(Dot{NodeId{2}, 1});
+  v.update({}, NodeId{2}, kStamp, state, ValueKind::set);
+  s.restore("k", v, std::nullopt, t);
+  const Status grow = s.edit_collection("k", ValueKind::set, t, [](auto& e) {
+    e.collection.add("c", e.dot, e.stamp);
+    return true;
+  });
+  CHECK(grow.code() == StatusCode::out_of_memory);
+  CHECK(members(s, "k", t) == std::set<std::string>{"a", "b"});
+  srem(s, "k", "a", t);
+  CHECK(members(s, "k", t) == std::set<std::string>{"b"});
+  CHECK(s.entries_memory() == s.recompute_entries_memory());
+}

@@ -35,6 +35,8 @@ bool iequals(std::string_view a, std::string_view b);
 std::string to_upper(std::string_view s);
 std::string to_lower(std::string_view s);
 std::optional<std::int64_t> to_int(std::string_view s);
+// A SCAN/HSCAN/SSCAN cursor as Redis parses it (strtoul); false when it is not one.
+bool parse_scan_cursor(std::string_view s, std::uint64_t& out);
 
 // Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.
 void reply_help(ReplyWriter& reply, std::string_view command,

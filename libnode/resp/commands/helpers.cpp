@@ -1,4 +1,5 @@
 #include <initializer_list>
+#include <limits>
 
 #include "apiary/resp/request_parser.hpp"
 #include "commands.hpp"
@@ -26,6 +27,27 @@ std::string to_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return out;
+}
+
+// Redis parses a scan cursor with strtoul: an optional sign ("-1" wraps around), digits only,
+// no overflow; an empty string is cursor 0.
+bool parse_scan_cursor(std::string_view s, std::uint64_t& out) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  if (i == s.size()) {
+    out = 0;
+    return s.empty();
+  }
+  std::uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = negative ? ~v + 1 : v;
+  return true;
 }
 
 std::optional<std::int64_t> to_int(std::string_view s) {

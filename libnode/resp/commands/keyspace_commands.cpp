@@ -188,27 +188,6 @@ Outcome keys(CommandContext& ctx) {
   return Outcome::done();
 }
 
-// Redis parses the cursor with strtoul: optional sign ("-1" wraps around), no leading space,
-// no trailing garbage, no overflow; an empty string is cursor 0.
-bool parse_scan_cursor(std::string_view s, std::uint64_t& out) {
-  std::size_t i = 0;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
-  if (i == s.size()) {
-    out = 0;
-    return s.empty();
-  }
-  std::uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  out = negative ? ~v + 1 : v;
-  return true;
-}
-
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 Outcome scan(CommandContext& ctx) {
   ClusterKeyspace* cluster = ctx.server.cluster_keyspace();

@@ -206,13 +206,13 @@ Outcome command_getkeys(CommandContext& ctx) {
     ctx.reply.error("The command has no key arguments");
     return Outcome::done();
   }
-  const int last = spec->last_key < 0 ? argc + spec->last_key : spec->last_key;
-  std::vector<std::string_view> keys;
-  for (int i = spec->first_key; i <= last && i < argc; i += spec->key_step) {
-    keys.push_back(args[static_cast<std::size_t>(i)]);
+  const auto keys = command_keys(*spec, args);
+  if (keys.empty()) {
+    ctx.reply.error("Invalid arguments specified for command");
+    return Outcome::done();
   }
   ctx.reply.array(keys.size());
-  for (auto k : keys) ctx.reply.bulk(k);
+  for (auto k : keys) ctx.reply.bulk(args[k]);
   return Outcome::done();
 }
 

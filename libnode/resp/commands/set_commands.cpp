@@ -412,27 +412,6 @@ Outcome srandmember(CommandContext& ctx) {
   return Outcome::done();
 }
 
-// Redis parses a scan cursor with strtoul: an optional sign ("-1" wraps around), digits only,
-// no overflow; an empty string is cursor 0.
-bool parse_scan_cursor(std::string_view s, std::uint64_t& out) {
-  std::size_t i = 0;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
-  if (i == s.size()) {
-    out = 0;
-    return s.empty();
-  }
-  std::uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    const auto d = static_cast<std::uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  out = negative ? ~v + 1 : v;
-  return true;
-}
-
 // SSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is checked first, a missing key
 // answers an empty scan before the options are read, COUNT must be >= 1 and TYPE is refused.
 Outcome sscan(CommandContext& ctx) {
@@ -710,9 +689,8 @@ void register_set_commands(CommandTable& t) {
     "Move a member from one set to another", "1.0.0", "O(1)", smove);
   S("sinter", -2, kR, 1, -1, kReadSlow, "RO access", "Intersect multiple sets", "1.0.0", kInterCost,
     sinter);
-  // Redis's legacy key range is 0 0 0 (movable keys, counted by numkeys). Key step 1 instead
-  // of 0 because COMMAND GETKEYS walks first..last by the step: with step 0 it never ends.
-  t.add(make_spec({"sintercard", -3, kR, 0, 0, 1, kReadSlow, "RO access", "set",
+  // Redis's legacy key range is 0 0 0: movable keys, counted by numkeys (numkeys_index 1).
+  t.add(make_spec({"sintercard", -3, kR | kMovableKeys, 0, 0, 0, kReadSlow, "RO access", "set",
                    "Intersect multiple sets and return the cardinality of the result", "7.0.0",
                    kInterCost, sintercard, 1}));
   S("sinterstore", -3, kW | kDenyOom, 1, -1, kWriteSlow, "RW update",

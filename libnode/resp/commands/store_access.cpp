@@ -52,14 +52,14 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
   return s.ok();
 }
 
-// Redis 7.0's encodings of a hash (listpack up to hash-max-listpack-entries 128 fields of at
+// Redis 7.0's encodings of a hash (listpack up to hash-max-listpack-entries 512 fields of at
 // most hash-max-listpack-value 64 bytes) and a set (intset up to set-max-intset-entries 512
 // integers), by what the collection holds now. Redis never converts back to the smaller
 // encoding when elements go; Apiary names the encoding the collection would have now.
 std::string_view collection_encoding(const data::Collection& c) {
   std::string scratch;
   if (c.kind() == data::ValueKind::hash) {
-    if (c.size() > 128) return "hashtable";
+    if (c.size() > 512) return "hashtable";
     for (const auto& [key, e] : c.elements()) {
       if (key.name.size() > 64 || data::Collection::value_of(e, scratch).size() > 64) {
         return "hashtable";

@@ -29,7 +29,7 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
                    const std::function<bool(store::Store::CollectionEdit&)>& edit);
 
 // The encoding Redis 7.0 would give the collection (OBJECT ENCODING): a hash is "listpack"
-// up to 128 fields and values of at most 64 bytes, else "hashtable"; a set is "intset" up to
+// up to 512 fields and values of at most 64 bytes, else "hashtable"; a set is "intset" up to
 // 512 integers, else "hashtable". A small encoding also means HSCAN/SSCAN answer whole.
 std::string_view collection_encoding(const data::Collection& c);
 

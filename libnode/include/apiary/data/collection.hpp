@@ -140,6 +140,12 @@ class Collection {
   const std::vector<ElementChange>* journal() const { return journal_; }
   // Replays a recorded change as a write with `dot` and `stamp`.
   void apply(const ElementChange& change, Dot dot, HlcTimestamp stamp);
+  // Between begin_undo() and end_undo(), set/add/remove/clear/incr keep what they replace, and
+  // rollback() puts the elements back exactly as they were at begin_undo() (a write the store
+  // refuses after running it in place). O(elements changed).
+  void begin_undo();
+  void rollback();
+  void end_undo();
   void observe(const VersionVector& context) { context_.join(context); }
 
   // ---- merging and shipping --------------------------------------------------------------
@@ -149,6 +155,8 @@ class Collection {
   Collection retagged(Dot dot, HlcTimestamp stamp) const;
   // Estimated heap bytes (glibc chunks), for the store's memory accounting.
   std::size_t memory() const { return memory_; }
+  // About the bytes encode() produces (a little more, never less), kept as elements change.
+  std::size_t encoded_size() const { return 16 + 18 * context_.size() + wire_; }
 
   friend bool operator==(const Collection& a, const Collection& b) {  // not the journal
     return a.kind_ == b.kind_ && a.context_ == b.context_ && a.elements_ == b.elements_;
@@ -167,7 +175,17 @@ class Collection {
   VersionVector context_;
   Map elements_;
   std::size_t memory_ = 0;
+  std::size_t wire_ = 0;  // encoded bytes of the elements (encoded_size())
   std::vector<ElementChange>* journal_ = nullptr;
+  struct Undo {
+    Key key;
+    std::optional<Element> before;  // none: the element did not exist
+    std::optional<Map> cleared;     // a clear(): the whole map it emptied
+  };
+  void keep_undo(const Key& key);
+  bool undoing_ = false;
+  std::size_t undo_memory_ = 0, undo_wire_ = 0;
+  std::vector<Undo> undo_;
 };
 
 bool is_collection(ValueKind kind);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,7 @@ enum CommandFlag : std::uint32_t {
   kNoMandatoryKeys = 1u << 11,
   kNoAsyncLoading = 1u << 12,
   kSentinel = 1u << 13,
+  kMovableKeys = 1u << 14,  // keys found by a count argument (numkeys_index)
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.
@@ -62,6 +64,12 @@ struct CommandSpec {
   std::string_view short_name() const;
   bool has_keys() const { return first_key > 0 || numkeys_index > 0; }
 };
+
+// Indices into argv of the command's keys: first_key..last_key by key_step (a negative
+// last_key counts from the end), or the keys after the numkeys argument (numkeys_index). A
+// key count that is not a positive integer no larger than what follows gives no keys.
+std::vector<std::size_t> command_keys(const CommandSpec& spec,
+                                      std::span<const std::string_view> argv);
 
 class CommandTable {
  public:

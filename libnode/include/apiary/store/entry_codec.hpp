@@ -33,8 +33,8 @@ void pack_entry(wire::Packer& packer, const VersionedEntry& entry);
 Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits = {});
 
 // A CollectionDelta (delta replication):
-//   [key (bin), kind, base (context), base actor, base counter, actor, counter, stamp,
-//    has_expiry, expiry_ms, [change kind, name (bin), value (bin), value kind, ...]]
+//   [key (bin), kind, base (context), [base sibling actor, counter, ...], actor, counter,
+//    stamp, has_expiry, expiry_ms, [change kind, name (bin), value (bin), value kind, ...]]
 void pack_delta(wire::Packer& packer, const CollectionDelta& delta);
 Result<CollectionDelta> read_delta(wire::Reader& parent, const EntryLimits& limits = {});
 

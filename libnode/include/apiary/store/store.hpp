@@ -201,6 +201,11 @@ class Store {
   // there was none. Not reported to the change listener.
   bool remove(std::string_view key);
 
+  // Evicts by the policy until used memory is within maxmemory; out_of_memory when it cannot
+  // (noeviction, or nothing left to evict). Every write does this first; the RESP server does
+  // it before each denyoom command, as Redis does before running one.
+  Status make_room(WallTime now);
+
   // ---- Accounting --------------------------------------------------------------------
   std::size_t used_memory() const;
   std::size_t entries_memory() const { return entries_bytes_; }

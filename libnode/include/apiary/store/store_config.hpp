@@ -39,6 +39,11 @@ struct StoreConfig {
   std::uint32_t lfu_decay_minutes = 1;  // Redis lfu-decay-time
   std::chrono::milliseconds tombstone_grace{std::chrono::minutes(10)};
   data::DvvLimits limits;
+  // A write that would grow a hash or set past this many encoded bytes is refused
+  // (too_large): a whole collection must fit one data message for handoff, anti-entropy and
+  // repair (docs/datatypes.md, "Size limit"). 0 = no limit. NodeCore derives it from
+  // ReplicationConfig::max_message_bytes.
+  std::size_t max_collection_bytes = 0;
   std::vector<NodeId> keep_actors;  // never pruned from clocks (self is always kept)
   std::uint64_t seed = 0x5eed;      // sampling for eviction, expiry, random_key
   // Active expiry (Redis activeExpireCycle; docs/store.md, "Active expiry"). A cycle walks

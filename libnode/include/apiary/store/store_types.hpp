@@ -126,7 +126,7 @@ struct CollectionDelta {
   std::string key;
   data::ValueKind kind = data::ValueKind::hash;
   data::VersionVector base;  // the key's clock before the write
-  data::Dot base_dot;        // its only sibling before the write (counter 0: it had none)
+  std::vector<data::Dot> base_dots;  // the dots of its siblings before the write, in order
   data::Dot dot;             // the write's dot and stamp
   HlcTimestamp stamp;
   std::vector<data::ElementChange> changes;
