@@ -23,34 +23,12 @@
 #include <vector>
 
 #include "integration/support/cluster.hpp"
+#include "integration/support/command_words.hpp"
 #include "integration/support/redis_server.hpp"
 
 using namespace apiary::test;
 
 namespace {
-
-// Space-separated words; "double quotes" group words, and '' is an empty argument.
-std::vector<std::string> words(std::string_view line) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    if (line[i] == ' ') {
-      ++i;
-    } else if (line.substr(i, 2) == "''") {
-      out.emplace_back();
-      i += 2;
-    } else if (line[i] == '"') {
-      const std::size_t end = line.find('"', i + 1);
-      out.emplace_back(line.substr(i + 1, end - i - 1));
-      i = end + 1;
-    } else {
-      const std::size_t end = std::min(line.find(' ', i), line.size());
-      out.emplace_back(line.substr(i, end - i));
-      i = end;
-    }
-  }
-  return out;
-}
 
 std::string numbers(const std::string& prefix, int from, int to) {
   std::string out;

@@ -376,53 +376,12 @@ Outcome hrandfield(CommandContext& ctx) {
 // HSCAN key cursor [MATCH pattern] [COUNT count]. As in Redis, the cursor is checked first,
 // a missing key answers an empty scan before the options are read, and COUNT must be >= 1.
 Outcome hscan(CommandContext& ctx) {
-  std::uint64_t cursor = 0;
-  if (!parse_scan_cursor(ctx.argv[2], cursor)) {
-    ctx.reply.error("invalid cursor");
-    return Outcome::done();
-  }
-  bool replied = false;
-  const Collection* c = read_hash(ctx, replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr) {
-    ctx.reply.array(2);
-    ctx.reply.bulk("0");
-    ctx.reply.array(0);
-    return Outcome::done();
-  }
-  std::optional<std::string_view> match;
-  std::int64_t count = 10;
-  for (std::size_t j = 3; j < ctx.argv.size(); j += 2) {
-    const bool has_value = j + 1 < ctx.argv.size();
-    if (has_value && iequals(ctx.argv[j], "COUNT")) {
-      if (!data::parse_int64(ctx.argv[j + 1], count)) {
-        ctx.reply.error(kNotInteger);
-        return Outcome::done();
-      }
-      if (count < 1) {
-        ctx.reply.error(kSyntaxError);
-        return Outcome::done();
-      }
-    } else if (has_value && iequals(ctx.argv[j], "MATCH")) {
-      match = ctx.argv[j + 1];
-      if (*match == "*") match.reset();
-    } else {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-  }
-  std::vector<Element> batch;
-  std::uint64_t next = 0;
-  if (collection_encoding(*c) == "listpack") {  // answered whole, COUNT ignored
-    for (auto it = c->elements().begin(); it != c->elements().end(); ++it) batch.push_back(it);
-  } else {
-    next = c->scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), batch);
-  }
-  std::erase_if(batch, [&](Element it) { return match && !glob_match(*match, it->first.name); });
+  auto scan = scan_collection(ctx, kHash);
+  if (!scan) return Outcome::done();
   ctx.reply.array(2);
-  ctx.reply.bulk(std::to_string(next));
-  ctx.reply.array(batch.size() * 2);
-  for (const Element it : batch) reply_pair(ctx, it, true, false);
+  ctx.reply.bulk(std::to_string(scan->next));
+  ctx.reply.array(scan->batch.size() * 2);
+  for (const Element it : scan->batch) reply_pair(ctx, it, true, false);
   return Outcome::done();
 }
 

@@ -415,56 +415,13 @@ Outcome srandmember(CommandContext& ctx) {
 // SSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is checked first, a missing key
 // answers an empty scan before the options are read, COUNT must be >= 1 and TYPE is refused.
 Outcome sscan(CommandContext& ctx) {
-  std::uint64_t cursor = 0;
-  if (!parse_scan_cursor(ctx.argv[2], cursor)) {
-    ctx.reply.error("invalid cursor");
-    return Outcome::done();
-  }
-  bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr) {
-    ctx.reply.array(2);
-    ctx.reply.bulk("0");
-    ctx.reply.array(0);
-    return Outcome::done();
-  }
-  std::optional<std::string_view> match;
-  std::int64_t count = 10;
-  for (std::size_t j = 3; j < ctx.argv.size(); j += 2) {
-    const bool has_value = j + 1 < ctx.argv.size();
-    if (has_value && iequals(ctx.argv[j], "COUNT")) {
-      const auto n = to_int(ctx.argv[j + 1]);
-      if (!n) {
-        ctx.reply.error(kNotInteger);
-        return Outcome::done();
-      }
-      if (*n < 1) {
-        ctx.reply.error(kSyntaxError);
-        return Outcome::done();
-      }
-      count = *n;
-    } else if (has_value && iequals(ctx.argv[j], "MATCH")) {
-      match = ctx.argv[j + 1];
-      if (*match == "*") match.reset();
-    } else {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-  }
+  auto scan = scan_collection(ctx, kSet);
+  if (!scan) return Outcome::done();
   std::vector<std::string_view> batch;
-  std::uint64_t next = 0;
-  if (collection_encoding(*c) == "intset") {  // answered whole, cursor and COUNT ignored
-    batch = names_of(*c);
-    intset_order(batch);
-  } else {
-    std::vector<Collection::Map::const_iterator> found;
-    next = c->scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), found);
-    for (const auto it : found) batch.push_back(it->first.name);
-  }
-  std::erase_if(batch, [&](std::string_view n) { return match && !glob_match(*match, n); });
+  for (const auto it : scan->batch) batch.push_back(it->first.name);
+  if (collection_encoding(*scan->collection) == "intset") intset_order(batch);
   ctx.reply.array(2);
-  ctx.reply.bulk(std::to_string(next));
+  ctx.reply.bulk(std::to_string(scan->next));
   ctx.reply.array(batch.size());
   for (const std::string_view n : batch) ctx.reply.bulk(n);
   return Outcome::done();

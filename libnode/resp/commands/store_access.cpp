@@ -1,10 +1,12 @@
 // Helpers shared by the data commands.
 #include "store_access.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
 #include "apiary/data/counter.hpp"
+#include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
 
@@ -73,6 +75,56 @@ std::string_view collection_encoding(const data::Collection& c) {
     if (!parse_int64(key.name, n)) return "hashtable";
   }
   return "intset";
+}
+
+std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKind kind) {
+  std::uint64_t cursor = 0;
+  if (!parse_scan_cursor(ctx.argv[2], cursor)) {
+    ctx.reply.error("invalid cursor");
+    return std::nullopt;
+  }
+  bool replied = false;
+  CollectionScan out;
+  out.collection = collection_or_reply(ctx, ctx.argv[1], kind, replied);
+  if (replied) return std::nullopt;
+  if (out.collection == nullptr) {
+    ctx.reply.array(2);
+    ctx.reply.bulk("0");
+    ctx.reply.array(0);
+    return std::nullopt;
+  }
+  std::optional<std::string_view> match;
+  std::int64_t count = 10;
+  for (std::size_t j = 3; j < ctx.argv.size(); j += 2) {
+    const bool has_value = j + 1 < ctx.argv.size();
+    if (has_value && iequals(ctx.argv[j], "COUNT")) {
+      const auto n = to_int(ctx.argv[j + 1]);
+      if (!n) {
+        ctx.reply.error(kNotInteger);
+        return std::nullopt;
+      }
+      if (*n < 1) {
+        ctx.reply.error(kSyntaxError);
+        return std::nullopt;
+      }
+      count = *n;
+    } else if (has_value && iequals(ctx.argv[j], "MATCH")) {
+      match = ctx.argv[j + 1];
+      if (*match == "*") match.reset();
+    } else {
+      ctx.reply.error(kSyntaxError);
+      return std::nullopt;
+    }
+  }
+  const data::Collection& c = *out.collection;
+  if (collection_encoding(c) != "hashtable") {
+    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) out.batch.push_back(it);
+  } else {
+    out.next = c.scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)),
+                      out.batch);
+  }
+  std::erase_if(out.batch, [&](auto it) { return match && !glob_match(*match, it->first.name); });
+  return out;
 }
 
 std::optional<WallTime> parse_expire(CommandContext& ctx, std::string_view arg, bool unit_seconds,

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "apiary/base/status.hpp"
 #include "apiary/data/collection.hpp"
@@ -32,6 +33,18 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
 // up to 512 fields and values of at most 64 bytes, else "hashtable"; a set is "intset" up to
 // 512 integers, else "hashtable". A small encoding also means HSCAN/SSCAN answer whole.
 std::string_view collection_encoding(const data::Collection& c);
+
+// HSCAN/SSCAN key cursor [MATCH pattern] [COUNT count] as Redis reads them: the cursor first,
+// a missing key answers an empty scan before the options are read, COUNT must be >= 1. Returns
+// nullopt after replying (an error, or the empty scan); otherwise the collection's elements to
+// reply, MATCH applied, and the next cursor. A collection Redis keeps small (listpack, intset)
+// is returned whole with cursor 0, COUNT ignored, as Redis does.
+struct CollectionScan {
+  const data::Collection* collection = nullptr;
+  std::vector<data::Collection::Map::const_iterator> batch;
+  std::uint64_t next = 0;
+};
+std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKind kind);
 
 // Parses an expire argument like Redis's getExpireMillisecondsOrReply: `unit_seconds` for
 // EX/EXAT, `absolute` for EXAT/PXAT. Replies "invalid expire time in '<cmd>' command" and
