@@ -287,18 +287,13 @@ void Collection::join(const Collection& other) {
   for (const auto& [key, element] : elements_) account(key, element, true);
 }
 
-Collection Collection::retagged(Dot dot, HlcTimestamp stamp) const {
-  Collection out(kind_);
+void Collection::replace_with(const Collection& source, Dot dot, HlcTimestamp stamp) {
+  clear();
   std::string scratch;
-  for (const auto& [key, element] : elements_) {
-    std::string value = kind_ == ValueKind::hash ? std::string(value_of(element, scratch)) : "";
-    Element e;
-    e.version = ElementVersion{dot, stamp, std::move(value), ValueKind::string};
-    out.account(key, e, true);
-    out.elements_.emplace_hint(out.elements_.end(), key, std::move(e));
+  for (const auto& [key, element] : source.elements_) {
+    set(key.name, kind_ == ValueKind::hash ? std::string(value_of(element, scratch)) : std::string(),
+        dot, stamp);
   }
-  out.observe(dot);
-  return out;
 }
 
 std::string Collection::encode() const {

@@ -1,6 +1,6 @@
 // Hashes and sets in the store: reads join a key's concurrent states, a write at the
 // coordinator edits the state in place when this node holds the only copy of it, and
-// COPY/RENAME write a retagged copy under the destination's own history.
+// COPY/RENAME write the source's elements anew under the destination's own history.
 #include <algorithm>
 #include <memory>
 
@@ -304,7 +304,7 @@ Result<bool> Store::copy(std::string_view src, std::string_view dst, WallTime no
   const KeyType existing = this->type(dst, now);
   if (existing != KeyType::none && existing != type) del_local(dst, now);
   Status s = edit_collection(dst, kind, now, [&](CollectionEdit& edit) {
-    edit.collection = source.retagged(edit.dot, edit.stamp);
+    edit.collection.replace_with(source, edit.dot, edit.stamp);
     return true;
   });
   if (!s.ok()) return s;

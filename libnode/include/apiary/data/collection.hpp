@@ -133,9 +133,10 @@ class Collection {
   CounterError incr_float(std::string_view name, long double delta, Dot dot,
                               HlcTimestamp stamp, std::string& text);
   void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
-  // While set, set/add/remove/clear/incr append what they change to `journal` (nullptr stops
-  // it). An assignment replaces the journal with the source's (normally none), which is how a
-  // caller sees that a write was not made of recordable changes.
+  // While set, set/add/remove/clear/incr/replace_with append what they change to `journal`
+  // (nullptr stops it). Never assign to a collection during an edit: an assignment replaces
+  // the journal and the undo log with the source's (a store then ships the whole entry, and
+  // cannot undo the write).
   void set_journal(std::vector<ElementChange>* journal) { journal_ = journal; }
   const std::vector<ElementChange>* journal() const { return journal_; }
   // Replays a recorded change as a write with `dot` and `stamp`.
@@ -150,9 +151,9 @@ class Collection {
 
   // ---- merging and shipping --------------------------------------------------------------
   void join(const Collection& other);
-  // A copy of the state in which every element holds one version: its value as a reader sees
-  // it, tagged with `dot`, and whose context is only `dot` (RENAME, COPY, a type rewrite).
-  Collection retagged(Dot dot, HlcTimestamp stamp) const;
+  // A write that replaces every element with `source`'s, each holding one version: its value
+  // as a reader sees it, tagged with `dot` (COPY, RENAME). Recorded like other writes.
+  void replace_with(const Collection& source, Dot dot, HlcTimestamp stamp);
   // Estimated heap bytes (glibc chunks), for the store's memory accounting.
   std::size_t memory() const { return memory_; }
   // About the bytes encode() produces (a little more, never less), kept as elements change.
