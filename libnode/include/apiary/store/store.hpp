@@ -2,7 +2,8 @@
 //
 // Keys and values are binary-safe byte strings. Each entry holds a DvvSet (siblings plus
 // clock, see apiary/data/dvv.hpp), an absolute expiry (WallTime, or none) and LRU/LFU
-// bookkeeping. The common case -- one value written by one actor -- is stored inline in a
+// bookkeeping. A sibling holds a string, a counter, or a hash or set (data/collection.hpp;
+// docs/datatypes.md). The common case -- one value written by one actor -- is stored inline in a
 // single allocation with the key; anything else keeps a DvvSet behind the entry.
 //
 // Promises:
