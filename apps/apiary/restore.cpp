@@ -220,8 +220,8 @@ Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& ent
     const store::KeyType type = scratch.type(entry.key, now);
     if (type == store::KeyType::hash || type == store::KeyType::set) {
       bool wrong = false;
-      const auto kind = type == store::KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
-      const data::Collection* c = scratch.read_collection(entry.key, kind, now, wrong);
+      const data::Collection* c =
+          scratch.read_collection(entry.key, store::collection_kind(type), now, wrong);
       if (c == nullptr) {
         ++skipped;
         continue;

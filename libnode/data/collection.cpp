@@ -213,24 +213,14 @@ void Collection::apply(const ElementChange& change, Dot dot, HlcTimestamp stamp)
   }
 }
 
-CounterError Collection::incr(std::string_view name, std::int64_t delta, Dot dot,
-                              HlcTimestamp stamp, std::string& text) {
+CounterError Collection::increment(std::string_view name, bool is_float, std::int64_t delta,
+                                   long double fdelta, Dot dot, HlcTimestamp stamp,
+                                   std::string& text) {
   const Element* e = find(name);
   const std::vector<Sibling> siblings = e == nullptr ? std::vector<Sibling>{} : as_siblings(*e);
   Counter c;
-  const CounterError error = counter_increment(siblings, false, delta, 0, stamp, dot.actor, c);
-  if (error != CounterError::none) return error;
-  text = c.text;
-  set(name, encode_counter(c), dot, stamp, ValueKind::counter);
-  return error;
-}
-
-CounterError Collection::incr_float(std::string_view name, long double delta, Dot dot,
-                                    HlcTimestamp stamp, std::string& text) {
-  const Element* e = find(name);
-  const std::vector<Sibling> siblings = e == nullptr ? std::vector<Sibling>{} : as_siblings(*e);
-  Counter c;
-  const CounterError error = counter_increment(siblings, true, 0, delta, stamp, dot.actor, c);
+  const CounterError error =
+      counter_increment(siblings, is_float, delta, fdelta, stamp, dot.actor, c);
   if (error != CounterError::none) return error;
   text = c.text;
   set(name, encode_counter(c), dot, stamp, ValueKind::counter);

@@ -418,8 +418,7 @@ bool Store::del_local(std::string_view key, WallTime now) {
   if (const KeyType t = impl_->type_of(impl_->table.entry_at(slot)); t != KeyType::string) {
     // A hash or set is emptied rather than tombstoned, so the removal of what this node saw
     // merges with elements other coordinators add concurrently (add wins).
-    const auto kind = t == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
-    return edit_collection(key, kind, now, [](CollectionEdit& edit) {
+    return edit_collection(key, collection_kind(t), now, [](CollectionEdit& edit) {
              edit.collection.clear();
              return true;
            }).ok();

@@ -99,8 +99,9 @@ Status Store::edit_collection(std::string_view key, data::ValueKind kind, WallTi
   }
   // Over maxmemory (noeviction), a write that frees memory still runs (HDEL, SREM: Redis
   // runs them); one that would grow the collection is refused.
+  const std::uint64_t shape = impl_->table.version();
   const bool room = impl_->make_room(now).ok();
-  slot = impl_->find(key, order, now);  // eviction may have moved or removed it
+  if (impl_->table.version() != shape) slot = impl_->find(key, order, now);  // evicted
   CollectionDelta delta;
   delta.key = std::string(key);
   delta.kind = kind;
@@ -241,15 +242,12 @@ Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
   };
   const std::uint64_t order = impl_->order_of_key(delta.key);
   std::size_t slot = impl_->find(delta.key, order, now);
-  if (slot == Table::npos ? !delta.base.empty() : false) return need_full();
+  if (slot == Table::npos && !delta.base.empty()) return need_full();
   if (slot != Table::npos) {
     const Entry* e = impl_->table.entry_at(slot);
-    const data::DvvSet* v = e->complex() ? e->dvv() : nullptr;
-    data::DvvSet loaded;
-    if (v == nullptr) {
-      loaded = detail::load_version(e);
-      v = &loaded;
-    }
+    // An inline entry is a live string: never the base of a collection write.
+    if (!e->complex()) return need_full();
+    const data::DvvSet* v = e->dvv();
     // The same clock and the same siblings: the state the coordinator built on.
     const bool same_siblings = std::equal(
         v->siblings().begin(), v->siblings().end(), delta.base_dots.begin(),
@@ -259,8 +257,9 @@ Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
     if (type != KeyType::none && type != type_of_kind(delta.kind)) return need_full();
   }
   hlc_.update(now, delta.stamp);
+  const std::uint64_t shape = impl_->table.version();
   if (Status st = impl_->make_room(now); !st.ok()) return st;
-  slot = impl_->find(delta.key, order, now);
+  if (impl_->table.version() != shape) slot = impl_->find(delta.key, order, now);
   CollectionDelta applied;
   applied.key = delta.key;
   applied.kind = delta.kind;
@@ -294,7 +293,7 @@ Result<bool> Store::copy(std::string_view src, std::string_view dst, WallTime no
     if (!s.ok()) return s;
     return true;
   }
-  const auto kind = type == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+  const auto kind = collection_kind(type);
   bool wrong = false;
   const data::Collection* c = read_collection(src, kind, now, wrong);
   if (c == nullptr) return false;
@@ -319,15 +318,14 @@ Result<bool> Store::copy(std::string_view src, std::string_view dst, WallTime no
 bool Store::Impl::rewrite_collection_expiry(std::size_t slot, std::optional<WallTime> at,
                                             WallTime now) {
   const Entry* e = table.entry_at(slot);
-  const auto kind = type_of(e) == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
-  data::DvvSet v = detail::load_version(e);
-  auto c = std::make_shared<data::Collection>(*current_state(v, kind));
-  const HlcTimestamp stamp = s.hlc_.now(now);
-  c->observe(v.context());
-  c->observe(data::Dot{s.config_.self, v.counter(s.config_.self) + 1});
-  const std::string key(e->key());
-  v.update(v.context(), s.config_.self, stamp, std::move(c), kind);
-  store_version(key, order_of_key(key), slot, std::move(v), at, now);
+  CollectionDelta delta;
+  delta.key = std::string(e->key());
+  delta.kind = collection_kind(type_of(e));
+  delta.stamp = s.hlc_.now(now);
+  // A write without element changes: replicas get the new expiry as a delta.
+  write_collection(order_of_key(delta.key), slot, delta, s.config_.self, at, now,
+                   [](data::Collection&) { return true; });
+  remember(std::move(delta));
   return true;
 }
 

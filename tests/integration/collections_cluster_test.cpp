@@ -22,24 +22,6 @@ namespace {
 const std::string kClient =
     "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/consistency_client.py ";
 
-long long json_field(const std::string& json, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + name + "\": (-?[0-9]+)"))) return -1;
-  return std::stoll(m[1]);
-}
-
-std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
-  std::string out;
-  for (const auto& n : nodes) out += (out.empty() ? "" : ",") + n->redis_port();
-  return out;
-}
-
-// Tells a background client to stop when it goes out of scope (even when a REQUIRE fails).
-struct TouchOnExit {
-  std::filesystem::path path;
-  ~TouchOnExit() { std::ofstream touch(path); }
-};
-
 // SMEMBERS through redis-cli, one member per line.
 std::set<std::string> members(const Daemon& d, const std::string& key) {
   std::set<std::string> out;
@@ -48,19 +30,6 @@ std::set<std::string> members(const Daemon& d, const std::string& key) {
     if (!line.empty()) out.insert(line);
   }
   return out;
-}
-
-// No node is handing data over or catching up (a node's first view catches up every
-// partition it owns: meanwhile every write first reads the other replicas' versions, and a
-// read of a hash or set carries all of it).
-bool settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
-  for (const auto& n : nodes) {
-    if (info_field(*n, "cluster_handoff_pending") != 0 ||
-        info_field(*n, "cluster_partitions_promoting") != 0) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace

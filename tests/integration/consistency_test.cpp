@@ -22,15 +22,6 @@ namespace {
 const std::string kClient =
     "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/consistency_client.py ";
 
-
-
-// The first integer field `name` of the client's JSON line, or -1.
-long long json_field(const std::string& json, const std::string& name) {
-  std::smatch m;
-  if (!std::regex_search(json, m, std::regex("\"" + name + "\": (-?[0-9]+)"))) return -1;
-  return std::stoll(m[1]);
-}
-
 // A GET reply as redis-cli prints it, as a number; -1 when it is not one (missing key, error,
 // unreachable node).
 long long get_number(const Daemon& d, const std::string& key) {
@@ -38,32 +29,6 @@ long long get_number(const Daemon& d, const std::string& key) {
   static const std::regex number(R"(^-?[0-9]+\n$)");
   return std::regex_match(out, number) ? std::stoll(out) : -1;
 }
-
-// No node is handing data over or catching up as a new coordinator: the cluster's membership
-// changes of its start are over.
-bool settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
-  for (const auto& n : nodes) {
-    if (info_field(*n, "cluster_handoff_pending") != 0 ||
-        info_field(*n, "cluster_partitions_promoting") != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
-
-std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
-  std::string out;
-  for (const auto& n : nodes) out += (out.empty() ? "" : ",") + n->redis_port();
-  return out;
-}
-
-// Creates `path` when it goes out of scope: tells a background client to stop even when a
-// REQUIRE leaves the test early (declare it after the std::future that waits for the client).
-struct TouchOnExit {
-  std::filesystem::path path;
-  ~TouchOnExit() { std::ofstream touch(path); }
-};
 
 // A redis-server listening only on a Unix socket (no TCP port to pick), killed on scope exit.
 class RedisServer {

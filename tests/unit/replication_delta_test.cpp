@@ -221,3 +221,21 @@ TEST_CASE("a replica holding a concurrent version refuses one delta, then takes 
   CHECK(h->find("from-n1") != nullptr);
   CHECK(h->size() == 8);
 }
+
+TEST_CASE("an EXPIRE of a hash replicates as a delta and replicas take the expiry",
+          "[replication][delta]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  const std::string key = "h";
+  REQUIRE(c.wait(0, hset(c, 0, key, "a", "1"))->status.ok());
+  c.run_for(100ms);
+  const auto deltas = c.rep(0).stats().delta_writes;
+  const WallTime at{c.wall().ms + 60'000};
+  REQUIRE(c.store(0).set_expiry(key, at, c.wall()));
+  REQUIRE(c.wait(0, c.put_existing(0, key, 3))->status.ok());
+  c.run_for(100ms);
+  CHECK(c.rep(0).stats().delta_writes == deltas + 1);
+  CHECK(c.rep(0).stats().delta_fallbacks == 0);
+  for (std::size_t n = 0; n < 3; ++n) CHECK(c.store(n).ttl(key, c.wall()).expiry == at);
+  CHECK(version(c, 1, key) == version(c, 0, key));
+}

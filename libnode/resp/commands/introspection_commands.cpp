@@ -21,7 +21,7 @@ Outcome object_encoding(CommandContext& ctx) {
   const store::KeyType type = st->type(ctx.argv[2], ctx.wall);
   if (type == store::KeyType::hash || type == store::KeyType::set) {
     bool wrong = false;
-    const auto kind = type == store::KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+    const auto kind = store::collection_kind(type);
     if (const data::Collection* c = st->read_collection(ctx.argv[2], kind, ctx.wall, wrong)) {
       ctx.reply.bulk(collection_encoding(*c));
       return Outcome::done();

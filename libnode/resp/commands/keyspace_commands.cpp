@@ -31,18 +31,11 @@ Outcome exists(CommandContext& ctx) {
 }
 
 bool touch_key(store::Store& st, std::string_view key, WallTime now) {
+  const store::KeyType type = st.type(key, now);
+  if (type == store::KeyType::none) return false;
+  if (type == store::KeyType::string) return st.get_value(key, now).has_value();
   bool wrong = false;
-  switch (st.type(key, now)) {
-    case store::KeyType::none:
-      return false;
-    case store::KeyType::string:
-      return st.get_value(key, now).has_value();
-    case store::KeyType::hash:
-      return st.read_collection(key, data::ValueKind::hash, now, wrong) != nullptr;
-    case store::KeyType::set:
-      return st.read_collection(key, data::ValueKind::set, now, wrong) != nullptr;
-  }
-  return false;
+  return st.read_collection(key, store::collection_kind(type), now, wrong) != nullptr;
 }
 
 Outcome touch(CommandContext& ctx) {

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -44,5 +47,38 @@ inline std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& pre
   REQUIRE(converged);
   return nodes;
 }
+
+// The Redis ports of `nodes`, comma-separated (the clients in tests/integration/clients).
+inline std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) out += (out.empty() ? "" : ",") + n->redis_port();
+  return out;
+}
+
+// No node is handing data over or catching up as a new coordinator: the cluster's membership
+// changes of its start are over (until then a write may first read the other replicas).
+inline bool settled(const std::vector<std::unique_ptr<Daemon>>& nodes) {
+  for (const auto& n : nodes) {
+    if (info_field(*n, "cluster_handoff_pending") != 0 ||
+        info_field(*n, "cluster_partitions_promoting") != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first integer field `name` of a client's JSON line, or -1.
+inline long long json_field(const std::string& json, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + name + "\": (-?[0-9]+)"))) return -1;
+  return std::stoll(m[1]);
+}
+
+// Creates `path` when it goes out of scope: tells a background client to stop even when a
+// REQUIRE leaves the test early (declare it after the std::future that waits for the client).
+struct TouchOnExit {
+  std::filesystem::path path;
+  ~TouchOnExit() { std::ofstream touch(path); }
+};
 
 }  // namespace apiary::test

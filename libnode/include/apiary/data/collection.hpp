@@ -129,9 +129,13 @@ class Collection {
   // plain number becoming the base) plus the delta, written as a counter version. On success
   // `text` is the new value as HGET shows it.
   CounterError incr(std::string_view name, std::int64_t delta, Dot dot, HlcTimestamp stamp,
-                        std::string& text);
+                    std::string& text) {
+    return increment(name, false, delta, 0, dot, stamp, text);
+  }
   CounterError incr_float(std::string_view name, long double delta, Dot dot,
-                              HlcTimestamp stamp, std::string& text);
+                          HlcTimestamp stamp, std::string& text) {
+    return increment(name, true, 0, delta, dot, stamp, text);
+  }
   void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
   // While set, set/add/remove/clear/incr/replace_with append what they change to `journal`
   // (nullptr stops it). Never assign to a collection during an edit: an assignment replaces
@@ -170,6 +174,8 @@ class Collection {
 
  private:
   Element& slot(std::string_view name, bool& created);
+  CounterError increment(std::string_view name, bool is_float, std::int64_t delta,
+                         long double fdelta, Dot dot, HlcTimestamp stamp, std::string& text);
   void account(const Key& key, const Element& e, bool add);
 
   ValueKind kind_;

@@ -137,5 +137,9 @@ struct CollectionDelta {
 // What a key holds, as TYPE names it.
 enum class KeyType : unsigned char { none, string, hash, set };
 std::string_view type_name(KeyType type);  // "none", "string", "hash", "set"
+// The sibling kind that holds a hash or a set (`type` is KeyType::hash or KeyType::set).
+inline data::ValueKind collection_kind(KeyType type) {
+  return type == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+}
 
 }  // namespace apiary::store
