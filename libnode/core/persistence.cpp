@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <utility>
 
+#include "apiary/data/partition.hpp"
 #include "apiary/persist/aof_reader.hpp"
 #include "apiary/persist/aof_rewrite.hpp"
 #include "apiary/persist/atomic_file.hpp"
@@ -64,6 +66,22 @@ persist::EntrySource whole_store(store::Store& store, WallTime wall) {
     out = std::move(s.batch[s.next++]);
     return true;
   };
+}
+
+// Estimates of the encoded sizes (store/entry_codec.hpp) that decide between a key's deltas
+// and its entry: bytes of the elements, plus the clocks and dots around them.
+std::size_t delta_bytes(const store::CollectionDelta& d) {
+  std::size_t n = 40 + d.key.size() + 20 * (d.base.size() + d.base_dots.size());
+  for (const auto& c : d.changes) n += 4 + c.name.size() + c.value.size();
+  return n;
+}
+
+std::size_t entry_bytes(const store::VersionedEntry& e) {
+  std::size_t n = 16 + e.key.size() + 20 * e.version.clock().size();
+  for (const auto& sib : e.version.siblings()) {
+    n += 24 + (sib.collection != nullptr ? sib.collection->encoded_size() : sib.value.size());
+  }
+  return n;
 }
 
 }  // namespace
@@ -174,19 +192,62 @@ Status Persistence::load(TimePoint now, WallTime wall) {
 Status Persistence::load_aof(WallTime wall) {
   persist::Env& env = *config_.env;
   const std::string path = aof_path();
-  auto applied = persist::load_aof(env, path, [&](persist::Record&& r) {
-    if (auto* put = std::get_if<persist::PutRecord>(&r)) {
-      store_.restore(put->entry.key, std::move(put->entry.version), put->entry.expiry, wall);
-    } else if (auto* rm = std::get_if<persist::RemoveRecord>(&r)) {
-      store_.remove(rm->key);
-    } else if (auto* flush = std::get_if<persist::FlushRecord>(&r)) {
-      store_.flush_before(flush->horizon, wall);
-    }
-  });
-  if (!applied.ok()) {
-    return Status(applied.status().code(), "AOF " + path + ": " + applied.status().message());
+  auto opened = persist::AofReader::open(env, path);
+  if (!opened.ok()) {
+    return Status(opened.status().code(), "AOF " + path + ": " + opened.status().message());
   }
-  const persist::AofLoadReport& report = applied.value();
+  persist::AofReader& reader = *opened.value();
+  // Live entries a put brought back already expired (restore drops them): a later delta may
+  // still build on one (an EXPIRE or PERSIST made before it expired, say).
+  std::map<std::string, store::VersionedEntry, std::less<>> expired;
+  // Keys a delta left expired: removed when the load ends.
+  std::vector<std::string> replayed_expired;
+  while (auto record = reader.next()) {
+    if (auto* put = std::get_if<persist::PutRecord>(&*record)) {
+      store::VersionedEntry& e = put->entry;
+      if (e.expiry && wall.ms >= e.expiry->ms && !e.version.siblings().empty()) {
+        expired.insert_or_assign(e.key, e);
+      } else {
+        expired.erase(e.key);
+      }
+      store_.restore(e.key, std::move(e.version), e.expiry, wall);
+    } else if (auto* rm = std::get_if<persist::RemoveRecord>(&*record)) {
+      expired.erase(rm->key);
+      store_.remove(rm->key);
+    } else if (auto* flush = std::get_if<persist::FlushRecord>(&*record)) {
+      expired.clear();  // a key kept by the flush is written whole after it
+      store_.flush_before(flush->horizon, wall);
+    } else if (auto* d = std::get_if<persist::DeltaRecord>(&*record)) {
+      const store::CollectionDelta& delta = d->delta;
+      auto outcome = store_.replay_delta(delta, wall);
+      if (outcome == store::ReplayOutcome::base_mismatch) {
+        if (auto it = expired.find(delta.key); it != expired.end()) {
+          // Its base expired by now: bring it back without the expiry for the delta.
+          store_.restore(it->second.key, std::move(it->second.version), std::nullopt, wall);
+          expired.erase(it);
+          outcome = store_.replay_delta(delta, wall);
+        }
+      }
+      if (outcome == store::ReplayOutcome::base_mismatch) {
+        return make_error(
+            StatusCode::malformed,
+            "AOF " + path + ": record at offset " + std::to_string(reader.last_offset()) +
+                ": a delta of the hash or set '" + delta.key + "' (write " +
+                std::to_string(delta.dot.actor.value) + ":" + std::to_string(delta.dot.counter) +
+                ") does not apply: the entry loaded before it is not the version it was built "
+                "on (the file's records do not follow each other; move the AOF away to start "
+                "from the snapshot, or empty, and let the replicas fill the node in)");
+      }
+      if (outcome == store::ReplayOutcome::applied && delta.expiry &&
+          wall.ms >= delta.expiry->ms) {
+        replayed_expired.push_back(delta.key);
+      }
+    }
+  }
+  for (const auto& key : replayed_expired) {
+    if (!store_.export_entry(key, wall)) store_.remove(key);
+  }
+  const persist::AofLoadReport report = reader.report();
   loaded_.source = LoadSummary::Source::aof;
   loaded_.records = report.records;
   loaded_.detail = "AOF " + path + ": " + report.summary();
@@ -247,40 +308,88 @@ bool Persistence::records_wanted() const { return writer_ != nullptr || (job_ &&
 
 void Persistence::key_changed(std::string_view key) {
   ++changes_since_save_;
-  if (records_wanted()) dirty_.emplace_back(key);
+  if (records_wanted()) dirty_.push_back(Change{std::string(key), false});
+}
+
+void Persistence::collection_delta(const store::CollectionDelta& delta) {
+  // It describes the change key_changed() just reported.
+  if (!records_wanted() || dirty_.empty() || dirty_.back().delta || dirty_.back().key != delta.key) {
+    return;
+  }
+  dirty_.back().delta = true;
+  deltas_[delta.key].push_back(delta);
 }
 
 void Persistence::flushed(HlcTimestamp horizon) {
   ++changes_since_save_;
   if (records_wanted()) flushed_ = horizon;
+  // The flush record goes first in the pass: a delta made before it would be replayed on
+  // the flushed table. Such keys are written whole (or removed).
+  for (auto& c : dirty_) c.delta = false;
+  deltas_.clear();
   if (job_ && job_->snapshot) job_->restart = true;
 }
 
 void Persistence::drain(WallTime wall) {
   const bool to_aof = writer_ != nullptr && aof_status_.ok();
   persist::AtomicFileWriter* to_job = job_ && !job_->snapshot ? job_->file.get() : nullptr;
+  auto emit_aof = [&](const persist::Record& record) {
+    if (!to_aof) return;
+    if (auto pos = writer_->append(record); !pos.ok()) aof_status_ = pos.status();
+  };
+  auto emit_job = [&](const persist::Record& record) {
+    if (to_job == nullptr) return;
+    if (Status s = to_job->add(record); !s.ok() && job_->restart == false) {
+      job_->restart = true;  // fail_job in step() reports it
+    }
+  };
   auto emit = [&](const persist::Record& record) {
-    if (to_aof) {
-      if (auto pos = writer_->append(record); !pos.ok()) aof_status_ = pos.status();
-    }
-    if (to_job != nullptr) {
-      if (Status s = to_job->add(record); !s.ok() && job_->restart == false) {
-        job_->restart = true;  // fail_job in step() reports it
-      }
-    }
+    emit_aof(record);
+    emit_job(record);
   };
   if (flushed_) emit(persist::FlushRecord{*flushed_});
   flushed_.reset();
-  std::sort(dirty_.begin(), dirty_.end());
-  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
-  for (const auto& key : dirty_) {
-    if (auto entry = store_.export_entry(key, wall)) {
+  // Grouped by key (records of different keys commute; a flush went first).
+  std::sort(dirty_.begin(), dirty_.end(),
+            [](const Change& a, const Change& b) { return a.key < b.key; });
+  for (std::size_t i = 0; i < dirty_.size();) {
+    const std::string& key = dirty_[i].key;
+    std::size_t j = i;
+    bool all_deltas = true;
+    for (; j < dirty_.size() && dirty_[j].key == key; ++j) all_deltas = all_deltas && dirty_[j].delta;
+    const std::size_t changes = j - i;
+    auto entry = store_.export_entry(key, wall);
+    const std::vector<store::CollectionDelta>* deltas = nullptr;
+    if (auto it = deltas_.find(key); all_deltas && entry && it != deltas_.end() &&
+                                     it->second.size() == changes) {
+      std::size_t bytes = 0;
+      for (const auto& d : it->second) bytes += delta_bytes(d);
+      if (bytes < entry_bytes(*entry)) deltas = &it->second;
+    }
+    if (!entry) {
+      emit(persist::RemoveRecord{key});
+    } else if (deltas == nullptr) {
       emit(persist::PutRecord{std::move(*entry)});
     } else {
-      emit(persist::RemoveRecord{key});
+      for (const auto& d : *deltas) emit_aof(persist::DeltaRecord{d});
+      if (to_job != nullptr) {
+        // The rewrite holds the key's entry (and every change since) once the scan passed its
+        // partition: the deltas follow it. In the partition being scanned, the entry may or
+        // may not be there yet: it goes whole. The scan takes the key as it is then from a
+        // partition it has not reached.
+        const std::uint32_t p =
+            data::partition_of(key, store_.config().partition_count).value;
+        if (p < job_->partition) {
+          for (const auto& d : *deltas) emit_job(persist::DeltaRecord{d});
+        } else if (p == job_->partition) {
+          emit_job(persist::PutRecord{std::move(*entry)});
+        }
+      }
     }
+    i = j;
   }
   dirty_.clear();
+  deltas_.clear();
 }
 
 void Persistence::pass(TimePoint now, WallTime wall) {

@@ -42,6 +42,7 @@ std::optional<Record> AofReader::next() {
       return std::nullopt;
     }
     ++records_;
+    last_offset_ = frame.offset;
     return std::move(record).value();
   }
   return std::nullopt;

@@ -29,6 +29,15 @@ Result<Record> decode_remove(std::span<const std::uint8_t> payload, const Record
   return Record(std::move(rec));
 }
 
+// One CollectionDelta spanning the whole payload.
+Result<Record> decode_delta(std::span<const std::uint8_t> payload, const RecordLimits& limits) {
+  wire::Reader whole(payload, wire::Reader::kSingle);
+  auto delta = store::read_delta(whole, limits.entry);
+  if (!delta.ok()) return delta.status();
+  if (!whole.at_end()) return malformed("delta record: trailing bytes");
+  return Record(DeltaRecord{std::move(delta).value()});
+}
+
 Result<Record> decode_flush(std::span<const std::uint8_t> payload) {
   wire::Reader r(payload, 1);
   FlushRecord rec;
@@ -120,6 +129,7 @@ RecordType record_type(const Record& record) {
     RecordType operator()(const PutRecord&) const { return RecordType::put; }
     RecordType operator()(const RemoveRecord&) const { return RecordType::remove; }
     RecordType operator()(const FlushRecord&) const { return RecordType::flush_horizon; }
+    RecordType operator()(const DeltaRecord&) const { return RecordType::collection_delta; }
   };
   return std::visit(Visitor{}, record);
 }
@@ -144,6 +154,8 @@ void append_record(std::vector<std::uint8_t>& out, const Record& record) {
     packer.pack_array(1);
     wire::pack_bin(packer, std::span(reinterpret_cast<const std::uint8_t*>(remove->key.data()),
                                      remove->key.size()));
+  } else if (const auto* delta = std::get_if<DeltaRecord>(&record)) {
+    store::pack_delta(packer, delta->delta);
   } else {
     packer.pack_array(1);
     packer.pack_uint64(std::get<FlushRecord>(record).horizon.packed);
@@ -179,6 +191,8 @@ Result<Record> decode_payload(std::uint8_t type, std::span<const std::uint8_t> p
         return decode_remove(payload, limits);
       case RecordType::flush_horizon:
         return decode_flush(payload);
+      case RecordType::collection_delta:
+        return decode_delta(payload, limits);
       case RecordType::snapshot_end:
         break;
     }

@@ -92,7 +92,10 @@ Result<SnapshotContents> load_snapshot(Env& env, const std::string& path,
     } else if (auto* flush = std::get_if<FlushRecord>(&record.value())) {
       contents.flush_horizon = flush->horizon;
     } else {
-      return corrupt(path, "a remove record" + at);
+      return corrupt(path, (std::holds_alternative<RemoveRecord>(record.value())
+                                ? "a remove record"
+                                : "a collection delta record") +
+                               at);
     }
   }
   return stopped_early(path, reader);

@@ -3,6 +3,7 @@
 // COPY/RENAME write the source's elements anew under the destination's own history.
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "apiary/data/collection.hpp"
 #include "apiary/store/store.hpp"
@@ -135,7 +136,10 @@ Status Store::edit_collection(std::string_view key, data::ValueKind kind, WallTi
                   "collection too large for the cluster: " + std::to_string(too_large) +
                       " bytes encoded, at most " + std::to_string(limit));
   }
-  if (committed && recorded) impl_->remember(std::move(delta));
+  if (committed && recorded) {
+    if (listener_ != nullptr) listener_->collection_delta(delta);
+    impl_->remember(std::move(delta));
+  }
   return Status::Ok();
 }
 
@@ -273,7 +277,56 @@ Result<bool> Store::apply_delta(const CollectionDelta& delta, WallTime now) {
     // Cannot happen when the bases matched; say so rather than hold a wrong dot silently.
     return make_error(StatusCode::internal, "delta applied under another dot");
   }
+  // The change is the delta on its base (eviction above may have taken the base away: then
+  // it is reported as a plain change only).
+  if (committed && listener_ != nullptr && applied.base == delta.base &&
+      applied.base_dots == delta.base_dots) {
+    listener_->collection_delta(delta);
+  }
   return committed;
+}
+
+ReplayOutcome Store::replay_delta(const CollectionDelta& delta, WallTime now) {
+  if (horizon_ != HlcTimestamp{} && delta.stamp <= horizon_) {
+    return ReplayOutcome::already_applied;  // flushed, as apply_delta
+  }
+  const std::uint64_t order = impl_->order_of_key(delta.key);
+  // Expired or not: a replayed key keeps its history until the load ends.
+  const std::size_t slot = impl_->table.find(order, delta.key);
+  if (slot == Table::npos) {
+    if (!delta.base.empty()) return ReplayOutcome::base_mismatch;
+  } else {
+    const Entry* e = impl_->table.entry_at(slot);
+    const data::DvvSet version = detail::load_version(e);
+    if (version.context().covers(delta.dot.actor, delta.dot.counter)) {
+      return ReplayOutcome::already_applied;  // a put written after the delta holds it
+    }
+    const bool same_siblings = std::equal(
+        version.siblings().begin(), version.siblings().end(), delta.base_dots.begin(),
+        delta.base_dots.end(), [](const data::Sibling& s, const data::Dot& d) { return s.dot == d; });
+    if (!e->complex() || !same_siblings || version.context() != delta.base) {
+      return ReplayOutcome::base_mismatch;
+    }
+    const KeyType type = impl_->type_of(e);
+    if (type != KeyType::none && type != type_of_kind(delta.kind)) {
+      return ReplayOutcome::base_mismatch;
+    }
+  }
+  ChangeListener* listener = std::exchange(listener_, nullptr);
+  hlc_.update(now, delta.stamp);
+  CollectionDelta applied;
+  applied.key = delta.key;
+  applied.kind = delta.kind;
+  applied.stamp = delta.stamp;
+  impl_->write_collection(order, slot, applied, delta.dot.actor, delta.expiry, now,
+                          [&](data::Collection& c) {
+                            for (const auto& change : delta.changes) {
+                              c.apply(change, delta.dot, delta.stamp);
+                            }
+                            return true;
+                          });
+  listener_ = listener;
+  return ReplayOutcome::applied;
 }
 
 Status Store::make_room(WallTime now) { return impl_->make_room(now); }
@@ -323,8 +376,10 @@ bool Store::Impl::rewrite_collection_expiry(std::size_t slot, std::optional<Wall
   delta.kind = collection_kind(type_of(e));
   delta.stamp = s.hlc_.now(now);
   // A write without element changes: replicas get the new expiry as a delta.
-  write_collection(order_of_key(delta.key), slot, delta, s.config_.self, at, now,
-                   [](data::Collection&) { return true; });
+  const bool committed =
+      write_collection(order_of_key(delta.key), slot, delta, s.config_.self, at, now,
+                       [](data::Collection&) { return true; });
+  if (committed && s.listener_ != nullptr) s.listener_->collection_delta(delta);
   remember(std::move(delta));
   return true;
 }

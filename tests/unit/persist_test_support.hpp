@@ -54,6 +54,9 @@ inline bool same(const persist::Record& a, const persist::Record& b) {
   if (const auto* ra = std::get_if<persist::RemoveRecord>(&a)) {
     return ra->key == std::get<persist::RemoveRecord>(b).key;
   }
+  if (const auto* da = std::get_if<persist::DeltaRecord>(&a)) {
+    return da->delta == std::get<persist::DeltaRecord>(b).delta;
+  }
   return std::get<persist::FlushRecord>(a).horizon == std::get<persist::FlushRecord>(b).horizon;
 }
 

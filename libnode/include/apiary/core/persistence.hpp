@@ -9,7 +9,12 @@
 //  - The change feed: Persistence is the store's ChangeListener. It notes the keys that changed
 //    during an event-loop pass; pass() then appends one record per key (its entry as it is
 //    now, or a removal) and one per flush, and syncs by `appendfsync` (Redis's group commit in
-//    beforeSleep: one write and at most one fsync per pass). The driver releases the pass's
+//    beforeSleep: one write and at most one fsync per pass). A key of which every change in
+//    the pass was a write to its hash or set (ChangeListener::collection_delta) gets those
+//    deltas, in order, instead of its entry when they are smaller: an HSET to a big hash
+//    appends about the field, not the hash. Loading replays a delta on the entry it was built
+//    on (Store::replay_delta), skips one the entry already holds, and refuses the file when
+//    neither is the case. The driver releases the pass's
 //    client replies and replica acknowledgements only after pass(), so under `always` nothing
 //    is acknowledged before it is on disk.
 //  - Background work without a fork: BGSAVE and BGREWRITEAOF scan the store a slice at a time
@@ -28,6 +33,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -147,6 +154,7 @@ class Persistence final : public store::ChangeListener {
   // ---- store::ChangeListener ---------------------------------------------------------------
   void key_changed(std::string_view key) override;
   void flushed(HlcTimestamp horizon) override;
+  void collection_delta(const store::CollectionDelta& delta) override;
 
   std::string aof_path() const;
   std::string snapshot_path() const;
@@ -178,8 +186,14 @@ class Persistence final : public store::ChangeListener {
   std::unique_ptr<Job> job_;
   bool closed_ = false;
 
-  // The pass's changes: keys (with repeats) and flush horizons, in order.
-  std::vector<std::string> dirty_;
+  // The pass's changes: keys (with repeats) and flush horizons, in order. `delta`: the
+  // change came with a collection delta (kept in deltas_, in order per key).
+  struct Change {
+    std::string key;
+    bool delta = false;
+  };
+  std::vector<Change> dirty_;
+  std::map<std::string, std::vector<store::CollectionDelta>, std::less<>> deltas_;
   std::optional<HlcTimestamp> flushed_;
 
   // Statistics and schedules (INFO persistence, save rules).

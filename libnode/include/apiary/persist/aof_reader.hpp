@@ -3,8 +3,8 @@
 // so the node can log one clear line ("AOF: 10234 records, stopped at offset 1048571 of
 // 1048600: truncated ...") and `apiary check-aof` can repair the file.
 //
-// Promises (on top of FrameReader's bounds): records come out in file order; a put, remove or
-// flush record is returned only if its frame is whole, its checksum matches and its payload
+// Promises (on top of FrameReader's bounds): records come out in file order; a put, remove,
+// flush or collection delta record is returned only if its frame is whole, its checksum matches and its payload
 // decodes; optional record types (>= 128) that this build does not know are skipped;
 // an unknown critical type stops the load with `unsupported` (the file came from a newer
 // Apiary: never truncate it). After the last record, report() says what was read.
@@ -25,7 +25,7 @@ namespace apiary::persist {
 struct AofLoadReport {
   bool has_header = false;
   FileHeader header;
-  std::uint64_t records = 0;           // put, remove and flush records returned
+  std::uint64_t records = 0;           // put, remove, flush and delta records returned
   std::uint64_t skipped_optional = 0;  // optional records of unknown type, skipped
   std::uint64_t good_offset = 0;       // end of the last whole record
   std::uint64_t file_size = 0;
@@ -53,6 +53,8 @@ class AofReader {
 
   // The next record, or nothing once the load stopped (see report()).
   std::optional<Record> next();
+  // Where the record next() returned last starts in the file (for messages about it).
+  std::uint64_t last_offset() const { return last_offset_; }
   AofLoadReport report() const;
 
  private:
@@ -62,6 +64,7 @@ class AofReader {
   RecordLimits limits_;
   std::uint64_t records_ = 0;
   std::uint64_t skipped_ = 0;
+  std::uint64_t last_offset_ = 0;
 };
 
 // Reads a whole AOF, handing each record to `apply` in order; returns the report (a torn or

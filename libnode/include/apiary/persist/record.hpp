@@ -9,7 +9,8 @@
 //            crc over length, type and payload, so a corrupt length is caught too
 //
 // Payloads are MessagePack; a put carries the store entry exactly as replication ships it
-// (store/entry_codec.hpp: key, DvvSet with each sibling's ValueKind, absolute expiry).
+// (store/entry_codec.hpp: key, DvvSet with each sibling's ValueKind, absolute expiry), a
+// collection delta the CollectionDelta exactly as replicate_delta ships it.
 //
 // Growth without a format break: a record type below 128 is *critical*: a reader that does
 // not know it stops there with StopReason::unsupported (never guessing, never truncating:
@@ -56,6 +57,7 @@ enum class RecordType : std::uint8_t {
   remove = 2,         // [key]: the key left the table (expiry, eviction, tombstone collection)
   flush_horizon = 3,  // [hlc]: FLUSHALL's horizon (Store::flush_before)
   snapshot_end = 4,   // count:u64le crc32c:u32le of the records before it (snapshot only)
+  collection_delta = 5,  // store::CollectionDelta: a write to a hash or set (AOF only)
 };
 inline constexpr std::uint8_t kFirstOptionalRecordType = 128;
 
@@ -68,7 +70,14 @@ struct RemoveRecord {
 struct FlushRecord {
   HlcTimestamp horizon;
 };
-using Record = std::variant<PutRecord, RemoveRecord, FlushRecord>;
+// A write to a hash or set as its element changes on top of the key's previous version (the
+// delta replication ships, store/entry_codec.hpp pack_delta). Replayed with
+// Store::replay_delta: applied when the loaded entry is exactly its base, skipped when the
+// loaded entry already holds its write (its clock covers the delta's dot).
+struct DeltaRecord {
+  store::CollectionDelta delta;
+};
+using Record = std::variant<PutRecord, RemoveRecord, FlushRecord, DeltaRecord>;
 
 struct RecordLimits {
   // A record longer than this is rejected as corrupt before anything is allocated.
@@ -100,7 +109,7 @@ struct FrameHeader {
 FrameHeader parse_frame_header(std::span<const std::uint8_t, kRecordHeaderBytes> bytes);
 bool frame_checksum_ok(const FrameHeader& frame, std::span<const std::uint8_t> payload);
 
-// A payload of a known critical type (put, remove, flush_horizon) as a Record; malformed or
+// A payload of a known critical type (put, remove, flush_horizon, collection_delta) as a Record; malformed or
 // too_large on a bad payload, unsupported for a type this version does not decode.
 Result<Record> decode_payload(std::uint8_t type, std::span<const std::uint8_t> payload,
                               const RecordLimits& limits = {});

@@ -52,6 +52,19 @@ class ChangeListener {
   virtual void key_changed(std::string_view key) = 0;
   // flush_before(horizon) ran. The entries it kept are reported as changed after this call.
   virtual void flushed(HlcTimestamp horizon) = 0;
+  // The change just reported by key_changed(delta.key) was exactly `delta` applied to the
+  // key's previous version: a committed write to a hash or set (edit_collection at the
+  // coordinator, apply_delta at a replica, EXPIRE/PERSIST of a hash or set). Store::
+  // replay_delta on that previous version rebuilds the new one. Every other change (a merge,
+  // read repair, expiry, eviction, DEL, restore, a flush...) is reported by key_changed only.
+  virtual void collection_delta(const CollectionDelta& delta) { (void)delta; }
+};
+
+// What Store::replay_delta did with a delta.
+enum class ReplayOutcome : unsigned char {
+  applied,          // the entry was its base: it now holds the delta's write
+  already_applied,  // the entry's clock covers the delta's dot: nothing to do
+  base_mismatch,    // the entry is neither: the delta cannot be applied, nothing changed
 };
 
 class Store {
@@ -198,6 +211,13 @@ class Store {
   // reported to the change listener.
   void restore(std::string_view key, data::DvvSet version, std::optional<WallTime> expiry,
                WallTime now);
+  // Replays a collection delta from the AOF (ChangeListener::collection_delta): like
+  // apply_delta, but the key's entry is looked at even when it has expired by `now` (a later
+  // delta may be an EXPIRE or PERSIST), the result is kept even when it has expired (the
+  // caller removes such keys when the load ends), nothing is evicted (a load may exceed
+  // maxmemory, as restore) and nothing is reported to the change listener. The HLC absorbs the
+  // delta's stamp.
+  ReplayOutcome replay_delta(const CollectionDelta& delta, WallTime now);
   // Removes the key's entry without leaving a tombstone (replaying a removal). False when
   // there was none. Not reported to the change listener.
   bool remove(std::string_view key);
