@@ -5,7 +5,8 @@
 // Invariants checked beyond "no crash, no leak, no unbounded allocation":
 //  - the reader stops inside the file; it reports `complete` exactly when its status is ok,
 //    and then it consumed the whole file;
-//  - the report counts what came out: strings, skipped keys by type, keys by database;
+//  - the report counts what came out: strings, hashes and their fields, sets and their
+//    members, skipped keys by type, keys by database;
 //  - reading the same bytes through an Env (SimEnv) gives the same keys and the same status.
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,8 @@ namespace {
 
 struct Outcome {
   std::vector<std::string> keys;
+  std::uint64_t fields = 0;   // in the hashes that came out
+  std::uint64_t members = 0;  // in the sets
   Status status;
   RdbReport report;
 };
@@ -32,6 +35,16 @@ Outcome read_all(RdbReader& reader) {
   while (auto item = reader.next()) {
     if (const auto* s = std::get_if<RdbStringKey>(&*item)) {
       out.keys.push_back("s:" + s->key + "=" + s->value);
+    } else if (const auto* h = std::get_if<RdbHashKey>(&*item)) {
+      std::string text = "h:" + h->key;
+      for (const auto& f : h->fields) text += " " + f.name + "=" + f.value;
+      out.keys.push_back(text);
+      out.fields += h->fields.size();
+    } else if (const auto* m = std::get_if<RdbSetKey>(&*item)) {
+      std::string text = "m:" + m->key;
+      for (const auto& member : m->members) text += " " + member;
+      out.keys.push_back(text);
+      out.members += m->members.size();
     } else {
       const auto& k = std::get<RdbSkippedKey>(*item);
       out.keys.push_back(std::string(k.type_name) + ":" + k.key);
@@ -52,8 +65,15 @@ void check(const Outcome& o, std::size_t size) {
   for (const auto& [db, n] : r.keys_by_db) by_db += n;
   if (by_db != o.keys.size()) std::abort();
   std::uint64_t strings = 0;
-  for (const auto& k : o.keys) strings += k.starts_with("s:") ? 1 : 0;
-  if (strings != r.strings) std::abort();
+  std::uint64_t hashes = 0;
+  std::uint64_t sets = 0;
+  for (const auto& k : o.keys) {
+    strings += k.starts_with("s:") ? 1 : 0;
+    hashes += k.starts_with("h:") ? 1 : 0;
+    sets += k.starts_with("m:") ? 1 : 0;
+  }
+  if (strings != r.strings || hashes != r.hashes || sets != r.sets) std::abort();
+  if (o.fields != r.hash_fields || o.members != r.set_members) std::abort();
 }
 
 }  // namespace

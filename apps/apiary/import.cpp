@@ -1,6 +1,7 @@
 #include "import.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -18,12 +19,18 @@ namespace apiary::cli {
 
 namespace {
 
+using persist::RdbHashKey;
 using persist::RdbReader;
 using persist::RdbReport;
+using persist::RdbSetKey;
 using persist::RdbStringKey;
 
 // A pipelined batch is sent when it holds this many bytes, even if short of `batch` commands.
 constexpr std::size_t kBatchBytes = 4u << 20;
+// One HSET or SADD carries at most this many fields or members, or this many bytes of them
+// (a single larger element goes alone), so that no command is a huge write.
+constexpr std::size_t kElementsPerCommand = 1000;
+constexpr std::size_t kBytesPerCommand = 1u << 20;
 
 void fail(const std::string& message) {
   std::fprintf(stderr, "apiary import: %s\n", message.c_str());
@@ -41,6 +48,29 @@ void append_set(std::string& out, const RdbStringKey& k) {
   } else {
     append_command(out, {"SET", k.key, k.value});
   }
+}
+
+void append_views(std::string& out, const std::vector<std::string_view>& args) {
+  out += "*" + std::to_string(args.size()) + "\r\n";
+  for (const std::string_view a : args) {
+    out += "$" + std::to_string(a.size()) + "\r\n";
+    out.append(a);
+    out += "\r\n";
+  }
+}
+
+std::string printable(const std::string& key) {
+  std::string out = "\"";
+  for (const unsigned char c : key.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + (key.size() > 64 ? "...\"" : "\"");
 }
 
 // --- the two passes ---
@@ -68,100 +98,245 @@ std::optional<RdbReport> check_file(persist::Env& env, const std::string& path) 
 }
 
 struct Progress {
-  std::uint64_t imported = 0;
-  std::uint64_t expired = 0;
+  std::uint64_t strings = 0;
+  std::uint64_t hashes = 0;
+  std::uint64_t sets = 0;
+  std::uint64_t fields = 0;
+  std::uint64_t members = 0;
+  std::uint64_t expired = 0;             // keys whose expiry had passed
+  std::uint64_t expired_fields = 0;      // hash fields whose own TTL had passed
+  std::uint64_t field_ttls_dropped = 0;  // hash fields written without their own TTL
+  std::uint64_t empty = 0;               // hashes and sets with nothing left to write
 };
 
+// Writes keys through one connection in pipelined batches and checks every reply. A hash or
+// set is HSET/SADD in commands of bounded size; its expiry is a PEXPIREAT sent only after
+// the batch holding its last HSET/SADD was acknowledged, so it never reaches the cluster
+// before the key exists (whatever a forwarded pipeline's order on the way).
 class Importer {
  public:
-  Importer(RespClient& conn, std::size_t batch) : conn_(conn), batch_(batch) {}
+  enum class Done : unsigned char { none, string, hash, set };
+
+  Importer(RespClient& conn, std::size_t batch, Progress& progress)
+      : conn_(conn), batch_(batch), progress_(progress) {}
 
   bool add(const RdbStringKey& k) {
     append_set(pending_, k);
-    keys_.push_back(k.key);
-    if (keys_.size() >= batch_ || pending_.size() >= kBatchBytes) return flush();
+    return queued({k.key, "SET", Expect::ok, Done::string, 0});
+  }
+
+  // `elements`: field, value, field, value... for a hash; members for a set.
+  bool add_collection(const std::string& key, std::optional<std::int64_t> expiry_ms,
+                      const std::vector<std::string_view>& elements, bool is_hash) {
+    const std::string_view command = is_hash ? "HSET" : "SADD";
+    const std::size_t step = is_hash ? 2 : 1;
+    std::vector<std::string_view> args = {command, key};
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < elements.size(); i += step) {
+      std::size_t size = elements[i].size();
+      if (is_hash) size += elements[i + 1].size();
+      const bool full = args.size() - 2 >= kElementsPerCommand * step ||
+                        (bytes > 0 && bytes + size > kBytesPerCommand);
+      if (full && !send_part(key, command, args, Done::none)) return false;
+      if (full) bytes = 0;
+      args.insert(args.end(), elements.begin() + static_cast<std::ptrdiff_t>(i),
+                  elements.begin() + static_cast<std::ptrdiff_t>(i + step));
+      bytes += size;
+    }
+    if (!send_part(key, command, args, is_hash ? Done::hash : Done::set)) return false;
+    if (expiry_ms) expiries_.emplace_back(key, *expiry_ms);
     return true;
   }
 
-  // Sends what is pending and checks every reply.
+  // Sends what is pending, checks every reply, then sends the expiries of the collections
+  // acknowledged and checks theirs.
   bool flush() {
-    if (keys_.empty()) return true;
+    if (!send_pending()) return false;
+    if (expiries_.empty()) return true;
+    for (const auto& [key, ms] : expiries_) {
+      append_command(pending_, {"PEXPIREAT", key, std::to_string(ms)});
+      sent_.push_back({key, "PEXPIREAT", Expect::one, Done::none, 0});
+    }
+    expiries_.clear();
+    return send_pending();
+  }
+
+ private:
+  enum class Expect : unsigned char { ok, integer, one };
+  struct Sent {
+    std::string key;
+    std::string_view command;
+    Expect expect;
+    Done done;  // what the key counts as once this, its last write, is acknowledged
+    std::uint64_t elements;
+  };
+
+  bool send_part(const std::string& key, std::string_view command,
+                 std::vector<std::string_view>& args, Done done) {
+    const std::uint64_t elements = (args.size() - 2) / (command == "HSET" ? 2 : 1);
+    append_views(pending_, args);
+    args.resize(2);
+    return queued({key, command, Expect::integer, done, elements});
+  }
+
+  bool queued(Sent sent) {
+    sent_.push_back(std::move(sent));
+    if (sent_.size() >= batch_ || pending_.size() >= kBatchBytes) return flush();
+    return true;
+  }
+
+  bool send_pending() {
+    if (sent_.empty()) return true;
     if (Status s = conn_.send(pending_); !s.ok()) {
       fail("sending to the cluster failed: " + s.message());
       return false;
     }
-    for (const auto& key : keys_) {
+    pending_.clear();
+    for (const Sent& sent : sent_) {
       auto reply = conn_.read_reply();
       if (!reply.ok()) {
         fail("reading the cluster's replies failed: " + reply.status().message());
         return false;
       }
-      if (reply->type != RespReply::Type::simple || reply->text != "OK") {
-        fail("SET " + printable(key) + " was refused: " +
-             (reply->is_error() ? "-" + reply->text : reply->text));
+      if (!expected(*reply, sent.expect)) {
+        fail(std::string(sent.command) + " " + printable(sent.key) + " was refused: " +
+             (reply->is_error() ? "-" + reply->text
+                                : reply->type == RespReply::Type::integer
+                                      ? ":" + std::to_string(reply->integer)
+                                      : reply->text));
         return false;
       }
-      ++imported_;
+      count(sent);
     }
-    pending_.clear();
-    keys_.clear();
+    sent_.clear();
     return true;
   }
 
-  std::uint64_t imported() const { return imported_; }
-
- private:
-  static std::string printable(const std::string& key) {
-    std::string out = "\"";
-    for (const unsigned char c : key.substr(0, 64)) {
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-        out += static_cast<char>(c);
-      } else {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", c);
-        out += hex;
-      }
+  static bool expected(const RespReply& reply, Expect expect) {
+    switch (expect) {
+      case Expect::ok:
+        return reply.type == RespReply::Type::simple && reply.text == "OK";
+      case Expect::integer:
+        return reply.type == RespReply::Type::integer;
+      case Expect::one:
+        return reply.type == RespReply::Type::integer && reply.integer == 1;
     }
-    return out + (key.size() > 64 ? "...\"" : "\"");
+    return false;
+  }
+
+  void count(const Sent& sent) {
+    if (sent.command == "HSET") progress_.fields += sent.elements;
+    if (sent.command == "SADD") progress_.members += sent.elements;
+    switch (sent.done) {
+      case Done::string:
+        ++progress_.strings;
+        break;
+      case Done::hash:
+        ++progress_.hashes;
+        break;
+      case Done::set:
+        ++progress_.sets;
+        break;
+      case Done::none:
+        break;
+    }
   }
 
   RespClient& conn_;
   std::size_t batch_;
+  Progress& progress_;
   std::string pending_;
-  std::vector<std::string> keys_;
-  std::uint64_t imported_ = 0;
+  std::vector<Sent> sent_;
+  std::vector<std::pair<std::string, std::int64_t>> expiries_;
 };
+
+// The fields to write: those whose own TTL (Redis 7.4) has not passed, without the TTL.
+std::vector<std::string_view> live_fields(const RdbHashKey& h, std::int64_t now,
+                                          Progress& progress) {
+  std::vector<std::string_view> out;
+  out.reserve(h.fields.size() * 2);
+  for (const auto& f : h.fields) {
+    if (f.expiry_ms && *f.expiry_ms <= now) {
+      ++progress.expired_fields;
+      continue;
+    }
+    if (f.expiry_ms) ++progress.field_ttls_dropped;
+    out.push_back(f.name);
+    out.push_back(f.value);
+  }
+  return out;
+}
+
+// Sends one key; false when the cluster refused it (already reported).
+bool import_item(Importer& importer, const persist::RdbItem& item, Progress& progress) {
+  const std::int64_t now = wall_ms_now();
+  if (const auto* k = std::get_if<RdbStringKey>(&item)) {
+    if (k->expiry_ms && *k->expiry_ms <= now) {
+      ++progress.expired;
+      return true;
+    }
+    return importer.add(*k);
+  }
+  if (const auto* h = std::get_if<RdbHashKey>(&item)) {
+    if (h->expiry_ms && *h->expiry_ms <= now) {
+      ++progress.expired;
+      return true;
+    }
+    const auto elements = live_fields(*h, now, progress);
+    if (elements.empty()) {
+      ++progress.empty;
+      return true;
+    }
+    return importer.add_collection(h->key, h->expiry_ms, elements, /*is_hash=*/true);
+  }
+  if (const auto* s = std::get_if<RdbSetKey>(&item)) {
+    if (s->expiry_ms && *s->expiry_ms <= now) {
+      ++progress.expired;
+      return true;
+    }
+    if (s->members.empty()) {
+      ++progress.empty;
+      return true;
+    }
+    const std::vector<std::string_view> members(s->members.begin(), s->members.end());
+    return importer.add_collection(s->key, s->expiry_ms, members, /*is_hash=*/false);
+  }
+  return true;  // a skipped type: counted by the reader's report
+}
 
 std::optional<Progress> import_keys(persist::Env& env, const std::string& path, RespClient& conn,
                                     std::size_t batch) {
   auto reader = open_rdb(env, path);
   if (!reader) return std::nullopt;
-  Importer importer(conn, batch);
   Progress progress;
+  Importer importer(conn, batch, progress);
   while (auto item = reader->next()) {
-    const auto* k = std::get_if<RdbStringKey>(&*item);
-    if (k == nullptr) continue;  // counted by the reader's report
-    if (k->expiry_ms && *k->expiry_ms <= wall_ms_now()) {
-      ++progress.expired;
-      continue;
-    }
-    if (!importer.add(*k)) return std::nullopt;
+    if (!import_item(importer, *item, progress)) return std::nullopt;
   }
   if (!reader->status().ok()) {  // the file changed since it was checked
     fail(path + ": " + reader->status().to_string());
     return std::nullopt;
   }
   if (!importer.flush()) return std::nullopt;
-  progress.imported = importer.imported();
   return progress;
 }
 
+using ull = unsigned long long;
+
 void print_file_summary(const std::string& path, const RdbReport& r) {
   const std::string ver = r.aux_value("redis-ver");
-  std::printf("%s: RDB version %u%s%s, %llu keys (%llu strings), checksum %s\n", path.c_str(),
-              r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(),
-              static_cast<unsigned long long>(r.keys()), static_cast<unsigned long long>(r.strings),
+  std::printf("%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets), checksum %s\n",
+              path.c_str(), r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(),
+              ull{r.keys()}, ull{r.strings}, ull{r.hashes}, ull{r.sets},
               r.checksum_verified ? "verified" : "not present");
+}
+
+// "12 string keys, 3 hashes (40 fields) and 2 sets (9 members)"
+std::string what_is_written(std::uint64_t strings, std::uint64_t hashes, std::uint64_t fields,
+                            std::uint64_t sets, std::uint64_t members) {
+  return std::to_string(strings) + " string keys, " + std::to_string(hashes) + " hashes (" +
+         std::to_string(fields) + " fields) and " + std::to_string(sets) + " sets (" +
+         std::to_string(members) + " members)";
 }
 
 void print_skipped(const RdbReport& r) {
@@ -195,9 +370,15 @@ int run_import(const ImportOptions& options) {
   if (!report) return 1;
   print_file_summary(options.path, *report);
   if (options.dry_run) {
-    std::printf("dry run: %llu string keys would be imported (fewer if some expire first)\n",
-                static_cast<unsigned long long>(report->strings));
-    print_skipped(*report);
+    const RdbReport& r = *report;
+    std::printf("dry run: would import %s (fewer if some expire first)\n",
+                what_is_written(r.strings, r.hashes, r.hash_fields, r.sets, r.set_members).c_str());
+    if (r.hash_field_ttls > 0) {
+      std::printf("%llu hash fields have their own TTL: Apiary has none, they would be written "
+                  "without it (those already expired left out)\n",
+                  ull{r.hash_field_ttls});
+    }
+    print_skipped(r);
     return 0;
   }
 
@@ -225,11 +406,22 @@ int run_import(const ImportOptions& options) {
 
   const auto progress = import_keys(env, options.path, conn, options.batch);
   if (!progress) return 1;
-  std::printf("imported %llu string keys through %s\n",
-              static_cast<unsigned long long>(progress->imported), used.c_str());
-  if (progress->expired > 0) {
-    std::printf("skipped %llu keys already expired\n",
-                static_cast<unsigned long long>(progress->expired));
+  const Progress& p = *progress;
+  std::printf("imported %s through %s\n",
+              what_is_written(p.strings, p.hashes, p.fields, p.sets, p.members).c_str(),
+              used.c_str());
+  if (p.expired > 0) std::printf("skipped %llu keys already expired\n", ull{p.expired});
+  if (p.field_ttls_dropped > 0) {
+    std::printf("wrote %llu hash fields without their own TTL (Apiary has no field TTLs)\n",
+                ull{p.field_ttls_dropped});
+  }
+  if (p.expired_fields > 0) {
+    std::printf("skipped %llu hash fields whose own TTL had passed\n", ull{p.expired_fields});
+  }
+  if (p.empty > 0) {
+    std::printf("skipped %llu hashes and sets with nothing to write (empty, or every field "
+                "expired)\n",
+                ull{p.empty});
   }
   print_skipped(*report);
   return 0;

@@ -136,13 +136,14 @@ int main(int argc, char** argv) {
   apiary::cli::ImportOptions import_options;
   auto* import = app.add_subcommand(
       "import",
-      "Load a Redis RDB file (dump.rdb) into the cluster: string keys with their expiry; "
-      "keys of other types are reported and skipped");
+      "Load a Redis RDB file (dump.rdb) into the cluster: strings, hashes and sets with their "
+      "expiry (hash fields without their own TTL); lists, sorted sets, streams and modules are "
+      "reported and skipped");
   import->add_option("FILE", import_options.path, "The RDB file (Redis 6.0 to 7.4)")->required();
   import->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
   import->add_flag("--dry-run", import_options.dry_run,
                    "Check the file and report what it holds; write nothing");
-  import->add_option("--batch", import_options.batch, "SET commands per pipelined batch")
+  import->add_option("--batch", import_options.batch, "Commands (SET, HSET, SADD, PEXPIREAT) per pipelined batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
 

@@ -35,6 +35,10 @@ bool RdbInput::fail(StatusCode code, std::uint64_t at, const std::string& what) 
   return false;
 }
 
+void RdbInput::annotate(const std::string& context) {
+  if (!status_.ok()) status_ = make_error(status_.code(), status_.message() + context);
+}
+
 bool RdbInput::fill() {
   if (buffer_.empty())
     buffer_.resize(static_cast<std::size_t>(

@@ -30,6 +30,8 @@ class RdbInput {
 
   // Records the first error, at `at` (the start of what could not be decoded); returns false.
   bool fail(StatusCode code, std::uint64_t at, const std::string& what);
+  // Adds `context` (", in the value of hash \"k\"") to the recorded error, if there is one.
+  void annotate(const std::string& context);
 
   bool read(std::span<std::uint8_t> out);  // exactly out.size() bytes
   bool skip(std::uint64_t n);

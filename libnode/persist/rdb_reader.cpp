@@ -1,10 +1,13 @@
 #include "apiary/persist/rdb_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "rdb_input.hpp"
+#include "rdb_packed.hpp"
 
 namespace apiary::persist {
 
@@ -156,12 +159,23 @@ bool skip_stream(RdbInput& in, std::uint8_t type) {
   });
 }
 
-bool skip_hash_with_field_ttls(RdbInput& in, bool min_ttl_first) {
-  if (min_ttl_first && !in.skip(8)) return false;
-  std::uint64_t n = 0;
-  if (!in.length(n)) return false;
-  return repeat(in, n, [&] { return skip_lengths(in, 1) && in.skip_string() && in.skip_string(); });
+// A key for an error message: quoted, unprintable bytes as \xNN, at most 64 bytes shown.
+std::string printable_key(const std::string& key) {
+  std::string out = "\"";
+  for (const unsigned char c : key.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + (key.size() > 64 ? "...\"" : "\"");
 }
+
+// Redis keeps field TTLs below 2^48 ms (EB_EXPIRE_TIME_MAX); larger ones are damage.
+constexpr std::uint64_t kMaxFieldExpiry = (std::uint64_t{1} << 48) - 1;
 
 }  // namespace
 
@@ -205,7 +219,7 @@ std::string_view rdb_type_name(std::uint8_t rdb_type) {
 }
 
 std::uint64_t RdbReport::keys() const {
-  std::uint64_t n = strings;
+  std::uint64_t n = strings + hashes + sets;
   for (const auto& [name, count] : skipped) n += count;
   return n;
 }
@@ -352,21 +366,159 @@ class RdbReader::Impl {
       ++report_.keys_by_db[db_];
       return RdbStringKey{std::move(key), std::move(value), expiry, db_};
     }
-    if (!skip_value(type, at)) return std::nullopt;
     const std::string_view name = rdb_type_name(type);
+    if (name == "hash") return hash(std::move(key), type, expiry);
+    if (name == "set") return set(std::move(key), type, expiry);
+    if (!skip_value(type, at)) {
+      in_.annotate(", in the value of " + std::string(name) + " " + printable_key(key));
+      return std::nullopt;
+    }
     ++report_.skipped[std::string(name)];
     ++report_.keys_by_db[db_];
     return RdbSkippedKey{std::move(key), name, type, expiry, db_};
   }
 
+  std::optional<RdbItem> hash(std::string key, std::uint8_t type,
+                              std::optional<std::int64_t> expiry) {
+    RdbHashKey h{std::move(key), {}, expiry, db_, type};
+    if (!read_hash(type, h.fields)) {
+      in_.annotate(", in the value of hash " + printable_key(h.key));
+      return std::nullopt;
+    }
+    ++report_.hashes;
+    ++report_.keys_by_db[db_];
+    report_.hash_fields += h.fields.size();
+    for (const auto& f : h.fields) report_.hash_field_ttls += f.expiry_ms ? 1 : 0;
+    return h;
+  }
+
+  std::optional<RdbItem> set(std::string key, std::uint8_t type,
+                             std::optional<std::int64_t> expiry) {
+    RdbSetKey s{std::move(key), {}, expiry, db_, type};
+    if (!read_set(type, s.members)) {
+      in_.annotate(", in the value of set " + printable_key(s.key));
+      return std::nullopt;
+    }
+    ++report_.sets;
+    ++report_.keys_by_db[db_];
+    report_.set_members += s.members.size();
+    return s;
+  }
+
+  // A packed container (one string in the file), decoded into its elements.
+  bool unpack(Status (*decode)(std::string_view, std::vector<std::string>&),
+              std::vector<std::string>& out) {
+    const std::uint64_t at = in_.offset();
+    std::string blob;
+    if (!in_.string(blob)) return false;
+    if (Status s = decode(blob, out); !s.ok()) {
+      return in_.fail(StatusCode::malformed, at, s.message());
+    }
+    return true;
+  }
+
+  bool read_set(std::uint8_t type, std::vector<std::string>& out) {
+    switch (type) {
+      case kSet: {
+        std::uint64_t n = 0;
+        if (!in_.length(n)) return false;
+        return repeat(in_, n, [&] { return in_.string(out.emplace_back()); });
+      }
+      case kSetIntset:
+        return unpack(rdb::decode_intset, out);
+      case kSetListpack:
+        return unpack(rdb::decode_listpack, out);
+      default:
+        return in_.fail(StatusCode::malformed, in_.offset(), "unknown set encoding");
+    }
+  }
+
+  bool read_hash(std::uint8_t type, std::vector<RdbHashField>& out) {
+    switch (type) {
+      case kHash: {
+        std::uint64_t n = 0;
+        if (!in_.length(n)) return false;
+        return repeat(in_, n, [&] {
+          RdbHashField& f = out.emplace_back();
+          return in_.string(f.name) && in_.string(f.value);
+        });
+      }
+      case kHashZipmap:
+        return packed_hash(rdb::decode_zipmap, /*with_ttls=*/false, out);
+      case kHashZiplist:
+        return packed_hash(rdb::decode_ziplist, /*with_ttls=*/false, out);
+      case kHashListpack:
+        return packed_hash(rdb::decode_listpack, /*with_ttls=*/false, out);
+      case kHashListpackExPreGa:
+        return packed_hash(rdb::decode_listpack, /*with_ttls=*/true, out);
+      case kHashListpackEx:  // the smallest field TTL (a hint for loading), then the listpack
+        return in_.skip(8) && packed_hash(rdb::decode_listpack, /*with_ttls=*/true, out);
+      case kHashMetadataPreGa:
+        return hash_with_field_ttls(/*relative=*/false, out);
+      case kHashMetadata:
+        return hash_with_field_ttls(/*relative=*/true, out);
+      default:
+        return in_.fail(StatusCode::malformed, in_.offset(), "unknown hash encoding");
+    }
+  }
+
+  // A hash in a packed container: field, value pairs, or with_ttls field, value, TTL
+  // triplets (7.4's listpack_ex: the TTL an integer, 0 for none).
+  bool packed_hash(Status (*decode)(std::string_view, std::vector<std::string>&), bool with_ttls,
+                   std::vector<RdbHashField>& out) {
+    const std::uint64_t at = in_.offset();
+    std::vector<std::string> elements;
+    if (!unpack(decode, elements)) return false;
+    const std::size_t stride = with_ttls ? 3 : 2;
+    if (elements.size() % stride != 0) {
+      return in_.fail(StatusCode::malformed, at,
+                      "a hash of " + std::to_string(elements.size()) + " packed elements, not " +
+                          (with_ttls ? "field, value, TTL triplets" : "field, value pairs"));
+    }
+    out.reserve(elements.size() / stride);
+    for (std::size_t i = 0; i < elements.size(); i += stride) {
+      RdbHashField& f = out.emplace_back();
+      f.name = std::move(elements[i]);
+      f.value = std::move(elements[i + 1]);
+      if (!with_ttls) continue;
+      const std::string& text = elements[i + 2];
+      std::uint64_t ttl = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ttl);
+      if (ec != std::errc() || end != text.data() + text.size() || ttl > kMaxFieldExpiry) {
+        return in_.fail(StatusCode::malformed, at, "a field TTL that is not a time: " + text);
+      }
+      if (ttl != 0) f.expiry_ms = static_cast<std::int64_t>(ttl);
+    }
+    return true;
+  }
+
+  // 7.4's hash table with field TTLs: [the smallest TTL,] a count, then TTL (a length, 0 for
+  // none; from 7.4 GA relative to the smallest: smallest + TTL - 1), field, value.
+  bool hash_with_field_ttls(bool relative, std::vector<RdbHashField>& out) {
+    std::uint64_t smallest = 0;
+    if (relative && !in_.le64(smallest)) return false;
+    std::uint64_t n = 0;
+    if (!in_.length(n)) return false;
+    return repeat(in_, n, [&] {
+      const std::uint64_t at = in_.offset();
+      std::uint64_t ttl = 0;
+      RdbHashField& f = out.emplace_back();
+      if (!in_.length(ttl) || !in_.string(f.name) || !in_.string(f.value)) return false;
+      if (ttl == 0) return true;
+      if (relative) ttl = ttl + smallest - 1;
+      if (ttl > kMaxFieldExpiry || (relative && ttl < smallest)) {
+        return in_.fail(StatusCode::malformed, at, "a field TTL that is not a time");
+      }
+      f.expiry_ms = static_cast<std::int64_t>(ttl);
+      return true;
+    });
+  }
+
   bool skip_value(std::uint8_t type, std::uint64_t at) {
     switch (type) {
       case kList:
-      case kSet:
       case kListQuicklist:
         return skip_strings(in_, 1);
-      case kHash:
-        return skip_strings(in_, 2);
       case kZset: {
         std::uint64_t n = 0;
         if (!in_.length(n)) return false;
@@ -384,18 +536,10 @@ class RdbReader::Impl {
       case kModulePreGa:
         return in_.fail(StatusCode::unsupported, at,
                         "a module value in the format of Redis 4.0's release candidates");
-      case kHashZipmap:
       case kListZiplist:
-      case kSetIntset:
       case kZsetZiplist:
-      case kHashZiplist:
-      case kHashListpack:
       case kZsetListpack:
-      case kSetListpack:
-      case kHashListpackExPreGa:
         return in_.skip_string();  // the whole value is one blob
-      case kHashListpackEx:
-        return in_.skip(8) && in_.skip_string();  // the smallest field TTL, then the blob
       case kListQuicklist2: {
         std::uint64_t n = 0;
         if (!in_.length(n)) return false;
@@ -414,10 +558,6 @@ class RdbReader::Impl {
       case kStreamListpacks2:
       case kStreamListpacks3:
         return skip_stream(in_, type);
-      case kHashMetadataPreGa:
-        return skip_hash_with_field_ttls(in_, /*min_ttl_first=*/false);
-      case kHashMetadata:
-        return skip_hash_with_field_ttls(in_, /*min_ttl_first=*/true);
       default:
         return in_.fail(StatusCode::malformed, at, "unknown value type " + std::to_string(type));
     }

@@ -6,20 +6,25 @@
 // SELECTDB, IDLE, FREQ, MODULE_AUX, FUNCTION2, SLOT_INFO, EOF); every length and string
 // encoding (6/14/32/64-bit lengths; raw, int8/16/32 and LZF strings); and the CRC-64 after
 // EOF, which it verifies (0 means the writer had `rdbchecksum no`).
-// What it returns: string keys (type 0) with their value and absolute expiry; every other
-// type (lists, sets, sorted sets, hashes, streams, modules, in each of their encodings,
-// 7.4's hashes with field TTLs too) is parsed past, not decoded, and returned as a skipped
-// key named by its Redis type, so the importer reports what it did not load instead of
-// dropping it silently. Keys of every database come out, each with its database number.
-// What it refuses: an unknown value type or opcode, a damaged encoding, a bad checksum
-// (`malformed`, with the byte offset); a version above 12, a module value of the 4.0 release
-// candidates' format or functions of 7.0's (`unsupported`); a failed read (`io_error`).
+// What it returns: string keys (type 0) with their value and absolute expiry; hashes in every
+// encoding (hash table, zipmap, ziplist, listpack, and 7.4's hashes with field TTLs, each
+// field with its TTL) and sets in every encoding (hash table, intset, listpack), decoded
+// whole; every other type (lists, sorted sets, streams, modules, in each of their encodings)
+// is parsed past, not decoded, and returned as a skipped key named by its Redis type, so the
+// importer reports what it did not load instead of dropping it silently. Keys of every
+// database come out, each with its database number.
+// What it refuses: an unknown value type or opcode, a damaged encoding (a hash or set whose
+// value does not decode names the key), a bad checksum (`malformed`, with the byte offset); a
+// version above 12, a module value of the 4.0 release candidates' format or functions of
+// 7.0's (`unsupported`); a failed read (`io_error`).
 //
 // Bounded: the reader never reads past the file size it saw at open, checks every length
-// against the bytes left in the file before allocating, and allocates at most one key and
-// one value at a time (an LZF string at most 88 times its compressed size, and never more
-// than RdbLimits::max_string_bytes). Skipped values are read through, never held. A corrupt
-// or hostile file gives an error, never a crash, a hang or an exception.
+// against the bytes left in the file (or in a packed container) before allocating or
+// looping, and holds one key and one value at a time (an LZF string at most 88 times its
+// compressed size, and never more than RdbLimits::max_string_bytes; a hash or set whole, each
+// element taking at least one byte of the file, so memory stays within a small multiple of
+// the file's size). Skipped values are read through, never held. A corrupt or hostile file
+// gives an error, never a crash, a hang or an exception.
 // Not thread-safe; one pass, front to back.
 #pragma once
 
@@ -54,16 +59,41 @@ struct RdbStringKey {
   std::uint64_t db = 0;
 };
 
+// A hash field. Redis 7.4 can give a field its own TTL (HEXPIRE): `expiry_ms` is it.
+struct RdbHashField {
+  std::string name;
+  std::string value;
+  std::optional<std::int64_t> expiry_ms;  // absolute, ms since the Unix epoch
+};
+
+// A key of type hash, in whichever encoding Redis stored it. Fields are in stored order.
+struct RdbHashKey {
+  std::string key;
+  std::vector<RdbHashField> fields;
+  std::optional<std::int64_t> expiry_ms;
+  std::uint64_t db = 0;
+  std::uint8_t rdb_type = 0;  // the encoding byte (RDB_TYPE_*)
+};
+
+// A key of type set; integer members (intsets, listpack integers) as decimal text.
+struct RdbSetKey {
+  std::string key;
+  std::vector<std::string> members;
+  std::optional<std::int64_t> expiry_ms;
+  std::uint64_t db = 0;
+  std::uint8_t rdb_type = 0;
+};
+
 // A key whose type the cluster does not hold (yet): its value was parsed past.
 struct RdbSkippedKey {
   std::string key;
-  std::string_view type_name;  // "list", "set", "zset", "hash", "stream" or "module"
+  std::string_view type_name;  // "list", "zset", "stream" or "module"
   std::uint8_t rdb_type = 0;   // the encoding byte (RDB_TYPE_*)
   std::optional<std::int64_t> expiry_ms;
   std::uint64_t db = 0;
 };
 
-using RdbItem = std::variant<RdbStringKey, RdbSkippedKey>;
+using RdbItem = std::variant<RdbStringKey, RdbHashKey, RdbSetKey, RdbSkippedKey>;
 
 // The Redis type name of an RDB value type byte ("string", "list", ...), or "" if unknown.
 std::string_view rdb_type_name(std::uint8_t rdb_type);
@@ -72,6 +102,11 @@ struct RdbReport {
   unsigned version = 0;
   std::vector<std::pair<std::string, std::string>> aux;  // AUX fields in file order
   std::uint64_t strings = 0;                             // string keys returned
+  std::uint64_t hashes = 0;                              // hash keys returned
+  std::uint64_t sets = 0;                                // set keys returned
+  std::uint64_t hash_fields = 0;                         // in the hashes returned
+  std::uint64_t hash_field_ttls = 0;                     // of those, fields with a TTL
+  std::uint64_t set_members = 0;                         // in the sets returned
   std::map<std::string, std::uint64_t> skipped;          // skipped keys by type name
   std::map<std::uint64_t, std::uint64_t> keys_by_db;     // every key returned, by database
   std::uint64_t functions = 0;                           // function libraries (FUNCTION2), skipped
@@ -81,7 +116,7 @@ struct RdbReport {
   std::uint64_t offset = 0;        // bytes consumed (where an error was found)
   std::uint64_t file_size = 0;
 
-  std::uint64_t keys() const;  // strings plus skipped
+  std::uint64_t keys() const;  // strings, hashes, sets and skipped
   // The value of an AUX field ("redis-ver"), or "" when absent.
   std::string aux_value(std::string_view name) const;
 };
