@@ -164,7 +164,8 @@ bool Store::Impl::write_collection(std::uint64_t order, std::size_t slot, Collec
       std::shared_ptr<data::Collection> c = v.siblings()[0].collection;
       c->begin_undo();
       if (!mutate(*c)) {
-        c->rollback();  // a refused write leaves no trace
+        c->rollback();  // a refused write leaves no trace (but may leave pages split)
+        s.entries_bytes_ = s.entries_bytes_ - before + detail::entry_memory(e);
         return false;
       }
       c->end_undo();
