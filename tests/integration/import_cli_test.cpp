@@ -1,12 +1,16 @@
 // `apiary import dump.rdb --http ADDR` as an operator runs it (issue 16, item 6): a real
 // redis-server writes strings in every encoding it uses (small integers, LZF-compressed long
-// values, binary, empty, with and without TTLs, in two databases) and keys of every other type
-// (hashes, lists, sets, sorted sets, a stream; small ones as listpacks or intsets, big ones in
-// their hash table, quicklist and skiplist encodings), SAVEs; the real `apiary` binary imports
-// the dump into a 3-node cluster; every string key reads back through a node with its value
-// and TTL, and the summary names what was skipped.
+// values, binary, empty, with and without TTLs, in two databases), hashes and sets in every
+// encoding 7.0 writes (listpacks with string and integer entries, intsets of each width, hash
+// tables: over 512 elements, a long value, string members; some with TTLs, some big enough to
+// take several HSET/SADD commands) and keys of the types Apiary does not hold (lists, sorted
+// sets, a stream; compact and big encodings), SAVEs; the real `apiary` binary imports the dump
+// into a 3-node cluster; every string key reads back through a node with its value and TTL,
+// every hash and set with the fields or members and the TTL redis-server gave, and the
+// summary names what was skipped.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -42,6 +46,35 @@ std::int64_t wall_ms() {
       .count();
 }
 
+// The elements of an array reply of bulk strings (HGETALL, SMEMBERS), sorted: both servers
+// list a collection in an order of their own. HGETALL's come back as "field=value".
+std::vector<std::string> sorted_elements(const std::string& reply, bool pairs) {
+  REQUIRE(!reply.empty());
+  REQUIRE((reply[0] == '*' || reply[0] == '~' || reply[0] == '%'));
+  std::size_t at = reply.find("\r\n") + 2;
+  std::vector<std::string> items;
+  while (at < reply.size()) {
+    REQUIRE(reply[at] == '$');
+    const std::size_t eol = reply.find("\r\n", at);
+    const std::size_t len = std::stoul(reply.substr(at + 1, eol - at - 1));
+    items.push_back(reply.substr(eol + 2, len));
+    at = eol + 2 + len + 2;
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < items.size(); i += pairs ? 2 : 1) {
+    out.push_back(pairs ? items[i] + "=" + items.at(i + 1) : items[i]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What redis-server answered for a hash or set before the dump was saved.
+struct Collection {
+  bool hash = false;
+  std::vector<std::string> elements;  // sorted_elements()
+  long long pttl = -1;
+};
+
 std::pair<int, std::string> import(const std::string& args) {
   return run(std::string(APIARY_CLI_PATH) + " import " + args);
 }
@@ -75,6 +108,8 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   for (int i = 0; i < 1500; ++i) strings["key:" + std::to_string(i)] = "value:" + std::to_string(i);
   const std::map<std::string, long long> ttls = {{"ttl-ms", 3'600'000}, {"ttl-s", 86'400'000}};
   std::int64_t short_deadline = 0;
+  std::map<std::string, Collection> collections;
+  std::int64_t recorded_at = 0;
   {
     RedisServer redis({"--dir", dir.string(), "--dbfilename", "dump.rdb", "--rdbcompression", "yes",
                        "--rdbchecksum", "yes"});
@@ -88,28 +123,79 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       }
     }
     REQUIRE(r.command({"SET", "short", "x", "PX", "1500"}) == "+OK\r\n");
-    short_deadline = wall_ms() + 1500;
-    REQUIRE(r.command({"HSET", "hash", "f1", "v1", "f2", "v2"}) == ":2\r\n");
     REQUIRE(r.command({"RPUSH", "list", "a", "b", "c"}) == ":3\r\n");
-    REQUIRE(r.command({"SADD", "set", "x", "y"}) == ":2\r\n");
-    REQUIRE(r.command({"SADD", "intset", "1", "2", "3"}) == ":3\r\n");
     REQUIRE(r.command({"ZADD", "zset", "1", "a", "2.5", "b"}) == ":2\r\n");
     REQUIRE(r.command({"XADD", "stream", "1-1", "f", "v"}) == bulk("1-1"));
     REQUIRE(r.command({"XGROUP", "CREATE", "stream", "group", "0"}) == "+OK\r\n");
     REQUIRE(r.command({"XREADGROUP", "GROUP", "group", "alice", "STREAMS", "stream", ">"})[0] ==
             '*');
-    // Big ones leave the compact encodings: a quicklist of several nodes, a hash table, a
-    // hash set, a skiplist sorted set.
+    // Big ones leave the compact encodings: a quicklist of several nodes, a skiplist.
     const std::string filler(100, 'f');
     for (int i = 0; i < 1000; ++i) {
       const std::string n = std::to_string(i);
       REQUIRE(r.command({"RPUSH", "biglist", filler + n})[0] == ':');
-      if (i < 300) {
-        REQUIRE(r.command({"HSET", "bighash", "field" + n, n}) == ":1\r\n");
-        REQUIRE(r.command({"SADD", "bigset", "member" + n}) == ":1\r\n");
-        REQUIRE(r.command({"ZADD", "bigzset", n, "member" + n}) == ":1\r\n");
-      }
+      if (i < 300) REQUIRE(r.command({"ZADD", "bigzset", n, "member" + n}) == ":1\r\n");
     }
+
+    // Hashes: listpacks (strings; integers of every listpack width), hash tables (over 512
+    // fields, over 1000 so that the import needs several HSETs; a value over 64 bytes).
+    REQUIRE(r.command({"HSET", "hash", "f1", "v1", "f2", "v2"}) == ":2\r\n");
+    REQUIRE(r.command({"HSET", "hash-ints", "a", "1", "b", "-100", "c", "30000", "d", "8000000",
+                       "e", "-2000000000", "f", "12345678901", "g", ""}) == ":7\r\n");
+    REQUIRE(r.command({"HSET", "hash-long", "short", "x", "long", std::string(200, 'l')}) ==
+            ":2\r\n");
+    std::vector<std::string> big_hash = {"HSET", "bighash"};
+    std::vector<std::string> huge_hash = {"HSET", "hugehash"};
+    for (int i = 0; i < 2500; ++i) {
+      const std::string n = std::to_string(i);
+      if (i < 600) big_hash.insert(big_hash.end(), {"field" + n, n});
+      huge_hash.insert(huge_hash.end(), {"f" + n, "value " + n});
+    }
+    REQUIRE(r.command(big_hash) == ":600\r\n");
+    REQUIRE(r.command(huge_hash) == ":2500\r\n");
+    // Sets: intsets of each width, string sets (hash tables in 7.0), a big integer set
+    // (over 512: a hash table of integer-encoded strings), over 1000 members.
+    REQUIRE(r.command({"SADD", "set", "x", "y"}) == ":2\r\n");
+    REQUIRE(r.command({"SADD", "intset", "1", "2", "3"}) == ":3\r\n");
+    REQUIRE(r.command({"SADD", "intset32", "-70000", "70000"}) == ":2\r\n");
+    REQUIRE(r.command({"SADD", "intset64", "-5", "5000000000"}) == ":2\r\n");
+    std::vector<std::string> big_set = {"SADD", "bigset"};
+    std::vector<std::string> big_intset = {"SADD", "bigintset"};
+    for (int i = 0; i < 1500; ++i) {
+      big_set.push_back("member" + std::to_string(i));
+      if (i < 700) big_intset.push_back(std::to_string(i * 7 - 2000));
+    }
+    REQUIRE(r.command(big_set) == ":1500\r\n");
+    REQUIRE(r.command(big_intset) == ":700\r\n");
+    // TTLs on some of each, and one of each that expires before the import.
+    for (const char* k : {"hash", "bighash", "intset", "bigset"}) {
+      REQUIRE(r.command({"PEXPIRE", k, "3600000"}) == ":1\r\n");
+    }
+    REQUIRE(r.command({"EXPIRE", "hash-ints", "86400"}) == ":1\r\n");
+    REQUIRE(r.command({"HSET", "short-hash", "f", "v"}) == ":1\r\n");
+    REQUIRE(r.command({"SADD", "short-set", "m"}) == ":1\r\n");
+    REQUIRE(r.command({"PEXPIRE", "short-hash", "1500"}) == ":1\r\n");
+    REQUIRE(r.command({"PEXPIRE", "short-set", "1500"}) == ":1\r\n");
+    short_deadline = wall_ms() + 1500;
+    for (const char* k : {"hash", "hash-ints", "hash-long", "bighash", "hugehash"}) {
+      collections[k] = {true, sorted_elements(r.command({"HGETALL", k}), true),
+                        integer_reply(r.command({"PTTL", k}))};
+    }
+    for (const char* k : {"set", "intset", "intset32", "intset64", "bigset", "bigintset"}) {
+      collections[k] = {false, sorted_elements(r.command({"SMEMBERS", k}), false),
+                        integer_reply(r.command({"PTTL", k}))};
+    }
+    // The encodings the test means to cover are the ones redis-server chose.
+    const std::map<std::string, std::string> encodings = {
+        {"hash", "listpack"},  {"hash-ints", "listpack"}, {"hash-long", "hashtable"},
+        {"bighash", "hashtable"}, {"hugehash", "hashtable"}, {"set", "hashtable"},
+        {"intset", "intset"},  {"intset32", "intset"},   {"intset64", "intset"},
+        {"bigintset", "hashtable"}};
+    for (const auto& [k, encoding] : encodings) {
+      INFO("key " << k);
+      CHECK(r.command({"OBJECT", "ENCODING", k}) == bulk(encoding));
+    }
+    recorded_at = wall_ms();
     REQUIRE(r.command({"SELECT", "1"}) == "+OK\r\n");
     REQUIRE(r.command({"SET", "db1key", "from db 1"}) == "+OK\r\n");
     strings["db1key"] = "from db 1";
@@ -130,6 +216,8 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   CHECK(dry.first == 0);
   CHECK(contains(dry.second, "RDB version 10, written by Redis 7.0"));
   CHECK(contains(dry.second, "checksum verified"));
+  CHECK(contains(dry.second, "would import " + std::to_string(strings.size() + 1) +
+                                 " string keys, 6 hashes"));
 
   auto nodes = start_cluster("imp", 3, {});
   const auto bad = import(damaged + " --http " + nodes[0]->http());
@@ -143,9 +231,14 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   const auto out = import(dump + " --http " + nodes[0]->http());
   INFO(out.second);
   REQUIRE(out.first == 0);
-  CHECK(contains(out.second, "imported " + std::to_string(strings.size()) + " string keys"));
-  CHECK(contains(out.second, "skipped 1 keys already expired"));
-  CHECK(contains(out.second, "2 hash, 2 list, 3 set, 1 stream, 2 zset"));
+  std::uint64_t fields = 0;
+  std::uint64_t members = 0;
+  for (const auto& [k, c] : collections) (c.hash ? fields : members) += c.elements.size();
+  CHECK(contains(out.second, "imported " + std::to_string(strings.size()) + " string keys, 5 hashes (" +
+                                 std::to_string(fields) + " fields) and 6 sets (" +
+                                 std::to_string(members) + " members)"));
+  CHECK(contains(out.second, "skipped 3 keys already expired"));
+  CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream, 2 zset"));
   CHECK(contains(out.second, "keys from db 1: 1"));
 
   RespClient client(nodes[1]->redis_port());
@@ -163,12 +256,30 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       CHECK(pttl > it->second - elapsed);
     }
   }
-  CHECK(client.command({"GET", "short"}) == "$-1\r\n");
-  for (const char* skipped : {"hash", "list", "set", "intset", "zset", "stream", "biglist",
-                              "bighash", "bigset", "bigzset"}) {
+  for (const auto& [k, c] : collections) {
+    INFO("key " << k);
+    CHECK(sorted_elements(client.command({c.hash ? "HGETALL" : "SMEMBERS", k}), c.hash) ==
+          c.elements);
+    const long long pttl = integer_reply(client.command({"PTTL", k}));
+    if (c.pttl == -1) {
+      CHECK(pttl == -1);
+    } else {
+      // The absolute expiry travelled: what is left is what redis-server had left then,
+      // minus the time since.
+      const long long elapsed = wall_ms() - recorded_at + 60'000;
+      CHECK(pttl <= c.pttl);
+      CHECK(pttl > c.pttl - elapsed);
+    }
+  }
+  for (const char* gone : {"short", "short-hash", "short-set"}) {
+    INFO("key " << gone);
+    CHECK(client.command({"EXISTS", gone}) == ":0\r\n");
+  }
+  for (const char* skipped : {"list", "zset", "stream", "biglist", "bigzset"}) {
     INFO("key " << skipped);
     CHECK(client.command({"EXISTS", skipped}) == ":0\r\n");
   }
-  CHECK(integer_reply(client.command({"DBSIZE"})) == static_cast<long long>(strings.size()));
+  CHECK(integer_reply(client.command({"DBSIZE"})) ==
+        static_cast<long long>(strings.size() + collections.size()));
   std::filesystem::remove_all(dir);
 }
