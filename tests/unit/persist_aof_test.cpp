@@ -9,6 +9,7 @@
 #include "apiary/persist/aof_writer.hpp"
 #include "apiary/persist/crc32c.hpp"
 #include "apiary/persist/sim_env.hpp"
+#include "apiary/store/entry_codec.hpp"
 #include "persist_test_support.hpp"
 
 using namespace apiary;
@@ -22,6 +23,28 @@ namespace {
 
 const TimePoint kStart = from_nanos(1'000'000'000);
 
+// A write to a two-field hash as the store records it for replication.
+store::CollectionDelta sample_delta() {
+  store::StoreConfig config;
+  config.self = NodeId{9};
+  store::Store s(config);
+  const WallTime now{1'700'000'000'000};
+  auto hset = [&](const std::string& field, const std::string& value) {
+    REQUIRE(s.edit_collection("hash", data::ValueKind::hash, now,
+                              [&](store::Store::CollectionEdit& e) {
+                                e.collection.set(field, value, e.dot, e.stamp);
+                                return true;
+                              })
+                .ok());
+  };
+  hset("a", "1");
+  REQUIRE(s.set_expiry("hash", WallTime{now.ms + 60'000}, now));
+  hset("b", std::string(40, 'x'));
+  auto d = s.take_delta("hash");
+  REQUIRE(d.has_value());
+  return *d;
+}
+
 std::vector<Record> sample_records() {
   return {
       Record(PutRecord{entry("plain", "v")}),
@@ -30,6 +53,7 @@ std::vector<Record> sample_records() {
       Record(RemoveRecord{"expired"}),
       Record(FlushRecord{HlcTimestamp::make(1'700'000'000'500, 7)}),
       Record(PutRecord{entry(std::string("bin\0key", 7), std::string(300, 'z'))}),
+      Record(DeltaRecord{sample_delta()}),
   };
 }
 
@@ -66,6 +90,27 @@ TEST_CASE("persist: every record type survives the frame and payload codecs", "[
   append_record(bytes, PutRecord{e});
   CHECK(std::vector<std::uint8_t>(bytes.begin() + kRecordHeaderBytes, bytes.end()) ==
         store::encode_entry(e));
+  // The delta payload is the delta exactly as replicate_delta carries it.
+  const auto d = sample_delta();
+  CHECK(d.changes.size() == 1);
+  CHECK(d.expiry.has_value());
+  bytes.clear();
+  append_record(bytes, DeltaRecord{d});
+  std::vector<std::uint8_t> packed;
+  wire::VectorSink sink(packed);
+  wire::Packer packer(sink);
+  store::pack_delta(packer, d);
+  CHECK(std::vector<std::uint8_t>(bytes.begin() + kRecordHeaderBytes, bytes.end()) == packed);
+  CHECK(static_cast<int>(RecordType::collection_delta) < kFirstOptionalRecordType);  // critical
+  // A delta payload that is not one is a bad record, not an exception.
+  for (std::size_t cut = 0; cut < packed.size(); ++cut) {
+    CAPTURE(cut);
+    auto decoded = decode_payload(static_cast<std::uint8_t>(RecordType::collection_delta),
+                                  std::span<const std::uint8_t>(packed).first(cut));
+    CHECK_FALSE(decoded.ok());
+  }
+  packed.push_back(0xc0);
+  CHECK_FALSE(decode_payload(static_cast<std::uint8_t>(RecordType::collection_delta), packed).ok());
 }
 
 TEST_CASE("persist: the file header carries magic, version and actor, checksummed",
