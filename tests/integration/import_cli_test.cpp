@@ -281,5 +281,21 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   }
   CHECK(integer_reply(client.command({"DBSIZE"})) ==
         static_cast<long long>(strings.size() + collections.size()));
+
+  // Again, through another node: the same values over themselves, nothing changes.
+  const auto again = import(dump + " --http " + nodes[2]->http());
+  INFO(again.second);
+  CHECK(again.first == 0);
+  CHECK(sorted_elements(client.command({"HGETALL", "hugehash"}), true) ==
+        collections["hugehash"].elements);
+  CHECK(integer_reply(client.command({"DBSIZE"})) ==
+        static_cast<long long>(strings.size() + collections.size()));
+  // A key holding a string in the cluster stops the import at its HSET, which names it.
+  REQUIRE(client.command({"DEL", "hash"}) == ":1\r\n");
+  REQUIRE(client.command({"SET", "hash", "a string"}) == "+OK\r\n");
+  const auto clash = import(dump + " --http " + nodes[0]->http());
+  INFO(clash.second);
+  CHECK(clash.first == 1);
+  CHECK(contains(clash.second, "HSET \"hash\" was refused: -WRONGTYPE"));
   std::filesystem::remove_all(dir);
 }
