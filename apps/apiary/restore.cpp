@@ -189,10 +189,10 @@ Status send_collection(Sender& sender, const std::string& key, const data::Colle
     command.clear();
     return s;
   };
-  for (const auto& [name, element] : c.elements()) {
+  for (const data::ElementView e : c) {
     if (command.empty()) command = {hash ? "HSET" : "SADD", key};
-    command.push_back(name.name);
-    if (hash) command.emplace_back(data::Collection::value_of(element, scratch));
+    command.emplace_back(e.name());
+    if (hash) command.emplace_back(e.value(scratch));
     if (command.size() >= 1000) {
       if (Status s = flush(); !s.ok()) return s;
     }

@@ -218,7 +218,7 @@ TEST_CASE("a replica holding a concurrent version refuses one delta, then takes 
   bool wrong = false;
   const data::Collection* h = c.store(2).read_collection(key, data::ValueKind::hash, c.wall(), wrong);
   REQUIRE(h != nullptr);
-  CHECK(h->find("from-n1") != nullptr);
+  CHECK(h->contains("from-n1"));
   CHECK(h->size() == 8);
 }
 

@@ -28,7 +28,7 @@ namespace apiary::resp {
 namespace {
 
 using data::Collection;
-using Element = Collection::Map::const_iterator;
+using Element = Collection::const_iterator;
 
 constexpr data::ValueKind kHash = data::ValueKind::hash;
 
@@ -37,16 +37,16 @@ const Collection* read_hash(CommandContext& ctx, bool& replied) {
   return collection_or_reply(ctx, ctx.argv[1], kHash, replied);
 }
 
-void reply_value(CommandContext& ctx, const data::Element& e) {
+void reply_value(CommandContext& ctx, data::ElementView e) {
   std::string scratch;
-  ctx.reply.bulk(Collection::value_of(e, scratch));
+  ctx.reply.bulk(e.value(scratch));
 }
 
 // A field, or a field and its value: RESP3 pairs them in an array of two (HRANDFIELD).
-void reply_pair(CommandContext& ctx, Element it, bool with_value, bool nested) {
+void reply_pair(CommandContext& ctx, data::ElementView e, bool with_value, bool nested) {
   if (with_value && nested) ctx.reply.array(2);
-  ctx.reply.bulk(it->first.name);
-  if (with_value) reply_value(ctx, it->second);
+  ctx.reply.bulk(e.name());
+  if (with_value) reply_value(ctx, e);
 }
 
 // ---- writes -----------------------------------------------------------------------------
@@ -80,7 +80,7 @@ Outcome hmset(CommandContext& ctx) { return hset_common(ctx, "hmset", true); }
 Outcome hsetnx(CommandContext& ctx) {
   bool created = false;
   const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    if (e.collection.find(ctx.argv[2]) != nullptr) return false;
+    if (e.collection.contains(ctx.argv[2])) return false;
     created = e.collection.set(ctx.argv[2], std::string(ctx.argv[3]), e.dot, e.stamp);
     return true;
   });
@@ -95,7 +95,7 @@ Outcome hdel(CommandContext& ctx) {
   if (replied) return Outcome::done();
   bool any = false;
   for (std::size_t i = 2; c != nullptr && i < ctx.argv.size() && !any; ++i) {
-    any = c->find(ctx.argv[i]) != nullptr;
+    any = c->contains(ctx.argv[i]);
   }
   if (!any) {
     ctx.reply.integer(0);
@@ -175,8 +175,8 @@ Outcome hget(CommandContext& ctx) {
   bool replied = false;
   const Collection* c = read_hash(ctx, replied);
   if (replied) return Outcome::done();
-  const data::Element* e = c == nullptr ? nullptr : c->find(ctx.argv[2]);
-  if (e == nullptr) {
+  const auto e = c == nullptr ? std::nullopt : c->find(ctx.argv[2]);
+  if (!e) {
     ctx.reply.null();
   } else {
     reply_value(ctx, *e);
@@ -190,8 +190,8 @@ Outcome hmget(CommandContext& ctx) {
   if (replied) return Outcome::done();
   ctx.reply.array(ctx.argv.size() - 2);
   for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-    const data::Element* e = c == nullptr ? nullptr : c->find(ctx.argv[i]);
-    if (e == nullptr) {
+    const auto e = c == nullptr ? std::nullopt : c->find(ctx.argv[i]);
+    if (!e) {
       ctx.reply.null();
     } else {
       reply_value(ctx, *e);
@@ -212,8 +212,8 @@ Outcome hgetall_common(CommandContext& ctx, bool fields, bool values) {
     ctx.reply.array(n);
   }
   if (c == nullptr) return Outcome::done();
-  for (const auto& [key, e] : c->elements()) {
-    if (fields) ctx.reply.bulk(key.name);
+  for (const data::ElementView e : *c) {
+    if (fields) ctx.reply.bulk(e.name());
     if (values) reply_value(ctx, e);
   }
   return Outcome::done();
@@ -234,7 +234,7 @@ Outcome hexists(CommandContext& ctx) {
   bool replied = false;
   const Collection* c = read_hash(ctx, replied);
   if (replied) return Outcome::done();
-  ctx.reply.integer(c != nullptr && c->find(ctx.argv[2]) != nullptr ? 1 : 0);
+  ctx.reply.integer(c != nullptr && c->contains(ctx.argv[2]) ? 1 : 0);
   return Outcome::done();
 }
 
@@ -242,10 +242,9 @@ Outcome hstrlen(CommandContext& ctx) {
   bool replied = false;
   const Collection* c = read_hash(ctx, replied);
   if (replied) return Outcome::done();
-  const data::Element* e = c == nullptr ? nullptr : c->find(ctx.argv[2]);
+  const auto e = c == nullptr ? std::nullopt : c->find(ctx.argv[2]);
   std::string scratch;
-  ctx.reply.integer(
-      e == nullptr ? 0 : static_cast<std::int64_t>(Collection::value_of(*e, scratch).size()));
+  ctx.reply.integer(e ? static_cast<std::int64_t>(e->value(scratch).size()) : 0);
   return Outcome::done();
 }
 
@@ -258,7 +257,7 @@ class FieldPicker {
  public:
   FieldPicker(const Collection& c, store::Store& st) : c_(c), st_(st) {
     if (c.size() <= kListLimit) {
-      for (auto it = c.elements().begin(); it != c.elements().end(); ++it) all_.push_back(it);
+      for (auto it = c.begin(); it != c.end(); ++it) all_.push_back(it);
     }
   }
   Element next() {
@@ -293,7 +292,7 @@ void reply_random_fields(CommandContext& ctx, const Collection& c, store::Store&
     // Redis stops at once when the client is to be closed (its output over the hard limit).
     const std::int64_t hard = ctx.server.config().output_buffer_limit().hard_bytes;
     for (std::uint64_t i = 0; i < count; ++i) {
-      reply_pair(ctx, picker.next(), with_values, nested);
+      reply_pair(ctx, *picker.next(), with_values, nested);
       if (hard > 0 && ctx.reply.buffer().size() > static_cast<std::size_t>(hard)) break;
     }
     return;
@@ -301,27 +300,25 @@ void reply_random_fields(CommandContext& ctx, const Collection& c, store::Store&
   const std::size_t size = c.size();
   if (count >= size) {
     ctx.reply.array(size * flat);
-    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) {
-      reply_pair(ctx, it, with_values, nested);
-    }
+    for (const data::ElementView e : c) reply_pair(ctx, e, with_values, nested);
     return;
   }
   std::vector<Element> chosen;
   if (count * 3 > size) {
-    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) chosen.push_back(it);
+    for (auto it = c.begin(); it != c.end(); ++it) chosen.push_back(it);
     while (chosen.size() > count) {
       std::swap(chosen[st.random() % chosen.size()], chosen.back());
       chosen.pop_back();
     }
   } else {
-    std::set<const data::Element*> seen;
+    std::set<const char*> seen;  // an element's name is where its record is
     while (chosen.size() < count) {
       const Element it = picker.next();
-      if (seen.insert(&it->second).second) chosen.push_back(it);
+      if (seen.insert((*it).name().data()).second) chosen.push_back(it);
     }
   }
   ctx.reply.array(chosen.size() * flat);
-  for (const Element it : chosen) reply_pair(ctx, it, with_values, nested);
+  for (const Element it : chosen) reply_pair(ctx, *it, with_values, nested);
 }
 
 // HRANDFIELD key [count [WITHVALUES]]: the count and the options are checked before the key.
@@ -366,7 +363,7 @@ Outcome hrandfield(CommandContext& ctx) {
   if (has_count) {
     reply_random_fields(ctx, *c, *st, count, with_values);
   } else {
-    ctx.reply.bulk(FieldPicker(*c, *st).next()->first.name);
+    ctx.reply.bulk((*FieldPicker(*c, *st).next()).name());
   }
   return Outcome::done();
 }
@@ -381,7 +378,7 @@ Outcome hscan(CommandContext& ctx) {
   ctx.reply.array(2);
   ctx.reply.bulk(std::to_string(scan->next));
   ctx.reply.array(scan->batch.size() * 2);
-  for (const Element it : scan->batch) reply_pair(ctx, it, true, false);
+  for (const data::ElementView e : scan->batch) reply_pair(ctx, e, true, false);
   return Outcome::done();
 }
 

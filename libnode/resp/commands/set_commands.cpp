@@ -65,13 +65,13 @@ class MemberPicker {
  public:
   MemberPicker(const Collection& c, Picker& pick) : c_(c), pick_(pick) {
     if (c.size() > kIntsetEntries) return;
-    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) all_.push_back(it);
+    for (auto it = c.begin(); it != c.end(); ++it) all_.push_back(it);
   }
-  Collection::Map::const_iterator next() {
+  Collection::const_iterator next() {
     if (!all_.empty()) return all_[pick_.below(all_.size())];
     auto it = c_.random_element(pick_.next());
     for (std::uint64_t steps = pick_.below(kWindow); steps > 0; --steps) {
-      if (++it == c_.elements().end()) it = c_.elements().begin();
+      if (++it == c_.end()) it = c_.begin();
     }
     return it;
   }
@@ -80,7 +80,7 @@ class MemberPicker {
   static constexpr std::uint64_t kWindow = 32;
   const Collection& c_;
   Picker& pick_;
-  std::vector<Collection::Map::const_iterator> all_;  // a small set's members
+  std::vector<Collection::const_iterator> all_;  // a small set's members
 };
 
 // Redis lists an intset by value; any other set is listed in the order it was given.
@@ -111,7 +111,7 @@ void reply_members(CommandContext& ctx, std::vector<std::string_view> names, boo
 std::vector<std::string_view> names_of(const Collection& c) {
   std::vector<std::string_view> out;
   out.reserve(c.size());
-  for (const auto& [key, element] : c.elements()) out.push_back(key.name);
+  for (const data::ElementView e : c) out.push_back(e.name());
   return out;
 }
 
@@ -190,11 +190,11 @@ Outcome spop_count(CommandContext& ctx) {
     Collection& c = e.collection;
     if (static_cast<std::uint64_t>(*count) >= c.size()) {  // the whole set, which goes
       whole = true;
-      for (const auto& [key, element] : c.elements()) popped.push_back(key.name);
+      for (const data::ElementView m : c) popped.emplace_back(m.name());
       c.clear();
     } else {
       for (std::int64_t i = 0; i < *count; ++i) {
-        popped.push_back(MemberPicker(c, pick).next()->first.name);
+        popped.emplace_back((*MemberPicker(c, pick).next()).name());
         c.remove(popped.back());
       }
     }
@@ -226,7 +226,7 @@ Outcome spop(CommandContext& ctx) {
     Picker pick(st->random());
     const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
       if (e.collection.empty()) return false;
-      popped = MemberPicker(e.collection, pick).next()->first.name;
+      popped = (*MemberPicker(e.collection, pick).next()).name();
       e.collection.remove(*popped);
       return true;
     });
@@ -261,7 +261,7 @@ Outcome smove(CommandContext& ctx) {
   if (!set_or_missing(ctx, *st, dst, dst_exists)) return Outcome::done();
   bool present = false;
   const auto look = [&](store::Store::CollectionEdit& e) {
-    present = e.collection.find(member) != nullptr;
+    present = e.collection.contains(member);
     return false;
   };
   if (!edit_or_reply(ctx, src, kSet, look)) return Outcome::done();
@@ -301,7 +301,7 @@ Outcome sismember(CommandContext& ctx) {
   bool replied = false;
   const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
   if (replied) return Outcome::done();
-  ctx.reply.integer(c != nullptr && c->find(ctx.argv[2]) != nullptr ? 1 : 0);
+  ctx.reply.integer(c != nullptr && c->contains(ctx.argv[2]) ? 1 : 0);
   return Outcome::done();
 }
 
@@ -311,7 +311,7 @@ Outcome smismember(CommandContext& ctx) {
   if (replied) return Outcome::done();
   ctx.reply.array(ctx.argv.size() - 2);
   for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-    ctx.reply.integer(c != nullptr && c->find(ctx.argv[i]) != nullptr ? 1 : 0);
+    ctx.reply.integer(c != nullptr && c->contains(ctx.argv[i]) ? 1 : 0);
   }
   return Outcome::done();
 }
@@ -338,7 +338,7 @@ std::vector<std::string_view> distinct_members(const Collection& c, std::size_t 
   std::vector<std::string_view> out;
   std::set<std::string_view> seen;
   while (out.size() < count) {
-    const std::string_view name = picker.next()->first.name;
+    const std::string_view name = (*picker.next()).name();
     if (seen.insert(name).second) out.push_back(name);
   }
   return out;
@@ -377,7 +377,7 @@ Outcome srandmember_count(CommandContext& ctx) {
     const std::int64_t hard = ctx.server.config().output_buffer_limit().hard_bytes;
     MemberPicker picker(*c, pick);
     for (std::uint64_t i = 0; i < n; ++i) {
-      ctx.reply.bulk(picker.next()->first.name);
+      ctx.reply.bulk((*picker.next()).name());
       if (hard > 0 && ctx.reply.buffer().size() > static_cast<std::size_t>(hard)) break;
     }
     return Outcome::done();
@@ -407,7 +407,7 @@ Outcome srandmember(CommandContext& ctx) {
   if (c == nullptr) {
     ctx.reply.null();
   } else {
-    ctx.reply.bulk(MemberPicker(*c, pick).next()->first.name);
+    ctx.reply.bulk((*MemberPicker(*c, pick).next()).name());
   }
   return Outcome::done();
 }
@@ -418,7 +418,7 @@ Outcome sscan(CommandContext& ctx) {
   auto scan = scan_collection(ctx, kSet);
   if (!scan) return Outcome::done();
   std::vector<std::string_view> batch;
-  for (const auto it : scan->batch) batch.push_back(it->first.name);
+  for (const data::ElementView e : scan->batch) batch.push_back(e.name());
   if (collection_encoding(*scan->collection) == "intset") intset_order(batch);
   ctx.reply.array(2);
   ctx.reply.bulk(std::to_string(scan->next));
@@ -437,7 +437,7 @@ Outcome sscan(CommandContext& ctx) {
 void copy_members(const Collection* c, Members& out) {
   if (c == nullptr) return;
   out.reserve(c->size());
-  for (const auto& [key, element] : c->elements()) out.push_back(key);
+  for (const data::ElementView e : *c) out.push_back(Collection::Key{e.hash(), std::string(e.name())});
 }
 
 // The members every set holds, walking the smallest as Redis does -- O(smallest * keys),
@@ -467,7 +467,7 @@ std::optional<Members> intersection(CommandContext& ctx, std::span<const std::st
     if (i == smallest) continue;
     const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
     std::erase_if(
-        out, [&](const Collection::Key& k) { return c == nullptr || c->find(k.name) == nullptr; });
+        out, [&](const Collection::Key& k) { return c == nullptr || !c->contains(k.name); });
   }
   if (limit != 0 && out.size() > limit) out.resize(limit);
   return out;
@@ -481,7 +481,7 @@ std::optional<Members> set_union(CommandContext& ctx, std::span<const std::strin
     const Collection* c = collection_or_reply(ctx, key, kSet, replied);
     if (replied) return std::nullopt;
     if (c == nullptr) continue;
-    for (const auto& [k, element] : c->elements()) out.push_back(k);
+    for (const data::ElementView e : *c) out.push_back(Collection::Key{e.hash(), std::string(e.name())});
   }
   std::sort(out.begin(), out.end(), Collection::Less{});
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -499,7 +499,7 @@ std::optional<Members> difference(CommandContext& ctx, std::span<const std::stri
     if (i == 0) {
       copy_members(c, out);
     } else if (c != nullptr) {
-      std::erase_if(out, [&](const Collection::Key& k) { return c->find(k.name) != nullptr; });
+      std::erase_if(out, [&](const Collection::Key& k) { return c->contains(k.name); });
     }
   }
   return out;

@@ -62,17 +62,17 @@ std::string_view collection_encoding(const data::Collection& c) {
   std::string scratch;
   if (c.kind() == data::ValueKind::hash) {
     if (c.size() > 512) return "hashtable";
-    for (const auto& [key, e] : c.elements()) {
-      if (key.name.size() > 64 || data::Collection::value_of(e, scratch).size() > 64) {
+    for (const data::ElementView e : c) {
+      if (e.name().size() > 64 || e.value(scratch).size() > 64) {
         return "hashtable";
       }
     }
     return "listpack";
   }
   if (c.size() > 512) return "hashtable";
-  for (const auto& [key, e] : c.elements()) {
+  for (const data::ElementView e : c) {
     std::int64_t n = 0;
-    if (!parse_int64(key.name, n)) return "hashtable";
+    if (!parse_int64(e.name(), n)) return "hashtable";
   }
   return "intset";
 }
@@ -118,12 +118,12 @@ std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKi
   }
   const data::Collection& c = *out.collection;
   if (collection_encoding(c) != "hashtable") {
-    for (auto it = c.elements().begin(); it != c.elements().end(); ++it) out.batch.push_back(it);
+    out.batch.assign(c.begin(), c.end());
   } else {
     out.next = c.scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)),
                       out.batch);
   }
-  std::erase_if(out.batch, [&](auto it) { return match && !glob_match(*match, it->first.name); });
+  std::erase_if(out.batch, [&](data::ElementView e) { return match && !glob_match(*match, e.name()); });
   return out;
 }
 

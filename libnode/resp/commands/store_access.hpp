@@ -41,7 +41,7 @@ std::string_view collection_encoding(const data::Collection& c);
 // is returned whole with cursor 0, COUNT ignored, as Redis does.
 struct CollectionScan {
   const data::Collection* collection = nullptr;
-  std::vector<data::Collection::Map::const_iterator> batch;
+  std::vector<data::ElementView> batch;
   std::uint64_t next = 0;
 };
 std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKind kind);

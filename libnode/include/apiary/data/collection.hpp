@@ -21,11 +21,15 @@
 //  - Elements are ordered by a 64-bit hash of their name (xxh3), then the name: a scan cursor
 //    is that hash, and a scan visits every element present for its whole length (HSCAN,
 //    SSCAN). random_element() picks by a random hash (O(log n)).
+//  - Compact: the elements are packed records in pages of about 2 KiB (collection.cpp has the
+//    layout), so a small collection is one heap block, as Redis keeps one in a listpack, and a
+//    big one costs little more than its bytes. A lookup is a binary search over the pages and
+//    a walk of one; a write rewrites one page.
 // A plain value; not thread-safe. Decoding is bounded and never throws.
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,19 +44,13 @@
 
 namespace apiary::data {
 
-// One write of an element.
+// One write of an element, decoded.
 struct ElementVersion {
   Dot dot;
   HlcTimestamp stamp;
   std::string value;                   // hash fields only
   ValueKind kind = ValueKind::string;  // hash fields: string or counter
   friend bool operator==(const ElementVersion&, const ElementVersion&) = default;
-};
-
-struct Element {
-  ElementVersion version;             // the newest by dot
-  std::vector<ElementVersion> others;  // concurrent versions (rare), sorted by dot
-  friend bool operator==(const Element&, const Element&) = default;
 };
 
 // One change a coordinator's write made to a collection, as replicas replay it (delta
@@ -73,8 +71,34 @@ struct CollectionLimits {
   std::size_t max_context = 256;
 };
 
+// A read-only view of one element inside a collection: its record bytes (below). Valid until
+// the collection changes.
+class ElementView {
+ public:
+  ElementView() = default;
+  std::string_view name() const { return name_; }
+  std::uint64_t hash() const;
+  std::size_t version_count() const { return versions_; }
+  // The versions, sorted by dot.
+  std::vector<ElementVersion> versions() const;
+  // What a reader sees of the value (a hash field): the only version's value, or the versions
+  // resolved (counters add up, else last writer). `scratch` may hold the text.
+  std::string_view value(std::string& scratch) const;
+  // The same element of the same collection state.
+  friend bool operator==(ElementView a, ElementView b) { return a.name_.data() == b.name_.data(); }
+
+ private:
+  friend class Collection;
+  static ElementView parse(std::string_view record, bool hash);
+  std::string_view name_;
+  std::string_view body_;  // the versions
+  std::size_t versions_ = 0;
+  bool hash_ = false;
+};
+
 class Collection {
  public:
+  // An element name with its hash: the order of elements (and of set algebra's results).
   struct Key {
     std::uint64_t hash = 0;
     std::string name;
@@ -91,32 +115,59 @@ class Collection {
       return a.hash != b.hash ? a.hash < b.hash : std::string_view(a.name) < std::string_view(b.name);
     }
   };
-  using Map = std::map<Key, Element, Less>;
 
-  explicit Collection(ValueKind kind = ValueKind::hash) : kind_(kind) {}
+  // Walks the elements in order.
+  class const_iterator {
+   public:
+    using value_type = ElementView;
+    using difference_type = std::ptrdiff_t;
+    const_iterator() = default;
+    ElementView operator*() const;
+    const_iterator& operator++();
+    const_iterator operator++(int) {
+      const_iterator was = *this;
+      ++*this;
+      return was;
+    }
+    friend bool operator==(const const_iterator&, const const_iterator&) = default;
+
+   private:
+    friend class Collection;
+    const_iterator(const Collection* c, std::size_t page, std::size_t offset)
+        : c_(c), page_(page), offset_(offset) {}
+    const Collection* c_ = nullptr;
+    std::size_t page_ = 0;
+    std::size_t offset_ = 0;
+  };
+
+  explicit Collection(ValueKind kind = ValueKind::hash);
+  Collection(const Collection& other);
+  Collection& operator=(const Collection& other);
+  Collection(Collection&&) noexcept;
+  Collection& operator=(Collection&&) noexcept;
+  ~Collection();
 
   ValueKind kind() const { return kind_; }  // ValueKind::hash or ValueKind::set
   const VersionVector& context() const { return context_; }
-  std::size_t size() const { return elements_.size(); }
-  bool empty() const { return elements_.empty(); }
-  const Map& elements() const { return elements_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const_iterator begin() const { return const_iterator(this, 0, 0); }
+  const_iterator end() const { return const_iterator(this, pages_.size(), 0); }
 
   static std::uint64_t hash_of(std::string_view name);
 
   // ---- reads ----------------------------------------------------------------------------
-  const Element* find(std::string_view name) const;
-  // What a reader sees of an element's value (a hash field): its only version's value, or its
-  // versions resolved (counters add up, else last writer). `scratch` may hold the text.
-  static std::string_view value_of(const Element& e, std::string& scratch);
+  std::optional<ElementView> find(std::string_view name) const;
+  bool contains(std::string_view name) const { return find(name).has_value(); }
+  static std::string_view value_of(ElementView e, std::string& scratch) { return e.value(scratch); }
   // About `count` elements from `cursor` on (0 = the start); returns the next cursor (0 = done).
-  std::uint64_t scan(std::uint64_t cursor, std::size_t count,
-                     std::vector<Map::const_iterator>& out) const;
+  std::uint64_t scan(std::uint64_t cursor, std::size_t count, std::vector<ElementView>& out) const;
   // The element at or after a random hash (wrapping); end() when empty.
-  Map::const_iterator random_element(std::uint64_t random) const;
+  const_iterator random_element(std::uint64_t random) const;
 
   // ---- writes at a coordinator (the caller then observe()s the write's dot) --------------
   // Sets a hash field; true when the field is new.
-  bool set(std::string_view name, std::string value, Dot dot, HlcTimestamp stamp,
+  bool set(std::string_view name, std::string_view value, Dot dot, HlcTimestamp stamp,
            ValueKind kind = ValueKind::string);
   // Adds a set member (re-tagging an existing one, so that the add wins over a concurrent
   // removal of what was there); true when the member is new.
@@ -137,10 +188,10 @@ class Collection {
     return increment(name, true, 0, delta, dot, stamp, text);
   }
   void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
+  void observe(const VersionVector& context) { context_.join(context); }
   // While set, set/add/remove/clear/incr/replace_with append what they change to `journal`
-  // (nullptr stops it). Never assign to a collection during an edit: an assignment replaces
-  // the journal and the undo log with the source's (a store then ships the whole entry, and
-  // cannot undo the write).
+  // (nullptr stops it). Never assign to a collection during an edit: an assignment drops the
+  // journal and the undo log (a store then ships the whole entry, and cannot undo the write).
   void set_journal(std::vector<ElementChange>* journal) { journal_ = journal; }
   const std::vector<ElementChange>* journal() const { return journal_; }
   // Replays a recorded change as a write with `dot` and `stamp`.
@@ -151,21 +202,18 @@ class Collection {
   void begin_undo();
   void rollback();
   void end_undo();
-  void observe(const VersionVector& context) { context_.join(context); }
 
   // ---- merging and shipping --------------------------------------------------------------
   void join(const Collection& other);
   // A write that replaces every element with `source`'s, each holding one version: its value
   // as a reader sees it, tagged with `dot` (COPY, RENAME). Recorded like other writes.
   void replace_with(const Collection& source, Dot dot, HlcTimestamp stamp);
-  // Estimated heap bytes (glibc chunks), for the store's memory accounting.
-  std::size_t memory() const { return memory_; }
+  // Heap bytes (glibc chunks), for the store's memory accounting.
+  std::size_t memory() const;
   // About the bytes encode() produces (a little more, never less), kept as elements change.
   std::size_t encoded_size() const { return 16 + 18 * context_.size() + wire_; }
 
-  friend bool operator==(const Collection& a, const Collection& b) {  // not the journal
-    return a.kind_ == b.kind_ && a.context_ == b.context_ && a.elements_ == b.elements_;
-  }
+  friend bool operator==(const Collection& a, const Collection& b);  // not the journal
 
   // Layout: [kind, context, [name, [actor, counter, stamp, kind, value, ...], ...]]; set
   // members carry no kind or value (3 fields per version).
@@ -173,26 +221,43 @@ class Collection {
   static Result<Collection> decode(std::string_view bytes, const CollectionLimits& limits = {});
 
  private:
-  Element& slot(std::string_view name, bool& created);
+  // Elements live in pages: runs of records in element order, each page's bytes one heap
+  // block of at most about kPageBytes (a lone record may be longer), as Redis keeps a small
+  // hash in one listpack. A small collection is one page.
+  struct Page {
+    std::string bytes;
+    std::uint64_t first_hash = 0;  // of its first record
+    std::uint32_t count = 0;
+  };
+  struct Spot {  // where an element is, or would go
+    std::size_t page = 0;
+    std::size_t offset = 0;
+    std::size_t length = 0;  // of the record found (0: not found)
+  };
+  struct UndoLog;
+  class Builder;
+  Spot locate(std::uint64_t hash, std::string_view name) const;
+  // The first element whose hash is at least `hash`.
+  const_iterator lower_bound(std::uint64_t hash) const;
+  // The record an iterator is at.
+  std::string_view raw(const const_iterator& it) const;
+  // Replaces the `spot.length` bytes at `spot` with `record` (either may be empty), splitting
+  // a page that grew too long and dropping one left empty.
+  void splice(const Spot& spot, std::string_view record);
+  void keep_undo(std::string_view name, const Spot& spot);
+  void rebuild_accounting();
+  static std::size_t page_memory(const Page& p);
   CounterError increment(std::string_view name, bool is_float, std::int64_t delta,
                          long double fdelta, Dot dot, HlcTimestamp stamp, std::string& text);
-  void account(const Key& key, const Element& e, bool add);
 
   ValueKind kind_;
   VersionVector context_;
-  Map elements_;
-  std::size_t memory_ = 0;
+  std::vector<Page> pages_;
+  std::size_t size_ = 0;
+  std::size_t pages_memory_ = 0;  // heap bytes of the pages' bytes
   std::size_t wire_ = 0;  // encoded bytes of the elements (encoded_size())
   std::vector<ElementChange>* journal_ = nullptr;
-  struct Undo {
-    Key key;
-    std::optional<Element> before;  // none: the element did not exist
-    std::optional<Map> cleared;     // a clear(): the whole map it emptied
-  };
-  void keep_undo(const Key& key);
-  bool undoing_ = false;
-  std::size_t undo_memory_ = 0, undo_wire_ = 0;
-  std::vector<Undo> undo_;
+  std::unique_ptr<UndoLog> undo_;  // while begin_undo() .. end_undo()
 };
 
 bool is_collection(ValueKind kind);
