@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +104,105 @@ TEST_CASE("appendfsync always: every acknowledged write and its TTL survive kill
     CHECK(c.command({"GET", "counter:" + std::to_string(i)}) == bulk("7"));
   }
   CHECK(info_number(again, "persistence", "aof_enabled") == 1);
+}
+
+// The fields and values of an HGETALL reply (RESP2: an array of bulk strings).
+std::map<std::string, std::string> hgetall_fields(const std::string& reply) {
+  std::map<std::string, std::string> out;
+  std::size_t at = reply.find("\r\n");
+  REQUIRE((reply.size() > 1 && reply[0] == '*' && at != std::string::npos));
+  const long long n = std::stoll(reply.substr(1, at - 1));
+  at += 2;
+  std::string field;
+  for (long long i = 0; i < n; ++i) {
+    REQUIRE(reply[at] == '$');
+    const std::size_t line = reply.find("\r\n", at);
+    const auto len = static_cast<std::size_t>(std::stoll(reply.substr(at + 1, line - at - 1)));
+    std::string value = reply.substr(line + 2, len);
+    at = line + 2 + len + 2;
+    if (i % 2 == 0) {
+      field = std::move(value);
+    } else {
+      out[field] = std::move(value);
+    }
+  }
+  return out;
+}
+
+TEST_CASE("appendonly: writes to a 20000-field hash append deltas and survive kill -9",
+          "[integration][persistence]") {
+  const std::string dir = data_dir("hash");
+  const std::string aof = dir + "/appendonly.aof";
+  const auto flags = dir_flags(dir, {"--appendonly", "yes", "--appendfsync", "always"});
+  constexpr int kFields = 20000;
+  std::map<std::string, std::string> model;
+  std::vector<std::vector<std::string>> create;
+  for (int i = 0; i < kFields; i += 1000) {
+    std::vector<std::string> cmd = {"HSET", "big"};
+    for (int k = i; k < i + 1000; ++k) {
+      const std::string field = "field:" + std::to_string(k);
+      const std::string value = "value:" + std::to_string(k) + std::string(24, 'v');
+      cmd.push_back(field);
+      cmd.push_back(value);
+      model[field] = value;
+    }
+    create.push_back(std::move(cmd));
+  }
+  // 2,000 writes: HSET of existing and new fields, HDEL, HINCRBY of counter fields; the
+  // expected reply of each is computed from the model, so an acknowledged write is one that
+  // answered as Redis would.
+  std::vector<std::vector<std::string>> writes;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 2000; ++i) {
+    const int pick = (i * 7919) % kFields;
+    const std::string field = "field:" + std::to_string(pick);
+    if (i % 5 == 3) {
+      writes.push_back({"HDEL", "big", field});
+      expected.push_back(model.erase(field) > 0 ? ":1\r\n" : ":0\r\n");
+    } else if (i % 5 == 4) {
+      const std::string counter = "n:" + std::to_string(i % 37);
+      long long v = model.count(counter) ? std::stoll(model[counter]) : 0;
+      v += i;
+      model[counter] = std::to_string(v);
+      writes.push_back({"HINCRBY", "big", counter, std::to_string(i)});
+      expected.push_back(":" + std::to_string(v) + "\r\n");
+    } else {
+      const std::string f = i % 5 == 2 ? "new:" + std::to_string(i) : field;
+      const bool fresh = model.count(f) == 0;
+      model[f] = "w" + std::to_string(i);
+      writes.push_back({"HSET", "big", f, model[f]});
+      expected.push_back(fresh ? ":1\r\n" : ":0\r\n");
+    }
+  }
+  std::uintmax_t created_size = 0;
+  {
+    Daemon node("hash", flags);
+    RespClient c(node.redis_port());
+    for (const auto& reply : pipeline(c, create, 4)) REQUIRE(reply == ":1000\r\n");
+    created_size = std::filesystem::file_size(aof);
+    const auto replies = pipeline(c, writes, 64);
+    REQUIRE(replies.size() == writes.size());
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      CAPTURE(i, writes[i]);
+      REQUIRE(replies[i] == expected[i]);  // every write acknowledged
+    }
+    node.kill_now();
+  }
+  // The hash is about `created_size` bytes on disk; a whole entry per write would have added
+  // that much 2,000 times.
+  const auto final_size = std::filesystem::file_size(aof);
+  INFO("AOF after creating the hash: " << created_size << " bytes, after 2,000 writes: "
+                                       << final_size);
+  CHECK(created_size > 500'000);
+  CHECK(final_size < 2000 * created_size / 100);
+  CHECK(final_size - created_size < 2000 * 300);
+
+  Daemon again("hash", flags);
+  CHECK(again.log().find("loaded AOF") != std::string::npos);
+  RespClient c(again.redis_port());
+  const auto got = hgetall_fields(c.command({"HGETALL", "big"}));
+  CHECK(got.size() == model.size());
+  CHECK(got == model);
 }
 
 TEST_CASE("a BGSAVE snapshot is what a restart without the AOF loads",

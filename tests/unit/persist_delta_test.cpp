@@ -121,7 +121,7 @@ std::unique_ptr<Persistence> open_or_fail(store::Store& s,
 
 }  // namespace
 
-TEST_CASE("persist delta: 10,000 HSETs to a 10,000-field hash append deltas, not the hash",
+TEST_CASE("persist delta: 10000 HSETs to a 10000-field hash append deltas and not the hash",
           "[unit][persistence]") {
   persist::SimEnv env(persist::SimEnvOptions{3});
   TimePoint now{};
@@ -355,8 +355,8 @@ TEST_CASE("persist delta: a rewrite racing deltas reloads every write", "[unit][
   same_entries(original, reloaded, keys);
 }
 
-TEST_CASE("persist delta: a delta after a put that holds it is skipped, one without its base is "
-          "refused",
+TEST_CASE("persist delta: a delta after a put that holds it is skipped and one without its base "
+          "is refused",
           "[unit][persistence]") {
   store::Store source(store_config(1));
   REQUIRE(hset(source, "h", "a", "1").ok());
