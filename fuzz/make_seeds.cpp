@@ -280,7 +280,40 @@ void persist_seeds() {
     return true;
   };
   (void)persist::write_snapshot(env, "snap", NodeId{7}, horizon, source);
-  for (const auto& [name, path, mode] : {std::tuple{"aof", "aof", 0}, {"snapshot", "snap", 1}}) {
+  // An AOF with collection delta records (docs/persistence.md): the hash and the set whole,
+  // then writes to them as deltas.
+  {
+    auto writer =
+        std::move(persist::AofWriter::open(env, "aof_delta", NodeId{7}, {}, TimePoint{})).value();
+    for (auto key : {"h", "s"}) (void)writer->append(persist::PutRecord{*s.export_entry(key, now)});
+    (void)s.take_delta("h");
+    (void)s.take_delta("s");
+    auto append_delta = [&](const std::string& key) {
+      if (auto d = s.take_delta(key)) (void)writer->append(persist::DeltaRecord{std::move(*d)});
+    };
+    (void)s.edit_collection("h", data::ValueKind::hash, now, [](store::Store::CollectionEdit& e) {
+      e.collection.set("f", "w", e.dot, e.stamp);
+      e.collection.set("g", "x", e.dot, e.stamp);
+      return true;
+    });
+    append_delta("h");
+    (void)s.edit_collection("h", data::ValueKind::hash, now, [](store::Store::CollectionEdit& e) {
+      std::string text;
+      e.collection.incr("n", 4, e.dot, e.stamp, text);
+      return e.collection.remove("g");
+    });
+    append_delta("h");
+    (void)s.set_expiry("h", WallTime{now.ms + 60'000}, now);
+    append_delta("h");
+    (void)s.edit_collection("s", data::ValueKind::set, now, [](store::Store::CollectionEdit& e) {
+      e.collection.add("m3", e.dot, e.stamp);
+      return e.collection.remove("m1");
+    });
+    append_delta("s");
+    (void)writer->close(TimePoint{});
+  }
+  for (const auto& [name, path, mode] : {std::tuple{"aof", "aof", 0}, {"snapshot", "snap", 1},
+                                         {"aof_delta", "aof_delta", 0}}) {
     const auto file = *env.contents(path);
     write_typed(t, name, static_cast<std::uint8_t>(mode), file);
     const std::vector<std::uint8_t> records(file.begin() + persist::kFileHeaderBytes, file.end());
