@@ -200,10 +200,9 @@ class Importer {
       }
       if (!expected(*reply, sent.expect)) {
         fail(std::string(sent.command) + " " + printable(sent.key) + " was refused: " +
-             (reply->is_error() ? "-" + reply->text
-                                : reply->type == RespReply::Type::integer
-                                      ? ":" + std::to_string(reply->integer)
-                                      : reply->text));
+             (reply->is_error()                         ? "-" + reply->text
+              : reply->type == RespReply::Type::integer ? ":" + std::to_string(reply->integer)
+                                                        : reply->text));
         return false;
       }
       count(sent);
@@ -325,10 +324,10 @@ using ull = unsigned long long;
 
 void print_file_summary(const std::string& path, const RdbReport& r) {
   const std::string ver = r.aux_value("redis-ver");
-  std::printf("%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets), checksum %s\n",
-              path.c_str(), r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(),
-              ull{r.keys()}, ull{r.strings}, ull{r.hashes}, ull{r.sets},
-              r.checksum_verified ? "verified" : "not present");
+  std::printf(
+      "%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets), checksum %s\n",
+      path.c_str(), r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(), ull{r.keys()},
+      ull{r.strings}, ull{r.hashes}, ull{r.sets}, r.checksum_verified ? "verified" : "not present");
 }
 
 // "12 string keys, 3 hashes (40 fields) and 2 sets (9 members)"
@@ -374,9 +373,10 @@ int run_import(const ImportOptions& options) {
     std::printf("dry run: would import %s (fewer if some expire first)\n",
                 what_is_written(r.strings, r.hashes, r.hash_fields, r.sets, r.set_members).c_str());
     if (r.hash_field_ttls > 0) {
-      std::printf("%llu hash fields have their own TTL: Apiary has none, they would be written "
-                  "without it (those already expired left out)\n",
-                  ull{r.hash_field_ttls});
+      std::printf(
+          "%llu hash fields have their own TTL: Apiary has none, they would be written "
+          "without it (those already expired left out)\n",
+          ull{r.hash_field_ttls});
     }
     print_skipped(r);
     return 0;
@@ -419,9 +419,10 @@ int run_import(const ImportOptions& options) {
     std::printf("skipped %llu hash fields whose own TTL had passed\n", ull{p.expired_fields});
   }
   if (p.empty > 0) {
-    std::printf("skipped %llu hashes and sets with nothing to write (empty, or every field "
-                "expired)\n",
-                ull{p.empty});
+    std::printf(
+        "skipped %llu hashes and sets with nothing to write (empty, or every field "
+        "expired)\n",
+        ull{p.empty});
   }
   print_skipped(*report);
   return 0;

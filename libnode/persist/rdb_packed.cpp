@@ -7,7 +7,9 @@ namespace apiary::persist::rdb {
 
 namespace {
 
-std::uint8_t byte_at(std::string_view b, std::size_t at) { return static_cast<std::uint8_t>(b[at]); }
+std::uint8_t byte_at(std::string_view b, std::size_t at) {
+  return static_cast<std::uint8_t>(b[at]);
+}
 
 // `width` bytes at `at`, little-endian (the caller has checked they are in the blob).
 std::uint64_t le(std::string_view b, std::size_t at, std::size_t width) {
@@ -57,8 +59,7 @@ std::size_t listpack_backlen_size(std::uint64_t len) {
 
 // The back-length holds the entry's length 7 bits a byte, most significant first; every byte
 // but the first has its top bit set (so it can be read backwards from the next entry).
-bool listpack_backlen_ok(std::string_view b, std::size_t at, std::size_t size,
-                         std::uint64_t len) {
+bool listpack_backlen_ok(std::string_view b, std::size_t at, std::size_t size, std::uint64_t len) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < size; ++i) {
     const std::uint8_t c = byte_at(b, at + i);
@@ -115,7 +116,8 @@ Status listpack_entry(std::string_view b, std::size_t at, std::size_t end,
     }
   }
   if (!fits(at, head, end)) return bad("listpack", at, "an entry runs past the end");
-  if (!integer && head == 2) text = static_cast<std::uint64_t>(first & 0x0f) << 8 | byte_at(b, at + 1);
+  if (!integer && head == 2)
+    text = static_cast<std::uint64_t>(first & 0x0f) << 8 | byte_at(b, at + 1);
   if (!integer && head == 5) text = le(b, at + 1, 4);
   if (!fits(at + head, text, end)) return bad("listpack", at, "an entry runs past the end");
   const std::uint64_t len = head + text;
@@ -129,8 +131,8 @@ Status listpack_entry(std::string_view b, std::size_t at, std::size_t end,
   } else if (int_bits == 0) {
     out.push_back(std::to_string(first & 0x7f));
   } else if (int_bits == 13) {
-    out.push_back(
-        std::to_string(sign_extend(static_cast<std::uint64_t>(first & 0x1f) << 8 | byte_at(b, at + 1), 13)));
+    out.push_back(std::to_string(
+        sign_extend(static_cast<std::uint64_t>(first & 0x1f) << 8 | byte_at(b, at + 1), 13)));
   } else {
     out.push_back(std::to_string(sign_extend(le(b, at + 1, head - 1), int_bits)));
   }
@@ -216,9 +218,9 @@ Status decode_listpack(std::string_view b, std::vector<std::string>& out) {
     if (Status s = listpack_entry(b, at, end, out, at); !s.ok()) return s;
   }
   if (count != kListpackUnknownCount && count != n) {
-    return bad("listpack", 4,
-               "the header counts " + std::to_string(count) + " entries, it holds " +
-                   std::to_string(n));
+    return bad(
+        "listpack", 4,
+        "the header counts " + std::to_string(count) + " entries, it holds " + std::to_string(n));
   }
   return Status::Ok();
 }
@@ -274,9 +276,9 @@ Status decode_ziplist(std::string_view b, std::vector<std::string>& out) {
                    std::to_string(last));
   }
   if (count != kListpackUnknownCount && count != n) {
-    return bad("ziplist", 8,
-               "the header counts " + std::to_string(count) + " entries, it holds " +
-                   std::to_string(n));
+    return bad(
+        "ziplist", 8,
+        "the header counts " + std::to_string(count) + " entries, it holds " + std::to_string(n));
   }
   return Status::Ok();
 }
@@ -337,16 +339,17 @@ Status decode_zipmap(std::string_view b, std::vector<std::string>& out) {
     }
     const std::uint64_t unused = byte_at(b, at);
     at += 1;
-    if (!fits(at, len + unused, b.size())) return bad("zipmap", value_at, "a value runs past the end");
+    if (!fits(at, len + unused, b.size()))
+      return bad("zipmap", value_at, "a value runs past the end");
     out.emplace_back(b.substr(at, len));
     at += len + unused;
     ++pairs;
   }
   if (at + 1 != b.size()) return bad("zipmap", at + 1, "bytes after the end marker");
   if (count < kBigLen && count != pairs) {
-    return bad("zipmap", 0,
-               "the header counts " + std::to_string(count) + " pairs, it holds " +
-                   std::to_string(pairs));
+    return bad(
+        "zipmap", 0,
+        "the header counts " + std::to_string(count) + " pairs, it holds " + std::to_string(pairs));
   }
   return Status::Ok();
 }

@@ -187,9 +187,9 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     }
     // The encodings the test means to cover are the ones redis-server chose.
     const std::map<std::string, std::string> encodings = {
-        {"hash", "listpack"},  {"hash-ints", "listpack"}, {"hash-long", "hashtable"},
-        {"bighash", "hashtable"}, {"hugehash", "hashtable"}, {"set", "hashtable"},
-        {"intset", "intset"},  {"intset32", "intset"},   {"intset64", "intset"},
+        {"hash", "listpack"},      {"hash-ints", "listpack"}, {"hash-long", "hashtable"},
+        {"bighash", "hashtable"},  {"hugehash", "hashtable"}, {"set", "hashtable"},
+        {"intset", "intset"},      {"intset32", "intset"},    {"intset64", "intset"},
         {"bigintset", "hashtable"}};
     for (const auto& [k, encoding] : encodings) {
       INFO("key " << k);
@@ -216,8 +216,8 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   CHECK(dry.first == 0);
   CHECK(contains(dry.second, "RDB version 10, written by Redis 7.0"));
   CHECK(contains(dry.second, "checksum verified"));
-  CHECK(contains(dry.second, "would import " + std::to_string(strings.size() + 1) +
-                                 " string keys, 6 hashes"));
+  CHECK(contains(dry.second,
+                 "would import " + std::to_string(strings.size() + 1) + " string keys, 6 hashes"));
 
   auto nodes = start_cluster("imp", 3, {});
   const auto bad = import(damaged + " --http " + nodes[0]->http());
@@ -234,9 +234,9 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   std::uint64_t fields = 0;
   std::uint64_t members = 0;
   for (const auto& [k, c] : collections) (c.hash ? fields : members) += c.elements.size();
-  CHECK(contains(out.second, "imported " + std::to_string(strings.size()) + " string keys, 5 hashes (" +
-                                 std::to_string(fields) + " fields) and 6 sets (" +
-                                 std::to_string(members) + " members)"));
+  CHECK(contains(out.second, "imported " + std::to_string(strings.size()) +
+                                 " string keys, 5 hashes (" + std::to_string(fields) +
+                                 " fields) and 6 sets (" + std::to_string(members) + " members)"));
   CHECK(contains(out.second, "skipped 3 keys already expired"));
   CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream, 2 zset"));
   CHECK(contains(out.second, "keys from db 1: 1"));

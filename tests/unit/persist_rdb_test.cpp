@@ -105,7 +105,6 @@ std::string repeated(std::string_view s, int n) {
   return out;
 }
 
-
 std::string le_bytes(std::uint64_t v, int width) {
   std::string out;
   for (int i = 0; i < width; ++i) out += static_cast<char>(v >> (8 * i));
@@ -627,7 +626,7 @@ TEST_CASE("persist: rdb: every truncation and every flipped byte is an error, ne
 
 TEST_CASE("persist: rdb: hashes in every encoding, 7.4's field TTLs too", "[unit][persist]") {
   const std::string lzf(kLzfAbc.begin(), kLzfAbc.end());
-  const std::string long_value(300, 'L');  // a 14-bit (ziplist) / 12-bit (listpack) length
+  const std::string long_value(300, 'L');    // a 14-bit (ziplist) / 12-bit (listpack) length
   const std::string huge_value(20000, 'H');  // a 32-bit length in both
   Rdb rdb(12);
   // Hash table: fields and values in any string encoding.
@@ -658,8 +657,11 @@ TEST_CASE("persist: rdb: hashes in every encoding, 7.4's field TTLs too", "[unit
   rdb.byte(24).str("meta").le(1'800'000'000'000, 8).len(2);
   rdb.len(0).str("p").str("q").len(501).str("r").str("s");
   rdb.byte(22).str("meta-rc").len(1).len(1'700'000'000'000).str("t").str("u");
-  rdb.byte(0xFC).le(1'900'000'000'000, 8).byte(16).str("with-ttl").str(
-      Listpack().str("f").str("v").bytes());
+  rdb.byte(0xFC)
+      .le(1'900'000'000'000, 8)
+      .byte(16)
+      .str("with-ttl")
+      .str(Listpack().str("f").str("v").bytes());
   rdb.byte(4).str("empty").len(0);
   rdb.set("after", "x");
 
@@ -667,7 +669,8 @@ TEST_CASE("persist: rdb: hashes in every encoding, 7.4's field TTLs too", "[unit
   INFO(r.status.to_string());
   REQUIRE(r.status.ok());
   REQUIRE(r.items.size() == 11);
-  CHECK(fields_of(hash_at(r, 0)) == Fields{{"f1", "v1"}, {"num", "1234"}, {"lzf", repeated("abc", 11)}});
+  CHECK(fields_of(hash_at(r, 0)) ==
+        Fields{{"f1", "v1"}, {"num", "1234"}, {"lzf", repeated("abc", 11)}});
   CHECK(hash_at(r, 0).rdb_type == 4);
   CHECK(fields_of(hash_at(r, 1)) == Fields{{"a", "1"}, {"b", long_value}});
   CHECK(fields_of(hash_at(r, 2)) == Fields{{"s", long_value},
@@ -717,8 +720,9 @@ TEST_CASE("persist: rdb: sets in every encoding", "[unit][persist]") {
   rdb.byte(11).str("int16").str(intset(2, {-5, 1, 300}));
   rdb.byte(11).str("int32").str(intset(4, {-70000, 70000}));
   rdb.byte(11).str("int64").str(intset(8, {INT64_MIN, 5'000'000'000}));
-  rdb.byte(20).str("listpack").str(
-      Listpack().str("m").integer(1).integer(-3000).integer(100000).str(long_value).bytes());
+  rdb.byte(20)
+      .str("listpack")
+      .str(Listpack().str("m").integer(1).integer(-3000).integer(100000).str(long_value).bytes());
   rdb.byte(20).str("counted").str(Listpack().str("a").str("b").bytes(65535));  // "count them"
   rdb.byte(0xFD).le(1'900'000'000, 4).byte(11).str("with-ttl").str(intset(2, {1}));
   rdb.set("after", "x");
@@ -774,7 +778,9 @@ TEST_CASE("persist: rdb: packed containers: known answers and every kind of dama
       {"listpack: count", 16, Listpack().str("f").str("v").bytes(3)},
       {"listpack: back-length", 16, bad_backlen},
       {"listpack: unknown encoding", 16,
-       std::string("\x0c\x00\x00\x00\x02\x00\x81" "f\x02\xf5\x01\xff", 12)},
+       std::string("\x0c\x00\x00\x00\x02\x00\x81"
+                   "f\x02\xf5\x01\xff",
+                   12)},
       {"listpack: string past the end", 16, std::string("\x09\x00\x00\x00\x01\x00\x85\x01\xff", 9)},
       {"listpack: no end marker", 16, lp.substr(0, lp.size() - 1) + 'x'},
       {"listpack: early end marker", 16, std::string("\x09\x00\x00\x00\x01\x00\xff\x01\xff", 9)},
@@ -794,7 +800,11 @@ TEST_CASE("persist: rdb: packed containers: known answers and every kind of dama
       {"zipmap: count", 9, zipmap({{"a", "b"}}).replace(0, 1, "\x02")},
       {"zipmap: no end", 9, zipmap({{"a", "b"}}).substr(0, 6)},
       {"zipmap: bytes after the end", 9, zipmap({{"a", "b"}}) + "x"},
-      {"zipmap: value past the end", 9, std::string("\x01\x01" "a\x09\x00" "b\xff", 7)},
+      {"zipmap: value past the end", 9,
+       std::string("\x01\x01"
+                   "a\x09\x00"
+                   "b\xff",
+                   7)},
   };
   for (const auto& c : refused) {
     const Read r = read_all(one_value(c.type, c.value));
@@ -804,7 +814,16 @@ TEST_CASE("persist: rdb: packed containers: known answers and every kind of dama
     CHECK(r.items.empty());
   }
   // A field TTL relative to the smallest that wraps around is refused too.
-  CHECK(read_all(Rdb().byte(24).str("k").le(5, 8).len(1).byte(0x81).be(~0ULL, 8).str("f").str("v").finish())
+  CHECK(read_all(Rdb()
+                     .byte(24)
+                     .str("k")
+                     .le(5, 8)
+                     .len(1)
+                     .byte(0x81)
+                     .be(~0ULL, 8)
+                     .str("f")
+                     .str("v")
+                     .finish())
             .status.code() == StatusCode::malformed);
   // Counts beyond the file end at its end, with nothing allocated up front.
   for (unsigned type : {2u, 4u, 24u}) {
@@ -827,8 +846,10 @@ TEST_CASE("persist: rdb: hashes and sets cut or damaged anywhere: an error, neve
   rdb.byte(9).str("zm").str(zipmap({{"a", "1"}, {"b", "2"}}, 1));
   rdb.byte(13).str("zl").str(zl.bytes());
   rdb.byte(16).str("lp").str(Listpack().str("f").integer(-3000).str("g").integer(1 << 20).bytes());
-  rdb.byte(25).str("lpex").le(1'800'000'000'000, 8).str(
-      Listpack().str("f").str("v").integer(1'800'000'000'000).bytes());
+  rdb.byte(25)
+      .str("lpex")
+      .le(1'800'000'000'000, 8)
+      .str(Listpack().str("f").str("v").integer(1'800'000'000'000).bytes());
   rdb.byte(24).str("meta").le(1'800'000'000'000, 8).len(1).len(1).str("f").str("v");
   rdb.byte(2).str("s").len(2).str("a").str("b");
   rdb.byte(11).str("is").str(intset(4, {-70000, 1}));
