@@ -9,6 +9,7 @@
 #     before and after filling, per element), both servers;
 #  3. replication bytes per HSET on a 100,000-field hash: the cluster's data bytes sent
 #     during 10,000 HSETs of existing fields, divided by 10,000.
+# PARTS=memory (or any comma-separated subset of throughput,memory,replication) runs only those.
 #
 #   bench/collections_compare.sh          # N=200000 requests per redis-benchmark process
 #   N=50000 bench/collections_compare.sh
@@ -21,6 +22,8 @@ bench_build_apiaryd
 bench_start_redis redis_port
 bench_start_apiaryd single_port single
 bench_start_cluster cluster_ports 3
+PARTS=",${PARTS:-throughput,memory,replication},"
+part() { [[ "$PARTS" == *,$1,* ]]; }
 
 declare -A COMMANDS=(
   [hset]="HSET h:__rand_int__ f:__rand_int__ vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
@@ -49,6 +52,7 @@ run() {
   rm -f "$bench_work"/part*.csv
 }
 
+if part throughput; then
 printf '%-8s %-10s %4s %12s %12s %7s %9s %9s %9s %9s\n' setup test P redis_rps apiary_rps \
   ratio redis_p50 apiary_p50 redis_p99 apiary_p99
 compare() {  # SETUP PIPELINE CLIENTS REDIS_PORTS... -- APIARY_PORTS...
@@ -76,6 +80,7 @@ for pipeline in 1 16; do
   compare cluster "$pipeline" "$((C / 3 + 1))" "$redis_port" "$redis_port" "$redis_port" -- \
     "${cluster_ports[@]}"
 done
+fi
 
 # Memory per element.
 mem() { redis-cli -p "$1" INFO memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}'; }
@@ -101,6 +106,7 @@ for k in range(keys):
             cmd("SADD", f"mem:{k}", *[f"member:{i}" for i in batch])
 PY
 }
+if part memory; then
 echo
 printf '%-6s %9s %12s %12s %7s\n' type elements redis_B/el apiary_B/el ratio
 for kind in hash set; do
@@ -119,6 +125,7 @@ for kind in hash set; do
       'BEGIN {printf "%-6s %9s %12d %12d %7.2f\n", k, e, r, a, a / r}'
   done
 done
+fi
 
 # Replication bytes per HSET on a 100,000-field hash (the cluster's data bytes, every node).
 sent() {
@@ -129,6 +136,7 @@ sent() {
   done
   echo "$total"
 }
+if part replication; then
 redis-cli -p "${cluster_ports[0]}" FLUSHALL >/dev/null
 python3 - <<'PY' | redis-cli -p "${cluster_ports[0]}" --pipe >/dev/null
 import sys
@@ -152,3 +160,4 @@ after=$(sent)
 echo
 echo "replication: $(( (after - before) / 10000 )) data bytes sent per HSET on a 100,000-field hash" \
   "(fields $(redis-cli -p "${cluster_ports[1]}" HLEN big | tr -d '\r') through another node)"
+fi

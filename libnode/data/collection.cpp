@@ -266,7 +266,9 @@ bool operator==(const Collection& a, const Collection& b) {
 std::size_t Collection::page_memory(const Page& p) { return string_heap(p.bytes); }
 
 std::size_t Collection::memory() const {
-  return pages_memory_ + (pages_.capacity() > 0 ? chunk(pages_.capacity() * sizeof(Page)) : 0);
+  const std::size_t clock = context_.entries().capacity();
+  return pages_memory_ + (pages_.capacity() > 0 ? chunk(pages_.capacity() * sizeof(Page)) : 0) +
+         (clock > 0 ? chunk(clock * sizeof(VvEntry)) : 0);
 }
 
 // ---- reads -------------------------------------------------------------------------------

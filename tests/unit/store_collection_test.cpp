@@ -442,7 +442,7 @@ TEST_CASE("Collection: pages hold what a map would, in order, across splits and 
     for (const auto& [name, v] : model) a.remove(name);
     model.clear();
     check();
-    CHECK(a.state.memory() == 0);
+    CHECK(a.state.memory() <= 32);  // the context's one actor
   }
 }
 
