@@ -153,6 +153,10 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     }
     REQUIRE(r.command(big_hash) == ":600\r\n");
     REQUIRE(r.command(huge_hash) == ":2500\r\n");
+    // Fat values: the import splits HSETs at 1 MiB, and a larger field goes alone.
+    REQUIRE(r.command({"HSET", "fathash", "a", std::string(400'000, 'a'), "b",
+                       std::string(400'000, 'b'), "c", std::string(400'000, 'c'), "big",
+                       std::string(1'500'000, 'B')}) == ":4\r\n");
     // Sets: intsets of each width, string sets (hash tables in 7.0), a big integer set
     // (over 512: a hash table of integer-encoded strings), over 1000 members.
     REQUIRE(r.command({"SADD", "set", "x", "y"}) == ":2\r\n");
@@ -177,7 +181,7 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     REQUIRE(r.command({"PEXPIRE", "short-hash", "1500"}) == ":1\r\n");
     REQUIRE(r.command({"PEXPIRE", "short-set", "1500"}) == ":1\r\n");
     short_deadline = wall_ms() + 1500;
-    for (const char* k : {"hash", "hash-ints", "hash-long", "bighash", "hugehash"}) {
+    for (const char* k : {"hash", "hash-ints", "hash-long", "bighash", "hugehash", "fathash"}) {
       collections[k] = {true, sorted_elements(r.command({"HGETALL", k}), true),
                         integer_reply(r.command({"PTTL", k}))};
     }
@@ -217,7 +221,7 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   CHECK(contains(dry.second, "RDB version 10, written by Redis 7.0"));
   CHECK(contains(dry.second, "checksum verified"));
   CHECK(contains(dry.second,
-                 "would import " + std::to_string(strings.size() + 1) + " string keys, 6 hashes"));
+                 "would import " + std::to_string(strings.size() + 1) + " string keys, 7 hashes"));
 
   auto nodes = start_cluster("imp", 3, {});
   const auto bad = import(damaged + " --http " + nodes[0]->http());
@@ -235,7 +239,7 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   std::uint64_t members = 0;
   for (const auto& [k, c] : collections) (c.hash ? fields : members) += c.elements.size();
   CHECK(contains(out.second, "imported " + std::to_string(strings.size()) +
-                                 " string keys, 5 hashes (" + std::to_string(fields) +
+                                 " string keys, 6 hashes (" + std::to_string(fields) +
                                  " fields) and 6 sets (" + std::to_string(members) + " members)"));
   CHECK(contains(out.second, "skipped 3 keys already expired"));
   CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream, 2 zset"));
