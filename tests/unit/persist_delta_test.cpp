@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apiary/base/rng.hpp"
@@ -580,4 +581,67 @@ TEST_CASE("persist delta: power loss under appendfsync always loses no acknowled
   CHECK(acknowledged_passes > 300);
   CHECK(failed_passes > 3);
   CHECK(torn > 0);
+}
+
+TEST_CASE("persist delta: the store reports a delta with exactly the changes that are one",
+          "[unit][persistence]") {
+  struct Feed : store::ChangeListener {
+    std::vector<std::string> events;  // "key" for key_changed, "+key" for collection_delta
+    void key_changed(std::string_view key) override { events.emplace_back(key); }
+    void flushed(HlcTimestamp) override { events.emplace_back("flush"); }
+    void collection_delta(const store::CollectionDelta& d) override {
+      events.push_back("+" + d.key);
+    }
+  };
+  Feed feed;
+  store::Store s(store_config(1));
+  s.set_change_listener(&feed);
+  auto events = [&] { return std::exchange(feed.events, {}); };
+  using V = std::vector<std::string>;
+  REQUIRE(hset(s, "h", "a", "1").ok());
+  CHECK(events() == V{"h", "+h"});
+  REQUIRE(hdel(s, "h", "missing").ok());  // changed nothing
+  CHECK(events().empty());
+  REQUIRE(s.set_expiry("h", WallTime{kWall.ms + 1000}, kWall));
+  CHECK(events() == V{"h", "+h"});
+  REQUIRE(s.clear_expiry("h", kWall));
+  CHECK(events() == V{"h", "+h"});
+  REQUIRE(sadd(s, "s", "m").ok());
+  CHECK(events() == V{"s", "+s"});
+  // Not deltas: a merge, a string write and its delete.
+  store::Store other(store_config(2));
+  REQUIRE(hset(other, "h", "b", "2").ok());
+  const auto theirs = *other.export_entry("h", kWall);
+  REQUIRE(s.merge("h", theirs.version, theirs.expiry, kWall).ok());
+  CHECK(events() == V{"h"});
+  REQUIRE(s.put_local("k", "v", kWall).ok());
+  CHECK(events() == V{"k"});
+  REQUIRE(s.del_local("k", kWall));
+  CHECK(events() == V{"k"});
+  // DEL of a set clears it in place: a delta too (a `clear` change).
+  REQUIRE(s.del_local("s", kWall));
+  CHECK(events() == V{"s", "+s"});
+  // A replica's apply_delta reports the delta it applied.
+  store::Store coordinator(store_config(3));
+  store::Store replica(store_config(4));
+  REQUIRE(hset(coordinator, "r", "a", "1").ok());
+  auto d = *coordinator.take_delta("r");
+  replica.set_change_listener(&feed);
+  REQUIRE(replica.apply_delta(d, kWall).value());
+  CHECK(events() == V{"r", "+r"});
+  REQUIRE(hset(coordinator, "r", "b", "2").ok());
+  REQUIRE(hset(coordinator, "r", "c", "3").ok());
+  d = *coordinator.take_delta("r");  // its base is not the replica's: refused, no change
+  CHECK_FALSE(replica.apply_delta(d, kWall).ok());
+  CHECK(events().empty());
+  // Replaying tells nobody.
+  store::Store loaded(store_config(5));
+  loaded.set_change_listener(&feed);
+  store::Store source(store_config(6));
+  REQUIRE(hset(source, "x", "a", "1").ok());
+  CHECK(loaded.replay_delta(*source.take_delta("x"), kWall) == store::ReplayOutcome::applied);
+  CHECK(events().empty());
+  s.set_change_listener(nullptr);
+  replica.set_change_listener(nullptr);
+  loaded.set_change_listener(nullptr);
 }
