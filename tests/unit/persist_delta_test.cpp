@@ -217,11 +217,18 @@ TEST_CASE("persist delta: a reload rebuilds every kind of collection write exact
   REQUIRE(original.clear_expiry("ttl", kWall));
   REQUIRE(original.set_expiry("ttl", WallTime{kWall.ms + 900'000}, kWall));
   settle();
-  // A DEL and a write in one pass: not every change is a delta, the key goes whole.
+  // A merge and a write in one pass: not every change is a delta, the key goes whole. (A DEL of
+  // a hash is a delta: it clears the collection.)
   REQUIRE(hset(original, "mixed", "a", "1").ok());
   settle();
-  REQUIRE(original.del_local("mixed", kWall));
+  store::Store concurrent(store_config(8));
+  REQUIRE(hset(concurrent, "mixed", "c", "3").ok());
+  const auto theirs = *concurrent.export_entry("mixed", kWall);
+  REQUIRE(original.merge("mixed", theirs.version, theirs.expiry, kWall).ok());
   REQUIRE(hset(original, "mixed", "b", "2").ok());
+  settle();
+  REQUIRE(original.del_local("mixed", kWall));
+  REQUIRE(hset(original, "mixed", "d", "4").ok());
   settle();
   // A replica applies a coordinator's deltas.
   store::Store coordinator(store_config(9));
