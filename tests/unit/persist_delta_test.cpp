@@ -2,6 +2,7 @@
 // appends its element changes, not the collection; loading replays them on the entry they
 // were built on, skips those a later put already holds, and refuses a delta whose base is not
 // there. core::Persistence on a SimEnv; time is passed in, nothing sleeps.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <optional>
@@ -651,4 +652,40 @@ TEST_CASE("persist delta: the store reports a delta with exactly the changes tha
   s.set_change_listener(nullptr);
   replica.set_change_listener(nullptr);
   loaded.set_change_listener(nullptr);
+}
+
+TEST_CASE("persist delta: delta records count towards the automatic rewrite that bounds the AOF",
+          "[unit][persistence]") {
+  persist::SimEnv env;
+  TimePoint now{};
+  store::Store original(store_config(1));
+  PersistenceConfig c = aof_config(env, persist::FsyncPolicy::everysec, 100);
+  c.auto_aof_rewrite_min_size = 64 << 10;
+  c.auto_aof_rewrite_percentage = 100;
+  auto p = open_or_fail(original, c, now);
+  for (int i = 0; i < 500; ++i) {
+    REQUIRE(hset(original, "h", "f" + std::to_string(i), std::string(40, 'v')).ok());
+  }
+  p->pass(now, kWall);
+  const std::uint64_t hash_size = aof_size(env);
+  REQUIRE(hash_size < c.auto_aof_rewrite_min_size);
+  std::uint64_t largest = 0;
+  std::string info;
+  for (int i = 0; i < 20'000; ++i) {
+    REQUIRE(hset(original, "h", "f" + std::to_string(i % 500), std::to_string(i)).ok());
+    p->pass(now, kWall);
+    now += 10ms;
+    if (p->next_deadline() <= now) p->handle_timeout(now, kWall);
+    largest = std::max(largest, aof_size(env));
+  }
+  info.clear();
+  p->info(info, now);
+  // Only deltas were appended (about 60 bytes each, 1.2 MB in all), and they set off rewrites
+  // that kept the file within twice the minimum size plus one second of writes.
+  CHECK(info.find("aof_rewrites:0") == std::string::npos);
+  CHECK(largest < 2 * c.auto_aof_rewrite_min_size + 100 * 100);
+  REQUIRE(p->close(now, kWall).ok());
+  store::Store reloaded(store_config(2));
+  auto again = open_or_fail(reloaded, aof_config(env, persist::FsyncPolicy::everysec), now);
+  same_entries(original, reloaded, {"h"});
 }
