@@ -20,7 +20,8 @@
 //  - Background work without a fork: BGSAVE and BGREWRITEAOF scan the store a slice at a time
 //    (entries_per_step per pass) into a temporary file that is synced and renamed into place.
 //    A rewrite also receives every record appended meanwhile, so the new AOF is complete when
-//    it replaces the old one. A snapshot is consistent per key (each key as it was at some
+//    it replaces the old one (a key's deltas only once the scan has passed its partition: before
+//    that its put, or nothing while the scan has yet to reach it and will take it whole). A snapshot is consistent per key (each key as it was at some
 //    moment during the save), not a point-in-time image of the whole table.
 //  - Failure: a failed AOF write or fsync is sticky; writes are refused with Redis's MISCONF
 //    error (write_refusal) until a rewrite into a fresh file succeeds (retried every 5 s). A
