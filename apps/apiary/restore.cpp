@@ -176,11 +176,13 @@ Status send_merges(Sender& sender, const std::vector<store::VersionedEntry>& ent
   return Status::Ok();
 }
 
-// A hash or set as DEL, then HSET/SADD of its elements in batches, then PEXPIREAT.
+// A hash, set or sorted set as DEL, then HSET/SADD/ZADD of its elements in batches (a ZADD
+// takes score then member), then PEXPIREAT.
 Status send_collection(Sender& sender, const std::string& key, const data::Collection& c,
                        std::optional<WallTime> expiry) {
   if (Status s = sender.add(key, {"DEL", key}); !s.ok()) return s;
   const bool hash = c.kind() == data::ValueKind::hash;
+  const bool zset = c.kind() == data::ValueKind::zset;
   std::vector<std::string> command;
   std::string scratch;
   const auto flush = [&]() -> Status {
@@ -190,7 +192,8 @@ Status send_collection(Sender& sender, const std::string& key, const data::Colle
     return s;
   };
   for (const data::ElementView e : c) {
-    if (command.empty()) command = {hash ? "HSET" : "SADD", key};
+    if (command.empty()) command = {hash ? "HSET" : zset ? "ZADD" : "SADD", key};
+    if (zset) command.emplace_back(data::Collection::score_text(data::Collection::score_of(e)));
     command.emplace_back(e.name());
     if (hash) command.emplace_back(e.value(scratch));
     if (command.size() >= 1000) {
@@ -204,7 +207,7 @@ Status send_collection(Sender& sender, const std::string& key, const data::Colle
 }
 
 // --overwrite: each key's value as GET would have answered it at the backup (siblings
-// resolved, counters summed) and its expiry, as a new SET; a hash or set is written anew
+// resolved, counters summed) and its expiry, as a new SET; a hash, set or zset is written anew
 // with its elements. A scratch store resolves them with the store's own rules; a deleted or
 // expired key is skipped.
 Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& entries,
@@ -218,7 +221,7 @@ Status send_values(Sender& sender, const std::vector<store::VersionedEntry>& ent
   }
   for (const auto& entry : entries) {
     const store::KeyType type = scratch.type(entry.key, now);
-    if (type == store::KeyType::hash || type == store::KeyType::set) {
+    if (store::is_collection_type(type)) {
       bool wrong = false;
       const data::Collection* c =
           scratch.read_collection(entry.key, store::collection_kind(type), now, wrong);

@@ -3,6 +3,9 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "apiary/data/codec.hpp"
@@ -157,7 +160,9 @@ std::vector<Sibling> as_siblings(const std::vector<ElementVersion>& versions) {
 
 }  // namespace
 
-bool is_collection(ValueKind kind) { return kind == ValueKind::hash || kind == ValueKind::set; }
+bool is_collection(ValueKind kind) {
+  return kind == ValueKind::hash || kind == ValueKind::set || kind == ValueKind::zset;
+}
 
 std::uint64_t Collection::hash_of(std::string_view name) {
   return XXH3_64bits_withSeed(name.data(), name.size(), kElementHashSeed);
@@ -207,7 +212,7 @@ std::string_view ElementView::value(std::string& scratch) const {
 
 ElementView Collection::const_iterator::operator*() const {
   return ElementView::parse(record_at(c_->pages_[page_].bytes.data() + offset_),
-                            c_->kind_ == ValueKind::hash);
+                            c_->valued());
 }
 
 Collection::const_iterator& Collection::const_iterator::operator++() {
@@ -232,7 +237,9 @@ struct Collection::UndoLog {
   std::vector<Change> changes;
 };
 
-Collection::Collection(ValueKind kind) : kind_(kind) {}
+Collection::Collection(ValueKind kind) : kind_(kind) {
+  if (kind_ == ValueKind::zset) index_.emplace();
+}
 
 Collection::Collection(const Collection& other)
     : kind_(other.kind_),
@@ -240,7 +247,8 @@ Collection::Collection(const Collection& other)
       pages_(other.pages_),
       size_(other.size_),
       pages_memory_(0),
-      wire_(other.wire_) {
+      wire_(other.wire_),
+      index_(other.index_) {
   for (const auto& p : pages_) pages_memory_ += page_memory(p);
 }
 
@@ -270,7 +278,7 @@ std::size_t Collection::page_memory(const Page& p) { return string_heap(p.bytes)
 std::size_t Collection::memory() const {
   const std::size_t clock = context_.entries().capacity();
   return pages_memory_ + (pages_.capacity() > 0 ? chunk(pages_.capacity() * sizeof(Page)) : 0) +
-         (clock > 0 ? chunk(clock * sizeof(VvEntry)) : 0);
+         (clock > 0 ? chunk(clock * sizeof(VvEntry)) : 0) + (index_ ? index_->memory() : 0);
 }
 
 // ---- reads -------------------------------------------------------------------------------
@@ -301,7 +309,7 @@ std::optional<ElementView> Collection::find(std::string_view name) const {
   const Spot spot = locate(hash_of(name), name);
   if (spot.length == 0) return std::nullopt;
   return ElementView::parse(std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length),
-                            kind_ == ValueKind::hash);
+                            valued());
 }
 
 Collection::const_iterator Collection::lower_bound(std::uint64_t hash) const {
@@ -339,7 +347,18 @@ Collection::const_iterator Collection::random_element(std::uint64_t random) cons
 void Collection::splice(const Spot& spot, std::string_view record) {
   if (pages_.empty()) pages_.emplace_back();
   Page& p = pages_[spot.page];
-  const bool hash = kind_ == ValueKind::hash;
+  const bool hash = valued();
+  if (index_) {
+    if (spot.length > 0) {
+      const ElementView old =
+          ElementView::parse(std::string_view(p.bytes).substr(spot.offset, spot.length), true);
+      index_->erase(score_of(old), old.name());
+    }
+    if (!record.empty()) {
+      const ElementView now = ElementView::parse(record, true);
+      index_->insert(score_of(now), now.name());
+    }
+  }
   if (spot.length > 0) {
     const ElementView old =
         ElementView::parse(std::string_view(p.bytes).substr(spot.offset, spot.length), hash);
@@ -441,6 +460,13 @@ void Collection::rebuild_accounting() {
     const ElementView e = *it;
     wire_ += wire_bound(raw(it), e.version_count());
   }
+  rebuild_index();
+}
+
+void Collection::rebuild_index() {
+  if (!index_) return;
+  index_->clear();
+  for (const ElementView e : *this) index_->insert(score_of(e), e.name());
 }
 
 bool Collection::set(std::string_view name, std::string_view value, Dot dot, HlcTimestamp stamp,
@@ -451,8 +477,8 @@ bool Collection::set(std::string_view name, std::string_view value, Dot dot, Hlc
   }
   const Spot spot = locate(hash_of(name), name);
   keep_undo(name, spot);
-  const VersionRef v{dot, stamp, kind, kind_ == ValueKind::hash ? value : std::string_view()};
-  splice(spot, make_record(name, std::span(&v, 1), kind_ == ValueKind::hash));
+  const VersionRef v{dot, stamp, kind, valued() ? value : std::string_view()};
+  splice(spot, make_record(name, std::span(&v, 1), valued()));
   return spot.length == 0;
 }
 
@@ -482,6 +508,7 @@ void Collection::clear() {
   size_ = 0;
   pages_memory_ = 0;
   wire_ = 0;
+  if (index_) index_->clear();
   if (journal_ != nullptr) journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
 }
 
@@ -514,6 +541,62 @@ CounterError Collection::increment(std::string_view name, bool is_float, std::in
   return error;
 }
 
+// ---- sorted sets -------------------------------------------------------------------------
+
+namespace {
+double parse_score(std::string_view text) {
+  const std::string s(text);
+  return std::strtod(s.c_str(), nullptr);
+}
+}  // namespace
+
+std::string Collection::score_text(double score) {
+  if (std::isinf(score)) return score > 0 ? "inf" : "-inf";
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof buf, "%.17g", score);
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+double Collection::score_of(ElementView e) {
+  if (e.version_count() == 1) {
+    std::string scratch;
+    return parse_score(e.value(scratch));
+  }
+  const std::vector<Sibling> siblings = as_siblings(e.versions());
+  const Resolved r = resolve(siblings);
+  if (r.counter) return static_cast<double>(counter_ftotal(*r.counter));
+  return parse_score(r.plain->value);
+}
+
+std::optional<double> Collection::score(std::string_view name) const {
+  const auto e = find(name);
+  if (!e) return std::nullopt;
+  return score_of(*e);
+}
+
+bool Collection::incr_score(std::string_view name, double delta, Dot dot, HlcTimestamp stamp,
+                            double& result) {
+  const std::optional<ElementView> e = find(name);
+  const double current = e ? score_of(*e) : 0.0;
+  result = current + delta;
+  if (std::isnan(result)) return false;
+  if (std::isinf(result) || std::isinf(current) || std::isinf(delta)) {
+    set(name, score_text(result), dot, stamp);
+    return true;
+  }
+  const std::vector<Sibling> siblings = e ? as_siblings(e->versions()) : std::vector<Sibling>{};
+  Counter c;
+  if (counter_increment(siblings, true, 0, static_cast<long double>(delta), stamp, dot.actor, c) !=
+      CounterError::none) {
+    set(name, score_text(result), dot, stamp);  // nothing a counter can build on: a reset
+    return true;
+  }
+  // A reader of this one version sees the cached text: Redis's double sum, exactly.
+  c.text = score_text(result);
+  set(name, encode_counter(c), dot, stamp, ValueKind::counter);
+  return true;
+}
+
 // ---- merging -----------------------------------------------------------------------------
 
 // Fills pages with records appended in element order.
@@ -540,6 +623,7 @@ class Collection::Builder {
     c_.wire_ = wire_;
     c_.pages_memory_ = 0;
     for (const auto& p : c_.pages_) c_.pages_memory_ += page_memory(p);
+    c_.rebuild_index();
   }
 
  private:
@@ -553,7 +637,7 @@ class Collection::Builder {
 };
 
 void Collection::join(const Collection& other) {
-  const bool hash = kind_ == ValueKind::hash;
+  const bool hash = valued();
   Builder out(*this);
   std::vector<VersionRef> kept;
   // Writes the element `e` (record `raw`) with the versions `keep` accepts.
@@ -632,7 +716,11 @@ void Collection::replace_with(const Collection& source, Dot dot, HlcTimestamp st
   clear();
   std::string scratch;
   for (const ElementView e : source) {
-    set(e.name(), kind_ == ValueKind::hash ? e.value(scratch) : std::string_view(), dot, stamp);
+    if (kind_ == ValueKind::zset) {
+      set(e.name(), score_text(score_of(e)), dot, stamp);
+    } else {
+      set(e.name(), valued() ? e.value(scratch) : std::string_view(), dot, stamp);
+    }
   }
 }
 
@@ -643,7 +731,7 @@ std::string Collection::encode() const {
   bytes.reserve(encoded_size());
   wire::VectorSink sink(bytes);
   wire::Packer p(sink);
-  const bool hash = kind_ == ValueKind::hash;
+  const bool hash = valued();
   p.pack_array(3);
   p.pack_uint64(static_cast<std::uint64_t>(kind_));
   pack_context(p, context_);
@@ -680,7 +768,7 @@ Result<Collection> Collection::decode(std::string_view bytes, const CollectionLi
       return bad("not [kind, context, elements]");
     }
     Collection out(static_cast<ValueKind>(kind));
-    const bool hash = out.kind_ == ValueKind::hash;
+    const bool hash = out.valued();
     CodecLimits context_limits;
     context_limits.max_clock_entries = limits.max_context;
     auto context = read_context(top, context_limits);

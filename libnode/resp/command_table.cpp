@@ -42,13 +42,18 @@ std::vector<std::size_t> command_keys(const CommandSpec& spec,
   }
   std::vector<std::size_t> out;
   const auto at = static_cast<std::size_t>(spec.numkeys_index);
+  // Keys before the count (ZUNIONSTORE's destination) are the legacy range.
+  for (int i = spec.first_key; i > 0 && i <= spec.last_key && static_cast<std::size_t>(i) < at;
+       ++i) {
+    out.push_back(static_cast<std::size_t>(i));
+  }
   std::uint64_t n = 0;
   if (at >= argv.size() || argv[at].empty() || argv[at].size() > 9) return out;
   for (char c : argv[at]) {
     if (c < '0' || c > '9') return out;
     n = n * 10 + static_cast<std::uint64_t>(c - '0');
   }
-  if (n == 0 || n > argv.size() - at - 1) return out;
+  if (n == 0 || n > argv.size() - at - 1) return {};
   for (std::size_t i = at + 1; i <= at + n; ++i) out.push_back(i);
   return out;
 }
@@ -145,6 +150,8 @@ const CommandTable& default_command_table() {
     register_backup_commands(*t);
     register_hash_commands(*t);
     register_set_commands(*t);
+    register_zset_commands(*t);
+    register_zset_algebra_commands(*t);
     return t;
   }();
   return *table;

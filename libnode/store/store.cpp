@@ -274,6 +274,8 @@ KeyType Store::Impl::type_of(const Entry* e) const {
       return KeyType::hash;
     case data::ValueKind::set:
       return KeyType::set;
+    case data::ValueKind::zset:
+      return KeyType::zset;
     case data::ValueKind::string:
     case data::ValueKind::counter:
       break;

@@ -17,7 +17,14 @@ using detail::Table;
 namespace {
 
 KeyType type_of_kind(data::ValueKind kind) {
-  return kind == data::ValueKind::hash ? KeyType::hash : KeyType::set;
+  switch (kind) {
+    case data::ValueKind::hash:
+      return KeyType::hash;
+    case data::ValueKind::zset:
+      return KeyType::zset;
+    default:
+      return KeyType::set;
+  }
 }
 
 // The collection a write builds on: the one sibling's state shared, or the siblings of
@@ -50,6 +57,8 @@ std::string_view type_name(KeyType type) {
       return "hash";
     case KeyType::set:
       return "set";
+    case KeyType::zset:
+      return "zset";
   }
   return "none";
 }

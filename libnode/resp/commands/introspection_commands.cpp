@@ -19,7 +19,7 @@ Outcome object_encoding(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   const store::KeyType type = st->type(ctx.argv[2], ctx.wall);
-  if (type == store::KeyType::hash || type == store::KeyType::set) {
+  if (store::is_collection_type(type)) {
     bool wrong = false;
     const auto kind = store::collection_kind(type);
     if (const data::Collection* c = st->read_collection(ctx.argv[2], kind, ctx.wall, wrong)) {

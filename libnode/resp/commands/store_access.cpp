@@ -60,6 +60,14 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
 // encoding when elements go; Apiary names the encoding the collection would have now.
 std::string_view collection_encoding(const data::Collection& c) {
   std::string scratch;
+  if (c.kind() == data::ValueKind::zset) {
+    // zset-max-listpack-entries 128, zset-max-listpack-value 64.
+    if (c.size() > 128) return "skiplist";
+    for (const data::ElementView e : c) {
+      if (e.name().size() > 64) return "skiplist";
+    }
+    return "listpack";
+  }
   if (c.kind() == data::ValueKind::hash) {
     if (c.size() > 512) return "hashtable";
     for (const data::ElementView e : c) {
@@ -117,7 +125,8 @@ std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKi
     }
   }
   const data::Collection& c = *out.collection;
-  if (collection_encoding(c) != "hashtable") {
+  const std::string_view encoding = collection_encoding(c);
+  if (encoding != "hashtable" && encoding != "skiplist") {
     out.batch.assign(c.begin(), c.end());
   } else {
     out.next = c.scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)),

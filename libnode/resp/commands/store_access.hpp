@@ -19,7 +19,7 @@ store::Store* store_or_reply(CommandContext& ctx);
 // Replies the Redis text for a failed write ("-OOM command not allowed ...").
 void reply_write_error(CommandContext& ctx, const Status& status);
 
-// The key's hash or set (kind hash or set) for a read: the joined state, or nullptr when the
+// The key's hash, set or zset (of `kind`) for a read: the joined state, or nullptr when the
 // key is missing (the caller replies its empty answer) -- or nullptr with `replied` set after
 // replying an error (WRONGTYPE, no store).
 const data::Collection* collection_or_reply(CommandContext& ctx, std::string_view key,
@@ -31,7 +31,8 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
 
 // The encoding Redis 7.0 would give the collection (OBJECT ENCODING): a hash is "listpack"
 // up to 512 fields and values of at most 64 bytes, else "hashtable"; a set is "intset" up to
-// 512 integers, else "hashtable". A small encoding also means HSCAN/SSCAN answer whole.
+// 512 integers, else "hashtable"; a zset is "listpack" up to 128 members of at most 64 bytes,
+// else "skiplist". A small encoding also means HSCAN/SSCAN/ZSCAN answer whole.
 std::string_view collection_encoding(const data::Collection& c);
 
 // HSCAN/SSCAN key cursor [MATCH pattern] [COUNT count] as Redis reads them: the cursor first,

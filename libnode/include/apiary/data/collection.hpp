@@ -1,5 +1,6 @@
-// Collection: the value of a hash or a set key, as a state-based CRDT (an observed-remove map
-// or set, as Riak's maps and ORSWOTs and Redis Active-Active's hashes and sets).
+// Collection: the value of a hash, a set or a sorted set key, as a state-based CRDT (an
+// observed-remove map or set, as Riak's maps and ORSWOTs and Redis Active-Active's hashes,
+// sets and sorted sets).
 //
 // A collection is a set of elements (hash fields or set members) plus a causal context: the
 // key-level dots (apiary/data/dvv.hpp) whose effects it has seen. Each element carries the
@@ -25,6 +26,11 @@
 //    layout), so a small collection is one heap block, as Redis keeps one in a listpack, and a
 //    big one costs little more than its bytes. A lookup is a binary search over the pages and
 //    a walk of one; a write rewrites one page.
+//  - A sorted set (kind zset) is a map from member to score: a ZADD writes the score as a
+//    plain version (its text, score_text()), a ZINCRBY as a counter version, so concurrent
+//    increments add up and a ZADD concurrent with them is a reset, as for hash fields. It keeps
+//    a ScoreIndex of (resolved score, member) beside the pages, updated on every change, for
+//    O(log n) rank and range queries.
 // A plain value; not thread-safe. Decoding is bounded and never throws.
 #pragma once
 
@@ -40,6 +46,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/data/counter.hpp"
 #include "apiary/data/dvv.hpp"
+#include "apiary/data/score_index.hpp"
 #include "apiary/data/version_vector.hpp"
 
 namespace apiary::data {
@@ -48,8 +55,8 @@ namespace apiary::data {
 struct ElementVersion {
   Dot dot;
   HlcTimestamp stamp;
-  std::string value;                   // hash fields only
-  ValueKind kind = ValueKind::string;  // hash fields: string or counter
+  std::string value;                   // hash fields and zset scores only
+  ValueKind kind = ValueKind::string;  // string or counter
   friend bool operator==(const ElementVersion&, const ElementVersion&) = default;
 };
 
@@ -147,7 +154,7 @@ class Collection {
   Collection& operator=(Collection&&) noexcept;
   ~Collection();
 
-  ValueKind kind() const { return kind_; }  // ValueKind::hash or ValueKind::set
+  ValueKind kind() const { return kind_; }  // ValueKind::hash, set or zset
   const VersionVector& context() const { return context_; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -165,8 +172,24 @@ class Collection {
   // The element at or after a random hash (wrapping); end() when empty.
   const_iterator random_element(std::uint64_t random) const;
 
+  // ---- sorted sets (kind zset) --------------------------------------------------------
+  // The (score, member) order; nullptr unless kind zset.
+  const ScoreIndex* scores() const { return index_ ? &*index_ : nullptr; }
+  // A member's score as a reader sees it: its versions resolved (counters add up, else the
+  // last writer's score).
+  static double score_of(ElementView e);
+  std::optional<double> score(std::string_view name) const;
+  // How a score is kept in a version: "%.17g" (exact for a double), "inf", "-inf".
+  static std::string score_text(double score);
+  // ZINCRBY: the member's score plus `delta`, written as a counter version (a plain version
+  // when the sum or the score is infinite: infinities absorb increments, so nothing is left
+  // to merge). False, writing nothing, when the sum is NaN (inf + -inf). `result` is the sum
+  // in double arithmetic, as Redis computes it.
+  bool incr_score(std::string_view name, double delta, Dot dot, HlcTimestamp stamp,
+                  double& result);
+
   // ---- writes at a coordinator (the caller then observe()s the write's dot) --------------
-  // Sets a hash field; true when the field is new.
+  // Sets a hash field (or a zset member's score text); true when the field is new.
   bool set(std::string_view name, std::string_view value, Dot dot, HlcTimestamp stamp,
            ValueKind kind = ValueKind::string);
   // Adds a set member (re-tagging an existing one, so that the add wins over a concurrent
@@ -246,6 +269,8 @@ class Collection {
   void splice(const Spot& spot, std::string_view record);
   void keep_undo(std::string_view name, const Spot& spot);
   void rebuild_accounting();
+  void rebuild_index();
+  bool valued() const { return kind_ != ValueKind::set; }  // versions carry values
   static std::size_t page_memory(const Page& p);
   CounterError increment(std::string_view name, bool is_float, std::int64_t delta,
                          long double fdelta, Dot dot, HlcTimestamp stamp, std::string& text);
@@ -258,6 +283,7 @@ class Collection {
   std::size_t wire_ = 0;  // encoded bytes of the elements (encoded_size())
   std::vector<ElementChange>* journal_ = nullptr;
   std::unique_ptr<UndoLog> undo_;  // while begin_undo() .. end_undo()
+  std::optional<ScoreIndex> index_;  // kind zset only
 };
 
 bool is_collection(ValueKind kind);

@@ -135,11 +135,22 @@ struct CollectionDelta {
 };
 
 // What a key holds, as TYPE names it.
-enum class KeyType : unsigned char { none, string, hash, set };
-std::string_view type_name(KeyType type);  // "none", "string", "hash", "set"
-// The sibling kind that holds a hash or a set (`type` is KeyType::hash or KeyType::set).
+enum class KeyType : unsigned char { none, string, hash, set, zset };
+std::string_view type_name(KeyType type);  // "none", "string", "hash", "set", "zset"
+// Whether `type` is held by a data::Collection (a hash, a set or a sorted set).
+inline bool is_collection_type(KeyType type) {
+  return type == KeyType::hash || type == KeyType::set || type == KeyType::zset;
+}
+// The sibling kind that holds a collection (`type` is KeyType::hash, set or zset).
 inline data::ValueKind collection_kind(KeyType type) {
-  return type == KeyType::hash ? data::ValueKind::hash : data::ValueKind::set;
+  switch (type) {
+    case KeyType::hash:
+      return data::ValueKind::hash;
+    case KeyType::zset:
+      return data::ValueKind::zset;
+    default:
+      return data::ValueKind::set;
+  }
 }
 
 }  // namespace apiary::store
