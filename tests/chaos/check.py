@@ -14,7 +14,11 @@ Invariants (on the converged reads, or on the last reads if the deadline passed)
   * every acknowledged unique key reads its value (ambiguous ones: their value or nil);
   * every overwrite key reads its last acknowledged value or one whose SET was ambiguous
     (late_ambiguous() counts the keys where such a write superseded later acknowledged ones);
-  * every counter c: acked <= value <= acked + ambiguous.
+  * every counter c: acked <= value <= acked + ambiguous;
+  * every set S: holds every acknowledged member whose removal was never attempted, none
+    whose SREM answered 1, and nothing never sent;
+  * every hash field H f: acked <= value <= acked + ambiguous.
+Sets and hashes are read whole (SMEMBERS, HGETALL) and compared as sorted text.
 """
 import time
 
@@ -35,15 +39,29 @@ def info_fields(conn, section):
     return fields
 
 
+def read_command(key):
+    """GET, or SMEMBERS / HGETALL for the workload's sets (S:) and hashes (H:)."""
+    return ("SMEMBERS" if key.startswith("S:") else "HGETALL" if key.startswith("H:")
+            else "GET", key)
+
+
+def as_text(key, reply):
+    """A reply as comparable text: a set's members or a hash's field=value pairs sorted and
+    joined by commas, None for a missing key (an empty set or hash)."""
+    if not isinstance(reply, list):
+        return None if reply is None else reply.decode()
+    items = [x.decode() for x in reply]
+    if key.startswith("H:"):
+        items = [f"{items[i]}={items[i + 1]}" for i in range(0, len(items) - 1, 2)]
+    return ",".join(sorted(items)) if items else None
+
+
 def read_all(conn, keys):
     out = {}
     for i in range(0, len(keys), BATCH):
         part = keys[i:i + BATCH]
-        for k, r in zip(part, conn.pipeline([("GET", k) for k in part])):
-            if isinstance(r, resp.RespError):
-                out[k] = r
-            else:
-                out[k] = None if r is None else r.decode()
+        for k, r in zip(part, conn.pipeline([read_command(k) for k in part])):
+            out[k] = r if isinstance(r, resp.RespError) else as_text(k, r)
     return out
 
 
@@ -177,6 +195,27 @@ def invariants(history, reads):
         value = int(got) if isinstance(got, str) else 0
         if not acked <= value <= acked + amb:
             bad.append(f"counter {k}: {value}, acknowledged {acked}, ambiguous {amb}")
+    for k in h.set_keys:
+        got = reads.get(k)
+        members = set(got.split(",")) if isinstance(got, str) else set()
+        for m in h.member_acked[k] - h.removed_acked[k] - h.removed_maybe[k]:
+            if m not in members:
+                bad.append(f"lost acknowledged SADD: {k} {m}")
+        for m in h.removed_acked[k] & members:
+            bad.append(f"acknowledged SREM undone: {k} still holds {m}")
+        for m in members - h.member_acked[k] - h.member_ambiguous[k]:
+            bad.append(f"set {k} holds {m!r}, never added")
+    fields = {}
+    for k in h.hash_keys:
+        got = reads.get(k)
+        for pair in (got.split(",") if isinstance(got, str) else []):
+            f, _, v = pair.partition("=")
+            fields[(k, f)] = v
+    for kf in set(h.field_acked) | set(h.field_ambiguous) | set(fields):
+        acked, amb = h.field_acked.get(kf, 0), h.field_ambiguous.get(kf, 0)
+        got = fields.get(kf, "0")
+        if not got.isdigit() or not acked <= int(got) <= acked + amb:
+            bad.append(f"hash field {kf}: {got!r}, acknowledged {acked}, ambiguous {amb}")
     return bad
 
 
@@ -193,4 +232,5 @@ def late_ambiguous(history, reads):
 
 def tracked_keys(history):
     return (list(history.unique_acked) + list(history.unique_ambiguous)
-            + list(history.over_attempted) + list(history.counter_acked))
+            + list(history.over_attempted) + list(history.counter_acked)
+            + history.set_keys + history.hash_keys)

@@ -15,6 +15,13 @@ Keys and what a reply records:
                     is a violation at once; a missing or older value is counted as stale
                     (allowed while faults run: sloppy quorums can read replicas that missed
                     a write), and the final check is what must hold
+  S:<k>             sets shared by all workers: SADD of members "<worker>:<seq>", each added
+                    once (an integer reply acknowledges it); SREM by the worker that added a
+                    member: 1 acknowledges the removal (the member must be gone at the end:
+                    nobody adds it again, so no concurrent add can win), 0 or an error
+                    proves nothing
+  H:<k>             hashes shared by all workers, HINCRBY of the worker's own field f<worker>:
+                    per field acked <= value <= acked + ambiguous, like the counters
 """
 import random
 import threading
@@ -27,8 +34,16 @@ NO_REPLY = object()  # sent, but the connection failed or timed out before a rep
 
 
 class History:
-    def __init__(self, workers, overwrite_keys, counter_keys):
+    def __init__(self, workers, overwrite_keys, counter_keys, collection_keys=4):
         self.lock = threading.Lock()
+        self.set_keys = [f"S:{k}" for k in range(collection_keys)]
+        self.hash_keys = [f"H:{k}" for k in range(collection_keys)]
+        self.member_acked = {k: set() for k in self.set_keys}      # SADD answered
+        self.member_ambiguous = {k: set() for k in self.set_keys}  # SADD error / no reply
+        self.removed_acked = {k: set() for k in self.set_keys}     # SREM answered 1
+        self.removed_maybe = {k: set() for k in self.set_keys}     # SREM 0, error, no reply
+        self.field_acked = {}      # (key, field) -> HINCRBY answered
+        self.field_ambiguous = {}  # (key, field) -> HINCRBY error / no reply
         self.unique_acked = {}      # key -> value
         self.unique_ambiguous = {}  # key -> value
         self.over_acked = {}        # key -> highest acknowledged seq
@@ -39,7 +54,9 @@ class History:
         self.overwrite_owner = {f"o:{k}": k % workers for k in range(overwrite_keys)}
         self.ops = {"set_ok": 0, "set_err": 0, "set_timeout": 0, "over_ok": 0, "over_err": 0,
                     "incr_ok": 0, "incr_err": 0, "get_ok": 0, "get_err": 0,
-                    "stale_reads": 0, "refused": 0}
+                    "stale_reads": 0, "refused": 0, "sadd_ok": 0, "sadd_err": 0,
+                    "srem_ok": 0, "srem_zero": 0, "srem_err": 0, "hincrby_ok": 0,
+                    "hincrby_err": 0}
         self.violations = []
         self.start = time.monotonic()
         self.write_log = []  # (t, key, value, node, outcome) of every overwrite and counter op
@@ -71,6 +88,7 @@ class Worker(threading.Thread):
         self.conns = {}
         self.seq = 0
         self.my_keys = [k for k, w in history.overwrite_owner.items() if w == index]
+        self.my_members = []  # (set key, member) this worker added and has not removed
 
     def _conn(self, node):
         c = self.conns.get(node[0])
@@ -102,12 +120,18 @@ class Worker(threading.Thread):
         while not self.stop.is_set():
             node = self.rng.choice(self.nodes)
             op = self.rng.random()
-            if op < 0.35:
+            if op < 0.30:
                 self.unique_set(node)
-            elif op < 0.55 and self.my_keys:
+            elif op < 0.45 and self.my_keys:
                 self.overwrite(node)
-            elif op < 0.75:
+            elif op < 0.60:
                 self.incr(node)
+            elif op < 0.70:
+                self.sadd(node)
+            elif op < 0.73:
+                self.srem(node)
+            elif op < 0.80:
+                self.hincrby(node)
             else:
                 self.read(node)
             next_at += self.interval
@@ -163,6 +187,50 @@ class Worker(threading.Thread):
             else:
                 self.h.counter_ambiguous[key] += 1
                 self.h.ops["incr_err"] += 1
+
+    def sadd(self, node):
+        self.seq += 1
+        key = self.rng.choice(self.h.set_keys)
+        member = f"{self.index}:{self.seq}"
+        reply, sent = self._call(node, "SADD", key, member)
+        if not sent:
+            return
+        with self.h.lock:
+            if isinstance(reply, int):
+                self.h.member_acked[key].add(member)
+                self.h.ops["sadd_ok"] += 1
+                self.my_members.append((key, member))
+            else:
+                self.h.member_ambiguous[key].add(member)
+                self.h.ops["sadd_err"] += 1
+
+    def srem(self, node):
+        if not self.my_members:
+            return
+        key, member = self.my_members.pop(self.rng.randrange(len(self.my_members)))
+        reply, sent = self._call(node, "SREM", key, member)
+        with self.h.lock:
+            if sent and reply == 1:
+                self.h.removed_acked[key].add(member)
+                self.h.ops["srem_ok"] += 1
+            else:
+                self.h.removed_maybe[key].add(member)
+                self.h.ops["srem_zero" if reply == 0 else "srem_err"] += 1
+
+    def hincrby(self, node):
+        key = self.rng.choice(self.h.hash_keys)
+        field = f"f{self.index}"
+        reply, sent = self._call(node, "HINCRBY", key, field, 1)
+        if not sent:
+            return
+        with self.h.lock:
+            if isinstance(reply, int):
+                self.h.field_acked[(key, field)] = self.h.field_acked.get((key, field), 0) + 1
+                self.h.ops["hincrby_ok"] += 1
+            else:
+                self.h.field_ambiguous[(key, field)] = (
+                    self.h.field_ambiguous.get((key, field), 0) + 1)
+                self.h.ops["hincrby_err"] += 1
 
     def read(self, node):
         with self.h.lock:
