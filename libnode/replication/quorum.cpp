@@ -314,6 +314,7 @@ void Replicator::State::on_ack(std::uint64_t id, StatusCode code, RequestKind ki
 void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
                       std::uint64_t completion_id) {
   State& s = *state_;
+  (void)wall;
   ++s.stats.reads;
   Op op;
   op.kind = OpKind::read;
@@ -352,10 +353,7 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
     return;
   }
   const std::uint64_t id = s.new_id();
-  // A replica holding the version this node holds says so instead of sending it: a read of
-  // a big hash or set moves no elements when the replicas agree.
-  op.sent_hash = s.store.version_hash(key, wall).value_or(0);
-  const auto payload = encode_read(id, key, op.sent_hash);
+  const auto payload = encode_read(id, key);
   const std::size_t from_owners = op.self_counts ? quorum - 1 : 0;
   for (const auto& owner : owners) {
     if (op.asked.size() == from_owners) break;
@@ -408,14 +406,7 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
 
 void Replicator::State::on_read_request(WallTime wall, const Message& m,
                                         std::string_view reply_to) {
-  const std::string& key = m.entries.front().key;
-  if (m.version_hash != 0 && store.version_hash(key, wall) == m.version_hash) {
-    ++stats.reads_same;
-    send_addr(std::string(reply_to), wire::MessageType::data_response,
-              encode_read_response(m.id, StatusCode::ok, nullptr, store.flush_horizon(), true));
-    return;
-  }
-  const auto entry = store.export_entry(key, wall);
+  const auto entry = store.export_entry(m.entries.front().key, wall);
   send_addr(
       std::string(reply_to), wire::MessageType::data_response,
       encode_read_response(m.id, StatusCode::ok, entry ? &*entry : nullptr, store.flush_horizon()));
@@ -425,9 +416,7 @@ void Replicator::State::on_read_response(WallTime wall, const Message& m, std::s
   Op& op = ops.at(m.id);
   const std::string name(from);
   if (std::find(op.asked.begin(), op.asked.end(), name) == op.asked.end() ||
-      op.versions.count(name) != 0 ||
-      std::find(op.same.begin(), op.same.end(), name) != op.same.end() ||
-      m.code != StatusCode::ok || (m.same && op.sent_hash == 0)) {
+      op.versions.count(name) != 0 || m.code != StatusCode::ok) {
     ++stats.unmatched_dropped;
     return;
   }
@@ -435,21 +424,19 @@ void Replicator::State::on_read_response(WallTime wall, const Message& m, std::s
     ++stats.malformed_dropped;
     return;
   }
-  if (m.same) {
-    op.same.push_back(name);  // nothing to merge: this node held that version
-  } else if (m.entries.empty()) {
+  if (m.entries.empty()) {
     op.versions.emplace(name, std::nullopt);
   } else {
     const auto& e = m.entries.front();
     op.versions.emplace(name, e.version);
     merge_entry(e, wall);
   }
-  if (op.versions.size() + op.same.size() == op.asked.size()) finish_read(wall, m.id, false);
+  if (op.versions.size() == op.asked.size()) finish_read(wall, m.id, false);
 }
 
 void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_out) {
   Op& op = ops.at(id);
-  const auto answers = static_cast<std::uint32_t>(op.versions.size() + op.same.size());
+  const auto answers = static_cast<std::uint32_t>(op.versions.size());
   const std::uint32_t replicas = answers + (op.self_counts ? 1 : 0);
   if (!op.completed) {
     op.completed = true;
@@ -473,14 +460,6 @@ void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_
       if (!view.owns(name, p)) continue;
       if (version && data::compare(*version, merged->version) == data::Order::equal) continue;
       if (send_to(name, wire::MessageType::data_request, payload)) ++stats.read_repairs;
-    }
-    // A replica that held this node's version at the time is behind only if it changed since.
-    if (!op.same.empty() && store.version_hash(op.key, wall) != op.sent_hash) {
-      for (const auto& name : op.same) {
-        if (view.owns(name, p) && send_to(name, wire::MessageType::data_request, payload)) {
-          ++stats.read_repairs;
-        }
-      }
     }
   }
   erase_op(id);
