@@ -222,6 +222,8 @@ struct NodeCore::Impl {
     put("cluster_writes_ok", r.writes_ok);
     put("cluster_write_timeouts", r.write_timeouts);
     put("cluster_read_repairs", r.read_repairs);
+    put("cluster_reads_same", r.reads_same);
+    put("cluster_reads_same_retried", r.reads_same_retried);
     put("cluster_hints_delivered", r.hints_delivered);
     put("cluster_anti_entropy_rounds", r.anti_entropy_rounds);
     put("cluster_anti_entropy_keys_received", r.anti_entropy_keys_received);

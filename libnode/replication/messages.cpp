@@ -110,7 +110,9 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
     }
     case RequestKind::read: {
       std::string key;
-      if (!r.bin(key, config.max_key_bytes) || r.remaining() != 0) return malformed("read");
+      if (!r.bin(key, config.max_key_bytes)) return malformed("read");
+      if (r.remaining() == 1 && !r.u64(m.version_hash)) return malformed("read: version hash");
+      if (r.remaining() != 0) return malformed("read");
       store::VersionedEntry e;
       e.key = std::move(key);
       m.entries.push_back(std::move(e));
@@ -179,6 +181,14 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
     case RequestKind::read: {
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       if (m.entries.size() > 1) return malformed("read response");
+      if (r.remaining() == 2) {  // horizon and the "same version" flag
+        std::uint8_t same = 0;
+        if (!r.u64(m.horizon.packed) || !r.u(same) || same != 1 || !m.entries.empty()) {
+          return malformed("read response: same version");
+        }
+        m.same = true;
+        return Status::Ok();
+      }
       return read_horizon(r, m, "read response");
     }
     case RequestKind::acks:
@@ -254,12 +264,14 @@ std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
   return std::move(enc.out);
 }
 
-std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key) {
+std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
+                                      std::uint64_t version_hash) {
   Encoder enc;
-  enc.p.pack_array(3);
+  enc.p.pack_array(version_hash != 0 ? 4 : 3);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::read));
   enc.p.pack_uint64(id);
   pack_key(enc.p, key);
+  if (version_hash != 0) enc.p.pack_uint64(version_hash);
   return std::move(enc.out);
 }
 
@@ -317,18 +329,23 @@ std::vector<std::uint8_t> encode_acks(std::span<const std::uint64_t> ids) {
 
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
                                                const store::VersionedEntry* entry,
-                                               HlcTimestamp horizon) {
+                                               HlcTimestamp horizon, bool same) {
   Encoder enc;
-  enc.p.pack_array(with_horizon(4, horizon));
+  enc.p.pack_array(same ? 6 : with_horizon(4, horizon));
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::read));
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
-  if (entry != nullptr) {
+  if (entry != nullptr && !same) {
     pack_entries(enc.p, std::span<const store::VersionedEntry>(entry, 1));
   } else {
     enc.p.pack_array(0);
   }
-  pack_horizon(enc.p, horizon);
+  if (same) {
+    enc.p.pack_uint64(horizon.packed);
+    enc.p.pack_uint8(1);
+  } else {
+    pack_horizon(enc.p, horizon);
+  }
   return std::move(enc.out);
 }
 

@@ -3,7 +3,8 @@
 // Every payload is one MessagePack array; the envelope's MessageType says which layout:
 //   data_request     [kind, id, ...]            kind: RequestKind
 //     replicate      [1, id, entry, hint_owner]  hint_owner "" = none
-//     read           [2, id, key]
+//     read           [2, id, key (, version hash)]  the asker's Store::version_hash of the
+//                                                 key (absent or 0: none)
 //     forward        [3, id, [argv...], protocol (, w, r)]   protocol: the client's RESP
 //                    version; w, r: quorum overrides (absent: the owner's own)
 //     entries        [4, id, partition, [entry...]]   anti-entropy push
@@ -12,7 +13,10 @@
 //                                                 (store/entry_codec.hpp, "delta")
 //   data_response    [kind, id, code, ...]       code: StatusCode of the request
 //     replicate      [1, id, code]
-//     read           [2, id, code, [entry]]       empty array: no version here
+//     read           [2, id, code, [entry] (, horizon (, 1))]  empty array: no version here;
+//                                                 with the trailing 1 (after a horizon, 0 for
+//                                                 none): the same version as the asker's hash,
+//                                                 not sent again
 //     forward        [3, id, code, reply, [carried entry...]]
 //     entries        [4, id, code]
 //     replicate_many [5, id, code]
@@ -95,6 +99,8 @@ struct Message {
   std::uint32_t read_quorum = 0;
   std::vector<std::uint64_t> numbers;  // digest buckets, differing bucket indices, or acks
   HlcTimestamp horizon;                // the sender's flush horizon; zero = none
+  std::uint64_t version_hash = 0;      // read request: the asker's version hash (0: none)
+  bool same = false;                   // read response: the asker's version, not resent
   KeyspaceQuery query;                 // keyspace_request
   KeyspaceAnswer answer;               // keyspace_response (code ok)
 };
@@ -115,7 +121,8 @@ std::vector<std::uint8_t> encode_replicate_delta(std::uint64_t id,
 std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_view key,
                                                const store::VersionedEntry* mine,
                                                HlcTimestamp horizon);
-std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key);
+std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
+                                      std::uint64_t version_hash = 0);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
                                          std::uint32_t read_quorum = 0);
@@ -124,9 +131,10 @@ std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partiti
                                          HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_response(RequestKind kind, std::uint64_t id, StatusCode code);
 std::vector<std::uint8_t> encode_acks(std::span<const std::uint64_t> ids);
+// `same`: the replica holds the version whose hash the asker sent (`entry` is not sent).
 std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code,
                                                const store::VersionedEntry* entry,
-                                               HlcTimestamp horizon);
+                                               HlcTimestamp horizon, bool same = false);
 // `carried`: the versions a forwarded write produced, for a requester that is one of their
 // replicas (it merges them before it relays the reply; Replicator::reply_forwarded). Carried
 // versions travel with the owner's flush horizon.

@@ -314,7 +314,6 @@ void Replicator::State::on_ack(std::uint64_t id, StatusCode code, RequestKind ki
 void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::uint32_t read_quorum,
                       std::uint64_t completion_id) {
   State& s = *state_;
-  (void)wall;
   ++s.stats.reads;
   Op op;
   op.kind = OpKind::read;
@@ -353,7 +352,11 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
     return;
   }
   const std::uint64_t id = s.new_id();
-  const auto payload = encode_read(id, key);
+  // A replica holding the version this node holds says so instead of sending it: a read of
+  // a big hash or set moves no elements when the replicas agree.
+  op.sent_hash = s.store.version_hash(key, wall).value_or(0);
+  if (op.sent_hash != 0) op.sent_context = s.store.export_entry(key, wall)->version.context();
+  const auto payload = encode_read(id, key, op.sent_hash);
   const std::size_t from_owners = op.self_counts ? quorum - 1 : 0;
   for (const auto& owner : owners) {
     if (op.asked.size() == from_owners) break;
@@ -406,7 +409,14 @@ void Replicator::read(TimePoint now, WallTime wall, std::string_view key, std::u
 
 void Replicator::State::on_read_request(WallTime wall, const Message& m,
                                         std::string_view reply_to) {
-  const auto entry = store.export_entry(m.entries.front().key, wall);
+  const std::string& key = m.entries.front().key;
+  if (m.version_hash != 0 && store.version_hash(key, wall) == m.version_hash) {
+    ++stats.reads_same;
+    send_addr(std::string(reply_to), wire::MessageType::data_response,
+              encode_read_response(m.id, StatusCode::ok, nullptr, store.flush_horizon(), true));
+    return;
+  }
+  const auto entry = store.export_entry(key, wall);
   send_addr(
       std::string(reply_to), wire::MessageType::data_response,
       encode_read_response(m.id, StatusCode::ok, entry ? &*entry : nullptr, store.flush_horizon()));
@@ -416,7 +426,9 @@ void Replicator::State::on_read_response(WallTime wall, const Message& m, std::s
   Op& op = ops.at(m.id);
   const std::string name(from);
   if (std::find(op.asked.begin(), op.asked.end(), name) == op.asked.end() ||
-      op.versions.count(name) != 0 || m.code != StatusCode::ok) {
+      op.versions.count(name) != 0 ||
+      std::find(op.same.begin(), op.same.end(), name) != op.same.end() ||
+      m.code != StatusCode::ok || (m.same && op.sent_hash == 0)) {
     ++stats.unmatched_dropped;
     return;
   }
@@ -424,19 +436,47 @@ void Replicator::State::on_read_response(WallTime wall, const Message& m, std::s
     ++stats.malformed_dropped;
     return;
   }
-  if (m.entries.empty()) {
+  if (m.same) {
+    op.same.push_back(name);  // nothing to merge: this node held that version
+  } else if (m.entries.empty()) {
     op.versions.emplace(name, std::nullopt);
   } else {
     const auto& e = m.entries.front();
     op.versions.emplace(name, e.version);
     merge_entry(e, wall);
   }
-  if (op.versions.size() == op.asked.size()) finish_read(wall, m.id, false);
+  if (op.versions.size() + op.same.size() == op.asked.size()) finish_read(wall, m.id, false);
 }
 
 void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_out) {
   Op& op = ops.at(id);
-  const auto answers = static_cast<std::uint32_t>(op.versions.size());
+  // "The same version" answers stand for the version this node held when it asked. Its copy
+  // may have lost it since (the partition dropped after a handoff, the key evicted): then
+  // those answers hold something this node no longer has. Ask those replicas again for their
+  // version (no hash: "same" is refused now); at a timeout they count for nothing.
+  if (!op.same.empty()) {
+    const auto local = store.export_entry(op.key, wall);
+    const auto order =
+        local ? data::compare(local->version.context(), op.sent_context) : data::Order::before;
+    if (order != data::Order::equal && order != data::Order::after) {
+      if (!timed_out) {
+        ++stats.reads_same_retried;
+        op.sent_hash = 0;
+        const auto payload = encode_read(id, op.key);
+        std::vector<std::string> again = std::move(op.same);
+        op.same.clear();
+        for (const auto& name : again) {
+          if (!send_to(name, wire::MessageType::data_request, payload)) {
+            std::erase(op.asked, name);
+          }
+        }
+        if (op.versions.size() < op.asked.size()) return;  // wait for them (or the timeout)
+      } else {
+        op.same.clear();
+      }
+    }
+  }
+  const auto answers = static_cast<std::uint32_t>(op.versions.size() + op.same.size());
   const std::uint32_t replicas = answers + (op.self_counts ? 1 : 0);
   if (!op.completed) {
     op.completed = true;
@@ -460,6 +500,14 @@ void Replicator::State::finish_read(WallTime wall, std::uint64_t id, bool timed_
       if (!view.owns(name, p)) continue;
       if (version && data::compare(*version, merged->version) == data::Order::equal) continue;
       if (send_to(name, wire::MessageType::data_request, payload)) ++stats.read_repairs;
+    }
+    // A replica that held this node's version at the time is behind only if it changed since.
+    if (!op.same.empty() && store.version_hash(op.key, wall) != op.sent_hash) {
+      for (const auto& name : op.same) {
+        if (view.owns(name, p) && send_to(name, wire::MessageType::data_request, payload)) {
+          ++stats.read_repairs;
+        }
+      }
     }
   }
   erase_op(id);

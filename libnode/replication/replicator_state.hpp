@@ -40,6 +40,9 @@ struct Op {
   std::vector<std::string> asked;  // member names
   std::uint64_t answered = 0;      // write: bit i set once asked[i] has acknowledged
   std::map<std::string, std::optional<data::DvvSet>> versions;  // read: what each replica had
+  std::uint64_t sent_hash = 0;     // read: this node's version hash when it asked (0: none)
+  data::VersionVector sent_context;  // read: and that version's clock
+  std::vector<std::string> same;   // read: replicas that held exactly that version
   // forward
   std::vector<std::string> argv;
   std::uint8_t protocol = 2;  // forward: the client's RESP version

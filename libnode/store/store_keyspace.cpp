@@ -268,6 +268,14 @@ std::optional<VersionedEntry> Store::export_entry(std::string_view key, WallTime
   return export_of(impl_->table.slot(slot).entry);
 }
 
+std::optional<std::uint64_t> Store::version_hash(std::string_view key, WallTime now) const {
+  const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
+  if (slot == Table::npos || impl_->table.slot(slot).entry->expired(now.ms)) return std::nullopt;
+  std::string buf;
+  const std::uint64_t h = content_hash(impl_->table.slot(slot).entry, buf);
+  return h == 0 ? 1 : h;
+}
+
 std::size_t Store::drop_partition(PartitionId partition) {
   std::vector<std::pair<std::uint64_t, std::string>> doomed;
   const Table& t = impl_->table;

@@ -64,6 +64,28 @@ TEST_CASE("a hash write replicates as its change, and replicas hold the same ver
   REQUIRE(v0);
   CHECK(version(c, 1, key) == v0);
   CHECK(version(c, 2, key) == v0);
+
+  // A quorum read (R=3) where the replicas agree moves no fields: they answer "the same
+  // version" to its hash. One that differs sends its version and is repaired.
+  const auto read_bytes = [&](std::size_t node) {
+    const auto before = c.rep(1).stats().bytes_sent + c.rep(2).stats().bytes_sent +
+                        c.rep(0).stats().bytes_sent;
+    const auto done = c.wait(node, c.read(node, key, 3));
+    REQUIRE(done.has_value());
+    CHECK(done->status.ok());
+    c.run_for(100ms);
+    return c.rep(1).stats().bytes_sent + c.rep(2).stats().bytes_sent +
+           c.rep(0).stats().bytes_sent - before;
+  };
+  CHECK(read_bytes(0) < 400);
+  CHECK(c.rep(1).stats().reads_same + c.rep(2).stats().reads_same == 2);
+  c.block(0, 2);
+  REQUIRE(c.wait(0, hset(c, 0, key, "field:7", "missed by n2", 2))->status.ok());
+  c.run_for(100ms);
+  c.unblock_all();
+  CHECK(read_bytes(1) > 20'000);  // n2's whole (stale) hash, then its repair
+  CHECK(version(c, 2, key) == version(c, 0, key));
+  CHECK(read_bytes(2) < 400);
 }
 
 TEST_CASE("a replica that missed a delta refuses the next one and gets the whole entry",

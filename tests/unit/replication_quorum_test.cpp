@@ -90,6 +90,8 @@ TEST_CASE("read repair fixes a stale replica", "[replication]") {
     CHECK(done->replicas == 3);
     c.run_for(100ms);
     CHECK(c.rep(0).stats().read_repairs == 1);  // n1 was up to date
+    CHECK(c.rep(1).stats().reads_same == 1);    // and said so instead of sending its version
+    CHECK(c.rep(2).stats().reads_same == 0);
     CHECK(c.value(2, "k") == std::optional<std::string>("v2"));
   }
   SECTION("a read through the stale replica returns the newer value and repairs itself") {
@@ -98,6 +100,7 @@ TEST_CASE("read repair fixes a stale replica", "[replication]") {
     CHECK(done->status.ok());
     CHECK(c.value(2, "k") == std::optional<std::string>("v2"));
     CHECK(c.rep(2).stats().read_repairs == 0);
+    CHECK(c.rep(0).stats().reads_same + c.rep(1).stats().reads_same == 0);
   }
 }
 

@@ -39,6 +39,8 @@ struct ReplicationStats {
   std::uint64_t read_timeouts = 0;
   std::uint64_t reads_unavailable = 0;
   std::uint64_t read_repairs = 0;  // repair messages sent
+  std::uint64_t reads_same = 0;    // read requests answered "the asker's version" (no entry)
+  std::uint64_t reads_same_retried = 0;  // reads that asked again: the asker's copy changed
 
   // Hinted handoff.
   std::uint64_t hinted_writes = 0;    // writes this coordinator sent to a stand-in

@@ -199,6 +199,10 @@ class Store {
   std::vector<VersionedEntry> scan_bucket(PartitionId partition, std::size_t bucket,
                                           WallTime now) const;
   std::optional<VersionedEntry> export_entry(std::string_view key, WallTime now) const;
+  // A hash of what replicas agree on in export_entry(key) -- clock, sibling dots (a dot names
+  // one write's value), expiry -- never 0; nullopt when there is no entry. Equal hashes mean
+  // the same version (a quorum read skips sending it, replication/quorum.cpp).
+  std::optional<std::uint64_t> version_hash(std::string_view key, WallTime now) const;
   // Drops every entry of a partition (after handoff was acknowledged).
   std::size_t drop_partition(PartitionId partition);
 
