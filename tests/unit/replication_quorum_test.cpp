@@ -241,3 +241,21 @@ TEST_CASE("operations before the first view complete as unavailable", "[replicat
   }
   CHECK_FALSE(rep.poll_send().has_value());
 }
+
+TEST_CASE("a read whose own copy vanished while replicas answered 'same' asks them again",
+          "[replication]") {
+  ReplCluster c(3, small_config());
+  c.set_views(c.all());
+  c.run_for(1s);  // past the first view's catch-up
+  REQUIRE(c.wait(0, c.put(0, "k", "v1", 3))->status.ok());
+  c.run_for(100ms);
+  // Every replica holds v1, so each answers "the same version" to n0's hash; n0 loses its
+  // copy before the answers arrive (as a partition dropped after a handoff would).
+  const auto id = c.read(0, "k", 3);
+  REQUIRE(c.store(0).remove("k"));
+  const auto done = c.wait(0, id);
+  REQUIRE(done.has_value());
+  CHECK(done->status.ok());
+  CHECK(c.rep(0).stats().reads_same_retried == 1);
+  CHECK(c.value(0, "k") == std::optional<std::string>("v1"));
+}
