@@ -59,20 +59,6 @@ void append_views(std::string& out, const std::vector<std::string_view>& args) {
   }
 }
 
-std::string printable(const std::string& key) {
-  std::string out = "\"";
-  for (const unsigned char c : key.substr(0, 64)) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    }
-  }
-  return out + (key.size() > 64 ? "...\"" : "\"");
-}
-
 // --- the two passes ---
 
 std::unique_ptr<RdbReader> open_rdb(persist::Env& env, const std::string& path) {
@@ -199,7 +185,7 @@ class Importer {
         return false;
       }
       if (!expected(*reply, sent.expect)) {
-        fail(std::string(sent.command) + " " + printable(sent.key) + " was refused: " +
+        fail(std::string(sent.command) + " " + persist::printable_key(sent.key) + " was refused: " +
              (reply->is_error()                         ? "-" + reply->text
               : reply->type == RespReply::Type::integer ? ":" + std::to_string(reply->integer)
                                                         : reply->text));

@@ -159,7 +159,11 @@ bool skip_stream(RdbInput& in, std::uint8_t type) {
   });
 }
 
-// A key for an error message: quoted, unprintable bytes as \xNN, at most 64 bytes shown.
+// Redis keeps field TTLs below 2^48 ms (EB_EXPIRE_TIME_MAX); larger ones are damage.
+constexpr std::uint64_t kMaxFieldExpiry = (std::uint64_t{1} << 48) - 1;
+
+}  // namespace
+
 std::string printable_key(const std::string& key) {
   std::string out = "\"";
   for (const unsigned char c : key.substr(0, 64)) {
@@ -173,11 +177,6 @@ std::string printable_key(const std::string& key) {
   }
   return out + (key.size() > 64 ? "...\"" : "\"");
 }
-
-// Redis keeps field TTLs below 2^48 ms (EB_EXPIRE_TIME_MAX); larger ones are damage.
-constexpr std::uint64_t kMaxFieldExpiry = (std::uint64_t{1} << 48) - 1;
-
-}  // namespace
 
 std::string_view rdb_type_name(std::uint8_t rdb_type) {
   switch (rdb_type) {

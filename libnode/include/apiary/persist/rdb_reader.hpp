@@ -146,4 +146,7 @@ class RdbReader {
   std::unique_ptr<Impl> impl_;
 };
 
+// A key for a message: quoted, unprintable bytes as \xNN, at most 64 bytes shown.
+std::string printable_key(const std::string& key);
+
 }  // namespace apiary::persist
