@@ -237,9 +237,7 @@ struct Collection::UndoLog {
   std::vector<Change> changes;
 };
 
-Collection::Collection(ValueKind kind) : kind_(kind) {
-  if (kind_ == ValueKind::zset) index_.emplace();
-}
+Collection::Collection(ValueKind kind) : kind_(kind) {}
 
 Collection::Collection(const Collection& other)
     : kind_(other.kind_),
@@ -345,13 +343,10 @@ Collection::const_iterator Collection::random_element(std::uint64_t random) cons
 // ---- writes ------------------------------------------------------------------------------
 
 void Collection::splice(const Spot& spot, std::string_view record) {
-  if (pages_.empty()) pages_.emplace_back();
-  Page& p = pages_[spot.page];
-  const bool hash = valued();
   if (index_) {
     if (spot.length > 0) {
-      const ElementView old =
-          ElementView::parse(std::string_view(p.bytes).substr(spot.offset, spot.length), true);
+      const ElementView old = ElementView::parse(
+          std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length), true);
       index_->erase(score_of(old), old.name());
     }
     if (!record.empty()) {
@@ -359,6 +354,15 @@ void Collection::splice(const Spot& spot, std::string_view record) {
       index_->insert(score_of(now), now.name());
     }
   }
+  splice_pages(spot, record);
+  // A zset keeps its index from kIndexedFrom members on (built whole when it gets there).
+  if (kind_ == ValueKind::zset && index_.has_value() != (size_ >= kIndexedFrom)) rebuild_index();
+}
+
+void Collection::splice_pages(const Spot& spot, std::string_view record) {
+  if (pages_.empty()) pages_.emplace_back();
+  Page& p = pages_[spot.page];
+  const bool hash = valued();
   if (spot.length > 0) {
     const ElementView old =
         ElementView::parse(std::string_view(p.bytes).substr(spot.offset, spot.length), hash);
@@ -464,9 +468,21 @@ void Collection::rebuild_accounting() {
 }
 
 void Collection::rebuild_index() {
-  if (!index_) return;
-  index_->clear();
+  index_.reset();
+  if (kind_ != ValueKind::zset || size_ < kIndexedFrom) return;
+  index_.emplace();
   for (const ElementView e : *this) index_->insert(score_of(e), e.name());
+}
+
+ScoreOrder Collection::scores() const {
+  if (index_) return ScoreOrder(&*index_);
+  std::vector<ScoreIndex::Entry> sorted;
+  sorted.reserve(size_);
+  for (const ElementView e : *this) sorted.push_back(ScoreIndex::Entry{score_of(e), e.name()});
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.score != b.score ? a.score < b.score : a.member < b.member;
+  });
+  return ScoreOrder(std::move(sorted));
 }
 
 bool Collection::set(std::string_view name, std::string_view value, Dot dot, HlcTimestamp stamp,
@@ -508,7 +524,7 @@ void Collection::clear() {
   size_ = 0;
   pages_memory_ = 0;
   wire_ = 0;
-  if (index_) index_->clear();
+  index_.reset();
   if (journal_ != nullptr) journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
 }
 

@@ -1,5 +1,6 @@
 #include "apiary/data/score_index.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -136,6 +137,43 @@ bool operator==(const ScoreIndex& a, const ScoreIndex& b) {
     if (x->member != y->member || !(x->score == y->score)) return false;
   }
   return true;
+}
+
+// ---- ScoreOrder over sorted entries -------------------------------------------------------
+
+std::size_t ScoreOrder::rank(double score, std::string_view member) const {
+  if (index_) return index_->rank(score, member);
+  const auto it = std::partition_point(sorted_.begin(), sorted_.end(), [&](const Entry& e) {
+    return e.score != score ? e.score < score : e.member < member;
+  });
+  return static_cast<std::size_t>(it - sorted_.begin());
+}
+
+std::vector<ScoreOrder::Entry> ScoreOrder::range(std::size_t from, std::size_t count,
+                                                 bool reverse) const {
+  if (index_) return index_->range(from, count, reverse);
+  std::vector<Entry> out;
+  for (std::size_t i = from; i < sorted_.size() && out.size() < count; reverse ? --i : ++i) {
+    out.push_back(sorted_[i]);
+    if (reverse && i == 0) break;
+  }
+  return out;
+}
+
+std::size_t ScoreOrder::count_below(double score, bool inclusive) const {
+  if (index_) return index_->count_below(score, inclusive);
+  const auto it = std::partition_point(sorted_.begin(), sorted_.end(), [&](const Entry& e) {
+    return inclusive ? e.score <= score : e.score < score;
+  });
+  return static_cast<std::size_t>(it - sorted_.begin());
+}
+
+std::size_t ScoreOrder::count_member_below(std::string_view m, bool inclusive) const {
+  if (index_) return index_->count_member_below(m, inclusive);
+  const auto it = std::partition_point(sorted_.begin(), sorted_.end(), [&](const Entry& e) {
+    return inclusive ? e.member <= m : e.member < m;
+  });
+  return static_cast<std::size_t>(it - sorted_.begin());
 }
 
 }  // namespace apiary::data

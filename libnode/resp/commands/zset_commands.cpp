@@ -248,7 +248,7 @@ Outcome zrank_common(CommandContext& ctx, bool reverse) {
     }
     return Outcome::done();
   }
-  std::size_t rank = c->scores()->rank(*s, ctx.argv[2]);
+  std::size_t rank = c->scores().rank(*s, ctx.argv[2]);
   if (reverse) rank = c->size() - 1 - rank;
   if (withscore) ctx.reply.array(2);
   ctx.reply.integer(static_cast<std::int64_t>(rank));
@@ -322,10 +322,10 @@ struct RankSpan {
   std::size_t size() const { return end > first ? end - first : 0; }
 };
 RankSpan ranks_of(const Collection& c, const ScoreRange& r) {
-  const data::ScoreIndex& index = *c.scores();
+  const data::ScoreOrder index = c.scores();
   return RankSpan{index.count_below(r.min, r.minex), index.count_below(r.max, !r.maxex)};
 }
-std::size_t lex_position(const data::ScoreIndex& index, const LexBound& b, bool as_min) {
+std::size_t lex_position(const data::ScoreOrder& index, const LexBound& b, bool as_min) {
   switch (b.kind) {
     case LexBound::Kind::minus:
       return 0;
@@ -337,7 +337,7 @@ std::size_t lex_position(const data::ScoreIndex& index, const LexBound& b, bool 
   return index.count_member_below(b.member, as_min == b.exclusive);
 }
 RankSpan ranks_of(const Collection& c, const LexRange& r) {
-  const data::ScoreIndex& index = *c.scores();
+  const data::ScoreOrder index = c.scores();
   return RankSpan{lex_position(index, r.min, true), lex_position(index, r.max, false)};
 }
 
@@ -393,7 +393,7 @@ std::vector<ScoredMember> take(const Collection& c, RankSpan span, bool reverse,
   if (limit >= 0) count = std::min<std::size_t>(count, static_cast<std::size_t>(limit));
   const std::size_t from = reverse ? span.end - 1 - static_cast<std::size_t>(offset)
                                    : span.first + static_cast<std::size_t>(offset);
-  return copy_entries(c.scores()->range(from, count, reverse));
+  return copy_entries(c.scores().range(from, count, reverse));
 }
 
 // zrangeGenericCommand: ZRANGE and its older forms, and ZRANGESTORE (`store`: argv[1] is the
@@ -479,7 +479,7 @@ Outcome zrange_generic(CommandContext& ctx, std::size_t key_at, bool store, Rang
     if (type == RangeType::rank) {
       if (const auto span = rank_span(start, stop, c->size())) {
         const std::size_t from = reverse ? c->size() - 1 - span->first : span->first;
-        result = copy_entries(c->scores()->range(from, span->size(), reverse));
+        result = copy_entries(c->scores().range(from, span->size(), reverse));
       }
     } else if (type == RangeType::score) {
       result = take(*c, ranks_of(*c, score_range), reverse, offset, limit);
@@ -565,7 +565,7 @@ Outcome zremrange(CommandContext& ctx, RangeType type) {
     } else {
       span = ranks_of(*c, lex_range);
     }
-    doomed = copy_entries(c->scores()->range(span.first, span.size(), false));
+    doomed = copy_entries(c->scores().range(span.first, span.size(), false));
   }
   if (remove_members(ctx, doomed)) ctx.reply.integer(static_cast<std::int64_t>(doomed.size()));
   return Outcome::done();
@@ -601,7 +601,7 @@ Outcome zpop(CommandContext& ctx, bool max) {
   std::vector<ScoredMember> popped;
   if (c != nullptr) {
     const std::size_t n = std::min<std::uint64_t>(static_cast<std::uint64_t>(count), c->size());
-    popped = copy_entries(c->scores()->range(max ? c->size() - 1 : 0, n, max));
+    popped = copy_entries(c->scores().range(max ? c->size() - 1 : 0, n, max));
   }
   if (!remove_members(ctx, popped)) return Outcome::done();
   // Without a count the reply is [member, score] even in RESP3.
@@ -641,7 +641,7 @@ void reply_random_members(CommandContext& ctx, const Collection& c, store::Store
     return;
   }
   const std::size_t flat = withscores && !nested ? 2 : 1;
-  const data::ScoreIndex& index = *c.scores();
+  const data::ScoreOrder index = c.scores();
   const std::size_t size = c.size();
   if (!distinct || count == 1) {
     ctx.reply.array(count * flat);
@@ -721,7 +721,7 @@ Outcome zrandmember(CommandContext& ctx) {
   if (has_count) {
     reply_random_members(ctx, *c, *st, count, withscores);
   } else {
-    ctx.reply.bulk(c->scores()->at(st->random() % c->size()).member);
+    ctx.reply.bulk(c->scores().at(st->random() % c->size()).member);
   }
   return Outcome::done();
 }

@@ -29,8 +29,8 @@
 //  - A sorted set (kind zset) is a map from member to score: a ZADD writes the score as a
 //    plain version (its text, score_text()), a ZINCRBY as a counter version, so concurrent
 //    increments add up and a ZADD concurrent with them is a reset, as for hash fields. It keeps
-//    a ScoreIndex of (resolved score, member) beside the pages, updated on every change, for
-//    O(log n) rank and range queries.
+//    a ScoreIndex of (resolved score, member) beside the pages once it has more than 128
+//    members, updated on every change, for O(log n) rank and range queries.
 // A plain value; not thread-safe. Decoding is bounded and never throws.
 #pragma once
 
@@ -173,8 +173,11 @@ class Collection {
   const_iterator random_element(std::uint64_t random) const;
 
   // ---- sorted sets (kind zset) --------------------------------------------------------
-  // The (score, member) order; nullptr unless kind zset.
-  const ScoreIndex* scores() const { return index_ ? &*index_ : nullptr; }
+  // The (score, member) order (kind zset): O(log n) a query through the index a zset of at
+  // least kIndexedFrom members keeps; a smaller one is sorted when the view is made.
+  static constexpr std::size_t kIndexedFrom = 129;
+  ScoreOrder scores() const;
+  bool indexed() const { return index_.has_value(); }
   // A member's score as a reader sees it: its versions resolved (counters add up, else the
   // last writer's score).
   static double score_of(ElementView e);
@@ -267,6 +270,7 @@ class Collection {
   // Replaces the `spot.length` bytes at `spot` with `record` (either may be empty), splitting
   // a page that grew too long and dropping one left empty.
   void splice(const Spot& spot, std::string_view record);
+  void splice_pages(const Spot& spot, std::string_view record);
   void keep_undo(std::string_view name, const Spot& spot);
   void rebuild_accounting();
   void rebuild_index();
@@ -283,7 +287,7 @@ class Collection {
   std::size_t wire_ = 0;  // encoded bytes of the elements (encoded_size())
   std::vector<ElementChange>* journal_ = nullptr;
   std::unique_ptr<UndoLog> undo_;  // while begin_undo() .. end_undo()
-  std::optional<ScoreIndex> index_;  // kind zset only
+  std::optional<ScoreIndex> index_;  // kind zset of at least kIndexedFrom members
 };
 
 bool is_collection(ValueKind kind);

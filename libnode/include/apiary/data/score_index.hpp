@@ -8,7 +8,9 @@
 // rules, else by last writer), recomputed whenever the member's record changes, so the index
 // is a pure function of the collection's state whatever order joins happened in.
 //
-// Equal scores order by member bytes, as Redis's skiplist does. Scores are never NaN. Built
+// A zset of at most 128 members keeps no index (Collection::kIndexedFrom): its queries sort it
+// on demand, O(n log n) for n <= 128, as Redis walks a listpack of that size, and its members
+// cost no tree nodes. Equal scores order by member bytes, as Redis's skiplist does. Scores are never NaN. Built
 // on libstdc++'s order-statistic red-black tree (__gnu_pbds), behind a pointer so that only
 // score_index.cpp includes it. A plain value; not thread-safe.
 #pragma once
@@ -63,6 +65,27 @@ class ScoreIndex {
   struct Tree;
   std::unique_ptr<Tree> tree_;
   std::size_t string_heap_ = 0;
+};
+
+// The (score, member) order of one zset as queries read it (Collection::scores()): its index,
+// or -- for a zset small enough to keep none -- its members sorted once when the view is
+// made. Entries point into the collection: valid until it changes.
+class ScoreOrder {
+ public:
+  using Entry = ScoreIndex::Entry;
+  explicit ScoreOrder(const ScoreIndex* index) : index_(index) {}
+  explicit ScoreOrder(std::vector<Entry> sorted) : sorted_(std::move(sorted)) {}
+
+  std::size_t size() const { return index_ ? index_->size() : sorted_.size(); }
+  std::size_t rank(double score, std::string_view member) const;
+  Entry at(std::size_t rank) const { return index_ ? index_->at(rank) : sorted_[rank]; }
+  std::vector<Entry> range(std::size_t from, std::size_t count, bool reverse) const;
+  std::size_t count_below(double score, bool inclusive) const;
+  std::size_t count_member_below(std::string_view m, bool inclusive) const;
+
+ private:
+  const ScoreIndex* index_ = nullptr;
+  std::vector<Entry> sorted_;
 };
 
 }  // namespace apiary::data
