@@ -287,3 +287,61 @@ TEST_CASE("Zset: memory counts the index, COPY rewrites scores, the store types 
   CHECK(s.type("z2", t) == store::KeyType::zset);
   CHECK(s.read_collection("z2", ValueKind::zset, t, wrong)->score("m") == 1.5);
 }
+
+TEST_CASE("Zset: a replica reaches the coordinator's zset by delta and by whole entry, "
+          "and concurrent ZINCRBYs at two stores add up",
+          "[zset]") {
+  const auto config = [](std::uint64_t node) {
+    store::StoreConfig c;
+    c.self = NodeId{node};
+    return c;
+  };
+  store::Store a(config(1)), b(config(2));
+  const WallTime t{1000};
+  const auto ship = [&](store::Store& from, store::Store& to) {
+    auto v = from.export_entry("z", t);
+    REQUIRE(v);
+    REQUIRE(to.merge("z", v->version, v->expiry, t).ok());
+  };
+  const auto zincrby = [&](store::Store& s, double by) {
+    double out = 0;
+    REQUIRE(s.edit_collection("z", ValueKind::zset, t, [&](store::Store::CollectionEdit& e) {
+                 return e.collection.incr_score("m", by, e.dot, e.stamp, out);
+               }).ok());
+    return out;
+  };
+  const auto score = [&](store::Store& s) {
+    bool wrong = false;
+    const Collection* c = s.read_collection("z", ValueKind::zset, t, wrong);
+    REQUIRE(c != nullptr);
+    return *c->score("m");
+  };
+  for (int i = 0; i < 200; ++i) {  // past the index threshold
+    REQUIRE(a.edit_collection("z", ValueKind::zset, t, [&](store::Store::CollectionEdit& e) {
+                 e.collection.set("p" + std::to_string(i), Collection::score_text(i), e.dot,
+                                  e.stamp);
+                 return true;
+               }).ok());
+  }
+  ship(a, b);
+  CHECK(zincrby(a, 2.5) == 2.5);
+  auto delta = a.take_delta("z");
+  REQUIRE(delta);
+  CHECK(delta->kind == ValueKind::zset);
+  auto applied = b.apply_delta(*delta, t);
+  REQUIRE(applied.ok());
+  CHECK(applied.value());
+  CHECK(score(b) == 2.5);
+  // Both coordinate at once (a failover window): the increments add up after an exchange.
+  CHECK(zincrby(a, 1) == 3.5);
+  CHECK(zincrby(b, 10) == 12.5);
+  ship(a, b);
+  ship(b, a);
+  CHECK(score(a) == 13.5);
+  CHECK(score(b) == 13.5);
+  bool wrong = false;
+  const Collection* c = b.read_collection("z", ValueKind::zset, t, wrong);
+  REQUIRE(c != nullptr);
+  CHECK(c->indexed());
+  CHECK(c->scores().rank(13.5, "m") == 14);  // after p0..p13
+}

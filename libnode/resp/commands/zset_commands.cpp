@@ -1,13 +1,14 @@
 // Sorted set commands: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK/ZREVRANK, ZCOUNT,
 // ZLEXCOUNT, the ZRANGE family (ZRANGE, ZRANGESTORE, ZRANGEBYSCORE, ZREVRANGEBYSCORE,
-// ZRANGEBYLEX, ZREVRANGEBYLEX, ZREVRANGE), ZREMRANGEBYRANK/BYSCORE/BYLEX, ZPOPMIN/ZPOPMAX,
-// ZRANDMEMBER and ZSCAN, answering as Redis 7.0's t_zset.c does: the same replies in RESP2 and
-// RESP3 (RESP3 doubles for scores, WITHSCORES as pairs), the same error texts, the arguments
-// checked in the same order. ZRANK/ZREVRANK also take 7.2's WITHSCORE. The set algebra
-// (ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD) is in zset_algebra_commands.cpp.
+// ZRANGEBYLEX, ZREVRANGEBYLEX, ZREVRANGE), ZREMRANGEBYRANK/BYSCORE/BYLEX and ZPOPMIN/ZPOPMAX,
+// answering as Redis 7.0's t_zset.c does: the same replies in RESP2 and RESP3 (RESP3 doubles
+// for scores, WITHSCORES as pairs), the same error texts, the arguments checked in the same
+// order. ZRANK/ZREVRANK also take 7.2's WITHSCORE. The set algebra (ZUNION, ZINTER, ZDIFF,
+// their STORE forms, ZINTERCARD) is in zset_algebra_commands.cpp, ZRANDMEMBER and ZSCAN in
+// zset_pick_commands.cpp.
 //
-// A zset is a data::Collection of kind zset with its score index (data/score_index.hpp):
-// ranks, counts and range starts are O(log n). Scores are doubles, formatted as Redis 7.0
+// A zset is a data::Collection of kind zset with its score order (Collection::scores(),
+// data/score_index.hpp): ranks, counts and range starts are O(log n) above 128 members. Scores are doubles, formatted as Redis 7.0
 // does (%.17g, "inf", "-inf"); a score of -0 is kept as 0.
 #include <algorithm>
 #include <cerrno>
@@ -15,7 +16,6 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -617,140 +617,6 @@ Outcome zpop(CommandContext& ctx, bool max) {
 Outcome zpopmin(CommandContext& ctx) { return zpop(ctx, false); }
 Outcome zpopmax(CommandContext& ctx) { return zpop(ctx, true); }
 
-// ---- ZRANDMEMBER ------------------------------------------------------------------------
-
-// Random members of a non-empty zset, uniformly by rank through the score index (O(log n) a
-// pick), with the store's seeded generator.
-void reply_random_pick(CommandContext& ctx, const data::ScoreIndex::Entry& e, bool withscores,
-                       bool nested) {
-  if (withscores && nested) ctx.reply.array(2);
-  ctx.reply.bulk(e.member);
-  if (withscores) ctx.reply.double_value(e.score);
-}
-
-// As Redis's zrandmemberWithCountCommand: a negative count may repeat members; a count at
-// least the size answers the whole zset; otherwise distinct members.
-void reply_random_members(CommandContext& ctx, const Collection& c, store::Store& st,
-                          std::int64_t l, bool withscores) {
-  const bool nested = withscores && ctx.reply.protocol() > 2;
-  const bool distinct = l >= 0;
-  const std::uint64_t count =
-      distinct ? static_cast<std::uint64_t>(l) : static_cast<std::uint64_t>(-l);
-  if (count == 0) {
-    ctx.reply.array(0);
-    return;
-  }
-  const std::size_t flat = withscores && !nested ? 2 : 1;
-  const data::ScoreOrder index = c.scores();
-  const std::size_t size = c.size();
-  if (!distinct || count == 1) {
-    ctx.reply.array(count * flat);
-    const std::int64_t hard = ctx.server.config().output_buffer_limit().hard_bytes;
-    for (std::uint64_t i = 0; i < count; ++i) {
-      reply_random_pick(ctx, index.at(st.random() % size), withscores, nested);
-      if (hard > 0 && ctx.reply.buffer().size() > static_cast<std::size_t>(hard)) break;
-    }
-    return;
-  }
-  if (count >= size) {  // the whole zset, highest score first, as Redis lists it
-    ctx.reply.array(size * flat);
-    for (const auto& e : index.range(size - 1, size, true)) {
-      reply_random_pick(ctx, e, withscores, nested);
-    }
-    return;
-  }
-  std::vector<std::size_t> chosen;
-  if (count * 3 > size) {
-    for (std::size_t i = 0; i < size; ++i) chosen.push_back(i);
-    while (chosen.size() > count) {
-      std::swap(chosen[st.random() % chosen.size()], chosen.back());
-      chosen.pop_back();
-    }
-  } else {
-    std::set<std::size_t> seen;
-    while (chosen.size() < count) {
-      const std::size_t r = st.random() % size;
-      if (seen.insert(r).second) chosen.push_back(r);
-    }
-  }
-  ctx.reply.array(chosen.size() * flat);
-  for (const std::size_t r : chosen) reply_random_pick(ctx, index.at(r), withscores, nested);
-}
-
-// ZRANDMEMBER key [count [WITHSCORES]]: the count and the options are checked before the key.
-Outcome zrandmember(CommandContext& ctx) {
-  store::Store* st = store_or_reply(ctx);
-  if (st == nullptr) return Outcome::done();
-  std::int64_t count = 0;
-  bool withscores = false;
-  const bool has_count = ctx.argv.size() >= 3;
-  if (has_count) {
-    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-    const auto n = to_int(ctx.argv[2]);
-    if (!n) {
-      ctx.reply.error(kNotInteger);
-      return Outcome::done();
-    }
-    count = *n;
-    if (count < -kMax) {
-      ctx.reply.error("value is out of range, value must between " + std::to_string(-kMax) +
-                      " and " + std::to_string(kMax));
-      return Outcome::done();
-    }
-    if (ctx.argv.size() > 4 || (ctx.argv.size() == 4 && !iequals(ctx.argv[3], "WITHSCORES"))) {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-    withscores = ctx.argv.size() == 4;
-    if (withscores && (count < -kMax / 2 || count > kMax / 2)) {
-      ctx.reply.error("value is out of range");
-      return Outcome::done();
-    }
-  }
-  bool replied = false;
-  const Collection* c = read_key(ctx, replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr || c->empty()) {
-    if (has_count) {
-      ctx.reply.array(0);
-    } else {
-      ctx.reply.null();
-    }
-    return Outcome::done();
-  }
-  if (has_count) {
-    reply_random_members(ctx, *c, *st, count, withscores);
-  } else {
-    ctx.reply.bulk(c->scores().at(st->random() % c->size()).member);
-  }
-  return Outcome::done();
-}
-
-// ---- ZSCAN ------------------------------------------------------------------------------
-
-// ZSCAN key cursor [MATCH pattern] [COUNT count]: members and scores (as d2string writes
-// them). A zset of listpack size answers whole, in score order, with cursor 0, as Redis does.
-Outcome zscan(CommandContext& ctx) {
-  auto scan = scan_collection(ctx, kZset);
-  if (!scan) return Outcome::done();
-  std::vector<ScoredMember> items;
-  items.reserve(scan->batch.size());
-  for (const data::ElementView e : scan->batch) {
-    items.push_back(ScoredMember{Collection::score_of(e), std::string(e.name())});
-  }
-  if (collection_encoding(*scan->collection) == "listpack") {
-    std::sort(items.begin(), items.end(), score_less);
-  }
-  ctx.reply.array(2);
-  ctx.reply.bulk(std::to_string(scan->next));
-  ctx.reply.array(items.size() * 2);
-  for (const auto& item : items) {
-    ctx.reply.bulk(item.member);
-    ctx.reply.bulk(score_string(item.score));
-  }
-  return Outcome::done();
-}
-
 constexpr std::uint32_t kW = kWrite;
 constexpr std::uint32_t kR = kReadonly;
 
@@ -842,14 +708,6 @@ void register_zset_commands(CommandTable& t) {
     "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number "
     "of elements popped.",
     zpopmax);
-  Z("zrandmember", -2, kR, 1, 1, kReadSlow, "RO access",
-    "Get one or multiple random elements from a sorted set", "6.2.0",
-    "O(N) where N is the number of elements returned", zrandmember);
-  Z("zscan", -3, kR, 1, 1, kReadSlow, "RO access",
-    "Incrementally iterate sorted sets elements and associated scores", "2.8.0",
-    "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "
-    "cursor to return back to 0. N is the number of elements inside the collection..",
-    zscan);
 }
 
 }  // namespace apiary::resp
