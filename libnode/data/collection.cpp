@@ -76,7 +76,8 @@ void put_u64(std::string& out, std::uint64_t v) {
 }
 std::uint64_t get_u64(const char*& p) {
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   p += 8;
   return v;
 }
@@ -113,11 +114,13 @@ std::size_t version_size(const VersionRef& v, bool hash) {
          (hash ? 1 + varint_size(v.value.size()) + v.value.size() : 0);
 }
 
-std::uint16_t tag_of(std::uint64_t name_hash) { return static_cast<std::uint16_t>(name_hash >> 48); }
+std::uint16_t tag_of(std::uint64_t name_hash) {
+  return static_cast<std::uint16_t>(name_hash >> 48);
+}
 
 // A whole record for `name` (whose hash is `h`) holding `versions` (sorted by dot, not empty).
-std::string make_record(std::uint64_t h, std::string_view name, std::span<const VersionRef> versions,
-                        bool hash) {
+std::string make_record(std::uint64_t h, std::string_view name,
+                        std::span<const VersionRef> versions, bool hash) {
   std::size_t body = 2 + varint_size(name.size()) + name.size() + varint_size(versions.size());
   for (const auto& v : versions) body += version_size(v, hash);
   std::string out;
@@ -230,8 +233,7 @@ std::string_view ElementView::value(std::string& scratch) const {
 // ---- iteration ---------------------------------------------------------------------------
 
 ElementView Collection::const_iterator::operator*() const {
-  return ElementView::parse(record_at(c_->pages_[page_].bytes.data() + offset_),
-                            c_->valued());
+  return ElementView::parse(record_at(c_->pages_[page_].bytes.data() + offset_), c_->valued());
 }
 
 Collection::const_iterator& Collection::const_iterator::operator++() {
@@ -249,7 +251,7 @@ Collection::const_iterator& Collection::const_iterator::operator++() {
 struct Collection::UndoLog {
   struct Change {
     std::string name;
-    std::optional<std::string> before;       // the record it replaced; none: it was absent
+    std::optional<std::string> before;         // the record it replaced; none: it was absent
     std::optional<std::vector<Page>> cleared;  // a clear(): every page it emptied
     std::size_t cleared_size = 0;
   };
@@ -308,7 +310,8 @@ Collection::Spot Collection::locate(std::uint64_t hash, std::string_view name) c
         if (k.hash != p.first_hash) return k.hash < p.first_hash;
         return k.name < ElementView::parse(record_at(p.bytes.data()), false).name();
       });
-  const std::size_t index = after == pages_.begin() ? 0 : static_cast<std::size_t>(after - pages_.begin()) - 1;
+  const std::size_t index =
+      after == pages_.begin() ? 0 : static_cast<std::size_t>(after - pages_.begin()) - 1;
   const std::string& bytes = pages_[index].bytes;
   std::size_t offset = 0;
   const std::uint16_t tag = tag_of(hash);
@@ -330,8 +333,8 @@ Collection::Spot Collection::locate(std::uint64_t hash, std::string_view name) c
 std::optional<ElementView> Collection::find(std::string_view name) const {
   const Spot spot = locate(hash_of(name), name);
   if (spot.length == 0) return std::nullopt;
-  return ElementView::parse(std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length),
-                            valued());
+  return ElementView::parse(
+      std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length), valued());
 }
 
 Collection::const_iterator Collection::lower_bound(std::uint64_t hash) const {
@@ -450,9 +453,7 @@ void Collection::keep_undo(std::string_view name, const Spot& spot) {
   undo_->changes.push_back(std::move(change));
 }
 
-void Collection::begin_undo() {
-  undo_ = std::make_unique<UndoLog>();
-}
+void Collection::begin_undo() { undo_ = std::make_unique<UndoLog>(); }
 
 void Collection::rollback() {
   if (!undo_) return;
@@ -550,7 +551,8 @@ void Collection::clear() {
   pages_memory_ = 0;
   wire_ = 0;
   index_.reset();
-  if (journal_ != nullptr) journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
+  if (journal_ != nullptr)
+    journal_->push_back(ElementChange{ElementChange::Kind::clear, {}, {}, {}});
 }
 
 void Collection::apply(const ElementChange& change, Dot dot, HlcTimestamp stamp) {
@@ -571,8 +573,7 @@ CounterError Collection::increment(std::string_view name, bool is_float, std::in
                                    long double fdelta, Dot dot, HlcTimestamp stamp,
                                    std::string& text) {
   const std::optional<ElementView> e = find(name);
-  const std::vector<Sibling> siblings =
-      e ? as_siblings(e->versions()) : std::vector<Sibling>{};
+  const std::vector<Sibling> siblings = e ? as_siblings(e->versions()) : std::vector<Sibling>{};
   Counter c;
   const CounterError error =
       counter_increment(siblings, is_float, delta, fdelta, stamp, dot.actor, c);
@@ -646,8 +647,8 @@ class Collection::Builder {
   explicit Builder(Collection& c) : c_(c) {}
   void append(std::uint64_t hash, std::string_view record, std::size_t versions) {
     auto& pages = out_;
-    if (pages.empty() || (pages.back().bytes.size() + record.size() > kPageBytes &&
-                          pages.back().count > 0)) {
+    if (pages.empty() ||
+        (pages.back().bytes.size() + record.size() > kPageBytes && pages.back().count > 0)) {
       finish_page();
       pages.emplace_back();
       pages.back().first_hash = hash;
@@ -711,17 +712,18 @@ void Collection::join(const Collection& other) {
         return !other.context_.covers(v.dot.actor, v.dot.counter);
       });
     } else if (theirs_first) {
-      keep_where(hy, ey, raw_of(other, y), [&](const VersionRef& v) {
-        return !context_.covers(v.dot.actor, v.dot.counter);
-      });
+      keep_where(hy, ey, raw_of(other, y),
+                 [&](const VersionRef& v) { return !context_.covers(v.dot.actor, v.dot.counter); });
     } else if (raw_of(*this, x) == raw_of(other, y)) {
       out.append(hx, raw_of(*this, x), ex.version_count());
     } else {
       // Both hold the element: a version is kept when both hold it or the side without it
       // never saw its dot.
       std::vector<VersionRef> a, b;
-      for_each_version(ex.body_, ex.version_count(), hash, [&](const VersionRef& v) { a.push_back(v); });
-      for_each_version(ey.body_, ey.version_count(), hash, [&](const VersionRef& v) { b.push_back(v); });
+      for_each_version(ex.body_, ex.version_count(), hash,
+                       [&](const VersionRef& v) { a.push_back(v); });
+      for_each_version(ey.body_, ey.version_count(), hash,
+                       [&](const VersionRef& v) { b.push_back(v); });
       kept.clear();
       auto i = a.begin();
       auto j = b.begin();
@@ -848,18 +850,18 @@ Result<Collection> Collection::decode(std::string_view bytes, const CollectionLi
             v.dot.counter == 0) {
           return bad("version");
         }
-        if (hash && (!vs.u64(value_kind) || value_kind > 1 ||
-                     !vs.bin(v.value, limits.max_name_bytes))) {
+        if (hash &&
+            (!vs.u64(value_kind) || value_kind > 1 || !vs.bin(v.value, limits.max_name_bytes))) {
           return bad("field value");
         }
         v.kind = static_cast<ValueKind>(value_kind);
       }
       std::sort(versions.begin(), versions.end(),
                 [](const ElementVersion& a, const ElementVersion& b) { return a.dot < b.dot; });
-      const bool unique = std::adjacent_find(versions.begin(), versions.end(),
-                                             [](const auto& a, const auto& b) {
-                                               return a.dot == b.dot;
-                                             }) == versions.end();
+      const bool unique =
+          std::adjacent_find(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+            return a.dot == b.dot;
+          }) == versions.end();
       if (!unique) return bad("repeated version");
       refs.clear();
       for (const auto& v : versions) refs.push_back(VersionRef{v.dot, v.stamp, v.kind, v.value});
@@ -870,15 +872,17 @@ Result<Collection> Collection::decode(std::string_view bytes, const CollectionLi
     }
     if (!whole.at_end()) return bad("trailing bytes");
     for (auto& item : index) {
-      item.name = ElementView::parse(std::string_view(buffer).substr(item.offset, item.length), false)
-                      .name();
+      item.name =
+          ElementView::parse(std::string_view(buffer).substr(item.offset, item.length), false)
+              .name();
     }
     std::sort(index.begin(), index.end(), [](const Item& a, const Item& b) {
       return key_less(a.hash, a.name, b.hash, b.name);
     });
-    const bool repeated = std::adjacent_find(index.begin(), index.end(), [](const Item& a, const Item& b) {
-                            return a.hash == b.hash && a.name == b.name;
-                          }) != index.end();
+    const bool repeated =
+        std::adjacent_find(index.begin(), index.end(), [](const Item& a, const Item& b) {
+          return a.hash == b.hash && a.name == b.name;
+        }) != index.end();
     if (repeated) return bad("repeated element");
     Builder build(out);
     for (const auto& item : index) {

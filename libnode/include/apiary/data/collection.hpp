@@ -119,7 +119,8 @@ class Collection {
     using is_transparent = void;
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
-      return a.hash != b.hash ? a.hash < b.hash : std::string_view(a.name) < std::string_view(b.name);
+      return a.hash != b.hash ? a.hash < b.hash
+                              : std::string_view(a.name) < std::string_view(b.name);
     }
   };
 
@@ -188,8 +189,7 @@ class Collection {
   // when the sum or the score is infinite: infinities absorb increments, so nothing is left
   // to merge). False, writing nothing, when the sum is NaN (inf + -inf). `result` is the sum
   // in double arithmetic, as Redis computes it.
-  bool incr_score(std::string_view name, double delta, Dot dot, HlcTimestamp stamp,
-                  double& result);
+  bool incr_score(std::string_view name, double delta, Dot dot, HlcTimestamp stamp, double& result);
 
   // ---- writes at a coordinator (the caller then observe()s the write's dot) --------------
   // Sets a hash field (or a zset member's score text); true when the field is new.
@@ -209,8 +209,8 @@ class Collection {
                     std::string& text) {
     return increment(name, false, delta, 0, dot, stamp, text);
   }
-  CounterError incr_float(std::string_view name, long double delta, Dot dot,
-                          HlcTimestamp stamp, std::string& text) {
+  CounterError incr_float(std::string_view name, long double delta, Dot dot, HlcTimestamp stamp,
+                          std::string& text) {
     return increment(name, true, 0, delta, dot, stamp, text);
   }
   void observe(Dot dot) { context_.raise(dot.actor, dot.counter); }
@@ -284,9 +284,9 @@ class Collection {
   std::vector<Page> pages_;
   std::size_t size_ = 0;
   std::size_t pages_memory_ = 0;  // heap bytes of the pages' bytes
-  std::size_t wire_ = 0;  // encoded bytes of the elements (encoded_size())
+  std::size_t wire_ = 0;          // encoded bytes of the elements (encoded_size())
   std::vector<ElementChange>* journal_ = nullptr;
-  std::unique_ptr<UndoLog> undo_;  // while begin_undo() .. end_undo()
+  std::unique_ptr<UndoLog> undo_;    // while begin_undo() .. end_undo()
   std::optional<ScoreIndex> index_;  // kind zset of at least kIndexedFrom members
 };
 
