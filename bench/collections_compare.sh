@@ -9,7 +9,8 @@
 #     before and after filling, per element), both servers;
 #  3. replication bytes per HSET on a 100,000-field hash: the cluster's data bytes sent
 #     during 10,000 HSETs of existing fields, divided by 10,000.
-# PARTS=memory (or any comma-separated subset of throughput,memory,replication) runs only those.
+# PARTS=memory (or any comma-separated subset of throughput,memory,replication) runs only those;
+# TESTS="zadd zrank zrange" runs the throughput part on sorted sets.
 #
 #   bench/collections_compare.sh          # N=200000 requests per redis-benchmark process
 #   N=50000 bench/collections_compare.sh
@@ -30,8 +31,12 @@ declare -A COMMANDS=(
   [hget]="HGET h:__rand_int__ f:__rand_int__"
   [sadd]="SADD s:__rand_int__ m:__rand_int__"
   [sismember]="SISMEMBER s:__rand_int__ m:__rand_int__"
+  [zadd]="ZADD z:__rand_int__ __rand_int__ m:__rand_int__"
+  [zrank]="ZRANK z:__rand_int__ m:__rand_int__"
+  [zrange]="ZRANGE z:__rand_int__ 0 9 WITHSCORES"
 )
-ORDER=(hset hget sadd sismember)
+# TESTS="zadd zrank zrange" measures sorted sets instead (ZADD first, so the others find data).
+read -r -a ORDER <<<"${TESTS:-hset hget sadd sismember}"
 
 # run PIPELINE CLIENTS PORT... -> "rps,worst_p50,worst_p99" summed over one process per port
 run() {
