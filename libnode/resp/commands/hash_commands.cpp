@@ -11,7 +11,6 @@
 // collection_encoding) answers HSCAN whole with cursor 0, as Redis does.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -325,43 +324,21 @@ void reply_random_fields(CommandContext& ctx, const Collection& c, store::Store&
 Outcome hrandfield(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  std::int64_t count = 0;
-  bool with_values = false;
-  const bool has_count = ctx.argv.size() >= 3;
-  if (has_count) {
-    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-    if (!data::parse_int64(ctx.argv[2], count)) {
-      ctx.reply.error(kNotInteger);
-      return Outcome::done();
-    }
-    if (count < -kMax) {
-      ctx.reply.error("value is out of range, value must between " + std::to_string(-kMax) +
-                      " and " + std::to_string(kMax));
-      return Outcome::done();
-    }
-    if (ctx.argv.size() > 4 || (ctx.argv.size() == 4 && !iequals(ctx.argv[3], "WITHVALUES"))) {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-    with_values = ctx.argv.size() == 4;
-    if (with_values && (count < -kMax / 2 || count > kMax / 2)) {
-      ctx.reply.error("value is out of range");
-      return Outcome::done();
-    }
-  }
+  RandomCount pick;
+  if (!parse_random_count(ctx, "WITHVALUES", pick)) return Outcome::done();
   bool replied = false;
   const Collection* c = read_hash(ctx, replied);
   if (replied) return Outcome::done();
   if (c == nullptr || c->empty()) {
-    if (has_count) {
+    if (pick.count) {
       ctx.reply.array(0);
     } else {
       ctx.reply.null();
     }
     return Outcome::done();
   }
-  if (has_count) {
-    reply_random_fields(ctx, *c, *st, count, with_values);
+  if (pick.count) {
+    reply_random_fields(ctx, *c, *st, *pick.count, pick.with);
   } else {
     ctx.reply.bulk((*FieldPicker(*c, *st).next()).name());
   }

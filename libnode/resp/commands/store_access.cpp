@@ -85,6 +85,32 @@ std::string_view collection_encoding(const data::Collection& c) {
   return "intset";
 }
 
+bool parse_random_count(CommandContext& ctx, std::string_view with_word, RandomCount& out) {
+  if (ctx.argv.size() < 3) return true;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  const auto n = to_int(ctx.argv[2]);
+  if (!n) {
+    ctx.reply.error(kNotInteger);
+    return false;
+  }
+  if (*n < -kMax) {
+    ctx.reply.error("value is out of range, value must between " + std::to_string(-kMax) + " and " +
+                    std::to_string(kMax));
+    return false;
+  }
+  if (ctx.argv.size() > 4 || (ctx.argv.size() == 4 && !iequals(ctx.argv[3], with_word))) {
+    ctx.reply.error(kSyntaxError);
+    return false;
+  }
+  out.with = ctx.argv.size() == 4;
+  if (out.with && (*n < -kMax / 2 || *n > kMax / 2)) {
+    ctx.reply.error("value is out of range");
+    return false;
+  }
+  out.count = *n;
+  return true;
+}
+
 std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKind kind) {
   std::uint64_t cursor = 0;
   if (!parse_scan_cursor(ctx.argv[2], cursor)) {
@@ -129,10 +155,11 @@ std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKi
   if (encoding != "hashtable" && encoding != "skiplist") {
     out.batch.assign(c.begin(), c.end());
   } else {
-    out.next = c.scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)),
-                      out.batch);
+    out.next =
+        c.scan(cursor, static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)), out.batch);
   }
-  std::erase_if(out.batch, [&](data::ElementView e) { return match && !glob_match(*match, e.name()); });
+  std::erase_if(out.batch,
+                [&](data::ElementView e) { return match && !glob_match(*match, e.name()); });
   return out;
 }
 

@@ -47,6 +47,15 @@ struct CollectionScan {
 };
 std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKind kind);
 
+// HRANDFIELD / ZRANDMEMBER key [count [WITH...]] as Redis reads them, before the key: the
+// count (argv[2], absent: nullopt) and whether argv[3] is `with_word`. False after replying
+// an error (not an integer, below -LONG_MAX, a wrong option, a count too big to pair).
+struct RandomCount {
+  std::optional<std::int64_t> count;
+  bool with = false;
+};
+bool parse_random_count(CommandContext& ctx, std::string_view with_word, RandomCount& out);
+
 // Parses an expire argument like Redis's getExpireMillisecondsOrReply: `unit_seconds` for
 // EX/EXAT, `absolute` for EXAT/PXAT. Replies "invalid expire time in '<cmd>' command" and
 // returns nullopt when the value is not positive or overflows.

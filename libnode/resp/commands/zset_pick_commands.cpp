@@ -2,7 +2,6 @@
 // rest of the sorted set commands): random picks uniform by rank with the store's seeded
 // generator, and scans whose cursor over a zset bigger than a listpack is a member hash.
 #include <algorithm>
-#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -87,45 +86,21 @@ void reply_random_members(CommandContext& ctx, const Collection& c, store::Store
 Outcome zrandmember(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  std::int64_t count = 0;
-  bool withscores = false;
-  const bool has_count = ctx.argv.size() >= 3;
-  if (has_count) {
-    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-    const auto n = to_int(ctx.argv[2]);
-    if (!n) {
-      ctx.reply.error(kNotInteger);
-      return Outcome::done();
-    }
-    count = *n;
-    if (count < -kMax) {
-      ctx.reply.error("value is out of range, value must between " + std::to_string(-kMax) +
-                      " and " + std::to_string(kMax));
-      return Outcome::done();
-    }
-    if (ctx.argv.size() > 4 || (ctx.argv.size() == 4 && !iequals(ctx.argv[3], "WITHSCORES"))) {
-      ctx.reply.error(kSyntaxError);
-      return Outcome::done();
-    }
-    withscores = ctx.argv.size() == 4;
-    if (withscores && (count < -kMax / 2 || count > kMax / 2)) {
-      ctx.reply.error("value is out of range");
-      return Outcome::done();
-    }
-  }
+  RandomCount pick;
+  if (!parse_random_count(ctx, "WITHSCORES", pick)) return Outcome::done();
   bool replied = false;
   const Collection* c = read_key(ctx, replied);
   if (replied) return Outcome::done();
   if (c == nullptr || c->empty()) {
-    if (has_count) {
+    if (pick.count) {
       ctx.reply.array(0);
     } else {
       ctx.reply.null();
     }
     return Outcome::done();
   }
-  if (has_count) {
-    reply_random_members(ctx, *c, *st, count, withscores);
+  if (pick.count) {
+    reply_random_members(ctx, *c, *st, *pick.count, pick.with);
   } else {
     ctx.reply.bulk(c->scores().at(st->random() % c->size()).member);
   }
