@@ -22,7 +22,7 @@
 //  - Elements are ordered by a 64-bit hash of their name (xxh3), then the name: a scan cursor
 //    is that hash, and a scan visits every element present for its whole length (HSCAN,
 //    SSCAN). random_element() picks by a random hash (O(log n)).
-//  - Compact: the elements are packed records in pages of about 2 KiB (collection.cpp has the
+//  - Compact: the elements are packed records in pages of about 2 KiB (collection_records.hpp has the
 //    layout), so a small collection is one heap block, as Redis keeps one in a listpack, and a
 //    big one costs little more than its bytes. A lookup is a binary search over the pages and
 //    a walk of one; a write rewrites one page.
