@@ -65,6 +65,7 @@ std::vector<std::string_view> flag_names(std::uint32_t flags) {
       {kDenyOom, "denyoom"},
       {kAdmin, "admin"},
       {kNoScript, "noscript"},
+      {kBlocking, "blocking"},
       {kLoading, "loading"},
       {kStale, "stale"},
       {kFast, "fast"},

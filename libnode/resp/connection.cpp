@@ -261,9 +261,17 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       set_wait(Wait::timer);
       wake_at_ = now + outcome.delay();
       break;
+    case Outcome::Kind::blocked:  // no cluster layer: the timeout's reply, when it passes
+      held_reply_.assign(out_, mark, std::string::npos);
+      out_.resize(mark);
+      held_suppressed_ = suppress;
+      set_wait(Wait::timer);
+      wake_at_ = outcome.delay() == Duration::zero() ? kNever : now + outcome.delay();
+      break;
     case Outcome::Kind::pending:
       out_.resize(mark);
-      if (spec->has_keys()) {
+      // A blocked command stops the pipeline, as in Redis: nothing runs until it is served.
+      if (spec->has_keys() && (spec->flags & kBlocking) == 0) {
         slots_.push_back(Slot{outcome.token(), {}, false, suppress});
         break;
       }
@@ -305,6 +313,7 @@ bool Connection::may_run_ahead(std::span<const std::string_view> argv) const {
   if (slots_.size() >= kMaxInFlight) return false;
   const CommandSpec* spec = server_.commands().find(argv[0]);
   if (spec == nullptr || !spec->subcommands.empty() || !spec->has_keys()) return false;
+  if ((spec->flags & kBlocking) != 0) return false;  // waits for what runs before it
   // A rejected command (wrong arity) writes its error at once: it must not overtake.
   const auto argc = static_cast<std::int64_t>(argv.size());
   return spec->arity > 0 ? argc == spec->arity : argc >= -spec->arity;

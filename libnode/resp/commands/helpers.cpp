@@ -1,5 +1,8 @@
+#include <cmath>
 #include <initializer_list>
 #include <limits>
+
+#include "apiary/data/counter.hpp"
 
 #include "apiary/resp/request_parser.hpp"
 #include "commands.hpp"
@@ -54,6 +57,36 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   std::int64_t v = 0;
   if (!parse_int64(s, v)) return std::nullopt;
   return v;
+}
+
+bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out) {
+  long double seconds = 0;
+  if (!data::parse_long_double(arg, seconds)) {
+    // string2ld takes infinities, which then fail the range checks below.
+    std::string_view s = arg;
+    const bool minus = !s.empty() && s.front() == '-';
+    if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
+    if (!iequals(s, "inf") && !iequals(s, "infinity")) {
+      reply.error("timeout is not a float or out of range");
+      return false;
+    }
+    seconds = minus ? -std::numeric_limits<long double>::infinity()
+                    : std::numeric_limits<long double>::infinity();
+  }
+  const long double ms = seconds * 1000.0L;
+  if (ms > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) {
+    reply.error("timeout is out of range");
+    return false;
+  }
+  const long double rounded = std::ceil(ms);
+  if (rounded < 0) {
+    reply.error("timeout is negative");
+    return false;
+  }
+  // Beyond about 292 years the core clock would overflow: a timeout that long never passes.
+  constexpr long double kLongest = 100.0L * 365 * 24 * 3600 * 1000;
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(rounded, kLongest)));
+  return true;
 }
 
 void reply_help(ReplyWriter& reply, std::string_view command,

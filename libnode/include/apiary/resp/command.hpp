@@ -30,7 +30,7 @@ struct PendingToken {
 
 class Outcome {
  public:
-  enum class Kind : unsigned char { done, reply_after, pending };
+  enum class Kind : unsigned char { done, reply_after, pending, blocked };
 
   static constexpr Outcome done() { return Outcome(Kind::done, Duration::zero(), {}); }
   // The reply the handler wrote is released when `delay` has passed.
@@ -40,6 +40,16 @@ class Outcome {
   // The reply will be supplied with Connection::complete(token, ...).
   static constexpr Outcome pending(PendingToken token) {
     return Outcome(Kind::pending, Duration::zero(), token);
+  }
+
+  // A blocking command (BLPOP, BZPOPMIN, ...; CommandFlag kBlocking) found nothing to serve.
+  // The handler has written the reply the client gets if `timeout` passes first (a null);
+  // it has changed nothing. The cluster layer parks the command at the keys' coordinator and
+  // runs the handler again, in order of arrival, whenever one of its keys is written, until
+  // the timeout (zero: none) passes. Without a cluster layer the connection sends the
+  // written reply once the timeout has passed.
+  static constexpr Outcome blocked(Duration timeout) {
+    return Outcome(Kind::blocked, timeout, {});
   }
 
   Kind kind() const { return kind_; }

@@ -35,6 +35,7 @@ enum CommandFlag : std::uint32_t {
   kNoAsyncLoading = 1u << 12,
   kSentinel = 1u << 13,
   kMovableKeys = 1u << 14,  // keys found by a count argument (numkeys_index)
+  kBlocking = 1u << 15,     // may wait for a key to be written (Outcome::blocked)
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.
