@@ -17,7 +17,8 @@ namespace apiary::data {
 using namespace records;
 
 bool is_collection(ValueKind kind) {
-  return kind == ValueKind::hash || kind == ValueKind::set || kind == ValueKind::zset;
+  return kind == ValueKind::hash || kind == ValueKind::set || kind == ValueKind::zset ||
+         kind == ValueKind::list;
 }
 
 std::uint64_t Collection::hash_of(std::string_view name) {
@@ -26,7 +27,18 @@ std::uint64_t Collection::hash_of(std::string_view name) {
 
 // ---- ElementView -------------------------------------------------------------------------
 
-ElementView ElementView::parse(std::string_view record, bool hash) {
+std::uint64_t Collection::order_key(std::string_view name, bool positional) {
+  if (!positional) return hash_of(name);
+  // A list's names are ordered by their bytes: their first 8 bytes, big-endian (zeros past
+  // the end), order them as memcmp does, and equal keys fall back to the whole names.
+  std::uint64_t key = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    key = (key << 8) | (i < name.size() ? static_cast<unsigned char>(name[i]) : 0u);
+  }
+  return key;
+}
+
+ElementView ElementView::parse(std::string_view record, bool hash, bool positional) {
   const char* p = record.data();
   get_varint(p);
   p += 2;  // the tag
@@ -37,10 +49,11 @@ ElementView ElementView::parse(std::string_view record, bool hash) {
   v.versions_ = get_varint(p);
   v.body_ = std::string_view(p, static_cast<std::size_t>(record.data() + record.size() - p));
   v.hash_ = hash;
+  v.positional_ = positional;
   return v;
 }
 
-std::uint64_t ElementView::hash() const { return Collection::hash_of(name_); }
+std::uint64_t ElementView::hash() const { return Collection::order_key(name_, positional_); }
 
 std::vector<ElementVersion> ElementView::versions() const {
   std::vector<ElementVersion> out;
@@ -68,7 +81,8 @@ std::string_view ElementView::value(std::string& scratch) const {
 // ---- iteration ---------------------------------------------------------------------------
 
 ElementView Collection::const_iterator::operator*() const {
-  return ElementView::parse(record_at(c_->pages_[page_].bytes.data() + offset_), c_->valued());
+  return ElementView::parse(record_at(c_->pages_[page_].bytes.data() + offset_), c_->valued(),
+                            c_->positional());
 }
 
 Collection::const_iterator& Collection::const_iterator::operator++() {
@@ -156,7 +170,7 @@ Collection::Spot Collection::locate(std::uint64_t hash, std::string_view name) c
     if (t > tag) break;  // past every element with this hash
     if (t == tag) {
       const std::string_view n = ElementView::parse(record, false).name();
-      const std::uint64_t h = hash_of(n);
+      const std::uint64_t h = key_of(n);
       if (h == hash && n == name) return Spot{index, offset, record.size()};
       if (key_less(hash, name, h, n)) break;
     }
@@ -166,10 +180,11 @@ Collection::Spot Collection::locate(std::uint64_t hash, std::string_view name) c
 }
 
 std::optional<ElementView> Collection::find(std::string_view name) const {
-  const Spot spot = locate(hash_of(name), name);
+  const Spot spot = locate(key_of(name), name);
   if (spot.length == 0) return std::nullopt;
   return ElementView::parse(
-      std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length), valued());
+      std::string_view(pages_[spot.page].bytes).substr(spot.offset, spot.length), valued(),
+      positional());
 }
 
 Collection::const_iterator Collection::lower_bound(std::uint64_t hash) const {
@@ -222,9 +237,13 @@ void Collection::splice(const Spot& spot, std::string_view record) {
 }
 
 void Collection::splice_pages(const Spot& spot, std::string_view record) {
-  if (pages_.empty()) pages_.emplace_back();
+  if (pages_.empty()) {
+    pages_.emplace_back();
+    counts_.valid = false;
+  }
   Page& p = pages_[spot.page];
   const bool hash = valued();
+  const int count_delta = (record.empty() ? 0 : 1) - (spot.length > 0 ? 1 : 0);
   if (spot.length > 0) {
     const ElementView old =
         ElementView::parse(std::string_view(p.bytes).substr(spot.offset, spot.length), hash);
@@ -250,15 +269,18 @@ void Collection::splice_pages(const Spot& spot, std::string_view record) {
     p.bytes = std::move(bytes);
   }
   if (p.count == 0) {
+    counts_.valid = false;
     pages_.erase(pages_.begin() + static_cast<std::ptrdiff_t>(spot.page));
     if (pages_.empty()) pages_ = std::vector<Page>();  // its slot's memory too
     return;
   }
-  if (spot.offset == 0) p.first_hash = ElementView::parse(record_at(p.bytes.data()), false).hash();
+  if (spot.offset == 0) p.first_hash = key_of(ElementView::parse(record_at(p.bytes.data()), false).name());
   if (p.bytes.size() <= kPageBytes || p.count < 2) {
     pages_memory_ += page_memory(p);
+    count_changed(spot.page, count_delta);
     return;
   }
+  counts_.valid = false;
   // Split at the first record boundary past the middle, a record at least on either side.
   std::size_t cut = 0;
   std::uint32_t left = 0;
@@ -270,7 +292,7 @@ void Collection::splice_pages(const Spot& spot, std::string_view record) {
   Page tail;
   tail.bytes.assign(p.bytes, cut);
   tail.count = p.count - left;
-  tail.first_hash = ElementView::parse(record_at(tail.bytes.data()), false).hash();
+  tail.first_hash = key_of(ElementView::parse(record_at(tail.bytes.data()), false).name());
   p.bytes.resize(cut);
   p.bytes.shrink_to_fit();
   p.count = left;
@@ -299,7 +321,7 @@ void Collection::rollback() {
       size_ = u->cleared_size;
       continue;
     }
-    const std::uint64_t h = hash_of(u->name);
+    const std::uint64_t h = key_of(u->name);
     Spot spot = locate(h, u->name);
     if (spot.length > 0) {
       splice(spot, {});
@@ -313,6 +335,7 @@ void Collection::rollback() {
 void Collection::end_undo() { undo_.reset(); }
 
 void Collection::rebuild_accounting() {
+  counts_.valid = false;
   pages_memory_ = 0;
   wire_ = 0;
   size_ = 0;
@@ -351,7 +374,7 @@ bool Collection::set(std::string_view name, std::string_view value, Dot dot, Hlc
     journal_->push_back(
         ElementChange{ElementChange::Kind::set, std::string(name), std::string(value), kind});
   }
-  const std::uint64_t h = hash_of(name);
+  const std::uint64_t h = key_of(name);
   const Spot spot = locate(h, name);
   keep_undo(name, spot);
   const VersionRef v{dot, stamp, kind, valued() ? value : std::string_view()};
@@ -364,7 +387,7 @@ bool Collection::add(std::string_view name, Dot dot, HlcTimestamp stamp) {
 }
 
 bool Collection::remove(std::string_view name) {
-  const Spot spot = locate(hash_of(name), name);
+  const Spot spot = locate(key_of(name), name);
   if (spot.length == 0) return false;
   keep_undo(name, spot);
   splice(spot, {});
@@ -382,6 +405,7 @@ void Collection::clear() {
     undo_->changes.push_back(std::move(change));
   }
   pages_ = std::vector<Page>();
+  counts_.valid = false;
   size_ = 0;
   pages_memory_ = 0;
   wire_ = 0;

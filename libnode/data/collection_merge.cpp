@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "apiary/data/codec.hpp"
+#include "apiary/data/list_position.hpp"
 #include "apiary/wire/msgpack_codec.hpp"
 #include "collection_records.hpp"
 
@@ -32,6 +33,7 @@ class Collection::Builder {
   void done() {
     finish_page();
     c_.pages_ = std::move(out_);
+    c_.counts_.valid = false;
     c_.size_ = size_;
     c_.wire_ = wire_;
     c_.pages_memory_ = 0;
@@ -130,6 +132,12 @@ void Collection::replace_with(const Collection& source, Dot dot, HlcTimestamp st
   clear();
   std::string scratch;
   for (const ElementView e : source) {
+    if (positional()) {
+      // New names, minted by this write: the source's were minted in another key's history,
+      // so a concurrent write here could mint the same ones.
+      push_back(e.value(scratch), dot, stamp);
+      continue;
+    }
     if (kind_ == ValueKind::zset) {
       set(e.name(), score_text(score_of(e)), dot, stamp);
     } else {
@@ -236,7 +244,8 @@ Result<Collection> Collection::decode(std::string_view bytes, const CollectionLi
       if (!unique) return bad("repeated version");
       refs.clear();
       for (const auto& v : versions) refs.push_back(VersionRef{v.dot, v.stamp, v.kind, v.value});
-      const std::uint64_t h = hash_of(name);
+      if (out.positional() && !list_position::valid(name)) return bad("list position");
+      const std::uint64_t h = out.key_of(name);
       const std::string record = make_record(h, name, refs, hash);
       index.push_back(Item{h, buffer.size(), record.size(), refs.size(), {}});
       buffer.append(record);

@@ -276,6 +276,8 @@ KeyType Store::Impl::type_of(const Entry* e) const {
       return KeyType::set;
     case data::ValueKind::zset:
       return KeyType::zset;
+    case data::ValueKind::list:
+      return KeyType::list;
     case data::ValueKind::string:
     case data::ValueKind::counter:
       break;

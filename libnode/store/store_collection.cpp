@@ -22,6 +22,8 @@ KeyType type_of_kind(data::ValueKind kind) {
       return KeyType::hash;
     case data::ValueKind::zset:
       return KeyType::zset;
+    case data::ValueKind::list:
+      return KeyType::list;
     default:
       return KeyType::set;
   }
@@ -59,6 +61,8 @@ std::string_view type_name(KeyType type) {
       return "set";
     case KeyType::zset:
       return "zset";
+    case KeyType::list:
+      return "list";
   }
   return "none";
 }

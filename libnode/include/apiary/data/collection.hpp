@@ -26,6 +26,11 @@
 //    layout), so a small collection is one heap block, as Redis keeps one in a listpack, and a
 //    big one costs little more than its bytes. A lookup is a binary search over the pages and
 //    a walk of one; a write rewrites one page.
+//  - A list (kind list) is a map from position to element value: element names are positions
+//    (apiary/data/list_position.hpp) minted once by the write that inserts the element, and
+//    its elements are ordered by name bytes instead of by hash, so the pages hold the list in
+//    order; index reads (at, index_of) count pages through prefix sums, O(log pages + page).
+//    Values resolve like hash fields' (LSET: last writer).
 //  - A sorted set (kind zset) is a map from member to score: a ZADD writes the score as a
 //    plain version (its text, score_text()), a ZINCRBY as a counter version, so concurrent
 //    increments add up and a ZADD concurrent with them is a reset, as for hash fields. It keeps
@@ -46,6 +51,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/data/counter.hpp"
 #include "apiary/data/dvv.hpp"
+#include "apiary/data/list_position.hpp"
 #include "apiary/data/score_index.hpp"
 #include "apiary/data/version_vector.hpp"
 
@@ -96,11 +102,12 @@ class ElementView {
 
  private:
   friend class Collection;
-  static ElementView parse(std::string_view record, bool hash);
+  static ElementView parse(std::string_view record, bool hash, bool positional = false);
   std::string_view name_;
   std::string_view body_;  // the versions
   std::size_t versions_ = 0;
   bool hash_ = false;
+  bool positional_ = false;  // a list's element: ordered by its name's bytes
 };
 
 class Collection {
@@ -155,7 +162,7 @@ class Collection {
   Collection& operator=(Collection&&) noexcept;
   ~Collection();
 
-  ValueKind kind() const { return kind_; }  // ValueKind::hash, set or zset
+  ValueKind kind() const { return kind_; }  // ValueKind::hash, set, zset or list
   const VersionVector& context() const { return context_; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -163,6 +170,10 @@ class Collection {
   const_iterator end() const { return const_iterator(this, pages_.size(), 0); }
 
   static std::uint64_t hash_of(std::string_view name);
+  // The 64 bits elements are ordered by before their names: hash_of(name), or for a list
+  // (`positional`) the name's first 8 bytes big-endian, so that the order is the names' bytes.
+  static std::uint64_t order_key(std::string_view name, bool positional);
+  std::uint64_t key_of(std::string_view name) const { return order_key(name, positional()); }
 
   // ---- reads ----------------------------------------------------------------------------
   std::optional<ElementView> find(std::string_view name) const;
@@ -190,6 +201,21 @@ class Collection {
   // to merge). False, writing nothing, when the sum is NaN (inf + -inf). `result` is the sum
   // in double arithmetic, as Redis computes it.
   bool incr_score(std::string_view name, double delta, Dot dot, HlcTimestamp stamp, double& result);
+
+  // ---- lists (kind list) --------------------------------------------------------------
+  // begin()..end() is the list in order. The element at a 0-based index (< size()), and the
+  // index of an element: O(log pages) through the pages' prefix counts, then a walk of one
+  // page.
+  const_iterator at(std::size_t index) const;
+  std::size_t index_of(const const_iterator& it) const;
+  const_iterator last() const { return empty() ? end() : at(size_ - 1); }
+  // Inserts `value` under a new name between the elements named `left` and `right` (nullopt:
+  // the list's ends), minted for the write `dot` (list_position::mint); returns the name.
+  std::string insert(std::optional<std::string_view> left, std::optional<std::string_view> right,
+                     std::string_view value, Dot dot, HlcTimestamp stamp,
+                     list_position::Bias bias = list_position::Bias::longer);
+  std::string push_front(std::string_view value, Dot dot, HlcTimestamp stamp);
+  std::string push_back(std::string_view value, Dot dot, HlcTimestamp stamp);
 
   // ---- writes at a coordinator (the caller then observe()s the write's dot) --------------
   // Sets a hash field (or a zset member's score text); true when the field is new.
@@ -275,6 +301,16 @@ class Collection {
   void rebuild_accounting();
   void rebuild_index();
   bool valued() const { return kind_ != ValueKind::set; }  // versions carry values
+  bool positional() const { return kind_ == ValueKind::list; }
+  // A list's page counts as a Fenwick tree, built by the first index read after the pages
+  // were split, dropped or replaced, and kept up to date by writes that change one page's
+  // count (collection_list.cpp).
+  struct PageCounts {
+    std::vector<std::uint32_t> tree;  // 1-based
+    bool valid = false;
+  };
+  void count_changed(std::size_t page, int delta);
+  const PageCounts& page_counts() const;
   static std::size_t page_memory(const Page& p);
   CounterError increment(std::string_view name, bool is_float, std::int64_t delta,
                          long double fdelta, Dot dot, HlcTimestamp stamp, std::string& text);
@@ -288,6 +324,10 @@ class Collection {
   std::vector<ElementChange>* journal_ = nullptr;
   std::unique_ptr<UndoLog> undo_;    // while begin_undo() .. end_undo()
   std::optional<ScoreIndex> index_;  // kind zset of at least kIndexedFrom members
+  mutable PageCounts counts_;        // kind list, for index reads
+  // The names a write mints are numbered within it (list_position::suffix).
+  Dot mint_dot_;
+  std::uint32_t mint_next_ = 0;
 };
 
 bool is_collection(ValueKind kind);

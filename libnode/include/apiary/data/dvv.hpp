@@ -62,10 +62,18 @@ struct ClockEntry {
 };
 
 // What a sibling holds: a plain string, a counter the INCR family wrote
-// (apiary/data/counter.hpp), which merges with concurrent counters by adding, or a hash or a
-// set (apiary/data/collection.hpp), which merge with concurrent states of the same type.
-enum class ValueKind : std::uint8_t { string = 0, counter = 1, hash = 2, set = 3, zset = 4 };
-inline constexpr std::uint8_t kMaxValueKind = 4;
+// (apiary/data/counter.hpp), which merges with concurrent counters by adding, or a hash, a
+// set, a sorted set or a list (apiary/data/collection.hpp), which merge with concurrent
+// states of the same type.
+enum class ValueKind : std::uint8_t {
+  string = 0,
+  counter = 1,
+  hash = 2,
+  set = 3,
+  zset = 4,
+  list = 5
+};
+inline constexpr std::uint8_t kMaxValueKind = 5;
 
 class Collection;
 

@@ -135,19 +135,22 @@ struct CollectionDelta {
 };
 
 // What a key holds, as TYPE names it.
-enum class KeyType : unsigned char { none, string, hash, set, zset };
-std::string_view type_name(KeyType type);  // "none", "string", "hash", "set", "zset"
-// Whether `type` is held by a data::Collection (a hash, a set or a sorted set).
+enum class KeyType : unsigned char { none, string, hash, set, zset, list };
+std::string_view type_name(KeyType type);  // "none", "string", "hash", "set", "zset", "list"
+// Whether `type` is held by a data::Collection (a hash, a set, a sorted set or a list).
 inline bool is_collection_type(KeyType type) {
-  return type == KeyType::hash || type == KeyType::set || type == KeyType::zset;
+  return type == KeyType::hash || type == KeyType::set || type == KeyType::zset ||
+         type == KeyType::list;
 }
-// The sibling kind that holds a collection (`type` is KeyType::hash, set or zset).
+// The sibling kind that holds a collection (`type` is KeyType::hash, set, zset or list).
 inline data::ValueKind collection_kind(KeyType type) {
   switch (type) {
     case KeyType::hash:
       return data::ValueKind::hash;
     case KeyType::zset:
       return data::ValueKind::zset;
+    case KeyType::list:
+      return data::ValueKind::list;
     default:
       return data::ValueKind::set;
   }
