@@ -35,6 +35,8 @@ std::string_view to_string(StatusCode code) {
       return "i/o error";
     case StatusCode::internal:
       return "internal error";
+    case StatusCode::moved:
+      return "moved";
     case StatusCode::wrong_type:
       return "wrong type";
   }

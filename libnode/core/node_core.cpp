@@ -99,6 +99,7 @@ struct NodeCore::Impl {
     current_view = view;
     auto published = std::make_shared<const cluster::PartitionTable>(view.table());
     replicator->set_view(t, w, std::move(view));
+    router->on_view_change(t, w);  // parked blocking commands follow their keys
     events.emplace_back(ViewChanged{std::move(table), published});
     table = std::move(published);
   }
@@ -128,6 +129,8 @@ struct NodeCore::Impl {
   void settle(TimePoint t, WallTime w) {
     now = t;
     wall = w;
+    while (auto c = replicator->poll_completion()) router->on_completion(*c, t, w);
+    router->settle(t, w);  // parked blocking commands whose keys were written
     while (auto c = replicator->poll_completion()) router->on_completion(*c, t, w);
     for (auto& r : router->take_replies()) client_replies.push_back(std::move(r));
     for (auto& r : router->take_call_replies()) call_replies.push_back(std::move(r));
@@ -208,6 +211,7 @@ struct NodeCore::Impl {
     put("cluster_handoff_pending", replicator->handoff_pending() ? 1 : 0);
     put("cluster_partitions_promoting", replicator->partitions_promoting());
     put("cluster_pending_operations", replicator->pending_operations() + router->pending());
+    put("cluster_parked_commands", router->parked());  // blocking commands held here
     put("cluster_hints", replicator->hint_count());
     put("cluster_commands_local", routed.local);
     put("cluster_commands_forwarded", routed.forwarded);
@@ -453,6 +457,7 @@ void NodeCore::handle_timeout(TimePoint now, WallTime wall) {
     s.swim_touched = true;
   }
   if (s.replicator->next_deadline() <= now) s.replicator->handle_timeout(now, wall);
+  if (s.router->next_deadline() <= now) s.router->on_timer(now, wall);
   if (s.expire_next <= now || s.expire_fast_next <= now) {
     // The slow cycle every expire_interval; fast ones in between while the store reports a
     // backlog (Redis's ACTIVE_EXPIRE_CYCLE_FAST, run from its event loop's beforeSleep).
@@ -496,7 +501,7 @@ Persistence* NodeCore::persistence() { return impl_->persistence.get(); }
 TimePoint NodeCore::next_deadline() const {
   const Impl& s = *impl_;
   TimePoint t = std::min({s.swim->next_deadline(), s.replicator->next_deadline(), s.expire_next,
-                          s.expire_fast_next, s.ring_next});
+                          s.expire_fast_next, s.ring_next, s.router->next_deadline()});
   if (s.persistence) t = std::min(t, s.persistence->next_deadline());
   if (!s.joined) t = std::min(t, s.join_deadline);
   if (s.leave_phase == LeaveState::handoff || s.leave_phase == LeaveState::announce) {

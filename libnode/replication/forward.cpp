@@ -8,7 +8,8 @@ namespace apiary::replication {
 
 void Replicator::forward(TimePoint now, std::string_view key,
                          std::span<const std::string_view> argv, int protocol,
-                         std::uint64_t completion_id, QuorumOverride quorum, bool may_retry) {
+                         std::uint64_t completion_id, QuorumOverride quorum, bool may_retry,
+                         std::optional<Duration> hold) {
   State& s = *state_;
   ++s.stats.forwards;
   Op op;
@@ -18,7 +19,8 @@ void Replicator::forward(TimePoint now, std::string_view key,
   op.argv.assign(argv.begin(), argv.end());
   op.protocol = protocol == 3 ? 3 : 2;
   op.quorum = quorum;
-  op.may_retry = may_retry;
+  op.may_retry = may_retry && !hold;
+  op.hold = hold;
   const std::uint64_t id = s.new_id();
   if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
     ++s.stats.forwards_unavailable;
@@ -41,10 +43,46 @@ bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
                  encode_forward(id, argv, op.protocol, op.quorum.write, op.quorum.read)))
       continue;
     op.peer = owner;
-    op.deadline = now + config.forward_timeout;
+    op.deadline = !op.hold ? now + config.forward_timeout
+                  : *op.hold >= kNever - now - config.forward_timeout
+                      ? kNever
+                      : now + *op.hold + config.forward_timeout;
     return true;
   }
   return false;
+}
+
+void Replicator::cancel_forward(std::uint64_t completion_id, bool error) {
+  State& s = *state_;
+  for (const auto& [id, op] : s.ops) {
+    if (op.kind != OpKind::forward || op.completion_id != completion_id || !op.hold) continue;
+    s.send_to(op.peer, wire::MessageType::data_request, encode_forward_cancel(id, error));
+    return;
+  }
+}
+
+void Replicator::set_forward_canceller(ForwardCanceller canceller) {
+  state_->canceller = std::move(canceller);
+}
+
+void Replicator::State::on_forward_cancel(const Message& m, std::string_view reply_to) {
+  for (const auto& [token, in] : forwarded) {
+    if (in.id != m.id || in.reply_to != reply_to) continue;
+    if (canceller) canceller(token, m.cancel_error);  // answers through reply_forwarded()
+    return;
+  }
+}
+
+void Replicator::State::drop_blocking_forwards() {
+  std::vector<std::uint64_t> gone;
+  for (const auto& [id, op] : ops) {
+    if (op.kind == OpKind::forward && op.hold && !view.is_live(op.peer)) gone.push_back(id);
+  }
+  for (const std::uint64_t id : gone) {
+    complete(ops.at(id), OperationKind::forward,
+             make_error(StatusCode::moved, "the owner left while the command waited"), 0);
+    erase_op(id);
+  }
 }
 
 void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
@@ -56,6 +94,8 @@ void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
     return;
   }
   ++stats.forward_timeouts;
+  // A blocking command the owner never answered: it may still hold it; let it go.
+  if (op.hold) send_to(op.peer, wire::MessageType::data_request, encode_forward_cancel(id, false));
   complete(op, OperationKind::forward,
            make_error(StatusCode::timeout, "the owner did not answer in time"), 0);
   ops.erase(id);

@@ -13,7 +13,7 @@ namespace {
 using wire::Packer;
 using wire::Reader;
 
-constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::wrong_type);
+constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::moved);
 
 struct Encoder {
   std::vector<std::uint8_t> out;
@@ -153,6 +153,12 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       m.delta = std::move(d).value();
       return read_horizon(r, m, "replicate_delta");
     }
+    case RequestKind::forward_cancel: {
+      std::uint8_t error = 0;
+      if (!r.u(error) || error > 1 || r.remaining() != 0) return malformed("forward cancel");
+      m.cancel_error = error == 1;
+      return Status::Ok();
+    }
     case RequestKind::acks:
       break;  // a response kind only
   }
@@ -199,6 +205,8 @@ Status decode_response(Reader& r, Message& m, const ReplicationConfig& config) {
       if (!r.bin(m.reply, config.max_reply_bytes)) return malformed("forward response");
       if (auto s = read_entries(r, config, m.entries); !s.ok()) return s;
       return read_horizon(r, m, "forward response");
+    case RequestKind::forward_cancel:
+      break;  // a request kind only
   }
   return malformed("unknown response kind");
 }
@@ -290,6 +298,15 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
     enc.p.pack_uint32(write_quorum);
     enc.p.pack_uint32(read_quorum);
   }
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, bool error) {
+  Encoder enc;
+  enc.p.pack_array(3);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward_cancel));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(error ? 1 : 0);
   return std::move(enc.out);
 }
 

@@ -78,6 +78,9 @@ enum class RequestKind : std::uint8_t {
   replicate_many = 5,
   acks = 6,  // responses only
   replicate_delta = 7,
+  // A requester gives up a forwarded blocking command (its client left, CLIENT UNBLOCK, its
+  // own deadline): the owner answers it now, if it still holds it. Requests only.
+  forward_cancel = 8,
 };
 
 // One decoded data-layer payload; which fields mean something depends on type and kind.
@@ -97,6 +100,7 @@ struct Message {
   std::uint8_t protocol = 2;       // forward: RESP version the reply must use
   std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
   std::uint32_t read_quorum = 0;
+  bool cancel_error = false;           // forward_cancel: reply with the unblock error
   std::vector<std::uint64_t> numbers;  // digest buckets, differing bucket indices, or acks
   HlcTimestamp horizon;                // the sender's flush horizon; zero = none
   std::uint64_t version_hash = 0;      // read request: the asker's version hash (0: none)
@@ -126,6 +130,9 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
                                          std::uint32_t read_quorum = 0);
+// Cancels forward `id` (its requester's id); `error`: answer it with CLIENT UNBLOCK's error
+// rather than the timeout's null.
+std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, bool error);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
                                          std::span<const store::VersionedEntry> entries,
                                          HlcTimestamp horizon);

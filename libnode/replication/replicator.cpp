@@ -139,6 +139,7 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   s.plan_handoff(now, before, had_view, wall, appeared);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);
+  s.drop_blocking_forwards();
 }
 
 const ClusterView& Replicator::view() const { return state_->view; }
@@ -262,6 +263,9 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
           break;
         case RequestKind::replicate_delta:
           s.on_delta_request(wall, m, reply_to);
+          break;
+        case RequestKind::forward_cancel:
+          s.on_forward_cancel(m, reply_to);
           break;
         case RequestKind::acks:  // a response kind: decode_message refuses it as a request
           ++s.stats.malformed_dropped;

@@ -48,6 +48,7 @@ struct Op {
   std::uint8_t protocol = 2;  // forward: the client's RESP version
   QuorumOverride quorum;      // forward: what the owner runs the command with
   bool may_retry = true;      // forward: a timeout may try the next owner (not for writes)
+  std::optional<Duration> hold;  // forward: a blocking command the owner may hold this long
   std::vector<std::string> tried;
   // hint delivery: the intended owner; anti-entropy and keyspace: the peer
   std::string peer;
@@ -114,6 +115,7 @@ struct Replicator::State {
   } identity;  // set_identity(): who this node is before it has a view
   bool leaving = false;
   Executor executor;
+  Replicator::ForwardCanceller canceller;
   KeyspaceHandler keyspace_handler;
   ReplicationStats stats;
   std::uint64_t next_request_id = 1;
@@ -231,6 +233,9 @@ struct Replicator::State {
 
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
+  void on_forward_cancel(const Message& m, std::string_view reply_to);
+  // Blocking forwards whose owner is no longer live complete with StatusCode::moved.
+  void drop_blocking_forwards();
   void on_forward_request(TimePoint now, WallTime wall, Message& m, std::string_view from,
                           std::string_view reply_to);
   void on_forward_response(TimePoint now, WallTime wall, const Message& m,

@@ -74,7 +74,10 @@ void Server::register_client(Connection* c) {
   idle_dirty_ = true;
 }
 
-void Server::unregister_client(ClientId id) { clients_.erase(id); }
+void Server::unregister_client(ClientId id) {
+  clients_.erase(id);
+  if (blocking_.closed) blocking_.closed(id);
+}
 
 Connection* Server::find_client(ClientId id) const {
   auto it = clients_.find(id);

@@ -8,8 +8,7 @@
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/server.hpp"
 #include "apiary/store/store.hpp"
-#include "keyspace.hpp"
-#include "merge.hpp"
+#include "router_impl.hpp"
 
 namespace apiary::routing {
 
@@ -24,394 +23,286 @@ std::vector<std::string_view> views(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-using replication::QuorumOverride;
+Executed Router::Impl::execute(const resp::CommandSpec& spec,
+                               std::span<const std::string_view> argv, int protocol,
+                               resp::Connection& conn, TimePoint now, WallTime wall) {
+  Executed out;
+  resp::ReplyWriter writer(out.reply, protocol);
+  resp::CommandContext ctx{server, conn, writer, argv, now, wall};
+  // Keyed commands reply at once, or (blocking ones) say they found nothing to serve.
+  const resp::Outcome outcome = resp::run_handler(spec, ctx);
+  if (outcome.kind() == resp::Outcome::Kind::blocked) out.blocked = outcome.delay();
+  return out;
+}
 
-// Where the reply of an operation goes.
-struct Sink {
-  enum class Kind : unsigned char { client, peer, part, call } kind = Kind::client;
-  resp::ClientId client = 0;     // client
-  resp::PendingToken token;      // client
-  std::uint64_t call = 0;        // call: Router::call's id
-  std::uint64_t peer_token = 0;  // peer: Replicator::reply_forwarded
-  std::string requester;         // peer: the member that forwarded the command
-  std::uint64_t fanout = 0;      // part
-  std::size_t part = 0;          // part
-};
+resp::Connection* Router::Impl::connection_for(const Sink& sink) {
+  if (sink.kind != Sink::Kind::client) return &internal;
+  return server.find_client(sink.client);
+}
 
-// A command this node runs as an owner, waiting for quorum reads (before running) or quorum
-// writes (after running).
-struct Job {
-  std::vector<std::string> argv;
-  const resp::CommandSpec* spec = nullptr;
-  int protocol = 2;
-  Sink sink;
-  bool write = false;
-  bool read_first = false;  // a write waiting for its quorum read before it runs
-  std::uint32_t read_quorum = 0;
-  std::uint32_t write_quorum = 0;  // read_first: what the write runs with afterwards
-  std::uint32_t outstanding = 0;
-  std::string reply;  // write: the local reply, released once the quorum is reached
-  Status failure;     // first operation that failed
-  std::uint32_t fewest_replicas = 0;
-};
-
-// A multi-key command split across owners.
-struct Fanout {
-  Sink origin;  // the client or call the merged reply goes to
-  Merge merge = Merge::none;
-  std::size_t key_count = 0;
-  std::vector<std::vector<std::size_t>> positions;
-  std::vector<std::string> replies;
-  std::size_t outstanding = 0;
-};
-
-// What a Replicator completion id stands for.
-struct Waiter {
-  bool forward = false;  // a forward (reply relayed to `sink`) or a job's read/write
-  std::uint64_t job = 0;
-  Sink sink;
-  // A forwarded write: the client and the keys it holds in flight (see InFlightWrite).
-  resp::ClientId client = 0;
-  std::vector<std::uint64_t> keys;
-};
-
-// A client's write forwarded to a key's coordinator and not answered yet. A read of the same
-// key from the same client, pipelined behind it, must see it as one Redis would; run on this
-// node's copy it could overtake the write, so it follows it to the same node instead (one
-// data channel per peer delivers in order).
-struct InFlightWrite {
-  std::string target;
-  std::uint32_t count = 0;
-};
-
-struct Router::Impl {
-  resp::Server& server;
-  replication::Replicator& replicator;
-  RouterConfig config;
-  Clock clock;
-  resp::Connection internal;  // runs commands for peers and fan-out parts
-  RouterStats stats;
-  std::uint64_t next_id = 1;
-  std::map<std::uint64_t, Waiter> waiters;
-  std::map<std::uint64_t, Job> jobs;
-  std::map<std::uint64_t, Fanout> fanouts;
-  std::map<std::pair<resp::ClientId, std::uint64_t>, InFlightWrite> inflight_writes;
-  std::vector<ClientReply> ready;
-  std::vector<CallReply> calls_ready;
-  Keyspace keyspace;  // the commands without keys, for the whole cluster
-
-  Impl(resp::Server& s, replication::Replicator& r, RouterConfig c, Clock k)
-      : server(s),
-        replicator(r),
-        config(c),
-        clock(std::move(k)),
-        internal(s, resp::kInternalClient, resp::ClientAddress{"cluster:0", "cluster:0", -1},
-                 TimePoint{}),
-        keyspace(s, r, ready, stats) {}
-
-  // The quorums a command runs with: the per-call override, else the configured ones.
-  QuorumOverride effective(QuorumOverride q) const {
-    return {q.write != 0 ? q.write : config.write_quorum,
-            q.read != 0 ? q.read : config.read_quorum};
+std::optional<std::string> Router::Impl::run_owned(const resp::CommandSpec& spec,
+                                     std::span<const std::string_view> argv, int protocol,
+                                     resp::Connection& conn, const Sink& sink, TimePoint now,
+                                     WallTime wall, QuorumOverride override) {
+  ++stats.local;
+  const QuorumOverride q = effective(override);
+  const auto keys = key_indices(spec, argv);
+  const bool write = (spec.flags & resp::kWrite) != 0;
+  // A read merges what R replicas hold first unless the local copy answers it. So does a
+  // write, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on (INCR,
+  // APPEND) includes every write a quorum acknowledged (R + W > N then gives
+  // read-your-writes through any node), and so does a write on a coordinator that has just
+  // gained the partition: it first merges what the previous owners hold.
+  {
+    std::vector<std::string_view> remote;
+    for (std::size_t k : keys) {
+      if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
+    }
+    if (!remote.empty()) {
+      ++stats.quorum_reads;
+      const std::uint64_t job_id = start_job(spec, argv, protocol, sink, write, remote.size());
+      Job& job = jobs.at(job_id);
+      job.read_first = write;
+      job.read_quorum = q.read;
+      job.write_quorum = q.write;
+      for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
+      return std::nullopt;
+    }
+    if (!write) return execute(spec, argv, protocol, conn, now, wall).reply;
   }
+  return write_owned(spec, argv, protocol, conn, sink, now, wall, q);
+}
 
-  // Runs the command against the local store and returns its reply.
-  std::string execute(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
-                      int protocol, resp::Connection& conn, TimePoint now, WallTime wall) {
-    std::string out;
-    resp::ReplyWriter writer(out, protocol);
-    resp::CommandContext ctx{server, conn, writer, argv, now, wall};
-    resp::run_handler(spec, ctx);  // keyed commands always reply at once
-    return out;
-  }
-
-  resp::Connection* connection_for(const Sink& sink) {
-    if (sink.kind != Sink::Kind::client) return &internal;
-    return server.find_client(sink.client);
-  }
-
-  // Runs a command whose keys this node owns (or was asked to run by a peer). Returns the
-  // reply when it is known now; otherwise the reply goes to `sink` later.
-  std::optional<std::string> run_owned(const resp::CommandSpec& spec,
+std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& spec,
                                        std::span<const std::string_view> argv, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
-                                       WallTime wall, QuorumOverride override) {
-    ++stats.local;
-    const QuorumOverride q = effective(override);
-    const auto keys = key_indices(spec, argv);
-    const bool write = (spec.flags & resp::kWrite) != 0;
-    // A read merges what R replicas hold first unless the local copy answers it. So does a
-    // write, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on (INCR,
-    // APPEND) includes every write a quorum acknowledged (R + W > N then gives
-    // read-your-writes through any node), and so does a write on a coordinator that has just
-    // gained the partition: it first merges what the previous owners hold.
-    {
-      std::vector<std::string_view> remote;
-      for (std::size_t k : keys) {
-        if (!replicator.read_is_local(argv[k], q.read)) remote.push_back(argv[k]);
-      }
-      if (!remote.empty()) {
-        ++stats.quorum_reads;
-        const std::uint64_t job_id = start_job(spec, argv, protocol, sink, write, remote.size());
-        Job& job = jobs.at(job_id);
-        job.read_first = write;
-        job.read_quorum = q.read;
-        job.write_quorum = q.write;
-        for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
-        return std::nullopt;
-      }
-      if (!write) return execute(spec, argv, protocol, conn, now, wall);
-    }
-    return write_owned(spec, argv, protocol, conn, sink, now, wall, q);
-  }
-
-  // Runs a write against the local store and ships it to the other owners; the reply leaves
-  // once W replicas hold it (now when W=1).
-  std::optional<std::string> write_owned(const resp::CommandSpec& spec,
-                                         std::span<const std::string_view> argv, int protocol,
-                                         resp::Connection& conn, const Sink& sink, TimePoint now,
-                                         WallTime wall, QuorumOverride q) {
-    const auto keys = key_indices(spec, argv);
-    std::string reply = execute(spec, argv, protocol, conn, now, wall);
-    if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
-    std::vector<std::string_view> touched;
-    for (std::size_t k : keys) {
-      if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {
-        touched.push_back(argv[k]);
-      }
-    }
-    // A peer that forwarded the write and is a replica of a key gets its version with the
-    // reply and holds it before its client hears of the write: it counts towards W.
-    const std::string_view carrier = carrier_of(sink, touched);
-    // W=1 (or a single owner), or W=2 with a carrier: the local write and the carrier's copy
-    // are the quorum; the others get it in the background and the reply leaves now.
-    const std::uint32_t owners = replicator.view().table().replicas();
-    if (q.write == 1 || owners <= 1 || (q.write == 2 && !carrier.empty())) {
-      // A single owner is this node: there is nobody to ship the write to.
-      if (owners > 1 && !replicator.replicate_together(now, wall, touched, 1, kNoWaiter, carrier)) {
-        for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
-      }
-      return reply;
-    }
-    // The keys of a multi-key write travel as one unit when they can (one message and one
-    // ack per replica, one completion), else one by one.
-    const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, 1);
-    jobs.at(job_id).reply = std::move(reply);
-    const std::uint64_t together = waiter_for(job_id);
-    if (!replicator.replicate_together(now, wall, touched, q.write, together, carrier)) {
-      waiters.erase(together);
-      jobs.at(job_id).outstanding = static_cast<std::uint32_t>(touched.size());
-      for (auto key : touched) {
-        replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
-      }
-    }
+                                       WallTime wall, QuorumOverride q) {
+  const auto keys = key_indices(spec, argv);
+  Executed ran = execute(spec, argv, protocol, conn, now, wall);
+  if (ran.blocked) {  // nothing to serve yet: wait here, the keys' coordinator
+    park(spec, argv, protocol, sink, q, *ran.blocked, std::move(ran.reply), now, wall);
     return std::nullopt;
   }
-
-  // The requester of a peer's write when it is a live owner of every key the write touched:
-  // the reply carries the keys' versions to it (Replicator::carry). Empty otherwise.
-  std::string_view carrier_of(const Sink& sink, std::span<const std::string_view> touched) {
-    if (sink.kind != Sink::Kind::peer || sink.requester.empty()) return {};
-    // A hash or set write travels to every replica as its changes (a delta), not whole in
-    // the reply.
-    if (const store::Store* st = server.store()) {
-      for (auto key : touched) {
-        if (st->has_delta(key)) return {};
-      }
+  if (sink.parked != 0) unpark(sink.parked);  // served
+  std::string reply = std::move(ran.reply);
+  if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
+  std::vector<std::string_view> touched;
+  for (std::size_t k : keys) {
+    if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {
+      touched.push_back(argv[k]);
+      mark_ready(argv[k]);
     }
-    const auto& view = replicator.view();
-    if (!view.is_live(sink.requester)) return {};
+  }
+  // A peer that forwarded the write and is a replica of a key gets its version with the
+  // reply and holds it before its client hears of the write: it counts towards W.
+  const std::string_view carrier = carrier_of(sink, touched);
+  // W=1 (or a single owner), or W=2 with a carrier: the local write and the carrier's copy
+  // are the quorum; the others get it in the background and the reply leaves now.
+  const std::uint32_t owners = replicator.view().table().replicas();
+  if (q.write == 1 || owners <= 1 || (q.write == 2 && !carrier.empty())) {
+    // A single owner is this node: there is nobody to ship the write to.
+    if (owners > 1 && !replicator.replicate_together(now, wall, touched, 1, kNoWaiter, carrier)) {
+      for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
+    }
+    return reply;
+  }
+  // The keys of a multi-key write travel as one unit when they can (one message and one
+  // ack per replica, one completion), else one by one.
+  const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, 1);
+  jobs.at(job_id).reply = std::move(reply);
+  const std::uint64_t together = waiter_for(job_id);
+  if (!replicator.replicate_together(now, wall, touched, q.write, together, carrier)) {
+    waiters.erase(together);
+    jobs.at(job_id).outstanding = static_cast<std::uint32_t>(touched.size());
     for (auto key : touched) {
-      if (!view.owns(sink.requester, replicator.partition_of(key))) return {};
-    }
-    replicator.carry(sink.peer_token, {touched.begin(), touched.end()});
-    return sink.requester;
-  }
-
-  std::uint64_t start_job(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
-                          int protocol, const Sink& sink, bool write, std::size_t outstanding) {
-    const std::uint64_t id = next_id++;
-    Job& job = jobs[id];
-    job.argv.assign(argv.begin(), argv.end());
-    job.spec = &spec;
-    job.protocol = protocol;
-    job.sink = sink;
-    job.write = write;
-    job.outstanding = static_cast<std::uint32_t>(outstanding);
-    return id;
-  }
-
-  std::uint64_t waiter_for(std::uint64_t job_id) {
-    const std::uint64_t id = next_id++;
-    Waiter w;
-    w.job = job_id;
-    waiters[id] = std::move(w);
-    return id;
-  }
-
-  static std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
-
-  // The client a reply finally goes to (0 for embedding calls and peers).
-  resp::ClientId client_of(const Sink& sink) const {
-    if (sink.kind == Sink::Kind::client) return sink.client;
-    if (sink.kind != Sink::Kind::part) return 0;
-    auto it = fanouts.find(sink.fanout);
-    return it != fanouts.end() && it->second.origin.kind == Sink::Kind::client
-               ? it->second.origin.client
-               : 0;
-  }
-
-  // Sends a command to `target`, the keys' coordinator (a write) or an owner (a read). A write
-  // is never retried on another owner: it may have run on the first.
-  void forward(const std::string& target, std::span<const std::string_view> argv,
-               std::span<const std::size_t> key_args, int protocol, const Sink& sink, TimePoint now,
-               QuorumOverride quorum, bool write) {
-    const std::uint64_t id = next_id++;
-    Waiter w;
-    w.forward = true;
-    w.sink = sink;
-    w.client = write ? client_of(sink) : 0;
-    if (w.client != 0) {
-      for (std::size_t k : key_args) {
-        const std::uint64_t h = key_hash(argv[k]);
-        InFlightWrite& f = inflight_writes[{w.client, h}];
-        f.target = target;
-        ++f.count;
-        w.keys.push_back(h);
-      }
-    }
-    waiters[id] = std::move(w);
-    replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write);
-  }
-
-  void release_inflight(const Waiter& w) {
-    for (std::uint64_t h : w.keys) {
-      auto it = inflight_writes.find({w.client, h});
-      if (it != inflight_writes.end() && --it->second.count == 0) inflight_writes.erase(it);
+      replicator.replicate(now, wall, key, q.write, waiter_for(job_id), carrier);
     }
   }
+  return std::nullopt;
+}
 
-  // Where a read of `key` from `client` must go when a write of it is in flight, else "".
-  const std::string* pending_write_target(resp::ClientId client, std::string_view key) const {
-    if (client == 0 || inflight_writes.empty()) return nullptr;
-    auto it = inflight_writes.find({client, key_hash(key)});
-    return it == inflight_writes.end() ? nullptr : &it->second.target;
-  }
-
-  void finish(const Sink& sink, Answer answer, TimePoint now, WallTime wall) {
-    switch (sink.kind) {
-      case Sink::Kind::client:
-        ready.push_back(ClientReply{sink.client, sink.token, answer.rendered()});
-        return;
-      case Sink::Kind::call:
-        calls_ready.push_back(
-            CallReply{sink.call, std::move(answer.reply), std::move(answer.failure)});
-        return;
-      case Sink::Kind::peer:
-        // The failure's code travels with the text, so the requester's caller gets it typed.
-        replicator.reply_forwarded(now, wall, sink.peer_token, answer.rendered(),
-                                   answer.failure.code());
-        return;
-      case Sink::Kind::part: {
-        auto it = fanouts.find(sink.fanout);
-        if (it == fanouts.end()) return;
-        Fanout& f = it->second;
-        f.replies[sink.part] = answer.rendered();
-        if (--f.outstanding > 0) return;
-        const Sink origin = f.origin;
-        std::string merged = merge_replies(f.merge, f.replies, f.positions, f.key_count);
-        fanouts.erase(it);
-        finish(origin, Answer::of(std::move(merged)), now, wall);
-        return;
-      }
+std::string_view Router::Impl::carrier_of(const Sink& sink, std::span<const std::string_view> touched) {
+  if (sink.kind != Sink::Kind::peer || sink.requester.empty()) return {};
+  // A hash or set write travels to every replica as its changes (a delta), not whole in
+  // the reply.
+  if (const store::Store* st = server.store()) {
+    for (auto key : touched) {
+      if (st->has_delta(key)) return {};
     }
   }
+  const auto& view = replicator.view();
+  if (!view.is_live(sink.requester)) return {};
+  for (auto key : touched) {
+    if (!view.owns(sink.requester, replicator.partition_of(key))) return {};
+  }
+  replicator.carry(sink.peer_token, {touched.begin(), touched.end()});
+  return sink.requester;
+}
 
-  void job_step(std::uint64_t job_id, const replication::Completion& c, TimePoint now,
-                WallTime wall) {
-    auto it = jobs.find(job_id);
-    if (it == jobs.end()) return;
-    Job& job = it->second;
-    if (!c.status.ok() && job.failure.ok()) {
-      job.failure = c.status;
-      job.fewest_replicas = c.replicas;
+std::uint64_t Router::Impl::start_job(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                        int protocol, const Sink& sink, bool write, std::size_t outstanding) {
+  const std::uint64_t id = next_id++;
+  Job& job = jobs[id];
+  job.argv.assign(argv.begin(), argv.end());
+  job.spec = &spec;
+  job.protocol = protocol;
+  job.sink = sink;
+  job.write = write;
+  job.outstanding = static_cast<std::uint32_t>(outstanding);
+  return id;
+}
+
+std::uint64_t Router::Impl::waiter_for(std::uint64_t job_id) {
+  const std::uint64_t id = next_id++;
+  Waiter w;
+  w.job = job_id;
+  waiters[id] = std::move(w);
+  return id;
+}
+
+resp::ClientId Router::Impl::client_of(const Sink& sink) const {
+  if (sink.kind == Sink::Kind::client) return sink.client;
+  if (sink.kind != Sink::Kind::part) return 0;
+  auto it = fanouts.find(sink.fanout);
+  return it != fanouts.end() && it->second.origin.kind == Sink::Kind::client
+             ? it->second.origin.client
+             : 0;
+}
+
+void Router::Impl::forward(const std::string& target, std::span<const std::string_view> argv,
+             std::span<const std::size_t> key_args, int protocol, const Sink& sink, TimePoint now,
+             QuorumOverride quorum, bool write) {
+  const std::uint64_t id = next_id++;
+  Waiter w;
+  w.forward = true;
+  w.sink = sink;
+  w.client = write ? client_of(sink) : 0;
+  if (w.client != 0) {
+    for (std::size_t k : key_args) {
+      const std::uint64_t h = key_hash(argv[k]);
+      InFlightWrite& f = inflight_writes[{w.client, h}];
+      f.target = target;
+      ++f.count;
+      w.keys.push_back(h);
     }
-    if (--job.outstanding > 0) return;
-    Answer answer;
-    if (job.read_first) {
-      if (!job.failure.ok()) {
-        ++stats.write_failures;
-        answer =
-            Answer::failed(job.failure.code(),
-                           "NOREPLICAS Not enough replicas answered the read before the write: " +
-                               std::to_string(job.fewest_replicas) + " (" +
-                               job.failure.to_string() + "); the write was not applied");
-      } else {
-        resp::Connection* conn = connection_for(job.sink);
-        if (conn == nullptr) {  // the client went away meanwhile
-          jobs.erase(it);
-          return;
-        }
-        // The write runs now, as its own job when it has to wait for the quorum.
-        const Job done = std::move(job);
-        jobs.erase(it);
-        const auto argv = views(done.argv);
-        auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
-                                   {done.write_quorum, done.read_quorum});
-        if (written) finish(done.sink, Answer::of(std::move(*written)), now, wall);
-        return;
-      }
-    } else if (job.write) {
-      if (job.failure.ok()) {
-        answer = Answer::of(std::move(job.reply));
-      } else {
-        ++stats.write_failures;
-        answer = Answer::failed(
-            job.failure.code(),
-            "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
-                " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
-      }
-    } else if (!job.failure.ok() && job.read_quorum > 1) {
+  }
+  waiters[id] = std::move(w);
+  replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write);
+}
+
+void Router::Impl::release_inflight(const Waiter& w) {
+  for (std::uint64_t h : w.keys) {
+    auto it = inflight_writes.find({w.client, h});
+    if (it != inflight_writes.end() && --it->second.count == 0) inflight_writes.erase(it);
+  }
+}
+
+const std::string* Router::Impl::pending_write_target(resp::ClientId client, std::string_view key) const {
+  if (client == 0 || inflight_writes.empty()) return nullptr;
+  auto it = inflight_writes.find({client, key_hash(key)});
+  return it == inflight_writes.end() ? nullptr : &it->second.target;
+}
+
+void Router::Impl::finish(const Sink& sink, Answer answer, TimePoint now, WallTime wall) {
+  if (sink.parked != 0) unpark(sink.parked);
+  switch (sink.kind) {
+    case Sink::Kind::client:
+      ready.push_back(ClientReply{sink.client, sink.token, answer.rendered()});
+      return;
+    case Sink::Kind::call:
+      calls_ready.push_back(
+          CallReply{sink.call, std::move(answer.reply), std::move(answer.failure)});
+      return;
+    case Sink::Kind::peer:
+      // The failure's code travels with the text, so the requester's caller gets it typed.
+      replicator.reply_forwarded(now, wall, sink.peer_token, answer.rendered(),
+                                 answer.failure.code());
+      return;
+    case Sink::Kind::part: {
+      auto it = fanouts.find(sink.fanout);
+      if (it == fanouts.end()) return;
+      Fanout& f = it->second;
+      f.replies[sink.part] = answer.rendered();
+      if (--f.outstanding > 0) return;
+      const Sink origin = f.origin;
+      std::string merged = merge_replies(f.merge, f.replies, f.positions, f.key_count);
+      fanouts.erase(it);
+      finish(origin, Answer::of(std::move(merged)), now, wall);
+      return;
+    }
+  }
+}
+
+void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion& c, TimePoint now,
+              WallTime wall) {
+  auto it = jobs.find(job_id);
+  if (it == jobs.end()) return;
+  Job& job = it->second;
+  if (!c.status.ok() && job.failure.ok()) {
+    job.failure = c.status;
+    job.fewest_replicas = c.replicas;
+  }
+  if (--job.outstanding > 0) return;
+  Answer answer;
+  if (job.read_first) {
+    if (!job.failure.ok()) {
+      ++stats.write_failures;
       answer =
-          Answer::failed(job.failure.code(), "NOREPLICAS Not enough replicas answered the read: " +
-                                                 std::to_string(job.fewest_replicas) + " (" +
-                                                 job.failure.to_string() + ")");
+          Answer::failed(job.failure.code(),
+                         "NOREPLICAS Not enough replicas answered the read before the write: " +
+                             std::to_string(job.fewest_replicas) + " (" +
+                             job.failure.to_string() + "); the write was not applied");
     } else {
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
+        if (job.sink.parked != 0) unpark(job.sink.parked);
         jobs.erase(it);
         return;
       }
-      const auto argv = views(job.argv);
-      answer = Answer::of(execute(*job.spec, argv, job.protocol, *conn, now, wall));
+      // The write runs now, as its own job when it has to wait for the quorum.
+      const Job done = std::move(job);
+      jobs.erase(it);
+      const auto argv = views(done.argv);
+      auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
+                                 {done.write_quorum, done.read_quorum});
+      if (written) finish(done.sink, Answer::of(std::move(*written)), now, wall);
+      return;
     }
-    const Sink sink = job.sink;
-    jobs.erase(it);
-    finish(sink, std::move(answer), now, wall);
+  } else if (job.write) {
+    if (job.failure.ok()) {
+      answer = Answer::of(std::move(job.reply));
+    } else {
+      ++stats.write_failures;
+      answer = Answer::failed(
+          job.failure.code(),
+          "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
+              " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
+    }
+  } else if (!job.failure.ok() && job.read_quorum > 1) {
+    answer =
+        Answer::failed(job.failure.code(), "NOREPLICAS Not enough replicas answered the read: " +
+                                               std::to_string(job.fewest_replicas) + " (" +
+                                               job.failure.to_string() + ")");
+  } else {
+    resp::Connection* conn = connection_for(job.sink);
+    if (conn == nullptr) {  // the client went away meanwhile
+      jobs.erase(it);
+      return;
+    }
+    const auto argv = views(job.argv);
+    answer = Answer::of(execute(*job.spec, argv, job.protocol, *conn, now, wall).reply);
   }
+  const Sink sink = job.sink;
+  jobs.erase(it);
+  finish(sink, std::move(answer), now, wall);
+}
 
-  // The node each key goes to: "" for this node, else another live owner; nullopt when no
-  // live node owns the key's partition. A write goes to the key's coordinator (its first
-  // live owner), so that every write of a key runs on one node, one after the other; a read
-  // runs on any owner.
-  std::optional<std::string> target_of(std::string_view key, bool write) const {
-    if (write ? replicator.coordinates(key) : replicator.owns(key)) return std::string();
-    std::string c = replicator.coordinator(key);
-    if (c.empty()) return std::nullopt;
-    return c;
-  }
-
-  // Routes a keyed command from a client or an embedding call. Returns the reply when it is
-  // known now; otherwise it goes to `origin` later.
-  std::optional<Answer> route(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
-                              int protocol, resp::Connection& conn, const Sink& origin,
-                              TimePoint now, WallTime wall, QuorumOverride quorum);
-  std::optional<resp::Outcome> on_command(resp::CommandContext& ctx, const resp::CommandSpec& spec);
-  std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
-  // The spec of a command sent by a peer or an embedding call, or nullptr when it is unknown,
-  // has the wrong arity or no keys (only keyed commands are routed).
-  const resp::CommandSpec* keyed_spec(std::span<const std::string_view> argv) const;
-};
+std::optional<std::string> Router::Impl::target_of(std::string_view key, bool write) const {
+  if (write ? replicator.coordinates(key) : replicator.owns(key)) return std::string();
+  std::string c = replicator.coordinator(key);
+  if (c.empty()) return std::nullopt;
+  return c;
+}
 
 std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
                                           std::span<const std::string_view> argv, int protocol,
@@ -462,7 +353,11 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
   }
   if (one_target) {
     ++stats.forwarded;
-    forward(targets.front(), argv, keys, protocol, origin, now, quorum, write);
+    if ((spec.flags & resp::kBlocking) != 0) {
+      forward_blocking(spec, argv, keys, protocol, origin, now, quorum);
+    } else {
+      forward(targets.front(), argv, keys, protocol, origin, now, quorum, write);
+    }
     return std::nullopt;
   }
   const Merge merge = merge_kind(spec);
@@ -572,6 +467,16 @@ Router::Router(resp::Server& server, replication::Replicator& replicator, Router
     if (st == nullptr || st->size() == 0) return;
     out += "db0:keys=" + std::to_string(st->size()) + ",expires=0,avg_ttl=0\r\n";
   });
+  replicator.set_forward_canceller([impl](std::uint64_t token, bool error) {
+    const auto [now, wall] = impl->clock();
+    impl->cancel_peer(token, error, now, wall);
+  });
+  server.set_blocking_hooks(resp::Server::BlockingHooks{
+      [impl](resp::ClientId client, bool error) {
+        const auto [now, wall] = impl->clock();
+        return impl->unblock(client, error, now, wall);
+      },
+      [impl](resp::ClientId client) { impl->client_closed(client); }});
 }
 
 Router::~Router() {
@@ -580,6 +485,8 @@ Router::~Router() {
   impl_->server.set_cluster_keyspace(nullptr);
   impl_->replicator.set_keyspace_handler(nullptr);
   impl_->server.set_info_section("localkeyspace", nullptr);
+  impl_->replicator.set_forward_canceller(nullptr);
+  impl_->server.set_blocking_hooks({});
 }
 
 void Router::on_completion(const replication::Completion& c, TimePoint now, WallTime wall) {
@@ -593,6 +500,10 @@ void Router::on_completion(const replication::Completion& c, TimePoint now, Wall
   const Waiter w = std::move(it->second);
   s.waiters.erase(it);
   s.release_inflight(w);
+  if (w.blocking) {
+    s.on_blocking_completion(w, c, now, wall);
+    return;
+  }
   if (!w.forward) {
     s.job_step(w.job, c, now, wall);
     return;

@@ -371,6 +371,36 @@ Outcome client_reply(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: the reason is checked before the id, as in Redis. A
+// client blocked in a command the cluster layer parked (here, or at the key's coordinator)
+// gets the timeout's null or "-UNBLOCKED ..."; any other client is left alone (0).
+Outcome client_unblock(CommandContext& ctx) {
+  if (ctx.argv.size() > 4) {
+    ctx.reply.error("unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT "
+                    "HELP.");
+    return Outcome::done();
+  }
+  bool error = false;
+  if (ctx.argv.size() == 4) {
+    if (iequals(ctx.argv[3], "error")) {
+      error = true;
+    } else if (!iequals(ctx.argv[3], "timeout")) {
+      ctx.reply.error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return Outcome::done();
+    }
+  }
+  const auto id = to_int(ctx.argv[2]);
+  if (!id) {
+    ctx.reply.error(kNotInteger);
+    return Outcome::done();
+  }
+  const auto& unblock = ctx.server.blocking_hooks().unblock;
+  const bool released = *id > 0 && unblock && ctx.server.find_client(static_cast<ClientId>(*id)) &&
+                        unblock(static_cast<ClientId>(*id), error);
+  ctx.reply.integer(released ? 1 : 0);
+  return Outcome::done();
+}
+
 Outcome client_help(CommandContext& ctx) {
   reply_help(
       ctx.reply, "CLIENT",
@@ -382,7 +412,8 @@ Outcome client_help(CommandContext& ctx) {
        "LIST [options ...]", "    Return information about client connections.",
        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
        "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
-       "SETNAME <name>", "    Assign the name <name> to the current connection."});
+       "SETNAME <name>", "    Assign the name <name> to the current connection.",
+       "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client."});
   return Outcome::done();
 }
 
@@ -447,6 +478,9 @@ void register_connection_commands(CommandTable& table) {
       "3.2.0", client_reply);
   sub("client|setname", 3, kConnFlags, kConnAcl, "Set the current connection name", "2.6.9",
       client_setname);
+  sub("client|unblock", -3, kClientAdmin, kClientAcl,
+      "Unblock a client blocked in a blocking command from a different connection", "5.0.0",
+      client_unblock);
   table.add(std::move(client));
 }
 

@@ -31,6 +31,7 @@ enum class StatusCode : unsigned char {
   io_error,       // a socket or file operation failed
   internal,
   wrong_type,  // the key holds a value of another type (a hash where a string was expected)
+  moved,       // the key's coordinator changed while a command waited: route it again
 };
 
 std::string_view to_string(StatusCode code);

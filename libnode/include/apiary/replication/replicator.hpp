@@ -151,9 +151,21 @@ class Replicator {
   // run twice when the first owner was merely slow) the timeout completes the operation.
   // `protocol` is the client's RESP version (2 or 3): the owner replies in it; `quorum`
   // travels with the command (ForwardedCommand::quorum).
+  // `hold`: a blocking command (BLPOP ...) that the owner may keep for that long before it
+  // answers (Duration::max(): for ever); the operation then waits that much longer, is never
+  // retried, and completes with StatusCode::moved when the owner leaves the live members, so
+  // that the caller routes it again.
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
                int protocol, std::uint64_t completion_id, QuorumOverride quorum = {},
-               bool may_retry = true);
+               bool may_retry = true, std::optional<Duration> hold = std::nullopt);
+  // Gives up the blocking forward `completion_id`: asks its owner to answer it now (with the
+  // timeout's null, or with CLIENT UNBLOCK's error when `error`); the completion follows
+  // as usual. Nothing when no such forward is in flight.
+  void cancel_forward(std::uint64_t completion_id, bool error);
+  // Called (on the owner) when a requester cancels a forwarded command that is still held:
+  // the executor answers it now through reply_forwarded(token, ...).
+  using ForwardCanceller = std::function<void(std::uint64_t token, bool error)>;
+  void set_forward_canceller(ForwardCanceller canceller);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt. `code` other
   // than ok: the command failed in this node's cluster layer (its quorum, its own forward);
   // the requester's completion then has that code, with `reply` as its text.

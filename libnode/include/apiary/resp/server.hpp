@@ -106,6 +106,18 @@ class Server {
   void set_forwarder(Forwarder forwarder) { forwarder_ = std::move(forwarder); }
   const Forwarder& forwarder() const { return forwarder_; }
 
+  // The cluster layer's side of blocking commands (BLPOP, ...), which it parks: `unblock`
+  // answers CLIENT UNBLOCK (true when the client was blocked and is being released with the
+  // timeout's null, or CLIENT UNBLOCK's error when `error`); `closed` hears of every client
+  // that goes away, so that what it parked for the client is dropped. Unset: CLIENT UNBLOCK
+  // answers 0.
+  struct BlockingHooks {
+    std::function<bool(ClientId, bool error)> unblock;
+    std::function<void(ClientId)> closed;
+  };
+  void set_blocking_hooks(BlockingHooks hooks) { blocking_ = std::move(hooks); }
+  const BlockingHooks& blocking_hooks() const { return blocking_; }
+
   // The keyspace commands without keys (DBSIZE, KEYS, SCAN, ...) answer through this when
   // set (the cluster's keyspace), from the attached store otherwise. Not owned; nullptr
   // uninstalls it.
@@ -178,6 +190,7 @@ class Server {
   mutable TimePoint idle_deadline_ = kNever;
   std::map<std::string, InfoSection> info_sections_;
   Forwarder forwarder_;
+  BlockingHooks blocking_;
   ClusterKeyspace* cluster_keyspace_ = nullptr;
   PersistenceControl* persistence_ = nullptr;
   ExceptionLog exception_log_;

@@ -111,6 +111,18 @@ class Router {
   // Replies that became ready since the last call.
   std::vector<ClientReply> take_replies();
 
+  // Blocking commands (BLPOP, BZPOPMIN, ...) parked here, as their keys' coordinator, until
+  // a write gives them something, their timeout passes or their client leaves. The driver
+  // calls settle() after each batch (parked commands whose keys were written run then, in
+  // the order they arrived), on_timer() at next_deadline() (timeouts; every second while
+  // commands are parked, a check of their keys), and on_view_change() after every new
+  // replication view (commands whose keys another node now coordinates move there).
+  void settle(TimePoint now, WallTime wall);
+  TimePoint next_deadline() const;
+  void on_timer(TimePoint now, WallTime wall);
+  void on_view_change(TimePoint now, WallTime wall);
+  std::size_t parked() const;
+
   std::size_t pending() const;  // commands (clients' and peers') waiting for the cluster
   const RouterStats& stats() const;
 
