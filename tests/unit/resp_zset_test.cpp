@@ -188,3 +188,52 @@ TEST_CASE("ZUNIONSTORE and ZRANGESTORE route by their destination and sources",
   CHECK(h.send({"COMMAND", "GETKEYS", "ZINTERCARD", "2", "a", "b", "LIMIT", "1"}) ==
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
 }
+
+TEST_CASE("Blocking pops serve a zset at once, and block on missing keys changing nothing",
+          "[resp][zset][blocking]") {
+  resp_test::Harness h;
+  h.send({"ZADD", "b", "2", "x", "1", "y", "3", "z"});
+  // The first key with members is served, as its non-blocking form would pop it.
+  CHECK(h.send({"BZPOPMIN", "none", "b", "0"}) == "*3\r\n$1\r\nb\r\n$1\r\ny\r\n$1\r\n1\r\n");
+  CHECK(h.send({"BZPOPMAX", "b", "0"}) == "*3\r\n$1\r\nb\r\n$1\r\nz\r\n$1\r\n3\r\n");
+  CHECK(h.send({"BZMPOP", "0", "2", "none", "b", "MIN", "COUNT", "5"}) ==
+        "*2\r\n$1\r\nb\r\n*1\r\n*2\r\n$1\r\nx\r\n$1\r\n2\r\n");
+  CHECK(h.send({"EXISTS", "b"}) == ":0\r\n");
+  // Nothing to pop: no reply until the timeout passes, then a null; the keys are untouched
+  // and the connection runs nothing behind the blocked command meanwhile.
+  CHECK(h.send({"BZPOPMIN", "b", "none", "0.5"}) == "");
+  CHECK(h.send({"PING"}) == "");
+  h.advance(std::chrono::milliseconds(499));
+  h.server.on_timer(h.now, h.wall);
+  CHECK(h.drain() == "");
+  h.advance(std::chrono::milliseconds(1));
+  h.server.on_timer(h.now, h.wall);
+  CHECK(h.drain() == "*-1\r\n+PONG\r\n");
+  CHECK(h.send({"DBSIZE"}) == ":0\r\n");
+  // Argument errors answer at once, as does ZMPOP (never blocks).
+  CHECK(h.send({"BZMPOP", "x", "1", "b", "MIN"}) ==
+        "-ERR timeout is not a float or out of range\r\n");
+  CHECK(h.send({"BZMPOP", "x", "1", "b", "MIN", "COUNT", "0"}) ==
+        "-ERR count should be greater than 0\r\n");
+  CHECK(h.send({"ZMPOP", "1", "b", "MAX"}) == "*-1\r\n");
+  h.send({"HELLO", "3"});
+  h.send({"ZADD", "b", "1.5", "x"});
+  CHECK(h.send({"BZPOPMIN", "b", "0"}) == "*3\r\n$1\r\nb\r\n$1\r\nx\r\n,1.5\r\n");
+}
+
+TEST_CASE("Blocking pops: flags, and keys found by numkeys or before the timeout",
+          "[resp][zset][blocking]") {
+  resp_test::Harness h;
+  for (const char* name : {"bzpopmin", "bzpopmax", "bzmpop"}) {
+    const auto* spec = h.server.commands().find(name);
+    REQUIRE(spec != nullptr);
+    CHECK((spec->flags & apiary::resp::kBlocking) != 0);
+  }
+  CHECK((h.server.commands().find("zmpop")->flags & apiary::resp::kBlocking) == 0);
+  CHECK(h.send({"COMMAND", "GETKEYS", "BZPOPMIN", "a", "b", "0"}) ==
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  CHECK(h.send({"COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN", "COUNT", "3"}) ==
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  CHECK(h.send({"COMMAND", "GETKEYS", "BZMPOP", "1.5", "2", "a", "b", "MAX"}) ==
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+}

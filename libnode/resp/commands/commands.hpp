@@ -25,6 +25,7 @@ void register_set_commands(CommandTable& table);
 void register_zset_commands(CommandTable& table);
 void register_zset_algebra_commands(CommandTable& table);
 void register_zset_pick_commands(CommandTable& table);
+void register_zset_pop_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";

@@ -1,15 +1,16 @@
 // Sorted set commands: ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK/ZREVRANK, ZCOUNT,
 // ZLEXCOUNT, the ZRANGE family (ZRANGE, ZRANGESTORE, ZRANGEBYSCORE, ZREVRANGEBYSCORE,
-// ZRANGEBYLEX, ZREVRANGEBYLEX, ZREVRANGE), ZREMRANGEBYRANK/BYSCORE/BYLEX and ZPOPMIN/ZPOPMAX,
-// answering as Redis 7.0's t_zset.c does: the same replies in RESP2 and RESP3 (RESP3 doubles
-// for scores, WITHSCORES as pairs), the same error texts, the arguments checked in the same
-// order. ZRANK/ZREVRANK also take 7.2's WITHSCORE. The set algebra (ZUNION, ZINTER, ZDIFF,
-// their STORE forms, ZINTERCARD) is in zset_algebra_commands.cpp, ZRANDMEMBER and ZSCAN in
-// zset_pick_commands.cpp.
+// ZRANGEBYLEX, ZREVRANGEBYLEX, ZREVRANGE) and ZREMRANGEBYRANK/BYSCORE/BYLEX, answering as
+// Redis 7.0's t_zset.c does: the same replies in RESP2 and RESP3 (RESP3 doubles for scores,
+// WITHSCORES as pairs), the same error texts, the arguments checked in the same order.
+// ZRANK/ZREVRANK also take 7.2's WITHSCORE. The set algebra (ZUNION, ZINTER, ZDIFF, their STORE
+// forms, ZINTERCARD) is in zset_algebra_commands.cpp, ZRANDMEMBER and ZSCAN in
+// zset_pick_commands.cpp, the pops (ZPOPMIN/ZPOPMAX, ZMPOP and the blocking pops) in
+// zset_pop_commands.cpp.
 //
 // A zset is a data::Collection of kind zset with its score order (Collection::scores(),
-// data/score_index.hpp): ranks, counts and range starts are O(log n) above 128 members. Scores are doubles, formatted as Redis 7.0
-// does (%.17g, "inf", "-inf"); a score of -0 is kept as 0.
+// data/score_index.hpp): ranks, counts and range starts are O(log n) above 128 members. Scores are
+// doubles, formatted as Redis 7.0 does (%.17g, "inf", "-inf"); a score of -0 is kept as 0.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -518,7 +519,7 @@ Outcome zrevrangebylex(CommandContext& ctx) {
   return zrange_generic(ctx, 1, false, RangeType::lex, Direction::reverse);
 }
 
-// ---- removals by range and pops -----------------------------------------------------------
+// ---- removals by range -----------------------------------------------------------------
 
 // Removes `members` from the key's zset (all present): false after replying an error.
 bool remove_members(CommandContext& ctx, std::span<const ScoredMember> members) {
@@ -574,49 +575,6 @@ Outcome zremrangebyrank(CommandContext& ctx) { return zremrange(ctx, RangeType::
 Outcome zremrangebyscore(CommandContext& ctx) { return zremrange(ctx, RangeType::score); }
 Outcome zremrangebylex(CommandContext& ctx) { return zremrange(ctx, RangeType::lex); }
 
-// ZPOPMIN/ZPOPMAX key [count]: a count must be a non-negative integer, checked before the
-// key; with a count, RESP3 pairs each member with its score.
-Outcome zpop(CommandContext& ctx, bool max) {
-  if (ctx.argv.size() > 3) {
-    ctx.reply.error(kSyntaxError);
-    return Outcome::done();
-  }
-  std::int64_t count = 1;
-  const bool has_count = ctx.argv.size() == 3;
-  if (has_count) {
-    const auto n = to_int(ctx.argv[2]);
-    if (!n || *n < 0) {  // Redis's getPositiveLongFromObjectOrReply: one text for both
-      ctx.reply.error("value is out of range, must be positive");
-      return Outcome::done();
-    }
-    if (*n == 0) {
-      ctx.reply.array(0);
-      return Outcome::done();
-    }
-    count = *n;
-  }
-  bool replied = false;
-  const Collection* c = read_key(ctx, replied);
-  if (replied) return Outcome::done();
-  std::vector<ScoredMember> popped;
-  if (c != nullptr) {
-    const std::size_t n = std::min<std::uint64_t>(static_cast<std::uint64_t>(count), c->size());
-    popped = copy_entries(c->scores().range(max ? c->size() - 1 : 0, n, max));
-  }
-  if (!remove_members(ctx, popped)) return Outcome::done();
-  // Without a count the reply is [member, score] even in RESP3.
-  const bool pairs = has_count && ctx.reply.protocol() > 2;
-  ctx.reply.array(popped.size() * (pairs ? 1 : 2));
-  for (const auto& m : popped) {
-    if (pairs) ctx.reply.array(2);
-    ctx.reply.bulk(m.member);
-    ctx.reply.double_value(m.score);
-  }
-  return Outcome::done();
-}
-Outcome zpopmin(CommandContext& ctx) { return zpop(ctx, false); }
-Outcome zpopmax(CommandContext& ctx) { return zpop(ctx, true); }
-
 constexpr std::uint32_t kW = kWrite;
 constexpr std::uint32_t kR = kReadonly;
 
@@ -640,9 +598,8 @@ void register_zset_commands(CommandTable& t) {
       "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "
       "elements removed by the operation.";
   Z("zadd", -4, kW | kDenyOom | kFast, 1, 1, kWriteFast, "RW update",
-    "Add one or more members to a sorted set, or update its score if it already exists",
-    "1.2.0", "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-    zadd);
+    "Add one or more members to a sorted set, or update its score if it already exists", "1.2.0",
+    "O(log(N)) for each item added, where N is the number of elements in the sorted set.", zadd);
   Z("zincrby", 4, kW | kDenyOom | kFast, 1, 1, kWriteFast, "RW access update",
     "Increment the score of a member in a sorted set", "1.2.0",
     "O(log(N)) where N is the number of elements in the sorted set.", zincrby);
@@ -667,13 +624,12 @@ void register_zset_commands(CommandTable& t) {
     "Count the members in a sorted set with scores within the given values", "2.0.0",
     "O(log(N)) with N being the number of elements in the sorted set.", zcount);
   Z("zlexcount", 4, kR | kFast, 1, 1, kReadFast, "RO access",
-    "Count the number of members in a sorted set between a given lexicographical range",
-    "2.8.9", "O(log(N)) with N being the number of elements in the sorted set.", zlexcount);
+    "Count the number of members in a sorted set between a given lexicographical range", "2.8.9",
+    "O(log(N)) with N being the number of elements in the sorted set.", zlexcount);
   Z("zrange", -4, kR, 1, 1, kReadSlow, "RO access", "Return a range of members in a sorted set",
     "1.2.0", kLogRange, zrange);
   Z("zrangestore", -5, kW | kDenyOom, 1, 2, kWriteSlow, "OW update",
-    "Store a range of members from sorted set into another key", "6.2.0", kLogRange,
-    zrangestore);
+    "Store a range of members from sorted set into another key", "6.2.0", kLogRange, zrangestore);
   Z("zrangebyscore", -4, kR, 1, 1, kReadSlow, "RO access",
     "Return a range of members in a sorted set, by score", "1.0.5", kLogRange, zrangebyscore);
   Z("zrevrangebyscore", -4, kR, 1, 1, kReadSlow, "RO access",
@@ -698,16 +654,6 @@ void register_zset_commands(CommandTable& t) {
   Z("zremrangebylex", 4, kW, 1, 1, kWriteSlow, "RW delete",
     "Remove all members in a sorted set between the given lexicographical range", "2.8.9",
     kLogRemove, zremrangebylex);
-  Z("zpopmin", -2, kW | kFast, 1, 1, kWriteFast, "RW access delete",
-    "Remove and return members with the lowest scores in a sorted set", "5.0.0",
-    "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number "
-    "of elements popped.",
-    zpopmin);
-  Z("zpopmax", -2, kW | kFast, 1, 1, kWriteFast, "RW access delete",
-    "Remove and return members with the highest scores in a sorted set", "5.0.0",
-    "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number "
-    "of elements popped.",
-    zpopmax);
 }
 
 }  // namespace apiary::resp
