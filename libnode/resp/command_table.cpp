@@ -154,6 +154,8 @@ const CommandTable& default_command_table() {
     register_zset_commands(*t);
     register_zset_algebra_commands(*t);
     register_zset_pick_commands(*t);
+    register_list_commands(*t);
+    register_list_move_commands(*t);
     register_zset_pop_commands(*t);
     return t;
   }();

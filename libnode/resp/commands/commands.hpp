@@ -25,6 +25,8 @@ void register_set_commands(CommandTable& table);
 void register_zset_commands(CommandTable& table);
 void register_zset_algebra_commands(CommandTable& table);
 void register_zset_pick_commands(CommandTable& table);
+void register_list_commands(CommandTable& table);
+void register_list_move_commands(CommandTable& table);
 void register_zset_pop_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.

@@ -60,6 +60,8 @@ bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind ki
 // encoding when elements go; Apiary names the encoding the collection would have now.
 std::string_view collection_encoding(const data::Collection& c) {
   std::string scratch;
+  // Redis 7.0 keeps every list in a quicklist (7.2 added a plain listpack for small ones).
+  if (c.kind() == data::ValueKind::list) return "quicklist";
   if (c.kind() == data::ValueKind::zset) {
     // zset-max-listpack-entries 128, zset-max-listpack-value 64.
     if (c.size() > 128) return "skiplist";
