@@ -14,7 +14,11 @@ namespace apiary::replication {
 wire::EnvelopeHeader Replicator::State::envelope_header(wire::MessageType type) const {
   // Before the first view only the identity the driver gave is known (set_identity).
   const std::string& name = has_view ? view.self() : identity.name;
-  const std::string* self_addr = has_view ? view.addr_ref(view.self()) : &identity.data_addr;
+  // A leaving node's view (and a view whose ring left this node out) does not hold it: its
+  // replies must still find it.
+  const std::string* self_addr = has_view ? view.addr_ref(view.self()) : nullptr;
+  if (self_addr == nullptr && has_view) self_addr = given_view.addr_ref(view.self());
+  if (self_addr == nullptr) self_addr = &identity.data_addr;
   return wire::EnvelopeHeader{config.cluster_name, type, name,
                               self_addr != nullptr ? std::string_view(*self_addr)
                                                    : std::string_view()};

@@ -43,12 +43,14 @@ void RouterCluster::advance(Duration d) {
     REQUIRE(spins < 100000);
     TimePoint next = end;
     for (auto& n : nodes_) {
-      next = std::min({next, n->rep->next_deadline(), n->server->next_deadline()});
+      next = std::min({next, n->rep->next_deadline(), n->server->next_deadline(),
+                       n->router->next_deadline()});
     }
     now_ = std::max(now_, next);
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       if (rep(i).next_deadline() <= now_) rep(i).handle_timeout(now_, wall());
       if (node(i).server->next_deadline() <= now_) node(i).server->on_timer(now_, wall());
+      if (router(i).next_deadline() <= now_) router(i).on_timer(now_, wall());
     }
     settle();
     if (now_ >= end) return;
@@ -63,6 +65,7 @@ void RouterCluster::pump(std::size_t i) {
       progress = true;
       n.router->on_completion(*c, now_, wall());
     }
+    n.router->settle(now_, wall());  // parked blocking commands whose keys were written
     for (auto& reply : n.router->take_replies()) {
       progress = true;
       resp::Connection* conn = n.server->find_client(reply.client);

@@ -124,7 +124,10 @@ class RouterCluster {
       for (std::size_t i = 0; i < nodes_.size(); ++i) ring.push_back(i);
     }
     ring_ = std::move(ring);
-    for (auto i : ring_) rep(i).set_view(now_, wall(), view_for(i, down));
+    for (auto i : ring_) {
+      rep(i).set_view(now_, wall(), view_for(i, down));
+      router(i).on_view_change(now_, wall());
+    }
     if (settle_after) settle();
   }
   replication::ClusterView view_for(std::size_t self, const std::set<std::size_t>& down = {},
