@@ -137,11 +137,16 @@ int main(int argc, char** argv) {
   app.add_option("--hashes", wl.hashes,
                  "workload: hash keys h0.. (HSET, HDEL, HINCRBY, HGETALL; default 2)")
       ->check(CLI::Range(0u, 100000u));
+  app.add_option("--zsets", wl.zsets,
+                 "workload: sorted set keys z0.. (ZADD, ZREM, ZINCRBY, ZRANGE; default 2)")
+      ->check(CLI::Range(0u, 100000u));
   app.add_option("--hash-counters", wl.hash_counters,
-                 "workload: HINCRBY counter fields n0.. per hash key (default 2)")
+                 "workload: HINCRBY and ZINCRBY counter fields n0.. per hash and sorted set key "
+                 "(default 2)")
       ->check(CLI::Range(0u, 1000u));
   app.add_option("--collection-ratio", wl.collection_ratio,
-                 "workload: fraction of commands on the hash and set keys (default 0.2; the "
+                 "workload: fraction of commands on the hash, set and sorted set keys (default "
+                 "0.2; the "
                  "read ratio applies to the rest)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")

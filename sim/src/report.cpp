@@ -86,12 +86,16 @@ std::string data_summary(const WorkloadReport& d) {
                   ull(d.sadds), ull(d.srems), ull(d.smembers), ull(d.hsets), ull(d.hdels),
                   ull(d.hincrbys), ull(d.hgetalls), ull(c.keys));
     o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "  sorted sets: %llu ZADD, %llu ZREM, %llu ZINCRBY, %llu ZRANGE\n", ull(d.zadds),
+                  ull(d.zrems), ull(d.zincrbys), ull(d.zranges));
+    o << buf;
     std::snprintf(
         buf, sizeof buf,
         "    final reads %llu (keys unread %llu): %llu elements required (%llu re-added), "
         "%llu lost, %llu removed unobserved, %llu phantoms, %llu resurrected (counted); "
         "%llu counter fields, %llu acked + "
-        "%llu ambiguous HINCRBY, %llu out of bounds; %llu keys read differently\n",
+        "%llu ambiguous HINCRBY/ZINCRBY, %llu out of bounds; %llu keys read differently\n",
         ull(c.reads), ull(c.unread), ull(c.elements_required), ull(c.readds_required),
         ull(c.elements_lost), ull(c.removals_unobserved), ull(c.phantom_elements),
         ull(c.resurrected), ull(c.counter_fields), ull(c.increments_acked),
@@ -224,6 +228,10 @@ std::string to_json(const RunReport& r) {
     field("hdels", d.hdels);
     field("hincrbys", d.hincrbys);
     field("hgetalls", d.hgetalls);
+    field("zadds", d.zadds);
+    field("zrems", d.zrems);
+    field("zincrbys", d.zincrbys);
+    field("zranges", d.zranges);
     const CollectionReport& c = d.collections;
     field("collection_keys", c.keys);
     field("collection_reads", c.reads);

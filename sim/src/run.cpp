@@ -178,7 +178,7 @@ void check_data(RunReport& r) {
   const CollectionReport& c = d.collections;
   if (c.phantom_elements > 0) {
     fail(std::to_string(c.phantom_elements) +
-         " elements or values in the final reads of hashes and sets that no command wrote");
+         " elements or values in the final reads of hashes, sets and sorted sets that no command wrote");
   }
   if (r.settled && c.elements_lost > 0) {
     fail(std::to_string(c.elements_lost) +
@@ -409,7 +409,8 @@ std::string replay_command(const RunOptions& o) {
       << w.read_ratio << " --clients " << w.clients << " --replicas " << w.replicas
       << " --write-quorum " << w.write_quorum << " --read-quorum " << w.read_quorum
       << " --partitions " << w.partitions << " --sets " << w.sets << " --hashes " << w.hashes
-      << " --hash-counters " << w.hash_counters << " --collection-ratio " << w.collection_ratio;
+      << " --zsets " << w.zsets << " --hash-counters " << w.hash_counters << " --collection-ratio "
+      << w.collection_ratio;
     if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {
       s << " --stable-after " << seconds(w.stable_after);

@@ -309,6 +309,8 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.sets = *n;
     } else if (name == "hashes") {
       w.hashes = *n;
+    } else if (name == "zsets") {
+      w.zsets = *n;
     } else if (name == "hash-counters") {
       w.hash_counters = *n;
     } else if (name == "clients") {

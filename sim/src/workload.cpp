@@ -20,6 +20,7 @@ Workload::Workload(WorkloadOptions options, Rng rng)
   for (std::uint32_t c = 0; c < options_.counters; ++c) keys_.push_back("c" + std::to_string(c));
   for (std::uint32_t k = 0; k < options_.sets; ++k) keys_.push_back("s" + std::to_string(k));
   for (std::uint32_t k = 0; k < options_.hashes; ++k) keys_.push_back("h" + std::to_string(k));
+  for (std::uint32_t k = 0; k < options_.zsets; ++k) keys_.push_back("z" + std::to_string(k));
 }
 
 void Workload::note(std::string what) {
@@ -122,7 +123,7 @@ void Workload::issue(World& world, std::uint32_t c) {
   OpKind kind = OpKind::get;
   std::uint32_t key = 0;
   std::string element;
-  const std::uint32_t collections = options_.sets + options_.hashes;
+  const std::uint32_t collections = options_.sets + options_.hashes + options_.zsets;
   if (collections > 0 && rng_.unit() < options_.collection_ratio) {
     key = collections_from() + static_cast<std::uint32_t>(rng_.uniform(collections));
     pick_collection_op(c, key, kind, element);
@@ -216,6 +217,24 @@ std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32
     case OpKind::hgetall:
       ++report_.hgetalls;
       bytes = encode_command({"HGETALL", k});
+      break;
+    case OpKind::zadd:
+      ++report_.zadds;
+      if (op.element.empty()) op.element = "m" + id;
+      op.value = std::to_string(rng_.uniform(1000));  // scores repeat: ties order by member
+      bytes = encode_command({"ZADD", k, op.value, op.element});
+      break;
+    case OpKind::zrem:
+      ++report_.zrems;
+      bytes = encode_command({"ZREM", k, op.element});
+      break;
+    case OpKind::zincrby:
+      ++report_.zincrbys;
+      bytes = encode_command({"ZINCRBY", k, "1", op.element});
+      break;
+    case OpKind::zrange:
+      ++report_.zranges;
+      bytes = encode_command({"ZRANGE", k, "0", "-1", "WITHSCORES"});
       break;
   }
   ops_.push_back(std::move(op));

@@ -45,9 +45,9 @@ TimePoint add(TimePoint t, Duration d) { return t >= kNever - d ? kNever : t + d
 }  // namespace
 
 std::string Workload::describe(const OpRecord& op) const {
-  static constexpr const char* kNames[] = {"GET",  "SET",  "SET NX",  "DEL",
-                                           "INCR", "SADD", "SREM",    "SMEMBERS",
-                                           "HSET", "HDEL", "HINCRBY", "HGETALL"};
+  static constexpr const char* kNames[] = {
+      "GET",  "SET",  "SET NX",  "DEL",     "INCR", "SADD", "SREM",    "SMEMBERS",
+      "HSET", "HDEL", "HINCRBY", "HGETALL", "ZADD", "ZREM", "ZINCRBY", "ZRANGE"};
   char buf[96];
   std::snprintf(buf, sizeof buf, "#%llu %s %s", static_cast<unsigned long long>(op.id),
                 kNames[static_cast<int>(op.kind)], keys_.at(op.key).c_str());

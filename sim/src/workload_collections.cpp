@@ -1,6 +1,7 @@
-// The workload's hash and set keys: which command a client sends, what it learns from the
-// replies, the final reads through every node, and the hand-over to check_collections()
-// (collection_checks.hpp).
+// The workload's hash, set and sorted set keys: which command a client sends, what it learns
+// from the replies, the final reads through every node, and the hand-over to
+// check_collections() (collection_checks.hpp), which judges all three alike: a sorted set is a
+// map from member to score, a ZINCRBY member a counter as an HINCRBY field is.
 #include <algorithm>
 #include <set>
 
@@ -12,7 +13,8 @@ namespace apiary::sim {
 namespace {
 
 // Over this many elements in a read of a key, clients remove rather than add: an HGETALL
-// reply holds two strings per field, and the RESP parser takes 4096 (RespLimits).
+// or ZRANGE WITHSCORES reply holds two strings per element, and the RESP parser takes 4096
+// (RespLimits).
 constexpr std::size_t kMaxElements = 1000;
 // What a client remembers per key (the oldest goes first).
 constexpr std::size_t kMaxKnown = 512;
@@ -37,22 +39,24 @@ void Workload::pick_collection_op(std::uint32_t c, std::uint32_t key, OpKind& ki
                                   std::string& element) {
   KnownElements& known = clients_.at(c).elements[key];
   const bool hash = is_hash(key);
+  const bool zset = is_zset(key);
   const double u = rng_.unit();
-  if (hash) {
-    kind = u < 0.3   ? OpKind::hset
-           : u < 0.5 ? OpKind::hdel
-           : u < 0.7 ? OpKind::hincrby
-                     : OpKind::hgetall;
+  if (hash || zset) {
+    kind = u < 0.3   ? (hash ? OpKind::hset : OpKind::zadd)
+           : u < 0.5 ? (hash ? OpKind::hdel : OpKind::zrem)
+           : u < 0.7 ? (hash ? OpKind::hincrby : OpKind::zincrby)
+                     : (hash ? OpKind::hgetall : OpKind::zrange);
   } else {
     kind = u < 0.35 ? OpKind::sadd : u < 0.6 ? OpKind::srem : OpKind::smembers;
   }
-  const OpKind add = hash ? OpKind::hset : OpKind::sadd;
-  const OpKind remove = hash ? OpKind::hdel : OpKind::srem;
-  if (kind == OpKind::hincrby && options_.hash_counters == 0) kind = OpKind::hset;
+  const OpKind add = hash ? OpKind::hset : zset ? OpKind::zadd : OpKind::sadd;
+  const OpKind remove = hash ? OpKind::hdel : zset ? OpKind::zrem : OpKind::srem;
+  const bool incr = kind == OpKind::hincrby || kind == OpKind::zincrby;
+  if (incr && options_.hash_counters == 0) kind = add;
   const auto large = largest_read_.find(key);
   if (kind == add && large != largest_read_.end() && large->second > kMaxElements) kind = remove;
   if (kind == remove && known.present.empty()) kind = add;
-  if (kind == OpKind::hincrby) {
+  if (kind == OpKind::hincrby || kind == OpKind::zincrby) {
     element = "n" + std::to_string(rng_.uniform(options_.hash_counters));
   } else if (kind == remove) {
     element = take_at(known.present, rng_.uniform(known.present.size()));
@@ -68,7 +72,8 @@ void Workload::pick_collection_op(std::uint32_t c, std::uint32_t key, OpKind& ki
 void Workload::learn(const OpRecord& op) {
   if (op.reply.kind == RespReply::Kind::array) {
     std::size_t& largest = largest_read_[op.key];
-    largest = std::max(largest, op.reply.elements.size() / (is_hash(op.key) ? 2 : 1));
+    largest =
+        std::max(largest, op.reply.elements.size() / (is_hash(op.key) || is_zset(op.key) ? 2 : 1));
   }
   if (op.client >= clients_.size()) return;  // the final reads
   KnownElements& known = clients_[op.client].elements[op.key];
@@ -76,21 +81,24 @@ void Workload::learn(const OpRecord& op) {
   switch (op.kind) {
     case OpKind::sadd:
     case OpKind::hset:
+    case OpKind::zadd:
       if (integer) remember(known.present, op.element, kMaxKnown);
       break;
     case OpKind::srem:
     case OpKind::hdel:
+    case OpKind::zrem:
       if (integer && op.reply.integer > 0) remember(known.removed, op.element, kMaxRemoved);
       break;
     case OpKind::smembers:
-    case OpKind::hgetall: {
+    case OpKind::hgetall:
+    case OpKind::zrange: {
       if (op.reply.kind != RespReply::Kind::array) break;
       known.present.clear();
-      const std::size_t step = op.kind == OpKind::hgetall ? 2 : 1;
+      const std::size_t step = op.kind == OpKind::smembers ? 1 : 2;
       for (std::size_t i = 0; i < op.reply.elements.size(); i += step) {
         const std::string& name = op.reply.elements[i].text;
-        // Counter fields are never deleted: HINCRBY's bounds assume no HDEL.
-        if (op.kind == OpKind::hgetall && name.rfind('n', 0) == 0) continue;
+        // Counter fields and members are never removed: the increments' bounds assume it.
+        if (step == 2 && name.rfind('n', 0) == 0) continue;
         remember(known.present, name, kMaxKnown);
       }
       break;
@@ -100,8 +108,8 @@ void Workload::learn(const OpRecord& op) {
   }
 }
 
-// Every hash and set key through every ready node: a read that failed is sent again in the
-// next round; one without a reply yet is waited for.
+// Every hash, set and sorted set key through every ready node: a read that failed is sent again in
+// the next round; one without a reply yet is waited for.
 bool Workload::verify_collections(World& world, const std::vector<std::uint32_t>& nodes) {
   bool done = true;
   for (std::uint32_t key = collections_from(); key < keys_.size(); ++key) {
@@ -117,7 +125,9 @@ bool Workload::verify_collections(World& world, const std::vector<std::uint32_t>
         if (last == Outcome::pending) continue;
       }
       done = false;
-      const OpKind kind = is_hash(key) ? OpKind::hgetall : OpKind::smembers;
+      const OpKind kind = is_hash(key)   ? OpKind::hgetall
+                          : is_zset(key) ? OpKind::zrange
+                                         : OpKind::smembers;
       const auto [id, bytes] = record(world, client, node, kind, key);
       ids.push_back(id);
       world.call(node, [&](Process& p, TimePoint local) {
@@ -135,13 +145,16 @@ void Workload::check_collections(WorkloadReport& r) {
     switch (op.kind) {
       case OpKind::sadd:
       case OpKind::hset:
+      case OpKind::zadd:
         x.kind = ElementCommand::Kind::add;
         break;
       case OpKind::srem:
       case OpKind::hdel:
+      case OpKind::zrem:
         x.kind = ElementCommand::Kind::remove;
         break;
       case OpKind::hincrby:
+      case OpKind::zincrby:
         x.kind = ElementCommand::Kind::incr;
         break;
       default:
@@ -153,7 +166,10 @@ void Workload::check_collections(WorkloadReport& r) {
     x.value = op.value;
     x.invoked = op.invoked;
     x.returned = op.returned;
-    x.acked = op.outcome == Outcome::ok && op.reply.kind == RespReply::Kind::integer;
+    // ZINCRBY answers the new score as a bulk string, the others an integer.
+    const RespReply::Kind answer =
+        op.kind == OpKind::zincrby ? RespReply::Kind::bulk : RespReply::Kind::integer;
+    x.acked = op.outcome == Outcome::ok && op.reply.kind == answer;
     x.reply = op.reply.integer;
     commands.push_back(std::move(x));
   }
@@ -169,7 +185,7 @@ void Workload::check_collections(WorkloadReport& r) {
     read.invoked = op.invoked;
     read.returned = op.returned;
     const auto& e = op.reply.elements;
-    if (op.kind == OpKind::hgetall) {
+    if (op.kind != OpKind::smembers) {  // HGETALL, ZRANGE WITHSCORES: name, value
       for (std::size_t i = 0; i + 1 < e.size(); i += 2) read.elements[e[i].text] = e[i + 1].text;
     } else {
       for (const RespReply& m : e) read.elements[m.text];

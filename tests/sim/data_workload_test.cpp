@@ -43,7 +43,7 @@ void require_clean(const RunReport& r) {
   CHECK(r.data.set_nx_double_wins == 0);
   CHECK(r.data.converged_keys == r.data.keys);
   const CollectionReport& c = r.data.collections;
-  CHECK(c.keys == 4);
+  CHECK(c.keys == 6);  // s0, s1, h0, h1, z0, z1
   CHECK(c.unread == 0);
   CHECK(c.elements_required > 0);
   CHECK(c.elements_lost == 0);
@@ -264,7 +264,7 @@ TEST_CASE("the same seed gives the same trace with the workload on", "[sim][data
 // pause, every acknowledged SADD/HSET that no SREM/HDEL can have removed is in the final
 // SMEMBERS/HGETALL through every node, HINCRBY fields count every acknowledged increment once,
 // and all nodes read the same elements.
-TEST_CASE("hashes and sets under faults: no acknowledged element lost, counters exact",
+TEST_CASE("hashes, sets and zsets under faults: no acknowledged element lost, counters exact",
           "[sim][data][collections]") {
   for (std::uint64_t seed : {11u, 12u, 13u}) {
     auto o = data_run(6, 40, seed);
@@ -282,9 +282,13 @@ TEST_CASE("hashes and sets under faults: no acknowledged element lost, counters 
     CHECK(r->data.srems > 50);
     CHECK(r->data.hsets > 100);
     CHECK(r->data.hdels > 50);
+    CHECK(r->data.zadds > 100);
+    CHECK(r->data.zrems > 50);
+    CHECK(r->data.zincrbys > 50);
     CHECK(r->data.collections.increments_acked > 100);
+    CHECK(r->data.collections.counter_fields == 8);  // n0, n1 of h0, h1, z0, z1
     CHECK(r->data.collections.readds_required > 0);  // removed, added again, still there
-    CHECK(r->data.collections.reads == 4 * 5);       // every key through each of the 5 left
+    CHECK(r->data.collections.reads == 6 * 5);       // every key through each of the 5 left
   }
 }
 
@@ -409,6 +413,24 @@ TEST_CASE("the hash checker: HINCRBY fields between acknowledged and sent increm
   FinalRead without = hash_read("4", "v6");
   without.elements.erase("f6");
   CHECK(check_collections(h, {without}).elements_lost == 1);
+}
+
+TEST_CASE("the sorted set checker: a member's score is one a ZADD of it wrote",
+          "[sim][data][collections]") {
+  ElementCommand first = add(1, "m1", 10, 20);
+  first.value = "7";
+  ElementCommand again = add(2, "m1", 30, 40);  // re-scored
+  again.value = "3";
+  const std::vector<ElementCommand> z = {first, again};
+  auto zset_read = [](std::string score) {
+    FinalRead r = read(9, {});
+    r.elements = {{"m1", std::move(score)}};
+    return r;
+  };
+  CHECK_FALSE(check_collections(z, {zset_read("3")}).failed());
+  CHECK_FALSE(check_collections(z, {zset_read("7")}).failed());  // concurrent writers: either
+  CHECK(check_collections(z, {zset_read("5")}).phantom_elements == 1);
+  CHECK(check_collections(z, {zset_read("3"), zset_read("7")}).divergent_keys == 1);
 }
 
 #endif  // APIARY_SIM_HAS_DATA

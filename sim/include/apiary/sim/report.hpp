@@ -66,6 +66,7 @@ struct WorkloadReport {
   std::uint64_t gets = 0, sets = 0, set_nx = 0, dels = 0, incrs = 0;
   std::uint64_t sadds = 0, srems = 0, smembers = 0;
   std::uint64_t hsets = 0, hdels = 0, hincrbys = 0, hgetalls = 0;
+  std::uint64_t zadds = 0, zrems = 0, zincrbys = 0, zranges = 0;
   std::uint64_t ok = 0, errors = 0, timeouts = 0;
   std::uint64_t late_replies = 0;  // answered after the client's timeout
   std::uint64_t forwarded = 0;     // the running nodes' routers forwarded this many at the end
@@ -104,7 +105,7 @@ struct WorkloadReport {
   std::uint64_t converged_keys = 0;
   std::uint64_t max_siblings = 0;  // most siblings one key had at the end
 
-  CollectionReport collections;  // hashes and sets
+  CollectionReport collections;  // hashes, sets and sorted sets
 
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
   std::vector<std::string> samples;  // a few violations, spelled out

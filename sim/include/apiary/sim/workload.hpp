@@ -8,10 +8,12 @@
 // before), SREM (of a member the client added or read) and SMEMBERS on the set keys s0..;
 // HSET (new fields "f<op id>" or one the client deleted, values "v<op id>"), HDEL (of a field
 // the client wrote or read), HINCRBY by 1 on the counter fields n0.. and HGETALL on the hash
-// keys h0.. (workload_collections.cpp). A command without a reply within `op_timeout`, or
-// answered with an error, is ambiguous: it may or may not have taken effect. A reply that
-// comes after the timeout is still recorded (it settles what the command did). Every command
-// is kept: key, invocation and completion (virtual time), node, reply.
+// keys h0..; ZADD (new members "m<op id>" with a random integer score, or one the client
+// removed), ZREM, ZINCRBY by 1 on the counter members n0.. and ZRANGE 0 -1 WITHSCORES on the
+// sorted set keys z0.. (workload_collections.cpp). A command without a reply within `op_timeout`,
+// or answered with an error, is ambiguous: it may or may not have taken effect. A reply that comes
+// after the timeout is still recorded (it settles what the command did). Every command is kept:
+// key, invocation and completion (virtual time), node, reply.
 //
 // Checkers (finish(); docs/simulator.md, "Data checkers", says what each one claims):
 //  - counters: at `verify` (faults over, cluster settled) each counter is read through the
@@ -26,7 +28,7 @@
 //  - durability (with disks): for every fault and register key, the first read after the
 //    fault returns the write acknowledged last before it, or a write that may have taken
 //    effect after that one -- never an older value. Claimed like linearizability.
-//  - hashes and sets (collection_checks.hpp): at `verify` every hash and set key is read
+//  - hashes, sets, sorted sets (collection_checks.hpp): at `verify` every such key is read
 //    through every running node; no acknowledged add that no removal can have removed is
 //    missing, counter fields lie in their bounds, nothing unwritten appears, reads agree.
 //  - convergence: at the end, every running owner of every key holds the same siblings (for
@@ -83,7 +85,11 @@ class Workload final : public Agent {
     hset,
     hdel,
     hincrby,
-    hgetall
+    hgetall,
+    zadd,
+    zrem,
+    zincrby,
+    zrange
   };
   enum class Outcome : unsigned char { pending, ok, error, timeout };
   struct OpRecord {
@@ -92,8 +98,8 @@ class Workload final : public Agent {
     std::uint32_t node = 0;
     OpKind kind = OpKind::get;
     std::uint32_t key = 0;  // index into keys()
-    std::string value;      // SET, SET NX, HSET
-    std::string element;    // the member or field of SADD, SREM, HSET, HDEL, HINCRBY
+    std::string value;      // SET, SET NX, HSET; ZADD's score
+    std::string element;    // the member or field of SADD, SREM, HSET, HDEL, HINCRBY, ZADD, ...
     TimePoint invoked{};
     TimePoint returned{};  // the reply's arrival (pending, timeout: not known)
     Outcome outcome = Outcome::pending;
@@ -141,7 +147,12 @@ class Workload final : public Agent {
   // workload_collections.cpp
   bool is_collection(std::uint32_t key) const { return key >= collections_from(); }
   std::uint32_t collections_from() const { return options_.keys + options_.counters; }
-  bool is_hash(std::uint32_t key) const { return key >= collections_from() + options_.sets; }
+  bool is_hash(std::uint32_t key) const {
+    return key >= collections_from() + options_.sets && !is_zset(key);
+  }
+  bool is_zset(std::uint32_t key) const {
+    return key >= collections_from() + options_.sets + options_.hashes;
+  }
   // Picks the command for a hash or set key and its element (empty: a new one, named after
   // the command's id by record()).
   void pick_collection_op(std::uint32_t client, std::uint32_t key, OpKind& kind,
@@ -168,7 +179,7 @@ class Workload final : public Agent {
   Rng rng_;
   TimePoint from_{};
   TimePoint stop_{};
-  std::vector<std::string> keys_;  // registers, counters, sets, hashes
+  std::vector<std::string> keys_;  // registers, counters, sets, hashes, sorted sets
   std::vector<Client> clients_;
   std::vector<OpRecord> ops_;  // by id - 1
   // Counter key index -> the final read's op id (0: none yet).

@@ -28,6 +28,10 @@ struct WorkloadOptions {
   std::uint32_t sets = 2;
   std::uint32_t hashes = 2;
   std::uint32_t hash_counters = 2;
+  // Sorted set keys z0..z<zsets-1>: ZADD (a new member with a chosen score), ZREM, ZINCRBY by 1
+  // on the counter members n0..n<hash_counters-1>, ZRANGE 0 -1 WITHSCORES; they share
+  // `collection_ratio` with the hash and set keys.
+  std::uint32_t zsets = 2;
   double collection_ratio = 0.2;
   std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;
