@@ -55,12 +55,9 @@ std::optional<Duration> timeout_of(const resp::CommandSpec& spec,
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0L)));
 }
 
-// The reply of a timeout, for a requester that answers it itself: BLMOVE and BRPOPLPUSH
-// answer a null bulk, the others a null array (the same in RESP3).
-std::string timeout_reply(const resp::CommandSpec& spec, int protocol) {
-  if (protocol >= 3) return "_\r\n";
-  return spec.name == "blmove" || spec.name == "brpoplpush" ? "$-1\r\n" : "*-1\r\n";
-}
+// The reply of a timeout, for a requester that answers it itself: a null array, as Redis
+// 7.0 answers every blocking list and sorted set command that timed out (BLMOVE too).
+std::string timeout_reply(int protocol) { return protocol >= 3 ? "_\r\n" : "*-1\r\n"; }
 
 // The type a parked command waits for, by its ACL category, as store::type_name spells it.
 std::string_view wanted_type(const resp::CommandSpec& spec) {
@@ -232,7 +229,7 @@ void Router::Impl::reroute_blocking(const resp::CommandSpec& spec,
   resp::Connection* conn = connection_for(sink);
   if (conn == nullptr) return;  // its client left
   if (deadline != kNever && deadline <= now) {
-    finish(sink, Answer::of(timeout_reply(spec, protocol)), now, wall);
+    finish(sink, Answer::of(timeout_reply(protocol)), now, wall);
     return;
   }
   std::vector<std::string> again = argv;
@@ -265,7 +262,7 @@ void Router::Impl::on_blocking_completion(const Waiter& w, const replication::Co
   if (c.status.code() == StatusCode::timeout && c.reply.empty()) {
     // The coordinator did not answer within the timeout and a forward timeout more: answer
     // the null here (the Replicator asked it to drop the command).
-    finish(w.sink, Answer::of(timeout_reply(*w.spec, w.protocol)), now, wall);
+    finish(w.sink, Answer::of(timeout_reply(w.protocol)), now, wall);
     return;
   }
   if (c.status.ok()) {

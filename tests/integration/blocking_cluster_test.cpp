@@ -80,7 +80,7 @@ TEST_CASE("a client blocked through one node is served by a push through another
   }
   SECTION("a timeout answers null at the client's node") {
     CHECK(worker.command({"BLPOP", key, "0.2"}) == "*-1\r\n");
-    CHECK(worker.command({"BLMOVE", key, "{jobs}x", "LEFT", "RIGHT", "0.1"}) == "$-1\r\n");
+    CHECK(worker.command({"BLMOVE", key, "{jobs}x", "LEFT", "RIGHT", "0.1"}) == "*-1\r\n");
     CHECK(parked(nodes) == 0);
   }
   SECTION("CLIENT UNBLOCK on the blocked client's node releases it") {
