@@ -126,7 +126,7 @@ TEST_CASE("a blocking pop with nothing to serve sends its timeout reply when it 
   CHECK(h.raw(resp_test::cmd({"BLMOVE", "q", "d", "LEFT", "LEFT", "0.1"})).empty());
   h.advance(std::chrono::milliseconds(100));
   h.server.on_timer(h.now, h.wall);
-  CHECK(h.drain() == "$-1\r\n");
+  CHECK(h.drain() == "*-1\r\n");  // as Redis 7.0 times BLMOVE out
   CHECK(h.raw(resp_test::cmd({"BLMPOP", "0.1", "1", "q", "RIGHT"})).empty());
   h.advance(std::chrono::milliseconds(100));
   h.server.on_timer(h.now, h.wall);

@@ -4,9 +4,11 @@
 //
 // A blocking form that finds an element does what its non-blocking form does and replies as
 // Redis replies for the blocking form (BLPOP: [key, element]; BLMOVE: the element; BLMPOP:
-// [key, [elements]]). One that finds none writes the reply of its timeout (a null array, or a
-// null for BLMOVE/BRPOPLPUSH), changes nothing and returns Outcome::blocked: the cluster layer
-// parks it and runs it again when one of its keys is written (command.hpp).
+// [key, [elements]]). One that finds none writes the reply of its timeout (a null array, for
+// BLMOVE and BRPOPLPUSH too: Redis 7.0's replyToBlockedClientTimedOut sends every list command
+// a null array, though LMOVE itself answers a null bulk), changes nothing and returns
+// Outcome::blocked: the cluster layer parks it and runs it again when one of its keys is
+// written (command.hpp).
 //
 // The multi-key commands run whole on one coordinator when their keys share it (always with a
 // common hash tag) and answer -CROSSSLOT otherwise, like SMOVE.
@@ -50,7 +52,7 @@ Outcome blmove(CommandContext& ctx) {
   Duration timeout{};
   if (!parse_block_timeout(ctx.reply, ctx.argv[5], timeout)) return Outcome::done();
   if (move_element(ctx, ctx.argv[1], ctx.argv[2], from_left, to_left)) return Outcome::done();
-  ctx.reply.null();
+  ctx.reply.null_array();  // Redis 7.0 times every blocked list command out with a null array
   return Outcome::blocked(timeout);
 }
 
@@ -59,7 +61,7 @@ Outcome brpoplpush(CommandContext& ctx) {
   Duration timeout{};
   if (!parse_block_timeout(ctx.reply, ctx.argv[3], timeout)) return Outcome::done();
   if (move_element(ctx, ctx.argv[1], ctx.argv[2], false, true)) return Outcome::done();
-  ctx.reply.null();
+  ctx.reply.null_array();
   return Outcome::blocked(timeout);
 }
 
