@@ -176,13 +176,15 @@ Status send_merges(Sender& sender, const std::vector<store::VersionedEntry>& ent
   return Status::Ok();
 }
 
-// A hash, set or sorted set as DEL, then HSET/SADD/ZADD of its elements in batches (a ZADD
-// takes score then member), then PEXPIREAT.
+// A hash, set, sorted set or list as DEL, then HSET/SADD/ZADD/RPUSH of its elements in
+// batches (a ZADD takes score then member; a list's elements come in list order), then
+// PEXPIREAT.
 Status send_collection(Sender& sender, const std::string& key, const data::Collection& c,
                        std::optional<WallTime> expiry) {
   if (Status s = sender.add(key, {"DEL", key}); !s.ok()) return s;
   const bool hash = c.kind() == data::ValueKind::hash;
   const bool zset = c.kind() == data::ValueKind::zset;
+  const bool list = c.kind() == data::ValueKind::list;
   std::vector<std::string> command;
   std::string scratch;
   const auto flush = [&]() -> Status {
@@ -192,9 +194,16 @@ Status send_collection(Sender& sender, const std::string& key, const data::Colle
     return s;
   };
   for (const data::ElementView e : c) {
-    if (command.empty()) command = {hash ? "HSET" : zset ? "ZADD" : "SADD", key};
+    if (command.empty()) {
+      command = {hash ? "HSET" : zset ? "ZADD" : list ? "RPUSH" : "SADD", key};
+    }
     if (zset) command.emplace_back(data::Collection::score_text(data::Collection::score_of(e)));
-    command.emplace_back(e.name());
+    // A list's element names are positions minted here; RPUSH mints new ones over there.
+    if (list) {
+      command.emplace_back(e.value(scratch));
+    } else {
+      command.emplace_back(e.name());
+    }
     if (hash) command.emplace_back(e.value(scratch));
     if (command.size() >= 1000) {
       if (Status s = flush(); !s.ok()) return s;

@@ -301,16 +301,18 @@ TEST_CASE("apiary restore refuses a damaged backup and restores nothing", "[inte
   CHECK(contains(out2, "not a finished backup"));
 }
 
-// Hashes, sets and sorted sets travel through a backup whole: a hash with a counter field, a
-// big hash (more fields than one partition's snapshot batch), an integer set, a set with a
-// TTL and a sorted set with an incremented score come back through another cluster with every
-// field, member, score and TTL, by merge and, after a FLUSHALL, by --overwrite.
+// Hashes, sets, sorted sets and lists travel through a backup whole: a hash with a counter
+// field, a big hash (more fields than one partition's snapshot batch), an integer set, a set
+// with a TTL, a sorted set with an incremented score and a list with an LSET come back
+// through another cluster with every field, member, score, element (in order) and TTL, by
+// merge and, after a FLUSHALL, by --overwrite.
 TEST_CASE("apiary backup and restore carry hashes and sets", "[integration][backup]") {
   const auto dir = scratch_dir() / "backup-collections";
   std::string script = "HSET {c}h name ada lang en\nHINCRBY {c}h visits 41\nHINCRBY {c}h visits 1\n"
                        "SADD {c}ints 3 1 2\nSADD tags red green blue\nPEXPIRE tags 600000\n"
                        "HSET gone f v\nDEL gone\n"
-                       "ZADD {c}z 1.5 a 2 b -inf c\nZINCRBY {c}z 0.25 a\n";
+                       "ZADD {c}z 1.5 a 2 b -inf c\nZINCRBY {c}z 0.25 a\n"
+                       "RPUSH {c}l a b c\nLPUSH {c}l z\nLSET {c}l 1 A\n";
   for (int i = 0; i < 3000; i += 500) {
     script += "HSET big";
     for (int j = i; j < i + 500; ++j) script += " f" + std::to_string(j) + " v" + std::to_string(j);
@@ -333,8 +335,11 @@ TEST_CASE("apiary backup and restore carry hashes and sets", "[integration][back
     }
     const auto scores = lines(cli(d, "ZRANGE {c}z 0 -1 WITHSCORES"));
     out.insert(out.end(), scores.begin(), scores.end());
+    const auto list = lines(cli(d, "LRANGE {c}l 0 -1"));  // in order
+    out.insert(out.end(), list.begin(), list.end());
     out.push_back("gone:" + cli(d, "EXISTS gone"));
-    out.push_back("types:" + cli(d, "TYPE {c}h") + cli(d, "TYPE tags") + cli(d, "TYPE {c}z"));
+    out.push_back("types:" + cli(d, "TYPE {c}h") + cli(d, "TYPE tags") + cli(d, "TYPE {c}z") +
+                  cli(d, "TYPE {c}l"));
     const long long ttl = std::stoll(cli(d, "PTTL tags"));
     out.push_back(ttl > 500'000 && ttl <= 600'000 ? "ttl ok" : "ttl " + std::to_string(ttl));
     out.push_back("ttl big:" + cli(d, "PTTL big"));
@@ -347,7 +352,7 @@ TEST_CASE("apiary backup and restore carry hashes and sets", "[integration][back
       REQUIRE(line.find("ERR") == std::string::npos);
     }
     expected = snapshot(*source[1]);
-    REQUIRE(expected.size() == 3 + 3000 + 3 + 3 + 6 + 4);
+    REQUIRE(expected.size() == 3 + 3000 + 3 + 3 + 6 + 4 + 4);
     const auto [status, out] = apiary_cli("backup --http " + source[2]->http() + " --out " + dir.string());
     INFO(out);
     REQUIRE(status == 0);
