@@ -8,6 +8,7 @@
 //  - the report counts what came out: strings, hashes and their fields, sets and their
 //    members, skipped keys by type, keys by database;
 //  - reading the same bytes through an Env (SimEnv) gives the same keys and the same status.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +27,7 @@ struct Outcome {
   std::vector<std::string> keys;
   std::uint64_t fields = 0;   // in the hashes that came out
   std::uint64_t members = 0;  // in the sets
+  std::uint64_t zset_members = 0;
   Status status;
   RdbReport report;
 };
@@ -45,6 +47,14 @@ Outcome read_all(RdbReader& reader) {
       for (const auto& member : m->members) text += " " + member;
       out.keys.push_back(text);
       out.members += m->members.size();
+    } else if (const auto* z = std::get_if<RdbZsetKey>(&*item)) {
+      std::string text = "z:" + z->key;
+      for (const auto& member : z->members) {
+        if (std::isnan(member.score)) std::abort();  // the reader refuses NaN scores
+        text += " " + member.member + "=" + std::to_string(member.score);
+      }
+      out.keys.push_back(text);
+      out.zset_members += z->members.size();
     } else {
       const auto& k = std::get<RdbSkippedKey>(*item);
       out.keys.push_back(std::string(k.type_name) + ":" + k.key);
@@ -67,13 +77,16 @@ void check(const Outcome& o, std::size_t size) {
   std::uint64_t strings = 0;
   std::uint64_t hashes = 0;
   std::uint64_t sets = 0;
+  std::uint64_t zsets = 0;
   for (const auto& k : o.keys) {
+    zsets += k.starts_with("z:") ? 1 : 0;
     strings += k.starts_with("s:") ? 1 : 0;
     hashes += k.starts_with("h:") ? 1 : 0;
     sets += k.starts_with("m:") ? 1 : 0;
   }
   if (strings != r.strings || hashes != r.hashes || sets != r.sets) std::abort();
   if (o.fields != r.hash_fields || o.members != r.set_members) std::abort();
+  if (zsets != r.zsets || o.zset_members != r.zset_members) std::abort();
 }
 
 }  // namespace

@@ -24,10 +24,11 @@ using persist::RdbReader;
 using persist::RdbReport;
 using persist::RdbSetKey;
 using persist::RdbStringKey;
+using persist::RdbZsetKey;
 
 // A pipelined batch is sent when it holds this many bytes, even if short of `batch` commands.
 constexpr std::size_t kBatchBytes = 4u << 20;
-// One HSET or SADD carries at most this many fields or members, or this many bytes of them
+// One HSET, SADD or ZADD carries at most this many fields or members, or this many bytes of them
 // (a single larger element goes alone), so that no command is a huge write.
 constexpr std::size_t kElementsPerCommand = 1000;
 constexpr std::size_t kBytesPerCommand = 1u << 20;
@@ -89,19 +90,21 @@ struct Progress {
   std::uint64_t sets = 0;
   std::uint64_t fields = 0;
   std::uint64_t members = 0;
+  std::uint64_t zsets = 0;
+  std::uint64_t zset_members = 0;
   std::uint64_t expired = 0;             // keys whose expiry had passed
   std::uint64_t expired_fields = 0;      // hash fields whose own TTL had passed
   std::uint64_t field_ttls_dropped = 0;  // hash fields written without their own TTL
-  std::uint64_t empty = 0;               // hashes and sets with nothing left to write
+  std::uint64_t empty = 0;               // collections with nothing left to write
 };
 
-// Writes keys through one connection in pipelined batches and checks every reply. A hash or
-// set is HSET/SADD in commands of bounded size; its expiry is a PEXPIREAT sent only after
-// the batch holding its last HSET/SADD was acknowledged, so it never reaches the cluster
-// before the key exists (whatever a forwarded pipeline's order on the way).
+// Writes keys through one connection in pipelined batches and checks every reply. A hash,
+// set or sorted set is HSET/SADD/ZADD in commands of bounded size; its expiry is a PEXPIREAT
+// sent only after the batch holding its last write was acknowledged, so it never reaches the
+// cluster before the key exists (whatever a forwarded pipeline's order on the way).
 class Importer {
  public:
-  enum class Done : unsigned char { none, string, hash, set };
+  enum class Done : unsigned char { none, string, hash, set, zset };
 
   Importer(RespClient& conn, std::size_t batch, Progress& progress)
       : conn_(conn), batch_(batch), progress_(progress) {}
@@ -111,16 +114,19 @@ class Importer {
     return queued({k.key, "SET", Expect::ok, Done::string, 0});
   }
 
-  // `elements`: field, value, field, value... for a hash; members for a set.
+  // `elements`: field, value, field, value... for a hash (HSET); members for a set (SADD);
+  // score, member, score, member... for a sorted set (ZADD).
   bool add_collection(const std::string& key, std::optional<std::int64_t> expiry_ms,
-                      const std::vector<std::string_view>& elements, bool is_hash) {
-    const std::string_view command = is_hash ? "HSET" : "SADD";
-    const std::size_t step = is_hash ? 2 : 1;
+                      const std::vector<std::string_view>& elements, Done kind) {
+    const std::string_view command = kind == Done::hash  ? "HSET"
+                                     : kind == Done::set ? "SADD"
+                                                         : "ZADD";
+    const std::size_t step = kind == Done::set ? 1 : 2;
     std::vector<std::string_view> args = {command, key};
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < elements.size(); i += step) {
       std::size_t size = elements[i].size();
-      if (is_hash) size += elements[i + 1].size();
+      if (step == 2) size += elements[i + 1].size();
       const bool full = args.size() - 2 >= kElementsPerCommand * step ||
                         (bytes > 0 && bytes + size > kBytesPerCommand);
       if (full && !send_part(key, command, args, Done::none)) return false;
@@ -129,7 +135,7 @@ class Importer {
                   elements.begin() + static_cast<std::ptrdiff_t>(i + step));
       bytes += size;
     }
-    if (!send_part(key, command, args, is_hash ? Done::hash : Done::set)) return false;
+    if (!send_part(key, command, args, kind)) return false;
     if (expiry_ms) expiries_.emplace_back(key, *expiry_ms);
     return true;
   }
@@ -159,7 +165,7 @@ class Importer {
 
   bool send_part(const std::string& key, std::string_view command,
                  std::vector<std::string_view>& args, Done done) {
-    const std::uint64_t elements = (args.size() - 2) / (command == "HSET" ? 2 : 1);
+    const std::uint64_t elements = (args.size() - 2) / (command == "SADD" ? 1 : 2);
     append_views(pending_, args);
     args.resize(2);
     return queued({key, command, Expect::integer, done, elements});
@@ -212,6 +218,7 @@ class Importer {
   void count(const Sent& sent) {
     if (sent.command == "HSET") progress_.fields += sent.elements;
     if (sent.command == "SADD") progress_.members += sent.elements;
+    if (sent.command == "ZADD") progress_.zset_members += sent.elements;
     switch (sent.done) {
       case Done::string:
         ++progress_.strings;
@@ -221,6 +228,9 @@ class Importer {
         break;
       case Done::set:
         ++progress_.sets;
+        break;
+      case Done::zset:
+        ++progress_.zsets;
         break;
       case Done::none:
         break;
@@ -272,7 +282,7 @@ bool import_item(Importer& importer, const persist::RdbItem& item, Progress& pro
       ++progress.empty;
       return true;
     }
-    return importer.add_collection(h->key, h->expiry_ms, elements, /*is_hash=*/true);
+    return importer.add_collection(h->key, h->expiry_ms, elements, Importer::Done::hash);
   }
   if (const auto* s = std::get_if<RdbSetKey>(&item)) {
     if (s->expiry_ms && *s->expiry_ms <= now) {
@@ -284,7 +294,32 @@ bool import_item(Importer& importer, const persist::RdbItem& item, Progress& pro
       return true;
     }
     const std::vector<std::string_view> members(s->members.begin(), s->members.end());
-    return importer.add_collection(s->key, s->expiry_ms, members, /*is_hash=*/false);
+    return importer.add_collection(s->key, s->expiry_ms, members, Importer::Done::set);
+  }
+  if (const auto* z = std::get_if<RdbZsetKey>(&item)) {
+    if (z->expiry_ms && *z->expiry_ms <= now) {
+      ++progress.expired;
+      return true;
+    }
+    if (z->members.empty()) {
+      ++progress.empty;
+      return true;
+    }
+    // %.17g reads back as the same double (ZADD parses it as Redis's strtod does).
+    std::vector<std::string> scores;
+    scores.reserve(z->members.size());
+    std::vector<std::string_view> elements;
+    elements.reserve(z->members.size() * 2);
+    for (const auto& m : z->members) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", m.score);
+      scores.emplace_back(buf);
+    }
+    for (std::size_t i = 0; i < z->members.size(); ++i) {
+      elements.push_back(scores[i]);
+      elements.push_back(z->members[i].member);
+    }
+    return importer.add_collection(z->key, z->expiry_ms, elements, Importer::Done::zset);
   }
   return true;  // a skipped type: counted by the reader's report
 }
@@ -311,17 +346,21 @@ using ull = unsigned long long;
 void print_file_summary(const std::string& path, const RdbReport& r) {
   const std::string ver = r.aux_value("redis-ver");
   std::printf(
-      "%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets), checksum %s\n",
+      "%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets, %llu sorted "
+      "sets), checksum %s\n",
       path.c_str(), r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(), ull{r.keys()},
-      ull{r.strings}, ull{r.hashes}, ull{r.sets}, r.checksum_verified ? "verified" : "not present");
+      ull{r.strings}, ull{r.hashes}, ull{r.sets}, ull{r.zsets},
+      r.checksum_verified ? "verified" : "not present");
 }
 
-// "12 string keys, 3 hashes (40 fields) and 2 sets (9 members)"
+// "12 string keys, 3 hashes (40 fields), 2 sets (9 members) and 1 sorted sets (5 members)"
 std::string what_is_written(std::uint64_t strings, std::uint64_t hashes, std::uint64_t fields,
-                            std::uint64_t sets, std::uint64_t members) {
+                            std::uint64_t sets, std::uint64_t members, std::uint64_t zsets,
+                            std::uint64_t zset_members) {
   return std::to_string(strings) + " string keys, " + std::to_string(hashes) + " hashes (" +
-         std::to_string(fields) + " fields) and " + std::to_string(sets) + " sets (" +
-         std::to_string(members) + " members)";
+         std::to_string(fields) + " fields), " + std::to_string(sets) + " sets (" +
+         std::to_string(members) + " members) and " + std::to_string(zsets) + " sorted sets (" +
+         std::to_string(zset_members) + " members)";
 }
 
 void print_skipped(const RdbReport& r) {
@@ -357,7 +396,9 @@ int run_import(const ImportOptions& options) {
   if (options.dry_run) {
     const RdbReport& r = *report;
     std::printf("dry run: would import %s (fewer if some expire first)\n",
-                what_is_written(r.strings, r.hashes, r.hash_fields, r.sets, r.set_members).c_str());
+                what_is_written(r.strings, r.hashes, r.hash_fields, r.sets, r.set_members, r.zsets,
+                                r.zset_members)
+                    .c_str());
     if (r.hash_field_ttls > 0) {
       std::printf(
           "%llu hash fields have their own TTL: Apiary has none, they would be written "
@@ -393,9 +434,11 @@ int run_import(const ImportOptions& options) {
   const auto progress = import_keys(env, options.path, conn, options.batch);
   if (!progress) return 1;
   const Progress& p = *progress;
-  std::printf("imported %s through %s\n",
-              what_is_written(p.strings, p.hashes, p.fields, p.sets, p.members).c_str(),
-              used.c_str());
+  std::printf(
+      "imported %s through %s\n",
+      what_is_written(p.strings, p.hashes, p.fields, p.sets, p.members, p.zsets, p.zset_members)
+          .c_str(),
+      used.c_str());
   if (p.expired > 0) std::printf("skipped %llu keys already expired\n", ull{p.expired});
   if (p.field_ttls_dropped > 0) {
     std::printf("wrote %llu hash fields without their own TTL (Apiary has no field TTLs)\n",
@@ -406,7 +449,7 @@ int run_import(const ImportOptions& options) {
   }
   if (p.empty > 0) {
     std::printf(
-        "skipped %llu hashes and sets with nothing to write (empty, or every field "
+        "skipped %llu hashes, sets and sorted sets with nothing to write (empty, or every field "
         "expired)\n",
         ull{p.empty});
   }

@@ -1,7 +1,11 @@
 #include "rdb_input.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <charconv>
 #include <cstdio>
+#include <limits>
+#include <string>
 
 #include "apiary/persist/crc64.hpp"
 #include "apiary/persist/lzf.hpp"
@@ -227,11 +231,32 @@ bool RdbInput::skip_string() {
   return string_header(h) && skip(h.bytes);
 }
 
-bool RdbInput::skip_text_double() {
+bool RdbInput::text_double(double& out) {
+  const std::uint64_t at = consumed_;
   std::uint8_t len = 0;
   if (!u8(len)) return false;
-  if (len >= 253) return true;  // 253 nan, 254 +inf, 255 -inf
-  return skip(len);
+  if (len >= 253) {
+    out = len == 253   ? std::numeric_limits<double>::quiet_NaN()
+          : len == 254 ? std::numeric_limits<double>::infinity()
+                       : -std::numeric_limits<double>::infinity();
+    return true;
+  }
+  std::uint8_t text[252];
+  if (!read(std::span<std::uint8_t>(text, len))) return false;
+  const char* begin = reinterpret_cast<const char*>(text);
+  const auto [end, ec] = std::from_chars(begin, begin + len, out);
+  if (ec != std::errc() || end != begin + len) {
+    return fail(StatusCode::malformed, at,
+                "a score that is not a number: " + std::string(begin, len));
+  }
+  return true;
+}
+
+bool RdbInput::binary_double(double& out) {
+  std::uint64_t bits = 0;
+  if (!le64(bits)) return false;
+  out = std::bit_cast<double>(bits);
+  return true;
 }
 
 }  // namespace apiary::persist::rdb

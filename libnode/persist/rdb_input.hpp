@@ -47,8 +47,11 @@ class RdbInput {
   bool string(std::string& out);
   // Parses past a string without keeping it (an LZF one is not decompressed).
   bool skip_string();
-  // Parses past a ZSET (type 3) score: a length byte, then text, or 253..255 for nan/+-inf.
-  bool skip_text_double();
+  // A ZSET (type 3) score: a length byte, then that much text (what %.17g wrote, read back
+  // exactly), or 253 for NaN, 254 for +inf, 255 for -inf.
+  bool text_double(double& out);
+  // A ZSET_2 (type 5) score: an IEEE 754 double, 8 bytes little-endian.
+  bool binary_double(double& out);
 
  private:
   // How a string is stored: `bytes` follow in the file (its text, the integer's width, or

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -218,7 +219,7 @@ std::string_view rdb_type_name(std::uint8_t rdb_type) {
 }
 
 std::uint64_t RdbReport::keys() const {
-  std::uint64_t n = strings + hashes + sets;
+  std::uint64_t n = strings + hashes + sets + zsets;
   for (const auto& [name, count] : skipped) n += count;
   return n;
 }
@@ -368,6 +369,7 @@ class RdbReader::Impl {
     const std::string_view name = rdb_type_name(type);
     if (name == "hash") return hash(std::move(key), type, expiry);
     if (name == "set") return set(std::move(key), type, expiry);
+    if (name == "zset") return zset(std::move(key), type, expiry);
     if (!skip_value(type, at)) {
       in_.annotate(", in the value of " + std::string(name) + " " + printable_key(key));
       return std::nullopt;
@@ -402,6 +404,59 @@ class RdbReader::Impl {
     ++report_.keys_by_db[db_];
     report_.set_members += s.members.size();
     return s;
+  }
+
+  std::optional<RdbItem> zset(std::string key, std::uint8_t type,
+                              std::optional<std::int64_t> expiry) {
+    RdbZsetKey z{std::move(key), {}, expiry, db_, type};
+    if (!read_zset(type, z.members)) {
+      in_.annotate(", in the value of zset " + printable_key(z.key));
+      return std::nullopt;
+    }
+    ++report_.zsets;
+    ++report_.keys_by_db[db_];
+    report_.zset_members += z.members.size();
+    return z;
+  }
+
+  // ZSET: member, text score; ZSET_2: member, binary score; ziplist and listpack: member,
+  // score pairs (a score as text, or as an integer when it is one). Redis refuses to load a
+  // NaN score, and so does this.
+  bool read_zset(std::uint8_t type, std::vector<RdbZsetMember>& out) {
+    const std::uint64_t at = in_.offset();
+    if (type == kZset || type == kZset2) {
+      std::uint64_t n = 0;
+      if (!in_.length(n)) return false;
+      return repeat(in_, n, [&] {
+        const std::uint64_t score_at = in_.offset();
+        RdbZsetMember& m = out.emplace_back();
+        if (!in_.string(m.member)) return false;
+        if (!(type == kZset ? in_.text_double(m.score) : in_.binary_double(m.score))) {
+          return false;
+        }
+        return !std::isnan(m.score) || in_.fail(StatusCode::malformed, score_at, "a NaN score");
+      });
+    }
+    std::vector<std::string> elements;
+    if (!unpack(type == kZsetZiplist ? rdb::decode_ziplist : rdb::decode_listpack, elements)) {
+      return false;
+    }
+    if (elements.size() % 2 != 0) {
+      return in_.fail(StatusCode::malformed, at,
+                      "a sorted set of " + std::to_string(elements.size()) +
+                          " packed elements, not member, score pairs");
+    }
+    out.reserve(elements.size() / 2);
+    for (std::size_t i = 0; i < elements.size(); i += 2) {
+      RdbZsetMember& m = out.emplace_back();
+      m.member = std::move(elements[i]);
+      const std::string& text = elements[i + 1];
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), m.score);
+      if (ec != std::errc() || end != text.data() + text.size() || std::isnan(m.score)) {
+        return in_.fail(StatusCode::malformed, at, "a score that is not a number: " + text);
+      }
+    }
+    return true;
   }
 
   // A packed container (one string in the file), decoded into its elements.
@@ -518,16 +573,6 @@ class RdbReader::Impl {
       case kList:
       case kListQuicklist:
         return skip_strings(in_, 1);
-      case kZset: {
-        std::uint64_t n = 0;
-        if (!in_.length(n)) return false;
-        return repeat(in_, n, [&] { return in_.skip_string() && in_.skip_text_double(); });
-      }
-      case kZset2: {
-        std::uint64_t n = 0;
-        if (!in_.length(n)) return false;
-        return repeat(in_, n, [&] { return in_.skip_string() && in_.skip(8); });
-      }
       case kModule2: {
         std::uint64_t module_id = 0;
         return in_.length(module_id) && skip_module_fields(in_);
@@ -536,8 +581,6 @@ class RdbReader::Impl {
         return in_.fail(StatusCode::unsupported, at,
                         "a module value in the format of Redis 4.0's release candidates");
       case kListZiplist:
-      case kZsetZiplist:
-      case kZsetListpack:
         return in_.skip_string();  // the whole value is one blob
       case kListQuicklist2: {
         std::uint64_t n = 0;

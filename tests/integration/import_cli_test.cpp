@@ -109,6 +109,9 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   const std::map<std::string, long long> ttls = {{"ttl-ms", 3'600'000}, {"ttl-s", 86'400'000}};
   std::int64_t short_deadline = 0;
   std::map<std::string, Collection> collections;
+  // Sorted sets: ZRANGE 0 -1 WITHSCORES as redis-server answered it (scores as %.17g: equal
+  // text is an equal double), and PTTL.
+  std::map<std::string, std::pair<std::string, long long>> zsets;
   std::int64_t recorded_at = 0;
   {
     RedisServer redis({"--dir", dir.string(), "--dbfilename", "dump.rdb", "--rdbcompression", "yes",
@@ -124,7 +127,6 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     }
     REQUIRE(r.command({"SET", "short", "x", "PX", "1500"}) == "+OK\r\n");
     REQUIRE(r.command({"RPUSH", "list", "a", "b", "c"}) == ":3\r\n");
-    REQUIRE(r.command({"ZADD", "zset", "1", "a", "2.5", "b"}) == ":2\r\n");
     REQUIRE(r.command({"XADD", "stream", "1-1", "f", "v"}) == bulk("1-1"));
     REQUIRE(r.command({"XGROUP", "CREATE", "stream", "group", "0"}) == "+OK\r\n");
     REQUIRE(r.command({"XREADGROUP", "GROUP", "group", "alice", "STREAMS", "stream", ">"})[0] ==
@@ -134,7 +136,6 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     for (int i = 0; i < 1000; ++i) {
       const std::string n = std::to_string(i);
       REQUIRE(r.command({"RPUSH", "biglist", filler + n})[0] == ':');
-      if (i < 300) REQUIRE(r.command({"ZADD", "bigzset", n, "member" + n}) == ":1\r\n");
     }
 
     // Hashes: listpacks (strings; integers of every listpack width), hash tables (over 512
@@ -157,6 +158,22 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     REQUIRE(r.command({"HSET", "fathash", "a", std::string(400'000, 'a'), "b",
                        std::string(400'000, 'b'), "c", std::string(400'000, 'c'), "big",
                        std::string(1'500'000, 'B')}) == ":4\r\n");
+    // Sorted sets: a listpack with scores that only an exact double keeps (0.1, 1e-300, 2^53
+    // + 2, infinities, ties), a skiplist (over 128 members; ZSET_2's binary scores) that needs
+    // several ZADDs, one with a TTL and one that expires before the import.
+    REQUIRE(r.command({"ZADD", "zset", "1", "a", "2.5", "b", "0.1", "tenth", "1e-300", "tiny",
+                       "9007199254740994", "big", "-inf", "ninf", "+inf", "pinf", "1", "tie",
+                       "-0.30000000000000004", "neg"}) == ":9\r\n");
+    std::vector<std::string> big_zset = {"ZADD", "bigzset"};
+    for (int i = 0; i < 1200; ++i) {
+      big_zset.push_back(std::to_string(i % 400) + "." + std::to_string(i % 7) + "1");
+      big_zset.push_back("member" + std::to_string(i));
+    }
+    REQUIRE(r.command(big_zset) == ":1200\r\n");
+    REQUIRE(r.command({"ZADD", "ttl-zset", "3", "x"}) == ":1\r\n");
+    REQUIRE(r.command({"PEXPIRE", "ttl-zset", "3600000"}) == ":1\r\n");
+    REQUIRE(r.command({"ZADD", "short-zset", "1", "m"}) == ":1\r\n");
+    REQUIRE(r.command({"PEXPIRE", "short-zset", "1500"}) == ":1\r\n");
     // Sets: intsets of each width, string sets (hash tables in 7.0), a big integer set
     // (over 512: a hash table of integer-encoded strings), over 1000 members.
     REQUIRE(r.command({"SADD", "set", "x", "y"}) == ":2\r\n");
@@ -189,8 +206,13 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       collections[k] = {false, sorted_elements(r.command({"SMEMBERS", k}), false),
                         integer_reply(r.command({"PTTL", k}))};
     }
+    for (const char* k : {"zset", "bigzset", "ttl-zset"}) {
+      zsets[k] = {r.command({"ZRANGE", k, "0", "-1", "WITHSCORES"}),
+                  integer_reply(r.command({"PTTL", k}))};
+    }
     // The encodings the test means to cover are the ones redis-server chose.
     const std::map<std::string, std::string> encodings = {
+        {"zset", "listpack"},      {"bigzset", "skiplist"},
         {"hash", "listpack"},      {"hash-ints", "listpack"}, {"hash-long", "hashtable"},
         {"bighash", "hashtable"},  {"hugehash", "hashtable"}, {"set", "hashtable"},
         {"intset", "intset"},      {"intset32", "intset"},    {"intset64", "intset"},
@@ -206,6 +228,7 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     REQUIRE(r.command({"SAVE"}) == "+OK\r\n");
   }
   REQUIRE(std::filesystem::file_size(dump) > 0);
+  REQUIRE(zsets.size() == 3);
 
   // A damaged copy imports nothing and says why.
   const std::string damaged = (dir / "damaged.rdb").string();
@@ -240,9 +263,10 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   for (const auto& [k, c] : collections) (c.hash ? fields : members) += c.elements.size();
   CHECK(contains(out.second, "imported " + std::to_string(strings.size()) +
                                  " string keys, 6 hashes (" + std::to_string(fields) +
-                                 " fields) and 6 sets (" + std::to_string(members) + " members)"));
-  CHECK(contains(out.second, "skipped 3 keys already expired"));
-  CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream, 2 zset"));
+                                 " fields), 6 sets (" + std::to_string(members) +
+                                 " members) and 3 sorted sets (1210 members)"));
+  CHECK(contains(out.second, "skipped 4 keys already expired"));
+  CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream\n"));
   CHECK(contains(out.second, "keys from db 1: 1"));
 
   RespClient client(nodes[1]->redis_port());
@@ -275,16 +299,25 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       CHECK(pttl > c.pttl - elapsed);
     }
   }
-  for (const char* gone : {"short", "short-hash", "short-set"}) {
+  for (const auto& [k, z] : zsets) {
+    INFO("key " << k);
+    CHECK(client.command({"ZRANGE", k, "0", "-1", "WITHSCORES"}) == z.first);
+    const long long pttl = integer_reply(client.command({"PTTL", k}));
+    CHECK(pttl <= z.second);
+    CHECK(pttl >= (z.second == -1 ? -1 : z.second - (wall_ms() - recorded_at + 60'000)));
+  }
+  CHECK(client.command({"ZSCORE", "zset", "tenth"}) == bulk("0.10000000000000001"));
+  CHECK(client.command({"ZSCORE", "zset", "big"}) == bulk("9007199254740994"));
+  for (const char* gone : {"short", "short-hash", "short-set", "short-zset"}) {
     INFO("key " << gone);
     CHECK(client.command({"EXISTS", gone}) == ":0\r\n");
   }
-  for (const char* skipped : {"list", "zset", "stream", "biglist", "bigzset"}) {
+  for (const char* skipped : {"list", "stream", "biglist"}) {
     INFO("key " << skipped);
     CHECK(client.command({"EXISTS", skipped}) == ":0\r\n");
   }
   CHECK(integer_reply(client.command({"DBSIZE"})) ==
-        static_cast<long long>(strings.size() + collections.size()));
+        static_cast<long long>(strings.size() + collections.size() + zsets.size()));
 
   // Again, through another node: the same values over themselves, nothing changes.
   const auto again = import(dump + " --http " + nodes[2]->http());
@@ -292,8 +325,9 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   CHECK(again.first == 0);
   CHECK(sorted_elements(client.command({"HGETALL", "hugehash"}), true) ==
         collections["hugehash"].elements);
+  CHECK(client.command({"ZRANGE", "bigzset", "0", "-1", "WITHSCORES"}) == zsets["bigzset"].first);
   CHECK(integer_reply(client.command({"DBSIZE"})) ==
-        static_cast<long long>(strings.size() + collections.size()));
+        static_cast<long long>(strings.size() + collections.size() + zsets.size()));
   // A key holding a string in the cluster stops the import at its HSET, which names it.
   REQUIRE(client.command({"DEL", "hash"}) == ":1\r\n");
   REQUIRE(client.command({"SET", "hash", "a string"}) == "+OK\r\n");

@@ -1,10 +1,13 @@
-// The RDB reader's hashes and sets: every encoding Redis writes them in (hash table, zipmap,
-// ziplist, listpack, 7.4's field-TTL forms; hash table, intset, listpack), known answers for
-// the packed containers, and damaged containers and files that must give an error naming the
-// key, never a crash.
+// The RDB reader's hashes, sets and sorted sets: every encoding Redis writes them in (hash
+// table, zipmap, ziplist, listpack, 7.4's field-TTL forms; hash table, intset, listpack; ZSET,
+// ZSET_2, ziplist, listpack), known answers for the packed containers, and damaged containers
+// and files that must give an error naming the key, never a crash.
+#include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "persist_rdb_support.hpp"
@@ -135,6 +138,79 @@ TEST_CASE("persist: rdb: sets in every encoding", "[unit][persist]") {
   CHECK(r.report.keys() == 8);
 }
 
+TEST_CASE("persist: rdb: sorted sets in every encoding, each score the exact double",
+          "[unit][persist]") {
+  const std::string binary("\0\xff\r\n", 4);
+  Rdb rdb(10);
+  // ZSET (type 3, before Redis 4.0): text scores (%.17g), 254 +inf, 255 -inf.
+  rdb.byte(3).str("text").len(4).str("a").byte(19).raw("0.10000000000000001");
+  rdb.str("b").byte(254).str(binary).byte(255).str("c").byte(6).raw("-1e-05");
+  // ZSET_2 (type 5, 4.0+): binary doubles, little-endian.
+  rdb.byte(5).str("binary").len(2).str("x").le(std::bit_cast<std::uint64_t>(0.1), 8);
+  rdb.str("y").le(std::bit_cast<std::uint64_t>(9007199254740994.0), 8);
+  // ZSET_ZIPLIST (12, 2.6 to 6.2) and ZSET_LISTPACK (17, 7.0+): member, score pairs, integer
+  // scores as integers, the others as d2string's text.
+  rdb.byte(12).str("ziplist").str(
+      Ziplist().str("m").integer(-3).str("n").str("2.5").str("o").str("inf").bytes());
+  rdb.byte(17)
+      .str("listpack")
+      .str(Listpack()
+               .str("p")
+               .integer(100000)
+               .str("q")
+               .str("0.30000000000000004")
+               .str("r")
+               .str("-inf")
+               .bytes());
+  rdb.byte(0xFC)
+      .le(1'800'000'000'000, 8)
+      .byte(17)
+      .str("ttl")
+      .str(Listpack().str("t").integer(1).bytes());
+  rdb.set("after", "x");
+
+  const Read r = read_all(rdb.finish());
+  INFO(r.status.to_string());
+  REQUIRE(r.status.ok());
+  REQUIRE(r.items.size() == 6);
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  using Members = std::vector<std::pair<std::string, double>>;
+  const auto members = [&](std::size_t i) {
+    REQUIRE(std::holds_alternative<RdbZsetKey>(r.items[i]));
+    Members out;
+    for (const auto& m : std::get<RdbZsetKey>(r.items[i]).members) {
+      out.emplace_back(m.member, m.score);
+    }
+    return out;
+  };
+  CHECK(members(0) == Members{{"a", 0.1}, {"b", inf}, {binary, -inf}, {"c", -1e-05}});
+  CHECK(members(1) == Members{{"x", 0.1}, {"y", 9007199254740994.0}});
+  CHECK(members(2) == Members{{"m", -3}, {"n", 2.5}, {"o", inf}});
+  CHECK(members(3) == Members{{"p", 100000}, {"q", 0.1 + 0.2}, {"r", -inf}});
+  CHECK(std::get<RdbZsetKey>(r.items[4]).expiry_ms == 1'800'000'000'000);
+  CHECK(std::get<RdbZsetKey>(r.items[4]).rdb_type == 17);
+  CHECK(string_at(r, 5).value == "x");
+  CHECK(r.report.zsets == 5);
+  CHECK(r.report.zset_members == 4 + 2 + 3 + 3 + 1);
+  CHECK(r.report.keys() == 6);
+  CHECK(r.report.skipped.empty());
+
+  // Redis refuses to load a NaN score, and so does the reader; so a score that is no number
+  // and a packed zset with a member and no score, each naming the key.
+  for (const Bytes& bad :
+       {one_value(3, std::string("\x01\x01m\xFD", 4), /*blob=*/false),
+        one_value(5, "\x01\x01m" + le_bytes(0x7ff8000000000000ULL, 8), /*blob=*/false),
+        one_value(3, std::string("\x01\x01m\x03" "abc", 7), /*blob=*/false),
+        one_value(17, Listpack().str("m").str("x1").bytes()),
+        one_value(12, Ziplist().str("m").str("nan").bytes()),
+        one_value(17, Listpack().str("m").integer(1).str("lonely").bytes())}) {
+    const Read bad_read = read_all(bad);
+    INFO(bad_read.status.to_string());
+    CHECK(bad_read.status.code() == StatusCode::malformed);
+    CHECK(bad_read.status.message().find("zset \"k\"") != std::string::npos);
+  }
+}
+
 TEST_CASE("persist: rdb: packed containers: known answers and every kind of damage",
           "[unit][persist]") {
   // ziplist.c's own example: the integers 2 and 5 (4-bit immediates).
@@ -226,7 +302,7 @@ TEST_CASE("persist: rdb: packed containers: known answers and every kind of dama
   }
 }
 
-TEST_CASE("persist: rdb: hashes and sets cut or damaged anywhere: an error, never a crash",
+TEST_CASE("persist: rdb: hashes, sets, zsets cut or damaged anywhere: an error, never a crash",
           "[unit][persist]") {
   Rdb rdb(12);
   Ziplist zl;
@@ -243,11 +319,15 @@ TEST_CASE("persist: rdb: hashes and sets cut or damaged anywhere: an error, neve
   rdb.byte(2).str("s").len(2).str("a").str("b");
   rdb.byte(11).str("is").str(intset(4, {-70000, 1}));
   rdb.byte(20).str("ls").str(Listpack().str("m").integer(100000).bytes());
+  rdb.byte(3).str("z").len(2).str("a").byte(3).raw("1.5").str("b").byte(254);
+  rdb.byte(5).str("z2").len(1).str("a").le(0x3ff0000000000000ULL, 8);
+  rdb.byte(12).str("zz").str(Ziplist().str("a").integer(7).str("b").str("0.5").bytes());
+  rdb.byte(17).str("zl").str(Listpack().str("a").integer(-3000).str("b").str("1e300").bytes());
   const Rdb unfinished = rdb;
   const Bytes file = rdb.finish();
   const Read whole = read_all(file);
   REQUIRE(whole.status.ok());
-  REQUIRE(whole.items.size() == 9);
+  REQUIRE(whole.items.size() == 13);
 
   for (std::size_t cut = 0; cut < file.size(); ++cut) {
     const Read r = read_all(Bytes(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(cut)));

@@ -8,20 +8,23 @@
 // EOF, which it verifies (0 means the writer had `rdbchecksum no`).
 // What it returns: string keys (type 0) with their value and absolute expiry; hashes in every
 // encoding (hash table, zipmap, ziplist, listpack, and 7.4's hashes with field TTLs, each
-// field with its TTL) and sets in every encoding (hash table, intset, listpack), decoded
-// whole; every other type (lists, sorted sets, streams, modules, in each of their encodings)
+// field with its TTL), sets in every encoding (hash table, intset, listpack) and sorted sets
+// in every encoding (ZSET with text scores, ZSET_2 with binary ones, ziplist, listpack; each
+// score the exact double Redis held), decoded whole; every other type (lists, streams,
+// modules, in each of their encodings)
 // is parsed past, not decoded, and returned as a skipped key named by its Redis type, so the
 // importer reports what it did not load instead of dropping it silently. Keys of every
 // database come out, each with its database number.
 // What it refuses: an unknown value type or opcode, a damaged encoding (a hash or set whose
-// value does not decode names the key), a bad checksum (`malformed`, with the byte offset); a
+// value does not decode names the key; so does a sorted set with a NaN or unreadable score),
+// a bad checksum (`malformed`, with the byte offset); a
 // version above 12, a module value of the 4.0 release candidates' format or functions of
 // 7.0's (`unsupported`); a failed read (`io_error`).
 //
 // Bounded: the reader never reads past the file size it saw at open, checks every length
 // against the bytes left in the file (or in a packed container) before allocating or
 // looping, and holds one key and one value at a time (an LZF string at most 88 times its
-// compressed size, and never more than RdbLimits::max_string_bytes; a hash or set whole, each
+// compressed size, and never more than RdbLimits::max_string_bytes; a collection whole, each
 // element taking at least one byte of the file, so memory stays within a small multiple of
 // the file's size). Skipped values are read through, never held. A corrupt or hostile file
 // gives an error, never a crash, a hang or an exception.
@@ -84,16 +87,31 @@ struct RdbSetKey {
   std::uint8_t rdb_type = 0;
 };
 
+// A sorted set member with its score.
+struct RdbZsetMember {
+  std::string member;
+  double score = 0;
+};
+
+// A key of type zset, in stored order (ascending score for the packed encodings).
+struct RdbZsetKey {
+  std::string key;
+  std::vector<RdbZsetMember> members;
+  std::optional<std::int64_t> expiry_ms;
+  std::uint64_t db = 0;
+  std::uint8_t rdb_type = 0;
+};
+
 // A key whose type the cluster does not hold (yet): its value was parsed past.
 struct RdbSkippedKey {
   std::string key;
-  std::string_view type_name;  // "list", "zset", "stream" or "module"
+  std::string_view type_name;  // "list", "stream" or "module"
   std::uint8_t rdb_type = 0;   // the encoding byte (RDB_TYPE_*)
   std::optional<std::int64_t> expiry_ms;
   std::uint64_t db = 0;
 };
 
-using RdbItem = std::variant<RdbStringKey, RdbHashKey, RdbSetKey, RdbSkippedKey>;
+using RdbItem = std::variant<RdbStringKey, RdbHashKey, RdbSetKey, RdbZsetKey, RdbSkippedKey>;
 
 // The Redis type name of an RDB value type byte ("string", "list", ...), or "" if unknown.
 std::string_view rdb_type_name(std::uint8_t rdb_type);
@@ -107,6 +125,8 @@ struct RdbReport {
   std::uint64_t hash_fields = 0;                         // in the hashes returned
   std::uint64_t hash_field_ttls = 0;                     // of those, fields with a TTL
   std::uint64_t set_members = 0;                         // in the sets returned
+  std::uint64_t zsets = 0;                               // sorted set keys returned
+  std::uint64_t zset_members = 0;                        // in the sorted sets returned
   std::map<std::string, std::uint64_t> skipped;          // skipped keys by type name
   std::map<std::uint64_t, std::uint64_t> keys_by_db;     // every key returned, by database
   std::uint64_t functions = 0;                           // function libraries (FUNCTION2), skipped
@@ -116,7 +136,7 @@ struct RdbReport {
   std::uint64_t offset = 0;        // bytes consumed (where an error was found)
   std::uint64_t file_size = 0;
 
-  std::uint64_t keys() const;  // strings, hashes, sets and skipped
+  std::uint64_t keys() const;  // strings, hashes, sets, sorted sets and skipped
   // The value of an AUX field ("redis-ver"), or "" when absent.
   std::string aux_value(std::string_view name) const;
 };
