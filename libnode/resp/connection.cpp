@@ -55,6 +55,7 @@ std::string_view Connection::last_command() const {
 std::string Connection::flags() const {
   std::string f;
   if (close_ != CloseReason::none) f += 'c';
+  if (blocked_) f += 'b';
   if (no_evict_) f += 'e';
   return f.empty() ? "N" : f;
 }
@@ -262,6 +263,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       wake_at_ = now + outcome.delay();
       break;
     case Outcome::Kind::blocked:  // no cluster layer: the timeout's reply, when it passes
+      blocked_ = true;
       held_reply_.assign(out_, mark, std::string::npos);
       out_.resize(mark);
       held_suppressed_ = suppress;
@@ -271,7 +273,8 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     case Outcome::Kind::pending:
       out_.resize(mark);
       // A blocked command stops the pipeline, as in Redis: nothing runs until it is served.
-      if (spec->has_keys() && (spec->flags & kBlocking) == 0) {
+      blocked_ = (spec->flags & kBlocking) != 0;
+      if (spec->has_keys() && !blocked_) {
         slots_.push_back(Slot{outcome.token(), {}, false, suppress});
         break;
       }
@@ -302,6 +305,7 @@ void Connection::check_output_limit(TimePoint now) {
 void Connection::on_timer(TimePoint now, WallTime wall) {
   if (wait_ != Wait::timer || now < wake_at_) return;
   if (!held_suppressed_) out_.append(held_reply_);
+  blocked_ = false;
   held_reply_.clear();
   set_wait(Wait::none);
   wake_at_ = kNever;
@@ -341,6 +345,7 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
     return;
   }
   if (wait_ != Wait::token || !(token == waiting_for_)) return;
+  blocked_ = false;
   if (!held_suppressed_) out_.append(reply);
   set_wait(Wait::none);
   check_output_limit(now);

@@ -189,7 +189,7 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       for (const auto& [id, c] : clients_) {
         max_in = std::max(max_in, c->query_buffer_size());
         max_out = std::max(max_out, c->output_buffer_size());
-        if (c->waiting()) ++waiting;
+        if (c->blocked()) ++waiting;  // in a blocking command, as Redis counts
       }
       line(out, "client_recent_max_input_buffer", max_in);
       line(out, "client_recent_max_output_buffer", max_out);

@@ -31,9 +31,14 @@ TEST_CASE("Blocking: a pop blocked through one node is served by a write through
   const std::size_t producer = c.connect(near);
   CHECK(c.call(waiter, {"BZPOPMIN", key, "0"}).empty());
   CHECK(c.router(owner).parked() == 1);
+  // Blocked as Redis shows it, on the client's node.
+  const std::size_t admin = c.connect(far);
+  CHECK(c.call(admin, {"INFO", "clients"}).find("blocked_clients:1\r\n") != std::string::npos);
+  CHECK(c.call(admin, {"CLIENT", "LIST"}).find(" flags=b ") != std::string::npos);
   CHECK(c.call(producer, {"ZADD", key, "1", "a", "2", "b"}) == ":2\r\n");
   CHECK(c.read(waiter) == kPop);
   CHECK(parked(c) == 0);
+  CHECK(c.call(admin, {"INFO", "clients"}).find("blocked_clients:0\r\n") != std::string::npos);
   // The pop is a write like any other: every replica holds what is left.
   for (std::size_t i = 0; i < 3; ++i) {
     const std::size_t reader = c.connect(i);

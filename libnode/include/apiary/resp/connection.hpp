@@ -69,6 +69,8 @@ class Connection {
   // Unknown tokens are ignored (the connection may have been reset or killed meanwhile).
   void complete(PendingToken token, std::string_view reply, TimePoint now, WallTime wall);
   bool waiting() const { return wait_ != Wait::none || !slots_.empty(); }
+  // Waiting in a blocking command (BLPOP, ...): INFO's blocked_clients, CLIENT LIST's "b".
+  bool blocked() const { return blocked_; }
   // A token for a handler that is about to return Outcome::pending.
   PendingToken next_token() { return PendingToken{++last_token_}; }
 
@@ -153,6 +155,7 @@ class Connection {
   std::string held_reply_;  // the reply of a reply_after command
   PendingToken waiting_for_;
   bool held_suppressed_ = false;  // CLIENT REPLY OFF/SKIP applied to a held reply
+  bool blocked_ = false;          // the held or pending reply is a blocking command's
   std::deque<Slot> slots_;
   std::uint64_t last_token_ = 0;
 };
