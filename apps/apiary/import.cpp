@@ -265,56 +265,42 @@ std::vector<std::string_view> live_fields(const RdbHashKey& h, std::int64_t now,
 // Sends one key; false when the cluster refused it (already reported).
 bool import_item(Importer& importer, const persist::RdbItem& item, Progress& progress) {
   const std::int64_t now = wall_ms_now();
+  // Left out: a key whose expiry has passed, and a collection with nothing to write.
+  const auto expired = [&](const std::optional<std::int64_t>& expiry_ms) {
+    if (!expiry_ms || *expiry_ms > now) return false;
+    ++progress.expired;
+    return true;
+  };
+  const auto empty = [&](bool nothing) {
+    if (nothing) ++progress.empty;
+    return nothing;
+  };
   if (const auto* k = std::get_if<RdbStringKey>(&item)) {
-    if (k->expiry_ms && *k->expiry_ms <= now) {
-      ++progress.expired;
-      return true;
-    }
-    return importer.add(*k);
+    return expired(k->expiry_ms) || importer.add(*k);
   }
   if (const auto* h = std::get_if<RdbHashKey>(&item)) {
-    if (h->expiry_ms && *h->expiry_ms <= now) {
-      ++progress.expired;
-      return true;
-    }
+    if (expired(h->expiry_ms)) return true;
     const auto elements = live_fields(*h, now, progress);
-    if (elements.empty()) {
-      ++progress.empty;
-      return true;
-    }
-    return importer.add_collection(h->key, h->expiry_ms, elements, Importer::Done::hash);
+    return empty(elements.empty()) ||
+           importer.add_collection(h->key, h->expiry_ms, elements, Importer::Done::hash);
   }
   if (const auto* s = std::get_if<RdbSetKey>(&item)) {
-    if (s->expiry_ms && *s->expiry_ms <= now) {
-      ++progress.expired;
-      return true;
-    }
-    if (s->members.empty()) {
-      ++progress.empty;
-      return true;
-    }
+    if (expired(s->expiry_ms) || empty(s->members.empty())) return true;
     const std::vector<std::string_view> members(s->members.begin(), s->members.end());
     return importer.add_collection(s->key, s->expiry_ms, members, Importer::Done::set);
   }
   if (const auto* z = std::get_if<RdbZsetKey>(&item)) {
-    if (z->expiry_ms && *z->expiry_ms <= now) {
-      ++progress.expired;
-      return true;
-    }
-    if (z->members.empty()) {
-      ++progress.empty;
-      return true;
-    }
+    if (expired(z->expiry_ms) || empty(z->members.empty())) return true;
     // %.17g reads back as the same double (ZADD parses it as Redis's strtod does).
     std::vector<std::string> scores;
     scores.reserve(z->members.size());
-    std::vector<std::string_view> elements;
-    elements.reserve(z->members.size() * 2);
     for (const auto& m : z->members) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", m.score);
       scores.emplace_back(buf);
     }
+    std::vector<std::string_view> elements;
+    elements.reserve(z->members.size() * 2);
     for (std::size_t i = 0; i < z->members.size(); ++i) {
       elements.push_back(scores[i]);
       elements.push_back(z->members[i].member);
