@@ -92,45 +92,21 @@ TEST_CASE("ListPosition: random inserts keep order and names short", "[list]") {
 }
 
 TEST_CASE("ListPosition: 1e5 inserts at one spot, the head or the tail stay short", "[list]") {
-  constexpr int kRuns = 100000;
-  SECTION("tail (RPUSH)") {
-    Names n;
-    for (int i = 0; i < kRuns; ++i) n.insert_at(n.v.size());
-    CHECK(n.longest() <= 20);
-  }
-  SECTION("head (LPUSH)") {
-    Names n;
-    for (int i = 0; i < kRuns; ++i) n.insert_at(0);
-    CHECK(n.longest() <= 20);
-  }
-  SECTION("always before the same pivot") {
+  // Each pattern says where the next insert goes, given the index of the previous one; the
+  // list starts with two elements.
+  const auto longest = [](auto where) {
     Names n;
     n.insert_at(0);
     n.insert_at(1);
-    for (int i = 0; i < kRuns; ++i) n.insert_at(n.v.size() - 1);  // before the last one
-    CHECK(n.longest() <= 24);
-  }
-  SECTION("always after the same pivot") {
-    Names n;
-    n.insert_at(0);
-    n.insert_at(1);
-    for (int i = 0; i < kRuns; ++i) n.insert_at(1);  // right after the first
-    CHECK(n.longest() <= 24);
-  }
-  SECTION("always before the element just inserted") {
-    Names n;
-    n.insert_at(0);
-    n.insert_at(1);
-    std::size_t at = 1;
-    for (int i = 0; i < kRuns; ++i) at = n.insert_at(at);  // the new one is now at `at`
-    CHECK(n.longest() <= 24);
-  }
-  SECTION("always after the element just inserted") {
-    Names n;
-    n.insert_at(0);
-    n.insert_at(1);
-    std::size_t at = 1;
-    for (int i = 0; i < kRuns; ++i) at = n.insert_at(at) + 1;
-    CHECK(n.longest() <= 24);
-  }
+    std::size_t last = 1;
+    for (int i = 0; i < 100000; ++i) last = n.insert_at(where(n, last));
+    return n.longest();
+  };
+  using W = std::size_t;
+  CHECK(longest([](const Names& n, W) { return n.v.size(); }) <= 20);      // RPUSH
+  CHECK(longest([](const Names&, W) { return W{0}; }) <= 20);              // LPUSH
+  CHECK(longest([](const Names& n, W) { return n.v.size() - 1; }) <= 24);  // before a pivot
+  CHECK(longest([](const Names&, W) { return W{1}; }) <= 24);              // after a pivot
+  CHECK(longest([](const Names&, W last) { return last; }) <= 24);         // before the new one
+  CHECK(longest([](const Names&, W last) { return last + 1; }) <= 24);     // after the new one
 }

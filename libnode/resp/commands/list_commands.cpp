@@ -123,16 +123,30 @@ Range normalise(std::int64_t start, std::int64_t stop, std::size_t size) {
   return Range{static_cast<std::size_t>(start), static_cast<std::size_t>(stop - start + 1)};
 }
 
-// LRANGE key start stop: the indices first, then the key.
-Outcome lrange(CommandContext& ctx) {
+// LRANGE/LTRIM key start stop: the indices (read before the key), the list (nullptr when
+// missing) and the range in it. False after replying an error.
+struct ListRange {
+  const Collection* list = nullptr;
+  Range range;
+};
+bool read_range(CommandContext& ctx, ListRange& out) {
   std::int64_t start = 0, stop = 0;
   if (!parse_index(ctx, ctx.argv[2], start) || !parse_index(ctx, ctx.argv[3], stop)) {
-    return Outcome::done();
+    return false;
   }
   bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
-  if (replied) return Outcome::done();
-  const Range r = c == nullptr ? Range{} : normalise(start, stop, c->size());
+  out.list = read_list(ctx, ctx.argv[1], replied);
+  if (replied) return false;
+  if (out.list != nullptr) out.range = normalise(start, stop, out.list->size());
+  return true;
+}
+
+// LRANGE key start stop.
+Outcome lrange(CommandContext& ctx) {
+  ListRange lr;
+  if (!read_range(ctx, lr)) return Outcome::done();
+  const Collection* c = lr.list;
+  const Range r = lr.range;
   ctx.reply.array(r.count);
   std::string scratch;
   auto it = r.count > 0 ? c->at(r.from) : Collection::const_iterator();
@@ -277,17 +291,13 @@ Outcome lrem(CommandContext& ctx) {
 // LTRIM key start stop: keeps the range (LRANGE's normalisation); an empty range deletes the
 // key.
 Outcome ltrim(CommandContext& ctx) {
-  std::int64_t start = 0, stop = 0;
-  if (!parse_index(ctx, ctx.argv[2], start) || !parse_index(ctx, ctx.argv[3], stop)) {
-    return Outcome::done();
-  }
-  bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
-  if (replied) return Outcome::done();
+  ListRange lr;
+  if (!read_range(ctx, lr)) return Outcome::done();
+  const Collection* c = lr.list;
   std::vector<std::string> names;
   if (c != nullptr) {
     // What goes: the elements before the range and after it (all of them when it is empty).
-    const Range keep = normalise(start, stop, c->size());
+    const Range keep = lr.range;
     auto it = c->begin();
     for (std::size_t i = 0; i < keep.from && it != c->end(); ++i, ++it) {
       names.emplace_back((*it).name());
