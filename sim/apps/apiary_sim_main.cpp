@@ -140,14 +140,21 @@ int main(int argc, char** argv) {
   app.add_option("--zsets", wl.zsets,
                  "workload: sorted set keys z0.. (ZADD, ZREM, ZINCRBY, ZRANGE; default 2)")
       ->check(CLI::Range(0u, 100000u));
+  app.add_option("--lists", wl.lists,
+                 "workload: list keys l0.. used as queues (RPUSH, LPUSH, LPOP, RPOP, BLPOP, BRPOP, "
+                 "LRANGE; default 2)")
+      ->check(CLI::Range(0u, 100000u));
+  app.add_option("--blocking-ratio", wl.blocking_ratio,
+                 "workload: fraction of list pops that block (BLPOP, BRPOP with a 0.05-0.5 s "
+                 "timeout; default 0.4)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--hash-counters", wl.hash_counters,
                  "workload: HINCRBY and ZINCRBY counter fields n0.. per hash and sorted set key "
                  "(default 2)")
       ->check(CLI::Range(0u, 1000u));
   app.add_option("--collection-ratio", wl.collection_ratio,
-                 "workload: fraction of commands on the hash, set and sorted set keys (default "
-                 "0.2; the "
-                 "read ratio applies to the rest)")
+                 "workload: fraction of commands on the hash, set, sorted set and list keys "
+                 "(default 0.2; the read ratio applies to the rest)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
       ->check(CLI::Range(1u, 100000u));

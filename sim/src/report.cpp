@@ -102,6 +102,36 @@ std::string data_summary(const WorkloadReport& d) {
         ull(c.increments_ambiguous), ull(c.counter_violations), ull(c.divergent_keys));
     o << buf;
   }
+  const ListReport& l = d.lists;
+  if (l.keys > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  lists: %llu pushes, %llu pops, %llu blocking pops, %llu LRANGE on %llu keys; "
+                  "final reads %llu (keys unread %llu)\n",
+                  ull(d.pushes), ull(d.pops), ull(d.blocking_pops), ull(d.lranges), ull(l.keys),
+                  ull(l.reads), ull(l.unread));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    elements pushed %llu acked + %llu ambiguous, popped %llu, left %llu; "
+                  "%llu missing (%llu ambiguous pops), %llu lost, %llu popped yet present\n",
+                  ull(l.pushed_acked), ull(l.pushed_ambiguous), ull(l.popped),
+                  ull(l.final_elements), ull(l.missing), ull(l.pops_ambiguous), ull(l.lost),
+                  ull(l.popped_present));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    %llu phantoms, %llu duplicates, double pops %llu stable + %llu near faults "
+                  "(counted); %llu keys read differently\n",
+                  ull(l.phantoms), ull(l.duplicates), ull(l.double_pops),
+                  ull(l.double_pops_unstable), ull(l.divergent_keys));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    blocking pops %llu: %llu served, %llu null, %llu null too early, "
+                  "%llu unanswered (+%llu excused: node crashed, left or paused), %llu errors "
+                  "(+%llu near faults)\n",
+                  ull(l.blocked), ull(l.blocked_served), ull(l.blocked_timed_out),
+                  ull(l.blocked_early), ull(l.blocked_unanswered), ull(l.blocked_excused),
+                  ull(l.blocked_errors), ull(l.blocked_errors_unstable));
+    o << buf;
+  }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
                 ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
   o << buf;
@@ -247,6 +277,35 @@ std::string to_json(const RunReport& r) {
     field("hash_increments_ambiguous", c.increments_ambiguous);
     field("hash_counter_violations", c.counter_violations);
     field("collections_divergent", c.divergent_keys);
+    field("pushes", d.pushes);
+    field("pops", d.pops);
+    field("blocking_pops", d.blocking_pops);
+    field("lranges", d.lranges);
+    const ListReport& l = d.lists;
+    field("list_keys", l.keys);
+    field("list_reads", l.reads);
+    field("lists_unread", l.unread);
+    field("list_pushed_acked", l.pushed_acked);
+    field("list_pushed_ambiguous", l.pushed_ambiguous);
+    field("list_popped", l.popped);
+    field("list_final_elements", l.final_elements);
+    field("list_pops_ambiguous", l.pops_ambiguous);
+    field("list_missing", l.missing);
+    field("list_lost", l.lost);
+    field("list_popped_present", l.popped_present);
+    field("list_phantoms", l.phantoms);
+    field("list_duplicates", l.duplicates);
+    field("list_double_pops", l.double_pops);
+    field("list_double_pops_unstable", l.double_pops_unstable);
+    field("lists_divergent", l.divergent_keys);
+    field("blocked_pops", l.blocked);
+    field("blocked_served", l.blocked_served);
+    field("blocked_timed_out", l.blocked_timed_out);
+    field("blocked_early", l.blocked_early);
+    field("blocked_unanswered", l.blocked_unanswered);
+    field("blocked_excused", l.blocked_excused);
+    field("blocked_errors", l.blocked_errors);
+    field("blocked_errors_unstable", l.blocked_errors_unstable);
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);

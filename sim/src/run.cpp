@@ -178,7 +178,8 @@ void check_data(RunReport& r) {
   const CollectionReport& c = d.collections;
   if (c.phantom_elements > 0) {
     fail(std::to_string(c.phantom_elements) +
-         " elements or values in the final reads of hashes, sets and sorted sets that no command wrote");
+         " elements or values in the final reads of hashes, sets and sorted sets that no command "
+         "wrote");
   }
   if (r.settled && c.elements_lost > 0) {
     fail(std::to_string(c.elements_lost) +
@@ -200,6 +201,24 @@ void check_data(RunReport& r) {
   if (r.settled && c.unread > 0) {
     fail(std::to_string(c.unread) + " hash or set keys could not be read at the end");
   }
+  const ListReport& l = d.lists;
+  auto fail_if = [&](bool when, std::uint64_t n, const std::string& what) {
+    if (when && n > 0) fail(std::to_string(n) + " " + what);
+  };
+  fail_if(true, l.phantoms, "list elements popped or read that no push had sent");
+  fail_if(true, l.double_pops, "list elements popped twice in a stable cluster");
+  fail_if(true, l.blocked_early, "blocking pops answered null before their timeout");
+  fail_if(true, l.blocked_unanswered,
+          "blocking pops without an answer within their timeout + the client's wait, their "
+          "node running");
+  fail_if(true, l.blocked_errors, "blocking pops answered an error in a stable cluster");
+  fail_if(r.settled, l.lost,
+          "acknowledged list pushes neither popped nor in the final lists (beyond what "
+          "unanswered pops can have taken)");
+  fail_if(r.settled, l.popped_present, "popped list elements still in the final lists");
+  fail_if(r.settled, l.duplicates, "list elements twice in one read");
+  fail_if(r.settled, l.divergent_keys, "list keys read differently through different nodes");
+  fail_if(r.settled, l.unread, "list keys could not be read at the end");
   if (r.settled && d.converged_keys < d.keys) {
     fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
          " keys not converged on their owners after the settle time");
@@ -409,7 +428,8 @@ std::string replay_command(const RunOptions& o) {
       << w.read_ratio << " --clients " << w.clients << " --replicas " << w.replicas
       << " --write-quorum " << w.write_quorum << " --read-quorum " << w.read_quorum
       << " --partitions " << w.partitions << " --sets " << w.sets << " --hashes " << w.hashes
-      << " --zsets " << w.zsets << " --hash-counters " << w.hash_counters << " --collection-ratio "
+      << " --zsets " << w.zsets << " --lists " << w.lists << " --blocking-ratio "
+      << w.blocking_ratio << " --hash-counters " << w.hash_counters << " --collection-ratio "
       << w.collection_ratio;
     if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {

@@ -299,6 +299,12 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.collection_ratio = *r;
       continue;
     }
+    if (name == "blocking-ratio") {
+      auto r = parse_probability(value);
+      if (!r) return r.status();
+      w.blocking_ratio = *r;
+      continue;
+    }
     auto n = parse_index(value);
     if (!n) return n.status();
     if (name == "keys") {
@@ -311,6 +317,8 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.hashes = *n;
     } else if (name == "zsets") {
       w.zsets = *n;
+    } else if (name == "lists") {
+      w.lists = *n;
     } else if (name == "hash-counters") {
       w.hash_counters = *n;
     } else if (name == "clients") {

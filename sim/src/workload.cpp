@@ -21,6 +21,7 @@ Workload::Workload(WorkloadOptions options, Rng rng)
   for (std::uint32_t k = 0; k < options_.sets; ++k) keys_.push_back("s" + std::to_string(k));
   for (std::uint32_t k = 0; k < options_.hashes; ++k) keys_.push_back("h" + std::to_string(k));
   for (std::uint32_t k = 0; k < options_.zsets; ++k) keys_.push_back("z" + std::to_string(k));
+  for (std::uint32_t k = 0; k < options_.lists; ++k) keys_.push_back("l" + std::to_string(k));
 }
 
 void Workload::note(std::string what) {
@@ -70,9 +71,11 @@ void Workload::on_status(World& world, std::uint32_t node, NodeStatus status) {
     case NodeStatus::leaving:
       // Still in the ring while it hands off; the change comes when it stops.
       if (started_) open_handoffs_.push_back(now);
+      node_exits_.emplace_back(node, now);
       break;
     case NodeStatus::left:
     case NodeStatus::crashed:
+      node_exits_.emplace_back(node, now);
       ring_.erase(node);
       ring_changed(now);
       break;
@@ -101,7 +104,7 @@ void Workload::on_wake(World& world, std::uint32_t tag) {
     Client& client = clients_.at(c);
     if (!client.in_flight) return;
     OpRecord& op = ops_.at(client.op - 1);
-    if (op.invoked + options_.op_timeout > world.now()) return;  // an older op's timer
+    if (op.invoked + options_.op_timeout + op.block > world.now()) return;  // an older op's
     op.outcome = Outcome::timeout;
     ++report_.timeouts;
     client.in_flight = false;
@@ -123,10 +126,15 @@ void Workload::issue(World& world, std::uint32_t c) {
   OpKind kind = OpKind::get;
   std::uint32_t key = 0;
   std::string element;
-  const std::uint32_t collections = options_.sets + options_.hashes + options_.zsets;
+  const std::uint32_t collections =
+      options_.sets + options_.hashes + options_.zsets + options_.lists;
   if (collections > 0 && rng_.unit() < options_.collection_ratio) {
     key = collections_from() + static_cast<std::uint32_t>(rng_.uniform(collections));
-    pick_collection_op(c, key, kind, element);
+    if (is_list(key)) {
+      kind = pick_list_op(key);
+    } else {
+      pick_collection_op(c, key, kind, element);
+    }
   } else {
     if (rng_.unit() >= options_.read_ratio) {
       const double u = rng_.unit();
@@ -143,7 +151,8 @@ void Workload::issue(World& world, std::uint32_t c) {
   const auto [id, bytes] = record(world, c, node, kind, key, std::move(element));
   client.in_flight = true;
   client.op = id;
-  world.wake_at(world.now() + options_.op_timeout, kTimeout | c);
+  // A blocking pop may wait its timeout before anything answers it.
+  world.wake_at(world.now() + options_.op_timeout + ops_.back().block, kTimeout | c);
   // The reply may come at once; it is taken in after_call, after the client is marked busy.
   world.call(node, [&](Process& p, TimePoint local) {
     if (NodeProcess* n = p.node()) n->send(local, c, id, bytes);
@@ -235,6 +244,9 @@ std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32
     case OpKind::zrange:
       ++report_.zranges;
       bytes = encode_command({"ZRANGE", k, "0", "-1", "WITHSCORES"});
+      break;
+    default:
+      bytes = list_command(op);
       break;
   }
   ops_.push_back(std::move(op));

@@ -46,8 +46,9 @@ TimePoint add(TimePoint t, Duration d) { return t >= kNever - d ? kNever : t + d
 
 std::string Workload::describe(const OpRecord& op) const {
   static constexpr const char* kNames[] = {
-      "GET",  "SET",  "SET NX",  "DEL",     "INCR", "SADD", "SREM",    "SMEMBERS",
-      "HSET", "HDEL", "HINCRBY", "HGETALL", "ZADD", "ZREM", "ZINCRBY", "ZRANGE"};
+      "GET",   "SET",   "SET NX",  "DEL",     "INCR",  "SADD",  "SREM",    "SMEMBERS",
+      "HSET",  "HDEL",  "HINCRBY", "HGETALL", "ZADD",  "ZREM",  "ZINCRBY", "ZRANGE",
+      "LPUSH", "RPUSH", "LPOP",    "RPOP",    "BLPOP", "BRPOP", "LRANGE"};
   char buf[96];
   std::snprintf(buf, sizeof buf, "#%llu %s %s", static_cast<unsigned long long>(op.id),
                 kNames[static_cast<int>(op.kind)], keys_.at(op.key).c_str());
@@ -410,6 +411,7 @@ WorkloadReport Workload::finish(World& world) {
   check_linearizability(windows, r);
   check_durability(world, r);
   check_collections(r);
+  check_lists(world, windows, r);
   r.samples = std::move(report_.samples);
   return r;
 }

@@ -108,8 +108,8 @@ void Workload::learn(const OpRecord& op) {
   }
 }
 
-// Every hash, set and sorted set key through every ready node: a read that failed is sent again in
-// the next round; one without a reply yet is waited for.
+// Every hash, set, sorted set and list key through every ready node: a read that failed is sent
+// again in the next round; one without a reply yet is waited for.
 bool Workload::verify_collections(World& world, const std::vector<std::uint32_t>& nodes) {
   bool done = true;
   for (std::uint32_t key = collections_from(); key < keys_.size(); ++key) {
@@ -127,6 +127,7 @@ bool Workload::verify_collections(World& world, const std::vector<std::uint32_t>
       done = false;
       const OpKind kind = is_hash(key)   ? OpKind::hgetall
                           : is_zset(key) ? OpKind::zrange
+                          : is_list(key) ? OpKind::lrange
                                          : OpKind::smembers;
       const auto [id, bytes] = record(world, client, node, kind, key);
       ids.push_back(id);
@@ -177,6 +178,7 @@ void Workload::check_collections(WorkloadReport& r) {
   std::set<std::uint32_t> read_keys;
   for (const auto& [where, ids] : final_reads_) {
     const OpRecord& op = ops_.at(ids.back() - 1);
+    if (is_list(op.key)) continue;  // check_lists (workload_lists.cpp)
     if (op.outcome != Outcome::ok || op.reply.kind != RespReply::Kind::array) continue;
     FinalRead read;
     read.id = op.id;
@@ -195,7 +197,7 @@ void Workload::check_collections(WorkloadReport& r) {
   }
   r.collections = sim::check_collections(
       commands, reads, [this](std::uint64_t id) { return describe(ops_.at(id - 1)); });
-  r.collections.keys = keys_.size() - collections_from();
+  r.collections.keys = lists_from() - collections_from();
   r.collections.unread = r.collections.keys - read_keys.size();
   for (auto& sample : r.collections.samples) note(sample);
 }

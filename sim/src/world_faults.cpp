@@ -177,7 +177,7 @@ void World::pause_node(std::uint32_t node, Duration length) {
   if (!n.proc) return;
   n.paused = true;
   n.paused_until = std::max(n.paused_until, to_nanos(now_ + length));
-  disturbances_.push_back(Disturbance{now_, from_nanos(n.paused_until)});
+  disturbances_.push_back(Disturbance{now_, from_nanos(n.paused_until), node});
   queue_.push(from_nanos(n.paused_until), EventKind::resume, node, n.generation);
 }
 

@@ -60,6 +60,44 @@ struct CollectionReport {
   }
 };
 
+// The list keys' checkers (sim/list_checks.hpp): pops' replies and final reads of every list
+// key through every running node, judged against the pushes the clients sent.
+struct ListReport {
+  std::uint64_t keys = 0;
+  std::uint64_t reads = 0;                 // final reads judged
+  std::uint64_t unread = 0;                // keys without any final read
+  std::uint64_t pushed_acked = 0;          // elements of acknowledged pushes
+  std::uint64_t pushed_ambiguous = 0;      // elements of pushes without an acknowledgement
+  std::uint64_t popped = 0;                // elements in pops' replies (blocking ones too)
+  std::uint64_t final_elements = 0;        // elements in the final lists (one read per key)
+  std::uint64_t pops_ambiguous = 0;        // pops that may have taken elements nobody saw
+  std::uint64_t missing = 0;               // acked, neither popped nor in a final read
+  std::uint64_t lost = 0;                  // ... beyond what the ambiguous pops can have taken
+  std::uint64_t popped_present = 0;        // popped, yet in a final read
+  std::uint64_t phantoms = 0;              // popped or read, never pushed before
+  std::uint64_t duplicates = 0;            // an element twice in one final read
+  std::uint64_t double_pops = 0;           // an element in two pops' replies, both stable
+  std::uint64_t double_pops_unstable = 0;  // ... with a fault near one of them (counted)
+  std::uint64_t divergent_keys = 0;        // final reads through different nodes differ
+  // Blocking pops (BLPOP, BRPOP).
+  std::uint64_t blocked = 0;             // sent
+  std::uint64_t blocked_served = 0;      // answered with an element
+  std::uint64_t blocked_timed_out = 0;   // answered with a null
+  std::uint64_t blocked_early = 0;       // a null before the timeout passed
+  std::uint64_t blocked_unanswered = 0;  // no answer within timeout + bound, not excused
+  std::uint64_t blocked_excused = 0;     // ... excused (the client's node crashed or paused)
+  std::uint64_t blocked_errors = 0;      // an error answer in a stable stretch
+  std::uint64_t blocked_errors_unstable = 0;
+  std::vector<std::string> samples;
+
+  bool failed(bool settled) const {
+    const std::uint64_t always =
+        phantoms + double_pops + blocked_early + blocked_unanswered + blocked_errors;
+    const std::uint64_t when_settled = unread + lost + popped_present + duplicates + divergent_keys;
+    return always + (settled ? when_settled : 0) > 0;
+  }
+};
+
 // What the data workload (--workload, sim/workload.hpp) saw and its checkers found.
 struct WorkloadReport {
   // Commands sent, by kind and by outcome (errors and timeouts are ambiguous).
@@ -67,6 +105,7 @@ struct WorkloadReport {
   std::uint64_t sadds = 0, srems = 0, smembers = 0;
   std::uint64_t hsets = 0, hdels = 0, hincrbys = 0, hgetalls = 0;
   std::uint64_t zadds = 0, zrems = 0, zincrbys = 0, zranges = 0;
+  std::uint64_t pushes = 0, pops = 0, blocking_pops = 0, lranges = 0;
   std::uint64_t ok = 0, errors = 0, timeouts = 0;
   std::uint64_t late_replies = 0;  // answered after the client's timeout
   std::uint64_t forwarded = 0;     // the running nodes' routers forwarded this many at the end
@@ -106,6 +145,7 @@ struct WorkloadReport {
   std::uint64_t max_siblings = 0;  // most siblings one key had at the end
 
   CollectionReport collections;  // hashes, sets and sorted sets
+  ListReport lists;
 
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
   std::vector<std::string> samples;  // a few violations, spelled out

@@ -10,7 +10,9 @@
 // the client wrote or read), HINCRBY by 1 on the counter fields n0.. and HGETALL on the hash
 // keys h0..; ZADD (new members "m<op id>" with a random integer score, or one the client
 // removed), ZREM, ZINCRBY by 1 on the counter members n0.. and ZRANGE 0 -1 WITHSCORES on the
-// sorted set keys z0.. (workload_collections.cpp). A command without a reply within `op_timeout`,
+// sorted set keys z0.. (workload_collections.cpp); RPUSH/LPUSH of new elements "e<op id>",
+// LPOP/RPOP (with and without a count), BLPOP/BRPOP with a short timeout and LRANGE 0 -1 on the
+// list keys l0.. (workload_lists.cpp). A command without a reply within `op_timeout`,
 // or answered with an error, is ambiguous: it may or may not have taken effect. A reply that comes
 // after the timeout is still recorded (it settles what the command did). Every command is kept:
 // key, invocation and completion (virtual time), node, reply.
@@ -31,6 +33,9 @@
 //  - hashes, sets, sorted sets (collection_checks.hpp): at `verify` every such key is read
 //    through every running node; no acknowledged add that no removal can have removed is
 //    missing, counter fields lie in their bounds, nothing unwritten appears, reads agree.
+//  - lists (list_checks.hpp): every acknowledged push is popped or in the final lists read
+//    through every node, nothing popped twice (in a quiet cluster) or unpushed, every
+//    blocking pop answered with an element or, after its timeout, a null.
 //  - convergence: at the end, every running owner of every key holds the same siblings (for
 //    a hash or a set: the same collection state).
 //  - handoff_s: from a join or leave until every running node's view matches the running
@@ -89,7 +94,14 @@ class Workload final : public Agent {
     zadd,
     zrem,
     zincrby,
-    zrange
+    zrange,
+    lpush,
+    rpush,
+    lpop,
+    rpop,
+    blpop,
+    brpop,
+    lrange
   };
   enum class Outcome : unsigned char { pending, ok, error, timeout };
   struct OpRecord {
@@ -97,9 +109,11 @@ class Workload final : public Agent {
     std::uint32_t client = 0;
     std::uint32_t node = 0;
     OpKind kind = OpKind::get;
-    std::uint32_t key = 0;  // index into keys()
-    std::string value;      // SET, SET NX, HSET; ZADD's score
-    std::string element;    // the member or field of SADD, SREM, HSET, HDEL, HINCRBY, ZADD, ...
+    std::uint32_t key = 0;    // index into keys()
+    std::string value;        // SET, SET NX, HSET; ZADD's score
+    std::string element;      // the member or field of SADD, SREM, HSET, HDEL, HINCRBY, ZADD, ...
+    std::uint32_t count = 0;  // LPOP/RPOP's count (0: none); elements a push sent
+    Duration block{};         // BLPOP/BRPOP's timeout (the client waits this much longer)
     TimePoint invoked{};
     TimePoint returned{};  // the reply's arrival (pending, timeout: not known)
     Outcome outcome = Outcome::pending;
@@ -148,11 +162,15 @@ class Workload final : public Agent {
   bool is_collection(std::uint32_t key) const { return key >= collections_from(); }
   std::uint32_t collections_from() const { return options_.keys + options_.counters; }
   bool is_hash(std::uint32_t key) const {
-    return key >= collections_from() + options_.sets && !is_zset(key);
+    return key >= collections_from() + options_.sets && !is_zset(key) && !is_list(key);
   }
   bool is_zset(std::uint32_t key) const {
-    return key >= collections_from() + options_.sets + options_.hashes;
+    return key >= collections_from() + options_.sets + options_.hashes && !is_list(key);
   }
+  std::uint32_t lists_from() const {
+    return collections_from() + options_.sets + options_.hashes + options_.zsets;
+  }
+  bool is_list(std::uint32_t key) const { return key >= lists_from(); }
   // Picks the command for a hash or set key and its element (empty: a new one, named after
   // the command's id by record()).
   void pick_collection_op(std::uint32_t client, std::uint32_t key, OpKind& kind,
@@ -161,6 +179,10 @@ class Workload final : public Agent {
   // Reads every hash and set key through every ready node; false when some are still due.
   bool verify_collections(World& world, const std::vector<std::uint32_t>& nodes);
   void check_collections(WorkloadReport& r);
+  // workload_lists.cpp
+  OpKind pick_list_op(std::uint32_t key);
+  std::string list_command(OpRecord& op);  // fills the op's elements; returns its RESP bytes
+  void check_lists(const World& world, const std::vector<Window>& windows, WorkloadReport& r);
   void ring_changed(TimePoint at);
   std::vector<std::string> owners_at(TimePoint t, const std::string& key) const;
   void check_handoff(World& world);
@@ -194,6 +216,8 @@ class Workload final : public Agent {
   std::vector<RingEpoch> epochs_;
   std::vector<TimePoint> open_handoffs_;   // join/leave times not yet settled
   std::set<std::uint32_t> started_nodes_;  // nodes that ran once (a later start is a restart)
+  // (node, when) a node crashed, began to leave or left: its clients' commands may go unanswered.
+  std::vector<std::pair<std::uint32_t, TimePoint>> node_exits_;
   bool checking_ = false;
   bool started_ = false;
   WorkloadReport report_;

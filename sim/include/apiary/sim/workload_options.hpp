@@ -32,6 +32,14 @@ struct WorkloadOptions {
   // on the counter members n0..n<hash_counters-1>, ZRANGE 0 -1 WITHSCORES; they share
   // `collection_ratio` with the hash and set keys.
   std::uint32_t zsets = 2;
+  // List keys l0..l<lists-1>, used as queues (workload_lists.cpp): RPUSH and LPUSH of elements
+  // no other command writes, LPOP and RPOP (with and without a count), BLPOP and BRPOP with a
+  // timeout in [block_timeout_min, block_timeout_max], LRANGE 0 -1. They share
+  // `collection_ratio` too; `blocking_ratio` of their pops block.
+  std::uint32_t lists = 2;
+  double blocking_ratio = 0.4;
+  Duration block_timeout_min = 50ms;
+  Duration block_timeout_max = 500ms;
   double collection_ratio = 0.2;
   std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;

@@ -71,8 +71,10 @@ struct WorldStats {
 // stopped, a partition until it is healed (`to` is kNever while it lasts). The data
 // workload's checkers only judge what happened away from these (workload.hpp).
 struct Disturbance {
+  static constexpr std::uint32_t kEveryNode = 0xffffffffu;
   TimePoint from;
   TimePoint to;
+  std::uint32_t node = kEveryNode;  // a pause: the paused node
 };
 
 // Message load since the last reset_load(), for per-node figures.
