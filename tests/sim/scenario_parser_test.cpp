@@ -81,7 +81,8 @@ TEST_CASE("durations and node sets", "[sim][scenario]") {
 TEST_CASE("a workload line turns the data mode on with its settings", "[sim][scenario]") {
   const auto sc = parse_scenario(
       "workload keys=500 read-ratio=0.9 clients=16 replicas=2 write-quorum=1 read-quorum=2 "
-      "partitions=64 sets=3 hashes=0 hash-counters=4 collection-ratio=0.3\nat 5s join 1\n");
+      "partitions=64 sets=3 hashes=0 hash-counters=4 collection-ratio=0.3 lists=5 "
+      "blocking-ratio=0.25\nat 5s join 1\n");
   REQUIRE(sc.ok());
   REQUIRE(sc->workload.has_value());
   CHECK(sc->workload->enabled);
@@ -96,6 +97,9 @@ TEST_CASE("a workload line turns the data mode on with its settings", "[sim][sce
   CHECK(sc->workload->hashes == 0);
   CHECK(sc->workload->hash_counters == 4);
   CHECK(sc->workload->collection_ratio == Approx(0.3));
+  CHECK(sc->workload->lists == 5);
+  CHECK(sc->workload->blocking_ratio == Approx(0.25));
+  CHECK_FALSE(parse_scenario("workload blocking-ratio=2").ok());
   CHECK_FALSE(parse_scenario("at 5s workload keys=5").ok());
   CHECK_FALSE(parse_scenario("workload keys").ok());
   CHECK_FALSE(parse_scenario("workload colour=blue").ok());
