@@ -10,10 +10,15 @@
 #  3. replication bytes per HSET on a 100,000-field hash: the cluster's data bytes sent
 #     during 10,000 HSETs of existing fields, divided by 10,000.
 # PARTS=memory (or any comma-separated subset of throughput,memory,replication) runs only those;
-# TESTS="zadd zrank zrange" runs the throughput part on sorted sets.
+# TESTS= picks the throughput tests (names in COMMANDS below, run in the order given):
+# TESTS="zadd zrank zrange100" for sorted sets, TESTS="lpush rpush lrange lpop rpop" for lists
+# (1,000 keys each); TESTS=builtin_lists runs redis-benchmark's own list tests, which use one
+# key. KINDS="list" measures the memory of lists (default: hash set).
 #
 #   bench/collections_compare.sh          # N=200000 requests per redis-benchmark process
 #   N=50000 bench/collections_compare.sh
+#   TESTS="lpush rpush lrange lpop rpop zadd zrank zrange100" KINDS=list PARTS=throughput,memory \
+#     N=150000 bench/collections_compare.sh     # docs/benchmarks.md, "Lists" and "Sorted sets"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-200000}"
@@ -34,11 +39,22 @@ declare -A COMMANDS=(
   [zadd]="ZADD z:__rand_int__ __rand_int__ m:__rand_int__"
   [zrank]="ZRANK z:__rand_int__ m:__rand_int__"
   [zrange]="ZRANGE z:__rand_int__ 0 9 WITHSCORES"
+  [zrange100]="ZRANGE z:__rand_int__ 0 99"
+  [lpush]="LPUSH l:__rand_int__ vvvvvvvvvvvvvvvv"
+  [rpush]="RPUSH l:__rand_int__ vvvvvvvvvvvvvvvv"
+  [lrange]="LRANGE l:__rand_int__ 0 99"
+  [lpop]="LPOP l:__rand_int__"
+  [rpop]="RPOP l:__rand_int__"
+  # redis-benchmark's own tests, one row each: every one works on the single key "mylist"
+  # (3-byte values); LRANGE_100 reads a list that an unreported LPUSH run of N first fills.
+  [builtin_lists]="-t lpush,rpush,lpop,rpop,lrange_100"
 )
-# TESTS="zadd zrank zrange" measures sorted sets instead (ZADD first, so the others find data).
+# Writes come first in TESTS so that the reads after them find data (each setup starts empty).
 read -r -a ORDER <<<"${TESTS:-hset hget sadd sismember}"
 
-# run PIPELINE CLIENTS PORT... -> "rps,worst_p50,worst_p99" summed over one process per port
+# run PIPELINE CLIENTS NAME PORT... -> "test,rps,worst_p50,worst_p99" per test, sorted, summed
+# over one process per port. A custom command's row is named NAME; a built-in test's row by
+# redis-benchmark's name in lower case (lpush, lrange_100), without the fill it reports.
 run() {
   local pipeline=$1 clients=$2 name=$3
   shift 3
@@ -47,13 +63,16 @@ run() {
     # shellcheck disable=SC2086
     { redis-benchmark -h 127.0.0.1 -p "$port" -n "$N" -c "$clients" -P "$pipeline" -r 1000 \
       --csv ${COMMANDS[$name]} 2>/dev/null || true; } | tr -d '"' |
-      awk -F, 'NR>1 {print $2","$5","$7}' >"$bench_work/part$i.csv" &
+      awk -F, -v name="$name" -v builtin="${COMMANDS[$name]:0:2}" 'NR>1 && !/needed to/ {
+        split($1, w, " "); print (builtin == "-t" ? tolower(w[1]) : name) "," $2 "," $5 "," $7
+      }' >"$bench_work/part$i.csv" &
     jobs+=($!)
     i=$((i + 1))
   done
   for job in "${jobs[@]}"; do wait "$job"; done
-  cat "$bench_work"/part*.csv | awk -F, '{rps+=$1; if ($2>p50) p50=$2; if ($3>p99) p99=$3}
-    END {printf "%.0f,%s,%s\n", rps, p50, p99}'
+  cat "$bench_work"/part*.csv | awk -F, '{rps[$1]+=$2; if ($3>p50[$1]) p50[$1]=$3
+      if ($4>p99[$1]) p99[$1]=$4}
+    END {for (t in rps) printf "%s,%.0f,%s,%s\n", t, rps[t], p50[t], p99[t]}' | sort
   rm -f "$bench_work"/part*.csv
 }
 
@@ -70,12 +89,12 @@ compare() {  # SETUP PIPELINE CLIENTS REDIS_PORTS... -- APIARY_PORTS...
   redis-cli -p "$redis_port" FLUSHALL >/dev/null
   redis-cli -p "${aports[0]}" FLUSHALL >/dev/null
   for name in "${ORDER[@]}"; do
-    r=$(run "$pipeline" "$clients" "$name" "${rports[@]}")
-    a=$(run "$pipeline" "$clients" "$name" "${aports[@]}")
-    awk -F, -v s="$setup" -v t="$name" -v p="$pipeline" -v r="$r" -v a="$a" 'BEGIN {
-      split(r, x, ","); split(a, y, ",");
-      printf "%-8s %-10s %4s %12.0f %12.0f %7.2f %9s %9s %9s %9s\n", s, t, p, x[1], y[1],
-        (x[1] > 0 ? y[1] / x[1] : 0), x[2], y[2], x[3], y[3] }'
+    run "$pipeline" "$clients" "$name" "${rports[@]}" >"$bench_work/redis.csv"
+    run "$pipeline" "$clients" "$name" "${aports[@]}" >"$bench_work/apiary.csv"
+    join -t, -a 1 -e 0 -o 0,1.2,2.2,1.3,2.3,1.4,2.4 "$bench_work/redis.csv" \
+      "$bench_work/apiary.csv" | awk -F, -v s="$setup" -v p="$pipeline" '{
+      printf "%-8s %-10s %4s %12.0f %12.0f %7.2f %9s %9s %9s %9s\n", s, $1, p, $2, $3,
+        ($2 > 0 ? $3 / $2 : 0), $4, $5, $6, $7 }'
   done
 }
 for pipeline in 1 16; do
@@ -107,6 +126,8 @@ for k in range(keys):
             for i in batch:
                 args += [f"field:{i}", f"value:{i:08d}"]
             cmd("HSET", f"mem:{k}", *args)
+        elif kind == "list":
+            cmd("RPUSH", f"mem:{k}", *[f"value:{i:08d}" for i in batch])
         else:
             cmd("SADD", f"mem:{k}", *[f"member:{i}" for i in batch])
 PY
@@ -114,7 +135,7 @@ PY
 if part memory; then
 echo
 printf '%-6s %9s %12s %12s %7s\n' type elements redis_B/el apiary_B/el ratio
-for kind in hash set; do
+for kind in ${KINDS:-hash set}; do
   for shape in "10000 10" "100 1000"; do
     read -r keys elements <<<"$shape"
     line=""
