@@ -25,18 +25,22 @@ namespace {
 
 using data::Collection;
 
+// The list at argv[1], or nullptr after replying: WRONGTYPE, or what `missing` replies when
+// the key holds none.
+template <typename Missing>
+const Collection* list_or_reply(CommandContext& ctx, Missing&& missing) {
+  bool replied = false;
+  const Collection* c = read_list(ctx, ctx.argv[1], replied);
+  if (!replied && c == nullptr) missing();
+  return c;
+}
+
 // ---- pushes and pops ------------------------------------------------------------------
 
 // LPUSH/RPUSH key element [element ...]; the X forms only when the key holds a list.
 Outcome push(CommandContext& ctx, bool left, bool only_existing) {
-  if (only_existing) {
-    bool replied = false;
-    const Collection* c = read_list(ctx, ctx.argv[1], replied);
-    if (replied) return Outcome::done();
-    if (c == nullptr) {
-      ctx.reply.integer(0);
-      return Outcome::done();
-    }
+  if (only_existing && list_or_reply(ctx, [&] { ctx.reply.integer(0); }) == nullptr) {
+    return Outcome::done();
   }
   const auto length = push_elements(ctx, ctx.argv[1], left, ctx.argv.subspan(2));
   if (length) ctx.reply.integer(static_cast<std::int64_t>(*length));
@@ -164,13 +168,8 @@ std::optional<std::size_t> position(std::int64_t index, std::size_t size) {
 
 // LINDEX key index: the key first (a missing key answers a null whatever the index).
 Outcome lindex(CommandContext& ctx) {
-  bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr) {
-    ctx.reply.null();
-    return Outcome::done();
-  }
+  const Collection* c = list_or_reply(ctx, [&] { ctx.reply.null(); });
+  if (c == nullptr) return Outcome::done();
   std::int64_t index = 0;
   if (!parse_index(ctx, ctx.argv[2], index)) return Outcome::done();
   const auto at = position(index, c->size());
@@ -186,13 +185,8 @@ Outcome lindex(CommandContext& ctx) {
 // LSET key index element: writes the element's value in place (the same position, a new
 // version: concurrent LSETs of one element resolve by last writer).
 Outcome lset(CommandContext& ctx) {
-  bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr) {
-    ctx.reply.error("no such key");
-    return Outcome::done();
-  }
+  const Collection* c = list_or_reply(ctx, [&] { ctx.reply.error("no such key"); });
+  if (c == nullptr) return Outcome::done();
   std::int64_t index = 0;
   if (!parse_index(ctx, ctx.argv[2], index)) return Outcome::done();
   const auto at = position(index, c->size());
@@ -219,13 +213,8 @@ Outcome linsert(CommandContext& ctx) {
     ctx.reply.error(kSyntaxError);
     return Outcome::done();
   }
-  bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
-  if (replied) return Outcome::done();
-  if (c == nullptr) {
-    ctx.reply.integer(0);
-    return Outcome::done();
-  }
+  const Collection* c = list_or_reply(ctx, [&] { ctx.reply.integer(0); });
+  if (c == nullptr) return Outcome::done();
   std::optional<std::string> left, right;
   std::string scratch;
   bool found = false;
