@@ -52,7 +52,7 @@ std::optional<Duration> timeout_of(const resp::CommandSpec& spec,
       seconds > 1e12L) {
     return std::nullopt;
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0L)));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::trunc(seconds * 1000.0L)));
 }
 
 // The reply of a timeout, for a requester that answers it itself: a null array, as Redis

@@ -44,10 +44,10 @@ std::optional<std::int64_t> to_int(std::string_view s);
 // A SCAN/HSCAN/SSCAN cursor as Redis parses it (strtoul); false when it is not one.
 bool parse_scan_cursor(std::string_view s, std::uint64_t& out);
 
-// The timeout argument of a blocking command (BLPOP ... timeout) as Redis 7.0 reads it:
-// seconds as a float, rounded up to milliseconds; zero means no timeout. False after
-// replying "timeout is not a float or out of range", "timeout is out of range" or "timeout is
-// negative".
+// The timeout argument of a blocking command (BLPOP ... timeout) as Redis 7.0.15 reads it:
+// seconds as a float, truncated to milliseconds; zero (or under a millisecond) means no
+// timeout. False after replying "timeout is not a float or out of range" or "timeout is
+// negative" (also for infinities and values past 2^63 ms, as Redis's conversion makes them).
 bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out);
 
 // Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.

@@ -62,30 +62,27 @@ std::optional<std::int64_t> to_int(std::string_view s) {
 bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out) {
   long double seconds = 0;
   if (!data::parse_long_double(arg, seconds)) {
-    // string2ld takes infinities, which then fail the range checks below.
+    // string2ld takes infinities, which the conversion below turns negative.
     std::string_view s = arg;
-    const bool minus = !s.empty() && s.front() == '-';
     if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
     if (!iequals(s, "inf") && !iequals(s, "infinity")) {
       reply.error("timeout is not a float or out of range");
       return false;
     }
-    seconds = minus ? -std::numeric_limits<long double>::infinity()
-                    : std::numeric_limits<long double>::infinity();
+    seconds = std::numeric_limits<long double>::infinity();
   }
-  const long double ms = seconds * 1000.0L;
-  if (ms > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) {
-    reply.error("timeout is out of range");
-    return false;
-  }
-  const long double rounded = std::ceil(ms);
-  if (rounded < 0) {
+  // Redis 7.0 truncates seconds * 1000 to a long long: a fraction of a millisecond is no
+  // timeout at all, and a value the conversion cannot hold comes out as LLONG_MIN on x86-64,
+  // which it then calls negative.
+  const long double ms = std::trunc(seconds * 1000.0L);
+  constexpr long double kTwo63 = 9223372036854775808.0L;
+  if (!(ms < kTwo63) || ms < 0) {
     reply.error("timeout is negative");
     return false;
   }
   // Beyond about 292 years the core clock would overflow: a timeout that long never passes.
   constexpr long double kLongest = 100.0L * 365 * 24 * 3600 * 1000;
-  out = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(rounded, kLongest)));
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(ms, kLongest)));
   return true;
 }
 
