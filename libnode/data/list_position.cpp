@@ -1,5 +1,6 @@
 #include "apiary/data/list_position.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace apiary::data::list_position {
@@ -55,11 +56,17 @@ std::string between(std::optional<std::string_view> left, std::optional<std::str
   // finite (past both ends the difference only grows).
   std::int64_t gap = 0;
   std::size_t depth = 0;
-  while (gap < 2) {
+  // Past both names the difference, if not 0, only grows: one byte past the longer is enough.
+  // It stays 0 only for names outside the precondition (right = left followed by zero
+  // bytes, which a hostile replica could send); then the loop stops and the result, after
+  // left, is not before right, but every call returns.
+  const std::size_t limit = std::max(left ? left->size() : 0, right ? right->size() : 0) + 1;
+  while (gap < 2 && depth <= limit) {
     const int right_digit = right ? byte_at(right, depth) : (depth == 0 ? 256 : 0);
     gap = gap * 256 + right_digit - byte_at(left, depth);
     ++depth;
   }
+  if (gap < 2) return plus_one(left, depth);
   // Two more bytes leave at least 65,537 free positions between the neighbours, so a run of
   // inserts at one spot stepping by one from the same side stays at this length.
   depth += 2;
