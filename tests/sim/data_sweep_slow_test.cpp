@@ -47,9 +47,9 @@ void check_run(const RunOptions& o) {
   CHECK(r->data.histories_skipped == 0);
   if (r->data.linearizability_claimed) CHECK(r->data.linearizability_violations == 0);
   if (r->data.linearizability_claimed) CHECK(r->data.durability_violations == 0);
-  // Hashes and sets (WorkloadOptions::sets, hashes: on by default).
+  // Hashes, sets and sorted sets (WorkloadOptions::sets, hashes, zsets: on by default).
   const CollectionReport& c = r->data.collections;
-  CHECK(c.keys == 4);
+  CHECK(c.keys == 6);
   CHECK(c.unread == 0);
   CHECK(c.elements_required > 0);
   CHECK(c.elements_lost == 0);
@@ -57,6 +57,14 @@ void check_run(const RunOptions& o) {
   CHECK(c.phantom_elements == 0);
   CHECK(c.counter_violations == 0);
   CHECK(c.divergent_keys == 0);
+  // Lists and blocking pops (WorkloadOptions::lists: on by default; list_checks.hpp).
+  const ListReport& l = r->data.lists;
+  CHECK(l.keys == 2);
+  CHECK(l.unread == 0);
+  CHECK(l.lost == 0);
+  CHECK(l.phantoms == 0);
+  CHECK(l.double_pops == 0);
+  CHECK(l.blocked_unanswered == 0);
 }
 
 void sweep(const std::function<void(RunOptions&)>& faults) {
