@@ -142,7 +142,7 @@ void data_seeds() {
               replication::encode_delta_refused(12, "s", &entries[4], horizon));
   const std::vector<std::string_view> argv{"SET", "k", "v"};
   write_typed(t, "forward", 0, replication::encode_forward(3, argv, 2, 2, 1));
-  write_typed(t, "forward_cancel", 0, replication::encode_forward_cancel(3, true));
+  write_typed(t, "forward_cancel", 0, replication::encode_forward_cancel(3, replication::CancelMode::unblock_error));
   write_typed(t, "entries", 0, replication::encode_entries(4, 0, entries, horizon));
   write_typed(t, "response", 1,
               replication::encode_response(replication::RequestKind::replicate, 1, StatusCode::ok));

@@ -52,11 +52,11 @@ bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
   return false;
 }
 
-void Replicator::cancel_forward(std::uint64_t completion_id, bool error) {
+void Replicator::cancel_forward(std::uint64_t completion_id, CancelMode mode) {
   State& s = *state_;
   for (const auto& [id, op] : s.ops) {
     if (op.kind != OpKind::forward || op.completion_id != completion_id || !op.hold) continue;
-    s.send_to(op.peer, wire::MessageType::data_request, encode_forward_cancel(id, error));
+    s.send_to(op.peer, wire::MessageType::data_request, encode_forward_cancel(id, mode));
     return;
   }
 }
@@ -68,20 +68,25 @@ void Replicator::set_forward_canceller(ForwardCanceller canceller) {
 void Replicator::State::on_forward_cancel(const Message& m, std::string_view reply_to) {
   for (const auto& [token, in] : forwarded) {
     if (in.id != m.id || in.reply_to != reply_to) continue;
-    if (canceller) canceller(token, m.cancel_error);  // answers through reply_forwarded()
+    if (canceller) canceller(token, m.cancel_mode);  // answers through reply_forwarded()
     return;
   }
 }
 
-void Replicator::State::drop_blocking_forwards() {
-  std::vector<std::uint64_t> gone;
-  for (const auto& [id, op] : ops) {
-    if (op.kind == OpKind::forward && op.hold && !view.is_live(op.peer)) gone.push_back(id);
-  }
-  for (const std::uint64_t id : gone) {
-    complete(ops.at(id), OperationKind::forward,
-             make_error(StatusCode::moved, "the owner left while the command waited"), 0);
-    erase_op(id);
+// The owner of a blocking forward left the live members: dead, or leaving gracefully and
+// still able to serve the command (a leaving node runs what it is sent). Rerouting at once
+// could have two nodes serve one client, and the first one's element would be lost; so the
+// owner is asked to give the command back, and its answer -- or a forward timeout of silence
+// (it is dead) -- completes the operation.
+void Replicator::State::recall_blocking_forwards(TimePoint now) {
+  for (auto& [id, op] : ops) {
+    if (op.kind != OpKind::forward || !op.hold || op.given_back || view.is_live(op.peer)) continue;
+    op.given_back = true;
+    send_to(op.peer, wire::MessageType::data_request,
+            encode_forward_cancel(id, CancelMode::give_back));
+    timers.erase({op.deadline, id});
+    op.deadline = std::min(op.deadline, now + config.forward_timeout);
+    timers.emplace(op.deadline, id);
   }
 }
 
@@ -93,9 +98,18 @@ void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
     timers.emplace(op.deadline, id);
     return;
   }
+  if (op.given_back) {  // its owner left and did not answer: route it again
+    complete(op, OperationKind::forward,
+             make_error(StatusCode::moved, "the owner left while the command waited"), 0);
+    ops.erase(id);
+    return;
+  }
   ++stats.forward_timeouts;
   // A blocking command the owner never answered: it may still hold it; let it go.
-  if (op.hold) send_to(op.peer, wire::MessageType::data_request, encode_forward_cancel(id, false));
+  if (op.hold) {
+    send_to(op.peer, wire::MessageType::data_request,
+            encode_forward_cancel(id, CancelMode::timeout));
+  }
   complete(op, OperationKind::forward,
            make_error(StatusCode::timeout, "the owner did not answer in time"), 0);
   ops.erase(id);

@@ -154,9 +154,12 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
       return read_horizon(r, m, "replicate_delta");
     }
     case RequestKind::forward_cancel: {
-      std::uint8_t error = 0;
-      if (!r.u(error) || error > 1 || r.remaining() != 0) return malformed("forward cancel");
-      m.cancel_error = error == 1;
+      std::uint8_t mode = 0;
+      if (!r.u(mode) || mode > static_cast<std::uint8_t>(CancelMode::give_back) ||
+          r.remaining() != 0) {
+        return malformed("forward cancel");
+      }
+      m.cancel_mode = static_cast<CancelMode>(mode);
       return Status::Ok();
     }
     case RequestKind::acks:
@@ -301,12 +304,12 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
   return std::move(enc.out);
 }
 
-std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, bool error) {
+std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, CancelMode mode) {
   Encoder enc;
   enc.p.pack_array(3);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward_cancel));
   enc.p.pack_uint64(id);
-  enc.p.pack_uint8(error ? 1 : 0);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(mode));
   return std::move(enc.out);
 }
 

@@ -63,6 +63,7 @@
 #include "apiary/base/hlc.hpp"
 #include "apiary/base/status.hpp"
 #include "apiary/replication/keyspace_query.hpp"
+#include "apiary/replication/replicator.hpp"
 #include "apiary/replication/replication_config.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/wire/message_type.hpp"
@@ -100,7 +101,7 @@ struct Message {
   std::uint8_t protocol = 2;       // forward: RESP version the reply must use
   std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
   std::uint32_t read_quorum = 0;
-  bool cancel_error = false;           // forward_cancel: reply with the unblock error
+  CancelMode cancel_mode = CancelMode::timeout;  // forward_cancel
   std::vector<std::uint64_t> numbers;  // digest buckets, differing bucket indices, or acks
   HlcTimestamp horizon;                // the sender's flush horizon; zero = none
   std::uint64_t version_hash = 0;      // read request: the asker's version hash (0: none)
@@ -130,9 +131,8 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
                                          std::uint32_t read_quorum = 0);
-// Cancels forward `id` (its requester's id); `error`: answer it with CLIENT UNBLOCK's error
-// rather than the timeout's null.
-std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, bool error);
+// Cancels forward `id` (its requester's id), to be answered as `mode` says.
+std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, CancelMode mode);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,
                                          std::span<const store::VersionedEntry> entries,
                                          HlcTimestamp horizon);

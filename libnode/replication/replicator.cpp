@@ -143,7 +143,7 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
   s.plan_handoff(now, before, had_view, wall, appeared);
   s.pump_handoff(now, wall);
   s.deliver_hints(now, wall);
-  s.drop_blocking_forwards();
+  s.recall_blocking_forwards(now);
 }
 
 const ClusterView& Replicator::view() const { return state_->view; }

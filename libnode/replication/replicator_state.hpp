@@ -49,6 +49,7 @@ struct Op {
   QuorumOverride quorum;      // forward: what the owner runs the command with
   bool may_retry = true;      // forward: a timeout may try the next owner (not for writes)
   std::optional<Duration> hold;  // forward: a blocking command the owner may hold this long
+  bool given_back = false;       // forward: its owner left the view and was asked to give it back
   std::vector<std::string> tried;
   // hint delivery: the intended owner; anti-entropy and keyspace: the peer
   std::string peer;
@@ -234,8 +235,8 @@ struct Replicator::State {
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
   void on_forward_cancel(const Message& m, std::string_view reply_to);
-  // Blocking forwards whose owner is no longer live complete with StatusCode::moved.
-  void drop_blocking_forwards();
+  // Blocking forwards whose owner is no longer live: asked back (forward.cpp).
+  void recall_blocking_forwards(TimePoint now);
   void on_forward_request(TimePoint now, WallTime wall, Message& m, std::string_view from,
                           std::string_view reply_to);
   void on_forward_response(TimePoint now, WallTime wall, const Message& m,

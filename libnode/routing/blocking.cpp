@@ -15,8 +15,9 @@
 // and then answers the null itself, asking the coordinator to drop the command. When a client
 // leaves (or CLIENT UNBLOCK releases it) its node asks the same. When the coordinator changes,
 // the old one hands its parked commands back (StatusCode::moved) and their requesters route
-// them again, with what is left of their timeout; a requester whose coordinator died does the
-// same. An element popped in the instant between a coordinator serving a command and its
+// them again, with what is left of their timeout; a requester whose coordinator left the live
+// members (dead, or leaving and still able to serve) asks it to give the command back and
+// routes it again on that answer or on a forward timeout of silence. An element popped in the instant between a coordinator serving a command and its
 // reply reaching the client (the client left, the coordinator died) is lost to the client, as
 // with a Redis server that dies after popping; docs/datatypes.md, "Blocking commands".
 #include <algorithm>
@@ -292,14 +293,24 @@ bool Router::Impl::unblock(resp::ClientId client, bool error, TimePoint now, Wal
   }
   auto b = blocked_forwards.find(client);
   if (b == blocked_forwards.end()) return false;
-  replicator.cancel_forward(b->second, error);  // the coordinator answers it
+  replicator.cancel_forward(b->second, error ? replication::CancelMode::unblock_error
+                                             : replication::CancelMode::timeout);
   return true;
 }
 
-void Router::Impl::cancel_peer(std::uint64_t token, bool error, TimePoint now, WallTime wall) {
+void Router::Impl::cancel_peer(std::uint64_t token, replication::CancelMode mode, TimePoint now,
+                               WallTime wall) {
   for (auto& [id, p] : parked) {
     if (p.sink.kind != Sink::Kind::peer || p.sink.peer_token != token) continue;
     if (p.trying) return;  // being served: its reply is on the way
+    if (mode == replication::CancelMode::give_back) {
+      const Sink sink = p.sink;
+      unpark(id);
+      finish(sink, Answer::failed(StatusCode::moved, "TRYAGAIN the key's coordinator changed"),
+             now, wall);
+      return;
+    }
+    const bool error = mode == replication::CancelMode::unblock_error;
     answer_parked(id, error ? std::string(kUnblocked) : p.timeout_reply, now, wall);
     return;
   }
@@ -315,7 +326,7 @@ void Router::Impl::client_closed(resp::ClientId client) {
   for (const std::uint64_t id : gone) unpark(id);
   auto b = blocked_forwards.find(client);
   if (b == blocked_forwards.end()) return;
-  replicator.cancel_forward(b->second, false);
+  replicator.cancel_forward(b->second, replication::CancelMode::timeout);
   blocked_forwards.erase(b);
 }
 

@@ -467,9 +467,9 @@ Router::Router(resp::Server& server, replication::Replicator& replicator, Router
     if (st == nullptr || st->size() == 0) return;
     out += "db0:keys=" + std::to_string(st->size()) + ",expires=0,avg_ttl=0\r\n";
   });
-  replicator.set_forward_canceller([impl](std::uint64_t token, bool error) {
+  replicator.set_forward_canceller([impl](std::uint64_t token, replication::CancelMode mode) {
     const auto [now, wall] = impl->clock();
-    impl->cancel_peer(token, error, now, wall);
+    impl->cancel_peer(token, mode, now, wall);
   });
   server.set_blocking_hooks(resp::Server::BlockingHooks{
       [impl](resp::ClientId client, bool error) {

@@ -246,7 +246,7 @@ struct Router::Impl {
   void on_blocking_completion(const Waiter& w, const replication::Completion& c, TimePoint now,
                               WallTime wall);
   bool unblock(resp::ClientId client, bool error, TimePoint now, WallTime wall);
-  void cancel_peer(std::uint64_t token, bool error, TimePoint now, WallTime wall);
+  void cancel_peer(std::uint64_t token, replication::CancelMode mode, TimePoint now, WallTime wall);
   void client_closed(resp::ClientId client);
 };
 

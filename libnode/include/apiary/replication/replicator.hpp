@@ -78,6 +78,11 @@ struct QuorumOverride {
   std::uint32_t read = 0;
 };
 
+// How a requester gives up a blocking forward (Replicator::cancel_forward): the owner, if it
+// still holds the command, answers it with the timeout's null, with CLIENT UNBLOCK's error,
+// or -- give_back: the requester wants to route it again -- with StatusCode::moved.
+enum class CancelMode : std::uint8_t { timeout = 0, unblock_error = 1, give_back = 2 };
+
 // A command another node forwarded here for execution.
 struct ForwardedCommand {
   std::uint64_t token = 0;  // for reply_forwarded() when the reply comes later
@@ -152,19 +157,21 @@ class Replicator {
   // `protocol` is the client's RESP version (2 or 3): the owner replies in it; `quorum`
   // travels with the command (ForwardedCommand::quorum).
   // `hold`: a blocking command (BLPOP ...) that the owner may keep for that long before it
-  // answers (Duration::max(): for ever); the operation then waits that much longer, is never
-  // retried, and completes with StatusCode::moved when the owner leaves the live members, so
-  // that the caller routes it again.
+  // answers (Duration::max(): for ever); the operation then waits that much longer and is
+  // never retried. When the owner leaves the live members (it may be dead, or leaving and
+  // still serving) it is asked to give the command back (CancelMode::give_back); whatever it
+  // answers within a forward timeout completes the operation (an element it served, its
+  // null, or StatusCode::moved), and silence completes it with StatusCode::moved: the caller
+  // then routes the command again.
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
                int protocol, std::uint64_t completion_id, QuorumOverride quorum = {},
                bool may_retry = true, std::optional<Duration> hold = std::nullopt);
-  // Gives up the blocking forward `completion_id`: asks its owner to answer it now (with the
-  // timeout's null, or with CLIENT UNBLOCK's error when `error`); the completion follows
-  // as usual. Nothing when no such forward is in flight.
-  void cancel_forward(std::uint64_t completion_id, bool error);
+  // Gives up the blocking forward `completion_id`: asks its owner to answer it now, as `mode`
+  // says; the completion follows as usual. Nothing when no such forward is in flight.
+  void cancel_forward(std::uint64_t completion_id, CancelMode mode);
   // Called (on the owner) when a requester cancels a forwarded command that is still held:
   // the executor answers it now through reply_forwarded(token, ...).
-  using ForwardCanceller = std::function<void(std::uint64_t token, bool error)>;
+  using ForwardCanceller = std::function<void(std::uint64_t token, CancelMode mode)>;
   void set_forward_canceller(ForwardCanceller canceller);
   // The deferred reply for a ForwardedCommand whose executor returned nullopt. `code` other
   // than ok: the command failed in this node's cluster layer (its quorum, its own forward);
