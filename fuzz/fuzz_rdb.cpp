@@ -6,7 +6,8 @@
 //  - the reader stops inside the file; it reports `complete` exactly when its status is ok,
 //    and then it consumed the whole file;
 //  - the report counts what came out: strings, hashes and their fields, sets and their
-//    members, skipped keys by type, keys by database;
+//    members, sorted sets and lists and their elements, skipped keys by type, keys by
+//    database;
 //  - reading the same bytes through an Env (SimEnv) gives the same keys and the same status.
 #include <cmath>
 #include <cstddef>
@@ -28,6 +29,7 @@ struct Outcome {
   std::uint64_t fields = 0;   // in the hashes that came out
   std::uint64_t members = 0;  // in the sets
   std::uint64_t zset_members = 0;
+  std::uint64_t list_elements = 0;
   Status status;
   RdbReport report;
 };
@@ -55,6 +57,11 @@ Outcome read_all(RdbReader& reader) {
       }
       out.keys.push_back(text);
       out.zset_members += z->members.size();
+    } else if (const auto* l = std::get_if<RdbListKey>(&*item)) {
+      std::string text = "l:" + l->key;
+      for (const auto& element : l->elements) text += " " + element;
+      out.keys.push_back(text);
+      out.list_elements += l->elements.size();
     } else {
       const auto& k = std::get<RdbSkippedKey>(*item);
       out.keys.push_back(std::string(k.type_name) + ":" + k.key);
@@ -78,7 +85,9 @@ void check(const Outcome& o, std::size_t size) {
   std::uint64_t hashes = 0;
   std::uint64_t sets = 0;
   std::uint64_t zsets = 0;
+  std::uint64_t lists = 0;
   for (const auto& k : o.keys) {
+    lists += k.starts_with("l:") ? 1 : 0;
     zsets += k.starts_with("z:") ? 1 : 0;
     strings += k.starts_with("s:") ? 1 : 0;
     hashes += k.starts_with("h:") ? 1 : 0;
@@ -87,6 +96,7 @@ void check(const Outcome& o, std::size_t size) {
   if (strings != r.strings || hashes != r.hashes || sets != r.sets) std::abort();
   if (o.fields != r.hash_fields || o.members != r.set_members) std::abort();
   if (zsets != r.zsets || o.zset_members != r.zset_members) std::abort();
+  if (lists != r.lists || o.list_elements != r.list_elements) std::abort();
 }
 
 }  // namespace

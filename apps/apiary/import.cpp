@@ -20,6 +20,7 @@ namespace apiary::cli {
 namespace {
 
 using persist::RdbHashKey;
+using persist::RdbListKey;
 using persist::RdbReader;
 using persist::RdbReport;
 using persist::RdbSetKey;
@@ -28,8 +29,8 @@ using persist::RdbZsetKey;
 
 // A pipelined batch is sent when it holds this many bytes, even if short of `batch` commands.
 constexpr std::size_t kBatchBytes = 4u << 20;
-// One HSET, SADD or ZADD carries at most this many fields or members, or this many bytes of them
-// (a single larger element goes alone), so that no command is a huge write.
+// One HSET, SADD, ZADD or RPUSH carries at most this many fields, members or elements, or this
+// many bytes of them (a single larger element goes alone), so that no command is a huge write.
 constexpr std::size_t kElementsPerCommand = 1000;
 constexpr std::size_t kBytesPerCommand = 1u << 20;
 
@@ -92,6 +93,8 @@ struct Progress {
   std::uint64_t members = 0;
   std::uint64_t zsets = 0;
   std::uint64_t zset_members = 0;
+  std::uint64_t lists = 0;
+  std::uint64_t list_elements = 0;
   std::uint64_t expired = 0;             // keys whose expiry had passed
   std::uint64_t expired_fields = 0;      // hash fields whose own TTL had passed
   std::uint64_t field_ttls_dropped = 0;  // hash fields written without their own TTL
@@ -99,12 +102,14 @@ struct Progress {
 };
 
 // Writes keys through one connection in pipelined batches and checks every reply. A hash,
-// set or sorted set is HSET/SADD/ZADD in commands of bounded size; its expiry is a PEXPIREAT
-// sent only after the batch holding its last write was acknowledged, so it never reaches the
-// cluster before the key exists (whatever a forwarded pipeline's order on the way).
+// set, sorted set or list is HSET/SADD/ZADD/RPUSH in commands of bounded size; its expiry is a
+// PEXPIREAT sent only after the batch holding its last write was acknowledged, so it never
+// reaches the cluster before the key exists (whatever a forwarded pipeline's order on the
+// way). For the same reason each RPUSH of a list after its first is sent only once the one
+// before was acknowledged: the list's order never rests on a pipeline's.
 class Importer {
  public:
-  enum class Done : unsigned char { none, string, hash, set, zset };
+  enum class Done : unsigned char { none, string, hash, set, zset, list };
 
   Importer(RespClient& conn, std::size_t batch, Progress& progress)
       : conn_(conn), batch_(batch), progress_(progress) {}
@@ -115,13 +120,15 @@ class Importer {
   }
 
   // `elements`: field, value, field, value... for a hash (HSET); members for a set (SADD);
-  // score, member, score, member... for a sorted set (ZADD).
+  // score, member, score, member... for a sorted set (ZADD); elements head to tail for a list
+  // (RPUSH).
   bool add_collection(const std::string& key, std::optional<std::int64_t> expiry_ms,
                       const std::vector<std::string_view>& elements, Done kind) {
-    const std::string_view command = kind == Done::hash  ? "HSET"
-                                     : kind == Done::set ? "SADD"
-                                                         : "ZADD";
-    const std::size_t step = kind == Done::set ? 1 : 2;
+    const std::string_view command = kind == Done::hash   ? "HSET"
+                                     : kind == Done::set  ? "SADD"
+                                     : kind == Done::list ? "RPUSH"
+                                                          : "ZADD";
+    const std::size_t step = step_of(command);
     std::vector<std::string_view> args = {command, key};
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < elements.size(); i += step) {
@@ -130,6 +137,7 @@ class Importer {
       const bool full = args.size() - 2 >= kElementsPerCommand * step ||
                         (bytes > 0 && bytes + size > kBytesPerCommand);
       if (full && !send_part(key, command, args, Done::none)) return false;
+      if (full && kind == Done::list && !flush()) return false;  // order: acknowledged first
       if (full) bytes = 0;
       args.insert(args.end(), elements.begin() + static_cast<std::ptrdiff_t>(i),
                   elements.begin() + static_cast<std::ptrdiff_t>(i + step));
@@ -165,10 +173,15 @@ class Importer {
 
   bool send_part(const std::string& key, std::string_view command,
                  std::vector<std::string_view>& args, Done done) {
-    const std::uint64_t elements = (args.size() - 2) / (command == "SADD" ? 1 : 2);
+    const std::uint64_t elements = (args.size() - 2) / step_of(command);
     append_views(pending_, args);
     args.resize(2);
     return queued({key, command, Expect::integer, done, elements});
+  }
+
+  // Arguments an element takes: field and value, score and member; a member, a list element.
+  static std::size_t step_of(std::string_view command) {
+    return command == "SADD" || command == "RPUSH" ? 1 : 2;
   }
 
   bool queued(Sent sent) {
@@ -219,6 +232,7 @@ class Importer {
     if (sent.command == "HSET") progress_.fields += sent.elements;
     if (sent.command == "SADD") progress_.members += sent.elements;
     if (sent.command == "ZADD") progress_.zset_members += sent.elements;
+    if (sent.command == "RPUSH") progress_.list_elements += sent.elements;
     switch (sent.done) {
       case Done::string:
         ++progress_.strings;
@@ -231,6 +245,9 @@ class Importer {
         break;
       case Done::zset:
         ++progress_.zsets;
+        break;
+      case Done::list:
+        ++progress_.lists;
         break;
       case Done::none:
         break;
@@ -307,6 +324,11 @@ bool import_item(Importer& importer, const persist::RdbItem& item, Progress& pro
     }
     return importer.add_collection(z->key, z->expiry_ms, elements, Importer::Done::zset);
   }
+  if (const auto* l = std::get_if<RdbListKey>(&item)) {
+    if (expired(l->expiry_ms) || empty(l->elements.empty())) return true;
+    const std::vector<std::string_view> elements(l->elements.begin(), l->elements.end());
+    return importer.add_collection(l->key, l->expiry_ms, elements, Importer::Done::list);
+  }
   return true;  // a skipped type: counted by the reader's report
 }
 
@@ -333,20 +355,35 @@ void print_file_summary(const std::string& path, const RdbReport& r) {
   const std::string ver = r.aux_value("redis-ver");
   std::printf(
       "%s: RDB version %u%s%s, %llu keys (%llu strings, %llu hashes, %llu sets, %llu sorted "
-      "sets), checksum %s\n",
+      "sets, %llu lists), checksum %s\n",
       path.c_str(), r.version, ver.empty() ? "" : ", written by Redis ", ver.c_str(), ull{r.keys()},
-      ull{r.strings}, ull{r.hashes}, ull{r.sets}, ull{r.zsets},
+      ull{r.strings}, ull{r.hashes}, ull{r.sets}, ull{r.zsets}, ull{r.lists},
       r.checksum_verified ? "verified" : "not present");
 }
 
-// "12 string keys, 3 hashes (40 fields), 2 sets (9 members) and 1 sorted sets (5 members)"
-std::string what_is_written(std::uint64_t strings, std::uint64_t hashes, std::uint64_t fields,
-                            std::uint64_t sets, std::uint64_t members, std::uint64_t zsets,
-                            std::uint64_t zset_members) {
-  return std::to_string(strings) + " string keys, " + std::to_string(hashes) + " hashes (" +
-         std::to_string(fields) + " fields), " + std::to_string(sets) + " sets (" +
-         std::to_string(members) + " members) and " + std::to_string(zsets) + " sorted sets (" +
-         std::to_string(zset_members) + " members)";
+// "12 string keys, 3 hashes (40 fields), 2 sets (9 members), 1 sorted sets (5 members) and 4
+// lists (70 elements)"
+std::string what_is_written(const Progress& p) {
+  return std::to_string(p.strings) + " string keys, " + std::to_string(p.hashes) + " hashes (" +
+         std::to_string(p.fields) + " fields), " + std::to_string(p.sets) + " sets (" +
+         std::to_string(p.members) + " members), " + std::to_string(p.zsets) + " sorted sets (" +
+         std::to_string(p.zset_members) + " members) and " + std::to_string(p.lists) + " lists (" +
+         std::to_string(p.list_elements) + " elements)";
+}
+
+// What the file holds, as the counts of a complete import.
+Progress in_file(const RdbReport& r) {
+  Progress p;
+  p.strings = r.strings;
+  p.hashes = r.hashes;
+  p.fields = r.hash_fields;
+  p.sets = r.sets;
+  p.members = r.set_members;
+  p.zsets = r.zsets;
+  p.zset_members = r.zset_members;
+  p.lists = r.lists;
+  p.list_elements = r.list_elements;
+  return p;
 }
 
 void print_skipped(const RdbReport& r) {
@@ -382,9 +419,7 @@ int run_import(const ImportOptions& options) {
   if (options.dry_run) {
     const RdbReport& r = *report;
     std::printf("dry run: would import %s (fewer if some expire first)\n",
-                what_is_written(r.strings, r.hashes, r.hash_fields, r.sets, r.set_members, r.zsets,
-                                r.zset_members)
-                    .c_str());
+                what_is_written(in_file(r)).c_str());
     if (r.hash_field_ttls > 0) {
       std::printf(
           "%llu hash fields have their own TTL: Apiary has none, they would be written "
@@ -420,11 +455,7 @@ int run_import(const ImportOptions& options) {
   const auto progress = import_keys(env, options.path, conn, options.batch);
   if (!progress) return 1;
   const Progress& p = *progress;
-  std::printf(
-      "imported %s through %s\n",
-      what_is_written(p.strings, p.hashes, p.fields, p.sets, p.members, p.zsets, p.zset_members)
-          .c_str(),
-      used.c_str());
+  std::printf("imported %s through %s\n", what_is_written(p).c_str(), used.c_str());
   if (p.expired > 0) std::printf("skipped %llu keys already expired\n", ull{p.expired});
   if (p.field_ttls_dropped > 0) {
     std::printf("wrote %llu hash fields without their own TTL (Apiary has no field TTLs)\n",
@@ -435,8 +466,8 @@ int run_import(const ImportOptions& options) {
   }
   if (p.empty > 0) {
     std::printf(
-        "skipped %llu hashes, sets and sorted sets with nothing to write (empty, or every field "
-        "expired)\n",
+        "skipped %llu hashes, sets, sorted sets and lists with nothing to write (empty, or every "
+        "field expired)\n",
         ull{p.empty});
   }
   print_skipped(*report);

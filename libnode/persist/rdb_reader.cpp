@@ -219,7 +219,7 @@ std::string_view rdb_type_name(std::uint8_t rdb_type) {
 }
 
 std::uint64_t RdbReport::keys() const {
-  std::uint64_t n = strings + hashes + sets + zsets;
+  std::uint64_t n = strings + hashes + sets + zsets + lists;
   for (const auto& [name, count] : skipped) n += count;
   return n;
 }
@@ -367,9 +367,27 @@ class RdbReader::Impl {
       return RdbStringKey{std::move(key), std::move(value), expiry, db_};
     }
     const std::string_view name = rdb_type_name(type);
-    if (name == "hash") return hash(std::move(key), type, expiry);
-    if (name == "set") return set(std::move(key), type, expiry);
-    if (name == "zset") return zset(std::move(key), type, expiry);
+    if (name == "hash") {
+      auto h = collection(std::move(key), type, expiry, &RdbHashKey::fields, &Impl::read_hash,
+                          report_.hashes, report_.hash_fields);
+      if (!h) return h;
+      for (const auto& f : std::get<RdbHashKey>(*h).fields) {
+        report_.hash_field_ttls += f.expiry_ms ? 1 : 0;
+      }
+      return h;
+    }
+    if (name == "set") {
+      return collection(std::move(key), type, expiry, &RdbSetKey::members, &Impl::read_set,
+                        report_.sets, report_.set_members);
+    }
+    if (name == "zset") {
+      return collection(std::move(key), type, expiry, &RdbZsetKey::members, &Impl::read_zset,
+                        report_.zsets, report_.zset_members);
+    }
+    if (name == "list") {
+      return collection(std::move(key), type, expiry, &RdbListKey::elements, &Impl::read_list,
+                        report_.lists, report_.list_elements);
+    }
     if (!skip_value(type, at)) {
       in_.annotate(", in the value of " + std::string(name) + " " + printable_key(key));
       return std::nullopt;
@@ -379,44 +397,60 @@ class RdbReader::Impl {
     return RdbSkippedKey{std::move(key), name, type, expiry, db_};
   }
 
-  std::optional<RdbItem> hash(std::string key, std::uint8_t type,
-                              std::optional<std::int64_t> expiry) {
-    RdbHashKey h{std::move(key), {}, expiry, db_, type};
-    if (!read_hash(type, h.fields)) {
-      in_.annotate(", in the value of hash " + printable_key(h.key));
+  // A hash, set, sorted set or list: its value read by `read` into `elements`, then counted
+  // (one of `keys`, its elements added to `count`), or named in the error.
+  template <typename Key, typename Elements>
+  std::optional<RdbItem> collection(std::string key, std::uint8_t type,
+                                    std::optional<std::int64_t> expiry, Elements Key::*elements,
+                                    bool (Impl::*read)(std::uint8_t, Elements&),
+                                    std::uint64_t& keys, std::uint64_t& count) {
+    Key k{std::move(key), {}, expiry, db_, type};
+    if (!(this->*read)(type, k.*elements)) {
+      in_.annotate(", in the value of " + std::string(rdb_type_name(type)) + " " +
+                   printable_key(k.key));
       return std::nullopt;
     }
-    ++report_.hashes;
+    ++keys;
     ++report_.keys_by_db[db_];
-    report_.hash_fields += h.fields.size();
-    for (const auto& f : h.fields) report_.hash_field_ttls += f.expiry_ms ? 1 : 0;
-    return h;
+    count += (k.*elements).size();
+    return k;
   }
 
-  std::optional<RdbItem> set(std::string key, std::uint8_t type,
-                             std::optional<std::int64_t> expiry) {
-    RdbSetKey s{std::move(key), {}, expiry, db_, type};
-    if (!read_set(type, s.members)) {
-      in_.annotate(", in the value of set " + printable_key(s.key));
-      return std::nullopt;
+  // LIST (before 3.2): a count, then the elements; LIST_ZIPLIST (2.6 to 3.0): one ziplist;
+  // QUICKLIST (3.2 to 6.2): a count of ziplists; QUICKLIST_2 (7.0+): a count of nodes, each a
+  // container number, then a listpack (PACKED) or one element (PLAIN, an element too big for
+  // a listpack). Each blob is checked whole, as Redis's load does; an empty one adds nothing.
+  bool read_list(std::uint8_t type, std::vector<std::string>& out) {
+    std::uint64_t nodes = 0;
+    switch (type) {
+      case kList:
+        return read_strings(out);
+      case kListZiplist:
+        return unpack(rdb::decode_ziplist, out);
+      case kListQuicklist:
+        if (!in_.length(nodes)) return false;
+        return repeat(in_, nodes, [&] { return unpack(rdb::decode_ziplist, out); });
+      case kListQuicklist2:
+        if (!in_.length(nodes)) return false;
+        return repeat(in_, nodes, [&] {
+          const std::uint64_t node_at = in_.offset();
+          std::uint64_t container = 0;
+          if (!in_.length(container)) return false;
+          if (container == kQuicklistPlain) return in_.string(out.emplace_back());
+          if (container == kQuicklistPacked) return unpack(rdb::decode_listpack, out);
+          return in_.fail(StatusCode::malformed, node_at,
+                          "unknown quicklist container " + std::to_string(container));
+        });
+      default:
+        return in_.fail(StatusCode::malformed, in_.offset(), "unknown list encoding");
     }
-    ++report_.sets;
-    ++report_.keys_by_db[db_];
-    report_.set_members += s.members.size();
-    return s;
   }
 
-  std::optional<RdbItem> zset(std::string key, std::uint8_t type,
-                              std::optional<std::int64_t> expiry) {
-    RdbZsetKey z{std::move(key), {}, expiry, db_, type};
-    if (!read_zset(type, z.members)) {
-      in_.annotate(", in the value of zset " + printable_key(z.key));
-      return std::nullopt;
-    }
-    ++report_.zsets;
-    ++report_.keys_by_db[db_];
-    report_.zset_members += z.members.size();
-    return z;
+  // A count, then that many strings (the hash table encoding of a set, a LIST).
+  bool read_strings(std::vector<std::string>& out) {
+    std::uint64_t n = 0;
+    if (!in_.length(n)) return false;
+    return repeat(in_, n, [&] { return in_.string(out.emplace_back()); });
   }
 
   // ZSET: member, text score; ZSET_2: member, binary score; ziplist and listpack: member,
@@ -473,11 +507,8 @@ class RdbReader::Impl {
 
   bool read_set(std::uint8_t type, std::vector<std::string>& out) {
     switch (type) {
-      case kSet: {
-        std::uint64_t n = 0;
-        if (!in_.length(n)) return false;
-        return repeat(in_, n, [&] { return in_.string(out.emplace_back()); });
-      }
+      case kSet:
+        return read_strings(out);
       case kSetIntset:
         return unpack(rdb::decode_intset, out);
       case kSetListpack:
@@ -570,9 +601,6 @@ class RdbReader::Impl {
 
   bool skip_value(std::uint8_t type, std::uint64_t at) {
     switch (type) {
-      case kList:
-      case kListQuicklist:
-        return skip_strings(in_, 1);
       case kModule2: {
         std::uint64_t module_id = 0;
         return in_.length(module_id) && skip_module_fields(in_);
@@ -580,22 +608,6 @@ class RdbReader::Impl {
       case kModulePreGa:
         return in_.fail(StatusCode::unsupported, at,
                         "a module value in the format of Redis 4.0's release candidates");
-      case kListZiplist:
-        return in_.skip_string();  // the whole value is one blob
-      case kListQuicklist2: {
-        std::uint64_t n = 0;
-        if (!in_.length(n)) return false;
-        return repeat(in_, n, [&] {
-          const std::uint64_t node_at = in_.offset();
-          std::uint64_t container = 0;
-          if (!in_.length(container)) return false;
-          if (container != kQuicklistPlain && container != kQuicklistPacked) {
-            return in_.fail(StatusCode::malformed, node_at,
-                            "unknown quicklist container " + std::to_string(container));
-          }
-          return in_.skip_string();
-        });
-      }
       case kStreamListpacks:
       case kStreamListpacks2:
       case kStreamListpacks3:

@@ -3,11 +3,12 @@
 // values, binary, empty, with and without TTLs, in two databases), hashes and sets in every
 // encoding 7.0 writes (listpacks with string and integer entries, intsets of each width, hash
 // tables: over 512 elements, a long value, string members; some with TTLs, some big enough to
-// take several HSET/SADD commands) and keys of the types Apiary does not hold (lists, sorted
-// sets, a stream; compact and big encodings), SAVEs; the real `apiary` binary imports the dump
-// into a 3-node cluster; every string key reads back through a node with its value and TTL,
-// every hash and set with the fields or members and the TTL redis-server gave, and the
-// summary names what was skipped.
+// take several HSET/SADD commands), sorted sets (listpack, skiplist), lists in each form of
+// 7.0's quicklist (one listpack node, many LZF-compressed nodes, a plain node holding one big
+// element) and a stream, which Apiary does not hold, SAVEs; the real `apiary` binary imports
+// the dump into a 3-node cluster; every string key reads back through a node with its value
+// and TTL, every hash, set, sorted set and list with what redis-server answered for it and
+// its TTL, and the summary names what was skipped.
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,10 +113,14 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   // Sorted sets: ZRANGE 0 -1 WITHSCORES as redis-server answered it (scores as %.17g: equal
   // text is an equal double), and PTTL.
   std::map<std::string, std::pair<std::string, long long>> zsets;
+  // Lists: LRANGE 0 -1 as redis-server answered it, and PTTL.
+  std::map<std::string, std::pair<std::string, long long>> lists;
+  std::string big_element;  // in a plain quicklist node
+  for (int i = 0; big_element.size() < 20'000; ++i) big_element += "plain" + std::to_string(i);
   std::int64_t recorded_at = 0;
   {
     RedisServer redis({"--dir", dir.string(), "--dbfilename", "dump.rdb", "--rdbcompression", "yes",
-                       "--rdbchecksum", "yes"});
+                       "--rdbchecksum", "yes", "--enable-debug-command", "yes"});
     RespClient r(redis.port());
     for (const auto& [k, v] : strings) {
       auto it = ttls.find(k);
@@ -126,17 +131,28 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       }
     }
     REQUIRE(r.command({"SET", "short", "x", "PX", "1500"}) == "+OK\r\n");
-    REQUIRE(r.command({"RPUSH", "list", "a", "b", "c"}) == ":3\r\n");
     REQUIRE(r.command({"XADD", "stream", "1-1", "f", "v"}) == bulk("1-1"));
     REQUIRE(r.command({"XGROUP", "CREATE", "stream", "group", "0"}) == "+OK\r\n");
     REQUIRE(r.command({"XREADGROUP", "GROUP", "group", "alice", "STREAMS", "stream", ">"})[0] ==
             '*');
-    // Big ones leave the compact encodings: a quicklist of several nodes, a skiplist.
+    // Lists: one listpack node (strings and integers of each listpack width); 2500 elements
+    // in some 30 nodes of 8 KiB (LZF-compressed in the file), more than one RPUSH; elements
+    // from 8 KiB on in plain nodes of their own (what 7.0 does from 1 GiB, or from what
+    // DEBUG QUICKLIST-PACKED-THRESHOLD says) between packed ones; one with a TTL and one
+    // that expires before the import.
+    REQUIRE(r.command({"RPUSH", "list", "a", "b", "c", "7", "-3000", "30000", "-8000000",
+                       "2000000000", "12345678901", "", "a"}) == ":11\r\n");
     const std::string filler(100, 'f');
-    for (int i = 0; i < 1000; ++i) {
-      const std::string n = std::to_string(i);
-      REQUIRE(r.command({"RPUSH", "biglist", filler + n})[0] == ':');
+    for (int i = 0; i < 2500; ++i) {
+      REQUIRE(r.command({"RPUSH", "biglist", filler + std::to_string(i)})[0] == ':');
     }
+    REQUIRE(r.command({"DEBUG", "QUICKLIST-PACKED-THRESHOLD", "8192"}) == "+OK\r\n");
+    REQUIRE(r.command({"RPUSH", "plainlist", "head", big_element, "middle", std::string(9000, '\0'),
+                       "tail"}) == ":5\r\n");
+    REQUIRE(r.command({"RPUSH", "ttl-list", "x", "y"}) == ":2\r\n");
+    REQUIRE(r.command({"PEXPIRE", "ttl-list", "3600000"}) == ":1\r\n");
+    REQUIRE(r.command({"RPUSH", "short-list", "gone"}) == ":1\r\n");
+    REQUIRE(r.command({"PEXPIRE", "short-list", "1500"}) == ":1\r\n");
 
     // Hashes: listpacks (strings; integers of every listpack width), hash tables (over 512
     // fields, over 1000 so that the import needs several HSETs; a value over 64 bytes).
@@ -210,6 +226,9 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
       zsets[k] = {r.command({"ZRANGE", k, "0", "-1", "WITHSCORES"}),
                   integer_reply(r.command({"PTTL", k}))};
     }
+    for (const char* k : {"list", "biglist", "plainlist", "ttl-list"}) {
+      lists[k] = {r.command({"LRANGE", k, "0", "-1"}), integer_reply(r.command({"PTTL", k}))};
+    }
     // The encodings the test means to cover are the ones redis-server chose.
     const std::map<std::string, std::string> encodings = {
         {"zset", "listpack"},      {"bigzset", "skiplist"},
@@ -229,6 +248,7 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   }
   REQUIRE(std::filesystem::file_size(dump) > 0);
   REQUIRE(zsets.size() == 3);
+  REQUIRE(lists.size() == 4);
 
   // A damaged copy imports nothing and says why.
   const std::string damaged = (dir / "damaged.rdb").string();
@@ -264,9 +284,10 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
   CHECK(contains(out.second, "imported " + std::to_string(strings.size()) +
                                  " string keys, 6 hashes (" + std::to_string(fields) +
                                  " fields), 6 sets (" + std::to_string(members) +
-                                 " members) and 3 sorted sets (1210 members)"));
-  CHECK(contains(out.second, "skipped 4 keys already expired"));
-  CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 2 list, 1 stream\n"));
+                                 " members), 3 sorted sets (1210 members) and 4 lists (2518 "
+                                 "elements)"));
+  CHECK(contains(out.second, "skipped 5 keys already expired"));
+  CHECK(contains(out.second, "skipped (types Apiary does not hold yet): 1 stream\n"));
   CHECK(contains(out.second, "keys from db 1: 1"));
 
   RespClient client(nodes[1]->redis_port());
@@ -306,28 +327,37 @@ TEST_CASE("apiary import loads a redis-server dump into a cluster", "[integratio
     CHECK(pttl <= z.second);
     CHECK(pttl >= (z.second == -1 ? -1 : z.second - (wall_ms() - recorded_at + 60'000)));
   }
+  for (const auto& [k, l] : lists) {
+    INFO("key " << k);
+    CHECK(client.command({"LRANGE", k, "0", "-1"}) == l.first);
+    const long long pttl = integer_reply(client.command({"PTTL", k}));
+    CHECK(pttl <= l.second);
+    CHECK(pttl >= (l.second == -1 ? -1 : l.second - (wall_ms() - recorded_at + 60'000)));
+  }
+  CHECK(client.command({"LINDEX", "plainlist", "1"}) == bulk(big_element));
   CHECK(client.command({"ZSCORE", "zset", "tenth"}) == bulk("0.10000000000000001"));
   CHECK(client.command({"ZSCORE", "zset", "big"}) == bulk("9007199254740994"));
-  for (const char* gone : {"short", "short-hash", "short-set", "short-zset"}) {
+  for (const char* gone : {"short", "short-hash", "short-set", "short-zset", "short-list"}) {
     INFO("key " << gone);
     CHECK(client.command({"EXISTS", gone}) == ":0\r\n");
   }
-  for (const char* skipped : {"list", "stream", "biglist"}) {
-    INFO("key " << skipped);
-    CHECK(client.command({"EXISTS", skipped}) == ":0\r\n");
-  }
-  CHECK(integer_reply(client.command({"DBSIZE"})) ==
-        static_cast<long long>(strings.size() + collections.size() + zsets.size()));
+  CHECK(client.command({"EXISTS", "stream"}) == ":0\r\n");
+  const auto keys =
+      static_cast<long long>(strings.size() + collections.size() + zsets.size() + lists.size());
+  CHECK(integer_reply(client.command({"DBSIZE"})) == keys);
 
-  // Again, through another node: the same values over themselves, nothing changes.
+  // Again, through another node: the same values over themselves, nothing changes but the
+  // lists, which RPUSH appends to: each holds its elements twice.
   const auto again = import(dump + " --http " + nodes[2]->http());
   INFO(again.second);
   CHECK(again.first == 0);
   CHECK(sorted_elements(client.command({"HGETALL", "hugehash"}), true) ==
         collections["hugehash"].elements);
   CHECK(client.command({"ZRANGE", "bigzset", "0", "-1", "WITHSCORES"}) == zsets["bigzset"].first);
-  CHECK(integer_reply(client.command({"DBSIZE"})) ==
-        static_cast<long long>(strings.size() + collections.size() + zsets.size()));
+  CHECK(client.command({"LRANGE", "list", "11", "-1"}) == lists["list"].first);
+  CHECK(client.command({"LRANGE", "list", "0", "10"}) == lists["list"].first);
+  CHECK(client.command({"LLEN", "biglist"}) == ":5000\r\n");
+  CHECK(integer_reply(client.command({"DBSIZE"})) == keys);
   // A key holding a string in the cluster stops the import at its HSET, which names it.
   REQUIRE(client.command({"DEL", "hash"}) == ":1\r\n");
   REQUIRE(client.command({"SET", "hash", "a string"}) == "+OK\r\n");

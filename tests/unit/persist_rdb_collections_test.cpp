@@ -1,7 +1,8 @@
-// The RDB reader's hashes, sets and sorted sets: every encoding Redis writes them in (hash
-// table, zipmap, ziplist, listpack, 7.4's field-TTL forms; hash table, intset, listpack; ZSET,
-// ZSET_2, ziplist, listpack), known answers for the packed containers, and damaged containers
-// and files that must give an error naming the key, never a crash.
+// The RDB reader's hashes, sets, sorted sets and lists: every encoding Redis writes them in
+// (hash table, zipmap, ziplist, listpack, 7.4's field-TTL forms; hash table, intset, listpack;
+// ZSET, ZSET_2, ziplist, listpack; linked list, ziplist, quicklist, quicklist 2), known
+// answers for the packed containers, and damaged containers and files that must give an error
+// naming the key, never a crash.
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -211,6 +212,89 @@ TEST_CASE("persist: rdb: sorted sets in every encoding, each score the exact dou
   }
 }
 
+using Elements = std::vector<std::string>;
+
+inline const RdbListKey& list_at(const Read& r, std::size_t i) {
+  REQUIRE(i < r.items.size());
+  REQUIRE(std::holds_alternative<RdbListKey>(r.items[i]));
+  return std::get<RdbListKey>(r.items[i]);
+}
+
+TEST_CASE("persist: rdb: lists in every encoding, elements in order", "[unit][persist]") {
+  const std::string lzf(kLzfAbc.begin(), kLzfAbc.end());
+  const std::string long_value(300, 'L');
+  const std::string huge_value(20000, 'H');
+  Rdb rdb(12);
+  // LIST (type 1, before 3.2): a count, then strings in any encoding.
+  rdb.byte(1).str("linked").len(3).str("a").byte(0xC1).le(1234, 2);
+  rdb.byte(0xC3).len(7).len(33).raw(lzf);
+  // LIST_ZIPLIST (10, 2.6 to 3.0): one ziplist, strings and integers.
+  rdb.byte(10).str("ziplist").str(
+      Ziplist().str("z").integer(-100).str(long_value).integer(-9000000000000LL).bytes());
+  // QUICKLIST (14, 3.2 to 6.2): ziplists in order, one of them LZF-compressed in the file
+  // and one empty (Redis skips it).
+  const std::string zl1 = Ziplist().str("q1").str("abcabcabcabcabcabcabc").bytes();
+  rdb.byte(14).str("quicklist").len(3).str(zl1).str(Ziplist().bytes());
+  rdb.str(Ziplist().integer(12).str("q3").bytes());
+  // QUICKLIST_2 (18, 7.0+): PACKED listpacks and PLAIN nodes (one element each, raw or LZF),
+  // in the order they come.
+  rdb.byte(18).str("quicklist2").len(5);
+  rdb.len(2).str(Listpack().str("p1").integer(-3000).integer(INT64_MIN).bytes());
+  rdb.len(1).str(huge_value);
+  rdb.len(1).byte(0xC3).len(7).len(33).raw(lzf);
+  rdb.len(2).str(Listpack().bytes());
+  rdb.len(2).str(Listpack().str(long_value).str("p2").bytes());
+  rdb.byte(0xFC).le(1'800'000'000'000, 8).byte(18).str("ttl").len(1).len(1).str("only");
+  rdb.byte(1).str("empty").len(0);
+  rdb.set("after", "x");
+
+  const Read r = read_all(rdb.finish());
+  INFO(r.status.to_string());
+  REQUIRE(r.status.ok());
+  REQUIRE(r.items.size() == 7);
+  const auto elements = [&](std::size_t i) { return list_at(r, i).elements; };
+  CHECK(elements(0) == Elements{"a", "1234", repeated("abc", 11)});
+  CHECK(list_at(r, 0).rdb_type == 1);
+  CHECK(elements(1) == Elements{"z", "-100", long_value, "-9000000000000"});
+  CHECK(elements(2) == Elements{"q1", "abcabcabcabcabcabcabc", "12", "q3"});
+  CHECK(elements(3) == Elements{"p1", "-3000", "-9223372036854775808", huge_value,
+                                repeated("abc", 11), long_value, "p2"});
+  CHECK(list_at(r, 3).rdb_type == 18);
+  CHECK(elements(4) == Elements{"only"});
+  CHECK(list_at(r, 4).expiry_ms == 1'800'000'000'000);
+  CHECK(!list_at(r, 3).expiry_ms);
+  CHECK(elements(5).empty());
+  CHECK(string_at(r, 6).value == "x");
+  CHECK(r.report.lists == 6);
+  CHECK(r.report.list_elements == 3 + 4 + 4 + 7 + 1);
+  CHECK(r.report.keys() == 7);
+  CHECK(r.report.skipped.empty());
+
+  // A container that does not decode, a node of no known kind, more nodes than the file
+  // holds: damage, naming the key.
+  std::string bad_lp = Listpack().str("a").bytes();
+  bad_lp[6] = '\x85';  // a string of 5 bytes running past the end
+  const auto quicklist2 = [](unsigned container, const std::string& blob) {
+    return one_value(18,
+                     "\x01" + std::string(1, static_cast<char>(container)) +
+                         std::string(1, static_cast<char>(blob.size())) + blob,
+                     /*blob=*/false);
+  };
+  for (const Bytes& bad :
+       {one_value(10, Ziplist().str("a").bytes().substr(0, 12)), one_value(10, "not a ziplist"),
+        one_value(14, "\x02\x02zl" + Ziplist().str("a").bytes(), /*blob=*/false),
+        one_value(14, std::string("\x01\x00", 2), /*blob=*/false), quicklist2(2, bad_lp),
+        quicklist2(2, Ziplist().str("a").bytes()), quicklist2(0, "x"), quicklist2(3, "x"),
+        Rdb().byte(18).str("k").byte(0x81).be(1ULL << 62, 8).len(1).str("a").finish(),
+        Rdb().byte(1).str("k").byte(0x81).be(1ULL << 62, 8).str("a").finish()}) {
+    const Read bad_read = read_all(bad);
+    INFO(bad_read.status.to_string());
+    CHECK(bad_read.status.code() == StatusCode::malformed);
+    CHECK(bad_read.status.message().find("list \"k\"") != std::string::npos);
+    CHECK(bad_read.items.empty());
+  }
+}
+
 TEST_CASE("persist: rdb: packed containers: known answers and every kind of damage",
           "[unit][persist]") {
   // ziplist.c's own example: the integers 2 and 5 (4-bit immediates).
@@ -302,7 +386,7 @@ TEST_CASE("persist: rdb: packed containers: known answers and every kind of dama
   }
 }
 
-TEST_CASE("persist: rdb: hashes, sets, zsets cut or damaged anywhere: an error, never a crash",
+TEST_CASE("persist: rdb: collections cut or damaged anywhere: an error, never a crash",
           "[unit][persist]") {
   Rdb rdb(12);
   Ziplist zl;
@@ -323,11 +407,16 @@ TEST_CASE("persist: rdb: hashes, sets, zsets cut or damaged anywhere: an error, 
   rdb.byte(5).str("z2").len(1).str("a").le(0x3ff0000000000000ULL, 8);
   rdb.byte(12).str("zz").str(Ziplist().str("a").integer(7).str("b").str("0.5").bytes());
   rdb.byte(17).str("zl").str(Listpack().str("a").integer(-3000).str("b").str("1e300").bytes());
+  rdb.byte(1).str("l").len(2).str("a").byte(0xC0).byte(5);
+  rdb.byte(10).str("lz").str(Ziplist().str("a").integer(300).bytes());
+  rdb.byte(14).str("lq").len(2).str(Ziplist().str("a").bytes()).str(Ziplist().integer(-1).bytes());
+  rdb.byte(18).str("lq2").len(3).len(2).str(Listpack().str("a").integer(9000).bytes());
+  rdb.len(1).str(std::string(70, 'p')).len(2).str(Listpack().str("b").bytes());
   const Rdb unfinished = rdb;
   const Bytes file = rdb.finish();
   const Read whole = read_all(file);
   REQUIRE(whole.status.ok());
-  REQUIRE(whole.items.size() == 13);
+  REQUIRE(whole.items.size() == 17);
 
   for (std::size_t cut = 0; cut < file.size(); ++cut) {
     const Read r = read_all(Bytes(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(cut)));

@@ -186,15 +186,7 @@ TEST_CASE("persist: rdb: a value of every skipped type and encoding is parsed pa
     rdb.set("s" + std::to_string(n), "v" + std::to_string(n));
     ++n;
   };
-  rdb.byte(1).str("list").len(2).str("a").byte(0xC0).byte(1);
-  after();
   rdb.byte(7).str("module").len(0x1234).len(2).len(9).len(5).str("payload").len(0);
-  after();
-  rdb.byte(10).str("ziplist").str(std::string(20, '\x01'));  // a list ziplist: one blob
-  after();
-  rdb.byte(14).str("quicklist").len(2).str("zl1").str("zl2");
-  after();
-  rdb.byte(18).str("quicklist2").len(2).len(2).str("lp").len(1).str("plain");
   after();
   for (unsigned type : {15u, 19u, 21u}) {
     rdb.byte(type).str("stream" + std::to_string(type));
@@ -209,7 +201,7 @@ TEST_CASE("persist: rdb: a value of every skipped type and encoding is parsed pa
     rdb.len(1).raw(std::string(16, '\x02'));                              // its pending id
     after();
   }
-  rdb.byte(0xFC).le(1'800'000'000'000, 8).byte(1).str("list-ttl").len(0);
+  rdb.byte(0xFC).le(1'800'000'000'000, 8).byte(7).str("module-ttl").len(1).len(0);
   after();
 
   const Read r = read_all(rdb.finish());
@@ -218,7 +210,7 @@ TEST_CASE("persist: rdb: a value of every skipped type and encoding is parsed pa
   REQUIRE(r.report.complete);
   CHECK(r.report.strings == static_cast<std::uint64_t>(n));
   const std::map<std::string, std::uint64_t> expected = {
-      {"list", 5}, {"stream", 3}, {"module", 1}};
+      {"stream", 3}, {"module", 2}};
   CHECK(r.report.skipped == expected);
   CHECK(r.items.size() == static_cast<std::size_t>(2 * n));
   for (std::size_t i = 0; i + 1 < r.items.size(); i += 2) {
@@ -226,11 +218,11 @@ TEST_CASE("persist: rdb: a value of every skipped type and encoding is parsed pa
     CHECK(std::get<RdbStringKey>(r.items[i + 1]).key == "s" + std::to_string(i / 2));
   }
   const auto& first = std::get<RdbSkippedKey>(r.items.front());
-  CHECK(first.key == "list");
-  CHECK(first.type_name == "list");
-  CHECK(first.rdb_type == 1);
+  CHECK(first.key == "module");
+  CHECK(first.type_name == "module");
+  CHECK(first.rdb_type == 7);
   const auto& last = std::get<RdbSkippedKey>(r.items[r.items.size() - 2]);
-  CHECK(last.type_name == "list");
+  CHECK(last.type_name == "module");
   CHECK(last.expiry_ms == 1'800'000'000'000);
 }
 
@@ -323,7 +315,7 @@ TEST_CASE("persist: rdb: every truncation and every flipped byte is an error, ne
   rdb.byte(0xFC).le(1'800'000'000'000, 8).set("k1", "value");
   rdb.byte(0).str("k2").byte(0xC3).len(7).len(33).raw(std::string(kLzfAbc.begin(), kLzfAbc.end()));
   rdb.byte(0).str("k3").byte(0xC1).le(300, 2);
-  rdb.byte(14).str("q").len(1).str("zl");
+  rdb.byte(14).str("q").len(1).str(Ziplist().str("zl").bytes());
   rdb.byte(5).str("z").len(1).str("a").le(0, 8);
   rdb.byte(21).str("st").len(0).len(0).len(0).len(0).len(0).len(0).len(0).len(0).len(0).len(0);
   rdb.byte(0xFE).len(1).set("k4", "");

@@ -8,15 +8,17 @@
 // EOF, which it verifies (0 means the writer had `rdbchecksum no`).
 // What it returns: string keys (type 0) with their value and absolute expiry; hashes in every
 // encoding (hash table, zipmap, ziplist, listpack, and 7.4's hashes with field TTLs, each
-// field with its TTL), sets in every encoding (hash table, intset, listpack) and sorted sets
+// field with its TTL), sets in every encoding (hash table, intset, listpack), sorted sets
 // in every encoding (ZSET with text scores, ZSET_2 with binary ones, ziplist, listpack; each
-// score the exact double Redis held), decoded whole; every other type (lists, streams,
-// modules, in each of their encodings)
+// score the exact double Redis held) and lists in every encoding (linked list, ziplist,
+// quicklist of ziplists, 7.0's quicklist of listpack and plain nodes), decoded whole; every
+// other type (streams, modules, in each of their encodings)
 // is parsed past, not decoded, and returned as a skipped key named by its Redis type, so the
 // importer reports what it did not load instead of dropping it silently. Keys of every
 // database come out, each with its database number.
 // What it refuses: an unknown value type or opcode, a damaged encoding (a hash or set whose
-// value does not decode names the key; so does a sorted set with a NaN or unreadable score),
+// value does not decode names the key; so does a sorted set with a NaN or unreadable score,
+// and a list whose ziplist, listpack or quicklist node does not),
 // a bad checksum (`malformed`, with the byte offset); a
 // version above 12, a module value of the 4.0 release candidates' format or functions of
 // 7.0's (`unsupported`); a failed read (`io_error`).
@@ -102,16 +104,27 @@ struct RdbZsetKey {
   std::uint8_t rdb_type = 0;
 };
 
+// A key of type list, its elements head to tail; integer elements (of a ziplist or listpack)
+// as decimal text. An empty ziplist or listpack node adds nothing (Redis skips it on load).
+struct RdbListKey {
+  std::string key;
+  std::vector<std::string> elements;
+  std::optional<std::int64_t> expiry_ms;
+  std::uint64_t db = 0;
+  std::uint8_t rdb_type = 0;
+};
+
 // A key whose type the cluster does not hold (yet): its value was parsed past.
 struct RdbSkippedKey {
   std::string key;
-  std::string_view type_name;  // "list", "stream" or "module"
+  std::string_view type_name;  // "stream" or "module"
   std::uint8_t rdb_type = 0;   // the encoding byte (RDB_TYPE_*)
   std::optional<std::int64_t> expiry_ms;
   std::uint64_t db = 0;
 };
 
-using RdbItem = std::variant<RdbStringKey, RdbHashKey, RdbSetKey, RdbZsetKey, RdbSkippedKey>;
+using RdbItem =
+    std::variant<RdbStringKey, RdbHashKey, RdbSetKey, RdbZsetKey, RdbListKey, RdbSkippedKey>;
 
 // The Redis type name of an RDB value type byte ("string", "list", ...), or "" if unknown.
 std::string_view rdb_type_name(std::uint8_t rdb_type);
@@ -127,6 +140,8 @@ struct RdbReport {
   std::uint64_t set_members = 0;                         // in the sets returned
   std::uint64_t zsets = 0;                               // sorted set keys returned
   std::uint64_t zset_members = 0;                        // in the sorted sets returned
+  std::uint64_t lists = 0;                               // list keys returned
+  std::uint64_t list_elements = 0;                       // in the lists returned
   std::map<std::string, std::uint64_t> skipped;          // skipped keys by type name
   std::map<std::uint64_t, std::uint64_t> keys_by_db;     // every key returned, by database
   std::uint64_t functions = 0;                           // function libraries (FUNCTION2), skipped
@@ -136,7 +151,7 @@ struct RdbReport {
   std::uint64_t offset = 0;        // bytes consumed (where an error was found)
   std::uint64_t file_size = 0;
 
-  std::uint64_t keys() const;  // strings, hashes, sets, sorted sets and skipped
+  std::uint64_t keys() const;  // strings, hashes, sets, sorted sets, lists and skipped
   // The value of an AUX field ("redis-ver"), or "" when absent.
   std::string aux_value(std::string_view name) const;
 };
