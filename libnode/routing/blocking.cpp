@@ -49,11 +49,12 @@ std::optional<Duration> timeout_of(const resp::CommandSpec& spec,
   const std::string text(argv[i]);
   char* end = nullptr;
   const long double seconds = std::strtold(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds < 0 ||
-      seconds > 1e12L) {
+  if (end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds > 1e12L) {
     return std::nullopt;
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::trunc(seconds * 1000.0L)));
+  const long double ms = std::ceil(seconds * 1000.0L);  // -0.5 ms is 0: no timeout
+  if (ms < 0) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 // The reply of a timeout, for a requester that answers it itself: a null array, as Redis

@@ -71,10 +71,10 @@ bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out
     }
     seconds = std::numeric_limits<long double>::infinity();
   }
-  // Redis 7.0 truncates seconds * 1000 to a long long: a fraction of a millisecond is no
-  // timeout at all, and a value the conversion cannot hold comes out as LLONG_MIN on x86-64,
-  // which it then calls negative.
-  const long double ms = std::trunc(seconds * 1000.0L);
+  // Redis 7.0 rounds seconds * 1000 up to a long long: a positive fraction of a millisecond
+  // is one, a negative one is zero (no timeout), and a value the conversion cannot hold comes
+  // out as LLONG_MIN on x86-64, which it then calls negative.
+  const long double ms = std::ceil(seconds * 1000.0L);
   constexpr long double kTwo63 = 9223372036854775808.0L;
   if (!(ms < kTwo63) || ms < 0) {
     reply.error("timeout is negative");
