@@ -235,8 +235,7 @@ struct Replicator::State {
   // --- forward.cpp ---
   bool send_forward(TimePoint now, Op& op, std::uint64_t id);
   void on_forward_cancel(const Message& m, std::string_view reply_to);
-  // Blocking forwards whose owner is no longer live: asked back (forward.cpp).
-  void recall_blocking_forwards(TimePoint now);
+  void recall_blocking_forwards(TimePoint now);  // owner no longer live: ask it back
   void on_forward_request(TimePoint now, WallTime wall, Message& m, std::string_view from,
                           std::string_view reply_to);
   void on_forward_response(TimePoint now, WallTime wall, const Message& m,
