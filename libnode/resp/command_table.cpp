@@ -157,6 +157,11 @@ const CommandTable& default_command_table() {
     register_list_commands(*t);
     register_list_move_commands(*t);
     register_zset_pop_commands(*t);
+    register_bitmap_commands(*t);
+    register_bitfield_commands(*t);
+    register_lcs_commands(*t);
+    register_dump_commands(*t);
+    register_sort_commands(*t);
     return t;
   }();
   return *table;

@@ -28,6 +28,11 @@ void register_zset_pick_commands(CommandTable& table);
 void register_list_commands(CommandTable& table);
 void register_list_move_commands(CommandTable& table);
 void register_zset_pop_commands(CommandTable& table);
+void register_bitmap_commands(CommandTable& table);
+void register_bitfield_commands(CommandTable& table);
+void register_lcs_commands(CommandTable& table);
+void register_dump_commands(CommandTable& table);
+void register_sort_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";

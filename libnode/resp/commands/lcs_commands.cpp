@@ -1,0 +1,8 @@
+// LCS.
+#include "commands.hpp"
+
+namespace apiary::resp {
+
+void register_lcs_commands(CommandTable& /*t*/) {}
+
+}  // namespace apiary::resp
