@@ -1,6 +1,6 @@
-// String commands: GET, SET and its variants, MGET/MSET, APPEND, STRLEN, GETRANGE, SETRANGE,
-// INCR/DECR family and INCRBYFLOAT. A key holding a hash or a set answers WRONGTYPE, as in
-// Redis (MGET answers nil for it).
+// String commands: GET, SET and its variants, MGET/MSET, APPEND, STRLEN, GETRANGE (and SUBSTR),
+// SETRANGE, INCR/DECR family and INCRBYFLOAT. A key holding a hash or a set answers WRONGTYPE,
+// as in Redis (MGET answers nil for it).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -511,6 +511,9 @@ void register_string_commands(CommandTable& t) {
     "Get the length of the value stored in a key", "2.2.0", strlen_cmd);
   S("getrange", 4, kR, 1, 1, 1, "@read @string @slow", "RO access",
     "Get a substring of the string stored at a key", "2.4.0", getrange);
+  // SUBSTR is GETRANGE under its pre-2.0 name, as in Redis 7.0 (deprecated there, not removed).
+  S("substr", 4, kR, 1, 1, 1, "@read @string @slow", "RO access",
+    "Get a substring of the string stored at a key", "1.0.0", getrange);
   S("setrange", 4, kW, 1, 1, 1, "@write @string @slow", "RW update",
     "Overwrite part of a string at key starting at the specified offset", "2.2.0", setrange);
   S("incr", 2, kW | kFast, 1, 1, 1, "@write @string @fast", "RW access update",
