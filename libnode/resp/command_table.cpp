@@ -30,6 +30,7 @@ bool equal_lower(std::string_view lowered, std::string_view any_case) {
 
 std::vector<std::size_t> command_keys(const CommandSpec& spec,
                                       std::span<const std::string_view> argv) {
+  if (spec.find_keys != nullptr) return spec.find_keys(argv);
   if (spec.numkeys_index <= 0) {
     std::vector<std::size_t> out;
     if (!spec.has_keys() || spec.key_step <= 0) return out;

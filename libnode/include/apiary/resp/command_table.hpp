@@ -52,6 +52,9 @@ struct CommandSpec {
   // with the keys right after it. first_key/last_key/key_step then describe the legacy range
   // COMMAND INFO shows.
   int numkeys_index = 0;
+  // Commands whose keys follow a keyword anywhere in argv (SORT ... STORE destination, as
+  // Redis's getkeys procs): finds every key. When set, command_keys() asks it alone.
+  std::vector<std::size_t> (*find_keys)(std::span<const std::string_view> argv) = nullptr;
   std::string_view acl;        // "@read @string @fast"
   std::string_view key_flags;  // COMMAND INFO key-spec flags: "RO access"
   std::string_view group;      // COMMAND DOCS
@@ -63,7 +66,7 @@ struct CommandSpec {
 
   // What follows the '|' for a subcommand, the whole name otherwise.
   std::string_view short_name() const;
-  bool has_keys() const { return first_key > 0 || numkeys_index > 0; }
+  bool has_keys() const { return first_key > 0 || numkeys_index > 0 || find_keys != nullptr; }
 };
 
 // Indices into argv of the command's keys: first_key..last_key by key_step (a negative
