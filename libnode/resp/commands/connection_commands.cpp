@@ -1,4 +1,4 @@
-// PING, ECHO, HELLO, QUIT, RESET, SELECT, AUTH, TIME and CLIENT.
+// PING, ECHO, HELLO, QUIT, RESET, SELECT, SWAPDB, LOLWUT, AUTH, TIME and CLIENT.
 #include <chrono>
 
 #include "apiary/resp/connection.hpp"
@@ -129,6 +129,25 @@ Outcome select(CommandContext& ctx) {
   } else {
     ctx.reply.ok();
   }
+  return Outcome::done();
+}
+
+// SWAPDB index1 index2: one keyspace per cluster, as Redis Cluster, which refuses it before
+// looking at the arguments.
+Outcome swapdb(CommandContext& ctx) {
+  ctx.reply.error("SWAPDB is not allowed in cluster mode");
+  return Outcome::done();
+}
+
+// LOLWUT [VERSION v]: Redis 7.0 draws art for versions 5 and 6 (from rand(), so never twice
+// the same) and otherwise answers "Redis ver. <version>\n" as verbatim text. Apiary answers
+// that line for every version (docs/resp.md, deliberate differences).
+Outcome lolwut(CommandContext& ctx) {
+  if (ctx.argv.size() >= 3 && iequals(ctx.argv[1], "VERSION") && !to_int(ctx.argv[2])) {
+    ctx.reply.error(kNotInteger);
+    return Outcome::done();
+  }
+  ctx.reply.verbatim("txt", "Redis ver. " + ctx.server.identity().version + "\n");
   return Outcome::done();
 }
 
@@ -401,19 +420,55 @@ Outcome client_unblock(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// Redis 7.0's text, including the subcommands Apiary does not have (CACHING, GETREDIR,
+// PAUSE, UNPAUSE, TRACKING, TRACKINGINFO), which answer "unknown subcommand" here.
 Outcome client_help(CommandContext& ctx) {
-  reply_help(
-      ctx.reply, "CLIENT",
-      {"GETNAME", "    Return the name of the current connection.", "ID",
-       "    Return the ID of the current connection.", "INFO",
-       "    Return information about the current client connection.", "KILL <ip:port>",
-       "    Kill connection made from <ip:port>.", "KILL <option> <value> [<option> <value> [...]]",
-       "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
-       "LIST [options ...]", "    Return information about client connections.",
-       "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
-       "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
-       "SETNAME <name>", "    Assign the name <name> to the current connection.",
-       "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client."});
+  reply_help(ctx.reply, "CLIENT",
+             {"CACHING (YES|NO)",
+              "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+              "GETREDIR",
+              "    Return the client ID we are redirecting to when tracking is enabled.",
+              "GETNAME",
+              "    Return the name of the current connection.",
+              "ID",
+              "    Return the ID of the current connection.",
+              "INFO",
+              "    Return information about the current client connection.",
+              "KILL <ip:port>",
+              "    Kill connection made from <ip:port>.",
+              "KILL <option> <value> [<option> <value> [...]]",
+              "    Kill connections. Options are:",
+              "    * ADDR (<ip:port>|<unixsocket>:0)",
+              "      Kill connections made from the specified address",
+              "    * LADDR (<ip:port>|<unixsocket>:0)",
+              "      Kill connections made to specified local address",
+              "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+              "      Kill connections by type.",
+              "    * USER <username>",
+              "      Kill connections authenticated by <username>.",
+              "    * SKIPME (YES|NO)",
+              "      Skip killing current connection (default: yes).",
+              "LIST [options ...]",
+              "    Return information about client connections. Options:",
+              "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+              "      Return clients of specified type.",
+              "UNPAUSE",
+              "    Stop the current client pause, resuming traffic.",
+              "PAUSE <timeout> [WRITE|ALL]",
+              "    Suspend all, or just write, clients for <timeout> milliseconds.",
+              "REPLY (ON|OFF|SKIP)",
+              "    Control the replies sent to the current connection.",
+              "SETNAME <name>",
+              "    Assign the name <name> to the current connection.",
+              "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+              "    Unblock the specified blocked client.",
+              "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+              "         [OPTIN] [OPTOUT] [NOLOOP]",
+              "    Control server assisted client side caching.",
+              "TRACKINGINFO",
+              "    Report tracking status for the current connection.",
+              "NO-EVICT (ON|OFF)",
+              "    Protect current client connection from eviction."});
   return Outcome::done();
 }
 
@@ -430,9 +485,9 @@ constexpr std::uint32_t kClientAdmin = kAdmin | kNoScript | kLoading | kStale;
 }  // namespace
 
 void register_connection_commands(CommandTable& table) {
-  table.add(make_spec({"ping", -1, kFast | kSentinel, 0, 0, 0, "@fast @connection", "",
+  table.add(make_spec({"ping", -1, kFast, 0, 0, 0, "@fast @connection", "",
                        "connection", "Ping the server", "1.0.0", "O(1)", ping}));
-  table.add(make_spec({"echo", 2, kFast, 0, 0, 0, "@fast @connection", "", "connection",
+  table.add(make_spec({"echo", 2, kLoading | kStale | kFast, 0, 0, 0, "@fast @connection", "", "connection",
                        "Echo the given string", "1.0.0", "O(1)", echo}));
   table.add(make_spec({"hello", -1, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
                        "@fast @connection", "", "connection", "Handshake with Redis", "6.0.0",
@@ -446,6 +501,13 @@ void register_connection_commands(CommandTable& table) {
   table.add(make_spec({"select", 2, kLoading | kStale | kFast, 0, 0, 0, "@fast @connection", "",
                        "connection", "Change the selected database for the current connection",
                        "1.0.0", "O(1)", select}));
+  table.add(make_spec({"swapdb", 3, kWrite | kFast, 0, 0, 0, "@keyspace @write @fast @dangerous",
+                       "", "server", "Swaps two Redis databases", "4.0.0",
+                       "O(N) where N is the count of clients watching or blocking on keys from "
+                       "both databases.",
+                       swapdb}));
+  table.add(make_spec({"lolwut", -1, kReadonly | kFast, 0, 0, 0, "@read @fast", "", "server",
+                       "Display some computer art and the Redis version", "5.0.0", "", lolwut}));
   table.add(make_spec({"auth", -2, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
                        "@fast @connection", "", "connection", "Authenticate to the server", "1.0.0",
                        "O(N) where N is the number of passwords defined for the user", auth}));

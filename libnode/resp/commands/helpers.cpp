@@ -92,7 +92,7 @@ void reply_help(ReplyWriter& reply, std::string_view command,
   reply.simple(to_upper(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
   for (std::string_view l : lines) reply.simple(l);
   reply.simple("HELP");
-  reply.simple("    Print this help.");
+  reply.simple("    Prints this help.");  // sic: Redis 7.0's text
 }
 
 CommandSpec make_spec(const SpecInit& init) {

@@ -142,7 +142,11 @@ Outcome memory_usage(CommandContext& ctx) {
 
 Outcome memory_help(CommandContext& ctx) {
   reply_help(ctx.reply, "MEMORY",
-             {"USAGE <key> [SAMPLES <count>]",
+             {"DOCTOR", "    Return memory problems reports.", "MALLOC-STATS",
+              "    Return internal statistics report from the memory allocator.", "PURGE",
+              "    Attempt to purge dirty pages for reclamation by the allocator.", "STATS",
+              "    Return information about the memory usage of the server.",
+              "USAGE <key> [SAMPLES <count>]",
               "    Return memory in bytes used by <key> and its value. Nested values are",
               "    sampled up to <count> times (default: 5, 0 means sample all)."});
   return Outcome::done();

@@ -6,12 +6,14 @@
 
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
+#include "../command_docs.hpp"
 #include "commands.hpp"
 
 namespace apiary::resp {
 namespace {
 
-void reply_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
+// The legacy key spec of a command Redis does not have (APIARY.*): one range.
+void reply_legacy_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
   if (!spec.has_keys()) {
     reply.array(0);
     return;
@@ -44,6 +46,26 @@ void reply_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
   reply.integer(0);
 }
 
+// A container's registered subcommands in name order (Redis's order differs from one
+// redis-server process to the next), those Redis does not have after them.
+std::vector<const CommandSpec*> ordered_subcommands(const CommandSpec& spec) {
+  std::vector<const CommandSpec*> out;
+  const std::string prefix = spec.name + "|";
+  for (const CommandDocsEntry& e : redis_command_docs()) {
+    if (e.name.substr(0, prefix.size()) != prefix) continue;
+    if (const CommandSpec* sub = CommandTable::find_subcommand(spec, e.name.substr(prefix.size()))) {
+      out.push_back(sub);
+    }
+  }
+  for (const auto& sub : spec.subcommands) {
+    if (std::find(out.begin(), out.end(), &sub) == out.end()) out.push_back(&sub);
+  }
+  return out;
+}
+
+// COMMAND INFO's ten fields: the first seven from the spec Apiary runs the command by, tips
+// and key specs as Redis records them (command_docs.hpp), the legacy range form for
+// Apiary's own commands.
 void reply_command_info(ReplyWriter& reply, const CommandSpec& spec) {
   reply.array(10);
   reply.bulk(spec.name);
@@ -57,29 +79,57 @@ void reply_command_info(ReplyWriter& reply, const CommandSpec& spec) {
   const auto acl = split_spaces(spec.acl);
   reply.set(acl.size());
   for (auto a : acl) reply.simple(a);
-  reply.set(0);  // tips
-  reply_key_specs(reply, spec);
-  reply.array(spec.subcommands.size());
-  for (const auto& sub : spec.subcommands) reply_command_info(reply, sub);
+  const CommandDocsEntry* entry = find_command_docs(spec.name);
+  std::size_t used = 0;
+  if (entry != nullptr && entry->info.substr(0, 4) == "*2\r\n") {
+    const std::string_view fields = entry->info.substr(4);
+    used = write_resp3_value(reply, fields);  // tips
+    if (used != 0) used = write_resp3_value(reply, fields.substr(used));  // key specs
+  }
+  if (used == 0) {
+    reply.set(0);  // tips
+    reply_legacy_key_specs(reply, spec);
+  }
+  // Redis answers an empty set for a command without subcommands, an array otherwise.
+  const auto subs = ordered_subcommands(spec);
+  if (subs.empty()) {
+    reply.set(0);
+    return;
+  }
+  reply.array(subs.size());
+  for (const CommandSpec* sub : subs) reply_command_info(reply, *sub);
 }
 
+// Redis's COMMAND DOCS entry (summary, since, group, complexity, doc_flags, history,
+// arguments), "subcommands" added for the registered ones; Apiary's own commands give
+// summary, since, group and complexity from their spec.
 void reply_command_docs(ReplyWriter& reply, const CommandSpec& spec) {
-  const bool has_subs = !spec.subcommands.empty();
-  reply.map(has_subs ? 5 : 4);
-  reply.bulk("summary");
-  reply.bulk(spec.summary);
-  reply.bulk("since");
-  reply.bulk(spec.since);
-  reply.bulk("group");
-  reply.bulk(spec.group);
-  reply.bulk("complexity");
-  reply.bulk(spec.complexity);
-  if (has_subs) {
+  const auto subs = ordered_subcommands(spec);
+  const CommandDocsEntry* entry = find_command_docs(spec.name);
+  std::size_t pairs = 0;
+  if (entry != nullptr && !entry->docs.empty() && entry->docs[0] == '%') {
+    const std::size_t eol = entry->docs.find("\r\n");
+    for (char c : entry->docs.substr(1, eol - 1)) pairs = pairs * 10 + static_cast<std::size_t>(c - '0');
+    reply.map(pairs + (subs.empty() ? 0 : 1));
+    std::string_view rest = entry->docs.substr(eol + 2);
+    for (std::size_t i = 0; i < 2 * pairs; ++i) rest.remove_prefix(write_resp3_value(reply, rest));
+  } else {
+    reply.map(subs.empty() ? 4 : 5);
+    reply.bulk("summary");
+    reply.bulk(spec.summary);
+    reply.bulk("since");
+    reply.bulk(spec.since);
+    reply.bulk("group");
+    reply.bulk(spec.group);
+    reply.bulk("complexity");
+    reply.bulk(spec.complexity);
+  }
+  if (!subs.empty()) {
     reply.bulk("subcommands");
-    reply.map(spec.subcommands.size());
-    for (const auto& sub : spec.subcommands) {
-      reply.bulk(sub.name);
-      reply_command_docs(reply, sub);
+    reply.map(subs.size());
+    for (const CommandSpec* sub : subs) {
+      reply.bulk(sub->name);
+      reply_command_docs(reply, *sub);
     }
   }
 }
@@ -183,48 +233,88 @@ Outcome command_list(CommandContext& ctx) {
   return Outcome::done();
 }
 
-Outcome command_getkeys(CommandContext& ctx) {
+// COMMAND GETKEYS / GETKEYSANDFLAGS full-command: the keys Redis's key specs find in it (the
+// spec's own key positions for Apiary's commands), checked in Redis's order: the command,
+// whether it has keys, its arity, then the arguments.
+Outcome getkeys(CommandContext& ctx, bool with_flags) {
   const auto args = ctx.argv.subspan(2);
   const CommandSpec* spec = ctx.server.commands().find(args[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
+    spec = CommandTable::find_subcommand(*spec, args[1]);
+  }
   if (spec == nullptr) {
     ctx.reply.error("Invalid command specified");
     return Outcome::done();
   }
-  if (!spec->subcommands.empty() && args.size() >= 2) {
-    spec = CommandTable::find_subcommand(*spec, args[1]);
-    if (spec == nullptr) {
-      ctx.reply.error("Invalid command specified");
-      return Outcome::done();
-    }
+  const CommandDocsEntry* entry = find_command_docs(spec->name);
+  std::vector<KeySpec> specs;
+  if (entry != nullptr) specs = parse_key_specs(*entry);
+  const bool has_keys =
+      entry != nullptr ? std::any_of(specs.begin(), specs.end(),
+                                     [](const KeySpec& k) { return !k.not_key; })
+                       : spec->has_keys();
+  if (!has_keys) {
+    ctx.reply.error("The command has no key arguments");
+    return Outcome::done();
   }
   const auto argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     ctx.reply.error("Invalid number of arguments specified for command");
     return Outcome::done();
   }
-  if (!spec->has_keys()) {
-    ctx.reply.error("The command has no key arguments");
-    return Outcome::done();
+  std::vector<FoundKey> keys;
+  if (entry != nullptr) {
+    if (auto found = keys_by_specs(specs, args)) keys = std::move(*found);
+  } else {
+    for (std::size_t k : command_keys(*spec, args)) keys.push_back({k, {}});
   }
-  const auto keys = command_keys(*spec, args);
   if (keys.empty()) {
-    ctx.reply.error("Invalid arguments specified for command");
+    if (spec->flags & kNoMandatoryKeys) {
+      ctx.reply.array(0);
+    } else {
+      ctx.reply.error("Invalid arguments specified for command");
+    }
     return Outcome::done();
   }
   ctx.reply.array(keys.size());
-  for (auto k : keys) ctx.reply.bulk(args[k]);
+  for (const FoundKey& k : keys) {
+    if (!with_flags) {
+      ctx.reply.bulk(args[k.position]);
+      continue;
+    }
+    ctx.reply.array(2);
+    ctx.reply.bulk(args[k.position]);
+    if (k.flags.empty() || write_resp3_value(ctx.reply, k.flags) == 0) {
+      const auto flags = split_spaces(spec->key_flags);
+      ctx.reply.set(flags.size());
+      for (auto f : flags) ctx.reply.simple(f);
+    }
+  }
   return Outcome::done();
 }
+Outcome command_getkeys(CommandContext& ctx) { return getkeys(ctx, false); }
+Outcome command_getkeysandflags(CommandContext& ctx) { return getkeys(ctx, true); }
 
 Outcome command_help(CommandContext& ctx) {
-  reply_help(
-      ctx.reply, "COMMAND",
-      {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
-       "    Return the total number of commands in this Redis server.", "LIST",
-       "    Return a list of all commands in this Redis server.", "INFO [<command-name> ...]",
-       "    Return details about multiple Redis commands.", "DOCS [<command-name> ...]",
-       "    Return documentation details about multiple Redis commands.", "GETKEYS <full-command>",
-       "    Return the keys from a full Redis command."});
+  reply_help(ctx.reply, "COMMAND",
+             {"(no subcommand)",
+              "    Return details about all Redis commands.",
+              "COUNT",
+              "    Return the total number of commands in this Redis server.",
+              "LIST",
+              "    Return a list of all commands in this Redis server.",
+              "INFO [<command-name> ...]",
+              "    Return details about multiple Redis commands.",
+              "    If no command names are given, documentation details for all",
+              "    commands are returned.",
+              "DOCS [<command-name> ...]",
+              "    Return documentation details about multiple Redis commands.",
+              "    If no command names are given, documentation details for all",
+              "    commands are returned.",
+              "GETKEYS <full-command>",
+              "    Return the keys from a full Redis command.",
+              "GETKEYSANDFLAGS <full-command>",
+              "    Return the keys and the access flags from a full Redis command."});
   return Outcome::done();
 }
 
@@ -335,6 +425,8 @@ void register_server_commands(CommandTable& table) {
   csub("command|count", 2, "Get total number of Redis commands", command_count);
   csub("command|docs", -2, "Get array of specific Redis command documentation", command_docs);
   csub("command|getkeys", -4, "Extract keys given a full Redis command", command_getkeys);
+  csub("command|getkeysandflags", -4, "Extract keys and access flags given a full Redis command",
+       command_getkeysandflags);
   csub("command|help", 2, "Show helpful text about the different subcommands", command_help);
   csub("command|info", -2,
        "Get array of specific Redis command details, or all when no argument is given.",
@@ -351,14 +443,17 @@ void register_server_commands(CommandTable& table) {
                    summary, "2.0.0", "O(N)", h}));
   };
   fsub("config|get", -3, "Get the values of configuration parameters", config_get);
-  fsub("config|help", 2, "Show helpful text about the different subcommands", config_help);
+  config.subcommands.push_back(make_spec({"config|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "",
+                                          "server",
+                                          "Show helpful text about the different subcommands",
+                                          "5.0.0", "O(1)", config_help}));
   fsub("config|resetstat", 2, "Reset the stats returned by INFO", config_resetstat);
   fsub("config|rewrite", 2, "Rewrite the configuration file with the in memory configuration",
        config_rewrite);
   fsub("config|set", -4, "Set configuration parameters to the given values", config_set);
   table.add(std::move(config));
 
-  table.add(make_spec({"info", -1, kLoading | kStale | kSentinel, 0, 0, 0, "@slow @dangerous", "",
+  table.add(make_spec({"info", -1, kLoading | kStale, 0, 0, 0, "@slow @dangerous", "",
                        "server", "Get information and statistics about the server", "1.0.0", "O(1)",
                        info}));
   table.add(

@@ -1,0 +1,242 @@
+#include "command_docs.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+namespace apiary::resp {
+namespace {
+
+// One parsed RESP3 value of the recorded tables (arrays, maps, sets, simple and bulk strings,
+// integers, nulls), with the bytes it was read from.
+struct Value {
+  char type = 0;
+  std::string_view text;  // simple or bulk string
+  std::int64_t integer = 0;
+  std::vector<Value> items;  // aggregates; a map's keys and values alternate
+  std::string_view raw;
+
+  const Value* get(std::string_view key) const {
+    if (type != '%') return nullptr;
+    for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+      if (items[i].text == key) return &items[i + 1];
+    }
+    return nullptr;
+  }
+  int get_int(std::string_view key) const {
+    const Value* v = get(key);
+    return v != nullptr ? static_cast<int>(v->integer) : 0;
+  }
+};
+
+// Reads the header line at `pos`: its type and the text after it.
+bool header(std::string_view s, std::size_t& pos, char& type, std::string_view& rest) {
+  const std::size_t end = s.find("\r\n", pos);
+  if (pos >= s.size() || end == std::string_view::npos) return false;
+  type = s[pos];
+  rest = s.substr(pos + 1, end - pos - 1);
+  pos = end + 2;
+  return true;
+}
+
+bool number(std::string_view s, std::int64_t& out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse(std::string_view s, std::size_t& pos, Value& out) {
+  const std::size_t start = pos;
+  std::string_view rest;
+  if (!header(s, pos, out.type, rest)) return false;
+  std::int64_t n = 0;
+  switch (out.type) {
+    case '+':
+      out.text = rest;
+      break;
+    case '_':
+      break;
+    case ':':
+      if (!number(rest, out.integer)) return false;
+      break;
+    case '$':
+      if (!number(rest, n) || n < 0 || pos + static_cast<std::size_t>(n) + 2 > s.size()) {
+        return false;
+      }
+      out.text = s.substr(pos, static_cast<std::size_t>(n));
+      pos += static_cast<std::size_t>(n) + 2;
+      break;
+    case '*':
+    case '~':
+    case '%':
+      if (!number(rest, n) || n < 0) return false;
+      if (out.type == '%') n *= 2;
+      out.items.resize(static_cast<std::size_t>(n));
+      for (Value& item : out.items) {
+        if (!parse(s, pos, item)) return false;
+      }
+      break;
+    default:
+      return false;
+  }
+  out.raw = s.substr(start, pos - start);
+  return true;
+}
+
+bool has_flag(const Value& flags, std::string_view name) {
+  return std::any_of(flags.items.begin(), flags.items.end(),
+                     [&](const Value& f) { return f.text == name; });
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lo = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lo(a[i]) != lo(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const CommandDocsEntry* find_command_docs(std::string_view name) {
+  const auto all = redis_command_docs();
+  const auto it = std::lower_bound(all.begin(), all.end(), name,
+                                   [](const CommandDocsEntry& e, std::string_view n) {
+                                     return e.name < n;
+                                   });
+  return it != all.end() && it->name == name ? &*it : nullptr;
+}
+
+std::size_t write_resp3_value(ReplyWriter& reply, std::string_view resp3) {
+  std::size_t pos = 0;
+  char type = 0;
+  std::string_view rest;
+  if (!header(resp3, pos, type, rest)) return 0;
+  std::int64_t n = 0;
+  switch (type) {
+    case '+':
+      reply.simple(rest);
+      return pos;
+    case '_':
+      reply.null();
+      return pos;
+    case ':':
+      if (!number(rest, n)) return 0;
+      reply.integer(n);
+      return pos;
+    case '$':
+      if (!number(rest, n) || n < 0 || pos + static_cast<std::size_t>(n) + 2 > resp3.size()) {
+        return 0;
+      }
+      reply.bulk(resp3.substr(pos, static_cast<std::size_t>(n)));
+      return pos + static_cast<std::size_t>(n) + 2;
+    case '*':
+    case '~':
+    case '%': {
+      if (!number(rest, n) || n < 0) return 0;
+      const auto count = static_cast<std::size_t>(n);
+      if (type == '*') reply.array(count);
+      if (type == '~') reply.set(count);
+      if (type == '%') reply.map(count);
+      for (std::size_t i = 0; i < (type == '%' ? 2 * count : count); ++i) {
+        const std::size_t used = write_resp3_value(reply, resp3.substr(pos));
+        if (used == 0) return 0;
+        pos += used;
+      }
+      return pos;
+    }
+    default:
+      return 0;
+  }
+}
+
+std::vector<KeySpec> parse_key_specs(const CommandDocsEntry& entry) {
+  std::vector<KeySpec> out;
+  Value info;
+  std::size_t pos = 0;
+  if (!parse(entry.info, pos, info) || info.items.size() != 2) return out;
+  for (const Value& v : info.items[1].items) {
+    KeySpec spec;
+    const Value* flags = v.get("flags");
+    const Value* bs = v.get("begin_search");
+    const Value* fk = v.get("find_keys");
+    if (flags == nullptr || bs == nullptr || fk == nullptr) continue;
+    spec.flags = flags->raw;
+    spec.not_key = has_flag(*flags, "not_key");
+    spec.incomplete = has_flag(*flags, "incomplete");
+    const Value* bs_type = bs->get("type");
+    const Value* bs_spec = bs->get("spec");
+    const Value* fk_type = fk->get("type");
+    const Value* fk_spec = fk->get("spec");
+    if (bs_type == nullptr || bs_spec == nullptr || fk_type == nullptr || fk_spec == nullptr) {
+      continue;
+    }
+    spec.by_keyword = bs_type->text == "keyword";
+    spec.index = bs_spec->get_int("index");
+    if (const Value* k = bs_spec->get("keyword")) spec.keyword = k->text;
+    spec.startfrom = bs_spec->get_int("startfrom");
+    spec.by_keynum = fk_type->text == "keynum";
+    spec.lastkey = fk_spec->get_int("lastkey");
+    spec.keystep = fk_spec->get_int("keystep");
+    spec.limit = fk_spec->get_int("limit");
+    spec.keynumidx = fk_spec->get_int("keynumidx");
+    spec.firstkey = fk_spec->get_int("firstkey");
+    out.push_back(spec);
+  }
+  return out;
+}
+
+std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& specs,
+                                                   std::span<const std::string_view> argv) {
+  std::vector<FoundKey> out;
+  const auto argc = static_cast<std::int64_t>(argv.size());
+  for (const KeySpec& spec : specs) {
+    if (spec.not_key) continue;
+    std::int64_t first = 0;
+    if (!spec.by_keyword) {
+      first = spec.index;
+    } else {
+      const std::int64_t start = spec.startfrom > 0 ? spec.startfrom : argc + spec.startfrom;
+      const std::int64_t end = spec.startfrom > 0 ? argc - 1 : 1;
+      for (std::int64_t i = start; i != end; i = start <= end ? i + 1 : i - 1) {
+        if (i >= argc || i < 1) break;
+        if (ieq(argv[static_cast<std::size_t>(i)], spec.keyword)) {
+          first = i + 1;
+          break;
+        }
+      }
+      if (first == 0) continue;  // keyword absent: this spec names no key
+    }
+    std::int64_t last = 0, step = 1;
+    if (!spec.by_keynum) {
+      step = spec.keystep;
+      if (spec.lastkey >= 0) {
+        last = first + spec.lastkey;
+      } else if (spec.limit == 0) {
+        last = argc + spec.lastkey;
+      } else {
+        last = first + ((argc - first) / spec.limit + spec.lastkey);
+      }
+    } else {
+      step = spec.keystep;
+      const std::int64_t at = first + spec.keynumidx;
+      if (spec.keynumidx >= argc || at >= argc) return std::nullopt;
+      std::int64_t numkeys = 0;
+      if (!number(argv[static_cast<std::size_t>(at)], numkeys) || numkeys < 0) {
+        return std::nullopt;
+      }
+      first += spec.firstkey;
+      if (numkeys > argc) return std::nullopt;
+      last = first + numkeys - 1;
+    }
+    if (last >= argc || last < first || first >= argc) return std::nullopt;
+    if (step <= 0) return std::nullopt;
+    for (std::int64_t i = first; i <= last; i += step) {
+      out.push_back({static_cast<std::size_t>(i), spec.flags});
+    }
+    // An incomplete spec (SORT's STORE) keeps what it found, as Redis's own key finders do.
+  }
+  return out;
+}
+
+}  // namespace apiary::resp
