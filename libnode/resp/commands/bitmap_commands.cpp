@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -105,8 +106,15 @@ std::optional<bool> parse_unit(CommandContext& ctx, std::string_view arg) {
 std::int64_t count_bits(std::string_view s, BitRange r) {
   std::int64_t count = 0;
   std::int64_t bit = r.first;
-  for (; bit <= r.last && (bit & 7) != 0; ++bit)
+  for (; bit <= r.last && (bit & 7) != 0; ++bit) {
     count += bit_at(s, static_cast<std::uint64_t>(bit));
+  }
+  // Whole bytes, eight at a time.
+  for (; bit + 63 <= r.last; bit += 64) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, s.data() + (bit >> 3), sizeof word);
+    count += std::popcount(word);
+  }
   for (; bit + 7 <= r.last; bit += 8) {
     count += std::popcount(static_cast<unsigned char>(s[static_cast<std::size_t>(bit >> 3)]));
   }
@@ -159,11 +167,21 @@ Outcome bitcount(CommandContext& ctx) {
   return Outcome::done();
 }
 
-// The first bit equal to `bit` in `r`, or -1.
+// The first bit equal to `bit` in `r`, or -1. Whole bytes (and runs of eight) that cannot
+// hold it are skipped.
 std::int64_t find_bit(std::string_view s, BitRange r, int bit) {
-  const auto skip = static_cast<unsigned char>(bit != 0 ? 0x00 : 0xff);  // bytes without one
+  const auto skip = static_cast<unsigned char>(bit != 0 ? 0x00 : 0xff);
+  const std::uint64_t skip_word = bit != 0 ? 0 : ~std::uint64_t{0};
   std::int64_t pos = r.first;
   while (pos <= r.last) {
+    if ((pos & 7) == 0 && pos + 63 <= r.last) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, s.data() + (pos >> 3), sizeof word);
+      if (word == skip_word) {
+        pos += 64;
+        continue;
+      }
+    }
     if ((pos & 7) == 0 && pos + 7 <= r.last &&
         static_cast<unsigned char>(s[static_cast<std::size_t>(pos >> 3)]) == skip) {
       pos += 8;
