@@ -228,7 +228,31 @@ std::vector<DiffLine> bitcount_lines() {
 }
 
 std::vector<DiffLine> bitpos_lines() {
+  static const std::string set_ones40 = "SET ones40 " + std::string(40, '\xff');
   return {
+      // Strings long enough to be read eight bytes at a time.
+      {set_ones40.c_str()},
+      {"BITPOS ones40 0"},
+      {"BITPOS ones40 0 3 317 bit"},
+      {"BITPOS ones40 0 3 bit"},
+      {"BITPOS ones40 0 1 38"},
+      {"BITPOS ones40 1 77 bit"},
+      {"BITCOUNT ones40"},
+      {"BITCOUNT ones40 3 317 bit"},
+      {"BITCOUNT ones40 1 38"},
+      {"BITCOUNT ones40 -300 -2 bit"},
+      {"SETBIT zeros40 319 1"},
+      {"SETBIT zeros40 70 1"},
+      {"BITPOS zeros40 1"},
+      {"BITPOS zeros40 1 71 bit"},
+      {"BITPOS zeros40 1 71 318 bit"},
+      {"BITPOS zeros40 1 9 318 bit"},
+      {"BITPOS zeros40 1 9"},
+      {"BITPOS zeros40 0 64 bit"},
+      {"BITPOS zeros40 0 8"},
+      {"BITCOUNT zeros40"},
+      {"BITCOUNT zeros40 0 70 bit"},
+      {"BITCOUNT zeros40 71 318 bit"},
       // The examples of Redis's documentation.
       {"SET mykey \xff\xf0"},
       {"SETBIT mykey 16 0"},
