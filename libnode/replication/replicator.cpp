@@ -147,6 +147,7 @@ void Replicator::set_view(TimePoint now, WallTime wall, ClusterView view) {
 }
 
 const ClusterView& Replicator::view() const { return state_->view; }
+const ReplicationConfig& Replicator::config() const { return state_->config; }
 
 void Replicator::set_executor(Executor executor) { state_->executor = std::move(executor); }
 

@@ -100,10 +100,9 @@ bool ieq(std::string_view a, std::string_view b) {
 
 const CommandDocsEntry* find_command_docs(std::string_view name) {
   const auto all = redis_command_docs();
-  const auto it = std::lower_bound(all.begin(), all.end(), name,
-                                   [](const CommandDocsEntry& e, std::string_view n) {
-                                     return e.name < n;
-                                   });
+  const auto it =
+      std::lower_bound(all.begin(), all.end(), name,
+                       [](const CommandDocsEntry& e, std::string_view n) { return e.name < n; });
   return it != all.end() && it->name == name ? &*it : nullptr;
 }
 
@@ -164,6 +163,7 @@ std::vector<KeySpec> parse_key_specs(const CommandDocsEntry& entry) {
     spec.flags = flags->raw;
     spec.not_key = has_flag(*flags, "not_key");
     spec.incomplete = has_flag(*flags, "incomplete");
+    spec.variable_flags = has_flag(*flags, "variable_flags");
     const Value* bs_type = bs->get("type");
     const Value* bs_spec = bs->get("spec");
     const Value* fk_type = fk->get("type");
@@ -171,6 +171,8 @@ std::vector<KeySpec> parse_key_specs(const CommandDocsEntry& entry) {
     if (bs_type == nullptr || bs_spec == nullptr || fk_type == nullptr || fk_spec == nullptr) {
       continue;
     }
+    spec.unknown = (bs_type->text != "index" && bs_type->text != "keyword") ||
+                   (fk_type->text != "range" && fk_type->text != "keynum");
     spec.by_keyword = bs_type->text == "keyword";
     spec.index = bs_spec->get_int("index");
     if (const Value* k = bs_spec->get("keyword")) spec.keyword = k->text;
@@ -191,7 +193,7 @@ std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& s
   std::vector<FoundKey> out;
   const auto argc = static_cast<std::int64_t>(argv.size());
   for (const KeySpec& spec : specs) {
-    if (spec.not_key) continue;
+    if (spec.not_key || spec.unknown) continue;
     std::int64_t first = 0;
     if (!spec.by_keyword) {
       first = spec.index;
@@ -237,6 +239,55 @@ std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& s
     // An incomplete spec (SORT's STORE) keeps what it found, as Redis's own key finders do.
   }
   return out;
+}
+
+}  // namespace apiary::resp
+
+namespace apiary::resp {
+
+std::string_view variable_key_flags(std::string_view command, std::string_view spec_flags,
+                                    std::span<const std::string_view> argv) {
+  static constexpr std::string_view kRwAccessUpdate = "~3\r\n+RW\r\n+access\r\n+update\r\n";
+  if (command == "set") {
+    // SET ... GET reads the old value; without GET it overwrites.
+    for (std::size_t i = 3; i < argv.size(); ++i) {
+      if (ieq(argv[i], "GET")) return kRwAccessUpdate;
+    }
+    return "~2\r\n+OW\r\n+update\r\n";
+  }
+  if (command == "bitfield") {
+    // Read-only while every operation is a complete GET or OVERFLOW.
+    for (std::size_t i = 2; i < argv.size(); ++i) {
+      const std::size_t more = argv.size() - i - 1;
+      if (ieq(argv[i], "GET") && more >= 2) {
+        i += 2;
+      } else if (ieq(argv[i], "OVERFLOW") && more >= 1) {
+        i += 1;
+      } else {
+        return kRwAccessUpdate;
+      }
+    }
+    return "~2\r\n+RO\r\n+access\r\n";
+  }
+  return spec_flags;
+}
+
+std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
+                                                  std::span<const std::string_view> argv) {
+  if (command != "sort") return std::nullopt;
+  std::vector<FoundKey> keys{{1, "~2\r\n+RO\r\n+access\r\n"}};
+  std::optional<FoundKey> store;
+  for (std::size_t i = 2; i < argv.size(); ++i) {
+    if (ieq(argv[i], "LIMIT")) {
+      i += 2;
+    } else if (ieq(argv[i], "GET") || ieq(argv[i], "BY")) {
+      i += 1;
+    } else if (ieq(argv[i], "STORE") && i + 1 < argv.size()) {
+      store = FoundKey{i + 1, "~2\r\n+OW\r\n+update\r\n"};  // the last STORE counts
+    }
+  }
+  if (store) keys.push_back(*store);
+  return keys;
 }
 
 }  // namespace apiary::resp

@@ -39,6 +39,8 @@ struct KeySpec {
   std::string_view flags;  // the RESP3 set of flag names, to copy into a reply
   bool not_key = false;
   bool incomplete = false;
+  bool variable_flags = false;  // the flags depend on the arguments (SET ... GET, BITFIELD)
+  bool unknown = false;         // keys found by code only (SORT's BY/GET patterns): skipped
   // begin_search: an index, or a keyword searched from startfrom (negative: from the end).
   bool by_keyword = false;
   int index = 0;
@@ -61,5 +63,15 @@ struct FoundKey {
 // incomplete spec), where Redis finds no keys either.
 std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& specs,
                                                    std::span<const std::string_view> argv);
+
+// Commands whose keys Redis finds by code rather than by their specs (SORT: sortGetKeys, the
+// last STORE after skipping LIMIT/GET/BY arguments); nullopt for the others.
+std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
+                                                  std::span<const std::string_view> argv);
+
+// The flags of the key of a command whose spec says variable_flags, as Redis's key finders
+// give them (setGetKeys, bitfieldGetKeys): a RESP3 set. The spec's own flags otherwise.
+std::string_view variable_key_flags(std::string_view command, std::string_view spec_flags,
+                                    std::span<const std::string_view> argv);
 
 }  // namespace apiary::resp

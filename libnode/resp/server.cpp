@@ -143,21 +143,29 @@ void Server::set_info_section(std::string name, InfoSection section) {
   info_sections_[lowered(name)] = std::move(section);
 }
 
+// Redis 7.0's rules: INFO and INFO default show the default sections; all and everything
+// add the others (Redis's commandstats and latencystats, Apiary's localkeyspace); any other
+// argument names one section, case-insensitively; unknown names show nothing.
 bool Server::info_includes(const std::vector<std::string_view>& sections, std::string_view name) {
-  if (sections.empty()) return true;
+  static constexpr std::string_view kDefaultSections[] = {
+      "server", "clients",    "memory",    "persistence", "stats",   "replication",
+      "cpu",    "modules",    "errorstats", "cluster",     "keyspace"};
+  const bool is_default = std::find(std::begin(kDefaultSections), std::end(kDefaultSections),
+                                    name) != std::end(kDefaultSections);
+  if (sections.empty()) return is_default;
   for (std::string_view s : sections) {
     const std::string wanted = lowered(s);
-    if (wanted == "default" || wanted == "all" || wanted == "everything" || wanted == name) {
-      return true;
-    }
+    if (wanted == "all" || wanted == "everything" || wanted == name) return true;
+    if (wanted == "default" && is_default) return true;
   }
   return false;
 }
 
 std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now,
                          const std::map<std::string, std::string>& replaced) const {
-  static const std::vector<std::string> kDefault = {"server", "clients", "memory", "persistence",
-                                                    "stats",  "cluster", "keyspace"};
+  static const std::vector<std::string> kDefault = {
+      "server", "clients", "memory", "persistence", "stats", "replication", "modules", "cluster",
+      "keyspace"};
   auto want = [&](const std::string& name) { return info_includes(sections, name); };
   std::string out;
   auto header = [&](std::string_view title) {
@@ -205,6 +213,14 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "client_query_buffer_limit_disconnections", stats_.query_buffer_disconnections);
       line(out, "client_output_buffer_limit_disconnections", stats_.output_buffer_disconnections);
       line(out, "apiary_command_exceptions", stats_.command_exceptions);
+    } else if (name == "replication") {
+      // Every member is a primary for the clients that talk to it (HELLO says role master);
+      // Apiary's own replication between members is in the cluster section.
+      header("Replication");
+      line(out, "role", "master");
+      line(out, "connected_slaves", "0");
+    } else if (name == "modules") {
+      header("Modules");  // no modules
     } else if (name == "cluster") {
       header("Cluster");
       line(out, "cluster_enabled", "0");

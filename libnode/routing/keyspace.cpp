@@ -64,6 +64,17 @@ resp::Outcome Keyspace::dbsize(resp::CommandContext& ctx) {
   return start(ctx, std::move(r));
 }
 
+// A write is acknowledged once W replicas hold it, this node (its coordinator) included; W is
+// capped at the key's owners, and those at the live members.
+std::int64_t Keyspace::acknowledging_replicas() const {
+  const auto& members = replicator_.view().members();
+  const auto live = static_cast<std::uint32_t>(
+      std::count_if(members.begin(), members.end(), [](const auto& m) { return m.live; }));
+  const auto& config = replicator_.config();
+  const std::uint32_t w = std::min({config.write_quorum, config.replicas, live});
+  return w > 1 ? static_cast<std::int64_t>(w) - 1 : 0;
+}
+
 resp::Outcome Keyspace::info(resp::CommandContext& ctx,
                              const std::vector<std::string_view>& sections) {
   Request r;

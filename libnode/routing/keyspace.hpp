@@ -66,6 +66,7 @@ class Keyspace final : public resp::ClusterKeyspace {
   resp::Outcome flush(resp::CommandContext& ctx) override;
   resp::Outcome info(resp::CommandContext& ctx,
                      const std::vector<std::string_view>& sections) override;
+  std::int64_t acknowledging_replicas() const override;
 
   // Another member's query (the Replicator's KeyspaceHandler).
   replication::KeyspaceAnswer answer(const replication::KeyspaceQuery& query, WallTime wall);

@@ -395,8 +395,9 @@ Outcome client_reply(CommandContext& ctx) {
 // gets the timeout's null or "-UNBLOCKED ..."; any other client is left alone (0).
 Outcome client_unblock(CommandContext& ctx) {
   if (ctx.argv.size() > 4) {
-    ctx.reply.error("unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT "
-                    "HELP.");
+    ctx.reply.error(
+        "unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT "
+        "HELP.");
     return Outcome::done();
   }
   bool error = false;
@@ -485,10 +486,10 @@ constexpr std::uint32_t kClientAdmin = kAdmin | kNoScript | kLoading | kStale;
 }  // namespace
 
 void register_connection_commands(CommandTable& table) {
-  table.add(make_spec({"ping", -1, kFast, 0, 0, 0, "@fast @connection", "",
-                       "connection", "Ping the server", "1.0.0", "O(1)", ping}));
-  table.add(make_spec({"echo", 2, kLoading | kStale | kFast, 0, 0, 0, "@fast @connection", "", "connection",
-                       "Echo the given string", "1.0.0", "O(1)", echo}));
+  table.add(make_spec({"ping", -1, kFast, 0, 0, 0, "@fast @connection", "", "connection",
+                       "Ping the server", "1.0.0", "O(1)", ping}));
+  table.add(make_spec({"echo", 2, kLoading | kStale | kFast, 0, 0, 0, "@fast @connection", "",
+                       "connection", "Echo the given string", "1.0.0", "O(1)", echo}));
   table.add(make_spec({"hello", -1, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
                        "@fast @connection", "", "connection", "Handshake with Redis", "6.0.0",
                        "O(1)", hello}));

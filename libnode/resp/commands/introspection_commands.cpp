@@ -82,14 +82,29 @@ Outcome object_idletime(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// Redis shares the integers 0..9999 between string values (refcount INT_MAX) unless an LRU or
+// LFU policy with a memory limit needs each value's own access field.
+bool shared_integer(const store::Store& st, std::string_view value) {
+  const auto p = st.config().policy;
+  const bool per_value_access =
+      st.config().maxmemory != 0 &&
+      (p == store::EvictionPolicy::allkeys_lru || p == store::EvictionPolicy::volatile_lru ||
+       p == store::EvictionPolicy::allkeys_lfu || p == store::EvictionPolicy::volatile_lfu);
+  std::int64_t n = 0;
+  return !per_value_access && value.size() <= 20 && parse_int64(value, n) && n >= 0 && n < 10000;
+}
+
 Outcome object_refcount(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  if (st->exists(ctx.argv[2], ctx.wall)) {
-    ctx.reply.integer(1);
-  } else {
+  if (!st->exists(ctx.argv[2], ctx.wall)) {
     ctx.reply.null();
+    return Outcome::done();
   }
+  std::optional<std::string_view> v;
+  if (st->type(ctx.argv[2], ctx.wall) == store::KeyType::string)
+    v = st->get_value(ctx.argv[2], ctx.wall);
+  ctx.reply.integer(v && shared_integer(*st, *v) ? std::numeric_limits<std::int32_t>::max() : 1);
   return Outcome::done();
 }
 

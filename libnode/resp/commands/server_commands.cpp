@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "../command_docs.hpp"
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
-#include "../command_docs.hpp"
 #include "commands.hpp"
 
 namespace apiary::resp {
@@ -53,7 +53,8 @@ std::vector<const CommandSpec*> ordered_subcommands(const CommandSpec& spec) {
   const std::string prefix = spec.name + "|";
   for (const CommandDocsEntry& e : redis_command_docs()) {
     if (e.name.substr(0, prefix.size()) != prefix) continue;
-    if (const CommandSpec* sub = CommandTable::find_subcommand(spec, e.name.substr(prefix.size()))) {
+    if (const CommandSpec* sub =
+            CommandTable::find_subcommand(spec, e.name.substr(prefix.size()))) {
       out.push_back(sub);
     }
   }
@@ -83,7 +84,7 @@ void reply_command_info(ReplyWriter& reply, const CommandSpec& spec) {
   std::size_t used = 0;
   if (entry != nullptr && entry->info.substr(0, 4) == "*2\r\n") {
     const std::string_view fields = entry->info.substr(4);
-    used = write_resp3_value(reply, fields);  // tips
+    used = write_resp3_value(reply, fields);                              // tips
     if (used != 0) used = write_resp3_value(reply, fields.substr(used));  // key specs
   }
   if (used == 0) {
@@ -109,7 +110,8 @@ void reply_command_docs(ReplyWriter& reply, const CommandSpec& spec) {
   std::size_t pairs = 0;
   if (entry != nullptr && !entry->docs.empty() && entry->docs[0] == '%') {
     const std::size_t eol = entry->docs.find("\r\n");
-    for (char c : entry->docs.substr(1, eol - 1)) pairs = pairs * 10 + static_cast<std::size_t>(c - '0');
+    for (char c : entry->docs.substr(1, eol - 1))
+      pairs = pairs * 10 + static_cast<std::size_t>(c - '0');
     reply.map(pairs + (subs.empty() ? 0 : 1));
     std::string_view rest = entry->docs.substr(eol + 2);
     for (std::size_t i = 0; i < 2 * pairs; ++i) rest.remove_prefix(write_resp3_value(reply, rest));
@@ -249,10 +251,9 @@ Outcome getkeys(CommandContext& ctx, bool with_flags) {
   const CommandDocsEntry* entry = find_command_docs(spec->name);
   std::vector<KeySpec> specs;
   if (entry != nullptr) specs = parse_key_specs(*entry);
-  const bool has_keys =
-      entry != nullptr ? std::any_of(specs.begin(), specs.end(),
-                                     [](const KeySpec& k) { return !k.not_key; })
-                       : spec->has_keys();
+  const bool has_keys = entry != nullptr ? std::any_of(specs.begin(), specs.end(),
+                                                       [](const KeySpec& k) { return !k.not_key; })
+                                         : spec->has_keys();
   if (!has_keys) {
     ctx.reply.error("The command has no key arguments");
     return Outcome::done();
@@ -263,7 +264,9 @@ Outcome getkeys(CommandContext& ctx, bool with_flags) {
     return Outcome::done();
   }
   std::vector<FoundKey> keys;
-  if (entry != nullptr) {
+  if (auto by_code = keys_by_code(spec->name, args)) {
+    keys = std::move(*by_code);
+  } else if (entry != nullptr) {
     if (auto found = keys_by_specs(specs, args)) keys = std::move(*found);
   } else {
     for (std::size_t k : command_keys(*spec, args)) keys.push_back({k, {}});
@@ -284,10 +287,12 @@ Outcome getkeys(CommandContext& ctx, bool with_flags) {
     }
     ctx.reply.array(2);
     ctx.reply.bulk(args[k.position]);
-    if (k.flags.empty() || write_resp3_value(ctx.reply, k.flags) == 0) {
-      const auto flags = split_spaces(spec->key_flags);
-      ctx.reply.set(flags.size());
-      for (auto f : flags) ctx.reply.simple(f);
+    const std::string_view flags =
+        entry != nullptr ? variable_key_flags(spec->name, k.flags, args) : std::string_view();
+    if (flags.empty() || write_resp3_value(ctx.reply, flags) == 0) {
+      const auto names = split_spaces(spec->key_flags);
+      ctx.reply.set(names.size());
+      for (auto f : names) ctx.reply.simple(f);
     }
   }
   return Outcome::done();
@@ -297,23 +302,16 @@ Outcome command_getkeysandflags(CommandContext& ctx) { return getkeys(ctx, true)
 
 Outcome command_help(CommandContext& ctx) {
   reply_help(ctx.reply, "COMMAND",
-             {"(no subcommand)",
-              "    Return details about all Redis commands.",
-              "COUNT",
-              "    Return the total number of commands in this Redis server.",
-              "LIST",
+             {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
+              "    Return the total number of commands in this Redis server.", "LIST",
               "    Return a list of all commands in this Redis server.",
-              "INFO [<command-name> ...]",
-              "    Return details about multiple Redis commands.",
+              "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
               "    If no command names are given, documentation details for all",
-              "    commands are returned.",
-              "DOCS [<command-name> ...]",
+              "    commands are returned.", "DOCS [<command-name> ...]",
               "    Return documentation details about multiple Redis commands.",
               "    If no command names are given, documentation details for all",
-              "    commands are returned.",
-              "GETKEYS <full-command>",
-              "    Return the keys from a full Redis command.",
-              "GETKEYSANDFLAGS <full-command>",
+              "    commands are returned.", "GETKEYS <full-command>",
+              "    Return the keys from a full Redis command.", "GETKEYSANDFLAGS <full-command>",
               "    Return the keys and the access flags from a full Redis command."});
   return Outcome::done();
 }
@@ -413,7 +411,10 @@ constexpr std::uint32_t kAdminFlags = kAdmin | kNoScript | kLoading | kStale;
 
 }  // namespace
 
+void register_wait_commands(CommandTable& table);  // wait_commands.cpp
+
 void register_server_commands(CommandTable& table) {
+  register_wait_commands(table);
   CommandSpec cmd = make_spec({"command", -1, kLoading | kStale, 0, 0, 0, "@slow @connection", "",
                                "server", "Get array of Redis command details", "2.8.13",
                                "O(N) where N is the total number of Redis commands", command});
@@ -443,19 +444,17 @@ void register_server_commands(CommandTable& table) {
                    summary, "2.0.0", "O(N)", h}));
   };
   fsub("config|get", -3, "Get the values of configuration parameters", config_get);
-  config.subcommands.push_back(make_spec({"config|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "",
-                                          "server",
-                                          "Show helpful text about the different subcommands",
-                                          "5.0.0", "O(1)", config_help}));
+  config.subcommands.push_back(make_spec(
+      {"config|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "", "server",
+       "Show helpful text about the different subcommands", "5.0.0", "O(1)", config_help}));
   fsub("config|resetstat", 2, "Reset the stats returned by INFO", config_resetstat);
   fsub("config|rewrite", 2, "Rewrite the configuration file with the in memory configuration",
        config_rewrite);
   fsub("config|set", -4, "Set configuration parameters to the given values", config_set);
   table.add(std::move(config));
 
-  table.add(make_spec({"info", -1, kLoading | kStale, 0, 0, 0, "@slow @dangerous", "",
-                       "server", "Get information and statistics about the server", "1.0.0", "O(1)",
-                       info}));
+  table.add(make_spec({"info", -1, kLoading | kStale, 0, 0, 0, "@slow @dangerous", "", "server",
+                       "Get information and statistics about the server", "1.0.0", "O(1)", info}));
   table.add(
       make_spec({"debug", -2, kAdminFlags, 0, 0, 0, "@admin @slow @dangerous", "", "server",
                  "A container for debugging commands", "1.0.0", "Depends on subcommand.", debug}));

@@ -110,6 +110,7 @@ class Replicator {
   // `wall` is needed to skip expired entries while scanning the store.
   void set_view(TimePoint now, WallTime wall, ClusterView view);
   const ClusterView& view() const;
+  const ReplicationConfig& config() const;
   void set_executor(Executor executor);
   // This node's member name and data address, for the messages it sends before its first
   // view (it refuses forwarded commands then, so that the requester can try another owner).

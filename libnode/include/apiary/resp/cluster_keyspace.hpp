@@ -42,6 +42,9 @@ class ClusterKeyspace {
   // INFO for `sections` when they include "keyspace": the text Server::info() renders, with
   // the cluster's keyspace in that section.
   virtual Outcome info(CommandContext& ctx, const std::vector<std::string_view>& sections) = 0;
+  // WAIT: how many members besides this one hold every write acknowledged through it (the
+  // write quorum W, counting the coordinator, capped at the live owners, minus one).
+  virtual std::int64_t acknowledging_replicas() const { return 0; }
 };
 
 }  // namespace apiary::resp
