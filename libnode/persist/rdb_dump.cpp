@@ -42,9 +42,8 @@ Status check_item(const RdbItem& item) {
     for (const auto& f : h->fields) {
       if (f.expiry_ms) return bad("a hash field with a TTL");
     }
-    if (has_duplicates(h->fields, [](const RdbHashField& f) -> std::string_view {
-          return f.name;
-        })) {
+    if (has_duplicates(h->fields,
+                       [](const RdbHashField& f) -> std::string_view { return f.name; })) {
       return bad("duplicate hash fields");
     }
   } else if (const auto* s = std::get_if<RdbSetKey>(&item)) {
@@ -54,9 +53,8 @@ Status check_item(const RdbItem& item) {
     }
   } else if (const auto* z = std::get_if<RdbZsetKey>(&item)) {
     if (z->members.empty()) return bad("an empty sorted set");
-    if (has_duplicates(z->members, [](const RdbZsetMember& m) -> std::string_view {
-          return m.member;
-        })) {
+    if (has_duplicates(z->members,
+                       [](const RdbZsetMember& m) -> std::string_view { return m.member; })) {
       return bad("duplicate sorted set members");
     }
   } else if (const auto* l = std::get_if<RdbListKey>(&item)) {
@@ -87,9 +85,8 @@ Result<RdbItem> rdb_read_dump_value(std::string_view payload, std::string_view k
   // The value as a one-key RDB file: header, type, key, then the payload's value -- and its
   // footer, which Redis lets a value run into -- then EOF and a zero checksum ("none"). The
   // reader decodes it; a value that ran past the payload into the EOF byte is refused below.
-  const unsigned version =
-      std::clamp<unsigned>(static_cast<unsigned>(le(payload.substr(payload.size() - 10, 2))), 1,
-                           kRdbMaxVersion);
+  const unsigned version = std::clamp<unsigned>(
+      static_cast<unsigned>(le(payload.substr(payload.size() - 10, 2))), 1, kRdbMaxVersion);
   char header[16];
   std::snprintf(header, sizeof header, "REDIS%04u", version);
   std::string file(header);

@@ -174,19 +174,17 @@ Outcome restore(CommandContext& ctx) {
 }  // namespace
 
 void register_dump_commands(CommandTable& t) {
-  t.add(make_spec({"dump", 2, kReadonly, 1, 1, 1, "@keyspace @read @slow", "RO access",
-                   "generic", "Return a serialized version of the value stored at the specified key.",
-                   "2.6.0",
+  t.add(make_spec({"dump", 2, kReadonly, 1, 1, 1, "@keyspace @read @slow", "RO access", "generic",
+                   "Return a serialized version of the value stored at the specified key.", "2.6.0",
                    "O(1) to access the key and additional O(N*M) to serialize it, where N is the "
                    "number of Redis objects composing the value and M their average size. For "
                    "small string values the time complexity is thus O(1)+O(1*M) where M is small, "
                    "so simply O(1).",
                    dump}));
   t.add(make_spec(
-      {"restore", -4, kWrite | kDenyOom, 1, 1, 1, "@keyspace @write @slow @dangerous",
-       "OW update", "generic",
-       "Create a key using the provided serialized value, previously obtained using DUMP.",
-       "2.6.0",
+      {"restore", -4, kWrite | kDenyOom, 1, 1, 1, "@keyspace @write @slow @dangerous", "OW update",
+       "generic",
+       "Create a key using the provided serialized value, previously obtained using DUMP.", "2.6.0",
        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, "
        "where N is the number of Redis objects composing the value and M their average size. "
        "For small string values the time complexity is thus O(1)+O(1*M) where M is small, so "

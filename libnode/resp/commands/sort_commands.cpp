@@ -164,8 +164,7 @@ std::vector<Item> load(const Collection& c) {
   }
   std::string scratch;
   for (const data::ElementView e : c) {
-    out.push_back(Item{std::string(c.kind() == data::ValueKind::list ? e.value(scratch)
-                                                                       : e.name()),
+    out.push_back(Item{std::string(c.kind() == data::ValueKind::list ? e.value(scratch) : e.name()),
                        0, std::nullopt});
   }
   return out;
@@ -209,8 +208,8 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
   if (!parse_sort(ctx, *st, readonly, o)) return Outcome::done();
   const std::string_view key = ctx.argv[1];
   const store::KeyType type = st->type(key, ctx.wall);
-  if (type != store::KeyType::none && type != store::KeyType::list &&
-      type != store::KeyType::set && type != store::KeyType::zset) {
+  if (type != store::KeyType::none && type != store::KeyType::list && type != store::KeyType::set &&
+      type != store::KeyType::zset) {
     ctx.reply.error(kWrongType);
     return Outcome::done();
   }
@@ -332,18 +331,18 @@ void register_sort_commands(CommandTable& t) {
   constexpr std::string_view kComplexity =
       "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the "
       "number of returned elements. When the elements are not sorted, complexity is O(N).";
-  CommandSpec s = make_spec({"sort", -2, kWrite | kDenyOom | kMovableKeys, 1, 1, 1,
-                             "@write @set @sortedset @list @slow @dangerous", "RO access",
-                             "generic", "Sort the elements in a list, set or sorted set", "1.0.0",
-                             kComplexity, sort});
+  CommandSpec s =
+      make_spec({"sort", -2, kWrite | kDenyOom | kMovableKeys, 1, 1, 1,
+                 "@write @set @sortedset @list @slow @dangerous", "RO access", "generic",
+                 "Sort the elements in a list, set or sorted set", "1.0.0", kComplexity, sort});
   s.find_keys = sort_keys;
   t.add(std::move(s));
-  CommandSpec ro = make_spec({"sort_ro", -2, kReadonly | kMovableKeys, 1, 1, 1,
-                              "@read @set @sortedset @list @slow @dangerous", "RO access",
-                              "generic",
-                              "Sort the elements in a list, set or sorted set. Read-only variant "
-                              "of SORT.",
-                              "7.0.0", kComplexity, sort_ro});
+  CommandSpec ro =
+      make_spec({"sort_ro", -2, kReadonly | kMovableKeys, 1, 1, 1,
+                 "@read @set @sortedset @list @slow @dangerous", "RO access", "generic",
+                 "Sort the elements in a list, set or sorted set. Read-only variant "
+                 "of SORT.",
+                 "7.0.0", kComplexity, sort_ro});
   ro.find_keys = sort_ro_keys;
   t.add(std::move(ro));
 }
