@@ -7,7 +7,6 @@
 // a read-modify-write of the whole string at the key's coordinator. BITOP's keys are in one
 // partition (hash tags) or the router refuses it with CROSSSLOT before it gets here.
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -44,6 +43,10 @@ Outcome setbit(CommandContext& ctx) {
   std::optional<std::string_view> v;
   if (!bit_string(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   const std::uint64_t byte = offset >> 3;
+  if (v && byte < v->size() && bit_at(*v, offset) == *on) {  // nothing to write, no copy
+    ctx.reply.integer(*on);
+    return Outcome::done();
+  }
   std::string value = v ? std::string(*v) : std::string();
   // As Redis: a new key, or a string that had to grow, is written even when the bit is 0.
   const bool grown = !v || value.size() <= byte;
@@ -103,6 +106,15 @@ std::optional<bool> parse_unit(CommandContext& ctx, std::string_view arg) {
   return std::nullopt;
 }
 
+// Redis's redisPopcount arithmetic: the baseline x86-64 target has no POPCNT instruction, and
+// std::popcount then calls a library routine per word.
+int popcount64(std::uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
+}
+
 std::int64_t count_bits(std::string_view s, BitRange r) {
   std::int64_t count = 0;
   std::int64_t bit = r.first;
@@ -113,10 +125,10 @@ std::int64_t count_bits(std::string_view s, BitRange r) {
   for (; bit + 63 <= r.last; bit += 64) {
     std::uint64_t word = 0;
     std::memcpy(&word, s.data() + (bit >> 3), sizeof word);
-    count += std::popcount(word);
+    count += popcount64(word);
   }
   for (; bit + 7 <= r.last; bit += 8) {
-    count += std::popcount(static_cast<unsigned char>(s[static_cast<std::size_t>(bit >> 3)]));
+    count += popcount64(static_cast<unsigned char>(s[static_cast<std::size_t>(bit >> 3)]));
   }
   for (; bit <= r.last; ++bit) count += bit_at(s, static_cast<std::uint64_t>(bit));
   return count;
