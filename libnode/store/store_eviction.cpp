@@ -32,6 +32,24 @@ std::uint8_t Store::Impl::lfu_decayed(const Entry* e, WallTime now) const {
   return periods >= e->lfu ? 0 : static_cast<std::uint8_t>(e->lfu - periods);
 }
 
+bool Store::set_access(std::string_view key, WallTime now, std::optional<std::chrono::seconds> idle,
+                       std::optional<std::uint8_t> freq) {
+  const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
+  if (slot == detail::Table::npos) return false;
+  Entry* e = impl_->table.slot(slot).entry;
+  if (e->tombstone() || e->expired(now.ms)) return false;
+  if (is_lfu(config_.policy)) {
+    if (!freq) return false;
+    e->lfu = *freq;
+    e->access_s = now_seconds(now);
+  } else {
+    if (!idle) return false;
+    const std::int64_t at = now.ms / 1000 - std::min<std::int64_t>(idle->count(), now.ms / 1000);
+    e->access_s = static_cast<std::uint32_t>(at);
+  }
+  return true;
+}
+
 void Store::Impl::touch(Entry* e, WallTime now) {
   if (is_lfu(s.config_.policy)) {
     std::uint8_t counter = lfu_decayed(e, now);

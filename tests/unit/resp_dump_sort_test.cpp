@@ -216,6 +216,11 @@ TEST_CASE("DUMP and RESTORE round-trip every type with its TTL", "[resp][dump]")
   CHECK(h.send({"TYPE", "s"}) == "+list\r\n");
   CHECK(h.send({"RESTORE", "s", "0", string_payload("back"), "REPLACE"}) == "+OK\r\n");
   CHECK(h.send({"GET", "s"}) == bulk("back"));
+  // IDLETIME sets the idle time OBJECT IDLETIME reports (with an LRU policy, the default).
+  CHECK(h.send({"RESTORE", "s", "0", list, "REPLACE", "IDLETIME", "1000"}) == "+OK\r\n");
+  CHECK(h.send({"OBJECT", "IDLETIME", "s"}) == ":1000\r\n");
+  h.advance(std::chrono::seconds(5));
+  CHECK(h.send({"OBJECT", "IDLETIME", "s"}) == ":1005\r\n");
   // ABSTTL in the future keeps that time.
   const std::string at = std::to_string(h.wall.ms + 60000);
   CHECK(h.send({"RESTORE", "a", at, list, "ABSTTL"}) == "+OK\r\n");

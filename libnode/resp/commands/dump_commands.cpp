@@ -3,7 +3,9 @@
 // "DUMP, RESTORE and SORT"). The encoding is apiary/persist/rdb_writer.hpp's; RESTORE decodes
 // every encoding Redis writes through apiary/persist/rdb_dump.hpp. MIGRATE is not here: it
 // needs an outbound connection, which a command handler cannot open.
+#include <chrono>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "apiary/persist/rdb_dump.hpp"
@@ -161,12 +163,17 @@ Outcome restore(CommandContext& ctx) {
     }
     expiry = WallTime{at};
   }
-  // IDLETIME and FREQ were checked as Redis checks them; the store's access bookkeeping
-  // starts afresh with this write (docs/resp.md, deliberate differences).
   if (Status s = replace_value(*st, key, item.value(), expiry, ctx.wall); !s.ok()) {
     reply_write_error(ctx, s);
     return Outcome::done();
   }
+  // IDLETIME (with an LRU policy) or FREQ (with an LFU one) set this node's access
+  // bookkeeping, as Redis sets the object's; replicas keep their own, as for every access.
+  std::optional<std::chrono::seconds> idle;
+  std::optional<std::uint8_t> freq;
+  if (o.idle >= 0) idle = std::chrono::seconds(o.idle);
+  if (o.freq >= 0) freq = static_cast<std::uint8_t>(o.freq);
+  if (idle || freq) st->set_access(key, ctx.wall, idle, freq);
   ctx.reply.ok();
   return Outcome::done();
 }

@@ -189,6 +189,11 @@ class Store {
   void clear();
   std::optional<std::uint8_t> lfu_frequency(std::string_view key, WallTime now) const;
   std::optional<std::chrono::seconds> idle_time(std::string_view key, WallTime now) const;
+  // RESTORE ... IDLETIME / FREQ, as Redis's objectSetLRUOrLFU: under an LFU policy sets the
+  // key's counter to `freq` (when given), otherwise makes the key `idle` idle (when given).
+  // This node's bookkeeping only, like every access. False when nothing was set.
+  bool set_access(std::string_view key, WallTime now, std::optional<std::chrono::seconds> idle,
+                  std::optional<std::uint8_t> freq);
   std::optional<std::size_t> memory_usage(std::string_view key) const;
 
   // ---- Partitions (handoff, anti-entropy) -----------------------------------------------
