@@ -19,6 +19,8 @@
 #   bitfield     BITFIELD bits:R INCRBY u8 #100 1 GET u16 #7   a write of a 1 KiB bitmap
 #   setbit_big   SETBIT big 1048575 1          one bitmap of 128 KiB
 #   bitcount_big BITCOUNT big
+#   bitfield_big BITFIELD big INCRBY u8 #100 1  a write of the 128 KiB string every time
+#                                              (not in the default list)
 #   set          SET str:R <100 bytes>         1,000 strings, then
 #   getrange     GETRANGE str:R 10 59
 #   substr       SUBSTR str:R -20 -1
@@ -47,6 +49,7 @@ declare -A COMMANDS=(
   [bitfield]="BITFIELD bits:__rand_int__ INCRBY u8 #100 1 GET u16 #7"
   [setbit_big]="SETBIT big 1048575 1"
   [bitcount_big]="BITCOUNT big"
+  [bitfield_big]="BITFIELD big INCRBY u8 #100 1"
   [set]="SET str:__rand_int__ $value"
   [getrange]="GETRANGE str:__rand_int__ 10 59"
   [substr]="SUBSTR str:__rand_int__ -20 -1"

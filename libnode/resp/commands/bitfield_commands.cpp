@@ -187,7 +187,7 @@ int signed_overflow(std::int64_t value, std::int64_t incr, int bits, Overflow ho
 }
 
 // Runs a SET or INCRBY on `p` (grown to hold it); nullopt when OVERFLOW FAIL refused it.
-std::optional<std::int64_t> run_write(unsigned char* p, const FieldOp& op) {
+std::optional<std::int64_t> run_write_bits(unsigned char* p, const FieldOp& op) {
   const bool incr = op.code == OpCode::incrby;
   if (op.is_signed) {
     const std::int64_t old = get_signed(p, op.offset, op.bits);
@@ -228,6 +228,14 @@ std::optional<std::int64_t> run_write(unsigned char* p, const FieldOp& op) {
   return answer;
 }
 
+// run_write_bits, setting `changed` when the field's bits are not what they were.
+std::optional<std::int64_t> run_write(unsigned char* p, const FieldOp& op, bool& changed) {
+  const std::uint64_t before = get_unsigned(p, op.offset, op.bits);
+  auto answer = run_write_bits(p, op);
+  changed = changed || get_unsigned(p, op.offset, op.bits) != before;
+  return answer;
+}
+
 // GET on `s`, which may be shorter than the field: missing bits read as 0.
 std::int64_t run_get(std::string_view s, const FieldOp& op) {
   unsigned char buf[9] = {};
@@ -259,20 +267,24 @@ Outcome bitfield_common(CommandContext& ctx, bool read_only) {
     for (const FieldOp& op : ops) ctx.reply.integer(run_get(v ? *v : std::string_view(), op));
     return Outcome::done();
   }
-  const bool existed = v.has_value();
+  // As Redis: a new key, or a string that had to grow, is written even when every write
+  // failed under OVERFLOW FAIL; otherwise only a change is.
+  bool changed = !v.has_value();
   std::string value = v ? std::string(*v) : std::string();
-  const std::string before = value;
   const std::uint64_t needed = (highest >> 3) + 1;
-  if (value.size() < needed) value.resize(needed, '\0');
+  if (value.size() < needed) {
+    value.resize(needed, '\0');
+    changed = true;
+  }
   // The replies wait until the write is done: a refused write answers its error alone.
   std::vector<std::optional<std::int64_t>> answers;
   answers.reserve(ops.size());
   auto* p = reinterpret_cast<unsigned char*>(value.data());
   for (const FieldOp& op : ops) {
     answers.push_back(op.code == OpCode::get ? std::optional(run_get(value, op))
-                                             : run_write(p, op));
+                                             : run_write(p, op, changed));
   }
-  if ((!existed || value != before) && !write_bits(ctx, *st, key, value)) {
+  if (changed && !write_bits(ctx, *st, key, value)) {
     return Outcome::done();
   }
   ctx.reply.array(answers.size());
