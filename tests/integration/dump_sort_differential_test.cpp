@@ -411,6 +411,22 @@ TEST_CASE("SORT and SORT_RO answer as redis-server 7.0 does", "[integration][sor
   RedisServer redis;
   Daemon apiary("sort", {});
   for (int protocol : {2, 3}) compare_exact(apiary, redis, protocol, sort_lines());
+  // The metadata: COMMAND INFO, and the keys COMMAND GETKEYS finds (SORT's STORE destination,
+  // the last one, not an argument of GET, BY or LIMIT).
+  RespClient a(apiary.redis_port());
+  RespClient r(redis.port());
+  for (const char* name : {"dump", "restore", "sort", "sort_ro"}) {
+    INFO(name);
+    CHECK(a.command({"COMMAND", "INFO", name}) == r.command({"COMMAND", "INFO", name}));
+  }
+  for (const char* line :
+       {"SORT a BY x STORE b", "SORT a GET store LIMIT 0 1 STORE b STORE c", "SORT a STORE",
+        "SORT a LIMIT 0 store STORE", "SORT_RO a STORE b", "RESTORE k 0 p", "DUMP k"}) {
+    INFO(line);
+    Argv argv = {"COMMAND", "GETKEYS"};
+    for (auto& w : words(line)) argv.push_back(w);
+    CHECK(a.command(argv) == r.command(argv));
+  }
   CHECK(apiary.running());
 }
 
