@@ -57,6 +57,7 @@ std::string Connection::flags() const {
   if (close_ != CloseReason::none) f += 'c';
   if (blocked_) f += 'b';
   if (no_evict_) f += 'e';
+  if (no_touch_) f += 'T';
   return f.empty() ? "N" : f;
 }
 
@@ -64,6 +65,7 @@ void Connection::reset_state() {
   protocol_ = 2;
   name_.clear();
   no_evict_ = false;
+  no_touch_ = false;
   reply_mode_ = ReplyMode::on;
 }
 
@@ -238,11 +240,14 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   }
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
+  store::Store* untouched = no_touch_ && spec->name != "touch" ? server_.store() : nullptr;
+  if (untouched != nullptr) untouched->set_touch_suppressed(true);
   const Outcome outcome = server_.guarded(ctx, *spec, [&] {
     std::optional<Outcome> taken;
     if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
     return taken ? *taken : spec->handler(ctx);
   });
+  if (untouched != nullptr) untouched->set_touch_suppressed(false);
   protocol_ = reply.protocol();  // HELLO may have switched it
 
   const bool suppress = skip_this || reply_mode_ == ReplyMode::off;

@@ -50,7 +50,10 @@ bool Store::set_access(std::string_view key, WallTime now, std::optional<std::ch
   return true;
 }
 
+void Store::set_touch_suppressed(bool on) { impl_->touch_suppressed = on; }
+
 void Store::Impl::touch(Entry* e, WallTime now) {
+  if (touch_suppressed) return;
   if (is_lfu(s.config_.policy)) {
     std::uint8_t counter = lfu_decayed(e, now);
     if (counter < 255) {

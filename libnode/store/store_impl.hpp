@@ -75,6 +75,7 @@ struct Store::Impl {
 
   // ---- access bookkeeping and eviction (store_eviction.cpp) ----
   void touch(detail::Entry* e, WallTime now);
+  bool touch_suppressed = false;  // Store::set_touch_suppressed
   std::uint8_t lfu_decayed(const detail::Entry* e, WallTime now) const;
   Status make_room(WallTime now);
   bool evict_one(WallTime now);

@@ -23,6 +23,7 @@ namespace {
 
 constexpr const char* kClusterMode = "Apiary answers as Redis Cluster: one keyspace";
 constexpr const char* kNotIn70 = "WAITAOF is Redis 7.2's; redis-server 7.0 does not know it";
+constexpr const char* kNoTouch = "CLIENT NO-TOUCH is Redis 7.2's; 7.0 answers unknown subcommand";
 constexpr const char* kArt =
     "LOLWUT 5 and 6 draw art from rand(), never twice alike; Apiary answers the version line";
 
@@ -69,6 +70,9 @@ std::vector<DiffLine> lines(bool cluster) {
       {"OBJECT help"},
       {"OBJECT HELP extra"},
       {"MEMORY HELP"},
+      {"CLIENT NO-TOUCH ON", "+OK\r\n", nullptr, kNoTouch},
+      {"CLIENT NO-TOUCH maybe", "-ERR syntax error\r\n", nullptr, kNoTouch},
+      {"CLIENT NO-TOUCH OFF", "+OK\r\n", nullptr, kNoTouch},
       {"CLIENT NOSUCH"},
       {"OBJECT"},
       {"OBJECT nosuch k"},
@@ -331,13 +335,13 @@ TEST_CASE("connection, server and keyspace commands answer as redis-server 7.0 d
   }
   SECTION("COMMAND INFO and DOCS of every command Apiary has, RESP2 and RESP3") {
     // Differences by design: Apiary's own commands (not in Redis); ZRANK/ZREVRANK take Redis
-    // 7.2's WITHSCORE (arity -3); SAVE lacks the no_multi flag (no MULTI here); WAITAOF is
-    // Redis 7.2's. Containers list only the subcommands Apiary has, in name order (Redis's
-    // order is its dicts' seeded hash order): compared up to the subcommands, and each
-    // subcommand on its own.
+    // 7.2's WITHSCORE (arity -3); SAVE lacks the no_multi flag (no MULTI here); WAITAOF and
+    // CLIENT NO-TOUCH are Redis 7.2's. Containers list only the subcommands Apiary has, in name
+    // order (Redis's order is its dicts' seeded hash order): compared up to the subcommands, and
+    // each subcommand on its own.
     const std::set<std::string> by_design = {"apiary.export", "apiary.merge", "apiary.vget",
                                              "apiary.vput",   "zrank",        "zrevrank",
-                                             "save",          "waitaof"};
+                                             "save",          "waitaof",      "client|no-touch"};
     for (int protocol : {2, 3}) {
       RespClient a(apiary.redis_port());
       RespClient r(redis.port());

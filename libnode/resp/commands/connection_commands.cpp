@@ -376,6 +376,20 @@ Outcome client_no_evict(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// CLIENT NO-TOUCH ON|OFF (Redis 7.2).
+Outcome client_no_touch(CommandContext& ctx) {
+  if (iequals(ctx.argv[2], "on")) {
+    ctx.client.set_no_touch(true);
+  } else if (iequals(ctx.argv[2], "off")) {
+    ctx.client.set_no_touch(false);
+  } else {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
+  ctx.reply.ok();
+  return Outcome::done();
+}
+
 Outcome client_reply(CommandContext& ctx) {
   if (iequals(ctx.argv[2], "on")) {
     ctx.client.set_reply_mode(ReplyMode::on);
@@ -537,6 +551,9 @@ void register_connection_commands(CommandTable& table) {
       client_list);
   sub("client|no-evict", 3, kClientAdmin, kClientAcl,
       "Set client eviction mode for the current connection", "7.0.0", client_no_evict);
+  sub("client|no-touch", 3, kConnFlags, kConnAcl,
+      "Controls whether commands sent by the client affect the LRU/LFU of accessed keys", "7.2.0",
+      client_no_touch);
   sub("client|reply", 3, kConnFlags, kConnAcl, "Instruct the server whether to reply to commands",
       "3.2.0", client_reply);
   sub("client|setname", 3, kConnFlags, kConnAcl, "Set the current connection name", "2.6.9",

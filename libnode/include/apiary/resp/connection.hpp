@@ -90,6 +90,10 @@ class Connection {
   int db() const { return 0; }
   bool no_evict() const { return no_evict_; }
   void set_no_evict(bool on) { no_evict_ = on; }
+  // CLIENT NO-TOUCH (Redis 7.2): this client's commands, TOUCH excepted, leave the LRU/LFU
+  // of the keys they access alone (on this node's store).
+  bool no_touch() const { return no_touch_; }
+  void set_no_touch(bool on) { no_touch_ = on; }
   void set_reply_mode(ReplyMode mode) { reply_mode_ = mode; }
   TimePoint created() const { return created_; }
   TimePoint last_activity() const { return last_activity_; }
@@ -139,6 +143,7 @@ class Connection {
   int protocol_ = 2;
   std::string name_;
   bool no_evict_ = false;
+  bool no_touch_ = false;
   ReplyMode reply_mode_ = ReplyMode::on;
   const CommandSpec* last_command_ = nullptr;
 

@@ -95,6 +95,9 @@ class Store {
   // no live value.
   Result<ReadResult> get(std::string_view key, WallTime now);
   bool exists(std::string_view key, WallTime now);  // no hit/miss counting, no touch
+  // CLIENT NO-TOUCH: while on, no access changes the keys' LRU/LFU fields (the connection
+  // turns it on around each command of a no-touch client, TOUCH excepted).
+  void set_touch_suppressed(bool on);
   KeyType type(std::string_view key, WallTime now);  // no hit/miss counting, no touch
 
   // ---- Hashes and sets (apiary/data/collection.hpp) -------------------------------------
