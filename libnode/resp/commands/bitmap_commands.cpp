@@ -47,17 +47,14 @@ Outcome setbit(CommandContext& ctx) {
     ctx.reply.integer(*on);
     return Outcome::done();
   }
+  // As in Redis, a new key or a string that has to grow is written even for a 0 bit.
   std::string value = v ? std::string(*v) : std::string();
-  // As Redis: a new key, or a string that had to grow, is written even when the bit is 0.
-  const bool grown = !v || value.size() <= byte;
   if (value.size() <= byte) value.resize(byte + 1, '\0');
   const int old = bit_at(value, offset);
-  if (grown || old != *on) {
-    const auto mask = static_cast<unsigned char>(1u << (7 - (offset & 7)));
-    auto& c = reinterpret_cast<unsigned char&>(value[byte]);
-    c = static_cast<unsigned char>(*on != 0 ? (c | mask) : (c & ~mask));
-    if (!write_bits(ctx, *st, ctx.argv[1], value)) return Outcome::done();
-  }
+  const auto mask = static_cast<unsigned char>(1u << (7 - (offset & 7)));
+  auto& c = reinterpret_cast<unsigned char&>(value[byte]);
+  c = static_cast<unsigned char>(*on != 0 ? (c | mask) : (c & ~mask));
+  if (!write_bits(ctx, *st, ctx.argv[1], value)) return Outcome::done();
   ctx.reply.integer(old);
   return Outcome::done();
 }
