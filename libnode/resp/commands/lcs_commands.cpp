@@ -6,9 +6,9 @@
 //
 // Redis allocates the (len1 + 1) x (len2 + 1) table of 32-bit cells and refuses only when
 // the allocation fails. Apiary refuses, with the same error, a table larger than
-// proto-max-bulk-len bytes (512 MiB by default), which also bounds the time the node's loop
-// spends on one LCS (about a second at the default). Both keys are in one partition (hash
-// tags) or the router refuses the command with CROSSSLOT before it gets here.
+// proto-max-bulk-len bytes (512 MiB by default: 134 million cells), which also bounds the
+// time one LCS holds the node's loop. Both keys are in one partition (hash tags) or the
+// router refuses the command with CROSSSLOT before it gets here.
 #include <algorithm>
 #include <cstdint>
 #include <new>
