@@ -139,6 +139,14 @@ std::vector<DiffLine> lines(bool cluster) {
       {"UNLINK {k}missing"},
       {"UNLINK"},
       {"EXISTS {k}n {k}neg {k}s"},
+      // Keys of different partitions: through a cluster, counted by every key's coordinator
+      // and summed.
+      {"MSET {a}1 x {b}2 y"},
+      {"SET {c}3 z"},
+      {"TOUCH {a}1 {b}2 {c}3 {d}4"},
+      {"UNLINK {a}1 {b}2 {d}4"},
+      {"EXISTS {a}1 {b}2 {c}3"},
+      {"UNLINK {c}3"},
       // COPY across types: REPLACE, TTL kept, errors.
       {"COPY {k}h {k}h2"},
       {"COPY {k}st {k}st2"},
