@@ -148,8 +148,8 @@ void Server::set_info_section(std::string name, InfoSection section) {
 // argument names one section, case-insensitively; unknown names show nothing.
 bool Server::info_includes(const std::vector<std::string_view>& sections, std::string_view name) {
   static constexpr std::string_view kDefaultSections[] = {
-      "server", "clients",    "memory",    "persistence", "stats",   "replication",
-      "cpu",    "modules",    "errorstats", "cluster",     "keyspace"};
+      "server", "clients", "memory",     "persistence", "stats",   "replication",
+      "cpu",    "modules", "errorstats", "cluster",     "keyspace"};
   const bool is_default = std::find(std::begin(kDefaultSections), std::end(kDefaultSections),
                                     name) != std::end(kDefaultSections);
   if (sections.empty()) return is_default;
@@ -163,9 +163,9 @@ bool Server::info_includes(const std::vector<std::string_view>& sections, std::s
 
 std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now,
                          const std::map<std::string, std::string>& replaced) const {
-  static const std::vector<std::string> kDefault = {
-      "server", "clients", "memory", "persistence", "stats", "replication", "modules", "cluster",
-      "keyspace"};
+  static const std::vector<std::string> kDefault = {"server",      "clients", "memory",
+                                                    "persistence", "stats",   "replication",
+                                                    "modules",     "cluster", "keyspace"};
   auto want = [&](const std::string& name) { return info_includes(sections, name); };
   std::string out;
   auto header = [&](std::string_view title) {

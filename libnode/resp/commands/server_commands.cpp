@@ -50,11 +50,15 @@ void reply_legacy_key_specs(ReplyWriter& reply, const CommandSpec& spec) {
 // redis-server process to the next), those Redis does not have after them.
 std::vector<const CommandSpec*> ordered_subcommands(const CommandSpec& spec) {
   std::vector<const CommandSpec*> out;
+  if (spec.subcommands.empty()) return out;
   const std::string prefix = spec.name + "|";
-  for (const CommandDocsEntry& e : redis_command_docs()) {
-    if (e.name.substr(0, prefix.size()) != prefix) continue;
-    if (const CommandSpec* sub =
-            CommandTable::find_subcommand(spec, e.name.substr(prefix.size()))) {
+  const auto all = redis_command_docs();
+  auto it = std::lower_bound(
+      all.begin(), all.end(), prefix,
+      [](const CommandDocsEntry& e, const std::string& p) { return e.name < std::string_view(p); });
+  for (; it != all.end() && it->name.substr(0, prefix.size()) == prefix; ++it) {
+    const std::string_view sub_name = it->name.substr(prefix.size());
+    if (const CommandSpec* sub = CommandTable::find_subcommand(spec, sub_name)) {
       out.push_back(sub);
     }
   }
