@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <string>
+
+#include "apiary/resp/request_parser.hpp"
 
 namespace apiary::resp {
 namespace {
@@ -223,13 +226,12 @@ std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& s
       step = spec.keystep;
       const std::int64_t at = first + spec.keynumidx;
       if (spec.keynumidx >= argc || at >= argc) return std::nullopt;
-      std::int64_t numkeys = 0;
-      if (!number(argv[static_cast<std::size_t>(at)], numkeys) || numkeys < 0) {
+      std::int64_t numkeys = 0;  // string2ll: strict decimal
+      if (!parse_int64(argv[static_cast<std::size_t>(at)], numkeys) || numkeys < 0) {
         return std::nullopt;
       }
       first += spec.firstkey;
-      if (numkeys > argc) return std::nullopt;
-      last = first + numkeys - 1;
+      last = first + static_cast<std::int32_t>(numkeys) - 1;  // Redis casts the count to int
     }
     if (last >= argc || last < first || first >= argc) return std::nullopt;
     if (step <= 0) return std::nullopt;
@@ -288,6 +290,69 @@ std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
   }
   if (store) keys.push_back(*store);
   return keys;
+}
+
+namespace {
+
+// C's atoi, as Redis's key finders read a key count: leading spaces, a sign, the digits up to
+// the first other character, strtol's saturation, then the cut to int.
+int c_atoi(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) ++i;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+  std::int64_t v = 0;
+  bool saturated = false;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    if (v > (std::numeric_limits<std::int64_t>::max() - (s[i] - '0')) / 10) {
+      saturated = true;
+      break;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  if (saturated) {
+    v = negative ? std::numeric_limits<std::int64_t>::min()
+                 : std::numeric_limits<std::int64_t>::max();
+  } else if (negative) {
+    v = -v;
+  }
+  return static_cast<std::int32_t>(v);
+}
+
+struct NumkeysFinder {
+  std::string_view command;
+  std::size_t count_at;  // the key count's index
+  std::size_t first;     // the first key's index
+  bool destination;      // argv[1] is a destination, listed after the keys
+};
+
+constexpr NumkeysFinder kNumkeysFinders[] = {
+    {"zunion", 1, 2, false},     {"zinter", 1, 2, false},     {"zdiff", 1, 2, false},
+    {"zunionstore", 2, 3, true}, {"zinterstore", 2, 3, true}, {"zdiffstore", 2, 3, true},
+    {"sintercard", 1, 2, false}, {"zintercard", 1, 2, false}, {"lmpop", 1, 2, false},
+    {"zmpop", 1, 2, false},      {"blmpop", 2, 3, false},     {"bzmpop", 2, 3, false},
+};
+
+}  // namespace
+
+std::optional<std::vector<FoundKey>> keys_by_numkeys_code(std::string_view command,
+                                                          std::span<const std::string_view> argv) {
+  static constexpr std::string_view kNoFlags = "~0\r\n";  // these finders flag nothing
+  for (const NumkeysFinder& f : kNumkeysFinders) {
+    if (f.command != command) continue;
+    if (argv.size() <= f.count_at) return std::nullopt;
+    const int n = c_atoi(argv[f.count_at]);
+    const auto available =
+        static_cast<std::int64_t>(argv.size()) - static_cast<std::int64_t>(f.first);
+    if (n < 1 || n > available) return std::vector<FoundKey>{};
+    std::vector<FoundKey> keys;
+    for (std::size_t i = f.first; i < f.first + static_cast<std::size_t>(n); ++i) {
+      keys.push_back({i, kNoFlags});
+    }
+    if (f.destination) keys.push_back({1, kNoFlags});
+    return keys;
+  }
+  return std::nullopt;
 }
 
 }  // namespace apiary::resp

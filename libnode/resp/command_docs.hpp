@@ -69,6 +69,13 @@ std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& s
 std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
                                                   std::span<const std::string_view> argv);
 
+// When a command's key count is not a strict integer its specs find nothing, and Redis reads
+// the count with atoi in the command's own key finder (zunionInterDiffGetKeys, lmpopGetKeys,
+// ...: the keys, then ZUNIONSTORE's destination): those keys, with no flags (as those finders
+// give them); an empty vector when the count does not fit; nullopt for other commands.
+std::optional<std::vector<FoundKey>> keys_by_numkeys_code(std::string_view command,
+                                                          std::span<const std::string_view> argv);
+
 // The flags of the key of a command whose spec says variable_flags, as Redis's key finders
 // give them (setGetKeys, bitfieldGetKeys): a RESP3 set. The spec's own flags otherwise.
 std::string_view variable_key_flags(std::string_view command, std::string_view spec_flags,

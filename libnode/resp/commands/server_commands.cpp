@@ -271,7 +271,13 @@ Outcome getkeys(CommandContext& ctx, bool with_flags) {
   if (auto by_code = keys_by_code(spec->name, args)) {
     keys = std::move(*by_code);
   } else if (entry != nullptr) {
-    if (auto found = keys_by_specs(specs, args)) keys = std::move(*found);
+    if (auto found = keys_by_specs(specs, args)) {
+      keys = std::move(*found);
+    } else {
+      if (auto by_count = keys_by_numkeys_code(spec->name, args)) {
+        keys = std::move(*by_count);
+      }
+    }
   } else {
     for (std::size_t k : command_keys(*spec, args)) keys.push_back({k, {}});
   }
