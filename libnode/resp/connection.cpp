@@ -64,7 +64,7 @@ std::string Connection::flags() const {
 void Connection::reset_state() {
   protocol_ = 2;
   name_.clear();
-  no_evict_ = false;
+  // Redis 7.0's RESET keeps CLIENT NO-EVICT (7.2 clears it); NO-TOUCH, a 7.2 flag, as 7.2.
   no_touch_ = false;
   reply_mode_ = ReplyMode::on;
 }

@@ -38,6 +38,22 @@ TEST_CASE("CLIENT NO-TOUCH leaves idle times alone, TOUCH still touches", "[resp
   CHECK(h.send({"CLIENT", "INFO"}).find(" flags=N ") != std::string::npos);
 }
 
+TEST_CASE("RESET keeps CLIENT NO-EVICT, as Redis 7.0 does", "[resp][server]") {
+  resp_test::Harness h;
+  CHECK(h.send({"CLIENT", "NO-EVICT", "on"}) == "+OK\r\n");
+  CHECK(h.send({"CLIENT", "SETNAME", "x"}) == "+OK\r\n");
+  CHECK(h.send({"RESET"}) == "+RESET\r\n");
+  const std::string info = h.send({"CLIENT", "INFO"});
+  CHECK(info.find(" flags=e ") != std::string::npos);
+  CHECK(info.find(" name= ") != std::string::npos);
+  // CLIENT REPLY OFF ends with RESET, which answers; SKIP skips RESET's reply.
+  CHECK(h.send({"CLIENT", "REPLY", "OFF"}).empty());
+  CHECK(h.send({"RESET"}) == "+RESET\r\n");
+  CHECK(h.send({"CLIENT", "REPLY", "SKIP"}).empty());
+  CHECK(h.send({"RESET"}).empty());
+  CHECK(h.send({"PING"}) == "+PONG\r\n");
+}
+
 TEST_CASE("WAIT on a node without replicas: 0, held for the timeout when more are wanted",
           "[resp][server]") {
   resp_test::Harness h;

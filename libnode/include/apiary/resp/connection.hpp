@@ -103,7 +103,8 @@ class Connection {
   std::size_t output_buffer_size() const { return out_.size() - out_pos_; }
   // Flags letters for CLIENT LIST ("N" for a normal client, "c"/"E" added when closing).
   std::string flags() const;
-  // RESET: back to a fresh connection's settings (keeps id and addresses).
+  // RESET: back to a fresh connection's settings (keeps id, addresses and, as Redis 7.0,
+  // CLIENT NO-EVICT).
   void reset_state();
   // Closes after the reply of the current command (QUIT).
   void close_after_reply() { close_ = CloseReason::after_reply; }
