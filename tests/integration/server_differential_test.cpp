@@ -25,7 +25,7 @@ constexpr const char* kClusterMode = "Apiary answers as Redis Cluster: one keysp
 constexpr const char* kNotIn70 = "WAITAOF is Redis 7.2's; redis-server 7.0 does not know it";
 constexpr const char* kNoTouch = "CLIENT NO-TOUCH is Redis 7.2's; 7.0 answers unknown subcommand";
 constexpr const char* kArt =
-    "LOLWUT 5 and 6 draw art from rand(), never twice alike; Apiary answers the version line";
+    "LOLWUT 6 draws a skyline from rand(), never twice alike; Apiary answers the version line";
 
 std::vector<DiffLine> lines(bool cluster) {
   std::vector<DiffLine> out = {
@@ -55,8 +55,15 @@ std::vector<DiffLine> lines(bool cluster) {
       {"LOLWUT VERSION x"},
       {"LOLWUT VERSION"},
       {"LOLWUT 1 2"},
-      {"LOLWUT VERSION 5", "$18\r\nRedis ver. 7.0.15\n\r\n", "=22\r\ntxt:Redis ver. 7.0.15\n\r\n",
-       kArt},
+      // Schotter with two rows of squares or fewer has no random part: exact.
+      {"LOLWUT VERSION 5 20 3 2"},
+      {"LOLWUT VERSION 5 1 1 1"},
+      {"LOLWUT VERSION 5 0"},
+      {"LOLWUT VERSION 5 -5 0 0"},
+      {"LOLWUT VERSION 5 2000 300 1"},
+      {"LOLWUT VERSION 5 40 5 2 extra"},
+      {"LOLWUT VERSION 5 x"},
+      {"LOLWUT VERSION 5 99999999999999999999"},
       {"LOLWUT VERSION 6 10 10", "$18\r\nRedis ver. 7.0.15\n\r\n",
        "=22\r\ntxt:Redis ver. 7.0.15\n\r\n", kArt},
       {"TIME x"},
@@ -336,6 +343,23 @@ TEST_CASE("connection, server and keyspace commands answer as redis-server 7.0 d
   Daemon apiary("server", {});
   SECTION("command lines, RESP2 and RESP3") {
     for (int protocol : {2, 3}) compare_exact(apiary, redis, protocol, lines(false));
+  }
+  SECTION("LOLWUT VERSION 5: Redis's size, first rows and trailer (the rest is random)") {
+    RespClient a(apiary.redis_port());
+    RespClient r(redis.port());
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"LOLWUT", "VERSION", "5"},
+                                                 {"LOLWUT", "VERSION", "5", "30", "4", "6"}}) {
+      const std::string from_apiary = a.command(args);
+      const std::string from_redis = r.command(args);
+      CHECK(from_apiary.size() == from_redis.size());
+      // The first two rows of squares stand still: the first lines of text are Redis's.
+      const std::size_t still = from_redis.find('\n', from_redis.find('\n') + 1);
+      CHECK(from_apiary.substr(0, still) == from_redis.substr(0, still));
+      const std::string trailer =
+          "\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. "
+          "7.0.15\n\r\n";
+      CHECK(from_apiary.substr(from_apiary.size() - trailer.size()) == trailer);
+    }
   }
   SECTION("TIME: seconds and microseconds from the wall clock") {
     RespClient a(apiary.redis_port());

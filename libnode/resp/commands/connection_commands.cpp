@@ -1,4 +1,5 @@
-// PING, ECHO, HELLO, QUIT, RESET, SELECT, SWAPDB, LOLWUT, AUTH, TIME and CLIENT.
+// PING, ECHO, HELLO, QUIT, RESET, SELECT, SWAPDB, AUTH, TIME and CLIENT (LOLWUT is in
+// lolwut_commands.cpp).
 #include <chrono>
 
 #include "apiary/resp/connection.hpp"
@@ -136,18 +137,6 @@ Outcome select(CommandContext& ctx) {
 // looking at the arguments.
 Outcome swapdb(CommandContext& ctx) {
   ctx.reply.error("SWAPDB is not allowed in cluster mode");
-  return Outcome::done();
-}
-
-// LOLWUT [VERSION v]: Redis 7.0 draws art for versions 5 and 6 (from rand(), so never twice
-// the same) and otherwise answers "Redis ver. <version>\n" as verbatim text. Apiary answers
-// that line for every version (docs/resp.md, deliberate differences).
-Outcome lolwut(CommandContext& ctx) {
-  if (ctx.argv.size() >= 3 && iequals(ctx.argv[1], "VERSION") && !to_int(ctx.argv[2])) {
-    ctx.reply.error(kNotInteger);
-    return Outcome::done();
-  }
-  ctx.reply.verbatim("txt", "Redis ver. " + ctx.server.identity().version + "\n");
   return Outcome::done();
 }
 
@@ -499,6 +488,8 @@ constexpr std::uint32_t kClientAdmin = kAdmin | kNoScript | kLoading | kStale;
 
 }  // namespace
 
+void register_lolwut_commands(CommandTable& table);  // lolwut_commands.cpp
+
 void register_connection_commands(CommandTable& table) {
   table.add(make_spec({"ping", -1, kFast, 0, 0, 0, "@fast @connection", "", "connection",
                        "Ping the server", "1.0.0", "O(1)", ping}));
@@ -521,8 +512,7 @@ void register_connection_commands(CommandTable& table) {
                        "O(N) where N is the count of clients watching or blocking on keys from "
                        "both databases.",
                        swapdb}));
-  table.add(make_spec({"lolwut", -1, kReadonly | kFast, 0, 0, 0, "@read @fast", "", "server",
-                       "Display some computer art and the Redis version", "5.0.0", "", lolwut}));
+  register_lolwut_commands(table);
   table.add(make_spec({"auth", -2, kConnFlags | kNoAuth | kFast | kAllowBusy, 0, 0, 0,
                        "@fast @connection", "", "connection", "Authenticate to the server", "1.0.0",
                        "O(N) where N is the number of passwords defined for the user", auth}));
