@@ -162,6 +162,7 @@ std::size_t Reader::remaining() const {
 }
 
 bool Reader::enter() {
+  if (enter_fast()) return true;
   if (!ok()) return fail();
   Cursor& c = *cursor_;
   if (c.top < level_ || c.generation[level_] != generation_) return fail();  // closed
@@ -223,7 +224,7 @@ bool Reader::integer(std::uint64_t& bits, bool& negative) {
   return true;
 }
 
-bool Reader::u64(std::uint64_t& out) {
+bool Reader::u64_slow(std::uint64_t& out) {
   bool negative = false;
   if (!integer(out, negative)) return false;
   return negative ? fail() : true;

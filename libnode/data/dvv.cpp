@@ -120,18 +120,25 @@ Dot DvvSet::remove(const VersionVector& context, NodeId self, HlcTimestamp stamp
   return Dot{self, advance(self, floor, stamp)};
 }
 
-void DvvSet::merge(const DvvSet& other) {
+namespace {
+
+// The siblings of `mine` (of the set `mine_of`) joined with `theirs`'s: a sibling survives
+// unless the other side has seen its dot. Moves out of `mine` when it is mutable, copies
+// when it is const.
+template <typename Siblings>
+std::vector<Sibling> join_siblings(Siblings& mine, const DvvSet& mine_of, const DvvSet& theirs) {
   std::vector<Sibling> kept;
-  kept.reserve(siblings_.size() + other.siblings_.size());
-  auto a = siblings_.begin();
-  auto b = other.siblings_.begin();
-  while (a != siblings_.end() || b != other.siblings_.end()) {
-    if (b == other.siblings_.end() || (a != siblings_.end() && a->dot < b->dot)) {
+  kept.reserve(mine.size() + theirs.siblings().size());
+  auto a = mine.begin();
+  auto b = theirs.siblings().begin();
+  const auto b_end = theirs.siblings().end();
+  while (a != mine.end() || b != b_end) {
+    if (b == b_end || (a != mine.end() && a->dot < b->dot)) {
       // Only here: the other side dropped it if it has seen its dot.
-      if (other.counter(a->dot.actor) < a->dot.counter) kept.push_back(std::move(*a));
+      if (theirs.counter(a->dot.actor) < a->dot.counter) kept.push_back(std::move(*a));
       ++a;
-    } else if (a == siblings_.end() || b->dot < a->dot) {
-      if (counter(b->dot.actor) < b->dot.counter) kept.push_back(*b);
+    } else if (a == mine.end() || b->dot < a->dot) {
+      if (mine_of.counter(b->dot.actor) < b->dot.counter) kept.push_back(*b);
       ++b;
     } else {
       kept.push_back(std::move(*a));  // same dot, same write
@@ -139,16 +146,19 @@ void DvvSet::merge(const DvvSet& other) {
       ++b;
     }
   }
-  siblings_ = std::move(kept);
+  return kept;
+}
 
+std::vector<ClockEntry> join_clocks(const std::vector<ClockEntry>& mine,
+                                    const std::vector<ClockEntry>& theirs) {
   std::vector<ClockEntry> clock;
-  clock.reserve(clock_.size() + other.clock_.size());
-  auto x = clock_.begin();
-  auto y = other.clock_.begin();
-  while (x != clock_.end() || y != other.clock_.end()) {
-    if (y == other.clock_.end() || (x != clock_.end() && x->actor < y->actor)) {
+  clock.reserve(mine.size() + theirs.size());
+  auto x = mine.begin();
+  auto y = theirs.begin();
+  while (x != mine.end() || y != theirs.end()) {
+    if (y == theirs.end() || (x != mine.end() && x->actor < y->actor)) {
       clock.push_back(*x++);
-    } else if (x == clock_.end() || y->actor < x->actor) {
+    } else if (x == mine.end() || y->actor < x->actor) {
       clock.push_back(*y++);
     } else {
       clock.push_back(
@@ -157,7 +167,22 @@ void DvvSet::merge(const DvvSet& other) {
       ++y;
     }
   }
-  clock_ = std::move(clock);
+  return clock;
+}
+
+}  // namespace
+
+void DvvSet::merge(const DvvSet& other) {
+  // Siblings first: joining them reads this set's clock as it was.
+  siblings_ = join_siblings(siblings_, *this, other);
+  clock_ = join_clocks(clock_, other.clock_);
+}
+
+DvvSet DvvSet::joined(const DvvSet& a, const DvvSet& b) {
+  DvvSet out;
+  out.siblings_ = join_siblings(a.siblings_, a, b);
+  out.clock_ = join_clocks(a.clock_, b.clock_);
+  return out;
 }
 
 PruneReport DvvSet::prune(const DvvLimits& limits, std::span<const NodeId> keep) {

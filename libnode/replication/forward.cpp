@@ -115,7 +115,7 @@ void Replicator::State::on_forward_timeout(TimePoint now, std::uint64_t id) {
   ops.erase(id);
 }
 
-void Replicator::State::on_forward_response(TimePoint now, WallTime wall, const Message& m,
+void Replicator::State::on_forward_response(TimePoint now, WallTime wall, Message& m,
                                             std::string_view from) {
   Op& op = ops.at(m.id);
   if (std::find(op.tried.begin(), op.tried.end(), from) == op.tried.end()) {
@@ -125,7 +125,7 @@ void Replicator::State::on_forward_response(TimePoint now, WallTime wall, const 
   // The write's versions, for this node as one of their replicas: it holds them before the
   // client hears of the write (the coordinator counted it towards W).
   bool stored = true;
-  for (const auto& e : m.entries) stored = merge_entry(e, wall) && stored;
+  for (auto& e : m.entries) stored = merge_entry(std::move(e), wall) && stored;
   stats.carried_versions_received += m.entries.size();
   if (!stored) {
     ++stats.forwards_unavailable;
@@ -196,12 +196,13 @@ void Replicator::State::on_forward_request(TimePoint now, WallTime wall, Message
 
 void Replicator::State::send_forward_reply(const Incoming& to, std::string_view reply,
                                            WallTime wall, StatusCode code) {
-  std::vector<store::VersionedEntry> carried;
+  std::vector<std::vector<std::uint8_t>> carried;
+  carried.reserve(to.carry.size());
   for (const auto& key : to.carry) {
-    if (auto e = store.export_entry(key, wall)) carried.push_back(std::move(*e));
+    if (auto e = store.packed_entry(key, wall); !e.empty()) carried.push_back(std::move(e));
   }
   send_addr(to.reply_to, wire::MessageType::data_response,
-            encode_forward_response(to.id, code, reply, carried, store.flush_horizon()));
+            encode_forward_response_packed(to.id, code, reply, carried, store.flush_horizon()));
 }
 
 void Replicator::carry(std::uint64_t token, std::vector<std::string> keys) {

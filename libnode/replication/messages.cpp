@@ -16,6 +16,9 @@ using wire::Reader;
 constexpr std::uint64_t kMaxCode = static_cast<std::uint64_t>(StatusCode::moved);
 
 struct Encoder {
+  // Most data messages are a few dozen to a few hundred bytes: one allocation instead of
+  // the vector doubling its way up from one byte.
+  Encoder() { out.reserve(256); }
   std::vector<std::uint8_t> out;
   wire::VectorSink sink{out};
   Packer p{sink};
@@ -262,6 +265,19 @@ std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::Versio
   return std::move(enc.out);
 }
 
+std::vector<std::uint8_t> encode_replicate(std::uint64_t id, std::span<const std::uint8_t> packed,
+                                           std::string_view hint_owner, HlcTimestamp horizon) {
+  Encoder enc;
+  enc.out.reserve(32 + packed.size() + hint_owner.size());
+  enc.p.pack_array(with_horizon(4, horizon));
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate));
+  enc.p.pack_uint64(id);
+  enc.out.insert(enc.out.end(), packed.begin(), packed.end());
+  wire::pack_str(enc.p, hint_owner);
+  pack_horizon(enc.p, horizon);
+  return std::move(enc.out);
+}
+
 std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
                                                 std::span<const store::VersionedEntry> entries,
                                                 std::string_view hint_owner, HlcTimestamp horizon) {
@@ -380,6 +396,24 @@ std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode c
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
   pack_key(enc.p, reply);
   pack_entries(enc.p, carried);
+  pack_horizon(enc.p, horizon);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_forward_response_packed(
+    std::uint64_t id, StatusCode code, std::string_view reply,
+    std::span<const std::vector<std::uint8_t>> carried, HlcTimestamp horizon) {
+  Encoder enc;
+  std::size_t bytes = 32 + reply.size();
+  for (const auto& e : carried) bytes += e.size();
+  enc.out.reserve(bytes);
+  enc.p.pack_array(with_horizon(5, horizon));
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
+  enc.p.pack_uint64(id);
+  enc.p.pack_uint8(static_cast<std::uint8_t>(code));
+  pack_key(enc.p, reply);
+  enc.p.pack_array(static_cast<std::uint32_t>(carried.size()));
+  for (const auto& e : carried) enc.out.insert(enc.out.end(), e.begin(), e.end());
   pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }

@@ -115,6 +115,9 @@ std::size_t entry_bytes(const store::VersionedEntry& e);
 
 std::vector<std::uint8_t> encode_replicate(std::uint64_t id, const store::VersionedEntry& e,
                                            std::string_view hint_owner, HlcTimestamp horizon);
+// The same with the entry already packed by the entry codec (Store::packed_entry).
+std::vector<std::uint8_t> encode_replicate(std::uint64_t id, std::span<const std::uint8_t> packed,
+                                           std::string_view hint_owner, HlcTimestamp horizon);
 // Several keys one command wrote, for a replica that owns them all (Replicator::replicate_together).
 std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
                                                 std::span<const store::VersionedEntry> entries,
@@ -148,6 +151,10 @@ std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code
 std::vector<std::uint8_t> encode_forward_response(
     std::uint64_t id, StatusCode code, std::string_view reply,
     std::span<const store::VersionedEntry> carried = {}, HlcTimestamp horizon = {});
+// The same with the carried entries already packed (Store::packed_entry).
+std::vector<std::uint8_t> encode_forward_response_packed(
+    std::uint64_t id, StatusCode code, std::string_view reply,
+    std::span<const std::vector<std::uint8_t>> carried, HlcTimestamp horizon);
 std::vector<std::uint8_t> encode_handoff_batch(std::uint64_t id, std::uint32_t partition,
                                                bool final,
                                                std::span<const store::VersionedEntry> entries,

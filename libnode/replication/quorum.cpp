@@ -56,8 +56,18 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
     if (next_standin < standins.size()) targets.emplace_back(&standins[next_standin++], owner);
   }
 
-  const auto entry = s.store.export_entry(key, wall);
-  if (!entry) {
+  // A hash or set write whose changes the store kept ships them (the entry goes to stand-ins
+  // and is exported as before, a collection's encoding is costly); any other write ships its
+  // entry packed straight from the store.
+  const bool has_delta = s.store.has_delta(key);
+  std::optional<store::VersionedEntry> whole;
+  std::vector<std::uint8_t> packed;
+  if (has_delta) {
+    whole = s.store.export_entry(key, wall);
+  } else {
+    packed = s.store.packed_entry(key, wall);
+  }
+  if (has_delta ? !whole : packed.empty()) {
     // Nothing to ship (the key expired at once); the local outcome is the whole outcome.
     ++s.stats.writes_ok;
     s.complete(op, OperationKind::write, Status::Ok(), 1);
@@ -68,16 +78,23 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   // Owners all get the same bytes: a hash or set write as its changes when the store has
   // them (a replica without the write's base refuses and gets the entry, on_delta_refused),
   // else the entry. A stand-in gets the entry with the name of the owner it stands in for.
-  const auto delta = s.store.take_delta(key);
-  const auto plain = delta ? encode_replicate_delta(id, *delta, s.store.flush_horizon())
-                           : encode_replicate(id, *entry, {}, s.store.flush_horizon());
+  const auto delta = has_delta ? s.store.take_delta(key) : std::nullopt;
+  const auto entry_message = [&](std::string_view hint) {
+    return whole ? encode_replicate(id, *whole, hint, s.store.flush_horizon())
+                 : encode_replicate(id, packed, hint, s.store.flush_horizon());
+  };
+  auto plain = delta ? encode_replicate_delta(id, *delta, s.store.flush_horizon())
+                     : entry_message({});
   if (delta) ++s.stats.delta_writes;
+  std::size_t plain_left = static_cast<std::size_t>(
+      std::count_if(targets.begin(), targets.end(), [](const auto& t) { return t.second.empty(); }));
   for (const auto& [member, hint] : targets) {
-    if (!s.send_to(*member, wire::MessageType::data_request,
-                   hint.empty() ? plain
-                                : encode_replicate(id, *entry, hint, s.store.flush_horizon()))) {
-      continue;
-    }
+    // The last owner to get the plain bytes takes them rather than a copy.
+    std::vector<std::uint8_t> payload =
+        !hint.empty() ? entry_message(hint)
+        : --plain_left == 0 ? std::move(plain)
+                            : plain;
+    if (!s.send_to(*member, wire::MessageType::data_request, std::move(payload))) continue;
     if (!hint.empty()) ++s.stats.hinted_writes;
     sent.push_back(*member);
   }
@@ -130,11 +147,20 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   }
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
-  const auto payload = encode_replicate_many(id, entries, {}, s.store.flush_horizon());
+  auto payload = encode_replicate_many(id, entries, {}, s.store.flush_horizon());
+  const auto skipped = [&](const std::string& owner) {
+    return owner == s.self() || (carried && owner == carrier);
+  };
+  std::size_t left = static_cast<std::size_t>(std::count_if(
+      owners.begin(), owners.end(), [&](std::uint32_t i) { return !skipped(s.view.member_name(i)); }));
   for (const std::uint32_t i : owners) {
     const std::string& owner = s.view.member_name(i);
-    if (owner == s.self() || (carried && owner == carrier)) continue;
-    if (s.send_to(owner, wire::MessageType::data_request, payload)) sent.push_back(owner);
+    if (skipped(owner)) continue;
+    // The last owner takes the bytes rather than a copy.
+    if (s.send_to(owner, wire::MessageType::data_request,
+                  --left == 0 ? std::move(payload) : payload)) {
+      sent.push_back(owner);
+    }
   }
   s.launch_write(std::move(op), id, std::move(sent));
   return true;
@@ -203,12 +229,12 @@ void Replicator::State::on_write_ack(std::uint64_t id, StatusCode code, std::str
   }
 }
 
-void Replicator::State::on_replicate_request(WallTime wall, const Message& m, std::string_view from,
+void Replicator::State::on_replicate_request(WallTime wall, Message& m, std::string_view from,
                                              std::string_view reply_to) {
   // One ack for every entry (replicate_many): ok only when each of them merged.
   StatusCode code = StatusCode::ok;
-  for (const store::VersionedEntry& e : m.entries) {
-    auto r = store.merge(e.key, e.version, e.expiry, wall);
+  for (store::VersionedEntry& e : m.entries) {
+    auto r = store.merge(e.key, std::move(e.version), e.expiry, wall);
     if (!r.ok()) {
       ++stats.merge_errors;
       if (code == StatusCode::ok) code = r.status().code();

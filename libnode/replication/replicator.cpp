@@ -77,6 +77,12 @@ bool Replicator::State::merge_entry(const store::VersionedEntry& e, WallTime wal
   return r.ok();
 }
 
+bool Replicator::State::merge_entry(store::VersionedEntry&& e, WallTime wall) {
+  auto r = store.merge(e.key, std::move(e.version), e.expiry, wall);
+  if (!r.ok()) ++stats.merge_errors;
+  return r.ok();
+}
+
 void Replicator::State::on_op_timeout(TimePoint now, WallTime wall, std::uint64_t id) {
   auto it = ops.find(id);
   if (it == ops.end()) return;

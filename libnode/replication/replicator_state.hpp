@@ -200,6 +200,7 @@ struct Replicator::State {
   const std::string& self() const { return view.self(); }
   PartitionId partition_of(std::string_view key) const;
   bool merge_entry(const store::VersionedEntry& e, WallTime wall);  // false: the store refused
+  bool merge_entry(store::VersionedEntry&& e, WallTime wall);       // ... taking e's version
 
   // --- quorum.cpp ---
   // A write waiting for W-1 acknowledgements, one fewer when `carrier` (a live owner other
@@ -211,7 +212,7 @@ struct Replicator::State {
   // Registers a write sent to `sent` under request `id` and completes it at once when no ack
   // is needed or too few replicas were reached.
   void launch_write(Op op, std::uint64_t id, std::vector<std::string> sent);
-  void on_replicate_request(WallTime wall, const Message& m, std::string_view from,
+  void on_replicate_request(WallTime wall, Message& m, std::string_view from,
                             std::string_view reply_to);
   void on_read_request(WallTime wall, const Message& m, std::string_view reply_to);
   void on_write_ack(std::uint64_t id, StatusCode code, std::string_view from);
@@ -238,7 +239,7 @@ struct Replicator::State {
   void recall_blocking_forwards(TimePoint now);  // owner no longer live: ask it back
   void on_forward_request(TimePoint now, WallTime wall, Message& m, std::string_view from,
                           std::string_view reply_to);
-  void on_forward_response(TimePoint now, WallTime wall, const Message& m,
+  void on_forward_response(TimePoint now, WallTime wall, Message& m,
                            std::string_view from);
   void send_forward_reply(const Incoming& to, std::string_view reply, WallTime wall,
                           StatusCode code = StatusCode::ok);

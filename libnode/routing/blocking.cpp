@@ -178,7 +178,8 @@ void Router::Impl::serve_ready(TimePoint now, WallTime wall) {
       const int protocol = p.protocol;
       const QuorumOverride quorum = p.quorum;
       const std::vector<std::string_view> args(argv.begin(), argv.end());
-      auto reply = run_owned(spec, args, protocol, *conn, sink, now, wall, quorum);
+      auto reply =
+          run_owned(spec, args, key_indices(spec, args), protocol, *conn, sink, now, wall, quorum);
       if (reply) finish(sink, Answer::of(std::move(*reply)), now, wall);
     }
   }

@@ -41,12 +41,12 @@ resp::Connection* Router::Impl::connection_for(const Sink& sink) {
 }
 
 std::optional<std::string> Router::Impl::run_owned(const resp::CommandSpec& spec,
-                                     std::span<const std::string_view> argv, int protocol,
+                                     std::span<const std::string_view> argv,
+                                     std::span<const std::size_t> keys, int protocol,
                                      resp::Connection& conn, const Sink& sink, TimePoint now,
                                      WallTime wall, QuorumOverride override) {
   ++stats.local;
   const QuorumOverride q = effective(override);
-  const auto keys = key_indices(spec, argv);
   const bool write = (spec.flags & resp::kWrite) != 0;
   // A read merges what R replicas hold first unless the local copy answers it. So does a
   // write, so that what it answers (NX, XX, EXPIRE, DEL's count) and builds on (INCR,
@@ -70,14 +70,14 @@ std::optional<std::string> Router::Impl::run_owned(const resp::CommandSpec& spec
     }
     if (!write) return execute(spec, argv, protocol, conn, now, wall).reply;
   }
-  return write_owned(spec, argv, protocol, conn, sink, now, wall, q);
+  return write_owned(spec, argv, keys, protocol, conn, sink, now, wall, q);
 }
 
 std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& spec,
-                                       std::span<const std::string_view> argv, int protocol,
+                                       std::span<const std::string_view> argv,
+                                       std::span<const std::size_t> keys, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
                                        WallTime wall, QuorumOverride q) {
-  const auto keys = key_indices(spec, argv);
   Executed ran = execute(spec, argv, protocol, conn, now, wall);
   if (ran.blocked) {  // nothing to serve yet: wait here, the keys' coordinator
     park(spec, argv, protocol, sink, q, *ran.blocked, std::move(ran.reply), now, wall);
@@ -263,7 +263,8 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
       const Job done = std::move(job);
       jobs.erase(it);
       const auto argv = views(done.argv);
-      auto written = write_owned(*done.spec, argv, done.protocol, *conn, done.sink, now, wall,
+      auto written = write_owned(*done.spec, argv, key_indices(*done.spec, argv), done.protocol,
+                                 *conn, done.sink, now, wall,
                                  {done.write_quorum, done.read_quorum});
       if (written) finish(done.sink, Answer::of(std::move(*written)), now, wall);
       return;
@@ -305,10 +306,10 @@ std::optional<std::string> Router::Impl::target_of(std::string_view key, bool wr
 }
 
 std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
-                                          std::span<const std::string_view> argv, int protocol,
+                                          std::span<const std::string_view> argv,
+                                          std::span<const std::size_t> keys, int protocol,
                                           resp::Connection& conn, const Sink& origin, TimePoint now,
                                           WallTime wall, QuorumOverride quorum) {
-  const auto keys = key_indices(spec, argv);
   // A key without its value (MSET a 1 b) is refused whole before any part runs, as the
   // command's own handler would.
   if (spec.key_step > 1 && (argv.size() - static_cast<std::size_t>(spec.first_key)) %
@@ -347,7 +348,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
   const bool one_target = std::all_of(targets.begin(), targets.end(),
                                       [&](const std::string& t) { return t == targets.front(); });
   if (one_target && targets.front().empty()) {
-    auto reply = run_owned(spec, argv, protocol, conn, origin, now, wall, quorum);
+    auto reply = run_owned(spec, argv, keys, protocol, conn, origin, now, wall, quorum);
     if (!reply) return std::nullopt;
     return Answer::of(std::move(*reply));
   }
@@ -390,7 +391,8 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
     sink.fanout = fanout_id;
     sink.part = part++;
     if (target.empty()) {
-      auto reply = run_owned(spec, sub_argv, protocol, internal, sink, now, wall, quorum);
+      auto reply =
+          run_owned(spec, sub_argv, sub_keys, protocol, internal, sink, now, wall, quorum);
       if (reply) finish(sink, Answer::of(std::move(*reply)), now, wall);
     } else {
       forward(target, sub_argv, sub_keys, protocol, sink, now, quorum, write);
@@ -401,13 +403,14 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
 
 std::optional<resp::Outcome> Router::Impl::on_command(resp::CommandContext& ctx,
                                                       const resp::CommandSpec& spec) {
-  if (key_indices(spec, ctx.argv).empty()) return std::nullopt;
+  const auto keys = key_indices(spec, ctx.argv);
+  if (keys.empty()) return std::nullopt;
   const resp::PendingToken token = ctx.client.next_token();
   Sink origin;
   origin.client = ctx.client.id();
   origin.token = token;
-  auto reply =
-      route(spec, ctx.argv, ctx.reply.protocol(), ctx.client, origin, ctx.now, ctx.wall, {});
+  auto reply = route(spec, ctx.argv, keys, ctx.reply.protocol(), ctx.client, origin, ctx.now,
+                     ctx.wall, {});
   if (!reply) return resp::Outcome::pending(token);
   ctx.reply.raw(reply->rendered());
   return resp::Outcome::done();
@@ -444,7 +447,8 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
   sink.kind = Sink::Kind::peer;
   sink.peer_token = cmd.token;
   sink.requester = cmd.from;
-  return run_owned(*spec, argv, cmd.protocol, internal, sink, now, wall, cmd.quorum);
+  return run_owned(*spec, argv, key_indices(*spec, argv), cmd.protocol, internal, sink, now, wall,
+                   cmd.quorum);
 }
 
 Router::Router(resp::Server& server, replication::Replicator& replicator, RouterConfig config,

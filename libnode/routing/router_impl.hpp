@@ -159,15 +159,18 @@ struct Router::Impl {
 
   // Runs a command whose keys this node owns (or was asked to run by a peer). Returns the
   // reply when it is known now; otherwise the reply goes to `sink` later.
+  // `keys`: key_indices(spec, argv), worked out once by the caller.
   std::optional<std::string> run_owned(const resp::CommandSpec& spec,
-                                       std::span<const std::string_view> argv, int protocol,
+                                       std::span<const std::string_view> argv,
+                                       std::span<const std::size_t> keys, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
                                        WallTime wall, QuorumOverride override);
 
   // Runs a write against the local store and ships it to the other owners; the reply leaves
   // once W replicas hold it (now when W=1).
   std::optional<std::string> write_owned(const resp::CommandSpec& spec,
-                                         std::span<const std::string_view> argv, int protocol,
+                                         std::span<const std::string_view> argv,
+                                         std::span<const std::size_t> keys, int protocol,
                                          resp::Connection& conn, const Sink& sink, TimePoint now,
                                          WallTime wall, QuorumOverride q);
 
@@ -211,7 +214,14 @@ struct Router::Impl {
   // known now; otherwise it goes to `origin` later.
   std::optional<Answer> route(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
                               int protocol, resp::Connection& conn, const Sink& origin,
-                              TimePoint now, WallTime wall, QuorumOverride quorum);
+                              TimePoint now, WallTime wall, QuorumOverride quorum) {
+    const auto keys = key_indices(spec, argv);
+    return route(spec, argv, keys, protocol, conn, origin, now, wall, quorum);
+  }
+  std::optional<Answer> route(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
+                              std::span<const std::size_t> keys, int protocol,
+                              resp::Connection& conn, const Sink& origin, TimePoint now,
+                              WallTime wall, QuorumOverride quorum);
   std::optional<resp::Outcome> on_command(resp::CommandContext& ctx, const resp::CommandSpec& spec);
   std::optional<std::string> on_peer_command(const replication::ForwardedCommand& cmd);
   // The spec of a command sent by a peer or an embedding call, or nullptr when it is unknown,

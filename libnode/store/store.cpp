@@ -345,8 +345,20 @@ Status Store::put(std::string_view key, std::string_view value, const data::Vers
   return Status::Ok();
 }
 
-Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
+Result<bool> Store::merge(std::string_view key, const data::DvvSet& remote,
                           std::optional<WallTime> expiry, WallTime now) {
+  return merge_version(key, remote, nullptr, expiry, now);
+}
+
+Result<bool> Store::merge(std::string_view key, data::DvvSet&& remote,
+                          std::optional<WallTime> expiry, WallTime now) {
+  return merge_version(key, remote, &remote, expiry, now);
+}
+
+// `owned` is `incoming` when the caller gave it away: a key new here takes it as it is.
+Result<bool> Store::merge_version(std::string_view key, const data::DvvSet& incoming,
+                                  data::DvvSet* owned, std::optional<WallTime> expiry,
+                                  WallTime now) {
   // Writes at or before the flush horizon were flushed: they must not come back.
   std::optional<data::DvvSet> after_flush;
   if (horizon_ != HlcTimestamp{} && detail::crosses_horizon(incoming, horizon_)) {
@@ -367,7 +379,7 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
     if (Status st = impl_->make_room(now); !st.ok()) return st;
     if (impl_->table.version() != shape) slot = impl_->find(key, order, now);
     if (slot == Table::npos) {
-      data::DvvSet v = remote;
+      data::DvvSet v = owned != nullptr && !after_flush ? std::move(*owned) : remote;
       impl_->store_version(key, order, slot, std::move(v), expiry, now);
       return true;
     }
@@ -390,8 +402,7 @@ Result<bool> Store::merge(std::string_view key, const data::DvvSet& incoming,
       if (local_expiry && expiry) merged_expiry = std::max(*local_expiry, *expiry);
       break;
   }
-  data::DvvSet merged = local;
-  merged.merge(remote);
+  data::DvvSet merged = data::DvvSet::joined(local, remote);
   merged.prune(config_.limits, config_.keep_actors);
   if (merged == local && merged_expiry == local_expiry) return false;
   // The slot stays valid unless eviction changed the table (handles live until then).

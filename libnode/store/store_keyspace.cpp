@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "apiary/data/partition.hpp"
+#include "apiary/store/entry_codec.hpp"
+#include "apiary/wire/msgpack_codec.hpp"
 #include "store_impl.hpp"
 
 namespace apiary::store {
@@ -266,6 +268,47 @@ std::optional<VersionedEntry> Store::export_entry(std::string_view key, WallTime
   const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
   if (slot == Table::npos || impl_->table.slot(slot).entry->expired(now.ms)) return std::nullopt;
   return export_of(impl_->table.slot(slot).entry);
+}
+
+std::vector<std::uint8_t> Store::packed_entry(std::string_view key, WallTime now) const {
+  std::vector<std::uint8_t> out;
+  const std::size_t slot = impl_->table.find(impl_->order_of_key(key), key);
+  if (slot == Table::npos) return out;
+  const Entry* e = impl_->table.slot(slot).entry;
+  if (e->expired(now.ms)) return out;
+  wire::VectorSink sink(out);
+  wire::Packer p(sink);
+  if (e->complex()) {
+    pack_entry(p, export_of(e));
+    return out;
+  }
+  // What pack_entry(export_of(e)) writes for the inline form: one sibling, the clock's
+  // entries in order (data::pack_dvv's layout).
+  const auto bytes = [](std::string_view s) {
+    return std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+  };
+  out.reserve(64 + key.size() + e->value_len + 24 * e->clock_n);
+  p.pack_array(4);
+  wire::pack_bin(p, bytes(e->key()));
+  p.pack_array(2);
+  p.pack_array(3 * static_cast<std::uint32_t>(e->clock_n));
+  for (std::size_t i = 0; i < e->clock_n; ++i) {
+    const detail::InlineClock& c = e->clock()[i];
+    p.pack_uint64(c.actor);
+    p.pack_uint64(c.counter);
+    p.pack_uint64(c.stamp);
+  }
+  const detail::InlineClock* s = e->sibling_clock();
+  p.pack_array(5);
+  p.pack_uint64(s->actor);
+  p.pack_uint64(s->counter);
+  p.pack_uint64(s->stamp);
+  p.pack_uint64(static_cast<std::uint64_t>(e->inline_counter() ? data::ValueKind::counter
+                                                               : data::ValueKind::string));
+  wire::pack_bin(p, bytes(e->inline_value()));
+  p.pack(e->has_expiry());
+  p.pack_int64(e->has_expiry() ? e->expiry()->at_ms : 0);
+  return out;
 }
 
 std::optional<std::uint64_t> Store::version_hash(std::string_view key, WallTime now) const {

@@ -111,7 +111,34 @@ class Reader {
   std::size_t size() const { return size_; }
   std::size_t remaining() const;
 
-  bool u64(std::uint64_t& out);
+  bool u64(std::uint64_t& out) {
+    // The common case inline: an unsigned integer at this reader's position (the data
+    // channel's counters, node ids and stamps); everything else takes u64_slow().
+    if (enter_fast()) {
+      Cursor& c = *cursor_;
+      const std::size_t left = static_cast<std::size_t>(c.end - c.pos);
+      if (left != 0) {
+        const std::uint8_t tag = *c.pos;
+        if (tag <= 0x7f) {
+          out = tag;
+          ++c.pos;
+          return true;
+        }
+        if (tag >= 0xcc && tag <= 0xcf) {
+          const std::size_t n = std::size_t{1} << (tag - 0xcc);
+          if (left > n) {
+            std::uint64_t v = 0;
+            for (std::size_t i = 1; i <= n; ++i) v = (v << 8) | c.pos[i];
+            out = v;
+            c.pos += n + 1;
+            return true;
+          }
+        }
+      }
+      ++c.remaining[level_];  // not taken: the slow path reads the element again
+    }
+    return u64_slow(out);
+  }
   bool i64(std::int64_t& out);
   bool boolean(bool& out);
   bool str(std::string_view& out, std::size_t max_len);
@@ -146,6 +173,19 @@ class Reader {
     bool ok = true;
   };
   void start(const std::uint8_t* pos, const std::uint8_t* end, std::uint64_t n);
+  // enter() when nothing needs closing: this reader is open, at the innermost array, with
+  // an element left (taken). False leaves everything as it was for enter() to decide.
+  bool enter_fast() {
+    if (!ok_ || cursor_ == nullptr) return false;
+    Cursor& c = *cursor_;
+    if (!c.ok || c.top != level_ || c.generation[level_] != generation_ ||
+        c.remaining[level_] == 0) {
+      return false;
+    }
+    --c.remaining[level_];
+    return true;
+  }
+  bool u64_slow(std::uint64_t& out);
   // Positions the cursor on this reader's next element (closing deeper arrays).
   bool enter();
   bool next(std::uint8_t& tag);  // enter() and take the element's first byte

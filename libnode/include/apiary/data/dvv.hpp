@@ -135,6 +135,8 @@ class DvvSet {
   Dot remove(const VersionVector& context, NodeId self, HlcTimestamp stamp);
   // Sync with another replica's version of the same key.
   void merge(const DvvSet& other);
+  // merge() into a new set: `a` merged with `b`, without copying `a` first.
+  static DvvSet joined(const DvvSet& a, const DvvSet& b);
   // Enforces `limits` by the rule in the header comment; `keep` lists actors whose clock
   // entries must survive (at least the local node).
   PruneReport prune(const DvvLimits& limits, std::span<const NodeId> keep);

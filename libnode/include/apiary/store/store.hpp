@@ -150,6 +150,9 @@ class Store {
   // anti-entropy). Returns true when the local entry changed.
   Result<bool> merge(std::string_view key, const data::DvvSet& remote,
                      std::optional<WallTime> expiry, WallTime now);
+  // The same, taking `remote` when it becomes the key's version (a key new here).
+  Result<bool> merge(std::string_view key, data::DvvSet&& remote, std::optional<WallTime> expiry,
+                     WallTime now);
   // Local coordinator delete: leaves a tombstone with the clock. False when no live key.
   bool del_local(std::string_view key, WallTime now);
   // Delete with a client's context (siblings it did not see survive).
@@ -207,6 +210,9 @@ class Store {
   std::vector<VersionedEntry> scan_bucket(PartitionId partition, std::size_t bucket,
                                           WallTime now) const;
   std::optional<VersionedEntry> export_entry(std::string_view key, WallTime now) const;
+  // export_entry(key) packed by the entry codec (store/entry_codec.hpp) without building it
+  // first: what a replicated write ships. Empty when export_entry(key) would be.
+  std::vector<std::uint8_t> packed_entry(std::string_view key, WallTime now) const;
   // A hash of what replicas agree on in export_entry(key) -- clock, sibling dots (a dot names
   // one write's value), expiry -- never 0; nullopt when there is no entry. Equal hashes mean
   // the same version (a quorum read skips sending it, replication/quorum.cpp).
@@ -259,6 +265,8 @@ class Store {
 
  private:
   struct Impl;
+  Result<bool> merge_version(std::string_view key, const data::DvvSet& incoming,
+                             data::DvvSet* owned, std::optional<WallTime> expiry, WallTime now);
   StoreConfig config_;
   HybridLogicalClock hlc_;
   HlcTimestamp horizon_{};  // flush_before(); zero = never flushed
