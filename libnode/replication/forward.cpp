@@ -16,12 +16,10 @@ void Replicator::forward(TimePoint now, std::string_view key,
   op.kind = OpKind::forward;
   op.completion_id = completion_id;
   op.key = std::string(key);
-  op.argv.assign(argv.begin(), argv.end());
-  op.protocol = protocol == 3 ? 3 : 2;
-  op.quorum = quorum;
   op.may_retry = may_retry && !hold;
   op.hold = hold;
   const std::uint64_t id = s.new_id();
+  op.request = encode_forward(id, argv, protocol == 3 ? 3 : 2, quorum.write, quorum.read);
   if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
     ++s.stats.forwards_unavailable;
     s.complete(op, OperationKind::forward,
@@ -33,15 +31,14 @@ void Replicator::forward(TimePoint now, std::string_view key,
 }
 
 // Sends op's command to the next live owner not tried yet; false when none is left.
-bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t id) {
-  for (const auto& owner : view.owners(partition_of(op.key))) {
+bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t /*id: in op.request*/) {
+  for (const std::uint32_t i : view.owner_indices(partition_of(op.key))) {
+    const std::string& owner = view.member_name(i);
     if (owner == self() || !view.is_live(owner)) continue;
     if (std::find(op.tried.begin(), op.tried.end(), owner) != op.tried.end()) continue;
-    std::vector<std::string_view> argv(op.argv.begin(), op.argv.end());
     op.tried.push_back(owner);
-    if (!send_to(owner, wire::MessageType::data_request,
-                 encode_forward(id, argv, op.protocol, op.quorum.write, op.quorum.read)))
-      continue;
+    // A copy: a timeout or a refusal (no view yet) sends it on to the next owner.
+    if (!send_to(owner, wire::MessageType::data_request, op.request)) continue;
     op.peer = owner;
     op.deadline = !op.hold ? now + config.forward_timeout
                   : *op.hold >= kNever - now - config.forward_timeout

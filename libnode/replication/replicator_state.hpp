@@ -43,10 +43,8 @@ struct Op {
   std::uint64_t sent_hash = 0;     // read: this node's version hash when it asked (0: none)
   data::VersionVector sent_context;  // read: and that version's clock
   std::vector<std::string> same;   // read: replicas that held exactly that version
-  // forward
-  std::vector<std::string> argv;
-  std::uint8_t protocol = 2;  // forward: the client's RESP version
-  QuorumOverride quorum;      // forward: what the owner runs the command with
+  // forward: the encoded request (command, RESP version, quorums), sent as is to each owner
+  std::vector<std::uint8_t> request;
   bool may_retry = true;      // forward: a timeout may try the next owner (not for writes)
   std::optional<Duration> hold;  // forward: a blocking command the owner may hold this long
   bool given_back = false;       // forward: its owner left the view and was asked to give it back
