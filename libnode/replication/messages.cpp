@@ -41,11 +41,15 @@ Status malformed(std::string_view what) {
 // The store's entry codec (store/entry_codec.hpp): what the persistence files hold too.
 using store::pack_entry;
 
-Result<store::VersionedEntry> read_entry(Reader& parent, const ReplicationConfig& config) {
+store::EntryLimits entry_limits(const ReplicationConfig& config) {
   store::EntryLimits limits;
   limits.max_key_bytes = config.max_key_bytes;
   limits.max_value_bytes = config.max_message_bytes;
-  return store::read_entry(parent, limits);
+  return limits;
+}
+
+Result<store::VersionedEntry> read_entry(Reader& parent, const ReplicationConfig& config) {
+  return store::read_entry(parent, entry_limits(config));
 }
 
 // At most this many entries in one message (a handoff batch or a digest response is the most).
@@ -59,10 +63,12 @@ Status read_entries(Reader& r, const ReplicationConfig& config,
   Reader items;
   if (!r.array(items) || items.size() > max_entries(config)) return malformed("entries");
   out.reserve(items.size());
+  const store::EntryLimits limits = entry_limits(config);
   while (items.remaining() > 0) {
-    auto e = read_entry(items, config);
-    if (!e.ok()) return e.status();
-    out.push_back(std::move(e).value());
+    if (Status s = store::read_entry_into(items, limits, out.emplace_back()); !s.ok()) {
+      out.pop_back();
+      return s;
+    }
   }
   return Status::Ok();
 }
@@ -70,6 +76,7 @@ Status read_entries(Reader& r, const ReplicationConfig& config,
 Status read_numbers(Reader& r, std::size_t max, std::vector<std::uint64_t>& out) {
   Reader items;
   if (!r.array(items) || items.size() > max) return malformed("number list");
+  out.reserve(items.size());
   while (items.remaining() > 0) {
     std::uint64_t v = 0;
     if (!items.u64(v)) return malformed("number list item");
@@ -396,6 +403,23 @@ std::vector<std::uint8_t> encode_forward_response(std::uint64_t id, StatusCode c
   enc.p.pack_uint8(static_cast<std::uint8_t>(code));
   pack_key(enc.p, reply);
   pack_entries(enc.p, carried);
+  pack_horizon(enc.p, horizon);
+  return std::move(enc.out);
+}
+
+std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
+                                                std::span<const std::vector<std::uint8_t>> packed,
+                                                HlcTimestamp horizon) {
+  Encoder enc;
+  std::size_t bytes = 32;
+  for (const auto& e : packed) bytes += e.size();
+  enc.out.reserve(bytes);
+  enc.p.pack_array(with_horizon(4, horizon));
+  enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::replicate_many));
+  enc.p.pack_uint64(id);
+  enc.p.pack_array(static_cast<std::uint32_t>(packed.size()));
+  for (const auto& e : packed) enc.out.insert(enc.out.end(), e.begin(), e.end());
+  wire::pack_str(enc.p, std::string_view());
   pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }

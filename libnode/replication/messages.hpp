@@ -151,6 +151,10 @@ std::vector<std::uint8_t> encode_read_response(std::uint64_t id, StatusCode code
 std::vector<std::uint8_t> encode_forward_response(
     std::uint64_t id, StatusCode code, std::string_view reply,
     std::span<const store::VersionedEntry> carried = {}, HlcTimestamp horizon = {});
+// The same with the entries already packed (Store::packed_entry), for the owners themselves.
+std::vector<std::uint8_t> encode_replicate_many(std::uint64_t id,
+                                                std::span<const std::vector<std::uint8_t>> packed,
+                                                HlcTimestamp horizon);
 // The same with the carried entries already packed (Store::packed_entry).
 std::vector<std::uint8_t> encode_forward_response_packed(
     std::uint64_t id, StatusCode code, std::string_view reply,

@@ -125,13 +125,14 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   for (auto key : keys) {
     if (s.store.has_delta(key)) return false;
   }
-  std::vector<store::VersionedEntry> entries;
+  std::vector<std::vector<std::uint8_t>> entries;
+  entries.reserve(keys.size());
   std::size_t bytes = 0;
   for (auto key : keys) {
-    auto e = s.store.export_entry(key, wall);
-    if (!e) continue;  // expired at once: nothing to ship for it
-    bytes += entry_bytes(*e);
-    entries.push_back(std::move(*e));
+    auto e = s.store.packed_entry(key, wall);
+    if (e.empty()) continue;  // expired at once: nothing to ship for it
+    bytes += e.size();
+    entries.push_back(std::move(e));
   }
   if (bytes > s.config.max_message_bytes / 2) return false;  // one key at a time, then
 
@@ -147,7 +148,7 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   }
   std::vector<std::string> sent;
   const std::uint64_t id = s.new_id();
-  auto payload = encode_replicate_many(id, entries, {}, s.store.flush_horizon());
+  auto payload = encode_replicate_many(id, entries, s.store.flush_horizon());
   const auto skipped = [&](const std::string& owner) {
     return owner == s.self() || (carried && owner == carrier);
   };

@@ -29,9 +29,8 @@ void pack_entry(wire::Packer& packer, const VersionedEntry& entry) {
   packer.pack_int64(entry.expiry ? entry.expiry->ms : 0);
 }
 
-Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits) {
+Status read_entry_into(wire::Reader& parent, const EntryLimits& limits, VersionedEntry& e) {
   wire::Reader r;
-  VersionedEntry e;
   if (!parent.array(r, kEntryFields) || r.size() != kEntryFields ||
       !r.bin(e.key, limits.max_key_bytes)) {
     return make_error(StatusCode::malformed, "entry: not [key, dvv, has_expiry, expiry_ms]");
@@ -44,7 +43,13 @@ Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limit
     return make_error(StatusCode::malformed, "entry: not [key, dvv, has_expiry, expiry_ms]");
   }
   e.version = std::move(version).value();
-  if (has_expiry) e.expiry = WallTime{expiry_ms};
+  e.expiry = has_expiry ? std::optional<WallTime>(WallTime{expiry_ms}) : std::nullopt;
+  return Status::Ok();
+}
+
+Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits) {
+  VersionedEntry e;
+  if (Status s = read_entry_into(parent, limits, e); !s.ok()) return s;
   return e;
 }
 

@@ -31,6 +31,8 @@ struct EntryLimits {
 void pack_entry(wire::Packer& packer, const VersionedEntry& entry);
 // The next element of `parent`.
 Result<VersionedEntry> read_entry(wire::Reader& parent, const EntryLimits& limits = {});
+// The same into `out` (a message's list of entries: no moves of the entry).
+Status read_entry_into(wire::Reader& parent, const EntryLimits& limits, VersionedEntry& out);
 
 // A CollectionDelta (delta replication):
 //   [key (bin), kind, base (context), [base sibling actor, counter, ...], actor, counter,
