@@ -274,8 +274,45 @@ std::string_view variable_key_flags(std::string_view command, std::string_view s
   return spec_flags;
 }
 
+namespace {
+
+// MIGRATE's keys as Redis 7.0 finds them. Its key specs first: the key argument, plus what
+// follows a KEYS searched from the next-to-last argument back; that second spec is
+// "incomplete", so when it finds a KEYS Redis asks migrateGetKeys instead: the key argument,
+// or every argument after KEYS (none when the key argument is not empty then), skipping the
+// arguments of AUTH and AUTH2 in the search for KEYS.
+std::vector<FoundKey> migrate_keys(std::span<const std::string_view> argv) {
+  constexpr std::string_view kFlags = "~3\r\n+RW\r\n+access\r\n+delete\r\n";
+  bool keyword = false;
+  for (std::size_t i = 2; i + 1 < argv.size(); ++i) keyword = keyword || ieq(argv[i], "KEYS");
+  if (!keyword) return {{3, kFlags}};
+  std::size_t first = 3;
+  std::size_t num = 1;
+  for (std::size_t i = 6; i < argv.size(); ++i) {
+    if (ieq(argv[i], "KEYS")) {
+      if (!argv[3].empty()) return {};
+      first = i + 1;
+      num = argv.size() - first;
+      break;
+    }
+    if (ieq(argv[i], "AUTH")) {
+      i += 1;
+    } else if (ieq(argv[i], "AUTH2")) {
+      i += 2;
+    }
+  }
+  std::vector<FoundKey> keys;
+  for (std::size_t k = 0; k < num && first + k < argv.size(); ++k) {
+    keys.push_back({first + k, kFlags});
+  }
+  return keys;
+}
+
+}  // namespace
+
 std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
                                                   std::span<const std::string_view> argv) {
+  if (command == "migrate") return migrate_keys(argv);
   if (command != "sort") return std::nullopt;
   std::vector<FoundKey> keys{{1, "~2\r\n+RO\r\n+access\r\n"}};
   std::optional<FoundKey> store;

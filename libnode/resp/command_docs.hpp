@@ -65,7 +65,8 @@ std::optional<std::vector<FoundKey>> keys_by_specs(const std::vector<KeySpec>& s
                                                    std::span<const std::string_view> argv);
 
 // Commands whose keys Redis finds by code rather than by their specs (SORT: sortGetKeys, the
-// last STORE after skipping LIMIT/GET/BY arguments); nullopt for the others.
+// last STORE after skipping LIMIT/GET/BY arguments; MIGRATE: migrateGetKeys, the keys after
+// KEYS); nullopt for the others.
 std::optional<std::vector<FoundKey>> keys_by_code(std::string_view command,
                                                   std::span<const std::string_view> argv);
 

@@ -162,6 +162,7 @@ const CommandTable& default_command_table() {
     register_bitfield_commands(*t);
     register_lcs_commands(*t);
     register_dump_commands(*t);
+    register_migrate_commands(*t);
     register_sort_commands(*t);
     return t;
   }();

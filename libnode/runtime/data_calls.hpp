@@ -73,6 +73,13 @@ class DataCalls {
   void put(std::string_view key, std::string_view value, const CausalContext& context,
            const PutOptions& options, Callback<bool> done);
 
+  // Any command, routed as a client's (RESP3), with its decoded reply: error replies arrive
+  // as Reply::Type::error, the cluster's failures as an error Status (MIGRATE's reads and
+  // deletes, runtime/migrator.hpp).
+  void run_command(std::vector<std::string> argv, std::function<void(Result<Reply>)> done) {
+    submit(std::move(argv), CallOptions{}, std::move(done));
+  }
+
   // Runs an asynchronous call and waits for its result (refused on the loop thread).
   template <typename T, typename Start>
   Result<T> wait(Start start) {

@@ -152,9 +152,9 @@ Status Node::Impl::start_core(std::uint64_t seed) {
     p.appendonly = config.appendonly;
     auto fsync = persist::parse_fsync_policy(config.appendfsync);
     if (!fsync) {
-      return make_error(StatusCode::invalid_argument,
-                        "appendfsync must be always, everysec or no, not '" + config.appendfsync +
-                            "'");
+      return make_error(
+          StatusCode::invalid_argument,
+          "appendfsync must be always, everysec or no, not '" + config.appendfsync + "'");
     }
     p.appendfsync = *fsync;
     p.appendfilename = config.appendfilename;
@@ -199,6 +199,15 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
   calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
   calls->set_router(&core->router());
+  migrator = std::make_unique<runtime::Migrator>(
+      loop, *calls, [this](resp::ClientId client, resp::PendingToken token, std::string reply) {
+        if (!resp_listener) return;
+        resp_listener->complete(client, token.value, reply);
+        // The reply leaves with the next batch's flush; resuming the client's pipeline may
+        // have started work that the batch's pump moves on, so make sure there is one.
+        loop.post([] {});
+      });
+  server.set_migrator(migrator.get());
   return Status::Ok();
 }
 

@@ -35,6 +35,7 @@
 #include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
 #include "data_calls.hpp"
+#include "migrator.hpp"
 #include "subscribers.hpp"
 
 namespace apiary {
@@ -121,6 +122,8 @@ struct Node::Impl {
   std::unique_ptr<runtime::RespListener> resp_listener;
   // The embedding API: data calls through the router, and event subscribers.
   std::unique_ptr<runtime::DataCalls> calls;
+  // MIGRATE's outbound side (the core's server holds a pointer to it).
+  std::unique_ptr<runtime::Migrator> migrator;
   runtime::Subscribers<gossip::MemberEvent> member_subscribers;
   runtime::Subscribers<PartitionEvent> partition_subscribers;
   std::atomic<SubscriptionId> next_subscription{1};

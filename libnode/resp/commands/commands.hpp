@@ -32,6 +32,7 @@ void register_bitmap_commands(CommandTable& table);
 void register_bitfield_commands(CommandTable& table);
 void register_lcs_commands(CommandTable& table);
 void register_dump_commands(CommandTable& table);
+void register_migrate_commands(CommandTable& table);
 void register_sort_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
@@ -50,8 +51,9 @@ std::optional<std::int64_t> to_int(std::string_view s);
 bool parse_scan_cursor(std::string_view s, std::uint64_t& out);
 
 // The timeout argument of a blocking command (BLPOP ... timeout) as Redis 7.0.15 reads it:
-// seconds as a float, rounded up to milliseconds; zero (or above -1 ms) means no timeout. False after replying "timeout is not a float or out of range" or "timeout is
-// negative" (also for infinities and values past 2^63 ms, as Redis's conversion makes them).
+// seconds as a float, rounded up to milliseconds; zero (or above -1 ms) means no timeout. False
+// after replying "timeout is not a float or out of range" or "timeout is negative" (also for
+// infinities and values past 2^63 ms, as Redis's conversion makes them).
 bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out);
 
 // Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.

@@ -7,6 +7,11 @@
 //        (milliseconds since the epoch); writer: 16 hex digits naming the writing process.
 //   APIARY.VPUT key value context [PX ms | EX s]
 //     -> +OK; supersedes exactly the siblings the context (from APIARY.VGET) covers.
+//   APIARY.VDEL key context
+//     -> :1 when the key was removed (or emptied), :0 when nothing the context covers was
+//        there. A string key loses exactly the siblings the context covers; a write the
+//        context did not see survives. A hash, set, zset or list (whose APIARY.VGET context
+//        is empty) is emptied as DEL empties it. MIGRATE deletes what it moved through it.
 // The context is opaque binary (data::encode_context); a malformed one is refused.
 #include <algorithm>
 #include <cstdio>
@@ -84,6 +89,29 @@ Outcome vput(CommandContext& ctx) {
   return Outcome::done();
 }
 
+Outcome vdel(CommandContext& ctx) {
+  store::Store* st = store_or_reply(ctx);
+  if (st == nullptr) return Outcome::done();
+  const std::string_view key = ctx.argv[1];
+  const std::string_view bytes = ctx.argv[2];
+  auto context =
+      data::decode_context({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  if (!bytes.empty() && !context.ok()) {
+    ctx.reply.error("invalid causal context: " + context.status().message());
+    return Outcome::done();
+  }
+  const store::KeyType type = st->type(key, ctx.wall);
+  if (type == store::KeyType::none) {
+    ctx.reply.integer(0);
+  } else if (type != store::KeyType::string) {
+    ctx.reply.integer(st->del_local(key, ctx.wall) ? 1 : 0);
+  } else {
+    const data::VersionVector vv = bytes.empty() ? data::VersionVector{} : *context;
+    ctx.reply.integer(st->del(key, vv, ctx.wall) ? 1 : 0);
+  }
+  return Outcome::done();
+}
+
 }  // namespace
 
 void register_version_commands(CommandTable& t) {
@@ -94,6 +122,9 @@ void register_version_commands(CommandTable& t) {
       make_spec({"apiary.vput", -4, kWrite | kDenyOom, 1, 1, 1, "@write @string @slow", "RW update",
                  "string", "Set a key's value, superseding the siblings a causal context covers",
                  "0.1.0", "O(siblings)", vput}));
+  t.add(make_spec({"apiary.vdel", 3, kWrite, 1, 1, 1, "@write @keyspace @slow", "RW delete",
+                   "generic", "Delete the versions of a key that a causal context covers", "0.1.0",
+                   "O(siblings)", vdel}));
 }
 
 }  // namespace apiary::resp

@@ -36,6 +36,10 @@ enum CommandFlag : std::uint32_t {
   kSentinel = 1u << 13,
   kMovableKeys = 1u << 14,  // keys found by a count argument (numkeys_index)
   kBlocking = 1u << 15,     // may wait for a key to be written (Outcome::blocked)
+  // Runs on the node the client is connected to although COMMAND INFO shows keys (MIGRATE
+  // reads its keys through the cluster itself): has_keys() is false, so neither the
+  // connection nor the router treats it as keyed. Not shown by COMMAND INFO.
+  kRunsHere = 1u << 16,
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.
@@ -66,7 +70,9 @@ struct CommandSpec {
 
   // What follows the '|' for a subcommand, the whole name otherwise.
   std::string_view short_name() const;
-  bool has_keys() const { return first_key > 0 || numkeys_index > 0 || find_keys != nullptr; }
+  bool has_keys() const {
+    return (flags & kRunsHere) == 0 && (first_key > 0 || numkeys_index > 0 || find_keys != nullptr);
+  }
 };
 
 // Indices into argv of the command's keys: first_key..last_key by key_step (a negative

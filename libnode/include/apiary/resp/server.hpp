@@ -22,6 +22,7 @@
 #include "apiary/resp/cluster_keyspace.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/connection.hpp"
+#include "apiary/resp/migrator.hpp"
 #include "apiary/resp/persistence_control.hpp"
 #include "apiary/resp/server_config.hpp"
 
@@ -129,6 +130,11 @@ class Server {
   void set_persistence(PersistenceControl* persistence) { persistence_ = persistence; }
   PersistenceControl* persistence() const { return persistence_; }
 
+  // MIGRATE's outbound side (apiary/resp/migrator.hpp). Not owned; nullptr uninstalls it,
+  // and MIGRATE then answers an error.
+  void set_migrator(Migrator* migrator) { migrator_ = migrator; }
+  Migrator* migrator() const { return migrator_; }
+
   // Second line of defence behind the argument checks: runs `run` (a command's handler, or
   // the forwarder and then the handler) and turns an exception escaping it into the reply
   // "-ERR internal error" (what the command had written is dropped), a count in
@@ -193,6 +199,7 @@ class Server {
   BlockingHooks blocking_;
   ClusterKeyspace* cluster_keyspace_ = nullptr;
   PersistenceControl* persistence_ = nullptr;
+  Migrator* migrator_ = nullptr;
   ExceptionLog exception_log_;
 };
 
