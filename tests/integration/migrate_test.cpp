@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/support/cluster.hpp"
@@ -46,6 +47,21 @@ struct SilentListener {
   }
   ~SilentListener() { ::close(fd); }
 };
+
+// Accepts one connection on `listener`, reads what comes, answers `reply` and then closes, or
+// waits for the peer to close when `linger`.
+std::thread hostile_target(const SilentListener& listener, std::string reply, bool linger) {
+  return std::thread([fd = listener.fd, reply = std::move(reply), linger] {
+    const int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    char buf[4096];
+    [[maybe_unused]] auto n = ::recv(c, buf, sizeof buf, 0);
+    [[maybe_unused]] auto w = ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    while (linger && ::recv(c, buf, sizeof buf, 0) > 0) {
+    }
+    ::close(c);
+  });
+}
 
 }  // namespace
 
@@ -188,6 +204,30 @@ TEST_CASE("MIGRATE's I/O errors and timeout leave the key and the node serving",
   CHECK(waiting.reply() == "-IOERR error or timeout reading to target instance\r\n");
   CHECK(std::chrono::steady_clock::now() - start >= 1400ms);
   CHECK(a.command({"GET", "k"}) == "$1\r\nv\r\n");
+}
+
+TEST_CASE("MIGRATE answers a garbled target with IOERR and keeps the key", "[integration]") {
+  Daemon node("mgh", {});
+  RespClient a(node.redis_port());
+  REQUIRE(a.command({"SET", "k", "v"}) == "+OK\r\n");
+  const std::vector<std::string> replies = {
+      "+OK\r\n$5\r\nhello\r\n",          // RESTORE answered with a bulk string
+      "+OK\r\n:1\r\n",                   // ... with an integer
+      "\x01\x02garbage without an end",  // not RESP at all, and no line end
+      std::string(70000, 'x'),           // a line longer than any status line
+      "+OK\r\n",                         // SELECT's reply only
+  };
+  for (bool linger : {true, false}) {
+    for (const std::string& reply : replies) {
+      SilentListener target;
+      std::thread t = hostile_target(target, reply, linger);
+      CHECK(a.command({"MIGRATE", "127.0.0.1", target.port, "k", "0", "1000"}) ==
+            "-IOERR error or timeout reading to target instance\r\n");
+      ::shutdown(target.fd, SHUT_RDWR);
+      t.join();
+      CHECK(a.command({"GET", "k"}) == "$1\r\nv\r\n");
+    }
+  }
 }
 
 TEST_CASE("MIGRATE's argument errors are redis-server's, byte for byte", "[integration]") {
