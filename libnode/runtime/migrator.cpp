@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -323,10 +324,18 @@ void Migrator::delete_moved(std::uint64_t id, std::size_t index) {
   }
   const std::string& key = job->moved[index];
   std::string context;
+  std::string digest;  // the payload's CRC-64: a collection changed since is kept
   for (const Job::Key& k : job->found) {
-    if (k.name == key) context = k.context;
+    if (k.name != key) continue;
+    context = k.context;
+    for (std::size_t i = k.payload.size() >= 8 ? k.payload.size() - 8 : 0; i < k.payload.size();
+         ++i) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(k.payload[i]));
+      digest += hex;
+    }
   }
-  calls_.run_command({"APIARY.VDEL", key, context}, [this, id, index](Result<Reply> r) {
+  calls_.run_command({"APIARY.VDEL", key, context, digest}, [this, id, index](Result<Reply> r) {
     Job* j = find(id);
     if (j == nullptr) return;
     if (!r.ok() || r->type == Reply::Type::error) {

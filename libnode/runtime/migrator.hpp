@@ -6,8 +6,9 @@
 // the key may live on any member. Then one non-blocking TCP connection to the target: [AUTH],
 // SELECT db and one RESTORE key ttl payload [REPLACE] per key, pipelined; the replies are
 // read line by line. Unless COPY, every key the target accepted is deleted with APIARY.VDEL
-// key context: only what was dumped goes, so a write that lands meanwhile survives (string
-// keys; a collection is emptied as DEL empties it). The client then gets +OK, +NOKEY, the
+// key context digest: only what was dumped goes, so a write that lands meanwhile survives (a
+// string keeps the siblings the context did not cover; a collection whose DUMP no longer
+// matches the digest is kept whole, then on both sides). The client then gets +OK, +NOKEY, the
 // target's error or Redis's IOERR texts. `timeout` bounds every wait on the target (connect,
 // each write, each read), as Redis's does. No connection is cached between commands, and
 // only numeric addresses and "localhost" are accepted as the host (no blocking DNS lookup on

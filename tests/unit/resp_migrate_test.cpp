@@ -3,6 +3,7 @@
 // pending reply it completes; and APIARY.VDEL, which deletes what MIGRATE moved and nothing
 // written since. The transfer itself is tests/integration/migrate_test.cpp's.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,17 @@ struct FakeMigrator : apiary::resp::Migrator {
     requests.push_back(std::move(request));
   }
 };
+
+// The digest APIARY.VDEL compares: the DUMP payload's last 8 bytes (its CRC-64) in hex.
+std::string digest_of(const std::string& payload) {
+  std::string out;
+  for (std::size_t i = payload.size() - 8; i < payload.size(); ++i) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(payload[i]));
+    out += hex;
+  }
+  return out;
+}
 
 std::string bulk_of(const std::string& reply) {
   REQUIRE(reply.rfind('$', 0) == 0);
@@ -111,6 +123,16 @@ TEST_CASE("APIARY.VDEL deletes what its context covers and keeps later writes", 
   REQUIRE(h.send({"HSET", "h", "f", "v"}) == ":1\r\n");
   CHECK(h.send({"APIARY.VDEL", "h", ""}) == ":1\r\n");
   CHECK(h.send({"EXISTS", "h"}) == ":0\r\n");
+  // A collection goes only while its DUMP still matches the digest MIGRATE took.
+  REQUIRE(h.send({"RPUSH", "l", "a"}) == ":1\r\n");
+  const std::string before = digest_of(bulk_of(h.send({"DUMP", "l"})));
+  REQUIRE(h.send({"RPUSH", "l", "b"}) == ":2\r\n");  // written after that DUMP
+  CHECK(h.send({"APIARY.VDEL", "l", "", before}) == ":0\r\n");
+  CHECK(h.send({"LLEN", "l"}) == ":2\r\n");
+  const std::string now = digest_of(bulk_of(h.send({"DUMP", "l"})));
+  CHECK(h.send({"APIARY.VDEL", "l", "", now}) == ":1\r\n");
+  CHECK(h.send({"EXISTS", "l"}) == ":0\r\n");
+  CHECK(h.send({"APIARY.VDEL", "l", "", now, "extra"}) == "-ERR syntax error\r\n");
   REQUIRE(h.send({"SET", "k", "v"}) == "+OK\r\n");
   CHECK(h.send({"APIARY.VDEL", "k", "\xff\xff"}).rfind("-ERR invalid causal context", 0) == 0);
   CHECK(h.send({"GET", "k"}) == "$1\r\nv\r\n");

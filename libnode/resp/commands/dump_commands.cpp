@@ -16,14 +16,11 @@
 #include "store_access.hpp"
 
 namespace apiary::resp {
-namespace {
 
-using data::Collection;
-using persist::RdbValueType;
-using persist::RdbValueWriter;
-
-// The key's value as DUMP serializes it; nullopt when the key is missing.
-std::optional<std::string> serialize(store::Store& st, std::string_view key, WallTime now) {
+std::optional<std::string> dump_payload(store::Store& st, std::string_view key, WallTime now) {
+  using data::Collection;
+  using persist::RdbValueType;
+  using persist::RdbValueWriter;
   const store::KeyType type = st.type(key, now);
   if (type == store::KeyType::none) return std::nullopt;
   std::string out;
@@ -66,10 +63,12 @@ std::optional<std::string> serialize(store::Store& st, std::string_view key, Wal
   return out;
 }
 
+namespace {
+
 Outcome dump(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  if (auto payload = serialize(*st, ctx.argv[1], ctx.wall)) {
+  if (auto payload = dump_payload(*st, ctx.argv[1], ctx.wall)) {
     ctx.reply.bulk(*payload);
   } else {
     ctx.reply.null();

@@ -1,10 +1,12 @@
 // Internal to libnode/resp: writing a key's whole value at its coordinator, replacing what
 // the key held (RESTORE, SORT ... STORE). The value is a decoded RDB item
 // (apiary/persist/rdb_reader.hpp): what RESTORE reads from a DUMP payload, or a list SORT
-// builds.
+// builds. And the reverse: a key's value as DUMP serializes it (APIARY.VDEL compares it with
+// what MIGRATE moved).
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "apiary/base/status.hpp"
@@ -21,5 +23,9 @@ namespace apiary::resp {
 // the store's error (out_of_memory, too large); the key may then have lost its old value.
 Status replace_value(store::Store& st, std::string_view key, const persist::RdbItem& item,
                      std::optional<WallTime> expiry, WallTime now);
+
+// The key's value as DUMP serializes it (RDB value, version, CRC-64); nullopt when the key is
+// missing. Defined with DUMP (dump_commands.cpp).
+std::optional<std::string> dump_payload(store::Store& st, std::string_view key, WallTime now);
 
 }  // namespace apiary::resp

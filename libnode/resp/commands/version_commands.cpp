@@ -7,11 +7,13 @@
 //        (milliseconds since the epoch); writer: 16 hex digits naming the writing process.
 //   APIARY.VPUT key value context [PX ms | EX s]
 //     -> +OK; supersedes exactly the siblings the context (from APIARY.VGET) covers.
-//   APIARY.VDEL key context
-//     -> :1 when the key was removed (or emptied), :0 when nothing the context covers was
-//        there. A string key loses exactly the siblings the context covers; a write the
-//        context did not see survives. A hash, set, zset or list (whose APIARY.VGET context
-//        is empty) is emptied as DEL empties it. MIGRATE deletes what it moved through it.
+//   APIARY.VDEL key context [digest]
+//     -> :1 when the key was removed (or emptied), :0 when nothing was. A string key loses
+//        exactly the siblings the context covers; a write the context did not see survives.
+//        A hash, set, zset or list (whose APIARY.VGET context is empty) is emptied as DEL
+//        empties it -- unless `digest` is given and differs from the key's DUMP payload's
+//        CRC-64 (its last 8 bytes, 16 lower-case hex digits): then it was written since that
+//        DUMP and is kept. MIGRATE deletes what it moved through it.
 // The context is opaque binary (data::encode_context); a malformed one is refused.
 #include <algorithm>
 #include <cstdio>
@@ -19,6 +21,7 @@
 
 #include "apiary/data/version_vector.hpp"
 #include "commands.hpp"
+#include "restore_support.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -89,6 +92,19 @@ Outcome vput(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// The CRC-64 that ends the key's DUMP payload, in hex; empty when the key is missing.
+std::string payload_digest(store::Store* st, std::string_view key, WallTime now) {
+  const auto payload = dump_payload(*st, key, now);
+  if (!payload || payload->size() < 8) return {};
+  std::string out;
+  for (std::size_t i = payload->size() - 8; i < payload->size(); ++i) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>((*payload)[i]));
+    out += hex;
+  }
+  return out;
+}
+
 Outcome vdel(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
@@ -100,10 +116,18 @@ Outcome vdel(CommandContext& ctx) {
     ctx.reply.error("invalid causal context: " + context.status().message());
     return Outcome::done();
   }
+  if (ctx.argv.size() > 4) {
+    ctx.reply.error(kSyntaxError);
+    return Outcome::done();
+  }
   const store::KeyType type = st->type(key, ctx.wall);
   if (type == store::KeyType::none) {
     ctx.reply.integer(0);
   } else if (type != store::KeyType::string) {
+    if (ctx.argv.size() == 4 && payload_digest(st, key, ctx.wall) != ctx.argv[3]) {
+      ctx.reply.integer(0);  // changed since the DUMP the digest is of
+      return Outcome::done();
+    }
     ctx.reply.integer(st->del_local(key, ctx.wall) ? 1 : 0);
   } else {
     const data::VersionVector vv = bytes.empty() ? data::VersionVector{} : *context;
@@ -122,7 +146,7 @@ void register_version_commands(CommandTable& t) {
       make_spec({"apiary.vput", -4, kWrite | kDenyOom, 1, 1, 1, "@write @string @slow", "RW update",
                  "string", "Set a key's value, superseding the siblings a causal context covers",
                  "0.1.0", "O(siblings)", vput}));
-  t.add(make_spec({"apiary.vdel", 3, kWrite, 1, 1, 1, "@write @keyspace @slow", "RW delete",
+  t.add(make_spec({"apiary.vdel", -3, kWrite, 1, 1, 1, "@write @keyspace @slow", "RW delete",
                    "generic", "Delete the versions of a key that a causal context covers", "0.1.0",
                    "O(siblings)", vdel}));
 }
