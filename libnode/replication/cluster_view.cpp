@@ -1,6 +1,7 @@
 #include "apiary/replication/cluster_view.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace apiary::replication {
 
@@ -20,6 +21,7 @@ ClusterView ClusterView::make(std::string self, std::vector<ViewMember> members,
   for (const auto& m : v.members_) names.push_back(m.name);
   v.table_ = cluster::PartitionTable::build(
       std::move(names), {config.partition_count, config.replicas, config.load_factor});
+  assert(v.table_.members().size() == v.members_.size());  // is_live_at() indexes both
   return v;
 }
 
@@ -45,8 +47,7 @@ const ViewMember* ClusterView::find(std::string_view name) const {
 
 const std::string* ClusterView::first_live_owner(PartitionId p) const {
   for (auto i : table_.owner_indices(p)) {
-    const std::string& name = table_.members()[i];
-    if (is_live(name)) return &name;
+    if (is_live_at(i)) return &table_.members()[i];
   }
   return nullptr;
 }

@@ -34,7 +34,7 @@ void Replicator::forward(TimePoint now, std::string_view key,
 bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t /*id: in op.request*/) {
   for (const std::uint32_t i : view.owner_indices(partition_of(op.key))) {
     const std::string& owner = view.member_name(i);
-    if (owner == self() || !view.is_live(owner)) continue;
+    if (owner == self() || !view.is_live_at(i)) continue;
     if (std::find(op.tried.begin(), op.tried.end(), owner) != op.tried.end()) continue;
     op.tried.push_back(owner);
     // A copy: a timeout or a refusal (no view yet) sends it on to the next owner.

@@ -44,7 +44,7 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
   for (const std::uint32_t i : owners) {
     const std::string& owner = s.view.member_name(i);
     if (owner == s.self() || (carried && owner == carrier)) continue;
-    if (s.view.is_live(owner)) {
+    if (s.view.is_live_at(i)) {
       targets.emplace_back(&owner, std::string_view());
       continue;
     }
@@ -113,7 +113,7 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
   // stand-in's hint names one owner per message).
   const auto owners = s.view.owner_indices(s.partition_of(keys.front()));
   for (const std::uint32_t i : owners) {
-    if (!s.view.is_live(s.view.member_name(i))) return false;
+    if (!s.view.is_live_at(i)) return false;
   }
   for (std::size_t k = 1; k < keys.size(); ++k) {
     const auto other = s.view.owner_indices(s.partition_of(keys[k]));

@@ -57,6 +57,9 @@ class ClusterView {
     return table_.owner_indices(p);
   }
   const std::string& member_name(std::uint32_t index) const { return table_.members()[index]; }
+  // is_live(member_name(index)) without looking the name up: the table's members and
+  // members() are the same names in the same (sorted) order.
+  bool is_live_at(std::uint32_t index) const { return members_[index].live; }
   bool owns(std::string_view name, PartitionId p) const { return table_.owns(name, p); }
   // The first live owner of `p` -- its coordinator -- or nullptr. No allocation: it runs for
   // every write.
