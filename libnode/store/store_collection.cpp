@@ -225,7 +225,12 @@ bool Store::Impl::write_collection(std::uint64_t order, std::size_t slot, Collec
 void Store::Impl::remember(CollectionDelta&& delta) {
   // A delta is wanted by the replication of its write, right after it: a few are enough.
   constexpr std::size_t kKept = 64;
-  std::erase_if(deltas, [&](const CollectionDelta& d) { return d.key == delta.key; });
+  // A second change before the first was shipped (RESTORE's value then its TTL, a STORE into
+  // a key with a TTL): its base is a version no replica has, so neither delta is kept and the
+  // write ships whole.
+  if (std::erase_if(deltas, [&](const CollectionDelta& d) { return d.key == delta.key; }) > 0) {
+    return;
+  }
   if (deltas.size() == kKept) deltas.pop_front();
   deltas.push_back(std::move(delta));
 }

@@ -638,10 +638,17 @@ TEST_CASE("persist delta: the store reports a delta with exactly the changes tha
   REQUIRE(replica.apply_delta(d, kWall).value());
   CHECK(events() == V{"r", "+r"});
   REQUIRE(hset(coordinator, "r", "b", "2").ok());
+  REQUIRE(coordinator.take_delta("r"));  // shipped to the other replicas, not to this one
   REQUIRE(hset(coordinator, "r", "c", "3").ok());
   d = *coordinator.take_delta("r");  // its base is not the replica's: refused, no change
   CHECK_FALSE(replica.apply_delta(d, kWall).ok());
   CHECK(events().empty());
+  // Two changes before the first was shipped (RESTORE's value, then its TTL): the second's base
+  // is on no replica, so no delta is kept and the write ships whole.
+  REQUIRE(hset(coordinator, "q", "a", "1").ok());
+  REQUIRE(coordinator.set_expiry("q", WallTime{kWall.ms + 1000}, kWall));
+  CHECK_FALSE(coordinator.has_delta("q"));
+  CHECK_FALSE(coordinator.take_delta("q"));
   // Replaying tells nobody.
   store::Store loaded(store_config(5));
   loaded.set_change_listener(&feed);
