@@ -265,6 +265,9 @@ bool Migrator::receive(Job& job) {
     const ssize_t n = ::recv(job.fd, buf, sizeof buf, 0);
     if (n > 0) {
       job.in.append(buf, static_cast<std::size_t>(n));
+      // A target that streams without pause must not hold the loop or grow the buffer:
+      // what came is parsed, and more is read on the next readiness.
+      if (job.in.size() > kMaxReplyLine * (job.expected + 1)) break;
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
