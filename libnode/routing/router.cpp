@@ -78,8 +78,6 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
                                        std::span<const std::size_t> keys, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
                                        WallTime wall, QuorumOverride q) {
-  const store::Store* st = server.store();
-  const std::uint64_t changes_before = st != nullptr ? st->changes() : 0;
   Executed ran = execute(spec, argv, protocol, conn, now, wall);
   if (ran.blocked) {  // nothing to serve yet: wait here, the keys' coordinator
     park(spec, argv, protocol, sink, q, *ran.blocked, std::move(ran.reply), now, wall);
@@ -88,9 +86,6 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
   if (sink.parked != 0) unpark(sink.parked);  // served
   std::string reply = std::move(ran.reply);
   if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
-  // A write that changed nothing here (SET NX on a key that exists, DEL of a missing key,
-  // SORT without STORE) has nothing to ship and nobody to wake.
-  if (st != nullptr && st->changes() == changes_before) return reply;
   std::vector<std::string_view> touched;
   for (std::size_t k : keys) {
     if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {

@@ -36,7 +36,6 @@ struct Store::Impl {
   void erase_slot(std::size_t slot);
   // Tells the change listener (Store::set_change_listener), if any.
   void changed(std::string_view key) {
-    ++s.changes_;
     if (s.listener_ != nullptr) s.listener_->key_changed(key);
   }
   // Swaps a freshly built entry into `slot`, keeping the access bookkeeping.

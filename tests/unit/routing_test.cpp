@@ -698,21 +698,3 @@ TEST_CASE("Router: embedding calls get the cluster's failures as typed statuses"
   REQUIRE(refused);
   CHECK(refused->status.code() == StatusCode::invalid_argument);
 }
-
-TEST_CASE("Router: a write that changes nothing ships nothing and answers at once", "[routing]") {
-  RouterCluster c(3, routing_config(3, 2, 1));
-  const std::string k = key_with_owners(c, {0, 1, 2}, "n");
-  const std::string missing = key_with_owners(c, {0, 1, 2}, "m");
-  const auto client = c.connect(0);
-  REQUIRE(c.call(client, {"SET", k, "first"}) == "+OK\r\n");
-  const auto writes = c.rep(0).stats().writes;
-  // With both peers silent a write that changed something would wait for W=2; these did
-  // not change the coordinator's copy, so there is nothing to replicate or wait for.
-  c.hold(1);
-  c.hold(2);
-  CHECK(c.call(client, {"SET", k, "second", "NX"}) == "$-1\r\n");
-  CHECK(c.call(client, {"DEL", missing}) == ":0\r\n");
-  CHECK(c.call(client, {"EXPIRE", missing, "10"}) == ":0\r\n");
-  CHECK(c.rep(0).stats().writes == writes);
-  CHECK(c.value(0, k) == std::optional<std::string>("first"));
-}

@@ -251,9 +251,6 @@ class Store {
   std::size_t recompute_entries_memory() const;  // for tests: sum over all entries
   const StoreStats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
-  // Entries added, rewritten or removed so far (each key_changed() report): a command that
-  // leaves it as it was changed nothing.
-  std::uint64_t changes() const { return changes_; }
   HybridLogicalClock& hlc() { return hlc_; }
 
   // ---- Flush horizon (cluster-wide FLUSHALL, docs/cluster.md) ---------------------------
@@ -275,7 +272,6 @@ class Store {
   HlcTimestamp horizon_{};  // flush_before(); zero = never flushed
   StoreStats stats_;
   std::size_t live_keys_ = 0;
-  std::uint64_t changes_ = 0;
   std::size_t tombstones_ = 0;
   std::size_t entries_bytes_ = 0;
   ChangeListener* listener_ = nullptr;
