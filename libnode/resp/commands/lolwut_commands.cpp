@@ -1,9 +1,10 @@
 // LOLWUT [VERSION v] [args]: Redis 7.0's answer. Without VERSION (or for versions other than
 // 5 and 6) the line "Redis ver. <version>\n"; VERSION 5 draws Georg Nees's "Schotter" as
 // Redis's lolwut5.c does: squares on a canvas of 2x4-pixel braille characters, the rows below
-// the second turned and moved at random. Redis draws from rand(); Apiary from a generator
-// seeded by the wall clock, so the first rows are Redis's pixel for pixel and the rest are
-// as random as Redis's. VERSION 6 (Redis's skyline) answers the version line
+// the second turned and moved at random. Redis draws from the C library's generator; Apiary
+// from a local one seeded with the command context's wall time (the driver's clock, as every
+// handler gets it), so the core stays deterministic under the simulator; the first rows are
+// Redis's pixel for pixel and the rest are as random as Redis's. VERSION 6 (Redis's skyline) answers the version line
 // (docs/resp.md, deliberate differences).
 #include <algorithm>
 #include <cmath>
@@ -65,10 +66,10 @@ struct Canvas {
   }
 };
 
-// A small deterministic generator standing in for rand() (no process-wide randomness here).
+// A small deterministic generator standing in for the C library's (no process-wide state).
 struct Random {
   std::uint64_t state;
-  int next() {  // 0..RAND_MAX (2^31 - 1), as glibc's rand()
+  int next() {  // 0..2^31 - 1, the range of glibc's generator
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
