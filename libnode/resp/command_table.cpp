@@ -164,6 +164,7 @@ const CommandTable& default_command_table() {
     register_dump_commands(*t);
     register_migrate_commands(*t);
     register_sort_commands(*t);
+    register_transaction_commands(*t);
     return t;
   }();
   return *table;

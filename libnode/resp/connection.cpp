@@ -1,6 +1,7 @@
 #include "apiary/resp/connection.hpp"
 
 #include <cstring>
+#include <vector>
 
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/server.hpp"
@@ -55,6 +56,7 @@ std::string_view Connection::last_command() const {
 std::string Connection::flags() const {
   std::string f;
   if (close_ != CloseReason::none) f += 'c';
+  if (transaction_.multi) f += 'x';
   if (blocked_) f += 'b';
   if (no_evict_) f += 'e';
   if (no_touch_) f += 'T';
@@ -67,6 +69,7 @@ void Connection::reset_state() {
   // Redis 7.0's RESET keeps CLIENT NO-EVICT (7.2 clears it); NO-TOUCH, a 7.2 flag, as 7.2.
   no_touch_ = false;
   reply_mode_ = ReplyMode::on;
+  transaction_.clear();
 }
 
 void Connection::kill() {
@@ -198,6 +201,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   // Rejections (unknown command, bad arity) are replies too: CLIENT REPLY OFF/SKIP hide them.
   auto rejected = [&] {
     ++server_.stats_.error_replies;
+    if (transaction_.multi) transaction_.dirty = true;  // EXEC answers EXECABORT
     if (skip_this || reply_mode_ == ReplyMode::off) out_.resize(mark);
   };
   const CommandSpec* spec = server_.commands().find(argv[0]);
@@ -242,11 +246,14 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
   store::Store* untouched = no_touch_ && spec->name != "touch" ? server_.store() : nullptr;
   if (untouched != nullptr) untouched->set_touch_suppressed(true);
-  const Outcome outcome = server_.guarded(ctx, *spec, [&] {
-    std::optional<Outcome> taken;
-    if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
-    return taken ? *taken : spec->handler(ctx);
-  });
+  const Outcome outcome =
+      transaction_.multi && queue(*spec, argv, reply)
+          ? Outcome::done()
+          : server_.guarded(ctx, *spec, [&] {
+              std::optional<Outcome> taken;
+              if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
+              return taken ? *taken : spec->handler(ctx);
+            });
   if (untouched != nullptr) untouched->set_touch_suppressed(false);
   protocol_ = reply.protocol();  // HELLO may have switched it
 
@@ -289,6 +296,29 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       break;
   }
   if (close_ != CloseReason::killed) check_output_limit(now);
+}
+
+bool Connection::queue(const CommandSpec& spec, std::span<const std::string_view> argv,
+                       ReplyWriter& reply) {
+  // As Redis 7.0's processCommand: these run at once inside MULTI (MULTI and WATCH to answer
+  // their errors, which do not abort the transaction).
+  const std::string_view name = spec.name;
+  if (name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
+      name == "quit" || name == "reset") {
+    return false;
+  }
+  std::vector<std::string>& command = transaction_.queued.emplace_back(argv.begin(), argv.end());
+  for (const auto& a : command) transaction_.queued_bytes += a.size();
+  reply.simple("QUEUED");
+  return true;
+}
+
+std::string Connection::filtered(PendingToken token, std::string_view reply) {
+  auto it = filters_.find(token.value);
+  if (it == filters_.end()) return std::string(reply);
+  ReplyFilter filter = std::move(it->second);
+  filters_.erase(it);
+  return filter(*this, reply);
 }
 
 void Connection::check_output_limit(TimePoint now) {
@@ -339,7 +369,7 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
                           WallTime wall) {
   for (Slot& slot : slots_) {
     if (slot.done || !(slot.token == token)) continue;
-    slot.reply.assign(reply);
+    slot.reply = filtered(token, reply);
     slot.done = true;
     flush_slots();
     check_output_limit(now);
@@ -349,9 +379,13 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
     }
     return;
   }
-  if (wait_ != Wait::token || !(token == waiting_for_)) return;
+  if (wait_ != Wait::token || !(token == waiting_for_)) {
+    filters_.erase(token.value);
+    return;
+  }
   blocked_ = false;
-  if (!held_suppressed_) out_.append(reply);
+  const std::string out = filtered(token, reply);
+  if (!held_suppressed_) out_.append(out);
   set_wait(Wait::none);
   check_output_limit(now);
   if (close_ == CloseReason::none) resume(now, wall);

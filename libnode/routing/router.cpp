@@ -328,6 +328,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
                               std::to_string(config.max_command_bytes));
   }
   const bool write = (spec.flags & resp::kWrite) != 0;
+  const bool at_coordinator = write || (spec.flags & resp::kAtCoordinator) != 0;
   const resp::ClientId client = write ? 0 : client_of(origin);
   std::vector<std::string> targets;
   targets.reserve(keys.size());
@@ -336,7 +337,7 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
       targets.push_back(*behind);  // follow the client's own write of the key
       continue;
     }
-    auto t = target_of(argv[k], write);
+    auto t = target_of(argv[k], at_coordinator);
     if (!t) {
       std::string key(argv[k].substr(0, 128));
       for (char& c : key) c = (c == '\r' || c == '\n') ? ' ' : c;

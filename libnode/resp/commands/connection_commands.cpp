@@ -180,9 +180,11 @@ std::string client_info_line(const Connection& c, TimePoint now) {
   s += " age=" + std::to_string(age);
   s += " idle=" + std::to_string(idle);
   s += " flags=" + c.flags();
-  s += " db=0 sub=0 psub=0 ssub=0 multi=-1";
+  s += " db=0 sub=0 psub=0 ssub=0 multi=";
+  s += c.transaction().multi ? std::to_string(c.transaction().queued.size()) : "-1";
   s += " qbuf=" + std::to_string(c.query_buffer_size());
-  s += " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0";
+  s += " qbuf-free=0 argv-mem=0 multi-mem=" + std::to_string(c.transaction().queued_bytes);
+  s += " rbs=0 rbp=0";
   s += " obl=0 oll=0 omem=" + std::to_string(c.output_buffer_size());
   s += " tot-mem=" + std::to_string(c.query_buffer_size() + c.output_buffer_size());
   s += " events=r cmd=";

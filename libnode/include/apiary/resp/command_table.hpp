@@ -40,6 +40,10 @@ enum CommandFlag : std::uint32_t {
   // reads its keys through the cluster itself): has_keys() is false, so neither the
   // connection nor the router treats it as keyed. Not shown by COMMAND INFO.
   kRunsHere = 1u << 16,
+  // Runs at its keys' coordinator, as a write does, but changes nothing there (APIARY.WATCHV
+  // reads the versions WATCH records there): routed like a write, run like a read, never
+  // replicated. Not shown by COMMAND INFO.
+  kAtCoordinator = 1u << 17,
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.

@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@
 #include "apiary/base/time.hpp"
 #include "apiary/resp/command.hpp"
 #include "apiary/resp/request_parser.hpp"
+#include "apiary/resp/transaction.hpp"
 
 namespace apiary::resp {
 
@@ -109,6 +112,16 @@ class Connection {
   // Closes after the reply of the current command (QUIT).
   void close_after_reply() { close_ = CloseReason::after_reply; }
 
+  // MULTI/EXEC and WATCH (transaction.hpp).
+  Transaction& transaction() { return transaction_; }
+  const Transaction& transaction() const { return transaction_; }
+  // The reply complete() delivers for `token` passes through `filter` first (WATCH turns
+  // its coordinator's versions into +OK). Dropped with the token.
+  using ReplyFilter = std::function<std::string(Connection&, std::string_view reply)>;
+  void filter_reply(PendingToken token, ReplyFilter filter) {
+    filters_[token.value] = std::move(filter);
+  }
+
  private:
   enum class CloseReason : unsigned char { none, after_reply, killed };
   // timer: a reply_after command; token: a pending command without keys; slots: the next
@@ -164,6 +177,12 @@ class Connection {
   bool blocked_ = false;          // the held or pending reply is a blocking command's
   std::deque<Slot> slots_;
   std::uint64_t last_token_ = 0;
+  Transaction transaction_;
+  std::map<std::uint64_t, ReplyFilter> filters_;
+  // The reply for `token`, through its filter when one was set.
+  std::string filtered(PendingToken token, std::string_view reply);
+  // Queues a command between MULTI and EXEC; false for those that run at once.
+  bool queue(const CommandSpec& spec, std::span<const std::string_view> argv, ReplyWriter& reply);
 };
 
 }  // namespace apiary::resp

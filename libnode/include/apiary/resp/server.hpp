@@ -123,7 +123,22 @@ class Server {
   // set (the cluster's keyspace), from the attached store otherwise. Not owned; nullptr
   // uninstalls it.
   void set_cluster_keyspace(ClusterKeyspace* keyspace) { cluster_keyspace_ = keyspace; }
-  ClusterKeyspace* cluster_keyspace() const { return cluster_keyspace_; }
+  ClusterKeyspace* cluster_keyspace() const {
+    return local_only_ == 0 ? cluster_keyspace_ : nullptr;
+  }
+  // While a transaction or script runs at its keys' coordinator, the keyspace commands in
+  // it (DBSIZE, KEYS, SCAN, RANDOMKEY, INFO keyspace) answer for this node's store, as they
+  // do on a Redis Cluster node. Nests.
+  class LocalOnly {
+   public:
+    explicit LocalOnly(Server& server) : server_(server) { ++server_.local_only_; }
+    ~LocalOnly() { --server_.local_only_; }
+    LocalOnly(const LocalOnly&) = delete;
+    LocalOnly& operator=(const LocalOnly&) = delete;
+
+   private:
+    Server& server_;
+  };
 
   // SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE and the MISCONF refusal of writes (and PING, as
   // Redis) go through this when set. Not owned; nullptr uninstalls it.
@@ -198,6 +213,7 @@ class Server {
   Forwarder forwarder_;
   BlockingHooks blocking_;
   ClusterKeyspace* cluster_keyspace_ = nullptr;
+  int local_only_ = 0;
   PersistenceControl* persistence_ = nullptr;
   Migrator* migrator_ = nullptr;
   ExceptionLog exception_log_;
