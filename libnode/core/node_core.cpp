@@ -5,6 +5,7 @@
 
 #include "apiary/base/rng.hpp"
 #include "apiary/data/partition.hpp"
+#include "apiary/script/service.hpp"
 
 namespace apiary::core {
 
@@ -43,6 +44,7 @@ struct NodeCore::Impl {
   std::unique_ptr<replication::Replicator> replicator;
   std::unique_ptr<resp::Server> resp_server;
   std::unique_ptr<routing::Router> router;
+  std::unique_ptr<script::Service> scripts;  // EVAL, FCALL, SCRIPT, FUNCTION
   // After the store (whose change listener it is) so that it goes first.
   std::unique_ptr<Persistence> persistence;
   std::unique_ptr<resp::PersistenceControl> persistence_commands;
@@ -100,6 +102,7 @@ struct NodeCore::Impl {
     auto published = std::make_shared<const cluster::PartitionTable>(view.table());
     replicator->set_view(t, w, std::move(view));
     router->on_view_change(t, w);  // parked blocking commands follow their keys
+    scripts->sync(t);              // a member that joined or came back shares its scripts
     events.emplace_back(ViewChanged{std::move(table), published});
     table = std::move(published);
   }
@@ -388,6 +391,8 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.router = std::make_unique<routing::Router>(*s.resp_server, *s.replicator, route, [raw] {
     return std::make_pair(raw->now, raw->wall);
   });
+  s.scripts = std::make_unique<script::Service>(*s.resp_server);
+  s.resp_server->set_scripting(s.scripts.get());
   s.now = now;
   s.expire_next = now + c.expire_interval;
   return std::unique_ptr<NodeCore>(new NodeCore(std::move(impl)));

@@ -56,6 +56,21 @@ bool read_partitions(Reader& r, const ReplicationConfig& config, PartitionSet& o
   return true;
 }
 
+void pack_strings(Packer& p, const std::vector<std::string>& values) {
+  p.pack_array(static_cast<std::uint32_t>(values.size()));
+  for (const auto& v : values) pack_bytes(p, v);
+}
+
+bool read_strings(Reader& r, const ReplicationConfig& config, std::vector<std::string>& out) {
+  Reader items;
+  if (!r.array(items) || items.size() > kMaxMemberValues) return false;
+  out.resize(items.size());
+  for (auto& v : out) {
+    if (!items.bin(v, config.max_message_bytes)) return false;
+  }
+  return true;
+}
+
 constexpr std::uint8_t kind_of(std::size_t index) { return static_cast<std::uint8_t>(index + 1); }
 
 }  // namespace
@@ -92,6 +107,12 @@ std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const Keyspa
     p.pack_uint8(kind);
     p.pack_uint64(id);
     p.pack_uint64(flush->horizon.packed);
+  } else if (const auto* members = std::get_if<MembersQuery>(&query)) {
+    p.pack_array(4);
+    p.pack_uint8(kind);
+    p.pack_uint64(id);
+    pack_bytes(p, members->op);
+    pack_strings(p, members->args);
   }
   return std::move(enc.out);
 }
@@ -129,6 +150,9 @@ std::vector<std::uint8_t> encode_keyspace_response(std::uint64_t id, StatusCode 
   } else if (const auto* flush = std::get_if<FlushAnswer>(answer)) {
     header(1);
     p.pack_uint64(flush->removed);
+  } else if (const auto* members = std::get_if<MembersAnswer>(answer)) {
+    header(1);
+    pack_strings(p, members->values);
   }
   return std::move(enc.out);
 }
@@ -167,6 +191,12 @@ Status decode_keyspace_request(Reader& r, Message& m, const ReplicationConfig& c
       FlushQuery q;
       ok = r.u64(q.horizon.packed);
       m.query = q;
+      break;
+    }
+    case kind_of(5): {
+      MembersQuery q;
+      ok = r.bin(q.op, 64) && read_strings(r, config, q.args);
+      m.query = std::move(q);
       break;
     }
     default:
@@ -235,6 +265,12 @@ Status decode_keyspace_response(Reader& r, Message& m, const ReplicationConfig& 
       FlushAnswer a;
       ok = r.u64(a.removed);
       m.answer = a;
+      break;
+    }
+    case kind_of(5): {
+      MembersAnswer a;
+      ok = read_strings(r, config, a.values);
+      m.answer = std::move(a);
       break;
     }
     default:

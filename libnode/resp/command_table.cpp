@@ -165,6 +165,7 @@ const CommandTable& default_command_table() {
     register_migrate_commands(*t);
     register_sort_commands(*t);
     register_transaction_commands(*t);
+    register_script_commands(*t);
     return t;
   }();
   return *table;

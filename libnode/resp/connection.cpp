@@ -225,6 +225,12 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     reply.error("wrong number of arguments for '" + spec->name + "' command");
     return rejected();
   }
+  // A script has been running past busy-reply-threshold: only what can end it runs.
+  if (!server_.busy_error().empty() && spec->name != "script|kill" &&
+      spec->name != "function|kill" && spec->name != "function|stats") {
+    reply.error(server_.busy_error());
+    return rejected();
+  }
   last_command_ = spec;
   ++server_.stats_.commands_processed;
   // Over maxmemory, with nothing left to evict, a command that may grow the data is refused

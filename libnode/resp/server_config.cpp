@@ -216,6 +216,9 @@ ServerConfig::ServerConfig() {
             Kind::memory);
   int_param("client-query-buffer-limit", &ServerConfig::query_buffer_limit_, 1024 * 1024, kMaxInt64,
             Kind::memory);
+  int_param("busy-reply-threshold", &ServerConfig::busy_reply_threshold_, 0, kMaxInt64,
+            Kind::integer);
+  int_param("lua-time-limit", &ServerConfig::busy_reply_threshold_, 0, kMaxInt64, Kind::integer);
   // Redis accepts any hz and clamps it to [1, 500].
   params_.push_back(Param{"hz", [](const ServerConfig& c) { return std::to_string(c.hz_); },
                           [](ServerConfig& c, std::string_view v) {

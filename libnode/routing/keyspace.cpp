@@ -231,7 +231,39 @@ void Keyspace::ask(std::uint64_t id, const std::string& member, KeyspaceQuery qu
   }
 }
 
+void Keyspace::tell_members(TimePoint now, std::string op, std::vector<std::string> args) {
+  const auto& view = replicator_.view();
+  for (const auto& m : view.members()) {
+    if (!m.live || m.name == view.self()) continue;
+    // Nobody waits: the completion finds no ask and is dropped.
+    replicator_.ask(now, m.name, replication::MembersQuery{op, args}, next_id_++);
+  }
+}
+
+void Keyspace::ask_members(TimePoint now, std::string op, std::vector<std::string> args,
+                           std::function<void(MemberAnswers)> done) {
+  auto ask = std::make_shared<MemberAsk>();
+  ask->done = std::move(done);
+  const auto& view = replicator_.view();
+  for (const auto& m : view.members()) {
+    if (!m.live || m.name == view.self()) continue;
+    const std::uint64_t completion = next_id_++;
+    member_asks_.emplace(completion, ask);
+    ++ask->outstanding;
+    replicator_.ask(now, m.name, replication::MembersQuery{op, args}, completion);
+  }
+  if (ask->outstanding == 0) ask->done({});
+}
+
 void Keyspace::on_completion(const replication::Completion& c, TimePoint now, WallTime wall) {
+  if (auto m = member_asks_.find(c.id); m != member_asks_.end()) {
+    std::shared_ptr<MemberAsk> ask = std::move(m->second);
+    member_asks_.erase(m);
+    const auto* answer = std::get_if<replication::MembersAnswer>(&c.answer);
+    if (c.status.ok() && answer != nullptr) ask->answers.push_back(answer->values);
+    if (--ask->outstanding == 0) ask->done(std::move(ask->answers));
+    return;
+  }
   auto it = asks_.find(c.id);
   if (it == asks_.end()) return;
   const auto [id, member] = it->second;
@@ -381,6 +413,11 @@ std::string Keyspace::render(Request& r, TimePoint now) {
 // ---- this node's answers ------------------------------------------------------------------
 
 KeyspaceAnswer Keyspace::answer(const KeyspaceQuery& query, WallTime wall) {
+  if (const auto* members = std::get_if<replication::MembersQuery>(&query)) {
+    const auto& handler = server_.member_handler();
+    if (!handler) return replication::MembersAnswer{};
+    return replication::MembersAnswer{handler(members->op, members->args)};
+  }
   return answer_query(server_.store(), query, wall, rng_);
 }
 

@@ -30,7 +30,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +69,9 @@ class Keyspace final : public resp::ClusterKeyspace {
   resp::Outcome info(resp::CommandContext& ctx,
                      const std::vector<std::string_view>& sections) override;
   std::int64_t acknowledging_replicas() const override;
+  void tell_members(TimePoint now, std::string op, std::vector<std::string> args) override;
+  void ask_members(TimePoint now, std::string op, std::vector<std::string> args,
+                   std::function<void(MemberAnswers)> done) override;
 
   // Another member's query (the Replicator's KeyspaceHandler).
   replication::KeyspaceAnswer answer(const replication::KeyspaceQuery& query, WallTime wall);
@@ -129,6 +134,13 @@ class Keyspace final : public resp::ClusterKeyspace {
   std::map<std::uint64_t, Request> requests_;
   // Completion id -> (request, member asked).
   std::map<std::uint64_t, std::pair<std::uint64_t, std::string>> asks_;
+  // ask_members(): completion id -> the collection it answers into.
+  struct MemberAsk {
+    std::size_t outstanding = 0;
+    MemberAnswers answers;
+    std::function<void(MemberAnswers)> done;
+  };
+  std::map<std::uint64_t, std::shared_ptr<MemberAsk>> member_asks_;
   // Set while start() runs: the reply of a request that finished at once goes to the
   // command's own writer instead of `ready_`.
   std::uint64_t starting_ = 0;

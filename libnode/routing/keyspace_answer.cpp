@@ -84,6 +84,9 @@ KeyspaceAnswer answer_query(store::Store* store, const KeyspaceQuery& query, Wal
     if (store == nullptr) return replication::RandomKeyAnswer{};
     return replication::RandomKeyAnswer{random_key_of(*store, random->partitions, wall, rng)};
   }
+  if (std::holds_alternative<replication::MembersQuery>(query)) {
+    return replication::MembersAnswer{};  // Keyspace::answer hands these to the Server
+  }
   const auto& flush = std::get<replication::FlushQuery>(query);
   if (store == nullptr) return replication::FlushAnswer{};
   return replication::FlushAnswer{store->flush_before(flush.horizon, wall)};

@@ -220,6 +220,12 @@ Status Node::Impl::start_listener() {
   const HostPort bound = *parse_host_port(client_bound);
   core->resp_server().config().set_readonly("port", std::to_string(bound.port));
   core->resp_server().config().set_readonly("bind", bound.host);
+  // A script past busy-reply-threshold: the other clients are read and answered (BUSY, or
+  // SCRIPT KILL) from inside it, on this thread.
+  runtime::RespListener* clients = resp_listener.get();
+  core->resp_server().set_busy_watch(
+      {[] { return runtime::core_now(); },
+       [clients](resp::ClientId scripted) { clients->serve_busy(scripted); }});
   return Status::Ok();
 }
 }  // namespace apiary

@@ -145,6 +145,23 @@ void RespListener::flush(Client& c) {
   }
 }
 
+void RespListener::serve_busy(std::uint64_t running) {
+  for (auto& [fd, c] : clients_) {
+    if (c->conn->id() == running || c->want_write || c->conn->waiting()) continue;
+    const ssize_t n = ::recv(fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
+    if (n <= 0) continue;  // nothing, or closed: seen again once the script is over
+    c->conn->feed(core_now(), wall_now(),
+                  std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+    while (!c->conn->output().empty()) {
+      const auto out = c->conn->output();
+      const ssize_t sent = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent <= 0) break;  // the rest leaves with the next flush
+      c->conn->consume_output(static_cast<std::size_t>(sent));
+    }
+    completed_.push_back(fd);
+  }
+}
+
 void RespListener::close_client(int fd) {
   auto it = clients_.find(fd);
   if (it == clients_.end()) return;

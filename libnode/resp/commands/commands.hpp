@@ -35,6 +35,7 @@ void register_dump_commands(CommandTable& table);
 void register_migrate_commands(CommandTable& table);
 void register_sort_commands(CommandTable& table);
 void register_transaction_commands(CommandTable& table);
+void register_script_commands(CommandTable& table);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";

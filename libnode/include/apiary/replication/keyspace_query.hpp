@@ -114,9 +114,25 @@ struct FlushAnswer {
   friend bool operator==(const FlushAnswer&, const FlushAnswer&) = default;
 };
 
+// What the scripting layer tells or asks another member about the scripts and FUNCTION
+// libraries every member holds (libnode/script/service.cpp): an operation ("script.load",
+// "function.all", ...) and its arguments, answered by the member's Server::member_handler
+// with a list of values. At most kMaxMemberValues arguments or values.
+struct MembersQuery {
+  std::string op;
+  std::vector<std::string> args;
+  friend bool operator==(const MembersQuery&, const MembersQuery&) = default;
+};
+struct MembersAnswer {
+  std::vector<std::string> values;
+  friend bool operator==(const MembersAnswer&, const MembersAnswer&) = default;
+};
+inline constexpr std::size_t kMaxMemberValues = 65536;
+
 // The alternatives of the two variants correspond: a query's answer has the same index.
-using KeyspaceQuery = std::variant<ClockQuery, CountQuery, ScanQuery, RandomKeyQuery, FlushQuery>;
-using KeyspaceAnswer =
-    std::variant<ClockAnswer, CountAnswer, ScanAnswer, RandomKeyAnswer, FlushAnswer>;
+using KeyspaceQuery =
+    std::variant<ClockQuery, CountQuery, ScanQuery, RandomKeyQuery, FlushQuery, MembersQuery>;
+using KeyspaceAnswer = std::variant<ClockAnswer, CountAnswer, ScanAnswer, RandomKeyAnswer,
+                                    FlushAnswer, MembersAnswer>;
 
 }  // namespace apiary::replication

@@ -13,11 +13,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "apiary/base/time.hpp"
 #include "apiary/resp/command.hpp"
 
 namespace apiary::resp {
@@ -45,6 +47,21 @@ class ClusterKeyspace {
   // WAIT: how many members besides this one hold every write acknowledged through it (the
   // write quorum W, counting the coordinator, capped at the live owners, minus one).
   virtual std::int64_t acknowledging_replicas() const { return 0; }
+
+  // The scripting layer's messages about the scripts and function libraries every member
+  // holds (Server::member_handler answers them): tell_members() sends `op args` to every
+  // other live member and does not wait; ask_members() calls `done` once, later or at once,
+  // with the answers that came back (members that failed or did not answer in time are left
+  // out).
+  using MemberAnswers = std::vector<std::vector<std::string>>;
+  virtual void tell_members(TimePoint now, std::string op, std::vector<std::string> args) {
+    (void)now, (void)op, (void)args;
+  }
+  virtual void ask_members(TimePoint now, std::string op, std::vector<std::string> args,
+                           std::function<void(MemberAnswers)> done) {
+    (void)now, (void)op, (void)args;
+    done({});
+  }
 };
 
 }  // namespace apiary::resp

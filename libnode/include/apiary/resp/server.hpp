@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/migrator.hpp"
 #include "apiary/resp/persistence_control.hpp"
+#include "apiary/resp/scripting.hpp"
 #include "apiary/resp/server_config.hpp"
 
 namespace apiary::store {
@@ -150,6 +152,33 @@ class Server {
   void set_migrator(Migrator* migrator) { migrator_ = migrator; }
   Migrator* migrator() const { return migrator_; }
 
+  // EVAL, FCALL, SCRIPT and FUNCTION (scripting.hpp). Not owned; nullptr uninstalls it.
+  void set_scripting(Scripting* scripting) { scripting_ = scripting; }
+  Scripting* scripting() const { return scripting_; }
+
+  // What other members ask this node about its scripts and function libraries
+  // (ClusterKeyspace::ask_members): an operation name and its arguments, answered with a
+  // list of values at once. Unset: an empty answer.
+  using MemberHandler =
+      std::function<std::vector<std::string>(std::string_view op, std::span<const std::string>)>;
+  void set_member_handler(MemberHandler handler) { member_handler_ = std::move(handler); }
+  const MemberHandler& member_handler() const { return member_handler_; }
+
+  // A script running past busy-reply-threshold (Redis's "busy" state): every other client's
+  // command is answered `busy_error` (a "-BUSY ..." line) except SCRIPT KILL, FUNCTION KILL and
+  // FUNCTION STATS. Empty: not busy.
+  void set_busy(std::string busy_error) { busy_error_ = std::move(busy_error); }
+  const std::string& busy_error() const { return busy_error_; }
+  // The driver's side of a long script: a monotonic clock to measure it by, and a way to
+  // read and answer the other clients while it runs (never `running`, the client whose
+  // command runs the script). Unset (the simulator): scripts are never busy.
+  struct BusyWatch {
+    std::function<TimePoint()> now;
+    std::function<void(ClientId running)> serve;
+  };
+  void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
+  const BusyWatch& busy_watch() const { return busy_watch_; }
+
   // Second line of defence behind the argument checks: runs `run` (a command's handler, or
   // the forwarder and then the handler) and turns an exception escaping it into the reply
   // "-ERR internal error" (what the command had written is dropped), a count in
@@ -216,6 +245,10 @@ class Server {
   int local_only_ = 0;
   PersistenceControl* persistence_ = nullptr;
   Migrator* migrator_ = nullptr;
+  Scripting* scripting_ = nullptr;
+  MemberHandler member_handler_;
+  std::string busy_error_;
+  BusyWatch busy_watch_;
   ExceptionLog exception_log_;
 };
 

@@ -58,6 +58,9 @@ class ServerConfig {
   std::int64_t maxclients() const { return maxclients_; }
   std::int64_t proto_max_bulk_len() const { return proto_max_bulk_len_; }
   std::int64_t client_query_buffer_limit() const { return query_buffer_limit_; }
+  // busy-reply-threshold (alias lua-time-limit), milliseconds: a script running longer makes
+  // the node answer BUSY and accept SCRIPT KILL.
+  std::int64_t busy_reply_threshold_ms() const { return busy_reply_threshold_; }
   const OutputBufferLimit& output_buffer_limit() const { return output_limit_; }
   // Persistence (core::Persistence applies them through the listener).
   bool appendonly() const { return appendonly_; }
@@ -90,6 +93,7 @@ class ServerConfig {
   std::int64_t query_buffer_limit_ = 1024LL * 1024 * 1024;
   OutputBufferLimit output_limit_;
   std::int64_t hz_ = 10;
+  std::int64_t busy_reply_threshold_ = 5000;
   std::int64_t lazyfree_lazy_user_flush_ = 0;
   bool appendonly_ = false;
   std::string appendfsync_ = "everysec";

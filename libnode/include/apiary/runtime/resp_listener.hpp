@@ -44,6 +44,10 @@ class RespListener {
   // then, so the driver can sync the AOF first) and those complete() delivered. The driver
   // calls it after every batch of the event loop.
   void flush_completed();
+  // While a script runs past busy-reply-threshold (resp::Server::BusyWatch): reads what the
+  // other clients sent and answers it at once (BUSY, or SCRIPT KILL's reply). Skips client
+  // `running` (inside the command that runs the script); never accepts nor closes anyone.
+  void serve_busy(std::uint64_t running);
   // Closes every client and the listening socket.
   void shutdown();
 

@@ -1,0 +1,464 @@
+// script::Service, managing scripts and libraries: SCRIPT and FUNCTION, the other members'
+// questions (Server::member_handler), sync(), and FUNCTION DUMP / RESTORE's payload.
+#include <algorithm>
+#include <cstring>
+
+#include "../resp/commands/commands.hpp"
+#include "apiary/persist/crc64.hpp"
+#include "apiary/persist/lzf.hpp"
+#include "apiary/persist/rdb_dump.hpp"
+#include "apiary/persist/rdb_writer.hpp"
+#include "apiary/resp/server_config.hpp"
+#include "service_impl.hpp"
+
+namespace apiary::script {
+
+namespace {
+
+using resp::CommandContext;
+using resp::Outcome;
+
+// RDB_OPCODE_FUNCTION2: a library's code in a FUNCTION DUMP payload (and an RDB file).
+constexpr std::uint8_t kOpcodeFunction2 = 245;
+
+bool iequal(std::string_view a, std::string_view b) { return resp::iequals(a, b); }
+
+// Reads one RDB length at `pos`; nullopt when malformed. `encoded` is set for the special
+// (integer / LZF) string encodings, whose kind is returned.
+std::optional<std::uint64_t> read_length(std::string_view in, std::size_t& pos, bool& encoded) {
+  encoded = false;
+  if (pos >= in.size()) return std::nullopt;
+  const auto first = static_cast<std::uint8_t>(in[pos++]);
+  switch (first >> 6) {
+    case 0:
+      return first & 0x3f;
+    case 1:
+      if (pos >= in.size()) return std::nullopt;
+      return (std::uint64_t{first & 0x3fu} << 8) | static_cast<std::uint8_t>(in[pos++]);
+    case 3:
+      encoded = true;
+      return first & 0x3f;
+    default:
+      break;
+  }
+  std::size_t bytes = first == 0x80 ? 4 : first == 0x81 ? 8 : 0;
+  if (bytes == 0 || pos + bytes > in.size()) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[pos++]);
+  return v;
+}
+
+// One RDB string (raw, integer-encoded or LZF-compressed) at `pos`.
+std::optional<std::string> read_string(std::string_view in, std::size_t& pos) {
+  bool encoded = false;
+  const auto len = read_length(in, pos, encoded);
+  if (!len) return std::nullopt;
+  if (!encoded) {
+    if (*len > in.size() - pos) return std::nullopt;
+    std::string out(in.substr(pos, *len));
+    pos += *len;
+    return out;
+  }
+  if (*len <= 2) {  // an 8, 16 or 32-bit integer, little-endian
+    const std::size_t bytes = std::size_t{1} << *len;
+    if (pos + bytes > in.size()) return std::nullopt;
+    std::int64_t v = 0;
+    for (std::size_t i = 0; i < bytes; ++i) {
+      v |= std::int64_t{static_cast<std::uint8_t>(in[pos + i])} << (8 * i);
+    }
+    if (bytes < 8 && (v >> (8 * bytes - 1)) != 0) v -= std::int64_t{1} << (8 * bytes);
+    pos += bytes;
+    return std::to_string(v);
+  }
+  if (*len != 3) return std::nullopt;
+  bool e1 = false;
+  bool e2 = false;
+  const auto clen = read_length(in, pos, e1);
+  const auto ulen = read_length(in, pos, e2);
+  if (!clen || !ulen || e1 || e2 || *clen > in.size() - pos ||
+      *ulen > persist::lzf_max_output(*clen)) {
+    return std::nullopt;
+  }
+  std::string out(*ulen, '\0');
+  const auto* src = reinterpret_cast<const std::uint8_t*>(in.data() + pos);
+  if (!persist::lzf_decompress({src, *clen}, {reinterpret_cast<std::uint8_t*>(out.data()),
+                                              out.size()})
+           .ok()) {
+    return std::nullopt;
+  }
+  pos += *clen;
+  return out;
+}
+
+// The libraries' codes in a FUNCTION DUMP payload; nullopt when it is not one.
+std::optional<std::vector<std::string>> parse_payload(std::string_view payload) {
+  if (!persist::rdb_check_dump_payload(payload)) return std::nullopt;
+  const std::string_view body = payload.substr(0, payload.size() - 10);
+  std::vector<std::string> codes;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    if (static_cast<std::uint8_t>(body[pos++]) != kOpcodeFunction2) return std::nullopt;
+    auto code = read_string(body, pos);
+    if (!code) return std::nullopt;
+    codes.push_back(std::move(*code));
+  }
+  return codes;
+}
+
+void reply_function_flags(resp::ReplyWriter& reply, const Flags& f) {
+  std::vector<std::string_view> names;
+  if (f.no_writes) names.emplace_back("no-writes");
+  if (f.allow_oom) names.emplace_back("allow-oom");
+  if (f.allow_stale) names.emplace_back("allow-stale");
+  if (f.no_cluster) names.emplace_back("no-cluster");
+  if (f.allow_cross_slot_keys) names.emplace_back("allow-cross-slot-keys");
+  reply.set(names.size());
+  for (auto n : names) reply.simple(n);
+}
+
+}  // namespace
+
+void Service::Impl::tell(TimePoint now, std::string op, std::vector<std::string> args) {
+  if (resp::ClusterKeyspace* cluster = server.cluster_keyspace()) {
+    cluster->tell_members(now, std::move(op), std::move(args));
+  }
+}
+
+std::vector<std::string> Service::Impl::on_member(std::string_view op,
+                                                  std::span<const std::string> args) {
+  std::vector<std::string> out;
+  if (op == "script.load") {
+    for (const auto& body : args) (void)load_script(body);
+  } else if (op == "script.flush") {
+    flush_scripts();
+  } else if (op == "script.all") {
+    // Every cached body (the sha is recomputed by whoever loads it).
+    for (const auto& sha : scripts) {
+      if (const std::string* body = engine.script_body(sha)) out.push_back(*body);
+    }
+  } else if (op == "function.load" && args.size() == 1) {
+    if (engine.load_library(args[0], true).ok()) libraries_changed();
+  } else if (op == "function.delete" && args.size() == 1) {
+    if (engine.delete_library(args[0])) libraries_changed();
+  } else if (op == "function.flush") {
+    engine.flush_libraries();
+    libraries_changed();
+  } else if (op == "function.all") {
+    for (const Library* lib : engine.libraries()) out.push_back(lib->code);
+  }
+  return out;
+}
+
+Outcome Service::Impl::script(CommandContext& ctx) {
+  const std::string_view sub = ctx.argv[1];
+  if (iequal(sub, "help")) {
+    resp::reply_help(
+        ctx.reply, "SCRIPT",
+        {"DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed.",
+         "EXISTS <sha1> [<sha1> ...]",
+         "    Return information about the existence of the scripts in the script cache.",
+         "FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache. Very dangerous on replicas.",
+         "    When called without the optional mode argument, the behavior is determined by the",
+         "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+         "    * ASYNC: Asynchronously flush the scripts cache.",
+         "    * SYNC: Synchronously flush the scripts cache.", "KILL",
+         "    Kill the currently executing Lua script.", "LOAD <script>",
+         "    Load a script into the scripts cache without executing it."});
+  } else if (iequal(sub, "load")) {
+    const bool known = engine.has_script(Engine::sha1_hex(ctx.argv[2]));
+    auto loaded = load_script(ctx.argv[2]);
+    if (!loaded.ok()) {
+      ctx.reply.error(loaded.refusal.message);
+    } else {
+      if (!known) tell(ctx.now, "script.load", {std::string(ctx.argv[2])});
+      ctx.reply.bulk(*loaded.value);
+    }
+  } else if (iequal(sub, "exists")) {
+    ctx.reply.array(ctx.argv.size() - 2);
+    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+      ctx.reply.integer(engine.has_script(ctx.argv[i]) ? 1 : 0);
+    }
+  } else if (iequal(sub, "flush")) {
+    if (ctx.argv.size() > 3 ||
+        (ctx.argv.size() == 3 && !iequal(ctx.argv[2], "sync") && !iequal(ctx.argv[2], "async"))) {
+      ctx.reply.error("SCRIPT FLUSH only support SYNC|ASYNC option");
+    } else {
+      flush_scripts();
+      tell(ctx.now, "script.flush", {});
+      ctx.reply.ok();
+    }
+  } else if (iequal(sub, "kill")) {
+    kill(ctx, false);
+  } else if (iequal(sub, "debug")) {
+    if (iequal(ctx.argv[2], "no")) {
+      ctx.reply.ok();
+    } else if (iequal(ctx.argv[2], "yes") || iequal(ctx.argv[2], "sync")) {
+      ctx.reply.error("SCRIPT DEBUG is not supported by Apiary (use redis.log and redis.pcall)");
+    } else {
+      ctx.reply.error("Use SCRIPT DEBUG YES/SYNC/NO");
+    }
+  }
+  return Outcome::done();
+}
+
+namespace {
+
+void reply_list(CommandContext& ctx, const Engine& engine) {
+  std::optional<std::string_view> pattern;
+  bool with_code = false;
+  for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+    if (iequal(ctx.argv[i], "withcode") && !with_code) {
+      with_code = true;
+    } else if (iequal(ctx.argv[i], "libraryname") && !pattern) {
+      if (i + 1 >= ctx.argv.size()) {
+        ctx.reply.error("library name argument was not given");
+        return;
+      }
+      pattern = ctx.argv[++i];
+    } else {
+      ctx.reply.error("Unknown argument " + std::string(ctx.argv[i]));
+      return;
+    }
+  }
+  std::vector<const Library*> shown;
+  for (const Library* lib : engine.libraries()) {
+    if (!pattern || resp::glob_match(*pattern, lib->name)) shown.push_back(lib);
+  }
+  auto& r = ctx.reply;
+  r.array(shown.size());
+  for (const Library* lib : shown) {
+    r.map(with_code ? 4 : 3);
+    r.bulk("library_name");
+    r.bulk(lib->name);
+    r.bulk("engine");
+    r.bulk(lib->engine);
+    r.bulk("functions");
+    r.array(lib->functions.size());
+    for (const Function& f : lib->functions) {
+      r.map(3);
+      r.bulk("name");
+      r.bulk(f.name);
+      r.bulk("description");
+      if (f.description.empty()) {
+        r.null();
+      } else {
+        r.bulk(f.description);
+      }
+      r.bulk("flags");
+      reply_function_flags(r, f.flags);
+    }
+    if (with_code) {
+      r.bulk("library_code");
+      r.bulk(lib->code);
+    }
+  }
+}
+
+}  // namespace
+
+Outcome Service::Impl::function(CommandContext& ctx) {
+  const std::string_view sub = ctx.argv[1];
+  auto& r = ctx.reply;
+  if (iequal(sub, "help")) {
+    resp::reply_help(
+        r, "FUNCTION",
+        {"LOAD [REPLACE] <FUNCTION CODE>",
+         "    Create a new library with the given library name and code.",
+         "DELETE <LIBRARY NAME>", "    Delete the given library.",
+         "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+         "    Return general information on all the libraries:", "    * Library name",
+         "    * The engine used to run the Library", "    * Library description",
+         "    * Functions list", "    * Library code (if WITHCODE is given)",
+         "    It also possible to get only function that matches a pattern using LIBRARYNAME "
+         "argument.",
+         "STATS", "    Return information about the current function running:",
+         "    * Function name", "    * Command used to run the function",
+         "    * Duration in MS that the function is running",
+         "    If no function is running, return nil",
+         "    In addition, returns a list of available engines.", "KILL",
+         "    Kill the current running function.", "FLUSH [ASYNC|SYNC]",
+         "    Delete all the libraries.",
+         "    When called without the optional mode argument, the behavior is determined by the",
+         "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+         "    * ASYNC: Asynchronously flush the libraries.",
+         "    * SYNC: Synchronously flush the libraries.", "DUMP",
+         "    Return a serialized payload representing the current libraries, can be restored "
+         "using FUNCTION RESTORE command",
+         "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+         "    Restore the libraries represented by the given payload, it is possible to give a "
+         "restore policy to",
+         "    control how to handle existing libraries (default APPEND):",
+         "    * FLUSH: delete all existing libraries.",
+         "    * APPEND: appends the restored libraries to the existing libraries. On collision, "
+         "abort.",
+         "    * REPLACE: appends the restored libraries to the existing libraries, On collision, "
+         "replace the old",
+         "      libraries with the new libraries (notice that even on this option there is a "
+         "chance of failure",
+         "      in case of functions name collision with another library)."});
+  } else if (iequal(sub, "load")) {
+    bool replace = false;
+    for (std::size_t i = 2; i + 1 < ctx.argv.size(); ++i) {
+      if (!iequal(ctx.argv[i], "replace")) {
+        r.error("Unknown option given: " + std::string(ctx.argv[i]));
+        return Outcome::done();
+      }
+      replace = true;
+    }
+    const std::string_view code = ctx.argv.back();
+    auto loaded = engine.load_library(code, replace);
+    if (!loaded.ok()) {
+      r.error(loaded.refusal.message);
+    } else {
+      libraries_changed();
+      tell(ctx.now, "function.load", {std::string(code)});
+      r.bulk(*loaded.value);
+    }
+  } else if (iequal(sub, "delete")) {
+    if (!engine.delete_library(ctx.argv[2])) {
+      r.error("Library not found");
+    } else {
+      libraries_changed();
+      tell(ctx.now, "function.delete", {std::string(ctx.argv[2])});
+      r.ok();
+    }
+  } else if (iequal(sub, "flush")) {
+    if (ctx.argv.size() > 3 ||
+        (ctx.argv.size() == 3 && !iequal(ctx.argv[2], "sync") && !iequal(ctx.argv[2], "async"))) {
+      r.error("FUNCTION FLUSH only supports SYNC|ASYNC option");
+    } else {
+      engine.flush_libraries();
+      libraries_changed();
+      tell(ctx.now, "function.flush", {});
+      r.ok();
+    }
+  } else if (iequal(sub, "list")) {
+    reply_list(ctx, engine);
+  } else if (iequal(sub, "stats")) {
+    r.map(2);
+    r.bulk("running_script");
+    if (running == nullptr || !running->function) {
+      r.null();
+    } else {
+      r.map(3);
+      r.bulk("name");
+      r.bulk(running->name);
+      r.bulk("command");
+      r.array(1);
+      r.bulk(running->command);
+      r.bulk("duration_ms");
+      const auto& watch = server.busy_watch();
+      const TimePoint t = watch.now ? watch.now() : ctx.now;
+      r.integer(std::chrono::duration_cast<std::chrono::milliseconds>(t - running->started)
+                    .count());
+    }
+    r.bulk("engines");
+    r.map(1);
+    r.bulk("LUA");
+    r.map(2);
+    r.bulk("libraries_count");
+    r.integer(static_cast<std::int64_t>(engine.libraries().size()));
+    r.bulk("functions_count");
+    r.integer(static_cast<std::int64_t>(engine.function_count()));
+  } else if (iequal(sub, "kill")) {
+    kill(ctx, true);
+  } else if (iequal(sub, "dump")) {
+    r.bulk(dump());
+  } else if (iequal(sub, "restore")) {
+    std::string_view policy = "append";
+    if (ctx.argv.size() > 4) {
+      r.error("unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.");
+      return Outcome::done();
+    }
+    if (ctx.argv.size() == 4) {
+      policy = ctx.argv[3];
+      if (!iequal(policy, "flush") && !iequal(policy, "append") && !iequal(policy, "replace")) {
+        r.error("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+        return Outcome::done();
+      }
+    }
+    const auto codes = parse_payload(ctx.argv[2]);
+    if (!codes) {
+      r.error("DUMP payload version or checksum are wrong");
+      return Outcome::done();
+    }
+    const Status st = restore(*codes, iequal(policy, "flush"), iequal(policy, "replace"));
+    if (!st.ok()) {
+      r.error(st.message());
+      return Outcome::done();
+    }
+    libraries_changed();
+    // The others take the same libraries, whatever they held.
+    tell(ctx.now, "function.flush", {});
+    for (const Library* lib : engine.libraries()) tell(ctx.now, "function.load", {lib->code});
+    r.ok();
+  }
+  return Outcome::done();
+}
+
+Status Service::Impl::restore(const std::vector<std::string>& codes, bool flush, bool replace) {
+  // All or nothing: the current libraries are put back when one does not load.
+  std::vector<std::string> before;
+  for (const Library* lib : engine.libraries()) before.push_back(lib->code);
+  if (flush) engine.flush_libraries();
+  for (const auto& code : codes) {
+    auto loaded = engine.load_library(code, replace);
+    if (!loaded.ok()) {
+      engine.flush_libraries();
+      for (const auto& c : before) (void)engine.load_library(c, true);
+      return make_error(StatusCode::invalid_argument, loaded.refusal.message);
+    }
+  }
+  return Status::Ok();
+}
+
+void Service::sync(TimePoint now) {
+  resp::ClusterKeyspace* cluster = impl_->server.cluster_keyspace();
+  if (cluster == nullptr) return;
+  Impl* impl = impl_.get();
+  cluster->ask_members(now, "script.all", {}, [impl](resp::ClusterKeyspace::MemberAnswers all) {
+    for (const auto& answer : all) {
+      for (const auto& body : answer) (void)impl->load_script(body);
+    }
+  });
+  cluster->ask_members(now, "function.all", {}, [impl](resp::ClusterKeyspace::MemberAnswers all) {
+    bool changed = false;
+    for (const auto& answer : all) {
+      for (const auto& code : answer) {
+        // A library this node has keeps its version; one it lacks is taken.
+        auto loaded = impl->engine.load_library(code, false);
+        changed = changed || loaded.ok();
+      }
+    }
+    if (changed) impl->libraries_changed();
+  });
+}
+
+std::string Service::Impl::dump() const {
+  std::string payload;
+  for (const Library* lib : engine.libraries()) {
+    payload.push_back(static_cast<char>(kOpcodeFunction2));
+    persist::RdbValueWriter(payload).string(lib->code);
+  }
+  persist::rdb_append_dump_footer(payload);
+  return payload;
+}
+
+std::string Service::dump_libraries() const { return impl_->dump(); }
+
+Status Service::restore_libraries(std::string_view payload) {
+  if (payload.empty()) return Status::Ok();
+  const auto codes = parse_payload(payload);
+  if (!codes) return make_error(StatusCode::malformed, "function libraries: bad payload");
+  return impl_->restore(*codes, true, true);
+}
+
+void Service::info(std::string& out) const {
+  const Engine& e = impl_->engine;
+  out += "number_of_cached_scripts:" + std::to_string(e.script_count()) + "\r\n";
+  out += "used_memory_scripts:" + std::to_string(e.scripts_bytes()) + "\r\n";
+  out += "number_of_functions:" + std::to_string(e.function_count()) + "\r\n";
+  out += "number_of_libraries:" + std::to_string(e.libraries().size()) + "\r\n";
+}
+
+}  // namespace apiary::script
