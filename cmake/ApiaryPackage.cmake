@@ -17,7 +17,7 @@ include(CMakePackageConfigHelpers)
 set(APIARY_PACKAGE_COMPONENTS
   apiary_base apiary_gossip apiary_gossip_zmq
   apiary_data apiary_store apiary_persist apiary_cluster apiary_replication apiary_resp apiary_routing
-  apiary_core
+  apiary_script apiary_core
   apiary_http apiary_loop apiary_runtime)
 
 foreach(component ${APIARY_PACKAGE_COMPONENTS})
@@ -51,7 +51,8 @@ target_compile_features(apiary_shared INTERFACE cxx_std_20)
 # What the components link, privately: none of it reaches the consumer's compile line.
 target_link_libraries(apiary_shared
   PUBLIC Threads::Threads
-  PRIVATE cppzmq spdlog::spdlog msgpackc-cxx PkgConfig::XXHASH PkgConfig::HTTPLIB)
+  PRIVATE cppzmq spdlog::spdlog msgpackc-cxx PkgConfig::XXHASH PkgConfig::HTTPLIB
+          PkgConfig::LUA51)  # Debian's Lua 5.1, cjson and bitop (apiary_script)
 # A component that starts using a new library fails here rather than in a consumer's link.
 target_link_options(apiary_shared PRIVATE LINKER:--no-undefined)
 

@@ -99,6 +99,7 @@ int run_in_lua(lua_State* L) {
   const int err = call.function_mode ? lua_pcall(L, 2, 1, -4) : lua_pcall(L, 0, 1, -2);
   lua_sethook(L, nullptr, 0, 0);
   if (err != 0) {
+    call.out_of_memory = err == LUA_ERRMEM;
     append_run_error(L, *call.out, call.name);
     lua_pop(L, 1);
   } else {
@@ -178,6 +179,7 @@ std::string Engine::Impl::run(lua_State* L, StateContext& ctx, detail::RunCall c
   }
   lua_sethook(L, nullptr, 0, 0);
   lua_settop(L, 0);
+  if (call.out_of_memory) lua_gc(L, LUA_GCCOLLECT, 0);
   ctx.host = nullptr;
   ctx.killed = false;
   running = false;

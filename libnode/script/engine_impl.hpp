@@ -20,6 +20,7 @@ struct RunCall {
   std::string_view name;             // the sha or the function name, for errors
   const RunOptions* options = nullptr;
   std::string* out = nullptr;
+  bool out_of_memory = false;  // set by the run: collect the garbage it left
 };
 }  // namespace detail
 

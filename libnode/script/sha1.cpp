@@ -56,7 +56,7 @@ std::array<std::uint8_t, 20> sha1(std::string_view data) {
     n -= 64;
   }
   std::uint8_t tail[128] = {};
-  std::memcpy(tail, p, n);
+  if (n > 0) std::memcpy(tail, p, n);
   tail[n] = 0x80;
   const std::size_t tail_len = n + 9 <= 64 ? 64 : 128;
   const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
