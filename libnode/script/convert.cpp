@@ -268,7 +268,10 @@ void append_table(lua_State* L, std::string& out, int client_protocol, int scrip
         std::size_t flen = 0;
         const char* format = lua_tolstring(L, -2, &flen);
         const char* s = lua_tolstring(L, -1, &len);
-        w.verbatim(std::string_view(format, flen), std::string_view(s, len));
+        // Redis's addReplyVerbatim: three bytes of format, cut at a NUL, padded with spaces.
+        char ext[3] = {' ', ' ', ' '};
+        for (std::size_t i = 0; i < 3 && i < flen && format[i] != '\0'; ++i) ext[i] = format[i];
+        w.verbatim(std::string_view(ext, 3), std::string_view(s, len));
         lua_pop(L, 4);
         return;
       }

@@ -170,6 +170,7 @@ std::string Engine::Impl::run(lua_State* L, StateContext& ctx, detail::RunCall c
   ctx.killed = false;
   call.out = &out;
   RunFrame frame{&call, &ctx};
+  const int top = lua_gettop(L);
   if (lua_cpcall(L, run_in_lua, &frame) != 0) {
     // Lua failed outside the script's own pcall (out of memory while converting).
     const char* msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "unknown error";
@@ -178,7 +179,7 @@ std::string Engine::Impl::run(lua_State* L, StateContext& ctx, detail::RunCall c
         out, std::string("Error running script ") + std::string(call.name) + ", " + msg);
   }
   lua_sethook(L, nullptr, 0, 0);
-  lua_settop(L, 0);
+  lua_settop(L, top);
   if (call.out_of_memory) lua_gc(L, LUA_GCCOLLECT, 0);
   ctx.host = nullptr;
   ctx.killed = false;
@@ -216,10 +217,12 @@ Loaded<std::string> Engine::load_script(std::string_view body) {
   // The shebang line is skipped but its '\n' kept, so line numbers stay the user's.
   const std::string key = "f_" + sha;
   CompileFrame frame{body.substr(shebang.length), "@user_script", key.c_str(), {}};
+  // Not settop(0): the Host may load a script from a hook while another one runs.
+  const int top = lua_gettop(impl_->eval);
   if (lua_cpcall(impl_->eval, compile_in_lua, &frame) != 0) {
     frame.error = lua_isstring(impl_->eval, -1) ? lua_tostring(impl_->eval, -1) : "out of memory";
   }
-  lua_settop(impl_->eval, 0);
+  lua_settop(impl_->eval, top);
   if (!frame.error.empty()) {
     result.refusal.message = "ERR Error compiling script (new function): " + frame.error;
     return result;

@@ -159,3 +159,47 @@ TEST_CASE("script: runtime errors name the script and line", "[unit][script]") {
   // The state stays usable.
   CHECK(run("return 1") == ":1\r\n");
 }
+
+namespace {
+
+// A Host that reaches back into the engine, as a command layer serving SCRIPT LOAD or EVAL
+// while a script is busy might.
+class ReentrantHost : public FakeScriptHost {
+ public:
+  explicit ReentrantHost(Engine& engine) : engine_(engine) {}
+  std::string nested_run;
+  bool loaded_in_hook = false;
+
+  std::string call(std::span<const std::string_view> argv, int protocol) override {
+    if (argv[0] == "eval") {
+      auto sha = engine_.load_script("return 2");
+      nested_run = engine_.run_script(*sha.value, RunOptions{}, *this);
+      return "+OK\r\n";
+    }
+    return FakeScriptHost::call(argv, protocol);
+  }
+  apiary::script::HookVerdict on_hook() override {
+    if (!loaded_in_hook) loaded_in_hook = engine_.load_script("return 'from hook'").ok();
+    return FakeScriptHost::on_hook();
+  }
+
+ private:
+  Engine& engine_;
+};
+
+}  // namespace
+
+TEST_CASE("script: a Host that re-enters the engine cannot break a running script",
+          "[unit][script]") {
+  Engine engine;
+  ReentrantHost host(engine);
+  CHECK(eval(engine, "local n = 0 for i = 1, 300000 do n = n + 1 end return n", host) ==
+        ":300000\r\n");
+  CHECK(host.loaded_in_hook);
+  CHECK(eval(engine, "return 'from hook'", host) == "$9\r\nfrom hook\r\n");
+  CHECK(eval(engine, "return redis.call('eval')", host) == "+OK\r\n");
+  CHECK(host.nested_run == "-ERR a script is already running\r\n");
+  CHECK_FALSE(engine.running());
+  CHECK(eval(engine, "return {verbatim_string={format='ab', string='x'}}", host, 3) ==
+        "=5\r\nab :x\r\n");
+}
