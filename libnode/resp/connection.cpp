@@ -222,7 +222,15 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   }
   const auto argc = static_cast<std::int64_t>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
-    reply.error("wrong number of arguments for '" + spec->name + "' command");
+    const std::string error = "wrong number of arguments for '" + spec->name + "' command";
+    if (spec->name == "exec") {
+      // Redis's execCommandAbort: a refused EXEC discards the transaction (and the watched
+      // keys), in MULTI or not, and says why.
+      transaction_.clear();
+      reply.error("-EXECABORT Transaction discarded because of: " + error);
+    } else {
+      reply.error(error);
+    }
     return rejected();
   }
   // A script has been running past busy-reply-threshold: only what can end it runs.

@@ -27,20 +27,28 @@ bool runs_only_alone(const CommandSpec& spec) {
          n == "eval_ro" || n == "evalsha_ro" || n == "fcall" || n == "fcall_ro";
 }
 
-void run_here(Server& server, Connection& client, const CommandSpec& spec,
-              std::span<const std::string_view> argv, int protocol, TimePoint now, WallTime wall,
-              std::string& out) {
+int run_here(Server& server, Connection& client, const CommandSpec& spec,
+             std::span<const std::string_view> argv, int protocol, TimePoint now, WallTime wall,
+             std::string& out) {
   const Server::LocalOnly local(server);
   const std::size_t mark = out.size();
   ReplyWriter reply(out, protocol);
   CommandContext ctx{server, client, reply, argv, now, wall};
   const Outcome outcome = run_handler(spec, ctx);
+  // Where it may not block, Redis's BLMOVE (and BRPOPLPUSH, its older form) answers a null
+  // bulk string, though its timeout answers a null array (blmoveGenericCommand).
+  if (outcome.kind() == Outcome::Kind::blocked &&
+      (spec.name == "blmove" || spec.name == "brpoplpush")) {
+    out.resize(mark);
+    reply.null();
+  }
   // A reply promised for later (nothing in the command table does this here once
   // runs_only_alone() is respected) cannot be part of the answer.
   if (outcome.kind() == Outcome::Kind::pending) {
     out.resize(mark);
     reply.error("'" + spec.name + "' cannot run inside a transaction or script");
   }
+  return reply.protocol();
 }
 
 }  // namespace apiary::resp

@@ -25,10 +25,12 @@ bool arity_ok(const CommandSpec& spec, std::size_t argc);
 bool runs_only_alone(const CommandSpec& spec);
 
 // Runs `argv` (checked by the caller) through its handler here, appending its reply in
-// `protocol` to `out`. A blocking command answers at once (its timeout's reply), as in a
-// Redis transaction; the keyspace commands answer for this node (Server::LocalOnly).
-void run_here(Server& server, Connection& client, const CommandSpec& spec,
-              std::span<const std::string_view> argv, int protocol, TimePoint now, WallTime wall,
-              std::string& out);
+// `protocol` to `out`. A blocking command answers at once, as in a Redis transaction: its
+// timeout's reply (BLMOVE a null bulk string, as Redis's does where it may not block); the
+// keyspace commands answer for this node (Server::LocalOnly). Returns the protocol after it
+// (HELLO switches it).
+int run_here(Server& server, Connection& client, const CommandSpec& spec,
+             std::span<const std::string_view> argv, int protocol, TimePoint now, WallTime wall,
+             std::string& out);
 
 }  // namespace apiary::resp

@@ -94,6 +94,9 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
   }
   ctx.reply.array(req.commands.size());
   std::string& out = ctx.reply.buffer();
+  // A HELLO in the transaction switches the protocol of the replies after it, and (run on the
+  // client's own node) of its connection, as in Redis.
+  int protocol = ctx.reply.protocol();
   for (const auto command : req.commands) {
     const CommandSpec* spec = resolve_command(ctx.server.commands(), command);
     if (spec == nullptr || !arity_ok(*spec, command.size())) {  // checked when queued
@@ -101,10 +104,10 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
     } else if (runs_only_alone(*spec)) {
       ctx.reply.error("'" + spec->name + "' cannot run inside a transaction in a cluster");
     } else {
-      run_here(ctx.server, ctx.client, *spec, command, ctx.reply.protocol(), ctx.now, ctx.wall,
-               out);
+      protocol = run_here(ctx.server, ctx.client, *spec, command, protocol, ctx.now, ctx.wall, out);
     }
   }
+  ctx.reply.set_protocol(protocol);
 }
 
 Outcome multi(CommandContext& ctx) {

@@ -1,0 +1,252 @@
+// MULTI, EXEC, DISCARD, WATCH and UNWATCH at the Connection/Server layer on one node (no
+// cluster): commands queue with +QUEUED and run together at EXEC, a refused command aborts
+// the transaction, a watched key changed through another connection (or expiring) makes EXEC
+// answer a null array, CLIENT LIST shows a transaction in progress, RESET leaves it, and
+// pipelined transactions keep their replies in order however the bytes arrive.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "resp_test_support.hpp"
+
+using resp_test::cmd;
+using resp_test::Harness;
+
+namespace {
+
+constexpr const char* kExecAbort =
+    "-EXECABORT Transaction discarded because of previous errors.\r\n";
+
+// The CLIENT LIST line of the client with `id` (CLIENT ID's reply), as connection 1 sees it.
+std::string client_line(Harness& h, const std::string& id) {
+  const std::string list = h.send({"CLIENT", "LIST"}, 1);
+  const auto at = list.find("id=" + id.substr(1, id.size() - 3) + " ");
+  if (at == std::string::npos) return {};
+  return list.substr(at, list.find('\n', at) - at);
+}
+
+}  // namespace
+
+TEST_CASE("MULTI queues commands and EXEC runs them in order", "[resp][transaction]") {
+  Harness h;
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"SET", "k", "1"}) == "+QUEUED\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"RPUSH", "l", "a", "b"}) == "+QUEUED\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+  // Nothing ran yet: another connection does not see the writes.
+  h.connect();
+  CHECK(h.send({"EXISTS", "k", "l"}, 1) == ":0\r\n");
+  CHECK(h.send({"EXEC"}) == "*4\r\n+OK\r\n:2\r\n:2\r\n$1\r\n2\r\n");
+  CHECK(h.send({"LRANGE", "l", "0", "-1"}, 1) == "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  // Out of MULTI again.
+  CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+  CHECK(h.send({"DISCARD"}) == "-ERR DISCARD without MULTI\r\n");
+  CHECK(h.send({"GET", "k"}) == "$1\r\n2\r\n");
+  // An empty transaction, and one discarded.
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"EXEC"}) == "*0\r\n");
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"DISCARD"}) == "+OK\r\n");
+  CHECK(h.send({"GET", "k"}) == "$1\r\n2\r\n");
+}
+
+TEST_CASE("a command refused while queuing aborts the transaction", "[resp][transaction]") {
+  Harness h;
+  SECTION("unknown command") {
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "1"}) == "+QUEUED\r\n");
+    CHECK(h.send({"NOSUCH", "x"}) ==
+          "-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n");
+  }
+  SECTION("wrong number of arguments") {
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "1"}) == "+QUEUED\r\n");
+    CHECK(h.send({"GET"}) == "-ERR wrong number of arguments for 'get' command\r\n");
+  }
+  SECTION("unknown subcommand") {
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "1"}) == "+QUEUED\r\n");
+    CHECK(h.send({"CLIENT", "NOSUCH"}) == "-ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.\r\n");
+  }
+  // Refusals that do not abort: a nested MULTI and WATCH inside MULTI.
+  CHECK(h.send({"MULTI"}) == "-ERR MULTI calls can not be nested\r\n");
+  CHECK(h.send({"WATCH", "k"}) == "-ERR WATCH inside MULTI is not allowed\r\n");
+  CHECK(h.send({"EXEC"}) == kExecAbort);
+  CHECK(h.send({"GET", "k"}) == "$-1\r\n");  // nothing ran
+  CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+}
+
+TEST_CASE("EXEC with arguments discards the transaction, as Redis's execCommandAbort does",
+          "[resp][transaction]") {
+  Harness h;
+  h.connect();
+  CHECK(h.send({"SET", "k", "1"}) == "+OK\r\n");
+  CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"EXEC", "now"}) ==
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+        "command\r\n");
+  CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+  // The watched key is forgotten too: a change no longer fails the next transaction.
+  CHECK(h.send({"SET", "k", "5"}, 1) == "+OK\r\n");
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"EXEC"}) == "*1\r\n:6\r\n");
+  // Outside MULTI it answers the same.
+  CHECK(h.send({"EXEC", "now"}) ==
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+        "command\r\n");
+}
+
+TEST_CASE("HELLO inside a transaction switches the protocol of what follows it",
+          "[resp][transaction]") {
+  Harness h;
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"HGETALL", "nohash"}) == "+QUEUED\r\n");
+  CHECK(h.send({"HELLO", "3"}) == "+QUEUED\r\n");
+  CHECK(h.send({"HGETALL", "nohash"}) == "+QUEUED\r\n");
+  const std::string exec = h.send({"EXEC"});
+  CHECK(exec.rfind("*3\r\n*0\r\n%7\r\n", 0) == 0);
+  CHECK(exec.substr(exec.size() - 4) == "%0\r\n");
+  CHECK(h.send({"HGETALL", "nohash"}) == "%0\r\n");
+}
+
+TEST_CASE("a write refused for memory while queuing aborts the transaction",
+          "[resp][transaction]") {
+  apiary::store::StoreConfig tiny;
+  tiny.maxmemory = 1;
+  tiny.policy = apiary::store::EvictionPolicy::noeviction;
+  Harness h(tiny);
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");  // reads still queue
+  CHECK(h.send({"SET", "k", "v"}) ==
+        "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+  CHECK(h.send({"EXEC"}) == kExecAbort);
+}
+
+TEST_CASE("runtime errors are elements of EXEC's reply and the rest still runs",
+          "[resp][transaction]") {
+  Harness h;
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"SET", "k", "a"}) == "+QUEUED\r\n");
+  CHECK(h.send({"LPUSH", "k", "x"}) == "+QUEUED\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"APPEND", "k", "b"}) == "+QUEUED\r\n");
+  CHECK(h.send({"EXEC"}) ==
+        "*4\r\n+OK\r\n"
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        "-ERR value is not an integer or out of range\r\n:2\r\n");
+  CHECK(h.send({"GET", "k"}) == "$2\r\nab\r\n");
+}
+
+TEST_CASE("EXEC answers a null array when a watched key changed", "[resp][transaction]") {
+  Harness h;
+  h.connect();
+  CHECK(h.send({"SET", "k", "1"}) == "+OK\r\n");
+  SECTION("changed through another connection") {
+    CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "2"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "*-1\r\n");
+    CHECK(h.send({"GET", "k"}) == "$1\r\n2\r\n");
+  }
+  SECTION("a watched missing key created through another connection, RESP3") {
+    CHECK(h.send({"HELLO", "3"}).rfind("%7\r\n", 0) == 0);
+    CHECK(h.send({"WATCH", "other", "k"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "other", "x"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "9"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "_\r\n");
+    CHECK(h.send({"GET", "k"}) == "$1\r\n1\r\n");
+  }
+  SECTION("expired since WATCH") {
+    CHECK(h.send({"PEXPIRE", "k", "100"}) == ":1\r\n");
+    CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+    h.advance(std::chrono::milliseconds(200));
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "2"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "*-1\r\n");
+    CHECK(h.send({"EXISTS", "k"}) == ":0\r\n");
+  }
+  SECTION("unchanged, or only read: EXEC runs; and the watches end with it") {
+    CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+    CHECK(h.send({"GET", "k"}, 1) == "$1\r\n1\r\n");
+    CHECK(h.send({"SET", "unrelated", "1"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "*1\r\n:2\r\n");
+    CHECK(h.send({"SET", "k", "7"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "*1\r\n:8\r\n");
+  }
+  SECTION("UNWATCH and DISCARD forget the watched keys") {
+    CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+    CHECK(h.send({"UNWATCH"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "2"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"EXEC"}) == "*0\r\n");
+    CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"DISCARD"}) == "+OK\r\n");
+    CHECK(h.send({"SET", "k", "3"}, 1) == "+OK\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+    CHECK(h.send({"EXEC"}) == "*1\r\n$1\r\n3\r\n");
+  }
+}
+
+TEST_CASE("CLIENT LIST shows a transaction being queued, and RESET ends it",
+          "[resp][transaction]") {
+  Harness h;
+  h.connect();
+  const std::string id = h.send({"CLIENT", "ID"});
+  const std::string idle = client_line(h, id);
+  INFO(idle);
+  CHECK(idle.find(" flags=N ") != std::string::npos);
+  CHECK(idle.find(" multi=-1 ") != std::string::npos);
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"SET", "k", "1"}) == "+QUEUED\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+  const std::string queuing = client_line(h, id);
+  INFO(queuing);
+  CHECK(queuing.find(" flags=x ") != std::string::npos);
+  CHECK(queuing.find(" multi=2 ") != std::string::npos);
+  CHECK(queuing.find(" multi-mem=0 ") == std::string::npos);
+  CHECK(h.send({"RESET"}) == "+RESET\r\n");
+  const std::string after = client_line(h, id);
+  INFO(after);
+  CHECK(after.find(" flags=N ") != std::string::npos);
+  CHECK(after.find(" multi=-1 ") != std::string::npos);
+  CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+  CHECK(h.send({"EXISTS", "k"}) == ":0\r\n");
+  // RESET forgets the watched keys too.
+  CHECK(h.send({"WATCH", "k"}) == "+OK\r\n");
+  CHECK(h.send({"RESET"}) == "+RESET\r\n");
+  CHECK(h.send({"SET", "k", "2"}, 1) == "+OK\r\n");
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"EXEC"}) == "*1\r\n$1\r\n2\r\n");
+}
+
+TEST_CASE("pipelined transactions keep their replies in order at every split",
+          "[resp][transaction]") {
+  const std::string input = cmd({"SET", "k", "1"}) + cmd({"MULTI"}) + cmd({"INCR", "k"}) +
+                            "GET k\r\n" + cmd({"BLPOP", "nolist", "0"}) + cmd({"EXEC"}) +
+                            cmd({"GET", "k"}) + cmd({"MULTI"}) + cmd({"NOSUCH"}) + cmd({"EXEC"}) +
+                            "PING\r\n";
+  const std::string want =
+      "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:2\r\n$1\r\n2\r\n*-1\r\n"
+      "$1\r\n2\r\n+OK\r\n-ERR unknown command 'NOSUCH', with args beginning with: \r\n" +
+      std::string(kExecAbort) + "+PONG\r\n";
+  for (std::size_t cut = 0; cut <= input.size(); ++cut) {
+    Harness h;
+    std::string got = h.raw(input.substr(0, cut));
+    got += h.raw(input.substr(cut));
+    INFO("cut at " << cut);
+    REQUIRE(got == want);
+  }
+}
