@@ -1,10 +1,12 @@
 // The `redis` table (script_lua.c luaRegisterRedisAPI and friends): call, pcall, log,
 // setresp, sha1hex, error_reply, status_reply, set_repl, replicate_commands, breakpoint,
-// debug, the LOG_* and REPL_* constants and the version. Texts are redis-server 7.0.15's.
-// redis.acl_check_cmd is left out: the engine knows no ACL.
+// debug, acl_check_cmd (answered by Host::acl_check), the LOG_* and REPL_* constants and the
+// version. Texts are redis-server 7.0.15's.
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,31 +64,63 @@ int raise_error(lua_State* L, const char* message) {
   return lua_error(L);
 }
 
+// The script's arguments (stack 1..argc, already checked) as the command's argv: numbers as
+// Redis formats them ("%.17g", not Lua's "%.14g"), strings as they are.
+class Argv {
+ public:
+  Argv(lua_State* L, int argc) {
+    views_.reserve(static_cast<std::size_t>(argc));
+    numbers_.reserve(static_cast<std::size_t>(argc));
+    for (int j = 1; j <= argc; ++j) {
+      if (lua_type(L, j) == LUA_TNUMBER) {
+        auto& buf = numbers_.emplace_back();
+        const int n = std::snprintf(buf.data(), buf.size(), "%.17g", lua_tonumber(L, j));
+        views_.emplace_back(buf.data(), static_cast<std::size_t>(n));
+      } else {
+        std::size_t len = 0;
+        const char* s = lua_tolstring(L, j, &len);
+        views_.emplace_back(s, len);
+      }
+    }
+  }
+  std::span<const std::string_view> views() const { return views_; }
+
+ private:
+  std::vector<std::string_view> views_;
+  std::vector<std::array<char, 64>> numbers_;
+};
+
+// Redis's luaArgsToRedisArgv checks: pushes the error table and returns false when there are
+// no arguments or one is neither a string nor a number.
+bool check_arguments(lua_State* L) {
+  const int argc = lua_gettop(L);
+  if (argc == 0) {
+    push_error(L, "Please specify at least one argument for this redis lib call");
+    return false;
+  }
+  for (int j = 1; j <= argc; ++j) {
+    const int t = lua_type(L, j);
+    if (t != LUA_TNUMBER && t != LUA_TSTRING) {
+      lua_pop(L, argc);
+      push_error(L, "Lua redis lib command arguments must be strings or integers");
+      return false;
+    }
+  }
+  return true;
+}
+
 // Runs argv (stack 1..argc, already checked) through the Host and pushes its reply bytes as
 // a Lua string. The C++ objects live only here, so nothing raises while they are alive except
 // the final push (a memory error, after the Host call).
 void call_host(lua_State* L, StateContext* ctx, int argc) {
-  std::vector<std::string_view> argv;
-  std::vector<std::array<char, 64>> numbers;
-  argv.reserve(static_cast<std::size_t>(argc));
-  numbers.reserve(static_cast<std::size_t>(argc));
-  for (int j = 1; j <= argc; ++j) {
-    if (lua_type(L, j) == LUA_TNUMBER) {
-      // Not lua_tolstring: Lua's "%.14g" loses precision; Redis writes "%.17g".
-      auto& buf = numbers.emplace_back();
-      const int n = std::snprintf(buf.data(), buf.size(), "%.17g", lua_tonumber(L, j));
-      argv.emplace_back(buf.data(), static_cast<std::size_t>(n));
-    } else {
-      std::size_t len = 0;
-      const char* s = lua_tolstring(L, j, &len);
-      argv.emplace_back(s, len);
-    }
-  }
   std::string reply;
-  try {
-    reply = ctx->host->call(argv, ctx->resp);
-  } catch (...) {
-    reply = "-ERR internal error while running the command\r\n";
+  {
+    const Argv argv(L, argc);
+    try {
+      reply = ctx->host->call(argv.views(), ctx->resp);
+    } catch (...) {
+      reply = "-ERR internal error while running the command\r\n";
+    }
   }
   if (reply.empty()) reply = "-ERR empty reply\r\n";
   lua_pushlstring(L, reply.data(), reply.size());
@@ -97,20 +131,8 @@ int generic_call(lua_State* L, bool raise) {
   if (ctx->host == nullptr) {
     return raise_error(L, "redis.call/pcall can only be called inside a script invocation");
   }
-  const int argc = lua_gettop(L);
-  if (argc == 0) {
-    push_error(L, "Please specify at least one argument for this redis lib call");
-    return raise ? lua_error(L) : 1;
-  }
-  for (int j = 1; j <= argc; ++j) {
-    const int t = lua_type(L, j);
-    if (t != LUA_TNUMBER && t != LUA_TSTRING) {
-      lua_pop(L, argc);
-      push_error(L, "Lua redis lib command arguments must be strings or integers");
-      return raise ? lua_error(L) : 1;
-    }
-  }
-  call_host(L, ctx, argc);
+  if (!check_arguments(L)) return raise ? lua_error(L) : 1;
+  call_host(L, ctx, lua_gettop(L));
   lua_replace(L, 1);
   lua_settop(L, 1);
   std::size_t len = 0;
@@ -123,6 +145,30 @@ int generic_call(lua_State* L, bool raise) {
 }
 
 int redis_call(lua_State* L) { return generic_call(L, true); }
+
+// 1 allowed, 0 refused, -1 no such command.
+int acl_verdict(lua_State* L, Host& host) {
+  const Argv argv(L, lua_gettop(L));
+  std::optional<bool> verdict;
+  try {
+    verdict = host.acl_check(argv.views());
+  } catch (...) {
+    verdict = false;
+  }
+  return verdict.has_value() ? (*verdict ? 1 : 0) : -1;
+}
+
+int redis_acl_check_cmd(lua_State* L) {
+  StateContext* ctx = context(L);
+  if (ctx->host == nullptr) {
+    return raise_error(L, "redis.acl_check_cmd can only be called inside a script invocation");
+  }
+  if (!check_arguments(L)) return lua_error(L);
+  const int verdict = acl_verdict(L, *ctx->host);
+  if (verdict < 0) return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
+  lua_pushboolean(L, verdict);
+  return 1;
+}
 int redis_pcall(lua_State* L) { return generic_call(L, false); }
 
 int redis_log(lua_State* L) {
@@ -277,6 +323,7 @@ void register_redis_api(lua_State* L) {
   set_function(L, "replicate_commands", redis_replicate_commands);
   set_function(L, "breakpoint", redis_breakpoint);
   set_function(L, "debug", redis_debug);
+  set_function(L, "acl_check_cmd", redis_acl_check_cmd);
   lua_setfield(L, LUA_GLOBALSINDEX, "redis");
 }
 

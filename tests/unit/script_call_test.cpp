@@ -196,3 +196,22 @@ TEST_CASE("script redis table: helpers and their errors", "[unit][script]") {
              host) ==
         "*9\r\n$6\r\n7.0.15\r\n:458767\r\n:0\r\n:1\r\n:2\r\n:0\r\n:1\r\n:2\r\n:2\r\n");
 }
+
+TEST_CASE("script redis.acl_check_cmd asks the Host", "[unit][script]") {
+  Engine engine;
+  FakeScriptHost host;
+  host.denied = {"del"};
+  CHECK(eval(engine, "return redis.acl_check_cmd('get', 'x')", host) == ":1\r\n");
+  CHECK(eval(engine, "return redis.acl_check_cmd('GET')", host) == ":1\r\n");
+  CHECK(eval(engine, "return redis.acl_check_cmd('set', 1)", host) == ":1\r\n");
+  CHECK(eval(engine, "return redis.acl_check_cmd('del', 'x')", host) == "$-1\r\n");
+  CHECK(eval(engine, "return redis.acl_check_cmd('nosuch')", host) ==
+        "-ERR Invalid command passed to redis.acl_check_cmd()" +
+            tail("return redis.acl_check_cmd('nosuch')"));
+  CHECK(eval(engine, "return redis.acl_check_cmd()", host) ==
+        "-ERR Please specify at least one argument for this redis lib call" +
+            tail("return redis.acl_check_cmd()"));
+  CHECK(eval(engine, "return redis.acl_check_cmd({})", host) ==
+        "-ERR Lua redis lib command arguments must be strings or integers" +
+            tail("return redis.acl_check_cmd({})"));
+}

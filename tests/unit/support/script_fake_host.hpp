@@ -2,7 +2,11 @@
 // replies for anything else, plus a kill switch and a log.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +65,18 @@ class FakeScriptHost : public script::Host {
 
   void log(int level, std::string_view message) override {
     logs.emplace_back(level, std::string(message));
+  }
+
+  std::vector<std::string> denied;  // lowercase command names acl_check refuses
+
+  std::optional<bool> acl_check(std::span<const std::string_view> argv) override {
+    std::string name(argv[0]);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::vector<std::string> known = {"ping", "echo", "set", "get", "del", "incr"};
+    if (std::find(known.begin(), known.end(), name) == known.end() && canned.count(name) == 0) {
+      return std::nullopt;
+    }
+    return std::find(denied.begin(), denied.end(), name) == denied.end();
   }
 
   static std::string bulk(std::string_view s) {

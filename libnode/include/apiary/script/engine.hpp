@@ -50,6 +50,13 @@ class Host {
   virtual HookVerdict on_hook() = 0;
   // redis.log(level, message...): level is 0 debug, 1 verbose, 2 notice, 3 warning.
   virtual void log(int level, std::string_view message) = 0;
+  // redis.acl_check_cmd(command, args...): std::nullopt when `argv` names no command (the
+  // script then fails with "Invalid command passed to redis.acl_check_cmd()"), otherwise
+  // whether the script's user may run it. The default knows no ACL and allows everything.
+  virtual std::optional<bool> acl_check(std::span<const std::string_view> argv) {
+    (void)argv;
+    return true;
+  }
 };
 
 struct Function {
