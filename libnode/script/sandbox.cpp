@@ -6,7 +6,7 @@
 // emulated: the globals a script sees are an empty proxy whose metatable reads through to the
 // real globals and refuses writes, every library table is replaced by such a proxy, and the
 // base functions that bypass metatables (rawset, rawget, next, pairs, setmetatable,
-// getmetatable, table.insert/remove/sort/setn) see through proxies or refuse read-only
+// getmetatable, table.insert) see through proxies or refuse read-only
 // tables. Error texts are Redis's ("Attempt to modify a readonly table", "Script attempted to
 // access nonexistent global variable 'x'").
 #include <array>
@@ -184,9 +184,17 @@ int ro_next(lua_State* L) {
   return 1;
 }
 
+// Upvalues: the proxy-aware next, Lua's own next (for every table that is no proxy).
 int ro_pairs(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_pushvalue(L, lua_upvalueindex(1));
+  bool proxy = false;
+  if (lua_getmetatable(L, 1)) {  // a proxy always has one: skip the lookup for plain tables
+    lua_pop(L, 1);
+    push_real(L, 1);
+    proxy = !lua_rawequal(L, -1, 1);
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(proxy ? 1 : 2));
   lua_pushvalue(L, 1);
   lua_pushnil(L);
   return 3;
@@ -195,10 +203,10 @@ int ro_pairs(lua_State* L) {
 // A wrapped base function whose first argument must not be read-only.
 int ro_guarded(lua_State* L) {
   if (is_readonly(L, 1)) return readonly_error_here(L);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  // Run the original in this frame, so its argument errors name the function as the script
+  // called it ("bad argument #1 to 'insert'") and carry the script's line.
+  const lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
+  return original(L);
 }
 
 int ro_getmetatable(lua_State* L) {
@@ -232,14 +240,19 @@ void install_readonly_functions(lua_State* L) {
   lua_pushcfunction(L, ro_next);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_GLOBALSINDEX, "next");
-  lua_pushcclosure(L, ro_pairs, 1);
+  lua_getfield(L, LUA_GLOBALSINDEX, "pairs");  // Lua's pairs keeps Lua's next as upvalue 1
+  lua_getupvalue(L, -1, 1);
+  lua_remove(L, -2);
+  lua_pushcclosure(L, ro_pairs, 2);
   lua_setfield(L, LUA_GLOBALSINDEX, "pairs");
   lua_pushcfunction(L, ro_getmetatable);
   lua_setfield(L, LUA_GLOBALSINDEX, "getmetatable");
   wrap_guarded(L, LUA_GLOBALSINDEX, "setmetatable");
   lua_getfield(L, LUA_GLOBALSINDEX, "table");
   const int t = lua_gettop(L);
-  for (const char* name : {"insert", "remove", "sort", "setn"}) wrap_guarded(L, t, name);
+  // insert is the only one that writes to an empty table (a proxy is empty: sort and remove
+  // find nothing to move, as on Redis's read-only tables).
+  wrap_guarded(L, t, "insert");
   lua_pop(L, 1);
 }
 

@@ -78,6 +78,16 @@ TEST_CASE("script sandbox: globals and libraries are read-only", "[unit][script]
   CHECK(eval(engine, "return loadstring('x = 1')()", host) ==
         "-ERR [string \"x = 1\"]:1: Attempt to modify a readonly table script: " +
             Engine::sha1_hex("return loadstring('x = 1')()") + ", on x = 1:1.\r\n");
+  // The guarded base functions still report their own errors as Lua does.
+  CHECK(eval(engine, "table.insert(1, 2)", host) ==
+        "-ERR user_script:1: bad argument #1 to 'insert' (table expected, got number)" +
+            tail("table.insert(1, 2)"));
+  CHECK(eval(engine, "setmetatable({}, 1)", host) ==
+        "-ERR user_script:1: bad argument #2 to 'setmetatable' (nil or table expected)" +
+            tail("setmetatable({}, 1)"));
+  CHECK(eval(engine, "table.sort(string) return table.remove(string)", host) == "$-1\r\n");
+  CHECK(eval(engine, "local n = 0 for k in pairs(string) do n = n + 1 end return n", host) ==
+        ":15\r\n");
   // Nothing leaked into the state.
   CHECK(eval(engine, "return type(redis.call)", host) == "$8\r\nfunction\r\n");
   CHECK(eval(engine, "return type(math.random)", host) == "$8\r\nfunction\r\n");
