@@ -320,9 +320,11 @@ void register_redis_api(lua_State* L) {
   set_number(L, "REPL_SLAVE", 2);
   set_number(L, "REPL_REPLICA", 2);
   set_number(L, "REPL_ALL", 3);
-  set_function(L, "replicate_commands", redis_replicate_commands);
-  set_function(L, "breakpoint", redis_breakpoint);
-  set_function(L, "debug", redis_debug);
+  if (context(L)->kind == StateKind::eval) {  // eval.c adds these; functions do not have them
+    set_function(L, "replicate_commands", redis_replicate_commands);
+    set_function(L, "breakpoint", redis_breakpoint);
+    set_function(L, "debug", redis_debug);
+  }
   set_function(L, "acl_check_cmd", redis_acl_check_cmd);
   lua_setfield(L, LUA_GLOBALSINDEX, "redis");
 }

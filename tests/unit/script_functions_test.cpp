@@ -199,6 +199,15 @@ TEST_CASE("script functions: runtime errors and globals", "[unit][script]") {
   CHECK(fcall(engine, "f10", host) == "$3\r\n[1]\r\n");
   CHECK(fcall(engine, "f11", host) == "$-1\r\n");
   CHECK(fcall(engine, "f12", host) == ":5\r\n");
+  REQUIRE(load(engine,
+               "#!lua name=lib4\nredis.register_function('api', function() local t = {} for k "
+               "in pairs(redis) do t[#t+1] = k end table.sort(t) return table.concat(t, ' ') "
+               "end)") == "lib4");
+  // No breakpoint, debug or replicate_commands: eval.c adds those for scripts only.
+  CHECK(fcall(engine, "api", host) ==
+        "$207\r\nLOG_DEBUG LOG_NOTICE LOG_VERBOSE LOG_WARNING REDIS_VERSION REDIS_VERSION_NUM "
+        "REPL_ALL REPL_AOF REPL_NONE REPL_REPLICA REPL_SLAVE acl_check_cmd call error_reply log "
+        "pcall set_repl setresp sha1hex status_reply\r\n");
   host.kill_after_hooks = 0;
   CHECK(fcall(engine, "spin", host) ==
         "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:13.\r\n");
