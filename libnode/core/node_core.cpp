@@ -6,6 +6,7 @@
 #include "apiary/base/rng.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/script/service.hpp"
+#include "functions_file.hpp"
 
 namespace apiary::core {
 
@@ -393,6 +394,22 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   });
   s.scripts = std::make_unique<script::Service>(*s.resp_server);
   s.resp_server->set_scripting(s.scripts.get());
+  if (c.persistence.env != nullptr) {
+    // The FUNCTION libraries live beside the data (functions_file.hpp).
+    const std::string path = persist::join_path(c.persistence.dir, std::string(kFunctionsFile));
+    auto payload = load_functions(*c.persistence.env, path);
+    if (!payload.ok()) return payload.status();
+    if (Status st = s.scripts->restore_libraries(*payload); !st.ok()) {
+      return make_error(StatusCode::malformed, path + ": " + st.message() +
+                                                   " (move the file away to start without it)");
+    }
+    persist::Env* env = c.persistence.env;
+    s.scripts->set_libraries_listener([raw, env, path] {
+      if (Status st = save_functions(*env, path, raw->scripts->dump_libraries()); !st.ok()) {
+        raw->events.emplace_back(PersistenceLogged{true, "saving " + path + ": " + st.message()});
+      }
+    });
+  }
   s.now = now;
   s.expire_next = now + c.expire_interval;
   return std::unique_ptr<NodeCore>(new NodeCore(std::move(impl)));

@@ -104,7 +104,7 @@ void Replicator::replicate(TimePoint now, WallTime wall, std::string_view key,
 bool Replicator::replicate_together(TimePoint now, WallTime wall,
                                     std::span<const std::string_view> keys,
                                     std::uint32_t write_quorum, std::uint64_t completion_id,
-                                    std::string_view carrier) {
+                                    std::string_view carrier, bool whole) {
   State& s = *state_;
   if (!s.has_view || keys.size() < 2 || keys.size() > s.config.replicate_together_max_keys) {
     return false;
@@ -121,9 +121,12 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
       return false;
     }
   }
-  // A hash or set write goes key by key, each as its changes (replicate()).
-  for (auto key : keys) {
-    if (s.store.has_delta(key)) return false;
+  // A hash or set write goes key by key, each as its changes (replicate()), unless the
+  // caller needs the unit.
+  if (!whole) {
+    for (auto key : keys) {
+      if (s.store.has_delta(key)) return false;
+    }
   }
   std::vector<std::vector<std::uint8_t>> entries;
   entries.reserve(keys.size());
@@ -135,6 +138,9 @@ bool Replicator::replicate_together(TimePoint now, WallTime wall,
     entries.push_back(std::move(e));
   }
   if (bytes > s.config.max_message_bytes / 2) return false;  // one key at a time, then
+  if (whole) {
+    for (auto key : keys) (void)s.store.take_delta(key);  // the entries carry those writes
+  }
 
   ++s.stats.writes;
   ++s.stats.writes_together;

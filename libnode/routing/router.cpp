@@ -85,7 +85,8 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
   }
   if (sink.parked != 0) unpark(sink.parked);  // served
   std::string reply = std::move(ran.reply);
-  if (!reply.empty() && reply[0] == '-') return reply;  // refused: nothing to replicate
+  // Refused: nothing to replicate (unless the command may have written first: a script).
+  if (!reply.empty() && reply[0] == '-' && (spec.flags & resp::kWritesOnError) == 0) return reply;
   std::vector<std::string_view> touched;
   for (std::size_t k : keys) {
     if (std::find(touched.begin(), touched.end(), argv[k]) == touched.end()) {
@@ -96,12 +97,14 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
   // A peer that forwarded the write and is a replica of a key gets its version with the
   // reply and holds it before its client hears of the write: it counts towards W.
   const std::string_view carrier = carrier_of(sink, touched);
+  const bool whole = (spec.flags & resp::kOneUnit) != 0;
   // W=1 (or a single owner), or W=2 with a carrier: the local write and the carrier's copy
   // are the quorum; the others get it in the background and the reply leaves now.
   const std::uint32_t owners = replicator.view().table().replicas();
   if (q.write == 1 || owners <= 1 || (q.write == 2 && !carrier.empty())) {
     // A single owner is this node: there is nobody to ship the write to.
-    if (owners > 1 && !replicator.replicate_together(now, wall, touched, 1, kNoWaiter, carrier)) {
+    if (owners > 1 && !replicator.replicate_together(now, wall, touched, 1, kNoWaiter, carrier,
+                                                     whole)) {
       for (auto key : touched) replicator.replicate(now, wall, key, 1, kNoWaiter, carrier);
     }
     return reply;
@@ -111,7 +114,7 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
   const std::uint64_t job_id = start_job(spec, argv, protocol, sink, true, 1);
   jobs.at(job_id).reply = std::move(reply);
   const std::uint64_t together = waiter_for(job_id);
-  if (!replicator.replicate_together(now, wall, touched, q.write, together, carrier)) {
+  if (!replicator.replicate_together(now, wall, touched, q.write, together, carrier, whole)) {
     waiters.erase(together);
     jobs.at(job_id).outstanding = static_cast<std::uint32_t>(touched.size());
     for (auto key : touched) {

@@ -175,6 +175,7 @@ Status Node::leave() {
   }
   if (earlier.valid()) return earlier.get();
   auto done = impl_->left.get_future();
+  impl_->leaving = true;
   Impl* raw = impl_.get();
   raw->loop.post([raw] { raw->start_leave(); });
   const auto limit =
@@ -193,7 +194,7 @@ Status Node::leave() {
 
 void Node::stop() {
   std::call_once(impl_->stop_once, [this] {
-    impl_->stopped = true;
+    impl_->stopped = true;  // also ends a busy script, so the loop thread can stop
     impl_->loop.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     // The loop is gone: this thread may touch the core. Sync the AOF, or write the snapshot

@@ -222,10 +222,13 @@ Status Node::Impl::start_listener() {
   core->resp_server().config().set_readonly("bind", bound.host);
   // A script past busy-reply-threshold: the other clients are read and answered (BUSY, or
   // SCRIPT KILL) from inside it, on this thread.
+  // A node asked to leave or stop ends the script (SIGTERM must not wait for it).
   runtime::RespListener* clients = resp_listener.get();
-  core->resp_server().set_busy_watch(
-      {[] { return runtime::core_now(); },
-       [clients](resp::ClientId scripted) { clients->serve_busy(scripted); }});
+  core->resp_server().set_busy_watch({[] { return runtime::core_now(); },
+                                      [this, clients](resp::ClientId scripted) {
+                                        clients->serve_busy(scripted);
+                                        return leaving.load() || stopped.load();
+                                      }});
   return Status::Ok();
 }
 }  // namespace apiary

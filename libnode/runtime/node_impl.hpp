@@ -129,6 +129,7 @@ struct Node::Impl {
   std::atomic<SubscriptionId> next_subscription{1};
   std::atomic<bool> running{false};  // the loop thread runs (stats() asks it)
   std::atomic<bool> stopped{false};  // stop() was called: leave() has nothing left to do
+  std::atomic<bool> leaving{false};  // leave() was called: a busy script is stopped
 
   CoreTimer core_timer;
   std::vector<std::uint8_t> rx;

@@ -146,6 +146,7 @@ void RespListener::flush(Client& c) {
 }
 
 void RespListener::serve_busy(std::uint64_t running) {
+  on_accept();  // new clients too: they can send SCRIPT KILL
   for (auto& [fd, c] : clients_) {
     if (c->conn->id() == running || c->want_write || c->conn->waiting()) continue;
     const ssize_t n = ::recv(fd, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);

@@ -82,7 +82,7 @@ class CallHost final : public Host {
     }
     if (watch.serve && t - running_.last_served >= kServeEvery) {
       running_.last_served = t;
-      watch.serve(running_.client);
+      if (watch.serve(running_.client)) running_.kill = true;  // shutting down
     }
     return running_.kill ? HookVerdict::kill : HookVerdict::go_on;
   }

@@ -70,11 +70,11 @@ void register_script_commands(CommandTable& table) {
                          "@slow @scripting", flags & kWrite ? "RW access update" : "RO access",
                          "scripting", summary, "0.1.0", "Depends on the script", h, 2}));
   };
-  internal("apiary.eval", kWrite, "Run a script at its keys' coordinator",
+  internal("apiary.eval", kWrite | kWritesOnError | kOneUnit, "Run a script at its keys' coordinator",
            call<ScriptCall::run_script>);
   internal("apiary.eval_ro", kReadonly, "Run a read-only script at an owner of its keys",
            call<ScriptCall::run_script>);
-  internal("apiary.fcall", kWrite, "Run a function at its keys' coordinator",
+  internal("apiary.fcall", kWrite | kWritesOnError | kOneUnit, "Run a function at its keys' coordinator",
            call<ScriptCall::run_function>);
   internal("apiary.fcall_ro", kReadonly, "Run a read-only function at an owner of its keys",
            call<ScriptCall::run_function>);

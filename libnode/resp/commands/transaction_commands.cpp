@@ -107,7 +107,7 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
       protocol = run_here(ctx.server, ctx.client, *spec, command, protocol, ctx.now, ctx.wall, out);
     }
   }
-  ctx.reply.set_protocol(protocol);
+  if (ctx.client.id() != kInternalClient) ctx.reply.set_protocol(protocol);
 }
 
 Outcome multi(CommandContext& ctx) {
@@ -256,7 +256,16 @@ Outcome apiary_exec(CommandContext& ctx) {
     ctx.reply.error(kSyntaxError);
     return Outcome::done();
   }
-  run_transaction(ctx, *req);
+  if (ctx.client.id() != kInternalClient) {  // the client's own node coordinates the keys
+    run_transaction(ctx, *req);
+    return Outcome::done();
+  }
+  // Forwarded from another node: the commands that read or change their connection (CLIENT
+  // SETNAME, CLIENT NO-TOUCH, HELLO, ...) get a connection of this transaction's own, not the
+  // node's shared internal client, whose state every later forwarded command would see.
+  Connection own(ctx.server, kInternalClient, ctx.client.address(), ctx.now);
+  CommandContext here{ctx.server, own, ctx.reply, ctx.argv, ctx.now, ctx.wall};
+  run_transaction(here, *req);
   return Outcome::done();
 }
 
@@ -286,7 +295,7 @@ void register_transaction_commands(CommandTable& table) {
                        "@read @fast @transaction", "RO", "transactions",
                        "The versions WATCH records for keys, read at their coordinator",
                        "0.1.0", "O(1) for every key.", watch_versions}));
-  CommandSpec run = make_spec({"apiary.exec", -4, kWrite | kNoScript, 0, 0, 0,
+  CommandSpec run = make_spec({"apiary.exec", -4, kWrite | kNoScript | kOneUnit, 0, 0, 0,
                                "@write @slow @transaction", "RW", "transactions",
                                "Run a transaction at its keys' coordinator", "0.1.0",
                                "Depends on commands in the transaction", apiary_exec});

@@ -130,10 +130,12 @@ class Replicator {
   // and acknowledges it once, and the one completion comes when W replicas hold them all.
   // Returns false, having done nothing, otherwise (different owners, an owner down, more
   // than replicate_together_max_keys keys, or too many bytes for one message): the caller
-  // then replicates each key.
+  // then replicates each key. A hash, set, sorted set or list write goes key by key as its
+  // changes (a delta) unless `whole` asks for the unit anyway (a transaction or script):
+  // then the delta is dropped and the key's whole entry travels in the unit.
   bool replicate_together(TimePoint now, WallTime wall, std::span<const std::string_view> keys,
                           std::uint32_t write_quorum, std::uint64_t completion_id,
-                          std::string_view carrier = {});
+                          std::string_view carrier = {}, bool whole = false);
   // Asks `read_quorum - 1` other live owners (0 = configured R) for their version, merges
   // every answer into the local store, completes when R replicas (this one first) answered,
   // then repairs the asked replicas whose version was older or concurrent. The driver reads

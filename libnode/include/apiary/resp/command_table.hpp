@@ -44,6 +44,12 @@ enum CommandFlag : std::uint32_t {
   // reads the versions WATCH records there): routed like a write, run like a read, never
   // replicated. Not shown by COMMAND INFO.
   kAtCoordinator = 1u << 17,
+  // An error reply does not mean it changed nothing (a script can write and then fail, as
+  // in Redis, which does not roll scripts back): the router replicates its keys anyway.
+  kWritesOnError = 1u << 18,
+  // Its keys replicate as one unit whenever they have the same owners, collections' changes
+  // included (a transaction, a script): Replicator::replicate_together(..., whole).
+  kOneUnit = 1u << 19,
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.

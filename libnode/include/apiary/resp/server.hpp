@@ -171,10 +171,11 @@ class Server {
   const std::string& busy_error() const { return busy_error_; }
   // The driver's side of a long script: a monotonic clock to measure it by, and a way to
   // read and answer the other clients while it runs (never `running`, the client whose
-  // command runs the script). Unset (the simulator): scripts are never busy.
+  // command runs the script), which returns true when the node is shutting down and the
+  // script must stop whatever it wrote. Unset (the simulator): scripts are never busy.
   struct BusyWatch {
     std::function<TimePoint()> now;
-    std::function<void(ClientId running)> serve;
+    std::function<bool(ClientId running)> serve;
   };
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }

@@ -46,7 +46,7 @@ class RespListener {
   void flush_completed();
   // While a script runs past busy-reply-threshold (resp::Server::BusyWatch): reads what the
   // other clients sent and answers it at once (BUSY, or SCRIPT KILL's reply). Skips client
-  // `running` (inside the command that runs the script); never accepts nor closes anyone.
+  // `running` (inside the command that runs the script); accepts new clients, closes none.
   void serve_busy(std::uint64_t running);
   // Closes every client and the listening socket.
   void shutdown();
