@@ -272,6 +272,17 @@ std::string Engine::run_script(std::string_view sha, const RunOptions& options, 
   return impl_->run(impl_->eval, impl_->eval_ctx, call, host);
 }
 
+namespace {
+std::size_t memory_bytes(lua_State* L) {
+  if (L == nullptr) return 0;
+  return static_cast<std::size_t>(lua_gc(L, LUA_GCCOUNT, 0)) * 1024 +
+         static_cast<std::size_t>(lua_gc(L, LUA_GCCOUNTB, 0));
+}
+}  // namespace
+
+std::size_t Engine::eval_memory_bytes() const { return memory_bytes(impl_->eval); }
+std::size_t Engine::functions_memory_bytes() const { return memory_bytes(impl_->fn); }
+
 bool Engine::running() const { return impl_->running; }
 
 }  // namespace apiary::script

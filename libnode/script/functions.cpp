@@ -113,6 +113,7 @@ const char* register_into(lua_State* L, std::vector<FunctionDraft>& drafts) {
   const int argc = lua_gettop(L);
   if (argc < 1 || argc > 2) return "wrong number of arguments to redis.register_function";
   FunctionDraft draft;
+  draft.flags.declared = true;  // functions always follow the flags they declare
   const char* err = argc == 1 ? read_named(L, draft) : read_positional(L, draft);
   if (err == nullptr && !valid_name(draft.name)) {
     err =

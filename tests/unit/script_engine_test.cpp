@@ -46,6 +46,8 @@ TEST_CASE("script: sha1 and the cache", "[unit][script]") {
   REQUIRE(engine.script_body(*loaded.value) != nullptr);
   CHECK(*engine.script_body(*loaded.value) == "return 1");
   CHECK_FALSE(engine.script_flags(*loaded.value)->declared);
+  CHECK(engine.eval_memory_bytes() > 0);
+  CHECK(engine.functions_memory_bytes() > 0);
   engine.flush_scripts();
   CHECK_FALSE(engine.has_script(*loaded.value));
   CHECK(engine.script_count() == 0);

@@ -149,6 +149,7 @@ TEST_CASE("script functions: registering, listing and calling", "[unit][script]"
   REQUIRE(f2 != nullptr);
   CHECK(f2->library == "libx");
   CHECK(f2->description == "hello");
+  CHECK(f2->flags.declared);
   CHECK(f2->flags.no_writes);
   CHECK(f2->flags.allow_oom);
   CHECK(f2->flags.allow_stale);

@@ -131,6 +131,11 @@ class Engine {
   // FCALL: runs a loaded function (find_function first). Reply as run_script's.
   std::string run_function(std::string_view name, const RunOptions& options, Host& host);
 
+  // Bytes the Lua states hold (INFO's used_memory_lua / used_memory_vm_eval and
+  // used_memory_vm_functions).
+  std::size_t eval_memory_bytes() const;
+  std::size_t functions_memory_bytes() const;
+
   // True while a script or function runs (redis.call may re-enter the Host, never the
   // engine: EVAL from a script is refused by the Host).
   bool running() const;
