@@ -441,6 +441,69 @@ void compare_script(const std::string& port0, const std::string& port1, const Re
   }
 }
 
+// Sends every line in one write (a client's pipeline) to both servers, then compares the
+// replies in order.
+void compare_pipeline(const std::string& port, const RedisServer& redis, int protocol,
+                      const std::vector<std::string>& pipeline) {
+  RespClient a(port);
+  RespClient r(redis.port());
+  begin_pair(a, r, protocol);
+  std::string bytes;
+  for (const auto& line : pipeline) {
+    const auto argv = words(line);
+    bytes += "*" + std::to_string(argv.size()) + "\r\n";
+    for (const auto& w : argv) bytes += "$" + std::to_string(w.size()) + "\r\n" + w + "\r\n";
+  }
+  a.send_raw(bytes);
+  r.send_raw(bytes);
+  for (const auto& line : pipeline) {
+    INFO("RESP" << protocol << " pipelined: " << line);
+    CHECK(a.reply() == r.reply());
+  }
+}
+
+// A pipeline of transactions mixed with commands around them, WATCH included.
+std::vector<std::string> pipelined_lines() {
+  std::vector<std::string> out = {"SET {t}p 1",
+                                  "GET {t}p",
+                                  "MULTI",
+                                  "INCR {t}p",
+                                  "RPUSH {t}q a",
+                                  "GET {t}p",
+                                  "EXEC",
+                                  "GET {t}p",
+                                  "LRANGE {t}q 0 -1",
+                                  "WATCH {t}p {t}q",
+                                  "GET {t}p",
+                                  "MULTI",
+                                  "INCR {t}p",
+                                  "EXEC",
+                                  "WATCH {t}p",
+                                  "SET {t}p 10",
+                                  "MULTI",
+                                  "INCR {t}p",
+                                  "EXEC",
+                                  "GET {t}p",
+                                  "MULTI",
+                                  "NOSUCHCOMMAND",
+                                  "EXEC",
+                                  "INCR {t}p",
+                                  "MULTI",
+                                  "PING",
+                                  "EXEC",
+                                  "DEL {t}p {t}q"};
+  // A long transaction: 500 commands.
+  out.emplace_back("MULTI");
+  for (int i = 0; i < 250; ++i) {
+    out.push_back("RPUSH {t}big e" + std::to_string(i));
+    out.push_back("INCRBY {t}sum " + std::to_string(i));
+  }
+  out.emplace_back("EXEC");
+  out.emplace_back("LLEN {t}big");
+  out.emplace_back("GET {t}sum");
+  return out;
+}
+
 // The reply with HELLO's client id (which differs between the servers) blanked.
 std::string without_id(std::string reply) {
   const std::string field = "$2\r\nid\r\n:";
@@ -502,6 +565,10 @@ TEST_CASE("transactions answer as redis-server 7.0 does", "[integration][transac
       }
     }
   }
+  SECTION("pipelined transactions, RESP2 and RESP3") {
+    for (int protocol : {2, 3})
+      compare_pipeline(apiary.redis_port(), redis, protocol, pipelined_lines());
+  }
   SECTION("HELLO inside a transaction") { compare_hello_inside_multi(apiary.redis_port(), redis); }
   SECTION("COMMAND INFO of the transaction commands, RESP2") {
     compare_command_info(apiary.redis_port(), redis);
@@ -525,6 +592,10 @@ TEST_CASE("transactions through cluster members answer as redis-server 7.0 does"
     }
   }
   compare_command_info(nodes[2]->redis_port(), redis);
+  for (int protocol : {2, 3}) {
+    for (const auto& n : nodes)
+      compare_pipeline(n->redis_port(), redis, protocol, pipelined_lines());
+  }
   compare_hello_inside_multi(nodes[1]->redis_port(), redis);
 
   // A transaction (or WATCH) whose keys have different coordinators is refused with
@@ -551,5 +622,23 @@ TEST_CASE("transactions through cluster members answer as redis-server 7.0 does"
     CHECK(c.command({"UNWATCH"}) == "+OK\r\n");
   }
   CHECK(crossslot > 0);
+
+  // A transaction that changes its connection (CLIENT SETNAME) at a coordinator on another
+  // member leaves nothing behind there for other clients' transactions.
+  for (int i = 0; i < 12; ++i) {
+    const std::string key = "{n" + std::to_string(i) + "}k";
+    RespClient first(nodes[0]->redis_port());
+    REQUIRE(first.command({"MULTI"}) == "+OK\r\n");
+    REQUIRE(first.command({"SET", key, "1"}) == "+QUEUED\r\n");
+    REQUIRE(first.command({"CLIENT", "SETNAME", "leak"}) == "+QUEUED\r\n");
+    REQUIRE(first.command({"CLIENT", "GETNAME"}) == "+QUEUED\r\n");
+    CHECK(first.command({"EXEC"}) == "*3\r\n+OK\r\n+OK\r\n$4\r\nleak\r\n");
+    RespClient second(nodes[0]->redis_port());
+    REQUIRE(second.command({"MULTI"}) == "+OK\r\n");
+    REQUIRE(second.command({"GET", key}) == "+QUEUED\r\n");
+    REQUIRE(second.command({"CLIENT", "GETNAME"}) == "+QUEUED\r\n");
+    INFO(key);
+    CHECK(second.command({"EXEC"}) == "*2\r\n$1\r\n1\r\n$-1\r\n");
+  }
   for (const auto& n : nodes) CHECK(n->running());
 }

@@ -250,3 +250,25 @@ TEST_CASE("pipelined transactions keep their replies in order at every split",
     REQUIRE(got == want);
   }
 }
+
+TEST_CASE("a transaction forwarded to the coordinator leaves its internal client as it was",
+          "[resp][transaction]") {
+  Harness h;
+  // The node's shared internal client, through which other nodes' commands run here.
+  apiary::resp::Connection internal(h.server, apiary::resp::kInternalClient, {}, h.now);
+  auto run = [&](const std::string& request) {
+    internal.feed(h.now, h.wall, request);
+    std::string out(internal.output());
+    internal.consume_output(out.size());
+    return out;
+  };
+  CHECK(run(cmd({"APIARY.EXEC", "0", "3", "3", "SET", "k", "1", "3", "CLIENT", "SETNAME", "x", "2",
+                 "CLIENT", "GETNAME"})) == "*3\r\n+OK\r\n+OK\r\n$1\r\nx\r\n");
+  CHECK(run(cmd({"APIARY.EXEC", "0", "1", "2", "CLIENT", "GETNAME"})) == "*1\r\n$-1\r\n");
+  CHECK(
+      run(cmd({"APIARY.EXEC", "0", "2", "2", "HELLO", "3", "2", "HGETALL", "k2"})).find("%0\r\n") !=
+      std::string::npos);
+  CHECK(run(cmd({"APIARY.EXEC", "0", "1", "2", "HGETALL", "k2"})) == "*1\r\n*0\r\n");
+  CHECK(internal.name().empty());
+  CHECK(internal.protocol() == 2);
+}
