@@ -69,14 +69,16 @@ std::vector<std::string_view> flag_names(std::uint32_t flags) {
       {kBlocking, "blocking"},
       {kLoading, "loading"},
       {kStale, "stale"},
+      {kSkipMonitor, "skip_monitor"},
+      {kSkipSlowlog, "skip_slowlog"},
       {kFast, "fast"},
       {kNoAuth, "no_auth"},
       {kMayReplicate, "may_replicate"},
-      {kMovableKeys, "movablekeys"},
-      {kAllowBusy, "allow_busy"},
+      {kSentinel, "sentinel"},
       {kNoMandatoryKeys, "no_mandatory_keys"},
       {kNoAsyncLoading, "no_async_loading"},
-      {kSentinel, "sentinel"},
+      {kMovableKeys, "movablekeys"},
+      {kAllowBusy, "allow_busy"},
   };
   std::vector<std::string_view> out;
   for (const auto& [bit, name] : kNames) {

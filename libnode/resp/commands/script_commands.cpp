@@ -42,7 +42,8 @@ Outcome container(CommandContext& ctx) {
 
 void register_script_commands(CommandTable& table) {
   // Keys as Redis shows them (numkeys at 2); kRunsHere: the scripting layer routes them.
-  constexpr std::uint32_t kEval = kNoScript | kStale | kNoMandatoryKeys | kMovableKeys | kRunsHere;
+  constexpr std::uint32_t kEval =
+      kNoScript | kStale | kSkipMonitor | kNoMandatoryKeys | kMovableKeys | kRunsHere;
   auto eval_like = [&](const char* name, std::uint32_t extra, std::string_view key_flags,
                        std::string_view summary, std::string_view since, CommandHandler h) {
     table.add(make_spec({name, -3, kEval | extra, 0, 0, 0, "@slow @scripting", key_flags,

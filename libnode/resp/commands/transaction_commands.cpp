@@ -276,8 +276,8 @@ void register_transaction_commands(CommandTable& table) {
   table.add(make_spec({"multi", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0, "@fast @transaction",
                        "", "transactions", "Start a transaction block", "1.2.0", "O(1)",
                        multi}));
-  table.add(make_spec({"exec", 1, kTxFlags, 0, 0, 0, "@slow @transaction", "", "transactions",
-                       "Execute all commands issued after MULTI", "1.2.0",
+  table.add(make_spec({"exec", 1, kTxFlags | kSkipSlowlog, 0, 0, 0, "@slow @transaction", "",
+                       "transactions", "Execute all commands issued after MULTI", "1.2.0",
                        "Depends on commands in the transaction", exec}));
   table.add(make_spec({"discard", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0,
                        "@fast @transaction", "", "transactions",

@@ -50,6 +50,8 @@ enum CommandFlag : std::uint32_t {
   // Its keys replicate as one unit whenever they have the same owners, collections' changes
   // included (a transaction, a script): Replicator::replicate_together(..., whole).
   kOneUnit = 1u << 19,
+  kSkipMonitor = 1u << 20,
+  kSkipSlowlog = 1u << 21,
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.
