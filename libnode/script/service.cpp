@@ -169,7 +169,7 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
     if (!function) {
       auto loaded = load_script(parsed->target);
       if (!loaded.ok()) {
-        ctx.reply.error(loaded.refusal.message);
+        ctx.reply.error("-" + loaded.refusal.message);
         return Outcome::done();
       }
       sha = *loaded.value;
@@ -198,7 +198,7 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
       const bool known = engine.has_script(Engine::sha1_hex(parsed->target));
       auto loaded = load_script(parsed->target);
       if (!loaded.ok()) {
-        ctx.reply.error(loaded.refusal.message);
+        ctx.reply.error("-" + loaded.refusal.message);
         return Outcome::done();
       }
       sha = *loaded.value;

@@ -168,7 +168,7 @@ Outcome Service::Impl::script(CommandContext& ctx) {
     const bool known = engine.has_script(Engine::sha1_hex(ctx.argv[2]));
     auto loaded = load_script(ctx.argv[2]);
     if (!loaded.ok()) {
-      ctx.reply.error(loaded.refusal.message);
+      ctx.reply.error("-" + loaded.refusal.message);
     } else {
       if (!known) tell(ctx.now, "script.load", {std::string(ctx.argv[2])});
       ctx.reply.bulk(*loaded.value);
@@ -308,7 +308,7 @@ Outcome Service::Impl::function(CommandContext& ctx) {
     const std::string_view code = ctx.argv.back();
     auto loaded = engine.load_library(code, replace);
     if (!loaded.ok()) {
-      r.error(loaded.refusal.message);
+      r.error("-" + loaded.refusal.message);
     } else {
       libraries_changed();
       tell(ctx.now, "function.load", {std::string(code)});
@@ -384,7 +384,7 @@ Outcome Service::Impl::function(CommandContext& ctx) {
     }
     const Status st = restore(*codes, iequal(policy, "flush"), iequal(policy, "replace"));
     if (!st.ok()) {
-      r.error(st.message());
+      r.error("-" + st.message());
       return Outcome::done();
     }
     libraries_changed();
@@ -406,7 +406,15 @@ Status Service::Impl::restore(const std::vector<std::string>& codes, bool flush,
     if (!loaded.ok()) {
       engine.flush_libraries();
       for (const auto& c : before) (void)engine.load_library(c, true);
-      return make_error(StatusCode::invalid_argument, loaded.refusal.message);
+      // FUNCTION RESTORE names the library without the quotes FUNCTION LOAD puts around it.
+      std::string message = loaded.refusal.message;
+      constexpr std::string_view kExists = "ERR Library '";
+      if (message.starts_with(kExists) && message.ends_with("' already exists")) {
+        const std::string name = message.substr(kExists.size(),
+                                                message.size() - kExists.size() - 16);
+        message = "ERR Library " + name + " already exists";
+      }
+      return make_error(StatusCode::invalid_argument, message);
     }
   }
   return Status::Ok();
