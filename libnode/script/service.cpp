@@ -220,7 +220,8 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
     return Outcome::done();
   }
   const resp::Server::Forwarder& forwarder = server.forwarder();
-  if (!parsed->keys.empty() && forwarder) {
+  // Inside a transaction (already at its keys' coordinator) a script runs where it is.
+  if (!parsed->keys.empty() && forwarder && !server.local_only()) {
     const char* internal = function ? (read_only ? "apiary.fcall_ro" : "apiary.fcall")
                                     : (read_only ? "apiary.eval_ro" : "apiary.eval");
     std::vector<std::string_view> argv(ctx.argv.begin(), ctx.argv.end());

@@ -23,8 +23,7 @@ bool arity_ok(const CommandSpec& spec, std::size_t argc) {
 bool runs_only_alone(const CommandSpec& spec) {
   const std::string_view n = spec.name;
   return n == "migrate" || n == "flushall" || n == "flushdb" || n == "apiary.exec" ||
-         n == "exec" || n == "multi" || n == "watch" || n == "eval" || n == "evalsha" ||
-         n == "eval_ro" || n == "evalsha_ro" || n == "fcall" || n == "fcall_ro";
+         n == "exec" || n == "multi" || n == "watch";
 }
 
 int run_here(Server& server, Connection& client, const CommandSpec& spec,

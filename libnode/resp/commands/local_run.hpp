@@ -21,7 +21,8 @@ const CommandSpec* resolve_command(const CommandTable& table,
 bool arity_ok(const CommandSpec& spec, std::size_t argc);
 // Commands that cannot run inside a transaction or a script: their reply comes later from
 // elsewhere (MIGRATE), they act on the whole cluster (FLUSHALL, FLUSHDB), or they run
-// transactions and scripts themselves.
+// transactions themselves. (Scripts run inside a transaction -- Server::local_only() tells
+// the scripting layer to run them where it is -- but not inside scripts: kNoScript.)
 bool runs_only_alone(const CommandSpec& spec);
 
 // Runs `argv` (checked by the caller) through its handler here, appending its reply in

@@ -68,7 +68,9 @@ std::optional<ExecRequest> parse_exec(std::span<const std::string_view> argv, bo
     req.commands.push_back(command);
     if (with_keys) {
       const CommandSpec* spec = resolve_command(default_command_table(), command);
-      if (spec != nullptr && spec->has_keys() && arity_ok(*spec, command.size())) {
+      // command_keys, not has_keys(): EVAL and FCALL (kRunsHere) name their keys too, and
+      // inside a transaction they run at its coordinator.
+      if (spec != nullptr && arity_ok(*spec, command.size())) {
         for (std::size_t k : command_keys(*spec, command)) req.keys.push_back(i + k);
       }
     }

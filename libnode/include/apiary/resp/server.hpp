@@ -130,7 +130,8 @@ class Server {
   }
   // While a transaction or script runs at its keys' coordinator, the keyspace commands in
   // it (DBSIZE, KEYS, SCAN, RANDOMKEY, INFO keyspace) answer for this node's store, as they
-  // do on a Redis Cluster node. Nests.
+  // do on a Redis Cluster node, and a script in a transaction runs here. Nests.
+  bool local_only() const { return local_only_ != 0; }
   class LocalOnly {
    public:
     explicit LocalOnly(Server& server) : server_(server) { ++server_.local_only_; }
