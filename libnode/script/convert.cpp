@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "apiary/resp/reply_writer.hpp"
 
@@ -54,16 +55,20 @@ void set_field_string(lua_State* L, const char* field, const char* s, std::size_
   lua_settable(L, -3);
 }
 
-bool push_value(lua_State* L, Cursor& c);
+// Nesting deeper than this in a command's reply raises "reached lua stack limit": real replies
+// nest a few levels, and the recursion below must not outgrow the C stack.
+constexpr int kMaxReplyDepth = 1000;
+
+bool push_value(lua_State* L, Cursor& c, int depth);
 
 // Pushes a table of `n` elements (array), or {kind={...}} of pairs (map) or members (set).
-bool push_aggregate(lua_State* L, Cursor& c, long long n, char type) {
-  if (!lua_checkstack(L, 4)) luaL_error(L, "reached lua stack limit");
+bool push_aggregate(lua_State* L, Cursor& c, long long n, char type, int depth) {
+  if (depth > kMaxReplyDepth || !lua_checkstack(L, 4)) luaL_error(L, "reached lua stack limit");
   if (type == '*' || type == '>') {
     lua_createtable(L, static_cast<int>(n > 0 && n < (1 << 20) ? n : 0), 0);
     for (long long j = 1; j <= n; ++j) {
       lua_pushnumber(L, static_cast<lua_Number>(j));
-      if (!push_value(L, c)) return false;
+      if (!push_value(L, c, depth + 1)) return false;
       lua_settable(L, -3);
     }
     return true;
@@ -72,9 +77,9 @@ bool push_aggregate(lua_State* L, Cursor& c, long long n, char type) {
   lua_pushstring(L, type == '%' ? "map" : "set");
   lua_newtable(L);
   for (long long j = 0; j < n; ++j) {
-    if (!push_value(L, c)) return false;
+    if (!push_value(L, c, depth + 1)) return false;
     if (type == '%') {
-      if (!push_value(L, c)) return false;
+      if (!push_value(L, c, depth + 1)) return false;
     } else {
       lua_pushboolean(L, 1);
     }
@@ -84,7 +89,7 @@ bool push_aggregate(lua_State* L, Cursor& c, long long n, char type) {
   return true;
 }
 
-bool push_value(lua_State* L, Cursor& c) {
+bool push_value(lua_State* L, Cursor& c, int depth) {
   if (c.p >= c.end) return false;
   const char type = *c.p++;
   const char* s = nullptr;
@@ -132,7 +137,7 @@ bool push_value(lua_State* L, Cursor& c) {
         lua_pushboolean(L, 0);
         return true;
       }
-      return push_aggregate(L, c, n, type);
+      return push_aggregate(L, c, n, type, depth);
     case '_':
       if (!read_line(c, s, len)) return false;
       lua_pushnil(L);
@@ -173,10 +178,10 @@ bool push_value(lua_State* L, Cursor& c) {
       if (!read_count(c, n)) return false;
       const int top = lua_gettop(L);
       for (long long j = 0; j < 2 * n; ++j) {
-        if (!push_value(L, c)) return false;
+        if (!push_value(L, c, depth + 1)) return false;
         lua_settop(L, top);
       }
-      return push_value(L, c);
+      return push_value(L, c, depth);
     }
     default:
       return false;
@@ -226,7 +231,21 @@ int raw_field(lua_State* L, int table, const char* field) {
   return lua_type(L, -1);
 }
 
-void append_table(lua_State* L, std::string& out, int client_protocol, int script_resp) {
+// The walk over nested tables keeps its own stack of frames instead of recursing, so a deep
+// or self-referencing table costs heap, not C stack (sanitizer builds and small thread stacks
+// included). The Lua stack holds the same values Redis's recursive luaReplyToRedisReply
+// keeps there, so "reached lua stack limit" comes at the same depth.
+struct Frame {
+  enum class Kind : unsigned char { array, map, set } kind;
+  int next = 1;           // array: next index
+  int n = 0;              // array: length
+  bool key_done = false;  // map: the key of the current pair is written, its value is next
+};
+
+// Writes the table on top if it is one of the single-field replies (err, ok, double,
+// big_number, verbatim_string) and pops it; otherwise starts a frame for it (writing the
+// aggregate's header) and leaves the Lua stack ready for the frame's first step.
+void start_table(lua_State* L, std::string& out, int client_protocol, std::vector<Frame>& frames) {
   resp::ReplyWriter w(out, client_protocol);
   std::size_t len = 0;
   const int t = lua_gettop(L);
@@ -280,71 +299,41 @@ void append_table(lua_State* L, std::string& out, int client_protocol, int scrip
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  if (raw_field(L, t, "map") == LUA_TTABLE) {
-    std::size_t pairs = 0;
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-      lua_pop(L, 1);
-      ++pairs;
+  for (const auto kind : {Frame::Kind::map, Frame::Kind::set}) {
+    if (raw_field(L, t, kind == Frame::Kind::map ? "map" : "set") == LUA_TTABLE) {
+      std::size_t count = 0;
+      lua_pushnil(L);
+      while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        ++count;
+      }
+      if (kind == Frame::Kind::map) {
+        w.map(count);
+      } else {
+        w.set(count);
+      }
+      lua_pushnil(L);  // stack: table, inner, nil (the iteration's first key)
+      frames.push_back(Frame{kind});
+      return;
     }
-    w.map(pairs);
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-      lua_pushvalue(L, -2);
-      append_lua_as_resp(L, out, client_protocol, script_resp);  // key
-      append_lua_as_resp(L, out, client_protocol, script_resp);  // value
-    }
-    lua_pop(L, 2);
-    return;
+    lua_pop(L, 1);
   }
-  lua_pop(L, 1);
-  if (raw_field(L, t, "set") == LUA_TTABLE) {
-    std::size_t members = 0;
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-      lua_pop(L, 1);
-      ++members;
-    }
-    w.set(members);
-    lua_pushnil(L);
-    while (lua_next(L, -2) != 0) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, -1);
-      append_lua_as_resp(L, out, client_protocol, script_resp);
-    }
-    lua_pop(L, 2);
-    return;
-  }
-  lua_pop(L, 1);
   // An array: up to the first nil.
-  std::size_t n = 0;
+  int n = 0;
   for (;;) {
-    lua_rawgeti(L, -1, static_cast<int>(n + 1));
+    lua_rawgeti(L, -1, n + 1);
     const bool end = lua_isnil(L, -1);
     lua_pop(L, 1);
     if (end) break;
     ++n;
   }
-  w.array(n);
-  for (std::size_t j = 1; j <= n; ++j) {
-    lua_rawgeti(L, -1, static_cast<int>(j));
-    append_lua_as_resp(L, out, client_protocol, script_resp);
-  }
-  lua_pop(L, 1);
+  w.array(static_cast<std::size_t>(n));
+  frames.push_back(Frame{Frame::Kind::array, 1, n});
 }
 
-}  // namespace
-
-void push_resp_as_lua(lua_State* L, const char* data, std::size_t len) {
-  Cursor c{data, data + len};
-  const int top = lua_gettop(L);
-  if (!push_value(L, c)) {
-    lua_settop(L, top);
-    push_error(L, "-ERR protocol error in the reply of a command called from a script");
-  }
-}
-
-void append_lua_as_resp(lua_State* L, std::string& out, int client_protocol, int script_resp) {
+// Writes the value on top unless it is a table that needs a frame; pops what it writes.
+void start_value(lua_State* L, std::string& out, int client_protocol, int script_resp,
+                 std::vector<Frame>& frames) {
   resp::ReplyWriter w(out, client_protocol);
   if (!lua_checkstack(L, 4)) {
     // Redis's depth limit: a self-referencing or very deep table ends in this error.
@@ -374,12 +363,69 @@ void append_lua_as_resp(lua_State* L, std::string& out, int client_protocol, int
       w.integer(to_integer(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE:
-      append_table(L, out, client_protocol, script_resp);
-      return;  // append_table pops the table
+      start_table(L, out, client_protocol, frames);
+      return;
     default:
       w.null();
   }
   lua_pop(L, 1);
+}
+
+// Advances the innermost frame: pushes its next value and returns true, or finishes it (pops
+// its tables) and returns false.
+bool next_value(lua_State* L, std::vector<Frame>& frames) {
+  Frame& f = frames.back();
+  switch (f.kind) {
+    case Frame::Kind::array:
+      if (f.next <= f.n) {
+        lua_rawgeti(L, -1, f.next++);
+        return true;
+      }
+      lua_pop(L, 1);
+      break;
+    case Frame::Kind::map:
+      // stack: table, inner, key, value after the key was written; table, inner, key before
+      if (f.key_done) {
+        f.key_done = false;
+        return true;  // the value is on top
+      }
+      if (lua_next(L, -2) != 0) {
+        lua_pushvalue(L, -2);  // write a copy of the key, keep the key for lua_next
+        f.key_done = true;
+        return true;
+      }
+      lua_pop(L, 2);
+      break;
+    case Frame::Kind::set:
+      if (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        return true;
+      }
+      lua_pop(L, 2);
+      break;
+  }
+  frames.pop_back();
+  return false;
+}
+
+}  // namespace
+
+void push_resp_as_lua(lua_State* L, const char* data, std::size_t len) {
+  Cursor c{data, data + len};
+  const int top = lua_gettop(L);
+  if (!push_value(L, c, 0)) {
+    lua_settop(L, top);
+    push_error(L, "-ERR protocol error in the reply of a command called from a script");
+  }
+}
+
+void append_lua_as_resp(lua_State* L, std::string& out, int client_protocol, int script_resp) {
+  std::vector<Frame> frames;
+  start_value(L, out, client_protocol, script_resp, frames);
+  while (!frames.empty()) {
+    if (next_value(L, frames)) start_value(L, out, client_protocol, script_resp, frames);
+  }
 }
 
 void append_error(std::string& out, std::string_view message) {

@@ -150,6 +150,20 @@ TEST_CASE("script sandbox: deep and self-referencing tables do not crash", "[uni
   while (reply.compare(depth * 4, 4, "*1\r\n") == 0) ++depth;
   CHECK(depth == 7995);
   CHECK(reply.substr(depth * 4) == "-ERR reached lua stack limit\r\n");
+  // Inside maps too (RESP3), and with tables as keys.
+  auto run3 = [&](std::string_view body) {
+    auto loaded = engine.load_script(body);
+    RunOptions options;
+    options.protocol = 3;
+    return engine.run_script(*loaded.value, options, host);
+  };
+  CHECK(run3("return {map={a={1,{2,{set={z=true}}}}}}") ==
+        "%1\r\n$1\r\na\r\n*2\r\n:1\r\n*2\r\n:2\r\n~1\r\n$1\r\nz\r\n");
+  CHECK(run3("return {map={[{1}]={2}}}") == "%1\r\n*1\r\n:1\r\n*1\r\n:2\r\n");
+  const std::string in_map = run3("local t = {} t[1] = t return {map={a=t}}");
+  CHECK(in_map.size() == 32009);
+  CHECK(in_map.substr(0, 11) == "%1\r\n$1\r\na\r\n");
+  CHECK(in_map.substr(in_map.size() - 31) == "\n-ERR reached lua stack limit\r\n");
   CHECK(eval(engine,
              "local function r(n) if n == 0 then return 0 end return 1 + r(n-1) end "
              "return r(1000000)",
