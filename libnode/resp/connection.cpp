@@ -1,11 +1,13 @@
 #include "apiary/resp/connection.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/server.hpp"
 #include "apiary/store/store.hpp"
+#include "commands/local_run.hpp"
 
 namespace apiary::resp {
 namespace {
@@ -20,6 +22,14 @@ std::string_view c_prefix(std::string_view s, std::size_t max) {
   if (nul != nullptr)
     s = s.substr(0, static_cast<std::size_t>(static_cast<const char*>(nul) - s.data()));
   return s.substr(0, max);
+}
+
+// As Redis 7.0's processCommand: these run at once inside MULTI (MULTI and WATCH to answer
+// their errors, which do not abort the transaction); every other command is queued.
+bool queues(const CommandSpec& spec) {
+  const std::string_view name = spec.name;
+  return !(name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
+           name == "quit" || name == "reset");
 }
 
 }  // namespace
@@ -220,41 +230,57 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     }
     spec = sub;
   }
-  const auto argc = static_cast<std::int64_t>(argv.size());
-  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
-    const std::string error = "wrong number of arguments for '" + spec->name + "' command";
+  // Redis's rejectCommand: a refused EXEC discards the transaction (and the watched keys), in
+  // MULTI or not, and says why (execCommandAbort).
+  auto refuse = [&](std::string_view error) {
     if (spec->name == "exec") {
-      // Redis's execCommandAbort: a refused EXEC discards the transaction (and the watched
-      // keys), in MULTI or not, and says why.
       transaction_.clear();
-      reply.error("-EXECABORT Transaction discarded because of: " + error);
+      if (!error.empty() && error[0] == '-') error.remove_prefix(1);
+      reply.error("-EXECABORT Transaction discarded because of: " + std::string(error));
     } else {
       reply.error(error);
     }
-    return rejected();
+    rejected();
+  };
+  const auto argc = static_cast<std::int64_t>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    return refuse("wrong number of arguments for '" + spec->name + "' command");
   }
   // A script has been running past busy-reply-threshold: only what can end it runs.
   if (!server_.busy_error().empty() && spec->name != "script|kill" &&
       spec->name != "function|kill" && spec->name != "function|stats") {
-    reply.error(server_.busy_error());
-    return rejected();
+    return refuse(server_.busy_error());
   }
   last_command_ = spec;
   ++server_.stats_.commands_processed;
   // Over maxmemory, with nothing left to evict, a command that may grow the data is refused
-  // before it runs (Redis's processCommand; commands that free memory still run).
+  // before it runs (Redis's processCommand; commands that free memory still run). Inside
+  // MULTI every command that would be queued is (queuing takes memory), and EXEC of a
+  // transaction holding one that may grow the data.
+  const std::string_view name = spec->name;
+  const bool in_multi = transaction_.multi && name != "exec" && name != "discard" &&
+                        name != "quit" && name != "reset";
+  const bool exec = name == "exec" && transaction_.multi;
+  auto queued_with = [&](std::uint32_t flag) {
+    return std::any_of(transaction_.queued.begin(), transaction_.queued.end(),
+                       [&](const std::vector<std::string>& command) {
+                         const std::vector<std::string_view> words(command.begin(), command.end());
+                         const CommandSpec* queued = resolve_command(server_.commands(), words);
+                         return queued != nullptr && (queued->flags & flag) != 0;
+                       });
+  };
   if (store::Store* st = server_.store();
-      st != nullptr && (spec->flags & kDenyOom) != 0 && st->config().maxmemory != 0 &&
+      st != nullptr && st->config().maxmemory != 0 &&
+      ((spec->flags & kDenyOom) != 0 || in_multi || (exec && queued_with(kDenyOom))) &&
       !st->make_room(wall).ok()) {
-    reply.error("-OOM command not allowed when used memory > 'maxmemory'.");
-    return rejected();
+    return refuse("-OOM command not allowed when used memory > 'maxmemory'.");
   }
-  // A node that cannot persist refuses writes (and PING, as Redis does) with MISCONF.
+  // A node that cannot persist refuses writes (and PING, as Redis does) with MISCONF; EXEC
+  // too when its transaction holds a write.
   if (const PersistenceControl* p = server_.persistence();
       p != nullptr && !p->write_refusal().empty() &&
-      ((spec->flags & kWrite) != 0 || spec->name == "ping")) {
-    reply.error(p->write_refusal());
-    return rejected();
+      ((spec->flags & kWrite) != 0 || spec->name == "ping" || (exec && queued_with(kWrite)))) {
+    return refuse(p->write_refusal());
   }
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
@@ -314,13 +340,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
 
 bool Connection::queue(const CommandSpec& spec, std::span<const std::string_view> argv,
                        ReplyWriter& reply) {
-  // As Redis 7.0's processCommand: these run at once inside MULTI (MULTI and WATCH to answer
-  // their errors, which do not abort the transaction).
-  const std::string_view name = spec.name;
-  if (name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
-      name == "quit" || name == "reset") {
-    return false;
-  }
+  if (!queues(spec)) return false;
   std::vector<std::string>& command = transaction_.queued.emplace_back(argv.begin(), argv.end());
   for (const auto& a : command) transaction_.queued_bytes += a.size();
   reply.simple("QUEUED");

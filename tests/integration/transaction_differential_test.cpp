@@ -414,6 +414,34 @@ std::vector<Script> watch_scripts() {
   };
 }
 
+// Over maxmemory (one node: CONFIG SET applies to the member it is sent to).
+std::vector<Script> memory_scripts() {
+  return {
+      {{0, "SET {w}x 1"},
+       {0, "MULTI"},
+       {0, "GET {w}x"},
+       {0, "SET {w}k v"},
+       {1, "CONFIG SET maxmemory-policy noeviction"},
+       {1, "CONFIG SET maxmemory 1"},
+       {0, "EXEC"},
+       {0, "EXEC"},
+       {0, "MULTI"},
+       {0, "GET {w}x"},
+       {0, "DISCARD"},
+       {0, "MULTI"},
+       {0, "DEL {w}x"},
+       {0, "EXEC"},
+       {1, "CONFIG SET maxmemory 0"},
+       {0, "MULTI"},
+       {0, "GET {w}x"},
+       {0, "DEL {w}x"},
+       {1, "CONFIG SET maxmemory 1"},
+       {0, "EXEC"},
+       {1, "CONFIG SET maxmemory 0"},
+       {0, "EXISTS {w}k {w}x"}},
+  };
+}
+
 // Runs `script` with two clients on each side -- Apiary's through `port0` and `port1` -- and
 // compares every reply.
 void compare_script(const std::string& port0, const std::string& port1, const RedisServer& redis,
@@ -582,6 +610,13 @@ TEST_CASE("transactions answer as redis-server 7.0 does", "[integration][transac
       compare_pipeline(apiary.redis_port(), redis, protocol, pipelined_lines());
   }
   SECTION("HELLO inside a transaction") { compare_hello_inside_multi(apiary.redis_port(), redis); }
+  SECTION("transactions over maxmemory, RESP2 and RESP3") {
+    for (int protocol : {2, 3}) {
+      for (const Script& s : memory_scripts()) {
+        compare_script(apiary.redis_port(), apiary.redis_port(), redis, protocol, s);
+      }
+    }
+  }
   SECTION("COMMAND INFO of the transaction commands, RESP2") {
     compare_command_info(apiary.redis_port(), redis);
   }

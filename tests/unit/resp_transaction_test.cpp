@@ -113,17 +113,42 @@ TEST_CASE("HELLO inside a transaction switches the protocol of what follows it",
   CHECK(h.send({"HGETALL", "nohash"}) == "%0\r\n");
 }
 
-TEST_CASE("a write refused for memory while queuing aborts the transaction",
+TEST_CASE("over maxmemory nothing queues, and EXEC of a transaction that may grow aborts",
           "[resp][transaction]") {
-  apiary::store::StoreConfig tiny;
-  tiny.maxmemory = 1;
-  tiny.policy = apiary::store::EvictionPolicy::noeviction;
-  Harness h(tiny);
-  CHECK(h.send({"MULTI"}) == "+OK\r\n");
-  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");  // reads still queue
-  CHECK(h.send({"SET", "k", "v"}) ==
-        "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
-  CHECK(h.send({"EXEC"}) == kExecAbort);
+  constexpr const char* kOom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+  Harness h;
+  h.connect();
+  // What CONFIG SET maxmemory does on a node (the runtime applies it to the store).
+  auto limit = [&](std::size_t bytes) {
+    h.store.set_memory_policy(bytes, apiary::store::EvictionPolicy::noeviction, 5);
+  };
+  CHECK(h.send({"SET", "x", "1"}) == "+OK\r\n");
+  SECTION("queuing any command is refused (as Redis 7.0: queuing takes memory)") {
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    limit(1);
+    CHECK(h.send({"GET", "x"}) == kOom);
+    CHECK(h.send({"DEL", "x"}) == kOom);
+    CHECK(h.send({"EXEC"}) == kExecAbort);
+    limit(0);
+    CHECK(h.send({"GET", "x"}) == "$1\r\n1\r\n");
+  }
+  SECTION("memory filled after queuing: EXEC of a write aborts, of reads runs") {
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"GET", "x"}) == "+QUEUED\r\n");
+    CHECK(h.send({"SET", "k", "v"}) == "+QUEUED\r\n");
+    limit(1);
+    CHECK(h.send({"EXEC"}) ==
+          "-EXECABORT Transaction discarded because of: OOM command not allowed when used "
+          "memory > 'maxmemory'.\r\n");
+    CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+    limit(0);
+    CHECK(h.send({"EXISTS", "k"}) == ":0\r\n");
+    CHECK(h.send({"MULTI"}) == "+OK\r\n");
+    CHECK(h.send({"GET", "x"}) == "+QUEUED\r\n");
+    CHECK(h.send({"DEL", "x"}) == "+QUEUED\r\n");
+    limit(1);
+    CHECK(h.send({"EXEC"}) == "*2\r\n$1\r\n1\r\n:1\r\n");
+  }
 }
 
 TEST_CASE("runtime errors are elements of EXEC's reply and the rest still runs",
