@@ -394,6 +394,11 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   });
   s.scripts = std::make_unique<script::Service>(*s.resp_server);
   s.resp_server->set_scripting(s.scripts.get());
+  s.resp_server->set_info_section(
+      "memory", [raw, store_lines = s.resp_server->info_section("memory")](std::string& out) {
+        if (store_lines) store_lines(out);
+        raw->scripts->info(out);
+      });
   if (c.persistence.env != nullptr) {
     // The FUNCTION libraries live beside the data (functions_file.hpp).
     const std::string path = persist::join_path(c.persistence.dir, std::string(kFunctionsFile));

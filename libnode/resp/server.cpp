@@ -135,6 +135,11 @@ std::vector<ClientId> Server::on_timer(TimePoint now, WallTime wall) {
   return touched;
 }
 
+Server::InfoSection Server::info_section(std::string_view name) const {
+  auto it = info_sections_.find(lowered(name));
+  return it == info_sections_.end() ? InfoSection{} : it->second;
+}
+
 void Server::set_info_section(std::string name, InfoSection section) {
   if (!section) {
     info_sections_.erase(lowered(name));

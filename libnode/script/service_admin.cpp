@@ -463,10 +463,22 @@ Status Service::restore_libraries(std::string_view payload) {
 
 void Service::info(std::string& out) const {
   const Engine& e = impl_->engine;
-  out += "number_of_cached_scripts:" + std::to_string(e.script_count()) + "\r\n";
-  out += "used_memory_scripts:" + std::to_string(e.scripts_bytes()) + "\r\n";
-  out += "number_of_functions:" + std::to_string(e.function_count()) + "\r\n";
-  out += "number_of_libraries:" + std::to_string(e.libraries().size()) + "\r\n";
+  std::size_t code = 0;
+  for (const Library* lib : e.libraries()) code += lib->code.size();
+  auto line = [&](std::string_view k, std::size_t v) {
+    out.append(k).append(":").append(std::to_string(v)).append("\r\n");
+  };
+  // Redis 7.0's names and order (INFO memory).
+  line("used_memory_lua", e.eval_memory_bytes());
+  line("used_memory_vm_eval", e.eval_memory_bytes());
+  line("used_memory_scripts_eval", e.scripts_bytes());
+  line("number_of_cached_scripts", e.script_count());
+  line("number_of_functions", e.function_count());
+  line("number_of_libraries", e.libraries().size());
+  line("used_memory_vm_functions", e.functions_memory_bytes());
+  line("used_memory_vm_total", e.eval_memory_bytes() + e.functions_memory_bytes());
+  line("used_memory_functions", code);
+  line("used_memory_scripts", e.scripts_bytes() + code);
 }
 
 }  // namespace apiary::script

@@ -206,6 +206,8 @@ class Server {
   // The function appends "key:value\r\n" lines; an empty function removes the section.
   using InfoSection = std::function<void(std::string&)>;
   void set_info_section(std::string name, InfoSection section);
+  // The function of a section set above (empty when none), to extend it.
+  InfoSection info_section(std::string_view name) const;
   // INFO text for the requested sections ("default", "all", "everything" or names).
   // `replaced` gives the lines of some sections (by lower-case name) instead of their
   // providers' (the cluster's keyspace, gathered from every member).
