@@ -130,6 +130,15 @@ std::vector<DiffLine> lines() {
       {"LRANGE {t}sorted 0 -1"},
       {"SMOVE {t}nos {t}set x"},
       {"EXEC"},
+      // Scripts inside a transaction run where it runs, in order with its commands.
+      {"SCRIPT LOAD \"return ARGV[1]\""},
+      {"MULTI"},
+      {"SET {t}a 1"},
+      {"EVAL \"return redis.call('INCR', KEYS[1])\" 1 {t}a"},
+      {"EVALSHA 098e0f0d1448c0a81dafe820f66d460eb09263da 0 hi"},
+      {"EVAL \"return redis.call('NOSUCH')\" 0"},
+      {"GET {t}a"},
+      {"EXEC"},
       // Runtime errors are elements; the other commands still run.
       {"MULTI"},
       {"SET {t}a 1"},
