@@ -394,6 +394,9 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   });
   s.scripts = std::make_unique<script::Service>(*s.resp_server);
   s.resp_server->set_scripting(s.scripts.get());
+  s.scripts->set_log_sink([raw](int level, std::string_view text) {
+    if (level >= 2) raw->events.emplace_back(ScriptLogged{level, std::string(text)});
+  });
   s.resp_server->set_info_section(
       "memory", [raw, store_lines = s.resp_server->info_section("memory")](std::string& out) {
         if (store_lines) store_lines(out);

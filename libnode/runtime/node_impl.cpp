@@ -96,6 +96,12 @@ void Node::Impl::on_events(TimePoint now, WallTime wall) {
       } else {
         spdlog::info("persistence: {}", p->text);
       }
+    } else if (auto* l = std::get_if<core::ScriptLogged>(&*event)) {
+      if (l->level >= 3) {
+        spdlog::warn("script: {}", l->text);
+      } else {
+        spdlog::info("script: {}", l->text);
+      }
     }
   }
   if (members_changed) refresh_snapshot();

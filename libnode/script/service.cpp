@@ -88,8 +88,7 @@ class CallHost final : public Host {
   }
 
   void log(int level, std::string_view message) override {
-    // redis.log reaches the node's log through the exception log's sink when one is set.
-    (void)level, (void)message;
+    if (s_.log_sink) s_.log_sink(level, message);
   }
 
  private:
@@ -268,6 +267,10 @@ Service::~Service() { impl_->server.set_member_handler({}); }
 Outcome Service::call(CommandContext& ctx, ScriptCall kind) { return impl_->call(ctx, kind); }
 Outcome Service::script(CommandContext& ctx) { return impl_->script(ctx); }
 Outcome Service::function(CommandContext& ctx) { return impl_->function(ctx); }
+
+void Service::set_log_sink(std::function<void(int, std::string_view)> sink) {
+  impl_->log_sink = std::move(sink);
+}
 
 void Service::set_libraries_listener(std::function<void()> listener) {
   impl_->libraries_listener = std::move(listener);

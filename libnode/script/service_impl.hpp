@@ -38,6 +38,7 @@ struct Service::Impl {
   Engine engine;
   Running* running = nullptr;
   std::function<void()> libraries_listener;
+  std::function<void(int, std::string_view)> log_sink;
 
   explicit Impl(resp::Server& s) : server(s) {}
 

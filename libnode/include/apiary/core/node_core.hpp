@@ -94,8 +94,14 @@ struct PersistenceLogged {
   bool error = false;
   std::string text;
 };
-using CoreEvent =
-    std::variant<MemberChanged, ViewChanged, LeaveTimedOut, JoinTimedOut, PersistenceLogged>;
+// redis.log from a script, at notice (2) or warning (3); debug and verbose lines are dropped,
+// as at Redis's default loglevel.
+struct ScriptLogged {
+  int level = 2;
+  std::string text;
+};
+using CoreEvent = std::variant<MemberChanged, ViewChanged, LeaveTimedOut, JoinTimedOut,
+                               PersistenceLogged, ScriptLogged>;
 
 enum class LeaveState : unsigned char { none, handoff, announce, done };
 

@@ -59,6 +59,9 @@ class Service final : public resp::Scripting {
   // or told by a member), so that persistence can save them.
   void set_libraries_listener(std::function<void()> listener);
 
+  // Where redis.log's lines go (level 0 debug .. 3 warning). Unset: nowhere.
+  void set_log_sink(std::function<void(int level, std::string_view text)> sink);
+
   // INFO: scripts cached, their bytes, libraries and functions.
   void info(std::string& out) const;
 
