@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "apiary/resp/persistence_control.hpp"
 #include "resp_test_support.hpp"
 
 using resp_test::cmd;
@@ -23,6 +24,20 @@ std::string client_line(Harness& h, const std::string& id) {
   if (at == std::string::npos) return {};
   return list.substr(at, list.find('\n', at) - at);
 }
+
+// A node whose persistence fails once `refusal` is set: writes get MISCONF.
+struct FailingDisk : apiary::resp::PersistenceControl {
+  std::string refusal;
+  apiary::Status save(const apiary::resp::CommandContext&) override { return {}; }
+  apiary::resp::BackgroundReply bgsave(const apiary::resp::CommandContext&, bool) override {
+    return apiary::resp::BackgroundReply::started;
+  }
+  apiary::resp::BackgroundReply bgrewriteaof(const apiary::resp::CommandContext&) override {
+    return apiary::resp::BackgroundReply::started;
+  }
+  std::int64_t lastsave() const override { return 0; }
+  const std::string& write_refusal() const override { return refusal; }
+};
 
 }  // namespace
 
@@ -296,4 +311,30 @@ TEST_CASE("a transaction forwarded to the coordinator leaves its internal client
   CHECK(run(cmd({"APIARY.EXEC", "0", "1", "2", "HGETALL", "k2"})) == "*1\r\n*0\r\n");
   CHECK(internal.name().empty());
   CHECK(internal.protocol() == 2);
+}
+
+TEST_CASE("a node that cannot persist refuses queued writes and EXEC of a transaction with one",
+          "[resp][transaction]") {
+  Harness h;
+  FailingDisk disk;
+  h.server.set_persistence(&disk);
+  const std::string misconf = "MISCONF Errors writing to the AOF file: No space left on device";
+  CHECK(h.send({"SET", "k", "1"}) == "+OK\r\n");
+  // Failing after the write was queued: EXEC is refused whole.
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"INCR", "k"}) == "+QUEUED\r\n");
+  disk.refusal = "-" + misconf;
+  CHECK(h.send({"EXEC"}) == "-EXECABORT Transaction discarded because of: " + misconf + "\r\n");
+  CHECK(h.send({"EXEC"}) == "-ERR EXEC without MULTI\r\n");
+  // Reads still run; a write queued now is refused and aborts the transaction.
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"GET", "k"}) == "+QUEUED\r\n");
+  CHECK(h.send({"EXEC"}) == "*1\r\n$1\r\n1\r\n");
+  CHECK(h.send({"MULTI"}) == "+OK\r\n");
+  CHECK(h.send({"SET", "k", "2"}) == "-" + misconf + "\r\n");
+  CHECK(h.send({"EXEC"}) == kExecAbort);
+  disk.refusal.clear();
+  CHECK(h.send({"GET", "k"}) == "$1\r\n1\r\n");
+  h.server.set_persistence(nullptr);
 }
