@@ -75,7 +75,7 @@ TEST_CASE("a transaction's push serves a client blocked in BLPOP on another memb
 }
 
 TEST_CASE("redis-py's Lock works through every node of a cluster",
-          "[integration][transaction][.scripting]") {
+          "[integration][transaction][scripting]") {
   auto nodes = start_cluster("txl", 3, {});
   REQUIRE(eventually(20s, [&] { return settled(nodes); }));
   auto [status, out] = run(kClient + "--locks" + ports(nodes));
