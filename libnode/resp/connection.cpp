@@ -246,9 +246,10 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     return refuse("wrong number of arguments for '" + spec->name + "' command");
   }
-  // A script has been running past busy-reply-threshold: only what can end it runs.
-  if (!server_.busy_error().empty() && spec->name != "script|kill" &&
-      spec->name != "function|kill" && spec->name != "function|stats") {
+  // A script has been running past busy-reply-threshold: only what can end it runs, and the
+  // commands Redis flags allow_busy (SCRIPT/FUNCTION KILL, FUNCTION STATS, MULTI, DISCARD,
+  // WATCH, UNWATCH, HELLO, AUTH, RESET, QUIT).
+  if (!server_.busy_error().empty() && (spec->flags & kAllowBusy) == 0) {
     return refuse(server_.busy_error());
   }
   last_command_ = spec;

@@ -423,9 +423,26 @@ std::vector<Script> watch_scripts() {
   };
 }
 
-// Over maxmemory (one node: CONFIG SET applies to the member it is sent to).
-std::vector<Script> memory_scripts() {
+// Scripts for one node: over maxmemory (CONFIG SET applies to the member it is sent to), and
+// while a script is busy on it ("READ" reads a reply sent earlier without one).
+std::vector<Script> single_node_scripts() {
   return {
+      {{1, "CONFIG SET busy-reply-threshold 100"},
+       {0, "EVAL \"while true do end\" 0", true},
+       {1, "SLEEP 300"},
+       {1, "MULTI"},
+       {1, "WATCH {w}x"},
+       {1, "UNWATCH"},
+       {1, "DISCARD"},
+       {1, "WATCH {w}x"},
+       {1, "UNWATCH"},
+       {1, "MULTI"},
+       {1, "EXEC"},
+       {1, "PING"},
+       {1, "SCRIPT KILL"},
+       {0, "READ"},
+       {1, "CONFIG SET busy-reply-threshold 5000"},
+       {0, "PING"}},
       {{0, "SET {w}x 1"},
        {0, "MULTI"},
        {0, "GET {w}x"},
@@ -474,6 +491,13 @@ void compare_script(const std::string& port0, const std::string& port1, const Re
     }
     RespClient& a = step.client == 0 ? a0 : a1;
     RespClient& r = step.client == 0 ? r0 : r1;
+    if (argv[0] == "READ") {
+      const std::string from_apiary = a.reply();
+      const std::string from_redis = r.reply();
+      INFO("RESP" << protocol << ", script so far:\n" << trace);
+      CHECK(from_apiary == from_redis);
+      continue;
+    }
     if (step.silent) {  // no reply comes; the next reply read is the next command's
       std::string req = "*" + std::to_string(argv.size()) + "\r\n";
       for (const auto& w : argv) req += "$" + std::to_string(w.size()) + "\r\n" + w + "\r\n";
@@ -619,9 +643,9 @@ TEST_CASE("transactions answer as redis-server 7.0 does", "[integration][transac
       compare_pipeline(apiary.redis_port(), redis, protocol, pipelined_lines());
   }
   SECTION("HELLO inside a transaction") { compare_hello_inside_multi(apiary.redis_port(), redis); }
-  SECTION("transactions over maxmemory, RESP2 and RESP3") {
+  SECTION("over maxmemory and during a busy script, RESP2 and RESP3") {
     for (int protocol : {2, 3}) {
-      for (const Script& s : memory_scripts()) {
+      for (const Script& s : single_node_scripts()) {
         compare_script(apiary.redis_port(), apiary.redis_port(), redis, protocol, s);
       }
     }
