@@ -119,7 +119,7 @@ void reply_function_flags(resp::ReplyWriter& reply, const Flags& f) {
 }  // namespace
 
 void Service::Impl::tell(TimePoint now, std::string op, std::vector<std::string> args) {
-  if (resp::ClusterKeyspace* cluster = server.cluster_keyspace()) {
+  if (resp::ClusterKeyspace* cluster = server.cluster_members()) {
     cluster->tell_members(now, std::move(op), std::move(args));
   }
 }
@@ -421,7 +421,7 @@ Status Service::Impl::restore(const std::vector<std::string>& codes, bool flush,
 }
 
 void Service::sync(TimePoint now) {
-  resp::ClusterKeyspace* cluster = impl_->server.cluster_keyspace();
+  resp::ClusterKeyspace* cluster = impl_->server.cluster_members();
   if (cluster == nullptr) return;
   Impl* impl = impl_.get();
   cluster->ask_members(now, "script.all", {}, [impl](resp::ClusterKeyspace::MemberAnswers all) {

@@ -132,6 +132,9 @@ class Server {
   // it (DBSIZE, KEYS, SCAN, RANDOMKEY, INFO keyspace) answer for this node's store, as they
   // do on a Redis Cluster node, and a script in a transaction runs here. Nests.
   bool local_only() const { return local_only_ != 0; }
+  // The cluster layer even under LocalOnly: the scripting layer tells the members of a
+  // FUNCTION LOAD or SCRIPT LOAD whatever runs it (a transaction included).
+  ClusterKeyspace* cluster_members() const { return cluster_keyspace_; }
   class LocalOnly {
    public:
     explicit LocalOnly(Server& server) : server_(server) { ++server_.local_only_; }
