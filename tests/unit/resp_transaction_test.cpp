@@ -1,8 +1,11 @@
 // MULTI, EXEC, DISCARD, WATCH and UNWATCH at the Connection/Server layer on one node (no
 // cluster): commands queue with +QUEUED and run together at EXEC, a refused command aborts
-// the transaction, a watched key changed through another connection (or expiring) makes EXEC
-// answer a null array, CLIENT LIST shows a transaction in progress, RESET leaves it, and
-// pipelined transactions keep their replies in order however the bytes arrive.
+// the transaction (unknown, arity, OOM, MISCONF; a refused EXEC answers Redis's
+// execCommandAbort), a watched key changed through another connection (or expiring) makes
+// EXEC answer a null array, CLIENT LIST shows a transaction in progress, RESET leaves it,
+// HELLO inside one switches the protocol, a transaction forwarded to the coordinator leaves
+// the shared internal client untouched, and pipelined transactions keep their replies in
+// order however the bytes arrive.
 #include <catch2/catch.hpp>
 #include <string>
 
