@@ -386,6 +386,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   route.write_quorum = rc.write_quorum;
   route.read_quorum = rc.read_quorum;
   // Room for the envelope, the key's version vector and siblings.
+  route.max_command_args = s.repl_config.max_forward_args;
   route.max_command_bytes = c.max_command_bytes != 0 ? c.max_command_bytes
                                                      : s.repl_config.max_message_bytes -
                                                            (64u << 10);

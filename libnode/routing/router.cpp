@@ -324,6 +324,11 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
   // Every replica, forward and reply travels in one data message: refuse what cannot.
   std::size_t bytes = 0;
   for (auto a : argv) bytes += a.size();
+  if (argv.size() > config.max_command_args) {
+    return Answer::failed(StatusCode::too_large,
+                          "ERR command too large for the cluster: " + std::to_string(argv.size()) +
+                              " arguments, at most " + std::to_string(config.max_command_args));
+  }
   if (bytes > config.max_command_bytes) {
     return Answer::failed(StatusCode::too_large,
                           "ERR command too large for the cluster: " + std::to_string(bytes) +

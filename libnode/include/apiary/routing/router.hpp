@@ -52,6 +52,9 @@ struct RouterConfig {
   // Commands whose arguments add up to more are refused at once: a replica, forward or
   // reply must fit one data message (ReplicationConfig::max_message_bytes).
   std::size_t max_command_bytes = (8u << 20) - (64u << 10);
+  // ...and so are commands with more arguments than a forward may carry
+  // (ReplicationConfig::max_forward_args): a big transaction is one command.
+  std::size_t max_command_args = 1u << 16;
 };
 
 struct RouterStats {
