@@ -118,7 +118,17 @@ struct CompileFrame {
 int compile_in_lua(lua_State* L) {
   auto* frame = static_cast<CompileFrame*>(lua_touserdata(L, 1));
   lua_settop(L, 0);
-  if (luaL_loadbuffer(L, frame->code.data(), frame->code.size(), frame->chunk_name) != 0) {
+  std::string_view code = frame->code;
+  if (!code.empty() && code[0] == LUA_SIGNATURE[0]) {
+    // Never bytecode (sandbox.cpp's safe_loadstring says why): the text parser rejects it.
+    lua_pushliteral(L, " ");
+    lua_pushlstring(L, code.data(), code.size());
+    lua_concat(L, 2);
+    std::size_t len = 0;
+    const char* s = lua_tolstring(L, -1, &len);
+    code = std::string_view(s, len);
+  }
+  if (luaL_loadbuffer(L, code.data(), code.size(), frame->chunk_name) != 0) {
     std::size_t len = 0;
     const char* s = lua_tolstring(L, -1, &len);
     frame->error.assign(s != nullptr ? s : "unknown error", s != nullptr ? len : 13);

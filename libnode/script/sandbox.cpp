@@ -344,6 +344,73 @@ int redis_pcall(lua_State* L) {
   return lua_gettop(L);
 }
 
+// ---- no bytecode ----
+// Lua 5.1 loads precompiled chunks without verifying them, and crafted bytecode escapes any
+// sandbox. Redis patches its parser to treat every chunk as text; here a chunk that starts
+// with the bytecode signature's ESC gets a space in front, so the text parser sees it and
+// fails exactly as Redis's does ("unexpected symbol near 'char(27)'", same line, same name).
+
+int load_aux(lua_State* L, int status) {
+  if (status == 0) return 1;
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
+int safe_loadstring(lua_State* L) {
+  std::size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  const char* chunkname = luaL_optstring(L, 2, s);
+  if (len > 0 && s[0] == LUA_SIGNATURE[0]) {
+    lua_pushliteral(L, " ");
+    lua_pushvalue(L, 1);
+    lua_concat(L, 2);
+    s = lua_tolstring(L, -1, &len);
+  }
+  return load_aux(L, luaL_loadbuffer(L, s, len, chunkname));
+}
+
+struct ReaderState {
+  bool first = true;
+  bool pending = false;  // the first piece, held back behind the space
+};
+
+// luaB_load's generic_reader (stack: function, name, reserved slot), plus the space.
+const char* safe_reader(lua_State* L, void* ud, std::size_t* size) {
+  auto* state = static_cast<ReaderState*>(ud);
+  if (state->pending) {
+    state->pending = false;
+    return lua_tolstring(L, 3, size);
+  }
+  luaL_checkstack(L, 2, "too many nested functions");
+  lua_pushvalue(L, 1);
+  lua_call(L, 0, 1);
+  if (lua_isnil(L, -1)) {
+    *size = 0;
+    return nullptr;
+  }
+  if (!lua_isstring(L, -1)) luaL_error(L, "reader function must return a string");
+  lua_replace(L, 3);
+  const char* piece = lua_tolstring(L, 3, size);
+  if (state->first && *size > 0) {
+    state->first = false;
+    if (piece[0] == LUA_SIGNATURE[0]) {
+      state->pending = true;
+      *size = 1;
+      return " ";
+    }
+  }
+  return piece;
+}
+
+int safe_load(lua_State* L) {
+  const char* chunkname = luaL_optstring(L, 2, "=(load)");
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  ReaderState state;
+  return load_aux(L, lua_load(L, safe_reader, &state, chunkname));
+}
+
 void remove_unsupported_globals(lua_State* L) {
   lua_pushnil(L);
   std::vector<std::string> doomed;
@@ -451,6 +518,10 @@ int setup(lua_State* L) {
   remove_unsupported_globals(L);
   lua_pushcfunction(L, redis_pcall);
   lua_setfield(L, LUA_GLOBALSINDEX, "pcall");
+  lua_pushcfunction(L, safe_loadstring);
+  lua_setfield(L, LUA_GLOBALSINDEX, "loadstring");
+  lua_pushcfunction(L, safe_load);
+  lua_setfield(L, LUA_GLOBALSINDEX, "load");
 
   register_redis_api(L);
   lua_getfield(L, LUA_GLOBALSINDEX, "math");

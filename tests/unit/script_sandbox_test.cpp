@@ -98,6 +98,25 @@ TEST_CASE("script sandbox: globals and libraries are read-only", "[unit][script]
   CHECK(eval(engine, "local t = {} rawset(t, 'a', 1) return rawget(t, 'a')", host) == ":1\r\n");
 }
 
+TEST_CASE("script sandbox: no bytecode is ever loaded", "[unit][script]") {
+  Engine engine;
+  FakeScriptHost host;
+  // Redis parses every chunk as text; Lua 5.1 would run unverified bytecode.
+  CHECK(eval(engine, "return select(2, loadstring(string.dump(function() return 1 end)))", host) ==
+        "$53\r\n[string \"\x1bLuaQ\"]:1: unexpected symbol near 'char(27)'\r\n");
+  CHECK(eval(engine,
+             "return type(load(function() local s = string.dump(function() return 1 end) "
+             "local d = s s = nil return d end))",
+             host) == "$3\r\nnil\r\n");
+  CHECK(eval(engine,
+             "local n = 0 return load(function() n = n + 1 if n == 1 then return 'return ' "
+             "elseif n == 2 then return '42' end end)()",
+             host) == ":42\r\n");
+  CHECK(engine.load_script("\x1bLua").refusal.message ==
+        "ERR Error compiling script (new function): user_script:1: unexpected symbol near "
+        "'char(27)'");
+}
+
 TEST_CASE("script sandbox: math.random follows redis-server's generator", "[unit][script]") {
   Engine engine;
   FakeScriptHost host;
