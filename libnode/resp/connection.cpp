@@ -248,8 +248,10 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   }
   // A script has been running past busy-reply-threshold: only what can end it runs, and the
   // commands Redis flags allow_busy (SCRIPT/FUNCTION KILL, FUNCTION STATS, MULTI, DISCARD,
-  // WATCH, UNWATCH, HELLO, AUTH, RESET, QUIT).
-  if (!server_.busy_error().empty() && (spec->flags & kAllowBusy) == 0) {
+  // UNWATCH, HELLO, AUTH, RESET, QUIT) -- but not WATCH, which would ask the cluster layer
+  // (APIARY.WATCHV) from inside the script that holds it.
+  if (!server_.busy_error().empty() &&
+      ((spec->flags & kAllowBusy) == 0 || spec->name == "watch")) {
     return refuse(server_.busy_error());
   }
   last_command_ = spec;
