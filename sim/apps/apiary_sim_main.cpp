@@ -156,6 +156,14 @@ int main(int argc, char** argv) {
                  "workload: fraction of commands on the hash, set, sorted set and list keys "
                  "(default 0.2; the read ratio applies to the rest)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--transfers", wl.transfers,
+                 "workload: pairs of accounts {acct:<p>}:a/b that MULTI/EXEC and EVAL transfers "
+                 "move amounts between (default 0: off)")
+      ->check(CLI::Range(0u, 100000u));
+  app.add_option("--transfer-ratio", wl.transfer_ratio,
+                 "workload: fraction of commands that are transfers or atomic reads of a pair "
+                 "(default 0.3; with --transfers)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
       ->check(CLI::Range(1u, 100000u));
   app.add_option("--replicas", wl.replicas, "workload: replication factor N")

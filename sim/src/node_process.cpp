@@ -142,7 +142,7 @@ ProcessCounters NodeProcess::counters() const {
 // ---- Clients ---------------------------------------------------------------------------------
 
 void NodeProcess::send(TimePoint now, std::uint32_t client, std::uint64_t request,
-                       std::string_view bytes) {
+                       std::string_view bytes, std::uint32_t replies) {
   auto it = clients_.find(client);
   if (it == clients_.end()) {
     Client c;
@@ -153,7 +153,7 @@ void NodeProcess::send(TimePoint now, std::uint32_t client, std::uint64_t reques
     it = clients_.emplace(client, std::move(c)).first;
   }
   Client& c = it->second;
-  c.requests.push_back(request);
+  c.requests.insert(c.requests.end(), replies, request);
   c.conn->feed(now, wall_of(now), bytes);
   // As the runtime's listener: the replies leave after the pass (settle() syncs the AOF).
   pump(now);

@@ -132,6 +132,23 @@ std::string data_summary(const WorkloadReport& d) {
                   ull(l.blocked_errors), ull(l.blocked_errors_unstable));
     o << buf;
   }
+  const TransferReport& t = d.transfers;
+  if (t.pairs > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  transfers: %llu pairs, %llu MULTI/EXEC + %llu EVAL; %llu acked (amount %lld) "
+                  "+ %llu ambiguous (amount %lld); %llu queueing refusals, %llu partial EXECs\n",
+                  ull(t.pairs), ull(t.multi), ull(t.eval), ull(t.acked),
+                  static_cast<long long>(t.amount_acked), ull(t.ambiguous),
+                  static_cast<long long>(t.amount_ambiguous), ull(t.queue_refused),
+                  ull(t.exec_partial));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    atomic reads %llu (%llu answered), %llu torn; end: %llu (pair, owner) "
+                  "judged, %llu unbalanced, %llu out of bounds, %llu unreadable\n",
+                  ull(t.reads), ull(t.reads_ok), ull(t.torn_reads), ull(t.owners_checked),
+                  ull(t.unbalanced), ull(t.out_of_bounds), ull(t.unreadable));
+    o << buf;
+  }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
                 ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
   o << buf;
@@ -306,6 +323,23 @@ std::string to_json(const RunReport& r) {
     field("blocked_excused", l.blocked_excused);
     field("blocked_errors", l.blocked_errors);
     field("blocked_errors_unstable", l.blocked_errors_unstable);
+    const TransferReport& t = d.transfers;
+    field("transfer_pairs", t.pairs);
+    field("transfers_multi", t.multi);
+    field("transfers_eval", t.eval);
+    field("transfers_acked", t.acked);
+    field("transfers_ambiguous", t.ambiguous);
+    field("transfer_amount_acked", t.amount_acked);
+    field("transfer_amount_ambiguous", t.amount_ambiguous);
+    field("transfer_reads", t.reads);
+    field("transfer_reads_ok", t.reads_ok);
+    field("transfer_torn_reads", t.torn_reads);
+    field("transfer_queue_refused", t.queue_refused);
+    field("transfer_exec_partial", t.exec_partial);
+    field("transfer_owners_checked", t.owners_checked);
+    field("transfer_unbalanced", t.unbalanced);
+    field("transfer_out_of_bounds", t.out_of_bounds);
+    field("transfer_unreadable", t.unreadable);
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);

@@ -219,6 +219,15 @@ void check_data(RunReport& r) {
   fail_if(r.settled, l.duplicates, "list elements twice in one read");
   fail_if(r.settled, l.divergent_keys, "list keys read differently through different nodes");
   fail_if(r.settled, l.unread, "list keys could not be read at the end");
+  const TransferReport& t = d.transfers;
+  fail_if(true, t.torn_reads, "atomic reads of a transfer pair whose two values do not sum to 0");
+  fail_if(true, t.exec_partial, "transfer EXECs that answered an error for one of their commands");
+  fail_if(r.settled, t.unbalanced,
+          "(pair, owner) stores where a + b != 0 at the end: money created or destroyed");
+  fail_if(r.settled, t.out_of_bounds,
+          "(pair, owner) stores where b lies outside [acknowledged, acknowledged + ambiguous] "
+          "transferred amounts");
+  fail_if(r.settled, t.unreadable, "(pair, owner) stores holding a non-integer account value");
   if (r.settled && d.converged_keys < d.keys) {
     fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
          " keys not converged on their owners after the settle time");
@@ -431,6 +440,9 @@ std::string replay_command(const RunOptions& o) {
       << " --zsets " << w.zsets << " --lists " << w.lists << " --blocking-ratio "
       << w.blocking_ratio << " --hash-counters " << w.hash_counters << " --collection-ratio "
       << w.collection_ratio;
+    if (w.transfers > 0) {
+      s << " --transfers " << w.transfers << " --transfer-ratio " << w.transfer_ratio;
+    }
     if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {
       s << " --stable-after " << seconds(w.stable_after);

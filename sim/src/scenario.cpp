@@ -299,6 +299,12 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.collection_ratio = *r;
       continue;
     }
+    if (name == "transfer-ratio") {
+      auto r = parse_probability(value);
+      if (!r) return r.status();
+      w.transfer_ratio = *r;
+      continue;
+    }
     if (name == "blocking-ratio") {
       auto r = parse_probability(value);
       if (!r) return r.status();
@@ -321,6 +327,8 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.lists = *n;
     } else if (name == "hash-counters") {
       w.hash_counters = *n;
+    } else if (name == "transfers") {
+      w.transfers = *n;
     } else if (name == "clients") {
       w.clients = *n;
     } else if (name == "replicas") {

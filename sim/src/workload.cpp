@@ -22,6 +22,10 @@ Workload::Workload(WorkloadOptions options, Rng rng)
   for (std::uint32_t k = 0; k < options_.hashes; ++k) keys_.push_back("h" + std::to_string(k));
   for (std::uint32_t k = 0; k < options_.zsets; ++k) keys_.push_back("z" + std::to_string(k));
   for (std::uint32_t k = 0; k < options_.lists; ++k) keys_.push_back("l" + std::to_string(k));
+  for (std::uint32_t p = 0; p < options_.transfers; ++p) {
+    keys_.push_back("{acct:" + std::to_string(p) + "}:a");
+    keys_.push_back("{acct:" + std::to_string(p) + "}:b");
+  }
 }
 
 void Workload::note(std::string what) {
@@ -128,7 +132,9 @@ void Workload::issue(World& world, std::uint32_t c) {
   std::string element;
   const std::uint32_t collections =
       options_.sets + options_.hashes + options_.zsets + options_.lists;
-  if (collections > 0 && rng_.unit() < options_.collection_ratio) {
+  if (options_.transfers > 0 && rng_.unit() < options_.transfer_ratio) {
+    kind = pick_transfer_op(key);
+  } else if (collections > 0 && rng_.unit() < options_.collection_ratio) {
     key = collections_from() + static_cast<std::uint32_t>(rng_.uniform(collections));
     if (is_list(key)) {
       kind = pick_list_op(key);
@@ -154,8 +160,9 @@ void Workload::issue(World& world, std::uint32_t c) {
   // A blocking pop may wait its timeout before anything answers it.
   world.wake_at(world.now() + options_.op_timeout + ops_.back().block, kTimeout | c);
   // The reply may come at once; it is taken in after_call, after the client is marked busy.
+  const std::uint32_t replies = is_pipelined(kind) ? 4 : 1;
   world.call(node, [&](Process& p, TimePoint local) {
-    if (NodeProcess* n = p.node()) n->send(local, c, id, bytes);
+    if (NodeProcess* n = p.node()) n->send(local, c, id, bytes, replies);
   });
 }
 
@@ -245,6 +252,12 @@ std::pair<std::uint64_t, std::string> Workload::record(World& world, std::uint32
       ++report_.zranges;
       bytes = encode_command({"ZRANGE", k, "0", "-1", "WITHSCORES"});
       break;
+    case OpKind::transfer_multi:
+    case OpKind::transfer_eval:
+    case OpKind::audit_multi:
+    case OpKind::audit_eval:
+      bytes = transfer_command(op);
+      break;
     default:
       bytes = list_command(op);
       break;
@@ -263,6 +276,7 @@ void Workload::after_call(World& world, std::uint32_t node, Process& process) {
 void Workload::on_reply(World& world, const ClientReply& r) {
   if (r.request == 0 || r.request > ops_.size()) return;
   OpRecord& op = ops_[r.request - 1];
+  if (take_queued(op, r.reply)) return;
   if (op.outcome == Outcome::ok || op.outcome == Outcome::error) return;
   const bool late = op.outcome == Outcome::timeout;
   op.returned = world.now();
@@ -271,6 +285,7 @@ void Workload::on_reply(World& world, const ClientReply& r) {
   op.outcome = r.reply.is_error() ? Outcome::error : Outcome::ok;
   ++(op.outcome == Outcome::ok ? report_.ok : report_.errors);
   if (op.outcome == Outcome::ok && is_collection(op.key)) learn(op);
+  if (op.outcome == Outcome::ok && is_audit(op.kind)) judge_audit(op);
   if (late) {
     // It settles what the command did; the client had moved on.
     --report_.timeouts;

@@ -46,9 +46,10 @@ TimePoint add(TimePoint t, Duration d) { return t >= kNever - d ? kNever : t + d
 
 std::string Workload::describe(const OpRecord& op) const {
   static constexpr const char* kNames[] = {
-      "GET",   "SET",   "SET NX",  "DEL",     "INCR",  "SADD",  "SREM",    "SMEMBERS",
-      "HSET",  "HDEL",  "HINCRBY", "HGETALL", "ZADD",  "ZREM",  "ZINCRBY", "ZRANGE",
-      "LPUSH", "RPUSH", "LPOP",    "RPOP",    "BLPOP", "BRPOP", "LRANGE"};
+      "GET",      "SET",    "SET NX",         "DEL",           "INCR",       "SADD",        "SREM",
+      "SMEMBERS", "HSET",   "HDEL",           "HINCRBY",       "HGETALL",    "ZADD",        "ZREM",
+      "ZINCRBY",  "ZRANGE", "LPUSH",          "RPUSH",         "LPOP",       "RPOP",        "BLPOP",
+      "BRPOP",    "LRANGE", "MULTI-TRANSFER", "EVAL-TRANSFER", "MULTI-READ", "EVAL_RO-READ"};
   char buf[96];
   std::snprintf(buf, sizeof buf, "#%llu %s %s", static_cast<unsigned long long>(op.id),
                 kNames[static_cast<int>(op.kind)], keys_.at(op.key).c_str());
@@ -405,6 +406,7 @@ WorkloadReport Workload::finish(World& world) {
   const auto windows = stable_windows(world);
   r.stable_windows = windows.size();
   for (const Window& w : windows) r.stable_s += seconds(w.to - w.from);
+  check_transfers(world, r);  // first: its samples name money lost or made, if any
   check_convergence(world, r);
   check_counters(windows, r);
   check_set_nx(windows, r);

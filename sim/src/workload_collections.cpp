@@ -112,7 +112,7 @@ void Workload::learn(const OpRecord& op) {
 // again in the next round; one without a reply yet is waited for.
 bool Workload::verify_collections(World& world, const std::vector<std::uint32_t>& nodes) {
   bool done = true;
-  for (std::uint32_t key = collections_from(); key < keys_.size(); ++key) {
+  for (std::uint32_t key = collections_from(); key < transfers_from(); ++key) {
     // One client id past the workload's clients and the counters' readers per key.
     const std::uint32_t client =
         static_cast<std::uint32_t>(clients_.size()) + options_.counters + key - collections_from();

@@ -94,8 +94,10 @@ class NodeProcess final : public Process {
   ProcessCounters counters() const override;
   NodeProcess* node() override { return this; }
 
-  // One RESP command from `client` (a simulated connection of its own on this node).
-  void send(TimePoint now, std::uint32_t client, std::uint64_t request, std::string_view bytes);
+  // One RESP command from `client` (a simulated connection of its own on this node), or a
+  // pipeline of `replies` commands fed at once: each of their replies carries `request`.
+  void send(TimePoint now, std::uint32_t client, std::uint64_t request, std::string_view bytes,
+            std::uint32_t replies = 1);
   std::optional<ClientReply> poll_reply();
 
   core::NodeCore& core() { return *core_; }

@@ -98,6 +98,27 @@ struct ListReport {
   }
 };
 
+// The transfer workload (--transfers; sim/src/workload_transactions.cpp, transfer_checks.cpp):
+// MULTI/EXEC and EVAL transfers between the two accounts of a pair, atomic reads of both.
+struct TransferReport {
+  std::uint64_t pairs = 0;
+  std::uint64_t multi = 0, eval = 0;       // transfers sent, by form
+  std::uint64_t acked = 0, ambiguous = 0;  // transfers acknowledged / error or no reply
+  std::int64_t amount_acked = 0, amount_ambiguous = 0;
+  std::uint64_t reads = 0, reads_ok = 0;  // MULTI GET GET EXEC and EVAL_RO reads
+  std::uint64_t torn_reads = 0;           // a read whose two values do not sum to 0
+  std::uint64_t queue_refused = 0;        // MULTI or a queued command not +OK/+QUEUED
+  std::uint64_t exec_partial = 0;         // EXEC's array holds an error element
+  std::uint64_t owners_checked = 0;       // (pair, running owner) pairs judged at the end
+  std::uint64_t unbalanced = 0;           // ... where a + b != 0 in the owner's store
+  std::uint64_t out_of_bounds = 0;        // ... where b is outside [acked, acked + ambiguous]
+  std::uint64_t unreadable = 0;           // ... where a value is not an integer
+
+  bool failed(bool settled) const {
+    return torn_reads + exec_partial + (settled ? unbalanced + out_of_bounds + unreadable : 0) > 0;
+  }
+};
+
 // What the data workload (--workload, sim/workload.hpp) saw and its checkers found.
 struct WorkloadReport {
   // Commands sent, by kind and by outcome (errors and timeouts are ambiguous).
@@ -146,6 +167,7 @@ struct WorkloadReport {
 
   CollectionReport collections;  // hashes, sets and sorted sets
   ListReport lists;
+  TransferReport transfers;
 
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
   std::vector<std::string> samples;  // a few violations, spelled out

@@ -12,7 +12,10 @@
 // removed), ZREM, ZINCRBY by 1 on the counter members n0.. and ZRANGE 0 -1 WITHSCORES on the
 // sorted set keys z0.. (workload_collections.cpp); RPUSH/LPUSH of new elements "e<op id>",
 // LPOP/RPOP (with and without a count), BLPOP/BRPOP with a short timeout and LRANGE 0 -1 on the
-// list keys l0.. (workload_lists.cpp). A command without a reply within `op_timeout`,
+// list keys l0.. (workload_lists.cpp); transfers between the two counter accounts
+// {acct:<p>}:a and {acct:<p>}:b of a pair, as one pipelined MULTI/DECRBY/INCRBY/EXEC or one
+// EVAL, and atomic reads of both (MULTI GET GET EXEC, EVAL_RO) (workload_transactions.cpp).
+// A command without a reply within `op_timeout`,
 // or answered with an error, is ambiguous: it may or may not have taken effect. A reply that comes
 // after the timeout is still recorded (it settles what the command did). Every command is kept:
 // key, invocation and completion (virtual time), node, reply.
@@ -36,6 +39,9 @@
 //  - lists (list_checks.hpp): every acknowledged push is popped or in the final lists read
 //    through every node, nothing popped twice (in a quiet cluster) or unpushed, every
 //    blocking pop answered with an element or, after its timeout, a null.
+//  - transfers (transfer_checks.cpp): every atomic read of a pair sums to 0; at the end, on
+//    every running owner, a + b == 0 and b lies in [acknowledged, acknowledged + ambiguous]
+//    transferred amounts.
 //  - convergence: at the end, every running owner of every key holds the same siblings (for
 //    a hash or a set: the same collection state).
 //  - handoff_s: from a join or leave until every running node's view matches the running
@@ -101,7 +107,11 @@ class Workload final : public Agent {
     rpop,
     blpop,
     brpop,
-    lrange
+    lrange,
+    transfer_multi,  // MULTI, DECRBY a x, INCRBY b x, EXEC (one pipelined batch)
+    transfer_eval,   // EVAL of DECRBY a x; INCRBY b x
+    audit_multi,     // MULTI, GET a, GET b, EXEC
+    audit_eval       // EVAL_RO of GET a; GET b
   };
   enum class Outcome : unsigned char { pending, ok, error, timeout };
   struct OpRecord {
@@ -119,6 +129,7 @@ class Workload final : public Agent {
     Outcome outcome = Outcome::pending;
     bool late = false;  // the reply came after the client gave up
     RespReply reply;
+    std::vector<RespReply> queued;  // a MULTI batch's replies before EXEC's
     bool ambiguous() const { return outcome != Outcome::ok; }
   };
   const std::vector<OpRecord>& history() const { return ops_; }
@@ -159,7 +170,9 @@ class Workload final : public Agent {
   std::vector<std::uint32_t> ready_nodes(const World& world) const;
 
   // workload_collections.cpp
-  bool is_collection(std::uint32_t key) const { return key >= collections_from(); }
+  bool is_collection(std::uint32_t key) const {
+    return key >= collections_from() && key < transfers_from();
+  }
   std::uint32_t collections_from() const { return options_.keys + options_.counters; }
   bool is_hash(std::uint32_t key) const {
     return key >= collections_from() + options_.sets && !is_zset(key) && !is_list(key);
@@ -170,7 +183,7 @@ class Workload final : public Agent {
   std::uint32_t lists_from() const {
     return collections_from() + options_.sets + options_.hashes + options_.zsets;
   }
-  bool is_list(std::uint32_t key) const { return key >= lists_from(); }
+  bool is_list(std::uint32_t key) const { return key >= lists_from() && key < transfers_from(); }
   // Picks the command for a hash or set key and its element (empty: a new one, named after
   // the command's id by record()).
   void pick_collection_op(std::uint32_t client, std::uint32_t key, OpKind& kind,
@@ -183,6 +196,25 @@ class Workload final : public Agent {
   OpKind pick_list_op(std::uint32_t key);
   std::string list_command(OpRecord& op);  // fills the op's elements; returns its RESP bytes
   void check_lists(const World& world, const std::vector<Window>& windows, WorkloadReport& r);
+  // workload_transactions.cpp, transfer_checks.cpp. Pair p's accounts are keys
+  // transfers_from() + 2p (a) and + 2p + 1 (b).
+  std::uint32_t transfers_from() const { return lists_from() + options_.lists; }
+  static bool is_pipelined(OpKind kind) {
+    return kind == OpKind::transfer_multi || kind == OpKind::audit_multi;
+  }
+  static bool is_transfer(OpKind kind) {
+    return kind == OpKind::transfer_multi || kind == OpKind::transfer_eval;
+  }
+  static bool is_audit(OpKind kind) {
+    return kind == OpKind::audit_multi || kind == OpKind::audit_eval;
+  }
+  OpKind pick_transfer_op(std::uint32_t& key);
+  std::string transfer_command(OpRecord& op);  // fills the amount; returns its RESP bytes
+  // Takes one of a MULTI batch's replies before EXEC's; false once EXEC's is due.
+  bool take_queued(OpRecord& op, const RespReply& reply);
+  void judge_audit(const OpRecord& op);  // every answered read: a + b == 0
+  bool transfer_acked(const OpRecord& op) const;
+  void check_transfers(World& world, WorkloadReport& r);
   void ring_changed(TimePoint at);
   std::vector<std::string> owners_at(TimePoint t, const std::string& key) const;
   void check_handoff(World& world);
@@ -218,6 +250,7 @@ class Workload final : public Agent {
   std::set<std::uint32_t> started_nodes_;  // nodes that ran once (a later start is a restart)
   // (node, when) a node crashed, began to leave or left: its clients' commands may go unanswered.
   std::vector<std::pair<std::uint32_t, TimePoint>> node_exits_;
+  std::uint64_t transfers_sent_ = 0;  // alternates the two transfer forms
   bool checking_ = false;
   bool started_ = false;
   WorkloadReport report_;

@@ -41,6 +41,16 @@ struct WorkloadOptions {
   Duration block_timeout_min = 50ms;
   Duration block_timeout_max = 500ms;
   double collection_ratio = 0.2;
+  // Transfers (workload_transactions.cpp, transfer_checks.cpp): `transfers` pairs of counter
+  // accounts {acct:<p>}:a and {acct:<p>}:b (one hash tag, one coordinator); `transfer_ratio` of
+  // all commands move an amount from a to b in one MULTI/EXEC or one EVAL (alternately), or
+  // read both atomically (MULTI GET GET EXEC, EVAL_RO). 0 pairs: off.
+  std::uint32_t transfers = 0;
+  double transfer_ratio = 0.3;
+  // A control for the tests (no flag): the MULTI form sends only its DECRBY, without MULTI
+  // (PING in the other three places), as a client whose connection dropped between the two
+  // halves of a non-atomic transfer: the checkers must see torn reads and lost money.
+  bool transfers_unsafe = false;
   std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;
   std::uint32_t write_quorum = 2;
