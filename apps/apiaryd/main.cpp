@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   int port = 6379;
   std::string maxmemory = "0";
   std::string proto_max_bulk_len = "512mb";
+  std::int64_t busy_reply_threshold_ms = 5000;
 
   CLI::App app{
       "apiaryd - an Apiary cache node.\n"
@@ -79,6 +80,11 @@ int main(int argc, char** argv) {
   app.add_option("--proto-max-bulk-len", proto_max_bulk_len,
                  "Largest bulk string a client may send and longest string APPEND/SETRANGE may "
                  "build, Redis syntax (1mb at least); CONFIG SET proto-max-bulk-len changes it")
+      ->capture_default_str();
+  app.add_option("--busy-reply-threshold", busy_reply_threshold_ms,
+                 "Milliseconds a Lua script may run before other clients get BUSY and SCRIPT KILL "
+                 "can stop it; CONFIG SET busy-reply-threshold changes it")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400000}))
       ->capture_default_str();
   app.add_option("--data-addr", config.data_addr,
                  "Address the node-to-node data channel binds, IPv4 (default: the --gossip-addr "
@@ -203,6 +209,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.proto_max_bulk_len = static_cast<std::int64_t>(bulk_bytes);
+  config.busy_reply_threshold = std::chrono::milliseconds(busy_reply_threshold_ms);
   config.client_addr = bind_ip + ":" + std::to_string(port);
   config.appendonly = appendonly == "yes";
   config.aof_load_truncated = aof_load_truncated == "yes";

@@ -41,6 +41,9 @@ struct NodeConfig {
   // Largest bulk string a Redis client may send, and longest string APPEND or SETRANGE may
   // build (Redis's proto-max-bulk-len; at least 1 MiB; CONFIG SET changes it at run time).
   std::int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  // How long a Lua script or function runs before the node answers BUSY and accepts SCRIPT
+  // KILL (Redis's busy-reply-threshold; CONFIG SET changes it at run time).
+  std::chrono::milliseconds busy_reply_threshold{5000};
   // Persistence (docs/persistence.md), with Redis's names. Empty `dir`: the node reads and
   // writes no files at all (SAVE, BGSAVE and BGREWRITEAOF answer an error). Otherwise, at
   // start it loads `dir`/`appendfilename` when `appendonly` is on and that file exists, else
