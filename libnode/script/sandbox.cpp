@@ -10,7 +10,9 @@
 // tables. Error texts are Redis's ("Attempt to modify a readonly table", "Script attempted to
 // access nonexistent global variable 'x'").
 #include <array>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -515,6 +517,7 @@ int setup(lua_State* L) {
   load_library(L, "struct", luaopen_struct);
   load_library(L, "cmsgpack", luaopen_cmsgpack);
   load_library(L, "bit", luaopen_bit);
+  install_library_guards(L);
   remove_unsupported_globals(L);
   lua_pushcfunction(L, redis_pcall);
   lua_setfield(L, LUA_GLOBALSINDEX, "pcall");

@@ -102,6 +102,9 @@ void register_redis_api(lua_State* L);   // sets global `redis`
 void push_load_redis_api(lua_State* L);  // FUNCTION LOAD's restricted `redis` table
 int register_function(lua_State* L);     // functions.cpp: redis.register_function
 
+// library_guards.cpp: Redis's fixes to cjson and bit, over Debian's copies.
+void install_library_guards(lua_State* L);
+
 // The struct and cmsgpack libraries (lua_struct.cpp, lua_cmsgpack.cpp).
 int luaopen_struct(lua_State* L);
 int luaopen_cmsgpack(lua_State* L);

@@ -93,6 +93,15 @@ TEST_CASE("script libraries: cjson and bit", "[unit][script]") {
   CHECK(run("return cjson.decode('[1,2,null]')[3] == cjson.null") == ":1\r\n");
   CHECK(run("return cjson.decode('[')") ==
         Runner::error("return cjson.decode('[')", "Expected value but found T_END at character 2"));
+  // Redis's fixes over Debian's copies: tohex of -2^31 digits (CVE-2024-31449) and the
+  // wrapped cjson.encode still reading its configuration.
+  CHECK(run("return bit.tohex(1, -2147483648)") == "$8\r\n00000001\r\n");
+  CHECK(run("return bit.tohex(255, -2)") == "$2\r\nFF\r\n");
+  CHECK(run("cjson.encode_keep_buffer(false) return cjson.encode({1, 'a', {b=2}})") ==
+        "$15\r\n[1,\"a\",{\"b\":2}]\r\n");
+  CHECK(run("local t = {} t[1] = t return cjson.encode(t)") ==
+        Runner::error("local t = {} t[1] = t return cjson.encode(t)",
+                      "Cannot serialise, excessive nesting (1001)"));
   CHECK(run("return {bit.tohex(65535), bit.band(0xff, 0x0f), bit.tobit(2^32+1), bit.bnot(0), "
             "bit.bswap(0x12345678)}") ==
         "*5\r\n$8\r\n0000ffff\r\n:15\r\n:1\r\n:-1\r\n:2018915346\r\n");
