@@ -128,6 +128,9 @@ int compile_in_lua(lua_State* L) {
     const char* s = lua_tolstring(L, -1, &len);
     code = std::string_view(s, len);
   }
+  // The chunk's name stays on the stack while Lua parses: Debian's Lua 5.1 does not anchor
+  // it, and a collection during the parse would free it (CVE-2025-49844).
+  lua_pushstring(L, frame->chunk_name);
   if (luaL_loadbuffer(L, code.data(), code.size(), frame->chunk_name) != 0) {
     std::size_t len = 0;
     const char* s = lua_tolstring(L, -1, &len);

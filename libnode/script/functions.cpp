@@ -149,6 +149,7 @@ int load_in_lua(lua_State* L) {
   auto* frame = static_cast<LoadFrame*>(lua_touserdata(L, 1));
   lua_settop(L, 0);
   set_globals_index(L, kLoadApiKey);
+  lua_pushliteral(L, "@user_function");  // anchored while Lua parses (CVE-2025-49844)
   if (luaL_loadbuffer(L, frame->code.data(), frame->code.size(), "@user_function") != 0) {
     frame->error = std::string("Error compiling function: ") + lua_tostring(L, -1);
     return 0;

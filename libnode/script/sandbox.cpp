@@ -318,6 +318,7 @@ void install_error_handler(lua_State* L, StateKind kind) {
     code += kErrorHandlerBody;
     code += "return error_handler";
   }
+  lua_pushliteral(L, "@err_handler");  // anchored while Lua parses (CVE-2025-49844)
   if (luaL_loadbuffer(L, code.data(), code.size(), "@err_handler") != 0) lua_error(L);
   lua_call(L, 0, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, kErrorHandlerKey);
@@ -406,9 +407,16 @@ const char* safe_reader(lua_State* L, void* ud, std::size_t* size) {
 }
 
 int safe_load(lua_State* L) {
-  const char* chunkname = luaL_optstring(L, 2, "=(load)");
+  luaL_optstring(L, 2, "=(load)");  // argument check, as luaB_load
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 3);
+  // The name stays on the stack while Lua parses: Debian's Lua 5.1 does not anchor it
+  // (CVE-2025-49844). loadstring's name is always one of its arguments.
+  if (lua_isnil(L, 2)) {
+    lua_pushliteral(L, "=(load)");
+    lua_replace(L, 2);
+  }
+  const char* chunkname = lua_tostring(L, 2);
   ReaderState state;
   return load_aux(L, lua_load(L, safe_reader, &state, chunkname));
 }
