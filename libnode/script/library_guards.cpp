@@ -5,6 +5,13 @@
 // - cjson.encode sizes its buffer in an int: a string over ~357 MB, or an encoding over 2 GB,
 //   overflows it (CVE-2022-24834; Redis aborts the server). The wrapper refuses such values
 //   before cjson sees them.
+// And for Lua 5.1 itself, which Redis also patched or which crashes Redis alike:
+// - unpack(t, i, j) computes j - i + 1 in an int; the compiler may assume it cannot overflow
+//   and drop the check, so unpack({}, -2^31, 2^31-1) pushes until it crashes. Replaced by
+//   Redis's fixed unpack ("too many results to unpack").
+// - string.find/match/gmatch/gsub recurse once per quantified pattern item, without Lua 5.2's
+//   depth limit: a pattern of a few hundred thousand items overflows the C stack. Patterns with
+//   more than 20,000 quantifier characters are refused ("pattern too complex", 5.2's text).
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -90,9 +97,59 @@ int cjson_encode(lua_State* L) {
   return original(L);
 }
 
+int safe_unpack(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int i = luaL_optint(L, 2, 1);
+  const int e = luaL_opt(L, luaL_checkint, 3, static_cast<int>(lua_objlen(L, 1)));
+  if (i > e) return 0;
+  unsigned int n = static_cast<unsigned int>(e) - static_cast<unsigned int>(i);
+  if (n >= INT_MAX || !lua_checkstack(L, static_cast<int>(++n))) {
+    return luaL_error(L, "too many results to unpack");
+  }
+  lua_rawgeti(L, 1, i);
+  while (i < e) lua_rawgeti(L, 1, ++i);
+  return static_cast<int>(n);
+}
+
+constexpr std::size_t kMaxPatternQuantifiers = 20000;
+
+// Upvalue 1: the string library's own function, run in this frame (argument errors keep its
+// name). `find` with plain=true matches no pattern.
+int guarded_pattern(lua_State* L) {
+  std::size_t len = 0;
+  const char* pattern = lua_tolstring(L, 2, &len);
+  const bool plain = lua_gettop(L) >= 4 && lua_toboolean(L, 4) &&
+                     lua_tocfunction(L, lua_upvalueindex(2)) != nullptr;
+  if (pattern != nullptr && !plain && len > kMaxPatternQuantifiers) {
+    std::size_t quantifiers = 0;
+    for (std::size_t k = 0; k < len; ++k) {
+      const char c = pattern[k];
+      quantifiers += c == '?' || c == '*' || c == '-' || c == '+';
+    }
+    if (quantifiers > kMaxPatternQuantifiers) return luaL_error(L, "pattern too complex");
+  }
+  const lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
+  return original(L);
+}
+
 }  // namespace
 
 void install_library_guards(lua_State* L) {
+  lua_pushcfunction(L, safe_unpack);
+  lua_setfield(L, LUA_GLOBALSINDEX, "unpack");
+  lua_getfield(L, LUA_GLOBALSINDEX, "string");
+  for (const char* name : {"find", "match", "gmatch", "gsub"}) {
+    lua_getfield(L, -1, name);
+    // find takes a `plain` flag: a second upvalue marks it.
+    if (std::strcmp(name, "find") == 0) {
+      lua_pushvalue(L, -1);
+      lua_pushcclosure(L, guarded_pattern, 2);
+    } else {
+      lua_pushcclosure(L, guarded_pattern, 1);
+    }
+    lua_setfield(L, -2, name);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, LUA_GLOBALSINDEX, "bit");
   lua_pushcfunction(L, bit_tohex);
   lua_setfield(L, -2, "tohex");

@@ -106,3 +106,17 @@ TEST_CASE("script libraries: cjson and bit", "[unit][script]") {
             "bit.bswap(0x12345678)}") ==
         "*5\r\n$8\r\n0000ffff\r\n:15\r\n:1\r\n:-1\r\n:2018915346\r\n");
 }
+
+TEST_CASE("script libraries: Lua 5.1's crashers are refused", "[unit][script]") {
+  Runner run;
+  const char* wide = "return unpack({}, -2147483648, 2147483647)";
+  CHECK(run(wide) == Runner::error(wide, "too many results to unpack"));
+  CHECK(run("return {unpack({1,2,3}, 2)}") == "*2\r\n:2\r\n:3\r\n");
+  CHECK(run("return select('#', unpack({}, 1, 7000))") == ":7000\r\n");
+  const char* deep = "return string.find(string.rep('a', 300000), string.rep('a?', 300000))";
+  CHECK(run(deep) == Runner::error(deep, "pattern too complex"));
+  CHECK(run("return string.find(string.rep('a', 300000), string.rep('a?', 300000), 1, true)") ==
+        "$-1\r\n");
+  CHECK(run("return string.find(string.rep('a', 20000), string.rep('a?', 20000))") == ":1\r\n");
+  CHECK(run("return ('hello'):find('l+')") == ":3\r\n");
+}
