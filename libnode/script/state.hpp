@@ -6,10 +6,12 @@
 // handler); redis_api.cpp is the `redis` table; convert.cpp converts replies both ways;
 // engine.cpp holds the script cache and runs scripts; functions.cpp loads FUNCTION libraries
 // and runs their functions; shebang.cpp parses `#!lua` lines; lua_struct.cpp and
-// lua_cmsgpack.cpp are the `struct` and `cmsgpack` libraries.
+// lua_cmsgpack.cpp are the `struct` and `cmsgpack` libraries; library_guards.cpp carries
+// Redis's fixes over Debian's cjson, bitop and Lua 5.1 (Debian's packages lack them).
 //
 // Lua 5.1 raises errors with longjmp: a C function that may raise keeps no C++ object with a
-// destructor alive across the raising call.
+// destructor alive across the raising call (a memory error is the exception: it can only leak).
+// Scripts never load bytecode, and every entry into Lua is protected (lua_pcall/lua_cpcall).
 #pragma once
 
 extern "C" {
