@@ -347,6 +347,9 @@ void Persistence::drain(WallTime wall) {
     emit_aof(record);
     emit_job(record);
   };
+  // The pass's records go to the AOF as one group: the keys of a transaction or script,
+  // which replicas receive and apply as one unit, are loaded as one unit too.
+  if (to_aof) writer_->begin_group();
   if (flushed_) emit(persist::FlushRecord{*flushed_});
   flushed_.reset();
   // Grouped by key (records of different keys commute; a flush went first).
@@ -387,6 +390,9 @@ void Persistence::drain(WallTime wall) {
       }
     }
     i = j;
+  }
+  if (to_aof) {
+    if (auto end = writer_->end_group(); !end.ok()) aof_status_ = end.status();
   }
   dirty_.clear();
   deltas_.clear();

@@ -24,8 +24,26 @@ Result<std::unique_ptr<AofReader>> AofReader::open(Env& env, const std::string& 
 }
 
 std::optional<Record> AofReader::next() {
+  if (!grouped_.empty()) {
+    Record r = std::move(grouped_.front());
+    grouped_.pop_front();
+    return r;
+  }
   Frame frame;
   while (frames_->next(frame)) {
+    if (frame.type == static_cast<std::uint8_t>(RecordType::group)) {
+      auto members = decode_group(frame.payload, limits_);
+      if (!members.ok()) {
+        frames_->reject(frame, StopReason::bad_record, members.status().to_string());
+        return std::nullopt;
+      }
+      if (members->empty()) continue;
+      records_ += members->size();
+      last_offset_ = frame.offset;
+      grouped_.assign(std::make_move_iterator(members->begin() + 1),
+                      std::make_move_iterator(members->end()));
+      return std::move(members->front());
+    }
     if (frame.type >= kFirstOptionalRecordType) {
       ++skipped_;
       continue;

@@ -89,6 +89,28 @@ Result<std::uint64_t> AofWriter::append(const Record& record) {
   const std::size_t before = buffer_.size();
   append_record(buffer_, record);
   appended_ += buffer_.size() - before;
+  if (in_group_) ++group_records_;
+  return appended_;
+}
+
+void AofWriter::begin_group() {
+  in_group_ = true;
+  group_records_ = 0;
+  group_start_ = open_group(buffer_);
+  appended_ += kRecordHeaderBytes;
+}
+
+Result<std::uint64_t> AofWriter::end_group() {
+  if (!in_group_) return appended_;
+  in_group_ = false;
+  if (group_records_ <= 1) {  // nothing to keep together: the record alone
+    const auto at = buffer_.begin() + static_cast<std::ptrdiff_t>(group_start_);
+    buffer_.erase(at, at + static_cast<std::ptrdiff_t>(kRecordHeaderBytes));
+    appended_ -= kRecordHeaderBytes;
+  } else {
+    close_group(buffer_, group_start_);
+  }
+  if (!status_.ok()) return status_;
   return appended_;
 }
 

@@ -142,6 +142,47 @@ void append_frame(std::vector<std::uint8_t>& out, RecordType type,
   finish_frame(out, start, type);
 }
 
+std::size_t open_group(std::vector<std::uint8_t>& out) {
+  const std::size_t start = out.size();
+  out.resize(start + kRecordHeaderBytes);
+  return start;
+}
+
+void close_group(std::vector<std::uint8_t>& out, std::size_t start) {
+  finish_frame(out, start, RecordType::group);
+}
+
+Result<std::vector<Record>> decode_group(std::span<const std::uint8_t> payload,
+                                         const RecordLimits& limits) {
+  std::vector<Record> out;
+  std::size_t pos = 0;
+  while (pos < payload.size()) {
+    if (payload.size() - pos < kRecordHeaderBytes) {
+      return make_error(StatusCode::malformed, "group: a member's frame header is cut short");
+    }
+    const FrameHeader frame =
+        parse_frame_header(payload.subspan(pos).first<kRecordHeaderBytes>());
+    pos += kRecordHeaderBytes;
+    if (frame.length > payload.size() - pos || frame.length > limits.max_record_bytes) {
+      return make_error(StatusCode::malformed, "group: a member runs past the group");
+    }
+    const auto body = payload.subspan(pos, frame.length);
+    pos += frame.length;
+    if (!frame_checksum_ok(frame, body)) {
+      return make_error(StatusCode::malformed, "group: a member's checksum does not match");
+    }
+    if (frame.type >= kFirstOptionalRecordType) continue;
+    if (frame.type == static_cast<std::uint8_t>(RecordType::group) ||
+        frame.type == static_cast<std::uint8_t>(RecordType::snapshot_end)) {
+      return make_error(StatusCode::malformed, "group: a group or snapshot trailer inside it");
+    }
+    auto record = decode_payload(frame.type, body, limits);
+    if (!record.ok()) return record.status();
+    out.push_back(std::move(record).value());
+  }
+  return out;
+}
+
 void append_record(std::vector<std::uint8_t>& out, const Record& record) {
   // The payload is packed straight after a reserved frame header, then framed in place.
   const std::size_t start = out.size();
@@ -194,6 +235,7 @@ Result<Record> decode_payload(std::uint8_t type, std::span<const std::uint8_t> p
       case RecordType::collection_delta:
         return decode_delta(payload, limits);
       case RecordType::snapshot_end:
+      case RecordType::group:  // framing, not a record: AofReader opens groups itself
         break;
     }
     return make_error(StatusCode::unsupported, "record type " + std::to_string(type));

@@ -5,12 +5,14 @@
 //
 // Promises (on top of FrameReader's bounds): records come out in file order; a put, remove,
 // flush or collection delta record is returned only if its frame is whole, its checksum matches and its payload
-// decodes; optional record types (>= 128) that this build does not know are skipped;
+// decodes; the records of a group (one event-loop pass) are returned only when the whole
+// group is sound, so a torn group is cut off whole; optional record types (>= 128) that this build does not know are skipped;
 // an unknown critical type stops the load with `unsupported` (the file came from a newer
 // Apiary: never truncate it). After the last record, report() says what was read.
 // Not thread-safe.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,6 +64,7 @@ class AofReader {
 
   std::unique_ptr<FrameReader> frames_;
   RecordLimits limits_;
+  std::deque<Record> grouped_;  // the rest of the group being returned
   std::uint64_t records_ = 0;
   std::uint64_t skipped_ = 0;
   std::uint64_t last_offset_ = 0;

@@ -60,6 +60,11 @@ class AofWriter {
   // Encodes one record into the buffer; returns its position: the file offset at which the
   // record ends, which is_durable() takes. No I/O.
   Result<std::uint64_t> append(const Record& record);
+  // The records appended between begin_group() and end_group() go into one group record
+  // (RecordType::group), which a load applies whole or not at all; end_group() returns the
+  // position where the group ends. A group of one record is written as that record.
+  void begin_group();
+  Result<std::uint64_t> end_group();
 
   // Writes the buffer to the file (not synced). Call once per event-loop pass.
   Status flush();
@@ -95,6 +100,9 @@ class AofWriter {
   AofWriterOptions options_;
   std::vector<std::uint8_t> buffer_;
   std::uint64_t appended_ = 0;
+  bool in_group_ = false;
+  std::size_t group_start_ = 0;    // where its frame header is reserved in buffer_
+  std::size_t group_records_ = 0;
   std::uint64_t written_ = 0;
   std::uint64_t durable_ = 0;
   TimePoint last_sync_;

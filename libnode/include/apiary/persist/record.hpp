@@ -58,6 +58,10 @@ enum class RecordType : std::uint8_t {
   flush_horizon = 3,  // [hlc]: FLUSHALL's horizon (Store::flush_before)
   snapshot_end = 4,   // count:u64le crc32c:u32le of the records before it (snapshot only)
   collection_delta = 5,  // store::CollectionDelta: a write to a hash or set (AOF only)
+  // Whole framed records of one event-loop pass (AOF only): loading applies all of them or,
+  // when the group is torn or damaged, none -- so the keys one transaction or script wrote
+  // (replicated and applied as one unit) are on disk as one unit too.
+  group = 6,
 };
 inline constexpr std::uint8_t kFirstOptionalRecordType = 128;
 
@@ -113,6 +117,16 @@ bool frame_checksum_ok(const FrameHeader& frame, std::span<const std::uint8_t> p
 // too_large on a bad payload, unsupported for a type this version does not decode.
 Result<Record> decode_payload(std::uint8_t type, std::span<const std::uint8_t> payload,
                               const RecordLimits& limits = {});
+
+// A group (RecordType::group): open_group() reserves its frame header in `out` and returns
+// where it starts; records appended after it (append_record) are its members;
+// close_group() frames it. decode_group() checks every member frame (whole, checksummed, a
+// decodable critical type other than group or snapshot_end; optional types skipped) and
+// returns them in order, or fails without returning any.
+std::size_t open_group(std::vector<std::uint8_t>& out);
+void close_group(std::vector<std::uint8_t>& out, std::size_t start);
+Result<std::vector<Record>> decode_group(std::span<const std::uint8_t> payload,
+                                         const RecordLimits& limits = {});
 
 // Little-endian helpers (shared by the snapshot trailer).
 void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v);
