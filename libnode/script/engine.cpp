@@ -1,5 +1,6 @@
 // The script cache and the run path shared by EVAL scripts and functions (eval.c
 // luaCreateFunction / evalGenericCommand, script_lua.c luaCallFunction).
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -14,9 +15,20 @@ using detail::StateContext;
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return out;
 }
+
+namespace {
+// A sha as the cache keys it (lower case) without a copy when it is one already, as every
+// sha this engine hands out is: EVALSHA's hot path looks scripts up several times.
+template <class Map>
+auto find_sha(Map& scripts, std::string_view sha) {
+  const bool lower =
+      std::none_of(sha.begin(), sha.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return lower ? scripts.find(sha) : scripts.find(lowercase(sha));
+}
+}  // namespace
 
 namespace {
 
@@ -247,16 +259,16 @@ Loaded<std::string> Engine::load_script(std::string_view body) {
 }
 
 bool Engine::has_script(std::string_view sha) const {
-  return impl_->scripts.count(lowercase(sha)) != 0;
+  return find_sha(impl_->scripts, sha) != impl_->scripts.end();
 }
 
 const std::string* Engine::script_body(std::string_view sha) const {
-  auto it = impl_->scripts.find(lowercase(sha));
+  auto it = find_sha(impl_->scripts, sha);
   return it == impl_->scripts.end() ? nullptr : &it->second.body;
 }
 
 std::optional<Flags> Engine::script_flags(std::string_view sha) const {
-  auto it = impl_->scripts.find(lowercase(sha));
+  auto it = find_sha(impl_->scripts, sha);
   if (it == impl_->scripts.end()) return std::nullopt;
   return it->second.flags;
 }
@@ -273,10 +285,9 @@ std::size_t Engine::script_count() const { return impl_->scripts.size(); }
 std::size_t Engine::scripts_bytes() const { return impl_->scripts_bytes; }
 
 std::string Engine::run_script(std::string_view sha, const RunOptions& options, Host& host) {
-  const std::string key_sha = lowercase(sha);
-  if (impl_->scripts.count(key_sha) == 0) {
-    return "-NOSCRIPT No matching script. Please use EVAL.\r\n";
-  }
+  auto it = find_sha(impl_->scripts, sha);
+  if (it == impl_->scripts.end()) return "-NOSCRIPT No matching script. Please use EVAL.\r\n";
+  const std::string& key_sha = it->first;
   const std::string key = "f_" + key_sha;
   detail::RunCall call;
   call.script_key = key.c_str();

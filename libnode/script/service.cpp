@@ -103,9 +103,10 @@ struct Parsed {
   std::span<const std::string_view> args;
 };
 
-// `argv`: [command, target, numkeys, key..., arg...]. nullopt after replying the error.
-std::optional<Parsed> parse_call(CommandContext& ctx) {
-  const auto n = resp::to_int(ctx.argv[2]);
+// `argv`: [command, target, numkeys, key..., arg...] (`at`: the target's index; APIARY.EVAL
+// has the sha before it). nullopt after replying the error.
+std::optional<Parsed> parse_call(CommandContext& ctx, std::size_t at) {
+  const auto n = resp::to_int(ctx.argv[at + 1]);
   if (!n) {
     ctx.reply.error(resp::kNotInteger);
     return std::nullopt;
@@ -114,12 +115,13 @@ std::optional<Parsed> parse_call(CommandContext& ctx) {
     ctx.reply.error("Number of keys can't be negative");
     return std::nullopt;
   }
-  if (static_cast<std::uint64_t>(*n) > ctx.argv.size() - 3) {
+  if (static_cast<std::uint64_t>(*n) > ctx.argv.size() - at - 2) {
     ctx.reply.error("Number of keys can't be greater than number of args");
     return std::nullopt;
   }
   const auto numkeys = static_cast<std::size_t>(*n);
-  return Parsed{ctx.argv[1], ctx.argv.subspan(3, numkeys), ctx.argv.subspan(3 + numkeys)};
+  return Parsed{ctx.argv[at], ctx.argv.subspan(at + 2, numkeys),
+                ctx.argv.subspan(at + 2 + numkeys)};
 }
 
 std::string lower(std::string_view s) {
@@ -155,7 +157,7 @@ static void run_here(Service::Impl& s, CommandContext& ctx, const Parsed& parsed
 }
 
 Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
-  const auto parsed = parse_call(ctx);
+  const auto parsed = parse_call(ctx, kind == ScriptCall::run_script ? 2 : 1);
   if (!parsed) return Outcome::done();
   const bool function =
       kind == ScriptCall::fcall || kind == ScriptCall::fcall_ro || kind == ScriptCall::run_function;
@@ -166,12 +168,15 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
     Parsed here = *parsed;
     std::string sha;
     if (!function) {
-      auto loaded = load_script(parsed->target);
-      if (!loaded.ok()) {
-        ctx.reply.error("-" + loaded.refusal.message);
-        return Outcome::done();
+      sha = ctx.argv[1];
+      if (!engine.has_script(sha)) {  // the body is hashed only when the script is new here
+        auto loaded = load_script(parsed->target);
+        if (!loaded.ok()) {
+          ctx.reply.error("-" + loaded.refusal.message);
+          return Outcome::done();
+        }
+        sha = *loaded.value;
       }
-      sha = *loaded.value;
       here.target = sha;
     } else if (engine.find_function(parsed->target) == nullptr) {
       ctx.reply.error("Function not found");
@@ -182,7 +187,7 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
   }
 
   // On the client's node: check what Redis checks, then send it to the keys' coordinator.
-  std::string body;
+  std::string_view body;  // the cached copy: no copy per call
   std::string sha;
   bool may_write = true;
   if (function) {
@@ -194,14 +199,16 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
     may_write = !f->flags.no_writes;
   } else {
     if (kind == ScriptCall::eval || kind == ScriptCall::eval_ro) {
-      const bool known = engine.has_script(Engine::sha1_hex(parsed->target));
-      auto loaded = load_script(parsed->target);
-      if (!loaded.ok()) {
-        ctx.reply.error("-" + loaded.refusal.message);
-        return Outcome::done();
+      sha = Engine::sha1_hex(parsed->target);
+      if (!engine.has_script(sha)) {  // new here: compile it, and tell the others
+        auto loaded = load_script(parsed->target);
+        if (!loaded.ok()) {
+          ctx.reply.error("-" + loaded.refusal.message);
+          return Outcome::done();
+        }
+        sha = *loaded.value;
+        tell(ctx.now, "script.load", {std::string(parsed->target)});
       }
-      sha = *loaded.value;
-      if (!known) tell(ctx.now, "script.load", {std::string(parsed->target)});
     } else {
       sha = lower(parsed->target);
       if (!engine.has_script(sha)) {
@@ -223,9 +230,16 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
   if (!parsed->keys.empty() && forwarder && !server.local_only()) {
     const char* internal = function ? (read_only ? "apiary.fcall_ro" : "apiary.fcall")
                                     : (read_only ? "apiary.eval_ro" : "apiary.eval");
-    std::vector<std::string_view> argv(ctx.argv.begin(), ctx.argv.end());
-    argv[0] = internal;
-    if (!function) argv[1] = body;
+    std::vector<std::string_view> argv;
+    argv.reserve(ctx.argv.size() + 1);
+    argv.push_back(internal);
+    if (function) {
+      argv.insert(argv.end(), ctx.argv.begin() + 1, ctx.argv.end());
+    } else {
+      argv.push_back(sha);
+      argv.push_back(body);
+      argv.insert(argv.end(), ctx.argv.begin() + 2, ctx.argv.end());
+    }
     const resp::CommandSpec* spec = server.commands().find(internal);
     resp::CommandContext routed{ctx.server, ctx.client, ctx.reply, argv, ctx.now, ctx.wall};
     if (spec != nullptr) {

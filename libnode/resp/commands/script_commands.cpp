@@ -3,8 +3,8 @@
 // implemented in libnode/script/service.cpp). They run on the client's node (kRunsHere): the
 // scripting layer checks the arguments there, then sends the script to its keys' coordinator
 // as the internal APIARY.EVAL / APIARY.FCALL (keyed, routed and replicated as a write;
-// APIARY.EVAL_RO / APIARY.FCALL_RO as a read), carrying the script's body so the coordinator
-// never lacks it.
+// APIARY.EVAL_RO / APIARY.FCALL_RO as a read), carrying the script's sha and body so the
+// coordinator never lacks it.
 #include "apiary/resp/scripting.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
@@ -63,22 +63,24 @@ void register_script_commands(CommandTable& table) {
   eval_like("fcall_ro", kReadonly, "RO access", "Invoke a read-only function", "7.0.0",
             call<ScriptCall::fcall_ro>);
 
-  // The coordinator's side: APIARY.EVAL[_RO] body numkeys key... arg..., and
-  // APIARY.FCALL[_RO] function numkeys key... arg... (keys at numkeys_index 2).
+  // The coordinator's side: APIARY.EVAL[_RO] sha body numkeys key... arg... (the sha saves
+  // hashing the body again), and APIARY.FCALL[_RO] function numkeys key... arg....
   auto internal = [&](const char* name, std::uint32_t flags, std::string_view summary,
-                      CommandHandler h) {
-    table.add(make_spec({name, -3, flags | kNoScript | kMovableKeys | kNoMandatoryKeys, 0, 0, 0,
+                      CommandHandler h, int numkeys_index) {
+    table.add(make_spec({name, -1 - numkeys_index,
+                         flags | kNoScript | kMovableKeys | kNoMandatoryKeys, 0, 0, 0,
                          "@slow @scripting", flags & kWrite ? "RW access update" : "RO access",
-                         "scripting", summary, "0.1.0", "Depends on the script", h, 2}));
+                         "scripting", summary, "0.1.0", "Depends on the script", h,
+                         numkeys_index}));
   };
-  internal("apiary.eval", kWrite | kWritesOnError | kOneUnit, "Run a script at its keys' coordinator",
-           call<ScriptCall::run_script>);
+  internal("apiary.eval", kWrite | kWritesOnError | kOneUnit,
+           "Run a script at its keys' coordinator", call<ScriptCall::run_script>, 3);
   internal("apiary.eval_ro", kReadonly, "Run a read-only script at an owner of its keys",
-           call<ScriptCall::run_script>);
-  internal("apiary.fcall", kWrite | kWritesOnError | kOneUnit, "Run a function at its keys' coordinator",
-           call<ScriptCall::run_function>);
+           call<ScriptCall::run_script>, 3);
+  internal("apiary.fcall", kWrite | kWritesOnError | kOneUnit,
+           "Run a function at its keys' coordinator", call<ScriptCall::run_function>, 2);
   internal("apiary.fcall_ro", kReadonly, "Run a read-only function at an owner of its keys",
-           call<ScriptCall::run_function>);
+           call<ScriptCall::run_function>, 2);
 
   auto container_spec = [&](const char* name, std::string_view summary, std::string_view since,
                             CommandHandler h,
