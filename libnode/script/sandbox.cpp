@@ -27,12 +27,20 @@ extern "C" {
 namespace apiary::script::detail {
 namespace {
 
-void* allocate(void*, void* ptr, std::size_t, std::size_t nsize) {
+// Lua's allocator, counting against StateContext::limit. Shrinking never fails (Lua relies
+// on it); growing past the limit answers nullptr, which Lua turns into "not enough memory".
+void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+  auto* ctx = static_cast<StateContext*>(ud);
+  const std::size_t old = ptr == nullptr ? 0 : osize;
   if (nsize == 0) {
     std::free(ptr);
+    ctx->allocated -= old;
     return nullptr;
   }
-  return std::realloc(ptr, nsize);
+  if (nsize > old && ctx->allocated - old + nsize > ctx->limit) return nullptr;
+  void* grown = std::realloc(ptr, nsize);
+  if (grown != nullptr) ctx->allocated = ctx->allocated - old + nsize;
+  return grown;
 }
 
 // Every entry into Lua goes through lua_pcall or lua_cpcall; reaching this is a bug.

@@ -58,6 +58,9 @@ struct FunctionDraft {
   int ref = LUA_NOREF;  // the callback, in the registry
 };
 
+// The most one Lua state (the scripts', or the functions') may allocate.
+inline constexpr std::size_t kLuaMemoryLimit = std::size_t{512} << 20;
+
 struct StateContext {
   StateKind kind = StateKind::eval;
   Rand48* rng = nullptr;
@@ -67,6 +70,10 @@ struct StateContext {
   // FUNCTION LOAD: the library body is running and registers into `drafts`.
   std::vector<FunctionDraft>* drafts = nullptr;
   std::uint64_t load_hooks = 0;
+  // What the state's allocator holds, and its cap: a script that grows past it gets Lua's
+  // "not enough memory" error instead of taking the node's memory (Redis sets no cap).
+  std::size_t allocated = 0;
+  std::size_t limit = kLuaMemoryLimit;
 };
 
 inline StateContext* context(lua_State* L) {
