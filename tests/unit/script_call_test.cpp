@@ -10,26 +10,9 @@
 
 using apiary::script::Engine;
 using apiary::script::RunOptions;
+using apiary::test::eval;
+using apiary::test::tail;
 using apiary::test::FakeScriptHost;
-
-namespace {
-
-std::string eval(Engine& engine, std::string_view body, FakeScriptHost& host, int protocol = 2,
-                 std::vector<std::string_view> keys = {}, std::vector<std::string_view> args = {}) {
-  auto loaded = engine.load_script(body);
-  if (!loaded.ok()) return "-" + loaded.refusal.message + "\r\n";
-  RunOptions options;
-  options.keys = keys;
-  options.args = args;
-  options.protocol = protocol;
-  return engine.run_script(*loaded.value, options, host);
-}
-
-std::string tail(std::string_view body) {
-  return " script: " + Engine::sha1_hex(body) + ", on @user_script:1.\r\n";
-}
-
-}  // namespace
 
 TEST_CASE("script redis.call: arguments and errors", "[unit][script]") {
   Engine engine;

@@ -10,20 +10,10 @@
 
 using apiary::script::Engine;
 using apiary::script::RunOptions;
+using apiary::test::eval;
 using apiary::test::FakeScriptHost;
 
 namespace {
-
-std::string eval(Engine& engine, std::string_view body, FakeScriptHost& host, int protocol = 2,
-                 std::vector<std::string_view> keys = {}, std::vector<std::string_view> args = {}) {
-  auto loaded = engine.load_script(body);
-  if (!loaded.ok()) return "-" + loaded.refusal.message + "\r\n";
-  RunOptions options;
-  options.keys = keys;
-  options.args = args;
-  options.protocol = protocol;
-  return engine.run_script(*loaded.value, options, host);
-}
 
 std::string eval(std::string_view body, int protocol = 2) {
   Engine engine;

@@ -9,22 +9,9 @@
 
 using apiary::script::Engine;
 using apiary::script::RunOptions;
+using apiary::test::eval;
 using apiary::test::FakeScriptHost;
-
-namespace {
-
-std::string eval(Engine& engine, std::string_view body, FakeScriptHost& host) {
-  auto loaded = engine.load_script(body);
-  if (!loaded.ok()) return "-" + loaded.refusal.message + "\r\n";
-  return engine.run_script(*loaded.value, RunOptions{}, host);
-}
-
-std::string tail(std::string_view body, int line = 1) {
-  return " script: " + Engine::sha1_hex(body) + ", on @user_script:" + std::to_string(line) +
-         ".\r\n";
-}
-
-}  // namespace
+using apiary::test::tail;
 
 TEST_CASE("script sandbox: the globals of redis-server 7.0.15", "[unit][script]") {
   Engine engine;

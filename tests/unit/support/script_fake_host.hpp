@@ -84,4 +84,24 @@ class FakeScriptHost : public script::Host {
   }
 };
 
+// `body` run as EVAL runs it: loaded (a compile error is the reply), then run with `keys` and
+// `args` for a client of `protocol`.
+inline std::string eval(script::Engine& engine, std::string_view body, FakeScriptHost& host,
+                        int protocol = 2, std::vector<std::string_view> keys = {},
+                        std::vector<std::string_view> args = {}) {
+  auto loaded = engine.load_script(body);
+  if (!loaded.ok()) return "-" + loaded.refusal.message + "\r\n";
+  script::RunOptions options;
+  options.keys = keys;
+  options.args = args;
+  options.protocol = protocol;
+  return engine.run_script(*loaded.value, options, host);
+}
+
+// What Redis appends to a script's runtime error: where it happened.
+inline std::string tail(std::string_view body, int line = 1) {
+  return " script: " + script::Engine::sha1_hex(body) + ", on @user_script:" +
+         std::to_string(line) + ".\r\n";
+}
+
 }  // namespace apiary::test
