@@ -471,6 +471,12 @@ void NodeCore::handle_gossip(TimePoint now, WallTime wall, std::span<const std::
   s.settle(now, wall);
 }
 
+void NodeCore::handle_gossip_while_busy(TimePoint now, std::span<const std::uint8_t> bytes) {
+  Impl& s = *impl_;
+  s.swim->handle_message(now, bytes);
+  s.swim_touched = true;  // pumped after the script, by the driver's next pass
+}
+
 void NodeCore::handle_data(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes) {
   Impl& s = *impl_;
   s.now = now;

@@ -231,11 +231,19 @@ Status Node::Impl::start_listener() {
   // SCRIPT KILL) from inside it, on this thread.
   // A node asked to leave or stop ends the script (SIGTERM must not wait for it).
   runtime::RespListener* clients = resp_listener.get();
-  core->resp_server().set_busy_watch({[] { return runtime::core_now(); },
-                                      [this, clients](resp::ClientId scripted) {
-                                        clients->serve_busy(scripted);
-                                        return leaving.load() || stopped.load();
-                                      }});
+  core->resp_server().set_busy_watch(
+      {[] { return runtime::core_now(); },
+       [this, clients](resp::ClientId scripted) {
+         clients->serve_busy(scripted);
+         return leaving.load() || stopped.load();
+       },
+       [this] {
+         // Gossip only (acks to probes): peers keep seeing this node alive during the script.
+         const TimePoint now = core_now();
+         std::vector<std::uint8_t> message;
+         while (gossip_box->receive(message)) core->handle_gossip_while_busy(now, message);
+         while (auto out = core->poll_gossip_send()) gossip_box->send(out->to, out->bytes, now);
+       }});
   return Status::Ok();
 }
 }  // namespace apiary

@@ -22,8 +22,10 @@ using resp::ScriptCall;
 constexpr std::string_view kNoScript = "-NOSCRIPT No matching script. Please use EVAL.";
 constexpr std::string_view kNonLocalKey =
     "Script attempted to access a non local key in a cluster node script";
-// How often a busy script lets the driver read the other clients.
+// How often a busy script lets the driver read the other clients (and answer gossip).
 constexpr auto kServeEvery = std::chrono::milliseconds(10);
+// From when a running script answers the failure detector's probes.
+constexpr auto kKeepAliveAfter = std::chrono::milliseconds(200);
 
 std::string error_line(std::string_view text) {
   std::string out;
@@ -71,6 +73,11 @@ class CallHost final : public Host {
     const auto& watch = s_.server.busy_watch();
     if (!watch.now) return running_.kill ? HookVerdict::kill : HookVerdict::go_on;
     const TimePoint t = watch.now();
+    if (watch.keep_alive && t - running_.started >= kKeepAliveAfter &&
+        t - running_.last_alive >= kServeEvery) {
+      running_.last_alive = t;
+      watch.keep_alive();
+    }
     const auto threshold = std::chrono::milliseconds(s_.server.config().busy_reply_threshold_ms());
     if (t - running_.started < threshold) return HookVerdict::go_on;
     if (s_.server.busy_error().empty()) {
@@ -146,6 +153,7 @@ static void run_here(Service::Impl& s, CommandContext& ctx, const Parsed& parsed
   const auto& watch = s.server.busy_watch();
   running.started = watch.now ? watch.now() : ctx.now;
   running.last_served = running.started;
+  running.last_alive = running.started;
   CallHost host(s, ctx, running);
   RunOptions options{parsed.keys, parsed.args, ctx.reply.protocol()};
   s.running = &running;

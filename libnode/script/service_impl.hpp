@@ -31,6 +31,7 @@ struct Running {
   bool check_keys = true;                   // false on a node without a cluster layer
   TimePoint started{};                      // on the busy watch's clock
   TimePoint last_served{};
+  TimePoint last_alive{};  // the failure detector's probes answered
 };
 
 struct Service::Impl {

@@ -209,3 +209,54 @@ TEST_CASE("EVALSHA and FCALL work through every node after one SCRIPT LOAD or FU
   CHECK(c.command({"SCRIPT", "EXISTS", sha}) == "*1\r\n:0\r\n");  // scripts are a cache
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a long script does not get its node suspected by the others",
+          "[integration][scripting]") {
+  auto nodes = start_cluster("ka", 3, {});
+  for (const auto& n : nodes) {
+    RespClient c(n->redis_port());
+    REQUIRE(c.command({"CONFIG", "SET", "busy-reply-threshold", "6000"}) == "+OK\r\n");
+  }
+  // It runs at the key's coordinator, whichever member that is.
+  const std::string key = "long-script";
+  auto looping = std::async(std::launch::async, [&] {
+    RespClient c(nodes[0]->redis_port());
+    std::string reply = c.command({"EVAL", "local i = 0 while true do i = i + 1 end", "1", key});
+    while (reply == "<timeout>") reply = c.reply();  // RespClient gives up every 5 s
+    return reply;
+  });
+  // Well past the failure detector's probe timeout (500 ms) and into a suspicion's start: the
+  // node running the script still answers probes, so every member still sees all alive.
+  std::this_thread::sleep_for(4s);
+  for (const auto& n : nodes) {
+    const auto members = http_get(n->http(), "/v1/members");
+    if (!members) continue;  // the busy node's admin port answers too, but need not
+    INFO(n->name() << ": " << *members);
+    CHECK(members->find("suspect") == std::string::npos);
+    CHECK(members->find("\"dead\"") == std::string::npos);
+  }
+  // Then SCRIPT KILL on whichever node answers BUSY (the key's coordinator).
+  bool killed = false;
+  Daemon* busy = nullptr;
+  REQUIRE(eventually(15s, [&] {
+    for (const auto& n : nodes) {
+      RespClient c(n->redis_port());
+      if (c.command({"PING"}).rfind("-BUSY", 0) == 0) {
+        busy = n.get();
+        killed = c.command({"SCRIPT", "KILL"}) == "+OK\r\n";
+      }
+    }
+    return killed;
+  }));
+  // Its caller hears of the kill when it is connected to the coordinator; through another
+  // node the forward gave up after its timeout (3 s) with CLUSTERDOWN while the script ran on
+  // (docs/scripting.md, "Time limit").
+  const std::string reply = looping.get();
+  INFO(reply);
+  if (busy == nodes[0].get()) {
+    CHECK(reply.rfind("-ERR Script killed by user", 0) == 0);
+  } else {
+    CHECK(reply.rfind("-CLUSTERDOWN", 0) == 0);
+  }
+  for (const auto& n : nodes) CHECK(cli(*n, "PING") == "PONG\n");
+}

@@ -126,6 +126,11 @@ class NodeCore {
   bool leave_incomplete() const;  // the leave ended by a timeout
 
   void handle_gossip(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
+  // A gossip message that arrived while a long script runs (resp::Server::BusyWatch): the
+  // failure detector answers it (acks, indirect probes) so that peers do not suspect this
+  // node, and nothing else moves: membership events wait for the next handle_gossip or
+  // settle. Its replies come out of poll_gossip_send().
+  void handle_gossip_while_busy(TimePoint now, std::span<const std::uint8_t> bytes);
   void handle_data(TimePoint now, WallTime wall, std::span<const std::uint8_t> bytes);
   void handle_timeout(TimePoint now, WallTime wall);
   // After client input: moves completions to the router and replies out, until quiet; then

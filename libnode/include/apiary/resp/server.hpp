@@ -177,9 +177,13 @@ class Server {
   // read and answer the other clients while it runs (never `running`, the client whose
   // command runs the script), which returns true when the node is shutting down and the
   // script must stop whatever it wrote. Unset (the simulator): scripts are never busy.
+  // `keep_alive` answers the failure detector's probes; it is called every few milliseconds
+  // from a script's first 200 ms on, before the node turns busy, so that no script gets its
+  // node suspected by the others.
   struct BusyWatch {
     std::function<TimePoint()> now;
     std::function<bool(ClientId running)> serve;
+    std::function<void()> keep_alive;
   };
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }
