@@ -20,6 +20,8 @@ using resp::Outcome;
 using resp::ScriptCall;
 
 constexpr std::string_view kNoScript = "-NOSCRIPT No matching script. Please use EVAL.";
+// Apiary is always a cluster: Redis Cluster's refusal of scripts that declare `no-cluster`.
+constexpr std::string_view kNoCluster = "Can not run script on cluster, 'no-cluster' flag is set.";
 constexpr std::string_view kNonLocalKey =
     "Script attempted to access a non local key in a cluster node script";
 // How often a busy script lets the driver read the other clients (and answer gossip).
@@ -205,6 +207,10 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
       return Outcome::done();
     }
     may_write = !f->flags.no_writes;
+    if (f->flags.no_cluster) {
+      ctx.reply.error(kNoCluster);
+      return Outcome::done();
+    }
   } else {
     if (kind == ScriptCall::eval || kind == ScriptCall::eval_ro) {
       sha = Engine::sha1_hex(parsed->target);
@@ -227,6 +233,10 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
     body = *engine.script_body(sha);
     const auto flags = engine.script_flags(sha);
     may_write = !(flags && flags->declared && flags->no_writes);
+    if (flags && flags->no_cluster) {
+      ctx.reply.error(kNoCluster);
+      return Outcome::done();
+    }
   }
   const bool read_only = read_only_call(kind) || !may_write;
   if (read_only_call(kind) && may_write && (function || engine.script_flags(sha)->declared)) {

@@ -8,7 +8,8 @@
 //
 // By design (docs/scripting.md): a script may touch only the keys it declares -- Apiary
 // replicates the declared keys -- so redis.call on an undeclared key answers Redis Cluster's
-// "non local key" error where a standalone Redis would run it.
+// "non local key" error where a standalone Redis would run it; and a script declaring
+// `no-cluster` gets Redis Cluster's refusal.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -128,6 +129,9 @@ std::vector<DiffLine> lines() {
       {"EVAL_RO \"#!lua\nreturn 1\" 0"},
       {"EVAL \"#!lua flags=bogus\nreturn 1\" 0"},
       {"EVAL \"#!python\nreturn 1\" 0"},
+      {"EVAL \"#!lua flags=no-cluster\nreturn 1\" 0",
+       "-ERR Can not run script on cluster, 'no-cluster' flag is set.\r\n", nullptr,
+       "Apiary is always a cluster: Redis Cluster's refusal"},
       // Functions.
       {"FUNCTION LOAD \"#!lua name=lib\nredis.register_function('f1', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)\nredis.register_function{function_name = 'f2', callback = function(keys, args) return #args end, flags = {'no-writes'}, description = 'counts'}\""},
       {"FUNCTION LOAD \"#!lua name=lib\nredis.register_function('f3', function() return 1 end)\""},
