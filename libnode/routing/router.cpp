@@ -79,6 +79,7 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
                                        WallTime wall, QuorumOverride q) {
   Executed ran = execute(spec, argv, protocol, conn, now, wall);
+  now = std::max(now, server.noted_time());  // after a long script: its replication starts now
   if (ran.blocked) {  // nothing to serve yet: wait here, the keys' coordinator
     park(spec, argv, protocol, sink, q, *ran.blocked, std::move(ran.reply), now, wall);
     return std::nullopt;

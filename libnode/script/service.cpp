@@ -163,6 +163,7 @@ static void run_here(Service::Impl& s, CommandContext& ctx, const Parsed& parsed
                                : s.engine.run_script(parsed.target, options, host);
   s.running = nullptr;
   s.server.set_busy({});
+  if (watch.now) s.server.note_time(watch.now());  // the script may have run for a while
   ctx.reply.raw(reply);
 }
 

@@ -187,6 +187,13 @@ class Server {
   };
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }
+  // The latest time a long script saw on the busy watch's clock: the cluster layer starts
+  // the script's replication from it, not from the time the command arrived (a write quorum
+  // timer started seconds in the past would expire at once). TimePoint{} until then.
+  void note_time(TimePoint t) {
+    if (t > noted_time_) noted_time_ = t;
+  }
+  TimePoint noted_time() const { return noted_time_; }
 
   // Second line of defence behind the argument checks: runs `run` (a command's handler, or
   // the forwarder and then the handler) and turns an exception escaping it into the reply
@@ -260,6 +267,7 @@ class Server {
   MemberHandler member_handler_;
   std::string busy_error_;
   BusyWatch busy_watch_;
+  TimePoint noted_time_{};
   ExceptionLog exception_log_;
 };
 
