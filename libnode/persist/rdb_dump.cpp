@@ -8,6 +8,7 @@
 
 #include "apiary/persist/crc64.hpp"
 #include "apiary/persist/rdb_writer.hpp"
+#include "rdb_input.hpp"
 
 namespace apiary::persist {
 
@@ -108,6 +109,34 @@ Result<RdbItem> rdb_read_dump_value(std::string_view payload, std::string_view k
   if (reader.value()->report().offset > payload_end) return bad("the value runs past the payload");
   if (Status s = check_item(*item); !s.ok()) return s;
   return std::move(*item);
+}
+
+std::string rdb_dump_functions(std::span<const std::string_view> codes) {
+  std::string payload;
+  for (const std::string_view code : codes) {
+    payload.push_back(static_cast<char>(rdb::kOpFunction2));
+    RdbValueWriter(payload).string(code);
+  }
+  rdb_append_dump_footer(payload);
+  return payload;
+}
+
+Result<std::vector<std::string>> rdb_read_dump_functions(std::string_view payload) {
+  if (!rdb_check_dump_payload(payload)) return bad("version or checksum");
+  const std::span bytes(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                        payload.size() - kFooterBytes);
+  rdb::RdbInput in(std::make_unique<rdb::SpanFile>(bytes), bytes.size(), payload.size());
+  std::vector<std::string> codes;
+  while (in.remaining() != 0) {
+    std::uint8_t opcode = 0;
+    std::string code;
+    if (!in.u8(opcode)) break;
+    if (opcode != rdb::kOpFunction2) return bad("not a function library");
+    if (!in.string(code)) break;
+    codes.push_back(std::move(code));
+  }
+  if (in.failed()) return make_error(StatusCode::malformed, in.status().message());
+  return codes;
 }
 
 }  // namespace apiary::persist

@@ -7,6 +7,7 @@
 // allocated before its length has been checked against the bytes left in the file.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -16,6 +17,25 @@
 #include "apiary/persist/env.hpp"
 
 namespace apiary::persist::rdb {
+
+// RDB_OPCODE_FUNCTION2: a function library's code (RDB files and FUNCTION DUMP payloads).
+inline constexpr std::uint8_t kOpFunction2 = 0xF5;
+
+// A SequentialFile over bytes in memory (which must outlive it).
+class SpanFile final : public SequentialFile {
+ public:
+  explicit SpanFile(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  Result<std::size_t> read(std::span<std::uint8_t> out) override {
+    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
+    std::copy_n(bytes_.data() + pos_, n, out.data());
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::span<const std::uint8_t> bytes_;
+  std::size_t pos_ = 0;
+};
 
 class RdbInput {
  public:

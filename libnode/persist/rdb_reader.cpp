@@ -15,10 +15,11 @@ namespace apiary::persist {
 namespace {
 
 using rdb::RdbInput;
+using rdb::SpanFile;
 
 // Opcodes (Redis rdb.h, RDB_OPCODE_*).
 constexpr std::uint8_t kOpSlotInfo = 0xF4;
-constexpr std::uint8_t kOpFunction2 = 0xF5;
+using rdb::kOpFunction2;
 constexpr std::uint8_t kOpFunctionPreGa = 0xF6;
 constexpr std::uint8_t kOpModuleAux = 0xF7;
 constexpr std::uint8_t kOpIdle = 0xF8;
@@ -645,26 +646,6 @@ class RdbReader::Impl {
   std::optional<std::int64_t> expiry_;  // from an expiry opcode, for the next key
   bool finished_ = false;
 };
-
-namespace {
-
-// A SequentialFile over bytes in memory.
-class SpanFile final : public SequentialFile {
- public:
-  explicit SpanFile(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
-  Result<std::size_t> read(std::span<std::uint8_t> out) override {
-    const std::size_t n = std::min(out.size(), bytes_.size() - pos_);
-    std::copy_n(bytes_.data() + pos_, n, out.data());
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::span<const std::uint8_t> bytes_;
-  std::size_t pos_ = 0;
-};
-
-}  // namespace
 
 RdbReader::RdbReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RdbReader::~RdbReader() = default;

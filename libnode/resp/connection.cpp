@@ -263,7 +263,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   const std::string_view name = spec->name;
   const bool in_multi = transaction_.multi && name != "exec" && name != "discard" &&
                         name != "quit" && name != "reset";
-  const bool exec = name == "exec" && transaction_.multi;
+  const bool exec = transaction_.multi && name == "exec";
   auto queued_with = [&](std::uint32_t flag) {
     return std::any_of(transaction_.queued.begin(), transaction_.queued.end(),
                        [&](const std::vector<std::string>& command) {

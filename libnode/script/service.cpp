@@ -133,12 +133,6 @@ std::optional<Parsed> parse_call(CommandContext& ctx, std::size_t at) {
                 ctx.argv.subspan(at + 2 + numkeys)};
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
 }  // namespace
 
 // Runs a script (sha) or function (name) here with `parsed`'s keys and arguments.
@@ -147,7 +141,7 @@ static void run_here(Service::Impl& s, CommandContext& ctx, const Parsed& parsed
   Running running;
   running.function = function;
   running.name = std::string(parsed.target);
-  running.command = lower(ctx.argv[0]);
+  running.command = resp::to_lower(ctx.argv[0]);
   running.client = ctx.client.id();
   running.read_only = read_only;
   running.keys.insert(parsed.keys.begin(), parsed.keys.end());
@@ -175,7 +169,7 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
 
   // At the keys' coordinator (or an owner, for a read-only one): run it.
   if (kind == ScriptCall::run_script || kind == ScriptCall::run_function) {
-    const bool read_only = lower(ctx.argv[0]).ends_with("_ro");
+    const bool read_only = resp::to_lower(ctx.argv[0]).ends_with("_ro");
     Parsed here = *parsed;
     std::string sha;
     if (!function) {
@@ -200,18 +194,14 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
   // On the client's node: check what Redis checks, then send it to the keys' coordinator.
   std::string_view body;  // the cached copy: no copy per call
   std::string sha;
-  bool may_write = true;
+  Flags flags;  // a function's are always declared
   if (function) {
     const Function* f = engine.find_function(parsed->target);
     if (f == nullptr) {
       ctx.reply.error("Function not found");
       return Outcome::done();
     }
-    may_write = !f->flags.no_writes;
-    if (f->flags.no_cluster) {
-      ctx.reply.error(kNoCluster);
-      return Outcome::done();
-    }
+    flags = f->flags;
   } else {
     if (kind == ScriptCall::eval || kind == ScriptCall::eval_ro) {
       sha = Engine::sha1_hex(parsed->target);
@@ -225,22 +215,23 @@ Outcome Service::Impl::call(CommandContext& ctx, ScriptCall kind) {
         tell(ctx.now, "script.load", {std::string(parsed->target)});
       }
     } else {
-      sha = lower(parsed->target);
+      sha = resp::to_lower(parsed->target);
       if (!engine.has_script(sha)) {
         ctx.reply.error(kNoScript);
         return Outcome::done();
       }
     }
     body = *engine.script_body(sha);
-    const auto flags = engine.script_flags(sha);
-    may_write = !(flags && flags->declared && flags->no_writes);
-    if (flags && flags->no_cluster) {
-      ctx.reply.error(kNoCluster);
-      return Outcome::done();
-    }
+    flags = *engine.script_flags(sha);
   }
+  if (flags.no_cluster) {
+    ctx.reply.error(kNoCluster);
+    return Outcome::done();
+  }
+  const bool may_write = !(flags.declared && flags.no_writes);
   const bool read_only = read_only_call(kind) || !may_write;
-  if (read_only_call(kind) && may_write && (function || engine.script_flags(sha)->declared)) {
+  // A script without a shebang keeps Redis's old rules: EVAL_RO runs it, refusing writes.
+  if (read_only_call(kind) && may_write && flags.declared) {
     ctx.reply.error(kWriteFlagRo);
     return Outcome::done();
   }

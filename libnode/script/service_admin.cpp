@@ -4,10 +4,7 @@
 #include <cstring>
 
 #include "../resp/commands/commands.hpp"
-#include "apiary/persist/crc64.hpp"
-#include "apiary/persist/lzf.hpp"
 #include "apiary/persist/rdb_dump.hpp"
-#include "apiary/persist/rdb_writer.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "service_impl.hpp"
 
@@ -17,93 +14,6 @@ namespace {
 
 using resp::CommandContext;
 using resp::Outcome;
-
-// RDB_OPCODE_FUNCTION2: a library's code in a FUNCTION DUMP payload (and an RDB file).
-constexpr std::uint8_t kOpcodeFunction2 = 245;
-
-bool iequal(std::string_view a, std::string_view b) { return resp::iequals(a, b); }
-
-// Reads one RDB length at `pos`; nullopt when malformed. `encoded` is set for the special
-// (integer / LZF) string encodings, whose kind is returned.
-std::optional<std::uint64_t> read_length(std::string_view in, std::size_t& pos, bool& encoded) {
-  encoded = false;
-  if (pos >= in.size()) return std::nullopt;
-  const auto first = static_cast<std::uint8_t>(in[pos++]);
-  switch (first >> 6) {
-    case 0:
-      return first & 0x3f;
-    case 1:
-      if (pos >= in.size()) return std::nullopt;
-      return (std::uint64_t{first & 0x3fu} << 8) | static_cast<std::uint8_t>(in[pos++]);
-    case 3:
-      encoded = true;
-      return first & 0x3f;
-    default:
-      break;
-  }
-  std::size_t bytes = first == 0x80 ? 4 : first == 0x81 ? 8 : 0;
-  if (bytes == 0 || pos + bytes > in.size()) return std::nullopt;
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<std::uint8_t>(in[pos++]);
-  return v;
-}
-
-// One RDB string (raw, integer-encoded or LZF-compressed) at `pos`.
-std::optional<std::string> read_string(std::string_view in, std::size_t& pos) {
-  bool encoded = false;
-  const auto len = read_length(in, pos, encoded);
-  if (!len) return std::nullopt;
-  if (!encoded) {
-    if (*len > in.size() - pos) return std::nullopt;
-    std::string out(in.substr(pos, *len));
-    pos += *len;
-    return out;
-  }
-  if (*len <= 2) {  // an 8, 16 or 32-bit integer, little-endian
-    const std::size_t bytes = std::size_t{1} << *len;
-    if (pos + bytes > in.size()) return std::nullopt;
-    std::int64_t v = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-      v |= std::int64_t{static_cast<std::uint8_t>(in[pos + i])} << (8 * i);
-    }
-    if (bytes < 8 && (v >> (8 * bytes - 1)) != 0) v -= std::int64_t{1} << (8 * bytes);
-    pos += bytes;
-    return std::to_string(v);
-  }
-  if (*len != 3) return std::nullopt;
-  bool e1 = false;
-  bool e2 = false;
-  const auto clen = read_length(in, pos, e1);
-  const auto ulen = read_length(in, pos, e2);
-  if (!clen || !ulen || e1 || e2 || *clen > in.size() - pos ||
-      *ulen > persist::lzf_max_output(*clen)) {
-    return std::nullopt;
-  }
-  std::string out(*ulen, '\0');
-  const auto* src = reinterpret_cast<const std::uint8_t*>(in.data() + pos);
-  if (!persist::lzf_decompress({src, *clen}, {reinterpret_cast<std::uint8_t*>(out.data()),
-                                              out.size()})
-           .ok()) {
-    return std::nullopt;
-  }
-  pos += *clen;
-  return out;
-}
-
-// The libraries' codes in a FUNCTION DUMP payload; nullopt when it is not one.
-std::optional<std::vector<std::string>> parse_payload(std::string_view payload) {
-  if (!persist::rdb_check_dump_payload(payload)) return std::nullopt;
-  const std::string_view body = payload.substr(0, payload.size() - 10);
-  std::vector<std::string> codes;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    if (static_cast<std::uint8_t>(body[pos++]) != kOpcodeFunction2) return std::nullopt;
-    auto code = read_string(body, pos);
-    if (!code) return std::nullopt;
-    codes.push_back(std::move(*code));
-  }
-  return codes;
-}
 
 void reply_function_flags(resp::ReplyWriter& reply, const Flags& f) {
   std::vector<std::string_view> names;
@@ -151,7 +61,7 @@ std::vector<std::string> Service::Impl::on_member(std::string_view op,
 
 Outcome Service::Impl::script(CommandContext& ctx) {
   const std::string_view sub = ctx.argv[1];
-  if (iequal(sub, "help")) {
+  if (resp::iequals(sub, "help")) {
     resp::reply_help(
         ctx.reply, "SCRIPT",
         {"DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed.",
@@ -164,7 +74,7 @@ Outcome Service::Impl::script(CommandContext& ctx) {
          "    * SYNC: Synchronously flush the scripts cache.", "KILL",
          "    Kill the currently executing Lua script.", "LOAD <script>",
          "    Load a script into the scripts cache without executing it."});
-  } else if (iequal(sub, "load")) {
+  } else if (resp::iequals(sub, "load")) {
     const bool known = engine.has_script(Engine::sha1_hex(ctx.argv[2]));
     auto loaded = load_script(ctx.argv[2]);
     if (!loaded.ok()) {
@@ -173,26 +83,26 @@ Outcome Service::Impl::script(CommandContext& ctx) {
       if (!known) tell(ctx.now, "script.load", {std::string(ctx.argv[2])});
       ctx.reply.bulk(*loaded.value);
     }
-  } else if (iequal(sub, "exists")) {
+  } else if (resp::iequals(sub, "exists")) {
     ctx.reply.array(ctx.argv.size() - 2);
     for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
       ctx.reply.integer(engine.has_script(ctx.argv[i]) ? 1 : 0);
     }
-  } else if (iequal(sub, "flush")) {
-    if (ctx.argv.size() > 3 ||
-        (ctx.argv.size() == 3 && !iequal(ctx.argv[2], "sync") && !iequal(ctx.argv[2], "async"))) {
+  } else if (resp::iequals(sub, "flush")) {
+    if (ctx.argv.size() > 3 || (ctx.argv.size() == 3 && !resp::iequals(ctx.argv[2], "sync") &&
+                                !resp::iequals(ctx.argv[2], "async"))) {
       ctx.reply.error("SCRIPT FLUSH only support SYNC|ASYNC option");
     } else {
       flush_scripts();
       tell(ctx.now, "script.flush", {});
       ctx.reply.ok();
     }
-  } else if (iequal(sub, "kill")) {
+  } else if (resp::iequals(sub, "kill")) {
     kill(ctx, false);
-  } else if (iequal(sub, "debug")) {
-    if (iequal(ctx.argv[2], "no")) {
+  } else if (resp::iequals(sub, "debug")) {
+    if (resp::iequals(ctx.argv[2], "no")) {
       ctx.reply.ok();
-    } else if (iequal(ctx.argv[2], "yes") || iequal(ctx.argv[2], "sync")) {
+    } else if (resp::iequals(ctx.argv[2], "yes") || resp::iequals(ctx.argv[2], "sync")) {
       ctx.reply.error("SCRIPT DEBUG is not supported by Apiary (use redis.log and redis.pcall)");
     } else {
       ctx.reply.error("Use SCRIPT DEBUG YES/SYNC/NO");
@@ -207,9 +117,9 @@ void reply_list(CommandContext& ctx, const Engine& engine) {
   std::optional<std::string_view> pattern;
   bool with_code = false;
   for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-    if (iequal(ctx.argv[i], "withcode") && !with_code) {
+    if (resp::iequals(ctx.argv[i], "withcode") && !with_code) {
       with_code = true;
-    } else if (iequal(ctx.argv[i], "libraryname") && !pattern) {
+    } else if (resp::iequals(ctx.argv[i], "libraryname") && !pattern) {
       if (i + 1 >= ctx.argv.size()) {
         ctx.reply.error("library name argument was not given");
         return;
@@ -259,29 +169,38 @@ void reply_list(CommandContext& ctx, const Engine& engine) {
 Outcome Service::Impl::function(CommandContext& ctx) {
   const std::string_view sub = ctx.argv[1];
   auto& r = ctx.reply;
-  if (iequal(sub, "help")) {
+  if (resp::iequals(sub, "help")) {
     resp::reply_help(
         r, "FUNCTION",
         {"LOAD [REPLACE] <FUNCTION CODE>",
          "    Create a new library with the given library name and code.",
-         "DELETE <LIBRARY NAME>", "    Delete the given library.",
+         "DELETE <LIBRARY NAME>",
+         "    Delete the given library.",
          "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-         "    Return general information on all the libraries:", "    * Library name",
-         "    * The engine used to run the Library", "    * Library description",
-         "    * Functions list", "    * Library code (if WITHCODE is given)",
+         "    Return general information on all the libraries:",
+         "    * Library name",
+         "    * The engine used to run the Library",
+         "    * Library description",
+         "    * Functions list",
+         "    * Library code (if WITHCODE is given)",
          "    It also possible to get only function that matches a pattern using LIBRARYNAME "
          "argument.",
-         "STATS", "    Return information about the current function running:",
-         "    * Function name", "    * Command used to run the function",
+         "STATS",
+         "    Return information about the current function running:",
+         "    * Function name",
+         "    * Command used to run the function",
          "    * Duration in MS that the function is running",
          "    If no function is running, return nil",
-         "    In addition, returns a list of available engines.", "KILL",
-         "    Kill the current running function.", "FLUSH [ASYNC|SYNC]",
+         "    In addition, returns a list of available engines.",
+         "KILL",
+         "    Kill the current running function.",
+         "FLUSH [ASYNC|SYNC]",
          "    Delete all the libraries.",
          "    When called without the optional mode argument, the behavior is determined by the",
          "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
          "    * ASYNC: Asynchronously flush the libraries.",
-         "    * SYNC: Synchronously flush the libraries.", "DUMP",
+         "    * SYNC: Synchronously flush the libraries.",
+         "DUMP",
          "    Return a serialized payload representing the current libraries, can be restored "
          "using FUNCTION RESTORE command",
          "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
@@ -296,10 +215,10 @@ Outcome Service::Impl::function(CommandContext& ctx) {
          "      libraries with the new libraries (notice that even on this option there is a "
          "chance of failure",
          "      in case of functions name collision with another library)."});
-  } else if (iequal(sub, "load")) {
+  } else if (resp::iequals(sub, "load")) {
     bool replace = false;
     for (std::size_t i = 2; i + 1 < ctx.argv.size(); ++i) {
-      if (!iequal(ctx.argv[i], "replace")) {
+      if (!resp::iequals(ctx.argv[i], "replace")) {
         r.error("Unknown option given: " + std::string(ctx.argv[i]));
         return Outcome::done();
       }
@@ -314,7 +233,7 @@ Outcome Service::Impl::function(CommandContext& ctx) {
       tell(ctx.now, "function.load", {std::string(code)});
       r.bulk(*loaded.value);
     }
-  } else if (iequal(sub, "delete")) {
+  } else if (resp::iequals(sub, "delete")) {
     if (!engine.delete_library(ctx.argv[2])) {
       r.error("Library not found");
     } else {
@@ -322,9 +241,9 @@ Outcome Service::Impl::function(CommandContext& ctx) {
       tell(ctx.now, "function.delete", {std::string(ctx.argv[2])});
       r.ok();
     }
-  } else if (iequal(sub, "flush")) {
-    if (ctx.argv.size() > 3 ||
-        (ctx.argv.size() == 3 && !iequal(ctx.argv[2], "sync") && !iequal(ctx.argv[2], "async"))) {
+  } else if (resp::iequals(sub, "flush")) {
+    if (ctx.argv.size() > 3 || (ctx.argv.size() == 3 && !resp::iequals(ctx.argv[2], "sync") &&
+                                !resp::iequals(ctx.argv[2], "async"))) {
       r.error("FUNCTION FLUSH only supports SYNC|ASYNC option");
     } else {
       engine.flush_libraries();
@@ -332,9 +251,9 @@ Outcome Service::Impl::function(CommandContext& ctx) {
       tell(ctx.now, "function.flush", {});
       r.ok();
     }
-  } else if (iequal(sub, "list")) {
+  } else if (resp::iequals(sub, "list")) {
     reply_list(ctx, engine);
-  } else if (iequal(sub, "stats")) {
+  } else if (resp::iequals(sub, "stats")) {
     r.map(2);
     r.bulk("running_script");
     if (running == nullptr || !running->function) {
@@ -349,8 +268,8 @@ Outcome Service::Impl::function(CommandContext& ctx) {
       r.bulk("duration_ms");
       const auto& watch = server.busy_watch();
       const TimePoint t = watch.now ? watch.now() : ctx.now;
-      r.integer(std::chrono::duration_cast<std::chrono::milliseconds>(t - running->started)
-                    .count());
+      r.integer(
+          std::chrono::duration_cast<std::chrono::milliseconds>(t - running->started).count());
     }
     r.bulk("engines");
     r.map(1);
@@ -360,11 +279,11 @@ Outcome Service::Impl::function(CommandContext& ctx) {
     r.integer(static_cast<std::int64_t>(engine.libraries().size()));
     r.bulk("functions_count");
     r.integer(static_cast<std::int64_t>(engine.function_count()));
-  } else if (iequal(sub, "kill")) {
+  } else if (resp::iequals(sub, "kill")) {
     kill(ctx, true);
-  } else if (iequal(sub, "dump")) {
+  } else if (resp::iequals(sub, "dump")) {
     r.bulk(dump());
-  } else if (iequal(sub, "restore")) {
+  } else if (resp::iequals(sub, "restore")) {
     std::string_view policy = "append";
     if (ctx.argv.size() > 4) {
       r.error("unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.");
@@ -372,17 +291,19 @@ Outcome Service::Impl::function(CommandContext& ctx) {
     }
     if (ctx.argv.size() == 4) {
       policy = ctx.argv[3];
-      if (!iequal(policy, "flush") && !iequal(policy, "append") && !iequal(policy, "replace")) {
+      if (!resp::iequals(policy, "flush") && !resp::iequals(policy, "append") &&
+          !resp::iequals(policy, "replace")) {
         r.error("Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
         return Outcome::done();
       }
     }
-    const auto codes = parse_payload(ctx.argv[2]);
-    if (!codes) {
+    const auto codes = persist::rdb_read_dump_functions(ctx.argv[2]);
+    if (!codes.ok()) {
       r.error("DUMP payload version or checksum are wrong");
       return Outcome::done();
     }
-    const Status st = restore(*codes, iequal(policy, "flush"), iequal(policy, "replace"));
+    const Status st =
+        restore(*codes, resp::iequals(policy, "flush"), resp::iequals(policy, "replace"));
     if (!st.ok()) {
       r.error("-" + st.message());
       return Outcome::done();
@@ -410,8 +331,8 @@ Status Service::Impl::restore(const std::vector<std::string>& codes, bool flush,
       std::string message = loaded.refusal.message;
       constexpr std::string_view kExists = "ERR Library '";
       if (message.starts_with(kExists) && message.ends_with("' already exists")) {
-        const std::string name = message.substr(kExists.size(),
-                                                message.size() - kExists.size() - 16);
+        const std::string name =
+            message.substr(kExists.size(), message.size() - kExists.size() - 16);
         message = "ERR Library " + name + " already exists";
       }
       return make_error(StatusCode::invalid_argument, message);
@@ -443,21 +364,19 @@ void Service::sync(TimePoint now) {
 }
 
 std::string Service::Impl::dump() const {
-  std::string payload;
-  for (const Library* lib : engine.libraries()) {
-    payload.push_back(static_cast<char>(kOpcodeFunction2));
-    persist::RdbValueWriter(payload).string(lib->code);
-  }
-  persist::rdb_append_dump_footer(payload);
-  return payload;
+  std::vector<std::string_view> codes;
+  for (const Library* lib : engine.libraries()) codes.push_back(lib->code);
+  return persist::rdb_dump_functions(codes);
 }
 
 std::string Service::dump_libraries() const { return impl_->dump(); }
 
 Status Service::restore_libraries(std::string_view payload) {
   if (payload.empty()) return Status::Ok();
-  const auto codes = parse_payload(payload);
-  if (!codes) return make_error(StatusCode::malformed, "function libraries: bad payload");
+  const auto codes = persist::rdb_read_dump_functions(payload);
+  if (!codes.ok()) {
+    return make_error(StatusCode::malformed, "function libraries: " + codes.status().message());
+  }
   return impl_->restore(*codes, true, true);
 }
 

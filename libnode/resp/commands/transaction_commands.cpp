@@ -140,6 +140,13 @@ Outcome unwatch(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// A key watched twice keeps its first version, as Redis keeps its first WATCH.
+void add_watched(Transaction& tx, const std::string& key, std::string version) {
+  const bool known = std::any_of(tx.watched.begin(), tx.watched.end(),
+                                 [&](const WatchedKey& w) { return w.key == key; });
+  if (!known) tx.watched.push_back(WatchedKey{key, std::move(version)});
+}
+
 // The versions APIARY.WATCHV answered, recorded for `keys`; the client hears +OK (or the
 // error that kept the versions from being read: CROSSSLOT, CLUSTERDOWN, ...).
 std::string record_watch(Connection& client, const std::vector<std::string>& keys,
@@ -157,11 +164,8 @@ std::string record_watch(Connection& client, const std::vector<std::string>& key
     pos = eol + 2 + static_cast<std::size_t>(*len);
   }
   if (versions.size() != keys.size()) return "-ERR the keys' coordinator gave no versions\r\n";
-  Transaction& tx = client.transaction();
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const bool known = std::any_of(tx.watched.begin(), tx.watched.end(),
-                                   [&](const WatchedKey& w) { return w.key == keys[i]; });
-    if (!known) tx.watched.push_back(WatchedKey{keys[i], std::move(versions[i])});
+    add_watched(client.transaction(), keys[i], std::move(versions[i]));
   }
   return "+OK\r\n";
 }
@@ -175,12 +179,10 @@ Outcome watch(CommandContext& ctx) {
   const Server::Forwarder& forwarder = ctx.server.forwarder();
   const CommandSpec* versions = ctx.server.commands().find("apiary.watchv");
   if (!forwarder || versions == nullptr) {  // a single node: its own store
-    std::string reply = "*" + std::to_string(keys.size()) + "\r\n";
     for (const auto& key : keys) {
-      const std::string v = watch_version(ctx.server.store(), key, ctx.wall);
-      reply += "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+      add_watched(ctx.client.transaction(), key, watch_version(ctx.server.store(), key, ctx.wall));
     }
-    ctx.reply.raw(record_watch(ctx.client, keys, reply));
+    ctx.reply.ok();
     return Outcome::done();
   }
   // Ask the keys' coordinator (one for all, or CROSSSLOT, as Redis Cluster answers).
@@ -275,28 +277,26 @@ Outcome apiary_exec(CommandContext& ctx) {
 
 void register_transaction_commands(CommandTable& table) {
   constexpr std::uint32_t kTxFlags = kNoScript | kLoading | kStale;
-  table.add(make_spec({"multi", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0, "@fast @transaction",
-                       "", "transactions", "Start a transaction block", "1.2.0", "O(1)",
-                       multi}));
+  table.add(make_spec({"multi", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0, "@fast @transaction", "",
+                       "transactions", "Start a transaction block", "1.2.0", "O(1)", multi}));
   table.add(make_spec({"exec", 1, kTxFlags | kSkipSlowlog, 0, 0, 0, "@slow @transaction", "",
                        "transactions", "Execute all commands issued after MULTI", "1.2.0",
                        "Depends on commands in the transaction", exec}));
-  table.add(make_spec({"discard", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0,
-                       "@fast @transaction", "", "transactions",
-                       "Discard all commands issued after MULTI", "2.0.0",
+  table.add(make_spec({"discard", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0, "@fast @transaction",
+                       "", "transactions", "Discard all commands issued after MULTI", "2.0.0",
                        "O(N), when N is the number of queued commands", discard}));
   // WATCH names keys (COMMAND INFO shows them) but runs here: it asks their coordinator.
   table.add(make_spec({"watch", -2, kTxFlags | kFast | kAllowBusy | kRunsHere, 1, -1, 1,
                        "@fast @transaction", "RO", "transactions",
                        "Watch the given keys to determine execution of the MULTI/EXEC block",
                        "2.2.0", "O(1) for every key.", watch}));
-  table.add(make_spec({"unwatch", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0,
-                       "@fast @transaction", "", "transactions", "Forget about all watched keys",
-                       "2.2.0", "O(1)", unwatch}));
+  table.add(
+      make_spec({"unwatch", 1, kTxFlags | kFast | kAllowBusy, 0, 0, 0, "@fast @transaction", "",
+                 "transactions", "Forget about all watched keys", "2.2.0", "O(1)", unwatch}));
   table.add(make_spec({"apiary.watchv", -2, kReadonly | kFast | kAtCoordinator, 1, -1, 1,
                        "@read @fast @transaction", "RO", "transactions",
-                       "The versions WATCH records for keys, read at their coordinator",
-                       "0.1.0", "O(1) for every key.", watch_versions}));
+                       "The versions WATCH records for keys, read at their coordinator", "0.1.0",
+                       "O(1) for every key.", watch_versions}));
   CommandSpec run = make_spec({"apiary.exec", -4, kWrite | kNoScript | kOneUnit, 0, 0, 0,
                                "@write @slow @transaction", "RW", "transactions",
                                "Run a transaction at its keys' coordinator", "0.1.0",

@@ -10,7 +10,10 @@
 #pragma once
 
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "apiary/base/status.hpp"
 #include "apiary/persist/rdb_reader.hpp"
@@ -31,5 +34,12 @@ std::optional<unsigned> rdb_check_dump_payload(std::string_view payload,
 // Bytes left between the value and the footer are ignored, as Redis ignores them.
 Result<RdbItem> rdb_read_dump_value(std::string_view payload, std::string_view key,
                                     const RdbLimits& limits = {});
+
+// FUNCTION DUMP's payload: each library's code after RDB_OPCODE_FUNCTION2, then the footer
+// (Redis 7.0's format; the code is written uncompressed).
+std::string rdb_dump_functions(std::span<const std::string_view> codes);
+// The libraries' codes in a FUNCTION DUMP payload (any string encoding Redis writes, LZF
+// included); malformed when the footer, an opcode or a string is not sound.
+Result<std::vector<std::string>> rdb_read_dump_functions(std::string_view payload);
 
 }  // namespace apiary::persist
