@@ -6,6 +6,7 @@
 #include "apiary/base/rng.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/script/service.hpp"
+#include "change_observer.hpp"
 #include "functions_file.hpp"
 
 namespace apiary::core {
@@ -46,6 +47,7 @@ struct NodeCore::Impl {
   std::unique_ptr<resp::Server> resp_server;
   std::unique_ptr<routing::Router> router;
   std::unique_ptr<script::Service> scripts;  // EVAL, FCALL, SCRIPT, FUNCTION
+  std::unique_ptr<ChangeObserver> observer;  // tracking and keyspace events (the store's)
   // After the store (whose change listener it is) so that it goes first.
   std::unique_ptr<Persistence> persistence;
   std::unique_ptr<resp::PersistenceControl> persistence_commands;
@@ -104,6 +106,11 @@ struct NodeCore::Impl {
     replicator->set_view(t, w, std::move(view));
     router->on_view_change(t, w);  // parked blocking commands follow their keys
     scripts->sync(t);              // a member that joined or came back shares its scripts
+    std::vector<std::string> others;  // pub/sub registries, tracking (sorted, as members())
+    for (const auto& m : replicator->view().members()) {
+      if (m.live && m.name != config.name) others.push_back(m.name);
+    }
+    resp_server->on_members(t, others);
     events.emplace_back(ViewChanged{std::move(table), published});
     table = std::move(published);
   }
@@ -226,6 +233,7 @@ struct NodeCore::Impl {
     put("cluster_keyspace_commands", routed.keyspace_commands);
     put("cluster_keyspace_failures", routed.keyspace_failures);
     put("cluster_keyspace_queries_answered", r.keyspace_queries_answered);
+    put("cluster_member_notices_sent", r.keyspace_notices_sent);
     put("cluster_flush_horizons_adopted", r.flush_horizons_adopted);
     put("cluster_writes_ok", r.writes_ok);
     put("cluster_write_timeouts", r.write_timeouts);
@@ -393,6 +401,14 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.router = std::make_unique<routing::Router>(*s.resp_server, *s.replicator, route, [raw] {
     return std::make_pair(raw->now, raw->wall);
   });
+  s.observer = std::make_unique<ChangeObserver>(*s.resp_server, [raw](std::string_view key) {
+    if (!raw->has_view) return true;
+    const auto& view = raw->replicator->view();
+    const std::string* coordinator =
+        view.first_live_owner(data::partition_of(key, view.partition_count()));
+    return coordinator != nullptr && *coordinator == raw->config.name;
+  });
+  s.store->set_change_observer(s.observer.get());
   s.scripts = std::make_unique<script::Service>(*s.resp_server);
   s.resp_server->set_scripting(s.scripts.get());
   s.scripts->set_log_sink([raw](int level, std::string_view text) {
@@ -425,7 +441,9 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
 }
 
 NodeCore::NodeCore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-NodeCore::~NodeCore() = default;
+NodeCore::~NodeCore() {
+  if (impl_ != nullptr && impl_->store != nullptr) impl_->store->set_change_observer(nullptr);
+}
 
 void NodeCore::set_meta(gossip::MemberMeta meta) {
   Impl& s = *impl_;

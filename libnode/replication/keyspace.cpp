@@ -5,6 +5,11 @@
 
 namespace apiary::replication {
 
+namespace {
+// The request id of a told query (request ids are odd and never wrap to 0).
+constexpr std::uint64_t kOneWay = 0;
+}  // namespace
+
 void Replicator::set_keyspace_handler(KeyspaceHandler handler) {
   state_->keyspace_handler = std::move(handler);
 }
@@ -31,9 +36,21 @@ void Replicator::ask(TimePoint now, std::string_view member, KeyspaceQuery query
   s.ops.emplace(id, std::move(op));
 }
 
+bool Replicator::tell(std::string_view member, const KeyspaceQuery& query) {
+  State& s = *state_;
+  if (!s.has_view || member == s.self()) return false;
+  ++s.stats.keyspace_notices_sent;
+  return s.send_to(member, wire::MessageType::keyspace_request,
+                   encode_keyspace_request(kOneWay, query));
+}
+
 void Replicator::State::on_keyspace_request(WallTime wall, const Message& m,
                                             std::string_view reply_to) {
   const std::size_t kind = m.query.index();
+  if (m.id == kOneWay) {  // tell(): answered by nobody
+    if (keyspace_handler) (void)keyspace_handler(m.query, wall);
+    return;
+  }
   if (!keyspace_handler) {
     send_addr(std::string(reply_to), wire::MessageType::keyspace_response,
               encode_keyspace_response(m.id, StatusCode::unavailable, kind, nullptr));

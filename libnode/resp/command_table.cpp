@@ -65,6 +65,7 @@ std::vector<std::string_view> flag_names(std::uint32_t flags) {
       {kReadonly, "readonly"},
       {kDenyOom, "denyoom"},
       {kAdmin, "admin"},
+      {kPubsub, "pubsub"},
       {kNoScript, "noscript"},
       {kBlocking, "blocking"},
       {kLoading, "loading"},
@@ -168,6 +169,7 @@ const CommandTable& default_command_table() {
     register_sort_commands(*t);
     register_transaction_commands(*t);
     register_script_commands(*t);
+    register_pubsub_commands(*t);
     return t;
   }();
   return *table;

@@ -15,6 +15,7 @@ namespace {
 // Input buffers above this size are released once empty, so one huge request does not pin
 // its memory for the life of the connection.
 constexpr std::size_t kKeepInputCapacity = 1024 * 1024;
+constexpr std::size_t kPushOutputLimit = 32u * 1024 * 1024;
 
 // printf's "%.*s" stops at a NUL byte; Redis builds these messages with it.
 std::string_view c_prefix(std::string_view s, std::size_t max) {
@@ -64,10 +65,14 @@ std::string_view Connection::last_command() const {
 }
 
 std::string Connection::flags() const {
-  std::string f;
-  if (close_ != CloseReason::none) f += 'c';
+  std::string f;  // in the order of Redis 7.0's getClientInfoString
+  if (subscriptions_ > 0) f += 'P';
   if (transaction_.multi) f += 'x';
   if (blocked_) f += 'b';
+  if (tracking_.on) f += 't';
+  if (tracking_.broken_redirect) f += 'R';
+  if (tracking_.bcast) f += 'B';
+  if (close_ != CloseReason::none) f += 'c';
   if (no_evict_) f += 'e';
   if (no_touch_) f += 'T';
   return f.empty() ? "N" : f;
@@ -80,6 +85,9 @@ void Connection::reset_state() {
   no_touch_ = false;
   reply_mode_ = ReplyMode::on;
   transaction_.clear();
+  server_.pubsub().drop_client(id_);  // unsubscribes from everything, without replies
+  server_.tracking().client_closed(id_);
+  tracking_ = TrackingFlags{};
 }
 
 void Connection::kill() {
@@ -286,7 +294,18 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     return refuse(p->write_refusal());
   }
 
+  // Redis's processCommand: a RESP2 client in subscribe mode runs only these.
+  if (subscriptions_ > 0 && protocol_ == 2 && name != "ping" && name != "subscribe" &&
+      name != "ssubscribe" && name != "unsubscribe" && name != "sunsubscribe" &&
+      name != "psubscribe" && name != "punsubscribe" && name != "quit" && name != "reset") {
+    return refuse("Can't execute '" + spec->name +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                  "in this context");
+  }
+  if (tracking_.on && !transaction_.multi) server_.tracking().before_command(*this, *spec, argv);
+
   CommandContext ctx{server_, *this, reply, argv, now, wall};
+  executing_ = true;
   store::Store* untouched = no_touch_ && spec->name != "touch" ? server_.store() : nullptr;
   if (untouched != nullptr) untouched->set_touch_suppressed(true);
   const Outcome outcome =
@@ -338,7 +357,30 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       waiting_for_ = outcome.token();
       break;
   }
+  executing_ = false;
+  if (tracking_.on) server_.tracking().after_command(*this, *spec);
+  if (!deferred_pushes_.empty()) {
+    if (close_ == CloseReason::none) out_.append(deferred_pushes_);
+    deferred_pushes_.clear();
+  }
   if (close_ != CloseReason::killed) check_output_limit(now);
+}
+
+void Connection::push(std::string_view bytes) {
+  if (close_ != CloseReason::none || reply_mode_ == ReplyMode::off) return;
+  if (executing_) {  // after the reply of the command that caused it
+    deferred_pushes_.append(bytes);
+    return;
+  }
+  out_.append(bytes);
+  server_.note_pushed(id_);
+  // Redis's client-output-buffer-limit for pub/sub clients, hard part (32mb): a subscriber
+  // that does not read is disconnected rather than let its messages grow without bound.
+  if (out_.size() - out_pos_ > kPushOutputLimit) {
+    ++server_.stats_.output_buffer_disconnections;
+    kill();
+    server_.mark_closing(id_);
+  }
 }
 
 bool Connection::queue(const CommandSpec& spec, std::span<const std::string_view> argv,

@@ -25,7 +25,10 @@ std::string lowered(std::string_view s) {
 }  // namespace
 
 Server::Server(ServerIdentity identity, const CommandTable& commands)
-    : identity_(std::move(identity)), commands_(commands) {
+    : identity_(std::move(identity)),
+      commands_(commands),
+      pubsub_(std::make_unique<PubSub>(*this)),
+      tracking_(std::make_unique<Tracking>(*this)) {
   config_.set_readonly("port", std::to_string(identity_.tcp_port));
 }
 
@@ -76,7 +79,27 @@ void Server::register_client(Connection* c) {
 
 void Server::unregister_client(ClientId id) {
   clients_.erase(id);
+  pubsub_->drop_client(id);
+  tracking_->client_closed(id);
   if (blocking_.closed) blocking_.closed(id);
+}
+
+std::vector<ClientId> Server::take_pushed() {
+  std::vector<ClientId> out;
+  out.swap(pushed_);
+  return out;
+}
+
+std::vector<std::string> Server::member_op(std::string_view op, std::span<const std::string> args) {
+  if (op.starts_with("pubsub.")) return pubsub_->on_member_op(op, args);
+  if (op.starts_with("tracking.")) return tracking_->on_member_op(op, args);
+  if (!member_handler_) return {};
+  return member_handler_(op, args);
+}
+
+void Server::on_members(TimePoint now, const std::vector<std::string>& live) {
+  pubsub_->on_members(now, live);
+  tracking_->lost_invalidations();
 }
 
 Connection* Server::find_client(ClientId id) const {
@@ -110,12 +133,13 @@ TimePoint Server::next_deadline() const {
     }
     next = std::min(next, idle_deadline_);
   }
-  return next;
+  return std::min(next, pubsub_->next_deadline());
 }
 
 std::vector<ClientId> Server::on_timer(TimePoint now, WallTime wall) {
   std::vector<ClientId> touched;
   idle_dirty_ = true;
+  if (pubsub_->next_deadline() <= now) pubsub_->on_timer(now);
   const std::int64_t timeout = config_.timeout_seconds();
   // Collect first: resuming a client runs commands that may kill or add other clients.
   std::vector<ClientId> ids;

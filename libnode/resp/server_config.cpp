@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "apiary/resp/keyspace_events.hpp"
 #include "apiary/resp/request_parser.hpp"
 
 namespace apiary::resp {
@@ -219,6 +220,17 @@ ServerConfig::ServerConfig() {
   int_param("busy-reply-threshold", &ServerConfig::busy_reply_threshold_, 0, kMaxInt64,
             Kind::integer);
   int_param("lua-time-limit", &ServerConfig::busy_reply_threshold_, 0, kMaxInt64, Kind::integer);
+  int_param("tracking-table-max-keys", &ServerConfig::tracking_table_max_keys_, 0, kMaxInt64,
+            Kind::integer);
+  params_.push_back(Param{
+      "notify-keyspace-events",
+      [](const ServerConfig& c) { return keyspace_events_string(c.notify_keyspace_events_); },
+      [](ServerConfig& c, std::string_view v) -> std::string {
+        const auto flags = parse_keyspace_events(v);
+        if (!flags) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+        c.notify_keyspace_events_ = *flags;
+        return "";
+      }});
   // Redis accepts any hz and clamps it to [1, 500].
   params_.push_back(Param{"hz", [](const ServerConfig& c) { return std::to_string(c.hz_); },
                           [](ServerConfig& c, std::string_view v) {

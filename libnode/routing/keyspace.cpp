@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <variant>
 
+#include "apiary/data/partition.hpp"
 #include "apiary/resp/reply_writer.hpp"
 #include "merge.hpp"
 
@@ -232,12 +233,38 @@ void Keyspace::ask(std::uint64_t id, const std::string& member, KeyspaceQuery qu
 }
 
 void Keyspace::tell_members(TimePoint now, std::string op, std::vector<std::string> args) {
+  (void)now;
   const auto& view = replicator_.view();
+  const replication::KeyspaceQuery query = replication::MembersQuery{std::move(op), std::move(args)};
   for (const auto& m : view.members()) {
     if (!m.live || m.name == view.self()) continue;
-    // Nobody waits: the completion finds no ask and is dropped.
-    replicator_.ask(now, m.name, replication::MembersQuery{op, args}, next_id_++);
+    (void)replicator_.tell(m.name, query);
   }
+}
+
+void Keyspace::tell_member(std::string_view member, std::string op,
+                           std::vector<std::string> args) {
+  (void)replicator_.tell(member, replication::MembersQuery{std::move(op), std::move(args)});
+}
+
+resp::ClusterKeyspace::KeyOwners Keyspace::key_owners(std::string_view key) const {
+  KeyOwners out;
+  out.self = false;
+  const auto& view = replicator_.view();
+  if (view.members().empty()) {
+    out.self = true;
+    return out;
+  }
+  const auto p = data::partition_of(key, view.partition_count());
+  for (const std::uint32_t at : view.owner_indices(p)) {
+    const std::string& name = view.member_name(at);
+    if (name == view.self()) {
+      out.self = true;
+    } else if (view.is_live_at(at)) {
+      out.others.push_back(name);
+    }
+  }
+  return out;
 }
 
 void Keyspace::ask_members(TimePoint now, std::string op, std::vector<std::string> args,
@@ -414,9 +441,7 @@ std::string Keyspace::render(Request& r, TimePoint now) {
 
 KeyspaceAnswer Keyspace::answer(const KeyspaceQuery& query, WallTime wall) {
   if (const auto* members = std::get_if<replication::MembersQuery>(&query)) {
-    const auto& handler = server_.member_handler();
-    if (!handler) return replication::MembersAnswer{};
-    return replication::MembersAnswer{handler(members->op, members->args)};
+    return replication::MembersAnswer{server_.member_op(members->op, members->args)};
   }
   return answer_query(server_.store(), query, wall, rng_);
 }

@@ -72,6 +72,12 @@ class Keyspace final : public resp::ClusterKeyspace {
   void tell_members(TimePoint now, std::string op, std::vector<std::string> args) override;
   void ask_members(TimePoint now, std::string op, std::vector<std::string> args,
                    std::function<void(MemberAnswers)> done) override;
+  void tell_member(std::string_view member, std::string op,
+                   std::vector<std::string> args) override;
+  KeyOwners key_owners(std::string_view key) const override;
+  void complete(std::uint64_t client, resp::PendingToken token, std::string reply) override {
+    ready_.push_back(ClientReply{client, token, std::move(reply)});
+  }
 
   // Another member's query (the Replicator's KeyspaceHandler).
   replication::KeyspaceAnswer answer(const replication::KeyspaceQuery& query, WallTime wall);

@@ -194,6 +194,12 @@ void RespListener::flush_completed() {
 }
 
 void RespListener::after_server_changes() {
+  for (resp::ClientId id : server_.take_pushed()) {  // pub/sub messages, invalidations
+    auto fd = fd_by_id_.find(id);
+    if (fd == fd_by_id_.end()) continue;
+    auto it = clients_.find(fd->second);
+    if (it != clients_.end() && !it->second->want_write) flush(*it->second);
+  }
   for (resp::ClientId id : server_.take_closing()) {
     auto fd = fd_by_id_.find(id);
     if (fd == fd_by_id_.end()) continue;

@@ -62,6 +62,7 @@ std::size_t Store::Impl::find(std::string_view key, std::uint64_t order, WallTim
   const std::size_t slot = table.find(order, key);
   if (slot == Table::npos) return slot;
   if (table.entry_at(slot)->expired(now.ms)) {
+    expiring(table.entry_at(slot));
     erase_slot(slot);
     ++s.stats_.expired;
     return Table::npos;
@@ -420,6 +421,7 @@ Result<bool> Store::merge_version(std::string_view key, const data::DvvSet& inco
   const std::size_t after =
       impl_->table.version() == before_store ? slot : impl_->table.find(order, key);
   if (after != Table::npos && impl_->table.entry_at(after)->expired(now.ms)) {
+    impl_->expiring(impl_->table.entry_at(after));
     impl_->erase_slot(after);
     ++stats_.expired;
   }

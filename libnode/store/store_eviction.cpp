@@ -145,6 +145,7 @@ bool Store::Impl::evict_one(WallTime now) {
   }
   if (victim == nullptr) return false;
   const std::string key(victim->key());
+  evicting(key);
   erase_slot(table.find(order_of_key(key), key));
   ++s.stats_.evicted;
   return true;

@@ -68,6 +68,7 @@ ExpireCycleReport Store::active_expire_cycle(WallTime now, std::size_t max_keys)
       }
       // Removing the entry moves the last key with an expiry into the cursor's place, so the
       // cursor stays and looks at that one next.
+      m.expiring(e);
       m.erase_slot(m.table.find(m.order_of_key(e->key()), e->key()));
       ++expired;
     }

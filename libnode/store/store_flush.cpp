@@ -96,6 +96,7 @@ std::size_t Store::flush_before(HlcTimestamp horizon, WallTime now) {
     }
   }
   if (listener_ != nullptr) listener_->flushed(horizon);
+  if (observer_ != nullptr) observer_->flushed(horizon);
   clear();  // not reported key by key: the flush is
   for (auto& e : kept) {
     impl_->store_version(e.key, impl_->order_of_key(e.key), Table::npos, std::move(e.version),

@@ -37,6 +37,14 @@ struct Store::Impl {
   // Tells the change listener (Store::set_change_listener), if any.
   void changed(std::string_view key) {
     if (s.listener_ != nullptr) s.listener_->key_changed(key);
+    if (s.observer_ != nullptr) s.observer_->key_changed(key);
+  }
+  // A live entry expired or was evicted (told before it is erased).
+  void expiring(const detail::Entry* e) {
+    if (s.observer_ != nullptr && !e->tombstone()) s.observer_->key_expired(e->key());
+  }
+  void evicting(std::string_view key) {
+    if (s.observer_ != nullptr) s.observer_->key_evicted(key);
   }
   // Swaps a freshly built entry into `slot`, keeping the access bookkeeping.
   void replace(std::size_t slot, detail::Entry* fresh);

@@ -36,6 +36,9 @@ void register_migrate_commands(CommandTable& table);
 void register_sort_commands(CommandTable& table);
 void register_transaction_commands(CommandTable& table);
 void register_script_commands(CommandTable& table);
+void register_pubsub_commands(CommandTable& table);
+// CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO, added to CLIENT's subcommands.
+void register_tracking_subcommands(CommandSpec& client);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";

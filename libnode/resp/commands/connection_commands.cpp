@@ -12,6 +12,11 @@ namespace {
 Outcome ping(CommandContext& ctx) {
   if (ctx.argv.size() > 2) {
     ctx.reply.error("wrong number of arguments for 'ping' command");
+  } else if (ctx.client.subscriptions() > 0 && ctx.reply.protocol() == 2) {
+    // Redis's pingCommand in RESP2 subscribe mode: ["pong", message or ""].
+    ctx.reply.array(2);
+    ctx.reply.bulk("pong");
+    ctx.reply.bulk(ctx.argv.size() == 2 ? ctx.argv[1] : std::string_view());
   } else if (ctx.argv.size() == 2) {
     ctx.reply.bulk(ctx.argv[1]);
   } else {
@@ -165,7 +170,7 @@ Outcome time_cmd(CommandContext& ctx) {
 
 // ---- CLIENT ---------------------------------------------------------------------------
 
-std::string client_info_line(const Connection& c, TimePoint now) {
+std::string client_info_line(Server& server, const Connection& c, TimePoint now) {
   using std::chrono::duration_cast;
   using std::chrono::seconds;
   const auto age = duration_cast<seconds>(now - c.created()).count();
@@ -180,7 +185,10 @@ std::string client_info_line(const Connection& c, TimePoint now) {
   s += " age=" + std::to_string(age);
   s += " idle=" + std::to_string(idle);
   s += " flags=" + c.flags();
-  s += " db=0 sub=0 psub=0 ssub=0 multi=";
+  s += " db=0 sub=" + std::to_string(server.pubsub().count(c.id(), SubKind::channel));
+  s += " psub=" + std::to_string(server.pubsub().count(c.id(), SubKind::pattern));
+  s += " ssub=" + std::to_string(server.pubsub().count(c.id(), SubKind::shard));
+  s += " multi=";
   s += c.transaction().multi ? std::to_string(c.transaction().queued.size()) : "-1";
   s += " qbuf=" + std::to_string(c.query_buffer_size());
   s += " qbuf-free=0 argv-mem=0 multi-mem=" + std::to_string(c.transaction().queued_bytes);
@@ -189,7 +197,8 @@ std::string client_info_line(const Connection& c, TimePoint now) {
   s += " tot-mem=" + std::to_string(c.query_buffer_size() + c.output_buffer_size());
   s += " events=r cmd=";
   s += c.last_command();
-  s += " user=default redir=-1 resp=" + std::to_string(c.protocol());
+  s += " user=default redir=" + std::to_string(c.tracking_flags().redirect);
+  s += " resp=" + std::to_string(c.protocol());
   s += '\n';
   return s;
 }
@@ -214,7 +223,7 @@ Outcome client_getname(CommandContext& ctx) {
 }
 
 Outcome client_info(CommandContext& ctx) {
-  ctx.reply.verbatim("txt", client_info_line(ctx.client, ctx.now));
+  ctx.reply.verbatim("txt", client_info_line(ctx.server, ctx.client, ctx.now));
   return Outcome::done();
 }
 
@@ -253,7 +262,7 @@ Outcome client_list(CommandContext& ctx) {
   for (const auto& [id, c] : ctx.server.clients()) {
     if (type && !iequals(*type, "normal")) continue;  // every client here is a normal one
     if (by_id && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
-    text += client_info_line(*c, ctx.now);
+    text += client_info_line(ctx.server, *c, ctx.now);
   }
   ctx.reply.verbatim("txt", text);
   return Outcome::done();
@@ -553,6 +562,7 @@ void register_connection_commands(CommandTable& table) {
   sub("client|unblock", -3, kClientAdmin, kClientAcl,
       "Unblock a client blocked in a blocking command from a different connection", "5.0.0",
       client_unblock);
+  register_tracking_subcommands(client);
   table.add(std::move(client));
 }
 

@@ -194,6 +194,11 @@ class Replicator {
   // member answers for which partitions.
   void ask(TimePoint now, std::string_view member, KeyspaceQuery query,
            std::uint64_t completion_id);
+  // One way: the member runs `query` through its handler and sends nothing back (pub/sub
+  // messages and subscriptions, tracking notices, script loads). Messages to one member
+  // arrive in the order they were told, or not at all (a broken connection drops them).
+  // False when the member has no address or the message could not be queued.
+  bool tell(std::string_view member, const KeyspaceQuery& query);
   void set_keyspace_handler(KeyspaceHandler handler);
 
   // Graceful leave: from now on this node owns nothing and hands every partition it holds

@@ -62,6 +62,26 @@ class ClusterKeyspace {
     (void)now, (void)op, (void)args;
     done({});
   }
+
+  // The messaging layer (pub/sub, tracking): `op args` to one other member, one way; messages
+  // to one member arrive in the order they were told, or not at all.
+  virtual void tell_member(std::string_view member, std::string op, std::vector<std::string> args) {
+    (void)member, (void)op, (void)args;
+  }
+  // Delivers the reply of a command that went pending outside the cluster layer's own
+  // operations (a SUBSCRIBE waiting for the members' confirmations), by the same path.
+  virtual void complete(std::uint64_t client, PendingToken token, std::string reply) {
+    (void)client, (void)token, (void)reply;
+  }
+  // Where `key` lives: whether this node is one of its owners, and its other live owners.
+  struct KeyOwners {
+    bool self = true;
+    std::vector<std::string> others;
+  };
+  virtual KeyOwners key_owners(std::string_view key) const {
+    (void)key;
+    return {};
+  }
 };
 
 }  // namespace apiary::resp

@@ -52,6 +52,7 @@ enum CommandFlag : std::uint32_t {
   kOneUnit = 1u << 19,
   kSkipMonitor = 1u << 20,
   kSkipSlowlog = 1u << 21,
+  kPubsub = 1u << 22,
 };
 
 // Names in COMMAND INFO order, for the flags set in `flags`.

@@ -112,6 +112,27 @@ class Connection {
   // Closes after the reply of the current command (QUIT).
   void close_after_reply() { close_ = CloseReason::after_reply; }
 
+  // Output that is not a command's reply (a pub/sub message, an invalidation): appended at
+  // once, ahead of the replies of commands still in flight, and the server is told
+  // (Server::take_pushed) so the driver flushes it. Dropped under CLIENT REPLY OFF as Redis
+  // 7.0 does, and once the connection is closing.
+  void push(std::string_view bytes);
+  // Pub/sub subscriptions (channels + patterns + shard channels), kept by PubSub: in RESP2
+  // a subscribed client may only run (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
+  std::size_t subscriptions() const { return subscriptions_; }
+  void set_subscriptions(std::size_t n) { subscriptions_ = n; }
+  // CLIENT TRACKING, as CLIENT LIST shows it (Tracking keeps the rest). While `on`,
+  // Connection::execute calls the tracking hooks around each command.
+  struct TrackingFlags {
+    bool on = false;
+    bool bcast = false;            // flag B
+    bool broken_redirect = false;  // flag R
+    std::int64_t redirect = -1;    // redir=
+  };
+  bool tracking() const { return tracking_.on; }
+  TrackingFlags& tracking_flags() { return tracking_; }
+  const TrackingFlags& tracking_flags() const { return tracking_; }
+
   // MULTI/EXEC and WATCH (transaction.hpp).
   Transaction& transaction() { return transaction_; }
   const Transaction& transaction() const { return transaction_; }
@@ -158,6 +179,10 @@ class Connection {
   std::string name_;
   bool no_evict_ = false;
   bool no_touch_ = false;
+  TrackingFlags tracking_;
+  std::size_t subscriptions_ = 0;
+  bool executing_ = false;        // inside execute(): pushes wait for the command's reply
+  std::string deferred_pushes_;
   ReplyMode reply_mode_ = ReplyMode::on;
   const CommandSpec* last_command_ = nullptr;
 

@@ -25,8 +25,10 @@
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/migrator.hpp"
 #include "apiary/resp/persistence_control.hpp"
+#include "apiary/resp/pubsub.hpp"
 #include "apiary/resp/scripting.hpp"
 #include "apiary/resp/server_config.hpp"
+#include "apiary/resp/tracking.hpp"
 
 namespace apiary::store {
 class Store;
@@ -187,6 +189,19 @@ class Server {
   };
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }
+  // Publish/subscribe (pubsub.hpp) and client-side caching (tracking.hpp), owned here.
+  PubSub& pubsub() { return *pubsub_; }
+  Tracking& tracking() { return *tracking_; }
+  // A connection got output outside of a command's reply (a pub/sub message, an
+  // invalidation): take_pushed() tells the driver which ones to flush.
+  void note_pushed(ClientId id) { pushed_.push_back(id); }
+  std::vector<ClientId> take_pushed();
+  // What another member tells or asks this node (ClusterKeyspace::tell_member/ask_members):
+  // "pubsub.*" to PubSub, "tracking.*" to Tracking, anything else to the member handler.
+  std::vector<std::string> member_op(std::string_view op, std::span<const std::string> args);
+  // The other live members after the cluster layer's view changed (sorted names).
+  void on_members(TimePoint now, const std::vector<std::string>& live);
+
   // The latest time a long script saw on the busy watch's clock: the cluster layer starts
   // the script's replication from it, not from the time the command arrived (a write quorum
   // timer started seconds in the past would expire at once). TimePoint{} until then.
@@ -269,6 +284,9 @@ class Server {
   BusyWatch busy_watch_;
   TimePoint noted_time_{};
   ExceptionLog exception_log_;
+  std::unique_ptr<PubSub> pubsub_;
+  std::unique_ptr<Tracking> tracking_;
+  std::vector<ClientId> pushed_;
 };
 
 // Runs spec's handler through Server::guarded (for callers that run handlers themselves, such

@@ -70,6 +70,10 @@ class ServerConfig {
   std::int64_t auto_aof_rewrite_min_size() const { return aof_rewrite_min_size_; }
   bool aof_load_truncated() const { return aof_load_truncated_; }
   bool stop_writes_on_bgsave_error() const { return stop_writes_on_bgsave_error_; }
+  // notify-keyspace-events as KeyspaceEventClass bits (keyspace_events.hpp).
+  std::uint32_t notify_keyspace_events() const { return notify_keyspace_events_; }
+  // tracking-table-max-keys: keys the tracking table remembers before it evicts (0: no limit).
+  std::int64_t tracking_table_max_keys() const { return tracking_table_max_keys_; }
 
  private:
   struct Param {
@@ -102,6 +106,8 @@ class ServerConfig {
   std::int64_t aof_rewrite_min_size_ = 64LL * 1024 * 1024;
   bool aof_load_truncated_ = true;
   bool stop_writes_on_bgsave_error_ = true;
+  std::uint32_t notify_keyspace_events_ = 0;
+  std::int64_t tracking_table_max_keys_ = 1000000;
   std::function<void(const std::vector<std::string>&)> listener_;
 };
 

@@ -58,6 +58,10 @@ class ChangeListener {
   // replay_delta on that previous version rebuilds the new one. Every other change (a merge,
   // read repair, expiry, eviction, DEL, restore, a flush...) is reported by key_changed only.
   virtual void collection_delta(const CollectionDelta& delta) { (void)delta; }
+  // The key's live entry is about to be removed because it expired (lazily, by the active
+  // cycle, or as a merged version that had expired) or was evicted; key_changed follows.
+  virtual void key_expired(std::string_view key) { (void)key; }
+  virtual void key_evicted(std::string_view key) { (void)key; }
 };
 
 // What Store::replay_delta did with a delta.
@@ -223,6 +227,9 @@ class Store {
   // ---- Change feed and loading from disk ------------------------------------------------
   // nullptr stops the feed. Not owned.
   void set_change_listener(ChangeListener* listener) { listener_ = listener; }
+  // A second consumer of the same feed (the node's tracking and keyspace events), told
+  // after the listener. nullptr stops it. Not owned.
+  void set_change_observer(ChangeListener* observer) { observer_ = observer; }
   // Sets the key's entry to exactly `version` and `expiry`, as it was saved (no merge, no
   // eviction: a load may exceed maxmemory, and the next write evicts, as Redis does). A
   // version that expired by `now` removes the key instead. The HLC absorbs its stamps. Not
@@ -275,6 +282,7 @@ class Store {
   std::size_t tombstones_ = 0;
   std::size_t entries_bytes_ = 0;
   ChangeListener* listener_ = nullptr;
+  ChangeListener* observer_ = nullptr;
   std::unique_ptr<Impl> impl_;
 };
 
