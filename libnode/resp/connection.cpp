@@ -366,14 +366,14 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   if (close_ != CloseReason::killed) check_output_limit(now);
 }
 
-void Connection::push(std::string_view bytes) {
+void Connection::push(std::string_view bytes, bool after_reply) {
   if (close_ != CloseReason::none || reply_mode_ == ReplyMode::off) return;
-  if (executing_) {  // after the reply of the command that caused it
+  if (executing_ && after_reply) {
     deferred_pushes_.append(bytes);
     return;
   }
-  out_.append(bytes);
-  server_.note_pushed(id_);
+  out_.append(bytes);  // while a command runs: ahead of its reply, as Redis writes it
+  if (!executing_) server_.note_pushed(id_);
   // Redis's client-output-buffer-limit for pub/sub clients, hard part (32mb): a subscriber
   // that does not read is disconnected rather than let its messages grow without bound.
   if (out_.size() - out_pos_ > kPushOutputLimit) {

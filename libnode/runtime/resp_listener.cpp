@@ -182,7 +182,10 @@ void RespListener::complete(std::uint64_t client_id, std::uint64_t token, std::s
 }
 
 void RespListener::flush_completed() {
-  if (completed_.empty()) return;
+  if (completed_.empty()) {
+    if (server_.has_pushed()) after_server_changes();  // messages from other members
+    return;
+  }
   std::sort(completed_.begin(), completed_.end());
   completed_.erase(std::unique(completed_.begin(), completed_.end()), completed_.end());
   for (int fd : completed_) {

@@ -222,6 +222,11 @@ void NodeProcess::pump(TimePoint now) {
       c->conn->complete(reply.token, reply.bytes, now, wall);
       drain_output(*c);
     }
+    // Pub/sub messages and invalidations (simulated clients do not subscribe; drained so
+    // that nothing accumulates).
+    for (resp::ClientId id : core_->resp_server().take_pushed()) {
+      if (Client* c = client_by_id(id)) drain_output(*c);
+    }
     // No embedding calls run in the simulator; drop what cannot come.
     if (!core_->take_call_replies().empty()) progress = true;
     while (auto out = core_->poll_data_send()) data_out_.push_back(std::move(*out));

@@ -76,6 +76,8 @@ class Connection {
   bool blocked() const { return blocked_; }
   // A token for a handler that is about to return Outcome::pending.
   PendingToken next_token() { return PendingToken{++last_token_}; }
+  // The last token next_token() handed out (tracking: which pending reply a read's is).
+  PendingToken last_token() const { return PendingToken{last_token_}; }
 
   // Marks the connection for closing and drops unsent output (CLIENT KILL, idle timeout).
   void kill();
@@ -114,9 +116,11 @@ class Connection {
 
   // Output that is not a command's reply (a pub/sub message, an invalidation): appended at
   // once, ahead of the replies of commands still in flight, and the server is told
-  // (Server::take_pushed) so the driver flushes it. Dropped under CLIENT REPLY OFF as Redis
-  // 7.0 does, and once the connection is closing.
-  void push(std::string_view bytes);
+  // (Server::take_pushed) so the driver flushes it. Pushed while this connection's own
+  // command runs, it goes ahead of that command's reply (a message it published to itself,
+  // as Redis), or after it with `after_reply` (an invalidation caused by its own write).
+  // Dropped under CLIENT REPLY OFF as Redis 7.0 does, and once the connection is closing.
+  void push(std::string_view bytes, bool after_reply = false);
   // Pub/sub subscriptions (channels + patterns + shard channels), kept by PubSub: in RESP2
   // a subscribed client may only run (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
   std::size_t subscriptions() const { return subscriptions_; }

@@ -196,6 +196,7 @@ class Server {
   // invalidation): take_pushed() tells the driver which ones to flush.
   void note_pushed(ClientId id) { pushed_.push_back(id); }
   std::vector<ClientId> take_pushed();
+  bool has_pushed() const { return !pushed_.empty(); }
   // What another member tells or asks this node (ClusterKeyspace::tell_member/ask_members):
   // "pubsub.*" to PubSub, "tracking.*" to Tracking, anything else to the member handler.
   std::vector<std::string> member_op(std::string_view op, std::span<const std::string> args);
