@@ -32,7 +32,11 @@ namespace {
 using namespace std::chrono_literals;
 
 struct Options {
-  apiary::NodeConfig node;
+  apiary::NodeConfig node = [] {
+    apiary::NodeConfig c;
+    c.near_cache_keys = 10000;  // repeated lookups of keys other members own stay local
+    return c;
+  }();
   std::string http_addr = "127.0.0.1:8000";
   std::chrono::seconds ttl{60};
 };
@@ -51,6 +55,9 @@ void usage(std::FILE* out) {
       "  --partitions N       partitions of the key space (default 1024; same everywhere)\n"
       "  --cluster-name NAME  members only talk to members with the same name (apiary)\n"
       "  --ttl SECONDS        how long a computed lookup stays cached (default 60)\n"
+      "  --near-cache N       keep up to N lookups this member does not own in a local\n"
+      "                       near cache, invalidated when they change (default 10000;\n"
+      "                       0: off)\n"
       "  --log-level LEVEL    the node's log: trace, debug, info (default), warn, error, off\n",
       out);
 }
@@ -101,6 +108,8 @@ bool parse_args(int argc, char** argv, Options& options) {
       options.node.replicas = number;
     } else if (flag == "--partitions" && parse_uint(value, number) && number > 0) {
       options.node.partition_count = number;
+    } else if (flag == "--near-cache" && parse_uint(value, number)) {
+      options.node.near_cache_keys = number;
     } else if (flag == "--ttl" && parse_uint(value, number) && number > 0) {
       options.ttl = std::chrono::seconds(number);
     } else {
@@ -202,7 +211,10 @@ void handle_stats(apiary::Node& node, httplib::Response& response) {
   std::ostringstream out;
   out << "keys " << stats.keys << "\nhits " << stats.hits << "\nmisses " << stats.misses
       << "\nexpired " << stats.expired << "\ncalls " << stats.calls << "\ncommands_forwarded "
-      << stats.commands_forwarded << '\n';
+      << stats.commands_forwarded << "\nnear_cache_hits " << stats.near_cache_hits
+      << "\nnear_cache_misses " << stats.near_cache_misses << "\nnear_cache_invalidations "
+      << stats.near_cache_invalidations << "\nnear_cache_entries " << stats.near_cache_entries
+      << '\n';
   response.set_content(out.str(), "text/plain");
 }
 

@@ -135,7 +135,8 @@ Status error_status(std::string_view message) {
 
 DataCalls::DataCalls(EventLoop& loop, std::uint32_t replicas) : loop_(loop), replicas_(replicas) {}
 
-void DataCalls::submit(std::vector<std::string> argv, CallOptions options, Done done) {
+void DataCalls::submit(std::vector<std::string> argv, CallOptions options, Done done,
+                       bool near_fill) {
   ++calls_;
   if (options.write_quorum > replicas_ || options.read_quorum > replicas_) {
     done(make_error(
@@ -155,7 +156,7 @@ void DataCalls::submit(std::vector<std::string> argv, CallOptions options, Done 
     done(make_error(StatusCode::unavailable, "the node has stopped"));
     return;
   }
-  Held call{id, std::move(argv), {options.write_quorum, options.read_quorum}};
+  Held call{id, std::move(argv), {options.write_quorum, options.read_quorum}, near_fill};
   loop_.post(
       [this, call = std::move(call)]() mutable { run(std::move(call), core_now(), wall_now()); });
 }
@@ -164,6 +165,9 @@ void DataCalls::run(Held call, TimePoint now, WallTime wall) {
   if (!ready_ || router_ == nullptr) {
     held_.push_back(std::move(call));
     return;
+  }
+  if (call.near_fill && track_ && track_(call.argv[1])) {
+    fills_[call.id] = {call.argv[1], near_->begin_fill(call.argv[1])};
   }
   const std::vector<std::string_view> argv(call.argv.begin(), call.argv.end());
   if (auto reply = router_->call(argv, call.quorum, call.id, now, wall)) {
@@ -184,6 +188,14 @@ void DataCalls::deliver(std::vector<routing::CallReply> replies) {
 }
 
 void DataCalls::complete(std::uint64_t id, Result<Reply> reply) {
+  if (auto f = fills_.find(id); f != fills_.end()) {
+    if (reply.ok() && (reply->type == Reply::Type::bulk || reply->type == Reply::Type::null)) {
+      std::optional<std::string> value;
+      if (reply->type == Reply::Type::bulk) value = reply->text;
+      near_->fill(f->second.first, f->second.second, std::move(value), NearCache::Clock::now());
+    }
+    fills_.erase(f);
+  }
   Done done;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -212,16 +224,25 @@ void DataCalls::close() {
 
 void DataCalls::get(std::string_view key, CallOptions options,
                     Callback<std::optional<std::string>> done) {
-  submit(command({"GET", key}), options, [done = std::move(done)](Result<Reply> r) {
-    if (auto s = check(r); !s.ok()) return done(s);
-    if (r->type == Reply::Type::null) return done(std::optional<std::string>());
-    if (r->type != Reply::Type::bulk) return done(unexpected(*r));
-    return done(std::optional<std::string>(std::move(r->text)));
-  });
+  // The near cache serves reads with the node's own quorum only (an explicit R asks owners).
+  const bool cacheable = near_ != nullptr && options.read_quorum == 0;
+  if (cacheable) {
+    if (auto hit = near_->lookup(key, NearCache::Clock::now())) return done(std::move(*hit));
+  }
+  submit(
+      command({"GET", key}), options,
+      [done = std::move(done)](Result<Reply> r) {
+        if (auto s = check(r); !s.ok()) return done(s);
+        if (r->type == Reply::Type::null) return done(std::optional<std::string>());
+        if (r->type != Reply::Type::bulk) return done(unexpected(*r));
+        return done(std::optional<std::string>(std::move(r->text)));
+      },
+      cacheable);
 }
 
 void DataCalls::set(std::string_view key, std::string_view value, const SetOptions& options,
                     Callback<bool> done) {
+  done = after_write(key, std::move(done));
   if (options.ttl.count() < 0) {
     return done(make_error(StatusCode::invalid_argument, "ttl must not be negative"));
   }
@@ -243,6 +264,7 @@ void DataCalls::set(std::string_view key, std::string_view value, const SetOptio
 }
 
 void DataCalls::del(std::string_view key, CallOptions options, Callback<bool> done) {
+  done = after_write(key, std::move(done));
   submit(command({"DEL", key}), options, [done = std::move(done)](Result<Reply> r) {
     if (auto s = check(r); !s.ok()) return done(s);
     if (r->type != Reply::Type::integer) return done(unexpected(*r));
@@ -252,6 +274,7 @@ void DataCalls::del(std::string_view key, CallOptions options, Callback<bool> do
 
 void DataCalls::expire(std::string_view key, std::chrono::milliseconds ttl, CallOptions options,
                        Callback<bool> done) {
+  done = after_write(key, std::move(done));
   if (ttl.count() <= 0) {
     return done(make_error(StatusCode::invalid_argument, "ttl must be positive"));
   }
@@ -306,6 +329,7 @@ void DataCalls::get_versions(std::string_view key, CallOptions options, Callback
 
 void DataCalls::put(std::string_view key, std::string_view value, const CausalContext& context,
                     const PutOptions& options, Callback<bool> done) {
+  done = after_write(key, std::move(done));
   if (options.ttl.count() < 0) {
     return done(make_error(StatusCode::invalid_argument, "ttl must not be negative"));
   }

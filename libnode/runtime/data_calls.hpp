@@ -26,6 +26,7 @@
 #include "apiary/node.hpp"
 #include "apiary/routing/router.hpp"
 #include "apiary/runtime/event_loop.hpp"
+#include "near_cache.hpp"
 
 namespace apiary::runtime {
 
@@ -51,6 +52,12 @@ class DataCalls {
   DataCalls& operator=(const DataCalls&) = delete;
 
   void set_router(routing::Router* router) { router_ = router; }
+  // The near cache (near_cache.hpp) and how to track a key for it on the loop thread (true
+  // when the key is tracked, i.e. this member does not own it). Unset: no near cache.
+  void set_near_cache(NearCache* cache, std::function<bool(std::string_view)> track) {
+    near_ = cache;
+    track_ = std::move(track);
+  }
   void set_loop_thread(std::thread::id id) { loop_thread_ = id; }
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_.load(); }
   // The node has a cluster view: held calls run now, new ones at once.
@@ -100,9 +107,22 @@ class DataCalls {
     std::uint64_t id = 0;
     std::vector<std::string> argv;
     replication::QuorumOverride quorum;
+    bool near_fill = false;  // a GET whose reply may fill the near cache
   };
   // Registers the call and posts it to the loop.
-  void submit(std::vector<std::string> argv, CallOptions options, Done done);
+  void submit(std::vector<std::string> argv, CallOptions options, Done done,
+              bool near_fill = false);
+  // A write through this node: its key leaves the near cache when the write is sent and
+  // again when it completes (a read that began before it cannot fill the cache after it).
+  template <typename T>
+  Callback<T> after_write(std::string_view key, Callback<T> done) {
+    if (near_ == nullptr) return done;
+    near_->erase(key);
+    return [near = near_, k = std::string(key), done = std::move(done)](Result<T> r) {
+      near->erase(k);
+      done(std::move(r));
+    };
+  }
   void run(Held call, TimePoint now, WallTime wall);  // loop thread
   void complete(std::uint64_t id, Result<Reply> reply);
 
@@ -119,6 +139,9 @@ class DataCalls {
 
   bool ready_ = false;      // loop thread only
   std::vector<Held> held_;  // loop thread only: calls before the first view
+  NearCache* near_ = nullptr;
+  std::function<bool(std::string_view)> track_;
+  std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> fills_;  // loop thread: call -> (key, ticket)
 };
 
 }  // namespace apiary::runtime

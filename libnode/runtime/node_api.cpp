@@ -140,6 +140,13 @@ NodeStats Node::stats() const {
     out.commands_local = routed.local;
     out.commands_forwarded = routed.forwarded;
     out.write_quorum_failures = routed.write_failures;
+    if (raw->near_cache) {
+      const auto near = raw->near_cache->counters();
+      out.near_cache_hits = near.hits;
+      out.near_cache_misses = near.misses;
+      out.near_cache_invalidations = near.invalidations;
+      out.near_cache_entries = near.entries;
+    }
     out.replication = raw->core->replicator().stats();
     out.gossip = raw->core->swim().stats();
     return out;

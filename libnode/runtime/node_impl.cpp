@@ -206,6 +206,18 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
   calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
   calls->set_router(&core->router());
+  if (config.near_cache_keys > 0) {
+    near_cache = std::make_unique<runtime::NearCache>(config.near_cache_keys,
+                                                      config.near_cache_max_age);
+    server.tracking().set_internal_listener(
+        [cache = near_cache.get()](std::optional<std::string_view> key) { cache->invalidate(key); });
+    calls->set_near_cache(near_cache.get(), [&server](std::string_view key) {
+      resp::ClusterKeyspace* cluster = server.cluster_members();
+      if (cluster == nullptr || cluster->key_owners(key).self) return false;
+      server.tracking().track_internal(key);
+      return true;
+    });
+  }
   migrator = std::make_unique<runtime::Migrator>(
       loop, *calls, [this](resp::ClientId client, resp::PendingToken token, std::string reply) {
         if (!resp_listener) return;

@@ -121,6 +121,7 @@ struct Node::Impl {
   std::unique_ptr<core::NodeCore> core;
   std::unique_ptr<runtime::RespListener> resp_listener;
   // The embedding API: data calls through the router, and event subscribers.
+  std::unique_ptr<runtime::NearCache> near_cache;  // before calls, which points at it
   std::unique_ptr<runtime::DataCalls> calls;
   // MIGRATE's outbound side (the core's server holds a pointer to it).
   std::unique_ptr<runtime::Migrator> migrator;

@@ -143,6 +143,13 @@ struct NodeStats {
   std::uint64_t commands_local = 0;  // commands run here as an owner
   std::uint64_t commands_forwarded = 0;
   std::uint64_t write_quorum_failures = 0;
+  // The near cache (NodeConfig::near_cache_keys): get() served from it, get() that had to
+  // ask the cluster, keys dropped because they changed (a flush of everything counts once),
+  // and the keys it holds now.
+  std::uint64_t near_cache_hits = 0;
+  std::uint64_t near_cache_misses = 0;
+  std::uint64_t near_cache_invalidations = 0;
+  std::size_t near_cache_entries = 0;
   replication::ReplicationStats replication;
   gossip::SwimStats gossip;
 };

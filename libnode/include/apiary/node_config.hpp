@@ -59,6 +59,12 @@ struct NodeConfig {
   std::int64_t auto_aof_rewrite_percentage = 100;  // 0: no automatic rewrite
   std::uint64_t auto_aof_rewrite_min_size = 64ull << 20;
   bool aof_load_truncated = true;  // load a torn AOF up to its last whole record
+  // The near cache (docs/embedding.md): get() keeps up to this many keys that this member
+  // does not own in a local cache, kept coherent by the owners' invalidations (as Redis's
+  // client-side caching); 0 turns it off. An entry is read again from the cluster after
+  // near_cache_max_age at the latest (0: no age limit).
+  std::size_t near_cache_keys = 0;
+  std::chrono::milliseconds near_cache_max_age{60000};
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
   // Partitions of the key space (a power of two) and owners per partition (the replication
