@@ -231,6 +231,7 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "client_recent_max_input_buffer", max_in);
       line(out, "client_recent_max_output_buffer", max_out);
       line(out, "blocked_clients", waiting);
+      line(out, "tracking_clients", tracking_->tracking_clients());
     } else if (name == "stats") {
       header("Stats");
       line(out, "total_connections_received", stats_.connections_received);
@@ -238,10 +239,19 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "total_net_input_bytes", stats_.net_input_bytes);
       line(out, "total_net_output_bytes", stats_.net_output_bytes);
       line(out, "rejected_connections", stats_.rejected_connections);
+      line(out, "pubsub_channels", pubsub_->local_count(SubKind::channel));
+      line(out, "pubsub_patterns", pubsub_->local_count(SubKind::pattern));
+      line(out, "pubsubshard_channels", pubsub_->local_count(SubKind::shard));
+      line(out, "tracking_total_keys", tracking_->total_keys());
+      line(out, "tracking_total_items", tracking_->total_items());
+      line(out, "tracking_total_prefixes", tracking_->total_prefixes());
       line(out, "total_error_replies", stats_.error_replies);
       line(out, "client_query_buffer_limit_disconnections", stats_.query_buffer_disconnections);
       line(out, "client_output_buffer_limit_disconnections", stats_.output_buffer_disconnections);
       line(out, "apiary_command_exceptions", stats_.command_exceptions);
+      // Messages this node sent to other members for their subscribers, and received.
+      line(out, "apiary_pubsub_sent_to_members", pubsub_->stats().sent_to_members);
+      line(out, "apiary_pubsub_received_from_members", pubsub_->stats().received_from_members);
     } else if (name == "replication") {
       // Every member is a primary for the clients that talk to it (HELLO says role master);
       // Apiary's own replication between members is in the cluster section.

@@ -87,6 +87,9 @@ class PubSub {
   TimePoint next_deadline() const { return next_summary_; }
 
   const PubSubStats& stats() const { return stats_; }
+  // Channels (patterns, shard channels) with a subscriber on this node: INFO's
+  // pubsub_channels, pubsub_patterns, pubsubshard_channels.
+  std::size_t local_count(SubKind kind) const { return subs_[static_cast<int>(kind)].size(); }
 
  private:
   // name -> subscribed clients, for one kind.
