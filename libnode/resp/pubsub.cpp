@@ -125,7 +125,9 @@ Outcome PubSub::subscribe(CommandContext& ctx, SubKind kind,
     return Outcome::done();
   }
   const std::string op = "pubsub.int";
-  if (!new_here) {  // the members already send this node such messages: no need to wait
+  // No need to wait when the members already send this node such messages; and no way to
+  // inside a transaction (its reply is part of EXEC's, written at once).
+  if (!new_here || server_.local_only()) {
     cluster->tell_members(ctx.now, op, std::move(changed));
     ctx.reply.raw(held);
     return Outcome::done();
