@@ -2,6 +2,7 @@
 
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -26,18 +27,24 @@ bool parse_bit_offset(CommandContext& ctx, std::string_view arg, bool hash, int 
 }
 
 bool bit_string(CommandContext& ctx, store::Store& st, std::string_view key,
-                std::optional<std::string_view>& out) {
+                std::optional<std::string_view>& out, bool keymiss) {
   bool wrong_type = false;
   out = st.get_value(key, ctx.wall, &wrong_type);
   if (wrong_type) ctx.reply.error(kWrongType);
+  if (keymiss && !wrong_type && !out) notify_keymiss(ctx, key);
   return !wrong_type;
 }
 
 bool write_bits(CommandContext& ctx, store::Store& st, std::string_view key,
                 std::string_view value) {
+  NewKeyWatch watch(ctx, st, key);
   const Status s = st.put_local(key, value, ctx.wall, store::ExpiryUpdate::keep());
-  if (!s.ok()) reply_write_error(ctx, s);
-  return s.ok();
+  if (!s.ok()) {
+    reply_write_error(ctx, s);
+    return false;
+  }
+  watch.created();
+  return true;
 }
 
 }  // namespace apiary::resp

@@ -27,11 +27,14 @@ bool parse_bit_offset(CommandContext& ctx, std::string_view arg, bool hash, int 
 
 // The key's string for a bit command: false after replying WRONGTYPE when it holds another
 // type; `out` is nullopt when the key is missing. Valid until the next store call.
+// `keymiss`: a missing key is a "keymiss" event (the reads, as Redis's lookupKeyRead; SETBIT
+// and a writing BITFIELD pass false).
 bool bit_string(CommandContext& ctx, store::Store& st, std::string_view key,
-                std::optional<std::string_view>& out);
+                std::optional<std::string_view>& out, bool keymiss = true);
 
 // Writes `value` as the key's new string at this (coordinator) node, keeping its expiry as
 // Redis's in-place bit writes do. False after replying the write's error (OOM, too large).
+// Emits "new" when the write created the key; the caller emits "setbit" when Redis does.
 bool write_bits(CommandContext& ctx, store::Store& st, std::string_view key,
                 std::string_view value);
 

@@ -16,6 +16,7 @@
 #include "apiary/resp/server.hpp"
 #include "bit_support.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -261,7 +262,7 @@ Outcome bitfield_common(CommandContext& ctx, bool read_only) {
   }
   const std::string_view key = ctx.argv[1];
   std::optional<std::string_view> v;
-  if (!bit_string(ctx, *st, key, v)) return Outcome::done();
+  if (!bit_string(ctx, *st, key, v, !writes)) return Outcome::done();
   if (!writes) {
     ctx.reply.array(ops.size());
     for (const FieldOp& op : ops) ctx.reply.integer(run_get(v ? *v : std::string_view(), op));
@@ -280,13 +281,23 @@ Outcome bitfield_common(CommandContext& ctx, bool read_only) {
   std::vector<std::optional<std::int64_t>> answers;
   answers.reserve(ops.size());
   auto* p = reinterpret_cast<unsigned char*>(value.data());
+  const bool grown = changed;
+  bool bits_changed = false, any_written = false;
   for (const FieldOp& op : ops) {
-    answers.push_back(op.code == OpCode::get ? std::optional(run_get(value, op))
-                                             : run_write(p, op, changed));
+    if (op.code == OpCode::get) {
+      answers.emplace_back(run_get(value, op));
+      continue;
+    }
+    answers.push_back(run_write(p, op, bits_changed));
+    any_written = any_written || answers.back().has_value();
   }
+  changed = changed || bits_changed;
   if (changed && !write_bits(ctx, *st, key, value)) {
     return Outcome::done();
   }
+  // Redis: "setbit" once a write that was not refused (OVERFLOW FAIL) changed bits, or ran on
+  // a string it created or grew.
+  if (any_written && (grown || bits_changed)) notify(ctx, kNotifyString, "setbit", key);
   ctx.reply.array(answers.size());
   for (const auto& a : answers) {
     if (a) {

@@ -16,6 +16,7 @@
 #include "apiary/resp/server.hpp"
 #include "bit_support.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -41,7 +42,7 @@ Outcome setbit(CommandContext& ctx) {
     return Outcome::done();
   }
   std::optional<std::string_view> v;
-  if (!bit_string(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (!bit_string(ctx, *st, ctx.argv[1], v, false)) return Outcome::done();
   const std::uint64_t byte = offset >> 3;
   if (v && byte < v->size() && bit_at(*v, offset) == *on) {  // nothing to write, no copy
     ctx.reply.integer(*on);
@@ -55,6 +56,7 @@ Outcome setbit(CommandContext& ctx) {
   auto& c = reinterpret_cast<unsigned char&>(value[byte]);
   c = static_cast<unsigned char>(*on != 0 ? (c | mask) : (c & ~mask));
   if (!write_bits(ctx, *st, ctx.argv[1], value)) return Outcome::done();
+  notify(ctx, kNotifyString, "setbit", ctx.argv[1]);
   ctx.reply.integer(old);
   return Outcome::done();
 }
@@ -321,13 +323,16 @@ Outcome bitop(CommandContext& ctx) {
   }
   const std::string_view dest = ctx.argv[2];
   if (length == 0) {
-    st->del_local(dest, ctx.wall);
+    if (st->del_local(dest, ctx.wall)) notify(ctx, kNotifyGeneric, "del", dest);
   } else {
+    NewKeyWatch watch(ctx, *st, dest);
     const Status s = st->put_local(dest, combine(*op, sources, length), ctx.wall);
     if (!s.ok()) {
       reply_write_error(ctx, s);
       return Outcome::done();
     }
+    watch.created();
+    notify(ctx, kNotifyString, "set", dest);
   }
   ctx.reply.integer(static_cast<std::int64_t>(length));
   return Outcome::done();

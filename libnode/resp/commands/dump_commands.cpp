@@ -12,6 +12,7 @@
 #include "apiary/persist/rdb_writer.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "restore_support.hpp"
 #include "store_access.hpp"
 
@@ -71,6 +72,7 @@ Outcome dump(CommandContext& ctx) {
   if (auto payload = dump_payload(*st, ctx.argv[1], ctx.wall)) {
     ctx.reply.bulk(*payload);
   } else {
+    notify_keymiss(ctx, ctx.argv[1]);
     ctx.reply.null();
   }
   return Outcome::done();
@@ -156,7 +158,10 @@ Outcome restore(CommandContext& ctx) {
                                      static_cast<std::uint64_t>(ctx.wall.ms));
     }
     if (at <= ctx.wall.ms) {  // already expired: the key is deleted, or not created
-      if (existed) st->del_local(key, ctx.wall);
+      if (existed) {
+        st->del_local(key, ctx.wall);
+        notify(ctx, kNotifyGeneric, "del", key);
+      }
       ctx.reply.ok();
       return Outcome::done();
     }
@@ -173,6 +178,8 @@ Outcome restore(CommandContext& ctx) {
   if (o.idle >= 0) idle = std::chrono::seconds(o.idle);
   if (o.freq >= 0) freq = static_cast<std::uint8_t>(o.freq);
   if (idle || freq) st->set_access(key, ctx.wall, idle, freq);
+  notify(ctx, kNotifyNew, "new", key);  // a replaced key is deleted first, as in Redis
+  notify(ctx, kNotifyGeneric, "restore", key);
   ctx.reply.ok();
   return Outcome::done();
 }

@@ -21,6 +21,7 @@
 #include "apiary/resp/server.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -33,7 +34,7 @@ constexpr data::ValueKind kHash = data::ValueKind::hash;
 
 // The key's hash for a read: nullptr when it is missing, or with `replied` set after an error.
 const Collection* read_hash(CommandContext& ctx, bool& replied) {
-  return collection_or_reply(ctx, ctx.argv[1], kHash, replied);
+  return collection_or_reply(ctx, ctx.argv[1], kHash, replied, true);
 }
 
 void reply_value(CommandContext& ctx, data::ElementView e) {
@@ -57,14 +58,15 @@ Outcome hset_common(CommandContext& ctx, std::string_view name, bool reply_ok) {
     return Outcome::done();
   }
   std::int64_t created = 0;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    for (std::size_t i = 2; i + 1 < ctx.argv.size(); i += 2) {
-      if (e.collection.set(ctx.argv[i], std::string(ctx.argv[i + 1]), e.dot, e.stamp)) {
-        ++created;
-      }
-    }
-    return true;
-  });
+  const bool ok = edit_and_notify(
+      ctx, ctx.argv[1], kHash, kNotifyHash, "hset", [&](store::Store::CollectionEdit& e) {
+        for (std::size_t i = 2; i + 1 < ctx.argv.size(); i += 2) {
+          if (e.collection.set(ctx.argv[i], std::string(ctx.argv[i + 1]), e.dot, e.stamp)) {
+            ++created;
+          }
+        }
+        return true;
+      });
   if (!ok) return Outcome::done();
   if (reply_ok) {
     ctx.reply.ok();
@@ -78,11 +80,12 @@ Outcome hmset(CommandContext& ctx) { return hset_common(ctx, "hmset", true); }
 
 Outcome hsetnx(CommandContext& ctx) {
   bool created = false;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    if (e.collection.contains(ctx.argv[2])) return false;
-    created = e.collection.set(ctx.argv[2], std::string(ctx.argv[3]), e.dot, e.stamp);
-    return true;
-  });
+  const bool ok = edit_and_notify(
+      ctx, ctx.argv[1], kHash, kNotifyHash, "hset", [&](store::Store::CollectionEdit& e) {
+        if (e.collection.contains(ctx.argv[2])) return false;
+        created = e.collection.set(ctx.argv[2], std::string(ctx.argv[3]), e.dot, e.stamp);
+        return true;
+      });
   if (ok) ctx.reply.integer(created ? 1 : 0);
   return Outcome::done();
 }
@@ -90,7 +93,7 @@ Outcome hsetnx(CommandContext& ctx) {
 Outcome hdel(CommandContext& ctx) {
   // A read first: deleting nothing is no write (and so never refused for memory).
   bool replied = false;
-  const Collection* c = read_hash(ctx, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kHash, replied);
   if (replied) return Outcome::done();
   bool any = false;
   for (std::size_t i = 2; c != nullptr && i < ctx.argv.size() && !any; ++i) {
@@ -101,12 +104,13 @@ Outcome hdel(CommandContext& ctx) {
     return Outcome::done();
   }
   std::int64_t removed = 0;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-      if (e.collection.remove(ctx.argv[i])) ++removed;
-    }
-    return removed > 0;
-  });
+  const bool ok = edit_and_notify(ctx, ctx.argv[1], kHash, kNotifyHash, "hdel",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+                                      if (e.collection.remove(ctx.argv[i])) ++removed;
+                                    }
+                                    return removed > 0;
+                                  });
   if (ok) ctx.reply.integer(removed);
   return Outcome::done();
 }
@@ -121,10 +125,11 @@ Outcome hincrby(CommandContext& ctx) {
   }
   data::CounterError error = data::CounterError::none;
   std::string text;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    error = e.collection.incr(ctx.argv[2], delta, e.dot, e.stamp, text);
-    return error == data::CounterError::none;
-  });
+  const bool ok = edit_and_notify(
+      ctx, ctx.argv[1], kHash, kNotifyHash, "hincrby", [&](store::Store::CollectionEdit& e) {
+        error = e.collection.incr(ctx.argv[2], delta, e.dot, e.stamp, text);
+        return error == data::CounterError::none;
+      });
   if (!ok) return Outcome::done();
   if (error == data::CounterError::none) {
     std::int64_t value = 0;
@@ -153,10 +158,11 @@ Outcome hincrbyfloat(CommandContext& ctx) {
   }
   data::CounterError error = data::CounterError::none;
   std::string text;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kHash, [&](store::Store::CollectionEdit& e) {
-    error = e.collection.incr_float(ctx.argv[2], delta, e.dot, e.stamp, text);
-    return error == data::CounterError::none;
-  });
+  const bool ok = edit_and_notify(
+      ctx, ctx.argv[1], kHash, kNotifyHash, "hincrbyfloat", [&](store::Store::CollectionEdit& e) {
+        error = e.collection.incr_float(ctx.argv[2], delta, e.dot, e.stamp, text);
+        return error == data::CounterError::none;
+      });
   if (!ok) return Outcome::done();
   if (error == data::CounterError::none) {
     ctx.reply.bulk(text);

@@ -7,6 +7,7 @@
 #include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -16,7 +17,11 @@ Outcome del(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::int64_t n = 0;
-  for (std::size_t i = 1; i < ctx.argv.size(); ++i) n += st->del_local(ctx.argv[i], ctx.wall);
+  for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
+    if (!st->del_local(ctx.argv[i], ctx.wall)) continue;
+    ++n;
+    notify(ctx, kNotifyGeneric, "del", ctx.argv[i]);
+  }
   ctx.reply.integer(n);
   return Outcome::done();
 }
@@ -25,7 +30,11 @@ Outcome exists(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::int64_t n = 0;
-  for (std::size_t i = 1; i < ctx.argv.size(); ++i) n += st->exists(ctx.argv[i], ctx.wall);
+  for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
+    const bool found = st->exists(ctx.argv[i], ctx.wall);
+    if (!found) notify_keymiss(ctx, ctx.argv[i]);
+    n += found;
+  }
   ctx.reply.integer(n);
   return Outcome::done();
 }
@@ -43,7 +52,9 @@ Outcome touch(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   std::int64_t n = 0;
   for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
-    n += touch_key(*st, ctx.argv[i], ctx.wall);  // a read touches LRU/LFU
+    const bool found = touch_key(*st, ctx.argv[i], ctx.wall);  // a read touches LRU/LFU
+    if (!found) notify_keymiss(ctx, ctx.argv[i]);
+    n += found;
   }
   ctx.reply.integer(n);
   return Outcome::done();
@@ -52,7 +63,9 @@ Outcome touch(CommandContext& ctx) {
 Outcome type(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  ctx.reply.simple(store::type_name(st->type(ctx.argv[1], ctx.wall)));
+  const store::KeyType t = st->type(ctx.argv[1], ctx.wall);
+  if (t == store::KeyType::none) notify_keymiss(ctx, ctx.argv[1]);
+  ctx.reply.simple(store::type_name(t));
   return Outcome::done();
 }
 
@@ -124,8 +137,10 @@ Outcome expire_generic(CommandContext& ctx, bool seconds, bool absolute, std::st
   }
   if (when <= ctx.wall.ms) {
     st->del_local(ctx.argv[1], ctx.wall);
+    notify(ctx, kNotifyGeneric, "del", ctx.argv[1]);
   } else {
     st->set_expiry(ctx.argv[1], WallTime{when}, ctx.wall);
+    notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
   }
   ctx.reply.integer(1);
   return Outcome::done();
@@ -140,6 +155,7 @@ Outcome ttl_generic(CommandContext& ctx, bool millis, bool absolute) {
   if (st == nullptr) return Outcome::done();
   const store::KeyTtl t = st->ttl(ctx.argv[1], ctx.wall);
   if (!t.exists) {
+    notify_keymiss(ctx, ctx.argv[1]);
     ctx.reply.integer(-2);
   } else if (!t.expiry) {
     ctx.reply.integer(-1);
@@ -160,7 +176,9 @@ Outcome pexpiretime(CommandContext& ctx) { return ttl_generic(ctx, true, true); 
 Outcome persist(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
-  ctx.reply.integer(st->clear_expiry(ctx.argv[1], ctx.wall) ? 1 : 0);
+  const bool cleared = st->clear_expiry(ctx.argv[1], ctx.wall);
+  if (cleared) notify(ctx, kNotifyGeneric, "persist", ctx.argv[1]);
+  ctx.reply.integer(cleared ? 1 : 0);
   return Outcome::done();
 }
 
@@ -288,6 +306,10 @@ Outcome rename_generic(CommandContext& ctx, bool nx) {
     return Outcome::done();
   }
   st->del_local(src, ctx.wall);
+  // Redis deletes dst first, so its dbAdd always creates it ("new").
+  notify(ctx, kNotifyNew, "new", dst);
+  notify(ctx, kNotifyGeneric, "rename_from", src);
+  notify(ctx, kNotifyGeneric, "rename_to", dst);
   if (nx) {
     ctx.reply.integer(1);
   } else {
@@ -336,6 +358,11 @@ Outcome copy(CommandContext& ctx) {
     ctx.reply.error("source and destination objects are the same");
     return Outcome::done();
   }
+  if (!st->exists(src, ctx.wall)) {  // Redis looks src up first (a "keymiss")
+    notify_keymiss(ctx, src);
+    ctx.reply.integer(0);
+    return Outcome::done();
+  }
   if (!replace && st->exists(dst, ctx.wall)) {
     ctx.reply.integer(0);
     return Outcome::done();
@@ -343,9 +370,15 @@ Outcome copy(CommandContext& ctx) {
   auto r = copy_key(*st, src, dst, ctx.wall);
   if (!r.ok()) {
     reply_write_error(ctx, r.status());
-  } else {
-    ctx.reply.integer(*r ? 1 : 0);
+    return Outcome::done();
   }
+  if (*r) {
+    notify(ctx, kNotifyNew, "new", dst);  // a replaced dst is deleted first, as in Redis
+    notify(ctx, kNotifyGeneric, "copy_to", dst);
+  } else {
+    notify_keymiss(ctx, src);
+  }
+  ctx.reply.integer(*r ? 1 : 0);
   return Outcome::done();
 }
 

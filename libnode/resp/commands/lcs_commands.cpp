@@ -18,6 +18,7 @@
 
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -63,6 +64,7 @@ bool lcs_input(CommandContext& ctx, store::Store& st, std::string_view key, std:
   bool wrong_type = false;
   const auto v = st.get_value(key, ctx.wall, &wrong_type);
   if (v) out.assign(*v);
+  if (!v && !wrong_type) notify_keymiss(ctx, key);
   return !wrong_type;
 }
 

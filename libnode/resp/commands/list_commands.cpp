@@ -16,6 +16,7 @@
 
 #include "apiary/data/collection.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "list_support.hpp"
 #include "store_access.hpp"
 
@@ -27,10 +28,11 @@ using data::Collection;
 
 // The list at argv[1], or nullptr after replying: WRONGTYPE, or what `missing` replies when
 // the key holds none.
+// `keymiss`: a missing key is a "keymiss" event (a read, as Redis's lookupKeyRead).
 template <typename Missing>
-const Collection* list_or_reply(CommandContext& ctx, Missing&& missing) {
+const Collection* list_or_reply(CommandContext& ctx, Missing&& missing, bool keymiss = false) {
   bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
+  const Collection* c = read_list(ctx, ctx.argv[1], replied, keymiss);
   if (!replied && c == nullptr) missing();
   return c;
 }
@@ -79,8 +81,7 @@ Outcome pop(CommandContext& ctx, bool left) {
     }
     return Outcome::done();
   }
-  const auto values =
-      pop_elements(ctx, ctx.argv[1], left, static_cast<std::size_t>(count));
+  const auto values = pop_elements(ctx, ctx.argv[1], left, static_cast<std::size_t>(count));
   if (!values) return Outcome::done();
   if (has_count) {
     reply_values(ctx, *values);
@@ -96,7 +97,7 @@ Outcome rpop(CommandContext& ctx) { return pop(ctx, false); }
 
 Outcome llen(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
+  const Collection* c = read_list(ctx, ctx.argv[1], replied, true);
   if (!replied) ctx.reply.integer(c == nullptr ? 0 : static_cast<std::int64_t>(c->size()));
   return Outcome::done();
 }
@@ -133,13 +134,14 @@ struct ListRange {
   const Collection* list = nullptr;
   Range range;
 };
-bool read_range(CommandContext& ctx, ListRange& out) {
+// `keymiss`: LRANGE reads (a missing key is a "keymiss" event), LTRIM writes.
+bool read_range(CommandContext& ctx, ListRange& out, bool keymiss) {
   std::int64_t start = 0, stop = 0;
   if (!parse_index(ctx, ctx.argv[2], start) || !parse_index(ctx, ctx.argv[3], stop)) {
     return false;
   }
   bool replied = false;
-  out.list = read_list(ctx, ctx.argv[1], replied);
+  out.list = read_list(ctx, ctx.argv[1], replied, keymiss);
   if (replied) return false;
   if (out.list != nullptr) out.range = normalise(start, stop, out.list->size());
   return true;
@@ -148,7 +150,7 @@ bool read_range(CommandContext& ctx, ListRange& out) {
 // LRANGE key start stop.
 Outcome lrange(CommandContext& ctx) {
   ListRange lr;
-  if (!read_range(ctx, lr)) return Outcome::done();
+  if (!read_range(ctx, lr, true)) return Outcome::done();
   const Collection* c = lr.list;
   const Range r = lr.range;
   ctx.reply.array(r.count);
@@ -168,7 +170,8 @@ std::optional<std::size_t> position(std::int64_t index, std::size_t size) {
 
 // LINDEX key index: the key first (a missing key answers a null whatever the index).
 Outcome lindex(CommandContext& ctx) {
-  const Collection* c = list_or_reply(ctx, [&] { ctx.reply.null(); });
+  const Collection* c = list_or_reply(
+      ctx, [&] { ctx.reply.null(); }, true);
   if (c == nullptr) return Outcome::done();
   std::int64_t index = 0;
   if (!parse_index(ctx, ctx.argv[2], index)) return Outcome::done();
@@ -194,11 +197,12 @@ Outcome lset(CommandContext& ctx) {
     ctx.reply.error("index out of range");
     return Outcome::done();
   }
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kList, [&](store::Store::CollectionEdit& e) {
-    const std::string name((*e.collection.at(*at)).name());
-    e.collection.set(name, ctx.argv[3], e.dot, e.stamp);
-    return true;
-  });
+  const bool ok = edit_and_notify(ctx, ctx.argv[1], kList, kNotifyList, "lset",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    const std::string name((*e.collection.at(*at)).name());
+                                    e.collection.set(name, ctx.argv[3], e.dot, e.stamp);
+                                    return true;
+                                  });
   if (ok) ctx.reply.ok();
   return Outcome::done();
 }
@@ -237,22 +241,27 @@ Outcome linsert(CommandContext& ctx) {
     return Outcome::done();
   }
   std::size_t length = 0;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kList, [&](store::Store::CollectionEdit& e) {
-    e.collection.insert(left, right, ctx.argv[4], e.dot, e.stamp);
-    length = e.collection.size();
-    return true;
-  });
+  const bool ok = edit_and_notify(ctx, ctx.argv[1], kList, kNotifyList, "linsert",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    e.collection.insert(left, right, ctx.argv[4], e.dot, e.stamp);
+                                    length = e.collection.size();
+                                    return true;
+                                  });
   if (ok) ctx.reply.integer(static_cast<std::int64_t>(length));
   return Outcome::done();
 }
 
-// Removes the elements named `names` as one write; false after replying an error.
-bool remove_names(CommandContext& ctx, const std::vector<std::string>& names) {
-  if (names.empty()) return true;
-  return edit_or_reply(ctx, ctx.argv[1], kList, [&](store::Store::CollectionEdit& e) {
-    for (const auto& n : names) e.collection.remove(n);
-    return true;
-  });
+// Removes the elements named `names` as one write; nullopt after replying an error.
+std::optional<CollectionWrite> remove_names(CommandContext& ctx,
+                                            const std::vector<std::string>& names) {
+  if (names.empty()) return CollectionWrite{.ok = true};
+  const CollectionWrite w =
+      edit_tracked(ctx, ctx.argv[1], kList, [&](store::Store::CollectionEdit& e) {
+        for (const auto& n : names) e.collection.remove(n);
+        return true;
+      });
+  if (!w.ok) return std::nullopt;
+  return w;
 }
 
 // LREM key count element: count > 0 removes the first `count` matches from the head, < 0 the
@@ -273,7 +282,10 @@ Outcome lrem(CommandContext& ctx) {
   if (count < 0 && names.size() > static_cast<std::uint64_t>(-(count + 1)) + 1) {
     names.erase(names.begin(), names.end() - static_cast<std::ptrdiff_t>(-(count + 1)) - 1);
   }
-  if (remove_names(ctx, names)) ctx.reply.integer(static_cast<std::int64_t>(names.size()));
+  const auto w = remove_names(ctx, names);
+  if (!w) return Outcome::done();
+  if (w->changed) notify_write(ctx, *w, ctx.argv[1], kNotifyList, "lrem");
+  ctx.reply.integer(static_cast<std::int64_t>(names.size()));
   return Outcome::done();
 }
 
@@ -281,7 +293,7 @@ Outcome lrem(CommandContext& ctx) {
 // key.
 Outcome ltrim(CommandContext& ctx) {
   ListRange lr;
-  if (!read_range(ctx, lr)) return Outcome::done();
+  if (!read_range(ctx, lr, false)) return Outcome::done();
   const Collection* c = lr.list;
   std::vector<std::string> names;
   if (c != nullptr) {
@@ -295,7 +307,11 @@ Outcome ltrim(CommandContext& ctx) {
       names.emplace_back((*it).name());
     }
   }
-  if (remove_names(ctx, names)) ctx.reply.ok();
+  const auto w = remove_names(ctx, names);
+  if (!w) return Outcome::done();
+  // Redis notifies "ltrim" for any trim of an existing list, even one that removes nothing.
+  if (c != nullptr) notify_write(ctx, *w, ctx.argv[1], kNotifyList, "ltrim");
+  ctx.reply.ok();
   return Outcome::done();
 }
 
@@ -344,7 +360,7 @@ Outcome lpos(CommandContext& ctx) {
   const bool from_tail = o.rank < 0;
   if (from_tail && o.rank != std::numeric_limits<std::int64_t>::min()) o.rank = -o.rank;
   bool replied = false;
-  const Collection* c = read_list(ctx, ctx.argv[1], replied);
+  const Collection* c = read_list(ctx, ctx.argv[1], replied, true);
   if (replied) return Outcome::done();
   std::vector<std::int64_t> found;
   if (c != nullptr) {

@@ -5,14 +5,16 @@
 
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
 
 using data::Collection;
 
-const Collection* read_list(CommandContext& ctx, std::string_view key, bool& replied) {
-  return collection_or_reply(ctx, key, kList, replied);
+const Collection* read_list(CommandContext& ctx, std::string_view key, bool& replied,
+                            bool keymiss) {
+  return collection_or_reply(ctx, key, kList, replied, keymiss);
 }
 
 bool parse_side(CommandContext& ctx, std::string_view arg, bool& left) {
@@ -34,20 +36,21 @@ std::optional<std::vector<std::string>> pop_elements(CommandContext& ctx, std::s
   if (replied) return std::nullopt;
   std::vector<std::string> values;
   if (c == nullptr || count == 0) return values;
-  const bool ok = edit_or_reply(ctx, key, kList, [&](store::Store::CollectionEdit& e) {
-    Collection& list = e.collection;
-    const std::size_t n = std::min(count, list.size());
-    // The popped elements are consecutive: from the head, or the last n read forwards.
-    std::vector<std::string> names;
-    std::string scratch;
-    for (auto it = left ? list.begin() : list.at(list.size() - n); names.size() < n; ++it) {
-      names.emplace_back((*it).name());
-      values.emplace_back((*it).value(scratch));
-    }
-    if (!left) std::reverse(values.begin(), values.end());
-    for (const auto& name : names) list.remove(name);
-    return n > 0;
-  });
+  const bool ok = edit_and_notify(
+      ctx, key, kList, kNotifyList, left ? "lpop" : "rpop", [&](store::Store::CollectionEdit& e) {
+        Collection& list = e.collection;
+        const std::size_t n = std::min(count, list.size());
+        // The popped elements are consecutive: from the head, or the last n read forwards.
+        std::vector<std::string> names;
+        std::string scratch;
+        for (auto it = left ? list.begin() : list.at(list.size() - n); names.size() < n; ++it) {
+          names.emplace_back((*it).name());
+          values.emplace_back((*it).value(scratch));
+        }
+        if (!left) std::reverse(values.begin(), values.end());
+        for (const auto& name : names) list.remove(name);
+        return n > 0;
+      });
   if (!ok) return std::nullopt;
   return values;
 }
@@ -55,17 +58,18 @@ std::optional<std::vector<std::string>> pop_elements(CommandContext& ctx, std::s
 std::optional<std::size_t> push_elements(CommandContext& ctx, std::string_view key, bool left,
                                          std::span<const std::string_view> values) {
   std::size_t length = 0;
-  const bool ok = edit_or_reply(ctx, key, kList, [&](store::Store::CollectionEdit& e) {
-    for (const std::string_view v : values) {
-      if (left) {
-        e.collection.push_front(v, e.dot, e.stamp);
-      } else {
-        e.collection.push_back(v, e.dot, e.stamp);
-      }
-    }
-    length = e.collection.size();
-    return !values.empty();
-  });
+  const bool ok = edit_and_notify(ctx, key, kList, kNotifyList, left ? "lpush" : "rpush",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    for (const std::string_view v : values) {
+                                      if (left) {
+                                        e.collection.push_front(v, e.dot, e.stamp);
+                                      } else {
+                                        e.collection.push_back(v, e.dot, e.stamp);
+                                      }
+                                    }
+                                    length = e.collection.size();
+                                    return !values.empty();
+                                  });
   if (!ok) return std::nullopt;
   return length;
 }
@@ -75,8 +79,8 @@ void reply_values(CommandContext& ctx, std::span<const std::string> values) {
   for (const auto& v : values) ctx.reply.bulk(v);
 }
 
-bool move_element(CommandContext& ctx, std::string_view src, std::string_view dst,
-                  bool from_left, bool to_left) {
+bool move_element(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
+                  bool to_left) {
   bool replied = false;
   const Collection* c = read_list(ctx, src, replied);
   if (replied) return true;
@@ -98,6 +102,8 @@ bool move_element(CommandContext& ctx, std::string_view src, std::string_view ds
       list.push_back(value, e.dot, e.stamp);
     }
   };
+  const std::string_view pushed = to_left ? "lpush" : "rpush";
+  const std::string_view popped = from_left ? "lpop" : "rpop";
   if (src == dst) {
     // One write: the element leaves its end and comes back, under a new name, at the other.
     if (!edit_or_reply(ctx, src, kList, [&](store::Store::CollectionEdit& e) {
@@ -107,19 +113,21 @@ bool move_element(CommandContext& ctx, std::string_view src, std::string_view ds
         })) {
       return true;
     }
+    notify(ctx, kNotifyList, pushed, dst);
+    notify(ctx, kNotifyList, popped, src);
   } else {
-    if (!edit_or_reply(ctx, dst, kList, [&](store::Store::CollectionEdit& e) {
-          push(e.collection, e);
-          return true;
-        })) {
+    const CollectionWrite to = edit_tracked(ctx, dst, kList, [&](store::Store::CollectionEdit& e) {
+      push(e.collection, e);
       return true;
-    }
+    });
+    if (!to.ok) return true;
     // A removal always runs (it never grows the list), so the move completes.
-    if (!edit_or_reply(ctx, src, kList, [&](store::Store::CollectionEdit& e) {
-          return e.collection.remove(name);
-        })) {
-      return true;
-    }
+    const CollectionWrite from =
+        edit_tracked(ctx, src, kList,
+                     [&](store::Store::CollectionEdit& e) { return e.collection.remove(name); });
+    if (!from.ok) return true;
+    notify_write(ctx, to, dst, kNotifyList, pushed);
+    notify_write(ctx, from, src, kNotifyList, popped);
   }
   ctx.reply.bulk(value);
   return true;

@@ -24,6 +24,7 @@
 #include "apiary/resp/server.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -138,13 +139,16 @@ bool set_or_missing(CommandContext& ctx, store::Store& st, std::string_view key,
 
 Outcome sadd(CommandContext& ctx) {
   std::int64_t added = 0;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
-    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-      if (e.collection.add(ctx.argv[i], e.dot, e.stamp)) ++added;
-    }
-    return true;  // an existing member is re-tagged: a change as well
-  });
-  if (ok) ctx.reply.integer(added);
+  const CollectionWrite w =
+      edit_tracked(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
+        for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+          if (e.collection.add(ctx.argv[i], e.dot, e.stamp)) ++added;
+        }
+        return true;  // an existing member is re-tagged: a change as well
+      });
+  if (!w.ok) return Outcome::done();
+  if (added > 0) notify_write(ctx, w, ctx.argv[1], kNotifySet, "sadd");  // Redis: only then
+  ctx.reply.integer(added);
   return Outcome::done();
 }
 
@@ -155,12 +159,13 @@ Outcome srem(CommandContext& ctx) {
   if (!set_or_missing(ctx, *st, ctx.argv[1], exists)) return Outcome::done();
   std::int64_t removed = 0;
   if (exists) {
-    const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
-      for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-        if (e.collection.remove(ctx.argv[i])) ++removed;
-      }
-      return removed > 0;
-    });
+    const bool ok = edit_and_notify(ctx, ctx.argv[1], kSet, kNotifySet, "srem",
+                                    [&](store::Store::CollectionEdit& e) {
+                                      for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+                                        if (e.collection.remove(ctx.argv[i])) ++removed;
+                                      }
+                                      return removed > 0;
+                                    });
     if (!ok) return Outcome::done();
   }
   ctx.reply.integer(removed);
@@ -186,20 +191,21 @@ Outcome spop_count(CommandContext& ctx) {
   Picker pick(st->random());
   std::vector<std::string> popped;
   bool whole = false;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
-    Collection& c = e.collection;
-    if (static_cast<std::uint64_t>(*count) >= c.size()) {  // the whole set, which goes
-      whole = true;
-      for (const data::ElementView m : c) popped.emplace_back(m.name());
-      c.clear();
-    } else {
-      for (std::int64_t i = 0; i < *count; ++i) {
-        popped.emplace_back((*MemberPicker(c, pick).next()).name());
-        c.remove(popped.back());
-      }
-    }
-    return !popped.empty();
-  });
+  const bool ok = edit_and_notify(
+      ctx, ctx.argv[1], kSet, kNotifySet, "spop", [&](store::Store::CollectionEdit& e) {
+        Collection& c = e.collection;
+        if (static_cast<std::uint64_t>(*count) >= c.size()) {  // the whole set, which goes
+          whole = true;
+          for (const data::ElementView m : c) popped.emplace_back(m.name());
+          c.clear();
+        } else {
+          for (std::int64_t i = 0; i < *count; ++i) {
+            popped.emplace_back((*MemberPicker(c, pick).next()).name());
+            c.remove(popped.back());
+          }
+        }
+        return !popped.empty();
+      });
   if (!ok) return Outcome::done();
   std::vector<std::string_view> names(popped.begin(), popped.end());
   if (whole) {
@@ -224,12 +230,13 @@ Outcome spop(CommandContext& ctx) {
   std::optional<std::string> popped;
   if (exists) {
     Picker pick(st->random());
-    const bool ok = edit_or_reply(ctx, ctx.argv[1], kSet, [&](store::Store::CollectionEdit& e) {
-      if (e.collection.empty()) return false;
-      popped = (*MemberPicker(e.collection, pick).next()).name();
-      e.collection.remove(*popped);
-      return true;
-    });
+    const bool ok = edit_and_notify(ctx, ctx.argv[1], kSet, kNotifySet, "spop",
+                                    [&](store::Store::CollectionEdit& e) {
+                                      if (e.collection.empty()) return false;
+                                      popped = (*MemberPicker(e.collection, pick).next()).name();
+                                      e.collection.remove(*popped);
+                                      return true;
+                                    });
     if (!ok) return Outcome::done();
   }
   if (popped) {
@@ -271,15 +278,19 @@ Outcome smove(CommandContext& ctx) {
   }
   // The destination first: should the second write fail, the member is in both sets rather
   // than in neither.
-  if (!edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
-        e.collection.add(member, e.dot, e.stamp);
-        return true;
-      })) {
-    return Outcome::done();
-  }
-  const bool removed = edit_or_reply(
+  bool added = false;
+  const CollectionWrite to = edit_tracked(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
+    added = e.collection.add(member, e.dot, e.stamp);
+    return true;
+  });
+  if (!to.ok) return Outcome::done();
+  const CollectionWrite from = edit_tracked(
       ctx, src, kSet, [&](store::Store::CollectionEdit& e) { return e.collection.remove(member); });
-  if (removed) ctx.reply.integer(1);
+  if (!from.ok) return Outcome::done();
+  // Redis's order: the source's events, then the destination's.
+  if (from.changed) notify_write(ctx, from, src, kNotifySet, "srem");
+  if (added) notify_write(ctx, to, dst, kNotifySet, "sadd");
+  ctx.reply.integer(1);
   return Outcome::done();
 }
 
@@ -287,7 +298,7 @@ Outcome smove(CommandContext& ctx) {
 
 Outcome smembers(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   if (c == nullptr) {
     ctx.reply.set(0);
@@ -299,7 +310,7 @@ Outcome smembers(CommandContext& ctx) {
 
 Outcome sismember(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   ctx.reply.integer(c != nullptr && c->contains(ctx.argv[2]) ? 1 : 0);
   return Outcome::done();
@@ -307,7 +318,7 @@ Outcome sismember(CommandContext& ctx) {
 
 Outcome smismember(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   ctx.reply.array(ctx.argv.size() - 2);
   for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
@@ -318,7 +329,7 @@ Outcome smismember(CommandContext& ctx) {
 
 Outcome scard(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   ctx.reply.integer(c == nullptr ? 0 : static_cast<std::int64_t>(c->size()));
   return Outcome::done();
@@ -363,7 +374,7 @@ Outcome srandmember_count(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   Picker pick(st->random());
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   if (c == nullptr || *count == 0) {
     ctx.reply.array(0);
@@ -402,7 +413,7 @@ Outcome srandmember(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   Picker pick(st->random());
   bool replied = false;
-  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied);
+  const Collection* c = collection_or_reply(ctx, ctx.argv[1], kSet, replied, true);
   if (replied) return Outcome::done();
   if (c == nullptr) {
     ctx.reply.null();
@@ -437,7 +448,8 @@ Outcome sscan(CommandContext& ctx) {
 void copy_members(const Collection* c, Members& out) {
   if (c == nullptr) return;
   out.reserve(c->size());
-  for (const data::ElementView e : *c) out.push_back(Collection::Key{e.hash(), std::string(e.name())});
+  for (const data::ElementView e : *c)
+    out.push_back(Collection::Key{e.hash(), std::string(e.name())});
 }
 
 // The members every set holds, walking the smallest as Redis does -- O(smallest * keys),
@@ -450,7 +462,7 @@ std::optional<Members> intersection(CommandContext& ctx, std::span<const std::st
   bool any_missing = false;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     bool replied = false;
-    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
+    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied, true);
     if (replied) return std::nullopt;
     if (c == nullptr) any_missing = true;
     const std::size_t size = c == nullptr ? 0 : c->size();
@@ -466,8 +478,8 @@ std::optional<Members> intersection(CommandContext& ctx, std::span<const std::st
   for (std::size_t i = 0; i < keys.size() && !out.empty(); ++i) {
     if (i == smallest) continue;
     const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
-    std::erase_if(
-        out, [&](const Collection::Key& k) { return c == nullptr || !c->contains(k.name); });
+    std::erase_if(out,
+                  [&](const Collection::Key& k) { return c == nullptr || !c->contains(k.name); });
   }
   if (limit != 0 && out.size() > limit) out.resize(limit);
   return out;
@@ -478,10 +490,11 @@ std::optional<Members> set_union(CommandContext& ctx, std::span<const std::strin
   Members out;
   for (const std::string_view key : keys) {
     bool replied = false;
-    const Collection* c = collection_or_reply(ctx, key, kSet, replied);
+    const Collection* c = collection_or_reply(ctx, key, kSet, replied, true);
     if (replied) return std::nullopt;
     if (c == nullptr) continue;
-    for (const data::ElementView e : *c) out.push_back(Collection::Key{e.hash(), std::string(e.name())});
+    for (const data::ElementView e : *c)
+      out.push_back(Collection::Key{e.hash(), std::string(e.name())});
   }
   std::sort(out.begin(), out.end(), Collection::Less{});
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -494,7 +507,7 @@ std::optional<Members> difference(CommandContext& ctx, std::span<const std::stri
   Members out;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     bool replied = false;
-    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied);
+    const Collection* c = collection_or_reply(ctx, keys[i], kSet, replied, true);
     if (replied) return std::nullopt;
     if (i == 0) {
       copy_members(c, out);
@@ -532,7 +545,7 @@ Outcome sdiff(CommandContext& ctx) { return algebra(ctx, Algebra::diff); }
 
 // SINTERSTORE, SUNIONSTORE, SDIFFSTORE destination key [key ...]: the result replaces what the
 // destination held, of any type, and its expiry (Redis's setKey); an empty result deletes it.
-Outcome algebra_store(CommandContext& ctx, Algebra op) {
+Outcome algebra_store(CommandContext& ctx, Algebra op, std::string_view event) {
   const auto computed = compute(ctx, op, ctx.argv.subspan(2));
   if (!computed) return Outcome::done();
   const Members& result = *computed;
@@ -540,10 +553,11 @@ Outcome algebra_store(CommandContext& ctx, Algebra op) {
   if (st == nullptr) return Outcome::done();
   const std::string_view dst = ctx.argv[1];
   if (result.empty()) {
-    st->del_local(dst, ctx.wall);
+    if (st->del_local(dst, ctx.wall)) notify(ctx, kNotifyGeneric, "del", dst);
     ctx.reply.integer(0);
     return Outcome::done();
   }
+  NewKeyWatch watch(ctx, *st, dst);  // before a key of another type is deleted
   const KeyType held = st->type(dst, ctx.wall);
   if (held != KeyType::none && held != KeyType::set) st->del_local(dst, ctx.wall);
   const bool ok = edit_or_reply(ctx, dst, kSet, [&](store::Store::CollectionEdit& e) {
@@ -553,12 +567,18 @@ Outcome algebra_store(CommandContext& ctx, Algebra op) {
   });
   if (!ok) return Outcome::done();
   st->clear_expiry(dst, ctx.wall);
+  watch.created();
+  notify(ctx, kNotifySet, event, dst);
   ctx.reply.integer(static_cast<std::int64_t>(result.size()));
   return Outcome::done();
 }
-Outcome sinterstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::inter); }
-Outcome sunionstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::unite); }
-Outcome sdiffstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::diff); }
+Outcome sinterstore(CommandContext& ctx) {
+  return algebra_store(ctx, Algebra::inter, "sinterstore");
+}
+Outcome sunionstore(CommandContext& ctx) {
+  return algebra_store(ctx, Algebra::unite, "sunionstore");
+}
+Outcome sdiffstore(CommandContext& ctx) { return algebra_store(ctx, Algebra::diff, "sdiffstore"); }
 
 // SINTERCARD numkeys key [key ...] [LIMIT limit], with Redis's own error texts: numkeys that
 // is not a positive integer, more keys than arguments, a LIMIT that is not a non-negative

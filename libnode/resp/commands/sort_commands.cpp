@@ -17,6 +17,7 @@
 #include "apiary/data/partition.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "restore_support.hpp"
 #include "store_access.hpp"
 
@@ -213,6 +214,7 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
     ctx.reply.error(kWrongType);
     return Outcome::done();
   }
+  if (type == store::KeyType::none) notify_keymiss(ctx, key);
   std::vector<Item> items;
   if (type != store::KeyType::none) {
     bool wrong = false;
@@ -283,8 +285,9 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
     return Outcome::done();
   }
   if (values.empty()) {
-    st->del_local(*o.store, ctx.wall);
+    if (st->del_local(*o.store, ctx.wall)) notify(ctx, kNotifyGeneric, "del", *o.store);
   } else {
+    NewKeyWatch watch(ctx, *st, *o.store);
     persist::RdbListKey list;
     list.elements.reserve(values.size());
     for (auto& v : values) list.elements.push_back(v ? std::move(*v) : std::string());
@@ -292,6 +295,8 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
       reply_write_error(ctx, s);
       return Outcome::done();
     }
+    watch.created();
+    notify(ctx, kNotifyList, "sortstore", *o.store);
   }
   ctx.reply.integer(static_cast<std::int64_t>(output));
   return Outcome::done();

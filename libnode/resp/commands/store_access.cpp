@@ -9,6 +9,7 @@
 #include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 
 namespace apiary::resp {
 
@@ -29,7 +30,7 @@ void reply_write_error(CommandContext& ctx, const Status& status) {
 }
 
 const data::Collection* collection_or_reply(CommandContext& ctx, std::string_view key,
-                                            data::ValueKind kind, bool& replied) {
+                                            data::ValueKind kind, bool& replied, bool keymiss) {
   replied = false;
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) {
@@ -41,6 +42,8 @@ const data::Collection* collection_or_reply(CommandContext& ctx, std::string_vie
   if (wrong_type) {
     ctx.reply.error(kWrongType);
     replied = true;
+  } else if (c == nullptr && keymiss) {
+    notify_keymiss(ctx, key);
   }
   return c;
 }
@@ -121,7 +124,7 @@ std::optional<CollectionScan> scan_collection(CommandContext& ctx, data::ValueKi
   }
   bool replied = false;
   CollectionScan out;
-  out.collection = collection_or_reply(ctx, ctx.argv[1], kind, replied);
+  out.collection = collection_or_reply(ctx, ctx.argv[1], kind, replied, true);
   if (replied) return std::nullopt;
   if (out.collection == nullptr) {
     ctx.reply.array(2);

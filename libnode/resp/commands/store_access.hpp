@@ -22,8 +22,11 @@ void reply_write_error(CommandContext& ctx, const Status& status);
 // The key's hash, set or zset (of `kind`) for a read: the joined state, or nullptr when the
 // key is missing (the caller replies its empty answer) -- or nullptr with `replied` set after
 // replying an error (WRONGTYPE, no store).
+// `keymiss`: the command looks the key up as Redis's lookupKeyRead does, so a missing key is a
+// "keymiss" keyspace event.
 const data::Collection* collection_or_reply(CommandContext& ctx, std::string_view key,
-                                            data::ValueKind kind, bool& replied);
+                                            data::ValueKind kind, bool& replied,
+                                            bool keymiss = false);
 // Store::edit_collection, replying the error (WRONGTYPE, OOM, no store) and returning false
 // when it fails.
 bool edit_or_reply(CommandContext& ctx, std::string_view key, data::ValueKind kind,

@@ -10,6 +10,7 @@
 #include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -30,13 +31,28 @@ bool string_length_ok(CommandContext& ctx, std::int64_t size, std::int64_t appen
 }
 
 // The key's string value for a string command: false after replying WRONGTYPE when the key
-// holds another type.
+// holds another type. `read`: the command looks the key up as Redis's lookupKeyRead does, so a
+// missing key is a "keymiss" event (APPEND and SETRANGE look up for writing: no event).
 bool string_value(CommandContext& ctx, store::Store& st, std::string_view key,
-                  std::optional<std::string_view>& out) {
+                  std::optional<std::string_view>& out, bool read = true) {
   bool wrong_type = false;
   out = st.get_value(key, ctx.wall, &wrong_type);
   if (wrong_type) ctx.reply.error(kWrongType);
+  if (read && !wrong_type && !out) notify_keymiss(ctx, key);
   return !wrong_type;
+}
+
+// Redis's setKey as SET and its variants notify it: "new" when the key was missing, "set", and
+// "expire" when the write gave the key an expiry.
+Status put_and_notify(CommandContext& ctx, store::Store& st, std::string_view key,
+                      std::string_view value, ExpiryUpdate expiry, bool expires) {
+  NewKeyWatch watch(ctx, st, key);
+  const Status s = st.put_local(key, value, ctx.wall, expiry);
+  if (!s.ok()) return s;
+  watch.created();
+  notify(ctx, kNotifyString, "set", key);
+  if (expires) notify(ctx, kNotifyGeneric, "expire", key);
+  return s;
 }
 
 Outcome get(CommandContext& ctx) {
@@ -130,7 +146,7 @@ Outcome set(CommandContext& ctx) {
     ExpiryUpdate e = ExpiryUpdate::clear();
     if (o.keepttl) e = ExpiryUpdate::keep();
     if (expire_at) e = ExpiryUpdate::set(*expire_at);
-    const Status s = st->put_local(key, ctx.argv[2], ctx.wall, e);
+    const Status s = put_and_notify(ctx, *st, key, ctx.argv[2], e, expire_at.has_value());
     if (!s.ok()) {
       reply_write_error(ctx, s);
       return Outcome::done();
@@ -157,7 +173,7 @@ Outcome setnx(CommandContext& ctx) {
     ctx.reply.integer(0);
     return Outcome::done();
   }
-  const Status s = st->put_local(ctx.argv[1], ctx.argv[2], ctx.wall);
+  const Status s = put_and_notify(ctx, *st, ctx.argv[1], ctx.argv[2], ExpiryUpdate::clear(), false);
   if (!s.ok()) {
     reply_write_error(ctx, s);
   } else {
@@ -171,7 +187,7 @@ Outcome setex_common(CommandContext& ctx, bool seconds, std::string_view name) {
   if (st == nullptr) return Outcome::done();
   const auto at = parse_expire(ctx, ctx.argv[2], seconds, false, name);
   if (!at) return Outcome::done();
-  const Status s = st->put_local(ctx.argv[1], ctx.argv[3], ctx.wall, ExpiryUpdate::set(*at));
+  const Status s = put_and_notify(ctx, *st, ctx.argv[1], ctx.argv[3], ExpiryUpdate::set(*at), true);
   if (!s.ok()) {
     reply_write_error(ctx, s);
   } else {
@@ -189,7 +205,7 @@ Outcome getset(CommandContext& ctx) {
   std::optional<std::string_view> v;
   if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
   if (v) old.emplace(*v);
-  const Status s = st->put_local(ctx.argv[1], ctx.argv[2], ctx.wall);
+  const Status s = put_and_notify(ctx, *st, ctx.argv[1], ctx.argv[2], ExpiryUpdate::clear(), false);
   if (!s.ok()) {
     reply_write_error(ctx, s);
   } else if (old) {
@@ -211,6 +227,7 @@ Outcome getdel(CommandContext& ctx) {
   }
   ctx.reply.bulk(*v);  // written before the delete invalidates the view
   st->del_local(ctx.argv[1], ctx.wall);
+  notify(ctx, kNotifyGeneric, "del", ctx.argv[1]);
   return Outcome::done();
 }
 
@@ -236,11 +253,14 @@ Outcome getex(CommandContext& ctx) {
   if (at) {
     if (*at <= ctx.wall) {
       st->del_local(ctx.argv[1], ctx.wall);  // an expiry in the past deletes, as in Redis
+      notify(ctx, kNotifyGeneric, "del", ctx.argv[1]);
     } else {
       st->set_expiry(ctx.argv[1], *at, ctx.wall);
+      notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
     }
   } else if (o.persist) {
-    st->clear_expiry(ctx.argv[1], ctx.wall);
+    if (st->clear_expiry(ctx.argv[1], ctx.wall))
+      notify(ctx, kNotifyGeneric, "persist", ctx.argv[1]);
   }
   return Outcome::done();
 }
@@ -250,9 +270,11 @@ Outcome mget(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   ctx.reply.array(ctx.argv.size() - 1);
   for (std::size_t i = 1; i < ctx.argv.size(); ++i) {
-    if (auto v = st->get_value(ctx.argv[i], ctx.wall)) {
+    bool wrong_type = false;
+    if (auto v = st->get_value(ctx.argv[i], ctx.wall, &wrong_type)) {
       ctx.reply.bulk(*v);
     } else {
+      if (!wrong_type) notify_keymiss(ctx, ctx.argv[i]);
       ctx.reply.null();
     }
   }
@@ -275,7 +297,8 @@ Outcome mset_common(CommandContext& ctx, bool nx, std::string_view name) {
     }
   }
   for (std::size_t i = 1; i + 1 < ctx.argv.size(); i += 2) {
-    const Status s = st->put_local(ctx.argv[i], ctx.argv[i + 1], ctx.wall);
+    const Status s =
+        put_and_notify(ctx, *st, ctx.argv[i], ctx.argv[i + 1], ExpiryUpdate::clear(), false);
     if (!s.ok()) {
       reply_write_error(ctx, s);
       return Outcome::done();
@@ -296,7 +319,7 @@ Outcome append(CommandContext& ctx) {
   if (st == nullptr) return Outcome::done();
   std::string value;
   std::optional<std::string_view> v;
-  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (!string_value(ctx, *st, ctx.argv[1], v, false)) return Outcome::done();
   if (v) {
     if (!string_length_ok(ctx, static_cast<std::int64_t>(v->size()),
                           static_cast<std::int64_t>(ctx.argv[2].size()))) {
@@ -305,10 +328,13 @@ Outcome append(CommandContext& ctx) {
     value.assign(*v);
   }
   value.append(ctx.argv[2]);
+  NewKeyWatch watch(ctx, *st, ctx.argv[1]);
   const Status s = st->put_local(ctx.argv[1], value, ctx.wall, ExpiryUpdate::keep());
   if (!s.ok()) {
     reply_write_error(ctx, s);
   } else {
+    watch.created();
+    notify(ctx, kNotifyString, "append", ctx.argv[1]);
     ctx.reply.integer(static_cast<std::int64_t>(value.size()));
   }
   return Outcome::done();
@@ -369,7 +395,7 @@ Outcome setrange(CommandContext& ctx) {
   }
   const std::string_view patch = ctx.argv[3];
   std::optional<std::string_view> v;
-  if (!string_value(ctx, *st, ctx.argv[1], v)) return Outcome::done();
+  if (!string_value(ctx, *st, ctx.argv[1], v, false)) return Outcome::done();
   if (!v && patch.empty()) {
     ctx.reply.integer(0);  // nothing to create
     return Outcome::done();
@@ -385,10 +411,13 @@ Outcome setrange(CommandContext& ctx) {
   const auto off = static_cast<std::size_t>(*offset);
   if (value.size() < off + patch.size()) value.resize(off + patch.size(), '\0');
   value.replace(off, patch.size(), patch);
+  NewKeyWatch watch(ctx, *st, ctx.argv[1]);
   const Status s = st->put_local(ctx.argv[1], value, ctx.wall, ExpiryUpdate::keep());
   if (!s.ok()) {
     reply_write_error(ctx, s);
   } else {
+    watch.created();
+    notify(ctx, kNotifyString, "setrange", ctx.argv[1]);
     ctx.reply.integer(static_cast<std::int64_t>(value.size()));
   }
   return Outcome::done();
@@ -426,8 +455,11 @@ bool reply_incr_error(CommandContext& ctx, store::IncrError error) {
 Outcome incr_by(CommandContext& ctx, std::int64_t delta) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
+  NewKeyWatch watch(ctx, *st, ctx.argv[1]);
   const store::IncrOutcome r = st->incr(ctx.argv[1], delta, ctx.wall);
   if (reply_incr_error(ctx, r.error)) {
+    watch.created();
+    notify(ctx, kNotifyString, "incrby", ctx.argv[1]);
     std::int64_t value = 0;
     (void)data::parse_int64(r.value, value);
     ctx.reply.integer(value);
@@ -466,8 +498,13 @@ Outcome incrbyfloat(CommandContext& ctx) {
     ctx.reply.error(kNotFloat);
     return Outcome::done();
   }
+  NewKeyWatch watch(ctx, *st, ctx.argv[1]);
   const store::IncrOutcome r = st->incr_float(ctx.argv[1], incr, ctx.wall);
-  if (reply_incr_error(ctx, r.error)) ctx.reply.bulk(r.value);
+  if (reply_incr_error(ctx, r.error)) {
+    watch.created();
+    notify(ctx, kNotifyString, "incrbyfloat", ctx.argv[1]);
+    ctx.reply.bulk(r.value);
+  }
   return Outcome::done();
 }
 

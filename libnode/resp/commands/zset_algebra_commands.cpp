@@ -17,6 +17,7 @@
 #include "apiary/data/collection.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 #include "zset_support.hpp"
 
@@ -67,6 +68,7 @@ bool read_inputs(CommandContext& ctx, std::span<const std::string_view> keys,
       ctx.reply.error(kWrongType);
       return false;
     }
+    if (t == KeyType::none) notify_keymiss(ctx, keys[i]);
   }
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const KeyType t = st->type(keys[i], ctx.wall);
@@ -138,8 +140,7 @@ Outcome zalgebra(CommandContext& ctx, ZOp op, bool store, bool card) {
     return Outcome::done();
   }
   if (*numkeys < 1) {
-    ctx.reply.error("at least 1 input key is needed for '" + to_lower(ctx.argv[0]) +
-                    "' command");
+    ctx.reply.error("at least 1 input key is needed for '" + to_lower(ctx.argv[0]) + "' command");
     return Outcome::done();
   }
   if (static_cast<std::uint64_t>(*numkeys) > ctx.argv.size() - numkeys_at - 1) {
@@ -197,7 +198,10 @@ Outcome zalgebra(CommandContext& ctx, ZOp op, bool store, bool card) {
   if (card) {
     ctx.reply.integer(static_cast<std::int64_t>(result.size()));
   } else if (store) {
-    if (store_zset(ctx, ctx.argv[1], result)) {
+    const std::string_view event = op == ZOp::unite   ? "zunionstore"
+                                   : op == ZOp::inter ? "zinterstore"
+                                                      : "zdiffstore";
+    if (store_zset(ctx, ctx.argv[1], result, event)) {
       ctx.reply.integer(static_cast<std::int64_t>(result.size()));
     }
   } else {
@@ -245,8 +249,8 @@ void register_zset_algebra_commands(CommandTable& t) {
   Z("zdiff", -3, kReadonly, 0, kReadAcl, "RO access", "Subtract multiple sorted sets", "6.2.0",
     kDiffCost, zdiff, 1);
   Z("zunionstore", -4, kWrite | kDenyOom, 1, kWriteAcl, "OW update",
-    "Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0",
-    kUnionCost, zunionstore, 2);
+    "Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0", kUnionCost,
+    zunionstore, 2);
   Z("zinterstore", -4, kWrite | kDenyOom, 1, kWriteAcl, "OW update",
     "Intersect multiple sorted sets and store the resulting sorted set in a new key", "2.0.0",
     kInterCost, zinterstore, 2);

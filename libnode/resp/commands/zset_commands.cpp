@@ -24,6 +24,7 @@
 #include "apiary/resp/server.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 #include "zset_support.hpp"
 
@@ -33,8 +34,9 @@ namespace {
 
 using data::Collection;
 
-const Collection* read_key(CommandContext& ctx, bool& replied) {
-  return read_zset(ctx, ctx.argv[1], replied);
+// `keymiss`: false for the writes, which look the key up as Redis's lookupKeyWrite does.
+const Collection* read_key(CommandContext& ctx, bool& replied, bool keymiss = true) {
+  return read_zset(ctx, ctx.argv[1], replied, keymiss);
 }
 
 std::vector<ScoredMember> copy_entries(std::span<const data::ScoreIndex::Entry> entries) {
@@ -107,49 +109,51 @@ Outcome zadd_common(CommandContext& ctx, bool zincrby) {
   double last_score = 0;
   bool nan = false;
   bool replied = false;
-  const Collection* existing = read_key(ctx, replied);
+  const Collection* existing = read_key(ctx, replied, false);
   if (replied) return Outcome::done();
   if (existing != nullptr || !f.xx) {
-    const bool ok = edit_or_reply(ctx, ctx.argv[1], kZset, [&](store::Store::CollectionEdit& e) {
-      for (std::size_t j = 0; j < scores.size(); ++j) {
-        const std::string_view member = ctx.argv[at + 2 * j + 1];
-        double score = scores[j];
-        const std::optional<double> current = e.collection.score(member);
-        if (current) {
-          if (f.nx) continue;
-          if (f.incr) {
-            score += *current;
-            if (std::isnan(score)) {
-              nan = true;
-              return added + updated > 0;
+    const std::string_view event = f.incr ? "zincr" : "zadd";
+    const bool ok = edit_and_notify(
+        ctx, ctx.argv[1], kZset, kNotifyZset, event, [&](store::Store::CollectionEdit& e) {
+          for (std::size_t j = 0; j < scores.size(); ++j) {
+            const std::string_view member = ctx.argv[at + 2 * j + 1];
+            double score = scores[j];
+            const std::optional<double> current = e.collection.score(member);
+            if (current) {
+              if (f.nx) continue;
+              if (f.incr) {
+                score += *current;
+                if (std::isnan(score)) {
+                  nan = true;
+                  return added + updated > 0;
+                }
+              }
+              if ((f.lt && score >= *current) || (f.gt && score <= *current)) continue;
+              ++processed;
+              last_score = score + 0.0;
+              if (score == *current) continue;
+              if (f.incr) {
+                double sum = 0;
+                (void)e.collection.incr_score(member, scores[j], e.dot, e.stamp, sum);
+              } else {
+                e.collection.set(member, Collection::score_text(score + 0.0), e.dot, e.stamp);
+              }
+              ++updated;
+            } else {
+              if (f.xx) continue;
+              double sum = score + 0.0;
+              if (f.incr) {
+                (void)e.collection.incr_score(member, score, e.dot, e.stamp, sum);
+              } else {
+                e.collection.set(member, Collection::score_text(sum), e.dot, e.stamp);
+              }
+              last_score = sum + 0.0;
+              ++added;
+              ++processed;
             }
           }
-          if ((f.lt && score >= *current) || (f.gt && score <= *current)) continue;
-          ++processed;
-          last_score = score + 0.0;
-          if (score == *current) continue;
-          if (f.incr) {
-            double sum = 0;
-            (void)e.collection.incr_score(member, scores[j], e.dot, e.stamp, sum);
-          } else {
-            e.collection.set(member, Collection::score_text(score + 0.0), e.dot, e.stamp);
-          }
-          ++updated;
-        } else {
-          if (f.xx) continue;
-          double sum = score + 0.0;
-          if (f.incr) {
-            (void)e.collection.incr_score(member, score, e.dot, e.stamp, sum);
-          } else {
-            e.collection.set(member, Collection::score_text(sum), e.dot, e.stamp);
-          }
-          last_score = sum + 0.0;
-          ++added;
-          ++processed;
-        }
-      }
-      return added + updated > 0;
-    });
+          return added + updated > 0;
+        });
     if (!ok) return Outcome::done();
   }
   if (nan) {
@@ -170,7 +174,7 @@ Outcome zincrby(CommandContext& ctx) { return zadd_common(ctx, true); }
 
 Outcome zrem(CommandContext& ctx) {
   bool replied = false;
-  const Collection* c = read_key(ctx, replied);
+  const Collection* c = read_key(ctx, replied, false);
   if (replied) return Outcome::done();
   bool any = false;
   for (std::size_t i = 2; c != nullptr && i < ctx.argv.size() && !any; ++i) {
@@ -181,12 +185,13 @@ Outcome zrem(CommandContext& ctx) {
     return Outcome::done();
   }
   std::int64_t removed = 0;
-  const bool ok = edit_or_reply(ctx, ctx.argv[1], kZset, [&](store::Store::CollectionEdit& e) {
-    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
-      if (e.collection.remove(ctx.argv[i])) ++removed;
-    }
-    return removed > 0;
-  });
+  const bool ok = edit_and_notify(ctx, ctx.argv[1], kZset, kNotifyZset, "zrem",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    for (std::size_t i = 2; i < ctx.argv.size(); ++i) {
+                                      if (e.collection.remove(ctx.argv[i])) ++removed;
+                                    }
+                                    return removed > 0;
+                                  });
   if (ok) ctx.reply.integer(removed);
   return Outcome::done();
 }
@@ -489,7 +494,7 @@ Outcome zrange_generic(CommandContext& ctx, std::size_t key_at, bool store, Rang
     }
   }
   if (store) {
-    if (store_zset(ctx, ctx.argv[1], result)) {
+    if (store_zset(ctx, ctx.argv[1], result, "zrangestore")) {
       ctx.reply.integer(static_cast<std::int64_t>(result.size()));
     }
   } else {
@@ -522,16 +527,18 @@ Outcome zrevrangebylex(CommandContext& ctx) {
 // ---- removals by range -----------------------------------------------------------------
 
 // Removes `members` from the key's zset (all present): false after replying an error.
-bool remove_members(CommandContext& ctx, std::span<const ScoredMember> members) {
+bool remove_members(CommandContext& ctx, std::span<const ScoredMember> members,
+                    std::string_view event) {
   if (members.empty()) return true;
-  return edit_or_reply(ctx, ctx.argv[1], kZset, [&](store::Store::CollectionEdit& e) {
-    for (const auto& m : members) e.collection.remove(m.member);
-    return true;
-  });
+  return edit_and_notify(ctx, ctx.argv[1], kZset, kNotifyZset, event,
+                         [&](store::Store::CollectionEdit& e) {
+                           for (const auto& m : members) e.collection.remove(m.member);
+                           return true;
+                         });
 }
 
 // ZREMRANGEBYRANK/BYSCORE/BYLEX key min max: the range is parsed before the key is read.
-Outcome zremrange(CommandContext& ctx, RangeType type) {
+Outcome zremrange(CommandContext& ctx, RangeType type, std::string_view event) {
   std::int64_t start = 0, stop = 0;
   ScoreRange score_range;
   LexRange lex_range;
@@ -554,7 +561,7 @@ Outcome zremrange(CommandContext& ctx, RangeType type) {
     return Outcome::done();
   }
   bool replied = false;
-  const Collection* c = read_key(ctx, replied);
+  const Collection* c = read_key(ctx, replied, false);
   if (replied) return Outcome::done();
   std::vector<ScoredMember> doomed;
   if (c != nullptr) {
@@ -568,12 +575,19 @@ Outcome zremrange(CommandContext& ctx, RangeType type) {
     }
     doomed = copy_entries(c->scores().range(span.first, span.size(), false));
   }
-  if (remove_members(ctx, doomed)) ctx.reply.integer(static_cast<std::int64_t>(doomed.size()));
+  if (remove_members(ctx, doomed, event))
+    ctx.reply.integer(static_cast<std::int64_t>(doomed.size()));
   return Outcome::done();
 }
-Outcome zremrangebyrank(CommandContext& ctx) { return zremrange(ctx, RangeType::rank); }
-Outcome zremrangebyscore(CommandContext& ctx) { return zremrange(ctx, RangeType::score); }
-Outcome zremrangebylex(CommandContext& ctx) { return zremrange(ctx, RangeType::lex); }
+Outcome zremrangebyrank(CommandContext& ctx) {
+  return zremrange(ctx, RangeType::rank, "zremrangebyrank");
+}
+Outcome zremrangebyscore(CommandContext& ctx) {
+  return zremrange(ctx, RangeType::score, "zremrangebyscore");
+}
+Outcome zremrangebylex(CommandContext& ctx) {
+  return zremrange(ctx, RangeType::lex, "zremrangebylex");
+}
 
 constexpr std::uint32_t kW = kWrite;
 constexpr std::uint32_t kR = kReadonly;

@@ -18,6 +18,7 @@
 #include "apiary/data/collection.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 #include "zset_support.hpp"
 
@@ -47,10 +48,11 @@ bool pop_and_reply(CommandContext& ctx, std::string_view key, const Collection& 
     popped.push_back(ScoredMember{e.score, std::string(e.member)});
   }
   // `zset` points into the store: it is not read after the edit.
-  const bool ok = edit_or_reply(ctx, key, kZset, [&](store::Store::CollectionEdit& e) {
-    for (const auto& m : popped) e.collection.remove(m.member);
-    return true;
-  });
+  const bool ok = edit_and_notify(ctx, key, kZset, kNotifyZset, max ? "zpopmax" : "zpopmin",
+                                  [&](store::Store::CollectionEdit& e) {
+                                    for (const auto& m : popped) e.collection.remove(m.member);
+                                    return true;
+                                  });
   if (!ok) return false;
   switch (shape) {
     case Shape::flat:
@@ -83,7 +85,7 @@ struct Candidate {
 std::optional<Candidate> first_zset(CommandContext& ctx, std::span<const std::string_view> keys,
                                     bool& replied) {
   for (std::string_view key : keys) {
-    const Collection* c = read_zset(ctx, key, replied);
+    const Collection* c = read_zset(ctx, key, replied, false);
     if (replied) return std::nullopt;
     if (c != nullptr && c->size() > 0) return Candidate{key, c};
   }
@@ -112,7 +114,7 @@ Outcome zpop(CommandContext& ctx, End end) {
     count = *n;
   }
   bool replied = false;
-  const Collection* c = read_zset(ctx, ctx.argv[1], replied);
+  const Collection* c = read_zset(ctx, ctx.argv[1], replied, false);
   if (replied) return Outcome::done();
   // Without a count the reply is [member, score] even in RESP3.
   const bool pairs = has_count && ctx.reply.protocol() > 2;

@@ -9,6 +9,7 @@
 
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "store_access.hpp"
 
 namespace apiary::resp {
@@ -42,29 +43,34 @@ bool score_less(const ScoredMember& a, const ScoredMember& b) {
   return a.score != b.score ? a.score < b.score : a.member < b.member;
 }
 
-const data::Collection* read_zset(CommandContext& ctx, std::string_view key, bool& replied) {
-  return collection_or_reply(ctx, key, kZset, replied);
+const data::Collection* read_zset(CommandContext& ctx, std::string_view key, bool& replied,
+                                  bool keymiss) {
+  return collection_or_reply(ctx, key, kZset, replied, keymiss);
 }
 
-bool store_zset(CommandContext& ctx, std::string_view dst, std::span<const ScoredMember> items) {
+bool store_zset(CommandContext& ctx, std::string_view dst, std::span<const ScoredMember> items,
+                std::string_view event) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return false;
   if (items.empty()) {
-    st->del_local(dst, ctx.wall);
+    if (st->del_local(dst, ctx.wall)) notify(ctx, kNotifyGeneric, "del", dst);
     return true;
   }
+  NewKeyWatch watch(ctx, *st, dst);  // before a key of another type is deleted
   const store::KeyType held = st->type(dst, ctx.wall);
   if (held != store::KeyType::none && held != store::KeyType::zset) st->del_local(dst, ctx.wall);
   const bool ok = edit_or_reply(ctx, dst, kZset, [&](store::Store::CollectionEdit& e) {
     e.collection.clear();
     for (const auto& item : items) {
-      e.collection.set(item.member, data::Collection::score_text(item.score + 0.0), e.dot,
-                       e.stamp);
+      e.collection.set(item.member, data::Collection::score_text(item.score + 0.0), e.dot, e.stamp);
     }
     return true;
   });
-  if (ok) st->clear_expiry(dst, ctx.wall);
-  return ok;
+  if (!ok) return false;
+  st->clear_expiry(dst, ctx.wall);
+  watch.created();
+  notify(ctx, kNotifyZset, event, dst);
+  return true;
 }
 
 void reply_scored(CommandContext& ctx, std::span<const ScoredMember> items, bool withscores) {

@@ -31,11 +31,15 @@ std::string score_string(double score);
 bool score_less(const ScoredMember& a, const ScoredMember& b);
 
 // The key's zset for a read: nullptr when missing, or with `replied` after WRONGTYPE.
-const data::Collection* read_zset(CommandContext& ctx, std::string_view key, bool& replied);
+// `keymiss`: a missing key is a "keymiss" event (Redis's lookupKeyRead; the writes pass false).
+const data::Collection* read_zset(CommandContext& ctx, std::string_view key, bool& replied,
+                                  bool keymiss = true);
 
 // Replaces `dst` (of any type, and its expiry) with `items` as a new zset, as Redis's setKey
-// does; an empty result deletes it. False after replying an error.
-bool store_zset(CommandContext& ctx, std::string_view dst, std::span<const ScoredMember> items);
+// does; an empty result deletes it. False after replying an error. Emits the keyspace events:
+// "new" and `event`, or "del" when an empty result deleted a key.
+bool store_zset(CommandContext& ctx, std::string_view dst, std::span<const ScoredMember> items,
+                std::string_view event);
 
 // Members, with their scores when `withscores`: RESP2 a flat array, RESP3 pairs.
 void reply_scored(CommandContext& ctx, std::span<const ScoredMember> items, bool withscores);
