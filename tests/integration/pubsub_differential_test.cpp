@@ -424,7 +424,7 @@ void compare_command_info(const Daemon& apiary, const RedisServer& redis, int pr
 
 }  // namespace
 
-TEST_CASE("publish/subscribe answers as redis-server 7.0 does", "[integration][pubsub]") {
+TEST_CASE("pubsub: publish/subscribe answers as redis-server 7.0 does", "[integration][pubsub]") {
   RedisServer redis;
   Daemon apiary("pubsub", {});
   SECTION("confirmations, counts, subscribe mode, RESP2 and RESP3") {
