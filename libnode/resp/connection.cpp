@@ -95,6 +95,7 @@ void Connection::kill() {
   out_.clear();
   out_pos_ = 0;
   held_reply_.clear();
+  deferred_pushes_.clear();
   slots_.clear();
   set_wait(Wait::none);
   wake_at_ = kNever;
@@ -302,7 +303,9 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                   "in this context");
   }
-  if (tracking_.on && !transaction_.multi) server_.tracking().before_command(*this, *spec, argv);
+  if (tracking_.on && (!transaction_.multi || exec)) {
+    server_.tracking().before_command(*this, *spec, argv);  // EXEC: the queued commands' keys
+  }
 
   CommandContext ctx{server_, *this, reply, argv, now, wall};
   executing_ = true;
@@ -358,8 +361,9 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       break;
   }
   executing_ = false;
+  pending_reply_ = outcome.kind() == Outcome::Kind::pending ? outcome.token() : PendingToken{};
   if (tracking_.on) server_.tracking().after_command(*this, *spec);
-  if (!deferred_pushes_.empty()) {
+  if (!deferred_pushes_.empty() && wait_ != Wait::token) {
     if (close_ == CloseReason::none) out_.append(deferred_pushes_);
     deferred_pushes_.clear();
   }
@@ -368,8 +372,15 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
 
 void Connection::push(std::string_view bytes, bool after_reply) {
   if (close_ != CloseReason::none || reply_mode_ == ReplyMode::off) return;
-  if (executing_ && after_reply) {
+  // After the reply of the command running, or of the command without keys this connection
+  // waits for (a SUBSCRIBE's confirmation comes before the channel's first message).
+  if ((executing_ && after_reply) || wait_ == Wait::token) {
     deferred_pushes_.append(bytes);
+    if (!executing_ && deferred_pushes_.size() > kPushOutputLimit) {
+      ++server_.stats_.output_buffer_disconnections;
+      kill();
+      server_.mark_closing(id_);
+    }
     return;
   }
   out_.append(bytes);  // while a command runs: ahead of its reply, as Redis writes it
@@ -465,6 +476,8 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
   blocked_ = false;
   const std::string out = filtered(token, reply);
   if (!held_suppressed_) out_.append(out);
+  out_.append(deferred_pushes_);  // what arrived while it waited (a SUBSCRIBE's first messages)
+  deferred_pushes_.clear();
   set_wait(Wait::none);
   check_output_limit(now);
   if (close_ == CloseReason::none) resume(now, wall);
