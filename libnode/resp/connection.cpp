@@ -373,8 +373,9 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
 void Connection::push(std::string_view bytes, bool after_reply) {
   if (close_ != CloseReason::none || reply_mode_ == ReplyMode::off) return;
   // After the reply of the command running, or of the command without keys this connection
-  // waits for (a SUBSCRIBE's confirmation comes before the channel's first message).
-  if ((executing_ && after_reply) || wait_ == Wait::token) {
+  // waits for (a SUBSCRIBE's confirmation comes before the channel's first message); a client
+  // blocked in BLPOP and the like gets them at once, as in Redis.
+  if ((executing_ && after_reply) || (wait_ == Wait::token && !blocked_)) {
     deferred_pushes_.append(bytes);
     if (!executing_ && deferred_pushes_.size() > kPushOutputLimit) {
       ++server_.stats_.output_buffer_disconnections;

@@ -76,8 +76,9 @@ class Connection {
   bool blocked() const { return blocked_; }
   // A token for a handler that is about to return Outcome::pending.
   PendingToken next_token() { return PendingToken{++last_token_}; }
-  // The last token next_token() handed out (tracking: which pending reply a read's is).
-  PendingToken last_token() const { return PendingToken{last_token_}; }
+  // The token the command that ran last promised its reply under (Outcome::pending), or
+  // PendingToken{} when it answered at once (Tracking::after_command reads it).
+  PendingToken pending_reply() const { return pending_reply_; }
 
   // Marks the connection for closing and drops unsent output (CLIENT KILL, idle timeout).
   void kill();
@@ -206,6 +207,7 @@ class Connection {
   bool blocked_ = false;          // the held or pending reply is a blocking command's
   std::deque<Slot> slots_;
   std::uint64_t last_token_ = 0;
+  PendingToken pending_reply_;
   Transaction transaction_;
   std::map<std::uint64_t, ReplyFilter> filters_;
   // The reply for `token`, through its filter when one was set.
