@@ -108,7 +108,9 @@ class Subscriber {
   void send(const std::vector<std::string>& argv) {
     std::string req = "*" + std::to_string(argv.size()) + "\r\n";
     for (const auto& a : argv) req += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-    std::string_view rest = req;
+    send_raw(req);
+  }
+  void send_raw(std::string_view rest) {
     while (!rest.empty()) {
       const ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
       if (n <= 0) return;
