@@ -130,6 +130,8 @@ void compare(const Daemon& apiary, const RedisServer& redis, const Scenario& sce
 
 void subcommands_and_errors(Session& s) {
   for (const char* line : {
+           "COMMAND INFO client|tracking client|caching client|getredir client|trackinginfo",
+           "COMMAND DOCS client|tracking client|caching client|getredir client|trackinginfo",
            "CLIENT TRACKING",
            "CLIENT CACHING",
            "CLIENT CACHING yes",
@@ -221,6 +223,11 @@ void resp3_default_mode(Session& s) {
   s.run(0, "GET t");
   s.run(0, "EXEC");
   s.run(1, "SET t 1");
+  s.drain(0);
+  // A script's reads are remembered (Apiary: the keys it declares).
+  s.run(0, "EVAL \"return redis.call('get',KEYS[1])\" 1 ek");
+  s.run(0, "EVAL_RO \"return redis.call('get',KEYS[1])\" 1 ek2");
+  s.run(1, "MSET ek 1 ek2 2");
   s.drain(0);
   s.run(0, "CLIENT TRACKING off");
   s.run(0, "GET z");
