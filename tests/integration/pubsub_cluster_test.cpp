@@ -254,7 +254,7 @@ TEST_CASE("pubsub: shard channels and two publishers keep each sender's order",
 }
 
 TEST_CASE(
-    "pubsub: a killed node's subscribers stop counting; after its restart they subscribe again",
+    "pubsub: a killed node's subscribers stop counting, and after its restart they subscribe again",
     "[integration][pubsub]") {
   auto nodes = start_cluster("psk", 3, {});
   Daemon& n1 = *nodes[0];
