@@ -39,8 +39,7 @@ bool reads_keys(const CommandSpec& spec) {
 }
 
 bool writes_keys(const CommandSpec& spec) {
-  return (spec.flags & kWrite) != 0 ||
-         (is_script(spec) && !spec.name.ends_with("_ro"));
+  return (spec.flags & kWrite) != 0 || (is_script(spec) && !spec.name.ends_with("_ro"));
 }
 
 const CommandSpec* lookup(const CommandTable& table, std::span<const std::string_view> argv) {
@@ -94,8 +93,8 @@ void Tracking::Impl::deliver(ClientId id, std::string_view value, std::string* s
     if (to == nullptr) {
       flags.broken_redirect = true;
       if (c->protocol() > 2) {
-        std::string broken = ">2\r\n$21\r\ntracking-redir-broken\r\n:" +
-                             std::to_string(flags.redirect) + "\r\n";
+        std::string broken =
+            ">2\r\n$21\r\ntracking-redir-broken\r\n:" + std::to_string(flags.redirect) + "\r\n";
         if (self_out != nullptr) {
           self_out->append(broken);
         } else {
@@ -253,10 +252,10 @@ void Tracking::after_command(Connection& c, const CommandSpec& spec) {
   // WATCH filters its own reply; nothing tracking sends waits for it.
   if (went_pending && spec.name != "watch" && st.pending.size() < kMaxPending) {
     st.pending.push_back({token, std::move(st.reading), std::exchange(during, {}), {}});
-    c.filter_reply(token, [impl = impl_.get(), id = c.id(), token](Connection&,
-                                                                  std::string_view reply) {
-      return impl->after_reply(id, token, reply);
-    });
+    c.filter_reply(token,
+                   [impl = impl_.get(), id = c.id(), token](Connection&, std::string_view reply) {
+                     return impl->after_reply(id, token, reply);
+                   });
   }
   if (!during.empty()) {
     if (!st.pending.empty()) {

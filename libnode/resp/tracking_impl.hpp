@@ -75,7 +75,7 @@ struct TrackingClient {
   bool optin = false;
   bool optout = false;
   bool noloop = false;
-  bool caching = false;  // CLIENT CACHING given for the next command
+  bool caching = false;                         // CLIENT CACHING given for the next command
   std::set<std::string, std::less<>> prefixes;  // BCAST
   // NOLOOP: keys this client's own writes changed whose change has not reached this node's
   // store yet (a forwarded write); each skips one change of its key. Dropped once the client

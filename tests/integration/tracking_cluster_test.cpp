@@ -61,7 +61,7 @@ std::unique_ptr<RespClient> tracker(const Daemon& node, const std::string& key) 
 
 }  // namespace
 
-TEST_CASE("a tracking client is told of writes and expiries through other nodes",
+TEST_CASE("tracking: a tracking client is told of writes and expiries through other nodes",
           "[integration][tracking][cluster]") {
   auto nodes = start_cluster("trkc", 3, {});
   REQUIRE(eventually(10s, [&] { return settled(nodes); }));
@@ -84,10 +84,10 @@ TEST_CASE("a tracking client is told of writes and expiries through other nodes"
   CHECK(cli(*nodes[1], "EXISTS k") == "0\n");
 }
 
-TEST_CASE("a key the tracking client's node does not own is registered at its owner",
+TEST_CASE("tracking: a key the tracking client's node does not own is registered at its owner",
           "[integration][tracking][cluster]") {
-  auto nodes = start_cluster("trko", 3, {"--replicas", "1", "--write-quorum", "1",
-                                         "--read-quorum", "1"});
+  auto nodes =
+      start_cluster("trko", 3, {"--replicas", "1", "--write-quorum", "1", "--read-quorum", "1"});
   REQUIRE(eventually(10s, [&] { return settled(nodes); }));
   // A key node 2 does not own: with one replica per key, its coordinator is its only owner.
   std::string key;
@@ -117,11 +117,12 @@ TEST_CASE("a key the tracking client's node does not own is registered at its ow
   REQUIRE(at_owner.command({"INCR", key}) == ":3\r\n");
   std::this_thread::sleep_for(300ms);
   std::string next = reader->command({"PING"});
-  while (next.rfind(">2\r\n$10\r\ninvalidate\r\n_", 0) == 0) next = reader->reply();  // a view change
+  while (next.rfind(">2\r\n$10\r\ninvalidate\r\n_", 0) == 0)
+    next = reader->reply();  // a view change
   CHECK(next == "+PONG\r\n");
 }
 
-TEST_CASE("a RESP2 client redirects its invalidations to a subscriber on its node",
+TEST_CASE("tracking: a RESP2 client redirects its invalidations to a subscriber on its node",
           "[integration][tracking][cluster]") {
   auto nodes = start_cluster("trkr", 3, {});
   REQUIRE(eventually(10s, [&] { return settled(nodes); }));

@@ -50,8 +50,8 @@ class Session {
   std::string run(std::size_t n, const std::string& line) {
     std::string expanded = line;
     for (std::size_t i = 0; i < ids_.size(); ++i) {
-      expanded = std::regex_replace(expanded, std::regex("<id " + std::to_string(i) + ">"),
-                                    ids_[i]);
+      expanded =
+          std::regex_replace(expanded, std::regex("<id " + std::to_string(i) + ">"), ids_[i]);
     }
     std::string r = conns_[n]->command(words(expanded));
     if (line.starts_with("CLIENT LIST") || line.starts_with("CLIENT INFO")) r = tracking_fields(r);
@@ -365,7 +365,8 @@ void flush_resp3(Session& s) {
 
 }  // namespace
 
-TEST_CASE("CLIENT TRACKING matches redis-server", "[integration][tracking][differential]") {
+TEST_CASE("tracking: CLIENT TRACKING matches redis-server",
+          "[integration][tracking][differential]") {
   RedisServer redis;
   Daemon apiary("trk", {});
   SECTION("subcommands, flags and errors") { compare(apiary, redis, subcommands_and_errors); }
@@ -379,7 +380,8 @@ TEST_CASE("CLIENT TRACKING matches redis-server", "[integration][tracking][diffe
   SECTION("FLUSHALL and FLUSHDB") { compare(apiary, redis, flush_resp3); }
 }
 
-TEST_CASE("INFO reports tracking as redis-server does", "[integration][tracking][differential]") {
+TEST_CASE("tracking: INFO reports tracking as redis-server does",
+          "[integration][tracking][differential]") {
   RedisServer redis;
   Daemon apiary("trkinfo", {});
   auto fields = [](const std::string& port) {

@@ -20,14 +20,13 @@ using resp_test::cmd;
 namespace {
 
 std::string invalidate(const std::string& key) {
-  return ">2\r\n$10\r\ninvalidate\r\n*1\r\n$" + std::to_string(key.size()) + "\r\n" + key +
-         "\r\n";
+  return ">2\r\n$10\r\ninvalidate\r\n*1\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
 }
 constexpr const char* kNullInvalidate = ">2\r\n$10\r\ninvalidate\r\n_\r\n";
 
 struct Cluster final : resp::ClusterKeyspace {
-  std::set<std::string> remote;      // keys this node does not own (owner "n2")
-  std::set<std::string> forwarded;   // keys whose commands go pending (a coordinator elsewhere)
+  std::set<std::string> remote;     // keys this node does not own (owner "n2")
+  std::set<std::string> forwarded;  // keys whose commands go pending (a coordinator elsewhere)
   std::vector<resp::PendingToken> tokens;
   std::vector<std::pair<std::string, std::vector<std::string>>> told;  // "member op", args
 
@@ -60,8 +59,8 @@ struct Fixture {
 
   Fixture() {
     h.server.set_cluster_keyspace(&cluster);
-    h.server.set_forwarder([this](resp::CommandContext& ctx, const resp::CommandSpec& spec)
-                               -> std::optional<resp::Outcome> {
+    h.server.set_forwarder([this](resp::CommandContext& ctx,
+                                  const resp::CommandSpec& spec) -> std::optional<resp::Outcome> {
       const auto keys = resp::command_keys(spec, ctx.argv);
       if (keys.empty() || !cluster.forwarded.contains(std::string(ctx.argv[keys[0]]))) {
         return std::nullopt;

@@ -81,8 +81,9 @@ bool check_prefixes(CommandContext& ctx, const TrackingClient* current,
     if (current != nullptr) {
       for (const std::string& existing : current->prefixes) {
         if (!overlaps(existing, given[i])) continue;
-        ctx.reply.error("Prefix '" + std::string(given[i]) + "' overlaps with an existing prefix '" +
-                        existing + "'. Prefixes for a single client must not overlap.");
+        ctx.reply.error("Prefix '" + std::string(given[i]) +
+                        "' overlaps with an existing prefix '" + existing +
+                        "'. Prefixes for a single client must not overlap.");
         return false;
       }
     }
@@ -235,8 +236,8 @@ Outcome client_trackinginfo(CommandContext& ctx) {
 void register_tracking_subcommands(CommandSpec& client) {
   auto sub = [&](const char* name, int arity, std::string_view summary, std::string_view since,
                  std::string_view complexity, CommandHandler handler) {
-    client.subcommands.push_back(make_spec(
-        {name, arity, kFlags, 0, 0, 0, kAcl, "", "connection", summary, since, complexity, handler}));
+    client.subcommands.push_back(make_spec({name, arity, kFlags, 0, 0, 0, kAcl, "", "connection",
+                                            summary, since, complexity, handler}));
   };
   sub("client|tracking", -3, "Enable or disable server assisted client side caching support",
       "6.0.0", "O(1). Some options may introduce additional complexity.", client_tracking);
