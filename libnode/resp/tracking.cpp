@@ -98,7 +98,7 @@ void Tracking::Impl::deliver(ClientId id, std::string_view value, std::string* s
         if (self_out != nullptr) {
           self_out->append(broken);
         } else {
-          c->push(broken);
+          c->push(broken, /*after_reply=*/true);
         }
       }
       return;
@@ -114,7 +114,7 @@ void Tracking::Impl::deliver(ClientId id, std::string_view value, std::string* s
   } else if (to == c && st != clients.end() && !st->second.pending.empty()) {
     st->second.pending.back().after.append(message);
   } else {
-    to->push(message);
+    to->push(message, /*after_reply=*/true);
   }
 }
 
@@ -249,8 +249,10 @@ void Tracking::after_command(Connection& c, const CommandSpec& spec) {
   if (!st.reading.empty()) impl_->remember(c.id(), st.reading);
   st.running = false;
   std::string during = std::exchange(st.during, {});
-  // WATCH filters its own reply; nothing tracking sends waits for it.
-  if (went_pending && spec.name != "watch" && st.pending.size() < kMaxPending) {
+  // WATCH filters its own reply; a blocked client (BLPOP ...) gets its invalidations at once,
+  // as in Redis: nothing waits for either.
+  if (went_pending && spec.name != "watch" && (spec.flags & kBlocking) == 0 &&
+      st.pending.size() < kMaxPending) {
     st.pending.push_back({token, std::move(st.reading), std::exchange(during, {}), {}});
     c.filter_reply(token,
                    [impl = impl_.get(), id = c.id(), token](Connection&, std::string_view reply) {
@@ -261,7 +263,7 @@ void Tracking::after_command(Connection& c, const CommandSpec& spec) {
     if (!st.pending.empty()) {
       st.pending.back().after.append(during);
     } else {
-      c.push(during);
+      c.push(during, /*after_reply=*/true);
     }
   }
   if (!went_pending) {  // its changes, if any, have reached the store already
