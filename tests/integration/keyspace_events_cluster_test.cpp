@@ -75,6 +75,29 @@ TEST_CASE("keyspace events reach subscribers on every node, once per event",
     CHECK(seen.size() == keys.size());
   }
 
+  SECTION("one keymiss per missed read, at a subscriber on another node") {
+    set_flags(nodes, "Em");
+    Subscriber sub(nodes[2]->redis_port());
+    REQUIRE(sub.command({"SUBSCRIBE", "__keyevent@0__:keymiss"}).find("subscribe") !=
+            std::string::npos);
+    std::this_thread::sleep_for(300ms);
+    RespClient reader(nodes[0]->redis_port());
+    std::vector<std::string> keys;
+    for (int i = 0; i < 8; ++i) keys.push_back("missing:" + std::to_string(i));
+    for (const auto& k : keys) REQUIRE(reader.command({"GET", k}) == "$-1\r\n");
+    std::map<std::string, int> seen;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline && seen.size() < keys.size()) {
+      for (const auto& [channel, key] : drain(sub, 200ms)) ++seen[key];
+    }
+    for (const auto& [channel, key] : drain(sub, 500ms)) ++seen[key];
+    for (const auto& k : keys) {
+      INFO("key " << k);
+      CHECK(seen[k] == 1);
+    }
+    CHECK(seen.size() == keys.size());
+  }
+
   SECTION("a write through node 1 is seen by a subscriber on node 2") {
     set_flags(nodes, "KEA");
     Subscriber sub(nodes[1]->redis_port());

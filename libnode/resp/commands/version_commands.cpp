@@ -21,6 +21,7 @@
 
 #include "apiary/data/version_vector.hpp"
 #include "commands.hpp"
+#include "keyspace_notify.hpp"
 #include "restore_support.hpp"
 #include "store_access.hpp"
 
@@ -83,11 +84,16 @@ Outcome vput(CommandContext& ctx) {
   const data::VersionVector vv = bytes.empty() ? data::VersionVector{} : *context;
   const auto expiry =
       expire_at ? store::ExpiryUpdate::set(*expire_at) : store::ExpiryUpdate::clear();
+  NewKeyWatch watch(ctx, *st, ctx.argv[1]);
   const Status s = st->put(ctx.argv[1], ctx.argv[2], vv, ctx.wall, expiry);
   if (!s.ok()) {
     reply_write_error(ctx, s);
     return Outcome::done();
   }
+  // The events of a SET with the same options.
+  watch.created();
+  notify(ctx, kNotifyString, "set", ctx.argv[1]);
+  if (expire_at) notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
   ctx.reply.ok();
   return Outcome::done();
 }
@@ -128,10 +134,14 @@ Outcome vdel(CommandContext& ctx) {
       ctx.reply.integer(0);  // changed since the DUMP the digest is of
       return Outcome::done();
     }
-    ctx.reply.integer(st->del_local(key, ctx.wall) ? 1 : 0);
+    const bool removed = st->del_local(key, ctx.wall);
+    if (removed) notify(ctx, kNotifyGeneric, "del", key);  // MIGRATE's delete, as Redis's
+    ctx.reply.integer(removed ? 1 : 0);
   } else {
     const data::VersionVector vv = bytes.empty() ? data::VersionVector{} : *context;
-    ctx.reply.integer(st->del(key, vv, ctx.wall) ? 1 : 0);
+    const bool removed = st->del(key, vv, ctx.wall);
+    if (removed) notify(ctx, kNotifyGeneric, "del", key);
+    ctx.reply.integer(removed ? 1 : 0);
   }
   return Outcome::done();
 }
