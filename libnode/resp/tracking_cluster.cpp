@@ -45,11 +45,13 @@ void Tracking::Impl::register_remote(const std::vector<std::string>& keys) {
 }
 
 void Tracking::Impl::tell_registered(std::string_view key) {
-  auto members = registrations.take(key);
-  if (!members) return;
+  if (auto members = registrations.take(key)) tell_changed(*members, key);
+}
+
+void Tracking::Impl::tell_changed(const std::set<std::string>& members, std::string_view key) {
   ClusterKeyspace* cluster = server.cluster_members();
   if (cluster == nullptr) return;
-  for (const std::string& member : *members) {
+  for (const std::string& member : members) {
     cluster->tell_member(member, "tracking.inv", {server.identity().node_name, std::string(key)});
   }
 }
@@ -87,8 +89,7 @@ std::vector<std::string> Tracking::on_member_op(std::string_view op,
     // invalidates the keys it evicts from its table.
     while (s.registrations.size() > cap) {
       auto oldest = s.registrations.pop_oldest();
-      s.registrations.at(oldest->first) = std::move(oldest->second);
-      s.tell_registered(oldest->first);
+      s.tell_changed(oldest->second, oldest->first);
     }
   } else if (op == "tracking.inv") {
     for (std::size_t i = 1; i < args.size(); ++i) {

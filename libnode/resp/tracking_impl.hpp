@@ -139,6 +139,7 @@ struct Tracking::Impl {
   // The cluster side (tracking_cluster.cpp).
   void register_remote(const std::vector<std::string>& keys);
   void tell_registered(std::string_view key);
+  void tell_changed(const std::set<std::string>& members, std::string_view key);
   void flush_remote();  // this node's store was flushed
   void drop_remote();   // this node's view changed
 };

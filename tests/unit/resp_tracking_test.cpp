@@ -207,4 +207,11 @@ TEST_CASE("tracking: an owner tells the members that registered a key when it ch
   CHECK(f.cluster.told[1].first == "n3 tracking.flush");
   f.h.server.tracking().key_changed("j");  // the flush forgot it
   CHECK(f.cluster.told.size() == 2);
+  // Over tracking-table-max-keys the oldest registration goes, and its member is told.
+  REQUIRE(f.h.send({"CONFIG", "SET", "tracking-table-max-keys", "1"}) == "+OK\r\n");
+  f.h.server.member_op("tracking.track", std::vector<std::string>{"n3", "a"});
+  f.h.server.member_op("tracking.track", std::vector<std::string>{"n4", "b"});
+  REQUIRE(f.cluster.told.size() == 3);
+  CHECK(f.cluster.told[2].first == "n3 tracking.inv");
+  CHECK(f.cluster.told[2].second == std::vector<std::string>{"", "a"});
 }
