@@ -99,7 +99,7 @@ std::vector<std::string> Server::member_op(std::string_view op, std::span<const 
 
 void Server::on_members(TimePoint now, const std::vector<std::string>& live) {
   pubsub_->on_members(now, live);
-  tracking_->lost_invalidations();
+  tracking_->on_members(live);
 }
 
 Connection* Server::find_client(ClientId id) const {

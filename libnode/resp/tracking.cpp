@@ -193,6 +193,7 @@ void Tracking::Impl::invalidate(std::string_view key) {
   }
   if (internal.take(key) && listener) listener(key);
   tell_registered(key);
+  if (!remote_prefixes.empty()) tell_prefix_members(key);
 }
 
 void Tracking::Impl::null_to_everyone() {
@@ -300,6 +301,7 @@ void Tracking::Impl::disable(ClientId id) {
     if (p->second.empty()) prefixes.erase(p);
   }
   clients.erase(it);
+  announce_prefixes();
 }
 
 void Tracking::set_internal_listener(InternalListener listener) {

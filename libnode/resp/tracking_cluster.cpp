@@ -6,6 +6,14 @@
 // changes (`tracking.inv`), forgetting the registration as Redis forgets a reader. A flush
 // at an owner tells its registrants (`tracking.flush`); a view change drops everything both
 // ways (Tracking::lost_invalidations sends every tracking client a null invalidation).
+//
+// BCAST clients hear of every change under their prefixes, wherever the key lives: each node
+// tells every live member the prefixes of its BCAST clients (`tracking.bcast`, the whole set,
+// whenever it changes and to a member that became live), and the coordinator of a changed key
+// tells the members with a matching prefix that do not own the key (owners see the change in
+// their own store) with `tracking.inv`. A member new in a node's view is sent the node's
+// prefixes and asked for its own (`tracking.bwant`).
+#include <algorithm>
 #include <map>
 
 #include "apiary/resp/server.hpp"
@@ -77,6 +85,63 @@ void Tracking::Impl::drop_remote() {
   registered_at.clear();
 }
 
+void Tracking::Impl::announce_prefixes() {
+  std::vector<std::string> mine;
+  for (const auto& [prefix, ids] : prefixes) mine.push_back(prefix);
+  if (mine == announced_prefixes) return;
+  announced_prefixes = mine;
+  ClusterKeyspace* cluster = server.cluster_members();
+  if (cluster == nullptr) return;
+  for (const std::string& member : live) {
+    std::vector<std::string> args{server.identity().node_name};
+    args.insert(args.end(), mine.begin(), mine.end());
+    cluster->tell_member(member, "tracking.bcast", std::move(args));
+  }
+}
+
+void Tracking::Impl::tell_prefix_members(std::string_view key) {
+  ClusterKeyspace* cluster = server.cluster_members();
+  if (cluster == nullptr) return;
+  std::vector<const std::string*> matching;
+  for (const auto& [member, member_prefixes] : remote_prefixes) {
+    for (const std::string& prefix : member_prefixes) {
+      if (key.starts_with(prefix)) {
+        matching.push_back(&member);
+        break;
+      }
+    }
+  }
+  if (matching.empty()) return;
+  const ClusterKeyspace::KeyOwners owners = cluster->key_owners(key);
+  if (!owners.coordinator) return;  // the coordinator tells them, once per change
+  for (const std::string* member : matching) {
+    if (std::find(owners.others.begin(), owners.others.end(), *member) != owners.others.end()) {
+      continue;  // an owner sees the change in its own store
+    }
+    cluster->tell_member(*member, "tracking.inv", {server.identity().node_name, std::string(key)});
+  }
+}
+
+void Tracking::on_members(const std::vector<std::string>& live) {
+  Impl& s = *impl_;
+  lost_invalidations();
+  for (auto it = s.remote_prefixes.begin(); it != s.remote_prefixes.end();) {
+    it = std::binary_search(live.begin(), live.end(), it->first) ? std::next(it)
+                                                                 : s.remote_prefixes.erase(it);
+  }
+  ClusterKeyspace* cluster = s.server.cluster_members();
+  for (const std::string& member : live) {
+    if (std::binary_search(s.live.begin(), s.live.end(), member) || cluster == nullptr) continue;
+    // New here (joined, or back): it gets this node's prefixes and is asked for its own (a
+    // member that restarted sees this node as new, but this node may not have seen it go).
+    std::vector<std::string> args{s.server.identity().node_name};
+    args.insert(args.end(), s.announced_prefixes.begin(), s.announced_prefixes.end());
+    cluster->tell_member(member, "tracking.bcast", std::move(args));
+    cluster->tell_member(member, "tracking.bwant", {s.server.identity().node_name});
+  }
+  s.live = live;
+}
+
 std::vector<std::string> Tracking::on_member_op(std::string_view op,
                                                 std::span<const std::string> args) {
   if (args.empty()) return {};
@@ -99,6 +164,18 @@ std::vector<std::string> Tracking::on_member_op(std::string_view op,
         if (at->empty()) s.registered_at.take(args[i]);
       }
       s.invalidate(args[i]);
+    }
+  } else if (op == "tracking.bwant") {
+    if (ClusterKeyspace* cluster = s.server.cluster_members()) {
+      std::vector<std::string> reply{s.server.identity().node_name};
+      reply.insert(reply.end(), s.announced_prefixes.begin(), s.announced_prefixes.end());
+      cluster->tell_member(sender, "tracking.bcast", std::move(reply));
+    }
+  } else if (op == "tracking.bcast") {
+    if (args.size() == 1) {
+      s.remote_prefixes.erase(sender);
+    } else {
+      s.remote_prefixes[sender] = {args.begin() + 1, args.end()};
     }
   } else if (op == "tracking.flush") {
     std::vector<std::string> keys;

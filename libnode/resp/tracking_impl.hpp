@@ -118,6 +118,11 @@ struct Tracking::Impl {
   // members registered here (key -> members).
   KeyedFifo<std::set<std::string>> registered_at;
   KeyedFifo<std::set<std::string>> registrations;
+  // BCAST across the cluster: the other live members, the prefixes of their BCAST clients
+  // (member -> prefixes, as each last announced them), and what this node last announced.
+  std::vector<std::string> live;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> remote_prefixes;
+  std::vector<std::string> announced_prefixes;
   // The internal consumer (near cache).
   InternalListener listener;
   KeyedFifo<bool> internal;
@@ -142,6 +147,10 @@ struct Tracking::Impl {
   void tell_changed(const std::set<std::string>& members, std::string_view key);
   void flush_remote();  // this node's store was flushed
   void drop_remote();   // this node's view changed
+  // BCAST: announces this node's prefixes to every live member when they changed; tells the
+  // members whose prefixes match a key this node coordinates and they do not own.
+  void announce_prefixes();
+  void tell_prefix_members(std::string_view key);
 };
 
 }  // namespace apiary::resp

@@ -250,18 +250,24 @@ void Keyspace::tell_member(std::string_view member, std::string op,
 resp::ClusterKeyspace::KeyOwners Keyspace::key_owners(std::string_view key) const {
   KeyOwners out;
   out.self = false;
+  out.coordinator = false;
   const auto& view = replicator_.view();
   if (view.members().empty()) {
     out.self = true;
+    out.coordinator = true;
     return out;
   }
+  bool first_live = true;
   const auto p = data::partition_of(key, view.partition_count());
   for (const std::uint32_t at : view.owner_indices(p)) {
     const std::string& name = view.member_name(at);
     if (name == view.self()) {
       out.self = true;
+      out.coordinator = first_live;
+      first_live = false;
     } else if (view.is_live_at(at)) {
       out.others.push_back(name);
+      first_live = false;
     }
   }
   return out;

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "integration/support/cluster.hpp"
 #include "integration/support/redis_server.hpp"
@@ -120,6 +121,21 @@ TEST_CASE("tracking: a key the tracking client's node does not own is registered
   while (next.rfind(">2\r\n$10\r\ninvalidate\r\n_", 0) == 0)
     next = reader->reply();  // a view change
   CHECK(next == "+PONG\r\n");
+
+  // BCAST: a client with a prefix hears of every change under it, also of keys its node does
+  // not own (their coordinator tells its node).
+  RespClient bcast(nodes[1]->redis_port());
+  REQUIRE(bcast.command({"HELLO", "3"}).rfind("%7\r\n", 0) == 0);
+  REQUIRE(bcast.command({"CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "remote:"}) == "+OK\r\n");
+  // The prefix reaches the other members as a member message: allow it a moment.
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(writer.command({"SET", key, "b"}) == "+OK\r\n");
+  const auto heard = wait_for(bcast, invalidate(key));
+  REQUIRE(heard);
+  CHECK(*heard < 1000ms);
+  REQUIRE(at_owner.command({"SET", "elsewhere:1", "x"}) == "+OK\r\n");  // not under the prefix
+  REQUIRE(at_owner.command({"DEL", key}) == ":1\r\n");
+  REQUIRE(wait_for(bcast, invalidate(key)));
 }
 
 TEST_CASE("tracking: a RESP2 client redirects its invalidations to a subscriber on its node",

@@ -47,7 +47,7 @@ struct Cluster final : resp::ClusterKeyspace {
     told.emplace_back(std::string(member) + " " + op, std::move(args));
   }
   KeyOwners key_owners(std::string_view key) const override {
-    if (remote.contains(std::string(key))) return {false, {"n2"}};
+    if (remote.contains(std::string(key))) return {false, false, {"n2"}};
     return {};
   }
 };

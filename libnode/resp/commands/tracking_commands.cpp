@@ -116,6 +116,7 @@ void enable(CommandContext& ctx, const TrackingRequest& req) {
   };
   if (req.prefixes.empty()) add("");
   for (std::string_view p : req.prefixes) add(p);
+  t.announce_prefixes();
 }
 
 Outcome client_tracking(CommandContext& ctx) {

@@ -76,6 +76,7 @@ class ClusterKeyspace {
   // Where `key` lives: whether this node is one of its owners, and its other live owners.
   struct KeyOwners {
     bool self = true;
+    bool coordinator = true;  // this node is the first live owner (the key's coordinator)
     std::vector<std::string> others;
   };
   virtual KeyOwners key_owners(std::string_view key) const {

@@ -71,6 +71,10 @@ class Tracking {
   // This node may have missed changes it had to report (its view of the cluster changed):
   // every tracking client gets a null invalidation, and the remote registrations are dropped.
   void lost_invalidations();
+  // The other live members after a view change (sorted): lost_invalidations(), then the BCAST
+  // prefixes of this node's clients go to members new to the set (`tracking.bcast`), and the
+  // prefixes of members gone are forgotten.
+  void on_members(const std::vector<std::string>& live);
   // A client went away (or ran RESET): its tracking state goes, and clients redirecting to
   // it get `tracking-redir-broken`.
   void client_closed(ClientId id);
