@@ -378,6 +378,34 @@ std::vector<Step> self_publish() {
   };
 }
 
+constexpr const char* kShardInScript =
+    "Apiary is a cluster: a script may touch only the keys it declares, so SPUBLISH of an "
+    "undeclared shard channel is refused as Redis Cluster refuses it (standalone Redis runs it)";
+
+// Messages published by scripts and transactions reach subscribers like any other.
+std::vector<Step> from_scripts() {
+  return {
+      cmd(0, "SUBSCRIBE a"),
+      cmd(0, "PSUBSCRIBE a*"),
+      cmd(0, "SSUBSCRIBE {a}s"),
+      cmd(1, "EVAL \"return redis.call('PUBLISH', 'a', 'fromlua')\" 0"),
+      cmd(1, "EVAL \"return redis.call('PUBLISH', KEYS[1], ARGV[1])\" 1 a2 withkey"),
+      cmd(1, "EVAL \"return redis.call('SUBSCRIBE', 'a')\" 0"),
+      cmd(1, "EVAL \"return redis.call('SPUBLISH', KEYS[1], 'shard')\" 1 {a}s"),
+      {1, "EVAL \"return redis.call('SPUBLISH', 'nobody', 'x')\" 0", 1, nullptr, Compare::exact,
+       "-ERR Script attempted to access a non local key in a cluster node script script: "
+       "33531dcb957d761aea632e79321ea00af79d8a8f, on @user_script:1.\r\n",
+       kShardInScript},
+      cmd(1, "MULTI"),
+      cmd(1, "PUBLISH a inmulti"),
+      cmd(1, "SPUBLISH {a}s inmulti2"),
+      cmd(1, "EXEC"),
+      cmd(0, "SUBSCRIBE marker"),
+      cmd(1, "PUBLISH marker MARK"),
+      read_until(0, "MARK"),
+  };
+}
+
 // Arities, unknown subcommands, PUBSUB HELP, and a message on the wire for a client that
 // subscribes inside MULTI.
 std::vector<Step> errors() {
@@ -436,6 +464,9 @@ TEST_CASE("pubsub: publish/subscribe answers as redis-server 7.0 does", "[integr
   SECTION("a RESP3 client publishing to itself") {
     compare_steps(apiary, redis, 3, 2, self_publish());
   }
+  SECTION("messages from scripts and transactions, RESP2 and RESP3") {
+    for (int protocol : {2, 3}) compare_steps(apiary, redis, protocol, 2, from_scripts());
+  }
   SECTION("arities, unknown subcommands, PUBSUB HELP, MULTI, RESP2 and RESP3") {
     for (int protocol : {2, 3}) compare_steps(apiary, redis, protocol, 1, errors());
   }
@@ -456,4 +487,35 @@ TEST_CASE("pubsub: publish/subscribe answers as redis-server 7.0 does", "[integr
   Subscriber after(apiary.redis_port());
   CHECK(after.command({"PING"}) == "+PONG\r\n");
   CHECK(apiary.running());
+}
+
+// Mismatches found by this test and reported (not yet fixed), hidden from the default run:
+//   integration_pubsub_differential_test "[known-mismatch]"
+// Redis 7.0 writes pub/sub confirmations and messages even under CLIENT REPLY OFF / SKIP
+// (CLIENT_PUSHING); CLIENT REPLY SKIP leaves OFF in force; CLIENT LIST / KILL TYPE pubsub
+// select the clients with subscriptions (which TYPE normal then leaves out).
+TEST_CASE("pubsub: mismatches reported, not yet fixed", "[.][known-mismatch]") {
+  RedisServer redis;
+  Daemon apiary("pubsub-known", {});
+  SECTION("CLIENT REPLY OFF and SKIP keep pub/sub confirmations and messages, RESP2") {
+    compare_steps(apiary, redis, 2, 2,
+                  {cmd(0, "CLIENT REPLY OFF", 0),
+                   cmd(0, "SUBSCRIBE a"),
+                   cmd(1, "PUBLISH a x"),
+                   {0, nullptr, 1},
+                   cmd(0, "UNSUBSCRIBE a"),
+                   cmd(0, "PING", 0)});
+  }
+  SECTION("CLIENT REPLY OFF and SKIP keep pub/sub messages, RESP3") {
+    compare_steps(apiary, redis, 3, 2,
+                  {cmd(0, "SUBSCRIBE a"), cmd(0, "CLIENT REPLY OFF", 0), cmd(0, "PUBLISH a self"),
+                   cmd(0, "CLIENT REPLY SKIP", 0), cmd(0, "PUBLISH a skip"),
+                   cmd(0, "PUBLISH a after"), cmd(0, "CLIENT REPLY ON"), cmd(0, "PING")});
+  }
+  SECTION("CLIENT LIST and CLIENT KILL TYPE pubsub") {
+    compare_steps(apiary, redis, 2, 2,
+                  {cmd(0, "SUBSCRIBE a"), fields(1, "CLIENT LIST TYPE pubsub"),
+                   fields(1, "CLIENT LIST TYPE normal"), cmd(1, "CLIENT KILL TYPE pubsub"),
+                   cmd(1, "PUBSUB NUMSUB a")});
+  }
 }
