@@ -425,6 +425,15 @@ std::vector<EventLine> lists() {
       {"SORT nosuch STORE d2"},
       {"SORT nosuch"},
       {"SORT_RO nosuch"},
+      // BY and GET patterns read their keys: a missing one is a "keymiss". (Hash tags: Apiary,
+      // always a cluster, takes only patterns in the sorted key's slot, as Redis Cluster.)
+      {"RPUSH {t}l 2 1 3"},
+      {"SET {t}w_1 3"},
+      {"HSET {t}h_2 f 1"},
+      {"SORT {t}l BY {t}w_*"},
+      {"SORT {t}l BY {t}w_* GET # GET {t}h_*->f"},
+      {"SORT {t}l BY nosort GET {t}x_*"},
+      {"SORT {t}l BY {t}w_* STORE {t}d"},
   };
 }
 

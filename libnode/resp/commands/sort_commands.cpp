@@ -115,8 +115,10 @@ bool parse_sort(CommandContext& ctx, const store::Store& st, bool readonly, Sort
 // lookupKeyByPattern: "#" is the element itself; otherwise the first '*' is replaced by the
 // element and the key read -- a string, or with "->field" (a non-empty field after the '*')
 // that field of a hash. nullopt when there is no '*', no such key, or a key of another type.
-std::optional<std::string> lookup(store::Store& st, std::string_view pattern,
-                                  std::string_view element, WallTime now) {
+// A missing key is a "keymiss" event (Redis reads it with lookupKeyRead).
+std::optional<std::string> lookup(CommandContext& ctx, store::Store& st, std::string_view pattern,
+                                  std::string_view element) {
+  const WallTime now = ctx.wall;
   const std::string_view c = c_string(pattern);
   if (c == "#") return std::string(element);
   const std::size_t star = c.find('*');
@@ -134,11 +136,13 @@ std::optional<std::string> lookup(store::Store& st, std::string_view pattern,
   if (field.empty()) {
     bool wrong = false;
     auto v = st.get_value(key, now, &wrong);
+    if (!v && !wrong) notify_keymiss(ctx, key);
     if (!v) return std::nullopt;
     return std::string(*v);
   }
   bool wrong = false;
   const Collection* h = st.read_collection(key, data::ValueKind::hash, now, wrong);
+  if (h == nullptr && !wrong) notify_keymiss(ctx, key);
   if (h == nullptr) return std::nullopt;
   auto e = h->find(field);
   if (!e) return std::nullopt;
@@ -246,7 +250,7 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
     for (Item& item : items) {
       std::optional<std::string> by_value;
       if (o.by) {
-        by_value = lookup(*st, *o.by, item.element, ctx.wall);
+        by_value = lookup(ctx, *st, *o.by, item.element);
         if (!by_value) continue;
       }
       const std::string& value = o.by ? *by_value : item.element;
@@ -270,7 +274,7 @@ Outcome sort_generic(CommandContext& ctx, bool readonly) {
     const std::string& element = items[static_cast<std::size_t>(j)].element;
     if (o.gets.empty()) values.emplace_back(element);
     for (const std::string_view pattern : o.gets) {
-      values.push_back(lookup(*st, pattern, element, ctx.wall));
+      values.push_back(lookup(ctx, *st, pattern, element));
     }
   }
   if (!o.store) {
