@@ -121,6 +121,29 @@ TEST_CASE("pubsub: messages cross the cluster once and in order, counted cluster
   CHECK(in_order == 1000);
   CHECK(next_message(sub3, 300ms) == Texts{"<none>"});  // no duplicates
 
+  // A message published anywhere right after a SUBSCRIBE's reply reaches the subscriber
+  // (a channel, pattern or shard channel new to its node waits for every member's
+  // confirmation before the reply).
+  {
+    Subscriber fresh(n2.redis_port());
+    Subscriber at3(n3.redis_port());
+    int reached = 0;
+    for (int i = 0; i < 30; ++i) {
+      const std::string ch = "fresh" + std::to_string(i);
+      subscribe(fresh, "SUBSCRIBE", {ch});
+      reached += integer(at3.command({"PUBLISH", ch, "now"})) == 1 &&
+                 next_message(fresh) == Texts{"message", ch, "now"};
+      subscribe(fresh, "PSUBSCRIBE", {ch + "p*"});
+      reached += integer(at3.command({"PUBLISH", ch + "pq", "now"})) == 1 &&
+                 next_message(fresh) == Texts{"pmessage", ch + "p*", ch + "pq", "now"};
+      subscribe(fresh, "SSUBSCRIBE", {ch + "s"});
+      reached += integer(at3.command({"SPUBLISH", ch + "s", "now"})) == 1 &&
+                 next_message(fresh) == Texts{"smessage", ch + "s", "now"};
+    }
+    CHECK(reached == 90);
+  }
+  CHECK(eventually(5s, [&] { return numsub(n1, "NUMSUB", "fresh0") == 0; }));
+
   // A pattern subscriber on node 2 gets pmessages of matching channels only.
   Subscriber sub2(n2.redis_port());
   subscribe(sub2, "PSUBSCRIBE", {"news.*"});
