@@ -96,6 +96,7 @@ void Connection::kill() {
   out_pos_ = 0;
   held_reply_.clear();
   deferred_pushes_.clear();
+  pushed_spans_.clear();
   slots_.clear();
   set_wait(Wait::none);
   wake_at_ = kNever;
@@ -322,33 +323,50 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   if (untouched != nullptr) untouched->set_touch_suppressed(false);
   protocol_ = reply.protocol();  // HELLO may have switched it
 
-  const bool suppress = skip_this || reply_mode_ == ReplyMode::off;
+  // (Un)subscribe confirmations are pushes in Redis, which CLIENT REPLY OFF/SKIP leave alone.
+  const bool confirms = (spec->flags & kPubsub) != 0 && name.ends_with("subscribe");
+  const bool suppress = (skip_this || reply_mode_ == ReplyMode::off) && !confirms;
   if (reply_mode_ == ReplyMode::skip_next) reply_mode_ = ReplyMode::skip_this;
+  // Takes the command's reply out of out_, leaving what was pushed while it ran (which goes to
+  // the client now, whatever becomes of the reply).
+  auto take_reply = [&] {
+    std::string reply_bytes, pushed;
+    std::size_t pos = mark;
+    for (const auto& [at, n] : pushed_spans_) {
+      if (at < pos || at + n > out_.size()) continue;
+      reply_bytes.append(out_, pos, at - pos);
+      pushed.append(out_, at, n);
+      pos = at + n;
+    }
+    reply_bytes.append(out_, std::min(pos, out_.size()), std::string::npos);
+    out_.resize(mark);
+    out_.append(pushed);
+    return reply_bytes;
+  };
   switch (outcome.kind()) {
     case Outcome::Kind::done:
-      if (suppress && close_ != CloseReason::killed) out_.resize(mark);
-      if (!slots_.empty() && close_ != CloseReason::killed && out_.size() > mark) {
-        slots_.push_back(Slot{{}, out_.substr(mark), true, false});
-        out_.resize(mark);
+      if (close_ == CloseReason::killed) break;
+      if (suppress) {
+        (void)take_reply();
+      } else if (!slots_.empty() && out_.size() > mark) {
+        slots_.push_back(Slot{{}, take_reply(), true, false});
       }
       break;
     case Outcome::Kind::reply_after:
-      held_reply_.assign(out_, mark, std::string::npos);
-      out_.resize(mark);
+      held_reply_ = take_reply();
       held_suppressed_ = suppress;
       set_wait(Wait::timer);
       wake_at_ = now + outcome.delay();
       break;
     case Outcome::Kind::blocked:  // no cluster layer: the timeout's reply, when it passes
       blocked_ = true;
-      held_reply_.assign(out_, mark, std::string::npos);
-      out_.resize(mark);
+      held_reply_ = take_reply();
       held_suppressed_ = suppress;
       set_wait(Wait::timer);
       wake_at_ = outcome.delay() == Duration::zero() ? kNever : now + outcome.delay();
       break;
     case Outcome::Kind::pending:
-      out_.resize(mark);
+      (void)take_reply();
       // A blocked command stops the pipeline, as in Redis: nothing runs until it is served.
       blocked_ = (spec->flags & kBlocking) != 0;
       if (spec->has_keys() && !blocked_) {
@@ -361,6 +379,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       break;
   }
   executing_ = false;
+  pushed_spans_.clear();
   pending_reply_ = outcome.kind() == Outcome::Kind::pending ? outcome.token() : PendingToken{};
   if (tracking_.on) server_.tracking().after_command(*this, *spec);
   if (!deferred_pushes_.empty() && wait_ != Wait::token) {
@@ -371,24 +390,29 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
 }
 
 void Connection::push(std::string_view bytes, bool after_reply) {
-  if (close_ != CloseReason::none || reply_mode_ == ReplyMode::off) return;
-  // After the reply of the command running, or of the command without keys this connection
-  // waits for (a SUBSCRIBE's confirmation comes before the channel's first message); a client
-  // blocked in BLPOP and the like gets them at once, as in Redis.
-  if ((executing_ && after_reply) || (wait_ == Wait::token && !blocked_)) {
-    deferred_pushes_.append(bytes);
-    if (!executing_ && deferred_pushes_.size() > kPushOutputLimit) {
-      ++server_.stats_.output_buffer_disconnections;
-      kill();
-      server_.mark_closing(id_);
+  // Pushes are not replies: CLIENT REPLY OFF and SKIP leave them alone, as in Redis 7.0.
+  if (close_ != CloseReason::none) return;
+  if (executing_) {
+    if (after_reply) {
+      deferred_pushes_.append(bytes);
+    } else {  // where the running command's reply has got to, as Redis writes it
+      pushed_spans_.emplace_back(out_.size(), bytes.size());
+      out_.append(bytes);
     }
     return;
   }
-  out_.append(bytes);  // while a command runs: ahead of its reply, as Redis writes it
-  if (!executing_) server_.note_pushed(id_);
+  // After the reply of the command without keys this connection waits for (a SUBSCRIBE's
+  // confirmation comes before the channel's first message); a client blocked in BLPOP and
+  // the like gets them at once, as in Redis.
+  if (wait_ == Wait::token && !blocked_) {
+    deferred_pushes_.append(bytes);
+  } else {
+    out_.append(bytes);
+    server_.note_pushed(id_);
+  }
   // Redis's client-output-buffer-limit for pub/sub clients, hard part (32mb): a subscriber
   // that does not read is disconnected rather than let its messages grow without bound.
-  if (out_.size() - out_pos_ > kPushOutputLimit) {
+  if (out_.size() - out_pos_ + deferred_pushes_.size() > kPushOutputLimit) {
     ++server_.stats_.output_buffer_disconnections;
     kill();
     server_.mark_closing(id_);

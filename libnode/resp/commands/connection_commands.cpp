@@ -232,6 +232,12 @@ bool valid_client_type(std::string_view t) {
          iequals(t, "slave") || iequals(t, "pubsub");
 }
 
+// Redis's getClientType: a client with a subscription is `pubsub`, any other `normal` (there
+// are no masters or replicas among a node's clients).
+bool of_type(const Connection& c, std::string_view t) {
+  return c.subscriptions() > 0 ? iequals(t, "pubsub") : iequals(t, "normal");
+}
+
 Outcome client_list(CommandContext& ctx) {
   std::optional<std::string_view> type;
   std::vector<ClientId> ids;
@@ -260,7 +266,7 @@ Outcome client_list(CommandContext& ctx) {
   }
   std::string text;
   for (const auto& [id, c] : ctx.server.clients()) {
-    if (type && !iequals(*type, "normal")) continue;  // every client here is a normal one
+    if (type && !of_type(*c, *type)) continue;
     if (by_id && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
     text += client_info_line(ctx.server, *c, ctx.now);
   }
@@ -349,7 +355,7 @@ Outcome client_kill(CommandContext& ctx) {
     if (id && cid != *id) continue;
     if (addr && c->address().peer != *addr) continue;
     if (laddr && c->address().local != *laddr) continue;
-    if (type && !iequals(*type, "normal")) continue;
+    if (type && !of_type(*c, *type)) continue;
     // Compared in whole seconds: seconds(MAXAGE) as nanoseconds could overflow.
     if (maxage && std::chrono::duration_cast<std::chrono::seconds>(ctx.now - c->created()).count() <
                       *maxage) {
@@ -397,7 +403,8 @@ Outcome client_reply(CommandContext& ctx) {
   } else if (iequals(ctx.argv[2], "off")) {
     ctx.client.set_reply_mode(ReplyMode::off);
   } else if (iequals(ctx.argv[2], "skip")) {
-    ctx.client.set_reply_mode(ReplyMode::skip_next);
+    // Redis ignores SKIP while replies are OFF.
+    if (ctx.client.reply_mode() != ReplyMode::off) ctx.client.set_reply_mode(ReplyMode::skip_next);
   } else {
     ctx.reply.error(kSyntaxError);
   }

@@ -101,6 +101,7 @@ class Connection {
   bool no_touch() const { return no_touch_; }
   void set_no_touch(bool on) { no_touch_ = on; }
   void set_reply_mode(ReplyMode mode) { reply_mode_ = mode; }
+  ReplyMode reply_mode() const { return reply_mode_; }
   TimePoint created() const { return created_; }
   TimePoint last_activity() const { return last_activity_; }
   // "client|list" style name of the last command, "NULL" before the first.
@@ -120,7 +121,7 @@ class Connection {
   // (Server::take_pushed) so the driver flushes it. Pushed while this connection's own
   // command runs, it goes ahead of that command's reply (a message it published to itself,
   // as Redis), or after it with `after_reply` (an invalidation caused by its own write).
-  // Dropped under CLIENT REPLY OFF as Redis 7.0 does, and once the connection is closing.
+  // Kept under CLIENT REPLY OFF/SKIP as Redis 7.0 does; dropped once the connection is closing.
   void push(std::string_view bytes, bool after_reply = false);
   // Pub/sub subscriptions (channels + patterns + shard channels), kept by PubSub: in RESP2
   // a subscribed client may only run (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET.
@@ -186,8 +187,10 @@ class Connection {
   bool no_touch_ = false;
   TrackingFlags tracking_;
   std::size_t subscriptions_ = 0;
-  bool executing_ = false;        // inside execute(): pushes wait for the command's reply
-  std::string deferred_pushes_;
+  bool executing_ = false;  // inside execute()
+  // Where pushes made while the running command ran sit in out_ (kept if its reply is not).
+  std::vector<std::pair<std::size_t, std::size_t>> pushed_spans_;
+  std::string deferred_pushes_;  // pushes that wait for a reply (push()'s after_reply, Wait::token)
   ReplyMode reply_mode_ = ReplyMode::on;
   const CommandSpec* last_command_ = nullptr;
 
