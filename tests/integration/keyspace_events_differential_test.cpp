@@ -33,7 +33,7 @@ namespace {
 //   "@sleep <ms>"            wait (active expiry runs meanwhile) before the marker
 //   "@block <command>"       send on the blocker connection without reading its reply
 //   "@unblocked"             read the blocker connection's reply
-//   "@restore <dst> <src>"   RESTORE dst 0 <DUMP of src> (REPLACE when a 4th word is given)
+//   "@restore <dst> <src> <ttl> [option ...]"   RESTORE dst ttl <DUMP of src> [option ...]
 struct EventLine {
   const char* command;
   const char* apiary = nullptr;  // Apiary's events (raw) where they differ by design
@@ -70,8 +70,8 @@ class Side {
       blocker_.next_raw(5s);
     } else if (argv[0] == "@restore") {
       const RespValue dump = parse_resp(commands_.command({"DUMP", argv[2]}));
-      std::vector<std::string> restore = {"RESTORE", argv[1], "0", dump.text};
-      if (argv.size() > 3) restore.emplace_back("REPLACE");
+      std::vector<std::string> restore = {"RESTORE", argv[1], argv[3], dump.text};
+      restore.insert(restore.end(), argv.begin() + 4, argv.end());
       commands_.command(restore);
     } else {
       commands_.command(argv);
@@ -235,9 +235,12 @@ std::vector<EventLine> keyspace() {
       {"RPUSH l a b"},
       {"COPY l l2"},
       {"DUMP nosuch"},
-      {"@restore r l"},
-      {"@restore r k4 REPLACE"},
-      {"RESTORE r 0 junk"},  // an error: nothing
+      {"@restore r l 0"},
+      {"@restore r k4 0 REPLACE"},
+      {"@restore r k4 100000 REPLACE"},
+      {"@restore r k4 1 REPLACE ABSTTL"},  // expired: the old key deleted
+      {"@restore r k4 1 ABSTTL"},          // expired: nothing
+      {"RESTORE r 0 junk"},                // an error: nothing
   };
 }
 
@@ -367,6 +370,13 @@ std::vector<EventLine> zsets() {
       {"ZUNION 2 nosuch b"},
       {"ZINTERCARD 1 nosuch"},
       {"ZSCAN nosuch 0"},
+      // Pops blocked on an empty zset, served by an add.
+      {"@block BZPOPMIN bz 5"},
+      {"ZADD bz 1 a 2 b"},
+      {"@unblocked"},
+      {"@block BZMPOP 5 1 bz2 MAX COUNT 3"},
+      {"ZADD bz2 1 a 2 b"},
+      {"@unblocked"},
   };
 }
 
@@ -418,6 +428,9 @@ std::vector<EventLine> lists() {
       {"@block BLMOVE bl2 bl3 RIGHT LEFT 5"},
       {"LPUSH bl2 x"},
       {"@unblocked"},
+      {"@block BLMPOP 5 2 bl4 bl5 RIGHT COUNT 2"},
+      {"RPUSH bl5 a b c"},
+      {"@unblocked"},
       {"RPUSH s a b c"},
       {"SORT s STORE d"},
       {"SORT s STORE d"},
@@ -464,10 +477,28 @@ std::vector<EventLine> bitmaps() {
   };
 }
 
+// Commands run by EXEC and by scripts notify as they run.
+std::vector<EventLine> transactions() {
+  return {
+      {"MULTI"},
+      {"SET t 1"},
+      {"INCR t"},
+      {"RPUSH tl a"},
+      {"LPOP tl"},
+      {"GET nosuch"},
+      {"EXEC"},
+      {"EVAL \"redis.call('set', KEYS[1], 'v'); redis.call('expire', KEYS[1], 100); "
+       "return redis.call('del', KEYS[1])\" 1 sk"},
+      {"EVAL \"redis.call('hset', KEYS[1], 'f', 'v'); return redis.call('hget', KEYS[1], "
+       "'nosuch')\" 1 sh"},
+      {"EVAL \"return redis.call('get', KEYS[1])\" 1 nosuch"},
+  };
+}
+
 // The same family lines joined: one comparison per flag set and protocol.
 std::vector<EventLine> every_family() {
   std::vector<EventLine> all;
-  for (auto family : {strings, keyspace, hashes, sets, zsets, lists, bitmaps}) {
+  for (auto family : {strings, keyspace, hashes, sets, zsets, lists, bitmaps, transactions}) {
     const auto lines = family();
     all.insert(all.end(), lines.begin(), lines.end());
     all.push_back({"FLUSHALL"});
