@@ -73,6 +73,29 @@ void read_until(int fd, std::string& buffer, const std::string& needle) {
   }
 }
 
+// Reads until `buffer` contains `a` or `b`, drops up to the first found; 0 for a, 1 for b.
+int read_one_of(int fd, std::string& buffer, const std::string& a, const std::string& b) {
+  char chunk[4096];
+  for (;;) {
+    const auto at_a = buffer.find(a);
+    const auto at_b = buffer.find(b);
+    if (at_a != std::string::npos && (at_b == std::string::npos || at_a < at_b)) {
+      buffer.erase(0, at_a + a.size());
+      return 0;
+    }
+    if (at_b != std::string::npos) {
+      buffer.erase(0, at_b + b.size());
+      return 1;
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      std::fprintf(stderr, "connection closed\n");
+      std::exit(1);
+    }
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
 std::string bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
 
 }  // namespace
@@ -98,9 +121,15 @@ int main(int argc, char** argv) {
     const std::string key = "track:" + tag + ":" + std::to_string(i);
     send_all(writer, command({"SET", key, "v1"}));
     read_until(writer, wbuf, "+OK\r\n");
-    // The reader reads it (through its own node) and is now tracking it.
-    send_all(reader, command({"GET", key}));
-    read_until(reader, rbuf, "$2\r\nv1\r\n");
+    // The reader reads it through its own node (until the write has reached that node's
+    // replica) and is now tracking it; a PING drains whatever came before.
+    for (;;) {
+      send_all(reader, command({"GET", key}));
+      if (read_one_of(reader, rbuf, "$2\r\nv1\r\n", "_\r\n") == 0) break;
+      ::usleep(200);
+    }
+    send_all(reader, command({"PING"}));
+    read_until(reader, rbuf, "+PONG\r\n");
     const auto start = Clock::now();
     send_all(writer, command({"SET", key, "v2"}));
     read_until(reader, rbuf, ">2\r\n$10\r\ninvalidate\r\n*1\r\n" + bulk(key));
