@@ -24,7 +24,7 @@ TEST_CASE("node-redis's client-side cache follows writes made through another no
   const fs::path dir = fs::temp_directory_path() / ("apiary-node-redis-" + std::to_string(getpid()));
   fs::create_directories(dir);
   const fs::path source = fs::path(APIARY_SOURCE_DIR) / "tests/integration/clients/node_redis";
-  fs::copy(source, dir, fs::copy_options::overwrite_existing);
+  fs::copy(source, dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
