@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "apiary/resp/keyspace_events.hpp"
+
 #include "apiary/base/host_port.hpp"
 #include "apiary/core/persistence.hpp"
 #include "apiary/node.hpp"
@@ -86,6 +88,14 @@ int main(int argc, char** argv) {
                  "can stop it; CONFIG SET busy-reply-threshold changes it")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400000}))
       ->capture_default_str();
+  app.add_option("--notify-keyspace-events", config.notify_keyspace_events,
+                 "Keyspace notifications, Redis's flags (KEA, Ex, ...; empty: none); CONFIG SET "
+                 "notify-keyspace-events changes it")
+      ->check([](const std::string& v) {
+        return apiary::resp::parse_keyspace_events(v)
+                   ? std::string()
+                   : std::string("invalid event class character; use Ag$lshzxeKEtmdn");
+      });
   app.add_option("--data-addr", config.data_addr,
                  "Address the node-to-node data channel binds, IPv4 (default: the --gossip-addr "
                  "host with a free port); peers learn it through gossip")

@@ -199,7 +199,8 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   resp::Server& server = core->resp_server();
   if (Status s = server.config().set(
           {{"proto-max-bulk-len", std::to_string(config.proto_max_bulk_len)},
-           {"busy-reply-threshold", std::to_string(config.busy_reply_threshold.count())}});
+           {"busy-reply-threshold", std::to_string(config.busy_reply_threshold.count())},
+           {"notify-keyspace-events", config.notify_keyspace_events}});
       !s.ok()) {
     return s;
   }

@@ -44,6 +44,9 @@ struct NodeConfig {
   // How long a Lua script or function runs before the node answers BUSY and accepts SCRIPT
   // KILL (Redis's busy-reply-threshold; CONFIG SET changes it at run time).
   std::chrono::milliseconds busy_reply_threshold{5000};
+  // Keyspace notifications, Redis's notify-keyspace-events flags ("KEA", "Ex", ...; empty:
+  // none); CONFIG SET changes it at run time (docs/pubsub.md).
+  std::string notify_keyspace_events;
   // Persistence (docs/persistence.md), with Redis's names. Empty `dir`: the node reads and
   // writes no files at all (SAVE, BGSAVE and BGREWRITEAOF answer an error). Otherwise, at
   // start it loads `dir`/`appendfilename` when `appendonly` is on and that file exists, else
