@@ -11,11 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "apiary/resp/keyspace_events.hpp"
-
 #include "apiary/base/host_port.hpp"
 #include "apiary/core/persistence.hpp"
 #include "apiary/node.hpp"
+#include "apiary/resp/keyspace_events.hpp"
 #include "apiary/resp/server_config.hpp"
 
 namespace {
