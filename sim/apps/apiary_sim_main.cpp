@@ -164,6 +164,16 @@ int main(int argc, char** argv) {
                  "workload: fraction of commands that are transfers or atomic reads of a pair "
                  "(default 0.3; with --transfers)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--pubsub", wl.pubsub,
+                 "workload: pub/sub subscriber clients on channels ch0.. and patterns, with "
+                 "publishers and the pub/sub checks (default 0: off)")
+      ->check(CLI::Range(0u, 10000u));
+  app.add_option("--pubsub-channels", wl.pubsub_channels,
+                 "workload: pub/sub channels ch0..ch<K-1> (default 4; with --pubsub)")
+      ->check(CLI::Range(1u, 10000u));
+  app.add_option("--pubsub-publishers", wl.pubsub_publishers,
+                 "workload: pub/sub publisher clients (default 3; with --pubsub)")
+      ->check(CLI::Range(0u, 1000u));
   app.add_option("--clients", wl.clients, "workload: concurrent operations in flight")
       ->check(CLI::Range(1u, 100000u));
   app.add_option("--replicas", wl.replicas, "workload: replication factor N")

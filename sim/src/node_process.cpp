@@ -12,6 +12,17 @@ namespace apiary::sim {
 
 namespace {
 
+// In RESP2 a subscribed connection's messages are arrays "message" channel payload,
+// "pmessage" pattern channel payload and "smessage" channel payload; no reply the simulated
+// clients ask for starts that way (their elements are named e<id>, m<id>, f<id>, v<id>, ...).
+bool is_pubsub_message(const RespReply& r) {
+  if (r.kind != RespReply::Kind::array || r.elements.empty()) return false;
+  const RespReply& kind = r.elements[0];
+  if (kind.kind != RespReply::Kind::bulk) return false;
+  if (r.elements.size() == 3) return kind.text == "message" || kind.text == "smessage";
+  return r.elements.size() == 4 && kind.text == "pmessage";
+}
+
 // The simulated wall clock: a fixed epoch plus the node's local time (TTLs, tombstone grace
 // and the HLC only need it to move with the local clock).
 constexpr std::int64_t kWallEpochMs = 1'700'000'000'000;
@@ -190,6 +201,10 @@ void NodeProcess::drain_output(Client& c) {
       p.used = out.size() - used;
     }
     used += p.used;
+    if (is_pubsub_message(p.reply)) {
+      replies_.push_back(ClientReply{c.index, 0, std::move(p.reply), true});
+      continue;
+    }
     if (c.requests.empty()) continue;  // a reply nobody asked for: nothing to match it with
     replies_.push_back(ClientReply{c.index, c.requests.front(), std::move(p.reply)});
     c.requests.pop_front();
@@ -222,8 +237,7 @@ void NodeProcess::pump(TimePoint now) {
       c->conn->complete(reply.token, reply.bytes, now, wall);
       drain_output(*c);
     }
-    // Pub/sub messages and invalidations (simulated clients do not subscribe; drained so
-    // that nothing accumulates).
+    // Pub/sub messages (handed out as pushes) and invalidations.
     for (resp::ClientId id : core_->resp_server().take_pushed()) {
       if (Client* c = client_by_id(id)) drain_output(*c);
     }

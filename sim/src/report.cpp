@@ -149,6 +149,29 @@ std::string data_summary(const WorkloadReport& d) {
                   ull(t.unbalanced), ull(t.out_of_bounds), ull(t.unreadable));
     o << buf;
   }
+  const PubSubReport& ps = d.pubsub;
+  if (ps.subscribers > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  pub/sub: %llu subscribers, %llu publishers, %llu channels, %llu sessions; "
+                  "%llu SUBSCRIBE + %llu UNSUBSCRIBE (%llu errors)\n",
+                  ull(ps.subscribers), ull(ps.publishers), ull(ps.channels), ull(ps.sessions),
+                  ull(ps.subscribes), ull(ps.unsubscribes), ull(ps.subscribe_errors));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    published %llu (%llu answered, %llu unanswered, %llu bad replies), "
+                  "delivered %llu; expected %llu, lost %llu near faults + %llu stable\n",
+                  ull(ps.published), ull(ps.publish_acked), ull(ps.publish_unanswered),
+                  ull(ps.publish_bad_replies), ull(ps.delivered), ull(ps.expected),
+                  ull(ps.lost_near_faults), ull(ps.lost_stable));
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "    %llu reordered, %llu duplicated, %llu phantoms, %llu after unsubscribe; "
+                  "receiver counts %llu judged, %llu mismatched (%llu over)\n",
+                  ull(ps.reordered), ull(ps.duplicated), ull(ps.phantoms),
+                  ull(ps.unsubscribed_deliveries), ull(ps.count_checked),
+                  ull(ps.count_mismatches), ull(ps.count_over));
+    o << buf;
+  }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",
                 ull(d.converged_keys), ull(d.keys), ull(d.max_siblings));
   o << buf;
@@ -340,6 +363,29 @@ std::string to_json(const RunReport& r) {
     field("transfer_unbalanced", t.unbalanced);
     field("transfer_out_of_bounds", t.out_of_bounds);
     field("transfer_unreadable", t.unreadable);
+    const PubSubReport& ps = d.pubsub;
+    field("pubsub_subscribers", ps.subscribers);
+    field("pubsub_publishers", ps.publishers);
+    field("pubsub_channels", ps.channels);
+    field("pubsub_sessions", ps.sessions);
+    field("pubsub_subscribes", ps.subscribes);
+    field("pubsub_unsubscribes", ps.unsubscribes);
+    field("pubsub_subscribe_errors", ps.subscribe_errors);
+    field("pubsub_published", ps.published);
+    field("pubsub_publish_acked", ps.publish_acked);
+    field("pubsub_publish_unanswered", ps.publish_unanswered);
+    field("pubsub_publish_bad_replies", ps.publish_bad_replies);
+    field("pubsub_delivered", ps.delivered);
+    field("pubsub_expected", ps.expected);
+    field("pubsub_lost_near_faults", ps.lost_near_faults);
+    field("pubsub_lost_stable", ps.lost_stable);
+    field("pubsub_reordered", ps.reordered);
+    field("pubsub_duplicated", ps.duplicated);
+    field("pubsub_phantoms", ps.phantoms);
+    field("pubsub_unsubscribed_deliveries", ps.unsubscribed_deliveries);
+    field("pubsub_count_checked", ps.count_checked);
+    field("pubsub_count_mismatches", ps.count_mismatches);
+    field("pubsub_count_over", ps.count_over);
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);

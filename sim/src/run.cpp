@@ -228,6 +228,20 @@ void check_data(RunReport& r) {
           "(pair, owner) stores where b lies outside [acknowledged, acknowledged + ambiguous] "
           "transferred amounts");
   fail_if(r.settled, t.unreadable, "(pair, owner) stores holding a non-integer account value");
+  const PubSubReport& ps = d.pubsub;
+  fail_if(true, ps.lost_stable,
+          "pub/sub messages lost in a stable window (published after the subscriber's SUBSCRIBE "
+          "reply, both nodes up and connected)");
+  fail_if(true, ps.reordered, "pub/sub messages received out of their publisher's order");
+  fail_if(true, ps.duplicated, "pub/sub messages received twice on one subscription");
+  fail_if(true, ps.phantoms,
+          "pub/sub messages received that were not published (or on another channel)");
+  fail_if(true, ps.unsubscribed_deliveries,
+          "pub/sub messages received on a subscription after its UNSUBSCRIBE reply");
+  fail_if(true, ps.publish_bad_replies, "PUBLISH replies that were errors or negative counts");
+  fail_if(true, ps.count_mismatches,
+          "PUBLISH replies in a stable window whose receiver count differs from the deliveries "
+          "(no (un)subscribe of a matching name near)");
   if (r.settled && d.converged_keys < d.keys) {
     fail(std::to_string(d.keys - d.converged_keys) + " of " + std::to_string(d.keys) +
          " keys not converged on their owners after the settle time");
@@ -442,6 +456,10 @@ std::string replay_command(const RunOptions& o) {
       << w.collection_ratio;
     if (w.transfers > 0) {
       s << " --transfers " << w.transfers << " --transfer-ratio " << w.transfer_ratio;
+    }
+    if (w.pubsub > 0) {
+      s << " --pubsub " << w.pubsub << " --pubsub-channels " << w.pubsub_channels
+        << " --pubsub-publishers " << w.pubsub_publishers;
     }
     if (!w.appendfsync.empty()) s << " --appendfsync " << w.appendfsync;
     if (w.stable_after != WorkloadOptions{}.stable_after) {

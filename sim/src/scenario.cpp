@@ -329,6 +329,13 @@ Result<WorkloadOptions> parse_workload(const std::vector<std::string_view>& word
       w.hash_counters = *n;
     } else if (name == "transfers") {
       w.transfers = *n;
+    } else if (name == "pubsub") {
+      w.pubsub = *n;
+    } else if (name == "pubsub-channels") {
+      if (*n == 0) return bad("pubsub-channels must be at least 1");
+      w.pubsub_channels = *n;
+    } else if (name == "pubsub-publishers") {
+      w.pubsub_publishers = *n;
     } else if (name == "clients") {
       w.clients = *n;
     } else if (name == "replicas") {

@@ -26,6 +26,11 @@ Workload::Workload(WorkloadOptions options, Rng rng)
     keys_.push_back("{acct:" + std::to_string(p) + "}:a");
     keys_.push_back("{acct:" + std::to_string(p) + "}:b");
   }
+  if (options_.pubsub > 0) {
+    // A stream of its own, derived from a copy: the other clients draw exactly as without it.
+    Rng copy = rng_;
+    pubsub_.emplace(options_, copy.split());
+  }
 }
 
 void Workload::note(std::string what) {
@@ -37,6 +42,7 @@ void Workload::start(World& world, TimePoint from, TimePoint stop, TimePoint ver
   stop_ = stop;
   started_ = true;
   for (std::uint32_t c = 0; c < clients_.size(); ++c) world.wake_at(from, c);
+  if (pubsub_) pubsub_->start(world, from, stop);
   if (keys_.size() > options_.keys) world.wake_at(verify_at, kVerify);
 }
 
@@ -86,6 +92,7 @@ void Workload::on_status(World& world, std::uint32_t node, NodeStatus status) {
     case NodeStatus::absent:
       break;
   }
+  if (pubsub_) pubsub_->on_status(world, node, status);
   if (!open_handoffs_.empty() && !checking_) {
     checking_ = true;
     world.wake_at(now + 100ms, kCheck);
@@ -101,6 +108,10 @@ void Workload::on_wake(World& world, std::uint32_t tag) {
   }
   if (tag == kVerify) {
     verify(world);
+    return;
+  }
+  if ((tag & PubSubWorkload::kWakeBit) != 0) {
+    if (pubsub_) pubsub_->on_wake(world, tag & ~PubSubWorkload::kWakeBit);
     return;
   }
   if ((tag & kTimeout) != 0) {
@@ -270,7 +281,13 @@ void Workload::after_call(World& world, std::uint32_t node, Process& process) {
   (void)node;
   NodeProcess* n = process.node();
   if (n == nullptr) return;
-  while (auto r = n->poll_reply()) on_reply(world, *r);
+  while (auto r = n->poll_reply()) {
+    if (pubsub_ && PubSubWorkload::owns(r->client)) {
+      pubsub_->on_reply(world, *r);
+    } else {
+      on_reply(world, *r);
+    }
+  }
 }
 
 void Workload::on_reply(World& world, const ClientReply& r) {

@@ -415,6 +415,19 @@ WorkloadReport Workload::finish(World& world) {
   check_collections(r);
   check_lists(world, windows, r);
   r.samples = std::move(report_.samples);
+  if (pubsub_) {
+    std::vector<PubSubWorkload::Window> w;
+    for (const Window& x : windows) w.push_back({x.from, x.to});
+    pubsub_->check(w, r.pubsub);
+    // Its violations first: the other checkers' samples are kept after them, up to ten.
+    std::vector<std::string> samples = std::move(r.pubsub.samples);
+    r.pubsub.samples.clear();
+    for (auto& s : r.samples) {
+      if (samples.size() >= 10) break;
+      samples.push_back(std::move(s));
+    }
+    r.samples = std::move(samples);
+  }
   return r;
 }
 

@@ -70,8 +70,10 @@ struct NodeOptions {
 // A reply one of the process's client connections received.
 struct ClientReply {
   std::uint32_t client = 0;
-  std::uint64_t request = 0;  // the id given to send()
+  std::uint64_t request = 0;  // the id given to send(); 0 for a push
   RespReply reply;
+  // A pub/sub message (RESP2 "message"/"pmessage"/"smessage" array), not a command's reply.
+  bool push = false;
 };
 
 class NodeProcess final : public Process {

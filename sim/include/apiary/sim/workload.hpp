@@ -42,6 +42,9 @@
 //  - transfers (transfer_checks.cpp): every atomic read of a pair sums to 0; at the end, on
 //    every running owner, a + b == 0 and b lies in [acknowledged, acknowledged + ambiguous]
 //    transferred amounts.
+//  - pub/sub (pubsub_workload.hpp, with WorkloadOptions::pubsub): subscribers receive each
+//    publisher's messages in order, once, only while subscribed, all of them in stable
+//    windows; PUBLISH's receiver count matches the deliveries.
 //  - convergence: at the end, every running owner of every key holds the same siblings (for
 //    a hash or a set: the same collection state).
 //  - handoff_s: from a join or leave until every running node's view matches the running
@@ -64,6 +67,7 @@
 #include "apiary/base/time.hpp"
 #include "apiary/cluster/partition_table.hpp"
 #include "apiary/sim/node_process.hpp"
+#include "apiary/sim/pubsub_workload.hpp"
 #include "apiary/sim/report.hpp"
 #include "apiary/sim/resp_reply.hpp"
 #include "apiary/sim/workload_options.hpp"
@@ -254,6 +258,7 @@ class Workload final : public Agent {
   bool checking_ = false;
   bool started_ = false;
   WorkloadReport report_;
+  std::optional<PubSubWorkload> pubsub_;  // WorkloadOptions::pubsub > 0
 };
 
 }  // namespace apiary::sim

@@ -51,6 +51,22 @@ struct WorkloadOptions {
   // (PING in the other three places), as a client whose connection dropped between the two
   // halves of a non-atomic transfer: the checkers must see torn reads and lost money.
   bool transfers_unsafe = false;
+  // Pub/sub (sim/pubsub_workload.hpp): `pubsub` subscriber clients on channels
+  // ch0..ch<pubsub_channels-1> (and a few patterns), `pubsub_publishers` publishers
+  // publishing every `pubsub_interval_min`..`pubsub_interval_max`. 0 subscribers: off (no
+  // random draw of the other clients changes). `pubsub_grace`: how long after a PUBLISH a
+  // message must have arrived, and how far from an (un)subscribe the receiver count is judged.
+  std::uint32_t pubsub = 0;
+  std::uint32_t pubsub_channels = 4;
+  std::uint32_t pubsub_publishers = 3;
+  Duration pubsub_interval_min = 5ms;
+  Duration pubsub_interval_max = 25ms;
+  Duration pubsub_grace = 1s;
+  // Controls for the tests (no flag): the pub/sub clients ignore every n-th message they
+  // receive, or take every n-th twice (0: never), so that the checker must report loss or
+  // duplicates.
+  std::uint32_t pubsub_drop_every = 0;
+  std::uint32_t pubsub_repeat_every = 0;
   std::uint32_t clients = 8;  // each keeps one command in flight
   std::uint32_t replicas = 3;
   std::uint32_t write_quorum = 2;
