@@ -171,6 +171,14 @@ void NodeProcess::send(TimePoint now, std::uint32_t client, std::uint64_t reques
   drain_output(c);
 }
 
+void NodeProcess::disconnect(TimePoint now, std::uint32_t client) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;
+  by_id_.erase(it->second.conn->id());
+  clients_.erase(it);
+  pump(now);
+}
+
 std::optional<ClientReply> NodeProcess::poll_reply() {
   if (replies_.empty()) return std::nullopt;
   ClientReply r = std::move(replies_.front());

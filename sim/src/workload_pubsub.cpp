@@ -13,6 +13,10 @@ constexpr std::uint64_t kInitialChannelsMax = 3;
 constexpr Duration kChurnMin = 1s;
 constexpr Duration kChurnMax = 4s;
 constexpr Duration kRetry = 100ms;
+// Now and then a client closes its connection and opens one on another node (so that
+// sessions on joined nodes, and the registry's removals, are exercised without faults too).
+constexpr double kMovePerChurn = 0.15;
+constexpr double kMovePerPublish = 0.002;
 
 Duration between(Rng& rng, Duration lo, Duration hi) {
   if (hi <= lo) return lo;
@@ -95,6 +99,10 @@ void PubSubWorkload::act(World& world, std::uint32_t a) {
     wake(world, a, world.now() + kRetry);
     return;
   }
+  if (actor.publisher && world.now() < stop_ && rng_.chance(kMovePerPublish)) {
+    move(world, a);
+    return;
+  }
   if (actor.publisher) {
     publisher_step(world, a);
   } else {
@@ -112,6 +120,10 @@ void PubSubWorkload::subscriber_step(World& world, std::uint32_t a) {
   const TimePoint now = world.now();
   if (now >= actor.next_churn && now < stop_) {
     actor.next_churn = now + between(rng_, kChurnMin, kChurnMax);
+    if (rng_.chance(kMovePerChurn)) {
+      move(world, a);
+      return;
+    }
     if (actor.wanted.size() > 1 && rng_.chance(0.5)) {
       auto it = actor.wanted.begin();
       std::advance(it, static_cast<std::ptrdiff_t>(rng_.uniform(actor.wanted.size())));
@@ -281,6 +293,20 @@ void PubSubWorkload::on_push(World& world, Session& s, const RespReply& m) {
     deliveries_.push_back(d);
   }
   deliveries_.push_back(std::move(d));
+}
+
+void PubSubWorkload::move(World& world, std::uint32_t a) {
+  Actor& actor = actors_[a];
+  Session& s = sessions_[actor.session];
+  const std::uint32_t client = s.client;
+  world.call(s.node, [&](Process& p, TimePoint local) {
+    if (NodeProcess* n = p.node()) n->disconnect(local, client);
+  });
+  s.open = false;
+  s.closed = world.now();
+  actor.has_session = false;
+  actor.active.clear();
+  wake(world, a, world.now() + between(rng_, 0ms, kRetry));
 }
 
 void PubSubWorkload::on_status(World& world, std::uint32_t node, NodeStatus status) {

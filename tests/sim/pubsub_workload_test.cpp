@@ -66,13 +66,13 @@ TEST_CASE("pub/sub in a quiet cluster: every message once, in order, counted exa
     // Nothing failed, so nothing may be missing, and every count is judged somewhere.
     CHECK(r->data.pubsub.lost_near_faults == 0);
     CHECK(r->data.pubsub.count_checked > 100);
-    CHECK(r->data.pubsub.sessions == 6 + 3);
+    CHECK(r->data.pubsub.sessions > 6 + 3);  // clients moved to other nodes now and then
   }
 }
 
 TEST_CASE("pub/sub under a crash and a partition: at most once, never out of order",
           "[sim][data][pubsub][faults]") {
-  std::uint64_t sessions = 0, lost = 0;
+  std::uint64_t lost = 0;
   for (std::uint64_t seed : {1, 2, 3}) {
     auto o = pubsub_run(seed);
     o.crash = 1;
@@ -84,12 +84,38 @@ TEST_CASE("pub/sub under a crash and a partition: at most once, never out of ord
     const auto r = run_simulation(o);
     REQUIRE(r.ok());
     require_pubsub_clean(*r);
-    sessions += r->data.pubsub.sessions;
     lost += r->data.pubsub.lost_near_faults;
   }
-  // The crashes made some clients reconnect, and the partition cost messages (allowed).
-  CHECK(sessions > 3 * (6 + 3));
+  // The partition cost messages (allowed: at most once).
   CHECK(lost > 0);
+}
+
+// KNOWN PRODUCT BUG (reported, not fixed here; [!shouldfail] keeps the default suite green and
+// turns red once it is fixed -- then drop the tag). A node that joins sees the old members as
+// live at once, but its registry of their interest stays empty until each of them has let the
+// joiner into its own view and sent "pubsub.all" (the one they sent earlier, before the joiner
+// knew them, was dropped as coming from an unknown member): PubSub::on_members sends the new
+// member this node's interest but never asks for the member's ("pubsub.want"), although
+// docs/pubsub.md says it does when a member becomes live. Here n6 joins at 7.0 s; a publisher
+// moves onto n6 at 10.3 s and until 12.3 s none of its messages reach the subscriber on n1
+// (subscribed since 0.03 s); from 12 s (5 s after the join) that is a loss in a stable window.
+// The other direction is worse: a subscriber on the joiner whose SUBSCRIBE the old members
+// acknowledged while they ignored it missed a publisher on n3 for 13 s, until the joiner's 15 s
+// summary (apiary-sim --nodes 6 --duration 40 --crash 1 --pause 1 --join 1 --leave 1
+// --workload --pubsub 6 --seed 13, before the clients moved between nodes by themselves).
+TEST_CASE("pub/sub: a publisher on a node that just joined reaches the old subscribers",
+          "[sim][data][pubsub][!shouldfail]") {
+  auto o = pubsub_run(7);
+  o.duration_s = 40;
+  o.settle_s = 15;
+  o.join = 1;
+  o.workload.clients = 8;
+  o.workload.stable_after = std::chrono::seconds(5);
+  INFO(replay_command(o));
+  const auto r = run_simulation(o);
+  REQUIRE(r.ok());
+  for (const auto& s : r->data.samples) UNSCOPED_INFO(s);
+  CHECK(r->data.pubsub.lost_stable == 0);
 }
 
 TEST_CASE("pub/sub checker: messages a client drops are lost, repeated ones duplicates",

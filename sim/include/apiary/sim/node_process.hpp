@@ -101,6 +101,8 @@ class NodeProcess final : public Process {
   void send(TimePoint now, std::uint32_t client, std::uint64_t request, std::string_view bytes,
             std::uint32_t replies = 1);
   std::optional<ClientReply> poll_reply();
+  // The client closes its connection (its subscriptions go with it, as a socket's close).
+  void disconnect(TimePoint now, std::uint32_t client);
 
   core::NodeCore& core() { return *core_; }
   const core::NodeCore& core() const { return *core_; }

@@ -7,7 +7,8 @@
 // added. Publishers each hold a session too and PUBLISH to a random channel every few
 // milliseconds a payload "<publisher client>:<seq>" (seq counts up from 1 per session). A
 // session ends when its node crashes or leaves; the client then opens a new one on another
-// node (a new connection: a new client index) and subscribes again. One command is in flight
+// node (a new connection: a new client index) and subscribes again; now and then a client
+// also closes its connection and moves to another node by itself. One command is in flight
 // per client; a subscriber's messages arrive as pushes on its connection, in stream order with
 // its replies (NodeProcess marks them, ClientReply::push).
 //
@@ -129,6 +130,7 @@ class PubSubWorkload {
 
   void act(World& world, std::uint32_t actor);
   bool open_session(World& world, std::uint32_t actor);
+  void move(World& world, std::uint32_t actor);  // closes the session, opens one elsewhere
   void subscriber_step(World& world, std::uint32_t actor);
   void publisher_step(World& world, std::uint32_t actor);
   void send(World& world, std::uint32_t session, std::uint64_t request, const std::string& bytes);
