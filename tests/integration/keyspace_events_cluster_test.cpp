@@ -40,7 +40,7 @@ std::vector<std::pair<std::string, std::string>> drain(Subscriber& sub,
 
 }  // namespace
 
-TEST_CASE("keyspace events reach subscribers on every node, once per event",
+TEST_CASE("keyspace_events: events reach subscribers on every node, once per event",
           "[integration][keyspace_events][cluster]") {
   auto nodes = start_cluster("kev", 3, {});
   REQUIRE(eventually(10s, [&] { return settled(nodes); }));
