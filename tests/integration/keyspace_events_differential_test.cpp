@@ -194,6 +194,7 @@ std::vector<EventLine> strings() {
       {"GET hh"},  // WRONGTYPE: not a miss
       {"SET hh v GET"},
       {"LCS nosuch a"},
+      {"LCS hh nosuch"},  // WRONGTYPE, after both lookups
   };
 }
 

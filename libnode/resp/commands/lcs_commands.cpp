@@ -130,7 +130,10 @@ Outcome lcs(CommandContext& ctx) {
   store::Store* st = store_or_reply(ctx);
   if (st == nullptr) return Outcome::done();
   std::string a, b;
-  if (!lcs_input(ctx, *st, ctx.argv[1], a) || !lcs_input(ctx, *st, ctx.argv[2], b)) {
+  // Both keys are looked up before either type is checked, as Redis does (a "keymiss" each).
+  const bool a_ok = lcs_input(ctx, *st, ctx.argv[1], a);
+  const bool b_ok = lcs_input(ctx, *st, ctx.argv[2], b);
+  if (!a_ok || !b_ok) {
     ctx.reply.error("The specified keys must contain string values");
     return Outcome::done();
   }
