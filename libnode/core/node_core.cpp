@@ -234,6 +234,7 @@ struct NodeCore::Impl {
     put("cluster_keyspace_failures", routed.keyspace_failures);
     put("cluster_keyspace_queries_answered", r.keyspace_queries_answered);
     put("cluster_member_notices_sent", r.keyspace_notices_sent);
+    put("cluster_member_notice_gaps", r.told_gaps);
     put("cluster_flush_horizons_adopted", r.flush_horizons_adopted);
     put("cluster_writes_ok", r.writes_ok);
     put("cluster_write_timeouts", r.write_timeouts);

@@ -6,7 +6,8 @@
 namespace apiary::replication {
 
 namespace {
-// The request id of a told query (request ids are odd and never wrap to 0).
+// The request id of a told query (request ids count up from a random start and never come
+// back to 0 in a process's life).
 constexpr std::uint64_t kOneWay = 0;
 }  // namespace
 
@@ -40,14 +41,41 @@ bool Replicator::tell(std::string_view member, const KeyspaceQuery& query) {
   State& s = *state_;
   if (!s.has_view || member == s.self()) return false;
   ++s.stats.keyspace_notices_sent;
-  return s.send_to(member, wire::MessageType::keyspace_request,
-                   encode_keyspace_request(kOneWay, query));
+  // Numbered per receiver (members queries), so that it notices one that went missing.
+  std::uint64_t* counter = nullptr;
+  if (std::holds_alternative<MembersQuery>(query)) {
+    auto it = s.told_out.find(member);
+    if (it == s.told_out.end()) it = s.told_out.emplace(std::string(member), 0).first;
+    counter = &it->second;
+  }
+  const std::uint64_t seq = counter != nullptr ? *counter + 1 : 0;
+  if (!s.send_to(member, wire::MessageType::keyspace_request,
+                 encode_keyspace_request(kOneWay, query, seq))) {
+    return false;  // not sent: not counted either, or the receiver would see a gap
+  }
+  if (counter != nullptr) *counter = seq;
+  return true;
+}
+
+void Replicator::set_tell_gap_handler(std::function<void(std::string_view from)> handler) {
+  state_->tell_gap_handler = std::move(handler);
 }
 
 void Replicator::State::on_keyspace_request(WallTime wall, const Message& m,
-                                            std::string_view reply_to) {
+                                            std::string_view from, std::string_view reply_to) {
   const std::size_t kind = m.query.index();
   if (m.id == kOneWay) {  // tell(): answered by nobody
+    if (m.seq != 0) {
+      auto it = told_in.find(from);
+      if (it == told_in.end()) it = told_in.emplace(std::string(from), 0).first;
+      // A gap: a message from `from` was lost (a broken link, a full send buffer) or `from`
+      // restarted and counts from 1 again.
+      if (m.seq != it->second + 1) {
+        ++stats.told_gaps;
+        if (tell_gap_handler) tell_gap_handler(from);
+      }
+      it->second = m.seq;
+    }
     if (keyspace_handler) (void)keyspace_handler(m.query, wall);
     return;
   }

@@ -75,7 +75,8 @@ constexpr std::uint8_t kind_of(std::size_t index) { return static_cast<std::uint
 
 }  // namespace
 
-std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query) {
+std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query,
+                                                  std::uint64_t seq) {
   Encoder enc;
   Packer& p = enc.p;
   const std::uint8_t kind = kind_of(query.index());
@@ -108,11 +109,12 @@ std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const Keyspa
     p.pack_uint64(id);
     p.pack_uint64(flush->horizon.packed);
   } else if (const auto* members = std::get_if<MembersQuery>(&query)) {
-    p.pack_array(4);
+    p.pack_array(seq != 0 ? 5 : 4);
     p.pack_uint8(kind);
     p.pack_uint64(id);
     pack_bytes(p, members->op);
     pack_strings(p, members->args);
+    if (seq != 0) p.pack_uint64(seq);
   }
   return std::move(enc.out);
 }
@@ -196,6 +198,7 @@ Status decode_keyspace_request(Reader& r, Message& m, const ReplicationConfig& c
     case kind_of(5): {
       MembersQuery q;
       ok = r.bin(q.op, 64) && read_strings(r, config, q.args);
+      if (ok && r.remaining() == 1) ok = r.u64(m.seq);
       m.query = std::move(q);
       break;
     }

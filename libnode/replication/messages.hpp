@@ -38,6 +38,7 @@
 //     scan           [3, id, partitions, cursor, count, pattern, type]
 //     random         [4, id, partitions]
 //     flush          [5, id, horizon]
+//     members        [6, id, op, [arg...] (, seq)]   id 0: told one way; seq: numbers them
 //   keyspace_response [kind, id, code, ...]     nothing more unless code is ok
 //     clock          [1, id, code, last]
 //     count          [2, id, code, keys, expires]
@@ -107,6 +108,7 @@ struct Message {
   std::uint64_t version_hash = 0;      // read request: the asker's version hash (0: none)
   bool same = false;                   // read response: the asker's version, not resent
   KeyspaceQuery query;                 // keyspace_request
+  std::uint64_t seq = 0;               // keyspace_request told one way: its number (0: none)
   KeyspaceAnswer answer;               // keyspace_response (code ok)
 };
 
@@ -175,7 +177,10 @@ std::vector<std::uint8_t> encode_digest_response(std::uint64_t id, std::uint32_t
                                                  std::span<const store::VersionedEntry> entries,
                                                  bool complete, HlcTimestamp horizon);
 // keyspace_messages.cpp
-std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query);
+// `seq` (a told MembersQuery only, 0: none): the sender's count of messages told to this
+// receiver, so that it sees a gap (Replicator::set_tell_gap_handler).
+std::vector<std::uint8_t> encode_keyspace_request(std::uint64_t id, const KeyspaceQuery& query,
+                                                  std::uint64_t seq = 0);
 // `answer` is ignored (and may be null) unless `code` is ok.
 std::vector<std::uint8_t> encode_keyspace_response(std::uint64_t id, StatusCode code,
                                                    std::size_t kind, const KeyspaceAnswer* answer);

@@ -328,7 +328,7 @@ void Replicator::State::dispatch(TimePoint now, WallTime wall, wire::MessageType
       s.on_digest_response(now, wall, m, from);
       break;
     case MessageType::keyspace_request:
-      s.on_keyspace_request(wall, m, reply_to);
+      s.on_keyspace_request(wall, m, from, reply_to);
       break;
     case MessageType::keyspace_response:
       s.on_keyspace_response(m, from);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -116,6 +117,10 @@ struct Replicator::State {
   Executor executor;
   Replicator::ForwardCanceller canceller;
   KeyspaceHandler keyspace_handler;
+  // Told messages (Replicator::tell): numbered per receiver; the last number seen per sender.
+  std::map<std::string, std::uint64_t, std::less<>> told_out;
+  std::map<std::string, std::uint64_t, std::less<>> told_in;
+  std::function<void(std::string_view from)> tell_gap_handler;
   ReplicationStats stats;
   std::uint64_t next_request_id = 1;
   Outbox outbox;
@@ -244,7 +249,8 @@ struct Replicator::State {
   void on_forward_timeout(TimePoint now, std::uint64_t id);
 
   // --- keyspace.cpp ---
-  void on_keyspace_request(WallTime wall, const Message& m, std::string_view reply_to);
+  void on_keyspace_request(WallTime wall, const Message& m, std::string_view from,
+                           std::string_view reply_to);
   void on_keyspace_response(const Message& m, std::string_view from);
   void on_keyspace_timeout(const Op& op);
   // A message carried a newer flush horizon than this node's: apply it before merging.

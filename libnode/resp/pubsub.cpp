@@ -386,6 +386,13 @@ std::vector<std::string> PubSub::on_member_op(std::string_view op,
   return {};
 }
 
+void PubSub::resync(std::string_view member) {
+  ClusterKeyspace* cluster = server_.cluster_members();
+  if (cluster == nullptr || !std::binary_search(live_.begin(), live_.end(), member)) return;
+  ++stats_.resyncs;
+  cluster->tell_member(member, "pubsub.want", {server_.identity().node_name});
+}
+
 void PubSub::on_members(TimePoint now, const std::vector<std::string>& live) {
   ClusterKeyspace* cluster = server_.cluster_members();
   for (const std::string& m : live) {

@@ -97,6 +97,11 @@ std::vector<std::string> Server::member_op(std::string_view op, std::span<const 
   return member_handler_(op, args);
 }
 
+void Server::member_gap(std::string_view from) {
+  pubsub_->resync(from);
+  tracking_->lost_invalidations();
+}
+
 void Server::on_members(TimePoint now, const std::vector<std::string>& live) {
   pubsub_->on_members(now, live);
   tracking_->on_members(live);

@@ -474,6 +474,7 @@ Router::Router(resp::Server& server, replication::Replicator& replicator, Router
   replicator.set_keyspace_handler([impl](const replication::KeyspaceQuery& query, WallTime wall) {
     return impl->keyspace.answer(query, wall);
   });
+  replicator.set_tell_gap_handler([impl](std::string_view from) { impl->server.member_gap(from); });
   // This node's own copy, next to the cluster's count in INFO's keyspace section.
   server.set_info_section("localkeyspace", [impl](std::string& out) {
     // O(1), as Redis's keyspace line: Store::size() (expired keys not yet collected count).
@@ -498,6 +499,7 @@ Router::~Router() {
   impl_->replicator.set_executor(nullptr);
   impl_->server.set_cluster_keyspace(nullptr);
   impl_->replicator.set_keyspace_handler(nullptr);
+  impl_->replicator.set_tell_gap_handler(nullptr);
   impl_->server.set_info_section("localkeyspace", nullptr);
   impl_->replicator.set_forward_canceller(nullptr);
   impl_->server.set_blocking_hooks({});

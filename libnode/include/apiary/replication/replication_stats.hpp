@@ -61,6 +61,7 @@ struct ReplicationStats {
   std::uint64_t keyspace_query_failures = 0;    // timed out or refused
   std::uint64_t keyspace_queries_answered = 0;  // other members' queries answered here
   std::uint64_t keyspace_notices_sent = 0;      // one-way messages (Replicator::tell)
+  std::uint64_t told_gaps = 0;                  // told messages from a member went missing
   std::uint64_t flush_horizons_adopted = 0;     // a message carried a newer flush horizon
 
   // Anti-entropy.

@@ -199,6 +199,9 @@ class Replicator {
   // arrive in the order they were told, or not at all (a broken connection drops them).
   // False when the member has no address or the message could not be queued.
   bool tell(std::string_view member, const KeyspaceQuery& query);
+  // Called (before the message is handled) when a told members query arrives from `from`
+  // after a gap: one or more messages `from` told this node were lost, or `from` restarted.
+  void set_tell_gap_handler(std::function<void(std::string_view from)> handler);
   void set_keyspace_handler(KeyspaceHandler handler);
 
   // Graceful leave: from now on this node owns nothing and hands every partition it holds

@@ -84,6 +84,8 @@ class PubSub {
   std::vector<std::string> on_member_op(std::string_view op, std::span<const std::string> args);
   void on_members(TimePoint now, const std::vector<std::string>& live);
   void on_timer(TimePoint now);
+  // Messages from `member` went missing: ask it for its whole interest again.
+  void resync(std::string_view member);
   TimePoint next_deadline() const { return next_summary_; }
 
   const PubSubStats& stats() const { return stats_; }

@@ -202,6 +202,10 @@ class Server {
   std::vector<std::string> member_op(std::string_view op, std::span<const std::string> args);
   // The other live members after the cluster layer's view changed (sorted names).
   void on_members(TimePoint now, const std::vector<std::string>& live);
+  // Messages `from` told this node went missing (or it restarted): the pub/sub registry asks
+  // it for its whole interest again, and every tracking client is told to flush (an
+  // invalidation may have been among them).
+  void member_gap(std::string_view from);
 
   // The latest time a long script saw on the busy watch's clock: the cluster layer starts
   // the script's replication from it, not from the time the command arrived (a write quorum
