@@ -28,9 +28,8 @@ std::string PubSubWorkload::describe(const Sub& sub) {
 std::string PubSubWorkload::describe(const Publish& p) const {
   const Session& s = sessions_[p.session];
   char buf[160];
-  std::snprintf(buf, sizeof buf, "PUBLISH %s %u:%llu @n%u at %.3fs", p.channel.c_str(),
-                s.client, static_cast<unsigned long long>(p.seq), s.node,
-                seconds(p.sent - from_));
+  std::snprintf(buf, sizeof buf, "PUBLISH %s %u:%llu @n%u at %.3fs", p.channel.c_str(), s.client,
+                static_cast<unsigned long long>(p.seq), s.node, seconds(p.sent - from_));
   std::string out = buf;
   if (p.answered) {
     out += p.error ? " -> error" : " -> :" + std::to_string(p.count);
@@ -77,10 +76,10 @@ void PubSubWorkload::check(const std::vector<Window>& windows, PubSubReport& r) 
                               " got " + d.channel + " " + std::to_string(d.publisher) + "/" +
                               std::to_string(d.seq) + " at " +
                               std::to_string(seconds(d.at - from_)) + "s";
-    auto pit = d.publisher == kUnknown ? publish_index_.end()
-                                       : publish_index_.find({d.publisher, d.seq});
-    const bool matches = d.sub.first == 0 ? d.sub.second == d.channel
-                                          : resp::glob_match(d.sub.second, d.channel);
+    auto pit =
+        d.publisher == kUnknown ? publish_index_.end() : publish_index_.find({d.publisher, d.seq});
+    const bool matches =
+        d.sub.first == 0 ? d.sub.second == d.channel : resp::glob_match(d.sub.second, d.channel);
     if (pit == publish_index_.end() || publishes_[pit->second].channel != d.channel ||
         publishes_[pit->second].sent > d.at || !matches) {
       ++r.phantoms;

@@ -168,8 +168,8 @@ std::string data_summary(const WorkloadReport& d) {
                   "    %llu reordered, %llu duplicated, %llu phantoms, %llu after unsubscribe; "
                   "receiver counts %llu judged, %llu mismatched (%llu over)\n",
                   ull(ps.reordered), ull(ps.duplicated), ull(ps.phantoms),
-                  ull(ps.unsubscribed_deliveries), ull(ps.count_checked),
-                  ull(ps.count_mismatches), ull(ps.count_over));
+                  ull(ps.unsubscribed_deliveries), ull(ps.count_checked), ull(ps.count_mismatches),
+                  ull(ps.count_over));
     o << buf;
   }
   std::snprintf(buf, sizeof buf, "  convergence: %llu/%llu keys, max siblings %llu\n",

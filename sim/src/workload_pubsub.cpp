@@ -231,8 +231,7 @@ void PubSubWorkload::on_reply(World& world, const ClientReply& r) {
     if (r.reply.is_error()) {
       ++sub_errors_;
       if (live_samples_.size() < 5) {
-        live_samples_.push_back("pubsub: " + describe(op.sub) + " answered " +
-                                r.reply.describe());
+        live_samples_.push_back("pubsub: " + describe(op.sub) + " answered " + r.reply.describe());
       }
     } else if (!op.subscribe) {
       s.listening[op.sub] = false;  // nothing of it may follow this reply

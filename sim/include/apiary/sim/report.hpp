@@ -122,7 +122,7 @@ struct TransferReport {
 // The pub/sub workload (--pubsub; sim/pubsub_workload.hpp, pubsub_checks.cpp).
 struct PubSubReport {
   std::uint64_t subscribers = 0, publishers = 0, channels = 0;
-  std::uint64_t sessions = 0;                   // connections opened (reconnects after faults)
+  std::uint64_t sessions = 0;                      // connections opened (reconnects after faults)
   std::uint64_t subscribes = 0, unsubscribes = 0;  // commands sent
   std::uint64_t subscribe_errors = 0;              // (un)subscribe answered with an error
   std::uint64_t published = 0;                     // PUBLISH sent
@@ -130,17 +130,17 @@ struct PubSubReport {
   std::uint64_t publish_unanswered = 0;            // ... no reply (their node crashed or left)
   std::uint64_t publish_bad_replies = 0;           // ... an error or a count < 0
   std::uint64_t delivered = 0;                     // messages received by subscribers
-  std::uint64_t expected = 0;       // (message, subscription) pairs that had to arrive
+  std::uint64_t expected = 0;          // (message, subscription) pairs that had to arrive
   std::uint64_t lost_near_faults = 0;  // ... missing, near a fault (at most once: allowed)
   std::uint64_t lost_stable = 0;       // ... missing inside a stable window: a violation
   std::uint64_t reordered = 0;         // a lower sequence number after a higher one
   std::uint64_t duplicated = 0;        // the same message twice on one subscription
   std::uint64_t phantoms = 0;          // not published, on another channel, or before its PUBLISH
   std::uint64_t unsubscribed_deliveries = 0;  // after the UNSUBSCRIBE reply, or never subscribed
-  std::uint64_t count_checked = 0;     // PUBLISH replies compared with their deliveries
-  std::uint64_t count_mismatches = 0;  // ... that differed
-  std::uint64_t count_over = 0;        // ... of which the reply counted more
-  std::vector<std::string> samples;    // a few violations, spelled out (moved to data_samples)
+  std::uint64_t count_checked = 0;            // PUBLISH replies compared with their deliveries
+  std::uint64_t count_mismatches = 0;         // ... that differed
+  std::uint64_t count_over = 0;               // ... of which the reply counted more
+  std::vector<std::string> samples;  // a few violations, spelled out (moved to data_samples)
 
   bool failed() const {
     return lost_stable + reordered + duplicated + phantoms + unsubscribed_deliveries +
