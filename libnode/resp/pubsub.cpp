@@ -101,17 +101,18 @@ Outcome PubSub::subscribe(CommandContext& ctx, SubKind kind,
   const auto k = static_cast<int>(kind);
   const ClientId id = ctx.client.id();
   std::vector<std::string> changed{server_.identity().node_name};
-  bool new_here = false;
+  std::vector<std::string> waits_for;  // names the other members may not know yet
   // Confirmations go into a buffer of their own when the reply has to wait.
   std::string held;
   ReplyWriter later(held, ctx.reply.protocol());
-  std::vector<std::pair<std::string_view, std::size_t>> confirmations;
   for (std::string_view name : names) {
     ClientSubs& cs = clients_[id];
     if (cs.names[k].emplace(name).second) {
       auto& set = subs_[k][std::string(name)];
       set.insert(id);
-      new_here = new_here || set.size() == 1;
+      // New here, or still being confirmed for an earlier subscriber: wait too (the members
+      // answer this ask after the earlier one's message, which they get first).
+      if (set.size() == 1 || unconfirmed_[k].contains(name)) waits_for.emplace_back(name);
       changed.push_back(kind_arg(kind));
       changed.emplace_back(name);
       changed.push_back(std::to_string(set.size()));
@@ -127,14 +128,22 @@ Outcome PubSub::subscribe(CommandContext& ctx, SubKind kind,
   const std::string op = "pubsub.int";
   // No need to wait when the members already send this node such messages; and no way to
   // inside a transaction (its reply is part of EXEC's, written at once).
-  if (!new_here || server_.local_only()) {
+  if (waits_for.empty() || server_.local_only()) {
     cluster->tell_members(ctx.now, op, std::move(changed));
     ctx.reply.raw(held);
     return Outcome::done();
   }
+  for (const std::string& name : waits_for) ++unconfirmed_[k][name];
   const PendingToken token = ctx.client.next_token();
   cluster->ask_members(ctx.now, op, std::move(changed),
-                       [cluster, id, token, reply = std::move(held)](auto) mutable {
+                       [this, k, cluster, id, token, waits_for = std::move(waits_for),
+                        reply = std::move(held)](auto) mutable {
+                         for (const std::string& name : waits_for) {
+                           auto it = unconfirmed_[k].find(name);
+                           if (it != unconfirmed_[k].end() && --it->second <= 0) {
+                             unconfirmed_[k].erase(it);
+                           }
+                         }
                          cluster->complete(id, token, std::move(reply));
                        });
   return Outcome::pending(token);

@@ -90,17 +90,15 @@ TEST_CASE("pub/sub under a crash and a partition: at most once, never out of ord
   CHECK(lost > 0);
 }
 
-// KNOWN PRODUCT BUG (reported, not fixed here; [!shouldfail] keeps the default suite green and
-// turns red once it is fixed -- then drop the tag). A SUBSCRIBE that makes
-// a second subscriber of a channel on its node answers at once ("the other members already
-// send that channel here", PubSub::subscribe's `new_here`), even while the first subscriber's
-// SUBSCRIBE still waits for the members to confirm that channel: then nobody else knows it
-// yet. Seed 34, no fault at all: c16777218 on n3 sends SUBSCRIBE ch1 at 0.0269 s (answered
-// at 0.0373 s, after the members confirmed), c16777219 on n3 sends SUBSCRIBE ch1 at 0.0281 s
-// and is answered at once; PUBLISH ch1 through n1 at 0.029 s answers :0 and never reaches
-// c16777219 (apiary-sim --nodes 6 --duration 60 --settle 10 --workload --pubsub 6 --seed 34).
+// A bug this checker found (fixed): a SUBSCRIBE that made a second subscriber of a channel on
+// its node answered at once, even while the first subscriber's SUBSCRIBE still waited for the
+// members to confirm that channel, when nobody else knew it yet. Seed 34, no fault at all:
+// c16777218 on n3 sent SUBSCRIBE ch1 at 0.0269 s (answered at 0.0373 s, after the members
+// confirmed), c16777219 on n3 sent SUBSCRIBE ch1 at 0.0281 s and was answered at once; PUBLISH
+// ch1 through n1 at 0.029 s answered :0 and never reached c16777219 (apiary-sim --nodes 6
+// --duration 60 --settle 10 --workload --pubsub 6 --seed 34).
 TEST_CASE("pub/sub: a second SUBSCRIBE on a node waits for the first one's confirmation",
-          "[sim][data][pubsub][!shouldfail]") {
+          "[sim][data][pubsub]") {
   auto o = pubsub_run(34);
   o.duration_s = 60;
   o.workload.clients = 8;

@@ -10,9 +10,10 @@
 // tell_member, one way, in order per member), and its whole interest to a member that became
 // live (`pubsub.all`). PUBLISH delivers here and sends the message only to the members whose
 // interest matches, and answers the cluster's receiver count from the registry at once. A
-// SUBSCRIBE that adds a channel (or pattern) new to this node waits for every live member to
-// confirm it (ask_members) before it answers, so that a message published anywhere after
-// the reply reaches the subscriber. Every 15 s each node tells the others a summary of its
+// SUBSCRIBE that adds a channel (or pattern) new to this node -- or one whose first
+// subscriber here still waits -- waits for every live member to confirm it (ask_members)
+// before it answers, so that a message published anywhere after the reply reaches the
+// subscriber. Every 15 s each node tells the others a summary of its
 // interest (entries and a hash); a member whose record differs asks for the whole again, so
 // a lost message does not leave the registry wrong for ever. docs/pubsub.md.
 //
@@ -121,6 +122,9 @@ class PubSub {
   std::map<ClientId, ClientSubs> clients_;
   std::map<std::string, Interest, std::less<>> members_;  // other live members' interest
   std::vector<std::string> live_;                         // other live members, sorted
+  // Names whose first SUBSCRIBE here still waits for the members' confirmation (how many
+  // asks are out): a second subscriber of such a name waits as well.
+  std::map<std::string, int, std::less<>> unconfirmed_[3];
   TimePoint next_summary_ = kNever;
   PubSubStats stats_;
 };
