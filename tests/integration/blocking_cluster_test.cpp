@@ -31,17 +31,6 @@ long long parked(const std::vector<std::unique_ptr<Daemon>>& nodes) {
   return n;
 }
 
-// The index of the node that coordinates `key`: the one that runs a write of it without
-// forwarding (a DEL of a missing key changes nothing).
-int coordinator_of(const std::vector<std::unique_ptr<Daemon>>& nodes, const std::string& key) {
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const long long before = info_field(*nodes[i], "cluster_commands_forwarded");
-    cli(*nodes[i], "DEL " + key);
-    if (info_field(*nodes[i], "cluster_commands_forwarded") == before) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 std::string bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
 
 }  // namespace

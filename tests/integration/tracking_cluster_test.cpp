@@ -40,17 +40,6 @@ std::string invalidate(const std::string& key) {
   return ">2\r\n$10\r\ninvalidate\r\n*1\r\n" + bulk(key);
 }
 
-// The index of the node that coordinates `key`: the one that runs a write of it without
-// forwarding (a DEL of a missing key changes nothing).
-int coordinator_of(const std::vector<std::unique_ptr<Daemon>>& nodes, const std::string& key) {
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const long long before = info_field(*nodes[i], "cluster_commands_forwarded");
-    cli(*nodes[i], "DEL " + key);
-    if (info_field(*nodes[i], "cluster_commands_forwarded") == before) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 // A RESP3 client on `node` tracking `key` (read once).
 std::unique_ptr<RespClient> tracker(const Daemon& node, const std::string& key) {
   auto c = std::make_unique<RespClient>(node.redis_port());

@@ -61,6 +61,10 @@ bool parse_scan_cursor(std::string_view s, std::uint64_t& out);
 // infinities and values past 2^63 ms, as Redis's conversion makes them).
 bool parse_block_timeout(ReplyWriter& reply, std::string_view arg, Duration& out);
 
+// The handler of a container command (CLIENT, PUBSUB, SCRIPT, ...) itself: never reached with
+// a subcommand (the connection resolves those), it answers "unknown subcommand".
+Outcome container_command(CommandContext& ctx);
+
 // Help text replies (CLIENT HELP, ...): a header line, the lines, and Redis's trailer.
 void reply_help(ReplyWriter& reply, std::string_view command,
                 std::initializer_list<std::string_view> lines);

@@ -494,11 +494,6 @@ Outcome client_help(CommandContext& ctx) {
   return Outcome::done();
 }
 
-Outcome container_help_only(CommandContext& ctx) {
-  ctx.reply.error("unknown subcommand");
-  return Outcome::done();
-}
-
 constexpr std::uint32_t kConnFlags = kNoScript | kLoading | kStale;
 constexpr std::string_view kConnAcl = "@slow @connection";
 constexpr std::string_view kClientAcl = "@admin @slow @dangerous @connection";
@@ -539,7 +534,7 @@ void register_connection_commands(CommandTable& table) {
 
   CommandSpec client = make_spec({"client", -2, 0, 0, 0, 0, "@slow", "", "connection",
                                   "A container for client connection commands", "2.4.0",
-                                  "Depends on subcommand.", container_help_only});
+                                  "Depends on subcommand.", container_command});
   auto sub = [&](const char* name, int arity, std::uint32_t flags, std::string_view acl,
                  std::string_view summary, std::string_view since, CommandHandler h) {
     client.subcommands.push_back(

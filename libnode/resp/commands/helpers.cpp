@@ -114,4 +114,9 @@ CommandSpec make_spec(const SpecInit& init) {
   return s;
 }
 
+Outcome container_command(CommandContext& ctx) {
+  ctx.reply.error("unknown subcommand");
+  return Outcome::done();
+}
+
 }  // namespace apiary::resp

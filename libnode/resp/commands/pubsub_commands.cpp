@@ -73,11 +73,6 @@ Outcome pubsub_help(CommandContext& ctx) {
   return Outcome::done();
 }
 
-Outcome container(CommandContext& ctx) {
-  ctx.reply.error("unknown subcommand");
-  return Outcome::done();
-}
-
 }  // namespace
 
 void register_pubsub_commands(CommandTable& table) {
@@ -125,7 +120,7 @@ void register_pubsub_commands(CommandTable& table) {
 
   CommandSpec pubsub = make_spec({"pubsub", -2, 0, 0, 0, 0, "@slow", "", "pubsub",
                                   "A container for Pub/Sub commands", "2.8.0",
-                                  "Depends on subcommand.", container});
+                                  "Depends on subcommand.", container_command});
   auto sub = [&](const char* name, int arity, std::uint32_t flags, std::string_view acl,
                  std::string_view summary, std::string_view since, CommandHandler h) {
     pubsub.subcommands.push_back(

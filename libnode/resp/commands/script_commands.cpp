@@ -33,11 +33,6 @@ Outcome function(CommandContext& ctx) {
   return s != nullptr ? s->function(ctx) : unavailable(ctx);
 }
 
-Outcome container(CommandContext& ctx) {
-  ctx.reply.error("unknown subcommand");
-  return Outcome::done();
-}
-
 }  // namespace
 
 void register_script_commands(CommandTable& table) {
@@ -86,7 +81,7 @@ void register_script_commands(CommandTable& table) {
                             CommandHandler h,
                             std::initializer_list<std::pair<const char*, std::pair<int, std::uint32_t>>> subs) {
     CommandSpec c = make_spec({name, -2, 0, 0, 0, 0, "@slow", "", "scripting", summary, since,
-                               "Depends on subcommand.", container});
+                               "Depends on subcommand.", container_command});
     for (const auto& [sub, shape] : subs) {
       const std::uint32_t flags = shape.second;
       c.subcommands.push_back(make_spec({sub, shape.first, flags, 0, 0, 0,

@@ -48,6 +48,17 @@ inline std::vector<std::unique_ptr<Daemon>> start_cluster(const std::string& pre
   return nodes;
 }
 
+// The index of the node that coordinates `key`: the one that runs a write of it without
+// forwarding (a DEL of a missing key changes nothing).
+inline int coordinator_of(const std::vector<std::unique_ptr<Daemon>>& nodes, const std::string& key) {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const long long before = info_field(*nodes[i], "cluster_commands_forwarded");
+    cli(*nodes[i], "DEL " + key);
+    if (info_field(*nodes[i], "cluster_commands_forwarded") == before) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 // The Redis ports of `nodes`, comma-separated (the clients in tests/integration/clients).
 inline std::string redis_ports(const std::vector<std::unique_ptr<Daemon>>& nodes) {
   std::string out;
