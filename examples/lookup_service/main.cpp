@@ -254,6 +254,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<apiary::Node> node = std::move(started).value();
 
   httplib::Server server;
+  // Headers and body leave in separate writes: without TCP_NODELAY a keep-alive client waits
+  // for its delayed ACK (~40 ms) on every response.
+  server.set_tcp_nodelay(true);
   server.Get(R"(/lookup/(.+))", [&](const httplib::Request& request, httplib::Response& response) {
     handle_lookup(*node, options, request, response);
   });
