@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -117,19 +116,15 @@ struct Replicator::State {
   Executor executor;
   Replicator::ForwardCanceller canceller;
   KeyspaceHandler keyspace_handler;
-  // Told messages (Replicator::tell): numbered per receiver; the last number seen per sender.
-  std::map<std::string, std::uint64_t, std::less<>> told_out;
-  std::map<std::string, std::uint64_t, std::less<>> told_in;
+  std::map<std::string, std::uint64_t, std::less<>> told_out, told_in;  // tell()'s numbers
   std::function<void(std::string_view from)> tell_gap_handler;
   ReplicationStats stats;
   std::uint64_t next_request_id = 1;
   Outbox outbox;
   std::deque<Completion> completions;
-  // While a data_batch is handled, the replica writes it carries are acknowledged together
-  // (quorum.cpp, flush_acks()): ids of the writes that merged.
+  // Ids of the replica writes of the data_batch being handled, acked together (flush_acks()).
   bool collecting_acks = false;
   std::vector<std::uint64_t> collected_acks;
-
   std::map<std::uint64_t, Op> ops;
   std::set<std::pair<TimePoint, std::uint64_t>> timers;  // op deadlines
 

@@ -80,9 +80,8 @@ class Server {
   std::vector<ClientId> take_closing();
 
   // The keyspace the data commands run against. Without one they answer an error; the
-  // connection-level commands (PING, HELLO, CLIENT, CONFIG, ...) work either way.
-  // Defined with the data commands (libnode/resp/commands/keyspace_commands.cpp), so the
-  // connection layer builds without the store library.
+  // connection-level commands work either way. Defined with the data commands
+  // (commands/keyspace_commands.cpp), so the connection layer builds without the store.
   void attach_store(store::Store* store);
   store::Store* store() const { return store_; }
 
@@ -192,8 +191,7 @@ class Server {
   // Publish/subscribe (pubsub.hpp) and client-side caching (tracking.hpp), owned here.
   PubSub& pubsub() { return *pubsub_; }
   Tracking& tracking() { return *tracking_; }
-  // A connection got output outside of a command's reply (a pub/sub message, an
-  // invalidation): take_pushed() tells the driver which ones to flush.
+  // Connections that got output outside of a command's reply (Connection::push), to flush.
   void note_pushed(ClientId id) { pushed_.push_back(id); }
   std::vector<ClientId> take_pushed();
   bool has_pushed() const { return !pushed_.empty(); }
@@ -203,8 +201,7 @@ class Server {
   // The other live members after the cluster layer's view changed (sorted names).
   void on_members(TimePoint now, const std::vector<std::string>& live);
   // Messages `from` told this node went missing (or it restarted): the pub/sub registry asks
-  // it for its whole interest again, and every tracking client is told to flush (an
-  // invalidation may have been among them).
+  // it for its interest again; every tracking client is told to flush.
   void member_gap(std::string_view from);
 
   // The latest time a long script saw on the busy watch's clock: the cluster layer starts
