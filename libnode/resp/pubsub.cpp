@@ -149,8 +149,8 @@ Outcome PubSub::subscribe(CommandContext& ctx, SubKind kind,
   return Outcome::pending(token);
 }
 
-void PubSub::unsubscribe(CommandContext& ctx, SubKind kind,
-                         std::span<const std::string_view> names) {
+Outcome PubSub::unsubscribe(CommandContext& ctx, SubKind kind,
+                            std::span<const std::string_view> names) {
   const auto k = static_cast<int>(kind);
   const ClientId id = ctx.client.id();
   std::vector<std::string> targets;
@@ -166,12 +166,15 @@ void PubSub::unsubscribe(CommandContext& ctx, SubKind kind,
       ctx.reply.bulk(kind_word(kind, false));
       ctx.reply.null();
       ctx.reply.integer(static_cast<std::int64_t>(n));
-      return;
+      return Outcome::done();
     }
   } else {
     targets.assign(names.begin(), names.end());
   }
   std::vector<std::string> changed{server_.identity().node_name};
+  bool gone_here = false;  // a name lost its last subscriber on this node
+  std::string held;
+  ReplyWriter later(held, ctx.reply.protocol());
   for (const std::string& name : targets) {
     auto cit = clients_.find(id);
     if (cit != clients_.end() && cit->second.names[k].erase(name) > 0) {
@@ -182,18 +185,33 @@ void PubSub::unsubscribe(CommandContext& ctx, SubKind kind,
         left = sit->second.size();
         if (left == 0) subs_[k].erase(sit);
       }
+      gone_here = gone_here || left == 0;
       changed.push_back(kind_arg(kind));
       changed.push_back(name);
       changed.push_back(std::to_string(left));
       if (count(id) == 0) clients_.erase(cit);
     }
-    confirm(ctx.client, kind, false, name, ctx.reply);
+    confirm(ctx.client, kind, false, name, later);
   }
   ctx.client.set_subscriptions(count(id));
-  if (ClusterKeyspace* cluster = server_.cluster_members();
-      changed.size() > 1 && cluster != nullptr && !live_.empty()) {
-    cluster->tell_members(ctx.now, "pubsub.int", std::move(changed));
+  ClusterKeyspace* cluster = server_.cluster_members();
+  if (changed.size() == 1 || cluster == nullptr || live_.empty()) {
+    ctx.reply.raw(held);
+    return Outcome::done();
   }
+  // A name gone from this node: the reply waits until every live member knows, so that a
+  // PUBLISH anywhere after it no longer counts this node's subscriber (as a SUBSCRIBE waits).
+  if (!gone_here || server_.local_only()) {
+    cluster->tell_members(ctx.now, "pubsub.int", std::move(changed));
+    ctx.reply.raw(held);
+    return Outcome::done();
+  }
+  const PendingToken token = ctx.client.next_token();
+  cluster->ask_members(ctx.now, "pubsub.int", std::move(changed),
+                       [cluster, id, token, reply = std::move(held)](auto) mutable {
+                         cluster->complete(id, token, std::move(reply));
+                       });
+  return Outcome::pending(token);
 }
 
 void PubSub::drop_client(ClientId id) {

@@ -18,8 +18,7 @@ Outcome subscribe(CommandContext& ctx) {
 
 template <SubKind kind>
 Outcome unsubscribe(CommandContext& ctx) {
-  ctx.server.pubsub().unsubscribe(ctx, kind, ctx.argv.subspan(1));
-  return Outcome::done();
+  return ctx.server.pubsub().unsubscribe(ctx, kind, ctx.argv.subspan(1));
 }
 
 template <SubKind kind>

@@ -60,8 +60,9 @@ class PubSub {
   // Returns Outcome::pending while the other members confirm a new interest (the
   // confirmations are then delivered through Connection::complete).
   Outcome subscribe(CommandContext& ctx, SubKind kind, std::span<const std::string_view> names);
-  // (P|S)UNSUBSCRIBE: names, or every subscription of that kind when empty.
-  void unsubscribe(CommandContext& ctx, SubKind kind, std::span<const std::string_view> names);
+  // (P|S)UNSUBSCRIBE: names, or every subscription of that kind when empty. Pending, like
+  // SUBSCRIBE, while the other members confirm that a name left this node.
+  Outcome unsubscribe(CommandContext& ctx, SubKind kind, std::span<const std::string_view> names);
   // Every subscription of a client that went away or ran RESET; no replies.
   void drop_client(ClientId id);
   // Subscriptions of a client (channels + patterns + shard channels), or of one kind.
