@@ -6,7 +6,6 @@
 // memory). Internal to libnode/core.
 #pragma once
 
-#include <functional>
 #include <string_view>
 
 #include "apiary/resp/keyspace_events.hpp"
@@ -17,14 +16,12 @@ namespace apiary::core {
 
 class ChangeObserver final : public store::ChangeListener {
  public:
-  // `coordinates(key)`: this node is the key's coordinator (or there is no cluster).
-  ChangeObserver(resp::Server& server, std::function<bool(std::string_view)> coordinates)
-      : server_(server), coordinates_(std::move(coordinates)) {}
+  explicit ChangeObserver(resp::Server& server) : server_(server) {}
 
   void key_changed(std::string_view key) override { server_.tracking().key_changed(key); }
   void flushed(HlcTimestamp) override { server_.tracking().flushed(); }
   void key_expired(std::string_view key) override {
-    if (events_on(resp::kNotifyExpired) && coordinates_(key)) {
+    if (events_on(resp::kNotifyExpired) && coordinates(key)) {
       resp::notify_keyspace_event(server_, resp::kNotifyExpired, "expired", key);
     }
   }
@@ -38,8 +35,12 @@ class ChangeObserver final : public store::ChangeListener {
   bool events_on(std::uint32_t type) const {
     return (server_.config().notify_keyspace_events() & type) != 0;
   }
+  // This node coordinates `key` (or there is no cluster layer).
+  bool coordinates(std::string_view key) const {
+    const resp::ClusterKeyspace* cluster = server_.cluster_members();
+    return cluster == nullptr || cluster->key_owners(key).coordinator;
+  }
   resp::Server& server_;
-  std::function<bool(std::string_view)> coordinates_;
 };
 
 }  // namespace apiary::core

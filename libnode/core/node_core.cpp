@@ -402,13 +402,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.router = std::make_unique<routing::Router>(*s.resp_server, *s.replicator, route, [raw] {
     return std::make_pair(raw->now, raw->wall);
   });
-  s.observer = std::make_unique<ChangeObserver>(*s.resp_server, [raw](std::string_view key) {
-    if (!raw->has_view) return true;
-    const auto& view = raw->replicator->view();
-    const std::string* coordinator =
-        view.first_live_owner(data::partition_of(key, view.partition_count()));
-    return coordinator != nullptr && *coordinator == raw->config.name;
-  });
+  s.observer = std::make_unique<ChangeObserver>(*s.resp_server);
   s.store->set_change_observer(s.observer.get());
   s.scripts = std::make_unique<script::Service>(*s.resp_server);
   s.resp_server->set_scripting(s.scripts.get());

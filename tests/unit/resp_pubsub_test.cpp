@@ -14,6 +14,7 @@
 #include "apiary/resp/server.hpp"
 #include "apiary/store/store.hpp"
 #include "resp_test_support.hpp"
+#include "support/fake_cluster_keyspace.hpp"
 
 using namespace apiary;
 using resp_test::cmd;
@@ -34,7 +35,7 @@ struct Wire {
   void deliver_all();
 };
 
-struct Node final : resp::ClusterKeyspace {
+struct Node final : apiary::test::FakeClusterKeyspace {
   store::Store store{store::StoreConfig{}};
   resp::Server server;
   Wire& wire;
@@ -66,19 +67,7 @@ struct Node final : resp::ClusterKeyspace {
     return out;
   }
 
-  // ---- resp::ClusterKeyspace: only what pub/sub uses ----
-  resp::Outcome dbsize(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome keys(resp::CommandContext&, std::string_view) override {
-    return resp::Outcome::done();
-  }
-  resp::Outcome scan(resp::CommandContext&, const resp::ScanRequest&) override {
-    return resp::Outcome::done();
-  }
-  resp::Outcome randomkey(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome flush(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome info(resp::CommandContext&, const std::vector<std::string_view>&) override {
-    return resp::Outcome::done();
-  }
+  // ---- resp::ClusterKeyspace: the messaging side ----
   void tell_members(TimePoint, std::string op, std::vector<std::string> args) override {
     if (peer != nullptr) wire.queue.push_back({peer, std::move(op), std::move(args), {}});
   }

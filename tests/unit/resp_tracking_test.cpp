@@ -13,6 +13,7 @@
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
 #include "resp_test_support.hpp"
+#include "support/fake_cluster_keyspace.hpp"
 
 using namespace apiary;
 using resp_test::cmd;
@@ -24,24 +25,12 @@ std::string invalidate(const std::string& key) {
 }
 constexpr const char* kNullInvalidate = ">2\r\n$10\r\ninvalidate\r\n_\r\n";
 
-struct Cluster final : resp::ClusterKeyspace {
+struct Cluster final : apiary::test::FakeClusterKeyspace {
   std::set<std::string> remote;     // keys this node does not own (owner "n2")
   std::set<std::string> forwarded;  // keys whose commands go pending (a coordinator elsewhere)
   std::vector<resp::PendingToken> tokens;
   std::vector<std::pair<std::string, std::vector<std::string>>> told;  // "member op", args
 
-  resp::Outcome dbsize(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome keys(resp::CommandContext&, std::string_view) override {
-    return resp::Outcome::done();
-  }
-  resp::Outcome scan(resp::CommandContext&, const resp::ScanRequest&) override {
-    return resp::Outcome::done();
-  }
-  resp::Outcome randomkey(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome flush(resp::CommandContext&) override { return resp::Outcome::done(); }
-  resp::Outcome info(resp::CommandContext&, const std::vector<std::string_view>&) override {
-    return resp::Outcome::done();
-  }
   void tell_member(std::string_view member, std::string op,
                    std::vector<std::string> args) override {
     told.emplace_back(std::string(member) + " " + op, std::move(args));
