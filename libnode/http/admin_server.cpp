@@ -203,6 +203,36 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     }
   });
 
+  server.Get("/metrics", [sources](const httplib::Request& req, httplib::Response& res) {
+    const bool openmetrics =
+        req.get_header_value("Accept").find("application/openmetrics-text") != std::string::npos;
+    auto body = sources.metrics ? sources.metrics(openmetrics) : std::nullopt;
+    if (!body) {
+      res.status = 503;
+      res.set_content("node busy\n", "text/plain");
+      return;
+    }
+    res.set_content(*body, openmetrics
+                               ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                               : "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.Get("/v1/stats", [sources](const httplib::Request&, httplib::Response& res) {
+    auto body = sources.stats ? sources.stats() : std::nullopt;
+    if (!body) {
+      res.status = 503;
+      res.set_content("{\"error\":\"node busy\"}", "application/json");
+      return;
+    }
+    res.set_content(*body, "application/json");
+  });
+  server.Get("/v1/events", [sources](const httplib::Request& req, httplib::Response& res) {
+    std::uint64_t after = 0;
+    const std::string given = req.get_param_value("after");
+    if (!given.empty()) after = std::strtoull(given.c_str(), nullptr, 10);
+    res.set_content(sources.events ? sources.events(after) : "{\"events\":[]}",
+                    "application/json");
+  });
+
   int bound_port = port;
   if (port == 0) {
     bound_port = server.bind_to_any_port(host);

@@ -221,6 +221,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   // Rejections (unknown command, bad arity) are replies too: CLIENT REPLY OFF/SKIP hide them.
   auto rejected = [&] {
     ++server_.stats_.error_replies;
+    if (out_.size() > mark) server_.command_stats_.error(std::string_view(out_).substr(mark));
     if (transaction_.multi) transaction_.dirty = true;  // EXEC answers EXECABORT
     if (skip_this || reply_mode_ == ReplyMode::off) out_.resize(mark);
   };
@@ -250,6 +251,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     } else {
       reply.error(error);
     }
+    server_.command_stats_.rejected(*spec);
     rejected();
   };
   const auto argc = static_cast<std::int64_t>(argv.size());
@@ -312,15 +314,31 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   executing_ = true;
   store::Store* untouched = no_touch_ && spec->name != "touch" ? server_.store() : nullptr;
   if (untouched != nullptr) untouched->set_touch_suppressed(true);
+  const TimePoint started = server_.clock_now(now);
+  const bool queued = transaction_.multi && queue(*spec, argv, reply);
   const Outcome outcome =
-      transaction_.multi && queue(*spec, argv, reply)
-          ? Outcome::done()
-          : server_.guarded(ctx, *spec, [&] {
-              std::optional<Outcome> taken;
-              if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
-              return taken ? *taken : spec->handler(ctx);
-            });
+      queued ? Outcome::done() : server_.guarded(ctx, *spec, [&] {
+        std::optional<Outcome> taken;
+        if (spec->has_keys() && server_.forwarder()) taken = server_.forwarder()(ctx, *spec);
+        return taken ? *taken : spec->handler(ctx);
+      });
   if (untouched != nullptr) untouched->set_touch_suppressed(false);
+  if (!queued) {
+    const Duration ran = server_.clock_now(now) - started;
+    CommandStats& stats = server_.command_stats_;
+    stats.set_latency_tracking(server_.config().latency_tracking());
+    // A reply that waits for other members is counted when it arrives (count_completed); a
+    // blocking command counts the time it ran, not the time it waits.
+    if (outcome.kind() != Outcome::Kind::pending || (spec->flags & kBlocking) != 0) {
+      const bool failed = out_.size() > mark && out_[mark] == '-';
+      if (failed) {
+        ++server_.stats_.error_replies;
+        stats.error(std::string_view(out_).substr(mark));
+      }
+      stats.call(*spec, ran, failed);
+    }
+    server_.diagnostics().command_ran(*this, *spec, argv, ran, wall);
+  }
   protocol_ = reply.protocol();  // HELLO may have switched it
 
   // (Un)subscribe confirmations are pushes in Redis, which CLIENT REPLY OFF/SKIP leave alone.
@@ -370,12 +388,14 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
       // A blocked command stops the pipeline, as in Redis: nothing runs until it is served.
       blocked_ = (spec->flags & kBlocking) != 0;
       if (spec->has_keys() && !blocked_) {
-        slots_.push_back(Slot{outcome.token(), {}, false, suppress});
+        slots_.push_back(Slot{outcome.token(), {}, false, suppress, spec, started});
         break;
       }
       held_suppressed_ = suppress;
       set_wait(Wait::token);
       waiting_for_ = outcome.token();
+      waiting_spec_ = blocked_ || queued ? nullptr : spec;
+      waiting_started_ = started;
       break;
   }
   executing_ = false;
@@ -484,6 +504,7 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
                           WallTime wall) {
   for (Slot& slot : slots_) {
     if (slot.done || !(slot.token == token)) continue;
+    count_completed(slot.spec, slot.started, reply, now);
     slot.reply = filtered(token, reply);
     slot.done = true;
     flush_slots();
@@ -499,6 +520,8 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
     return;
   }
   blocked_ = false;
+  count_completed(waiting_spec_, waiting_started_, reply, now);
+  waiting_spec_ = nullptr;
   const std::string out = filtered(token, reply);
   if (!held_suppressed_) out_.append(out);
   out_.append(deferred_pushes_);  // what arrived while it waited (a SUBSCRIBE's first messages)
@@ -506,6 +529,20 @@ void Connection::complete(PendingToken token, std::string_view reply, TimePoint 
   set_wait(Wait::none);
   check_output_limit(now);
   if (close_ == CloseReason::none) resume(now, wall);
+}
+
+void Connection::count_completed(const CommandSpec* spec, TimePoint started,
+                                 std::string_view reply, TimePoint now) {
+  if (spec == nullptr) return;
+  const bool failed = !reply.empty() && reply.front() == '-';
+  CommandStats& stats = server_.command_stats_;
+  if (failed) {
+    ++server_.stats_.error_replies;
+    stats.error(reply);
+  }
+  const Duration took = server_.clock_now(now) - started;
+  stats.call(*spec, took, failed);
+  stats.remote(took);
 }
 
 }  // namespace apiary::resp

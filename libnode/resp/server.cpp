@@ -27,6 +27,7 @@ std::string lowered(std::string_view s) {
 Server::Server(ServerIdentity identity, const CommandTable& commands)
     : identity_(std::move(identity)),
       commands_(commands),
+      diagnostics_(std::make_unique<Diagnostics>(*this)),
       pubsub_(std::make_unique<PubSub>(*this)),
       tracking_(std::make_unique<Tracking>(*this)) {
   config_.set_readonly("port", std::to_string(identity_.tcp_port));
@@ -52,6 +53,7 @@ std::unique_ptr<Connection> Server::connect(TimePoint now, ClientAddress address
 
 void Server::reset_stats() {
   stats_ = {};
+  command_stats_.reset();
   if (store_ != nullptr && reset_store_stats_ != nullptr) reset_store_stats_(store_);
 }
 
@@ -79,6 +81,7 @@ void Server::register_client(Connection* c) {
 
 void Server::unregister_client(ClientId id) {
   clients_.erase(id);
+  diagnostics_->client_closed(id);
   pubsub_->drop_client(id);
   tracking_->client_closed(id);
   if (blocking_.closed) blocking_.closed(id);
@@ -197,9 +200,9 @@ bool Server::info_includes(const std::vector<std::string_view>& sections, std::s
 
 std::string Server::info(const std::vector<std::string_view>& sections, TimePoint now,
                          const std::map<std::string, std::string>& replaced) const {
-  static const std::vector<std::string> kDefault = {"server",      "clients", "memory",
-                                                    "persistence", "stats",   "replication",
-                                                    "modules",     "cluster", "keyspace"};
+  static const std::vector<std::string> kDefault = {
+      "server",  "clients",      "memory",     "persistence",  "stats",   "replication",
+      "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"};
   auto want = [&](const std::string& name) { return info_includes(sections, name); };
   std::string out;
   auto header = [&](std::string_view title) {
@@ -265,6 +268,15 @@ std::string Server::info(const std::vector<std::string_view>& sections, TimePoin
       line(out, "connected_slaves", "0");
     } else if (name == "modules") {
       header("Modules");  // no modules
+    } else if (name == "commandstats") {
+      header("Commandstats");
+      append_commandstats(out, command_stats_);
+    } else if (name == "errorstats") {
+      header("Errorstats");
+      append_errorstats(out, command_stats_);
+    } else if (name == "latencystats") {
+      header("Latencystats");
+      append_latencystats(out, command_stats_, config_.latency_percentiles());
     } else if (name == "cluster") {
       header("Cluster");
       line(out, "cluster_enabled", "0");

@@ -1,6 +1,8 @@
 #include "apiary/resp/server_config.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "apiary/resp/keyspace_events.hpp"
@@ -191,6 +193,17 @@ std::string set_mem(std::int64_t& field, std::string_view v, std::int64_t lo, st
 
 }  // namespace
 
+std::string trimmed_double(double d) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%f", d);
+  std::string out(buf);
+  if (out.find('.') != std::string::npos) {
+    while (!out.empty() && out.back() == '0') out.pop_back();
+    if (!out.empty() && out.back() == '.') out.pop_back();
+  }
+  return out;
+}
+
 ServerConfig::ServerConfig() {
   enum class Kind { integer, memory, unsigned_memory };
   auto int_param = [this](std::string name, std::int64_t ServerConfig::*field, std::int64_t lo,
@@ -279,6 +292,40 @@ ServerConfig::ServerConfig() {
                             }});
   };
   bool_param("appendonly", &ServerConfig::appendonly_);
+  bool_param("latency-tracking", &ServerConfig::latency_tracking_);
+  int_param("slowlog-log-slower-than", &ServerConfig::slowlog_log_slower_than_, -1, kMaxInt64,
+            Kind::integer);
+  int_param("slowlog-max-len", &ServerConfig::slowlog_max_len_, 0, kMaxInt64, Kind::integer);
+  int_param("latency-monitor-threshold", &ServerConfig::latency_monitor_threshold_, 0, kMaxInt64,
+            Kind::integer);
+  // Redis prints each with "%f" and drops the trailing zeros ("99.9", "10").
+  params_.push_back(Param{
+      "latency-tracking-info-percentiles",
+      [](const ServerConfig& c) {
+        std::string out;
+        for (double p : c.latency_percentiles_) {
+          if (!out.empty()) out.push_back(' ');
+          out += trimmed_double(p);
+        }
+        return out;
+      },
+      [](ServerConfig& c, std::string_view v) -> std::string {
+        std::vector<double> parsed;
+        for (std::string_view word : split_spaces(v)) {
+          const std::string text(word);
+          char* end = nullptr;
+          const double p = std::strtod(text.c_str(), &end);
+          if (end != text.c_str() + text.size() || text.empty()) {
+            return "Invalid latency-tracking-info-percentiles parameters";
+          }
+          if (!(p >= 0.0 && p <= 100.0)) {
+            return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+          }
+          parsed.push_back(p);
+        }
+        c.latency_percentiles_ = std::move(parsed);
+        return "";
+      }});
   bool_param("aof-load-truncated", &ServerConfig::aof_load_truncated_);
   bool_param("stop-writes-on-bgsave-error", &ServerConfig::stop_writes_on_bgsave_error_);
   params_.push_back(Param{"appendfsync", [](const ServerConfig& c) { return c.appendfsync_; },

@@ -4,6 +4,7 @@
 #include "apiary/node.hpp"
 
 #include "node_impl.hpp"
+#include "observability.hpp"
 
 namespace apiary {
 
@@ -112,6 +113,14 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
       std::lock_guard<std::mutex> lock(raw->snapshot_mutex);
       return raw->table;
     };
+    sources.metrics = [raw](bool openmetrics) {
+      return raw->ask_loop<std::string>(
+          [raw, openmetrics] { return runtime::render_metrics(*raw, openmetrics); });
+    };
+    sources.stats = [raw] {
+      return raw->ask_loop<std::string>([raw] { return runtime::render_stats_json(*raw); });
+    };
+    sources.events = [raw](std::uint64_t after) { return raw->events.json_after(after); };
     auto admin = http::AdminServer::start(cfg.http_addr, sources);
     if (!admin.ok()) return admin.status();
     impl->admin = std::move(admin).value();

@@ -197,6 +197,7 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   if (!made.ok()) return made.status();
   core = std::move(made).value();
   resp::Server& server = core->resp_server();
+  server.set_clock(&core_now);  // commands are timed (commandstats, slow log)
   if (Status s = server.config().set(
           {{"proto-max-bulk-len", std::to_string(config.proto_max_bulk_len)},
            {"busy-reply-threshold", std::to_string(config.busy_reply_threshold.count())},

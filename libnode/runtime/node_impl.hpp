@@ -35,6 +35,7 @@
 #include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
 #include "data_calls.hpp"
+#include "event_log.hpp"
 #include "migrator.hpp"
 #include "subscribers.hpp"
 
@@ -149,6 +150,21 @@ struct Node::Impl {
   std::mutex leave_mutex;
   std::shared_future<Status> leave_result;  // set by the first leave() call
   std::once_flag stop_once;
+  // Recent membership, handoff and quorum events (GET /v1/events); thread-safe.
+  runtime::EventLog events;
+
+  // Runs `fn` on the loop thread and returns its result (at once when called there or when
+  // the loop has stopped); nullopt when the loop did not answer within `wait` (stuck in a
+  // long script, or stopping meanwhile). For the admin port's threads.
+  template <class T, class Fn>
+  std::optional<T> ask_loop(Fn fn, std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+    if (calls->on_loop_thread() || !running.load()) return fn();
+    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+    auto result = task->get_future();
+    loop.post([task] { (*task)(); });
+    if (result.wait_for(wait) != std::future_status::ready) return std::nullopt;
+    return result.get();
+  }
 
   void refresh_snapshot();
   // After every batch of callbacks: feed the core what arrived, drain its output and re-arm

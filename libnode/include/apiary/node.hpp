@@ -228,8 +228,10 @@ class Node {
   NodeStats stats() const;
   gossip::SwimStats gossip_stats() const;
 
- private:
+  // Opaque: defined inside the library (its admin-port renderers take it).
   struct Impl;
+
+ private:
   explicit Node(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

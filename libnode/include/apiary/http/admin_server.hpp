@@ -12,8 +12,10 @@
 // callbacks, which must be thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,10 @@ struct AdminSources {
   std::function<std::string()> self_name;
   std::function<std::vector<gossip::Member>()> members;
   std::function<std::shared_ptr<const cluster::PartitionTable>()> partitions;
+  // Rendered on the node's loop thread; nullopt when it did not answer in time (503).
+  std::function<std::optional<std::string>(bool openmetrics)> metrics;
+  std::function<std::optional<std::string>()> stats;
+  std::function<std::string(std::uint64_t after)> events;
 };
 
 class AdminServer {

@@ -161,6 +161,9 @@ class Connection {
     std::string reply;
     bool done = false;
     bool suppressed = false;
+    // A pending command's spec and start, for its commandstats when its reply arrives.
+    const CommandSpec* spec = nullptr;
+    TimePoint started{};
   };
   static constexpr std::size_t kMaxInFlight = 256;
   bool may_run_ahead(std::span<const std::string_view> argv) const;
@@ -206,6 +209,11 @@ class Connection {
   TimePoint wake_at_ = kNever;
   std::string held_reply_;  // the reply of a reply_after command
   PendingToken waiting_for_;
+  const CommandSpec* waiting_spec_ = nullptr;  // the command waiting_for_ belongs to (stats)
+  TimePoint waiting_started_{};
+  // Counts a pending command's call once its reply is in (CommandStats).
+  void count_completed(const CommandSpec* spec, TimePoint started, std::string_view reply,
+                       TimePoint now);
   bool held_suppressed_ = false;  // CLIENT REPLY OFF/SKIP applied to a held reply
   bool blocked_ = false;          // the held or pending reply is a blocking command's
   std::deque<Slot> slots_;

@@ -21,8 +21,10 @@
 
 #include "apiary/base/time.hpp"
 #include "apiary/resp/cluster_keyspace.hpp"
+#include "apiary/resp/command_stats.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/connection.hpp"
+#include "apiary/resp/diagnostics.hpp"
 #include "apiary/resp/migrator.hpp"
 #include "apiary/resp/persistence_control.hpp"
 #include "apiary/resp/pubsub.hpp"
@@ -188,6 +190,16 @@ class Server {
   };
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }
+  // Per-command counts, times and errors (INFO commandstats/errorstats/latencystats,
+  // /metrics), and the slow log, latency monitor and MONITOR clients (diagnostics.hpp).
+  CommandStats& command_stats() { return command_stats_; }
+  const CommandStats& command_stats() const { return command_stats_; }
+  Diagnostics& diagnostics() { return *diagnostics_; }
+  // The clock commands are timed by (a monotonic one; the driver's). Unset (the
+  // simulator): every command takes no time.
+  using Clock = TimePoint (*)();
+  void set_clock(Clock clock) { clock_ = clock; }
+  TimePoint clock_now(TimePoint fallback) const { return clock_ != nullptr ? clock_() : fallback; }
   // Publish/subscribe (pubsub.hpp) and client-side caching (tracking.hpp), owned here.
   PubSub& pubsub() { return *pubsub_; }
   Tracking& tracking() { return *tracking_; }
@@ -286,6 +298,9 @@ class Server {
   BusyWatch busy_watch_;
   TimePoint noted_time_{};
   ExceptionLog exception_log_;
+  CommandStats command_stats_;
+  Clock clock_ = nullptr;
+  std::unique_ptr<Diagnostics> diagnostics_;
   std::unique_ptr<PubSub> pubsub_;
   std::unique_ptr<Tracking> tracking_;
   std::vector<ClientId> pushed_;

@@ -74,6 +74,14 @@ class ServerConfig {
   std::uint32_t notify_keyspace_events() const { return notify_keyspace_events_; }
   // tracking-table-max-keys: keys the tracking table remembers before it evicts (0: no limit).
   std::int64_t tracking_table_max_keys() const { return tracking_table_max_keys_; }
+  // Observability (Redis's names and defaults): slowlog-log-slower-than (microseconds; -1
+  // logs nothing, 0 everything), slowlog-max-len, latency-monitor-threshold (milliseconds;
+  // 0 is off), latency-tracking and latency-tracking-info-percentiles (INFO latencystats).
+  std::int64_t slowlog_log_slower_than() const { return slowlog_log_slower_than_; }
+  std::int64_t slowlog_max_len() const { return slowlog_max_len_; }
+  std::int64_t latency_monitor_threshold() const { return latency_monitor_threshold_; }
+  bool latency_tracking() const { return latency_tracking_; }
+  const std::vector<double>& latency_percentiles() const { return latency_percentiles_; }
 
  private:
   struct Param {
@@ -108,6 +116,11 @@ class ServerConfig {
   bool stop_writes_on_bgsave_error_ = true;
   std::uint32_t notify_keyspace_events_ = 0;
   std::int64_t tracking_table_max_keys_ = 1000000;
+  std::int64_t slowlog_log_slower_than_ = 10000;
+  std::int64_t slowlog_max_len_ = 128;
+  std::int64_t latency_monitor_threshold_ = 0;
+  bool latency_tracking_ = true;
+  std::vector<double> latency_percentiles_ = {50.0, 99.0, 99.9};
   std::function<void(const std::vector<std::string>&)> listener_;
 };
 
@@ -118,6 +131,9 @@ bool parse_memory(std::string_view s, std::uint64_t& out);
 
 // Redis's glob matching (stringmatchlen): * ? [a-z] [^x] and \ escapes.
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
+
+// Redis's rendering of a configured double: "%f" without trailing zeros ("99.9", "10").
+std::string trimmed_double(double d);
 
 // The space-separated words of `s` (views into it); runs of spaces count as one.
 std::vector<std::string_view> split_spaces(std::string_view s);
