@@ -18,9 +18,9 @@ std::uint64_t ns_of(Duration d) {
   return n > 0 ? static_cast<std::uint64_t>(n) : 0;
 }
 
-void append_usec(std::string& out, std::uint64_t ns) {
+void append_usec(std::string& out, std::uint64_t ns, const char* format = "%.3f") {
   char buf[48];
-  const int n = std::snprintf(buf, sizeof(buf), "%.3f", static_cast<double>(ns) / 1000.0);
+  const int n = std::snprintf(buf, sizeof(buf), format, static_cast<double>(ns) / 1000.0);
   out.append(buf, static_cast<std::size_t>(n));
 }
 
@@ -50,9 +50,16 @@ void LatencyHistogram::record(std::uint64_t ns) {
   ++buckets_[bucket_of(ns)];
   ++count_;
   sum_ns_ += ns;
-  const double seconds = static_cast<double>(ns) / 1e9;
-  const auto bound = std::lower_bound(kBoundsSeconds.begin(), kBoundsSeconds.end(), seconds);
-  if (bound != kBoundsSeconds.end()) ++bounded_[static_cast<std::size_t>(bound - kBoundsSeconds.begin())];
+  // The bounds in whole nanoseconds (all of kBoundsSeconds are whole microseconds).
+  static constexpr auto kBoundsNs = [] {
+    std::array<std::uint64_t, kBoundsSeconds.size()> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = static_cast<std::uint64_t>(kBoundsSeconds[i] * 1e6 + 0.5) * 1000;
+    }
+    return out;
+  }();
+  const auto bound = std::lower_bound(kBoundsNs.begin(), kBoundsNs.end(), ns);
+  if (bound != kBoundsNs.end()) ++bounded_[static_cast<std::size_t>(bound - kBoundsNs.begin())];
 }
 
 std::uint64_t LatencyHistogram::percentile_ns(double percent) const {
@@ -75,7 +82,13 @@ std::uint64_t LatencyHistogram::at_most(std::size_t bound_index) const {
   return sum;
 }
 
-CommandStat& CommandStats::of(const CommandSpec& spec) { return by_spec_[&spec]; }
+CommandStat& CommandStats::of(const CommandSpec& spec) {
+  if (&spec != last_spec_) {  // a pipeline mostly repeats one command
+    last_stat_ = &by_spec_[&spec];
+    last_spec_ = &spec;
+  }
+  return *last_stat_;
+}
 
 void CommandStats::call(const CommandSpec& spec, Duration took, bool failed) {
   CommandStat& s = of(spec);
@@ -123,6 +136,8 @@ std::vector<std::pair<std::string_view, const CommandStat*>> CommandStats::sorte
 
 void CommandStats::reset() {
   by_spec_.clear();
+  last_spec_ = nullptr;
+  last_stat_ = nullptr;
   errors_.clear();
   errors_untracked_ = 0;
   remote_ = LatencyHistogram{};
@@ -134,7 +149,7 @@ void append_commandstats(std::string& out, const CommandStats& stats) {
     out.append(name);
     out.append(":calls=" + std::to_string(s->calls) + ",usec=" + std::to_string(s->total_ns / 1000) +
                ",usec_per_call=");
-    append_usec(out, s->calls == 0 ? 0 : s->total_ns / s->calls);
+    append_usec(out, s->calls == 0 ? 0 : s->total_ns / s->calls, "%.2f");
     out.append(",rejected_calls=" + std::to_string(s->rejected_calls) +
                ",failed_calls=" + std::to_string(s->failed_calls) + "\r\n");
   }

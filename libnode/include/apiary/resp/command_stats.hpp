@@ -100,7 +100,9 @@ class CommandStats {
 
   // Keyed by the spec's address (the command table outlives the server); iterated only
   // through sorted().
-  std::unordered_map<const CommandSpec*, CommandStat> by_spec_;
+  std::unordered_map<const CommandSpec*, CommandStat> by_spec_;  // nodes: stable addresses
+  const CommandSpec* last_spec_ = nullptr;
+  CommandStat* last_stat_ = nullptr;
   std::map<std::string, std::uint64_t, std::less<>> errors_;
   std::uint64_t errors_untracked_ = 0;
   LatencyHistogram remote_;
