@@ -1,9 +1,10 @@
 // Redis's own command documentation, recorded from redis-server 7.0 by
 // scripts/gen_command_docs.py into command_docs_data.cpp: for every Redis command (and
 // subcommand, "client|list") its COMMAND DOCS entry and COMMAND INFO's tips and key specs,
-// each as RESP3 bytes. COMMAND DOCS / INFO / GETKEYS / GETKEYSANDFLAGS answer from it for the
-// commands Apiary registers; Apiary's own commands (APIARY.*) are not in it and keep the
-// docs of their CommandSpec. Internal to libnode/resp; read-only data, safe from any thread.
+// each as RESP3 bytes, and its ACL categories (the universe of commands ACL rules name).
+// COMMAND DOCS / INFO / GETKEYS / GETKEYSANDFLAGS answer from it for the commands Apiary
+// registers; Apiary's own commands (APIARY.*) are not in it and keep the docs of their
+// CommandSpec. Internal to libnode/resp; read-only data, safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@ struct CommandDocsEntry {
   std::string_view name;  // lower case, "parent|sub" for a subcommand
   std::string_view info;  // RESP3: a 2-element array [tips (set), key specs (array)]
   std::string_view docs;  // RESP3: the COMMAND DOCS map, without "subcommands"
+  std::string_view acl;   // its ACL categories: "@read @string @fast" (empty for none)
 };
 
 // Every entry, sorted by name (a container's subcommands follow it in name order). Redis's
