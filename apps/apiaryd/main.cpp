@@ -16,6 +16,7 @@
 #include "apiary/node.hpp"
 #include "apiary/resp/keyspace_events.hpp"
 #include "apiary/resp/server_config.hpp"
+#include "apiary/runtime/json_log.hpp"
 
 namespace {
 
@@ -35,6 +36,7 @@ struct HostPort : CLI::Validator {
 int main(int argc, char** argv) {
   apiary::NodeConfig config;
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string seeds_csv;
   std::string bind_ip = "0.0.0.0";
   int port = 6379;
@@ -171,6 +173,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  app.add_option("--log-format", log_format,
+                 "text: one human line per entry; json: one JSON object per line (ts, level, "
+                 "msg, node, and event_id, event and the event's fields for node events)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -253,7 +260,8 @@ int main(int argc, char** argv) {
   }
 
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  const auto format = apiary::runtime::parse_log_format(log_format);  // checked by CLI11
+  apiary::runtime::set_log_format(format.value_or(apiary::runtime::LogFormat::text), config.name);
 
   // Block the shutdown signals in every thread; this thread waits for them below.
   sigset_t signals;
@@ -274,12 +282,26 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 500 && (*node)->partitions().empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // Machine-readable line for scripts and tests that start nodes on port 0.
-  std::printf("apiaryd ready name=%s gossip=%s redis=%s http=%s data=%s\n", (*node)->name().c_str(),
-              (*node)->gossip_addr().c_str(), (*node)->client_addr().c_str(),
-              (*node)->http_addr().empty() ? "-" : (*node)->http_addr().c_str(),
-              (*node)->data_addr().c_str());
-  std::fflush(stdout);
+  // Machine-readable line for scripts and tests that start nodes on port 0 (a JSON line with
+  // the same text as `msg`, and the addresses as fields, under --log-format json).
+  const std::string http = (*node)->http_addr().empty() ? "-" : (*node)->http_addr();
+  const std::string ready = "apiaryd ready name=" + (*node)->name() +
+                            " gossip=" + (*node)->gossip_addr() +
+                            " redis=" + (*node)->client_addr() + " http=" + http +
+                            " data=" + (*node)->data_addr();
+  if (format == apiary::runtime::LogFormat::json) {
+    apiary::runtime::set_log_node((*node)->name());
+    apiary::runtime::JsonFields fields;
+    fields.add("gossip", (*node)->gossip_addr())
+        .add("redis", (*node)->client_addr())
+        .add("http", http)
+        .add("data", (*node)->data_addr());
+    std::fputs(apiary::runtime::json_line(spdlog::level::info, ready, fields).c_str(), stdout);
+    std::fflush(stdout);
+  } else {
+    std::printf("%s\n", ready.c_str());
+    std::fflush(stdout);
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);

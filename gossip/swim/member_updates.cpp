@@ -147,6 +147,7 @@ void Swim::State::on_suspect(TimePoint now, std::string_view name, Incarnation i
   r.set_inc(inc);
   set_state(r, MemberState::suspect, now);
   start_suspicion(now, r, from);
+  ++stats.suspicions;
   queue_accusation(MemberState::suspect, name, inc, from);
   emit(MemberEventKind::suspect, r);
 }

@@ -145,6 +145,10 @@ struct NodeCore::Impl {
     while (auto c = replicator->poll_completion()) router->on_completion(*c, t, w);
     for (auto& r : router->take_replies()) client_replies.push_back(std::move(r));
     for (auto& r : router->take_call_replies()) call_replies.push_back(std::move(r));
+    while (auto h = replicator->poll_handoff_event()) events.emplace_back(HandoffChanged{*h});
+    if (auto f = router->take_quorum_failures(); f.count != 0) {
+      events.emplace_back(WriteQuorumFailed{std::move(f)});
+    }
     check_leave(t);
   }
 

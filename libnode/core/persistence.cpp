@@ -752,6 +752,22 @@ void Persistence::info(std::string& out, TimePoint now) const {
   num("apiary_loaded_truncated_bytes", static_cast<std::int64_t>(loaded_.truncated_bytes));
 }
 
+Persistence::Figures Persistence::figures() const {
+  Figures f;
+  f.changes_since_save = changes_since_save_;
+  f.bgsave_in_progress = job_ && job_->snapshot;
+  f.last_save_seconds = last_save_.ms / 1000;
+  f.last_bgsave_ok = last_bgsave_ok_;
+  f.saves = saves_;
+  f.aof_enabled = config_.appendonly;
+  f.aof_rewrite_in_progress = job_ && !job_->snapshot;
+  f.aof_last_rewrite_ok = last_rewrite_ok_;
+  f.aof_last_write_ok = aof_status_.ok();
+  f.aof_rewrites = rewrites_;
+  f.aof_size = writer_ ? writer_->appended() : 0;
+  return f;
+}
+
 std::optional<Persistence::LogLine> Persistence::poll_log() {
   if (log_.empty()) return std::nullopt;
   LogLine line = std::move(log_.front());

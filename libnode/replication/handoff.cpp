@@ -70,6 +70,7 @@ void Replicator::State::send_marker(TimePoint now, const std::string& target, st
 
 void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, bool had_view,
                                      WallTime wall, const std::vector<std::string>& appeared) {
+  handoff_tasks_changed = true;
   std::set<std::pair<std::uint32_t, std::string>> finals;  // (partition, target) planned here
   auto marker = [&](const std::string& target, std::uint32_t pv) {
     if (finals.emplace(pv, target).second) send_marker(now, target, pv);
@@ -218,7 +219,19 @@ void Replicator::State::plan_handoff(TimePoint now, const ClusterView& before, b
   }
 }
 
+void Replicator::State::sync_handoff_sessions() {
+  handoff_tasks_changed = false;
+  std::map<std::string, std::uint32_t> pending;  // peer -> partitions it still waits for
+  for (const auto& [pv, task] : handoffs) {
+    for (const auto& [target, progress] : task.targets) {
+      if (!progress.done) ++pending[target];
+    }
+  }
+  handoff_sessions.sync_out(pending);
+}
+
 void Replicator::State::pump_handoff(TimePoint now, WallTime wall) {
+  if (handoff_tasks_changed) sync_handoff_sessions();
   if (!has_view || handoffs.empty()) return;
   std::set<std::string> waiting;
   for (const auto& [pv, task] : handoffs) {
@@ -289,6 +302,7 @@ void Replicator::State::send_batch(TimePoint now, WallTime wall, const std::stri
   ++stats.handoff_batches_sent;
   stats.handoff_entries_sent += entries.size();
   stats.handoff_bytes_sent += b.envelope.size();
+  handoff_sessions.batch_sent(target, entries.size(), bytes);
   outbox.add_envelope(addr, b.envelope);
   busy_targets[target] = id;
   batches.emplace(id, std::move(b));
@@ -339,6 +353,11 @@ void Replicator::State::on_handoff_batch(TimePoint now, WallTime wall, const Mes
     }
   }
   stats.handoff_entries_received += m.entries.size();
+  if (code != StatusCode::malformed) {
+    std::size_t bytes = 0;
+    for (const auto& e : m.entries) bytes += entry_bytes(e);
+    handoff_sessions.batch_received(now, from, m.partition, m.entries.size(), bytes, m.final);
+  }
   if (!m.entries.empty()) note_replica_write(p);
 
   auto relay_until = relays.find(m.partition);
@@ -357,6 +376,7 @@ void Replicator::State::on_handoff_batch(TimePoint now, WallTime wall, const Mes
       if (o != self()) relay.targets.emplace(o, HandoffTarget{});
     }
     if (!relay.targets.empty()) handoffs.emplace(m.partition, std::move(relay));
+    handoff_tasks_changed = true;
   }
   if (code != StatusCode::malformed) note_handoff_batch(now, m.partition, from, m.final);
   send_addr(std::string(reply_to), wire::MessageType::handoff_ack,
@@ -378,12 +398,14 @@ void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Messa
   }
   const Batch b = take_batch(it);
   if (b.marker) return;
+  handoff_tasks_changed = true;
   auto task = handoffs.find(b.partition);
   if (task == handoffs.end()) return;
   auto target = task->second.targets.find(b.target);
   if (target == task->second.targets.end()) return;
   target->second.cursor = b.next_cursor;
   target->second.done = b.final;
+  if (b.final) handoff_sessions.partition_sent(b.target, b.partition);
   for (const auto& [name, progress] : task->second.targets) {
     if (!progress.done) return;
   }

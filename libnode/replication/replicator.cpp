@@ -359,6 +359,7 @@ void Replicator::handle_timeout(TimePoint now, WallTime wall) {
     s.deliver_hints(now, wall);
   }
   s.expire_transitions(now);
+  s.handoff_sessions.handle_timeout(now);
   s.resend_batches(now);
   s.pump_handoff(now, wall);
 }
@@ -371,6 +372,7 @@ TimePoint Replicator::next_deadline() const {
   t = std::min(t, s.hint_next);
   t = std::min(t, s.next_batch_deadline());
   t = std::min(t, s.next_transition_deadline());
+  t = std::min(t, s.handoff_sessions.next_deadline());
   return t;
 }
 
@@ -384,6 +386,10 @@ std::optional<Outgoing> Replicator::poll_send() {
   s.stats.batches_sent = counted.batches;
   s.stats.bytes_sent = counted.bytes;
   return out;
+}
+
+std::optional<HandoffEvent> Replicator::poll_handoff_event() {
+  return state_->handoff_sessions.poll();
 }
 
 std::optional<Completion> Replicator::poll_completion() {

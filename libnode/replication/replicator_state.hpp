@@ -20,6 +20,7 @@
 #include "apiary/replication/replicator.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/wire/envelope.hpp"
+#include "handoff_sessions.hpp"
 #include "messages.hpp"
 #include "outbox.hpp"
 
@@ -154,6 +155,9 @@ struct Replicator::State {
   std::map<std::string, std::uint64_t> busy_targets;  // target -> batch in flight
   std::map<std::string, std::uint32_t> handoff_rr;    // target -> next partition to serve
   std::size_t markers_in_flight = 0;
+  // Per-peer transfers for the event log; `handoffs` changed since they were last synced.
+  HandoffSessions handoff_sessions{3 * std::chrono::duration_cast<Duration>(config.handoff_retry)};
+  bool handoff_tasks_changed = false;
 
   std::map<std::uint32_t, Transition> transitions;
   std::set<std::pair<TimePoint, std::uint32_t>> transition_deadlines;
@@ -271,6 +275,7 @@ struct Replicator::State {
   void on_handoff_ack(TimePoint now, WallTime wall, const Message& m, std::string_view from);
   void resend_batches(TimePoint now);
   void note_replica_write(PartitionId p);
+  void sync_handoff_sessions();
 
   TimePoint next_batch_deadline() const;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "apiary/replication/replicator.hpp"
 #include "apiary/resp/command_table.hpp"
@@ -19,6 +20,15 @@ constexpr std::uint64_t kNoWaiter = 0;
 
 std::vector<std::string_view> views(const std::vector<std::string>& argv) {
   return {argv.begin(), argv.end()};
+}
+
+// A write answered NOREPLICAS: counted, and the first of a run named for the event log.
+void note_write_failure(QuorumFailures& failures, const Job& job) {
+  if (failures.count++ != 0 || job.spec == nullptr) return;
+  failures.command = job.spec->name;
+  const auto argv = views(job.argv);
+  const auto keys = key_indices(*job.spec, argv);
+  failures.key = keys.empty() ? std::string() : job.argv[keys.front()];
 }
 
 }  // namespace
@@ -257,6 +267,7 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
                              std::to_string(job.fewest_replicas) + " (" +
                              job.failure.to_string() + "); the write was not applied");
     } else {
+      note_write_failure(quorum_failures, job);
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
         if (job.sink.parked != 0) unpark(job.sink.parked);
@@ -284,6 +295,7 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
               " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
     }
   } else if (!job.failure.ok() && job.read_quorum > 1) {
+      note_write_failure(quorum_failures, job);
     answer =
         Answer::failed(job.failure.code(), "NOREPLICAS Not enough replicas answered the read: " +
                                                std::to_string(job.fewest_replicas) + " (" +
@@ -589,3 +601,5 @@ std::size_t Router::pending() const {
 const RouterStats& Router::stats() const { return impl_->stats; }
 
 }  // namespace apiary::routing
+QuorumFailures Router::take_quorum_failures() { return std::exchange(impl_->quorum_failures, {}); }
+

@@ -116,6 +116,7 @@ struct Router::Impl {
   Clock clock;
   resp::Connection internal;  // runs commands for peers and fan-out parts
   RouterStats stats;
+  QuorumFailures quorum_failures;  // since take_quorum_failures()
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, Waiter> waiters;
   std::map<std::uint64_t, Job> jobs;

@@ -55,14 +55,84 @@ void Node::Impl::deliver(TimePoint now, WallTime wall) {
   if (resp_listener) resp_listener->flush_completed();
 }
 
+namespace {
+
+// The event log's entry for a membership change.
+void record_member(runtime::EventLog& events, WallTime wall, const gossip::MemberEvent& e) {
+  const auto& member = e.member;
+  const std::string state(gossip::to_string(e.kind));
+  runtime::JsonFields fields;
+  fields.add("member", member.name)
+      .add("addr", member.addr)
+      .add("state", state)
+      .add("incarnation", member.incarnation.value);
+  events.record(wall, "member",
+                "member " + member.name + " (" + member.addr + ") " + state +
+                    " incarnation=" + std::to_string(member.incarnation.value),
+                fields,
+                e.kind == gossip::MemberEventKind::suspect || e.kind == gossip::MemberEventKind::dead
+                    ? runtime::EventLog::Level::warn
+                    : runtime::EventLog::Level::info);
+}
+
+// ... for a new ring view: the partitions this node owns now, gained and lost.
+void record_view(runtime::EventLog& events, WallTime wall, const core::ViewChanged& v,
+                 const std::string& self) {
+  const auto change = partition_event(v.before.get(), *v.table, self);
+  std::size_t owned = 0;
+  for (std::uint32_t p = 0; p < v.table->partition_count(); ++p) {
+    owned += v.table->owns(self, PartitionId{p}) ? 1 : 0;
+  }
+  runtime::JsonFields fields;
+  fields.add("members", v.table->members().size())
+      .add("partitions", owned)
+      .add("gained", change.gained.size())
+      .add("lost", change.lost.size());
+  events.record(wall, "view",
+                "ring view: " + std::to_string(v.table->members().size()) + " members, " +
+                    std::to_string(owned) + " of " + std::to_string(v.table->partition_count()) +
+                    " partitions here (" + std::to_string(change.gained.size()) + " gained, " +
+                    std::to_string(change.lost.size()) + " lost)",
+                fields);
+}
+
+// ... for a partition transfer with a peer.
+void record_handoff(runtime::EventLog& events, WallTime wall, const replication::HandoffEvent& h) {
+  using Event = replication::HandoffEvent;
+  const bool out = h.direction == Event::Direction::out;
+  const bool started = h.phase == Event::Phase::started;
+  runtime::JsonFields fields;
+  fields.add("direction", out ? "out" : "in")
+      .add("phase", started ? "started" : "finished")
+      .add("peer", h.peer);
+  std::string message = std::string("handoff ") + (out ? "to " : "from ") + h.peer;
+  if (started) {
+    if (out) fields.add("partitions", h.partitions);
+    message += out ? " started: " + std::to_string(h.partitions) + " partitions to send"
+                   : " started";
+  } else {
+    fields.add("partitions", h.partitions)
+        .add("keys", h.keys)
+        .add("bytes", h.bytes)
+        .add("complete", h.complete);
+    message += std::string(h.complete ? " finished: " : " ended incomplete: ") +
+               std::to_string(h.partitions) + " partitions, " + std::to_string(h.keys) +
+               " keys, " + std::to_string(h.bytes) + " bytes " + (out ? "sent" : "received");
+  }
+  events.record(wall, "handoff", message, fields,
+                started || h.complete ? runtime::EventLog::Level::info
+                                      : runtime::EventLog::Level::warn);
+}
+
+}  // namespace
+
 void Node::Impl::on_events(TimePoint now, WallTime wall) {
   bool members_changed = false;
   while (auto event = core->poll_event()) {
     if (auto* m = std::get_if<core::MemberChanged>(&*event)) {
       members_changed = true;
       const auto& member = m->event.member;
-      spdlog::info("member {} ({}) {} incarnation={}", member.name, member.addr,
-                   gossip::to_string(m->event.kind), member.incarnation.value);
+      record_member(events, wall, m->event);
       if (m->ring_mismatch) {
         spdlog::error(
             "member {} uses partitions/replicas {} but this node {}: it gets no partitions "
@@ -77,19 +147,31 @@ void Node::Impl::on_events(TimePoint now, WallTime wall) {
         table = v->table;
       }
       calls->set_ready(now, wall);
+      record_view(events, wall, *v, name);
       if (!partition_subscribers.empty()) {
         partition_subscribers.publish(partition_event(v->before.get(), *v->table, name));
       }
     } else if (auto* t = std::get_if<core::LeaveTimedOut>(&*event)) {
       leave_incomplete = true;
+      runtime::JsonFields fields;
+      fields.add("phase", t->during_handoff ? "handoff_timed_out" : "announce_timed_out");
       if (t->during_handoff) {
-        spdlog::warn("leave: handoff did not finish within {} ms; leaving anyway",
-                     config.handoff_timeout.count());
+        events.record(wall, "leave",
+                      "leave: handoff did not finish within " +
+                          std::to_string(config.handoff_timeout.count()) + " ms; leaving anyway",
+                      fields, runtime::EventLog::Level::warn);
       } else {
-        spdlog::warn("leave timed out before the announcement finished");
+        events.record(wall, "leave", "leave timed out before the announcement finished", fields,
+                      runtime::EventLog::Level::warn);
       }
     } else if (std::holds_alternative<core::JoinTimedOut>(*event)) {
-      spdlog::warn("no seed answered within 10 s; serving data with the members known");
+      events.record(wall, "join_timeout",
+                    "no seed answered within 10 s; serving data with the members known", {},
+                    runtime::EventLog::Level::warn);
+    } else if (auto* h = std::get_if<core::HandoffChanged>(&*event)) {
+      record_handoff(events, wall, h->event);
+    } else if (auto* q = std::get_if<core::WriteQuorumFailed>(&*event)) {
+      events.write_quorum_failed(wall, q->failures.command, q->failures.key, q->failures.count);
     } else if (auto* p = std::get_if<core::PersistenceLogged>(&*event)) {
       if (p->error) {
         spdlog::error("persistence: {}", p->text);
@@ -110,19 +192,27 @@ void Node::Impl::on_events(TimePoint now, WallTime wall) {
 void Node::Impl::check_leave() {
   if (leave_signalled || core->leave_state() != core::LeaveState::done) return;
   leave_signalled = true;
-  if (!core->leave_incomplete()) spdlog::info("leave: every partition handed off");
+  runtime::JsonFields fields;
+  fields.add("phase", "finished").add("complete", !core->leave_incomplete());
+  events.record(runtime::wall_now(), "leave",
+                core->leave_incomplete() ? "leave: finished after a timeout"
+                                         : "leave: every partition handed off",
+                fields);
   refresh_snapshot();
   left.set_value();
   loop.stop();
 }
 
 void Node::Impl::start_leave() {
-  spdlog::info("leave: handing partitions off");
+  runtime::JsonFields fields;
+  fields.add("phase", "started");
+  events.record(runtime::wall_now(), "leave", "leave: handing partitions off", fields);
   core->leave(core_now(), runtime::wall_now());
 }
 
 void Node::Impl::housekeeping() {
   refresh_snapshot();
+  events.flush(runtime::wall_now());  // write quorum failures held back by the rate limit
   gossip_box->close_idle_peers(core_now());
   data_link->close_idle_peers(core_now());
   loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });

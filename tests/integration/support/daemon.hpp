@@ -1,9 +1,9 @@
 // Test support: real apiaryd processes on loopback.
 //
-// Every daemon binds port 0 and reports its addresses on its "apiaryd ready" line, so tests
-// never guess ports. Processes are killed when the Daemon object dies, and also (through
-// PR_SET_PDEATHSIG) when the test process itself dies, so a failing or crashing test never
-// leaves nodes behind.
+// Every daemon binds port 0 and reports its addresses on its "apiaryd ready" line (plain, or
+// the `msg` of a JSON line under --log-format json), so tests never guess ports. Processes
+// are killed when the Daemon object dies, and also (through PR_SET_PDEATHSIG) when the test
+// process itself dies, so a failing or crashing test never leaves nodes behind.
 #pragma once
 
 #include <fcntl.h>
@@ -136,7 +136,7 @@ class Daemon {
 
   void wait_ready() {
     static const std::regex ready(
-        R"(apiaryd ready name=(\S+) gossip=(\S+) redis=(\S+) http=(\S+) data=(\S+))");
+        R"(apiaryd ready name=(\S+) gossip=(\S+) redis=(\S+) http=(\S+) data=([^\s"]+))");
     const auto end = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < end) {
       std::smatch m;

@@ -57,6 +57,7 @@ struct SwimStats {
   std::uint64_t push_pulls = 0;       // exchanges answered or completed
   std::uint32_t local_health = 0;     // Lifeguard awareness score (0 = healthy)
   std::uint64_t stalls = 0;           // times this node noticed it had been stalled (Lifeguard)
+  std::uint64_t suspicions = 0;       // members this node began to suspect (alive -> suspect)
 };
 
 struct LocalNode {

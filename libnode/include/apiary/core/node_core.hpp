@@ -100,8 +100,18 @@ struct ScriptLogged {
   int level = 2;
   std::string text;
 };
+// A partition transfer to or from a peer started or finished.
+struct HandoffChanged {
+  replication::HandoffEvent event;
+};
+// Writes answered NOREPLICAS since the last event (at most one such event per input, so a
+// storm of failures is counted, not listed): how many, and the first one's command and key.
+struct WriteQuorumFailed {
+  routing::QuorumFailures failures;
+};
 using CoreEvent = std::variant<MemberChanged, ViewChanged, LeaveTimedOut, JoinTimedOut,
-                               PersistenceLogged, ScriptLogged>;
+                               PersistenceLogged, ScriptLogged, HandoffChanged,
+                               WriteQuorumFailed>;
 
 enum class LeaveState : unsigned char { none, handoff, announce, done };
 

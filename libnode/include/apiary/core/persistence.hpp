@@ -141,6 +141,21 @@ class Persistence final : public store::ChangeListener {
   const std::string& write_refusal() const { return refusal_; }
   // INFO persistence, Redis's fields.
   void info(std::string& out, TimePoint now) const;
+  // The same state as numbers, for the admin port's /metrics.
+  struct Figures {
+    std::uint64_t changes_since_save = 0;
+    bool bgsave_in_progress = false;
+    std::int64_t last_save_seconds = 0;  // Unix time
+    bool last_bgsave_ok = true;
+    std::uint64_t saves = 0;
+    bool aof_enabled = false;
+    bool aof_rewrite_in_progress = false;
+    bool aof_last_rewrite_ok = true;
+    bool aof_last_write_ok = true;
+    std::uint64_t aof_rewrites = 0;
+    std::uint64_t aof_size = 0;  // bytes appended to the current AOF
+  };
+  Figures figures() const;
 
   // ---- CONFIG SET ------------------------------------------------------------------------
   // Turning the AOF on writes a complete one first (a rewrite; writes continue meanwhile),

@@ -41,6 +41,7 @@
 #include "apiary/base/status.hpp"
 #include "apiary/base/time.hpp"
 #include "apiary/replication/cluster_view.hpp"
+#include "apiary/replication/handoff_event.hpp"
 #include "apiary/replication/keyspace_query.hpp"
 #include "apiary/replication/replication_config.hpp"
 #include "apiary/replication/replication_stats.hpp"
@@ -233,6 +234,8 @@ class Replicator {
   bool coordinates(std::string_view key) const;
 
   const ReplicationStats& stats() const;
+  // Transfers of partitions to and from peers that started or finished (for the event log).
+  std::optional<HandoffEvent> poll_handoff_event();
   std::size_t hint_count() const;
   std::size_t pending_operations() const;  // client operations not yet completed
 

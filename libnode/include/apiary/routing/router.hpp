@@ -72,6 +72,14 @@ struct RouterStats {
   std::uint64_t keyspace_failures = 0;
 };
 
+// Writes answered NOREPLICAS since the last Router::take_quorum_failures(): how many, and the
+// first one's command and key (for the node's event log: a storm of failures is one entry).
+struct QuorumFailures {
+  std::uint64_t count = 0;
+  std::string command;  // lower case, as the command table names it
+  std::string key;
+};
+
 // A reply for a client whose command went pending.
 struct ClientReply {
   resp::ClientId client = 0;
@@ -128,6 +136,7 @@ class Router {
 
   std::size_t pending() const;  // commands (clients' and peers') waiting for the cluster
   const RouterStats& stats() const;
+  QuorumFailures take_quorum_failures();  // count 0: none since the last call
 
   struct Impl;
 
