@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "apiary/base/host_port.hpp"
+#include "dashboard_routes.hpp"
 
 namespace apiary::http {
 
@@ -176,7 +177,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
   std::unique_ptr<AdminServer> self(new AdminServer());
   self->impl_ = std::make_unique<Impl>();
   auto& server = self->impl_->server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Four threads: a dashboard's /v1/cluster/stats holds one while it asks the other members.
+  server.new_task_queue = [] { return new httplib::ThreadPool(4); };
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
@@ -229,9 +231,10 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     std::uint64_t after = 0;
     const std::string given = req.get_param_value("after");
     if (!given.empty()) after = std::strtoull(given.c_str(), nullptr, 10);
-    res.set_content(sources.events ? sources.events(after) : "{\"events\":[]}",
-                    "application/json");
+    res.set_content(sources.events ? sources.events(after) : "{\"events\":[]}", "application/json");
   });
+
+  add_dashboard_routes(server, sources);
 
   int bound_port = port;
   if (port == 0) {

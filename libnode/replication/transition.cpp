@@ -166,4 +166,20 @@ bool Replicator::read_is_local(std::string_view key, std::uint32_t read_quorum) 
 
 std::size_t Replicator::partitions_in_transition() const { return state_->transitions.size(); }
 
+Replicator::HandoffProgress Replicator::handoff_progress() const {
+  const State& s = *state_;
+  HandoffProgress out;
+  out.outbound_partitions = s.handoffs.size();
+  for (const auto& [partition, task] : s.handoffs) {
+    out.outbound_streams += task.targets.size();
+    for (const auto& [target, progress] : task.targets) out.outbound_streams_done += progress.done;
+  }
+  out.inbound_partitions = s.transitions.size();
+  for (const auto& [partition, transition] : s.transitions) {
+    out.inbound_owners_waiting += transition.waiting.size();
+    out.inbound_owners_done += transition.done.size();
+  }
+  return out;
+}
+
 }  // namespace apiary::replication

@@ -108,6 +108,7 @@ struct Node::Impl {
   std::string advertise;
   std::string http_bound;
   std::string client_bound;
+  const TimePoint created = core_now();  // the uptime /v1/stats reports
 
   zmq::context_t context{1};  // outlives every socket below
   std::unique_ptr<zmqx::Mailbox> gossip_box;

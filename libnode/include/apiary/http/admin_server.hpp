@@ -7,6 +7,10 @@
 //   GET /v1/partitions {"partition_count", "replicas", "owned": {member: count},
 //                      "partitions": [{"id", "owners": [...]}...]} -- the preference lists
 //                      this node computes from its live members
+//   GET /metrics      Prometheus text format (OpenMetrics on Accept)
+//   GET /v1/stats     this node's counters and gauges (JSON; docs/observability.md)
+//   GET /v1/events    recent membership, handoff and quorum events, ?after=id
+//   GET /             the web dashboard; GET /v1/cluster/stats: /v1/stats of every member
 //
 // Handlers never touch the node's cores: they read snapshots through the `Sources`
 // callbacks, which must be thread-safe.

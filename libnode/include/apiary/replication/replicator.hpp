@@ -213,6 +213,18 @@ class Replicator {
   bool handoff_pending() const;
   // Partitions this node gained and still waits on a previous owner's handoff for.
   std::size_t partitions_in_transition() const;
+  // The handoffs in progress now, for the admin port's dashboard: partitions this node hands
+  // over and their (partition, new owner) streams, how many of those streams sent their
+  // final batch; partitions it gained and the previous owners it still waits for.
+  struct HandoffProgress {
+    std::size_t outbound_partitions = 0;
+    std::size_t outbound_streams = 0;
+    std::size_t outbound_streams_done = 0;
+    std::size_t inbound_partitions = 0;
+    std::size_t inbound_owners_waiting = 0;
+    std::size_t inbound_owners_done = 0;
+  };
+  HandoffProgress handoff_progress() const;
   // Partitions this node became the coordinator of and has not caught up on with the other
   // live owners yet: reads and writes of them ask every other live owner first.
   std::size_t partitions_promoting() const;
