@@ -32,8 +32,7 @@ void HandoffSessions::sync_out(const std::map<std::string, std::uint32_t>& pendi
   }
 }
 
-void HandoffSessions::batch_sent(const std::string& peer, std::uint64_t keys,
-                                 std::uint64_t bytes) {
+void HandoffSessions::batch_sent(const std::string& peer, std::uint64_t keys, std::uint64_t bytes) {
   auto it = out_.find(peer);
   if (it == out_.end()) return;
   it->second.keys += keys;
@@ -45,9 +44,8 @@ void HandoffSessions::partition_sent(const std::string& peer, std::uint32_t part
   if (it != out_.end()) it->second.finished.insert(partition);
 }
 
-void HandoffSessions::batch_received(TimePoint now, std::string_view peer,
-                                     std::uint32_t partition, std::uint64_t keys,
-                                     std::uint64_t bytes, bool final) {
+void HandoffSessions::batch_received(TimePoint now, std::string_view peer, std::uint32_t partition,
+                                     std::uint64_t keys, std::uint64_t bytes, bool final) {
   auto it = in_.find(peer);
   if (it == in_.end()) {
     if (keys == 0) return;  // an empty final ("nothing from here") starts no transfer

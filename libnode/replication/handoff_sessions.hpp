@@ -40,13 +40,13 @@ class HandoffSessions {
 
  private:
   struct Session {
-    std::uint32_t planned = 0;          // out: partitions to send, as planned so far
-    std::uint32_t pending = 0;          // out: as of the last sync
-    std::set<std::uint32_t> started;    // in: partitions a batch came for
-    std::set<std::uint32_t> finished;   // out: sent completely; in: final batch arrived
+    std::uint32_t planned = 0;         // out: partitions to send, as planned so far
+    std::uint32_t pending = 0;         // out: as of the last sync
+    std::set<std::uint32_t> started;   // in: partitions a batch came for
+    std::set<std::uint32_t> finished;  // out: sent completely; in: final batch arrived
     std::uint64_t keys = 0;
     std::uint64_t bytes = 0;
-    TimePoint last{};                   // in: the last batch
+    TimePoint last{};  // in: the last batch
   };
   void finish(HandoffEvent::Direction direction, const std::string& peer, const Session& s,
               bool complete);

@@ -12,8 +12,8 @@ std::uint64_t EventLog::record(WallTime time, std::string_view type, std::string
   {
     std::lock_guard<std::mutex> lock(mutex_);
     id = next_id_++;
-    std::string json = "{\"id\":" + std::to_string(id) + ",\"time\":" +
-                       std::to_string(time.ms) + ",\"type\":\"";
+    std::string json =
+        "{\"id\":" + std::to_string(id) + ",\"time\":" + std::to_string(time.ms) + ",\"type\":\"";
     json_escape(type, json);
     json += "\",\"message\":\"";
     json_escape(message, json);
@@ -35,8 +35,8 @@ std::uint64_t EventLog::record(WallTime time, std::string_view type, std::string
   return id;
 }
 
-void EventLog::write_quorum_failed(WallTime time, std::string_view command,
-                                   std::string_view key, std::uint64_t count) {
+void EventLog::write_quorum_failed(WallTime time, std::string_view command, std::string_view key,
+                                   std::uint64_t count) {
   if (count == 0) return;
   if (held_.count == 0) {
     held_.command = std::string(command);
@@ -74,8 +74,8 @@ std::string EventLog::json_after(std::uint64_t after) const {
   // Ids are consecutive: the first event to show is at a computed offset.
   std::size_t start = 0;
   if (!ring_.empty() && after >= ring_.front().id) {
-    start = static_cast<std::size_t>(std::min<std::uint64_t>(after - ring_.front().id + 1,
-                                                             ring_.size()));
+    start = static_cast<std::size_t>(
+        std::min<std::uint64_t>(after - ring_.front().id + 1, ring_.size()));
   }
   bool first = true;
   for (std::size_t i = start; i < ring_.size(); ++i) {

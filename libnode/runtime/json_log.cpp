@@ -21,13 +21,20 @@ thread_local const LineFields* t_fields = nullptr;
 
 std::string_view level_name(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "trace";
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    case spdlog::level::critical: return "critical";
-    default: return "off";
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
   }
 }
 
@@ -123,11 +130,21 @@ void json_escape(std::string_view in, std::string& out) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20 || u == 0x7F) {
           append_u(u, out);
@@ -190,8 +207,7 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
   std::string line;
   line.reserve(128 + msg.payload.size());
   const auto since_epoch = msg.time.time_since_epoch();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
   ::gmtime_r(&secs, &utc);

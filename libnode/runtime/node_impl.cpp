@@ -66,13 +66,12 @@ void record_member(runtime::EventLog& events, WallTime wall, const gossip::Membe
       .add("addr", member.addr)
       .add("state", state)
       .add("incarnation", member.incarnation.value);
+  const bool failure =
+      e.kind == gossip::MemberEventKind::suspect || e.kind == gossip::MemberEventKind::dead;
   events.record(wall, "member",
                 "member " + member.name + " (" + member.addr + ") " + state +
                     " incarnation=" + std::to_string(member.incarnation.value),
-                fields,
-                e.kind == gossip::MemberEventKind::suspect || e.kind == gossip::MemberEventKind::dead
-                    ? runtime::EventLog::Level::warn
-                    : runtime::EventLog::Level::info);
+                fields, failure ? runtime::EventLog::Level::warn : runtime::EventLog::Level::info);
 }
 
 // ... for a new ring view: the partitions this node owns now, gained and lost.
@@ -108,20 +107,20 @@ void record_handoff(runtime::EventLog& events, WallTime wall, const replication:
   std::string message = std::string("handoff ") + (out ? "to " : "from ") + h.peer;
   if (started) {
     if (out) fields.add("partitions", h.partitions);
-    message += out ? " started: " + std::to_string(h.partitions) + " partitions to send"
-                   : " started";
+    message +=
+        out ? " started: " + std::to_string(h.partitions) + " partitions to send" : " started";
   } else {
     fields.add("partitions", h.partitions)
         .add("keys", h.keys)
         .add("bytes", h.bytes)
         .add("complete", h.complete);
     message += std::string(h.complete ? " finished: " : " ended incomplete: ") +
-               std::to_string(h.partitions) + " partitions, " + std::to_string(h.keys) +
-               " keys, " + std::to_string(h.bytes) + " bytes " + (out ? "sent" : "received");
+               std::to_string(h.partitions) + " partitions, " + std::to_string(h.keys) + " keys, " +
+               std::to_string(h.bytes) + " bytes " + (out ? "sent" : "received");
   }
-  events.record(wall, "handoff", message, fields,
-                started || h.complete ? runtime::EventLog::Level::info
-                                      : runtime::EventLog::Level::warn);
+  events.record(
+      wall, "handoff", message, fields,
+      started || h.complete ? runtime::EventLog::Level::info : runtime::EventLog::Level::warn);
 }
 
 }  // namespace

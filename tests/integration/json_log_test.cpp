@@ -72,7 +72,8 @@ Checked check(const std::string& mode, const std::string& content, const std::st
   if (!std::filesystem::exists(script)) std::ofstream(script) << kChecker;
   const auto file = dir / ("json_log_input_" + std::to_string(counter++));
   std::ofstream(file, std::ios::binary) << content;
-  auto [code, out] = run("python3 " + script.string() + " " + mode + " " + file.string() + " " + node);
+  auto [code, out] =
+      run("python3 " + script.string() + " " + mode + " " + file.string() + " " + node);
   Checked c;
   c.ok = code == 0;
   c.output = out;
@@ -95,8 +96,8 @@ std::vector<Event> node_events(const Daemon& d) {
 }
 
 // The id of the first event of `type` matching the fields given (empty: any), or 0.
-long long find(const std::vector<Event>& events, const std::string& type,
-               const std::string& member, const std::string& state, long long after = 0) {
+long long find(const std::vector<Event>& events, const std::string& type, const std::string& member,
+               const std::string& state, long long after = 0) {
   for (const auto& e : events) {
     if (e.id > after && e.type == type && (member.empty() || e.member == member) &&
         (state.empty() || e.state == state)) {

@@ -1,5 +1,7 @@
 // runtime::EventLog (ids, the ring, GET /v1/events' JSON, the write quorum failures' rate
 // limit) and the JSON log format it writes through (runtime/json_log.hpp).
+#include "runtime/event_log.hpp"
+
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -9,7 +11,6 @@
 #include <string>
 
 #include "apiary/runtime/json_log.hpp"
-#include "runtime/event_log.hpp"
 
 namespace {
 
@@ -68,10 +69,9 @@ TEST_CASE("the event ring keeps the newest events and their ids") {
   for (int i = 1; i <= 5; ++i) {
     events.record(WallTime{i}, "view", "v" + std::to_string(i));
   }
-  CHECK(events.json_after(0) ==
-        R"({"events":[{"id":3,"time":3,"type":"view","message":"v3"},)"
-        R"({"id":4,"time":4,"type":"view","message":"v4"},)"
-        R"({"id":5,"time":5,"type":"view","message":"v5"}]})");
+  CHECK(events.json_after(0) == R"({"events":[{"id":3,"time":3,"type":"view","message":"v3"},)"
+                                R"({"id":4,"time":4,"type":"view","message":"v4"},)"
+                                R"({"id":5,"time":5,"type":"view","message":"v5"}]})");
   // A reader that saw an id the ring dropped since gets everything still kept.
   CHECK(events.json_after(1) == events.json_after(0));
   CHECK(events.json_after(4) == R"({"events":[{"id":5,"time":5,"type":"view","message":"v5"}]})");
@@ -113,7 +113,8 @@ TEST_CASE("the JSON log format writes events with their id, type and fields") {
   CHECK(first.substr(31) ==
         R"(","level":"info","msg":"handoff to n3 \"finished\"","node":"n1",)"
         R"("event_id":1,"event":"handoff","peer":"n3","keys":12,"complete":true})");
-  CHECK(second.substr(31) == R"(","level":"warn","msg":"plain line","node":"n1"})" "\n");
+  CHECK(second.substr(31) == R"(","level":"warn","msg":"plain line","node":"n1"})"
+                             "\n");
 }
 
 TEST_CASE("the text log format shows the event id before the message") {
