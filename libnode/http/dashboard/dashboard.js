@@ -101,9 +101,10 @@ function swatch(name, extraStyle) {
   return el('span', {class: 'swatch', style: `background:${colourOf(name)};${extraStyle || ''}`});
 }
 
-function nodeName(name) {
+function nodeName(name, markSelf) {
   return el('span', {class: 'node-name'}, swatch(name), name,
-            name === view.self ? el('span', {class: 'self-marker'}, '(serving this page)') : null);
+            markSelf && name === view.self ?
+                el('span', {class: 'self-marker'}, '(serving this page)') : null);
 }
 
 function setText(id, text) {
@@ -148,7 +149,7 @@ function renderMembers() {
       tr = el('tr', {'data-member': m.name});
       for (let i = 0; i < 12; i++) tr.append(el('td'));
       [2, 5, 6, 7, 8, 9, 10, 11].forEach((i) => tr.children[i].classList.add('num'));
-      tr.children[0].append(nodeName(m.name));
+      tr.children[0].append(nodeName(m.name, true));
     }
     tbody.append(tr);  // keeps the rows in name order
     tr.dataset.state = m.state;
@@ -262,15 +263,25 @@ function renderTotals() {
 
 // ---- Charts (canvas, drawn here) --------------------------------------------------------
 
+// The axis top: at least 4 (four grid steps of at least 1), a value whose quarters read
+// well (1, 2, 4, 8 times a power of ten).
 function niceCeil(v) {
-  if (!(v > 0)) return 1;
+  if (!(v > 4)) return 4;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of [1, 2, 4, 8, 10]) if (v <= m * p) return m * p;
   return 10 * p;
 }
 
-// lines: [{colour, dashed, points: [{t, v}]}]; fixed max (e.g. 1 for ratios) or automatic.
-function drawChart(canvas, lines, format, fixedMax) {
+// The same in whole binary units (KiB, MiB, ...), for byte axes.
+function niceCeilBytes(v) {
+  let unit = 1;
+  while (v / unit >= 1024) unit *= 1024;
+  return niceCeil(v / unit) * unit;
+}
+
+// lines: [{colour, dashed, points: [{t, v}]}]; the axis top is `top` when it is a number
+// (1 for ratios), else `top(largest value shown)`.
+function drawChart(canvas, lines, format, top) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   if (w === 0 || h === 0) return;
@@ -292,9 +303,9 @@ function drawChart(canvas, lines, format, fixedMax) {
   for (const line of lines) {
     for (const p of line.points) if (p.t >= tStart && p.v !== null) vMax = Math.max(vMax, p.v);
   }
-  const top = fixedMax !== undefined ? fixedMax : niceCeil(vMax);
+  const yMax = typeof top === 'number' ? top : top(vMax);
   const x = (t) => pad.l + ((t - tStart) / WINDOW_MS) * pw;
-  const y = (v) => pad.t + ph - (v / top) * ph;
+  const y = (v) => pad.t + ph - (v / yMax) * ph;
 
   ctx.font = '11px system-ui, sans-serif';
   ctx.fillStyle = '#6b7280';
@@ -303,7 +314,7 @@ function drawChart(canvas, lines, format, fixedMax) {
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
   for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
+    const v = (yMax * i) / 4;
     const yy = Math.round(y(v)) + 0.5;
     ctx.beginPath();
     ctx.moveTo(pad.l, yy);
@@ -362,15 +373,16 @@ function renderCharts() {
     return points && points.length ? points[points.length - 1].v : null;
   };
   const names = [...view.colours.keys()].filter((n) => view.series.memory.has(n)).sort();
-  drawChart(document.getElementById('chart-ops'), linesOf(view.series.ops), fmtCount);
+  drawChart(document.getElementById('chart-ops'), linesOf(view.series.ops), fmtCount, niceCeil);
   renderLegend('legend-ops', names.map((n) => [n, fmtCount(latest(view.series.ops, n))]));
   drawChart(document.getElementById('chart-hits'), linesOf(view.series.hits), fmtRatio, 1);
   renderLegend('legend-hits', names.map((n) => [n, fmtRatio(latest(view.series.hits, n))]));
-  drawChart(document.getElementById('chart-memory'), linesOf(view.series.memory), fmtBytes);
+  drawChart(document.getElementById('chart-memory'), linesOf(view.series.memory), fmtBytes,
+            niceCeilBytes);
   renderLegend('legend-memory', names.map((n) => [n, fmtBytes(latest(view.series.memory, n))]));
   drawChart(document.getElementById('chart-net'),
             [...linesOf(view.series.netIn, false), ...linesOf(view.series.netOut, true)],
-            (v) => fmtBytes(v) + '/s');
+            (v) => fmtBytes(v) + '/s', niceCeilBytes);
   const perSecond = (v) => (v === null ? '–' : fmtBytes(v) + '/s');
   renderLegend('legend-net', names.map((n) => [n,
       `${perSecond(latest(view.series.netIn, n))} in, ` +
@@ -444,14 +456,36 @@ function partitionAt(event) {
 
 // ---- Handoffs -------------------------------------------------------------------------
 
-// One progress cell: `left` of a peak `peak` still to go (the peak is the most seen in the
-// current episode, so the bar fills as the work drains).
-function progressCell(left, peak, label) {
-  if (!(left > 0)) return el('div', {class: 'progress idle'}, 'idle');
-  const done = peak > 0 ? Math.max(0, Math.min(1, 1 - left / peak)) : 0;
+// One progress cell: `done` is the fraction finished (0..1), or null when idle.
+function progressCell(done, label) {
+  if (done === null) return el('div', {class: 'progress idle'}, 'idle');
+  const width = Math.max(0, Math.min(1, done)) * 100;
   return el('div', {class: 'progress'},
-            el('div', {class: 'bar'}, el('span', {style: `width:${(done * 100).toFixed(1)}%`})),
+            el('div', {class: 'bar'}, el('span', {style: `width:${width.toFixed(1)}%`})),
             label);
+}
+
+// A node's handoffs as fractions done. The node reports the work in progress now; finished
+// partitions drop out of its figures, so the page remembers the most it saw in the current
+// episode (view.episodes) and counts what went away as done.
+function handoffProgress(name, h) {
+  const ep = view.episodes.get(name) || {out: 0, in: 0, promo: 0};
+  const outLeft = h.outbound_streams - h.outbound_streams_done;
+  ep.out = outLeft > 0 ? Math.max(ep.out, h.outbound_streams) : 0;
+  ep.in = h.inbound_partitions > 0 ? Math.max(ep.in, h.inbound_partitions) : 0;
+  ep.promo = h.promoting_partitions > 0 ? Math.max(ep.promo, h.promoting_partitions) : 0;
+  view.episodes.set(name, ep);
+  // Partitions still arriving get credit for the previous owners that already finished.
+  const owners = h.inbound_owners_waiting + h.inbound_owners_done;
+  const inPartial = owners > 0 ? h.inbound_partitions * (h.inbound_owners_done / owners) : 0;
+  return {
+    outLeft,
+    out: outLeft > 0 ? 1 - outLeft / ep.out : null,
+    outPeak: ep.out,
+    in: h.inbound_partitions > 0 ? (ep.in - h.inbound_partitions + inPartial) / ep.in : null,
+    promo: h.promoting_partitions > 0 ? 1 - h.promoting_partitions / ep.promo : null,
+    promoPeak: ep.promo,
+  };
 }
 
 function renderHandoffs() {
@@ -459,25 +493,22 @@ function renderHandoffs() {
   const rows = [];
   for (const name of [...view.samples.keys()].sort()) {
     const h = view.samples.get(name).handoff;
-    const outLeft = h.outbound_streams - h.outbound_streams_done;
-    const ep = view.episodes.get(name) || {out: 0, in: 0, promo: 0};
-    ep.out = outLeft > 0 ? Math.max(ep.out, outLeft) : 0;
-    ep.in = h.inbound_partitions > 0 ? Math.max(ep.in, h.inbound_partitions) : 0;
-    ep.promo = h.promoting_partitions > 0 ? Math.max(ep.promo, h.promoting_partitions) : 0;
-    view.episodes.set(name, ep);
-    const active = outLeft > 0 || h.inbound_partitions > 0 || h.promoting_partitions > 0;
+    const p = handoffProgress(name, h);
+    const active = p.out !== null || p.in !== null || p.promo !== null;
     rows.push(el('tr', {'data-handoff': name, 'data-active': String(active)},
         el('td', {}, nodeName(name)),
-        el('td', {}, progressCell(outLeft, ep.out,
-            `${h.outbound_partitions} partitions, ${outLeft} of ${ep.out} streams left`)),
-        el('td', {}, progressCell(h.inbound_partitions, ep.in,
-            `${h.inbound_partitions} partitions, waiting on ${h.inbound_owners_waiting} ` +
-            'previous owners')),
-        el('td', {}, progressCell(h.promoting_partitions, ep.promo,
-            `${h.promoting_partitions} of ${ep.promo} partitions`)),
+        el('td', {title: `${h.outbound_partitions} partitions to hand over, ` +
+                         `${p.outLeft} of ${p.outPeak} (partition, new owner) streams left`},
+           progressCell(p.out, `${p.outLeft} left`)),
+        el('td', {title: `${h.inbound_partitions} partitions gained, waiting for ` +
+                         `${h.inbound_owners_waiting} previous owners' last batch`},
+           progressCell(p.in, `${h.inbound_partitions} left`)),
+        el('td', {title: `${h.promoting_partitions} of ${p.promoPeak} partitions to catch ` +
+                         'up on as their new coordinator'},
+           progressCell(p.promo, `${h.promoting_partitions} left`)),
         el('td', {class: 'num'},
-           `${fmtCount(h.entries_sent)} keys (${fmtBytes(h.bytes_sent)}) / ` +
-           `${fmtCount(h.entries_received + h.anti_entropy_keys_received)} keys`)));
+           `out ${fmtCount(h.entries_sent)} keys, ${fmtBytes(h.bytes_sent)}`, el('br'),
+           `in ${fmtCount(h.entries_received + h.anti_entropy_keys_received)} keys`)));
   }
   if (rows.length === 0) {
     rows.push(el('tr', {}, el('td', {class: 'empty', colSpan: 5}, 'no node answered')));
