@@ -18,7 +18,8 @@ namespace {
 // Checks a JSON log (mode "log": every line an object with ts, level, msg and node, event ids
 // increasing) or a GET /v1/events body (mode "events": ids increasing, each with id, time,
 // type and message), and prints one line per event: id type member state direction phase
-// peer keys complete ("-" for a missing field). Exit code 1 and the reason on a violation.
+// peer keys complete command key count ("-" for a missing field). Exit code 1 and the reason
+// on a violation.
 constexpr const char* kChecker = R"py(
 import json, re, sys
 mode, path = sys.argv[1], sys.argv[2]
@@ -26,7 +27,7 @@ def show(e, id_key, type_key):
     f = lambda k: str(e.get(k, "-")).lower()
     return " ".join([str(e[id_key]), e[type_key]] +
                     [f(k) for k in ("member", "state", "direction", "phase", "peer", "keys",
-                                    "complete")])
+                                    "complete", "command", "key", "count")])
 last = 0
 if mode == "events":
     for e in json.load(open(path, encoding="utf-8"))["events"]:
@@ -56,7 +57,7 @@ else:
 
 struct Event {
   long long id = 0;
-  std::string type, member, state, direction, phase, peer, keys, complete;
+  std::string type, member, state, direction, phase, peer, keys, complete, command, key, count;
 };
 
 struct Checked {
@@ -82,7 +83,7 @@ Checked check(const std::string& mode, const std::string& content, const std::st
     std::istringstream fields(line);
     Event e;
     if (fields >> e.id >> e.type >> e.member >> e.state >> e.direction >> e.phase >> e.peer >>
-        e.keys >> e.complete) {
+        e.keys >> e.complete >> e.command >> e.key >> e.count) {
       c.events.push_back(e);
     }
   }
@@ -119,7 +120,8 @@ bool has_handoff(const std::vector<Event>& events, const std::string& direction,
 
 TEST_CASE("--log-format json: JSON lines, events for a leave and a kill -9, GET /v1/events",
           "[integration][observability]") {
-  auto nodes = start_cluster("jl", 4, {"--log-format", "json"});
+  // Dead members keep their partitions (and writes their quorum) for the whole test.
+  auto nodes = start_cluster("jl", 4, {"--log-format", "json", "--dead-grace-ms", "600000"});
   REQUIRE(eventually(30s, [&] { return settled(nodes); }));
   // Data, so that the leave below has something to hand over.
   run("seq 1 400 | sed 's/.*/SET key:& value:&/' | redis-cli -p " + nodes[0]->redis_port() +
@@ -205,9 +207,45 @@ TEST_CASE("--log-format json: JSON lines, events for a leave and a kill -9, GET 
     CHECK(find(checked.events, "member", "jl3", "suspect") != 0);
   }
   // The killed node's log too is JSON up to its last line.
-  const auto killed = check("log", nodes[2]->log(), "jl3");
-  INFO(killed.output);
-  CHECK(killed.ok);
+  {
+    const auto killed = check("log", nodes[2]->log(), "jl3");
+    INFO(killed.output);
+    CHECK(killed.ok);
+  }
+
+  // 3. Write quorum failures: alone with two dead owners, jl1 answers writes NOREPLICAS (W=2)
+  // and reports them as quorum_failure events whose counts add up to INFO's counter.
+  nodes[1]->kill_now();
+  REQUIRE(
+      eventually(45s, [&] { return find(node_events(*nodes[0]), "member", "jl2", "dead") != 0; }));
+  const auto replies = run("printf 'SET qf:1 v\\nSET qf:2 v\\nINCR qf:3\\nSET qf:4 v\\n' | "
+                           "redis-cli -p " +
+                           nodes[0]->redis_port())
+                           .second;
+  INFO(replies);
+  REQUIRE(replies.find("NOREPLICAS") != std::string::npos);
+  long long counted = 0;
+  long long failures = -1;
+  const bool reported = eventually(10s, [&] {
+    counted = 0;
+    for (const auto& e : node_events(*nodes[0])) {
+      if (e.type == "quorum_failure") counted += std::stoll(e.count);
+    }
+    failures = info_field(*nodes[0], "cluster_write_quorum_failures");
+    return failures >= 4 && counted == failures;
+  });
+  CHECK(reported);
+  CHECK(counted == failures);
+  const auto events = node_events(*nodes[0]);
+  bool first_named = false;
+  for (const auto& e : events) {
+    first_named =
+        first_named || (e.type == "quorum_failure" && e.command == "set" && e.key == "qf:1");
+  }
+  CHECK(first_named);
+  const auto checked = check("log", nodes[0]->log(), "jl1");
+  INFO(checked.output);
+  CHECK(checked.ok);
 }
 
 TEST_CASE("the text log format keeps human lines, with event ids", "[integration][observability]") {
