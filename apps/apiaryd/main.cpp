@@ -290,7 +290,6 @@ int main(int argc, char** argv) {
                             " redis=" + (*node)->client_addr() + " http=" + http +
                             " data=" + (*node)->data_addr();
   if (format == apiary::runtime::LogFormat::json) {
-    apiary::runtime::set_log_node((*node)->name());
     apiary::runtime::JsonFields fields;
     fields.add("gossip", (*node)->gossip_addr())
         .add("redis", (*node)->client_addr())

@@ -105,6 +105,14 @@ void set_log_node(std::string node) {
   state->node = std::move(escaped);
 }
 
+void set_log_node_if_unset(std::string node) {
+  std::string escaped;
+  json_escape(node, escaped);
+  auto state = shared_state();
+  std::lock_guard<std::mutex> lock(state->mutex);
+  if (state->node.empty()) state->node = std::move(escaped);
+}
+
 void set_log_format(LogFormat format, std::string node) {
   set_log_node(std::move(node));
   if (format == LogFormat::json) {

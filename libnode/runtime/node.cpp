@@ -2,6 +2,7 @@
 // bytes and time between the network and the sans-IO cores. The embedding API's calls,
 // events and views are in node_api.cpp.
 #include "apiary/node.hpp"
+#include "apiary/runtime/json_log.hpp"
 
 #include "node_impl.hpp"
 #include "observability.hpp"
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   if (!advertise.ok()) return advertise.status();
   impl->advertise = std::move(advertise).value();
   impl->name = cfg.name.empty() ? default_name(impl->advertise) : cfg.name;
+  runtime::set_log_node_if_unset(impl->name);  // the JSON log's `node` (apiaryd without --name)
 
   std::string data_bind = cfg.data_addr;
   if (data_bind.empty()) {

@@ -33,8 +33,11 @@ std::optional<LogFormat> parse_log_format(std::string_view name);
 // Sets the format of spdlog's default logger. `node` names the member in JSON lines (may be
 // empty until set_log_node() knows it).
 void set_log_format(LogFormat format, std::string node = {});
-// The member's name in JSON lines from now on (apiaryd learns a default name at start).
+// The member's name in JSON lines from now on.
 void set_log_node(std::string node);
+// The same unless a name is set already: Node::start tells its name (a default one when the
+// configuration has none), which the process's logs then carry.
+void set_log_node_if_unset(std::string node);
 
 // Appends `in` to `out` as the inside of a JSON string: quotes, backslashes and control
 // characters escaped; bytes that are not valid UTF-8 (keys are binary-safe) become the code
