@@ -4,6 +4,28 @@
 
 namespace apiary::runtime {
 
+namespace {
+
+// A key in a human-readable message: control characters as \xNN, so that a binary key cannot
+// break a text log line (the JSON fields carry the key itself).
+std::string printable(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F || c == '\\') {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 EventLog::EventLog(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 std::uint64_t EventLog::record(WallTime time, std::string_view type, std::string_view message,
@@ -56,7 +78,7 @@ void EventLog::record_failures(WallTime time) {
   JsonFields fields;
   fields.add("command", held_.command).add("key", held_.key).add("count", held_.count);
   std::string message = "write quorum not reached: " + held_.command;
-  if (!held_.key.empty()) message += " " + held_.key;
+  if (!held_.key.empty()) message += " " + printable(held_.key);
   if (held_.count > 1) {
     message += " and " + std::to_string(held_.count - 1) + " more write(s) answered NOREPLICAS";
   } else {

@@ -146,4 +146,11 @@ TEST_CASE("write quorum failures make at most one event a second, with their cou
   CHECK(events.last_id() == 2);
   events.write_quorum_failed(WallTime{20'000}, "del", "k4", 1);
   CHECK(events.last_id() == 3);
+  // A binary key cannot break a text line: the message shows it escaped, the field as it is.
+  events.write_quorum_failed(WallTime{30'000}, "set", std::string("a\nb\0", 4), 1);
+  CHECK(events.json_after(3) ==
+        R"({"events":[{"id":4,"time":30000,"type":"quorum_failure","message":)"
+        R"("write quorum not reached: set a\\x0ab\\x00 answered NOREPLICAS",)"
+        R"("command":"set","key":"a\nb\u0000","count":1}]})");
+  CHECK(log.text().find("set a\\x0ab\\x00 answered") != std::string::npos);
 }
