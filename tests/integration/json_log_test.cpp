@@ -118,7 +118,7 @@ bool has_handoff(const std::vector<Event>& events, const std::string& direction,
 
 }  // namespace
 
-TEST_CASE("--log-format json: JSON lines, events for a leave and a kill -9, GET /v1/events",
+TEST_CASE("the JSON log format: JSON lines, events for a leave and a kill -9, GET /v1/events",
           "[integration][observability]") {
   // Dead members keep their partitions (and writes their quorum) for the whole test.
   auto nodes = start_cluster("jl", 4, {"--log-format", "json", "--dead-grace-ms", "600000"});
