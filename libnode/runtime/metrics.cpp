@@ -436,6 +436,21 @@ void partition_metrics(Exposition& x, Node::Impl& node) {
   x.single("apiary_handoff_in_progress", kGauge,
            "1 while this node hands partitions it lost to their new owners.",
            rep.handoff_pending());
+  const auto handoffs = rep.handoff_progress();
+  x.labelled<U>(
+      "apiary_handoff_partitions", kGauge,
+      "Partitions being handed over now: lost ones this node sends (outbound), "
+      "gained ones it receives (inbound).",
+      "direction",
+      {{"outbound", handoffs.outbound_partitions}, {"inbound", handoffs.inbound_partitions}});
+  x.labelled<U>("apiary_handoff_outbound_streams", kGauge,
+                "(partition, new owner) streams of the outbound handoffs, by state.", "state",
+                {{"sending", handoffs.outbound_streams - handoffs.outbound_streams_done},
+                 {"done", handoffs.outbound_streams_done}});
+  x.labelled<U>(
+      "apiary_handoff_inbound_owners", kGauge, "Previous owners of the inbound handoffs, by state.",
+      "state",
+      {{"waiting", handoffs.inbound_owners_waiting}, {"done", handoffs.inbound_owners_done}});
 }
 
 void replication_metrics(Exposition& x, Node::Impl& node) {
