@@ -12,6 +12,7 @@
 #include "apiary/base/host_port.hpp"
 #include "apiary/persist/aof_check.hpp"
 #include "apiary/persist/posix_env.hpp"
+#include "apiary/runtime/keyring.hpp"
 #include "backup.hpp"
 #include "import.hpp"
 
@@ -169,6 +170,10 @@ int main(int argc, char** argv) {
                     "SET each key's value instead of merging versions: replaces newer data, and "
                     "works after a FLUSHALL (counters and siblings come back as their value)");
 
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "Print a new random cluster key (base64, 32 bytes) for apiaryd --cluster-key-file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -184,6 +189,15 @@ int main(int argc, char** argv) {
                                   : "/v1/partitions?format=text");
   }
   if (health->parsed()) return fetch(http_addr, "/healthz");
+  if (keygen->parsed()) {
+    auto key = apiary::runtime::generate_cluster_key();
+    if (!key.ok()) {
+      std::fprintf(stderr, "apiary keygen: %s\n", key.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s\n", apiary::runtime::encode_cluster_key(*key).c_str());
+    return 0;
+  }
   if (check->parsed()) return check_aof(aof_path, fix);
   if (import->parsed()) {
     import_options.http_addr = http_addr;
