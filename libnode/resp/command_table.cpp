@@ -170,6 +170,7 @@ const CommandTable& default_command_table() {
     register_transaction_commands(*t);
     register_script_commands(*t);
     register_pubsub_commands(*t);
+    register_diagnostics_commands(*t);
     return t;
   }();
   return *table;

@@ -35,12 +35,18 @@ void note_write_failure(QuorumFailures& failures, const Job& job) {
 
 Executed Router::Impl::execute(const resp::CommandSpec& spec,
                                std::span<const std::string_view> argv, int protocol,
-                               resp::Connection& conn, TimePoint now, WallTime wall) {
+                               resp::Connection& conn, const Sink& sink, TimePoint now,
+                               WallTime wall) {
   Executed out;
   resp::ReplyWriter writer(out.reply, protocol);
   resp::CommandContext ctx{server, conn, writer, argv, now, wall};
+  const TimePoint started = server.clock_now(now);
   // Keyed commands reply at once, or (blocking ones) say they found nothing to serve.
   const resp::Outcome outcome = resp::run_handler(spec, ctx);
+  if (sink.kind == Sink::Kind::peer) {
+    server.diagnostics().peer_command_ran(spec, argv, server.clock_now(now) - started, wall,
+                                          sink.requester);
+  }
   if (outcome.kind() == resp::Outcome::Kind::blocked) out.blocked = outcome.delay();
   return out;
 }
@@ -78,7 +84,7 @@ std::optional<std::string> Router::Impl::run_owned(const resp::CommandSpec& spec
       for (auto key : remote) replicator.read(now, wall, key, q.read, waiter_for(job_id));
       return std::nullopt;
     }
-    if (!write) return execute(spec, argv, protocol, conn, now, wall).reply;
+    if (!write) return execute(spec, argv, protocol, conn, sink, now, wall).reply;
   }
   return write_owned(spec, argv, keys, protocol, conn, sink, now, wall, q);
 }
@@ -88,7 +94,7 @@ std::optional<std::string> Router::Impl::write_owned(const resp::CommandSpec& sp
                                        std::span<const std::size_t> keys, int protocol,
                                        resp::Connection& conn, const Sink& sink, TimePoint now,
                                        WallTime wall, QuorumOverride q) {
-  Executed ran = execute(spec, argv, protocol, conn, now, wall);
+  Executed ran = execute(spec, argv, protocol, conn, sink, now, wall);
   now = std::max(now, server.noted_time());  // after a long script: its replication starts now
   if (ran.blocked) {  // nothing to serve yet: wait here, the keys' coordinator
     park(spec, argv, protocol, sink, q, *ran.blocked, std::move(ran.reply), now, wall);
@@ -307,7 +313,7 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
       return;
     }
     const auto argv = views(job.argv);
-    answer = Answer::of(execute(*job.spec, argv, job.protocol, *conn, now, wall).reply);
+    answer = Answer::of(execute(*job.spec, argv, job.protocol, *conn, job.sink, now, wall).reply);
   }
   const Sink sink = job.sink;
   jobs.erase(it);

@@ -153,8 +153,11 @@ struct Router::Impl {
   }
 
   // Runs the command against the local store and returns its reply.
+  // Runs the handler; a command a peer forwarded goes to this node's slow log and latency
+  // monitor here (a local client's is recorded by its connection).
   Executed execute(const resp::CommandSpec& spec, std::span<const std::string_view> argv,
-                   int protocol, resp::Connection& conn, TimePoint now, WallTime wall);
+                   int protocol, resp::Connection& conn, const Sink& sink, TimePoint now,
+                   WallTime wall);
 
   resp::Connection* connection_for(const Sink& sink);
 

@@ -66,7 +66,11 @@ class CallHost final : public Host {
       }
     }
     std::string out;
+    const TimePoint started = s_.server.clock_now(ctx_.now);
     resp::run_here(s_.server, ctx_.client, *spec, argv, protocol, ctx_.now, ctx_.wall, out);
+    s_.server.diagnostics().nested_command_ran(ctx_.client, *spec, argv,
+                                               s_.server.clock_now(ctx_.now) - started, ctx_.wall,
+                                               resp::Diagnostics::Nested::script);
     if (write && !out.empty() && out[0] != '-') running_.wrote = true;
     return out;
   }

@@ -37,6 +37,7 @@ void register_sort_commands(CommandTable& table);
 void register_transaction_commands(CommandTable& table);
 void register_script_commands(CommandTable& table);
 void register_pubsub_commands(CommandTable& table);
+void register_diagnostics_commands(CommandTable& table);  // SLOWLOG, LATENCY, MONITOR
 // CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO, added to CLIENT's subcommands.
 void register_tracking_subcommands(CommandSpec& client);
 

@@ -184,7 +184,10 @@ std::string client_info_line(Server& server, const Connection& c, TimePoint now)
   s += " name=" + c.name();
   s += " age=" + std::to_string(age);
   s += " idle=" + std::to_string(idle);
-  s += " flags=" + c.flags();
+  // 'O' (a MONITOR client) comes first in Redis 7.0's flags.
+  const std::string flags = c.flags();
+  const bool monitor = server.diagnostics().is_monitor(c.id());
+  s += " flags=" + (!monitor ? flags : flags == "N" ? std::string("O") : "O" + flags);
   s += " db=0 sub=" + std::to_string(server.pubsub().count(c.id(), SubKind::channel));
   s += " psub=" + std::to_string(server.pubsub().count(c.id(), SubKind::pattern));
   s += " ssub=" + std::to_string(server.pubsub().count(c.id(), SubKind::shard));

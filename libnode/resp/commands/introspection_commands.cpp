@@ -1,8 +1,10 @@
 // Introspection: OBJECT, MEMORY, the store's INFO sections, and Server::attach_store.
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <string>
 
+#include "apiary/resp/connection.hpp"
 #include "apiary/resp/request_parser.hpp"
 #include "apiary/resp/server.hpp"
 #include "commands.hpp"
@@ -167,6 +169,101 @@ Outcome memory_help(CommandContext& ctx) {
   return Outcome::done();
 }
 
+// MEMORY STATS with Redis 7.0's fields, in its order. What Apiary has no equivalent of is
+// 0 (docs/resp.md lists them): no startup or peak accounting, no replication backlog, AOF
+// buffer or script caches counted, no allocator or RSS figures (the store's used memory is
+// an estimate of its entries, not the allocator's count).
+Outcome memory_stats(CommandContext& ctx) {
+  const store::Store* st = ctx.server.store();
+  std::size_t clients = 0;
+  for (const auto& [id, c] : ctx.server.clients()) {
+    clients += c->query_buffer_size() + c->output_buffer_size();
+  }
+  const std::size_t used = st != nullptr ? st->used_memory() : 0;
+  const std::size_t dataset = st != nullptr ? st->entries_memory() : 0;
+  const std::size_t keys = st != nullptr ? st->size() : 0;
+  const std::size_t total = used + clients;
+  const std::size_t table_overhead = used - std::min(used, dataset);
+  const std::size_t overhead = clients + table_overhead;
+  auto& r = ctx.reply;
+  r.map(keys != 0 ? 28 : 27);
+  auto field = [&](std::string_view name, std::size_t v) {
+    r.bulk(name);
+    r.integer(static_cast<std::int64_t>(v));
+  };
+  auto ratio = [&](std::string_view name, double v) {
+    r.bulk(name);
+    r.double_value(v);
+  };
+  field("peak.allocated", total);
+  field("total.allocated", total);
+  field("startup.allocated", 0);
+  field("replication.backlog", 0);
+  field("clients.slaves", 0);
+  field("clients.normal", clients);
+  field("cluster.links", 0);
+  field("aof.buffer", 0);
+  field("lua.caches", 0);
+  field("functions.caches", 0);
+  if (keys != 0) {
+    r.bulk("db.0");
+    r.map(3);
+    field("overhead.hashtable.main", table_overhead);
+    field("overhead.hashtable.expires", 0);
+    field("overhead.hashtable.slot-to-keys", 0);
+  }
+  field("overhead.total", overhead);
+  field("keys.count", keys);
+  field("keys.bytes-per-key", keys != 0 ? total / keys : 0);
+  field("dataset.bytes", total - overhead);
+  ratio("dataset.percentage",
+        total != 0 ? static_cast<double>(total - overhead) * 100 / static_cast<double>(total) : 0);
+  ratio("peak.percentage", total != 0 ? 100.0 : 0.0);
+  field("allocator.allocated", 0);
+  field("allocator.active", 0);
+  field("allocator.resident", 0);
+  ratio("allocator-fragmentation.ratio", 0);
+  field("allocator-fragmentation.bytes", 0);
+  ratio("allocator-rss.ratio", 0);
+  field("allocator-rss.bytes", 0);
+  ratio("rss-overhead.ratio", 0);
+  field("rss-overhead.bytes", 0);
+  ratio("fragmentation", 0);
+  field("fragmentation.bytes", 0);
+  return Outcome::done();
+}
+
+// Redis's getMemoryDoctorReport for what Apiary can judge: an instance under 5 MB is "empty";
+// the peak, fragmentation and RSS checks have no figures here (MEMORY STATS).
+Outcome memory_doctor(CommandContext& ctx) {
+  const store::Store* st = ctx.server.store();
+  const std::size_t used = st != nullptr ? st->used_memory() : 0;
+  if (used < 5 * 1024 * 1024) {
+    ctx.reply.verbatim(
+        "txt",
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector "
+        "can't be used in these conditions. Please, leave for your mission on Earth and fill it "
+        "with some data. The new Sam and I will be back to our programming as soon as I "
+        "finished rebooting.\n");
+  } else {
+    ctx.reply.verbatim("txt",
+                       "Hi Sam, I can't find any memory issue in your instance. I can only "
+                       "account for what occurs on this base.\n");
+  }
+  return Outcome::done();
+}
+
+// Redis built without jemalloc's answer: the library leaves the allocator to its host.
+Outcome memory_malloc_stats(CommandContext& ctx) {
+  ctx.reply.bulk("Stats not supported for the current allocator");
+  return Outcome::done();
+}
+
+Outcome memory_purge(CommandContext& ctx) {
+  ctx.reply.ok();
+  return Outcome::done();
+}
+
 Outcome container(CommandContext& ctx) {
   ctx.reply.error(kSyntaxError);
   return Outcome::done();
@@ -257,6 +354,14 @@ void register_introspection_commands(CommandTable& t) {
   memory.subcommands.push_back(make_spec(
       {"memory|help", 2, kLoading | kStale, 0, 0, 0, "@slow", "", "server",
        "Show helpful text about the different subcommands", "4.0.0", "O(1)", memory_help}));
+  auto msub = [&](const char* name, std::string_view summary, CommandHandler h) {
+    memory.subcommands.push_back(
+        make_spec({name, 2, 0, 0, 0, 0, "@slow", "", "server", summary, "4.0.0", "O(1)", h}));
+  };
+  msub("memory|doctor", "Outputs memory problems report", memory_doctor);
+  msub("memory|malloc-stats", "Show allocator internal stats", memory_malloc_stats);
+  msub("memory|purge", "Ask the allocator to release memory", memory_purge);
+  msub("memory|stats", "Show memory usage details", memory_stats);
   t.add(std::move(memory));
 }
 

@@ -106,7 +106,11 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
     } else if (runs_only_alone(*spec)) {
       ctx.reply.error("'" + spec->name + "' cannot run inside a transaction in a cluster");
     } else {
+      const TimePoint started = ctx.server.clock_now(ctx.now);
       protocol = run_here(ctx.server, ctx.client, *spec, command, protocol, ctx.now, ctx.wall, out);
+      ctx.server.diagnostics().nested_command_ran(ctx.client, *spec, command,
+                                                  ctx.server.clock_now(ctx.now) - started,
+                                                  ctx.wall, Diagnostics::Nested::transaction);
     }
   }
   if (ctx.client.id() != kInternalClient) ctx.reply.set_protocol(protocol);
@@ -222,6 +226,7 @@ Outcome exec(CommandContext& ctx) {
     ctx.reply.error(kExecAbort);
     return Outcome::done();
   }
+  ctx.server.diagnostics().transaction_started(ctx.client, tx.queued, ctx.wall);  // MONITOR
   // The whole transaction as one APIARY.EXEC command.
   std::vector<std::string> owned;
   owned.reserve(4 + 2 * tx.watched.size() + tx.queued.size() * 4);
