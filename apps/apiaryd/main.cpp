@@ -170,6 +170,11 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-name", config.cluster_name,
                  "Members only talk to members with the same cluster name")
       ->capture_default_str();
+  app.add_option("--cluster-key-file", config.cluster_key_file,
+                 "Keyring that encrypts and authenticates node-to-node traffic: one base64 "
+                 "32-byte key per line (apiary keygen), the first seals, all open; re-read on "
+                 "SIGHUP and when it changes. Mode 0600. Empty: no encryption")
+      ->check(CLI::ExistingFile);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -268,6 +273,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reloads (the cluster keys), see below
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -303,7 +309,15 @@ int main(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!config.cluster_key_file.empty()) {
+      spdlog::info("SIGHUP: re-reading the cluster keys from {}", config.cluster_key_file);
+      // A bad file is logged by the node, which keeps the keys it has.
+      (void)(*node)->reload_cluster_keys();
+    }
+  }
   spdlog::info("signal {}: leaving the cluster", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   auto status = (*node)->leave();
   if (!status.ok()) spdlog::warn("leave: {}", status.to_string());

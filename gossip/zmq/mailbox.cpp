@@ -23,7 +23,7 @@ Result<std::string> to_endpoint(const std::string& host_port) {
 }
 
 Mailbox::Mailbox(zmq::context_t& context, MailboxOptions options)
-    : context_(context), options_(options) {}
+    : context_(context), options_(options), last_(std::make_unique<zmq::message_t>()) {}
 
 Mailbox::~Mailbox() {
   // Sockets close before the context (the context outlives every Mailbox).
@@ -113,7 +113,7 @@ bool Mailbox::send(const std::string& to, std::span<const std::uint8_t> bytes, T
 }
 
 bool Mailbox::receive(std::vector<std::uint8_t>& out) {
-  zmq::message_t msg;
+  zmq::message_t& msg = *last_;  // kept until the next receive, for last_sender()
   try {
     auto got = pull_->recv(msg, zmq::recv_flags::dontwait);
     if (!got) return false;
@@ -125,6 +125,15 @@ bool Mailbox::receive(std::vector<std::uint8_t>& out) {
   ++stats_.received;
   stats_.received_bytes += msg.size();
   return true;
+}
+
+std::string Mailbox::last_sender() const {
+  try {
+    const char* addr = last_->gets("Peer-Address");
+    return addr != nullptr ? std::string(addr) : std::string();
+  } catch (const zmq::error_t&) {
+    return {};
+  }
 }
 
 void Mailbox::close_idle_peers(TimePoint now) {

@@ -76,6 +76,7 @@ struct DataLink::Peer {
 };
 
 struct DataLink::Inbound {
+  std::string host;  // the peer's IP address
   std::vector<std::uint8_t> buf;
   std::size_t used = 0;
   bool greeted = false;  // the preamble arrived
@@ -325,7 +326,10 @@ void DataLink::close_idle_peers(TimePoint now) {
 
 void DataLink::on_accept() {
   for (;;) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in from{};
+    socklen_t from_len = sizeof from;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &from_len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error: the listener stays readable if not
     if (inbound_.size() >= options_.max_inbound) {
       ++stats_.inbound_refused;
@@ -338,7 +342,12 @@ void DataLink::on_accept() {
       ::close(fd);
       continue;
     }
-    inbound_.emplace(fd, std::make_unique<Inbound>());
+    auto in = std::make_unique<Inbound>();
+    char host[INET_ADDRSTRLEN] = {0};
+    if (from.sin_family == AF_INET && ::inet_ntop(AF_INET, &from.sin_addr, host, sizeof host)) {
+      in->host = host;
+    }
+    inbound_.emplace(fd, std::move(in));
   }
 }
 
@@ -378,6 +387,7 @@ void DataLink::on_inbound(int fd) {
       if (in.used - pos - kHeader < len) break;
       const auto* body = in.buf.data() + pos + kHeader;
       received_.emplace_back(body, body + len);
+      received_on_.push_back(fd);
       ++stats_.received;
       stats_.received_bytes += len;
       pos += kHeader + len;
@@ -404,7 +414,14 @@ bool DataLink::receive(std::vector<std::uint8_t>& out) {
   if (received_.empty()) return false;
   out = std::move(received_.front());
   received_.pop_front();
+  last_received_on_ = received_on_.front();
+  received_on_.pop_front();
   return true;
+}
+
+std::string DataLink::last_sender() const {
+  auto it = inbound_.find(last_received_on_);
+  return it == inbound_.end() ? std::string() : it->second->host;
 }
 
 }  // namespace apiary::runtime

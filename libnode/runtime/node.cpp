@@ -67,9 +67,19 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     spdlog::set_level(level);
   }
   cfg.swim.cluster_name = cfg.cluster_name;
+  // Sealed messages are this much longer than the core's (0 without a cluster key).
+  std::size_t seal_overhead = 0;
+  if (!cfg.cluster_key_file.empty() || !cfg.cluster_keys.empty()) {
+    auto keys = runtime::ClusterKeys::create(cfg.cluster_key_file, cfg.cluster_keys,
+                                             cfg.cluster_name);
+    if (!keys.ok()) return keys.status();
+    impl->cluster_keys = std::move(keys).value();
+    impl->key_file_checked = core_now();
+    seal_overhead = runtime::Keyring::kOverhead;
+  }
 
   zmqx::MailboxOptions box_options;
-  box_options.max_message_bytes = cfg.swim.max_message_bytes;
+  box_options.max_message_bytes = cfg.swim.max_message_bytes + seal_overhead;
   auto box = zmqx::Mailbox::bind(impl->context, cfg.gossip_addr, box_options);
   if (!box.ok()) return box.status();
   impl->gossip_box = std::move(box).value();
@@ -86,7 +96,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     data_bind = gossip_bind.to_string();
   }
   runtime::DataLinkOptions data_options;
-  data_options.max_message_bytes = cfg.replication.max_message_bytes + 4096;
+  data_options.max_message_bytes = cfg.replication.max_message_bytes + 4096 + seal_overhead;
   auto data_link = runtime::DataLink::bind(impl->loop, data_bind, data_options);
   if (!data_link.ok()) return data_link.status();
   impl->data_link = std::move(data_link).value();
@@ -150,6 +160,11 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
   impl->loop.post([raw] { raw->housekeeping(); });
+  if (impl->cluster_keys) {
+    spdlog::info("cluster key: node-to-node traffic sealed with AES-256-GCM, {} key(s){}",
+                 impl->cluster_keys->key_count(),
+                 cfg.cluster_key_file.empty() ? "" : " from " + cfg.cluster_key_file);
+  }
   spdlog::info(
       "node {} gossip on {} (advertised {}), data {}, redis {}, http {}, cluster '{}', {} "
       "seed(s), N={} W={} R={}",
@@ -217,6 +232,18 @@ void Node::stop() {
     if (impl_->resp_listener) impl_->resp_listener->shutdown();
     impl_->calls->close();
   });
+}
+
+Status Node::reload_cluster_keys() {
+  Impl* raw = impl_.get();
+  auto done = raw->ask_loop<Status>([raw]() -> Status {
+    if (!raw->cluster_keys || raw->cluster_keys->file().empty()) {
+      return make_error(StatusCode::invalid_argument,
+                        "this node was not started with a cluster key file");
+    }
+    return raw->cluster_keys->reload("reload requested");
+  });
+  return done ? *done : make_error(StatusCode::timeout, "the node's loop did not answer in 5 s");
 }
 
 Node::~Node() {

@@ -16,10 +16,14 @@ void Node::Impl::pump() {
   const TimePoint now = core_now();
   const WallTime wall = runtime::wall_now();
   // ZeroMQ's fds are edge-like: never leave messages unread.
-  while (gossip_box->receive(rx)) core->handle_gossip(now, wall, rx);
-  while (data_link->receive(data_rx)) core->handle_data(now, wall, data_rx);
+  if (cluster_keys) {
+    receive_sealed(now, wall);
+  } else {
+    while (gossip_box->receive(rx)) core->handle_gossip(now, wall, rx);
+    while (data_link->receive(data_rx)) core->handle_data(now, wall, data_rx);
+  }
   deliver(now, wall);
-  while (auto out = core->poll_gossip_send()) gossip_box->send(out->to, out->bytes, now);
+  while (auto out = core->poll_gossip_send()) send_gossip(out->to, out->bytes, now);
   on_events(now, wall);
   check_leave();
   core_timer.follow(loop, core->next_deadline(),
@@ -50,9 +54,25 @@ void Node::Impl::deliver(TimePoint now, WallTime wall) {
       progress = true;
       calls->deliver(std::move(replies));
     }
-    while (auto out = core->poll_data_send()) data_link->send(out->to, out->bytes, now);
+    while (auto out = core->poll_data_send()) send_data(out->to, out->bytes, now);
   }
   if (resp_listener) resp_listener->flush_completed();
+}
+
+void Node::Impl::receive_sealed(TimePoint now, WallTime wall) {
+  using runtime::KeyChannel;
+  while (gossip_box->receive(rx)) {
+    if (cluster_keys->open(KeyChannel::gossip, rx, opened, now,
+                           [this] { return gossip_box->last_sender(); })) {
+      core->handle_gossip(now, wall, opened);
+    }
+  }
+  while (data_link->receive(data_rx)) {
+    if (cluster_keys->open(KeyChannel::data, data_rx, opened, now,
+                           [this] { return data_link->last_sender(); })) {
+      core->handle_data(now, wall, opened);
+    }
+  }
 }
 
 namespace {
@@ -214,6 +234,11 @@ void Node::Impl::housekeeping() {
   events.flush(runtime::wall_now());  // write quorum failures held back by the rate limit
   gossip_box->close_idle_peers(core_now());
   data_link->close_idle_peers(core_now());
+  if (cluster_keys && config.cluster_key_check_interval.count() > 0 &&
+      core_now() - key_file_checked >= config.cluster_key_check_interval) {
+    key_file_checked = core_now();
+    cluster_keys->check_file();  // rotation by editing the keyring file
+  }
   loop.schedule(core_now() + std::chrono::seconds(1), [this] { housekeeping(); });
 }
 
@@ -295,6 +320,15 @@ Status Node::Impl::start_core(std::uint64_t seed) {
     return s;
   }
   server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
+  server.set_info_section("cluster", [this, lines = server.info_section("cluster")](
+                                         std::string& out) {
+    if (lines) lines(out);
+    if (cluster_keys) {
+      cluster_keys->info(out);
+    } else {
+      out += "cluster_key_enabled:0\r\n";
+    }
+  });
   calls = std::make_unique<runtime::DataCalls>(loop, config.replicas);
   calls->set_router(&core->router());
   if (config.near_cache_keys > 0) {
@@ -344,8 +378,16 @@ Status Node::Impl::start_listener() {
          // Gossip only (acks to probes): peers keep seeing this node alive during the script.
          const TimePoint now = core_now();
          std::vector<std::uint8_t> message;
-         while (gossip_box->receive(message)) core->handle_gossip_while_busy(now, message);
-         while (auto out = core->poll_gossip_send()) gossip_box->send(out->to, out->bytes, now);
+         std::vector<std::uint8_t> plain;  // not `opened`: the script may run inside a message
+         while (gossip_box->receive(message)) {
+           if (!cluster_keys) {
+             core->handle_gossip_while_busy(now, message);
+           } else if (cluster_keys->open(runtime::KeyChannel::gossip, message, plain, now,
+                                         [this] { return gossip_box->last_sender(); })) {
+             core->handle_gossip_while_busy(now, plain);
+           }
+         }
+         while (auto out = core->poll_gossip_send()) send_gossip(out->to, out->bytes, now);
        }});
   return Status::Ok();
 }

@@ -34,6 +34,7 @@
 #include "apiary/runtime/resp_listener.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
+#include "cluster_keys.hpp"
 #include "data_calls.hpp"
 #include "event_log.hpp"
 #include "migrator.hpp"
@@ -137,6 +138,12 @@ struct Node::Impl {
   CoreTimer core_timer;
   std::vector<std::uint8_t> rx;
   std::vector<std::uint8_t> data_rx;
+  // Node-to-node encryption (docs/security.md); null without a cluster key, and then every
+  // message goes out and comes in as the core made it.
+  std::unique_ptr<runtime::ClusterKeys> cluster_keys;
+  std::vector<std::uint8_t> sealed;  // the outgoing message, sealed
+  std::vector<std::uint8_t> opened;  // the incoming message, opened
+  TimePoint key_file_checked{};
 
   mutable std::mutex snapshot_mutex;
   std::vector<gossip::Member> snapshot;
@@ -168,6 +175,24 @@ struct Node::Impl {
   }
 
   void refresh_snapshot();
+  // Sends a message of the core's on its channel, sealed when the node has a cluster key.
+  void send_gossip(const std::string& to, std::span<const std::uint8_t> bytes, TimePoint now) {
+    if (!cluster_keys) {
+      gossip_box->send(to, bytes, now);
+    } else if (cluster_keys->seal(runtime::KeyChannel::gossip, bytes, sealed)) {
+      gossip_box->send(to, sealed, now);
+    }
+  }
+  void send_data(const std::string& to, std::span<const std::uint8_t> bytes, TimePoint now) {
+    if (!cluster_keys) {
+      data_link->send(to, bytes, now);
+    } else if (cluster_keys->seal(runtime::KeyChannel::data, bytes, sealed)) {
+      data_link->send(to, sealed, now);
+    }
+  }
+  // Feeds the core what arrived, opening each message with the keyring; what does not open
+  // is dropped (counted and logged by ClusterKeys).
+  void receive_sealed(TimePoint now, WallTime wall);
   // After every batch of callbacks: feed the core what arrived, drain its output and re-arm
   // its timer.
   void pump();

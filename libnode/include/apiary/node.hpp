@@ -214,6 +214,10 @@ class Node {
   Status leave();
   // Abrupt stop without telling anyone (peers will detect a failure). Idempotent.
   void stop();
+  // Re-reads NodeConfig::cluster_key_file and installs its keys (key rotation; apiaryd calls
+  // it on SIGHUP). A bad file is logged and refused (the error), and the keys in use stay.
+  // invalid_argument when the node was not started with a key file. Not from a callback.
+  Status reload_cluster_keys();
 
   // ---- Read-only views -------------------------------------------------------------------
   const std::string& name() const;

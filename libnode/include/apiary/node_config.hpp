@@ -3,6 +3,7 @@
 // defaults.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,16 @@ struct NodeConfig {
   std::chrono::milliseconds near_cache_max_age{60000};
   // Members only talk to members with the same cluster name.
   std::string cluster_name = "apiary";
+  // Node-to-node encryption (docs/security.md): every gossip and data message is sealed
+  // (AES-256-GCM) with the primary cluster key and opened with any installed key; a member
+  // without the key cannot join. `cluster_key_file` holds one base64 32-byte key per line,
+  // the primary first ('#' comments; `apiary keygen` makes a key); it is re-read by
+  // Node::reload_cluster_keys() and when its modification time changes (checked every
+  // `cluster_key_check_interval`; 0: never). Without a file, `cluster_keys` (primary first)
+  // are used as given. Both empty: node-to-node traffic is not encrypted.
+  std::string cluster_key_file;
+  std::vector<std::array<std::uint8_t, 32>> cluster_keys;
+  std::chrono::milliseconds cluster_key_check_interval{5000};
   // Partitions of the key space (a power of two) and owners per partition (the replication
   // factor N, capped at the number of live members).
   std::uint32_t partition_count = 1024;

@@ -28,6 +28,7 @@
 namespace zmq {
 class context_t;
 class socket_t;
+class message_t;
 }  // namespace zmq
 
 namespace apiary::zmqx {
@@ -76,6 +77,10 @@ class Mailbox {
   // Closes PUSH sockets idle for longer than the option says. Call now and then.
   void close_idle_peers(TimePoint now);
 
+  // The IP address of the peer that sent the message receive() returned last, as ZeroMQ
+  // reports it ("Peer-Address"); empty when unknown. For logs about rejected messages.
+  std::string last_sender() const;
+
   const MailboxStats& stats() const { return stats_; }
 
  private:
@@ -86,6 +91,7 @@ class Mailbox {
   zmq::context_t& context_;
   MailboxOptions options_;
   std::unique_ptr<zmq::socket_t> pull_;
+  std::unique_ptr<zmq::message_t> last_;  // the message receive() returned last
   std::string bound_addr_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;
   MailboxStats stats_;

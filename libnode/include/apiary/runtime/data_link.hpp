@@ -85,6 +85,9 @@ class DataLink {
   bool receive(std::vector<std::uint8_t>& out);
   // Closes outgoing connections idle for longer than the option says. Call now and then.
   void close_idle_peers(TimePoint now);
+  // The IP address of the connection the message receive() returned last came on; empty when
+  // it closed since. For logs about rejected messages.
+  std::string last_sender() const;
 
   const DataLinkStats& stats() const { return stats_; }
 
@@ -108,6 +111,8 @@ class DataLink {
   std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers_;
   std::map<int, std::unique_ptr<Inbound>> inbound_;
   std::deque<std::vector<std::uint8_t>> received_;
+  std::deque<int> received_on_;  // the inbound fd of each message in received_
+  int last_received_on_ = -1;
   DataLinkStats stats_;
 };
 
