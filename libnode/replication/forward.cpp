@@ -9,7 +9,7 @@ namespace apiary::replication {
 void Replicator::forward(TimePoint now, std::string_view key,
                          std::span<const std::string_view> argv, int protocol,
                          std::uint64_t completion_id, QuorumOverride quorum, bool may_retry,
-                         std::optional<Duration> hold) {
+                         std::optional<Duration> hold, std::string_view user) {
   State& s = *state_;
   ++s.stats.forwards;
   Op op;
@@ -19,7 +19,7 @@ void Replicator::forward(TimePoint now, std::string_view key,
   op.may_retry = may_retry && !hold;
   op.hold = hold;
   const std::uint64_t id = s.new_id();
-  op.request = encode_forward(id, argv, protocol == 3 ? 3 : 2, quorum.write, quorum.read);
+  op.request = encode_forward(id, argv, protocol == 3 ? 3 : 2, quorum.write, quorum.read, user);
   if (!s.has_view || argv.empty() || !s.send_forward(now, op, id)) {
     ++s.stats.forwards_unavailable;
     s.complete(op, OperationKind::forward,
@@ -183,6 +183,7 @@ void Replicator::State::on_forward_request(TimePoint now, WallTime wall, Message
   cmd.argv = std::move(m.argv);
   cmd.protocol = m.protocol;
   cmd.quorum = QuorumOverride{m.write_quorum, m.read_quorum};
+  cmd.user = std::move(m.user);
   forwarded.emplace(cmd.token, Incoming{std::string(reply_to), m.id, {}});
   auto reply = executor(cmd);
   if (!reply) return;  // delivered later through reply_forwarded()

@@ -136,9 +136,12 @@ Status decode_request(Reader& r, Message& m, const ReplicationConfig& config) {
         if (!items.bin(arg, config.max_message_bytes)) return malformed("forward argument");
       }
       if (!r.u(m.protocol) || (m.protocol != 2 && m.protocol != 3)) return malformed("forward");
-      // Optional trailing quorum overrides (absent: the owner's configured quorums).
-      if (r.remaining() == 2) {
+      // Optional trailing quorum overrides (absent: the owner's configured quorums), then the
+      // client's ACL user (absent: a command of the node itself).
+      if (r.remaining() == 2 || r.remaining() == 3) {
+        const bool with_user = r.remaining() == 3;
         if (!r.u(m.write_quorum) || !r.u(m.read_quorum)) return malformed("forward quorum");
+        if (with_user && (!r.bin(m.user, 4096) || m.user.empty())) return malformed("forward user");
       } else if (r.remaining() != 0) {
         return malformed("forward");
       }
@@ -311,10 +314,10 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
 
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum,
-                                         std::uint32_t read_quorum) {
-  const bool quorums = write_quorum != 0 || read_quorum != 0;
+                                         std::uint32_t read_quorum, std::string_view user) {
+  const bool quorums = write_quorum != 0 || read_quorum != 0 || !user.empty();
   Encoder enc;
-  enc.p.pack_array(quorums ? 6 : 4);
+  enc.p.pack_array(!user.empty() ? 7 : quorums ? 6 : 4);
   enc.p.pack_uint8(static_cast<std::uint8_t>(RequestKind::forward));
   enc.p.pack_uint64(id);
   enc.p.pack_array(static_cast<std::uint32_t>(argv.size()));
@@ -324,6 +327,7 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
     enc.p.pack_uint32(write_quorum);
     enc.p.pack_uint32(read_quorum);
   }
+  if (!user.empty()) pack_key(enc.p, user);
   return std::move(enc.out);
 }
 

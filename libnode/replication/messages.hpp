@@ -102,6 +102,7 @@ struct Message {
   std::uint8_t protocol = 2;       // forward: RESP version the reply must use
   std::uint32_t write_quorum = 0;  // forward: quorum overrides, 0 = the owner's own
   std::uint32_t read_quorum = 0;
+  std::string user;  // forward: the client's ACL user (empty: the node itself, trusted)
   CancelMode cancel_mode = CancelMode::timeout;  // forward_cancel
   std::vector<std::uint64_t> numbers;  // digest buckets, differing bucket indices, or acks
   HlcTimestamp horizon;                // the sender's flush horizon; zero = none
@@ -135,7 +136,8 @@ std::vector<std::uint8_t> encode_read(std::uint64_t id, std::string_view key,
                                       std::uint64_t version_hash = 0);
 std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::string_view> argv,
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
-                                         std::uint32_t read_quorum = 0);
+                                         std::uint32_t read_quorum = 0,
+                                         std::string_view user = {});
 // Cancels forward `id` (its requester's id), to be answered as `mode` says.
 std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, CancelMode mode);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,

@@ -171,6 +171,7 @@ const CommandTable& default_command_table() {
     register_script_commands(*t);
     register_pubsub_commands(*t);
     register_diagnostics_commands(*t);
+    register_acl_commands(*t);
     return t;
   }();
   return *table;

@@ -37,6 +37,7 @@ bool queues(const CommandSpec& spec) {
 
 Connection::Connection(Server& server, ClientId id, ClientAddress address, TimePoint now)
     : server_(server), id_(id), address_(std::move(address)), created_(now), last_activity_(now) {
+  authenticated_ = !server_.auth_required();
   if (id_ != kInternalClient) server_.register_client(this);
   ParserLimits limits;
   limits.max_bulk_len = server_.config().proto_max_bulk_len();
@@ -80,6 +81,8 @@ std::string Connection::flags() const {
 
 void Connection::reset_state() {
   protocol_ = 2;
+  user_ = "default";  // Redis's clientSetDefaultAuth
+  authenticated_ = !server_.auth_required();
   name_.clear();
   // Redis 7.0's RESET keeps CLIENT NO-EVICT (7.2 clears it); NO-TOUCH, a 7.2 flag, as 7.2.
   no_touch_ = false;
@@ -258,6 +261,15 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     return refuse("wrong number of arguments for '" + spec->name + "' command");
   }
+  // Redis's processCommand: authentication, then the user's ACL (before queuing in MULTI).
+  if (!authenticated_ && (spec->flags & kNoAuth) == 0 && server_.auth_required()) {
+    return refuse("-NOAUTH Authentication required.");
+  }
+  if (id_ != kInternalClient) {
+    const std::string denied = server_.acl_refusal(
+        *this, *spec, argv, transaction_.multi ? "multi" : "toplevel", now, wall);
+    if (!denied.empty()) return refuse(denied);
+  }
   // A script has been running past busy-reply-threshold: only what can end it runs, and the
   // commands Redis flags allow_busy (SCRIPT/FUNCTION KILL, FUNCTION STATS, MULTI, DISCARD,
   // UNWATCH, HELLO, AUTH, RESET, QUIT) -- but not WATCH, which would ask the cluster layer
@@ -402,6 +414,7 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
   pushed_spans_.clear();
   pending_reply_ = outcome.kind() == Outcome::Kind::pending ? outcome.token() : PendingToken{};
   if (tracking_.on) server_.tracking().after_command(*this, *spec);
+  if (server_.acl_dirty()) server_.spread_acl(now);
   if (!deferred_pushes_.empty() && wait_ != Wait::token) {
     if (close_ == CloseReason::none) out_.append(deferred_pushes_);
     deferred_pushes_.clear();

@@ -16,6 +16,30 @@ void line(std::string& out, std::string_view key, std::uint64_t value) {
   line(out, key, std::to_string(value));
 }
 
+// Redis 7.0.15's words (its own typo included: "Setup a an").
+constexpr std::string_view kProtectedModeDenied =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from the "
+    "loopback interface. If you want to connect from external computers to Redis you may adopt "
+    "one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG "
+    "SET protected-mode no' from the loopback interface by connecting to Redis from the same "
+    "host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Redis configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    "started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Setup a an authentication password for the default user. NOTE: You only need "
+    "to do one of the above things in order for the server to start accepting connections from "
+    "the outside.";
+
+// "127.0.0.1:52506", "[::1]:6379", "::1": a loopback peer (Redis's connIsLocal). An address
+// the driver could not tell ("?:0", the simulator) counts as local.
+bool is_loopback(std::string_view peer) {
+  if (peer.starts_with("?")) return true;
+  if (peer.starts_with("[")) peer.remove_prefix(1);
+  return peer.starts_with("127.") || peer.starts_with("::1") || peer.starts_with("::ffff:127.");
+}
+
 std::string lowered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -31,6 +55,13 @@ Server::Server(ServerIdentity identity, const CommandTable& commands)
       pubsub_(std::make_unique<PubSub>(*this)),
       tracking_(std::make_unique<Tracking>(*this)) {
   config_.set_readonly("port", std::to_string(identity_.tcp_port));
+  init_acl();
+  config_.add_listener([this](const std::vector<std::string>& names) {
+    if (std::find(names.begin(), names.end(), "requirepass") != names.end()) {
+      acl_->set_default_password(config_.requirepass());
+      acl_changed();
+    }
+  });
 }
 
 Server::~Server() = default;
@@ -41,10 +72,15 @@ std::unique_ptr<Connection> Server::connect(TimePoint now, ClientAddress address
     started_set_ = true;
   }
   const bool full = static_cast<std::int64_t>(clients_.size()) >= config_.maxclients();
+  const bool denied = config_.protected_mode() && !is_loopback(address.peer) &&
+                      acl_->find("default") != nullptr && acl_->find("default")->nopass;
   auto conn = std::make_unique<Connection>(*this, next_id_++, std::move(address), now);
   if (full) {
     ++stats_.rejected_connections;
     conn->reject("max number of clients reached");
+  } else if (denied) {
+    ++stats_.rejected_connections;
+    conn->reject(kProtectedModeDenied);
   } else {
     ++stats_.connections_received;
   }
@@ -96,6 +132,7 @@ std::vector<ClientId> Server::take_pushed() {
 std::vector<std::string> Server::member_op(std::string_view op, std::span<const std::string> args) {
   if (op.starts_with("pubsub.")) return pubsub_->on_member_op(op, args);
   if (op.starts_with("tracking.")) return tracking_->on_member_op(op, args);
+  if (op.starts_with("acl.")) return acl_member_op(op, args);
   if (!member_handler_) return {};
   return member_handler_(op, args);
 }
@@ -103,11 +140,13 @@ std::vector<std::string> Server::member_op(std::string_view op, std::span<const 
 void Server::member_gap(std::string_view from) {
   pubsub_->resync(from);
   tracking_->lost_invalidations();
+  acl_pull(noted_time_);
 }
 
 void Server::on_members(TimePoint now, const std::vector<std::string>& live) {
   pubsub_->on_members(now, live);
   tracking_->on_members(live);
+  if (!live.empty()) acl_pull(now);
 }
 
 Connection* Server::find_client(ClientId id) const {

@@ -293,6 +293,14 @@ ServerConfig::ServerConfig() {
   };
   bool_param("appendonly", &ServerConfig::appendonly_);
   bool_param("latency-tracking", &ServerConfig::latency_tracking_);
+  bool_param("protected-mode", &ServerConfig::protected_mode_);
+  int_param("acllog-max-len", &ServerConfig::acllog_max_len_, 0, kMaxInt64, Kind::integer);
+  // The default user's password (the Server applies it to the ACL users); shown as set.
+  params_.push_back(Param{"requirepass", [](const ServerConfig& c) { return c.requirepass_; },
+                          [](ServerConfig& c, std::string_view v) {
+                            c.requirepass_ = std::string(v);
+                            return std::string();
+                          }});
   int_param("slowlog-log-slower-than", &ServerConfig::slowlog_log_slower_than_, -1, kMaxInt64,
             Kind::integer);
   int_param("slowlog-max-len", &ServerConfig::slowlog_max_len_, 0, kMaxInt64, Kind::integer);
@@ -397,6 +405,48 @@ ServerConfig::ServerConfig() {
               c.output_limit_ = next;
               return "";
             }});
+  // TLS on the Redis port (Redis's defaults): files and lists are kept as given; the runtime
+  // loads them through the TLS applier.
+  auto tls_param = [this](std::string name, std::string initial,
+                          std::function<std::string(std::string_view, std::string&)> check) {
+    tls_[name] = std::move(initial);
+    params_.push_back(Param{name, [name](const ServerConfig& c) { return c.tls_.at(name); },
+                            [name, check](ServerConfig& c, std::string_view v) -> std::string {
+                              std::string value(v);
+                              if (check) {
+                                if (std::string err = check(v, value); !err.empty()) return err;
+                              }
+                              c.tls_[name] = std::move(value);
+                              return "";
+                            }});
+  };
+  auto tls_int = [](std::int64_t hi) {
+    return [hi](std::string_view v, std::string& out) -> std::string {
+      std::int64_t n = 0;
+      if (std::string err = set_int(n, v, 0, hi); !err.empty()) return err;
+      out = std::to_string(n);
+      return "";
+    };
+  };
+  auto tls_bool = [](std::string_view v, std::string& out) -> std::string {
+    out = lowered(v);
+    return out == "yes" || out == "no" ? "" : "argument must be 'yes' or 'no'";
+  };
+  for (const char* name : {"tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-ca-cert-file",
+                           "tls-ca-cert-dir", "tls-protocols", "tls-ciphers", "tls-ciphersuites"}) {
+    tls_param(name, "", nullptr);
+  }
+  tls_param("tls-port", "0", tls_int(65535));
+  tls_param("tls-auth-clients", "yes", [](std::string_view v, std::string& out) -> std::string {
+    out = lowered(v);
+    return out == "yes" || out == "no" || out == "optional"
+               ? ""
+               : "argument(s) must be one of the following: no, yes, optional";
+  });
+  tls_param("tls-prefer-server-ciphers", "no", tls_bool);
+  tls_param("tls-session-caching", "yes", tls_bool);
+  tls_param("tls-session-cache-size", "20480", tls_int(std::numeric_limits<int>::max()));
+  tls_param("tls-session-cache-timeout", "300", tls_int(std::numeric_limits<int>::max()));
   std::sort(params_.begin(), params_.end(),
             [](const Param& a, const Param& b) { return a.name < b.name; });
   readonly_["databases"] = "1";
@@ -485,10 +535,23 @@ Status ServerConfig::set(const std::vector<std::pair<std::string_view, std::stri
     const std::string detail = next.find(name)->set(next, value);
     if (!detail.empty()) return failure(name, detail);
   }
+  if (next.tls_applier_) {
+    for (const auto& name : names) {
+      if (name.rfind("tls-", 0) != 0) continue;
+      // Every changed tls-* value at once; the first one names the failure, as in Redis.
+      if (std::string detail = next.tls_applier_(next); !detail.empty()) {
+        return failure(name, detail);
+      }
+      break;
+    }
+  }
   auto listener = std::move(listener_);
+  auto listeners = std::move(more_listeners_);
   *this = std::move(next);
   listener_ = std::move(listener);
+  more_listeners_ = std::move(listeners);
   if (listener_) listener_(names);
+  for (const auto& l : more_listeners_) l(names);
   return Status::Ok();
 }
 

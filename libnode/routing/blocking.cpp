@@ -88,7 +88,8 @@ void Router::Impl::forward_blocking(const resp::CommandSpec& spec,
   waiters[id] = std::move(w);
   std::optional<Duration> hold;
   if (timeout) hold = *timeout == Duration::zero() ? Duration::max() : *timeout;
-  replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, false, hold);
+  replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, false, hold,
+                     user_of(sink));
 }
 
 void Router::Impl::park(const resp::CommandSpec& spec, std::span<const std::string_view> argv,

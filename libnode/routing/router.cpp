@@ -189,6 +189,11 @@ resp::ClientId Router::Impl::client_of(const Sink& sink) const {
              : 0;
 }
 
+std::string Router::Impl::user_of(const Sink& sink) const {
+  const resp::Connection* c = server.find_client(client_of(sink));
+  return c != nullptr ? c->user() : std::string();
+}
+
 void Router::Impl::forward(const std::string& target, std::span<const std::string_view> argv,
              std::span<const std::size_t> key_args, int protocol, const Sink& sink, TimePoint now,
              QuorumOverride quorum, bool write) {
@@ -207,7 +212,8 @@ void Router::Impl::forward(const std::string& target, std::span<const std::strin
     }
   }
   waiters[id] = std::move(w);
-  replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write);
+  replicator.forward(now, argv[key_args.front()], argv, protocol, id, quorum, !write, std::nullopt,
+                     user_of(sink));
 }
 
 void Router::Impl::release_inflight(const Waiter& w) {
@@ -267,13 +273,13 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
   if (job.read_first) {
     if (!job.failure.ok()) {
       ++stats.write_failures;
+      note_write_failure(quorum_failures, job);
       answer =
           Answer::failed(job.failure.code(),
                          "NOREPLICAS Not enough replicas answered the read before the write: " +
                              std::to_string(job.fewest_replicas) + " (" +
                              job.failure.to_string() + "); the write was not applied");
     } else {
-      note_write_failure(quorum_failures, job);
       resp::Connection* conn = connection_for(job.sink);
       if (conn == nullptr) {  // the client went away meanwhile
         if (job.sink.parked != 0) unpark(job.sink.parked);
@@ -295,13 +301,13 @@ void Router::Impl::job_step(std::uint64_t job_id, const replication::Completion&
       answer = Answer::of(std::move(job.reply));
     } else {
       ++stats.write_failures;
+      note_write_failure(quorum_failures, job);
       answer = Answer::failed(
           job.failure.code(),
           "NOREPLICAS Not enough good replicas to write: " + std::to_string(job.fewest_replicas) +
               " acknowledged (" + job.failure.to_string() + "); the write may still be applied");
     }
   } else if (!job.failure.ok() && job.read_quorum > 1) {
-      note_write_failure(quorum_failures, job);
     answer =
         Answer::failed(job.failure.code(), "NOREPLICAS Not enough replicas answered the read: " +
                                                std::to_string(job.fewest_replicas) + " (" +
@@ -468,6 +474,13 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
     return error_reply("ERR the owner cannot run '" +
                        (cmd.argv.empty() ? std::string() : cmd.argv[0].substr(0, 64)) + "'");
   }
+  // The client's user, checked again here: the sender is trusted to be a member, not to have
+  // checked (or to share this node's rules, which converge across the cluster).
+  if (!cmd.user.empty()) {
+    if (std::string denied = server.acl_refusal_of(cmd.user, *spec, argv); !denied.empty()) {
+      return error_reply(std::string_view(denied).substr(1));  // without the '-' 
+    }
+  }
   const auto [now, wall] = clock();
   // Run here even if this node's view disagrees about ownership: the sender chose it as an
   // owner, and bouncing the command on would risk a loop while views converge.
@@ -606,6 +619,6 @@ std::size_t Router::pending() const {
 
 const RouterStats& Router::stats() const { return impl_->stats; }
 
-}  // namespace apiary::routing
 QuorumFailures Router::take_quorum_failures() { return std::exchange(impl_->quorum_failures, {}); }
 
+}  // namespace apiary::routing

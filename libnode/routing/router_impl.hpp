@@ -191,6 +191,9 @@ struct Router::Impl {
 
   // The client a reply finally goes to (0 for embedding calls and peers).
   resp::ClientId client_of(const Sink& sink) const;
+  // The ACL user of the client behind `sink`, sent with a forward so that the coordinator
+  // checks it again; empty for the node's own commands (the embedding API).
+  std::string user_of(const Sink& sink) const;
 
   // Sends a command to `target`, the keys' coordinator (a write) or an owner (a read). A write
   // is never retried on another owner: it may have run on the first.

@@ -16,6 +16,28 @@
 
 namespace apiary {
 
+// TLS on the Redis port, with Redis's settings and defaults (docs/security.md).
+struct TlsConfig {
+  // Where the TLS listener binds ("ipv4:port"; port 0 picks a free port); empty: no TLS
+  // port. It serves beside NodeConfig::client_addr, or alone when that is empty.
+  std::string addr;
+  std::string cert_file;      // PEM certificate chain (tls-cert-file)
+  std::string key_file;       // PEM private key (tls-key-file)
+  std::string key_file_pass;  // its passphrase when encrypted (tls-key-file-pass)
+  std::string ca_cert_file;   // CA that client certificates must chain to (tls-ca-cert-file)
+  std::string ca_cert_dir;    // or a hashed directory of CAs (tls-ca-cert-dir)
+  // yes: every client presents a certificate signed by the CA; optional: one presented must
+  // be valid; no: none is asked for (then no CA is needed).
+  std::string auth_clients = "yes";
+  std::string protocols;     // "TLSv1.2 TLSv1.3"; empty: those two
+  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
+  bool prefer_server_ciphers = false;
+  bool session_caching = true;
+  std::int64_t session_cache_size = 20480;
+  std::int64_t session_cache_timeout_seconds = 300;
+};
+
 struct NodeConfig {
   // Unique member name; a restarted node should reuse its name. Empty: "<hostname>-<port>".
   std::string name;
@@ -34,6 +56,16 @@ struct NodeConfig {
   std::string data_addr;
   // Redis protocol endpoint ("ipv4:port"; port 0 picks a free port); empty turns it off.
   std::string client_addr;
+  // TLS on the Redis port (tls.addr empty: none).
+  TlsConfig tls;
+  // The HTTP admin port: https when both are set (PEM certificate chain and key), and a
+  // bearer token that every endpoint but /healthz requires when set (empty: open).
+  std::string http_tls_cert_file;
+  std::string http_tls_key_file;
+  // CA that the other members' admin certificates must chain to when this node asks them for
+  // /v1/cluster/stats; empty: http_tls_cert_file.
+  std::string http_tls_ca_file;
+  std::string admin_token;
   // Memory limit for stored data in bytes (0 = none) and what to do when it is reached
   // (Redis's policy names: noeviction, allkeys-lru, allkeys-lfu, allkeys-random,
   // volatile-lru, volatile-lfu, volatile-random, volatile-ttl).
@@ -48,6 +80,13 @@ struct NodeConfig {
   // Keyspace notifications, Redis's notify-keyspace-events flags ("KEA", "Ex", ...; empty:
   // none); CONFIG SET changes it at run time (docs/pubsub.md).
   std::string notify_keyspace_events;
+  // Client authentication (docs/security.md), Redis's settings: the default user's password
+  // (empty: none), an ACL file that ACL LOAD and ACL SAVE use and that is loaded at start
+  // (users then converge across the cluster), and protected mode (with no password, refuse
+  // clients that do not come from the loopback interface).
+  std::string requirepass;
+  std::string aclfile;
+  bool protected_mode = true;
   // Persistence (docs/persistence.md), with Redis's names. Empty `dir`: the node reads and
   // writes no files at all (SAVE, BGSAVE and BGREWRITEAOF answer an error). Otherwise, at
   // start it loads `dir`/`appendfilename` when `appendonly` is on and that file exists, else

@@ -38,8 +38,12 @@ void register_transaction_commands(CommandTable& table);
 void register_script_commands(CommandTable& table);
 void register_pubsub_commands(CommandTable& table);
 void register_diagnostics_commands(CommandTable& table);  // SLOWLOG, LATENCY, MONITOR
+void register_acl_commands(CommandTable& table);          // ACL *
 // CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO, added to CLIENT's subcommands.
 void register_tracking_subcommands(CommandSpec& client);
+
+// CLIENT INFO's line for `c` (CLIENT LIST's lines, ACL LOG's client-info), with its '\n'.
+std::string client_info_line(Server& server, const Connection& c, TimePoint now);
 
 // Shared reply texts, worded as in Redis 7.0.
 inline constexpr std::string_view kSyntaxError = "syntax error";

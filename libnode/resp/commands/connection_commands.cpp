@@ -47,9 +47,24 @@ bool set_client_name(CommandContext& ctx, std::string_view name) {
   return true;
 }
 
-// Only the default user exists and it has no password, so AUTH default <anything> succeeds
-// as in a stock redis-server; any other user does not exist.
-bool check_credentials(std::string_view user) { return user == "default"; }
+// AUTH and HELLO AUTH: switches the client to `user` when the password matches (Redis's
+// ACLAuthenticateUser); a failure is written to the ACL log.
+bool authenticate(CommandContext& ctx, std::string_view user, std::string_view password) {
+  if (ctx.server.acl().authenticate(user, password)) {
+    ctx.client.set_user(std::string(user));
+    return true;
+  }
+  Server::AclLogEntry entry;
+  entry.reason = AclVerdict::auth;
+  entry.context = ctx.client.transaction().multi ? "multi" : "toplevel";
+  entry.object = std::string(ctx.argv[0]);
+  entry.username = std::string(user);
+  entry.time = ctx.wall;
+  entry.client_info = client_info_line(ctx.server, ctx.client, ctx.now);
+  if (!entry.client_info.empty()) entry.client_info.pop_back();  // the '\n'
+  ctx.server.acl_log_add(std::move(entry));
+  return false;
+}
 
 constexpr std::string_view kWrongPass =
     "-WRONGPASS invalid username-password pair or user is disabled.";
@@ -68,11 +83,12 @@ Outcome hello(CommandContext& ctx) {
     }
     version = *v;
   }
-  std::optional<std::string_view> user, name;
+  std::optional<std::string_view> user, password, name;
   for (std::size_t j = 2; j < ctx.argv.size(); ++j) {
     const std::size_t more = ctx.argv.size() - 1 - j;
     if (iequals(ctx.argv[j], "AUTH") && more >= 2) {
       user = ctx.argv[j + 1];
+      password = ctx.argv[j + 2];
       j += 2;
     } else if (iequals(ctx.argv[j], "SETNAME") && more >= 1) {
       name = ctx.argv[j + 1];
@@ -82,8 +98,15 @@ Outcome hello(CommandContext& ctx) {
       return Outcome::done();
     }
   }
-  if (user && !check_credentials(*user)) {
+  if (user && !authenticate(ctx, *user, *password)) {
     ctx.reply.error(kWrongPass);
+    return Outcome::done();
+  }
+  if (!ctx.client.authenticated()) {
+    ctx.reply.error(
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+        "HELLO AUTH <user> <pass> option can be used to authenticate the client and select the "
+        "RESP protocol version at the same time");
     return Outcome::done();
   }
   if (name && !set_client_name(ctx, *name)) return Outcome::done();
@@ -148,11 +171,13 @@ Outcome swapdb(CommandContext& ctx) {
 Outcome auth(CommandContext& ctx) {
   if (ctx.argv.size() > 3) {
     ctx.reply.error(kSyntaxError);
-  } else if (ctx.argv.size() == 2) {
+  } else if (const AclUser* def = ctx.server.acl().find("default");
+             ctx.argv.size() == 2 && def != nullptr && def->nopass) {
     ctx.reply.error(
         "AUTH <password> called without any password configured for the default user. Are you "
         "sure your configuration is correct?");
-  } else if (check_credentials(ctx.argv[1])) {
+  } else if (ctx.argv.size() == 2 ? authenticate(ctx, "default", ctx.argv[1])
+                                  : authenticate(ctx, ctx.argv[1], ctx.argv[2])) {
     ctx.reply.ok();
   } else {
     ctx.reply.error(kWrongPass);
@@ -169,6 +194,8 @@ Outcome time_cmd(CommandContext& ctx) {
 }
 
 // ---- CLIENT ---------------------------------------------------------------------------
+
+}  // namespace
 
 std::string client_info_line(Server& server, const Connection& c, TimePoint now) {
   using std::chrono::duration_cast;
@@ -200,11 +227,13 @@ std::string client_info_line(Server& server, const Connection& c, TimePoint now)
   s += " tot-mem=" + std::to_string(c.query_buffer_size() + c.output_buffer_size());
   s += " events=r cmd=";
   s += c.last_command();
-  s += " user=default redir=" + std::to_string(c.tracking_flags().redirect);
+  s += " user=" + c.user() + " redir=" + std::to_string(c.tracking_flags().redirect);
   s += " resp=" + std::to_string(c.protocol());
   s += '\n';
   return s;
 }
+
+namespace {
 
 Outcome client_id(CommandContext& ctx) {
   ctx.reply.integer(static_cast<std::int64_t>(ctx.client.id()));

@@ -91,6 +91,9 @@ struct ForwardedCommand {
   std::vector<std::string> argv;
   int protocol = 2;  // the requesting client's RESP version (2 or 3); reply in it
   QuorumOverride quorum;
+  // The requesting client's ACL user, checked again here; empty: the requesting node's own
+  // command (the embedding API), trusted as the member is.
+  std::string user;
 };
 // Runs a forwarded command on this node (which owns its key). Returns the RESP reply bytes,
 // or nullopt to deliver them later with Replicator::reply_forwarded(token, ...).
@@ -169,7 +172,8 @@ class Replicator {
   // then routes the command again.
   void forward(TimePoint now, std::string_view key, std::span<const std::string_view> argv,
                int protocol, std::uint64_t completion_id, QuorumOverride quorum = {},
-               bool may_retry = true, std::optional<Duration> hold = std::nullopt);
+               bool may_retry = true, std::optional<Duration> hold = std::nullopt,
+               std::string_view user = {});
   // Gives up the blocking forward `completion_id`: asks its owner to answer it now, as `mode`
   // says; the completion follows as usual. Nothing when no such forward is in flight.
   void cancel_forward(std::uint64_t completion_id, CancelMode mode);
@@ -234,6 +238,8 @@ class Replicator {
   TimePoint next_deadline() const;
   std::optional<Outgoing> poll_send();
   std::optional<Completion> poll_completion();
+  // Transfers of partitions to and from peers that started or finished (for the event log).
+  std::optional<HandoffEvent> poll_handoff_event();
 
   // Routing helpers for the driver.
   PartitionId partition_of(std::string_view key) const;
@@ -246,8 +252,6 @@ class Replicator {
   bool coordinates(std::string_view key) const;
 
   const ReplicationStats& stats() const;
-  // Transfers of partitions to and from peers that started or finished (for the event log).
-  std::optional<HandoffEvent> poll_handoff_event();
   std::size_t hint_count() const;
   std::size_t pending_operations() const;  // client operations not yet completed
 

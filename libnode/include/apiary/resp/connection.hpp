@@ -86,6 +86,15 @@ class Connection {
   // used for "max number of clients reached".
   void reject(std::string_view error);
 
+  // ACL: the user this client runs as ("default" until AUTH or HELLO AUTH) and whether it
+  // has authenticated (a new client is when the default user needs no password).
+  const std::string& user() const { return user_; }
+  bool authenticated() const { return authenticated_; }
+  void set_user(std::string user) {
+    user_ = std::move(user);
+    authenticated_ = true;
+  }
+
   // State shown by CLIENT LIST / CLIENT INFO and changed by HELLO, CLIENT, RESET.
   ClientId id() const { return id_; }
   const ClientAddress& address() const { return address_; }
@@ -209,6 +218,8 @@ class Connection {
   TimePoint wake_at_ = kNever;
   std::string held_reply_;  // the reply of a reply_after command
   PendingToken waiting_for_;
+  std::string user_ = "default";
+  bool authenticated_ = false;
   const CommandSpec* waiting_spec_ = nullptr;  // the command waiting_for_ belongs to (stats)
   TimePoint waiting_started_{};
   // Counts a pending command's call once its reply is in (CommandStats).

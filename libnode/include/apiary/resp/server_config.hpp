@@ -50,6 +50,19 @@ class ServerConfig {
   void set_listener(std::function<void(const std::vector<std::string>&)> listener) {
     listener_ = std::move(listener);
   }
+  // Another such listener, called after the one above (the Server's own: requirepass).
+  void add_listener(std::function<void(const std::vector<std::string>&)> listener) {
+    more_listeners_.push_back(std::move(listener));
+  }
+
+  // TLS on the Redis port (tls-port, tls-cert-file, ... with Redis's names, defaults and
+  // syntax; read them with get_one()). A CONFIG SET that changes any of them calls `apply`
+  // with the new values before they take effect: it loads the certificates (and rebinds
+  // tls-port) and returns "" on success, or the error detail, which fails the CONFIG SET and
+  // keeps the old values, as Redis keeps its old TLS context.
+  void set_tls_applier(std::function<std::string(const ServerConfig& next)> apply) {
+    tls_applier_ = std::move(apply);
+  }
 
   std::int64_t maxmemory() const { return maxmemory_; }
   const std::string& maxmemory_policy() const { return maxmemory_policy_; }
@@ -82,6 +95,12 @@ class ServerConfig {
   std::int64_t latency_monitor_threshold() const { return latency_monitor_threshold_; }
   bool latency_tracking() const { return latency_tracking_; }
   const std::vector<double>& latency_percentiles() const { return latency_percentiles_; }
+  // ACL: acllog-max-len (ACL LOG entries kept) and requirepass (the default user's password).
+  std::int64_t acllog_max_len() const { return acllog_max_len_; }
+  const std::string& requirepass() const { return requirepass_; }
+  // protected-mode: with no password for the default user, clients from other than the
+  // loopback interface are refused (Redis's DENIED error).
+  bool protected_mode() const { return protected_mode_; }
 
  private:
   struct Param {
@@ -121,7 +140,13 @@ class ServerConfig {
   std::int64_t latency_monitor_threshold_ = 0;
   bool latency_tracking_ = true;
   std::vector<double> latency_percentiles_ = {50.0, 99.0, 99.9};
+  std::int64_t acllog_max_len_ = 128;
+  std::string requirepass_;
+  bool protected_mode_ = true;
   std::function<void(const std::vector<std::string>&)> listener_;
+  std::map<std::string, std::string> tls_;  // tls-* name -> value (validated)
+  std::function<std::string(const ServerConfig&)> tls_applier_;
+  std::vector<std::function<void(const std::vector<std::string>&)>> more_listeners_;
 };
 
 // Redis's memtoull: "100", "1k", "1kb", "5mb", "2gb" (k=1000, kb=1024). False if malformed
