@@ -9,14 +9,34 @@ namespace apiary::cli {
 
 namespace {
 
+AdminAccess& access() {
+  static AdminAccess a;
+  return a;
+}
+
+}  // namespace
+
+void set_admin_access(AdminAccess a) { access() = std::move(a); }
+
+std::unique_ptr<httplib::Client> admin_client(const std::string& host, int port) {
+  const AdminAccess& a = access();
+  auto client = std::make_unique<httplib::Client>((a.https ? "https://" : "http://") + host + ":" +
+                                                  std::to_string(port));
+  if (a.https && !a.ca_file.empty()) client->set_ca_cert_path(a.ca_file);
+  if (!a.token.empty()) client->set_bearer_token_auth(a.token);
+  return client;
+}
+
+namespace {
+
 Result<Json> get_json(const std::string& http_addr, const std::string& path) {
   auto parsed = parse_host_port(http_addr);
   if (!parsed.ok())
     return make_error(StatusCode::invalid_argument, "--http: " + parsed.status().message());
-  httplib::Client client(parsed->host, parsed->port);
-  client.set_connection_timeout(3);
-  client.set_read_timeout(10);
-  auto res = client.Get(path);
+  auto client = admin_client(parsed->host, parsed->port);
+  client->set_connection_timeout(3);
+  client->set_read_timeout(10);
+  auto res = client->Get(path);
   if (!res) {
     return make_error(StatusCode::unavailable,
                       "cannot reach " + http_addr + ": " + httplib::to_string(res.error()));

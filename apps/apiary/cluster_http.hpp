@@ -5,12 +5,29 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "apiary/base/status.hpp"
 
+namespace httplib {
+class Client;
+}
+
 namespace apiary::cli {
+
+// How this tool talks to admin ports (docs/security.md): https (checked against `ca_file`,
+// or the system's CAs when it is empty) and a bearer token. Set once by main before any
+// request; every admin request of the tool goes through admin_client().
+struct AdminAccess {
+  bool https = false;
+  std::string ca_file;
+  std::string token;
+};
+void set_admin_access(AdminAccess access);
+// A client for the admin port at host:port with the access above.
+std::unique_ptr<httplib::Client> admin_client(const std::string& host, int port);
 
 struct ClusterMember {
   std::string name;

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "apiary/base/host_port.hpp"
@@ -14,6 +15,7 @@
 #include "apiary/persist/posix_env.hpp"
 #include "apiary/runtime/keyring.hpp"
 #include "backup.hpp"
+#include "cluster_http.hpp"
 #include "import.hpp"
 
 namespace {
@@ -24,10 +26,10 @@ int fetch(const std::string& http_addr, const std::string& path) {
     std::fprintf(stderr, "apiary: --http: %s\n", parsed.status().message().c_str());
     return 2;
   }
-  httplib::Client client(parsed->host, parsed->port);
-  client.set_connection_timeout(3);
-  client.set_read_timeout(5);
-  auto res = client.Get(path);
+  auto client = apiary::cli::admin_client(parsed->host, parsed->port);
+  client->set_connection_timeout(3);
+  client->set_read_timeout(5);
+  auto res = client->Get(path);
   if (!res) {
     std::fprintf(stderr, "apiary: cannot reach %s: %s\n", http_addr.c_str(),
                  httplib::to_string(res.error()).c_str());
@@ -109,6 +111,19 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string http_addr = "127.0.0.1:8080";
   bool json = false;
+  // Admin ports with TLS or a token (docs/security.md); before or after the subcommand.
+  apiary::cli::AdminAccess access;
+  std::string token_file;
+  app.fallthrough();
+  app.add_option("--admin-token", access.token,
+                 "Bearer token of the admin port (also $APIARY_ADMIN_TOKEN)")
+      ->envname("APIARY_ADMIN_TOKEN");
+  app.add_option("--admin-token-file", token_file, "File holding the admin token (first line)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--https", access.https, "The admin port speaks https (system CAs)");
+  app.add_option("--cacert", access.ca_file,
+                 "CA (PEM) of the admin port's certificate; implies --https")
+      ->check(CLI::ExistingFile);
 
   auto* members = app.add_subcommand("members", "Print the member table as a node sees it");
   members->add_option("--http", http_addr, "HTTP admin address of any node")->capture_default_str();
@@ -182,6 +197,15 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::getline(in, access.token);
+    while (!access.token.empty() && (access.token.back() == '\r' || access.token.back() == ' ')) {
+      access.token.pop_back();
+    }
+  }
+  if (!access.ca_file.empty()) access.https = true;
+  apiary::cli::set_admin_access(access);
   if (members->parsed()) return fetch(http_addr, json ? "/v1/members" : "/v1/members?format=text");
   if (partitions->parsed()) {
     return fetch(http_addr, json  ? "/v1/partitions"

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "apiary/resp/keyspace_events.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "apiary/runtime/json_log.hpp"
+#include "apiary/runtime/tls.hpp"
 
 namespace {
 
@@ -184,6 +186,69 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
 
+  // TLS on the Redis port, Redis's settings (docs/security.md).
+  int tls_port = 0;
+  std::string tls_prefer_server_ciphers = "no";
+  std::string tls_session_caching = "yes";
+  apiary::TlsConfig& tls = config.tls;
+  app.add_option("--tls-port", tls_port,
+                 "Redis protocol port with TLS, beside --port (--port 0 then turns plaintext "
+                 "off, as Redis); 0: no TLS port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--tls-cert-file", tls.cert_file,
+                 "PEM certificate (chain) of the TLS port; CONFIG SET tls-cert-file reloads it");
+  app.add_option("--tls-key-file", tls.key_file, "PEM private key of --tls-cert-file");
+  app.add_option("--tls-key-file-pass", tls.key_file_pass,
+                 "Passphrase of --tls-key-file when it is encrypted");
+  app.add_option("--tls-ca-cert-file", tls.ca_cert_file,
+                 "PEM CA bundle that client certificates must chain to");
+  app.add_option("--tls-ca-cert-dir", tls.ca_cert_dir,
+                 "Directory of hashed CA certificates (c_rehash), instead of or with "
+                 "--tls-ca-cert-file");
+  app.add_option("--tls-auth-clients", tls.auth_clients,
+                 "yes: clients must present a certificate signed by the CA; optional: one "
+                 "presented must be valid; no: none is asked for")
+      ->check(CLI::IsMember({"yes", "no", "optional"}))
+      ->capture_default_str();
+  app.add_option("--tls-protocols", tls.protocols,
+                 "TLS versions to accept, e.g. \"TLSv1.2 TLSv1.3\" (default: those two)");
+  app.add_option("--tls-ciphers", tls.ciphers, "TLSv1.2 ciphers, OpenSSL syntax");
+  app.add_option("--tls-ciphersuites", tls.ciphersuites, "TLSv1.3 cipher suites, OpenSSL syntax");
+  app.add_option("--tls-prefer-server-ciphers", tls_prefer_server_ciphers,
+                 "yes: the server's cipher order wins over the client's")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
+  app.add_option("--tls-session-caching", tls_session_caching,
+                 "yes: clients may resume TLS sessions (a shorter handshake)")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
+  app.add_option("--tls-session-cache-size", tls.session_cache_size, "Sessions kept for resumption")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{2147483647}))
+      ->capture_default_str();
+  app.add_option("--tls-session-cache-timeout", tls.session_cache_timeout_seconds,
+                 "Seconds a cached session stays valid")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{2147483647}))
+      ->capture_default_str();
+  // The HTTP admin port: https and a bearer token (docs/security.md).
+  std::string admin_token_file;
+  app.add_option("--http-tls-cert-file", config.http_tls_cert_file,
+                 "PEM certificate (chain): the admin port speaks https (with --http-tls-key-file)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--http-tls-key-file", config.http_tls_key_file,
+                 "PEM private key of --http-tls-cert-file")
+      ->check(CLI::ExistingFile);
+  app.add_option("--http-tls-ca-file", config.http_tls_ca_file,
+                 "PEM CA that the other members' admin certificates must chain to (for "
+                 "/v1/cluster/stats; default: --http-tls-cert-file)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--admin-token", config.admin_token,
+                 "Bearer token every admin endpoint but /healthz requires (Authorization: Bearer "
+                 "TOKEN); prefer --admin-token-file, which other users cannot read in ps");
+  app.add_option("--admin-token-file", admin_token_file,
+                 "File holding the admin token (its first line)")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -264,6 +329,47 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (tls_port != 0) {
+    tls.addr = bind_ip + ":" + std::to_string(tls_port);
+    if (port == 0) config.client_addr.clear();  // TLS only, as Redis's port 0
+  }
+  tls.prefer_server_ciphers = tls_prefer_server_ciphers == "yes";
+  tls.session_caching = tls_session_caching == "yes";
+  if (!tls.addr.empty()) {
+    // Bad certificates are a bad flag: the same message and exit code as the others.
+    if (auto checked = apiary::runtime::TlsContext::create(tls); !checked.ok()) {
+      std::fprintf(stderr, "--tls-*: %s\n", checked.status().message().c_str());
+      return 2;
+    }
+  }
+  if (config.http_tls_cert_file.empty() != config.http_tls_key_file.empty()) {
+    std::fprintf(stderr, "--http-tls-cert-file and --http-tls-key-file go together\n");
+    return 2;
+  }
+  if (!admin_token_file.empty()) {
+    if (!config.admin_token.empty()) {
+      std::fprintf(stderr, "give --admin-token or --admin-token-file, not both\n");
+      return 2;
+    }
+    std::ifstream in(admin_token_file);
+    std::getline(in, config.admin_token);
+    while (!config.admin_token.empty() &&
+           (config.admin_token.back() == '\r' || config.admin_token.back() == ' ' ||
+            config.admin_token.back() == '\t')) {
+      config.admin_token.pop_back();
+    }
+    if (!in && config.admin_token.empty()) {
+      std::fprintf(stderr, "--admin-token-file: cannot read a token from %s\n",
+                   admin_token_file.c_str());
+      return 2;
+    }
+  }
+  if (config.admin_token.find_first_of(" \t\r\n") != std::string::npos ||
+      (config.admin_token.empty() && !admin_token_file.empty())) {
+    std::fprintf(stderr, "the admin token must be one word, not empty\n");
+    return 2;
+  }
+
   spdlog::set_level(spdlog::level::from_str(log_level));
   const auto format = apiary::runtime::parse_log_format(log_format);  // checked by CLI11
   apiary::runtime::set_log_format(format.value_or(apiary::runtime::LogFormat::text), config.name);
@@ -291,16 +397,19 @@ int main(int argc, char** argv) {
   // Machine-readable line for scripts and tests that start nodes on port 0 (a JSON line with
   // the same text as `msg`, and the addresses as fields, under --log-format json).
   const std::string http = (*node)->http_addr().empty() ? "-" : (*node)->http_addr();
+  const std::string redis = (*node)->client_addr().empty() ? "-" : (*node)->client_addr();
   const std::string ready = "apiaryd ready name=" + (*node)->name() +
                             " gossip=" + (*node)->gossip_addr() +
-                            " redis=" + (*node)->client_addr() + " http=" + http +
-                            " data=" + (*node)->data_addr();
+                            " redis=" + redis + " http=" + http +
+                            " data=" + (*node)->data_addr() +
+                            (tls.addr.empty() ? std::string() : " tls=" + tls.addr);
   if (format == apiary::runtime::LogFormat::json) {
     apiary::runtime::JsonFields fields;
     fields.add("gossip", (*node)->gossip_addr())
-        .add("redis", (*node)->client_addr())
+        .add("redis", redis)
         .add("http", http)
         .add("data", (*node)->data_addr());
+    if (!tls.addr.empty()) fields.add("tls", tls.addr);
     std::fputs(apiary::runtime::json_line(spdlog::level::info, ready, fields).c_str(), stdout);
     std::fflush(stdout);
   } else {

@@ -1,6 +1,8 @@
 #include "apiary/http/admin_server.hpp"
 
 #include <httplib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,9 +14,29 @@
 namespace apiary::http {
 
 struct AdminServer::Impl {
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;  // an httplib::SSLServer for https
   std::thread thread;
 };
+
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (token.empty() || authorization.size() < kScheme.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = authorization[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
+  }
+  std::string_view given = authorization.substr(kScheme.size());
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  // Digests of both: equal length, so the comparison leaks neither where they differ nor
+  // the token's length.
+  unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+  unsigned int a_len = 0, b_len = 0;
+  if (EVP_Digest(given.data(), given.size(), a, &a_len, EVP_sha256(), nullptr) != 1 ||
+      EVP_Digest(token.data(), token.size(), b, &b_len, EVP_sha256(), nullptr) != 1) {
+    return false;
+  }
+  return a_len == b_len && CRYPTO_memcmp(a, b, a_len) == 0;
+}
 
 std::string json_quote(std::string_view s) {
   std::string out;
@@ -166,7 +188,8 @@ std::string partitions_table(const cluster::PartitionTable& table, bool all) {
 }
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
-                                                        AdminSources sources) {
+                                                        AdminSources sources,
+                                                        AdminSecurity security) {
   auto parsed = parse_host_port(addr);
   if (!parsed.ok()) {
     return make_error(StatusCode::invalid_argument, "HTTP address " + parsed.status().message());
@@ -176,7 +199,40 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
 
   std::unique_ptr<AdminServer> self(new AdminServer());
   self->impl_ = std::make_unique<Impl>();
-  auto& server = self->impl_->server;
+  const bool https = !security.tls_cert_file.empty() && !security.tls_key_file.empty();
+  if (https) {
+    auto ssl = std::make_unique<httplib::SSLServer>(security.tls_cert_file.c_str(),
+                                                    security.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return make_error(StatusCode::invalid_argument,
+                        "HTTP admin port: cannot load --http-tls-cert-file " +
+                            security.tls_cert_file + " with --http-tls-key-file " +
+                            security.tls_key_file);
+    }
+    self->impl_->server = std::move(ssl);
+  } else {
+    self->impl_->server = std::make_unique<httplib::Server>();
+  }
+  auto& server = *self->impl_->server;
+  if (!security.token.empty()) {
+    server.set_pre_routing_handler([token = security.token](const httplib::Request& req,
+                                                            httplib::Response& res) {
+      const bool open = req.path == "/healthz" || req.path == "/" ||
+                        req.path.rfind("/dashboard/", 0) == 0;
+      if (open || bearer_matches(req.get_header_value("Authorization"), token)) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"apiary\"");
+      res.set_content("{\"error\":\"this endpoint needs Authorization: Bearer <admin token>\"}",
+                      "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+  }
+  PeerAccess peers;
+  peers.scheme = https ? "https" : "http";
+  peers.ca_file = security.tls_ca_file.empty() ? security.tls_cert_file : security.tls_ca_file;
+  peers.token = security.token;
   // Four threads: a dashboard's /v1/cluster/stats holds one while it asks the other members.
   server.new_task_queue = [] { return new httplib::ThreadPool(4); };
 
@@ -234,7 +290,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
     res.set_content(sources.events ? sources.events(after) : "{\"events\":[]}", "application/json");
   });
 
-  add_dashboard_routes(server, sources);
+  add_dashboard_routes(server, sources, std::move(peers));
 
   int bound_port = port;
   if (port == 0) {
@@ -247,13 +303,13 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
   }
   self->bound_addr_ = host + ":" + std::to_string(bound_port);
   self->impl_->thread =
-      std::thread([impl = self->impl_.get()] { impl->server.listen_after_bind(); });
+      std::thread([impl = self->impl_.get()] { impl->server->listen_after_bind(); });
   return self;
 }
 
 void AdminServer::stop() {
-  if (!impl_) return;
-  impl_->server.stop();
+  if (!impl_ || !impl_->server) return;
+  impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

@@ -1,6 +1,7 @@
 #include "dashboard_routes.hpp"
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -35,10 +36,12 @@ void serve_asset(std::string_view name, httplib::Response& res) {
 }
 
 // A member's GET /v1/stats, or nullopt when it does not answer within kPeerTimeout.
-std::optional<std::string> peer_stats(const std::string& http_addr) {
+std::optional<std::string> peer_stats(const std::string& http_addr, const PeerAccess& peers) {
   auto parsed = parse_host_port(http_addr);
   if (!parsed.ok()) return std::nullopt;
-  httplib::Client client(parsed->host, parsed->port);
+  httplib::Client client(peers.scheme + "://" + parsed->to_string());
+  if (peers.scheme == "https" && !peers.ca_file.empty()) client.set_ca_cert_path(peers.ca_file);
+  if (!peers.token.empty()) client.set_bearer_token_auth(peers.token);
   client.set_connection_timeout(kPeerTimeout);
   client.set_read_timeout(kPeerTimeout);
   client.set_write_timeout(kPeerTimeout);
@@ -51,7 +54,7 @@ std::optional<std::string> peer_stats(const std::string& http_addr) {
   return res->body;
 }
 
-std::string cluster_stats(const AdminSources& sources) {
+std::string cluster_stats(const AdminSources& sources, const PeerAccess& peers) {
   const std::string self = sources.self_name();
   std::vector<std::string> names;
   std::vector<std::future<std::optional<std::string>>> answers;
@@ -62,7 +65,7 @@ std::string cluster_stats(const AdminSources& sources) {
     names.push_back(m.name);
     // No admin address: peer_stats fails at once, no thread needed.
     const auto policy = m.meta.http_addr.empty() ? std::launch::deferred : std::launch::async;
-    answers.push_back(std::async(policy, peer_stats, m.meta.http_addr));
+    answers.push_back(std::async(policy, peer_stats, m.meta.http_addr, std::cref(peers)));
   }
   std::string nodes, unreachable;
   auto add = [](std::string& list, const std::string& item) {
@@ -89,16 +92,18 @@ std::string cluster_stats(const AdminSources& sources) {
 
 }  // namespace
 
-void add_dashboard_routes(httplib::Server& server, const AdminSources& sources) {
+void add_dashboard_routes(httplib::Server& server, const AdminSources& sources,
+                          PeerAccess peers) {
   server.Get(
       "/", [](const httplib::Request&, httplib::Response& res) { serve_asset("index.html", res); });
   server.Get(R"(/dashboard/([A-Za-z0-9_.-]+))",
              [](const httplib::Request& req, httplib::Response& res) {
                serve_asset(req.matches[1].str(), res);
              });
-  server.Get("/v1/cluster/stats", [sources](const httplib::Request&, httplib::Response& res) {
-    res.set_content(cluster_stats(sources), "application/json");
-  });
+  server.Get("/v1/cluster/stats",
+             [sources, peers](const httplib::Request&, httplib::Response& res) {
+               res.set_content(cluster_stats(sources, peers), "application/json");
+             });
 }
 
 }  // namespace apiary::http

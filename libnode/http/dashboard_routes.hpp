@@ -16,6 +16,16 @@
 
 namespace apiary::http {
 
-void add_dashboard_routes(httplib::Server& server, const AdminSources& sources);
+// How this node reaches the other members' admin ports for /v1/cluster/stats: the scheme
+// its own port speaks (members share the setting), the CA to check their certificates
+// against, and the token to send (empty: none).
+struct PeerAccess {
+  std::string scheme = "http";
+  std::string ca_file;
+  std::string token;
+};
+
+void add_dashboard_routes(httplib::Server& server, const AdminSources& sources,
+                          PeerAccess peers = {});
 
 }  // namespace apiary::http

@@ -133,7 +133,12 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
       return raw->ask_loop<std::string>([raw] { return runtime::render_stats_json(*raw); });
     };
     sources.events = [raw](std::uint64_t after) { return raw->events.json_after(after); };
-    auto admin = http::AdminServer::start(cfg.http_addr, sources);
+    http::AdminSecurity security;
+    security.tls_cert_file = cfg.http_tls_cert_file;
+    security.tls_key_file = cfg.http_tls_key_file;
+    security.tls_ca_file = cfg.http_tls_ca_file;
+    security.token = cfg.admin_token;
+    auto admin = http::AdminServer::start(cfg.http_addr, sources, std::move(security));
     if (!admin.ok()) return admin.status();
     impl->admin = std::move(admin).value();
     impl->http_bound = impl->admin->bound_addr();

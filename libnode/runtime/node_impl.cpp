@@ -356,14 +356,47 @@ Status Node::Impl::start_core(std::uint64_t seed) {
 }
 
 Status Node::Impl::start_listener() {
-  if (config.client_addr.empty()) return Status::Ok();
+  if (config.client_addr.empty() && config.tls.addr.empty()) return Status::Ok();
+  std::shared_ptr<const runtime::TlsContext> tls;
+  if (!config.tls.addr.empty()) {
+    auto made = runtime::TlsContext::create(config.tls);
+    if (!made.ok()) return make_error(made.status().code(), "TLS: " + made.status().message());
+    tls = std::move(made).value();
+  }
   auto listener = runtime::RespListener::start(loop, core->resp_server(), config.client_addr);
   if (!listener.ok()) return listener.status();
   resp_listener = std::move(listener).value();
   client_bound = resp_listener->bound_addr();
-  const HostPort bound = *parse_host_port(client_bound);
-  core->resp_server().config().set_readonly("port", std::to_string(bound.port));
+  const HostPort bound = *parse_host_port(client_bound.empty() ? config.tls.addr : client_bound);
+  core->resp_server().config().set_readonly("port",
+                                            std::to_string(client_bound.empty() ? 0 : bound.port));
   core->resp_server().config().set_readonly("bind", bound.host);
+  if (tls) {
+    if (Status s = resp_listener->listen_tls(config.tls.addr, tls); !s.ok()) return s;
+    tls_bound = resp_listener->tls_bound_addr();
+  }
+  // CONFIG GET shows the TLS settings; CONFIG SET of one reloads the context.
+  const TlsConfig& t = config.tls;
+  if (Status s = core->resp_server().config().set(
+          {{"tls-port", tls_bound.empty() ? "0" : std::to_string(parse_host_port(tls_bound)->port)},
+           {"tls-cert-file", t.cert_file},
+           {"tls-key-file", t.key_file},
+           {"tls-key-file-pass", t.key_file_pass},
+           {"tls-ca-cert-file", t.ca_cert_file},
+           {"tls-ca-cert-dir", t.ca_cert_dir},
+           {"tls-auth-clients", t.auth_clients},
+           {"tls-protocols", t.protocols},
+           {"tls-ciphers", t.ciphers},
+           {"tls-ciphersuites", t.ciphersuites},
+           {"tls-prefer-server-ciphers", t.prefer_server_ciphers ? "yes" : "no"},
+           {"tls-session-caching", t.session_caching ? "yes" : "no"},
+           {"tls-session-cache-size", std::to_string(t.session_cache_size)},
+           {"tls-session-cache-timeout", std::to_string(t.session_cache_timeout_seconds)}});
+      !s.ok()) {
+    return s;
+  }
+  core->resp_server().config().set_tls_applier(
+      [this](const resp::ServerConfig& next) { return apply_tls_config(next); });
   // A script past busy-reply-threshold: the other clients are read and answered (BUSY, or
   // SCRIPT KILL) from inside it, on this thread.
   // A node asked to leave or stop ends the script (SIGTERM must not wait for it).
@@ -391,4 +424,109 @@ Status Node::Impl::start_listener() {
        }});
   return Status::Ok();
 }
+std::string Node::Impl::apply_tls_config(const resp::ServerConfig& next) {
+  TlsConfig t;
+  t.cert_file = next.get_one("tls-cert-file");
+  t.key_file = next.get_one("tls-key-file");
+  t.key_file_pass = next.get_one("tls-key-file-pass");
+  t.ca_cert_file = next.get_one("tls-ca-cert-file");
+  t.ca_cert_dir = next.get_one("tls-ca-cert-dir");
+  t.auth_clients = next.get_one("tls-auth-clients");
+  t.protocols = next.get_one("tls-protocols");
+  t.ciphers = next.get_one("tls-ciphers");
+  t.ciphersuites = next.get_one("tls-ciphersuites");
+  t.prefer_server_ciphers = next.get_one("tls-prefer-server-ciphers") == "yes";
+  t.session_caching = next.get_one("tls-session-caching") == "yes";
+  t.session_cache_size = std::stoll(next.get_one("tls-session-cache-size"));
+  t.session_cache_timeout_seconds = std::stoll(next.get_one("tls-session-cache-timeout"));
+  const int port = std::stoi(next.get_one("tls-port"));
+  const int current = tls_bound.empty() ? 0 : parse_host_port(tls_bound)->port;
+  // As Redis: with no TLS port the settings are only kept; port 0 closes the TLS port.
+  if (port == 0) {
+    if (current != 0) {
+      (void)resp_listener->listen_tls("", nullptr);
+      tls_bound.clear();
+      spdlog::info("TLS port closed (CONFIG SET tls-port 0)");
+    }
+    return "";
+  }
+  auto made = runtime::TlsContext::create(t);
+  if (!made.ok()) {
+    spdlog::warn("{}", made.status().message());
+    spdlog::warn("Failed applying new TLS configuration. Restoring previous settings.");
+    return "Unable to update TLS configuration. Check server logs.";
+  }
+  if (port == current) {
+    resp_listener->set_tls_context(std::move(made).value());
+    spdlog::info("TLS configuration reloaded: new connections use it");
+    return "";
+  }
+  HostPort where = *parse_host_port(config.tls.addr.empty()
+                                        ? (client_bound.empty() ? "0.0.0.0:0" : client_bound)
+                                        : config.tls.addr);
+  where.port = static_cast<std::uint16_t>(port);
+  if (Status s = resp_listener->listen_tls(where.to_string(), std::move(made).value()); !s.ok()) {
+    spdlog::warn("Failed to listen on TLS port {}: {}", port, s.message());
+    return "Unable to listen on this port. Check server logs.";
+  }
+  tls_bound = resp_listener->tls_bound_addr();
+  spdlog::info("TLS port now {}", tls_bound);
+  return "";
+}
+
+// ACL GENPASS's random bytes, the ACL file (read at start, then by ACL LOAD; ACL SAVE writes it
+// whole through a temporary file), and the users' state at start, which is not spread: the
+// running members' users win over a restarted node's settings (docs/security.md).
+Status Node::Impl::setup_acl(resp::Server& server) {
+  server.set_entropy([](std::span<std::uint8_t> out) {
+    if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+      std::random_device rd;
+      for (auto& b : out) b = static_cast<std::uint8_t>(rd());
+    }
+  });
+  if (!config.aclfile.empty()) {
+    resp::Server::AclFile file;
+    file.path = config.aclfile;
+    file.read = [path = config.aclfile]() -> Result<std::string> {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return make_error(StatusCode::io_error, std::strerror(errno));
+      std::ostringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    file.write = [path = config.aclfile](std::string_view text) -> Status {
+      const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out.write(text.data(), static_cast<std::streamsize>(text.size()));
+        out.flush();
+        if (!out) {
+          spdlog::warn("ACL SAVE: writing {}: {}", tmp, std::strerror(errno));
+          std::remove(tmp.c_str());
+          return make_error(StatusCode::io_error, "write failed");
+        }
+      }
+      if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        spdlog::warn("ACL SAVE: renaming {}: {}", tmp, std::strerror(errno));
+        std::remove(tmp.c_str());
+        return make_error(StatusCode::io_error, "rename failed");
+      }
+      return Status::Ok();
+    };
+    auto text = file.read();
+    if (!text.ok()) {
+      return make_error(StatusCode::invalid_argument, "Error loading ACLs, opening file '" +
+                                                          config.aclfile +
+                                                          "': " + text.status().message());
+    }
+    if (Status loaded = server.acl().load_text(*text, config.aclfile); !loaded.ok()) {
+      return make_error(StatusCode::invalid_argument,
+                        "Aborting startup because of ACL errors: " + loaded.message());
+    }
+    server.set_acl_file(std::move(file));
+  }
+  server.acl_settled();
+  return Status::Ok();
+}
+
 }  // namespace apiary

@@ -109,6 +109,7 @@ struct Node::Impl {
   std::string advertise;
   std::string http_bound;
   std::string client_bound;
+  std::string tls_bound;  // the Redis port's TLS listener; empty: none
   const TimePoint created = core_now();  // the uptime /v1/stats reports
 
   zmq::context_t context{1};  // outlives every socket below
@@ -206,6 +207,8 @@ struct Node::Impl {
   Status start_core(std::uint64_t seed);
   // The Redis port: the listener feeds client bytes to connections on the core's server.
   Status start_listener();
+  // CONFIG SET of tls-*: loads the new TLS context and (re)binds tls-port; "" or the error.
+  std::string apply_tls_config(const resp::ServerConfig& next);
 };
 
 }  // namespace apiary

@@ -112,11 +112,53 @@ function setText(id, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
+// ---- The admin token (docs/security.md) ------------------------------------------------
+// A node started with --admin-token answers 401 to every /v1 request without
+// "Authorization: Bearer <token>". The page takes the token from ?token= once (and drops it
+// from the address bar), or asks for it at the first 401; it lives in sessionStorage, so it
+// is gone when the tab closes.
+
+const TOKEN_KEY = 'apiary-admin-token';
+let tokenAsked = false;
+
+(function takeTokenFromAddress() {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get('token');
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  url.searchParams.delete('token');
+  window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+})();
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? {Authorization: 'Bearer ' + token} : {};
+}
+
+function onUnauthorized(path) {
+  // One prompt per wrong token: polling must not stack dialogs.
+  if (!tokenAsked) {
+    tokenAsked = true;
+    const token = window.prompt('This node asks for its admin token (apiaryd --admin-token):');
+    if (token && token.trim()) {
+      sessionStorage.setItem(TOKEN_KEY, token.trim());
+      tokenAsked = false;
+    }
+  }
+  return new Error(`${path}: HTTP 401, the admin token is missing or wrong`);
+}
+
+async function fetchAuthorized(path, options) {
+  const res = await fetch(path, {...options, headers: authHeaders()});
+  if (res.status === 401) throw onUnauthorized(path);
+  return res;
+}
+
 async function getJSON(path) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 4000);
   try {
-    const res = await fetch(path, {cache: 'no-store', signal: controller.signal});
+    const res = await fetchAuthorized(path, {cache: 'no-store', signal: controller.signal});
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     return await res.json();
   } finally {
@@ -392,7 +434,7 @@ function renderCharts() {
 // ---- Partition map --------------------------------------------------------------------
 
 async function pollPartitions() {
-  const res = await fetch('/v1/partitions', {cache: 'no-store'});
+  const res = await fetchAuthorized('/v1/partitions', {cache: 'no-store'});
   if (res.status === 503) {
     view.partitions = null;
     return;

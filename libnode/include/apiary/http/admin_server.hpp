@@ -14,6 +14,13 @@
 //
 // Handlers never touch the node's cores: they read snapshots through the `Sources`
 // callbacks, which must be thread-safe.
+//
+// Security (AdminSecurity, docs/security.md): with a certificate and key the port speaks
+// https only; with a token every endpoint but /healthz and the dashboard's static files (the
+// page, its script and style, which hold no node data) answers 401 with WWW-Authenticate
+// unless the request carries "Authorization: Bearer <token>" (compared in constant time).
+// /v1/cluster/stats asks the other members with the same token, over https when this port
+// speaks it.
 #pragma once
 
 #include <cstdint>
@@ -39,10 +46,21 @@ struct AdminSources {
   std::function<std::string(std::uint64_t after)> events;
 };
 
+struct AdminSecurity {
+  std::string tls_cert_file;  // PEM chain and key: https when both are set
+  std::string tls_key_file;
+  // CA (PEM) that the other members' admin certificates are checked against when this node
+  // fetches their /v1/stats; empty: tls_cert_file (members that share one certificate, or a
+  // file that holds the chain up to the CA).
+  std::string tls_ca_file;
+  std::string token;  // empty: no token asked for
+};
+
 class AdminServer {
  public:
   // Binds `addr` ("host:port", port 0 picks a free one) and starts serving.
-  static Result<std::unique_ptr<AdminServer>> start(const std::string& addr, AdminSources sources);
+  static Result<std::unique_ptr<AdminServer>> start(const std::string& addr, AdminSources sources,
+                                                    AdminSecurity security = {});
   ~AdminServer();  // stops and joins
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -63,6 +81,9 @@ std::string members_json(const std::string& self, const std::vector<gossip::Memb
 std::string members_table(const std::string& self, const std::vector<gossip::Member>& members);
 // JSON for GET /v1/partitions.
 std::string partitions_json(const cluster::PartitionTable& table);
+// Whether `authorization` (an Authorization header's value) is "Bearer <token>"; the
+// comparison takes the same time wherever the two first differ.
+bool bearer_matches(std::string_view authorization, std::string_view token);
 // Escapes a string for inclusion in a JSON document (adds the quotes).
 std::string json_quote(std::string_view s);
 

@@ -7,6 +7,12 @@
 // for writability, and it is not read from until its output drains (back-pressure, as
 // redis-server does).
 //
+// TLS (tls.hpp): a second listening socket whose connections run OpenSSL non-blocking on the
+// same loop: the handshake first (driven by readiness in both directions), then SSL_read and
+// SSL_write in place of read and send, with OpenSSL's WANT_READ/WANT_WRITE turned into the
+// socket interest, and SSL_pending data read without waiting for the socket. Plaintext
+// clients take the same code path as before, apart from one branch per event.
+//
 // Thread safety: loop thread only (create it there or before the loop runs).
 #pragma once
 
@@ -17,6 +23,7 @@
 
 #include "apiary/base/status.hpp"
 #include "apiary/runtime/event_loop.hpp"
+#include "apiary/runtime/tls.hpp"
 
 namespace apiary::resp {
 class Server;
@@ -27,7 +34,8 @@ namespace apiary::runtime {
 
 class RespListener {
  public:
-  // Binds "host:port" (port 0 picks a free port, see bound_addr()).
+  // Binds "host:port" (port 0 picks a free port, see bound_addr()); an empty `bind_addr`
+  // opens no plaintext port (a TLS-only node: see listen_tls()).
   static Result<std::unique_ptr<RespListener>> start(EventLoop& loop, resp::Server& server,
                                                      const std::string& bind_addr);
   ~RespListener();
@@ -35,6 +43,13 @@ class RespListener {
   RespListener& operator=(const RespListener&) = delete;
 
   const std::string& bound_addr() const { return bound_addr_; }
+  // The TLS port: listens on `addr` ("host:port", port 0 picks a free one) with `context`,
+  // in place of an earlier TLS socket (its open connections stay); an empty `addr` closes the
+  // TLS socket. On failure the earlier socket stays.
+  Status listen_tls(const std::string& addr, std::shared_ptr<const TlsContext> context);
+  // New TLS connections use `context` from now on; open ones keep theirs.
+  void set_tls_context(std::shared_ptr<const TlsContext> context) { tls_ = std::move(context); }
+  const std::string& tls_bound_addr() const { return tls_bound_addr_; }
   std::size_t client_count() const { return clients_.size(); }
 
   // Delivers a reply that a command promised (Outcome::pending) to client `id`. The bytes
@@ -54,9 +69,16 @@ class RespListener {
  private:
   struct Client;
   RespListener(EventLoop& loop, resp::Server& server);
-  void on_accept();
+  void on_accept(int listen_fd, bool tls);
   void on_client_event(int fd, std::uint32_t ready);
   void flush(Client& c);
+  // TLS clients.
+  void on_tls_event(Client& c);
+  bool continue_handshake(Client& c);  // true once done; false: waiting, or closed
+  void read_tls(Client& c);
+  void flush_tls(Client& c);
+  void serve_busy_tls(Client& c);
+  void set_interest(Client& c, std::uint32_t interest);
   void close_client(int fd);
   void after_server_changes();
   void arm_timer();
@@ -65,6 +87,9 @@ class RespListener {
   resp::Server& server_;
   int listen_fd_ = -1;
   std::string bound_addr_;
+  int tls_listen_fd_ = -1;
+  std::string tls_bound_addr_;
+  std::shared_ptr<const TlsContext> tls_;
   std::unordered_map<int, std::unique_ptr<Client>> clients_;
   std::unordered_map<std::uint64_t, int> fd_by_id_;
   EventLoop::TimerId timer_ = 0;
