@@ -354,8 +354,8 @@ void Diagnostics::command_ran(Connection& client, const CommandSpec& spec,
     d.log_slow(spec, argv, took, wall, client.address().peer, client.name());
   }
   d.latency_of_command(spec, took, wall);
+  if (!d.in_exec.empty()) std::erase(d.in_exec, client.id());
   if (d.monitors.empty()) return;
-  std::erase(d.in_exec, client.id());
   const auto lua = d.lua_lines.find(client.id());
   if (monitored(spec)) {
     // Redis feeds a script's command before it runs: before its "[0 lua]" lines.
@@ -407,7 +407,9 @@ void Diagnostics::transaction_started(Connection& client,
                                       std::span<const std::vector<std::string>> queued,
                                       WallTime wall) {
   Impl& d = *impl_;
-  if (d.monitors.empty() || client.id() == kInternalClient) return;
+  if (client.id() == kInternalClient) return;
+  d.in_exec.push_back(client.id());
+  if (d.monitors.empty()) return;
   const CommandTable& table = d.server.commands();
   for (const auto& command : queued) {
     if (command.empty()) continue;
@@ -420,7 +422,11 @@ void Diagnostics::transaction_started(Connection& client,
     const auto shown = spec != nullptr ? shown_args(*spec, argv) : argv;
     d.feed(d.monitor_line(wall, client.address().peer, shown));
   }
-  d.in_exec.push_back(client.id());
+}
+
+bool Diagnostics::in_transaction(ClientId id) const {
+  const auto& e = impl_->in_exec;
+  return std::find(e.begin(), e.end(), id) != e.end();
 }
 
 void Diagnostics::client_closed(ClientId id) {

@@ -181,6 +181,10 @@ TEST_CASE("LATENCY answers as Redis 7.0", "[integration][diagnostics]") {
         {"LATENCY DOCTOR"},
         {"MEMORY DOCTOR"},
         {"MEMORY PURGE"},
+        // MONITOR in a transaction is refused, as for Redis's DENY BLOCKING clients.
+        {"MULTI"},
+        {"MONITOR"},
+        {"EXEC"},
         {"MEMORY HELP"},
         {"MEMORY STATS x"},
         {"MEMORY DOCTOR x"},

@@ -368,7 +368,8 @@ Outcome latency_help(CommandContext& ctx) {
 // ---- MONITOR ---------------------------------------------------------------------------
 
 Outcome monitor(CommandContext& ctx) {
-  if (ctx.client.id() == kInternalClient || ctx.client.transaction().multi) {
+  if (ctx.client.id() == kInternalClient || ctx.client.transaction().multi ||
+      ctx.server.diagnostics().in_transaction(ctx.client.id())) {
     // Redis: a client that expects one reply per command (in MULTI, a script) cannot.
     ctx.reply.error("MONITOR isn't allowed for DENY BLOCKING client");
     return Outcome::done();

@@ -19,7 +19,7 @@
 //                   here), without skip-monitor and admin commands, as Redis 7.0; a
 //                   transaction's commands when its EXEC runs, a script's as "[0 lua]".
 // Cost with nothing enabled (the defaults but a slow log threshold no command reaches):
-// command_ran() is two compares and an empty-list test.
+// command_ran() is a few compares and empty-list tests.
 // Not thread-safe: one per Server, on the node's loop thread.
 #pragma once
 
@@ -95,6 +95,8 @@ class Diagnostics {
   // client's node wherever the transaction runs (Redis shows them as they run, then EXEC).
   void transaction_started(Connection& client, std::span<const std::vector<std::string>> queued,
                            WallTime wall);
+  // Whether `id`'s EXEC is running its commands here (MONITOR is refused there, as Redis).
+  bool in_transaction(ClientId id) const;
   // A client went away (a MONITOR client stops being fed).
   void client_closed(ClientId id);
 
