@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -112,7 +113,16 @@ bool Keyring::seal(KeyChannel channel, std::span<const std::uint8_t> plain,
   std::uint8_t* nonce = out.data() + 1;
   std::uint8_t* body = nonce + kNonceBytes;
   out[0] = kVersion;
-  if (RAND_bytes(nonce, static_cast<int>(kNonceBytes)) != 1) return false;
+  // Nonces come from the OS's generator in batches: one RAND_bytes call per message cost
+  // more than sealing a 1400-byte packet (docs/benchmarks.md, "Encryption between nodes").
+  if (nonce_used_ + kNonceBytes > nonces_.size()) {
+    if (RAND_bytes(nonces_.data(), static_cast<int>(nonces_.size())) != 1) return false;
+    nonce_used_ = 0;
+  }
+  std::memcpy(nonce, nonces_.data() + nonce_used_, kNonceBytes);
+  // Each batch byte serves one nonce only: wiped as it is taken.
+  std::memset(nonces_.data() + nonce_used_, 0, kNonceBytes);
+  nonce_used_ += kNonceBytes;
   EVP_CIPHER_CTX* ctx = keys_.front()->seal.get();
   const auto& aad = aad_[static_cast<std::size_t>(channel) - 1];
   int n = 0;

@@ -8,10 +8,11 @@
 // step each node opens what every other node seals (docs/security.md).
 //
 // Sealed message: [version 0x01][nonce, 12 bytes][ciphertext][tag, 16 bytes]. The nonce is
-// random (RAND_bytes) per message; the additional authenticated data is the channel (gossip or
-// data) and the cluster name, so a message sealed for one channel or cluster does not open on
-// another. A plaintext envelope starts with a msgpack array (0x9x), never with 0x01, so a
-// sealed message and an unencrypted peer's message are told apart by their first byte.
+// random per message (RAND_bytes, drawn for 85 messages at a time); the additional
+// authenticated data is the channel (gossip or data) and the cluster name, so a message sealed
+// for one channel or cluster does not open on another. A plaintext envelope starts with a
+// msgpack array (0x9x), never with 0x01, so a sealed message and an unencrypted peer's
+// message are told apart by their first byte.
 //
 // Random 96-bit nonces bound how many messages one key may seal before a nonce is likely to
 // repeat (NIST SP 800-38D: 2^32 messages per key over the whole cluster); rotate keys well
@@ -86,6 +87,9 @@ class Keyring {
   std::vector<std::unique_ptr<Key>> keys_;
   std::array<std::vector<std::uint8_t>, 2> aad_;  // per channel: channel byte + cluster name
   std::size_t last_opened_by_ = 0;
+  // Random bytes drawn ahead for nonces (kNonceBytes each); nonce_used_ of them are spent.
+  std::array<std::uint8_t, 85 * kNonceBytes> nonces_{};
+  std::size_t nonce_used_ = nonces_.size();
 };
 
 // The text of a keyring file: one base64 key (32 bytes) per line, the first being the primary;
