@@ -516,7 +516,10 @@ void NodeCore::handle_timeout(TimePoint now, WallTime wall) {
     // The slow cycle every expire_interval; fast ones in between while the store reports a
     // backlog (Redis's ACTIVE_EXPIRE_CYCLE_FAST, run from its event loop's beforeSleep).
     const bool slow = s.expire_next <= now;
+    const TimePoint started = s.resp_server->clock_now(now);
     s.store->active_expire_cycle(wall, slow ? store::ExpireCycle::slow : store::ExpireCycle::fast);
+    s.resp_server->diagnostics().latency_sample(  // LATENCY's "expire-cycle", as Redis's
+        "expire-cycle", s.resp_server->clock_now(now) - started, wall);
     if (slow) s.expire_next = now + s.config.expire_interval;
     s.expire_fast_next = s.store->expire_backlog() ? now + s.config.expire_fast_interval : kNever;
   }

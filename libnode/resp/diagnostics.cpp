@@ -356,6 +356,8 @@ void Diagnostics::command_ran(Connection& client, const CommandSpec& spec,
   d.latency_of_command(spec, took, wall);
   if (!d.in_exec.empty()) std::erase(d.in_exec, client.id());
   if (d.monitors.empty()) return;
+  // RESET ends MONITOR (Redis's clearClientConnectionState) before the monitors are fed.
+  if (spec.name == "reset") std::erase(d.monitors, client.id());
   const auto lua = d.lua_lines.find(client.id());
   if (monitored(spec)) {
     // Redis feeds a script's command before it runs: before its "[0 lua]" lines.
@@ -366,8 +368,6 @@ void Diagnostics::command_ran(Connection& client, const CommandSpec& spec,
     d.feed(lua->second.lines);
     d.lua_lines.erase(lua);
   }
-  // RESET ends MONITOR, as Redis's clearClientConnectionState.
-  if (spec.name == "reset") std::erase(d.monitors, client.id());
 }
 
 void Diagnostics::peer_command_ran(const CommandSpec& spec, std::span<const std::string_view> argv,
