@@ -143,11 +143,18 @@ AclCheck Server::acl_check(const AclUser& user, const CommandSpec& spec,
 std::string Server::acl_refusal(const Connection& client, const CommandSpec& spec,
                                 std::span<const std::string_view> argv, std::string_view context,
                                 TimePoint now, WallTime wall) {
+  const AclVerdict verdict = acl_verdict(client, spec, argv, context, now, wall);
+  return verdict == AclVerdict::ok ? std::string() : denial_text(verdict, spec.name);
+}
+
+AclVerdict Server::acl_verdict(const Connection& client, const CommandSpec& spec,
+                               std::span<const std::string_view> argv, std::string_view context,
+                               TimePoint now, WallTime wall) {
   const AclUser* user = acl_->find(client.user());
-  if (user != nullptr && unrestricted(*user)) return {};
-  if (user == nullptr) return denial_text(AclVerdict::command, spec.name);  // deleted meanwhile
+  if (user != nullptr && unrestricted(*user)) return AclVerdict::ok;
+  if (user == nullptr) return AclVerdict::command;  // deleted meanwhile
   const AclCheck check = acl_check(*user, spec, argv);
-  if (check.verdict == AclVerdict::ok) return {};
+  if (check.verdict == AclVerdict::ok) return AclVerdict::ok;
   AclLogEntry entry;
   entry.reason = check.verdict;
   entry.context = std::string(context);
@@ -158,7 +165,7 @@ std::string Server::acl_refusal(const Connection& client, const CommandSpec& spe
   const bool on_argument = check.verdict == AclVerdict::key || check.verdict == AclVerdict::channel;
   entry.object = on_argument ? std::string(argv[check.position]) : spec.name;
   acl_log_add(std::move(entry));
-  return denial_text(check.verdict, spec.name);
+  return check.verdict;
 }
 
 std::string Server::acl_refusal_of(std::string_view user_name, const CommandSpec& spec,

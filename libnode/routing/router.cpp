@@ -476,11 +476,15 @@ std::optional<std::string> Router::Impl::on_peer_command(const replication::Forw
   }
   // The client's user, checked again here: the sender is trusted to be a member, not to have
   // checked (or to share this node's rules, which converge across the cluster).
-  if (!cmd.user.empty()) {
+  // Apiary's internal commands (APIARY.EXEC, APIARY.EVAL, ...) carry what the client's node
+  // already checked command by command (a transaction's at queuing); a script's redis.call
+  // is checked as it runs, as the user (below).
+  if (!cmd.user.empty() && !spec->name.starts_with("apiary.")) {
     if (std::string denied = server.acl_refusal_of(cmd.user, *spec, argv); !denied.empty()) {
-      return error_reply(std::string_view(denied).substr(1));  // without the '-' 
+      return error_reply(std::string_view(denied).substr(1));  // without the '-'
     }
   }
+  const resp::Connection::RunAs as_user(internal, cmd.user);
   const auto [now, wall] = clock();
   // Run here even if this node's view disagrees about ownership: the sender chose it as an
   // owner, and bouncing the command on would risk a loop while views converge.

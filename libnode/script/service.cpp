@@ -60,6 +60,23 @@ class CallHost final : public Host {
     if (write && running_.read_only) {
       return error_line("Write commands are not allowed from read-only scripts.");
     }
+    // The caller's ACL user (Redis's scriptVerifyACL), before the cluster's key rule.
+    switch (s_.server.acl_verdict(ctx_.client, *spec, argv, "lua", ctx_.now, ctx_.wall)) {
+      case resp::AclVerdict::ok: break;
+      case resp::AclVerdict::command:
+        return error_line("The user executing the script can't run this command or subcommand");
+      case resp::AclVerdict::key:
+        return error_line(
+            "The user executing the script can't access at least one of the keys mentioned in "
+            "the command");
+      case resp::AclVerdict::channel:
+        return error_line(
+            "The user executing the script can't publish to the channel mentioned in the "
+            "command");
+      default:
+        return error_line("The user executing the script is lacking the permissions for the "
+                          "command");
+    }
     if (running_.check_keys && spec->has_keys()) {
       for (std::size_t k : resp::command_keys(*spec, argv)) {
         if (running_.keys.count(argv[k]) == 0) return error_line(kNonLocalKey);

@@ -94,6 +94,21 @@ class Connection {
     user_ = std::move(user);
     authenticated_ = true;
   }
+  // The cluster layer's internal connection runs a member's forwarded command as its client's
+  // user (a script's redis.call is checked against it); empty: as itself.
+  class RunAs {
+   public:
+    RunAs(Connection& c, const std::string& user) : c_(c), saved_(c.user_) {
+      if (!user.empty()) c_.user_ = user;
+    }
+    ~RunAs() { c_.user_ = std::move(saved_); }
+    RunAs(const RunAs&) = delete;
+    RunAs& operator=(const RunAs&) = delete;
+
+   private:
+    Connection& c_;
+    std::string saved_;
+  };
 
   // State shown by CLIENT LIST / CLIENT INFO and changed by HELLO, CLIENT, RESET.
   ClientId id() const { return id_; }

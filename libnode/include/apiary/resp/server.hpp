@@ -214,6 +214,10 @@ class Server {
   std::string acl_refusal(const Connection& client, const CommandSpec& spec,
                           std::span<const std::string_view> argv, std::string_view context,
                           TimePoint now, WallTime wall);
+  // The verdict behind acl_refusal (a script's redis.call words its own error).
+  AclVerdict acl_verdict(const Connection& client, const CommandSpec& spec,
+                         std::span<const std::string_view> argv, std::string_view context,
+                         TimePoint now, WallTime wall);
   // acl_refusal for a user by name, without a log entry (a command a member forwarded for
   // its client: the coordinator checks it again). A user this node does not know is refused.
   std::string acl_refusal_of(std::string_view user, const CommandSpec& spec,
