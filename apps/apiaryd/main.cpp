@@ -99,6 +99,18 @@ int main(int argc, char** argv) {
                    ? std::string()
                    : std::string("invalid event class character; use Ag$lshzxeKEtmdn");
       });
+  std::string protected_mode = "yes";
+  app.add_option("--requirepass", config.requirepass,
+                 "Password of the default user (empty: none); clients AUTH with it. Users and "
+                 "their rules apply on every member (ACL SETUSER, docs/security.md)");
+  app.add_option("--aclfile", config.aclfile,
+                 "ACL file loaded at start and used by ACL LOAD and ACL SAVE (Redis's format: one "
+                 "'user <name> <rules>' per line)");
+  app.add_option("--protected-mode", protected_mode,
+                 "yes: while the default user has no password, refuse clients that do not come "
+                 "from the loopback interface (Redis's DENIED error)")
+      ->check(CLI::IsMember({"yes", "no"}))
+      ->capture_default_str();
   app.add_option("--data-addr", config.data_addr,
                  "Address the node-to-node data channel binds, IPv4 (default: the --gossip-addr "
                  "host with a free port); peers learn it through gossip")
@@ -298,6 +310,7 @@ int main(int argc, char** argv) {
   config.busy_reply_threshold = std::chrono::milliseconds(busy_reply_threshold_ms);
   config.client_addr = bind_ip + ":" + std::to_string(port);
   config.appendonly = appendonly == "yes";
+  config.protected_mode = protected_mode == "yes";
   config.aof_load_truncated = aof_load_truncated == "yes";
   if (!apiary::resp::parse_memory(aof_min_size, config.auto_aof_rewrite_min_size)) {
     std::fprintf(stderr, "--auto-aof-rewrite-min-size: '%s' is not a size (examples: 64mb)\n",

@@ -315,10 +315,13 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   if (Status s = server.config().set(
           {{"proto-max-bulk-len", std::to_string(config.proto_max_bulk_len)},
            {"busy-reply-threshold", std::to_string(config.busy_reply_threshold.count())},
-           {"notify-keyspace-events", config.notify_keyspace_events}});
+           {"notify-keyspace-events", config.notify_keyspace_events},
+           {"requirepass", config.requirepass},
+           {"protected-mode", config.protected_mode ? "yes" : "no"}});
       !s.ok()) {
     return s;
   }
+  if (Status s = setup_acl(server); !s.ok()) return s;
   server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
   server.set_info_section("cluster", [this, lines = server.info_section("cluster")](
                                          std::string& out) {
@@ -424,6 +427,7 @@ Status Node::Impl::start_listener() {
        }});
   return Status::Ok();
 }
+
 std::string Node::Impl::apply_tls_config(const resp::ServerConfig& next) {
   TlsConfig t;
   t.cert_file = next.get_one("tls-cert-file");

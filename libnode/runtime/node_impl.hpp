@@ -10,8 +10,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <future>
 #include <mutex>
 #include <random>
@@ -205,6 +212,7 @@ struct Node::Impl {
   void start_leave();
   void housekeeping();
   Status start_core(std::uint64_t seed);
+  Status setup_acl(resp::Server& server);
   // The Redis port: the listener feeds client bytes to connections on the core's server.
   Status start_listener();
   // CONFIG SET of tls-*: loads the new TLS context and (re)binds tls-port; "" or the error.
