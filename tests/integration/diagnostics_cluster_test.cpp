@@ -78,6 +78,20 @@ TEST_CASE("a command run at its key's coordinator is in that member's slow log",
   CHECK(std::regex_match(at_entry.clients[0], std::regex(R"(127\.0\.0\.1:\d+)")));
   CHECK(find_entries(*admin[bystander], set).count == 0);
 
+  // A transaction through the entry member runs at the coordinator: its commands are in the
+  // coordinator's slow log, the transaction itself (EXEC, APIARY.EXEC) in none.
+  const std::vector<std::string> queued = {"SET", key, "in-a-transaction"};
+  CHECK(client.command({"MULTI"}) == "+OK\r\n");
+  CHECK(client.command(queued) == "+QUEUED\r\n");
+  CHECK(client.command({"EXEC"}) == "*1\r\n+OK\r\n");
+  CHECK(find_entries(*admin[coordinator], queued).count == 1);
+  CHECK(find_entries(*admin[entry], queued).count == 0);
+  for (int i : {entry, coordinator}) {
+    const std::string log = admin[i]->command({"SLOWLOG", "GET", "-1"});
+    CHECK(log.find("apiary.exec") == std::string::npos);
+    CHECK(log.find("$4\r\nEXEC\r\n") == std::string::npos);
+  }
+
   // MONITOR: on the entry member the command and the ECHO after it; on the coordinator,
   // nothing of this client (the next line there is the coordinator's own client's PING).
   auto next_line = [](RespClient& m) { return m.reply(); };
@@ -85,6 +99,10 @@ TEST_CASE("a command run at its key's coordinator is in that member's slow log",
   CHECK(next_line(monitor_entry).find("\"SET\" \"slow-key\" \"through-another-member\"") !=
         std::string::npos);
   CHECK(next_line(monitor_entry).find("\"ECHO\" \"done\"") != std::string::npos);
+  CHECK(next_line(monitor_entry).find("\"MULTI\"") != std::string::npos);
+  CHECK(next_line(monitor_entry).find("\"SET\" \"slow-key\" \"in-a-transaction\"") !=
+        std::string::npos);
+  CHECK(next_line(monitor_entry).find("\"EXEC\"") != std::string::npos);
   RespClient local(nodes[coordinator]->redis_port());
   CHECK(local.command({"PING", "own-client"}) == "$10\r\nown-client\r\n");
   CHECK(next_line(monitor_coordinator).find("\"PING\" \"own-client\"") != std::string::npos);

@@ -109,8 +109,8 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
       const TimePoint started = ctx.server.clock_now(ctx.now);
       protocol = run_here(ctx.server, ctx.client, *spec, command, protocol, ctx.now, ctx.wall, out);
       ctx.server.diagnostics().nested_command_ran(ctx.client, *spec, command,
-                                                  ctx.server.clock_now(ctx.now) - started,
-                                                  ctx.wall, Diagnostics::Nested::transaction);
+                                                  ctx.server.clock_now(ctx.now) - started, ctx.wall,
+                                                  Diagnostics::Nested::transaction);
     }
   }
   if (ctx.client.id() != kInternalClient) ctx.reply.set_protocol(protocol);
@@ -302,8 +302,9 @@ void register_transaction_commands(CommandTable& table) {
                        "@read @fast @transaction", "RO", "transactions",
                        "The versions WATCH records for keys, read at their coordinator", "0.1.0",
                        "O(1) for every key.", watch_versions}));
-  CommandSpec run = make_spec({"apiary.exec", -4, kWrite | kNoScript | kOneUnit, 0, 0, 0,
-                               "@write @slow @transaction", "RW", "transactions",
+  // Skip-slowlog as EXEC: the slow log at the coordinator has the transaction's commands.
+  CommandSpec run = make_spec({"apiary.exec", -4, kWrite | kNoScript | kOneUnit | kSkipSlowlog, 0,
+                               0, 0, "@write @slow @transaction", "RW", "transactions",
                                "Run a transaction at its keys' coordinator", "0.1.0",
                                "Depends on commands in the transaction", apiary_exec});
   run.find_keys = exec_keys;
