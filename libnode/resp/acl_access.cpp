@@ -218,8 +218,43 @@ void Server::acl_bump() {
   acl_dirty_ = false;
 }
 
+// Redis's ACLKillPubsubClientsIfNeeded: a client subscribed to a channel (or pattern, compared
+// literally) its user may no longer use is disconnected; so is one whose user is gone.
+void Server::drop_revoked_clients(ClientId running) {
+  auto allowed = [](const AclUser& u, const std::string& name, bool pattern) {
+    for (const AclSelector& s : u.selectors) {
+      if (s.allchannels) return true;
+      for (const std::string& p : s.channels) {
+        if (pattern ? p == name : glob_match(p, name)) return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& [id, c] : clients_) {
+    const AclUser* user = acl_->find(c->user());
+    bool drop = user == nullptr;
+    for (SubKind kind : {SubKind::channel, SubKind::pattern, SubKind::shard}) {
+      if (drop || user == nullptr) break;
+      for (const std::string& name : pubsub_->names(id, kind)) {
+        if (!allowed(*user, name, kind == SubKind::pattern)) {
+          drop = true;
+          break;
+        }
+      }
+    }
+    if (!drop) continue;
+    if (id == running) {
+      c->close_after_reply();
+    } else {
+      c->kill();
+      mark_closing(id);
+    }
+  }
+}
+
 Outcome Server::acl_publish(CommandContext& ctx, std::string reply) {
   acl_bump();
+  drop_revoked_clients(ctx.client.id());
   ClusterKeyspace* members = cluster_members();
   if (members == nullptr || local_only()) {
     if (members != nullptr) {
@@ -275,13 +310,9 @@ std::vector<std::string> Server::acl_member_op(std::string_view op,
   if (!newer) return {"ok"};
   if (!acl_->load_text(args[2], "cluster").ok()) return {};
   acl_stamp_ = {counter, args[1]};
-  // Clients of users that are gone are disconnected, as ACL DELUSER and LOAD do.
-  for (const auto& [id, c] : clients_) {
-    if (acl_->find(c->user()) == nullptr) {
-      c->kill();
-      mark_closing(id);
-    }
-  }
+  // Clients of users that are gone, or subscribed where they may no longer be, are
+  // disconnected, as ACL DELUSER, LOAD and SETUSER do.
+  drop_revoked_clients(kInternalClient);
   return {"ok"};
 }
 

@@ -75,6 +75,13 @@ std::string pubsub_message(int protocol, SubKind kind, std::string_view pattern,
 PubSub::PubSub(Server& server) : server_(server) {}
 PubSub::~PubSub() = default;
 
+std::vector<std::string> PubSub::names(ClientId id, SubKind kind) const {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return {};
+  const auto& set = it->second.names[static_cast<int>(kind)];
+  return {set.begin(), set.end()};
+}
+
 std::size_t PubSub::count(ClientId id, SubKind kind) const {
   auto it = clients_.find(id);
   return it == clients_.end() ? 0 : it->second.names[static_cast<int>(kind)].size();

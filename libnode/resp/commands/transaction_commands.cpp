@@ -105,6 +105,20 @@ void run_transaction(CommandContext& ctx, const ExecRequest& req) {
       ctx.reply.error("unknown command or wrong number of arguments in the transaction");
     } else if (runs_only_alone(*spec)) {
       ctx.reply.error("'" + spec->name + "' cannot run inside a transaction in a cluster");
+    } else if (const AclVerdict acl =
+                   ctx.server.acl_verdict(ctx.client, *spec, command, "multi", ctx.now, ctx.wall);
+               acl != AclVerdict::ok) {
+      // The user's rules changed after the command was queued (Redis's execCommand): the
+      // client's user, also at a remote coordinator (the command runs as that user).
+      ctx.reply.error(
+          "-NOPERM ACLs rules changed between the moment the transaction was accumulated and "
+          "the EXEC call. This command is no longer allowed for the following reason: " +
+          std::string(acl == AclVerdict::command ? "no permission to execute the command or "
+                                                   "subcommand"
+                      : acl == AclVerdict::key   ? "no permission to touch the specified keys"
+                      : acl == AclVerdict::channel
+                          ? "no permission to access one of the channels used as arguments"
+                          : "no permission"));
     } else {
       const TimePoint started = ctx.server.clock_now(ctx.now);
       protocol = run_here(ctx.server, ctx.client, *spec, command, protocol, ctx.now, ctx.wall, out);

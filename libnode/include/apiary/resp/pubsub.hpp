@@ -68,6 +68,8 @@ class PubSub {
   // Subscriptions of a client (channels + patterns + shard channels), or of one kind.
   std::size_t count(ClientId id) const;
   std::size_t count(ClientId id, SubKind kind) const;
+  // The names client `id` subscribes to of `kind` (empty when none).
+  std::vector<std::string> names(ClientId id, SubKind kind) const;
 
   // PUBLISH (kind channel) or SPUBLISH (kind shard): delivers to this node's subscribers and
   // to the other members with matching subscribers. Returns the receivers in the whole

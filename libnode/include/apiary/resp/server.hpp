@@ -378,6 +378,7 @@ class Server {
   bool acl_dirty_ = false;
   std::vector<std::string> acl_member_op(std::string_view op, std::span<const std::string> args);
   void acl_bump();
+  void drop_revoked_clients(ClientId running);
   void acl_pull(TimePoint now);
   std::optional<AclFile> acl_file_;
   Entropy entropy_ = nullptr;
