@@ -171,10 +171,11 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
                  cfg.cluster_key_file.empty() ? "" : " from " + cfg.cluster_key_file);
   }
   spdlog::info(
-      "node {} gossip on {} (advertised {}), data {}, redis {}, http {}, cluster '{}', {} "
-      "seed(s), N={} W={} R={}",
+      "node {} gossip on {} (advertised {}), data {}, redis {}, redis tls {}, http {}, cluster "
+      "'{}', {} seed(s), N={} W={} R={}",
       impl->name, impl->gossip_box->bound_addr(), impl->advertise, impl->data_advertised,
       impl->client_bound.empty() ? "off" : impl->client_bound,
+      impl->tls_bound.empty() ? "off" : impl->tls_bound,
       impl->http_bound.empty() ? "off" : impl->http_bound, cfg.cluster_name, cfg.seeds.size(),
       cfg.replicas, cfg.write_quorum, cfg.read_quorum);
   impl->running = true;

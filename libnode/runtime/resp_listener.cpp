@@ -370,12 +370,12 @@ void RespListener::read_tls(Client& c) {
                    std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
       fed = true;
       total += static_cast<std::size_t>(n);
+      // Like the plaintext path, one read of the socket per event (OpenSSL reads ahead):
+      // what OpenSSL already holds is used up here, what is still in the socket wakes the
+      // loop again. Past the chunk, what OpenSSL holds gets another turn of the loop.
+      if (!SSL_has_pending(c.ssl)) break;
       if (total < kReadChunk) continue;
-      // The chunk is used up, as on the plaintext path. Bytes still in the socket wake the
-      // loop again; bytes OpenSSL already decrypted do not, so ask for another turn.
-      if (SSL_pending(c.ssl) > 0) {
-        loop_.post([this, fd] { on_client_event(fd, EventLoop::kReadable); });
-      }
+      loop_.post([this, fd] { on_client_event(fd, EventLoop::kReadable); });
       break;
     }
     const int err = SSL_get_error(c.ssl, n);
@@ -428,8 +428,8 @@ void RespListener::flush_tls(Client& c) {
     return;
   }
   set_interest(c, c.read_wants_write ? EventLoop::kWritable : EventLoop::kReadable);
-  // Reading stopped while the output was stuck: what OpenSSL holds decrypted needs a turn.
-  if (was_blocked && SSL_pending(c.ssl) > 0) {
+  // Reading stopped while the output was stuck: what OpenSSL holds needs a turn.
+  if (was_blocked && SSL_has_pending(c.ssl)) {
     loop_.post([this, fd] { on_client_event(fd, EventLoop::kReadable); });
   }
 }

@@ -132,8 +132,11 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsSettings& 
   SSL_CTX_set_options(ctx, static_cast<std::uint64_t>(options));
   // Output stays in the connection's buffer between attempts, and may grow: a retried
   // SSL_write may see a moved and longer buffer.
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read what the socket has in one read(2), not a record header and then its body: the
+  // listener goes on while OpenSSL holds bytes (SSL_has_pending) and waits for the socket
+  // only when it holds none.
+  SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_verify(ctx, verify_mode, nullptr);
   SSL_CTX_set_ecdh_auto(ctx, 1);
   SSL_CTX_set_dh_auto(ctx, 1);

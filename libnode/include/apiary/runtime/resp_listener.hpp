@@ -10,7 +10,8 @@
 // TLS (tls.hpp): a second listening socket whose connections run OpenSSL non-blocking on the
 // same loop: the handshake first (driven by readiness in both directions), then SSL_read and
 // SSL_write in place of read and send, with OpenSSL's WANT_READ/WANT_WRITE turned into the
-// socket interest, and SSL_pending data read without waiting for the socket. Plaintext
+// socket interest, and what OpenSSL already holds (it reads ahead) used up without waiting
+// for the socket. Plaintext
 // clients take the same code path as before, apart from one branch per event.
 //
 // Thread safety: loop thread only (create it there or before the loop runs).
