@@ -303,11 +303,15 @@ struct Diagnostics::Impl {
   std::int64_t now_us(WallTime wall) {
     const std::int64_t wall_us = wall.ms * 1000;
     const TimePoint mono = server.clock_now(TimePoint{});
+    if (mono == TimePoint{}) {  // no monotonic clock (the simulator): the wall clock's ms
+      last_us = std::max(last_us, wall_us);
+      return last_us;
+    }
     std::int64_t us =
         anchor_wall_us +
         std::chrono::duration_cast<std::chrono::microseconds>(mono - anchor_mono).count();
-    // The loop's wall clock is read once per batch: the monotonic one refines it, and takes
-    // over again when they drift apart (a clock step, or no monotonic clock: the simulator).
+    // The loop's wall clock is read once per batch: the monotonic one refines it, and the
+    // wall clock takes over again when they drift apart (a clock step).
     if (anchor_wall_us == 0 || us < wall_us - 1000000 || us > wall_us + 1000000) {
       anchor_wall_us = wall_us;
       anchor_mono = mono;
