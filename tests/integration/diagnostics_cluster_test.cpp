@@ -40,7 +40,7 @@ Found find_entries(RespClient& c, const std::vector<std::string>& argv) {
 
 }  // namespace
 
-TEST_CASE("a command run at its key's coordinator is in that member's slow log",
+TEST_CASE("diagnostics: a command run at its key's coordinator is in that member's slow log",
           "[integration][diagnostics]") {
   auto nodes = start_cluster("diagc", 3, {});
   const std::string key = "slow-key";

@@ -70,7 +70,7 @@ Pair& servers() {
 
 }  // namespace
 
-TEST_CASE("SLOWLOG answers as Redis 7.0", "[integration][diagnostics]") {
+TEST_CASE("diagnostics: SLOWLOG answers as Redis 7.0", "[integration][diagnostics]") {
   Pair& s = servers();
   for (int protocol : {2, 3}) {
     RespClient a(s.apiary.redis_port());
@@ -152,7 +152,7 @@ TEST_CASE("SLOWLOG answers as Redis 7.0", "[integration][diagnostics]") {
   }
 }
 
-TEST_CASE("LATENCY answers as Redis 7.0", "[integration][diagnostics]") {
+TEST_CASE("diagnostics: LATENCY answers as Redis 7.0", "[integration][diagnostics]") {
   Pair& s = servers();
   for (int protocol : {2, 3}) {
     const std::vector<DiffLine> lines = {
@@ -195,7 +195,7 @@ TEST_CASE("LATENCY answers as Redis 7.0", "[integration][diagnostics]") {
   }
 }
 
-TEST_CASE("a latency spike shows alike in LATEST, HISTORY, GRAPH and DOCTOR",
+TEST_CASE("diagnostics: a latency spike shows alike in LATEST, HISTORY, GRAPH and DOCTOR",
           "[integration][diagnostics]") {
   Pair& s = servers();
   RespClient a(s.apiary.redis_port());
@@ -233,7 +233,7 @@ TEST_CASE("a latency spike shows alike in LATEST, HISTORY, GRAPH and DOCTOR",
   send_both(a, r, {"LATENCY", "LATEST"});
 }
 
-TEST_CASE("LATENCY HISTOGRAM has Redis's shape", "[integration][diagnostics]") {
+TEST_CASE("diagnostics: LATENCY HISTOGRAM has Redis's shape", "[integration][diagnostics]") {
   Pair& s = servers();
   for (int protocol : {2, 3}) {
     RespClient a(s.apiary.redis_port());
@@ -258,7 +258,8 @@ TEST_CASE("LATENCY HISTOGRAM has Redis's shape", "[integration][diagnostics]") {
   }
 }
 
-TEST_CASE("MONITOR shows another client's commands as Redis 7.0", "[integration][diagnostics]") {
+TEST_CASE("diagnostics: MONITOR shows another client's commands as Redis 7.0",
+          "[integration][diagnostics]") {
   Pair& s = servers();
   const std::vector<std::vector<std::string>> sequence = {
       {"SET", "k", "a b"},
@@ -308,7 +309,7 @@ TEST_CASE("MONITOR shows another client's commands as Redis 7.0", "[integration]
   }
 }
 
-TEST_CASE("MEMORY STATS has Redis 7.0's fields", "[integration][diagnostics]") {
+TEST_CASE("diagnostics: MEMORY STATS has Redis 7.0's fields", "[integration][diagnostics]") {
   Pair& s = servers();
   for (int protocol : {2, 3}) {
     RespClient a(s.apiary.redis_port());
@@ -332,8 +333,9 @@ TEST_CASE("MEMORY STATS has Redis 7.0's fields", "[integration][diagnostics]") {
   }
 }
 
-TEST_CASE("INFO commandstats, errorstats and latencystats list the same lines as Redis",
-          "[integration][diagnostics]") {
+TEST_CASE(
+    "diagnostics: INFO commandstats, errorstats and latencystats list the same lines as Redis",
+    "[integration][diagnostics]") {
   Pair& s = servers();
   RespClient a(s.apiary.redis_port());
   RespClient r(s.redis.port());

@@ -20,7 +20,7 @@ apiary::resp::Outcome no_handler(apiary::resp::CommandContext&) {
 
 }  // namespace
 
-TEST_CASE("latency histogram percentiles are within 12.5 % above the true value",
+TEST_CASE("command_stats: latency histogram percentiles are within 12.5 % above the true value",
           "[unit][command_stats]") {
   LatencyHistogram h;
   CHECK(h.percentile_ns(50) == 0);  // empty
@@ -40,8 +40,9 @@ TEST_CASE("latency histogram percentiles are within 12.5 % above the true value"
   CHECK(h.percentile_ns(150) == h.percentile_ns(100));
 }
 
-TEST_CASE("latency histogram buckets: small values exact, powers of two start a bucket",
-          "[unit][command_stats]") {
+TEST_CASE(
+    "command_stats: latency histogram buckets: small values exact, powers of two start a bucket",
+    "[unit][command_stats]") {
   for (std::uint64_t v : {0ULL, 1ULL, 7ULL, 15ULL}) {
     LatencyHistogram h;
     h.record(v);
@@ -63,7 +64,7 @@ TEST_CASE("latency histogram buckets: small values exact, powers of two start a 
   CHECK(huge.percentile_ns(100) > 0);
 }
 
-TEST_CASE("latency histogram at_most counts exactly at Prometheus's bounds",
+TEST_CASE("command_stats: latency histogram at_most counts exactly at Prometheus's bounds",
           "[unit][command_stats]") {
   LatencyHistogram h;
   h.record(50'000);             // 50 us: exactly the first bound (le is inclusive)
@@ -79,8 +80,9 @@ TEST_CASE("latency histogram at_most counts exactly at Prometheus's bounds",
   CHECK(h.count() == 4);                                               // +Inf is the count
 }
 
-TEST_CASE("command stats count calls, failures and rejections per command, and reset",
-          "[unit][command_stats]") {
+TEST_CASE(
+    "command_stats: command stats count calls, failures and rejections per command, and reset",
+    "[unit][command_stats]") {
   const auto set = apiary::resp::make_spec_for_test("set", -3, no_handler);
   const auto get = apiary::resp::make_spec_for_test("get", 2, no_handler);
   CommandStats stats;
@@ -116,7 +118,8 @@ TEST_CASE("command stats count calls, failures and rejections per command, and r
   CHECK(stats.errors().empty());
 }
 
-TEST_CASE("command stats count errors by their code, at most 128 codes", "[unit][command_stats]") {
+TEST_CASE("command_stats: command stats count errors by their code, at most 128 codes",
+          "[unit][command_stats]") {
   CommandStats stats;
   stats.error("-ERR syntax error\r\n");
   stats.error("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
@@ -142,7 +145,8 @@ TEST_CASE("command stats count errors by their code, at most 128 codes", "[unit]
   CHECK(stats.errors_untracked() == 0);
 }
 
-TEST_CASE("latencystats lines show the configured percentiles", "[unit][command_stats]") {
+TEST_CASE("command_stats: latencystats lines show the configured percentiles",
+          "[unit][command_stats]") {
   const auto get = apiary::resp::make_spec_for_test("get", 2, no_handler);
   CommandStats stats;
   for (int i = 0; i < 100; ++i) stats.call(get, 1us, false);

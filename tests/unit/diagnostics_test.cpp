@@ -23,7 +23,8 @@ apiary::TimePoint stepping_clock() {
 
 }  // namespace
 
-TEST_CASE("slow log entries: unix time, client, cuts and the length limit", "[resp][diagnostics]") {
+TEST_CASE("diagnostics: slow log entries: unix time, client, cuts and the length limit",
+          "[resp][diagnostics]") {
   resp_test::Harness h;
   CHECK(h.send({"CONFIG", "SET", "slowlog-log-slower-than", "0"}) == "+OK\r\n");
   CHECK(h.send({"SLOWLOG", "RESET"}) == "+OK\r\n");
@@ -51,7 +52,7 @@ TEST_CASE("slow log entries: unix time, client, cuts and the length limit", "[re
   CHECK(h.server.diagnostics().slowlog_json(10) == "[]");
 }
 
-TEST_CASE("MONITOR lines for another client's commands", "[resp][diagnostics]") {
+TEST_CASE("diagnostics: MONITOR lines for another client's commands", "[resp][diagnostics]") {
   resp_test::Harness h;
   h.connect("127.0.0.1:40001");
   CHECK(h.send({"MONITOR"}, 1) == "+OK\r\n");
@@ -78,7 +79,8 @@ TEST_CASE("MONITOR lines for another client's commands", "[resp][diagnostics]") 
   CHECK(h.send({"CLIENT", "INFO"}, 1).find(" flags=N ") != std::string::npos);
 }
 
-TEST_CASE("latency events: one sample per second per event, the worst", "[resp][diagnostics]") {
+TEST_CASE("diagnostics: latency events: one sample per second per event, the worst",
+          "[resp][diagnostics]") {
   resp_test::Harness h;
   h.server.set_clock(stepping_clock);
   CHECK(h.send({"LATENCY", "LATEST"}) == "*0\r\n");
@@ -101,7 +103,7 @@ TEST_CASE("latency events: one sample per second per event, the worst", "[resp][
   CHECK(h.send({"LATENCY", "LATEST"}) == "*0\r\n");
 }
 
-TEST_CASE("LATENCY GRAPH draws Redis's sparkline", "[resp][diagnostics]") {
+TEST_CASE("diagnostics: LATENCY GRAPH draws Redis's sparkline", "[resp][diagnostics]") {
   LatencySeries s;
   s.samples[0] = {1000, 10};
   s.samples[1] = {1001, 20};
@@ -122,7 +124,8 @@ TEST_CASE("LATENCY GRAPH draws Redis's sparkline", "[resp][diagnostics]") {
             "sss\n");
 }
 
-TEST_CASE("MONITOR arguments are escaped as Redis's sdscatrepr", "[resp][diagnostics]") {
+TEST_CASE("diagnostics: MONITOR arguments are escaped as Redis's sdscatrepr",
+          "[resp][diagnostics]") {
   std::string out;
   apiary::resp::append_repr(out, std::string("a\\b\"c\r\n\t\a\b\x00\x7f~ ", 14));
   CHECK(out == "\"a\\\\b\\\"c\\r\\n\\t\\a\\b\\x00\\x7f~ \"");
