@@ -43,6 +43,7 @@ Found find_entries(RespClient& c, const std::vector<std::string>& argv) {
 TEST_CASE("diagnostics: a command run at its key's coordinator is in that member's slow log",
           "[integration][diagnostics]") {
   auto nodes = start_cluster("diagc", 3, {});
+  REQUIRE(eventually(15s, [&] { return settled(nodes); }));  // coordinators stay put
   const std::string key = "slow-key";
   const int coordinator = coordinator_of(nodes, key);
   REQUIRE(coordinator >= 0);
