@@ -51,7 +51,9 @@ Result<std::unique_ptr<ClusterKeys>> ClusterKeys::create(const std::string& file
 
 void ClusterKeys::install(std::unique_ptr<Keyring> ring) {
   ring_ = std::move(ring);
-  fingerprints_ = ring_->fingerprints();
+  auto prints = ring_->fingerprints();
+  if (fingerprints_.empty() || prints.front() != fingerprints_.front()) stats_.primary_sealed = 0;
+  fingerprints_ = std::move(prints);
 }
 
 ClusterKeys::FileStamp ClusterKeys::stamp_of(const std::string& path) {
@@ -135,6 +137,7 @@ void ClusterKeys::info(std::string& out) const {
   put("cluster_key_data_opened", stats_.data_opened);
   put("cluster_key_data_rejected", stats_.data_rejected);
   put("cluster_key_opened_by_secondary", stats_.opened_by_secondary);
+  put("cluster_key_primary_sealed", stats_.primary_sealed);
   put("cluster_key_seal_failures", stats_.seal_failures);
   put("cluster_key_reloads", stats_.reloads);
   put("cluster_key_reload_failures", stats_.reload_failures);

@@ -32,9 +32,13 @@ struct ClusterKeyStats {
   std::uint64_t data_opened = 0;
   std::uint64_t data_rejected = 0;
   std::uint64_t opened_by_secondary = 0;  // opened with a key other than the primary
-  std::uint64_t seal_failures = 0;        // OpenSSL failed (no randomness): message not sent
-  std::uint64_t reloads = 0;              // keyring file re-read and installed
-  std::uint64_t reload_failures = 0;      // ... refused (unreadable or bad): old keyring kept
+  // Messages this node sealed with the current primary key (since it became primary here, or
+  // since the start): random nonces bound what one key may seal cluster-wide
+  // (docs/security.md), so the sum over the members says when to rotate.
+  std::uint64_t primary_sealed = 0;
+  std::uint64_t seal_failures = 0;    // OpenSSL failed (no randomness): message not sent
+  std::uint64_t reloads = 0;          // keyring file re-read and installed
+  std::uint64_t reload_failures = 0;  // ... refused (unreadable or bad): old keyring kept
 };
 
 class ClusterKeys {
@@ -52,6 +56,7 @@ class ClusterKeys {
       return false;
     }
     ++(channel == KeyChannel::gossip ? stats_.gossip_sealed : stats_.data_sealed);
+    ++stats_.primary_sealed;
     return true;
   }
 

@@ -145,6 +145,19 @@ TEST_CASE("nodes with another cluster key or none stay out of a keyed cluster an
     CHECK(cli(*outsider, "INFO keyspace").find("db0:") == std::string::npos);
   }
   CHECK(info_field(*nodes[0], "cluster_key_gossip_rejected") > 2);
+
+  // The other way round: a node with the key cannot join a node without one, which cannot
+  // read its messages (the gossip core drops them as malformed).
+  Daemon keyed("ck-keyed",
+               {"--cluster-key-file", (dir / "cluster.keys").string(), "--seeds", none.gossip()});
+  CHECK(eventually(10s, [&] {
+    const std::string metrics = http_get(none.http(), "/metrics").value_or("");
+    const std::string name = "apiary_gossip_dropped_total{reason=\"malformed\"} ";
+    const auto at = metrics.find(name);
+    return at != std::string::npos && std::stoll(metrics.substr(at + name.size())) > 0;
+  }));
+  CHECK(member_states(none.http()).size() == 1);
+  CHECK(member_states(keyed.http()).size() == 1);
 }
 
 TEST_CASE("a key rotation in three steps with SIGHUP keeps the cluster whole and every write",
