@@ -310,6 +310,12 @@ void Connection::execute(std::span<const std::string_view> argv, TimePoint now, 
     return refuse(p->write_refusal());
   }
 
+  // A MONITOR client (a replica in Redis) may not touch the keyspace.
+  if ((spec->flags & (kWrite | kReadonly | kMayReplicate)) != 0 &&
+      server_.diagnostics().is_monitor(id_)) {
+    return refuse("Replica can't interact with the keyspace");
+  }
+
   // Redis's processCommand: a RESP2 client in subscribe mode runs only these.
   if (subscriptions_ > 0 && protocol_ == 2 && name != "ping" && name != "subscribe" &&
       name != "ssubscribe" && name != "unsubscribe" && name != "sunsubscribe" &&

@@ -32,14 +32,6 @@ constexpr std::string_view kProtectedModeDenied =
     "to do one of the above things in order for the server to start accepting connections from "
     "the outside.";
 
-// "127.0.0.1:52506", "[::1]:6379", "::1": a loopback peer (Redis's connIsLocal). An address
-// the driver could not tell ("?:0", the simulator) counts as local.
-bool is_loopback(std::string_view peer) {
-  if (peer.starts_with("?")) return true;
-  if (peer.starts_with("[")) peer.remove_prefix(1);
-  return peer.starts_with("127.") || peer.starts_with("::1") || peer.starts_with("::ffff:127.");
-}
-
 std::string lowered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -72,7 +64,7 @@ std::unique_ptr<Connection> Server::connect(TimePoint now, ClientAddress address
     started_set_ = true;
   }
   const bool full = static_cast<std::int64_t>(clients_.size()) >= config_.maxclients();
-  const bool denied = config_.protected_mode() && !is_loopback(address.peer) &&
+  const bool denied = config_.protected_mode() && !address.loopback &&
                       acl_->find("default") != nullptr && acl_->find("default")->nopass;
   auto conn = std::make_unique<Connection>(*this, next_id_++, std::move(address), now);
   if (full) {

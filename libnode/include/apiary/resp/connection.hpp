@@ -43,6 +43,9 @@ struct ClientAddress {
   std::string peer = "?:0";  // "127.0.0.1:52506", as CLIENT LIST shows it
   std::string local = "?:0";
   int fd = -1;  // shown by CLIENT LIST only
+  // The client came from the loopback interface (protected mode refuses the others while
+  // the default user has no password). The driver tells; simulated clients are local.
+  bool loopback = true;
 };
 
 enum class ReplyMode : unsigned char { on, off, skip_next, skip_this };
