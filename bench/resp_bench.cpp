@@ -1,6 +1,9 @@
 // RESP hot path: parse + look up + execute + write the reply, through Connection, for
 // pipelined and single GET/SET, the way the runtime drives it (no sockets). Prints
-// commands/s; compare with redis-benchmark figures for the whole server.
+// commands/s; compare with redis-benchmark figures for the whole server. The second
+// argument is 1 when commands are timed as apiaryd times them (the monotonic clock read
+// around each command, latency histograms kept: INFO commandstats/latencystats, /metrics),
+// 0 for no clock and latency-tracking off: the cost of per-command statistics.
 //
 //   ./build/release/bench/resp_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -12,6 +15,7 @@
 
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
+#include "apiary/runtime/event_loop.hpp"
 #include "apiary/store/store.hpp"
 
 // Counts heap allocations so the report can show allocations per command on the hot path.
@@ -68,6 +72,11 @@ std::string make_batch(const char* op, int pipeline, int& counter) {
 
 void run(benchmark::State& state, const char* op) {
   Fixture f;
+  if (state.range(1) != 0) {
+    f.server.set_clock(&apiary::runtime::core_now);
+  } else {
+    (void)f.server.config().set({{"latency-tracking", "no"}});
+  }
   const int pipeline = static_cast<int>(state.range(0));
   int counter = 0;
   // Pre-built batches so the loop measures the server side only.
@@ -113,7 +122,7 @@ void BM_ParseOnly(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Set)->Arg(1)->Arg(16);
-BENCHMARK(BM_Get)->Arg(1)->Arg(16);
+BENCHMARK(BM_Set)->ArgsProduct({{1, 16}, {0, 1}});
+BENCHMARK(BM_Get)->ArgsProduct({{1, 16}, {0, 1}});
 BENCHMARK(BM_ParseOnly);
 BENCHMARK_MAIN();
