@@ -70,8 +70,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   // Sealed messages are this much longer than the core's (0 without a cluster key).
   std::size_t seal_overhead = 0;
   if (!cfg.cluster_key_file.empty() || !cfg.cluster_keys.empty()) {
-    auto keys = runtime::ClusterKeys::create(cfg.cluster_key_file, cfg.cluster_keys,
-                                             cfg.cluster_name);
+    auto keys =
+        runtime::ClusterKeys::create(cfg.cluster_key_file, cfg.cluster_keys, cfg.cluster_name);
     if (!keys.ok()) return keys.status();
     impl->cluster_keys = std::move(keys).value();
     impl->key_file_checked = core_now();

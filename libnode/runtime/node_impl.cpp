@@ -323,9 +323,9 @@ Status Node::Impl::start_core(std::uint64_t seed) {
   }
   if (Status s = setup_acl(server); !s.ok()) return s;
   server.set_exception_log([](std::string_view what) { spdlog::error("{}", what); });
-  server.set_info_section("cluster", [this, lines = server.info_section("cluster")](
-                                         std::string& out) {
-    if (lines) lines(out);
+  auto cluster_lines = server.info_section("cluster");
+  server.set_info_section("cluster", [this, cluster_lines](std::string& out) {
+    if (cluster_lines) cluster_lines(out);
     if (cluster_keys) {
       cluster_keys->info(out);
     } else {
