@@ -3,10 +3,13 @@
 // one) and 200 with it; the dashboard page loads without it (its data requests carry it);
 // over https with the test's certificates curl and httplib connect with the CA, a plain
 // http request gets nothing; /v1/cluster/stats reaches the other member with https and the
-// token; the apiary CLI passes --admin-token and --cacert. Without a token the port is open,
-// as before.
+// token; the apiary CLI passes --admin-token and --cacert; the dashboard in headless Chromium
+// takes the token from ?token= or asks for it (skipped, saying so, without node/npm or
+// Chromium). Without a token the port is open, as before.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include "integration/support/cluster.hpp"
@@ -129,4 +132,54 @@ TEST_CASE("tls/admin: flags, a token and a token file together, or a certificate
   };
   CHECK(exit_code({"--admin-token", "x", "--admin-token-file", token_file.string()}) == 2);
   CHECK(exit_code({"--http-addr", "127.0.0.1:0", "--http-tls-cert-file", certs.server_cert}) == 2);
+}
+
+TEST_CASE("tls/admin: the dashboard over https takes the token from the address or asks for it",
+          "[integration][admin][tls][dashboard]") {
+  const TlsCerts certs = TlsCerts::make("admin-dashboard");
+  const std::string token = "dashboard-token-42";
+  const std::vector<std::string> flags = {"--http-tls-cert-file", certs.server_cert,
+                                          "--http-tls-key-file", certs.server_key,
+                                          "--http-tls-ca-file", certs.ca, "--admin-token", token};
+  Daemon first("admd1", flags);
+  auto with_seed = flags;
+  with_seed.insert(with_seed.end(), {"--seeds", first.gossip()});
+  Daemon second("admd2", with_seed);
+  REQUIRE(eventually(15s, [&] {
+    auto res = get("https", first.http(), "/v1/cluster/stats", token, certs.ca);
+    return res && res->status == 200 && res->body.find("admd2") != std::string::npos;
+  }));
+
+  auto which = [](const std::string& name) {
+    auto [status, out] = run("command -v " + name);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return status == 0 ? out : std::string();
+  };
+  const std::string node = which("node");
+  if (node.empty() || which("npm").empty() || !std::filesystem::exists("/usr/bin/chromium")) {
+    WARN("SKIPPED: node, npm or /usr/bin/chromium is not installed (scripts/setup installs them)");
+    return;
+  }
+  const auto dir = scratch_dir() / "token-dashboard";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy(std::filesystem::path(APIARY_SOURCE_DIR) /
+                            "tests/integration/clients/dashboard",
+                        dir, std::filesystem::copy_options::recursive |
+                                 std::filesystem::copy_options::overwrite_existing);
+  const auto [installed, install_out] =
+      run("cd " + dir.string() + " && npm install --no-audit --no-fund --loglevel=error");
+  INFO(install_out);
+  REQUIRE(installed == 0);
+  const auto shot = std::filesystem::path(APIARY_BINARY_DIR) / "dashboard_test";
+  std::filesystem::create_directories(shot);
+  const auto [status, out] =
+      run("timeout 120 " + node + " " + (dir / "token_check.mjs").string() + " https://" +
+          first.http() + "/ " + token + " admd1,admd2 " + (shot / "dashboard-token.png").string());
+  std::cout << "token_check.mjs:\n" << out;
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("token removed from the address bar, kept in sessionStorage") !=
+        std::string::npos);
+  CHECK(out.find("then members alive") != std::string::npos);
+  CHECK(out.find("\nok\n") != std::string::npos);
 }

@@ -130,14 +130,14 @@ let tokenAsked = false;
   window.history.replaceState(null, '', url.pathname + url.search + url.hash);
 })();
 
-function authHeaders() {
-  const token = sessionStorage.getItem(TOKEN_KEY);
+function authHeaders(token) {
   return token ? {Authorization: 'Bearer ' + token} : {};
 }
 
-function onUnauthorized(path) {
-  // One prompt per wrong token: polling must not stack dialogs.
-  if (!tokenAsked) {
+function onUnauthorized(path, sent) {
+  // One prompt per wrong token: the other requests of the same poll that fail with it, or a
+  // cancelled prompt, ask nothing more.
+  if (!tokenAsked && sessionStorage.getItem(TOKEN_KEY) === sent) {
     tokenAsked = true;
     const token = window.prompt('This node asks for its admin token (apiaryd --admin-token):');
     if (token && token.trim()) {
@@ -149,8 +149,9 @@ function onUnauthorized(path) {
 }
 
 async function fetchAuthorized(path, options) {
-  const res = await fetch(path, {...options, headers: authHeaders()});
-  if (res.status === 401) throw onUnauthorized(path);
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const res = await fetch(path, {...options, headers: authHeaders(token)});
+  if (res.status === 401) throw onUnauthorized(path, token);
   return res;
 }
 
