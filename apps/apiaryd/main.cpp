@@ -359,6 +359,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--http-tls-cert-file and --http-tls-key-file go together\n");
     return 2;
   }
+  if (!config.http_tls_cert_file.empty()) {
+    // The same loader as the Redis port's (no client certificates): a bad pair is a bad flag.
+    apiary::TlsConfig admin_tls;
+    admin_tls.cert_file = config.http_tls_cert_file;
+    admin_tls.key_file = config.http_tls_key_file;
+    admin_tls.auth_clients = "no";
+    if (auto checked = apiary::runtime::TlsContext::create(admin_tls); !checked.ok()) {
+      std::fprintf(stderr, "--http-tls-*: %s\n", checked.status().message().c_str());
+      return 2;
+    }
+  }
   if (!admin_token_file.empty()) {
     if (!config.admin_token.empty()) {
       std::fprintf(stderr, "give --admin-token or --admin-token-file, not both\n");

@@ -115,7 +115,7 @@ TEST_CASE("tls/admin: https with a token file: curl, httplib, the CLI and cluste
   CHECK(members.second.find("adms2") != std::string::npos);
 }
 
-TEST_CASE("tls/admin: flags, a token and a token file together, or a certificate without a key, are refused",
+TEST_CASE("tls/admin: flags, a token and a token file together, a certificate without its key, are refused",
           "[integration][admin]") {
   const TlsCerts certs = TlsCerts::make("admin-flags");
   const auto token_file = certs.dir / "t";
@@ -132,6 +132,9 @@ TEST_CASE("tls/admin: flags, a token and a token file together, or a certificate
   };
   CHECK(exit_code({"--admin-token", "x", "--admin-token-file", token_file.string()}) == 2);
   CHECK(exit_code({"--http-addr", "127.0.0.1:0", "--http-tls-cert-file", certs.server_cert}) == 2);
+  // A certificate with another certificate's key.
+  CHECK(exit_code({"--http-addr", "127.0.0.1:0", "--http-tls-cert-file", certs.server_cert,
+                   "--http-tls-key-file", certs.server2_key}) == 2);
 }
 
 TEST_CASE("tls/admin: the dashboard over https takes the token from the address or asks for it",

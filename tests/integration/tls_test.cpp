@@ -167,9 +167,14 @@ TEST_CASE("tls: redis-cli and redis-py with certificates use a 3-node cluster's 
         "tls" + std::to_string(i), certs,
         std::vector<std::string>{"--seeds", nodes.front()->gossip()}));
   }
-  REQUIRE(eventually(15s, [&] {
+  // Every member sees three alive, and the start's handoffs are over (as cluster.hpp's
+  // settled(): until then a write may first have to catch up).
+  REQUIRE(eventually(30s, [&] {
     for (const auto& n : nodes) {
-      if (plain_cli(*n, "INFO cluster").find("cluster_alive_members:3") == std::string::npos) {
+      const std::string info = plain_cli(*n, "INFO cluster");
+      if (info.find("cluster_alive_members:3") == std::string::npos ||
+          info.find("cluster_handoff_pending:0") == std::string::npos ||
+          info.find("cluster_partitions_promoting:0") == std::string::npos) {
         return false;
       }
     }
@@ -181,7 +186,9 @@ TEST_CASE("tls: redis-cli and redis-py with certificates use a 3-node cluster's 
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     for (int k = 0; k < 5; ++k) {
       const std::string key = "cli:" + std::to_string(i) + ":" + std::to_string(k);
-      REQUIRE(tls_cli(*nodes[i], certs, "SET " + key + " v" + std::to_string(k)) == "OK\n");
+      const std::string reply = tls_cli(*nodes[i], certs, "SET " + key + " v" + std::to_string(k));
+      INFO(nodes[i]->log());
+      REQUIRE(reply == "OK\n");
     }
   }
   for (std::size_t j = 0; j < nodes.size(); ++j) {
