@@ -215,19 +215,19 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
   }
   auto& server = *self->impl_->server;
   if (!security.token.empty()) {
-    server.set_pre_routing_handler([token = security.token](const httplib::Request& req,
-                                                            httplib::Response& res) {
-      const bool open = req.path == "/healthz" || req.path == "/" ||
-                        req.path.rfind("/dashboard/", 0) == 0;
-      if (open || bearer_matches(req.get_header_value("Authorization"), token)) {
-        return httplib::Server::HandlerResponse::Unhandled;
-      }
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Bearer realm=\"apiary\"");
-      res.set_content("{\"error\":\"this endpoint needs Authorization: Bearer <admin token>\"}",
-                      "application/json");
-      return httplib::Server::HandlerResponse::Handled;
-    });
+    server.set_pre_routing_handler(
+        [token = security.token](const httplib::Request& req, httplib::Response& res) {
+          const bool open =
+              req.path == "/healthz" || req.path == "/" || req.path.rfind("/dashboard/", 0) == 0;
+          if (open || bearer_matches(req.get_header_value("Authorization"), token)) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          res.status = 401;
+          res.set_header("WWW-Authenticate", "Bearer realm=\"apiary\"");
+          res.set_content("{\"error\":\"this endpoint needs Authorization: Bearer <admin token>\"}",
+                          "application/json");
+          return httplib::Server::HandlerResponse::Handled;
+        });
   }
   PeerAccess peers;
   peers.scheme = https ? "https" : "http";

@@ -92,8 +92,7 @@ std::string cluster_stats(const AdminSources& sources, const PeerAccess& peers) 
 
 }  // namespace
 
-void add_dashboard_routes(httplib::Server& server, const AdminSources& sources,
-                          PeerAccess peers) {
+void add_dashboard_routes(httplib::Server& server, const AdminSources& sources, PeerAccess peers) {
   server.Get(
       "/", [](const httplib::Request&, httplib::Response& res) { serve_asset("index.html", res); });
   server.Get(R"(/dashboard/([A-Za-z0-9_.-]+))",

@@ -122,8 +122,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsSettings& 
   if (ctx == nullptr) return tls_error(take_ssl_errors("cannot create an SSL context"));
   self->ctx_ = ctx;
 
-  long options = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION |
-                 SSL_OP_NO_RENEGOTIATION;
+  long options =
+      SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
   if ((protocols & kProtoTls1) == 0) options |= SSL_OP_NO_TLSv1;
   if ((protocols & kProtoTls11) == 0) options |= SSL_OP_NO_TLSv1_1;
   if ((protocols & kProtoTls12) == 0) options |= SSL_OP_NO_TLSv1_2;
@@ -163,13 +163,13 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const TlsSettings& 
   }
   SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);  // `s` does not outlive this call
   if (SSL_CTX_check_private_key(ctx) <= 0) {
-    return tls_error("tls-key-file " + s.key_file + " does not match tls-cert-file " +
-                     s.cert_file + ": " + take_ssl_errors("mismatch"));
+    return tls_error("tls-key-file " + s.key_file + " does not match tls-cert-file " + s.cert_file +
+                     ": " + take_ssl_errors("mismatch"));
   }
   if (!s.ca_cert_file.empty() || !s.ca_cert_dir.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx, s.ca_cert_file.empty() ? nullptr : s.ca_cert_file.c_str(),
-                                      s.ca_cert_dir.empty() ? nullptr : s.ca_cert_dir.c_str()) <=
-        0) {
+    if (SSL_CTX_load_verify_locations(
+            ctx, s.ca_cert_file.empty() ? nullptr : s.ca_cert_file.c_str(),
+            s.ca_cert_dir.empty() ? nullptr : s.ca_cert_dir.c_str()) <= 0) {
       return tls_error("Failed to configure CA certificate(s) file/directory: " +
                        take_ssl_errors("unreadable"));
     }

@@ -40,8 +40,8 @@ TEST_CASE("tls/admin: a token: /healthz open, the rest 401 without it and 200 wi
   const std::string http = node.http();
 
   CHECK(status_of(get("http", http, "/healthz", "", "")) == 200);
-  for (const char* path : {"/v1/members", "/v1/partitions", "/metrics", "/v1/stats",
-                           "/v1/events", "/v1/cluster/stats"}) {
+  for (const char* path : {"/v1/members", "/v1/partitions", "/metrics", "/v1/stats", "/v1/events",
+                           "/v1/cluster/stats"}) {
     INFO(path);
     auto denied = get("http", http, path, "", "");
     REQUIRE(denied);
@@ -75,10 +75,9 @@ TEST_CASE("tls/admin: https with a token file: curl, httplib, the CLI and cluste
   const auto token_file = certs.dir / "admin.token";
   const std::string token = "file-token-0123456789";
   std::ofstream(token_file) << token << "\n";
-  const std::vector<std::string> flags = {"--http-tls-cert-file", certs.server_cert,
-                                          "--http-tls-key-file", certs.server_key,
-                                          "--http-tls-ca-file", certs.ca,
-                                          "--admin-token-file", token_file.string()};
+  const std::vector<std::string> flags = {
+      "--http-tls-cert-file", certs.server_cert, "--http-tls-key-file", certs.server_key,
+      "--http-tls-ca-file",   certs.ca,          "--admin-token-file",  token_file.string()};
   Daemon first("adms1", flags);
   auto with_seed = flags;
   with_seed.insert(with_seed.end(), {"--seeds", first.gossip()});
@@ -94,8 +93,8 @@ TEST_CASE("tls/admin: https with a token file: curl, httplib, the CLI and cluste
   CHECK(status_of(get("https", https, "/healthz", "", certs.dir.string() + "/other-ca.crt")) == -1);
 
   // curl with the CA, with and without the token.
-  const std::string curl = "curl -s -o /dev/null -w '%{http_code}' --cacert " + certs.ca +
-                           " https://" + https;
+  const std::string curl =
+      "curl -s -o /dev/null -w '%{http_code}' --cacert " + certs.ca + " https://" + https;
   CHECK(run(curl + "/healthz").second == "200");
   CHECK(run(curl + "/v1/members").second == "401");
   CHECK(run(curl + "/v1/members -H 'Authorization: Bearer " + token + "'").second == "200");
@@ -115,8 +114,10 @@ TEST_CASE("tls/admin: https with a token file: curl, httplib, the CLI and cluste
   CHECK(members.second.find("adms2") != std::string::npos);
 }
 
-TEST_CASE("tls/admin: flags, a token and a token file together, a certificate without its key, are refused",
-          "[integration][admin]") {
+TEST_CASE(
+    "tls/admin: flags, a token and a token file together, a certificate without its key, are "
+    "refused",
+    "[integration][admin]") {
   const TlsCerts certs = TlsCerts::make("admin-flags");
   const auto token_file = certs.dir / "t";
   std::ofstream(token_file) << "abc\n";
@@ -141,9 +142,9 @@ TEST_CASE("tls/admin: the dashboard over https takes the token from the address 
           "[integration][admin][tls][dashboard]") {
   const TlsCerts certs = TlsCerts::make("admin-dashboard");
   const std::string token = "dashboard-token-42";
-  const std::vector<std::string> flags = {"--http-tls-cert-file", certs.server_cert,
-                                          "--http-tls-key-file", certs.server_key,
-                                          "--http-tls-ca-file", certs.ca, "--admin-token", token};
+  const std::vector<std::string> flags = {
+      "--http-tls-cert-file", certs.server_cert, "--http-tls-key-file", certs.server_key,
+      "--http-tls-ca-file",   certs.ca,          "--admin-token",       token};
   Daemon first("admd1", flags);
   auto with_seed = flags;
   with_seed.insert(with_seed.end(), {"--seeds", first.gossip()});
@@ -165,10 +166,9 @@ TEST_CASE("tls/admin: the dashboard over https takes the token from the address 
   }
   const auto dir = scratch_dir() / "token-dashboard";
   std::filesystem::create_directories(dir);
-  std::filesystem::copy(std::filesystem::path(APIARY_SOURCE_DIR) /
-                            "tests/integration/clients/dashboard",
-                        dir, std::filesystem::copy_options::recursive |
-                                 std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(
+      std::filesystem::path(APIARY_SOURCE_DIR) / "tests/integration/clients/dashboard", dir,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   const auto [installed, install_out] =
       run("cd " + dir.string() + " && npm install --no-audit --no-fund --loglevel=error");
   INFO(install_out);

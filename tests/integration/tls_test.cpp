@@ -32,19 +32,28 @@ namespace {
 class TlsNode {
  public:
   TlsNode(const std::string& name, const TlsCerts& certs, std::vector<std::string> extra,
-          bool plaintext = true) {
+          bool plaintext = true, const std::string& key_file = "") {
     for (int attempt = 0; attempt < 3; ++attempt) {
       const int port = plaintext ? free_port() : 0;
       const int tls_port = free_port();
-      std::vector<std::string> args = {APIARYD_PATH,       "--name",
-                                       name,               "--gossip-addr",
-                                       "127.0.0.1:0",      "--http-addr",
-                                       "127.0.0.1:0",      "--bind",
-                                       "127.0.0.1",        "--port",
-                                       std::to_string(port), "--tls-port",
-                                       std::to_string(tls_port), "--tls-cert-file",
-                                       certs.server_cert,  "--tls-key-file",
-                                       certs.server_key,   "--tls-ca-cert-file",
+      std::vector<std::string> args = {APIARYD_PATH,
+                                       "--name",
+                                       name,
+                                       "--gossip-addr",
+                                       "127.0.0.1:0",
+                                       "--http-addr",
+                                       "127.0.0.1:0",
+                                       "--bind",
+                                       "127.0.0.1",
+                                       "--port",
+                                       std::to_string(port),
+                                       "--tls-port",
+                                       std::to_string(tls_port),
+                                       "--tls-cert-file",
+                                       certs.server_cert,
+                                       "--tls-key-file",
+                                       key_file.empty() ? certs.server_key : key_file,
+                                       "--tls-ca-cert-file",
                                        certs.ca};
       args.insert(args.end(), extra.begin(), extra.end());
       log_ = scratch_dir() / (name + "-tls-" + std::to_string(attempt) + ".log");
@@ -121,9 +130,8 @@ std::string plain_cli(const TlsNode& n, const std::string& args) {
 
 // The subject line `openssl s_client` prints for the certificate the TLS port presents.
 std::string served_subject(const TlsNode& n, const TlsCerts& c) {
-  const auto out = run("openssl s_client -connect 127.0.0.1:" + n.tls_port() + " -CAfile " +
-                       c.ca + " -cert " + c.client_cert + " -key " + c.client_key +
-                       " </dev/null")
+  const auto out = run("openssl s_client -connect 127.0.0.1:" + n.tls_port() + " -CAfile " + c.ca +
+                       " -cert " + c.client_cert + " -key " + c.client_key + " </dev/null")
                        .second;
   static const std::regex subject(R"(subject=([^\n]*))");
   std::smatch m;
@@ -157,15 +165,17 @@ std::string raw_ping(const std::string& port) {
 
 }  // namespace
 
-TEST_CASE("tls: redis-cli and redis-py with certificates use a 3-node cluster's TLS ports, plaintext beside",
-          "[integration][tls]") {
+TEST_CASE(
+    "tls: redis-cli and redis-py with certificates use a 3-node cluster's TLS ports, plaintext "
+    "beside",
+    "[integration][tls]") {
   const TlsCerts certs = TlsCerts::make("cluster");
   std::vector<std::unique_ptr<TlsNode>> nodes;
   nodes.push_back(std::make_unique<TlsNode>("tls1", certs, std::vector<std::string>{}));
   for (int i = 2; i <= 3; ++i) {
-    nodes.push_back(std::make_unique<TlsNode>(
-        "tls" + std::to_string(i), certs,
-        std::vector<std::string>{"--seeds", nodes.front()->gossip()}));
+    nodes.push_back(
+        std::make_unique<TlsNode>("tls" + std::to_string(i), certs,
+                                  std::vector<std::string>{"--seeds", nodes.front()->gossip()}));
   }
   // Every member sees three alive, and the start's handoffs are over (as cluster.hpp's
   // settled(): until then a write may first have to catch up).
@@ -202,9 +212,9 @@ TEST_CASE("tls: redis-cli and redis-py with certificates use a 3-node cluster's 
   // redis-py with ssl=True, ssl_ca_certs, ssl_certfile and ssl_keyfile.
   std::string ports;
   for (const auto& n : nodes) ports += (ports.empty() ? "" : ",") + n->tls_port();
-  const auto [status, out] =
-      run("/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/redis_py_tls.py cluster " +
-          ports + " " + certs.ca + " " + certs.client_cert + " " + certs.client_key);
+  const auto [status, out] = run(
+      "/usr/bin/python3 " APIARY_SOURCE_DIR "/tests/integration/clients/redis_py_tls.py cluster " +
+      ports + " " + certs.ca + " " + certs.client_cert + " " + certs.client_key);
   INFO(out);
   CHECK(status == 0);
   CHECK(out.find("ok") != std::string::npos);
@@ -225,18 +235,20 @@ TEST_CASE("tls: redis-cli and redis-py with certificates use a 3-node cluster's 
   CHECK(tls_cli(*nodes[0], certs, "PING") == "PONG\n");
 }
 
-TEST_CASE("tls: tls-auth-clients yes refuses a client without a valid certificate, optional accepts one without",
-          "[integration][tls]") {
+TEST_CASE(
+    "tls: tls-auth-clients yes refuses a client without a valid certificate, optional accepts one "
+    "without",
+    "[integration][tls]") {
   const TlsCerts certs = TlsCerts::make("auth");
   TlsNode node("tlsauth", certs, {});
 
   CHECK(tls_cli(node, certs, "PING") == "PONG\n");
   // yes (the default): no certificate, or one from another CA, gets no session.
   CHECK(tls_cli(node, certs, "PING", /*with_cert=*/false).find("PONG") == std::string::npos);
-  const std::string stranger = run("redis-cli -h 127.0.0.1 -p " + node.tls_port() +
-                                   " --tls --cacert " + certs.ca + " --cert " +
-                                   certs.stranger_cert + " --key " + certs.stranger_key + " PING")
-                                   .second;
+  const std::string stranger =
+      run("redis-cli -h 127.0.0.1 -p " + node.tls_port() + " --tls --cacert " + certs.ca +
+          " --cert " + certs.stranger_cert + " --key " + certs.stranger_key + " PING")
+          .second;
   CHECK(stranger.find("PONG") == std::string::npos);
 
   // optional: a client without a certificate is served; one that presents a bad one is not.
@@ -262,8 +274,10 @@ TEST_CASE("tls: tls-auth-clients yes refuses a client without a valid certificat
   CHECK(tls_cli(only, certs, "CONFIG GET port") == "port\n0\n");
 }
 
-TEST_CASE("tls: CONFIG SET tls-cert-file serves the new certificate to new connections, open ones keep working",
-          "[integration][tls]") {
+TEST_CASE(
+    "tls: CONFIG SET tls-cert-file serves the new certificate to new connections, open ones keep "
+    "working",
+    "[integration][tls]") {
   const TlsCerts certs = TlsCerts::make("reload");
   TlsNode node("tlsreload", certs, {});
   CHECK(served_subject(node, certs).find("apiary-server-1") != std::string::npos);
@@ -272,7 +286,8 @@ TEST_CASE("tls: CONFIG SET tls-cert-file serves the new certificate to new conne
   CHECK(plain_cli(node, "CONFIG SET tls-cert-file " + certs.dir.string() + "/missing.crt")
             .find("ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - Unable "
                   "to update TLS configuration. Check server logs.") == 0);
-  CHECK(plain_cli(node, "CONFIG GET tls-cert-file") == "tls-cert-file\n" + certs.server_cert + "\n");
+  CHECK(plain_cli(node, "CONFIG GET tls-cert-file") ==
+        "tls-cert-file\n" + certs.server_cert + "\n");
   // A certificate whose key is not the configured one fails the same way.
   CHECK(plain_cli(node, "CONFIG SET tls-cert-file " + certs.server2_cert)
             .find("Unable to update TLS configuration") != std::string::npos);
@@ -293,13 +308,14 @@ TEST_CASE("tls: CONFIG SET tls-cert-file serves the new certificate to new conne
   CHECK(plain_cli(node, "GET after-reload") == "yes\n");
 }
 
-TEST_CASE("tls: bad certificates stop apiaryd at start with a clear error and exit code 2",
-          "[integration][tls]") {
+TEST_CASE(
+    "tls: bad certificates or passphrases stop apiaryd at start with a clear error and exit code 2",
+    "[integration][tls]") {
   const TlsCerts certs = TlsCerts::make("bad");
   auto start = [&](const std::vector<std::string>& tls_args) {
-    std::vector<std::string> args = {APIARYD_PATH, "--gossip-addr", "127.0.0.1:0", "--bind",
-                                     "127.0.0.1",  "--port",        "0",           "--tls-port",
-                                     std::to_string(free_port())};
+    std::vector<std::string> args = {APIARYD_PATH, "--gossip-addr", "127.0.0.1:0",
+                                     "--bind",     "127.0.0.1",     "--port",
+                                     "0",          "--tls-port",    std::to_string(free_port())};
     args.insert(args.end(), tls_args.begin(), tls_args.end());
     const auto log = scratch_dir() / "bad-tls.log";
     pid_t pid = spawn_logged(args, log);
@@ -313,16 +329,25 @@ TEST_CASE("tls: bad certificates stop apiaryd at start with a clear error and ex
     text << in.rdbuf();
     return std::make_pair(code, text.str());
   };
-  const auto missing = start({"--tls-cert-file", certs.dir.string() + "/nope.crt",
-                              "--tls-key-file", certs.server_key, "--tls-ca-cert-file", certs.ca});
+  const auto missing = start({"--tls-cert-file", certs.dir.string() + "/nope.crt", "--tls-key-file",
+                              certs.server_key, "--tls-ca-cert-file", certs.ca});
   CHECK(missing.first == 2);
   CHECK(missing.second.find("Failed to load certificate") != std::string::npos);
   const auto mismatched = start({"--tls-cert-file", certs.server2_cert, "--tls-key-file",
                                  certs.server_key, "--tls-ca-cert-file", certs.ca});
   CHECK(mismatched.first == 2);
   CHECK(mismatched.second.find("--tls-") != std::string::npos);
-  const auto no_ca = start({"--tls-cert-file", certs.server_cert, "--tls-key-file",
-                            certs.server_key});
+  const auto no_ca =
+      start({"--tls-cert-file", certs.server_cert, "--tls-key-file", certs.server_key});
   CHECK(no_ca.first == 2);
   CHECK(no_ca.second.find("tls-ca-cert-file or tls-ca-cert-dir") != std::string::npos);
+  // An encrypted key: the wrong passphrase is refused, the right one starts the node.
+  const auto wrong_pass =
+      start({"--tls-cert-file", certs.server_cert, "--tls-key-file", certs.server_key_encrypted,
+             "--tls-key-file-pass", "nope", "--tls-ca-cert-file", certs.ca});
+  CHECK(wrong_pass.first == 2);
+  CHECK(wrong_pass.second.find("Failed to load private key") != std::string::npos);
+  TlsNode encrypted("tlspass", certs, {"--tls-key-file-pass", TlsCerts::kKeyPass},
+                    /*plaintext=*/true, certs.server_key_encrypted);
+  CHECK(tls_cli(encrypted, certs, "PING") == "PONG\n");
 }

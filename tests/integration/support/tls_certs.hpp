@@ -17,9 +17,11 @@
 namespace apiary::test {
 
 struct TlsCerts {
+  static constexpr const char* kKeyPass = "key-pass-123";
   std::filesystem::path dir;
   std::string ca, server_cert, server_key, server2_cert, server2_key, client_cert, client_key,
-      stranger_cert, stranger_key;
+      stranger_cert, stranger_key,
+      server_key_encrypted;  // server_key under the passphrase kKeyPass
 
   // Makes every file in a new directory under scratch_dir(); throws with openssl's output on
   // failure.
@@ -49,6 +51,8 @@ struct TlsCerts {
     leaf("server2", "apiary-server-2", "ca");
     leaf("client", "apiary-client", "ca");
     leaf("stranger", "stranger-client", "other-ca");
+    sh("openssl pkey -in server.key -aes256 -passout pass:" + std::string(kKeyPass) +
+       " -out server-encrypted.key");
     auto p = [&](const std::string& f) { return (c.dir / f).string(); };
     c.ca = p("ca.crt");
     c.server_cert = p("server.crt");
@@ -59,6 +63,7 @@ struct TlsCerts {
     c.client_key = p("client.key");
     c.stranger_cert = p("stranger.crt");
     c.stranger_key = p("stranger.key");
+    c.server_key_encrypted = p("server-encrypted.key");
     return c;
   }
 };
