@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 
 #include "apiary/resp/command_stats.hpp"
 #include "apiary/resp/connection.hpp"
@@ -580,6 +582,39 @@ void replication_metrics(Exposition& x, Node::Impl& node) {
            "Incoming data connections refused (bad preamble, oversized, too many).", refused);
 }
 
+// The cluster key (docs/security.md): nothing without one.
+void cluster_key_metrics(Exposition& x, Node::Impl& node) {
+  if (!node.cluster_keys) return;
+  const runtime::ClusterKeyStats& k = node.cluster_keys->stats();
+  x.family("apiary_cluster_key_messages_total", kCounter,
+           "Node-to-node messages sealed, opened, and rejected (no installed key opens them), "
+           "by channel.");
+  for (const auto& [channel, sealed, opened, rejected] :
+       {std::tuple{"gossip", k.gossip_sealed, k.gossip_opened, k.gossip_rejected},
+        std::tuple{"data", k.data_sealed, k.data_opened, k.data_rejected}}) {
+    for (const auto& [result, n] : {std::pair{"sealed", sealed}, std::pair{"opened", opened},
+                                    std::pair{"rejected", rejected}}) {
+      x.sample("apiary_cluster_key_messages_total",
+               std::string("channel=\"") + channel + "\",result=\"" + result + "\"", n);
+    }
+  }
+  x.single("apiary_cluster_key_opened_by_secondary_total", kCounter,
+           "Messages opened with an installed key other than the primary (a rotation under way).",
+           k.opened_by_secondary);
+  x.single("apiary_cluster_key_primary_sealed", kGauge,
+           "Messages this node sealed with the current primary key; sum over the members to know "
+           "when to rotate (docs/security.md).",
+           k.primary_sealed);
+  x.single("apiary_cluster_key_seal_failures_total", kCounter,
+           "Messages not sent because sealing failed.", k.seal_failures);
+  x.labelled("apiary_cluster_key_reloads_total", kCounter,
+             "Re-reads of the cluster key file, installed (ok) or refused (failed).", "result",
+             {std::pair<std::string_view, std::uint64_t>{"ok", k.reloads},
+              std::pair<std::string_view, std::uint64_t>{"failed", k.reload_failures}});
+  x.single("apiary_cluster_keys", kGauge, "Keys installed in the keyring.",
+           node.cluster_keys->key_count());
+}
+
 void near_cache_metrics(Exposition& x, Node::Impl& node) {
   if (!node.near_cache) return;
   const auto c = node.near_cache->counters();
@@ -605,6 +640,7 @@ std::string render_metrics(Node::Impl& node, bool openmetrics) {
   partition_metrics(x, node);
   replication_metrics(x, node);
   near_cache_metrics(x, node);
+  cluster_key_metrics(x, node);
   return x.finish();
 }
 
