@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/base/json.hpp"
 #include "dashboard_routes.hpp"
 
 namespace apiary::http {
@@ -41,35 +42,7 @@ bool bearer_matches(std::string_view authorization, std::string_view token) {
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
+  append_json_string(out, s);
   return out;
 }
 

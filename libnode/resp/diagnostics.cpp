@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "apiary/base/json.hpp"
 #include "apiary/resp/command_table.hpp"
 #include "apiary/resp/connection.hpp"
 #include "apiary/resp/server.hpp"
@@ -86,23 +87,6 @@ std::vector<std::string> slowlog_args(std::span<const std::string_view> argv) {
   return out;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c >= 0x7f) {  // bytes, not UTF-8: every other one escaped
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
 
 }  // namespace
 
