@@ -12,7 +12,7 @@
 
 namespace apiary::resp {
 
-struct Server::AclKeySpecs {
+struct ServerAcl::AclKeySpecs {
   struct Entry {
     const CommandDocsEntry* docs = nullptr;
     std::vector<KeySpec> specs;
@@ -71,9 +71,12 @@ bool unrestricted(const AclUser& u) {
 
 }  // namespace
 
-void Server::init_acl() {
+ServerAcl::ServerAcl(Server& server) : server_(server) {}
+ServerAcl::~ServerAcl() = default;
+
+void ServerAcl::init_acl() {
   std::vector<std::string_view> extra;
-  for (const auto& spec : commands_.all()) {
+  for (const auto& spec : server_.commands().all()) {
     if (find_command_docs(spec->name) == nullptr) extra.push_back(spec->name);
     for (const CommandSpec& sub : spec->subcommands) {
       if (find_command_docs(sub.name) == nullptr) extra.push_back(sub.name);
@@ -81,16 +84,16 @@ void Server::init_acl() {
   }
   acl_catalog_ = std::make_unique<AclCatalog>(extra);
   acl_ = std::make_unique<AclUsers>(*acl_catalog_);
-  acl_key_specs_ = {new AclKeySpecs(), [](AclKeySpecs* p) { delete p; }};
+  acl_key_specs_ = std::make_unique<AclKeySpecs>();
 }
 
-bool Server::auth_required() const {
+bool ServerAcl::auth_required() const {
   const AclUser* def = acl_->find("default");
   return def == nullptr || !def->nopass || !def->enabled;
 }
 
-AclCheck Server::acl_check(const AclUser& user, const CommandSpec& spec,
-                           std::span<const std::string_view> argv) {
+AclCheck ServerAcl::acl_check(const AclUser& user, const CommandSpec& spec,
+                              std::span<const std::string_view> argv) {
   auto [it, added] = acl_key_specs_->by_spec.try_emplace(&spec);
   AclKeySpecs::Entry& entry = it->second;
   if (added) {
@@ -140,16 +143,16 @@ AclCheck Server::acl_check(const AclUser& user, const CommandSpec& spec,
   return acl_->check(user, entry.catalog_id, argv, keys, channels_of(spec, argv.size()));
 }
 
-std::string Server::acl_refusal(const Connection& client, const CommandSpec& spec,
-                                std::span<const std::string_view> argv, std::string_view context,
-                                TimePoint now, WallTime wall) {
+std::string ServerAcl::acl_refusal(const Connection& client, const CommandSpec& spec,
+                                   std::span<const std::string_view> argv, std::string_view context,
+                                   TimePoint now, WallTime wall) {
   const AclVerdict verdict = acl_verdict(client, spec, argv, context, now, wall);
   return verdict == AclVerdict::ok ? std::string() : denial_text(verdict, spec.name);
 }
 
-AclVerdict Server::acl_verdict(const Connection& client, const CommandSpec& spec,
-                               std::span<const std::string_view> argv, std::string_view context,
-                               TimePoint now, WallTime wall) {
+AclVerdict ServerAcl::acl_verdict(const Connection& client, const CommandSpec& spec,
+                                  std::span<const std::string_view> argv, std::string_view context,
+                                  TimePoint now, WallTime wall) {
   const AclUser* user = acl_->find(client.user());
   if (user != nullptr && unrestricted(*user)) return AclVerdict::ok;
   if (user == nullptr) return AclVerdict::command;  // deleted meanwhile
@@ -160,7 +163,7 @@ AclVerdict Server::acl_verdict(const Connection& client, const CommandSpec& spec
   entry.context = std::string(context);
   entry.username = user->name;
   entry.time = wall;
-  entry.client_info = client_info_line(*this, client, now);
+  entry.client_info = client_info_line(server_, client, now);
   if (!entry.client_info.empty() && entry.client_info.back() == '\n') entry.client_info.pop_back();
   const bool on_argument = check.verdict == AclVerdict::key || check.verdict == AclVerdict::channel;
   entry.object = on_argument ? std::string(argv[check.position]) : spec.name;
@@ -168,8 +171,8 @@ AclVerdict Server::acl_verdict(const Connection& client, const CommandSpec& spec
   return check.verdict;
 }
 
-std::string Server::acl_refusal_of(std::string_view user_name, const CommandSpec& spec,
-                                   std::span<const std::string_view> argv) {
+std::string ServerAcl::acl_refusal_of(std::string_view user_name, const CommandSpec& spec,
+                                      std::span<const std::string_view> argv) {
   const AclUser* user = acl_->find(user_name);
   if (user == nullptr) return denial_text(AclVerdict::command, spec.name);
   if (unrestricted(*user)) return {};
@@ -177,7 +180,7 @@ std::string Server::acl_refusal_of(std::string_view user_name, const CommandSpec
   return check.verdict == AclVerdict::ok ? std::string() : denial_text(check.verdict, spec.name);
 }
 
-void Server::acl_log_add(AclLogEntry entry) {
+void ServerAcl::acl_log_add(AclLogEntry entry) {
   const std::size_t scan = std::min(kAclLogGroupScan, acl_log_.size());
   for (std::size_t i = 0; i < scan; ++i) {
     AclLogEntry& e = acl_log_[i];
@@ -194,33 +197,36 @@ void Server::acl_log_add(AclLogEntry entry) {
     }
   }
   acl_log_.push_front(std::move(entry));
-  const auto max = static_cast<std::size_t>(std::max<std::int64_t>(config_.acllog_max_len(), 0));
+  const auto max =
+      static_cast<std::size_t>(std::max<std::int64_t>(server_.config().acllog_max_len(), 0));
   while (acl_log_.size() > max) acl_log_.pop_back();
 }
 
-void Server::random_bytes(std::span<std::uint8_t> out) {
+void ServerAcl::random_bytes(std::span<std::uint8_t> out) {
   if (entropy_ != nullptr) {
     entropy_(out);
     return;
   }
   std::uint64_t word = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    if (i % 8 == 0) word = store_ != nullptr ? store_->random() : 0x9e3779b97f4a7c15ULL * (i + 1);
+    if (i % 8 == 0)
+      word =
+          server_.store() != nullptr ? server_.store()->random() : 0x9e3779b97f4a7c15ULL * (i + 1);
     out[i] = static_cast<std::uint8_t>(word >> (8 * (i % 8)));
   }
 }
 
 // ---- One set of users for the cluster -----------------------------------------------------
 
-void Server::acl_bump() {
+void ServerAcl::acl_bump() {
   acl_stamp_.counter += 1;
-  acl_stamp_.member = identity_.node_name;
+  acl_stamp_.member = server_.identity().node_name;
   acl_dirty_ = false;
 }
 
 // Redis's ACLKillPubsubClientsIfNeeded: a client subscribed to a channel (or pattern, compared
 // literally) its user may no longer use is disconnected; so is one whose user is gone.
-void Server::drop_revoked_clients(ClientId running) {
+void ServerAcl::drop_revoked_clients(ClientId running) {
   auto allowed = [](const AclUser& u, const std::string& name, bool pattern) {
     for (const AclSelector& s : u.selectors) {
       if (s.allchannels) return true;
@@ -230,12 +236,12 @@ void Server::drop_revoked_clients(ClientId running) {
     }
     return false;
   };
-  for (const auto& [id, c] : clients_) {
+  for (const auto& [id, c] : server_.clients()) {
     const AclUser* user = acl_->find(c->user());
     bool drop = user == nullptr;
     for (SubKind kind : {SubKind::channel, SubKind::pattern, SubKind::shard}) {
       if (drop || user == nullptr) break;
-      for (const std::string& name : pubsub_->names(id, kind)) {
+      for (const std::string& name : server_.pubsub().names(id, kind)) {
         if (!allowed(*user, name, kind == SubKind::pattern)) {
           drop = true;
           break;
@@ -247,16 +253,16 @@ void Server::drop_revoked_clients(ClientId running) {
       c->close_after_reply();
     } else {
       c->kill();
-      mark_closing(id);
+      server_.mark_closing(id);
     }
   }
 }
 
-Outcome Server::acl_publish(CommandContext& ctx, std::string reply) {
+Outcome ServerAcl::acl_publish(CommandContext& ctx, std::string reply) {
   acl_bump();
   drop_revoked_clients(ctx.client.id());
-  ClusterKeyspace* members = cluster_members();
-  if (members == nullptr || local_only()) {
+  ClusterKeyspace* members = server_.cluster_members();
+  if (members == nullptr || server_.local_only()) {
     if (members != nullptr) {
       members->tell_members(
           ctx.now, "acl.set",
@@ -275,16 +281,16 @@ Outcome Server::acl_publish(CommandContext& ctx, std::string reply) {
   return Outcome::pending(token);
 }
 
-void Server::spread_acl(TimePoint now) {
+void ServerAcl::spread_acl(TimePoint now) {
   acl_bump();
-  if (ClusterKeyspace* members = cluster_members()) {
+  if (ClusterKeyspace* members = server_.cluster_members()) {
     members->tell_members(now, "acl.set",
                           {std::to_string(acl_stamp_.counter), acl_stamp_.member, acl_->to_text()});
   }
 }
 
-void Server::acl_pull(TimePoint now) {
-  ClusterKeyspace* members = cluster_members();
+void ServerAcl::acl_pull(TimePoint now) {
+  ClusterKeyspace* members = server_.cluster_members();
   if (members == nullptr) return;
   members->ask_members(now, "acl.get", {}, [this](ClusterKeyspace::MemberAnswers answers) {
     for (const auto& a : answers) {
@@ -294,8 +300,8 @@ void Server::acl_pull(TimePoint now) {
 }
 
 // acl.set <counter> <member> <text>: keeps the newer state; acl.get: this node's state.
-std::vector<std::string> Server::acl_member_op(std::string_view op,
-                                               std::span<const std::string> args) {
+std::vector<std::string> ServerAcl::acl_member_op(std::string_view op,
+                                                  std::span<const std::string> args) {
   if (op == "acl.get") {
     return {"acl", std::to_string(acl_stamp_.counter), acl_stamp_.member, acl_->to_text()};
   }

@@ -41,7 +41,8 @@ std::string lowered(std::string_view s) {
 }  // namespace
 
 Server::Server(ServerIdentity identity, const CommandTable& commands)
-    : identity_(std::move(identity)),
+    : ServerAcl(*this),
+      identity_(std::move(identity)),
       commands_(commands),
       diagnostics_(std::make_unique<Diagnostics>(*this)),
       pubsub_(std::make_unique<PubSub>(*this)),
@@ -50,7 +51,7 @@ Server::Server(ServerIdentity identity, const CommandTable& commands)
   init_acl();
   config_.add_listener([this](const std::vector<std::string>& names) {
     if (std::find(names.begin(), names.end(), "requirepass") != names.end()) {
-      acl_->set_default_password(config_.requirepass());
+      acl().set_default_password(config_.requirepass());
       acl_changed();
     }
   });
@@ -65,7 +66,7 @@ std::unique_ptr<Connection> Server::connect(TimePoint now, ClientAddress address
   }
   const bool full = static_cast<std::int64_t>(clients_.size()) >= config_.maxclients();
   const bool denied = config_.protected_mode() && !address.loopback &&
-                      acl_->find("default") != nullptr && acl_->find("default")->nopass;
+                      acl().find("default") != nullptr && acl().find("default")->nopass;
   auto conn = std::make_unique<Connection>(*this, next_id_++, std::move(address), now);
   if (full) {
     ++stats_.rejected_connections;

@@ -4,12 +4,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -131,7 +130,10 @@ void RespListener::on_accept(int listen_fd, bool tls) {
       }
       client->handshaking = true;
     }
-    client->conn = server_.connect(core_now(), {sockaddr_text(peer), sockaddr_text(local), fd});
+    // Redis's connIsLocal: 127.0.0.0/8 (the listener is IPv4 only).
+    const bool loopback = (ntohl(peer.sin_addr.s_addr) >> 24) == 127;
+    client->conn =
+        server_.connect(core_now(), {sockaddr_text(peer), sockaddr_text(local), fd, loopback});
     fd_by_id_[client->conn->id()] = fd;
     Client* raw = client.get();
     clients_.emplace(fd, std::move(client));
@@ -401,8 +403,8 @@ void RespListener::flush_tls(Client& c) {
   while (!c.conn->output().empty()) {
     const auto out = c.conn->output();
     ERR_clear_error();
-    const int n = SSL_write(c.ssl, out.data(),
-                            static_cast<int>(std::min<std::size_t>(out.size(), 1u << 30)));
+    const int n =
+        SSL_write(c.ssl, out.data(), static_cast<int>(std::min<std::size_t>(out.size(), 1u << 30)));
     if (n > 0) {
       c.conn->consume_output(static_cast<std::size_t>(n));
       continue;
@@ -448,10 +450,11 @@ void RespListener::serve_busy_tls(Client& c) {
                std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
   while (!c.conn->output().empty()) {
     const auto out = c.conn->output();
-    const int sent = SSL_write(c.ssl, out.data(),
-                               static_cast<int>(std::min<std::size_t>(out.size(), 1u << 30)));
-    if (sent <= 0) break;  // the rest leaves with the next flush (the same bytes, as OpenSSL
-                           // requires of a retried write)
+    const int sent =
+        SSL_write(c.ssl, out.data(), static_cast<int>(std::min<std::size_t>(out.size(), 1u << 30)));
+    if (sent <= 0)
+      break;  // the rest leaves with the next flush (the same bytes, as OpenSSL
+              // requires of a retried write)
     c.conn->consume_output(static_cast<std::size_t>(sent));
   }
   ERR_clear_error();
