@@ -64,8 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds_csv,
                  "Comma-separated gossip addresses of members to join through "
                  "(HOST:PORT[,HOST:PORT...])");
-  app.add_option("--http-addr", config.http_addr,
-                 "HTTP admin address (/healthz, /v1/members, /v1/partitions); empty disables it")
+  app.add_option(
+         "--http-addr", config.http_addr,
+         "HTTP admin address (/healthz, /readyz, /v1/members, /v1/partitions, /metrics, the "
+         "dashboard at /); empty disables it")
       ->check(host_port);
   app.add_option("--port", port, "Redis protocol (RESP) port; 0 picks a free port")
       ->check(CLI::Range(0, 65535))
@@ -254,9 +256,10 @@ int main(int argc, char** argv) {
                  "PEM CA that the other members' admin certificates must chain to (for "
                  "/v1/cluster/stats; default: --http-tls-cert-file)")
       ->check(CLI::ExistingFile);
-  app.add_option("--admin-token", config.admin_token,
-                 "Bearer token every admin endpoint but /healthz requires (Authorization: Bearer "
-                 "TOKEN); prefer --admin-token-file, which other users cannot read in ps");
+  app.add_option(
+      "--admin-token", config.admin_token,
+      "Bearer token every admin endpoint but /healthz and /readyz requires (Authorization: Bearer "
+      "TOKEN); prefer --admin-token-file, which other users cannot read in ps");
   app.add_option("--admin-token-file", admin_token_file,
                  "File holding the admin token (its first line)")
       ->check(CLI::ExistingFile);
@@ -322,8 +325,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!config.dir.empty() && !apiary::core::parse_save_rules(config.save)) {
-    std::fprintf(stderr, "--save: '%s' is not '<seconds> <changes>' pairs\n",
-                 config.save.c_str());
+    std::fprintf(stderr, "--save: '%s' is not '<seconds> <changes>' pairs\n", config.save.c_str());
     return 2;
   }
   config.dead_grace = std::chrono::milliseconds(dead_grace_ms);
@@ -423,9 +425,8 @@ int main(int argc, char** argv) {
   const std::string http = (*node)->http_addr().empty() ? "-" : (*node)->http_addr();
   const std::string redis = (*node)->client_addr().empty() ? "-" : (*node)->client_addr();
   const std::string ready = "apiaryd ready name=" + (*node)->name() +
-                            " gossip=" + (*node)->gossip_addr() +
-                            " redis=" + redis + " http=" + http +
-                            " data=" + (*node)->data_addr() +
+                            " gossip=" + (*node)->gossip_addr() + " redis=" + redis +
+                            " http=" + http + " data=" + (*node)->data_addr() +
                             (tls.addr.empty() ? std::string() : " tls=" + tls.addr);
   if (format == apiary::runtime::LogFormat::json) {
     apiary::runtime::JsonFields fields;

@@ -190,8 +190,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
   if (!security.token.empty()) {
     server.set_pre_routing_handler(
         [token = security.token](const httplib::Request& req, httplib::Response& res) {
-          const bool open =
-              req.path == "/healthz" || req.path == "/" || req.path.rfind("/dashboard/", 0) == 0;
+          const bool open = req.path == "/healthz" || req.path == "/readyz" || req.path == "/" ||
+                            req.path.rfind("/dashboard/", 0) == 0;
           if (open || bearer_matches(req.get_header_value("Authorization"), token)) {
             return httplib::Server::HandlerResponse::Unhandled;
           }
@@ -211,6 +211,18 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
+  });
+  // Readiness for load balancers and Kubernetes probes: 200 once joined, owning its data and
+  // not leaving; 503 with the reasons otherwise. Open like /healthz.
+  server.Get("/readyz", [sources](const httplib::Request&, httplib::Response& res) {
+    auto answer = sources.ready ? sources.ready() : std::nullopt;
+    if (!answer) {
+      res.status = 503;
+      res.set_content("{\"ready\":false,\"reasons\":[\"node busy\"]}", "application/json");
+      return;
+    }
+    res.status = answer->first ? 200 : 503;
+    res.set_content(answer->second, "application/json");
   });
   server.Get("/v1/members", [sources](const httplib::Request& req, httplib::Response& res) {
     if (req.get_param_value("format") == "text") {

@@ -2,8 +2,8 @@
 // bytes and time between the network and the sans-IO cores. The embedding API's calls,
 // events and views are in node_api.cpp.
 #include "apiary/node.hpp"
-#include "apiary/runtime/json_log.hpp"
 
+#include "apiary/runtime/json_log.hpp"
 #include "node_impl.hpp"
 #include "observability.hpp"
 
@@ -133,6 +133,13 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
       return raw->ask_loop<std::string>([raw] { return runtime::render_stats_json(*raw); });
     };
     sources.events = [raw](std::uint64_t after) { return raw->events.json_after(after); };
+    sources.ready = [raw]() -> std::optional<std::pair<bool, std::string>> {
+      return raw->ask_loop<std::pair<bool, std::string>>([raw] {
+        bool ready = false;
+        std::string body = runtime::render_ready_json(*raw, ready);
+        return std::make_pair(ready, std::move(body));
+      });
+    };
     http::AdminSecurity security;
     security.tls_cert_file = cfg.http_tls_cert_file;
     security.tls_key_file = cfg.http_tls_key_file;
@@ -161,7 +168,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   impl->refresh_snapshot();
 
   // Gossip and data messages are drained in pump(), which runs after every batch.
-  auto status = impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
+  auto status =
+      impl->loop.watch(impl->gossip_box->fd(), EventLoop::kReadable, [](std::uint32_t) {});
   if (!status.ok()) return status;
   impl->loop.set_after_batch([raw] { raw->pump(); });
   impl->loop.post([raw] { raw->housekeeping(); });

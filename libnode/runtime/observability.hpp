@@ -17,4 +17,9 @@ std::string render_metrics(Node::Impl& node, bool openmetrics);
 // GET /v1/stats: this node's counters, gauges and recent slow log as one JSON object.
 std::string render_stats_json(Node::Impl& node);
 
+// GET /readyz: {"ready":bool,"reasons":[...]} -- ready once the node has joined (its
+// partition table includes it), owns its partitions' data (no partition being handed to it
+// or caught up on as a new coordinator) and is not leaving.
+std::string render_ready_json(Node::Impl& node, bool& ready);
+
 }  // namespace apiary::runtime

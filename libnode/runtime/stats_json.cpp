@@ -3,7 +3,11 @@
 // successive samples into rates, so the node keeps no time series. Runs on the loop thread.
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
 
+#include "apiary/base/json.hpp"
 #include "node_impl.hpp"
 #include "observability.hpp"
 
@@ -143,6 +147,38 @@ std::string render_stats_json(Node::Impl& node) {
       .raw("commands", top_commands_json(server.command_stats()))
       .raw("slowlog", server.diagnostics().slowlog_json(10));
   return out + "}";
+}
+
+std::string render_ready_json(Node::Impl& node, bool& ready) {
+  std::vector<std::string> reasons;
+  std::shared_ptr<const cluster::PartitionTable> table;
+  {
+    std::lock_guard<std::mutex> lock(node.snapshot_mutex);
+    table = node.table;
+  }
+  const auto& members = table ? table->members() : std::vector<std::string>{};
+  if (!table || std::find(members.begin(), members.end(), node.name) == members.end()) {
+    reasons.emplace_back("not joined: no partition table with this member yet");
+  }
+  const auto progress = node.core->replicator().handoff_progress();
+  if (progress.inbound_partitions > 0) {
+    reasons.push_back(std::to_string(progress.inbound_partitions) +
+                      " partitions still being handed to this member");
+  }
+  if (const std::size_t promoting = node.core->replicator().partitions_promoting(); promoting > 0) {
+    reasons.push_back(std::to_string(promoting) +
+                      " partitions this member now coordinates are being caught up");
+  }
+  if (node.leaving.load() || node.core->leave_state() != core::LeaveState::none) {
+    reasons.emplace_back("leaving the cluster");
+  }
+  ready = reasons.empty();
+  std::string out = std::string("{\"ready\":") + (ready ? "true" : "false") + ",\"reasons\":[";
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_string(out, reasons[i]);
+  }
+  return out + "]}";
 }
 
 }  // namespace apiary::runtime

@@ -1,6 +1,7 @@
 // AdminServer: the node's HTTP admin port (cpp-httplib, its own small thread pool).
 //
 //   GET /healthz      200 "ok" while the node runs
+//   GET /readyz       200 once joined, owning its data and not leaving; 503 with reasons
 //   GET /v1/members   {"self": name, "members": [{"name", "addr", "state", "incarnation",
 //                      "client_addr", "http_addr", "data_addr", "tags"}...]}
 //                     with ?format=text: the same as an aligned text table
@@ -28,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apiary/base/status.hpp"
@@ -43,6 +45,9 @@ struct AdminSources {
   // Rendered on the node's loop thread; nullopt when it did not answer in time (503).
   std::function<std::optional<std::string>(bool openmetrics)> metrics;
   std::function<std::optional<std::string>()> stats;
+  // GET /readyz: the JSON body and whether the node is ready (nullopt: the loop did not
+  // answer in time, not ready).
+  std::function<std::optional<std::pair<bool, std::string>>()> ready;
   std::function<std::string(std::uint64_t after)> events;
 };
 
