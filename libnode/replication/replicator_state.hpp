@@ -155,29 +155,24 @@ struct Replicator::State {
   std::map<std::string, std::uint64_t> busy_targets;  // target -> batch in flight
   std::map<std::string, std::uint32_t> handoff_rr;    // target -> next partition to serve
   std::size_t markers_in_flight = 0;
-  // Per-peer transfers for the event log; `handoffs` changed since they were last synced.
+  // Per-peer transfers for the event log, and whether the tasks changed since the last sync.
   HandoffSessions handoff_sessions{3 * std::chrono::duration_cast<Duration>(config.handoff_retry)};
   bool handoff_tasks_changed = false;
-
   std::map<std::uint32_t, Transition> transitions;
   std::set<std::pair<TimePoint, std::uint32_t>> transition_deadlines;
-  // Partitions lost in the current set_view() while still in transition (no marker for them).
-  std::set<std::uint32_t> lost_in_transition;
-  // Partitions lost while still in transition, until when data arriving for them is passed
-  // on to their owners (a stream that started while this node owned them).
+  std::set<std::uint32_t> lost_in_transition;  // lost in this set_view() mid-transition
+  // Lost mid-transition -> until when data arriving for them goes on to their owners.
   std::map<std::uint32_t, TimePoint> relays;
-  // Final batches received lately, (partition, sender) -> when: a final that arrives before
-  // this node's own view says it gained the partition still counts.
+  // (partition, sender) -> when a final batch came: one that arrives before this node's own
+  // view says it gained the partition still counts.
   std::map<std::pair<std::uint32_t, std::string>, TimePoint> recent_finals;
-  // When some member last handed each partition to this node.
-  std::map<std::uint32_t, TimePoint> recent_handoff_in;
+  std::map<std::uint32_t, TimePoint> recent_handoff_in;  // when a member last handed it here
 
   // Partitions this node became the coordinator of while another owner coordinated them,
   // -> the other live owners it has not caught up with yet (promotion.cpp).
   std::map<std::uint32_t, std::set<std::string>> promotions;
   std::set<std::pair<std::uint32_t, std::string>> promotion_syncs;  // digest requests in flight
-  // Those of `promotions` that are a first view's catch-up (ReplicationConfig::
-  // catch_up_on_start): kept while this node owns the partition at any rank.
+  // `promotions` that are a first view's catch-up (catch_up_on_start), kept while owned.
   std::set<std::uint32_t> start_catch_ups;
 
   // --- replicator.cpp ---

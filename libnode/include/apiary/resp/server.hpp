@@ -31,6 +31,7 @@
 #include "apiary/resp/scripting.hpp"
 #include "apiary/resp/server_acl.hpp"
 #include "apiary/resp/server_config.hpp"
+#include "apiary/resp/server_hooks.hpp"
 #include "apiary/resp/tracking.hpp"
 
 namespace apiary::store {
@@ -113,15 +114,8 @@ class Server : public ServerAcl {
   void set_forwarder(Forwarder forwarder) { forwarder_ = std::move(forwarder); }
   const Forwarder& forwarder() const { return forwarder_; }
 
-  // The cluster layer's side of blocking commands (BLPOP, ...), which it parks: `unblock`
-  // answers CLIENT UNBLOCK (true when the client was blocked and is being released with the
-  // timeout's null, or CLIENT UNBLOCK's error when `error`); `closed` hears of every client
-  // that goes away, so that what it parked for the client is dropped. Unset: CLIENT UNBLOCK
-  // answers 0.
-  struct BlockingHooks {
-    std::function<bool(ClientId, bool error)> unblock;
-    std::function<void(ClientId)> closed;
-  };
+  // The cluster layer's side of blocking commands (server_hooks.hpp).
+  using BlockingHooks = resp::BlockingHooks;
   void set_blocking_hooks(BlockingHooks hooks) { blocking_ = std::move(hooks); }
   const BlockingHooks& blocking_hooks() const { return blocking_; }
 
@@ -177,18 +171,8 @@ class Server : public ServerAcl {
   // FUNCTION STATS. Empty: not busy.
   void set_busy(std::string busy_error) { busy_error_ = std::move(busy_error); }
   const std::string& busy_error() const { return busy_error_; }
-  // The driver's side of a long script: a monotonic clock to measure it by, and a way to
-  // read and answer the other clients while it runs (never `running`, the client whose
-  // command runs the script), which returns true when the node is shutting down and the
-  // script must stop whatever it wrote. Unset (the simulator): scripts are never busy.
-  // `keep_alive` answers the failure detector's probes; it is called every few milliseconds
-  // from a script's first 200 ms on, before the node turns busy, so that no script gets its
-  // node suspected by the others.
-  struct BusyWatch {
-    std::function<TimePoint()> now;
-    std::function<bool(ClientId running)> serve;
-    std::function<void()> keep_alive;
-  };
+  // The driver's side of a long script (server_hooks.hpp).
+  using BusyWatch = resp::BusyWatch;
   void set_busy_watch(BusyWatch watch) { busy_watch_ = std::move(watch); }
   const BusyWatch& busy_watch() const { return busy_watch_; }
   // Per-command counts, times and errors (INFO commandstats/errorstats/latencystats,
