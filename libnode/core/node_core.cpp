@@ -347,6 +347,8 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   // other's rings (replication::ring_compatible).
   config.meta.tags[std::string(replication::kRingTag)] =
       replication::ring_signature(s.repl_config);
+  config.meta.tags[std::string(replication::kWireTag)] =
+      std::to_string(replication::kWireVersion);
   s.config = std::move(config);
   const NodeCoreConfig& c = s.config;
 
@@ -448,6 +450,7 @@ void NodeCore::set_meta(gossip::MemberMeta meta) {
   Impl& s = *impl_;
   if (s.join_called) return;
   meta.tags[std::string(replication::kRingTag)] = replication::ring_signature(s.repl_config);
+  meta.tags[std::string(replication::kWireTag)] = std::to_string(replication::kWireVersion);
   s.config.meta = std::move(meta);
   const NodeCoreConfig& c = s.config;
   s.replicator->set_identity(c.name, c.meta.data_addr);

@@ -37,8 +37,15 @@ bool Replicator::State::send_forward(TimePoint now, Op& op, std::uint64_t /*id: 
     if (owner == self() || !view.is_live_at(i)) continue;
     if (std::find(op.tried.begin(), op.tried.end(), owner) != op.tried.end()) continue;
     op.tried.push_back(owner);
-    // A copy: a timeout or a refusal (no view yet) sends it on to the next owner.
-    if (!send_to(owner, wire::MessageType::data_request, op.request)) continue;
+    // A copy: a timeout or a refusal (no view yet) sends it on to the next owner. A member of
+    // an older release (wire version 1, during a rolling upgrade) gets it without the
+    // client's ACL user and runs it as a command of this node, which checked the client's
+    // permissions before forwarding.
+    const bool legacy = view.members()[i].wire < 2 && forward_has_user(op.request);
+    if (!send_to(owner, wire::MessageType::data_request,
+                 legacy ? forward_without_user(op.request, config) : op.request)) {
+      continue;
+    }
     op.peer = owner;
     op.deadline = !op.hold ? now + config.forward_timeout
                   : *op.hold >= kNever - now - config.forward_timeout

@@ -1,6 +1,7 @@
 #include "apiary/replication/membership_view.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace apiary::replication {
 
@@ -13,6 +14,15 @@ bool ring_compatible(const gossip::Member& m, const ReplicationConfig& config) {
   return it == m.meta.tags.end() || it->second == ring_signature(config);
 }
 
+std::uint32_t wire_version(const gossip::Member& m) {
+  auto it = m.meta.tags.find(std::string(kWireTag));
+  if (it == m.meta.tags.end()) return 1;
+  std::uint32_t v = 0;
+  const auto [end, ec] =
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return ec == std::errc{} && end == it->second.data() + it->second.size() && v > 0 ? v : 1;
+}
+
 ClusterView view_from_members(std::string self, std::span<const gossip::Member> members,
                               TimePoint now, const ReplicationConfig& config,
                               const RingPolicy& policy) {
@@ -23,11 +33,11 @@ ClusterView view_from_members(std::string self, std::span<const gossip::Member> 
     switch (m.state) {
       case gossip::MemberState::alive:
       case gossip::MemberState::suspect:
-        ring.push_back({m.name, m.meta.data_addr, true});
+        ring.push_back({m.name, m.meta.data_addr, true, wire_version(m)});
         break;
       case gossip::MemberState::dead:
         if (now < m.state_changed + policy.dead_grace) {
-          ring.push_back({m.name, m.meta.data_addr, false});
+          ring.push_back({m.name, m.meta.data_addr, false, wire_version(m)});
         }
         break;
       case gossip::MemberState::left:

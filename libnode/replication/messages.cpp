@@ -258,7 +258,8 @@ std::vector<std::uint8_t> encode_delta_refused(std::uint64_t id, std::string_vie
   enc.p.pack_uint64(id);
   enc.p.pack_uint8(static_cast<std::uint8_t>(StatusCode::not_found));
   pack_key(enc.p, key);
-  pack_entries(enc.p, mine != nullptr ? std::span(mine, 1) : std::span<const store::VersionedEntry>());
+  pack_entries(enc.p,
+               mine != nullptr ? std::span(mine, 1) : std::span<const store::VersionedEntry>());
   pack_horizon(enc.p, horizon);
   return std::move(enc.out);
 }
@@ -329,6 +330,19 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
   }
   if (!user.empty()) pack_key(enc.p, user);
   return std::move(enc.out);
+}
+
+// encode_forward writes an array of 7 only when it carries the user (a msgpack fixarray).
+bool forward_has_user(std::span<const std::uint8_t> request) {
+  return !request.empty() && request.front() == 0x97;
+}
+
+std::vector<std::uint8_t> forward_without_user(std::span<const std::uint8_t> request,
+                                               const ReplicationConfig& config) {
+  auto m = decode_message(wire::MessageType::data_request, request, config);
+  if (!m.ok() || m->kind != RequestKind::forward) return {request.begin(), request.end()};
+  std::vector<std::string_view> argv(m->argv.begin(), m->argv.end());
+  return encode_forward(m->id, argv, m->protocol, m->write_quorum, m->read_quorum);
 }
 
 std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, CancelMode mode) {

@@ -138,6 +138,11 @@ std::vector<std::uint8_t> encode_forward(std::uint64_t id, std::span<const std::
                                          std::uint8_t protocol, std::uint32_t write_quorum = 0,
                                          std::uint32_t read_quorum = 0,
                                          std::string_view user = {});
+// The same forward without its ACL user field, for a member of wire version 1, which refuses
+// the field (membership_view.hpp); a request without the field comes back unchanged.
+bool forward_has_user(std::span<const std::uint8_t> request);
+std::vector<std::uint8_t> forward_without_user(std::span<const std::uint8_t> request,
+                                               const ReplicationConfig& config);
 // Cancels forward `id` (its requester's id), to be answered as `mode` says.
 std::vector<std::uint8_t> encode_forward_cancel(std::uint64_t id, CancelMode mode);
 std::vector<std::uint8_t> encode_entries(std::uint64_t id, std::uint32_t partition,

@@ -103,3 +103,17 @@ TEST_CASE("members with other ring settings get no partitions", "[replication][r
   std::sort(names.begin(), names.end());
   CHECK(names == std::vector<std::string>{"same", "untagged"});
 }
+
+TEST_CASE("a member's wire version comes from its tag, and is 1 without one (the previous release)",
+          "[replication][ring]") {
+  using apiary::replication::kWireTag;
+  std::vector<Member> members = {member("a", MemberState::alive), member("b", MemberState::alive),
+                                 member("c", MemberState::alive)};
+  members[1].meta.tags[std::string(kWireTag)] = "2";
+  members[2].meta.tags[std::string(kWireTag)] = "two";  // unreadable: the lowest version
+  const auto view = view_from_members("a", members, TimePoint{} + 1s, ReplicationConfig{}, {});
+  REQUIRE(view.members().size() == 3);
+  CHECK(view.find("a")->wire == 1);
+  CHECK(view.find("b")->wire == 2);
+  CHECK(view.find("c")->wire == 1);
+}

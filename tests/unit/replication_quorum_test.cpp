@@ -154,6 +154,38 @@ TEST_CASE("forwarding returns the executor's reply", "[replication][forward]") {
   CHECK(seen[1].empty());
 }
 
+TEST_CASE("a forward carries its client's ACL user only to members that speak wire version 2",
+          "[replication][forward]") {
+  auto config = small_config();
+  config.replicas = 1;
+  ReplCluster c(3, config);
+  std::string user_seen = "none";
+  for (std::size_t i = 0; i < 3; ++i) {
+    c.rep(i).set_executor([&](const replication::ForwardedCommand& cmd) {
+      user_seen = cmd.user;
+      return std::optional<std::string>("+OK\r\n");
+    });
+  }
+  for (const std::uint32_t wire : {1u, replication::kWireVersion}) {
+    // n2 runs the previous release (no wire tag: version 1) or this one.
+    for (std::size_t self = 0; self < 3; ++self) {
+      std::vector<replication::ViewMember> members;
+      for (std::size_t i = 0; i < 3; ++i) {
+        members.push_back(
+            {c.node(i).name, c.node(i).addr, true, i == 2 ? wire : replication::kWireVersion});
+      }
+      c.rep(self).set_view(c.now(), c.wall(),
+                           replication::ClusterView::make(c.node(self).name, members, config));
+    }
+    const auto key = find_key(c.rep(0).view(), [](const auto& o) { return o[0] == "n2"; });
+    const auto done = c.wait(0, c.forward(0, key, {"SET", key, "v"}, "alice"));
+    REQUIRE(done.has_value());
+    CHECK(done->status.ok());
+    // Version 1 refuses the user field as malformed: it gets the command as the node's own.
+    CHECK(user_seen == (wire == 1 ? "" : "alice"));
+  }
+}
+
 TEST_CASE("a deferred forwarded reply is relayed when the executor delivers it",
           "[replication][forward]") {
   auto config = small_config();

@@ -163,9 +163,9 @@ class ReplCluster {
     return id;
   }
   std::uint64_t forward(std::size_t from, const std::string& key,
-                        std::vector<std::string_view> argv) {
+                        std::vector<std::string_view> argv, std::string_view user = {}) {
     const std::uint64_t id = next_completion_++;
-    nodes_[from].rep->forward(now_, key, argv, 2, id);
+    nodes_[from].rep->forward(now_, key, argv, 2, id, {}, true, std::nullopt, user);
     pump();
     return id;
   }

@@ -12,6 +12,7 @@
 // Thread safety: a plain value, immutable after make(); share or copy it freely.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,10 +25,14 @@
 
 namespace apiary::replication {
 
+// The data protocol version this build speaks (membership_view.hpp, kWireTag, lists them).
+inline constexpr std::uint32_t kWireVersion = 2;
+
 struct ViewMember {
   std::string name;
   std::string data_addr;  // where this member's data messages go (host:port or a sim address)
   bool live = true;       // reachable as far as membership knows (alive or suspect)
+  std::uint32_t wire = kWireVersion;  // the data protocol it speaks (membership_view.hpp)
 };
 
 class ClusterView {

@@ -15,6 +15,7 @@
 // Pure functions of their arguments; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,17 @@ inline constexpr std::string_view kRingTag = "apiary.ring";
 std::string ring_signature(const ReplicationConfig& config);
 // False when `m` publishes ring settings other than `config`'s.
 bool ring_compatible(const gossip::Member& m, const ReplicationConfig& config);
+
+// The data protocol a node speaks, published in the metadata tag kWireTag so that members of
+// two adjacent releases work together during a rolling upgrade: a sender uses a field or a
+// message a peer would refuse only when the peer's version has it. A member without the tag
+// speaks version 1 (releases up to 0.1.0). Versions:
+//   1  the data messages of release 0.1.0, except the forward's trailing ACL user field
+//   2  a forward may carry its client's ACL user (messages.hpp, encode_forward)
+// A new optional field or message type bumps kWireVersion (cluster_view.hpp) and is sent only
+// to members whose wire_version() is at least the new one.
+inline constexpr std::string_view kWireTag = "apiary.wire";
+std::uint32_t wire_version(const gossip::Member& m);
 
 struct RingPolicy {
   Duration dead_grace = std::chrono::seconds(10);
