@@ -12,7 +12,22 @@ namespace apiary::gossip {
 using detail::MemberRecord;
 using detail::Slot;
 
-void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs) {
+namespace {
+
+// Without empty entries, our own address and repeats, in the given order.
+std::vector<std::string> cleaned_seeds(std::vector<std::string> given, std::string_view self) {
+  std::vector<std::string> out;
+  for (auto& s : given) {
+    if (!s.empty() && s != self && std::find(out.begin(), out.end(), s) == out.end()) {
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs, bool seeds_pending) {
   if (left) return;
   last_input = std::max(last_input, now);
   if (!announced) {
@@ -21,13 +36,8 @@ void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs) {
   }
   queue_alive(me());
   // Our own address in the seed list (a common static configuration) is not a seed for us.
-  seeds.clear();
-  for (auto& s : seed_addrs) {
-    if (!s.empty() && s != self.addr && std::find(seeds.begin(), seeds.end(), s) == seeds.end()) {
-      seeds.push_back(std::move(s));
-    }
-  }
-  if (seeds.empty()) {
+  seeds = cleaned_seeds(std::move(seed_addrs), self.addr);
+  if (seeds.empty() && !seeds_pending) {
     join_state = JoinState::joined;  // the first member of a new cluster
     return;
   }
@@ -37,8 +47,62 @@ void Swim::State::join(TimePoint now, std::vector<std::string> seed_addrs) {
   contact_seeds();
 }
 
+void Swim::State::set_seeds(TimePoint now, std::vector<std::string> seed_addrs) {
+  if (left) return;
+  last_input = std::max(last_input, now);
+  std::vector<std::string> next = cleaned_seeds(std::move(seed_addrs), self.addr);
+  std::vector<std::string> fresh;
+  for (const auto& s : next) {
+    if (std::find(seeds.begin(), seeds.end(), s) == seeds.end()) fresh.push_back(s);
+  }
+  const bool first_seeds = seeds.empty() && !next.empty();
+  seeds = std::move(next);
+  if (join_state == JoinState::idle) return;  // join() contacts them
+  const bool joining = join_state == JoinState::joining;
+  if (joining && first_seeds) {
+    // Waiting for a name to resolve doubled the backoff over nothing: start it again.
+    join_backoff = config.join_retry_initial;
+    next_join_retry = now + join_backoff;
+  }
+  // Each node re-resolves on its own timer, so when a name starts listing another cluster
+  // its members contact it one by one, not all at once; and a new member that joined
+  // through the name itself is usually live here before we re-resolve.
+  for (const auto& s : not_live(std::move(fresh))) {
+    send_push_pull(s, wire::MessageType::push_pull, joining);
+  }
+}
+
+void Swim::State::meet(TimePoint now, std::string addr) {
+  if (left || addr.empty() || addr == self.addr) return;
+  last_input = std::max(last_input, now);
+  if (std::find(met.begin(), met.end(), addr) == met.end()) met.push_back(addr);
+  send_push_pull(addr, wire::MessageType::push_pull, join_state == JoinState::joining);
+}
+
+std::vector<std::string> Swim::State::not_live(std::vector<std::string> addrs) const {
+  if (addrs.empty()) return addrs;
+  std::vector<bool> live(addrs.size(), false);
+  for (Slot s = 0; s < members.slot_end(); ++s) {
+    const MemberRecord& r = members.at(s);
+    if (!r.in_use() || !r.alive_or_suspect()) continue;
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      if (!live[i] && r.addr() == addrs[i]) live[i] = true;
+    }
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    if (!live[i]) out.push_back(std::move(addrs[i]));
+  }
+  return out;
+}
+
 void Swim::State::contact_seeds() {
   for (const auto& seed : seeds) send_push_pull(seed, wire::MessageType::push_pull, true);
+  for (const auto& addr : met) {
+    if (std::find(seeds.begin(), seeds.end(), addr) == seeds.end()) {
+      send_push_pull(addr, wire::MessageType::push_pull, true);
+    }
+  }
 }
 
 void Swim::State::join_retry_tick(TimePoint now) {
@@ -75,16 +139,20 @@ void Swim::State::push_pull_tick(TimePoint now) {
 }
 
 // If the seeds went down and came back as a cluster of their own (after everyone here had
-// forgotten them), neither side would ever hear of the other. So every push-pull round, one
-// random seed that is not a live member gets a push-pull too. O(members) per round.
+// forgotten them), or a seed (a met address) belongs to a cluster that formed apart, neither
+// side would ever hear of the other. So every push-pull round, one random seed that is not a
+// live member gets a push-pull too. O(members) per round.
 void Swim::State::recontact_seed() {
-  if (seeds.empty() || join_state != JoinState::joined) return;
-  const std::string& seed = seeds[rng.uniform(seeds.size())];
-  for (Slot s = 0; s < members.slot_end(); ++s) {
-    const MemberRecord& r = members.at(s);
-    if (r.in_use() && r.alive_or_suspect() && r.addr() == seed) return;
+  if ((seeds.empty() && met.empty()) || join_state != JoinState::joined) return;
+  std::vector<std::string> candidates = seeds;
+  for (const auto& addr : met) {
+    if (std::find(candidates.begin(), candidates.end(), addr) == candidates.end()) {
+      candidates.push_back(addr);
+    }
   }
-  send_push_pull(seed, wire::MessageType::push_pull, false);
+  candidates = not_live(std::move(candidates));
+  if (candidates.empty()) return;
+  send_push_pull(candidates[rng.uniform(candidates.size())], wire::MessageType::push_pull, false);
 }
 
 void Swim::State::send_push_pull(std::string_view to, wire::MessageType type, bool join_request) {

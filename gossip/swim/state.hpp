@@ -106,7 +106,11 @@ struct Swim::State {
   std::uint32_t retransmit_limit() const;
 
   // ---- push_pull.cpp -----------------------------------------------------------------------
-  void join(TimePoint now, std::vector<std::string> seeds);
+  void join(TimePoint now, std::vector<std::string> seeds, bool seeds_pending);
+  void set_seeds(TimePoint now, std::vector<std::string> seeds);
+  void meet(TimePoint now, std::string addr);
+  // Those of `addrs` that no alive or suspect member has as its address. O(members).
+  std::vector<std::string> not_live(std::vector<std::string> addrs) const;
   void contact_seeds();
   void join_retry_tick(TimePoint now);
   void push_pull_tick(TimePoint now);
@@ -198,6 +202,7 @@ struct Swim::State {
   enum class JoinState : std::uint8_t { idle, joining, joined };
   JoinState join_state = JoinState::idle;
   std::vector<std::string> seeds;
+  std::vector<std::string> met;  // addresses given to meet(): seeds that set_seeds keeps
   Duration join_backoff{};
   TimePoint next_join_retry = kNever;
   bool announced = false;  // the `joined` event about this node was emitted

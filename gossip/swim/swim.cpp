@@ -164,8 +164,17 @@ Swim::Swim(SwimConfig config, LocalNode self, Rng rng, TimePoint now)
 
 Swim::~Swim() = default;
 
-void Swim::join(TimePoint now, std::vector<std::string> seeds) {
-  state_->join(now, std::move(seeds));
+void Swim::join(TimePoint now, std::vector<std::string> seeds, bool seeds_pending) {
+  state_->join(now, std::move(seeds), seeds_pending);
+}
+void Swim::set_seeds(TimePoint now, std::vector<std::string> seeds) {
+  state_->set_seeds(now, std::move(seeds));
+}
+void Swim::meet(TimePoint now, std::string addr) { state_->meet(now, std::move(addr)); }
+std::vector<std::string> Swim::seeds() const {
+  std::vector<std::string> out = state_->seeds;
+  out.insert(out.end(), state_->met.begin(), state_->met.end());
+  return out;
 }
 void Swim::leave(TimePoint now) { state_->leave(now); }
 bool Swim::leave_done() const { return state_->leave_done(); }

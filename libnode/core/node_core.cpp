@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apiary/base/rng.hpp"
+#include "apiary/base/version.hpp"
 #include "apiary/data/partition.hpp"
 #include "apiary/script/service.hpp"
 #include "change_observer.hpp"
@@ -349,6 +350,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
       replication::ring_signature(s.repl_config);
   config.meta.tags[std::string(replication::kWireTag)] =
       std::to_string(replication::kWireVersion);
+  config.meta.tags[std::string(kVersionTag)] = std::string(apiary::version());
   s.config = std::move(config);
   const NodeCoreConfig& c = s.config;
 
@@ -369,6 +371,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::create(NodeCoreConfig config, TimePo
   s.replicator->set_identity(c.name, c.meta.data_addr);
   resp::ServerIdentity identity = c.identity;
   identity.node_name = c.name;
+  identity.apiary_version = std::string(apiary::version());
   s.resp_server = std::make_unique<resp::Server>(identity);
   s.resp_server->attach_store(s.store.get());
   Impl* raw = impl.get();
@@ -451,6 +454,7 @@ void NodeCore::set_meta(gossip::MemberMeta meta) {
   if (s.join_called) return;
   meta.tags[std::string(replication::kRingTag)] = replication::ring_signature(s.repl_config);
   meta.tags[std::string(replication::kWireTag)] = std::to_string(replication::kWireVersion);
+  meta.tags[std::string(kVersionTag)] = std::string(apiary::version());
   s.config.meta = std::move(meta);
   const NodeCoreConfig& c = s.config;
   s.replicator->set_identity(c.name, c.meta.data_addr);
@@ -458,17 +462,30 @@ void NodeCore::set_meta(gossip::MemberMeta meta) {
       c.swim, gossip::LocalNode{c.name, c.gossip_addr, c.meta}, s.swim_rng, s.created);
 }
 
-void NodeCore::join(TimePoint now, WallTime wall, std::vector<std::string> seeds) {
+void NodeCore::join(TimePoint now, WallTime wall, std::vector<std::string> seeds,
+                    bool seeds_pending) {
   Impl& s = *impl_;
   s.join_called = true;
   s.now = now;
   s.wall = wall;
-  s.joined = seeds.empty();
+  s.joined = seeds.empty() && !seeds_pending;
   s.join_deadline = now + s.config.join_timeout;
-  s.swim->join(now, std::move(seeds));
+  s.swim->join(now, std::move(seeds), seeds_pending);
   s.swim_touched = true;
   s.update_view(now, wall);
   s.pump_gossip(now, wall);
+}
+
+void NodeCore::set_seeds(TimePoint now, std::vector<std::string> addrs) {
+  Impl& s = *impl_;
+  s.swim->set_seeds(now, std::move(addrs));
+  s.swim_touched = true;  // only messages out: the driver drains them after this input
+}
+
+void NodeCore::meet(TimePoint now, std::string gossip_addr) {
+  Impl& s = *impl_;
+  s.swim->meet(now, std::move(gossip_addr));
+  s.swim_touched = true;
 }
 
 void NodeCore::leave(TimePoint now, WallTime wall) {

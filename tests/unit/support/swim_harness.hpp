@@ -65,6 +65,13 @@ class SwimCluster {
     drain(i);
   }
 
+  // Any other input to node i (set_seeds, meet, join with seeds pending) at the current time,
+  // with its output sent.
+  void input(std::size_t i, const std::function<void(gossip::Swim&, TimePoint)>& fn) {
+    fn(*nodes_[i].swim, now_);
+    drain(i);
+  }
+
   // Adds `count` nodes named prefix0..; node 0 starts the cluster, the rest join through it.
   void add_cluster(std::size_t count, const std::string& prefix = "n") {
     const std::size_t first = nodes_.size();

@@ -77,7 +77,20 @@ class Swim {
   // (join_retry_initial doubling up to join_retry_max) until one answers or another member
   // contacts us. An empty list (or one holding only our own address) makes this node the
   // first member of a new cluster.
-  void join(TimePoint now, std::vector<std::string> seeds);
+  // `seeds_pending`: the seeds come later through set_seeds() (a DNS name not resolved yet):
+  // an empty list then means "keep trying", not "first member", until something answers.
+  void join(TimePoint now, std::vector<std::string> seeds, bool seeds_pending = false);
+  // Replaces the seed list (the driver re-resolved a DNS name); our own address is dropped.
+  // A seed that was not in the previous list and is not a live member gets a push-pull at
+  // once (a join request while joining): that is how two clusters that formed apart find
+  // each other when the name starts listing both. Join retries and the per-round re-contact
+  // use the new list from then on.
+  void set_seeds(TimePoint now, std::vector<std::string> seeds);
+  // Like Redis's CLUSTER MEET: a push-pull to `addr` now, and `addr` stays an extra seed
+  // (kept across set_seeds) so that re-contact continues if the two sides lose each other.
+  void meet(TimePoint now, std::string addr);
+  // The seeds in use: the last list given (without our own address), then the met addresses.
+  std::vector<std::string> seeds() const;
   // True from join() with seeds until a seed's member list arrived (or, when no seed
   // answers, until another member contacted this node): until then the member list may hold
   // only nodes that are joining too, not the cluster.

@@ -129,8 +129,16 @@ class NodeCore {
   // The metadata this node publishes (its addresses and tags), before join() only: a driver
   // learns the client port it bound after the core (whose server the listener needs) exists.
   void set_meta(gossip::MemberMeta meta);
-  // Joins through `seeds` (none: the first node, which serves at once).
-  void join(TimePoint now, WallTime wall, std::vector<std::string> seeds);
+  // Joins through `seeds` (none: the first node, which serves at once). `seeds_pending`: the
+  // seeds come later through set_seeds() (a DNS name being resolved); until one answers the
+  // node serves nothing, and after join_timeout it serves with the members it knows (the
+  // name listed only this node, or nothing: it is the first member).
+  void join(TimePoint now, WallTime wall, std::vector<std::string> seeds,
+            bool seeds_pending = false);
+  // Replaces the seed addresses (gossip::Swim::set_seeds): the driver re-resolved a name.
+  void set_seeds(TimePoint now, std::vector<std::string> addrs);
+  // Contacts a member of another cluster now and keeps it as a seed (gossip::Swim::meet).
+  void meet(TimePoint now, std::string gossip_addr);
   void leave(TimePoint now, WallTime wall);
   LeaveState leave_state() const;
   bool leave_incomplete() const;  // the leave ended by a timeout
