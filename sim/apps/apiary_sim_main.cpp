@@ -89,6 +89,17 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--partition", o.partition,
                  "partition 'A|B' or 'A->B' (node sets like 0-49) for a quarter of the window");
+  app.add_flag("--simultaneous-start", o.simultaneous_start,
+               "every initial node starts at the same instant with the same seed list: every "
+               "initial node's address, its own included (as a DNS name over the pods gives)");
+  app.add_option("--split-start", o.split_start,
+                 "'A|B': a simultaneous start with A and B partitioned from the first instant, "
+                 "so each forms its own cluster; healed at --heal-at, then they must merge");
+  double heal_at = -1;
+  app.add_option("--heal-at", heal_at,
+                 "heal every partition this many seconds into the window (default with "
+                 "--split-start: a quarter of the window)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--join", o.join, "K new nodes join at once a quarter into the window");
   app.add_option("--leave", o.leave, "K random nodes leave gracefully at random times");
   app.add_option("--restart", o.restart, "K random nodes restart at once mid-window");
@@ -226,6 +237,11 @@ int main(int argc, char** argv) {
         std::chrono::duration_cast<apiary::Duration>(std::chrono::duration<double>(stable_after_s));
   }
   if (settle >= 0) o.settle_s = settle;
+  if (heal_at >= 0) o.heal_at_s = heal_at;
+  if (!o.split_start.empty()) {
+    auto rule = apiary::sim::parse_partition(o.split_start);
+    if (!rule || rule->one_way) return usage_error("--split-start wants two node sets, 'A|B'");
+  }
   if (start_spacing_ms >= 0) {
     o.start_spacing = std::chrono::duration_cast<apiary::Duration>(
         std::chrono::duration<double, std::milli>(start_spacing_ms));

@@ -183,6 +183,14 @@ std::string data_summary(const WorkloadReport& d) {
       o << buf;
     }
   }
+  for (double h : d.heal_handoff_s) {
+    if (h < 0) {
+      o << "  one view and handoffs done after a heal: not reached\n";
+    } else {
+      std::snprintf(buf, sizeof buf, "  one view and handoffs done after a heal: %.2fs\n", h);
+      o << buf;
+    }
+  }
   for (const auto& sample : d.samples) o << "    " << sample << "\n";
   return o.str();
 }
@@ -389,11 +397,15 @@ std::string to_json(const RunReport& r) {
     field("keys", d.keys);
     field("converged_keys", d.converged_keys);
     field("max_siblings", d.max_siblings);
-    o << "  \"handoff_s\": [";
-    for (std::size_t i = 0; i < d.handoff_s.size(); ++i) {
-      o << (i ? ", " : "") << (d.handoff_s[i] < 0 ? "null" : num(d.handoff_s[i]));
-    }
-    o << "],\n";
+    auto list = [&](const char* name, const std::vector<double>& v) {
+      o << "  \"" << name << "\": [";
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        o << (i ? ", " : "") << (v[i] < 0 ? "null" : num(v[i]));
+      }
+      o << "],\n";
+    };
+    list("handoff_s", d.handoff_s);
+    list("heal_handoff_s", d.heal_handoff_s);
     o << "  \"data_samples\": [";
     for (std::size_t i = 0; i < d.samples.size(); ++i) o << (i ? ", " : "") << quote(d.samples[i]);
     o << "],\n";

@@ -145,6 +145,29 @@ double push_pull_seconds(const RunOptions& o) {
   return pp;
 }
 
+// With a split start the cluster is two clusters until the heal: each side's views must agree
+// among themselves (the sides cannot hear of each other). Counts the (observer, subject) pairs
+// on one side where the observer does not hold the subject alive or suspect; O(N^2).
+std::uint64_t split_gaps(World& world, std::vector<std::string>* samples) {
+  std::uint64_t gaps = 0;
+  const std::uint32_t n = world.started_nodes();
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (world.status(i) != NodeStatus::running) continue;
+    for (std::uint32_t j = 0; j < n; ++j) {
+      if (i == j || world.status(j) != NodeStatus::running) continue;
+      if (world.network().blocked(i, j) || world.network().blocked(j, i)) continue;
+      const auto v = world.checker().view(i, j);
+      if (v && (*v == gossip::MemberState::alive || *v == gossip::MemberState::suspect)) continue;
+      ++gaps;
+      if (samples != nullptr && samples->size() < 5) {
+        samples->push_back(node_name(i) + " does not hold " + node_name(j) +
+                           " (same side of the split) alive");
+      }
+    }
+  }
+  return gaps;
+}
+
 void check_data(RunReport& r) {
   const WorkloadReport& d = r.data;
   auto fail = [&](const std::string& what) {
@@ -250,6 +273,10 @@ void check_data(RunReport& r) {
       std::any_of(d.handoff_s.begin(), d.handoff_s.end(), [](double h) { return h < 0; })) {
     fail("a handoff after a join or leave did not finish");
   }
+  if (r.settled && std::any_of(d.heal_handoff_s.begin(), d.heal_handoff_s.end(),
+                               [](double h) { return h < 0; })) {
+    fail("after a heal the views never agreed with no handoff pending");
+  }
 }
 
 }  // namespace
@@ -277,6 +304,17 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   auto factory = make_factory(o);
   if (!factory) return factory.status();
 
+  std::optional<PartitionRule> split = scenario.split_start;
+  if (!o.split_start.empty()) {
+    auto rule = parse_partition(o.split_start);
+    if (!rule) return rule.status();
+    if (rule->one_way) return bad("--split-start wants two sides, 'A|B'");
+    split = std::move(*rule);
+  }
+  if (o.heal_at_s && !(*o.heal_at_s >= 0 && *o.heal_at_s < o.duration_s)) {
+    return bad("--heal-at must lie inside the window [0, --duration)");
+  }
+
   std::uint32_t extra = o.join;
   for (const auto& a : scenario.actions) {
     if (a.kind == ActionKind::join) extra += a.count;
@@ -289,6 +327,8 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   wc.clock_skew = scenario.has_skew ? scenario.clock_skew : o.clock_skew;
   wc.seed_nodes = o.seed_nodes;
   wc.start_spacing = o.start_spacing.value_or(default_start_spacing(o.nodes));
+  wc.simultaneous_start = o.simultaneous_start || scenario.simultaneous_start || split;
+  wc.split_start = split;
   wc.false_positive_grace = std::chrono::seconds(o.fp_grace_s);
   wc.on_event = o.on_event;
   wc.timers_first_on_resume = o.timers_first_on_resume;
@@ -309,7 +349,7 @@ Result<RunReport> run_simulation(const RunOptions& o) {
 #endif
 
   // Bootstrap: start everyone, then wait (bounded) for the first convergence.
-  const Duration start_span = wc.start_spacing * o.nodes;
+  const Duration start_span = wc.simultaneous_start ? Duration{0} : wc.start_spacing * o.nodes;
   const double warmup_limit = o.warmup_s.value_or(
       seconds(start_span) + 20.0 + 10.0 * std::log10(o.nodes + 1.0) + push_pull_seconds(o));
   const TimePoint warmup_end = TimePoint{} + from_seconds(warmup_limit);
@@ -317,14 +357,21 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     if (o.tick) o.tick(now, warmup_end, world);
   };
   world.run_until(TimePoint{} + start_span, tick);
-  world.checker().open_convergence(world.now(), "bootstrap (last start)");
-  while (!world.checker().converged() && world.now() < warmup_end) {
-    world.run_until(std::min(warmup_end, world.now() + 1s), tick);
+  auto bootstrapped = [&] { return split ? split_gaps(world, nullptr) == 0 : world.checker().converged(); };
+  if (!split) world.checker().open_convergence(world.now(), "bootstrap (last start)");
+  // Each side's agreement is polled (the checker knows only one cluster), in small steps.
+  const Duration step = split ? Duration(100ms) : Duration(1s);
+  while (!bootstrapped() && world.now() < warmup_end) {
+    world.run_until(std::min(warmup_end, world.now() + step), tick);
   }
   const TimePoint start = world.now();
-  const bool bootstrap_converged = world.checker().converged();
+  const bool bootstrap_converged = bootstrapped();
   std::string bootstrap_gaps;
-  if (!bootstrap_converged) {
+  if (!bootstrap_converged && split) {
+    std::vector<std::string> samples;
+    split_gaps(world, &samples);
+    for (const auto& d : samples) bootstrap_gaps += "; " + d;
+  } else if (!bootstrap_converged) {
     for (const auto& d : world.checker().disagreements(5)) bootstrap_gaps += "; " + d;
   }
   world.reset_load();
@@ -340,6 +387,12 @@ Result<RunReport> run_simulation(const RunOptions& o) {
   for (auto a : *faults) {
     a.at += start.time_since_epoch();
     world.schedule(std::move(a));
+  }
+  if (o.heal_at_s || !o.split_start.empty()) {
+    Action heal;
+    heal.kind = ActionKind::heal;
+    heal.at = start.time_since_epoch() + (o.heal_at_s ? from_seconds(*o.heal_at_s) : window / 4);
+    world.schedule(std::move(heal));
   }
 #ifdef APIARY_SIM_HAS_DATA
   if (workload) {
@@ -372,6 +425,10 @@ Result<RunReport> run_simulation(const RunOptions& o) {
       r.false_positive_samples.push_back(
           {seconds(f.at - start), node_name(f.victim), node_name(f.declarer)});
     }
+  }
+  if (split) {
+    r.convergence.push_back({"bootstrap (each side of the split)", -seconds(start.time_since_epoch()),
+                             bootstrap_converged ? seconds(start.time_since_epoch()) : -1.0});
   }
   for (const auto& cv : c.convergences()) {
     r.convergence.push_back(
@@ -408,6 +465,12 @@ Result<RunReport> run_simulation(const RunOptions& o) {
       r.failures.push_back("bootstrap did not converge within " + std::to_string(warmup_limit) +
                            "s of warm-up" + bootstrap_gaps);
     }
+    for (const auto& cv : r.convergence) {
+      if (cv.label == "merge" && cv.seconds < 0) {
+        r.failures.push_back("the two clusters of the split start did not become one after the "
+                             "heal at " + std::to_string(cv.at_s) + "s");
+      }
+    }
     if (r.settled && !r.converged) {
       std::string what = "views not converged " + std::to_string(settle_seconds(o)) +
                          "s after the last disturbance (" + std::to_string(r.wrong_pairs) +
@@ -437,6 +500,9 @@ std::string replay_command(const RunOptions& o) {
   if (o.leave) s << " --leave " << o.leave;
   if (o.restart) s << " --restart " << o.restart;
   if (!o.partition.empty()) s << " --partition '" << o.partition << "'";
+  if (o.simultaneous_start) s << " --simultaneous-start";
+  if (!o.split_start.empty()) s << " --split-start '" << o.split_start << "'";
+  if (o.heal_at_s) s << " --heal-at " << *o.heal_at_s;
   if (!o.scenario_path.empty()) s << " --scenario '" << o.scenario_path << "'";
   if (o.warmup_s) s << " --warmup " << *o.warmup_s;
   s << " --settle " << settle_seconds(o);

@@ -395,6 +395,23 @@ Result<Scenario> parse_scenario(std::string_view text) {
       sc.has_skew = true;
       continue;
     }
+    if (words[0] == "simultaneous-start") {
+      if (at.count() != 0) return fail(bad("simultaneous-start can only be set at the start"));
+      if (words.size() != 1) return fail(bad("simultaneous-start takes no arguments"));
+      sc.simultaneous_start = true;
+      continue;
+    }
+    if (words[0] == "split-start") {
+      if (at.count() != 0) return fail(bad("split-start can only be set at the start"));
+      std::string spec;
+      for (std::size_t i = 1; i < words.size(); ++i) spec += std::string(words[i]) + " ";
+      auto rule = parse_partition(spec);
+      if (!rule) return fail(rule.status());
+      if (rule->one_way) return fail(bad("split-start wants two sides, 'A | B'"));
+      sc.split_start = std::move(*rule);
+      sc.simultaneous_start = true;
+      continue;
+    }
     auto action = parse_command(std::move(words));
     if (!action) return fail(action.status());
     action->at = at;

@@ -99,6 +99,15 @@ void Workload::on_status(World& world, std::uint32_t node, NodeStatus status) {
   }
 }
 
+void Workload::on_heal(World& world) {
+  if (!started_) return;
+  open_heals_.push_back(world.now());
+  if (!checking_) {
+    checking_ = true;
+    world.wake_at(world.now() + 100ms, kCheck);
+  }
+}
+
 // ---- Clients -------------------------------------------------------------------------------
 
 void Workload::on_wake(World& world, std::uint32_t tag) {
@@ -354,7 +363,7 @@ void Workload::verify(World& world) {
 
 void Workload::check_handoff(World& world) {
   checking_ = false;
-  if (open_handoffs_.empty()) return;
+  if (open_handoffs_.empty() && open_heals_.empty()) return;
   std::vector<std::string> running;
   for (auto n : ring_) running.push_back(node_name(n));
   std::sort(running.begin(), running.end());  // as the view lists members: by name
@@ -380,6 +389,8 @@ void Workload::check_handoff(World& world) {
   if (quiet) {
     for (const TimePoint t : open_handoffs_) report_.handoff_s.push_back(seconds(world.now() - t));
     open_handoffs_.clear();
+    for (const TimePoint t : open_heals_) report_.heal_handoff_s.push_back(seconds(world.now() - t));
+    open_heals_.clear();
     return;
   }
   checking_ = true;

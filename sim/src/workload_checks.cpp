@@ -403,6 +403,7 @@ WorkloadReport Workload::finish(World& world) {
     (void)t;
     r.handoff_s.push_back(-1.0);
   }
+  r.heal_handoff_s.insert(r.heal_handoff_s.end(), open_heals_.size(), -1.0);
   const auto windows = stable_windows(world);
   r.stable_windows = windows.size();
   for (const Window& w : windows) r.stable_s += seconds(w.to - w.from);

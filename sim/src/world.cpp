@@ -25,8 +25,14 @@ World::World(WorldConfig config, ProcessFactory factory)
     if (config_.clock_skew > 0) n.eps = (skew_rng.unit() * 2.0 - 1.0) * config_.clock_skew;
   }
   next_index_ = config_.initial_nodes;
+  if (config_.split_start) {
+    config_.simultaneous_start = true;
+    split_rule_ = network_.add_partition(*config_.split_start);
+    open_partitions_[split_rule_] = open_disturbance();
+  }
   for (std::uint32_t k = 0; k < config_.initial_nodes; ++k) {
-    const std::uint32_t step = k < config_.seed_nodes ? 0 : k - config_.seed_nodes + 1;
+    std::uint32_t step = k < config_.seed_nodes ? 0 : k - config_.seed_nodes + 1;
+    if (config_.simultaneous_start) step = 0;
     queue_.push(TimePoint{} + config_.start_spacing * step, EventKind::control, kStartNode, k);
   }
 }
@@ -83,11 +89,13 @@ void World::dispatch(const Event& e) {
         last_heal_ = now_;
         healed_once_ = true;
         disturb();
+        bool merge = false;
         if (auto it = open_partitions_.find(e.b); it != open_partitions_.end()) {
-          close_disturbance(it->second);
+          merge = healed(it->first, it->second);
           open_partitions_.erase(it);
         }
-        checker_.open_convergence(now_, "heal");
+        checker_.open_convergence(now_, merge ? "merge" : "heal");
+        if (agent_ != nullptr) agent_->on_heal(*this);
       } else if (e.a == kLeaveDeadline) {
         if (checker_.status(e.b) == NodeStatus::leaving) stop_node(e.b);
       } else if (e.a == kAgentWake) {
@@ -272,6 +280,7 @@ void World::after_call(std::uint32_t node) {
     checker_.on_event(now_, node, *subject, ev->member.state, healthy(*subject));
     if (config_.on_event) config_.on_event(now_, node, *ev);
   }
+  end_merge_if_converged();
   if (agent_ != nullptr) agent_->after_call(*this, node, *p);
   if (checker_.status(node) == NodeStatus::leaving && p->leave_done()) {
     stop_node(node);
@@ -316,6 +325,26 @@ std::size_t World::open_disturbance() {
 
 void World::close_disturbance(std::size_t index) { disturbances_.at(index).to = now_; }
 
+bool World::healed(std::uint32_t rule, std::size_t disturbance) {
+  if (rule != split_rule_) {
+    close_disturbance(disturbance);
+    return false;
+  }
+  // Two clusters that formed apart are not one when the network heals: they still have to
+  // find each other (seed re-contact) and merge. Until every view agrees the data may still
+  // have two coordinators per key, so the split's disturbance lasts until then.
+  split_rule_ = 0;
+  merge_disturbance_ = disturbance;
+  return true;
+}
+
+void World::end_merge_if_converged() {
+  if (!merge_disturbance_ || !checker_.converged()) return;
+  close_disturbance(*merge_disturbance_);
+  merge_disturbance_.reset();
+  disturb();
+}
+
 void World::set_status(std::uint32_t node, NodeStatus status) {
   const bool was = checker_.status(node) == NodeStatus::running;
   const bool is = status == NodeStatus::running;
@@ -325,6 +354,7 @@ void World::set_status(std::uint32_t node, NodeStatus status) {
     running_ = is ? running_ + 1 : running_ - 1;
   }
   checker_.set_status(now_, node, status);
+  end_merge_if_converged();
   if (agent_ != nullptr) agent_->on_status(*this, node, status);
 }
 

@@ -66,15 +66,19 @@ void World::run_action(const Action& a) {
       open_partitions_[id] = open_disturbance();
       break;
     }
-    case ActionKind::heal:
+    case ActionKind::heal: {
       network_.heal_all();
       last_heal_ = now_;
       healed_once_ = true;
       disturb();
-      for (const auto& [id, index] : open_partitions_) close_disturbance(index);
+      bool merge = false;
+      for (const auto& [id, index] : open_partitions_) merge = healed(id, index) || merge;
       open_partitions_.clear();
-      checker_.open_convergence(now_, "heal");
+      checker_.open_convergence(now_, merge ? "merge" : "heal");
+      end_merge_if_converged();
+      if (agent_ != nullptr) agent_->on_heal(*this);
       break;
+    }
     case ActionKind::set_loss:
       network_.config().loss = a.value;
       break;
@@ -98,14 +102,19 @@ void World::start_node(std::uint32_t node) {
   // back to a scan when most nodes are down.
   std::vector<std::string> seeds;
   std::vector<std::uint32_t> chosen;
-  const std::uint32_t want = std::min<std::uint32_t>(config_.seed_nodes, running_);
+  if (config_.simultaneous_start && node < config_.initial_nodes) {
+    // The shared list, whoever is up: every initial node, this one included.
+    for (std::uint32_t c = 0; c < config_.initial_nodes; ++c) chosen.push_back(c);
+  }
+  const std::uint32_t want =
+      chosen.empty() ? std::min<std::uint32_t>(config_.seed_nodes, running_) : 0;
   for (std::uint32_t tries = 0; chosen.size() < want && tries < 16 * want; ++tries) {
     const auto c = static_cast<std::uint32_t>(fault_rng_.uniform(next_index_));
     if (c == node || checker_.status(c) != NodeStatus::running) continue;
     if (std::find(chosen.begin(), chosen.end(), c) != chosen.end()) continue;
     chosen.push_back(c);
   }
-  for (std::uint32_t c = 0; chosen.empty() && c < next_index_; ++c) {
+  for (std::uint32_t c = 0; want > 0 && chosen.empty() && c < next_index_; ++c) {
     if (c != node && checker_.status(c) == NodeStatus::running) chosen.push_back(c);
   }
   for (auto c : chosen) seeds.push_back(node_addr(c));

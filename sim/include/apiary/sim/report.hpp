@@ -201,6 +201,7 @@ struct WorkloadReport {
   PubSubReport pubsub;
 
   std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
+  std::vector<double> heal_handoff_s;  // per heal (a merge too), the same measure from the heal
   std::vector<std::string> samples;  // a few violations, spelled out
 };
 

@@ -1,8 +1,9 @@
 // run_simulation: one complete apiary-sim run as a library call (the CLI and the sim tests
 // both use it).
 //
-// Phases: bootstrap (initial nodes start a few ms apart, the first ones seed the rest) until
-// the cluster has converged or the warm-up limit passes; then the measured window of
+// Phases: bootstrap (initial nodes start a few ms apart, the first ones seed the rest; or all
+// at once with a shared seed list, possibly split in two) until the cluster (each side) has
+// converged or the warm-up limit passes; then the measured window of
 // `duration`, during which the scenario's actions run (their times are relative to the start
 // of the window) along with the random faults asked for by count; then the invariants are
 // judged. Deterministic for a given RunOptions. Not thread-safe (one run per thread).
@@ -43,6 +44,16 @@ struct RunOptions {
   std::uint32_t leave = 0;
   std::uint32_t restart = 0;  // one batch of simultaneous restarts at 1/2 of the window
   std::string partition;      // "0-49|50-99" (from 1/3 of the window, for 1/4 of it)
+
+  // Every initial node starts at once with the seed list of every initial node (its own
+  // included), as a DNS name over a StatefulSet's pods gives (WorldConfig::simultaneous_start).
+  bool simultaneous_start = false;
+  // "0-2|3-5": a simultaneous start with the two sides partitioned from the first instant;
+  // each forms its own cluster (the warm-up waits for each side to agree), and the partition
+  // heals `heal_at_s` into the window (default a quarter of it), after which the two clusters
+  // must merge. Implies simultaneous_start.
+  std::string split_start;
+  std::optional<double> heal_at_s;  // a `heal` of every partition, seconds into the window
 
   // The data mode: Store and Replicator on every node, clients, data checkers.
   WorkloadOptions workload;

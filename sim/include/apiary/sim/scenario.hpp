@@ -13,6 +13,10 @@
 //   at 50s leave 7                  graceful leave
 //   at 20s loss 0.05 | duplicate 0.01 | latency 1..20ms | jitter 5ms
 //   skew 0.001                      per-node clock rate in [1-eps, 1+eps] (start only)
+//   simultaneous-start              every initial node starts at time 0 with the seed list of
+//                                   every initial node, its own included (start only)
+//   split-start 0-2 | 3-5           a simultaneous start with the two sets partitioned from the
+//                                   first instant; each forms a cluster; `at T heal` merges them
 //   workload keys=8 clients=8       the data mode with these settings (start only; also
 //                                   counters, read-ratio, replicas, write-quorum,
 //                                   read-quorum, partitions)
@@ -69,6 +73,8 @@ struct Scenario {
   double clock_skew = 0.0;      // max |rate - 1| of a node's local clock
   bool has_skew = false;
   std::optional<WorkloadOptions> workload;  // a `workload` line turns the data mode on
+  bool simultaneous_start = false;          // also implied by split_start
+  std::optional<PartitionRule> split_start;
 };
 
 Result<Scenario> parse_scenario(std::string_view text);

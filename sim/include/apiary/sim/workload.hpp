@@ -48,7 +48,8 @@
 //  - convergence: at the end, every running owner of every key holds the same siblings (for
 //    a hash or a set: the same collection state).
 //  - handoff_s: from a join or leave until every running node's view matches the running
-//    set and no node has handoff_pending() or a partition in transition.
+//    set and no node has handoff_pending() or a partition in transition; heal_handoff_s the
+//    same from each heal (after a split start: the two clusters' data merged).
 // Stable windows: the measured window minus [from - stable_before, to + stable_after] of every
 // World::disturbances() entry. "Owners" come from the nodes actually running (and leaving),
 // through the ring's PartitionTable. Deterministic (its Rng is split from the run's seed).
@@ -87,6 +88,7 @@ class Workload final : public Agent {
   void on_wake(World& world, std::uint32_t tag) override;
   void after_call(World& world, std::uint32_t node, Process& process) override;
   void on_status(World& world, std::uint32_t node, NodeStatus status) override;
+  void on_heal(World& world) override;
 
   enum class OpKind : unsigned char {
     get,
@@ -251,6 +253,7 @@ class Workload final : public Agent {
   std::set<std::uint32_t> ring_;  // running and leaving nodes
   std::vector<RingEpoch> epochs_;
   std::vector<TimePoint> open_handoffs_;   // join/leave times not yet settled
+  std::vector<TimePoint> open_heals_;      // heal times not yet settled (same measure)
   std::set<std::uint32_t> started_nodes_;  // nodes that ran once (a later start is a restart)
   // (node, when) a node crashed, began to leave or left: its clients' commands may go unanswered.
   std::vector<std::pair<std::uint32_t, TimePoint>> node_exits_;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "apiary/base/rng.hpp"
@@ -41,6 +42,14 @@ struct WorldConfig {
   double clock_skew = 0.0;       // each node's clock rate is uniform in [1-skew, 1+skew]
   std::uint32_t seed_nodes = 3;  // a (re)joining node contacts this many running nodes
   Duration start_spacing = 2ms;  // initial nodes after the first `seed_nodes` start this far apart
+  // Every initial node starts at time 0 and (re)joins through the same seed list, every initial
+  // node's address with its own (what a DNS name over a StatefulSet's pods gives), instead of
+  // a few random running nodes. Nodes added later by `join` still pick running seeds.
+  bool simultaneous_start = false;
+  // With simultaneous_start: this partition is in place from time 0, so each side forms a
+  // cluster of its own. It is a disturbance from 0 until the views agree after a `heal` action
+  // healed it: the merge, not the heal, ends it.
+  std::optional<PartitionRule> split_start;
   Duration leave_timeout = 10s;
   // On resume from a pause, run overdue timers before the queued messages (an event loop that
   // checks timers first) or after them (one that drains sockets first).
@@ -94,6 +103,8 @@ class Agent {
   // After every call into `node` (a message, a timer, join, leave, or call()).
   virtual void after_call(World& world, std::uint32_t node, Process& process) = 0;
   virtual void on_status(World& world, std::uint32_t node, NodeStatus status) = 0;
+  // A partition healed (a heal action, a timed heal, or the split start's).
+  virtual void on_heal(World& world) { (void)world; }
 };
 
 class World {
@@ -127,6 +138,11 @@ class World {
   TimePoint last_disturbance() const { return last_disturbance_; }
   // Every fault so far, in the order they began (network setting changes are not faults).
   const std::vector<Disturbance>& disturbances() const { return disturbances_; }
+  // WorldConfig::split_start: true until it healed.
+  bool split_active() const { return split_rule_ != 0; }
+  // True while the split start's disturbance is open: from time 0 until the views agree after
+  // its heal.
+  bool merging() const { return split_rule_ != 0 || merge_disturbance_.has_value(); }
 
   void reset_load();
   LoadWindow load() const;
@@ -179,6 +195,10 @@ class World {
   void disturb_for(TimePoint until);  // disturb() and a Disturbance [now, until]
   std::size_t open_disturbance();     // disturb() and a Disturbance that lasts until closed
   void close_disturbance(std::size_t index);
+  // A partition rule healed: closes its disturbance, unless it is the split start's, which
+  // waits for the merge (returns true then).
+  bool healed(std::uint32_t rule, std::size_t disturbance);
+  void end_merge_if_converged();
 
   WorldConfig config_;
   ProcessFactory factory_;
@@ -200,6 +220,8 @@ class World {
   std::map<std::uint32_t, std::size_t> open_leaves_;      // node -> its Disturbance
   std::map<std::uint32_t, std::size_t> open_partitions_;  // rule id -> its Disturbance
   bool healed_once_ = false;
+  std::uint32_t split_rule_ = 0;                   // the split start's rule id while active
+  std::optional<std::size_t> merge_disturbance_;  // healed split, views not agreeing yet
   std::uint32_t next_index_ = 0;
   std::uint32_t running_ = 0;
   std::uint64_t hash_ = 0x9e3779b97f4a7c15ULL;
