@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/base/version.hpp"
 #include "apiary/core/persistence.hpp"
 #include "apiary/node.hpp"
 #include "apiary/resp/keyspace_events.hpp"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
       "Starts a member that joins the cluster through --seeds (or starts a new cluster when\n"
       "none are given). SIGTERM or SIGINT leaves the cluster gracefully."};
   app.set_config("--config", "", "Read flags from a TOML/INI file (keys are the long flag names)");
+  app.set_version_flag("--version", std::string(apiary::version()));
   const HostPort host_port;
   app.add_option("--name", config.name,
                  "Unique member name; reuse it when restarting a node (default: HOSTNAME-PORT)");

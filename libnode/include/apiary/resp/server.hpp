@@ -58,7 +58,7 @@ struct ServerStats {
 
 struct ServerIdentity {
   std::string version = "7.0.15";  // what INFO/HELLO report as redis_version, for clients
-  std::string apiary_version = "0.1.0";
+  std::string apiary_version;  // apiary::version(), set by NodeCore
   std::string run_id = "0000000000000000000000000000000000000000";
   std::string node_name;
   std::int64_t tcp_port = 6379;
