@@ -11,12 +11,15 @@
 #include <string>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/base/version.hpp"
 #include "apiary/persist/aof_check.hpp"
 #include "apiary/persist/posix_env.hpp"
 #include "apiary/runtime/keyring.hpp"
 #include "backup.hpp"
 #include "cluster_http.hpp"
+#include "drain_command.hpp"
 #include "import.hpp"
+#include "ops_commands.hpp"
 
 namespace {
 
@@ -109,6 +112,7 @@ int check_aof(const std::string& path, bool fix) {
 int main(int argc, char** argv) {
   CLI::App app{"apiary - admin client for an Apiary cluster (data: use redis-cli)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(apiary::version()));
   std::string http_addr = "127.0.0.1:8080";
   bool json = false;
   // Admin ports with TLS or a token (docs/security.md); before or after the subcommand.
@@ -189,6 +193,21 @@ int main(int argc, char** argv) {
       "keygen",
       "Print a new random cluster key (base64, 32 bytes) for apiaryd --cluster-key-file");
 
+  const apiary::cli::OpsCommands ops(app);  // meet (ops_commands.hpp)
+
+  apiary::cli::DrainOptions drain_options;
+  auto* drain = app.add_subcommand(
+      "drain",
+      "Hand a node's partitions off and leave the cluster, keeping its process up until it is "
+      "stopped (before maintenance; a Kubernetes preStop hook)");
+  drain->add_option("--node", drain_options.node_addr, "HTTP admin address of the node")
+      ->capture_default_str();
+  drain->add_flag("--wait", drain_options.wait,
+                  "Follow GET /readyz until the node reports drained (exit 1 on --timeout)");
+  drain->add_option("--timeout", drain_options.timeout_s, "Seconds --wait waits at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -212,6 +231,8 @@ int main(int argc, char** argv) {
                             : all ? "/v1/partitions?format=text&all=1"
                                   : "/v1/partitions?format=text");
   }
+  if (auto code = ops.run()) return *code;
+  if (drain->parsed()) return apiary::cli::run_drain(drain_options);
   if (health->parsed()) return fetch(http_addr, "/healthz");
   if (keygen->parsed()) {
     auto key = apiary::runtime::generate_cluster_key();

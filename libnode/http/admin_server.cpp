@@ -11,6 +11,8 @@
 #include "apiary/base/host_port.hpp"
 #include "apiary/base/json.hpp"
 #include "dashboard_routes.hpp"
+#include "drain_route.hpp"
+#include "ops_routes.hpp"
 
 namespace apiary::http {
 
@@ -276,6 +278,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const std::string& addr,
   });
 
   add_dashboard_routes(server, sources, std::move(peers));
+  add_ops_routes(server, sources);
+  add_drain_route(server, sources);
 
   int bound_port = port;
   if (port == 0) {

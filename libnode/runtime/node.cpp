@@ -133,6 +133,19 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
       return raw->ask_loop<std::string>([raw] { return runtime::render_stats_json(*raw); });
     };
     sources.events = [raw](std::uint64_t after) { return raw->events.json_after(after); };
+    sources.ops.meet = [raw](const std::string& addr) { return raw->meet(addr); };
+    sources.drain = [raw](bool wait) {
+      auto result = raw->begin_drain();
+      if (wait) {
+        result.wait_for(raw->config.handoff_timeout + raw->config.leave_timeout +
+                        std::chrono::seconds(2));
+      }
+      http::DrainAnswer answer;
+      answer.by_drain = raw->draining.load();
+      answer.done = result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      if (answer.done) answer.status = result.get();
+      return answer;
+    };
     sources.ready = [raw]() -> std::optional<std::pair<bool, std::string>> {
       return raw->ask_loop<std::pair<bool, std::string>>([raw] {
         bool ready = false;
@@ -213,7 +226,11 @@ Status Node::leave() {
       impl_->leave_result = mine.get_future().share();
     }
   }
-  if (earlier.valid()) return earlier.get();
+  if (earlier.valid()) {
+    Status status = earlier.get();
+    if (impl_->draining.load()) stop();  // after a drain, leaving is only stopping
+    return status;
+  }
   auto done = impl_->left.get_future();
   impl_->leaving = true;
   Impl* raw = impl_.get();
@@ -232,11 +249,45 @@ Status Node::leave() {
   return status;
 }
 
+Status Node::drain() {
+  if (impl_->calls->on_loop_thread()) {
+    return make_error(StatusCode::invalid_argument,
+                      "drain() from a callback would wait for itself; call it from another thread");
+  }
+  auto result = impl_->begin_drain();
+  const auto limit =
+      impl_->config.handoff_timeout + impl_->config.leave_timeout + std::chrono::seconds(2);
+  if (result.wait_for(limit) != std::future_status::ready) {
+    return make_error(StatusCode::timeout, "the drain did not finish in time");
+  }
+  return result.get();
+}
+
+bool Node::drained() const { return impl_->drained.load(); }
+
+std::shared_future<Status> Node::Impl::begin_drain() {
+  std::lock_guard<std::mutex> lock(leave_mutex);
+  if (leave_result.valid()) return leave_result;
+  if (stopped.load()) {
+    std::promise<Status> refused;
+    refused.set_value(make_error(StatusCode::unavailable, "the node has stopped"));
+    return refused.get_future().share();
+  }
+  leave_result = drain_done.get_future().share();
+  draining = true;
+  leaving = true;
+  loop.post([this] { start_leave(); });
+  return leave_result;
+}
+
 void Node::stop() {
   std::call_once(impl_->stop_once, [this] {
     impl_->stopped = true;  // also ends a busy script, so the loop thread can stop
     impl_->loop.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
+    if (impl_->draining.load()) {
+      impl_->finish_drain(make_error(StatusCode::unavailable, "stopped before the drain ended"));
+    }
     // The loop is gone: this thread may touch the core. Sync the AOF, or write the snapshot
     // that save rules ask for, as Redis's SHUTDOWN does.
     if (Status s = impl_->core->close_persistence(core_now(), runtime::wall_now()); !s.ok()) {
@@ -258,6 +309,21 @@ Status Node::reload_cluster_keys() {
     return raw->cluster_keys->reload("reload requested");
   });
   return done ? *done : make_error(StatusCode::timeout, "the node's loop did not answer in 5 s");
+}
+
+Status Node::meet(std::string_view gossip_addr) { return impl_->meet(gossip_addr); }
+
+Status Node::Impl::meet(std::string_view gossip_addr) {
+  auto parsed = parse_host_port(gossip_addr);
+  if (!parsed.ok()) {
+    return make_error(StatusCode::invalid_argument, "meet: " + parsed.status().message());
+  }
+  if (stopped.load()) return make_error(StatusCode::unavailable, "the node has stopped");
+  spdlog::info("meet: contacting {}", gossip_addr);
+  loop.post([this, addr = std::string(gossip_addr)] {
+    core->meet(core_now(), addr);  // its messages go out in this batch's pump()
+  });
+  return Status::Ok();
 }
 
 Node::~Node() {

@@ -164,7 +164,14 @@ struct Node::Impl {
   std::promise<void> left;
   std::atomic<bool> leave_incomplete{false};  // the handoff or announcement ran out of time
   std::mutex leave_mutex;
-  std::shared_future<Status> leave_result;  // set by the first leave() call
+  std::shared_future<Status> leave_result;  // set by the first leave() or drain() call
+  // A drain (Node::drain, POST /v1/drain) is a leave that keeps the loop and the admin port
+  // running once done, until stop(): GET /readyz then answers "drained". Its result is set
+  // on the loop thread when the leave finishes, or by stop() when it never did.
+  std::atomic<bool> draining{false};
+  std::atomic<bool> drained{false};
+  std::promise<Status> drain_done;
+  bool drain_done_set = false;  // loop thread, then stop() after joining it
   std::once_flag stop_once;
   // Recent membership, handoff and quorum events (GET /v1/events); thread-safe.
   runtime::EventLog events;
@@ -210,8 +217,12 @@ struct Node::Impl {
   void on_events(TimePoint now, WallTime wall);
   void check_leave();
   void start_leave();
+  // Starts a drain unless a leave or drain already runs; the first one's result either way.
+  std::shared_future<Status> begin_drain();
+  void finish_drain(Status status);  // loop thread, or stop() after the loop has stopped
   void housekeeping();
   Status start_core(std::uint64_t seed);
+  Status meet(std::string_view gossip_addr);  // Node::meet, also for POST /v1/meet
   Status setup_acl(resp::Server& server);
   // The Redis port: the listener feeds client bytes to connections on the core's server.
   Status start_listener();

@@ -212,12 +212,25 @@ class Node {
   // Graceful leave: hands this member's data off, then peers see it as `left`. Returns when
   // done (ok), or timeout when the handoff or the announcement ran out of time. Idempotent.
   Status leave();
+  // Drain before maintenance: the leave above (data handed off, then peers see `left`), but
+  // the node keeps running afterwards, a member of nothing, until stop() (or leave(), which
+  // then only stops): its admin port answers GET /readyz 503 "drained" and clients still
+  // connected are forwarded to the owners. Returns when the leave is done; the result of the
+  // leave already running, if any. Idempotent.
+  Status drain();
+  bool drained() const;  // a drain finished (the node is no longer a member)
   // Abrupt stop without telling anyone (peers will detect a failure). Idempotent.
   void stop();
   // Re-reads NodeConfig::cluster_key_file and installs its keys (key rotation; apiaryd calls
   // it on SIGHUP). A bad file is logged and refused (the error), and the keys in use stay.
   // invalid_argument when the node was not started with a key file. Not from a callback.
   Status reload_cluster_keys();
+  // Joins another cluster by hand, like Redis's CLUSTER MEET: this node exchanges member
+  // lists with the member at `gossip_addr` ("host:port", its gossip address) now and keeps the
+  // address as a seed, so the two clusters become one within seconds and their data merges
+  // by the usual version rules. Returns once asked (ok), invalid_argument for a bad address,
+  // unavailable after stop().
+  Status meet(std::string_view gossip_addr);
 
   // ---- Read-only views -------------------------------------------------------------------
   const std::string& name() const;

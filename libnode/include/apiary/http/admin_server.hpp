@@ -12,6 +12,8 @@
 //   GET /v1/stats     this node's counters and gauges (JSON; docs/observability.md)
 //   GET /v1/events    recent membership, handoff and quorum events, ?after=id
 //   GET /             the web dashboard; GET /v1/cluster/stats: /v1/stats of every member
+//   POST /v1/drain    hand every partition off and leave, keep running (drain_route.hpp)
+//   POST /v1/meet     ?addr=HOST:PORT: join another cluster (ops_routes.hpp)
 //
 // Handlers never touch the node's cores: they read snapshots through the `Sources`
 // callbacks, which must be thread-safe.
@@ -38,6 +40,18 @@
 
 namespace apiary::http {
 
+// What the admin port's operations (POST /v1/..., ops_routes.hpp) ask the node to do; called
+// on the admin port's threads. An unset action answers 503.
+struct OpsActions {
+  std::function<Status(const std::string& gossip_addr)> meet;  // POST /v1/meet
+};
+
+struct DrainAnswer {
+  bool by_drain = false;  // false: the node is leaving for good (SIGTERM), not draining
+  bool done = false;      // the leave is over: the node is no longer a member
+  Status status;          // when done: ok, or why the handoff was cut short
+};
+
 struct AdminSources {
   std::function<std::string()> self_name;
   std::function<std::vector<gossip::Member>()> members;
@@ -49,6 +63,10 @@ struct AdminSources {
   // answer in time, not ready).
   std::function<std::optional<std::pair<bool, std::string>>()> ready;
   std::function<std::string(std::uint64_t after)> events;
+  // POST /v1/drain (drain_route.hpp): starts the node's drain (Node::drain), or joins the
+  // leave already running; with wait=true returns once it is over (or its time ran out).
+  std::function<DrainAnswer(bool wait)> drain;
+  OpsActions ops;
 };
 
 struct AdminSecurity {
