@@ -54,7 +54,8 @@ target_link_libraries(apiary_shared
   PRIVATE cppzmq spdlog::spdlog msgpackc-cxx PkgConfig::XXHASH PkgConfig::HTTPLIB
           PkgConfig::LUA51  # Debian's Lua 5.1, cjson and bitop (apiary_script)
           PkgConfig::CRYPTO  # OpenSSL's libcrypto (ACL password hashes)
-          PkgConfig::SSL)  # OpenSSL's libssl (TLS on the Redis port)
+          PkgConfig::SSL  # OpenSSL's libssl (TLS on the Redis port)
+          resolv)  # glibc's libresolv (dns+srv: seeds, SRV lookups)
 # A component that starts using a new library fails here rather than in a consumer's link.
 target_link_options(apiary_shared PRIVATE LINKER:--no-undefined)
 

@@ -19,6 +19,7 @@
 #include "apiary/resp/keyspace_events.hpp"
 #include "apiary/resp/server_config.hpp"
 #include "apiary/runtime/json_log.hpp"
+#include "apiary/runtime/seed_resolver.hpp"
 #include "apiary/runtime/tls.hpp"
 
 namespace {
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "apiaryd - an Apiary cache node.\n"
       "Starts a member that joins the cluster through --seeds (or starts a new cluster when\n"
-      "none are given). SIGTERM or SIGINT leaves the cluster gracefully."};
+      "none are given). SIGTERM or SIGINT leaves the cluster gracefully (after `apiary drain`\n"
+      "it only stops)."};
   app.set_config("--config", "", "Read flags from a TOML/INI file (keys are the long flag names)");
   app.set_version_flag("--version", std::string(apiary::version()));
   const HostPort host_port;
@@ -64,8 +66,17 @@ int main(int argc, char** argv) {
                  "0.0.0.0 replaced by this host's first non-loopback IPv4 address)")
       ->check(host_port);
   app.add_option("--seeds", seeds_csv,
-                 "Comma-separated gossip addresses of members to join through "
-                 "(HOST:PORT[,HOST:PORT...])");
+                 "Comma-separated members to join through: HOST:PORT (a gossip address), "
+                 "dns:NAME:PORT (every A record of NAME, each with PORT; a Kubernetes headless "
+                 "Service) or dns+srv:NAME (its SRV records). Names are looked up again while "
+                 "joining or alone and every --seed-refresh-interval-ms, so clusters that "
+                 "formed apart merge once the name lists both");
+  std::int64_t seed_refresh_ms = 30000;
+  app.add_option("--seed-refresh-interval-ms", seed_refresh_ms,
+                 "How often a node in a cluster looks its seed names up again (every ~2 s "
+                 "while joining or alone)")
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{86400000}))
+      ->capture_default_str();
   app.add_option(
          "--http-addr", config.http_addr,
          "HTTP admin address (/healthz, /readyz, /v1/members, /v1/partitions, /metrics, the "
@@ -284,9 +295,8 @@ int main(int argc, char** argv) {
       std::string seed =
           seeds_csv.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!seed.empty()) {
-        std::string checked = seed;
-        if (const std::string err = host_port(checked); !err.empty()) {
-          std::fprintf(stderr, "--seeds: %s\n", err.c_str());
+        if (auto spec = apiary::runtime::parse_seed_spec(seed); !spec.ok()) {
+          std::fprintf(stderr, "--seeds: %s\n", spec.status().message().c_str());
           return 2;
         }
         config.seeds.push_back(seed);
@@ -295,6 +305,7 @@ int main(int argc, char** argv) {
       start = comma + 1;
     }
   }
+  config.seed_refresh_interval = std::chrono::milliseconds(seed_refresh_ms);
   std::uint64_t maxmemory_bytes = 0;
   if (!apiary::resp::parse_memory(maxmemory, maxmemory_bytes)) {
     std::fprintf(stderr, "--maxmemory: '%s' is not a size (examples: 0, 100mb, 2gb)\n",
@@ -454,7 +465,13 @@ int main(int argc, char** argv) {
       (void)(*node)->reload_cluster_keys();
     }
   }
-  spdlog::info("signal {}: leaving the cluster", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  const char* signal_name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+  if ((*node)->drained()) {
+    // POST /v1/drain (`apiary drain`) already handed everything off and left: only stop.
+    spdlog::info("signal {}: drained earlier, stopping", signal_name);
+  } else {
+    spdlog::info("signal {}: leaving the cluster", signal_name);
+  }
   auto status = (*node)->leave();
   if (!status.ok()) spdlog::warn("leave: {}", status.to_string());
   node->reset();

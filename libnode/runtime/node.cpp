@@ -67,6 +67,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
     spdlog::set_level(level);
   }
   cfg.swim.cluster_name = cfg.cluster_name;
+  auto seed_specs = runtime::parse_seed_specs(cfg.seeds);
+  if (!seed_specs.ok()) return seed_specs.status();
   // Sealed messages are this much longer than the core's (0 without a cluster key).
   std::size_t seal_overhead = 0;
   if (!cfg.cluster_key_file.empty() || !cfg.cluster_keys.empty()) {
@@ -177,7 +179,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeConfig config) {
   }
   meta.tags = cfg.tags;
   impl->core->set_meta(std::move(meta));
-  impl->core->join(core_now(), runtime::wall_now(), cfg.seeds);
+  if (Status s = impl->join_seeds(*seed_specs); !s.ok()) return s;
   impl->refresh_snapshot();
 
   // Gossip and data messages are drained in pump(), which runs after every batch.

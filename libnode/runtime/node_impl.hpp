@@ -39,6 +39,7 @@
 #include "apiary/runtime/data_link.hpp"
 #include "apiary/runtime/event_loop.hpp"
 #include "apiary/runtime/resp_listener.hpp"
+#include "apiary/runtime/seed_resolver.hpp"
 #include "apiary/store/store.hpp"
 #include "apiary/zmq/mailbox.hpp"
 #include "cluster_keys.hpp"
@@ -124,6 +125,13 @@ struct Node::Impl {
   std::string data_advertised;
   EventLoop loop;
   std::unique_ptr<runtime::DataLink> data_link;  // after the loop: it unwatches on destruction
+  // Seeds given by name (node_seeds.cpp); null when every seed is an address. After the
+  // loop: its callback posts there.
+  std::unique_ptr<runtime::SeedResolver> seed_resolver;
+  bool seed_lookup_running = false;
+  TimePoint next_seed_lookup = kNever;
+  std::vector<std::string> seed_addrs;  // the last list given to the core
+  std::string seed_errors;              // the last lookup's errors (logged when they change)
   std::thread thread;
   std::unique_ptr<http::AdminServer> admin;
   // The node's logic (sans-IO); this driver moves bytes and time for it. Declared before
@@ -223,6 +231,12 @@ struct Node::Impl {
   void housekeeping();
   Status start_core(std::uint64_t seed);
   Status meet(std::string_view gossip_addr);  // Node::meet, also for POST /v1/meet
+  // node_seeds.cpp: joins through the seeds (names resolved on the resolver's thread), asks
+  // for a new lookup when one is due (a loop timer every second), and hands results to the
+  // core.
+  Status join_seeds(const std::vector<runtime::SeedSpec>& specs);
+  void refresh_seeds(TimePoint now);
+  void on_seeds(TimePoint now, runtime::ResolvedSeeds resolved);
   Status setup_acl(resp::Server& server);
   // The Redis port: the listener feeds client bytes to connections on the core's server.
   Status start_listener();

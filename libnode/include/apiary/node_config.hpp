@@ -46,8 +46,15 @@ struct NodeConfig {
   // What peers use to reach this node; empty: gossip_addr, with 0.0.0.0 replaced by this
   // host's first non-loopback IPv4 address and port 0 by the bound port.
   std::string advertise_addr;
-  // Gossip addresses of existing members to join through; empty starts a new cluster.
+  // Members to join through; empty starts a new cluster. Each entry is HOST:PORT (a gossip
+  // address), dns:NAME:PORT (every A record of NAME, each with PORT) or dns+srv:NAME (its SRV
+  // records); see runtime/seed_resolver.hpp. Names are resolved off the event loop: at start
+  // (until they yield another node's address; after join_timeout, 10 s, a node whose name
+  // lists only itself, or nothing, serves as the first member), every ~2 s while joining or
+  // alone, and every seed_refresh_interval otherwise, so that two clusters that formed apart
+  // merge once the name lists members of both.
   std::vector<std::string> seeds;
+  std::chrono::milliseconds seed_refresh_interval{30000};
   // HTTP admin endpoint ("host:port"); empty turns it off.
   std::string http_addr;
   // Node-to-node data channel ("host:port"; port 0 picks a free port). Empty: the gossip
