@@ -357,7 +357,9 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     if (o.tick) o.tick(now, warmup_end, world);
   };
   world.run_until(TimePoint{} + start_span, tick);
-  auto bootstrapped = [&] { return split ? split_gaps(world, nullptr) == 0 : world.checker().converged(); };
+  auto bootstrapped = [&] {
+    return split ? split_gaps(world, nullptr) == 0 : world.checker().converged();
+  };
   if (!split) world.checker().open_convergence(world.now(), "bootstrap (last start)");
   // Each side's agreement is polled (the checker knows only one cluster), in small steps.
   const Duration step = split ? Duration(100ms) : Duration(1s);
@@ -427,7 +429,8 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     }
   }
   if (split) {
-    r.convergence.push_back({"bootstrap (each side of the split)", -seconds(start.time_since_epoch()),
+    r.convergence.push_back({"bootstrap (each side of the split)",
+                             -seconds(start.time_since_epoch()),
                              bootstrap_converged ? seconds(start.time_since_epoch()) : -1.0});
   }
   for (const auto& cv : c.convergences()) {
@@ -467,8 +470,10 @@ Result<RunReport> run_simulation(const RunOptions& o) {
     }
     for (const auto& cv : r.convergence) {
       if (cv.label == "merge" && cv.seconds < 0) {
-        r.failures.push_back("the two clusters of the split start did not become one after the "
-                             "heal at " + std::to_string(cv.at_s) + "s");
+        r.failures.push_back(
+            "the two clusters of the split start did not become one after the "
+            "heal at " +
+            std::to_string(cv.at_s) + "s");
       }
     }
     if (r.settled && !r.converged) {

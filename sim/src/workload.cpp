@@ -389,7 +389,8 @@ void Workload::check_handoff(World& world) {
   if (quiet) {
     for (const TimePoint t : open_handoffs_) report_.handoff_s.push_back(seconds(world.now() - t));
     open_handoffs_.clear();
-    for (const TimePoint t : open_heals_) report_.heal_handoff_s.push_back(seconds(world.now() - t));
+    for (const TimePoint t : open_heals_)
+      report_.heal_handoff_s.push_back(seconds(world.now() - t));
     open_heals_.clear();
     return;
   }

@@ -200,9 +200,9 @@ struct WorkloadReport {
   TransferReport transfers;
   PubSubReport pubsub;
 
-  std::vector<double> handoff_s;     // per join/leave, -1 = not finished by the end
+  std::vector<double> handoff_s;       // per join/leave, -1 = not finished by the end
   std::vector<double> heal_handoff_s;  // per heal (a merge too), the same measure from the heal
-  std::vector<std::string> samples;  // a few violations, spelled out
+  std::vector<std::string> samples;    // a few violations, spelled out
 };
 
 struct RunReport {

@@ -220,7 +220,7 @@ class World {
   std::map<std::uint32_t, std::size_t> open_leaves_;      // node -> its Disturbance
   std::map<std::uint32_t, std::size_t> open_partitions_;  // rule id -> its Disturbance
   bool healed_once_ = false;
-  std::uint32_t split_rule_ = 0;                   // the split start's rule id while active
+  std::uint32_t split_rule_ = 0;                  // the split start's rule id while active
   std::optional<std::size_t> merge_disturbance_;  // healed split, views not agreeing yet
   std::uint32_t next_index_ = 0;
   std::uint32_t running_ = 0;
