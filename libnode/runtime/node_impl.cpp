@@ -218,8 +218,25 @@ void Node::Impl::check_leave() {
                                          : "leave: every partition handed off",
                 fields);
   refresh_snapshot();
+  if (draining.load()) {
+    // Drained: nothing is owned here any more; the loop keeps running (the admin port, and
+    // clients still connected, whose commands are forwarded) until the process stops it.
+    finish_drain(core->leave_incomplete()
+                     ? make_error(StatusCode::timeout,
+                                  "the drain ran out of time before every partition was handed "
+                                  "off and the departure announced")
+                     : Status::Ok());
+    return;
+  }
   left.set_value();
   loop.stop();
+}
+
+void Node::Impl::finish_drain(Status status) {
+  if (drain_done_set) return;
+  drain_done_set = true;
+  drained = status.code() != StatusCode::unavailable;
+  drain_done.set_value(std::move(status));
 }
 
 void Node::Impl::start_leave() {
