@@ -374,6 +374,12 @@ std::optional<Answer> Router::Impl::route(const resp::CommandSpec& spec,
     if (!t) {
       std::string key(argv[k].substr(0, 128));
       for (char& c : key) c = (c == '\r' || c == '\n') ? ' ' : c;
+      if (replicator.view().members().empty()) {
+        // A node (re)started through seeds has no member list yet: say so, since the usual
+        // cause is this node, not the cluster (a client may try another node).
+        return Answer::failed(StatusCode::unavailable,
+                              "CLUSTERDOWN this node is still joining the cluster");
+      }
       return Answer::failed(StatusCode::unavailable,
                             "CLUSTERDOWN no live node owns the partition of key '" + key + "'");
     }
