@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,38 @@ class PackagedNode {
   std::string http_;
 };
 
+// The package names of a Depends field ("libc6 (>= 2.34), adduser" -> {adduser, libc6}).
+std::set<std::string> depends_names(const std::string& field) {
+  std::set<std::string> out;
+  static const std::regex name(R"((?:^|,)\s*([a-z0-9][a-z0-9.+-]+))");
+  for (auto it = std::sregex_iterator(field.begin(), field.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    out.insert((*it)[1]);
+  }
+  return out;
+}
+
+// The packages a Containerfile stage installs between "# BEGIN <what>" and "# END <what>":
+// the words of its continuation lines (those not starting with RUN or &&).
+std::set<std::string> containerfile_packages(const std::string& what) {
+  std::ifstream in(fs::path(APIARY_SOURCE_DIR) / "deploy/container/Containerfile");
+  std::set<std::string> out;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "# BEGIN " + what) inside = true;
+    if (line == "# END " + what) inside = false;
+    if (!inside || line.empty() || line[0] == '#' || line.rfind("RUN", 0) == 0 ||
+        line.find("&&") != std::string::npos) {
+      continue;
+    }
+    std::istringstream words(line);
+    for (std::string word; words >> word;) {
+      if (word != "\\") out.insert(word);
+    }
+  }
+  return out;
+}
+
 std::string owner_of(const fs::path& path) {
   return run("stat -c '%U:%G %a' " + path.string()).second;
 }
@@ -167,6 +200,12 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
     for (const char* wanted : {"libc6", "libzmq5", "libjemalloc2", "libssl3", "adduser"}) {
       CHECK(depends.find(wanted) != std::string::npos);
     }
+    // The container image's runtime stage installs exactly these libraries (less adduser,
+    // which only the maintainer scripts use).
+    auto wanted = depends_names(depends);
+    wanted.erase("adduser");
+    const auto image = containerfile_packages("runtime packages");
+    CHECK(image == wanted);
     const std::string contents = run("dpkg-deb -c " + dev.string()).second;
     CHECK(contents.find("./usr/include/apiary/node.hpp") != std::string::npos);
     CHECK(contents.find("/cmake/apiary/apiaryConfig.cmake") != std::string::npos);
