@@ -41,6 +41,7 @@ import time
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "chaos"))
 
@@ -260,6 +261,7 @@ def run(args):
         if path not in binaries:
             binaries[path] = os.path.join(log_dir, f"apiaryd.{role}")
             shutil.copy2(path, binaries[path])
+            os.chmod(binaries[path], 0o755)
     old_apiaryd, new_apiaryd = binaries[args.old_apiaryd], binaries[args.new_apiaryd]
     data_root = os.path.join(log_dir, "data")
     ports = free_ports(12)
