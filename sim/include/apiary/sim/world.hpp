@@ -138,11 +138,6 @@ class World {
   TimePoint last_disturbance() const { return last_disturbance_; }
   // Every fault so far, in the order they began (network setting changes are not faults).
   const std::vector<Disturbance>& disturbances() const { return disturbances_; }
-  // WorldConfig::split_start: true until it healed.
-  bool split_active() const { return split_rule_ != 0; }
-  // True while the split start's disturbance is open: from time 0 until the views agree after
-  // its heal.
-  bool merging() const { return split_rule_ != 0 || merge_disturbance_.has_value(); }
 
   void reset_load();
   LoadWindow load() const;
