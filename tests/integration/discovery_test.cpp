@@ -160,6 +160,10 @@ std::vector<std::string> ns_flags(int host, int gossip_port, const std::string& 
           "--http-addr", ip + ":0", "--seeds", seeds};
 }
 
+// A port for the gossip sockets (the same on every address of a namespace): outside the
+// ephemeral range, varied by `seed` so that tests running at the same time differ.
+int fixed_port(int seed) { return 10000 + seed % 20000; }
+
 std::string hosts_file(const std::map<std::string, std::vector<int>>& names) {
   std::string out = "127.0.0.1 localhost\n";
   for (const auto& [name, hosts] : names) {
@@ -179,12 +183,14 @@ TEST_CASE("five nodes started at once with --seeds dns:NAME:PORT form one cluste
   Netns ns("dns");
   ns.write("hosts", hosts_file({{"apiary.test", {2, 3, 4, 5, 6}}}));
   InNetns inside(ns);
-  const int base_port = free_loopback_port();  // any port is free in a new namespace
+  const int base_port = free_loopback_port();
   for (int round = 0; round < 20; ++round) {
     INFO("round " << round);
     // The same port on every address, as a StatefulSet's pods have; a new one each round so
-    // that nothing of the previous round's sockets is in the way.
-    const int port = 20000 + (base_port + round) % 20000;
+    // that nothing of the previous round's sockets is in the way. Below the ephemeral range
+    // (32768-60999): the nodes' other ports are picked from it (port 0), and a connection's
+    // source port from there can be the very port a node is about to bind.
+    const int port = fixed_port(base_port + round);
     std::vector<std::unique_ptr<NsNode>> nodes;
     for (int i = 0; i < 5; ++i) {
       nodes.push_back(std::make_unique<NsNode>(
@@ -193,7 +199,7 @@ TEST_CASE("five nodes started at once with --seeds dns:NAME:PORT form one cluste
     }
     for (auto& n : nodes) {
       std::string why;
-      REQUIRE(n->ready(why));
+      if (!n->ready(why)) FAIL(why + logs_of(nodes));
     }
     const bool one_cluster = eventually(20s, [&] { return all_see_alive(nodes, 5); });
     if (!one_cluster) FAIL_CHECK(logs_of(nodes));
@@ -209,7 +215,7 @@ TEST_CASE("nodes that know only a dns+srv: name form one cluster", "[discovery][
   Netns ns("srv");
   ns.write("resolv.conf", "nameserver 127.0.0.1\n");
   InNetns inside(ns);
-  const int port = 21000 + free_loopback_port() % 20000;
+  const int port = fixed_port(free_loopback_port());
   // Each node on a port of its own: the port comes from the SRV record, not from the spec.
   std::vector<std::string> dns = {ip_tool(), "netns", "exec", ns.name,
                                   "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
@@ -259,7 +265,7 @@ TEST_CASE("two clusters merge when one's DNS name starts listing a member of the
                                                          {"b.test", {5, 6, 7}}};
   ns.write("hosts", hosts_file(apart));
   InNetns inside(ns);
-  const int port = 22000 + free_loopback_port() % 20000;
+  const int port = fixed_port(free_loopback_port());
   std::vector<std::unique_ptr<NsNode>> a, b, all;
   for (int i = 0; i < 3; ++i) {
     auto flags = ns_flags(2 + i, port, "dns:a.test:" + std::to_string(port));
@@ -272,7 +278,7 @@ TEST_CASE("two clusters merge when one's DNS name starts listing a member of the
   for (auto* group : {&a, &b}) {
     for (auto& n : *group) {
       std::string why;
-      REQUIRE(n->ready(why));
+      if (!n->ready(why)) FAIL(why);
     }
   }
   REQUIRE(eventually(20s, [&] { return all_see_alive(a, 3) && all_see_alive(b, 3); }));
