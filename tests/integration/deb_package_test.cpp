@@ -66,13 +66,29 @@ struct PurgeOnExit {
 class PackagedNode {
  public:
   explicit PackagedNode(const fs::path& log) : log_(log) {
-    pid_ = spawn_logged({"/usr/bin/setpriv", "--reuid=apiary", "--regid=apiary", "--init-groups",
-                         "--", "/usr/bin/apiaryd", "--config", "/etc/apiary/apiaryd.toml",
-                         "--name", "deb-test", "--gossip-addr", "127.0.0.1:0", "--data-addr",
-                         "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--bind", "127.0.0.1",
-                         "--port", "0"},
+    pid_ = spawn_logged({"/usr/bin/setpriv",
+                         "--reuid=apiary",
+                         "--regid=apiary",
+                         "--init-groups",
+                         "--",
+                         "/usr/bin/apiaryd",
+                         "--config",
+                         "/etc/apiary/apiaryd.toml",
+                         "--name",
+                         "deb-test",
+                         "--gossip-addr",
+                         "127.0.0.1:0",
+                         "--data-addr",
+                         "127.0.0.1:0",
+                         "--http-addr",
+                         "127.0.0.1:0",
+                         "--bind",
+                         "127.0.0.1",
+                         "--port",
+                         "0"},
                         log_);
-    static const std::regex ready(R"(apiaryd ready name=\S+ gossip=\S+ redis=\S+:(\d+) http=(\S+))");
+    static const std::regex ready(
+        R"(apiaryd ready name=\S+ gossip=\S+ redis=\S+:(\d+) http=(\S+))");
     const auto end = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < end) {
       std::smatch m;
@@ -180,8 +196,8 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
   fs::remove_all(dir);
   fs::create_directories(dir);
   {
-    const auto [status, out] =
-        run("cpack -G DEB -B " + dir.string() + " --config " APIARY_BINARY_DIR "/CPackConfig.cmake");
+    const auto [status, out] = run("cpack -G DEB -B " + dir.string() +
+                                   " --config " APIARY_BINARY_DIR "/CPackConfig.cmake");
     INFO(out);
     REQUIRE(status == 0);
   }
@@ -242,7 +258,8 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
     CHECK(out.empty());  // unknown keys and bad values are warnings with status 0
     const std::string security =
         run("systemd-analyze security --offline=yes /lib/systemd/system/apiaryd.service").second;
-    static const std::regex overall(R"(Overall exposure level for apiaryd.service: ([0-9.]+) (\w+))");
+    static const std::regex overall(
+        R"(Overall exposure level for apiaryd.service: ([0-9.]+) (\w+))");
     std::smatch m;
     REQUIRE(std::regex_search(security, m, overall));
     INFO("exposure " << m[1] << " " << m[2]);
@@ -281,4 +298,63 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
   CHECK_FALSE(fs::exists("/usr/bin/apiaryd"));
   CHECK_FALSE(fs::exists("/etc/apiary"));
   CHECK_FALSE(fs::exists("/var/lib/apiary"));
+}
+
+// The container image cannot be built here (no base images can be pulled), so this checks the
+// parts of deploy/container/Containerfile that can go wrong unnoticed: its build stage's
+// packages are ones scripts/setup installs (the tree builds with them), and the sources it
+// copies are enough to configure the tree with its cmake flags.
+TEST_CASE("the Containerfile's build stage copies enough of the tree to configure it",
+          "[integration][package][container]") {
+  const fs::path source = APIARY_SOURCE_DIR;
+  const std::string containerfile = [&] {
+    std::ifstream in(source / "deploy/container/Containerfile");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }();
+  {
+    std::ifstream in(source / "scripts/setup");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string setup = ss.str();
+    for (const auto& package : containerfile_packages("build packages")) {
+      INFO(package << " is installed by the Containerfile but not by scripts/setup");
+      CHECK(std::regex_search(
+          setup, std::regex("\\s" + std::regex_replace(package, std::regex(R"([.+])"), R"(\$&)") +
+                            "\\s")));
+    }
+  }
+
+  const fs::path dir = scratch_dir() / "container";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "src");
+  static const std::regex copy(R"(^COPY (?!--from)(.+)$)", std::regex::multiline);
+  int copies = 0;
+  for (auto it = std::sregex_iterator(containerfile.begin(), containerfile.end(), copy);
+       it != std::sregex_iterator(); ++it) {
+    std::istringstream words((*it)[1].str());
+    std::vector<std::string> args;
+    for (std::string w; words >> w;) args.push_back(w);
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      const fs::path from = source / args[i];
+      const fs::path to = dir / "src" / args[i];
+      fs::create_directories(to.parent_path());
+      fs::copy(from, to, fs::copy_options::recursive);
+      ++copies;
+    }
+  }
+  REQUIRE(copies >= 5);
+  std::string flags;
+  static const std::regex define(R"((-D[A-Z_]+=\S+))");
+  for (auto it = std::sregex_iterator(containerfile.begin(), containerfile.end(), define);
+       it != std::sregex_iterator(); ++it) {
+    flags += " " + (*it)[1].str();
+  }
+  REQUIRE(flags.find("-DAPIARY_BUILD_TESTS=OFF") != std::string::npos);
+  const auto [status, out] = run("cmake -S " + (dir / "src").string() + " -B " +
+                                 (dir / "build").string() + " -G Ninja" + flags);
+  INFO(out);
+  CHECK(status == 0);
+  fs::remove_all(dir);
 }

@@ -149,8 +149,9 @@ void check_config_starts_apiaryd(const std::string& toml, const fs::path& dir, b
       "redis-cli -h 127.0.0.1" + (tls ? tls_client : " -p " + node.redis_port());
   CHECK(run(cli + " --no-auth-warning -a secret PING").second == "PONG\n");
   CHECK(run(cli + " PING").second.find("NOAUTH") != std::string::npos);
-  CHECK(run(cli + " --no-auth-warning -a secret INFO cluster").second.find("cluster_key_enabled:1") !=
-        std::string::npos);
+  CHECK(
+      run(cli + " --no-auth-warning -a secret INFO cluster").second.find("cluster_key_enabled:1") !=
+      std::string::npos);
   CHECK(fs::exists(dir / "data/appendonly.aof"));
   // The admin port wants the token for everything but the probes.
   CHECK(http_get(node.http(), "/healthz").has_value());
@@ -192,8 +193,8 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
   const fs::path defaults = out / "defaults.yaml";
   const fs::path options = out / "options.yaml";
   {
-    const auto [status, text] = tools.helm("template apiary " + q(chart) + " -n apiary" +
-                                           kRequired + " > " + q(defaults));
+    const auto [status, text] =
+        tools.helm("template apiary " + q(chart) + " -n apiary" + kRequired + " > " + q(defaults));
     INFO(text);
     REQUIRE(status == 0);
   }
@@ -222,7 +223,8 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     CHECK(text.find("23 objects checked, 0 invalid") != std::string::npos);
   }
   {
-    const auto [status, text] = tools.node("manifests.mjs", "compare " + raw + " -- " + q(defaults));
+    const auto [status, text] =
+        tools.node("manifests.mjs", "compare " + raw + " -- " + q(defaults));
     INFO(text);
     CHECK(status == 0);
   }
@@ -230,8 +232,9 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
   {
     INFO("the raw ConfigMap's configuration");
     const fs::path toml = out / "raw.toml";
-    REQUIRE(tools.node("manifests.mjs", "config " + q(kSource / "deploy/kubernetes/configmap.yaml") +
-                                            " " + q(toml))
+    REQUIRE(tools
+                .node("manifests.mjs",
+                      "config " + q(kSource / "deploy/kubernetes/configmap.yaml") + " " + q(toml))
                 .first == 0);
     check_config_starts_apiaryd(read_file(toml), out / "raw-node", false);
   }
