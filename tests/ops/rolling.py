@@ -266,7 +266,8 @@ def run(args):
     data_root = os.path.join(log_dir, "data")
     ports = free_ports(12)
     nodes = [Node(i, data_root, ports[4 * (i - 1):4 * i]) for i in range(1, 4)]
-    extra = ["--replicas", "3", "--write-quorum", "2", "--read-quorum", "2",
+    extra = ["--replicas", "3", "--write-quorum", str(args.write_quorum),
+             "--read-quorum", str(args.read_quorum),
              "--partitions", str(args.partitions), *args.apiaryd_arg]
     cluster = Cluster(nodes, log_dir, extra)
     summary = {"log_dir": log_dir, "old_apiaryd": args.old_apiaryd,
@@ -291,7 +292,7 @@ def run(args):
         for w in workers:
             w.start()
         time.sleep(args.settle)
-        for n in nodes:
+        for n in [n for _ in range(args.rounds) for n in nodes]:
             if cluster.crashed():
                 break
             at = round(time.monotonic() - history.start, 1)
@@ -341,6 +342,9 @@ def run(args):
     summary["seconds"] = round(time.monotonic() - began, 1)
     with open(os.path.join(log_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+    with open(os.path.join(log_dir, "writes.tsv"), "w") as f:  # overwrites and INCRs
+        for row in history.write_log:
+            f.write("\t".join(str(x) for x in row) + "\n")
     return summary
 
 
@@ -359,6 +363,12 @@ def main():
                    help="keys written before the load starts (checked like the others)")
     p.add_argument("--settle", type=float, default=3,
                    help="seconds of load before the first restart and after each")
+    p.add_argument("--write-quorum", type=int, default=2)
+    p.add_argument("--read-quorum", type=int, default=2,
+                   help="R; with R + W <= 3 a read may miss a recent write by design "
+                        "(eventual consistency), which this run still counts as a failure")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="restart every node this many times (one after the other)")
     p.add_argument("--exit-timeout", type=float, default=60)
     p.add_argument("--ready-timeout", type=float, default=60)
     p.add_argument("--converge-limit", type=float, default=60)
