@@ -7,7 +7,8 @@
 //     rendered (tests/integration/clients/kubernetes/validate.mjs);
 //   - the chart rendered with its defaults deploys what the raw manifests deploy;
 //   - the ConfigMap's apiaryd.toml, raw and rendered with TLS, starts this build's apiaryd with
-//     its Secrets' files in place, and a client authenticates with the ACL file's password.
+//     its Secrets' files in place, and a client authenticates with the ACL file's password;
+//     the chart's preStop command (`apiary drain --wait`) drains that node.
 // No API server runs here: what the cluster itself would check on apply (admission, the
 // scheduler, DNS) is not tested. The npm packages are installed once per build directory.
 #include <sys/file.h>
@@ -105,8 +106,10 @@ const std::string kRequired =
 
 // Starts this build's apiaryd with `toml` (a ConfigMap's apiaryd.toml) whose file paths point at
 // real files in `dir`, as the Secrets' mounts would provide them; checks a client gets in with
-// the ACL file's password and nothing without it.
-void check_config_starts_apiaryd(const std::string& toml, const fs::path& dir, bool tls) {
+// the ACL file's password and nothing without it. `pre_stop`, when given, is the StatefulSet's
+// preStop command: run against the node (its paths and address moved likewise), it drains it.
+void check_config_starts_apiaryd(const std::string& toml, const fs::path& dir, bool tls,
+                                 std::vector<std::string> pre_stop = {}) {
   fs::create_directories(dir / "data");
   {
     const auto [status, keys] = run(std::string(APIARY_CLI_PATH) + " keygen");
@@ -156,6 +159,22 @@ void check_config_starts_apiaryd(const std::string& toml, const fs::path& dir, b
   // The admin port wants the token for everything but the probes.
   CHECK(http_get(node.http(), "/healthz").has_value());
   CHECK_FALSE(http_get(node.http(), "/v1/members").has_value());
+  CHECK(http_get(node.http(), "/readyz").has_value());
+
+  if (!pre_stop.empty()) {
+    std::string command;
+    for (auto& arg : pre_stop) {
+      if (arg == "apiary") arg = APIARY_CLI_PATH;
+      if (arg == "/etc/apiary/auth/admin.token") arg = (dir / "admin.token").string();
+      if (arg == "127.0.0.1:8080") arg = node.http();
+      command += " '" + arg + "'";
+    }
+    const auto [status, out] = run(command);
+    INFO("preStop:" << command << "\n" << out);
+    CHECK(status == 0);
+    CHECK_FALSE(http_get(node.http(), "/readyz").has_value());  // 503: drained
+    CHECK(http_get(node.http(), "/healthz").has_value());
+  }
 }
 
 }  // namespace
@@ -242,6 +261,12 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     INFO("the chart's configuration with TLS");
     const fs::path toml = out / "options.toml";
     REQUIRE(tools.node("manifests.mjs", "config " + q(options) + " " + q(toml)).first == 0);
-    check_config_starts_apiaryd(read_file(toml), out / "options-node", true);
+    const auto [status, hook] = tools.node("manifests.mjs", "prestop " + q(options));
+    REQUIRE(status == 0);
+    std::vector<std::string> pre_stop;
+    std::istringstream lines(hook);
+    for (std::string line; std::getline(lines, line);) pre_stop.push_back(line);
+    REQUIRE(pre_stop.size() >= 4);
+    check_config_starts_apiaryd(read_file(toml), out / "options-node", true, pre_stop);
   }
 }

@@ -4,6 +4,8 @@
 //     deploy the same thing: every field below is equal (labels and namespaces may differ).
 //   node manifests.mjs config FILE.yaml OUT.toml
 //     Writes the apiaryd.toml of the ConfigMap in FILE.yaml to OUT.toml.
+//   node manifests.mjs prestop FILE.yaml
+//     Prints the StatefulSet's preStop command, one argument per line.
 import { readFileSync, writeFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
@@ -71,8 +73,15 @@ if (command === "config") {
   writeFileSync(out, config.data["apiaryd.toml"]);
   process.exit(0);
 }
+if (command === "prestop") {
+  const set = [...objects([args[0]]).values()].find((o) => o.kind === "StatefulSet");
+  const hook = container(set).lifecycle?.preStop?.exec?.command;
+  if (!hook) process.exit(1);
+  console.log(hook.join("\n"));
+  process.exit(0);
+}
 if (command !== "compare") {
-  console.log("usage: manifests.mjs compare RAW... -- RENDERED | config FILE OUT");
+  console.log("usage: manifests.mjs compare RAW... -- RENDERED | config FILE OUT | prestop FILE");
   process.exit(2);
 }
 const split = args.indexOf("--");
