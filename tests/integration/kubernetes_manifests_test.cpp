@@ -209,6 +209,14 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     CHECK(status != 0);
     CHECK(text.find("clusterKey.keys (the output of `apiary keygen`)") != std::string::npos);
   }
+  {
+    // values.schema.json refuses a value outside its choices.
+    const auto [status, text] =
+        tools.helm("template apiary " + q(chart) + kRequired + " --set podAntiAffinity=sometimes");
+    INFO(text);
+    CHECK(status != 0);
+    CHECK(text.find("podAntiAffinity must be one of") != std::string::npos);
+  }
   const fs::path defaults = out / "defaults.yaml";
   const fs::path options = out / "options.yaml";
   {
