@@ -77,8 +77,9 @@ struct WorldStats {
 
 // A span of virtual time during which a fault disturbed the cluster: a crash, restart or join
 // is an instant; a pause lasts until the node resumes, a graceful leave until the node
-// stopped, a partition until it is healed (`to` is kNever while it lasts). The data
-// workload's checkers only judge what happened away from these (workload.hpp).
+// stopped, a partition until it is healed (`to` is kNever while it lasts; the split start's
+// from time 0 until every view agrees after its heal). The data workload's checkers only
+// judge what happened away from these (workload.hpp).
 struct Disturbance {
   static constexpr std::uint32_t kEveryNode = 0xffffffffu;
   TimePoint from;
