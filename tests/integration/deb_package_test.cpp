@@ -268,6 +268,21 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
     WARN("systemd-analyze is not installed: the unit was not verified");
   }
 
+  // ---- Reinstalling (as an upgrade does) keeps the operator's edits and the host's key -------
+  {
+    const std::string key = run("cat /etc/apiary/cluster.keys").second;
+    REQUIRE(!key.empty());
+    std::ofstream("/etc/apiary/apiaryd.toml", std::ios::app) << "# edited by the operator\n";
+    const auto [status, out] =
+        run("DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall"
+            " -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold " +
+            deb.string());
+    INFO(out);
+    CHECK(status == 0);
+    CHECK(run("cat /etc/apiary/cluster.keys").second == key);
+    CHECK(run("tail -n 1 /etc/apiary/apiaryd.toml").second == "# edited by the operator\n");
+  }
+
   // ---- Run it as the package's user with the package's configuration -----------------------
   {
     PackagedNode node(scratch_dir() / "deb-node-1.log");
