@@ -3,7 +3,8 @@
 // under strace through a start, client commands (strings, a Lua script, CONFIG SET), an AOF
 // rewrite, a snapshot, the admin port, a key reload (SIGHUP) and a graceful stop (SIGTERM), and
 // every system call it made must be one the unit's SystemCallFilter allows (expanded by
-// `systemd-analyze syscall-filter`), every socket family one RestrictAddressFamilies lists.
+// `systemd-analyze syscall-filter`), every socket family one RestrictAddressFamilies lists, and
+// no mapping may be writable and executable at once (MemoryDenyWriteExecute).
 // What this cannot see: system calls of paths not exercised here (joins, handoffs and TLS use
 // the same kinds of calls as what is run; finding the address to advertise when gossip binds
 // 0.0.0.0 opens an AF_NETLINK socket, which the unit allows), and the unit's file system and
@@ -199,6 +200,10 @@ TEST_CASE("every system call apiaryd makes is allowed by the systemd unit's filt
     CHECK(allowed.count(name) == 1);
     CHECK(denied.count(name) == 0);
   }
+  // MemoryDenyWriteExecute=yes: no mapping is ever both writable and executable.
+  CHECK(std::regex_search(read_file(trace), std::regex("PROT_EXEC")));  // the libraries' code
+  CHECK_FALSE(std::regex_search(read_file(trace),
+                                std::regex(R"(PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE)")));
   for (const auto& family : used_families) {
     INFO(family);
     CHECK(families.count(family) == 1);
