@@ -62,6 +62,11 @@ const fields = {
     ["ports", (s) => s.spec.ports],
   ],
   PodDisruptionBudget: [["maxUnavailable", (p) => p.spec.maxUnavailable]],
+  NetworkPolicy: [
+    ["policyTypes", (n) => n.spec.policyTypes],
+    ["ingress ports", (n) => n.spec.ingress.map((rule) => rule.ports)],
+    ["ingress from pods", (n) => n.spec.ingress.map((rule) => Boolean(rule.from?.[0]?.podSelector))],
+  ],
   ConfigMap: [["apiaryd.toml settings", (c) => settings(c.data["apiaryd.toml"])]],
   Secret: [["keys", (s) => Object.keys(s.stringData ?? s.data ?? {}).sort()]],
 };
