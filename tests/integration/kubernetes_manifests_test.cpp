@@ -6,6 +6,7 @@
 //     official JavaScript client's field lists (no unknown field) for every object, raw and
 //     rendered (tests/integration/clients/kubernetes/validate.mjs);
 //   - the chart rendered with its defaults deploys what the raw manifests deploy;
+//   - the in-cluster Prometheus scrape configuration passes `promtool check config`;
 //   - the ConfigMap's apiaryd.toml, raw and rendered with TLS, starts this build's apiaryd with
 //     its Secrets' files in place, and a client authenticates with the ACL file's password;
 //     the chart's preStop command (`apiary drain --wait`) drains that node.
@@ -256,6 +257,15 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     CHECK(status == 0);
   }
 
+  if (run("command -v promtool").first == 0) {
+    // The in-cluster scrape configuration (the token file exists only in a Prometheus pod).
+    const auto [status, text] = run("promtool check config --syntax-only " +
+                                    q(kSource / "deploy/kubernetes/prometheus-scrape.yml"));
+    INFO(text);
+    CHECK(status == 0);
+  } else {
+    WARN("promtool is not installed: deploy/kubernetes/prometheus-scrape.yml was not checked");
+  }
   {
     INFO("the raw ConfigMap's configuration");
     const fs::path toml = out / "raw.toml";
