@@ -24,10 +24,11 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "Apiary")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "peer-to-peer distributed in-memory cache speaking the Redis protocol")
 set(CPACK_DEBIAN_SERVER_DESCRIPTION
-  "Apiary is a peer-to-peer distributed in-memory cache speaking the Redis protocol.\n\
-Members find each other by gossip (SWIM), replicate every key to N of them and keep\n\
-serving when some fail. This package has the node (apiaryd) with its systemd unit,\n\
-the admin client (apiary), the simulator (apiary-sim) and the embeddable library.")
+  "Apiary is a peer-to-peer distributed in-memory cache speaking the Redis\n\
+protocol. Members find each other by gossip (SWIM), replicate every key to N\n\
+of them and keep serving when some fail. This package has the node (apiaryd)\n\
+with its systemd unit, the admin client (apiary), the simulator (apiary-sim)\n\
+and the embeddable library.")
 set(CPACK_PACKAGE_CONTACT "Apiary maintainers <maintainers@apiary.invalid>")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # apiary_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -51,9 +52,10 @@ set(CPACK_DEBIAN_SERVER_PACKAGE_CONTROL_EXTRA
   ${apiary_deb_dir}/conffiles ${apiary_deb_dir}/postinst ${apiary_deb_dir}/prerm
   ${apiary_deb_dir}/postrm ${apiary_deb_dir}/triggers)  # triggers: ldconfig for libapiary
 set(CPACK_DEBIAN_DEV_DESCRIPTION
-  "Apiary is a peer-to-peer distributed in-memory cache speaking the Redis protocol.\n\
-This package has the headers, the libapiary.so link and the CMake package config,\n\
-to embed an Apiary node in a service: find_package(apiary), link apiary::node.")
+  "Apiary is a peer-to-peer distributed in-memory cache speaking the Redis\n\
+protocol. This package has the headers, the libapiary.so link and the CMake\n\
+package config, to embed an Apiary node in a service: find_package(apiary),\n\
+then link apiary::node.")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME apiary-dev)
 set(CPACK_DEBIAN_DEV_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
