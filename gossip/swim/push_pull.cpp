@@ -77,6 +77,22 @@ void Swim::State::meet(TimePoint now, std::string addr) {
   last_input = std::max(last_input, now);
   if (std::find(met.begin(), met.end(), addr) == met.end()) met.push_back(addr);
   send_push_pull(addr, wire::MessageType::push_pull, join_state == JoinState::joining);
+  meet_backoff = config.join_retry_initial;
+  next_meet_retry = now + meet_backoff;
+}
+
+void Swim::State::meet_retry_tick(TimePoint now) {
+  if (now < next_meet_retry) return;
+  const auto pending = not_live(met);
+  if (left || pending.empty()) {
+    next_meet_retry = kNever;  // from now on the per-round re-contact covers them
+    return;
+  }
+  for (const auto& addr : pending) {
+    send_push_pull(addr, wire::MessageType::push_pull, join_state == JoinState::joining);
+  }
+  meet_backoff = std::min(meet_backoff * 2, config.join_retry_max);
+  next_meet_retry = now + meet_backoff;
 }
 
 std::vector<std::string> Swim::State::not_live(std::vector<std::string> addrs) const {

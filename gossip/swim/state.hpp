@@ -109,6 +109,9 @@ struct Swim::State {
   void join(TimePoint now, std::vector<std::string> seeds, bool seeds_pending);
   void set_seeds(TimePoint now, std::vector<std::string> seeds);
   void meet(TimePoint now, std::string addr);
+  // Met addresses that are not live members yet are contacted again with the join backoff
+  // (a lost first exchange, or a target still starting), until they are.
+  void meet_retry_tick(TimePoint now);
   // Those of `addrs` that no alive or suspect member has as its address. O(members).
   std::vector<std::string> not_live(std::vector<std::string> addrs) const;
   void contact_seeds();
@@ -203,6 +206,8 @@ struct Swim::State {
   JoinState join_state = JoinState::idle;
   std::vector<std::string> seeds;
   std::vector<std::string> met;  // addresses given to meet(): seeds that set_seeds keeps
+  Duration meet_backoff{};
+  TimePoint next_meet_retry = kNever;
   Duration join_backoff{};
   TimePoint next_join_retry = kNever;
   bool announced = false;  // the `joined` event about this node was emitted

@@ -137,6 +137,7 @@ void Swim::State::handle_timeout(TimePoint now) {
   notice_stall(now);
   apply_deferred_deaths(now);
   join_retry_tick(now);
+  meet_retry_tick(now);
   relay_tick(now);
   probe_timeout_tick(now);
   if (now >= next_probe) probe_tick(now);
@@ -150,6 +151,7 @@ TimePoint Swim::State::next_deadline() const {
   TimePoint t = std::min({next_probe, next_gossip, next_push_pull});
   if (probe.active && !probe.acked && !probe.indirect_sent) t = std::min(t, probe.timeout_at);
   if (join_state == JoinState::joining) t = std::min(t, next_join_retry);
+  t = std::min(t, next_meet_retry);
   if (!relay_deadlines.empty()) t = std::min(t, relay_deadlines.front().first);
   if (!suspicion_deadlines.empty()) t = std::min(t, suspicion_deadlines.begin()->first);
   if (!reclaim_queue.empty()) t = std::min(t, reclaim_queue.front().first);

@@ -368,14 +368,24 @@ TEST_CASE("apiary meet joins two 3-node clusters into six members with every key
   for (auto* group : {&a, &b}) {
     for (auto& n : *group) all.push_back(std::move(n));
   }
-  REQUIRE(eventually(20s, [&] {
+  std::string views;  // what each node sees, for the failure message
+  const bool six = eventually(30s, [&] {
+    views.clear();
+    bool all_six = true;
     for (const auto& n : all) {
       std::size_t alive = 0;
-      for (const auto& [name, state] : member_states(n->http())) alive += state == "alive";
-      if (alive != 6) return false;
+      views += n->name() + ":";
+      for (const auto& [name, state] : member_states(n->http())) {
+        alive += state == "alive";
+        views += " " + name + "=" + state;
+      }
+      views += "\n";
+      all_six = all_six && alive == 6;
     }
-    return true;
-  }));
+    return all_six;
+  });
+  if (!six) FAIL(views + "---- " + all[1]->name() + "\n" + all[1]->log() + "---- " +
+                 all[5]->name() + "\n" + all[5]->log());
   // The partitions move to their new owners (handoffs); then every key reads back, the same,
   // through every node.
   std::string missing;

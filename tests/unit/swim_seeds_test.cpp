@@ -108,3 +108,17 @@ TEST_CASE("a met cluster that was forgotten is found again by the per-round re-c
   // b0 (index 3) re-contacts its met seed a0 in a push-pull round (30 s, scaled and jittered).
   REQUIRE(c.run_until([&] { return c.converged(6); }, 120s));
 }
+
+TEST_CASE("meet tries again with backoff when its first exchange is lost", "[swim][seeds][meet]") {
+  SwimCluster c(16);
+  two_clusters(c);
+  c.block(3, 0);  // b0's push-pulls to a0 are lost for a while
+  c.input(3, [](Swim& s, TimePoint now) { s.meet(now, SwimCluster::addr_of("a0")); });
+  c.run_for(2500ms);  // the first try and the retry after 1 s lost
+  CHECK(c.swim(3).alive_count() == 3);
+  c.unblock_all();
+  const TimePoint unblocked = c.now();
+  // The next retry (2 s after the last) gets through: far sooner than a push-pull round.
+  REQUIRE(c.run_until([&] { return c.converged(6); }, 10s));
+  CHECK(c.now() - unblocked < 5s);
+}

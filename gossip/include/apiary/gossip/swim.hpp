@@ -86,8 +86,9 @@ class Swim {
   // each other when the name starts listing both. Join retries and the per-round re-contact
   // use the new list from then on.
   void set_seeds(TimePoint now, std::vector<std::string> seeds);
-  // Like Redis's CLUSTER MEET: a push-pull to `addr` now, and `addr` stays an extra seed
-  // (kept across set_seeds) so that re-contact continues if the two sides lose each other.
+  // Like Redis's CLUSTER MEET: a push-pull to `addr` now, repeated with the join backoff
+  // until a member at `addr` is live here, and `addr` stays an extra seed (kept across
+  // set_seeds) so that re-contact continues if the two sides lose each other later.
   void meet(TimePoint now, std::string addr);
   // The seeds in use: the last list given (without our own address), then the met addresses.
   std::vector<std::string> seeds() const;
