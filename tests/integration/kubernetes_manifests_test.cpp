@@ -251,6 +251,17 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     CHECK(text.find("26 objects checked, 0 invalid") != std::string::npos);
   }
   {
+    // The manifests' image tag and the chart's appVersion are this release's version.
+    std::smatch m;
+    const std::string cmake = read_file(kSource / "CMakeLists.txt");
+    REQUIRE(std::regex_search(cmake, m, std::regex(R"(project\(apiary VERSION ([0-9.]+))")));
+    const std::string version = m[1];
+    CHECK(read_file(chart / "Chart.yaml").find("appVersion: \"" + version + "\"") !=
+          std::string::npos);
+    CHECK(read_file(kSource / "deploy/kubernetes/statefulset.yaml")
+              .find("image: apiary:" + version + " ") != std::string::npos);
+  }
+  {
     const auto [status, text] =
         tools.node("manifests.mjs", "compare " + raw + " -- " + q(defaults));
     INFO(text);
