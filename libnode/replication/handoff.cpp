@@ -428,7 +428,11 @@ void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Messa
     return;
   }
 
-  if (task->second.drop_after) {
+  // A leaving node keeps its copy until it stops: peers whose view still names it as the
+  // coordinator forward commands to it, which run here (routing's on_peer_command), and an
+  // increment built on an emptied copy would carry this node's actor back below the sums it
+  // had already acknowledged (data/counter.hpp: the larger seq wins), losing them.
+  if (task->second.drop_after && !leaving) {
     store.drop_partition(PartitionId{b.partition});
     ++stats.partitions_dropped;
   }

@@ -9,7 +9,7 @@ handoff), wait for the process to exit, start it again with the same name, ports
 directory -- the first start uses --old-apiaryd, every restart --new-apiaryd -- and wait
 until its GET /readyz answers 200 before the next node. After the last node the load stops
 and the checker (tests/chaos/check.py) waits for the replicas to converge and reads every
-tracked key through every node.
+tracked key through every node. --rounds N restarts every node N times over (default 2).
 
 It fails (exit 1) when:
   * an acknowledged write is lost or a counter/hash field is outside [acked, acked+ambiguous]
@@ -166,6 +166,23 @@ class Cluster:
 class CheckedWorker(workload.Worker):
     """The chaos worker, with reads judged strictly: R + W > N, so a GET of a key whose SET
     was acknowledged before the GET was sent must find it. A nil answer is a missing read."""
+
+    def hincrby(self, node):
+        # The chaos worker's, with every reply in writes.tsv (node, time, the field's value).
+        key = self.rng.choice(self.h.hash_keys)
+        field = f"f{self.index}"
+        reply, sent = self._call(node, "HINCRBY", key, field, 1)
+        if not sent:
+            return
+        with self.h.lock:
+            self.h.record(f"{key}/{field}", "+1", node[0], reply)
+            if isinstance(reply, int):
+                self.h.field_acked[(key, field)] = self.h.field_acked.get((key, field), 0) + 1
+                self.h.ops["hincrby_ok"] += 1
+            else:
+                self.h.field_ambiguous[(key, field)] = (
+                    self.h.field_ambiguous.get((key, field), 0) + 1)
+                self.h.ops["hincrby_err"] += 1
 
     def read(self, node):
         with self.h.lock:
@@ -356,18 +373,18 @@ def main():
                    help="apiaryd for every restart (default: --old-apiaryd)")
     p.add_argument("--apiaryd-arg", action="append", default=[],
                    help="one more argument for every apiaryd start (repeatable)")
-    p.add_argument("--workers", type=int, default=8)
-    p.add_argument("--rate", type=float, default=25, help="operations/s per worker")
+    p.add_argument("--workers", type=int, default=16)
+    p.add_argument("--rate", type=float, default=40, help="operations/s per worker")
     p.add_argument("--partitions", type=int, default=128)
     p.add_argument("--preload", type=int, default=20000,
                    help="keys written before the load starts (checked like the others)")
-    p.add_argument("--settle", type=float, default=3,
+    p.add_argument("--settle", type=float, default=1,
                    help="seconds of load before the first restart and after each")
     p.add_argument("--write-quorum", type=int, default=2)
     p.add_argument("--read-quorum", type=int, default=2,
                    help="R; with R + W <= 3 a read may miss a recent write by design "
                         "(eventual consistency), which this run still counts as a failure")
-    p.add_argument("--rounds", type=int, default=1,
+    p.add_argument("--rounds", type=int, default=2,
                    help="restart every node this many times (one after the other)")
     p.add_argument("--exit-timeout", type=float, default=60)
     p.add_argument("--ready-timeout", type=float, default=60)
