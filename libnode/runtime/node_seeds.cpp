@@ -3,6 +3,7 @@
 // soon while the node is joining or alone (a cluster forming, or a name that did not list
 // anyone else yet), rarely once it is in a cluster (a name that starts listing another
 // cluster's members merges the two).
+#include <algorithm>
 #include <random>
 
 #include "node_impl.hpp"
@@ -51,6 +52,14 @@ void Node::Impl::on_seeds(TimePoint now, runtime::ResolvedSeeds resolved) {
   if (errors != seed_errors) {
     if (!errors.empty()) spdlog::warn("seeds: {}", errors);
     seed_errors = std::move(errors);
+  }
+  if (!resolved.errors.empty()) {
+    // A name that failed (a DNS server down for a moment) does not take its addresses away.
+    for (const auto& a : seed_addrs) {
+      if (std::find(resolved.addrs.begin(), resolved.addrs.end(), a) == resolved.addrs.end()) {
+        resolved.addrs.push_back(a);
+      }
+    }
   }
   if (resolved.addrs != seed_addrs) {
     std::string list;
