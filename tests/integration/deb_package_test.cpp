@@ -187,7 +187,9 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
   }
   FileLock lock("/tmp/apiary-deb-package-test.lock");
   if (package_installed("apiary") || fs::exists("/usr/bin/apiaryd")) {
-    WARN("SKIPPED: this machine already has apiary installed; the test leaves it alone");
+    WARN(
+        "SKIPPED: this machine already has apiary installed; the test leaves it alone "
+        "(`apt-get purge apiary` lets it run)");
     return;
   }
 
