@@ -56,7 +56,8 @@ std::optional<int> OpsCommands::run() const {
       std::fprintf(stderr, "apiary meet: %s\n", parsed.status().message().c_str());
       return 2;
     }
-    return post("meet", node_addr_, "/v1/meet?addr=" + httplib::detail::encode_query_param(meet_addr_));
+    return post("meet", node_addr_,
+                "/v1/meet?addr=" + httplib::detail::encode_query_param(meet_addr_));
   }
   return std::nullopt;
 }

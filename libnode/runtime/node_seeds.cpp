@@ -26,9 +26,10 @@ Status Node::Impl::join_seeds(const std::vector<runtime::SeedSpec>& specs) {
   // Not a cluster of one while the names are being resolved: the core waits for seeds
   // (serving nothing) until join_timeout, then serves with the members it knows.
   core->join(core_now(), runtime::wall_now(), {}, /*seeds_pending=*/true);
-  seed_resolver = std::make_unique<runtime::SeedResolver>(
-      specs, [this](runtime::ResolvedSeeds resolved) {
-        loop.post([this, r = std::move(resolved)]() mutable { on_seeds(core_now(), std::move(r)); });
+  seed_resolver =
+      std::make_unique<runtime::SeedResolver>(specs, [this](runtime::ResolvedSeeds resolved) {
+        loop.post(
+            [this, r = std::move(resolved)]() mutable { on_seeds(core_now(), std::move(r)); });
       });
   seed_lookup_running = true;
   seed_resolver->request();

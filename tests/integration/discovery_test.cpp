@@ -84,8 +84,8 @@ class NsNode {
   NsNode(const Netns& ns, const std::string& name, const std::vector<std::string>& flags)
       : name_(name) {
     log_ = scratch_dir() / (ns.name + "-" + name + "-" + std::to_string(counter()++) + ".log");
-    std::vector<std::string> args = {ip_tool(), "netns", "exec", ns.name, APIARYD_PATH,
-                                     "--name", name};
+    std::vector<std::string> args = {ip_tool(),    "netns",  "exec", ns.name,
+                                     APIARYD_PATH, "--name", name};
     args.insert(args.end(), flags.begin(), flags.end());
     pid_ = spawn_logged(args, log_);
   }
@@ -156,8 +156,11 @@ std::string logs_of(const std::vector<std::unique_ptr<NsNode>>& nodes) {
 // Node i of a namespace test: gossip, Redis and admin ports on 127.0.0.(first + i).
 std::vector<std::string> ns_flags(int host, int gossip_port, const std::string& seeds) {
   const std::string ip = "127.0.0." + std::to_string(host);
-  return {"--gossip-addr", ip + ":" + std::to_string(gossip_port), "--bind", ip, "--port", "0",
-          "--http-addr", ip + ":0", "--seeds", seeds};
+  return {"--gossip-addr", ip + ":" + std::to_string(gossip_port),
+          "--bind",        ip,
+          "--port",        "0",
+          "--http-addr",   ip + ":0",
+          "--seeds",       seeds};
 }
 
 // A port for the gossip sockets (the same on every address of a namespace): outside the
@@ -217,16 +220,23 @@ TEST_CASE("nodes that know only a dns+srv: name form one cluster", "[discovery][
   InNetns inside(ns);
   const int port = fixed_port(free_loopback_port());
   // Each node on a port of its own: the port comes from the SRV record, not from the spec.
-  std::vector<std::string> dns = {ip_tool(), "netns", "exec", ns.name,
-                                  "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-                                  "--no-resolv", "--no-hosts", "--user=root",
-                                  "--listen-address=127.0.0.1", "--bind-interfaces",
+  std::vector<std::string> dns = {ip_tool(),
+                                  "netns",
+                                  "exec",
+                                  ns.name,
+                                  "dnsmasq",
+                                  "--no-daemon",
+                                  "--conf-file=/dev/null",
+                                  "--no-resolv",
+                                  "--no-hosts",
+                                  "--user=root",
+                                  "--listen-address=127.0.0.1",
+                                  "--bind-interfaces",
                                   "--pid-file="};
   for (int i = 0; i < 3; ++i) {
     const std::string host = "n" + std::to_string(i) + ".apiary.test";
     dns.push_back("--host-record=" + host + ",127.0.0." + std::to_string(2 + i));
-    dns.push_back("--srv-host=_apiary._tcp.apiary.test," + host + "," +
-                  std::to_string(port + i));
+    dns.push_back("--srv-host=_apiary._tcp.apiary.test," + host + "," + std::to_string(port + i));
   }
   struct Process {
     pid_t pid;
@@ -241,9 +251,9 @@ TEST_CASE("nodes that know only a dns+srv: name form one cluster", "[discovery][
 
   std::vector<std::unique_ptr<NsNode>> nodes;
   for (int i = 0; i < 3; ++i) {
-    nodes.push_back(std::make_unique<NsNode>(
-        ns, "s" + std::to_string(i),
-        ns_flags(2 + i, port + i, "dns+srv:_apiary._tcp.apiary.test")));
+    nodes.push_back(
+        std::make_unique<NsNode>(ns, "s" + std::to_string(i),
+                                 ns_flags(2 + i, port + i, "dns+srv:_apiary._tcp.apiary.test")));
   }
   for (auto& n : nodes) {
     std::string why;
@@ -359,8 +369,8 @@ TEST_CASE("apiary meet joins two 3-node clusters into six members with every key
 
   REQUIRE(cli(*a[0], "EXISTS b:1") == "0\n");  // apart until now
   // One new seed: b's third node meets a's second.
-  auto [rc, out] = run(std::string(APIARY_CLI_PATH) + " meet --node " + b[2]->http() + " " +
-                       a[1]->gossip());
+  auto [rc, out] =
+      run(std::string(APIARY_CLI_PATH) + " meet --node " + b[2]->http() + " " + a[1]->gossip());
   INFO(out);
   REQUIRE(rc == 0);
 
@@ -384,8 +394,9 @@ TEST_CASE("apiary meet joins two 3-node clusters into six members with every key
     }
     return all_six;
   });
-  if (!six) FAIL(views + "---- " + all[1]->name() + "\n" + all[1]->log() + "---- " +
-                 all[5]->name() + "\n" + all[5]->log());
+  if (!six)
+    FAIL(views + "---- " + all[1]->name() + "\n" + all[1]->log() + "---- " + all[5]->name() + "\n" +
+         all[5]->log());
   // The partitions move to their new owners (handoffs); then every key reads back, the same,
   // through every node.
   std::string missing;

@@ -102,8 +102,8 @@ TEST_CASE("a met cluster that was forgotten is found again by the per-round re-c
   for (std::size_t a = 0; a < 3; ++a) {
     for (std::size_t b = 3; b < 6; ++b) c.block_both(a, b);
   }
-  REQUIRE(c.run_until([&] { return c.swim(0).member_count() == 3 && c.swim(3).member_count() == 3; },
-                      300s));
+  REQUIRE(c.run_until(
+      [&] { return c.swim(0).member_count() == 3 && c.swim(3).member_count() == 3; }, 300s));
   c.unblock_all();
   // b0 (index 3) re-contacts its met seed a0 in a push-pull round (30 s, scaled and jittered).
   REQUIRE(c.run_until([&] { return c.converged(6); }, 120s));
