@@ -251,6 +251,17 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     CHECK(text.find("26 objects checked, 0 invalid") != std::string::npos);
   }
   {
+    // With existing Secrets the chart makes none and mounts those.
+    const auto [status, text] =
+        tools.helm("template apiary " + q(chart) +
+                   " --set clusterKey.existingSecret=my-key --set auth.existingSecret=my-auth");
+    INFO(text);
+    CHECK(status == 0);
+    CHECK(text.find("kind: Secret") == std::string::npos);
+    CHECK(text.find("secretName: my-key") != std::string::npos);
+    CHECK(text.find("secretName: my-auth") != std::string::npos);
+  }
+  {
     // The manifests' image tag and the chart's appVersion are this release's version.
     std::smatch m;
     const std::string cmake = read_file(kSource / "CMakeLists.txt");
