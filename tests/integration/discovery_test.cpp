@@ -418,3 +418,15 @@ TEST_CASE("apiary meet joins two 3-node clusters into six members with every key
   CHECK(complete);
   for (const auto& n : all) CHECK(cli(*n, "DBSIZE") == std::to_string(expected.size()) + "\n");
 }
+
+TEST_CASE("a seed that is none of the three forms stops apiaryd at start with exit code 2",
+          "[discovery]") {
+  for (const std::string bad : {"dns:apiary.test", "dns+srv:", "10.0.0.1"}) {
+    auto [rc, out] = run(std::string(APIARYD_PATH) +
+                         " --gossip-addr 127.0.0.1:0 --port 0 --seeds 10.0.0.2:7946," + bad);
+    INFO(out);
+    CHECK(rc == 2);
+    CHECK(out.find("--seeds: seed '" + bad + "'") != std::string::npos);
+    CHECK(out.find("dns:NAME:PORT") != std::string::npos);
+  }
+}
