@@ -1,6 +1,10 @@
 // Seed specs (runtime/seed_resolver.hpp): the three forms apiaryd --seeds takes, what is
 // refused at start, and lookups that need no DNS server (addresses and /etc/hosts names).
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "apiary/runtime/seed_resolver.hpp"
 
@@ -59,4 +63,36 @@ TEST_CASE("resolving: addresses as given, a hosts-file name with the spec's port
   CHECK(unknown.addrs.empty());
   REQUIRE(unknown.errors.size() == 1);
   CHECK(unknown.errors[0].find("no-such-name.invalid") != std::string::npos);
+}
+
+TEST_CASE("SeedResolver looks up on its own thread and stops calling back once destroyed",
+          "[seeds]") {
+  using apiary::runtime::ResolvedSeeds;
+  using apiary::runtime::SeedResolver;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<ResolvedSeeds> results;
+  bool destroyed = false;
+  bool called_after_destruction = false;
+  {
+    SeedResolver resolver(*parse_seed_specs({"dns:localhost:7946"}), [&](ResolvedSeeds r) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (destroyed) called_after_destruction = true;
+      results.push_back(std::move(r));
+      changed.notify_all();
+    });
+    resolver.request();
+    std::unique_lock<std::mutex> lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return !results.empty(); }));
+    REQUIRE(results[0].addrs == std::vector<std::string>{"127.0.0.1:7946"});
+    lock.unlock();
+    resolver.request();  // maybe still running when the resolver goes
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    destroyed = true;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::lock_guard<std::mutex> lock(mutex);
+  CHECK_FALSE(called_after_destruction);
 }
