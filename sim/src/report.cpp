@@ -72,6 +72,13 @@ std::string data_summary(const WorkloadReport& d) {
                 ull(d.stable_windows), d.stable_s, ull(d.histories_checked), ull(d.ops_checked),
                 ull(d.histories_skipped), ull(d.linearizability_violations), ull(d.ops_unstable));
   o << buf;
+  if (d.split_stable_s > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  split start: each side judged as a cluster of its own (SET NX, INCR order, "
+                  "linearizability) for %.1fs of windows\n",
+                  d.split_stable_s);
+    o << buf;
+  }
   if (d.durability_checked > 0) {
     std::snprintf(buf, sizeof buf,
                   "  durability: %llu (fault, key) pairs judged, %llu acknowledged writes missed\n",
@@ -292,6 +299,7 @@ std::string to_json(const RunReport& r) {
     field("linearizability_claimed", d.linearizability_claimed ? "true" : "false");
     field("stable_windows", d.stable_windows);
     field("stable_s", num(d.stable_s));
+    field("split_stable_s", num(d.split_stable_s));
     field("histories_checked", d.histories_checked);
     field("histories_skipped", d.histories_skipped);
     field("ops_checked", d.ops_checked);

@@ -78,7 +78,7 @@ std::vector<Workload::Window> Workload::stable_windows(const World& world) const
   std::vector<Window> unstable;
   for (const Disturbance& d : world.disturbances()) {
     const TimePoint lo = d.from - std::min(options_.stable_before, d.from - TimePoint{});
-    unstable.push_back(Window{lo, add(d.to, options_.stable_after)});
+    unstable.push_back(Window{lo, add(d.to, options_.stable_after), {}});
   }
   std::sort(unstable.begin(), unstable.end(),
             [](const Window& a, const Window& b) { return a.from < b.from; });
@@ -86,13 +86,66 @@ std::vector<Workload::Window> Workload::stable_windows(const World& world) const
   TimePoint at = from_;
   const TimePoint end = add(stop_, options_.op_timeout);
   for (const Window& u : unstable) {
-    if (u.from > at) out.push_back(Window{at, std::min(u.from, end)});
+    if (u.from > at) out.push_back(Window{at, std::min(u.from, end), {}});
     at = std::max(at, u.to);
     if (at >= end) break;
   }
-  if (at < end) out.push_back(Window{at, end});
+  if (at < end) out.push_back(Window{at, end, {}});
   out.erase(std::remove_if(out.begin(), out.end(), [](const Window& w) { return w.to <= w.from; }),
             out.end());
+  return out;
+}
+
+bool Workload::Window::holds(const OpRecord& op) const {
+  return side.empty() || std::binary_search(side.begin(), side.end(), op.node);
+}
+
+// During a split start each side is a cluster of its own: its own coordinator per key, its
+// own copy of every counter. So the quiet-cluster checks (SET NX, INCR order,
+// linearizability) hold within each side, on the commands sent through its nodes, from the
+// start of the workload until the heal, minus the neighbourhood of every other fault.
+std::vector<Workload::Window> Workload::split_windows(const World& world) const {
+  const auto& rule = world.split_start();
+  if (!rule || !world.split_disturbance()) return {};
+  std::vector<std::uint32_t> a = rule->side_a;
+  std::vector<std::uint32_t> b = rule->side_b;
+  if (rule->b_is_rest) {
+    b.clear();
+    for (std::uint32_t n = 0; n < world.initial_nodes(); ++n) {
+      if (std::find(a.begin(), a.end(), n) == a.end()) b.push_back(n);
+    }
+  }
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  TimePoint end = add(stop_, options_.op_timeout);
+  if (const auto healed = world.split_healed_at()) {
+    end = std::min(end, *healed - std::min(options_.stable_before, *healed - TimePoint{}));
+  }
+  std::vector<Window> unstable;
+  const auto& all = world.disturbances();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i == *world.split_disturbance()) continue;
+    const Disturbance& d = all[i];
+    const TimePoint lo = d.from - std::min(options_.stable_before, d.from - TimePoint{});
+    unstable.push_back(Window{lo, add(d.to, options_.stable_after), {}});
+  }
+  std::sort(unstable.begin(), unstable.end(),
+            [](const Window& x, const Window& y) { return x.from < y.from; });
+  std::vector<Window> spans;
+  TimePoint at = from_;
+  for (const Window& u : unstable) {
+    if (at >= end) break;
+    if (u.from > at) spans.push_back(Window{at, std::min(u.from, end), {}});
+    at = std::max(at, u.to);
+  }
+  if (at < end) spans.push_back(Window{at, end, {}});
+  std::vector<Window> out;
+  for (const Window& w : spans) {
+    if (w.to <= w.from) continue;
+    for (const auto* side : {&a, &b}) {
+      if (!side->empty()) out.push_back(Window{w.from, w.to, *side});
+    }
+  }
   return out;
 }
 
@@ -175,7 +228,8 @@ void Workload::check_counters(const std::vector<Window>& windows, WorkloadReport
     for (const Window& w : windows) {
       std::vector<const OpRecord*> in;
       for (const OpRecord* op : incrs) {
-        if (op->invoked >= w.from && op->returned <= w.to && integer_of(op->reply)) {
+        if (op->invoked >= w.from && op->returned <= w.to && integer_of(op->reply) &&
+            w.holds(*op)) {
           in.push_back(op);
         }
       }
@@ -239,7 +293,7 @@ void Workload::check_set_nx(const std::vector<Window>& windows, WorkloadReport& 
       if (fits(a, b) || fits(b, a)) continue;
       const bool stable = std::any_of(windows.begin(), windows.end(), [&](const Window& w) {
         return a->invoked >= w.from && b->invoked >= w.from && a->returned <= w.to &&
-               b->returned <= w.to;
+               b->returned <= w.to && w.holds(*a) && w.holds(*b);
       });
       if (!stable) {
         ++r.set_nx_double_wins_unstable;
@@ -272,6 +326,7 @@ void Workload::check_linearizability(const std::vector<Window>& windows, Workloa
     for (const Window& w : windows) {
       std::vector<RegisterOp> history;
       for (const OpRecord* op : key_ops) {
+        if (!w.holds(*op)) continue;
         const bool ambiguous = op->ambiguous() || op->reply.is_error();
         RegisterOp x;
         x.id = op->id;
@@ -315,7 +370,8 @@ void Workload::check_linearizability(const std::vector<Window>& windows, Workloa
       if (result.verdict == LinearizabilityResult::Verdict::linearizable) continue;
       ++r.linearizability_violations;
       const OpRecord& bad = ops_.at(result.failed_op - 1);
-      std::string what = keys_[key] + " not linearizable in the stable window [" +
+      std::string what = keys_[key] + " not linearizable in the stable window " +
+                         (w.side.empty() ? std::string() : "(one side of the split) ") + "[" +
                          std::to_string(seconds(w.from - from_)) + "s, " +
                          std::to_string(seconds(w.to - from_)) + "s]: no order explains " +
                          describe(bad) + "; before it:";
@@ -407,11 +463,17 @@ WorkloadReport Workload::finish(World& world) {
   const auto windows = stable_windows(world);
   r.stable_windows = windows.size();
   for (const Window& w : windows) r.stable_s += seconds(w.to - w.from);
+  // The quiet-cluster checks also judge each side of a split start on its own.
+  auto judged = windows;
+  for (Window& w : split_windows(world)) {
+    r.split_stable_s += seconds(w.to - w.from);
+    judged.push_back(std::move(w));
+  }
   check_transfers(world, r);  // first: its samples name money lost or made, if any
   check_convergence(world, r);
-  check_counters(windows, r);
-  check_set_nx(windows, r);
-  check_linearizability(windows, r);
+  check_counters(judged, r);
+  check_set_nx(judged, r);
+  check_linearizability(judged, r);
   check_durability(world, r);
   check_collections(r);
   check_lists(world, windows, r);

@@ -29,6 +29,7 @@ World::World(WorldConfig config, ProcessFactory factory)
     config_.simultaneous_start = true;
     split_rule_ = network_.add_partition(*config_.split_start);
     open_partitions_[split_rule_] = open_disturbance();
+    split_disturbance_ = open_partitions_[split_rule_];
   }
   for (std::uint32_t k = 0; k < config_.initial_nodes; ++k) {
     std::uint32_t step = k < config_.seed_nodes ? 0 : k - config_.seed_nodes + 1;
@@ -335,6 +336,7 @@ bool World::healed(std::uint32_t rule, std::size_t disturbance) {
   // have two coordinators per key, so the split's disturbance lasts until then.
   split_rule_ = 0;
   merge_disturbance_ = disturbance;
+  split_healed_at_ = now_;
   return true;
 }
 

@@ -59,6 +59,7 @@ void check_run(const RunOptions& o, bool merge) {
   CHECK(d.lists.phantoms == 0);
   CHECK(d.lists.double_pops == 0);
   CHECK(d.lists.blocked_unanswered == 0);
+  if (merge && o.crash == 0 && o.pause == 0) CHECK(d.split_stable_s > 0);
   if (merge) {
     REQUIRE(d.heal_handoff_s.size() == 1);
     CHECK(d.heal_handoff_s[0] >= 0);

@@ -227,6 +227,9 @@ TEST_CASE("the data written on both sides of a split start survives the merge",
     // Every acknowledged increment of both sides is in the final count (the counter check),
     // and the merged data reached every owner: one view, no handoff pending.
     CHECK(r->data.increments_acked > 0);
+    // During the split each side was judged as a cluster of its own (one SET NX winner and
+    // linearizable registers per side, its INCRs in order).
+    CHECK(r->data.split_stable_s > 0);
     REQUIRE(r->data.heal_handoff_s.size() == 1);
     CHECK(r->data.heal_handoff_s[0] >= convergence_s(*r, "merge"));
   }

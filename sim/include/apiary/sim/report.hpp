@@ -178,6 +178,7 @@ struct WorkloadReport {
   bool linearizability_claimed = false;  // R >= 2 or N = 1 (workload.hpp)
   std::uint64_t stable_windows = 0;
   double stable_s = 0.0;                // time covered by stable windows
+  double split_stable_s = 0.0;          // ... by each side's windows during a split start
   std::uint64_t histories_checked = 0;  // (key, window) pairs searched
   std::uint64_t histories_skipped = 0;  // over the search bound: not judged
   std::uint64_t ops_checked = 0;

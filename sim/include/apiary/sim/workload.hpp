@@ -51,9 +51,10 @@
 //    set and no node has handoff_pending() or a partition in transition; heal_handoff_s the
 //    same from each heal (after a split start: the two clusters' data merged).
 // Stable windows: the measured window minus [from - stable_before, to + stable_after] of every
-// World::disturbances() entry. "Owners" come from the nodes actually running (and leaving),
-// through the ring's PartitionTable. Deterministic (its Rng is split from the run's seed).
-// Not thread-safe.
+// World::disturbances() entry; during a split start (World::split_start) each side also gets
+// windows of its own until the heal, for SET NX, INCR order and linearizability. "Owners" come from
+// the nodes actually running (and leaving), through the ring's PartitionTable. Deterministic (its
+// Rng is split from the run's seed). Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -163,6 +164,10 @@ class Workload final : public Agent {
   struct Window {
     TimePoint from{};
     TimePoint to{};
+    // Empty: the whole cluster. Else one side of a split start (sorted node indices): during
+    // the split each side is a cluster of its own, judged on the commands sent through it.
+    std::vector<std::uint32_t> side;
+    bool holds(const OpRecord& op) const;
   };
   enum Tag : std::uint32_t { kTimeout = 1u << 30, kCheck = 1u << 29, kVerify = 1u << 28 };
 
@@ -228,6 +233,7 @@ class Workload final : public Agent {
 
   // workload_checks.cpp
   std::vector<Window> stable_windows(const World& world) const;
+  std::vector<Window> split_windows(const World& world) const;
   void check_convergence(World& world, WorkloadReport& r);
   void check_counters(const std::vector<Window>& windows, WorkloadReport& r);
   void check_set_nx(const std::vector<Window>& windows, WorkloadReport& r);

@@ -139,6 +139,12 @@ class World {
   TimePoint last_disturbance() const { return last_disturbance_; }
   // Every fault so far, in the order they began (network setting changes are not faults).
   const std::vector<Disturbance>& disturbances() const { return disturbances_; }
+  // The split start (WorldConfig::split_start), its disturbance's index in disturbances(), and
+  // when a heal ended it (nullopt while it lasts).
+  const std::optional<PartitionRule>& split_start() const { return config_.split_start; }
+  std::optional<std::size_t> split_disturbance() const { return split_disturbance_; }
+  std::optional<TimePoint> split_healed_at() const { return split_healed_at_; }
+  std::uint32_t initial_nodes() const { return config_.initial_nodes; }
 
   void reset_load();
   LoadWindow load() const;
@@ -218,6 +224,8 @@ class World {
   bool healed_once_ = false;
   std::uint32_t split_rule_ = 0;                  // the split start's rule id while active
   std::optional<std::size_t> merge_disturbance_;  // healed split, views not agreeing yet
+  std::optional<std::size_t> split_disturbance_;
+  std::optional<TimePoint> split_healed_at_;
   std::uint32_t next_index_ = 0;
   std::uint32_t running_ = 0;
   std::uint64_t hash_ = 0x9e3779b97f4a7c15ULL;
