@@ -51,9 +51,10 @@ int report_drained(const std::string& addr, const std::string& body) {
                  addr.c_str(), body.c_str());
     return 1;
   }
-  std::printf("%s drained: its partitions are handed off and it has left the cluster; stop it "
-              "now\n",
-              addr.c_str());
+  std::printf(
+      "%s drained: its partitions are handed off and it has left the cluster; stop it "
+      "now\n",
+      addr.c_str());
   return 0;
 }
 
@@ -76,9 +77,10 @@ int run_drain(const DrainOptions& options) {
   }
   if (posted.status == 200) return report_drained(addr, posted.body);
   if (!options.wait) {
-    std::printf("%s is draining: GET /readyz reports \"drained\" when it is done "
-                "(`apiary drain --wait` waits for it)\n",
-                addr.c_str());
+    std::printf(
+        "%s is draining: GET /readyz reports \"drained\" when it is done "
+        "(`apiary drain --wait` waits for it)\n",
+        addr.c_str());
     return 0;
   }
   // Follow /readyz (open, and it shows the handoff's progress), then ask the drain's result.

@@ -172,15 +172,13 @@ std::string render_ready_json(Node::Impl& node, bool& ready) {
   if (node.drained.load()) {
     // Not a member any more: the partition table above may still name it (the last view
     // before the leave), so this is the one reason given.
-    reasons.assign({"drained: every partition handed off and the cluster left; stop the "
-                    "process"});
+    reasons.assign({"drained: every partition handed off and the cluster left; stop the process"});
   } else if (node.leaving.load() || node.core->leave_state() != core::LeaveState::none) {
     const auto outbound = progress.outbound_partitions;
-    reasons.push_back(std::string(node.draining.load() ? "leaving the cluster (drain)"
-                                                       : "leaving the cluster") +
-                      (outbound > 0 ? ": " + std::to_string(outbound) +
-                                          " partitions still being handed off"
-                                    : std::string()));
+    reasons.push_back(
+        std::string(node.draining.load() ? "leaving the cluster (drain)" : "leaving the cluster") +
+        (outbound > 0 ? ": " + std::to_string(outbound) + " partitions still being handed off"
+                      : std::string()));
   }
   ready = reasons.empty();
   std::string out = std::string("{\"ready\":") + (ready ? "true" : "false") + ",\"reasons\":[";

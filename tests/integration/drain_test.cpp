@@ -47,9 +47,8 @@ TEST_CASE("drain: a drained node's keys stay on the others, and it waits, not re
   CHECK(http("-X POST -d '' http://" + drained.http() + "/v1/drain").ends_with(" 401"));
   CHECK(http("http://" + drained.http() + "/readyz").ends_with(" 200"));
 
-  const std::string out =
-      apiary_cli("--admin-token-file " + token_file + " drain --wait --timeout 60 --node " +
-                 drained.http());
+  const std::string out = apiary_cli("--admin-token-file " + token_file +
+                                     " drain --wait --timeout 60 --node " + drained.http());
   INFO(out);
   CHECK(out.find("drained: its partitions are handed off") != std::string::npos);
 
@@ -86,8 +85,8 @@ TEST_CASE("drain: a drained node's keys stay on the others, and it waits, not re
 
 TEST_CASE("drain: apiary drain reports a node it cannot reach") {
   const int port = free_loopback_port();
-  const auto [code, out] = run(std::string(APIARY_CLI_PATH) + " drain --node 127.0.0.1:" +
-                               std::to_string(port) + " 2>&1");
+  const auto [code, out] = run(std::string(APIARY_CLI_PATH) +
+                               " drain --node 127.0.0.1:" + std::to_string(port) + " 2>&1");
   CHECK(code != 0);
   CHECK(out.find("cannot reach 127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }

@@ -88,9 +88,8 @@ TEST_CASE("readyz: a node joining a cluster with data is not ready until its han
 
 TEST_CASE("readyz: a drained node answers 503 drained and stays healthy") {
   auto nodes = start_cluster("rd", 2, {});
-  const std::string drained = run("curl -s -X POST -d '' 'http://" + nodes[1]->http() +
-                                  "/v1/drain?wait=1'")
-                                  .second;
+  const std::string drained =
+      run("curl -s -X POST -d '' 'http://" + nodes[1]->http() + "/v1/drain?wait=1'").second;
   CHECK(drained == "{\"state\":\"drained\",\"complete\":true}");
   const std::string ready = get(nodes[1]->http(), "/readyz");
   CHECK(ready.ends_with(" 503"));
