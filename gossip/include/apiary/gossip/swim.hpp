@@ -1,10 +1,10 @@
 // Swim: the SWIM + Lifeguard membership protocol as a sans-IO state machine.
 //
-// Input: join(), leave(), update_meta(), handle_message() and handle_timeout(), each with the
-// current time. Output, drained by the driver after every input: poll_send() (destination
-// gossip address and encoded bytes), poll_event() (member joined / suspect / alive / dead /
-// left / updated), and next_deadline() (when to call handle_timeout next; calling it earlier
-// or more often is harmless).
+// Input: join(), set_seeds(), meet(), leave(), update_meta(), handle_message() and
+// handle_timeout(), each with the current time. Output, drained by the driver after every
+// input: poll_send() (destination gossip address and encoded bytes), poll_event() (member
+// joined / suspect / alive / dead / left / updated), and next_deadline() (when to call
+// handle_timeout next; calling it earlier or more often is harmless).
 //
 // Events are about other members, plus three about this node itself so that a consumer that
 // mirrors the member list sees it too: `joined` on the first join(), `updated` on
