@@ -394,6 +394,10 @@ def main():
     args = p.parse_args()
     args.old_apiaryd = os.path.abspath(args.old_apiaryd)
     args.new_apiaryd = os.path.abspath(args.new_apiaryd or args.old_apiaryd)
+    for path in (args.old_apiaryd, args.new_apiaryd):
+        if not os.access(path, os.X_OK):
+            print(f"rolling restart: FAIL: {path} is not an executable apiaryd")
+            return 1
     summary = run(args)
     ok = not summary["failures"]
     print(json.dumps({k: v for k, v in summary.items() if k != "stale_overwrite_reads"},
