@@ -345,6 +345,7 @@ void Replicator::State::resend_batches(TimePoint now) {
 TimePoint Replicator::State::next_batch_deadline() const {
   TimePoint t = kNever;
   for (const auto& [id, b] : batches) t = std::min(t, b.resend_at);
+  for (const auto& [pv, at] : pending_drops) t = std::min(t, at);
   return t;
 }
 
@@ -432,11 +433,29 @@ void Replicator::State::on_handoff_ack(TimePoint now, WallTime wall, const Messa
   // coordinator forward commands to it, which run here (routing's on_peer_command), and an
   // increment built on an emptied copy would carry this node's actor back below the sums it
   // had already acknowledged (data/counter.hpp: the larger seq wins), losing them.
+  // Any other node keeps it for handoff_drop_delay, for the same reason: members whose view
+  // is older than this node's forward to it until their view catches up.
   if (task->second.drop_after && !leaving) {
-    store.drop_partition(PartitionId{b.partition});
-    ++stats.partitions_dropped;
+    pending_drops[b.partition] = now + config.handoff_drop_delay;
   }
   handoffs.erase(task);
+}
+
+void Replicator::State::drop_handed_off(TimePoint now) {
+  for (auto it = pending_drops.begin(); it != pending_drops.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    // Not when the node is leaving (above), owns the partition again, or streams it anew
+    // (that stream's end schedules the drop again).
+    const PartitionId p{it->first};
+    if (!leaving && handoffs.count(it->first) == 0 && !view.owns(self(), p)) {
+      store.drop_partition(p);
+      ++stats.partitions_dropped;
+    }
+    it = pending_drops.erase(it);
+  }
 }
 
 }  // namespace apiary::replication

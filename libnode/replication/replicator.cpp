@@ -361,6 +361,7 @@ void Replicator::handle_timeout(TimePoint now, WallTime wall) {
   s.expire_transitions(now);
   s.handoff_sessions.handle_timeout(now);
   s.resend_batches(now);
+  s.drop_handed_off(now);
   s.pump_handoff(now, wall);
 }
 

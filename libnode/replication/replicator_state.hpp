@@ -1,8 +1,7 @@
 // Replicator::State: everything the replication core keeps between calls (internal to
 // libnode/replication). Each concern's code lives in its own source file and works on this
-// struct: replicator.cpp (envelopes, dispatch, timers), quorum.cpp (writes, reads, replica
-// side), hints.cpp, forward.cpp, anti_entropy.cpp and handoff.cpp. Ordered containers only,
-// so iteration order -- and therefore output -- is a function of the inputs.
+// struct: replicator.cpp (envelopes, dispatch, timers), quorum.cpp, hints.cpp, forward.cpp,
+// anti_entropy.cpp, handoff.cpp... Ordered containers only: output is a function of inputs.
 #pragma once
 
 #include <cstdint>
@@ -167,6 +166,7 @@ struct Replicator::State {
   // view says it gained the partition still counts.
   std::map<std::pair<std::uint32_t, std::string>, TimePoint> recent_finals;
   std::map<std::uint32_t, TimePoint> recent_handoff_in;  // when a member last handed it here
+  std::map<std::uint32_t, TimePoint> pending_drops;  // handed off: drop the copy at this time
 
   // Partitions this node became the coordinator of while another owner coordinated them,
   // -> the other live owners it has not caught up with yet (promotion.cpp).
@@ -271,8 +271,8 @@ struct Replicator::State {
   void resend_batches(TimePoint now);
   void note_replica_write(PartitionId p);
   void sync_handoff_sessions();
-
-  TimePoint next_batch_deadline() const;
+  void drop_handed_off(TimePoint now);  // pending_drops whose time came
+  TimePoint next_batch_deadline() const;  // batches to resend, pending_drops
 
   // --- transition.cpp ---
   // Live members of the view that the previous view did not list (all others on a first view).

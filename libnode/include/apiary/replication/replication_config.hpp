@@ -67,6 +67,11 @@ struct ReplicationConfig {
   std::size_t handoff_batch_entries = 256;        // entries per batch (one in flight per target)
   std::size_t handoff_batch_bytes = 256 * 1024;   // approximate encoded bytes per batch
   std::chrono::milliseconds handoff_retry{1000};  // resend an unacknowledged batch after this
+  // A node that handed a partition to its new owners keeps its copy this long before dropping
+  // it: members whose view is older still forward the partition's commands here, and an
+  // increment run on an emptied copy restarts this node's counter entries below the sums it
+  // acknowledged before (data/counter.hpp), losing them. Views agree well within this.
+  std::chrono::milliseconds handoff_drop_delay{10000};
   // A node that gained a partition reads it from the previous owners too until each of them
   // sent its final handoff batch; when none of them sent a batch of the partition for this
   // long, it stops waiting (they may not know this node owns the partition now).
