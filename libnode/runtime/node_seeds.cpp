@@ -4,6 +4,7 @@
 // anyone else yet), rarely once it is in a cluster (a name that starts listing another
 // cluster's members merges the two).
 #include <algorithm>
+#include <cstdint>
 #include <random>
 
 #include "node_impl.hpp"
@@ -76,7 +77,9 @@ void Node::Impl::on_seeds(TimePoint now, runtime::ResolvedSeeds resolved) {
                                        : std::chrono::nanoseconds(config.seed_refresh_interval);
   if (!soon) {
     thread_local std::minstd_rand jitter{std::random_device{}()};
-    wait = wait * 3 / 4 + std::chrono::nanoseconds(jitter() % (wait.count() / 2 + 1));
+    // A distribution, not jitter() % range: minstd_rand stops at 2^31 ns, about 2 s.
+    std::uniform_int_distribution<std::int64_t> spread(0, wait.count() / 2);
+    wait = wait * 3 / 4 + std::chrono::nanoseconds(spread(jitter));
   }
   next_seed_lookup = now + wait;
 }

@@ -77,6 +77,18 @@ class History:
 
 
 class Worker(threading.Thread):
+    # GETs of unique keys pick among the last READ_WINDOW this worker wrote.
+    READ_WINDOW = 2000
+
+    def nil_after_ack(self, key, node):
+        """A GET answered nil although the key's write was acknowledged: under faults (R=1,
+        a node cut off) that is a stale read, counted."""
+        self.h.count("stale_reads")
+
+    def older_value(self, key, node, seq, floor):
+        """An overwrite key read below its last acknowledged value (history lock held)."""
+        self.h.ops["stale_reads"] += 1
+
     def __init__(self, index, nodes, history, rate, stop, seed):
         super().__init__(daemon=True, name=f"worker{index}")
         self.index = index
@@ -224,6 +236,7 @@ class Worker(threading.Thread):
         if not sent:
             return
         with self.h.lock:
+            self.h.record(f"{key}/{field}", "+1", node[0], reply)
             if isinstance(reply, int):
                 self.h.field_acked[(key, field)] = self.h.field_acked.get((key, field), 0) + 1
                 self.h.ops["hincrby_ok"] += 1
@@ -240,8 +253,8 @@ class Worker(threading.Thread):
                 ceiling = self.h.over_attempted.get(key, 0)
                 expect = None
             elif self.h.unique_acked:
-                # The newest keys are the interesting ones: pick among the last 2,000.
-                key = f"u:{self.index}:{max(1, self.seq - self.rng.randrange(2000))}"
+                # The newest keys are the interesting ones: pick among the last READ_WINDOW.
+                key = f"u:{self.index}:{max(1, self.seq - self.rng.randrange(self.READ_WINDOW))}"
                 expect = self.h.unique_acked.get(key)
                 if expect is None:
                     return
@@ -256,7 +269,7 @@ class Worker(threading.Thread):
         if reply is None:
             self.h.count("get_ok")
             if expect is not None or floor > 0:
-                self.h.count("stale_reads")
+                self.nil_after_ack(key, node)
             return
         self.h.count("get_ok")
         value = reply.decode()
@@ -271,4 +284,4 @@ class Worker(threading.Thread):
                     self.h.violations.append(f"read {key} through {node[0]}: {value!r} was "
                                              f"never written (highest sent {ceiling})")
                 elif seq < floor:
-                    self.h.ops["stale_reads"] += 1
+                    self.older_value(key, node, seq, floor)

@@ -167,65 +167,18 @@ class CheckedWorker(workload.Worker):
     """The chaos worker, with reads judged strictly: R + W > N, so a GET of a key whose SET
     was acknowledged before the GET was sent must find it. A nil answer is a missing read."""
 
-    def hincrby(self, node):
-        # The chaos worker's, with every reply in writes.tsv (node, time, the field's value).
-        key = self.rng.choice(self.h.hash_keys)
-        field = f"f{self.index}"
-        reply, sent = self._call(node, "HINCRBY", key, field, 1)
-        if not sent:
-            return
-        with self.h.lock:
-            self.h.record(f"{key}/{field}", "+1", node[0], reply)
-            if isinstance(reply, int):
-                self.h.field_acked[(key, field)] = self.h.field_acked.get((key, field), 0) + 1
-                self.h.ops["hincrby_ok"] += 1
-            else:
-                self.h.field_ambiguous[(key, field)] = (
-                    self.h.field_ambiguous.get((key, field), 0) + 1)
-                self.h.ops["hincrby_err"] += 1
+    READ_WINDOW = 500
 
-    def read(self, node):
-        with self.h.lock:
-            if self.my_keys and self.rng.random() < 0.3:
-                key = self.rng.choice(self.my_keys)
-                floor = self.h.over_acked.get(key, 0)
-                ceiling = self.h.over_attempted.get(key, 0)
-                expect = None
-            elif self.h.unique_acked:
-                key = f"u:{self.index}:{max(1, self.seq - self.rng.randrange(500))}"
-                expect = self.h.unique_acked.get(key)
-                if expect is None:
-                    return
-            else:
-                return
-        reply, sent = self._call(node, "GET", key)
-        if not sent:
-            return
-        if reply is workload.NO_REPLY or isinstance(reply, resp.RespError):
-            self.h.count("get_err")
-            return
-        self.h.count("get_ok")
+    def nil_after_ack(self, key, node):
         t = round(time.monotonic() - self.h.start, 3)
         with self.h.lock:
-            if reply is None:
-                if expect is not None or floor > 0:
-                    self.h.missing_reads.append(f"{t} s: GET {key} through {node[0]} answered "
-                                                f"nil after its SET was acknowledged")
-                return
-            value = reply.decode()
-            if expect is not None:
-                if value != expect:
-                    self.h.violations.append(f"{t} s: GET {key} through {node[0]}: {value!r}, "
-                                             f"only {expect!r} was written")
-                return
-            seq = int(value)
-            if seq > ceiling:
-                self.h.violations.append(f"{t} s: GET {key} through {node[0]}: {value!r} "
-                                         f"never written (highest sent {ceiling})")
-            elif seq < floor:
-                self.h.ops["stale_reads"] += 1
-                self.h.stale.append(f"{t} s: GET {key} through {node[0]}: {seq}, "
-                                    f"acknowledged {floor}")
+            self.h.missing_reads.append(f"{t} s: GET {key} through {node[0]} answered nil "
+                                        f"after its SET was acknowledged")
+
+    def older_value(self, key, node, seq, floor):
+        t = round(time.monotonic() - self.h.start, 3)
+        self.h.ops["stale_reads"] += 1
+        self.h.stale.append(f"{t} s: GET {key} through {node[0]}: {seq}, acknowledged {floor}")
 
 
 def preload(endpoints, history, count):
