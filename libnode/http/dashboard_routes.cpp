@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apiary/base/host_port.hpp"
+#include "apiary/runtime/event_loop.hpp"  // wall_now(): the "time" of /v1/cluster/stats
 #include "dashboard_assets.hpp"
 
 namespace apiary::http {
@@ -84,9 +85,7 @@ std::string cluster_stats(const AdminSources& sources, const PeerAccess& peers) 
       add(unreachable, json_quote(names[i]));
     }
   }
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  return "{\"self\":" + json_quote(self) + ",\"time\":" + std::to_string(now.count()) +
+  return "{\"self\":" + json_quote(self) + ",\"time\":" + std::to_string(runtime::wall_now().ms) +
          ",\"nodes\":[" + nodes + "],\"unreachable\":[" + unreachable + "]}";
 }
 

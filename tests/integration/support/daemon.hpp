@@ -76,6 +76,22 @@ inline int wait_for_exit(pid_t& pid, std::chrono::milliseconds timeout) {
   return -1;
 }
 
+// The whole of a text file ("" when it cannot be read): process logs, configuration files.
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// SIGKILLs child `pid` and reaps it; sets `pid` to -1 (a no-op when it is already gone).
+inline void kill_and_reap(pid_t& pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
 class Daemon {
  public:
   Daemon(std::string name, std::vector<std::string> extra_args) : name_(std::move(name)) {
@@ -111,20 +127,10 @@ class Daemon {
   void signal(int sig) {
     if (pid_ > 0) ::kill(pid_, sig);
   }
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void kill_now() { kill_and_reap(pid_); }
   // Waits for the process to exit; returns its exit code (or -1 on timeout / signal).
   int wait_exit(std::chrono::milliseconds timeout) { return wait_for_exit(pid_, timeout); }
-  std::string log() const {
-    std::ifstream in(log_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return read_text(log_path_); }
 
  private:
   static int& counter() {
